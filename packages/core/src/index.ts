@@ -1,0 +1,5 @@
+export * from './permissions.ts';
+export * from './roles.ts';
+export * from './audit-chain.ts';
+export * from './audit-events.ts';
+export * from './password-policy.ts';

@@ -1,0 +1,68 @@
+/**
+ * The permission catalogue: every route of the platform names one of these, and the
+ * web UI shows or hides actions from the same table. Roles are data, not code paths.
+ *
+ * Scope says where a permission is checked:
+ *  - platform: the platform role of the caller decides;
+ *  - team: the caller's role in the team named by the route's :teamId decides;
+ *  - self: any signed-in person, acting on their own account.
+ * Access says whether a read-only API token may use it.
+ */
+export type PermissionScope = 'platform' | 'team' | 'self';
+export type PermissionAccess = 'read' | 'write';
+
+export interface PermissionDefinition {
+  readonly scope: PermissionScope;
+  readonly access: PermissionAccess;
+  readonly description: string;
+}
+
+export const PERMISSIONS = {
+  'account:read': { scope: 'self', access: 'read', description: 'Read your own account, sessions and tokens' },
+  'account:write': {
+    scope: 'self',
+    access: 'write',
+    description: 'Change your own password, MFA, tokens and sessions',
+  },
+  'teams:create': { scope: 'self', access: 'write', description: 'Create a team (you become its owner)' },
+  'teams:list': { scope: 'self', access: 'read', description: 'List the teams you belong to' },
+
+  'platform:settings:read': { scope: 'platform', access: 'read', description: 'Read platform settings' },
+  'platform:settings:write': {
+    scope: 'platform',
+    access: 'write',
+    description: 'Change platform settings: login banner, MFA policy',
+  },
+  'platform:users:read': { scope: 'platform', access: 'read', description: 'List every user of the platform' },
+  'platform:users:write': {
+    scope: 'platform',
+    access: 'write',
+    description: 'Disable, enable and unlock users; grant platform admin',
+  },
+  'platform:audit:read': {
+    scope: 'platform',
+    access: 'read',
+    description: 'Read and export the whole audit log, verify it, see forwarding state',
+  },
+  'platform:metrics:read': { scope: 'platform', access: 'read', description: 'Read Prometheus metrics' },
+
+  'team:read': { scope: 'team', access: 'read', description: 'See the team and its settings' },
+  'team:update': { scope: 'team', access: 'write', description: 'Rename the team, set its MFA policy' },
+  'team:delete': { scope: 'team', access: 'write', description: 'Delete the team' },
+  'team:leave': { scope: 'team', access: 'write', description: 'Leave the team' },
+  'members:read': { scope: 'team', access: 'read', description: 'See members, their roles and invitations' },
+  'members:write': {
+    scope: 'team',
+    access: 'write',
+    description: 'Invite people, change roles, remove members, revoke invitations',
+  },
+  'audit:read': { scope: 'team', access: 'read', description: "Read and export the team's audit trail" },
+} as const satisfies Record<string, PermissionDefinition>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
+
+export function isPermission(value: string): value is Permission {
+  return Object.hasOwn(PERMISSIONS, value);
+}

@@ -1,0 +1,56 @@
+import { PERMISSIONS, PERMISSION_NAMES, type Permission } from './permissions.ts';
+
+/** Roles a person holds inside one team. */
+export const TEAM_ROLES = ['owner', 'member', 'operator', 'viewer', 'auditor'] as const;
+export type TeamRole = (typeof TEAM_ROLES)[number];
+
+/** Roles a person holds on the platform as a whole. */
+export const PLATFORM_ROLES = ['admin', 'user'] as const;
+export type PlatformRole = (typeof PLATFORM_ROLES)[number];
+
+export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
+  owner: 'Runs the team: members, roles, policy, everything a member can do',
+  member: 'Plant engineer: builds and changes applications, deploys through pipelines',
+  operator: 'Watches instances and devices, restarts and rolls back; does not edit flows',
+  viewer: 'Reads everything in the team, changes nothing',
+  auditor: 'Reads the audit trail and the evidence, nothing else',
+};
+
+const teamRead: Permission[] = ['team:read', 'members:read'];
+
+/** Team permissions by role. Platform and self permissions are not listed here. */
+export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
+  owner: [...teamRead, 'team:update', 'team:delete', 'team:leave', 'members:write', 'audit:read'],
+  member: [...teamRead, 'team:leave'],
+  operator: [...teamRead, 'team:leave'],
+  viewer: [...teamRead, 'team:leave'],
+  auditor: ['team:read', 'members:read', 'audit:read', 'team:leave'],
+};
+
+const PLATFORM_PERMISSIONS = PERMISSION_NAMES.filter((p) => PERMISSIONS[p].scope === 'platform');
+const SELF_PERMISSIONS = PERMISSION_NAMES.filter((p) => PERMISSIONS[p].scope === 'self');
+
+export const PLATFORM_ROLE_PERMISSIONS: Record<PlatformRole, readonly Permission[]> = {
+  // The platform admin may do everything, in every team: the role exists to run the platform.
+  admin: PERMISSION_NAMES,
+  user: SELF_PERMISSIONS,
+};
+
+export function isTeamRole(value: string): value is TeamRole {
+  return (TEAM_ROLES as readonly string[]).includes(value);
+}
+
+export interface Grant {
+  platformRole: PlatformRole;
+  /** The caller's role in the team the request is about; null when not a member or no team. */
+  teamRole: TeamRole | null;
+}
+
+/** The one place that decides whether a role may use a permission. */
+export function isAllowed(grant: Grant, permission: Permission): boolean {
+  if (PLATFORM_ROLE_PERMISSIONS[grant.platformRole].includes(permission)) return true;
+  if (PERMISSIONS[permission].scope !== 'team' || grant.teamRole === null) return false;
+  return TEAM_ROLE_PERMISSIONS[grant.teamRole].includes(permission);
+}
+
+export { PLATFORM_PERMISSIONS };

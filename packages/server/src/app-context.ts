@@ -1,0 +1,36 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Alerts } from './alerts.ts';
+import type { Config } from './config.ts';
+import type { Clock } from './context.ts';
+import type { Database } from './db/database.ts';
+import type { Checkpointer } from './features/audit/audit.checkpoints.ts';
+import type { AuditLog } from './features/audit/audit.service.ts';
+import type { AuditStore } from './features/audit/audit.store.ts';
+import type { IdentityService } from './features/identity/identity.service.ts';
+import type { SettingsStore } from './features/platform/settings.store.ts';
+import type { IdentityStore } from './features/identity/identity.store.ts';
+import type { TeamsService } from './features/teams/teams.service.ts';
+import type { TeamsStore } from './features/teams/teams.store.ts';
+import type { Metrics } from './metrics.ts';
+import type { SetupGate } from './setup-gate.ts';
+
+export type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** Everything a feature's routes may use, built once in the composition root (app.ts). */
+export interface AppContext {
+  config: Config;
+  clock: Clock;
+  database: Database;
+  alerts: Alerts;
+  metrics: Metrics;
+  auditStore: AuditStore;
+  auditLog: AuditLog;
+  checkpointer: Checkpointer;
+  identityStore: IdentityStore;
+  identity: IdentityService;
+  settingsStore: SettingsStore;
+  teamsStore: TeamsStore;
+  teams: TeamsService;
+  setup: SetupGate;
+}

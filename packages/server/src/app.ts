@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { createAlerts } from './alerts.ts';
+import type { AppContext, TypedApp } from './app-context.ts';
+import type { Config } from './config.ts';
+import { SYSTEM_CONTEXT, systemClock, type Clock } from './context.ts';
+import type { Database } from './db/database.ts';
+import { createCheckpointer } from './features/audit/audit.checkpoints.ts';
+import { auditRoutes } from './features/audit/audit.routes.ts';
+import { createAuditLog } from './features/audit/audit.service.ts';
+import { createAuditStore } from './features/audit/audit.store.ts';
+import { identityRoutes } from './features/identity/identity.routes.ts';
+import { createIdentityService } from './features/identity/identity.service.ts';
+import { createIdentityStore } from './features/identity/identity.store.ts';
+import { platformRoutes } from './features/platform/platform.routes.ts';
+import { createSettingsStore } from './features/platform/settings.store.ts';
+import { teamsRoutes } from './features/teams/teams.routes.ts';
+import { createTeamsService } from './features/teams/teams.service.ts';
+import { createTeamsStore } from './features/teams/teams.store.ts';
+import { registerAuth } from './http/auth.ts';
+import { registerProblemHandler } from './http/problem.ts';
+import { createMailer, type Mailer } from './mailer.ts';
+import { createMetrics } from './metrics.ts';
+import { loadMasterKey, SecretBox } from './security/crypto.ts';
+import { createSetupGate } from './setup-gate.ts';
+
+export interface BuildOptions {
+  config: Config;
+  database: Database;
+  clock?: Clock;
+  /** A pino logger, or false for silence (tests). */
+  logger?: FastifyBaseLogger | boolean;
+  mailer?: Mailer;
+}
+
+export interface BuiltApp {
+  app: TypedApp;
+  context: AppContext;
+}
+
+/**
+ * The composition root: every dependency is built here, explicitly, and handed to the
+ * features that use it. The same function builds the server for `flowgate start` and
+ * for every test.
+ */
+export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
+  const { config, database } = options;
+  const clock = options.clock ?? systemClock;
+  const app = Fastify({
+    logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = createMetrics();
+  const alerts = createAlerts((alert) => {
+    metrics.alerts.inc({ kind: alert.kind });
+    app.log.error({ alert }, 'alert raised');
+  });
+  const secrets = new SecretBox(loadMasterKey(config.masterKey, config.dataDir));
+  const auditStore = createAuditStore(database);
+  const auditLog = createAuditLog({ database, store: auditStore, clock, alerts });
+  const checkpointer = createCheckpointer({ database, store: auditStore, secrets, clock, every: config.audit.checkpointEvery });
+  const identityStore = createIdentityStore(database.db);
+  const settingsStore = createSettingsStore(database.db);
+  const identity = createIdentityService({ store: identityStore, settings: settingsStore, auditLog, secrets, clock, config });
+  const teamsStore = createTeamsStore(database.db);
+  const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
+  const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
+  const setup = createSetupGate(await identity.setupRequired());
+
+  const context: AppContext = {
+    config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
+    identityStore, identity, settingsStore, teamsStore, teams, setup,
+  };
+
+  auditLog.onAppended((records) => {
+    for (const r of records) metrics.auditEvents.inc({ outcome: r.outcome });
+    const last = records[records.length - 1]!;
+    checkpointer.afterAppend(last.seq).catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint failed'));
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Flowgate API', version: '0.1.0', description: 'Every route names the permission it needs (x-permission).' },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'fg_session' }, token: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: ({ schema, url, route }) => {
+      const cfg = route.config as { permission?: string; public?: boolean } | undefined;
+      return { schema: { ...schema, 'x-permission': cfg?.public ? 'public' : cfg?.permission } as typeof schema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  registerProblemHandler(app);
+  registerAuth(app, { identity, teamsStore, auditLog, config });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get('/api/health', { config: { public: true }, schema: { tags: ['platform'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+    status: 'ok' as const,
+  }));
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/metrics', { config: { permission: 'platform:metrics:read', metricsToken: true }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  identityRoutes(app, context);
+  teamsRoutes(app, context);
+  platformRoutes(app, context);
+  auditRoutes(app, context);
+  await registerWeb(app, config.webDir);
+
+  const capacityTimer = startCapacityWatch(context);
+  app.addHook('onClose', async () => {
+    clearInterval(capacityTimer);
+    await checkpointer.checkpoint().catch(() => {});
+  });
+  return { app, context };
+}
+
+/** The single-page web UI: its files, and index.html for every other non-API path. */
+async function registerWeb(app: TypedApp, webDir: string): Promise<void> {
+  const index = path.join(webDir, 'index.html');
+  if (!fs.existsSync(index)) {
+    app.log.warn({ webDir }, 'web UI not built: run npm run build:web');
+    return;
+  }
+  await app.register(fastifyStatic, { root: webDir, serve: false });
+  app.get('/*', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    const wanted = (request.params as { '*': string })['*'];
+    if (wanted.startsWith('api/')) return reply.callNotFound();
+    const file = path.join(webDir, path.normalize(wanted));
+    if (wanted && file.startsWith(webDir + path.sep) && fs.existsSync(file) && fs.statSync(file).isFile()) {
+      return reply.header('cache-control', wanted.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(wanted);
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+  });
+}
+
+/** Warns once when audit storage passes its threshold (62443-3-3 SR 2.9). */
+function startCapacityWatch(c: AppContext): NodeJS.Timeout {
+  const { capacityBytes, capacityWarnRatio } = c.config.audit;
+  let warned = false;
+  const check = async () => {
+    const used = await c.database.auditStorageBytes();
+    c.metrics.auditStorageBytes.set(used);
+    if (capacityBytes === null) return;
+    if (used >= capacityBytes * capacityWarnRatio) {
+      const message = `Audit storage uses ${(used / 1048576).toFixed(1)} MiB of ${(capacityBytes / 1048576).toFixed(0)} MiB: archive (export) and extend storage.`;
+      c.alerts.raise('audit-capacity', message);
+      if (!warned) {
+        warned = true;
+        await c.auditLog.record(SYSTEM_CONTEXT, { event: 'audit.capacity.warning', outcome: 'failure', details: { usedBytes: used, capacityBytes } });
+      }
+    } else {
+      warned = false;
+      c.alerts.clear('audit-capacity');
+    }
+  };
+  void check().catch(() => {});
+  const timer = setInterval(() => void check().catch(() => {}), 60_000);
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import type { RequestContext } from './context.ts';
+import { openDatabase } from './db/database.ts';
+import { createAlerts } from './alerts.ts';
+import { systemClock } from './context.ts';
+import { createAuditLog } from './features/audit/audit.service.ts';
+import { createAuditStore } from './features/audit/audit.store.ts';
+import { verifyAuditLog } from './features/audit/audit.verify.ts';
+import { createIdentityService } from './features/identity/identity.service.ts';
+import { createIdentityStore } from './features/identity/identity.store.ts';
+import { createSettingsStore } from './features/platform/settings.store.ts';
+import { loadMasterKey, SecretBox } from './security/crypto.ts';
+
+const USAGE = `Usage: flowgate <command>
+
+  start                                         start the platform (FLOWGATE_* variables configure it)
+  admin create --email E --password-file F [--name N]
+                                                create the first platform admin (or another admin)
+  audit verify                                  check the audit log's hash chain and signed checkpoints;
+                                                exits 0 when intact, 1 naming the first bad event
+`;
+
+const CLI_CONTEXT: RequestContext = {
+  actor: { type: 'system', userId: null, label: `cli:${os.userInfo().username}@${os.hostname()}` },
+  ip: null,
+  userAgent: 'flowgate-cli',
+};
+
+async function start(): Promise<void> {
+  const config = loadConfig();
+  const database = await openDatabase(config.databaseUrl);
+  const { app, context } = await buildApp({ config, database });
+  const close = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void close('SIGINT'));
+  process.once('SIGTERM', () => void close('SIGTERM'));
+  await app.listen({ host: config.host, port: config.port });
+  const token = context.setup.token;
+  if (token) {
+    process.stdout.write(
+      `\nFlowgate has no users yet. Create the first platform admin here (the link works once):\n\n  ${config.publicUrl}/setup?token=${token}\n\n` +
+        `or, for automation: npx flowgate admin create --email you@example.com --password-file ./password.txt\n\n`,
+    );
+  }
+}
+
+async function adminCreate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, 'password-file': { type: 'string' }, name: { type: 'string' } } });
+  if (!values.email || !values['password-file']) {
+    process.stderr.write('admin create needs --email and --password-file\n');
+    return 2;
+  }
+  const password = fs.readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '');
+  const config = loadConfig();
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    const store = createAuditStore(database);
+    const auditLog = createAuditLog({ database, store, clock: systemClock, alerts: createAlerts() });
+    const identity = createIdentityService({
+      store: createIdentityStore(database.db),
+      settings: createSettingsStore(database.db),
+      auditLog,
+      secrets: new SecretBox(loadMasterKey(config.masterKey, config.dataDir)),
+      clock: systemClock,
+      config,
+    });
+    const input = { email: values.email, name: values.name ?? values.email.split('@')[0]!, password };
+    const user = (await identity.setupRequired())
+      ? await identity.createFirstAdmin(input, CLI_CONTEXT)
+      : await auditLog.transaction(CLI_CONTEXT, (tx) => identity.createUserIn(tx, { ...input, platformRole: 'admin' }));
+    process.stdout.write(`created platform admin ${user.email} (${user.id})\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function auditVerify(): Promise<number> {
+  const config = loadConfig();
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    const started = performance.now();
+    const result = await verifyAuditLog(database, createAuditStore(database), (n) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rchecked ${n} events`);
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    const seconds = (performance.now() - started) / 1000;
+    if (result.ok) {
+      process.stdout.write(`audit log intact: ${result.events} events, ${result.checkpoints} signed checkpoints, head at ${result.headSeq} (${seconds.toFixed(2)} s)\n`);
+      return 0;
+    }
+    process.stdout.write(`audit log TAMPERED: first bad event ${result.problem!.seq}: ${result.problem!.reason}\n`);
+    return 1;
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === 'start') {
+    await start();
+    return -1; // keeps running
+  }
+  if (command === 'admin' && sub === 'create') return adminCreate(rest);
+  if (command === 'audit' && sub === 'verify') return auditVerify();
+  process.stderr.write(USAGE);
+  return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`flowgate: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  },
+);

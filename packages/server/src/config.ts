@@ -1,0 +1,101 @@
+import path from 'node:path';
+
+/**
+ * Typed configuration from FLOWGATE_* environment variables. Every default works with
+ * nothing set: SQLite under ./data, loopback only, no mail server, no SIEM.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  /** The address people use to reach the platform, for links in mails and setup. */
+  publicUrl: string;
+  dataDir: string;
+  /** sqlite:<file> or postgres://... */
+  databaseUrl: string;
+  /** 32-byte key (hex or base64) that encrypts secrets at rest; generated in dataDir when unset. */
+  masterKey: string | null;
+  session: { idleTimeoutMinutes: number; absoluteTimeoutHours: number };
+  lockout: { maxFailures: number; lockMinutes: number };
+  loginRateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  smtpUrl: string | null;
+  mailFrom: string;
+  metricsToken: string | null;
+  audit: {
+    checkpointEvery: number;
+    capacityBytes: number | null;
+    capacityWarnRatio: number;
+    syslog: { host: string; port: number; tls: boolean; caFile: string | null; appName: string } | null;
+  };
+  /** Served at / when present; built by packages/web. */
+  webDir: string;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function str(env: Env, name: string): string | null {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? null : raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const host = str(env, 'FLOWGATE_HOST') ?? '127.0.0.1';
+  const port = int(env, 'FLOWGATE_PORT', 3000);
+  const dataDir = path.resolve(cwd, str(env, 'FLOWGATE_DATA_DIR') ?? 'data');
+  const syslogUrl = str(env, 'FLOWGATE_AUDIT_SYSLOG_URL');
+  let syslog: Config['audit']['syslog'] = null;
+  if (syslogUrl) {
+    const url = new URL(syslogUrl);
+    if (url.protocol !== 'tcp:' && url.protocol !== 'tls:') {
+      throw new ConfigError('FLOWGATE_AUDIT_SYSLOG_URL must be tcp://host:port or tls://host:port');
+    }
+    syslog = {
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === 'tls:' ? 6514 : 601)),
+      tls: url.protocol === 'tls:',
+      caFile: str(env, 'FLOWGATE_AUDIT_SYSLOG_CA_FILE'),
+      appName: 'flowgate',
+    };
+  }
+  const capacityMb = int(env, 'FLOWGATE_AUDIT_CAPACITY_MB', 0);
+  return {
+    host,
+    port,
+    publicUrl: (str(env, 'FLOWGATE_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
+    dataDir,
+    databaseUrl: str(env, 'FLOWGATE_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'flowgate.db')}`,
+    masterKey: str(env, 'FLOWGATE_MASTER_KEY'),
+    session: {
+      idleTimeoutMinutes: int(env, 'FLOWGATE_SESSION_IDLE_MINUTES', 30, 1),
+      absoluteTimeoutHours: int(env, 'FLOWGATE_SESSION_ABSOLUTE_HOURS', 12, 1),
+    },
+    lockout: {
+      maxFailures: int(env, 'FLOWGATE_LOCKOUT_MAX_FAILURES', 5, 1),
+      lockMinutes: int(env, 'FLOWGATE_LOCKOUT_MINUTES', 15, 1),
+    },
+    loginRateLimitPerMinute: int(env, 'FLOWGATE_LOGIN_RATE_LIMIT', 20, 1),
+    bodyLimitBytes: int(env, 'FLOWGATE_BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    smtpUrl: str(env, 'FLOWGATE_SMTP_URL'),
+    mailFrom: str(env, 'FLOWGATE_MAIL_FROM') ?? 'Flowgate <flowgate@localhost>',
+    metricsToken: str(env, 'FLOWGATE_METRICS_TOKEN'),
+    audit: {
+      checkpointEvery: int(env, 'FLOWGATE_AUDIT_CHECKPOINT_EVERY', 1000, 1),
+      capacityBytes: capacityMb > 0 ? capacityMb * 1024 * 1024 : null,
+      capacityWarnRatio: 0.8,
+      syslog,
+    },
+    webDir: path.resolve(str(env, 'FLOWGATE_WEB_DIR') ?? new URL('../../web/dist', import.meta.url).pathname),
+    logLevel: str(env, 'FLOWGATE_LOG_LEVEL') ?? 'info',
+  };
+}

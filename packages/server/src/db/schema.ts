@@ -1,0 +1,149 @@
+import type { AuditActorType, AuditOutcome, PlatformRole, TeamRole } from '@flowgate/core';
+
+/**
+ * Table types for the query layer. Timestamps are ISO 8601 UTC strings with
+ * milliseconds in both dialects (fixed width, so they sort as text); booleans are 0/1.
+ */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  platform_role: PlatformRole;
+  status: 'active' | 'disabled';
+  failed_logins: number;
+  locked_until: string | null;
+  mfa_secret_enc: string | null;
+  mfa_enrolled_at: string | null;
+  /** The last TOTP time step accepted, so a code cannot be replayed within its window. */
+  mfa_last_step: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type SessionStage = 'full' | 'mfa' | 'enrol';
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  stage: SessionStage;
+  /** 1 when the person proved a second factor in this session. */
+  mfa_verified: number;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  /** The first characters of the token, so a person can tell their tokens apart. */
+  prefix: string;
+  access: 'read' | 'write';
+  /** JSON array of team ids the token may act in; null means every team of its owner. */
+  team_ids: string | null;
+  expires_at: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  require_mfa: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  team_id: string;
+  user_id: string;
+  role: TeamRole;
+  created_at: string;
+}
+
+export interface InvitationsTable {
+  id: string;
+  team_id: string;
+  email: string;
+  role: TeamRole;
+  token_hash: string;
+  invited_by: string;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  occurred_at: string;
+  actor_type: AuditActorType;
+  actor_id: string | null;
+  actor_label: string | null;
+  event: string;
+  outcome: AuditOutcome;
+  target_type: string | null;
+  target_id: string | null;
+  team_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  signed_at: string;
+  key_id: string;
+  signature: string;
+}
+
+export interface AuditSigningKeysTable {
+  id: string;
+  public_key: string;
+  private_key_enc: string;
+  created_at: string;
+}
+
+export interface AuditForwardingTable {
+  target: string;
+  last_seq: number;
+  updated_at: string;
+}
+
+export interface Schema {
+  users: UsersTable;
+  sessions: SessionsTable;
+  recovery_codes: RecoveryCodesTable;
+  api_tokens: ApiTokensTable;
+  teams: TeamsTable;
+  memberships: MembershipsTable;
+  invitations: InvitationsTable;
+  settings: SettingsTable;
+  audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_signing_keys: AuditSigningKeysTable;
+  audit_forwarding: AuditForwardingTable;
+}

@@ -1,0 +1,120 @@
+import { Readable } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import type { RequestContext } from '../../context.ts';
+import { Id, TeamParams } from '../../http/schemas.ts';
+import { csvHeader, csvLine, jsonLine } from './audit.format.ts';
+import type { AuditFilter } from './audit.store.ts';
+import { verifyAuditLog } from './audit.verify.ts';
+
+const FilterQuery = {
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+  actorId: Type.Optional(Id),
+  event: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9.*-]+$' })),
+  outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failure')])),
+};
+const PageQuery = Type.Object(
+  { ...FilterQuery, teamId: Type.Optional(Id), before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+const TeamPageQuery = Type.Object(
+  { ...FilterQuery, before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+const ExportQuery = Type.Object({ ...FilterQuery, teamId: Type.Optional(Id), format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]) }, { additionalProperties: false });
+const TeamExportQuery = Type.Object({ ...FilterQuery, format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]) }, { additionalProperties: false });
+
+const EventView = Type.Object({
+  seq: Type.Integer(),
+  occurredAt: Type.String(),
+  actorType: Type.String(),
+  actorId: Type.Union([Type.String(), Type.Null()]),
+  actorLabel: Type.Union([Type.String(), Type.Null()]),
+  event: Type.String(),
+  outcome: Type.String(),
+  targetType: Type.Union([Type.String(), Type.Null()]),
+  targetId: Type.Union([Type.String(), Type.Null()]),
+  teamId: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  details: Type.String(),
+  prevHash: Type.String(),
+  hash: Type.String(),
+});
+const PageReply = Type.Object({ events: Type.Array(EventView), nextBefore: Type.Union([Type.Integer(), Type.Null()]) });
+
+export function auditRoutes(app: TypedApp, c: AppContext): void {
+  const { auditStore, auditLog, database } = c;
+
+  async function page(filter: AuditFilter, before: number | undefined, limit: number | undefined): Promise<Static<typeof PageReply>> {
+    const size = limit ?? 100;
+    const events = await auditStore.page(filter, before ?? null, size);
+    return { events, nextBefore: events.length === size ? events[events.length - 1]!.seq : null };
+  }
+
+  /** Streams every matching event, oldest first, without holding them in memory. */
+  async function exportTo(reply: FastifyReply, filter: AuditFilter, format: 'jsonl' | 'csv', ctx: RequestContext) {
+    await auditLog.record(ctx, { event: 'audit.exported', teamId: filter.teamId ?? null, details: { format, filter } });
+    async function* lines() {
+      if (format === 'csv') yield csvHeader();
+      for await (const batch of auditStore.iterate(filter)) {
+        yield batch.map(format === 'csv' ? csvLine : jsonLine).join('');
+      }
+    }
+    const stamp = c.clock.now().toISOString().replaceAll(':', '-');
+    return reply
+      .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+      .header('content-disposition', `attachment; filename="flowgate-audit-${stamp}.${format}"`)
+      .send(Readable.from(lines()));
+  }
+
+  app.get('/api/audit', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } }, async (request) => {
+    const { before, limit, ...filter } = request.query;
+    return page(filter, before, limit);
+  });
+
+  app.get('/api/audit/export', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: ExportQuery } }, async (request, reply) => {
+    const { format, ...filter } = request.query;
+    return exportTo(reply, filter, format, request.ctx);
+  });
+
+  app.get(
+    '/api/audit/verify',
+    {
+      config: { permission: 'platform:audit:read' },
+      schema: {
+        tags: ['audit'],
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            events: Type.Integer(),
+            checkpoints: Type.Integer(),
+            headSeq: Type.Integer(),
+            problem: Type.Union([Type.Object({ seq: Type.Integer(), reason: Type.String() }), Type.Null()]),
+          }),
+        },
+      },
+    },
+    () => verifyAuditLog(database, auditStore),
+  );
+
+  app.get(
+    '/api/teams/:teamId/audit',
+    { config: { permission: 'audit:read' }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } } },
+    async (request) => {
+      const { before, limit, ...filter } = request.query;
+      return page({ ...filter, teamId: request.params.teamId }, before, limit);
+    },
+  );
+
+  app.get(
+    '/api/teams/:teamId/audit/export',
+    { config: { permission: 'audit:read' }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamExportQuery } },
+    async (request, reply) => {
+      const { format, ...filter } = request.query;
+      return exportTo(reply, { ...filter, teamId: request.params.teamId }, format, request.ctx);
+    },
+  );
+}

@@ -1,0 +1,74 @@
+import { Type } from '@sinclair/typebox';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import { NotFoundError } from '../../http/errors.ts';
+import { presentUser } from '../../http/presenters.ts';
+import { Id, UserView } from '../../http/schemas.ts';
+
+const SettingsView = Type.Object({ loginBanner: Type.String(), requireMfa: Type.Boolean() });
+const SettingsPatch = Type.Object(
+  { loginBanner: Type.Optional(Type.String({ maxLength: 4000 })), requireMfa: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+);
+const UserPatch = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+    platformRole: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
+    unlock: Type.Optional(Type.Literal(true)),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+const AlertView = Type.Object({ kind: Type.String(), message: Type.String(), since: Type.String(), lastSeen: Type.String() });
+
+export function platformRoutes(app: TypedApp, c: AppContext): void {
+  const { settingsStore, auditLog, identityStore, clock } = c;
+
+  app.get('/api/platform/settings', { config: { permission: 'platform:settings:read' }, schema: { tags: ['platform'], response: { 200: SettingsView } } }, () =>
+    settingsStore.get(),
+  );
+
+  app.patch(
+    '/api/platform/settings',
+    { config: { permission: 'platform:settings:write' }, schema: { tags: ['platform'], body: SettingsPatch, response: { 200: SettingsView } } },
+    async (request) => {
+      const before = await settingsStore.get();
+      await auditLog.transaction(request.ctx, async (tx) => {
+        await settingsStore.set(request.body, clock.now().toISOString(), tx.trx);
+        await tx.record({ event: 'platform.settings.updated', target: { type: 'settings', id: 'platform' }, details: { before, after: request.body } });
+      });
+      return settingsStore.get();
+    },
+  );
+
+  app.get('/api/platform/users', { config: { permission: 'platform:users:read' }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } }, async () =>
+    (await identityStore.listUsers()).map((u) => presentUser(u, clock.now())),
+  );
+
+  app.patch(
+    '/api/platform/users/:userId',
+    { config: { permission: 'platform:users:write' }, schema: { tags: ['platform'], params: Type.Object({ userId: Id }), body: UserPatch, response: { 200: UserView } } },
+    async (request) => {
+      const { userId } = request.params;
+      const body = request.body;
+      const user = await auditLog.transaction(request.ctx, async (tx) => {
+        const before = await identityStore.userById(userId, tx.trx);
+        if (!before) throw new NotFoundError('User');
+        const patch = {
+          updated_at: clock.now().toISOString(),
+          ...(body.status ? { status: body.status } : {}),
+          ...(body.platformRole ? { platform_role: body.platformRole } : {}),
+          ...(body.unlock ? { locked_until: null, failed_logins: 0 } : {}),
+        };
+        await identityStore.updateUser(userId, patch, tx.trx);
+        // A disabled account is signed out everywhere at once.
+        if (body.status === 'disabled') await identityStore.deleteSessionsOfUser(userId, tx.trx);
+        await tx.record({ event: 'user.updated', target: { type: 'user', id: userId }, details: { email: before.email, change: body } });
+        return { ...before, ...patch };
+      });
+      return presentUser(user, clock.now());
+    },
+  );
+
+  app.get('/api/platform/alerts', { config: { permission: 'platform:audit:read' }, schema: { tags: ['platform'], response: { 200: Type.Array(AlertView) } } }, () =>
+    c.alerts.list(),
+  );
+}

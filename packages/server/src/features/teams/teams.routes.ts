@@ -1,0 +1,188 @@
+import { Type } from '@sinclair/typebox';
+import { TEAM_ROLES } from '@flowgate/core';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import { Email, Id, Name, NoContent, Password, TeamParams } from '../../http/schemas.ts';
+import { requireAuth } from '../identity/identity.routes.ts';
+
+const Role = Type.Union(TEAM_ROLES.map((r) => Type.Literal(r)));
+const TeamView = Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String(), role: Type.Union([Role, Type.Null()]) });
+const MemberView = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), role: Role, mfaEnrolled: Type.Boolean(), since: Type.String() });
+const InvitationView = Type.Object({ id: Type.String(), email: Type.String(), role: Role, createdAt: Type.String(), expiresAt: Type.String() });
+const MemberParams = Type.Object({ teamId: Id, userId: Id });
+const InvitationParams = Type.Object({ teamId: Id, invitationId: Id });
+const InvitationTokenParams = Type.Object({ token: Type.String({ minLength: 20, maxLength: 128 }) });
+
+export function teamsRoutes(app: TypedApp, c: AppContext): void {
+  const { teams } = c;
+  const present = (t: { id: string; name: string; require_mfa: number; created_at: string }, role: (typeof TEAM_ROLES)[number] | null) => ({
+    id: t.id,
+    name: t.name,
+    requireMfa: t.require_mfa === 1,
+    createdAt: t.created_at,
+    role,
+  });
+
+  app.get('/api/teams', { config: { permission: 'teams:list' }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) =>
+    (await teams.teamsOf(requireAuth(request).user)).map((t) => present(t, t.role)),
+  );
+
+  app.post(
+    '/api/teams',
+    {
+      config: { permission: 'teams:create' },
+      schema: { tags: ['teams'], body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: TeamView } },
+    },
+    async (request, reply) => {
+      const team = await teams.create(requireAuth(request).user, request.body.name, request.ctx);
+      return reply.code(201).send(present(team, 'owner'));
+    },
+  );
+
+  app.get('/api/teams/:teamId', { config: { permission: 'team:read' }, schema: { tags: ['teams'], params: TeamParams, response: { 200: TeamView } } }, async (request) =>
+    present(await teams.requireTeam(request.params.teamId), request.teamRole),
+  );
+
+  app.patch(
+    '/api/teams/:teamId',
+    {
+      config: { permission: 'team:update' },
+      schema: {
+        tags: ['teams'],
+        params: TeamParams,
+        body: Type.Object({ name: Type.Optional(Name), requireMfa: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: TeamView },
+      },
+    },
+    async (request) => present(await teams.update(request.params.teamId, request.body, request.ctx), request.teamRole),
+  );
+
+  app.delete('/api/teams/:teamId', { config: { permission: 'team:delete' }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
+    await teams.remove(request.params.teamId, request.ctx);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/api/teams/:teamId/leave', { config: { permission: 'team:leave' }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
+    await teams.removeMember(request.params.teamId, requireAuth(request).user.id, request.ctx, true);
+    return reply.code(204).send(null);
+  });
+
+  app.get(
+    '/api/teams/:teamId/members',
+    { config: { permission: 'members:read' }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(MemberView) } } },
+    async (request) => {
+      await teams.requireTeam(request.params.teamId);
+      return (await teams.members(request.params.teamId)).map((m) => ({
+        id: m.id,
+        email: m.email,
+        name: m.name,
+        role: m.role,
+        mfaEnrolled: m.mfa_enrolled_at !== null,
+        since: m.created_at,
+      }));
+    },
+  );
+
+  app.patch(
+    '/api/teams/:teamId/members/:userId',
+    {
+      config: { permission: 'members:write' },
+      schema: { tags: ['members'], params: MemberParams, body: Type.Object({ role: Role }, { additionalProperties: false }), response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await teams.changeRole(request.params.teamId, request.params.userId, request.body.role, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/api/teams/:teamId/members/:userId',
+    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: MemberParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await teams.removeMember(request.params.teamId, request.params.userId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/teams/:teamId/invitations',
+    { config: { permission: 'members:read' }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(InvitationView) } } },
+    async (request) => {
+      await teams.requireTeam(request.params.teamId);
+      return (await teams.pendingInvitations(request.params.teamId)).map((i) => ({ id: i.id, email: i.email, role: i.role, createdAt: i.created_at, expiresAt: i.expires_at }));
+    },
+  );
+
+  app.post(
+    '/api/teams/:teamId/invitations',
+    {
+      config: { permission: 'members:write' },
+      schema: {
+        tags: ['members'],
+        params: TeamParams,
+        body: Type.Object({ email: Email, role: Role }, { additionalProperties: false }),
+        response: { 201: Type.Object({ invitation: InvitationView, mailed: Type.Boolean(), link: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (request, reply) => {
+      const { invitation, link, mailed } = await teams.invite(request.params.teamId, requireAuth(request).user, request.body.email, request.body.role, request.ctx);
+      return reply.code(201).send({
+        invitation: { id: invitation.id, email: invitation.email, role: invitation.role, createdAt: invitation.created_at, expiresAt: invitation.expires_at },
+        mailed,
+        link,
+      });
+    },
+  );
+
+  app.delete(
+    '/api/teams/:teamId/invitations/:invitationId',
+    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: InvitationParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await teams.revokeInvitation(request.params.teamId, request.params.invitationId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/invitations/:token',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['members'],
+        params: InvitationTokenParams,
+        response: { 200: Type.Object({ teamName: Type.String(), email: Type.String(), role: Role, expiresAt: Type.String(), accountExists: Type.Boolean() }) },
+      },
+    },
+    async (request) => {
+      const { invitation, team } = await teams.describeInvitation(request.params.token);
+      return {
+        teamName: team.name,
+        email: invitation.email,
+        role: invitation.role,
+        expiresAt: invitation.expires_at,
+        accountExists: (await c.identityStore.userByEmail(invitation.email)) !== undefined,
+      };
+    },
+  );
+
+  app.post(
+    '/api/invitations/:token/accept',
+    {
+      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      schema: {
+        tags: ['members'],
+        params: InvitationTokenParams,
+        body: Type.Object({ name: Type.Optional(Name), password: Type.Optional(Password) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ teamId: Type.String() }) },
+      },
+    },
+    async (request) => {
+      // Signed in: join as yourself. Not signed in: the invitation creates your account.
+      const signedIn = request.auth?.session?.stage === 'full' ? request.auth.user : null;
+      const { name, password } = request.body;
+      const newAccount = !signedIn && name && password ? { name, password } : null;
+      const { invitation } = await teams.describeInvitation(request.params.token);
+      await teams.accept(request.params.token, signedIn, newAccount, request.ctx);
+      return { teamId: invitation.team_id };
+    },
+  );
+}

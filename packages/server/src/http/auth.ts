@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isAllowed, PERMISSIONS } from '@flowgate/core';
+import type { Config } from '../config.ts';
+import type { RequestContext } from '../context.ts';
+import type { AuditLog } from '../features/audit/audit.service.ts';
+import { tokenAllows, type IdentityService } from '../features/identity/identity.service.ts';
+import type { TeamsStore } from '../features/teams/teams.store.ts';
+import { safeEqual, sha256Hex } from '../security/crypto.ts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
+import './route-config.ts';
+
+export const SESSION_COOKIE = 'fg_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** The CSRF token is derived from the session token, so it needs no storage of its own. */
+export function csrfTokenFor(sessionToken: string): string {
+  return sha256Hex(`csrf:${sessionToken}`).slice(0, 43);
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthDeps {
+  identity: IdentityService;
+  teamsStore: TeamsStore;
+  auditLog: AuditLog;
+  config: Pick<Config, 'metricsToken'>;
+}
+
+function contextOf(request: FastifyRequest): RequestContext {
+  return {
+    actor: { type: 'anonymous', userId: null, label: null },
+    ip: request.ip,
+    userAgent: (request.headers['user-agent'] ?? null)?.slice(0, 512) ?? null,
+  };
+}
+
+/**
+ * Authentication and the route-level authorisation check, in one hook that every
+ * route passes through. The team check answers 404 for a team the caller is not in,
+ * so the existence of other teams does not leak; a denied attempt is audited.
+ */
+export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
+  const { identity, teamsStore, auditLog, config } = deps;
+
+  app.decorateRequest('auth', null);
+  app.decorateRequest('teamRole', null);
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+
+  app.addHook('onRoute', (route) => {
+    const cfg = route.config as { permission?: string; public?: boolean } | undefined;
+    const url = route.url;
+    // Fastify's own HEAD twins and the documentation assets are covered by their GET route.
+    if (route.method === 'HEAD' || url.startsWith('/api/docs')) return;
+    if (!cfg?.permission && !cfg?.public) {
+      throw new Error(`route ${String(route.method)} ${url} declares neither a permission nor public: true`);
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    request.ctx = contextOf(request);
+    const cfg = request.routeOptions.config;
+    if (!cfg || (!cfg.permission && !cfg.public)) return; // 404 handler and documentation assets
+
+    const authorization = request.headers.authorization;
+    let sessionToken: string | null = null;
+    if (authorization?.startsWith('Bearer ')) {
+      const raw = authorization.slice(7).trim();
+      if (cfg.metricsToken && config.metricsToken && safeEqual(raw, config.metricsToken)) {
+        request.ctx = { ...request.ctx, actor: { type: 'token', userId: null, label: 'metrics token' } };
+        return;
+      }
+      const found = await identity.authenticateToken(raw);
+      if (!found) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
+      request.auth = { user: found.user, session: null, token: found.token };
+      request.ctx = { ...request.ctx, actor: { type: 'token', userId: found.user.id, label: found.user.email, tokenId: found.token.id } };
+    } else {
+      sessionToken = request.cookies[SESSION_COOKIE] ?? null;
+      const found = sessionToken ? await identity.authenticateSession(sessionToken) : null;
+      if (found) {
+        request.auth = { user: found.user, session: found.session, token: null };
+        request.ctx = { ...request.ctx, actor: { type: 'user', userId: found.user.id, label: found.user.email } };
+      }
+    }
+
+    if (cfg.public) return;
+    const auth = request.auth;
+    if (!auth) throw new UnauthenticatedError();
+    if (auth.session && auth.session.stage !== 'full' && !cfg.partialSession?.includes(auth.session.stage)) {
+      throw new UnauthenticatedError(
+        auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.',
+      );
+    }
+    // Cookies ride along on cross-site requests; the header cannot (SR 3.8 session integrity).
+    if (auth.session && !SAFE_METHODS.has(request.method)) {
+      const sent = request.headers[CSRF_HEADER];
+      if (typeof sent !== 'string' || !sessionToken || !safeEqual(sent, csrfTokenFor(sessionToken))) {
+        throw new ForbiddenError(`Missing or wrong ${CSRF_HEADER} header: reload the page and try again.`);
+      }
+    }
+
+    const permission = cfg.permission!;
+    const definition = PERMISSIONS[permission];
+    let teamId: string | null = null;
+    if (definition.scope === 'team') {
+      teamId = (request.params as { teamId?: string }).teamId ?? null;
+      if (!teamId) throw new Error(`route ${request.routeOptions.url} needs :teamId for ${permission}`);
+      request.teamRole = await teamsStore.roleOf(teamId, auth.user.id);
+      const tokenTeams = auth.token?.team_ids ? (JSON.parse(auth.token.team_ids) as string[]) : null;
+      const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);
+      if ((request.teamRole === null && auth.user.platform_role !== 'admin') || outOfTokenScope) {
+        throw new NotFoundError('Team');
+      }
+    }
+    const allowed = isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(auth.token, permission);
+    if (!allowed) {
+      await auditLog.record(request.ctx, {
+        event: 'auth.access.denied',
+        outcome: 'denied',
+        teamId,
+        details: { method: request.method, route: request.routeOptions.url, permission, role: request.teamRole ?? auth.user.platform_role },
+      });
+      throw new ForbiddenError(
+        auth.token && !tokenAllows(auth.token, permission)
+          ? `This API token is read-only; ${permission} needs a read-write token.`
+          : `Your role does not allow ${permission}.`,
+      );
+    }
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Domain errors. Services throw these; one mapper (problem.ts) turns them into
+ * RFC 9457 problem+json at the edge. Nothing else builds an error response.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly title: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(message: string, errors: Array<{ field: string; message: string }> = []) {
+    super(400, 'validation', 'Invalid request', message, errors.length ? { errors } : {});
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'Sign in first.') {
+    super(401, 'unauthenticated', 'Not signed in', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super(403, 'forbidden', 'Not allowed', message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super(404, 'not-found', 'Not found', `${what} was not found.`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string) {
+    super(409, 'conflict', 'Conflict', message);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(message: string) {
+    super(429, 'too-many-requests', 'Too many requests', message);
+  }
+}
+
+/** The audit event could not be written, so the change it records was not made. */
+export class AuditUnavailableError extends DomainError {
+  constructor() {
+    super(503, 'audit-unavailable', 'Audit log unavailable', 'The change was not made because its audit event could not be written.');
+  }
+}

@@ -1,0 +1,33 @@
+import type { Permission, TeamRole } from '@flowgate/core';
+import type { ApiTokensTable, SessionsTable, UsersTable } from '../db/schema.ts';
+import type { RequestContext } from '../context.ts';
+
+/**
+ * Every route says who may call it, in its definition: `permission` names an entry of
+ * the catalogue in packages/core, or `public` opts out by name, visibly. Registering a
+ * route with neither fails at start (see auth.ts).
+ */
+export interface FlowgateRouteConfig {
+  permission?: Permission;
+  public?: true;
+  /** Session stages other than 'full' that may call this route (MFA at sign-in, forced enrolment). */
+  partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
+  /** /metrics also accepts FLOWGATE_METRICS_TOKEN as a bearer token, for Prometheus. */
+  metricsToken?: true;
+}
+
+export interface AuthState {
+  user: UsersTable;
+  session: SessionsTable | null;
+  token: ApiTokensTable | null;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig extends FlowgateRouteConfig {}
+  interface FastifyRequest {
+    auth: AuthState | null;
+    /** The caller's role in the team named by :teamId, once authorised. */
+    teamRole: TeamRole | null;
+    ctx: RequestContext;
+  }
+}

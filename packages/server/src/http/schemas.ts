@@ -1,0 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Shared schema pieces. Every string and array is bounded (SR 3.5 input validation). */
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+export const Name = Type.String({ minLength: 1, maxLength: 120 });
+export const Password = Type.String({ minLength: 1, maxLength: 256 });
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const TeamParams = Type.Object({ teamId: Id });
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+export const NoContent = Type.Null();
+
+export const UserView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  platformRole: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  mfaEnrolled: Type.Boolean(),
+  locked: Type.Boolean(),
+  createdAt: Type.String(),
+});
+export type UserView = Static<typeof UserView>;

@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { LightMyRequestResponse } from 'fastify';
+import { buildApp, type BuiltApp } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { openDatabase, type Database, type Dialect } from '../src/db/database.ts';
+import type { Mail, Mailer } from '../src/mailer.ts';
+
+/**
+ * Test harness: real databases (a temporary SQLite file, or a fresh schema in the
+ * PostgreSQL on 127.0.0.1:5432), the real app built by the composition root, and a
+ * client that behaves like a browser (cookie + CSRF header).
+ */
+export const POSTGRES_URL = process.env.FLOWGATE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+
+export interface TestDatabase {
+  database: Database;
+  dataDir: string;
+  url: string;
+  schema: string | null;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-test-'));
+  if (dialect === 'sqlite') {
+    const url = `sqlite:${path.join(dataDir, 'flowgate.db')}`;
+    const database = await openDatabase(url);
+    return {
+      database,
+      dataDir,
+      url,
+      schema: null,
+      async drop() {
+        await database.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const database = await openDatabase(POSTGRES_URL, { schema });
+  return {
+    database,
+    dataDir,
+    url: POSTGRES_URL,
+    schema,
+    async drop() {
+      await database.close();
+      const again = new pg.Client({ connectionString: POSTGRES_URL });
+      await again.connect();
+      await again.query(`drop schema ${schema} cascade`);
+      await again.end();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A mailer that keeps what it was given, for tests that read the invitation mail. */
+export function createMailbox(): Mailer & { sent: Mail[] } {
+  const sent: Mail[] = [];
+  return { delivers: true, sent, async send(mail) { sent.push(mail); } };
+}
+
+export interface TestApp extends BuiltApp {
+  db: TestDatabase;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, extra: { mailer?: Mailer } = {}): Promise<TestApp> {
+  const db = await createTestDatabase(dialect);
+  const config = loadConfig({ FLOWGATE_DATA_DIR: db.dataDir, FLOWGATE_LOGIN_RATE_LIMIT: '1000', ...env });
+  const built = await buildApp({ config, database: db.database, logger: false, ...extra });
+  await built.app.ready();
+  return {
+    ...built,
+    db,
+    config,
+    async close() {
+      await built.app.close();
+      await db.drop();
+    },
+  };
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A browser-like client: keeps the session cookie and sends the CSRF header on writes. */
+export class Client {
+  cookie: string | null = null;
+  csrf: string | null = null;
+  bearer: string | null = null;
+
+  constructor(private readonly built: BuiltApp) {}
+
+  async request(method: Method, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    const h: Record<string, string> = { 'user-agent': 'flowgate-test', ...headers };
+    if (this.cookie) h.cookie = this.cookie;
+    if (this.csrf && method !== 'GET') h['x-csrf-token'] = this.csrf;
+    if (this.bearer) h.authorization = `Bearer ${this.bearer}`;
+    const response = await this.built.app.inject({
+      method,
+      url,
+      headers: h,
+      ...(body === undefined ? {} : typeof body === 'string' ? { payload: body, headers: { ...h, 'content-type': 'application/json' } } : { payload: body as object }),
+    });
+    const setCookie = response.cookies.find((c) => c.name === 'fg_session');
+    if (setCookie) this.cookie = setCookie.value ? `fg_session=${setCookie.value}` : null;
+    const json = response.headers['content-type']?.toString().includes('json') ? (response.json() as { csrfToken?: string }) : null;
+    if (json && typeof json === 'object' && json !== null && 'csrfToken' in json && json.csrfToken) this.csrf = json.csrfToken;
+    return response;
+  }
+
+  get = (url: string) => this.request('GET', url);
+  post = (url: string, body?: unknown) => this.request('POST', url, body ?? {});
+  put = (url: string, body?: unknown) => this.request('PUT', url, body ?? {});
+  patch = (url: string, body?: unknown) => this.request('PATCH', url, body ?? {});
+  delete = (url: string, body?: unknown) => this.request('DELETE', url, body);
+}
+
+export const ADMIN = { email: 'admin@plant.example', name: 'Ada Admin', password: 'correct horse battery staple' };
+
+/** Sets the platform up through the setup route and returns the admin's client. */
+export async function setupAdmin(t: TestApp): Promise<Client> {
+  const client = new Client(t);
+  const response = await client.post('/api/setup', { token: t.context.setup.token, ...ADMIN });
+  if (response.statusCode !== 201) throw new Error(`setup failed: ${response.statusCode} ${response.body}`);
+  return client;
+}
+
+/** Invites a person into a team with a role and returns their signed-in client. */
+export async function addMember(t: TestApp, owner: Client, teamId: string, email: string, role: string): Promise<Client> {
+  const invited = await owner.post(`/api/teams/${teamId}/invitations`, { email, role });
+  if (invited.statusCode !== 201) throw new Error(`invite failed: ${invited.statusCode} ${invited.body}`);
+  const link = (invited.json() as { link: string }).link;
+  const token = link.split('/invite/')[1]!;
+  const client = new Client(t);
+  const accepted = await client.post(`/api/invitations/${token}/accept`, { name: email.split('@')[0], password: `${email} long passphrase` });
+  if (accepted.statusCode !== 200) throw new Error(`accept failed: ${accepted.statusCode} ${accepted.body}`);
+  const login = await client.post('/api/auth/login', { email, password: `${email} long passphrase` });
+  if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`);
+  return client;
+}
