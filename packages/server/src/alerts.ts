@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from './context.ts';
+
 /**
  * Operational alerts a platform admin must see: the audit log could not be written,
  * forwarding to the SIEM is failing, audit storage is nearly full (62443-3-3 SR 2.9,
@@ -18,11 +20,11 @@ export interface AlertSink {
   clear(kind: AlertKind): void;
 }
 
-export function createAlerts(onRaise: (alert: Alert) => void = () => {}) {
+export function createAlerts(onRaise: (alert: Alert) => void = () => {}, clock: Clock = systemClock) {
   const active = new Map<AlertKind, Alert>();
   return {
     raise(kind: AlertKind, message: string) {
-      const now = new Date().toISOString();
+      const now = clock.now().toISOString();
       const existing = active.get(kind);
       const alert = { kind, message, since: existing?.since ?? now, lastSeen: now };
       active.set(kind, alert);

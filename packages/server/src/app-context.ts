@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Clock } from './context.ts';
 import type { Database } from './db/database.ts';
 import type { Checkpointer } from './features/audit/audit.checkpoints.ts';
+import type { SyslogForwarder } from './features/audit/audit.forwarder.ts';
 import type { AuditLog } from './features/audit/audit.service.ts';
 import type { AuditStore } from './features/audit/audit.store.ts';
 import type { IdentityService } from './features/identity/identity.service.ts';
@@ -33,4 +34,6 @@ export interface AppContext {
   teamsStore: TeamsStore;
   teams: TeamsService;
   setup: SetupGate;
+  /** Null when no SIEM is configured (FLOWGATE_AUDIT_SYSLOG_URL). */
+  forwarder: SyslogForwarder | null;
 }

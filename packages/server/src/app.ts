@@ -16,6 +16,7 @@ import { SYSTEM_CONTEXT, systemClock, type Clock } from './context.ts';
 import type { Database } from './db/database.ts';
 import { createCheckpointer } from './features/audit/audit.checkpoints.ts';
 import { auditRoutes } from './features/audit/audit.routes.ts';
+import { createSyslogForwarder, type SyslogForwarder } from './features/audit/audit.forwarder.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
 import { createAuditStore } from './features/audit/audit.store.ts';
 import { identityRoutes } from './features/identity/identity.routes.ts';
@@ -66,7 +67,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const alerts = createAlerts((alert) => {
     metrics.alerts.inc({ kind: alert.kind });
     app.log.error({ alert }, 'alert raised');
-  });
+  }, clock);
   const secrets = new SecretBox(loadMasterKey(config.masterKey, config.dataDir));
   const auditStore = createAuditStore(database);
   const auditLog = createAuditLog({ database, store: auditStore, clock, alerts });
@@ -78,10 +79,13 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
+  const forwarder: SyslogForwarder | null = config.audit.syslog
+    ? createSyslogForwarder({ database, store: auditStore, auditLog, alerts, clock, target: config.audit.syslog, log: app.log })
+    : null;
 
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, settingsStore, teamsStore, teams, setup,
+    identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder,
   };
 
   auditLog.onAppended((records) => {
@@ -140,8 +144,10 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   await registerWeb(app, config.webDir);
 
   const capacityTimer = startCapacityWatch(context);
+  app.addHook('onReady', async () => forwarder?.start());
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
+    await forwarder?.stop();
     await checkpointer.checkpoint().catch(() => {});
   });
   return { app, context };

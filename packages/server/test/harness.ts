@@ -114,7 +114,7 @@ export class Client {
     });
     const setCookie = response.cookies.find((c) => c.name === 'fg_session');
     if (setCookie) this.cookie = setCookie.value ? `fg_session=${setCookie.value}` : null;
-    const json = response.headers['content-type']?.toString().includes('json') ? (response.json() as { csrfToken?: string }) : null;
+    const json = response.headers['content-type']?.toString().startsWith('application/json') ? (response.json() as { csrfToken?: string }) : null;
     if (json && typeof json === 'object' && json !== null && 'csrfToken' in json && json.csrfToken) this.csrf = json.csrfToken;
     return response;
   }

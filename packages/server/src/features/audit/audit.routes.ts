@@ -101,6 +101,41 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
   );
 
   app.get(
+    '/api/audit/forwarding',
+    {
+      config: { permission: 'platform:audit:read' },
+      schema: {
+        tags: ['audit'],
+        response: {
+          200: Type.Object({
+            configured: Type.Boolean(),
+            target: Type.Union([Type.String(), Type.Null()]),
+            status: Type.Union([
+              Type.Object({
+                lastForwardedSeq: Type.Integer(),
+                confirmedSeq: Type.Integer(),
+                connected: Type.Boolean(),
+                lastError: Type.Union([Type.String(), Type.Null()]),
+                backlog: Type.Integer(),
+                failingSince: Type.Union([Type.String(), Type.Null()]),
+              }),
+              Type.Null(),
+            ]),
+          }),
+        },
+      },
+    },
+    async () => {
+      const target = c.config.audit.syslog;
+      return {
+        configured: target !== null,
+        target: target ? `${target.tls ? 'tls' : 'tcp'}://${target.host}:${target.port}` : null,
+        status: c.forwarder?.status() ?? null,
+      };
+    },
+  );
+
+  app.get(
     '/api/teams/:teamId/audit',
     { config: { permission: 'audit:read' }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } } },
     async (request) => {

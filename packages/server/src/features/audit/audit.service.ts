@@ -53,7 +53,14 @@ export function createAuditLog({ database, store, clock, alerts }: AuditLogDeps)
 
   function notify(records: readonly AuditRecord[]): void {
     if (records.length === 0) return;
-    for (const listener of listeners) listener(records);
+    // The change is committed: a failing listener must not turn it into an error.
+    for (const listener of listeners) {
+      try {
+        listener(records);
+      } catch {
+        alerts.raise('audit-forwarding-failed', 'A listener for new audit events failed; see the server log.');
+      }
+    }
   }
 
   /**
@@ -101,12 +108,24 @@ export function createAuditLog({ database, store, clock, alerts }: AuditLogDeps)
 
     /** Batched ingestion: many events in one transaction (Node-RED and device events). */
     async recordMany(ctx: RequestContext, events: readonly AuditEventInput[]): Promise<void> {
-      const records = await database.db.transaction().execute((trx) => store.append(trx, events.map((e) => toInput(ctx, e))));
+      let records: AuditRecord[];
+      try {
+        records = await database.db.transaction().execute((trx) => store.append(trx, events.map((e) => toInput(ctx, e))));
+      } catch (error) {
+        alerts.raise('audit-write-failed', `A batch of ${events.length} audit events could not be written: ${String((error as Error).message)}`);
+        throw new AuditUnavailableError();
+      }
+      alerts.clear('audit-write-failed');
       notify(records);
     },
 
-    onAppended(listener: AppendListener): void {
+    /** Hears of events after they commit; returns the way to stop listening. */
+    onAppended(listener: AppendListener): () => void {
       listeners.push(listener);
+      return () => {
+        const i = listeners.indexOf(listener);
+        if (i >= 0) listeners.splice(i, 1);
+      };
     },
   };
 }
