@@ -136,6 +136,9 @@ export async function setupAdmin(t: TestApp): Promise<Client> {
   return client;
 }
 
+/** The password every invited test member chooses. */
+export const MEMBER_PASSWORD = 'gentle river quartz lantern 42';
+
 /** Invites a person into a team with a role and returns their signed-in client. */
 export async function addMember(t: TestApp, owner: Client, teamId: string, email: string, role: string): Promise<Client> {
   const invited = await owner.post(`/api/teams/${teamId}/invitations`, { email, role });
@@ -143,9 +146,9 @@ export async function addMember(t: TestApp, owner: Client, teamId: string, email
   const link = (invited.json() as { link: string }).link;
   const token = link.split('/invite/')[1]!;
   const client = new Client(t);
-  const accepted = await client.post(`/api/invitations/${token}/accept`, { name: email.split('@')[0], password: `${email} long passphrase` });
+  const accepted = await client.post(`/api/invitations/${token}/accept`, { name: 'Member', password: MEMBER_PASSWORD });
   if (accepted.statusCode !== 200) throw new Error(`accept failed: ${accepted.statusCode} ${accepted.body}`);
-  const login = await client.post('/api/auth/login', { email, password: `${email} long passphrase` });
+  const login = await client.post('/api/auth/login', { email, password: MEMBER_PASSWORD });
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`);
   return client;
 }

@@ -29,7 +29,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   const database = url.startsWith('postgres://') || url.startsWith('postgresql://')
     ? openPostgres(url, options.schema)
     : openSqlite(url);
-  await migrate(database);
+  await migrate(database, options.schema);
   return database;
 }
 
@@ -74,12 +74,14 @@ function openPostgres(url: string, schema: string | undefined): Database {
   };
 }
 
-async function migrate(database: Database): Promise<void> {
+async function migrate(database: Database, schema: string | undefined): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
     provider: migrationProvider(database.dialect),
     migrationTableName: 'flowgate_migrations',
     migrationLockTableName: 'flowgate_migrations_lock',
+    // Kysely looks for its tables across all schemas unless told which one is ours.
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

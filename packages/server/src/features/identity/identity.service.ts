@@ -32,7 +32,7 @@ const TOKEN_PREFIX = 'fgt_';
 export function assertPasswordPolicy(password: string, who: { email: string; name: string }): void {
   const verdict = checkPassword(password, who);
   if (!verdict.ok) {
-    throw new ValidationError(`The password is not allowed: ${verdict.reasons.join('; ')}.`, verdict.reasons.map((message) => ({ field: 'password', message })));
+    throw new ValidationError(`The password is not allowed. ${verdict.reasons.join(' ')}`, verdict.reasons.map((message) => ({ field: 'password', message })));
   }
 }
 

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { totpCode } from '../../security/totp.ts';
+import { addMember, Client, DIALECTS, MEMBER_PASSWORD, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+
+for (const dialect of DIALECTS) {
+  describe(`teams on ${dialect}`, () => {
+    let t: TestApp;
+    let admin: Client;
+    let teamId: string;
+    before(async () => {
+      t = await startTestApp(dialect);
+      admin = await setupAdmin(t);
+      teamId = (await admin.post('/api/teams', { name: 'Packaging line' })).json().id;
+    });
+    after(() => t.close());
+
+    test('an invitation link creates the account and the membership with its role', async () => {
+      const viewer = await addMember(t, admin, teamId, 'vera@plant.example', 'viewer');
+      const session = (await viewer.get('/api/auth/session')).json();
+      assert.deepEqual(session.teams, [{ id: teamId, name: 'Packaging line', role: 'viewer' }]);
+      const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ email: string; role: string }>;
+      assert.deepEqual(members.map((m) => [m.email, m.role]).sort(), [['admin@plant.example', 'owner'], ['vera@plant.example', 'viewer']]);
+      const events = (await admin.get(`/api/teams/${teamId}/audit`)).json().events.map((e: { event: string }) => e.event);
+      assert.ok(events.includes('member.invited') && events.includes('member.joined'));
+    });
+
+    test('a used, withdrawn or unknown invitation is refused', async () => {
+      const invited = (await admin.post(`/api/teams/${teamId}/invitations`, { email: 'otto@plant.example', role: 'operator' })).json();
+      const token = invited.link.split('/invite/')[1];
+      assert.equal((await admin.delete(`/api/teams/${teamId}/invitations/${invited.invitation.id}`)).statusCode, 204);
+      const r = await new Client(t).post(`/api/invitations/${token}/accept`, { name: 'Otto', password: 'otto has a long passphrase' });
+      assert.equal(r.statusCode, 404);
+      assert.equal((await new Client(t).get(`/api/invitations/${'x'.repeat(40)}`)).statusCode, 404);
+    });
+
+    test('a viewer can read but not change; another team answers 404', async () => {
+      const viewer = await addMember(t, admin, teamId, 'vic@plant.example', 'viewer');
+      assert.equal((await viewer.get(`/api/teams/${teamId}/members`)).statusCode, 200);
+      const denied = await viewer.patch(`/api/teams/${teamId}`, { name: 'Renamed' });
+      assert.equal(denied.statusCode, 403);
+      assert.equal((await admin.get(`/api/teams/${teamId}`)).json().name, 'Packaging line');
+      const other = (await admin.post('/api/teams', { name: 'Secret line' })).json().id;
+      const hidden = await viewer.get(`/api/teams/${other}`);
+      assert.equal(hidden.statusCode, 404);
+      assert.equal((await viewer.get(`/api/teams/${other}/members`)).statusCode, 404);
+    });
+
+    test('roles change; the last owner cannot be demoted or removed, or leave', async () => {
+      const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ id: string; email: string }>;
+      const adminId = members.find((m) => m.email === 'admin@plant.example')!.id;
+      const demote = await admin.patch(`/api/teams/${teamId}/members/${adminId}`, { role: 'member' });
+      assert.equal(demote.statusCode, 409);
+      assert.match(demote.json().detail, /last owner/);
+      assert.equal((await admin.post(`/api/teams/${teamId}/leave`)).statusCode, 409);
+      const vera = members.find((m) => m.email === 'vera@plant.example')!.id;
+      assert.equal((await admin.patch(`/api/teams/${teamId}/members/${vera}`, { role: 'owner' })).statusCode, 204);
+      assert.equal((await admin.patch(`/api/teams/${teamId}/members/${adminId}`, { role: 'member' })).statusCode, 204);
+      const events = (await admin.get(`/api/teams/${teamId}/audit?event=member.role.changed`)).json().events;
+      assert.equal(events.length, 2);
+      assert.equal(JSON.parse(events[1].details).to, 'owner');
+    });
+
+    test("a team's MFA policy forces its members to enrol at their next sign-in", async () => {
+      const mfaTeam = (await admin.post('/api/teams', { name: 'Utilities' })).json().id;
+      const member = await addMember(t, admin, mfaTeam, 'mia@plant.example', 'member');
+      assert.equal((await admin.patch(`/api/teams/${mfaTeam}`, { requireMfa: true })).statusCode, 200);
+      await member.post('/api/auth/logout');
+      const login = await member.post('/api/auth/login', { email: 'mia@plant.example', password: MEMBER_PASSWORD });
+      assert.equal(login.json().status, 'mfa-enrolment-required');
+      assert.equal((await member.get('/api/teams')).statusCode, 401);
+      const { secret } = (await member.post('/api/account/mfa/setup')).json();
+      const confirmed = await member.post('/api/account/mfa/confirm', { code: totpCode(secret, Date.now()) });
+      assert.equal(confirmed.statusCode, 200, confirmed.body);
+      assert.equal((await member.get('/api/teams')).statusCode, 200);
+      const removal = await member.delete('/api/account/mfa', { password: MEMBER_PASSWORD });
+      assert.equal(removal.statusCode, 403, 'MFA cannot be removed while policy requires it');
+    });
+  });
+}
