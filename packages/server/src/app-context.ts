@@ -36,4 +36,6 @@ export interface AppContext {
   setup: SetupGate;
   /** Null when no SIEM is configured (FLOWGATE_AUDIT_SYSLOG_URL). */
   forwarder: SyslogForwarder | null;
+  /** Compares audit storage with its capacity; runs every minute and at start. */
+  checkCapacity(): Promise<void>;
 }

@@ -83,9 +83,10 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     ? createSyslogForwarder({ database, store: auditStore, auditLog, alerts, clock, target: config.audit.syslog, log: app.log })
     : null;
 
+  const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder,
+    identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
   };
 
   auditLog.onAppended((records) => {
@@ -143,7 +144,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   auditRoutes(app, context);
   await registerWeb(app, config.webDir);
 
-  const capacityTimer = startCapacityWatch(context);
+  const capacityTimer = setInterval(() => void checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')), 60_000);
+  capacityTimer.unref();
+  app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
@@ -173,27 +176,23 @@ async function registerWeb(app: TypedApp, webDir: string): Promise<void> {
 }
 
 /** Warns once when audit storage passes its threshold (62443-3-3 SR 2.9). */
-function startCapacityWatch(c: AppContext): NodeJS.Timeout {
-  const { capacityBytes, capacityWarnRatio } = c.config.audit;
+function createCapacityCheck(deps: Pick<AppContext, 'config' | 'database' | 'metrics' | 'alerts' | 'auditLog'>): () => Promise<void> {
+  const { capacityBytes, capacityWarnRatio } = deps.config.audit;
   let warned = false;
-  const check = async () => {
-    const used = await c.database.auditStorageBytes();
-    c.metrics.auditStorageBytes.set(used);
+  return async () => {
+    const used = await deps.database.auditStorageBytes();
+    deps.metrics.auditStorageBytes.set(used);
     if (capacityBytes === null) return;
-    if (used >= capacityBytes * capacityWarnRatio) {
-      const message = `Audit storage uses ${(used / 1048576).toFixed(1)} MiB of ${(capacityBytes / 1048576).toFixed(0)} MiB: archive (export) and extend storage.`;
-      c.alerts.raise('audit-capacity', message);
-      if (!warned) {
-        warned = true;
-        await c.auditLog.record(SYSTEM_CONTEXT, { event: 'audit.capacity.warning', outcome: 'failure', details: { usedBytes: used, capacityBytes } });
-      }
-    } else {
+    if (used < capacityBytes * capacityWarnRatio) {
       warned = false;
-      c.alerts.clear('audit-capacity');
+      deps.alerts.clear('audit-capacity');
+      return;
+    }
+    const message = `Audit storage uses ${(used / 1048576).toFixed(1)} MiB of ${(capacityBytes / 1048576).toFixed(0)} MiB: export (archive) and extend storage.`;
+    deps.alerts.raise('audit-capacity', message);
+    if (!warned) {
+      warned = true;
+      await deps.auditLog.record(SYSTEM_CONTEXT, { event: 'audit.capacity.warning', outcome: 'failure', details: { usedBytes: used, capacityBytes } });
     }
   };
-  void check().catch(() => {});
-  const timer = setInterval(() => void check().catch(() => {}), 60_000);
-  timer.unref();
-  return timer;
 }

@@ -8,6 +8,7 @@ import { buildApp, type BuiltApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database, type Dialect } from '../src/db/database.ts';
 import type { Mail, Mailer } from '../src/mailer.ts';
+import type { Clock } from '../src/context.ts';
 
 /**
  * Test harness: real databases (a temporary SQLite file, or a fresh schema in the
@@ -63,6 +64,17 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   };
 }
 
+/** A clock the test moves by hand, for timeouts and expiry. */
+export function createManualClock(start = new Date()): Clock & { advance(ms: number): void } {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
 /** A mailer that keeps what it was given, for tests that read the invitation mail. */
 export function createMailbox(): Mailer & { sent: Mail[] } {
   const sent: Mail[] = [];
@@ -75,7 +87,7 @@ export interface TestApp extends BuiltApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, extra: { mailer?: Mailer } = {}): Promise<TestApp> {
+export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, extra: { mailer?: Mailer; clock?: Clock } = {}): Promise<TestApp> {
   const db = await createTestDatabase(dialect);
   const config = loadConfig({ FLOWGATE_DATA_DIR: db.dataDir, FLOWGATE_LOGIN_RATE_LIMIT: '1000', ...env });
   const built = await buildApp({ config, database: db.database, logger: false, ...extra });
