@@ -146,10 +146,14 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
 
   const capacityTimer = setInterval(() => void checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')), 60_000);
   capacityTimer.unref();
+  // Besides every N events, sign the head every few minutes so a quiet log is covered too.
+  const checkpointTimer = setInterval(() => void checkpointer.checkpoint().catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint failed')), 5 * 60_000);
+  checkpointTimer.unref();
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
+    clearInterval(checkpointTimer);
     await forwarder?.stop();
     await checkpointer.checkpoint().catch(() => {});
   });

@@ -19,6 +19,13 @@ export function csrfTokenFor(sessionToken: string): string {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+function assertCsrf(request: FastifyRequest, sessionToken: string | null): void {
+  const sent = request.headers[CSRF_HEADER];
+  if (typeof sent !== 'string' || !sessionToken || !safeEqual(sent, csrfTokenFor(sessionToken))) {
+    throw new ForbiddenError(`Missing or wrong ${CSRF_HEADER} header: reload the page and try again.`);
+  }
+}
+
 export interface AuthDeps {
   identity: IdentityService;
   teamsStore: TeamsStore;
@@ -82,8 +89,12 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       }
     }
 
-    if (cfg.public) return;
     const auth = request.auth;
+    if (cfg.public) {
+      // A public write that acts as the signed-in person (accepting an invitation) still needs the header.
+      if (cfg.csrfWhenSignedIn && auth?.session?.stage === 'full' && !SAFE_METHODS.has(request.method)) assertCsrf(request, sessionToken);
+      return;
+    }
     if (!auth) throw new UnauthenticatedError();
     if (auth.session && auth.session.stage !== 'full' && !cfg.partialSession?.includes(auth.session.stage)) {
       throw new UnauthenticatedError(
@@ -91,12 +102,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       );
     }
     // Cookies ride along on cross-site requests; the header cannot (SR 3.8 session integrity).
-    if (auth.session && !SAFE_METHODS.has(request.method)) {
-      const sent = request.headers[CSRF_HEADER];
-      if (typeof sent !== 'string' || !sessionToken || !safeEqual(sent, csrfTokenFor(sessionToken))) {
-        throw new ForbiddenError(`Missing or wrong ${CSRF_HEADER} header: reload the page and try again.`);
-      }
-    }
+    if (auth.session && !SAFE_METHODS.has(request.method)) assertCsrf(request, sessionToken);
 
     const permission = cfg.permission!;
     const definition = PERMISSIONS[permission];

@@ -12,6 +12,8 @@ export interface FlowgateRouteConfig {
   public?: true;
   /** Session stages other than 'full' that may call this route (MFA at sign-in, forced enrolment). */
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
+  /** A public write that acts as the signed-in person when there is one: CSRF applies then. */
+  csrfWhenSignedIn?: true;
   /** /metrics also accepts FLOWGATE_METRICS_TOKEN as a bearer token, for Prometheus. */
   metricsToken?: true;
 }

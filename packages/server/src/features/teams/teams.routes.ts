@@ -167,7 +167,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/invitations/:token/accept',
     {
-      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      config: { public: true, csrfWhenSignedIn: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['members'],
         params: InvitationTokenParams,

@@ -46,6 +46,17 @@ for (const dialect of DIALECTS) {
       assert.equal((await viewer.get(`/api/teams/${other}/members`)).statusCode, 404);
     });
 
+    test('a signed-in person joins another team by invitation, with the CSRF header', async () => {
+      const vic = await addMember(t, admin, teamId, 'vic2@plant.example', 'viewer');
+      const second = (await admin.post('/api/teams', { name: 'Warehouse' })).json().id;
+      const token = (await admin.post(`/api/teams/${second}/invitations`, { email: 'vic2@plant.example', role: 'auditor' })).json().link.split('/invite/')[1];
+      const forged = await t.app.inject({ method: 'POST', url: `/api/invitations/${token}/accept`, headers: { cookie: vic.cookie! }, payload: {} });
+      assert.equal(forged.statusCode, 403, 'a cross-site form cannot make a signed-in person join');
+      assert.equal((await vic.post(`/api/invitations/${token}/accept`, {})).statusCode, 200);
+      const teams = (await vic.get('/api/teams')).json() as Array<{ id: string; role: string }>;
+      assert.equal(teams.find((x) => x.id === second)?.role, 'auditor');
+    });
+
     test('roles change; the last owner cannot be demoted or removed, or leave', async () => {
       const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ id: string; email: string }>;
       const adminId = members.find((m) => m.email === 'admin@plant.example')!.id;
