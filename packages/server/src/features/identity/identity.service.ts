@@ -189,13 +189,24 @@ export function createIdentityService(deps: IdentityDeps) {
         const method = await checkSecondFactor(tx, user, code);
         if (!method) return null;
         await store.deleteSession(session.id, tx.trx);
+        await store.updateUser(user.id, { failed_logins: 0 }, tx.trx);
         const token = await openSession(tx, user, 'full', true, ctx);
         if (method === 'recovery') await tx.record({ event: 'user.mfa.recovery-used', target: { type: 'user', id: user.id } });
         await tx.record({ event: 'auth.login.succeeded', target: { type: 'user', id: user.id }, details: { mfa: method } });
         return token;
       });
       if (result === null) {
-        await auditLog.record(userCtx, { event: 'auth.mfa.failed', outcome: 'denied', target: { type: 'user', id: user.id } });
+        // Wrong codes count towards the same lockout as wrong passwords: six digits are guessable.
+        await auditLog.transaction(userCtx, async (tx) => {
+          const failures = user.failed_logins + 1;
+          const lock = failures >= config.lockout.maxFailures;
+          await store.updateUser(user.id, { failed_logins: failures, ...(lock ? { locked_until: iso(config.lockout.lockMinutes * 60_000) } : {}) }, tx.trx);
+          await tx.record({ event: 'auth.mfa.failed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { failures } });
+          if (lock) {
+            await store.deleteSession(session.id, tx.trx);
+            await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: user.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
+          }
+        });
         throw new UnauthenticatedError('The code is wrong or was used already.');
       }
       return result;

@@ -96,6 +96,19 @@ for (const dialect of DIALECTS) {
       assert.equal((await e.post('/api/auth/mfa', { code: codes[0] })).statusCode, 401, 'a recovery code works once');
     });
 
+    test('wrong MFA codes lock the account like wrong passwords', async () => {
+      const c = new Client(t);
+      await c.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
+      for (let i = 0; i < 2; i++) assert.equal((await c.post('/api/auth/mfa', { code: '000000' })).statusCode, 401);
+      assert.equal((await c.post('/api/auth/mfa', { code: '000001' })).statusCode, 401);
+      const again = await new Client(t).post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
+      assert.equal(again.statusCode, 401, 'locked after 3 wrong codes');
+      const events = (await admin.get('/api/audit?event=auth.*&limit=10')).json().events.map((e: { event: string }) => e.event);
+      assert.ok(events.includes('auth.mfa.failed') && events.includes('auth.login.locked'));
+      const me = (await admin.get('/api/platform/users')).json().find((u: { email: string }) => u.email === ADMIN.email);
+      assert.equal((await admin.patch(`/api/platform/users/${me.id}`, { unlock: true })).statusCode, 200);
+    });
+
     test('API tokens: shown once, read-only cannot write, revoked is refused', async () => {
       const created = await admin.post('/api/account/tokens', { name: 'ci', access: 'read', expiresInDays: 30 });
       assert.equal(created.statusCode, 201);
