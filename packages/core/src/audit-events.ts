@@ -12,6 +12,8 @@ export const AUDIT_EVENTS = {
   'auth.logout': 'A person signed out',
   'auth.sessions.revoked': 'A person signed out everywhere',
   'auth.access.denied': 'A request was refused for lack of permission',
+  'auth.access.hidden': 'A request about a team the caller is not in was answered 404',
+  'auth.token.rejected': 'A request came with an unknown, expired or revoked API token',
   'user.created': 'An account was created',
   'user.updated': 'An account was changed by an admin (disabled, enabled, unlocked, role)',
   'user.password.changed': 'A person changed their password',

@@ -39,6 +39,7 @@ export const PERMISSIONS = {
     access: 'write',
     description: 'Disable, enable and unlock users; grant platform admin',
   },
+  'platform:teams:read': { scope: 'platform', access: 'read', description: 'List every team of the platform' },
   'platform:audit:read': {
     scope: 'platform',
     access: 'read',

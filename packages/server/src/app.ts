@@ -29,6 +29,7 @@ import { createTeamsService } from './features/teams/teams.service.ts';
 import { createTeamsStore } from './features/teams/teams.store.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerProblemHandler } from './http/problem.ts';
+import { createValidatorCompiler } from './http/validation.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { createMetrics } from './metrics.ts';
 import { loadMasterKey, SecretBox } from './security/crypto.ts';
@@ -60,8 +61,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(createValidatorCompiler());
 
   const metrics = createMetrics();
   const alerts = createAlerts((alert) => {

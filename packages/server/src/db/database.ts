@@ -26,9 +26,10 @@ export interface OpenOptions {
 }
 
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
-  const database = url.startsWith('postgres://') || url.startsWith('postgresql://')
-    ? openPostgres(url, options.schema)
-    : openSqlite(url);
+  let database: Database;
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) database = openPostgres(url, options.schema);
+  else if (url.startsWith('sqlite:')) database = openSqlite(url);
+  else throw new Error(`FLOWGATE_DATABASE_URL must start with sqlite: or postgres://, got "${url.slice(0, 40)}"`);
   await migrate(database, options.schema);
   return database;
 }

@@ -77,7 +77,15 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
         return;
       }
       const found = await identity.authenticateToken(raw);
-      if (!found) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
+      if (!found) {
+        // Only a prefix is kept: enough to tell tokens apart, useless to an attacker reading the log.
+        await auditLog.record(request.ctx, {
+          event: 'auth.token.rejected',
+          outcome: 'denied',
+          details: { method: request.method, route: request.routeOptions.url, tokenPrefix: raw.slice(0, 8) },
+        });
+        throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
+      }
       request.auth = { user: found.user, session: null, token: found.token };
       request.ctx = { ...request.ctx, actor: { type: 'token', userId: found.user.id, label: found.user.email, tokenId: found.token.id } };
     } else {
@@ -114,6 +122,12 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       const tokenTeams = auth.token?.team_ids ? (JSON.parse(auth.token.team_ids) as string[]) : null;
       const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);
       if ((request.teamRole === null && auth.user.platform_role !== 'admin') || outOfTokenScope) {
+        await auditLog.record(request.ctx, {
+          event: 'auth.access.hidden',
+          outcome: 'denied',
+          teamId,
+          details: { method: request.method, route: request.routeOptions.url, permission, reason: outOfTokenScope ? 'token not scoped to the team' : 'not a member' },
+        });
         throw new NotFoundError('Team');
       }
     }

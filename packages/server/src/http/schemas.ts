@@ -3,7 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Shared schema pieces. Every string and array is bounded (SR 3.5 input validation). */
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-export const Name = Type.String({ minLength: 1, maxLength: 120 });
+// Something visible, and no control characters (PostgreSQL refuses NUL in text).
+export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^(?=.*\\S)[^\\u0000-\\u001F\\u007F]*$' });
 export const Password = Type.String({ minLength: 1, maxLength: 256 });
 export const Timestamp = Type.String({ format: 'date-time' });
 

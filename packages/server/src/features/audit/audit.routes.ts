@@ -16,11 +16,11 @@ const FilterQuery = {
   outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failure')])),
 };
 const PageQuery = Type.Object(
-  { ...FilterQuery, teamId: Type.Optional(Id), before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { ...FilterQuery, teamId: Type.Optional(Id), before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
   { additionalProperties: false },
 );
 const TeamPageQuery = Type.Object(
-  { ...FilterQuery, before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { ...FilterQuery, before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
   { additionalProperties: false },
 );
 const ExportQuery = Type.Object({ ...FilterQuery, teamId: Type.Optional(Id), format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]) }, { additionalProperties: false });

@@ -18,6 +18,8 @@ export interface AuditEventInput {
 /** A transaction in which every change writes its audit event. */
 export interface AuditedTransaction {
   trx: Transaction<Schema>;
+  /** Who the transaction acts for, unless an event names someone else. */
+  ctx: RequestContext;
   record(event: AuditEventInput, ctx?: RequestContext): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export function createAuditLog({ database, store, clock, alerts }: AuditLogDeps)
       result = await database.db.transaction().execute(async (trx) => {
         const tx: AuditedTransaction = {
           trx,
+          ctx,
           async record(event, as = ctx) {
             try {
               appended.push(...(await store.append(trx, [toInput(as, event)])));

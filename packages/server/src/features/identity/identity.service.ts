@@ -90,7 +90,9 @@ export function createIdentityService(deps: IdentityDeps) {
       updated_at: iso(),
     };
     await store.insertUser(user, tx.trx);
-    await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: user.platform_role } });
+    // Someone signing up through an invitation is anonymous until this row exists: name them.
+    const as = tx.ctx.actor.type === 'anonymous' ? asUser(user, tx.ctx) : tx.ctx;
+    await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: user.platform_role } }, as);
     return user;
   }
 

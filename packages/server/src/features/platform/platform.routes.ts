@@ -68,6 +68,15 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
+  app.get(
+    '/api/platform/teams',
+    {
+      config: { permission: 'platform:teams:read' },
+      schema: { tags: ['platform'], response: { 200: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String() })) } },
+    },
+    async () => (await c.teamsStore.allTeams()).map((t) => ({ id: t.id, name: t.name, requireMfa: t.require_mfa === 1, createdAt: t.created_at })),
+  );
+
   app.get('/api/platform/alerts', { config: { permission: 'platform:audit:read' }, schema: { tags: ['platform'], response: { 200: Type.Array(AlertView) } } }, () =>
     c.alerts.list(),
   );

@@ -44,6 +44,9 @@ for (const dialect of DIALECTS) {
       const hidden = await viewer.get(`/api/teams/${other}`);
       assert.equal(hidden.statusCode, 404);
       assert.equal((await viewer.get(`/api/teams/${other}/members`)).statusCode, 404);
+      const probes = (await admin.get(`/api/teams/${other}/audit?event=auth.access.hidden`)).json().events;
+      assert.equal(probes.length, 2, 'the owner of the probed team sees the probes');
+      assert.equal(probes[0].actorLabel, 'vic@plant.example');
     });
 
     test('a signed-in person joins another team by invitation, with the CSRF header', async () => {

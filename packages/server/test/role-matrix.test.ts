@@ -1,0 +1,310 @@
+import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import {
+  isPermission,
+  PERMISSIONS,
+  PLATFORM_ROLE_PERMISSIONS,
+  TEAM_ROLE_PERMISSIONS,
+  TEAM_ROLES,
+  type Permission,
+  type PlatformRole,
+  type TeamRole,
+} from '@flowgate/core';
+import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, setupAdmin, startTestApp, type TestApp } from './harness.ts';
+
+/**
+ * The role matrix: every registered route, called by every kind of caller, checked
+ * against the permission catalogue in packages/core. The route list is the one
+ * route-declarations.test.ts checks: Fastify's `onRoute` hook, attached through the
+ * `fastify.initialization` diagnostics channel when buildApp creates the instance.
+ */
+interface DeclaredRoute {
+  method: string;
+  url: string;
+  config: { permission?: string; public?: boolean };
+}
+
+const registered = new WeakMap<object, DeclaredRoute[]>();
+diagnostics.subscribe('fastify.initialization', (message) => {
+  const { fastify } = message as { fastify: FastifyInstance };
+  const routes: DeclaredRoute[] = [];
+  registered.set(fastify, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: { ...(route.config as DeclaredRoute['config']) } });
+  });
+});
+
+const isExempt = (r: DeclaredRoute) => r.method === 'HEAD' || r.url.startsWith('/api/docs');
+const routeKey = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
+
+/** Well-formed ids and tokens that name nothing. */
+const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+const UNKNOWN_INVITATION_TOKEN = 'unknown-invitation-token-0000000000000000';
+
+interface Caller {
+  name: string;
+  client: Client;
+  /** null for anonymous. */
+  platformRole: PlatformRole | null;
+  /** Role in the matrix team. */
+  teamRole: TeamRole | null;
+  readOnlyToken: boolean;
+  /** The audit actor the server records for this caller. */
+  actor: { type: string; id: string } | null;
+  login: { email: string; password: string } | null;
+}
+
+type Expected = 'public' | 401 | 403 | 404 | 'allowed';
+
+/** What the catalogue says the caller should get, written from the tables, not from isAllowed. */
+function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
+  if (route.config.public) return 'public';
+  if (caller.platformRole === null) return 401;
+  const permission = route.config.permission as Permission;
+  const { scope, access } = PERMISSIONS[permission];
+  if (scope === 'team' && caller.teamRole === null && caller.platformRole !== 'admin') return 404;
+  const byPlatform = PLATFORM_ROLE_PERMISSIONS[caller.platformRole].includes(permission);
+  const byTeam = scope === 'team' && caller.teamRole !== null && TEAM_ROLE_PERMISSIONS[caller.teamRole].includes(permission);
+  if (!byPlatform && !byTeam) return 403;
+  if (caller.readOnlyToken && access !== 'read') return 403;
+  return 'allowed';
+}
+
+function matches(expected: Expected, status: number): boolean {
+  if (expected === 'public') return status < 500;
+  if (expected === 'allowed') return status !== 401 && status !== 403 && status < 500;
+  return status === expected;
+}
+
+/** Callers expected to be refused go first, so a destructive call that succeeds does not change their answer. */
+const ORDER: Record<string, number> = { '401': 0, '404': 1, '403': 2, public: 3, allowed: 4 };
+
+/** Destructive routes run last, in this order, each followed by a repair of what it broke. */
+const DESTRUCTIVE = ['POST /api/teams/:teamId/leave', 'POST /api/auth/logout', 'POST /api/account/sessions/revoke-all', 'DELETE /api/teams/:teamId'];
+
+interface Fixture {
+  teamId: string;
+  userIds: Record<string, string>;
+}
+
+interface Probe {
+  params?: Record<string, string>;
+  body?: unknown;
+  query?: string;
+}
+
+/** The minimal request for each route; anything not listed gets unknown ids and an empty body. */
+const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
+  'POST /api/setup': () => ({ body: { token: 'not-the-setup-token', ...ADMIN } }),
+  'POST /api/auth/login': () => ({ body: { email: 'nobody@plant.example', password: 'not the password of anyone' } }),
+  'POST /api/auth/mfa': () => ({ body: { code: '000000' } }),
+  // The right current password and a refused new one: passes the permission, changes nothing.
+  'PUT /api/account/password': (_f, c) => ({ body: { currentPassword: c.login?.password ?? 'unknown password', newPassword: 'password1234' } }),
+  'POST /api/account/mfa/confirm': () => ({ body: { code: 'not-a-code' } }),
+  'DELETE /api/account/mfa': () => ({ body: { password: 'not enrolled anyway' } }),
+  'POST /api/account/tokens': () => ({ body: { name: 'matrix probe', access: 'read', expiresInDays: 1 } }),
+  'POST /api/teams': () => ({ body: { name: 'Matrix probe' } }),
+  'PATCH /api/teams/:teamId': () => ({ body: { name: 'Matrix' } }),
+  'PATCH /api/teams/:teamId/members/:userId': (f) => ({ params: { userId: f.userIds.viewer! }, body: { role: 'viewer' } }),
+  'POST /api/teams/:teamId/invitations': () => ({ body: { email: 'invitee@plant.example', role: 'viewer' } }),
+  'PATCH /api/platform/settings': () => ({ body: { requireMfa: false } }),
+  'PATCH /api/platform/users/:userId': (f) => ({ params: { userId: f.userIds.outsider! }, body: { unlock: true } }),
+  'GET /api/audit/export': () => ({ query: 'format=jsonl' }),
+  'GET /api/teams/:teamId/audit/export': () => ({ query: 'format=csv' }),
+};
+
+function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
+  const params: Record<string, string> = { teamId: f.teamId, token: UNKNOWN_INVITATION_TOKEN, ...probe.params };
+  const url = route.url.replace(/:(\w+)/g, (_m, name: string) => params[name] ?? UNKNOWN_ID).replace(/\*$/, 'matrix-probe');
+  return probe.query ? `${url}?${probe.query}` : url;
+}
+
+async function send(caller: Caller, method: string, url: string, body: unknown): Promise<LightMyRequestResponse> {
+  const m = method as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  return caller.client.request(m, url, m === 'GET' ? undefined : (body ?? (m === 'DELETE' ? undefined : {})));
+}
+
+async function signIn(caller: Caller): Promise<void> {
+  const r = await caller.client.post('/api/auth/login', caller.login);
+  assert.equal(r.statusCode, 200, `${caller.name} could not sign in again: ${r.body}`);
+}
+
+interface Cell {
+  route: DeclaredRoute;
+  caller: Caller;
+  method: string;
+  status: number;
+  expected: Expected;
+}
+
+function renderMatrix(rows: DeclaredRoute[], callers: Caller[], cells: Cell[]): string {
+  const label = (r: DeclaredRoute) => `${routeKey(r)}  [${r.config.public ? 'public' : r.config.permission}]`;
+  const width = Math.max(...rows.map((r) => label(r).length));
+  const cols = callers.map((c) => Math.max(c.name.length, 4));
+  const header = `${'route  [permission]'.padEnd(width)} | ${callers.map((c, i) => c.name.padEnd(cols[i]!)).join(' | ')}`;
+  const lines = [header, '-'.repeat(header.length)];
+  for (const r of rows) {
+    const cellsOf = callers.map((c, i) => {
+      const cell = cells.find((x) => x.route === r && x.caller === c && x.method === r.method);
+      const text = cell ? `${cell.status}${matches(cell.expected, cell.status) ? '' : '✗'}` : '';
+      return text.padEnd(cols[i]!);
+    });
+    lines.push(`${label(r).padEnd(width)} | ${cellsOf.join(' | ')}`);
+  }
+  lines.push('(✗ = differs from the catalogue; allowed = anything but 401/403/5xx; 404 = team of which the caller is no member)');
+  return lines.join('\n');
+}
+
+for (const dialect of DIALECTS) {
+  describe(`role matrix on ${dialect}`, () => {
+    let t: TestApp;
+    let webDir: string;
+    let routes: DeclaredRoute[];
+    let callers: Caller[];
+    let fixture: Fixture;
+    const cells: Cell[] = [];
+
+    before(async () => {
+      webDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-web-'));
+      fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Flowgate</title>');
+      t = await startTestApp(dialect, { FLOWGATE_WEB_DIR: webDir });
+      routes = (registered.get(t.app) ?? []).filter((r) => !isExempt(r));
+
+      const admin = await setupAdmin(t);
+      // The matrix team is owned by a platform user; the admin creates it, hands it over and leaves.
+      const teamId = (await admin.post('/api/teams', { name: 'Matrix' })).json().id as string;
+      const owner = await addMember(t, admin, teamId, 'owner@plant.example', 'owner');
+      assert.equal((await admin.post(`/api/teams/${teamId}/leave`)).statusCode, 204);
+      const members: Partial<Record<TeamRole, Client>> = { owner };
+      for (const role of TEAM_ROLES.filter((r) => r !== 'owner')) members[role] = await addMember(t, owner, teamId, `${role}@plant.example`, role);
+      // The outsider joins through a team that is then deleted: an account in no team.
+      const lobbyId = (await admin.post('/api/teams', { name: 'Lobby' })).json().id as string;
+      const outsider = await addMember(t, admin, lobbyId, 'outsider@plant.example', 'viewer');
+      assert.equal((await admin.delete(`/api/teams/${lobbyId}`)).statusCode, 204);
+      const created = await owner.post('/api/account/tokens', { name: 'read-only', access: 'read', expiresInDays: 30 });
+      assert.equal(created.statusCode, 201, created.body);
+      const tokenClient = new Client(t);
+      tokenClient.bearer = created.json().token as string;
+
+      const users = (await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>;
+      const idOf = (email: string) => users.find((u) => u.email === email)!.id;
+      const userIds: Record<string, string> = { admin: idOf(ADMIN.email), outsider: idOf('outsider@plant.example') };
+      for (const role of TEAM_ROLES) userIds[role] = idOf(`${role}@plant.example`);
+      fixture = { teamId, userIds };
+
+      const person = (name: string, email: string, client: Client, teamRole: TeamRole | null, platformRole: PlatformRole = 'user'): Caller => ({
+        name,
+        client,
+        platformRole,
+        teamRole,
+        readOnlyToken: false,
+        actor: { type: 'user', id: idOf(email) },
+        login: { email, password: email === ADMIN.email ? ADMIN.password : MEMBER_PASSWORD },
+      });
+      callers = [
+        { name: 'anon', client: new Client(t), platformRole: null, teamRole: null, readOnlyToken: false, actor: null, login: null },
+        person('admin', ADMIN.email, admin, null, 'admin'),
+        ...TEAM_ROLES.map((role) => person(role, `${role}@plant.example`, members[role]!, role)),
+        person('outsider', 'outsider@plant.example', outsider, null),
+        { name: 'ro-token', client: tokenClient, platformRole: 'user', teamRole: 'owner', readOnlyToken: true, actor: { type: 'token', id: userIds.owner! }, login: null },
+      ];
+    });
+    after(async () => {
+      await t.close();
+      fs.rmSync(webDir, { recursive: true, force: true });
+    });
+
+    test('every route answers every caller as the permission catalogue says', async () => {
+      assert.ok(routes.length > 30, `only ${routes.length} routes collected`);
+      for (const r of routes) assert.ok(r.config.public || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
+      const rank = (r: DeclaredRoute) => {
+        const i = DESTRUCTIVE.indexOf(routeKey(r));
+        return i === -1 ? -1 : i;
+      };
+      const ordered = [...routes].sort((a, b) => rank(a) - rank(b));
+
+      for (const route of ordered) {
+        const byExpectation = [...callers].sort((a, b) => ORDER[String(expectedFor(route, a))]! - ORDER[String(expectedFor(route, b))]!);
+        for (const caller of byExpectation) {
+          const probe = PROBES[routeKey(route)]?.(fixture, caller) ?? {};
+          const response = await send(caller, route.method, urlFor(route, fixture, probe), probe.body);
+          cells.push({ route, caller, method: route.method, status: response.statusCode, expected: expectedFor(route, caller) });
+          await repair(route, caller, response.statusCode);
+        }
+      }
+
+      console.log(`\nRole matrix on ${dialect}:\n${renderMatrix(ordered, callers, cells)}\n`);
+      const wrong = cells
+        .filter((c) => !matches(c.expected, c.status))
+        .map((c) => `${routeKey(c.route)} as ${c.caller.name}: got ${c.status}, expected ${c.expected}`);
+      assert.deepEqual(wrong, [], `answers that differ from the catalogue:\n${wrong.join('\n')}`);
+    });
+
+    /** Undoes what a successful destructive call broke, so the next checks see the same fixture. */
+    async function repair(route: DeclaredRoute, caller: Caller, status: number): Promise<void> {
+      if (status >= 300) return;
+      const k = routeKey(route);
+      if ((k === 'POST /api/auth/logout' || k === 'POST /api/account/sessions/revoke-all') && caller.login) await signIn(caller);
+      if (k === 'POST /api/teams/:teamId/leave' && caller.teamRole && caller.login) {
+        const owner = callers.find((c) => c.name === 'owner')!;
+        const invited = await owner.client.post(`/api/teams/${fixture.teamId}/invitations`, { email: caller.login.email, role: caller.teamRole });
+        assert.equal(invited.statusCode, 201, invited.body);
+        const token = (invited.json().link as string).split('/invite/')[1];
+        const accepted = await caller.client.post(`/api/invitations/${token}/accept`, {});
+        assert.equal(accepted.statusCode, 200, `${caller.name} could not rejoin: ${accepted.body}`);
+      }
+    }
+
+    test('HEAD twins of GET routes are guarded like their GET route', async () => {
+      const probes = callers.filter((c) => c.name === 'anon' || c.name === 'outsider');
+      const wrong: string[] = [];
+      for (const route of routes.filter((r) => r.method === 'GET' && !r.config.public)) {
+        for (const caller of probes) {
+          const probe = PROBES[routeKey(route)]?.(fixture, caller) ?? {};
+          const headers: Record<string, string> = { 'user-agent': 'flowgate-test' };
+          if (caller.client.cookie) headers.cookie = caller.client.cookie;
+          const response = await t.app.inject({ method: 'HEAD', url: urlFor(route, fixture, probe), headers });
+          // Only callers who hold no permission on these routes are probed, so the deleted team changes nothing.
+          const want = expectedFor(route, caller);
+          cells.push({ route, caller, method: 'HEAD', status: response.statusCode, expected: want });
+          if (!matches(want, response.statusCode)) wrong.push(`HEAD ${route.url} as ${caller.name}: got ${response.statusCode}, expected ${want}`);
+        }
+      }
+      assert.deepEqual(wrong, []);
+    });
+
+    test('every 403 wrote an auth.access.denied audit event, and no other answer did', async () => {
+      const admin = callers.find((c) => c.name === 'admin')!;
+      const events: Array<{ actorType: string; actorId: string | null; details: string; outcome: string }> = [];
+      let before: number | null = null;
+      do {
+        const page = await admin.client.get(`/api/audit?event=auth.access.denied&limit=1000${before ? `&before=${before}` : ''}`);
+        assert.equal(page.statusCode, 200, page.body);
+        const body = page.json() as { events: typeof events; nextBefore: number | null };
+        events.push(...body.events);
+        before = body.nextBefore;
+      } while (before !== null);
+
+      const tally = (map: Map<string, number>, k: string) => map.set(k, (map.get(k) ?? 0) + 1);
+      const expected = new Map<string, number>();
+      for (const c of cells) {
+        if (c.status === 403 && !c.route.config.public && c.caller.actor) tally(expected, `${c.caller.actor.type}:${c.caller.actor.id} ${c.method} ${c.route.url}`);
+      }
+      const recorded = new Map<string, number>();
+      for (const e of events) {
+        assert.equal(e.outcome, 'denied');
+        const details = JSON.parse(e.details) as { method: string; route: string; permission: string };
+        assert.ok(isPermission(details.permission), `denied event names ${details.permission}`);
+        tally(recorded, `${e.actorType}:${e.actorId} ${details.method} ${details.route}`);
+      }
+      assert.ok(expected.size > 20, `only ${expected.size} kinds of 403 seen`);
+      const sortMap = (m: Map<string, number>) => [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
+      assert.deepEqual(sortMap(recorded), sortMap(expected));
+    });
+  });
+}

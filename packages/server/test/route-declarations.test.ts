@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { isPermission, PERMISSIONS } from '@flowgate/core';
+import { startTestApp, type TestApp } from './harness.ts';
+
+/**
+ * Every route says who may call it (STYLE.md §5, §6). The routes are collected from
+ * Fastify's own `onRoute` hook, attached through the documented `fastify.initialization`
+ * diagnostics channel the moment buildApp creates the instance, so the list holds every
+ * route (hidden ones too) with the config it was registered with, and src/ is untouched.
+ */
+interface DeclaredRoute {
+  method: string;
+  url: string;
+  config: { permission?: string; public?: boolean };
+}
+
+const registered = new WeakMap<object, DeclaredRoute[]>();
+diagnostics.subscribe('fastify.initialization', (message) => {
+  const { fastify } = message as { fastify: FastifyInstance };
+  const routes: DeclaredRoute[] = [];
+  registered.set(fastify, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: { ...(route.config as DeclaredRoute['config']) } });
+  });
+});
+
+/** Fastify's HEAD twins share their GET route's config; the Swagger UI assets are public documentation. */
+const isExempt = (r: DeclaredRoute) => r.method === 'HEAD' || r.url.startsWith('/api/docs');
+const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
+
+/**
+ * The routes anyone may call without signing in. Adding one to the server makes this
+ * test fail until it is added here too: a public route is a reviewed decision.
+ */
+const PUBLIC_ROUTES = [
+  'GET /*',
+  'GET /api/auth/config',
+  'GET /api/auth/session',
+  'GET /api/health',
+  'GET /api/invitations/:token',
+  'GET /api/openapi.json',
+  'POST /api/auth/login',
+  'POST /api/invitations/:token/accept',
+  'POST /api/setup',
+];
+
+describe('route declarations', () => {
+  let t: TestApp;
+  let routes: DeclaredRoute[];
+  let webDir: string;
+
+  before(async () => {
+    // A web UI of one file, so the catch-all route is registered whether or not packages/web was built.
+    webDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-web-'));
+    fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Flowgate</title>');
+    t = await startTestApp('sqlite', { FLOWGATE_WEB_DIR: webDir });
+    routes = registered.get(t.app) ?? [];
+  });
+  after(async () => {
+    await t.close();
+    fs.rmSync(webDir, { recursive: true, force: true });
+  });
+
+  test('the route list was collected from the app', () => {
+    assert.ok(routes.length > 30, `expected the whole route table, got ${routes.length} routes`);
+    for (const expected of ['GET /api/health', 'GET /metrics', 'DELETE /api/teams/:teamId', 'GET /*']) {
+      assert.ok(routes.some((r) => key(r) === expected), `${expected} missing from the collected routes`);
+    }
+    // Cross-check against Fastify's printed router: the same paths, nothing registered around the hook.
+    const printed = t.app.printRoutes({ commonPrefix: false });
+    for (const r of routes) assert.ok(t.app.hasRoute({ method: r.method as 'GET', url: r.url }), `${key(r)} is not in the router:\n${printed}`);
+  });
+
+  test('every route declares a permission from the catalogue or public: true, not both', () => {
+    const undeclared = routes.filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true).map(key);
+    assert.deepEqual(undeclared, [], `routes without a permission or public: true:\n${undeclared.join('\n')}`);
+    const both = routes.filter((r) => r.config.permission && r.config.public).map(key);
+    assert.deepEqual(both, [], `routes that are public and name a permission:\n${both.join('\n')}`);
+    const unknown = routes.filter((r) => r.config.permission && !isPermission(r.config.permission)).map((r) => `${key(r)} → ${r.config.permission}`);
+    assert.deepEqual(unknown, [], `permissions not in PERMISSIONS:\n${unknown.join('\n')}`);
+  });
+
+  test('a team-scoped permission is only used on a route with :teamId', () => {
+    const wrong = routes
+      .filter((r) => r.config.permission && isPermission(r.config.permission) && PERMISSIONS[r.config.permission].scope === 'team' && !r.url.includes(':teamId'))
+      .map(key);
+    assert.deepEqual(wrong, [], `team permissions on routes without :teamId (the auth hook would answer 500):\n${wrong.join('\n')}`);
+  });
+
+  test('HEAD twins carry the same declaration as their GET route', () => {
+    for (const head of routes.filter((r) => r.method === 'HEAD' && !r.url.startsWith('/api/docs'))) {
+      const get = routes.find((r) => r.method === 'GET' && r.url === head.url);
+      assert.ok(get, `HEAD ${head.url} has no GET route`);
+      assert.deepEqual(head.config, get.config, `HEAD ${head.url} is declared differently from GET`);
+    }
+  });
+
+  test('the documentation routes only read', () => {
+    const writes = routes.filter((r) => r.url.startsWith('/api/docs') && r.method !== 'GET' && r.method !== 'HEAD').map(key);
+    assert.deepEqual(writes, []);
+  });
+
+  test('the public routes are exactly the reviewed allow-list', (ctx) => {
+    const publicRoutes = [...new Set(routes.filter((r) => !isExempt(r) && r.config.public === true).map(key))].sort();
+    ctx.diagnostic(`public routes (${publicRoutes.length}):`);
+    for (const r of publicRoutes) ctx.diagnostic(`  ${r}`);
+    assert.deepEqual(publicRoutes, [...PUBLIC_ROUTES].sort(), 'the public routes changed: review the change, then update PUBLIC_ROUTES');
+  });
+
+  test('the OpenAPI document names the same permission as the route', () => {
+    const doc = t.app.swagger() as { paths: Record<string, Record<string, { 'x-permission'?: string }>> };
+    let documented = 0;
+    for (const [openApiPath, operations] of Object.entries(doc.paths)) {
+      const url = openApiPath.replace(/\{([^}]+)\}/g, ':$1');
+      for (const [method, operation] of Object.entries(operations)) {
+        const route = routes.find((r) => r.method === method.toUpperCase() && r.url === url);
+        assert.ok(route, `${method.toUpperCase()} ${openApiPath} is documented but not registered`);
+        const expected = route.config.public ? 'public' : route.config.permission;
+        assert.equal(operation['x-permission'], expected, `${method.toUpperCase()} ${openApiPath}: x-permission`);
+        documented++;
+      }
+    }
+    assert.ok(documented > 25, `only ${documented} operations documented`);
+  });
+});

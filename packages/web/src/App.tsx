@@ -1,0 +1,47 @@
+import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router';
+import { Layout, usePageTitle } from './components/Layout.tsx';
+import { AccountPage } from './pages/account/AccountPage.tsx';
+import { PlatformAuditPage, TeamAuditPage } from './pages/audit/AuditPage.tsx';
+import { InvitePage } from './pages/InvitePage.tsx';
+import { PlatformPage } from './pages/PlatformPage.tsx';
+import { SetupPage } from './pages/SetupPage.tsx';
+import { SignInPage } from './pages/SignInPage.tsx';
+import { TeamPage } from './pages/team/TeamPage.tsx';
+import { TeamsPage } from './pages/TeamsPage.tsx';
+import { SessionProvider } from './session.tsx';
+
+function NotFound() {
+  usePageTitle('Not found');
+  return (
+    <>
+      <h1>Page not found</h1>
+      <p>
+        There is nothing at this address. <Link to="/teams">Go to your teams</Link>.
+      </p>
+    </>
+  );
+}
+
+export function App() {
+  return (
+    <BrowserRouter>
+      <SessionProvider>
+        <Routes>
+          <Route path="/setup" element={<SetupPage />} />
+          <Route path="/sign-in" element={<SignInPage />} />
+          <Route path="/invite/:token" element={<InvitePage />} />
+          <Route element={<Layout />}>
+            <Route index element={<Navigate to="/teams" replace />} />
+            <Route path="/teams" element={<TeamsPage />} />
+            <Route path="/teams/:teamId" element={<TeamPage />} />
+            <Route path="/teams/:teamId/audit" element={<TeamAuditPage />} />
+            <Route path="/account" element={<AccountPage />} />
+            <Route path="/platform" element={<PlatformPage />} />
+            <Route path="/audit" element={<PlatformAuditPage />} />
+            <Route path="*" element={<NotFound />} />
+          </Route>
+        </Routes>
+      </SessionProvider>
+    </BrowserRouter>
+  );
+}

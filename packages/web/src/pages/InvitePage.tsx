@@ -1,0 +1,136 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { ProblemError } from '../api.ts';
+import { Field } from '../components/Field.tsx';
+import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
+import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
+import { formatDateTime } from '../format.ts';
+import { useAction, useResource } from '../hooks.ts';
+import { TEAM_ROLE_DESCRIPTIONS } from '../policy.ts';
+import { useSession } from '../session.tsx';
+import type { InvitationInfo } from '../types.ts';
+
+/**
+ * An invitation link: join as the signed-in person, or create the account it is for.
+ * A new account then signs in through the sign-in page, which shows the login banner.
+ */
+export function InvitePage() {
+  usePageTitle('Invitation');
+  const { token = '' } = useParams();
+  const { api, session, refresh, signOut } = useSession();
+  const navigate = useNavigate();
+  const invitation = useResource(() => api.get<InvitationInfo>(`/api/invitations/${encodeURIComponent(token)}`), token);
+  const [form, setForm] = useState({ name: '', password: '', repeat: '' });
+
+  const acceptSignedIn = useAction(async () => {
+    const { teamId } = await api.post<{ teamId: string }>(`/api/invitations/${encodeURIComponent(token)}/accept`, {});
+    await refresh();
+    navigate(`/teams/${teamId}`, { replace: true });
+  });
+  const createAccount = useAction(async () => {
+    if (form.password !== form.repeat) {
+      throw new ProblemError({ type: 'about:blank', title: 'Passwords differ', status: 400, detail: 'The two passwords are not the same.' });
+    }
+    const { teamId } = await api.post<{ teamId: string }>(`/api/invitations/${encodeURIComponent(token)}/accept`, {
+      name: form.name,
+      password: form.password,
+    });
+    const email = invitation.data?.email ?? '';
+    navigate(`/sign-in?joined=1&email=${encodeURIComponent(email)}&next=${encodeURIComponent(`/teams/${teamId}`)}`, { replace: true });
+  });
+
+  const info = invitation.data;
+  const signedInAs = session?.signedIn ? session.user : undefined;
+  return (
+    <PublicLayout>
+      <h1>Join a team</h1>
+      {invitation.loading && <Loading what="the invitation" />}
+      <ProblemNotice problem={invitation.error} />
+      {info && (
+        <>
+          <section className="card stack" aria-label="Invitation">
+            <p className="lead">
+              You are invited to <strong>{info.teamName}</strong> as <strong>{info.role}</strong>.
+            </p>
+            <p className="muted">{TEAM_ROLE_DESCRIPTIONS[info.role]}.</p>
+            <dl className="facts">
+              <dt>For</dt>
+              <dd>{info.email}</dd>
+              <dt>Valid until</dt>
+              <dd>{formatDateTime(info.expiresAt)}</dd>
+            </dl>
+          </section>
+
+          {signedInAs && signedInAs.email === info.email && (
+            <div className="stack">
+              <ProblemNotice problem={acceptSignedIn.error} />
+              <div>
+                <button type="button" className="primary" disabled={acceptSignedIn.pending} onClick={() => void acceptSignedIn.run()}>
+                  Accept and join {info.teamName}
+                </button>
+              </div>
+            </div>
+          )}
+
+          {signedInAs && signedInAs.email !== info.email && (
+            <div className="notice" role="note">
+              <p>
+                This invitation is for {info.email}, but you are signed in as {signedInAs.email}.
+              </p>
+              <button type="button" onClick={() => void signOut()}>
+                Sign out
+              </button>
+            </div>
+          )}
+
+          {!signedInAs && info.accountExists && (
+            <div className="notice" role="note">
+              <p>You have an account already. Sign in, then come back to this link to accept.</p>
+              <Link
+                className="button primary"
+                to={`/sign-in?email=${encodeURIComponent(info.email)}&next=${encodeURIComponent(`/invite/${token}`)}`}
+              >
+                Sign in to accept
+              </Link>
+            </div>
+          )}
+
+          {!signedInAs && !info.accountExists && (
+            <form
+              className="card stack"
+              onSubmit={(e: FormEvent) => {
+                e.preventDefault();
+                void createAccount.run();
+              }}
+            >
+              <h2>Create your account</h2>
+              <Field label="Email" value={info.email} readOnly hint="The invitation is for this address." />
+              <Field
+                label="Your name"
+                autoComplete="name"
+                required
+                maxLength={120}
+                value={form.name}
+                onChange={(e) => setForm({ ...form, name: e.target.value })}
+              />
+              <NewPasswordFields
+                value={form.password}
+                repeat={form.repeat}
+                onChange={(password) => setForm({ ...form, password })}
+                onRepeatChange={(repeat) => setForm({ ...form, repeat })}
+                context={{ email: info.email, name: form.name }}
+              />
+              <ProblemNotice problem={createAccount.error} />
+              <div>
+                <button type="submit" className="primary" disabled={createAccount.pending}>
+                  Create account and join
+                </button>
+              </div>
+            </form>
+          )}
+        </>
+      )}
+    </PublicLayout>
+  );
+}

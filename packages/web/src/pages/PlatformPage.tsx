@@ -1,0 +1,213 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { usePageTitle } from '../components/Layout.tsx';
+import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
+import { formatDateTime } from '../format.ts';
+import { useAction, useResource } from '../hooks.ts';
+import { can } from '../policy.ts';
+import { useSession } from '../session.tsx';
+import type { PlatformAlert, PlatformSettings, User } from '../types.ts';
+
+/**
+ * Platform administration. The page asks the server even for non-admins, so a person
+ * who lands here sees the server's own refusal rather than a guess of the UI.
+ */
+export function PlatformPage() {
+  usePageTitle('Platform');
+  const { session } = useSession();
+  return (
+    <>
+      <h1>Platform</h1>
+      {session?.user?.platformRole !== 'admin' && (
+        <p className="notice" role="note">
+          Platform administration is for platform admins. Below is what the server answered you.
+        </p>
+      )}
+      <AlertsSection />
+      <SettingsSection />
+      <UsersSection />
+    </>
+  );
+}
+
+function AlertsSection() {
+  const { api } = useSession();
+  const alerts = useResource(() => api.get<PlatformAlert[]>('/api/platform/alerts'), 'alerts');
+  if (!alerts.data || alerts.data.length === 0) return null;
+  return (
+    <section aria-labelledby="alerts-title">
+      <h2 id="alerts-title">Alerts</h2>
+      <ul className="stack">
+        {alerts.data.map((alert) => (
+          <li key={alert.kind} className="notice notice-error">
+            <p className="notice-title">{alert.kind}</p>
+            <p>{alert.message}</p>
+            <p className="small muted">
+              Since {formatDateTime(alert.since)}, last seen {formatDateTime(alert.lastSeen)}
+            </p>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function SettingsSection() {
+  const { api, session } = useSession();
+  const settings = useResource(() => api.get<PlatformSettings>('/api/platform/settings'), 'settings');
+  const [form, setForm] = useState<PlatformSettings>({ loginBanner: '', requireMfa: false });
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    if (settings.data) setForm(settings.data);
+  }, [settings.data]);
+  const save = useAction(async () => {
+    setSaved(false);
+    const next = await api.patch<PlatformSettings>('/api/platform/settings', form);
+    settings.setData(() => next);
+    setSaved(true);
+  });
+  const mayWrite = can(session?.user?.platformRole, null, 'platform:settings:write');
+
+  return (
+    <section aria-labelledby="platform-settings-title">
+      <h2 id="platform-settings-title">Settings</h2>
+      {settings.loading && !settings.data && <Loading what="settings" />}
+      <ProblemNotice problem={settings.error} />
+      {!settings.error && (
+        <form
+          className="card stack"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void save.run();
+          }}
+        >
+          <div className="field">
+            <label htmlFor="login-banner">Login banner</label>
+            <textarea
+              id="login-banner"
+              rows={4}
+              maxLength={4000}
+              value={form.loginBanner}
+              disabled={!mayWrite}
+              aria-describedby="login-banner-hint"
+              onChange={(e) => setForm({ ...form, loginBanner: e.target.value })}
+            />
+            <p className="hint" id="login-banner-hint">
+              Shown above the sign-in form: the system use notice (IEC 62443-3-3 SR 1.12). Leave empty for none.
+            </p>
+          </div>
+          <div className="checkbox">
+            <input
+              id="platform-require-mfa"
+              type="checkbox"
+              checked={form.requireMfa}
+              disabled={!mayWrite}
+              onChange={(e) => setForm({ ...form, requireMfa: e.target.checked })}
+            />
+            <label htmlFor="platform-require-mfa">Require MFA for everyone on the platform</label>
+          </div>
+          <p className="hint">People without MFA are asked to set it up at their next sign-in.</p>
+          <ProblemNotice problem={save.error} />
+          {saved && (
+            <p className="notice notice-success" role="status">
+              Settings saved.
+            </p>
+          )}
+          {mayWrite && (
+            <div>
+              <button type="submit" className="primary" disabled={save.pending}>
+                Save settings
+              </button>
+            </div>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}
+
+function UsersSection() {
+  const { api, session } = useSession();
+  const users = useResource(() => api.get<User[]>('/api/platform/users'), 'users');
+  const update = useAction(async (user: User, patch: { status?: User['status']; platformRole?: User['platformRole']; unlock?: true }) => {
+    const next = await api.patch<User>(`/api/platform/users/${encodeURIComponent(user.id)}`, patch);
+    users.setData((list) => list?.map((u) => (u.id === next.id ? next : u)) ?? null);
+  });
+  const mayWrite = can(session?.user?.platformRole, null, 'platform:users:write');
+  const me = session?.user?.id;
+
+  return (
+    <section aria-labelledby="users-title">
+      <h2 id="users-title">Users</h2>
+      {users.loading && !users.data && <Loading what="users" />}
+      <ProblemNotice problem={users.error} />
+      <ProblemNotice problem={update.error} onDismiss={update.clearError} />
+      {users.data && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Status</th>
+                <th scope="col">MFA</th>
+                <th scope="col">Created</th>
+                {mayWrite && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.map((user) => (
+                <tr key={user.id} className={user.status === 'disabled' ? 'row-disabled' : ''}>
+                  <th scope="row">
+                    {user.name}
+                    {user.id === me && <span className="muted"> (you)</span>}
+                  </th>
+                  <td>{user.email}</td>
+                  <td>{user.platformRole === 'admin' ? <span className="badge badge-admin">admin</span> : 'user'}</td>
+                  <td>
+                    {user.status === 'disabled' ? <span className="badge badge-bad">disabled</span> : 'active'}
+                    {user.locked && <span className="badge badge-warn">locked</span>}
+                  </td>
+                  <td>{user.mfaEnrolled ? 'on' : <span className="muted">off</span>}</td>
+                  <td>{formatDateTime(user.createdAt)}</td>
+                  {mayWrite && (
+                    <td className="actions-cell">
+                      {user.id === me ? (
+                        <span className="muted small">Another admin manages your account</span>
+                      ) : (
+                        <span className="button-group">
+                          <button
+                            type="button"
+                            disabled={update.pending}
+                            aria-label={`${user.status === 'active' ? 'Disable' : 'Enable'} ${user.name}`}
+                            className={user.status === 'active' ? 'danger-outline' : ''}
+                            onClick={() => void update.run(user, { status: user.status === 'active' ? 'disabled' : 'active' })}
+                          >
+                            {user.status === 'active' ? 'Disable' : 'Enable'}
+                          </button>
+                          {user.locked && (
+                            <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
+                              Unlock
+                            </button>
+                          )}
+                          <button
+                            type="button"
+                            disabled={update.pending}
+                            aria-label={user.platformRole === 'admin' ? `Remove admin from ${user.name}` : `Make ${user.name} admin`}
+                            onClick={() => void update.run(user, { platformRole: user.platformRole === 'admin' ? 'user' : 'admin' })}
+                          >
+                            {user.platformRole === 'admin' ? 'Remove admin' : 'Make admin'}
+                          </button>
+                        </span>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

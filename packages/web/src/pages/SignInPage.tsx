@@ -1,0 +1,170 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
+import { Field } from '../components/Field.tsx';
+import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
+import { MfaEnrolment } from '../components/MfaEnrolment.tsx';
+import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
+import { RecoveryCodes } from '../components/RecoveryCodes.tsx';
+import { useAction, useResource } from '../hooks.ts';
+import { useSession } from '../session.tsx';
+import type { AuthConfig, LoginReply } from '../types.ts';
+
+type Step = 'password' | 'mfa' | 'enrol';
+
+/** Only paths inside the app, so a crafted ?next= cannot send people elsewhere. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/teams';
+}
+
+export function SignInPage() {
+  usePageTitle('Sign in');
+  const { api, session, adoptCsrfToken, refresh, signOut } = useSession();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const next = safeNext(params.get('next'));
+  const config = useResource(() => api.get<AuthConfig>('/api/auth/config'), 'config');
+  const [step, setStep] = useState<Step>('password');
+  const [email, setEmail] = useState(params.get('email') ?? '');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
+
+  // A reload in the middle of sign-in resumes at the step the session is waiting for.
+  useEffect(() => {
+    if (session?.stage === 'mfa') setStep('mfa');
+    else if (session?.stage === 'enrol') setStep('enrol');
+  }, [session?.stage]);
+
+  const signIn = useAction(async () => {
+    const reply = await api.post<LoginReply>('/api/auth/login', { email, password });
+    adoptCsrfToken(reply.csrfToken);
+    setPassword('');
+    if (reply.status === 'signed-in') {
+      await refresh();
+      navigate(next, { replace: true });
+    } else {
+      setStep(reply.status === 'mfa-required' ? 'mfa' : 'enrol');
+    }
+  });
+  const verify = useAction(async () => {
+    const reply = await api.post<LoginReply>('/api/auth/mfa', { code: code.trim() });
+    adoptCsrfToken(reply.csrfToken);
+    await refresh();
+    navigate(next, { replace: true });
+  });
+  const cancel = async () => {
+    await signOut().catch(() => {});
+    setStep('password');
+    setCode('');
+  };
+
+  if (session?.signedIn && !recoveryCodes) return <Navigate to={next} replace />;
+
+  const banner = config.data?.loginBanner.trim();
+  return (
+    <PublicLayout>
+      {banner && (
+        <section className="login-banner" aria-label="Notice">
+          {banner}
+        </section>
+      )}
+      {config.loading && <Loading what="sign-in" />}
+      {config.data?.setupRequired && (
+        <div className="notice" role="note">
+          <p>
+            Flowgate has no users yet. Open the one-time setup link printed when the platform started (<code>/setup?token=…</code>).
+          </p>
+        </div>
+      )}
+
+      {step === 'password' && (
+        <form
+          className="card stack"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void signIn.run();
+          }}
+        >
+          <h1>Sign in</h1>
+          {params.get('joined') && (
+            <p className="notice notice-success" role="status">
+              Your account is ready. Sign in to open your team.
+            </p>
+          )}
+          <Field label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          <ProblemNotice problem={signIn.error} />
+          <div>
+            <button type="submit" className="primary" disabled={signIn.pending}>
+              Sign in
+            </button>
+          </div>
+        </form>
+      )}
+
+      {step === 'mfa' && (
+        <form
+          className="card stack"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void verify.run();
+          }}
+        >
+          <h1>Two-step verification</h1>
+          <Field
+            label="Authentication code"
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            autoComplete="one-time-code"
+            required
+            autoFocus
+            hint="The six digits from your authenticator app, or one of your recovery codes."
+          />
+          <ProblemNotice problem={verify.error} />
+          <div className="actions">
+            <button type="submit" className="primary" disabled={verify.pending}>
+              Verify
+            </button>
+            <button type="button" onClick={() => void cancel()}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+
+      {step === 'enrol' && (
+        <section className="card stack" aria-labelledby="enrol-title">
+          <h1 id="enrol-title">Set up two-step verification</h1>
+          {recoveryCodes ? (
+            <>
+              <RecoveryCodes codes={recoveryCodes} />
+              <div>
+                <button type="button" className="primary" onClick={() => navigate(next, { replace: true })}>
+                  I have stored my codes, continue
+                </button>
+              </div>
+            </>
+          ) : (
+            <>
+              <p>Your platform or one of your teams requires MFA. Set it up now to finish signing in.</p>
+              <MfaEnrolment
+                onEnrolled={(reply) => {
+                  setRecoveryCodes(reply.recoveryCodes);
+                  void refresh();
+                }}
+              />
+              <div>
+                <button type="button" className="link-button" onClick={() => void cancel()}>
+                  Cancel and sign out
+                </button>
+              </div>
+            </>
+          )}
+        </section>
+      )}
+      <p className="muted small">
+        Invited to a team? Open the link from your invitation. <Link to="/setup">First start?</Link>
+      </p>
+    </PublicLayout>
+  );
+}

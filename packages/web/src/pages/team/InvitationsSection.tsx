@@ -1,0 +1,132 @@
+import { useId, useState, type FormEvent } from 'react';
+import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { CopyField } from '../../components/CopyField.tsx';
+import { Field } from '../../components/Field.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction, useResource } from '../../hooks.ts';
+import { TEAM_ROLE_DESCRIPTIONS, TEAM_ROLES, type TeamRole } from '../../policy.ts';
+import { useSession } from '../../session.tsx';
+import type { Invitation, InvitationCreated } from '../../types.ts';
+
+export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: string; teamName: string; mayWrite: boolean }) {
+  const { api } = useSession();
+  const base = `/api/teams/${encodeURIComponent(teamId)}/invitations`;
+  const invitations = useResource(() => api.get<Invitation[]>(base), `${teamId}:invitations`);
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<TeamRole>('member');
+  const [created, setCreated] = useState<InvitationCreated | null>(null);
+  const roleId = useId();
+
+  const invite = useAction(async () => {
+    const reply = await api.post<InvitationCreated>(base, { email, role });
+    setCreated(reply);
+    setEmail('');
+    invitations.setData((list) => [...(list ?? []), reply.invitation]);
+  });
+  const revoke = useAction(async (invitation: Invitation) => {
+    await api.delete(`${base}/${encodeURIComponent(invitation.id)}`);
+    invitations.setData((list) => list?.filter((i) => i.id !== invitation.id) ?? null);
+  });
+
+  return (
+    <section aria-labelledby="invitations-title">
+      <h2 id="invitations-title">Invitations</h2>
+      {invitations.loading && !invitations.data && <Loading what="invitations" />}
+      <ProblemNotice problem={invitations.error} />
+      <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
+      {invitations.data && invitations.data.length === 0 && <p className="muted">No pending invitations.</p>}
+      {invitations.data && invitations.data.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Sent</th>
+                <th scope="col">Expires</th>
+                {mayWrite && (
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                )}
+              </tr>
+            </thead>
+            <tbody>
+              {invitations.data.map((invitation) => (
+                <tr key={invitation.id}>
+                  <th scope="row">{invitation.email}</th>
+                  <td>
+                    <span className={`badge badge-role-${invitation.role}`}>{invitation.role}</span>
+                  </td>
+                  <td>{formatDateTime(invitation.createdAt)}</td>
+                  <td>{formatDateTime(invitation.expiresAt)}</td>
+                  {mayWrite && (
+                    <td className="actions-cell">
+                      <ConfirmButton
+                        label="Revoke"
+                        accessibleName={`Revoke invitation for ${invitation.email}`}
+                        question="Withdraw it?"
+                        pending={revoke.pending}
+                        onConfirm={() => revoke.run(invitation)}
+                      />
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      {mayWrite && (
+        <form
+          className="card stack"
+          aria-labelledby="invite-title"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void invite.run();
+          }}
+        >
+          <h3 id="invite-title">Invite someone to {teamName}</h3>
+          <div className="form-row">
+            <Field label="Email address" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+            <div className="field">
+              <label htmlFor={roleId}>Role</label>
+              <select id={roleId} value={role} onChange={(e) => setRole(e.target.value as TeamRole)} aria-describedby={`${roleId}-hint`}>
+                {TEAM_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </select>
+              <p className="hint" id={`${roleId}-hint`}>
+                {TEAM_ROLE_DESCRIPTIONS[role]}.
+              </p>
+            </div>
+          </div>
+          <ProblemNotice problem={invite.error} />
+          <div>
+            <button type="submit" className="primary" disabled={invite.pending}>
+              Send invitation
+            </button>
+          </div>
+          {created && created.link && (
+            <div className="notice notice-success">
+              <p>
+                Invitation created for <strong>{created.invitation.email}</strong> as {created.invitation.role}. No mail server is set up, so
+                send them this link yourself. It is shown only now and works once, for 7 days.
+              </p>
+              <CopyField label="Invitation link" value={created.link} />
+            </div>
+          )}
+          {created && created.mailed && (
+            <p className="notice notice-success" role="status">
+              Invitation mailed to {created.invitation.email}.
+            </p>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,162 @@
+import type { PlatformRole, TeamRole } from './policy.ts';
+
+/** Shapes of the server's replies (packages/server/src/features/*.routes.ts). */
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  platformRole: PlatformRole;
+  status: 'active' | 'disabled';
+  mfaEnrolled: boolean;
+  locked: boolean;
+  createdAt: string;
+}
+
+export interface SessionTeam {
+  id: string;
+  name: string;
+  role: TeamRole;
+}
+
+export interface SessionState {
+  signedIn: boolean;
+  stage?: 'full' | 'mfa' | 'enrol' | string;
+  csrfToken?: string;
+  user?: User;
+  teams?: SessionTeam[];
+  mfaRequired?: boolean;
+}
+
+export interface AuthConfig {
+  loginBanner: string;
+  setupRequired: boolean;
+}
+
+export type LoginStatus = 'signed-in' | 'mfa-required' | 'mfa-enrolment-required';
+
+export interface LoginReply {
+  status: LoginStatus;
+  user?: User;
+  csrfToken: string;
+}
+
+export interface Account {
+  user: User;
+  recoveryCodesLeft: number;
+  mfaRequired: boolean;
+}
+
+export interface MfaSetup {
+  secret: string;
+  otpauthUrl: string;
+  qrSvg: string;
+}
+
+export interface MfaConfirm {
+  recoveryCodes: string[];
+  csrfToken?: string;
+}
+
+export interface AccountSession {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  current: boolean;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  prefix: string;
+  access: 'read' | 'write' | string;
+  teamIds: string[] | null;
+  expiresAt: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  requireMfa: boolean;
+  createdAt: string;
+  role: TeamRole | null;
+}
+
+export interface Member {
+  id: string;
+  email: string;
+  name: string;
+  role: TeamRole;
+  mfaEnrolled: boolean;
+  since: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: TeamRole;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface InvitationCreated {
+  invitation: Invitation;
+  mailed: boolean;
+  link: string | null;
+}
+
+export interface InvitationInfo {
+  teamName: string;
+  email: string;
+  role: TeamRole;
+  expiresAt: string;
+  accountExists: boolean;
+}
+
+export interface PlatformSettings {
+  loginBanner: string;
+  requireMfa: boolean;
+}
+
+export interface PlatformAlert {
+  kind: string;
+  message: string;
+  since: string;
+  lastSeen: string;
+}
+
+export interface AuditEvent {
+  seq: number;
+  occurredAt: string;
+  actorType: string;
+  actorId: string | null;
+  actorLabel: string | null;
+  event: string;
+  outcome: 'success' | 'denied' | 'failure' | string;
+  targetType: string | null;
+  targetId: string | null;
+  teamId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  nextBefore: number | null;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  events: number;
+  checkpoints: number;
+  headSeq: number;
+  problem: { seq: number; reason: string } | null;
+}
