@@ -3,3 +3,5 @@ export * from './roles.ts';
 export * from './audit-chain.ts';
 export * from './audit-events.ts';
 export * from './password-policy.ts';
+export * from './canonical-json.ts';
+export * from './flow-diff.ts';
