@@ -5,3 +5,4 @@ export * from './audit-events.ts';
 export * from './password-policy.ts';
 export * from './canonical-json.ts';
 export * from './flow-diff.ts';
+export * from './editor-token.ts';

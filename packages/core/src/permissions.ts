@@ -58,6 +58,27 @@ export const PERMISSIONS = {
     description: 'Invite people, change roles, remove members, revoke invitations',
   },
   'audit:read': { scope: 'team', access: 'read', description: "Read and export the team's audit trail" },
+  'applications:read': {
+    scope: 'team',
+    access: 'read',
+    description: 'See applications, instances, their status, logs, snapshots and diffs',
+  },
+  'applications:write': {
+    scope: 'team',
+    access: 'write',
+    description: 'Create, change and delete applications and instances; set environment variables',
+  },
+  'snapshots:write': { scope: 'team', access: 'write', description: 'Take, import and export snapshots' },
+  'instances:operate': {
+    scope: 'team',
+    access: 'write',
+    description: 'Start, stop and restart instances; deploy an earlier snapshot (roll back)',
+  },
+  'instances:editor': {
+    scope: 'team',
+    access: 'read',
+    description: "Open an instance's Node-RED editor (edit and deploy only with applications:write)",
+  },
 } as const satisfies Record<string, PermissionDefinition>;
 
 export type Permission = keyof typeof PERMISSIONS;

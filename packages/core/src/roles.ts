@@ -16,16 +16,24 @@ export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
   auditor: 'Reads the audit trail and the evidence, nothing else',
 };
 
-const teamRead: Permission[] = ['team:read', 'members:read'];
+const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'team:leave'];
+const build: Permission[] = ['applications:write', 'snapshots:write', 'instances:operate'];
 
 /** Team permissions by role. Platform and self permissions are not listed here. */
 export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
-  owner: [...teamRead, 'team:update', 'team:delete', 'team:leave', 'members:write', 'audit:read'],
-  member: [...teamRead, 'team:leave'],
-  operator: [...teamRead, 'team:leave'],
-  viewer: [...teamRead, 'team:leave'],
-  auditor: ['team:read', 'members:read', 'audit:read', 'team:leave'],
+  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read'],
+  member: [...teamRead, ...build],
+  operator: [...teamRead, 'instances:operate'],
+  viewer: [...teamRead],
+  // Read-only evidence: the trail, the applications and their change history.
+  auditor: [...teamRead, 'audit:read'],
 };
+
+/** What a role may do inside the Node-RED editor: edit and deploy, or look. */
+export function editorPermissions(role: TeamRole | null, platformRole: PlatformRole): '*' | 'read' {
+  if (platformRole === 'admin') return '*';
+  return role !== null && TEAM_ROLE_PERMISSIONS[role].includes('applications:write') ? '*' : 'read';
+}
 
 const PLATFORM_PERMISSIONS = PERMISSION_NAMES.filter((p) => PERMISSIONS[p].scope === 'platform');
 const SELF_PERMISSIONS = PERMISSION_NAMES.filter((p) => PERMISSIONS[p].scope === 'self');

@@ -1,6 +1,10 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Alerts } from './alerts.ts';
+import type { ApplicationsService } from './features/applications/applications.service.ts';
+import type { ApplicationsStore } from './features/applications/applications.store.ts';
+import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
+import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './context.ts';
 import type { Database } from './db/database.ts';
@@ -36,6 +40,10 @@ export interface AppContext {
   setup: SetupGate;
   /** Null when no SIEM is configured (FLOWGATE_AUDIT_SYSLOG_URL). */
   forwarder: SyslogForwarder | null;
+  applicationsStore: ApplicationsStore;
+  applications: ApplicationsService;
+  snapshots: SnapshotsService;
+  runtime: InstanceRuntime;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;
 }

@@ -16,6 +16,16 @@ import { SYSTEM_CONTEXT, systemClock, type Clock } from './context.ts';
 import type { Database } from './db/database.ts';
 import { createCheckpointer } from './features/audit/audit.checkpoints.ts';
 import { auditRoutes } from './features/audit/audit.routes.ts';
+import replyFrom from '@fastify/reply-from';
+import { agentRoutes } from './features/applications/agent.routes.ts';
+import { applicationsRoutes } from './features/applications/applications.routes.ts';
+import { createApplicationsService } from './features/applications/applications.service.ts';
+import { createApplicationsStore } from './features/applications/applications.store.ts';
+import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
+import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
+import { snapshotsRoutes } from './features/snapshots/snapshots.routes.ts';
+import { createSnapshotsService } from './features/snapshots/snapshots.service.ts';
+import { createSnapshotsStore } from './features/snapshots/snapshots.store.ts';
 import { createSyslogForwarder, type SyslogForwarder } from './features/audit/audit.forwarder.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
 import { createAuditStore } from './features/audit/audit.store.ts';
@@ -32,7 +42,7 @@ import { registerProblemHandler } from './http/problem.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { createMetrics } from './metrics.ts';
-import { loadMasterKey, SecretBox } from './security/crypto.ts';
+import { loadMasterKey, SecretBox, sha256Hex } from './security/crypto.ts';
 import { createSetupGate } from './setup-gate.ts';
 
 export interface BuildOptions {
@@ -85,10 +95,24 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     ? createSyslogForwarder({ database, store: auditStore, auditLog, alerts, clock, target: config.audit.syslog, log: app.log })
     : null;
 
+  const applicationsStore = createApplicationsStore(database.db);
+  const runtime = createInstanceRuntime({
+    dataDir: config.dataDir,
+    // Agents of hosted instances reach the platform on loopback, at the port it listens on.
+    platformUrl: () => {
+      const address = app.server.address();
+      return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.publicUrl;
+    },
+    log: app.log,
+  });
+  const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock });
+  const snapshotsStore = createSnapshotsStore(database.db);
+  const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
+    applicationsStore, applications, snapshots, runtime,
   };
 
   auditLog.onAppended((records) => {
@@ -117,13 +141,26 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'fg_session' }, token: { type: 'http', scheme: 'bearer' } } },
     },
     transform: ({ schema, url, route }) => {
-      const cfg = route.config as { permission?: string; public?: boolean } | undefined;
-      return { schema: { ...schema, 'x-permission': cfg?.public ? 'public' : cfg?.permission } as typeof schema, url };
+      const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean } | undefined;
+      const permission = cfg?.public ? 'public' : cfg?.agent ? 'agent' : cfg?.permission;
+      return { schema: { ...schema, 'x-permission': permission } as typeof schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   registerProblemHandler(app);
-  registerAuth(app, { identity, teamsStore, auditLog, config });
+  await app.register(replyFrom);
+  registerAuth(app, {
+    identity,
+    teamsStore,
+    auditLog,
+    config,
+    teamResolvers: {
+      applicationId: { what: 'Application', resolve: async (id) => (await applicationsStore.applicationById(id))?.team_id ?? null },
+      instanceId: { what: 'Instance', resolve: async (id) => (await applicationsStore.instanceById(id))?.team_id ?? null },
+      snapshotId: { what: 'Snapshot', resolve: async (id) => (await snapshotsStore.byId(id))?.team_id ?? null },
+    },
+    agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
@@ -144,6 +181,10 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   teamsRoutes(app, context);
   platformRoutes(app, context);
   auditRoutes(app, context);
+  applicationsRoutes(app, context);
+  snapshotsRoutes(app, context);
+  agentRoutes(app, context);
+  instanceProxyRoutes(app, context);
   await registerWeb(app, config.webDir);
 
   const capacityTimer = setInterval(() => void checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')), 60_000);
@@ -153,10 +194,16 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   checkpointTimer.unref();
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
+  // Instances that should run are started once the server listens: their agents call it.
+  app.server.once('listening', () => {
+    runtime.activate();
+    void applications.resumeAll().catch((error: unknown) => app.log.error({ err: error }, 'could not start instances'));
+  });
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
     clearInterval(checkpointTimer);
     await forwarder?.stop();
+    await runtime.stopAll();
     await checkpointer.checkpoint().catch(() => {});
   });
   return { app, context };

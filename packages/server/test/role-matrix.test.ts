@@ -26,7 +26,7 @@ import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, setupAdmin, startT
 interface DeclaredRoute {
   method: string;
   url: string;
-  config: { permission?: string; public?: boolean };
+  config: { permission?: string; public?: boolean; agent?: boolean; csrfByBearer?: boolean };
 }
 
 const registered = new WeakMap<object, DeclaredRoute[]>();
@@ -59,12 +59,19 @@ interface Caller {
   login: { email: string; password: string } | null;
 }
 
-type Expected = 'public' | 401 | 403 | 404 | 'allowed';
+/** proxied: Node-RED behind the route is not running in this test, so 503 counts as let through. */
+type Expected = 'public' | 'public-proxied' | 401 | 403 | 404 | 'allowed' | 'allowed-proxied';
+
+const isProxy = (route: DeclaredRoute) => route.url.startsWith('/instances/');
 
 /** What the catalogue says the caller should get, written from the tables, not from isAllowed. */
 function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
-  if (route.config.public) return 'public';
+  // Agent routes take an agent token: every person, signed in or not, is unauthenticated there.
+  if (route.config.agent) return 401;
+  if (route.config.public) return isProxy(route) ? 'public-proxied' : 'public';
   if (caller.platformRole === null) return 401;
+  // The Node-RED editor is for people in a browser session; an API token does not open it.
+  if (route.config.csrfByBearer && caller.readOnlyToken) return 401;
   const permission = route.config.permission as Permission;
   const { scope, access } = PERMISSIONS[permission];
   if (scope === 'team' && caller.teamRole === null && caller.platformRole !== 'admin') return 404;
@@ -72,23 +79,35 @@ function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   const byTeam = scope === 'team' && caller.teamRole !== null && TEAM_ROLE_PERMISSIONS[caller.teamRole].includes(permission);
   if (!byPlatform && !byTeam) return 403;
   if (caller.readOnlyToken && access !== 'read') return 403;
-  return 'allowed';
+  return isProxy(route) ? 'allowed-proxied' : 'allowed';
 }
 
 function matches(expected: Expected, status: number): boolean {
   if (expected === 'public') return status < 500;
+  if (expected === 'public-proxied') return status < 500 || status === 503;
   if (expected === 'allowed') return status !== 401 && status !== 403 && status < 500;
+  if (expected === 'allowed-proxied') return status !== 401 && status !== 403 && (status < 500 || status === 503);
   return status === expected;
 }
 
 /** Callers expected to be refused go first, so a destructive call that succeeds does not change their answer. */
-const ORDER: Record<string, number> = { '401': 0, '404': 1, '403': 2, public: 3, allowed: 4 };
+const ORDER: Record<string, number> = { '401': 0, '404': 1, '403': 2, public: 3, 'public-proxied': 3, allowed: 4, 'allowed-proxied': 4 };
 
 /** Destructive routes run last, in this order, each followed by a repair of what it broke. */
-const DESTRUCTIVE = ['POST /api/teams/:teamId/leave', 'POST /api/auth/logout', 'POST /api/account/sessions/revoke-all', 'DELETE /api/teams/:teamId'];
+const DESTRUCTIVE = [
+  'POST /api/teams/:teamId/leave',
+  'POST /api/auth/logout',
+  'POST /api/account/sessions/revoke-all',
+  'DELETE /api/instances/:instanceId',
+  'DELETE /api/applications/:applicationId',
+  'DELETE /api/teams/:teamId',
+];
 
 interface Fixture {
   teamId: string;
+  applicationId: string;
+  instanceId: string;
+  snapshotId: string;
   userIds: Record<string, string>;
 }
 
@@ -116,10 +135,29 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   'PATCH /api/platform/users/:userId': (f) => ({ params: { userId: f.userIds.outsider! }, body: { unlock: true } }),
   'GET /api/audit/export': () => ({ query: 'format=jsonl' }),
   'GET /api/teams/:teamId/audit/export': () => ({ query: 'format=csv' }),
+  'POST /api/teams/:teamId/applications': () => ({ body: { name: 'Matrix probe app' } }),
+  'PATCH /api/applications/:applicationId': () => ({ body: { description: 'probed' } }),
+  // An unknown version: passes the permission, creates nothing.
+  'POST /api/applications/:applicationId/instances': () => ({ body: { name: 'probe', nodeRedVersion: '0.0.0' } }),
+  'PATCH /api/instances/:instanceId': () => ({ body: { endpointAccess: 'login' } }),
+  'PUT /api/instances/:instanceId/env': () => ({ body: { env: [{ name: 'LINE', value: '1', secret: false }] } }),
+  'POST /api/instances/:instanceId/snapshots': () => ({ body: { name: 'probe', flows: [] } }),
+  'GET /api/instances/:instanceId/diff': (f) => ({ query: `from=${f.snapshotId}&to=${f.snapshotId}` }),
+  'POST /api/instances/:instanceId/deploy': (f) => ({ body: { snapshotId: f.snapshotId } }),
+  'POST /api/snapshots/:snapshotId/export': () => ({ body: { secret: 'a long export secret' } }),
+  'POST /api/instances/:instanceId/snapshots/import': () => ({ body: { secret: 'a long export secret', file: { format: 'nope' } } }),
+  'PUT /api/teams/:teamId/application-settings': () => ({ body: { paletteAllow: [], paletteDeny: [], autoSnapshotRetention: 50 } }),
 };
 
 function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
-  const params: Record<string, string> = { teamId: f.teamId, token: UNKNOWN_INVITATION_TOKEN, ...probe.params };
+  const params: Record<string, string> = {
+    teamId: f.teamId,
+    applicationId: f.applicationId,
+    instanceId: f.instanceId,
+    snapshotId: f.snapshotId,
+    token: UNKNOWN_INVITATION_TOKEN,
+    ...probe.params,
+  };
   const url = route.url.replace(/:(\w+)/g, (_m, name: string) => params[name] ?? UNKNOWN_ID).replace(/\*$/, 'matrix-probe');
   return probe.query ? `${url}?${probe.query}` : url;
 }
@@ -195,7 +233,16 @@ for (const dialect of DIALECTS) {
       const idOf = (email: string) => users.find((u) => u.email === email)!.id;
       const userIds: Record<string, string> = { admin: idOf(ADMIN.email), outsider: idOf('outsider@plant.example') };
       for (const role of TEAM_ROLES) userIds[role] = idOf(`${role}@plant.example`);
-      fixture = { teamId, userIds };
+      // An application with an instance and a snapshot in the matrix team. The test does not
+      // listen on a port, so no agent is started: the proxy routes answer 503.
+      const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Matrix app' })).json().id as string;
+      const nodeRedVersion = ((await owner.get('/api/node-red-versions')).json() as string[])[0];
+      const instance = await owner.post(`/api/applications/${applicationId}/instances`, { name: 'matrix', nodeRedVersion });
+      assert.equal(instance.statusCode, 201, instance.body);
+      const instanceId = instance.json().id as string;
+      const snapshot = await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'matrix', flows: [{ id: 't1', type: 'tab', label: 'Flow 1' }] });
+      assert.equal(snapshot.statusCode, 201, snapshot.body);
+      fixture = { teamId, applicationId, instanceId, snapshotId: snapshot.json().id as string, userIds };
 
       const person = (name: string, email: string, client: Client, teamRole: TeamRole | null, platformRole: PlatformRole = 'user'): Caller => ({
         name,
@@ -221,7 +268,7 @@ for (const dialect of DIALECTS) {
 
     test('every route answers every caller as the permission catalogue says', async () => {
       assert.ok(routes.length > 30, `only ${routes.length} routes collected`);
-      for (const r of routes) assert.ok(r.config.public || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
+      for (const r of routes) assert.ok(r.config.public || r.config.agent || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
       const rank = (r: DeclaredRoute) => {
         const i = DESTRUCTIVE.indexOf(routeKey(r));
         return i === -1 ? -1 : i;

@@ -192,6 +192,78 @@ const steps: Array<[string, Step]> = [
         .execute();
     },
   ],
+  [
+    '0002_applications_instances_snapshots',
+    async (db) => {
+      await db.schema
+        .createTable('applications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('applications_team').on('applications').column('team_id').execute();
+
+      await db.schema
+        .createTable('instances')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('application_id', 'text', (c) => c.notNull().references('applications.id').onDelete('cascade'))
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('node_red_version', 'text', (c) => c.notNull())
+        .addColumn('desired_state', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_detail', 'text')
+        .addColumn('target_snapshot_id', 'text')
+        .addColumn('running_snapshot_id', 'text')
+        .addColumn('endpoint_access', 'text', (c) => c.notNull())
+        .addColumn('agent_token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('credential_secret_enc', 'text', (c) => c.notNull())
+        .addColumn('editor_key_enc', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('instances_application').on('instances').column('application_id').execute();
+
+      await db.schema
+        .createTable('instance_env')
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('secret', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('instance_env_pk', ['instance_id', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('snapshots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id').onDelete('cascade'))
+        .addColumn('team_id', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('node_count', 'integer', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_by_label', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('snapshots_instance').on('snapshots').columns(['instance_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('team_settings')
+        .addColumn('team_id', 'text', (c) => c.primaryKey().references('teams.id').onDelete('cascade'))
+        .addColumn('palette_allow', 'text', (c) => c.notNull())
+        .addColumn('palette_deny', 'text', (c) => c.notNull())
+        .addColumn('auto_snapshot_retention', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -133,7 +133,81 @@ export interface AuditForwardingTable {
   updated_at: string;
 }
 
+export type InstanceStatus = 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
+
+export interface ApplicationsTable {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InstancesTable {
+  id: string;
+  application_id: string;
+  team_id: string;
+  name: string;
+  node_red_version: string;
+  /** What the people want: running or stopped. */
+  desired_state: 'running' | 'stopped';
+  /** What the agent last reported. */
+  status: InstanceStatus;
+  status_detail: string | null;
+  target_snapshot_id: string | null;
+  running_snapshot_id: string | null;
+  /** Who may reach the flows' own HTTP endpoints: signed-in team members, or anyone. */
+  endpoint_access: 'login' | 'public';
+  agent_token_hash: string;
+  credential_secret_enc: string;
+  editor_key_enc: string;
+  /** Bumped on every change the agent must act on; its long poll wakes on it. */
+  generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InstanceEnvTable {
+  instance_id: string;
+  name: string;
+  /** Sealed with the master key when secret. */
+  value: string;
+  secret: number;
+}
+
+export interface SnapshotsTable {
+  id: string;
+  instance_id: string;
+  team_id: string;
+  /** SHA-256 of the canonical content: the snapshot's identity, checked before every apply. */
+  hash: string;
+  name: string;
+  description: string;
+  kind: 'manual' | 'auto' | 'import';
+  /** Canonical JSON of the SnapshotContent; credentials inside are encrypted. */
+  content: string;
+  node_count: number;
+  created_by: string | null;
+  created_by_label: string | null;
+  created_at: string;
+}
+
+export interface TeamSettingsTable {
+  team_id: string;
+  /** JSON arrays of npm package names or patterns. */
+  palette_allow: string;
+  palette_deny: string;
+  auto_snapshot_retention: number;
+  updated_at: string;
+}
+
 export interface Schema {
+  applications: ApplicationsTable;
+  instances: InstancesTable;
+  instance_env: InstanceEnvTable;
+  snapshots: SnapshotsTable;
+  team_settings: TeamSettingsTable;
   users: UsersTable;
   sessions: SessionsTable;
   recovery_codes: RecoveryCodesTable;

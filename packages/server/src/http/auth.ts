@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isAllowed, PERMISSIONS } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
+import type { InstancesTable } from '../db/schema.ts';
 import type { AuditLog } from '../features/audit/audit.service.ts';
 import { tokenAllows, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
@@ -26,11 +27,18 @@ function assertCsrf(request: FastifyRequest, sessionToken: string | null): void 
   }
 }
 
+/** Finds the team a resource belongs to, for routes addressed by the resource's id. */
+export type TeamResolver = (id: string) => Promise<string | null>;
+
 export interface AuthDeps {
   identity: IdentityService;
   teamsStore: TeamsStore;
   auditLog: AuditLog;
   config: Pick<Config, 'metricsToken'>;
+  /** By route parameter name (instanceId, snapshotId, ...): the team that owns the resource. */
+  teamResolvers: Record<string, { what: string; resolve: TeamResolver }>;
+  /** Agents authenticate with their own token, never as a person. */
+  agentByToken: (raw: string) => Promise<InstancesTable | null>;
 }
 
 function contextOf(request: FastifyRequest): RequestContext {
@@ -47,30 +55,55 @@ function contextOf(request: FastifyRequest): RequestContext {
  * so the existence of other teams does not leak; a denied attempt is audited.
  */
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { identity, teamsStore, auditLog, config } = deps;
+  const { identity, teamsStore, auditLog, config, teamResolvers, agentByToken } = deps;
 
+  /** The team the request is about: :teamId, or the owner of the resource the route names. */
+  async function teamOfRequest(request: FastifyRequest): Promise<string> {
+    const params = request.params as Record<string, string | undefined>;
+    if (params.teamId) return params.teamId;
+    for (const [param, resolver] of Object.entries(teamResolvers)) {
+      const id = params[param];
+      if (id === undefined) continue;
+      const teamId = await resolver.resolve(id);
+      if (teamId === null) throw new NotFoundError(resolver.what);
+      return teamId;
+    }
+    throw new Error(`route ${request.routeOptions.url} has no parameter that names its team`);
+  }
+
+  app.decorateRequest('agent', null);
   app.decorateRequest('auth', null);
   app.decorateRequest('teamRole', null);
+  app.decorateRequest('teamId', null);
   app.decorateRequest('ctx', null as unknown as RequestContext);
 
   app.addHook('onRoute', (route) => {
-    const cfg = route.config as { permission?: string; public?: boolean } | undefined;
+    const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean } | undefined;
     const url = route.url;
     // Fastify's own HEAD twins and the documentation assets are covered by their GET route.
     if (route.method === 'HEAD' || url.startsWith('/api/docs')) return;
-    if (!cfg?.permission && !cfg?.public) {
-      throw new Error(`route ${String(route.method)} ${url} declares neither a permission nor public: true`);
+    if (!cfg?.permission && !cfg?.public && !cfg?.agent) {
+      throw new Error(`route ${String(route.method)} ${url} declares neither a permission, public: true nor agent: true`);
     }
   });
 
   app.addHook('onRequest', async (request) => {
     request.ctx = contextOf(request);
     const cfg = request.routeOptions.config;
-    if (!cfg || (!cfg.permission && !cfg.public)) return; // 404 handler and documentation assets
+    if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent)) return; // 404 handler and documentation assets
+
+    if (cfg.agent) {
+      const authorization = request.headers.authorization;
+      const instance = authorization?.startsWith('Bearer fgi_') ? await agentByToken(authorization.slice(7).trim()) : null;
+      if (!instance) throw new UnauthenticatedError('The agent token is unknown or was revoked.');
+      request.agent = instance;
+      request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `agent:${instance.id}` } };
+      return;
+    }
 
     const authorization = request.headers.authorization;
     let sessionToken: string | null = null;
-    if (authorization?.startsWith('Bearer ')) {
+    if (authorization?.startsWith('Bearer ') && !cfg.csrfByBearer) {
       const raw = authorization.slice(7).trim();
       if (cfg.metricsToken && config.metricsToken && safeEqual(raw, config.metricsToken)) {
         request.ctx = { ...request.ctx, actor: { type: 'token', userId: null, label: 'metrics token' } };
@@ -110,14 +143,14 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       );
     }
     // Cookies ride along on cross-site requests; the header cannot (SR 3.8 session integrity).
-    if (auth.session && !SAFE_METHODS.has(request.method)) assertCsrf(request, sessionToken);
+    if (auth.session && !SAFE_METHODS.has(request.method) && !cfg.csrfByBearer) assertCsrf(request, sessionToken);
 
     const permission = cfg.permission!;
     const definition = PERMISSIONS[permission];
     let teamId: string | null = null;
     if (definition.scope === 'team') {
-      teamId = (request.params as { teamId?: string }).teamId ?? null;
-      if (!teamId) throw new Error(`route ${request.routeOptions.url} needs :teamId for ${permission}`);
+      teamId = await teamOfRequest(request);
+      request.teamId = teamId;
       request.teamRole = await teamsStore.roleOf(teamId, auth.user.id);
       const tokenTeams = auth.token?.team_ids ? (JSON.parse(auth.token.team_ids) as string[]) : null;
       const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);

@@ -1,5 +1,5 @@
 import type { Permission, TeamRole } from '@flowgate/core';
-import type { ApiTokensTable, SessionsTable, UsersTable } from '../db/schema.ts';
+import type { ApiTokensTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
 import type { RequestContext } from '../context.ts';
 
 /**
@@ -10,8 +10,12 @@ import type { RequestContext } from '../context.ts';
 export interface FlowgateRouteConfig {
   permission?: Permission;
   public?: true;
+  /** Called by an agent with its instance token (fgi_...), not by a person. */
+  agent?: true;
   /** Session stages other than 'full' that may call this route (MFA at sign-in, forced enrolment). */
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
+  /** The Node-RED editor proxy: writes carry the editor's own token, which stands in for the CSRF header. */
+  csrfByBearer?: true;
   /** A public write that acts as the signed-in person when there is one: CSRF applies then. */
   csrfWhenSignedIn?: true;
   /** /metrics also accepts FLOWGATE_METRICS_TOKEN as a bearer token, for Prometheus. */
@@ -28,8 +32,12 @@ declare module 'fastify' {
   interface FastifyContextConfig extends FlowgateRouteConfig {}
   interface FastifyRequest {
     auth: AuthState | null;
-    /** The caller's role in the team named by :teamId, once authorised. */
+    /** The caller's role in the team the request is about, once authorised. */
     teamRole: TeamRole | null;
+    /** The team the request is about (from :teamId or the resource the route names). */
+    teamId: string | null;
+    /** The instance whose agent is calling, on agent routes. */
+    agent: InstancesTable | null;
     ctx: RequestContext;
   }
 }

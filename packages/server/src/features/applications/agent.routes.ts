@@ -1,0 +1,171 @@
+import { Type } from '@sinclair/typebox';
+import type { AuditEventName } from '@flowgate/core';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import type { RequestContext } from '../../context.ts';
+import type { InstancesTable, InstanceStatus } from '../../db/schema.ts';
+import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
+import { Id, NoContent } from '../../http/schemas.ts';
+
+/** Node-RED's audit event names, as the platform's stable ones. */
+const EDITOR_EVENTS: Record<string, AuditEventName> = {
+  'flows.set': 'editor.flows.deployed',
+  'nodes.install': 'editor.nodes.installed',
+  'nodes.remove': 'editor.nodes.removed',
+  'nodes.enable': 'editor.nodes.changed',
+  'nodes.disable': 'editor.nodes.changed',
+  'library.set': 'editor.library.saved',
+};
+
+const States = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
+
+/**
+ * The agent protocol (v1). Hosted agents call it over loopback; device agents will use it
+ * over HTTPS as their polling check-in. Every route is `agent: true`: the caller is an
+ * instance's agent with its own token, and sees only its own instance.
+ */
+export function agentRoutes(app: TypedApp, c: AppContext): void {
+  const { applications, snapshots, runtime, auditLog, identityStore } = c;
+  const agentOf = (request: { agent: InstancesTable | null }): InstancesTable => {
+    if (!request.agent) throw new UnauthenticatedError('Agent token required.');
+    return request.agent;
+  };
+
+  app.get(
+    '/api/agent/v1/desired',
+    { config: { agent: true }, schema: { tags: ['agent'], querystring: Type.Object({ generation: Type.Optional(Type.Integer({ minimum: 0 })), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })) }, { additionalProperties: false }) } },
+    async (request) => {
+      let instance = agentOf(request);
+      const { generation, wait } = request.query;
+      if (generation === instance.generation && wait) {
+        // Listen first, then look again: a change between the two would otherwise be missed.
+        const changed = runtime.waitForChange(instance.id, wait * 1000);
+        if ((await applications.requireInstance(instance.id)).generation !== generation) runtime.wake(instance.id);
+        await changed;
+        instance = await applications.requireInstance(instance.id);
+      }
+      const target = instance.target_snapshot_id ? await snapshots.requireSnapshot(instance.target_snapshot_id) : null;
+      const settings = await c.applicationsStore.teamSettings(instance.team_id);
+      return {
+        generation: instance.generation,
+        instanceId: instance.id,
+        snapshot: target ? { id: target.id, hash: target.hash } : null,
+        settings: {
+          credentialSecret: applications.credentialSecret(instance),
+          editorTokenKey: applications.editorKey(instance),
+          httpAdminRoot: `/instances/${instance.id}/editor/`,
+          httpNodeRoot: `/instances/${instance.id}/app/`,
+          palette: { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] },
+        },
+        env: await applications.envForAgent(instance.id),
+      };
+    },
+  );
+
+  app.get('/api/agent/v1/snapshots/:snapshotId', { config: { agent: true }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) => {
+    const instance = agentOf(request);
+    const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
+    if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
+    // The stored canonical text as is: the agent hashes exactly what was hashed here.
+    return reply.type('application/json').send(snapshot.content);
+  });
+
+  app.post(
+    '/api/agent/v1/status',
+    {
+      config: { agent: true },
+      schema: {
+        tags: ['agent'],
+        body: Type.Object({
+          state: Type.Union(States.map((s) => Type.Literal(s))),
+          runningSnapshotId: Type.Union([Id, Type.Null()]),
+          runningHash: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
+          nodeRedPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
+          nodeRedVersion: Type.String({ maxLength: 32 }),
+          agentVersion: Type.String({ maxLength: 32 }),
+          error: Type.Union([Type.String({ maxLength: 4000 }), Type.Null()]),
+        }),
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      const instance = agentOf(request);
+      const body = request.body;
+      const state: InstanceStatus = body.state;
+      if (state !== instance.status && (state === 'crashed' || state === 'error' || state === 'safe-mode')) {
+        await auditLog.record(request.ctx, {
+          event: state === 'error' && body.error?.includes('snapshot') ? 'snapshot.apply.failed' : 'instance.status.changed',
+          outcome: 'failure',
+          target: { type: 'instance', id: instance.id },
+          teamId: instance.team_id,
+          details: { from: instance.status, to: state, error: body.error, runningSnapshotId: body.runningSnapshotId },
+        });
+      }
+      await applications.recordStatus(instance, { state, runningSnapshotId: body.runningSnapshotId, nodeRedPort: body.nodeRedPort, error: body.error });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/agent/v1/audit',
+    {
+      config: { agent: true },
+      schema: {
+        tags: ['agent'],
+        body: Type.Object({ events: Type.Array(Type.Object({ event: Type.String({ maxLength: 64 }), user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]), ts: Type.Number(), details: Type.Object({}, { additionalProperties: true }) }), { maxItems: 1000 }) }),
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      const instance = agentOf(request);
+      const events = request.body.events;
+      // Attribute each event to the person Node-RED names (the platform minted their editor token).
+      const people = new Map<string, RequestContext>();
+      for (const e of events) {
+        if (!e.user || people.has(e.user)) continue;
+        const user = await identityStore.userByEmail(e.user);
+        people.set(e.user, { ...request.ctx, actor: user ? { type: 'user', userId: user.id, label: user.email } : { type: 'anonymous', userId: null, label: e.user } });
+      }
+      await auditLog.transaction(request.ctx, async (tx) => {
+        for (const e of events) {
+          await tx.record(
+            { event: EDITOR_EVENTS[e.event] ?? 'editor.other', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { nodeRedEvent: e.event, nodeRedTime: new Date(e.ts).toISOString(), ...e.details } },
+            (e.user && people.get(e.user)) || request.ctx,
+          );
+        }
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/agent/v1/snapshots',
+    {
+      config: { agent: true },
+      bodyLimit: 32 * 1024 * 1024,
+      schema: {
+        tags: ['agent'],
+        body: Type.Object({ flows: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 }), credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]), user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]) }),
+        response: { 201: Type.Object({ id: Type.String(), hash: Type.String() }) },
+      },
+    },
+    async (request, reply) => {
+      const instance = agentOf(request);
+      const user = request.body.user ? await identityStore.userByEmail(request.body.user) : undefined;
+      const ctx: RequestContext = user ? { ...request.ctx, actor: { type: 'user', userId: user.id, label: user.email } } : request.ctx;
+      const snapshot = await snapshots.recordEditorDeploy(instance, request.body, ctx);
+      return reply.code(201).send({ id: snapshot.id, hash: snapshot.hash });
+    },
+  );
+
+  app.post(
+    '/api/agent/v1/logs',
+    {
+      config: { agent: true },
+      schema: { tags: ['agent'], body: Type.Object({ lines: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String({ maxLength: 16 }), msg: Type.String({ maxLength: 8000 }) }), { maxItems: 1000 }) }), response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      runtime.appendLogs(agentOf(request).id, request.body.lines);
+      return reply.code(204).send(null);
+    },
+  );
+}

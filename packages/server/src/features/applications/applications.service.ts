@@ -1,0 +1,228 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Clock, RequestContext } from '../../context.ts';
+import type { ApplicationsTable, InstanceEnvTable, InstancesTable, InstanceStatus } from '../../db/schema.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
+import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
+import type { ApplicationsStore } from './applications.store.ts';
+import type { InstanceRuntime } from './instance-runtime.ts';
+
+/** Node-RED versions the platform can run: those installed with the agent (4.1.x on Node 20). */
+export function offeredNodeRedVersions(): string[] {
+  const require = createRequire(new URL('../../../../agent/package.json', import.meta.url));
+  return [(require('node-red/package.json') as { version: string }).version];
+}
+
+export interface EnvVarInput {
+  name: string;
+  /** Omitted for a secret that keeps its stored value. */
+  value?: string | undefined;
+  secret: boolean;
+}
+
+export const DEFAULT_AUTO_SNAPSHOT_RETENTION = 50;
+
+export interface ApplicationsDeps {
+  store: ApplicationsStore;
+  auditLog: AuditLog;
+  runtime: InstanceRuntime;
+  secrets: SecretBox;
+  clock: Clock;
+}
+
+export function createApplicationsService(deps: ApplicationsDeps) {
+  const { store, auditLog, runtime, secrets, clock } = deps;
+  const iso = () => clock.now().toISOString();
+  const versions = offeredNodeRedVersions();
+
+  async function requireApplication(id: string): Promise<ApplicationsTable> {
+    const app = await store.applicationById(id);
+    if (!app) throw new NotFoundError('Application');
+    return app;
+  }
+  async function requireInstance(id: string): Promise<InstancesTable> {
+    const instance = await store.instanceById(id);
+    if (!instance) throw new NotFoundError('Instance');
+    return instance;
+  }
+
+  /** A new agent token for each spawn: the raw token lives only in the child's environment. */
+  async function launch(instanceId: string): Promise<void> {
+    const token = `fgi_${randomToken(32)}`;
+    await store.updateInstance(instanceId, { agent_token_hash: sha256Hex(token) });
+    runtime.start(instanceId, token);
+  }
+
+  async function changeInstance(
+    instance: InstancesTable,
+    ctx: RequestContext,
+    change: (tx: AuditedTransaction) => Promise<void>,
+  ): Promise<void> {
+    await auditLog.transaction(ctx, async (tx) => {
+      await change(tx);
+      await store.bumpGeneration(instance.id, iso(), tx.trx);
+    });
+    runtime.wake(instance.id);
+  }
+
+  const audit = (instance: InstancesTable) => ({ target: { type: 'instance', id: instance.id }, teamId: instance.team_id });
+
+  return {
+    versions,
+    requireApplication,
+    requireInstance,
+    applicationsOfTeam: (teamId: string) => store.applicationsOfTeam(teamId),
+    instancesOfApplication: (applicationId: string) => store.instancesOfApplication(applicationId),
+
+    async createApplication(teamId: string, input: { name: string; description: string }, ctx: RequestContext): Promise<ApplicationsTable> {
+      const app: ApplicationsTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), description: input.description.trim(), created_at: iso(), updated_at: iso() };
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.insertApplication(app, tx.trx);
+        await tx.record({ event: 'application.created', target: { type: 'application', id: app.id }, teamId, details: { name: app.name } });
+      });
+      return app;
+    },
+
+    async updateApplication(id: string, patch: { name?: string | undefined; description?: string | undefined }, ctx: RequestContext): Promise<ApplicationsTable> {
+      const before = await requireApplication(id);
+      const changes: Partial<ApplicationsTable> = { updated_at: iso() };
+      if (patch.name !== undefined) changes.name = patch.name.trim();
+      if (patch.description !== undefined) changes.description = patch.description.trim();
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.updateApplication(id, changes, tx.trx);
+        await tx.record({ event: 'application.updated', target: { type: 'application', id }, teamId: before.team_id, details: { before: { name: before.name, description: before.description }, after: patch } });
+      });
+      return { ...before, ...changes };
+    },
+
+    async deleteApplication(id: string, ctx: RequestContext): Promise<void> {
+      const app = await requireApplication(id);
+      const instances = await store.instancesOfApplication(id);
+      for (const i of instances) await runtime.stop(i.id);
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.deleteApplication(id, tx.trx);
+        await tx.record({ event: 'application.deleted', target: { type: 'application', id }, teamId: app.team_id, details: { name: app.name, instances: instances.map((i) => i.id) } });
+      });
+    },
+
+    async createInstance(applicationId: string, input: { name: string; nodeRedVersion: string }, ctx: RequestContext): Promise<InstancesTable> {
+      const app = await requireApplication(applicationId);
+      if (!versions.includes(input.nodeRedVersion)) {
+        throw new ValidationError(`Node-RED ${input.nodeRedVersion} is not offered here; choose one of ${versions.join(', ')}.`, [{ field: 'nodeRedVersion', message: `must be one of ${versions.join(', ')}` }]);
+      }
+      const instance: InstancesTable = {
+        id: randomUUID(),
+        application_id: app.id,
+        team_id: app.team_id,
+        name: input.name.trim(),
+        node_red_version: input.nodeRedVersion,
+        desired_state: 'running',
+        status: 'starting',
+        status_detail: null,
+        target_snapshot_id: null,
+        running_snapshot_id: null,
+        endpoint_access: 'login',
+        agent_token_hash: sha256Hex(randomToken()),
+        credential_secret_enc: secrets.seal(randomBytes(32).toString('hex')),
+        editor_key_enc: secrets.seal(randomBytes(32).toString('hex')),
+        generation: 1,
+        created_at: iso(),
+        updated_at: iso(),
+      };
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.insertInstance(instance, tx.trx);
+        await tx.record({ event: 'instance.created', ...audit(instance), details: { name: instance.name, application: app.name, nodeRedVersion: instance.node_red_version } });
+      });
+      await launch(instance.id);
+      return instance;
+    },
+
+    async setDesiredState(id: string, state: 'running' | 'stopped', ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      await changeInstance(instance, ctx, async (tx) => {
+        await store.updateInstance(id, { desired_state: state, ...(state === 'stopped' ? { status: 'stopped' as const } : {}) }, tx.trx);
+        await tx.record({ event: state === 'running' ? 'instance.started' : 'instance.stopped', ...audit(instance) });
+      });
+      if (state === 'stopped') await runtime.stop(id);
+      else await launch(id);
+    },
+
+    async restart(id: string, ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      if (instance.desired_state !== 'running') throw new ConflictError('The instance is stopped: start it instead.');
+      await auditLog.record(ctx, { event: 'instance.restarted', ...audit(instance) });
+      await runtime.stop(id);
+      await launch(id);
+    },
+
+    async deleteInstance(id: string, ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      await runtime.stop(id);
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.deleteInstance(id, tx.trx);
+        await tx.record({ event: 'instance.deleted', ...audit(instance), details: { name: instance.name } });
+      });
+    },
+
+    async setEndpointAccess(id: string, access: 'login' | 'public', ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.updateInstance(id, { endpoint_access: access, updated_at: iso() }, tx.trx);
+        await tx.record({ event: 'instance.updated', ...audit(instance), details: { endpointAccess: { from: instance.endpoint_access, to: access } } });
+      });
+    },
+
+    /** Names and, for plain variables, values; secret values are never shown again. */
+    async env(id: string): Promise<Array<{ name: string; value: string | null; secret: boolean }>> {
+      return (await store.envOf(id)).map((e) => ({ name: e.name, value: e.secret ? null : e.value, secret: e.secret === 1 }));
+    },
+
+    async setEnv(id: string, vars: EnvVarInput[], ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      const names = new Set<string>();
+      for (const v of vars) {
+        if (names.has(v.name)) throw new ValidationError(`The variable ${v.name} is given twice.`, [{ field: 'env', message: `${v.name} given twice` }]);
+        names.add(v.name);
+      }
+      await changeInstance(instance, ctx, async (tx) => {
+        const existing = new Map((await store.envOf(id, tx.trx)).map((e) => [e.name, e]));
+        const rows: InstanceEnvTable[] = vars.map((v) => {
+          const kept = existing.get(v.name);
+          if (v.value === undefined) {
+            if (!kept || kept.secret !== 1 || !v.secret) throw new ValidationError(`Give a value for ${v.name}.`, [{ field: 'env', message: `${v.name} needs a value` }]);
+            return kept;
+          }
+          return { instance_id: id, name: v.name, value: v.secret ? secrets.seal(v.value) : v.value, secret: v.secret ? 1 : 0 };
+        });
+        await store.replaceEnv(id, rows, tx.trx);
+        // Names only: the audit log never holds a secret value.
+        await tx.record({ event: 'instance.env.updated', ...audit(instance), details: { names: vars.map((v) => v.name), secret: vars.filter((v) => v.secret).map((v) => v.name) } });
+      });
+    },
+
+    /** Plain values for the agent, secrets opened. */
+    async envForAgent(id: string): Promise<Array<{ name: string; value: string }>> {
+      return (await store.envOf(id)).map((e) => ({ name: e.name, value: e.secret ? secrets.open(e.value).toString('utf8') : e.value }));
+    },
+
+    async recordStatus(instance: InstancesTable, report: { state: InstanceStatus; runningSnapshotId: string | null; nodeRedPort: number | null; error: string | null }): Promise<void> {
+      runtime.setPort(instance.id, report.state === 'running' || report.state === 'safe-mode' ? report.nodeRedPort : null);
+      const status = instance.desired_state === 'stopped' ? 'stopped' : report.state;
+      if (status === instance.status && report.runningSnapshotId === instance.running_snapshot_id && report.error === instance.status_detail) return;
+      await store.updateInstance(instance.id, { status, status_detail: report.error, running_snapshot_id: report.runningSnapshotId, updated_at: iso() });
+    },
+
+    /** Starts the agents of instances that should run: at platform start. */
+    async resumeAll(): Promise<number> {
+      const instances = await store.instancesToRun();
+      for (const i of instances) await launch(i.id);
+      return instances.length;
+    },
+
+    credentialSecret: (instance: InstancesTable) => secrets.open(instance.credential_secret_enc).toString('utf8'),
+    editorKey: (instance: InstancesTable) => secrets.open(instance.editor_key_enc).toString('utf8'),
+  };
+}
+
+export type ApplicationsService = ReturnType<typeof createApplicationsService>;

@@ -1,0 +1,44 @@
+import type { Transaction } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { ApplicationsTable, InstanceEnvTable, InstancesTable, Schema, TeamSettingsTable } from '../../db/schema.ts';
+
+type Executor = Db | Transaction<Schema>;
+
+export function createApplicationsStore(db: Db) {
+  return {
+    applicationsOfTeam: (teamId: string) => db.selectFrom('applications').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
+    applicationById: (id: string, ex: Executor = db) => ex.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst(),
+    insertApplication: (a: ApplicationsTable, ex: Executor) => ex.insertInto('applications').values(a).execute(),
+    updateApplication: (id: string, patch: Partial<ApplicationsTable>, ex: Executor) => ex.updateTable('applications').set(patch).where('id', '=', id).execute(),
+    deleteApplication: (id: string, ex: Executor) => ex.deleteFrom('applications').where('id', '=', id).execute(),
+
+    instancesOfApplication: (applicationId: string) =>
+      db.selectFrom('instances').selectAll().where('application_id', '=', applicationId).orderBy('name').execute(),
+    instancesOfTeam: (teamId: string) => db.selectFrom('instances').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
+    instancesToRun: () => db.selectFrom('instances').selectAll().where('desired_state', '=', 'running').execute(),
+    instanceById: (id: string, ex: Executor = db) => ex.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst(),
+    instanceByAgentToken: (tokenHash: string) => db.selectFrom('instances').selectAll().where('agent_token_hash', '=', tokenHash).executeTakeFirst(),
+    insertInstance: (i: InstancesTable, ex: Executor) => ex.insertInto('instances').values(i).execute(),
+    updateInstance: (id: string, patch: Partial<InstancesTable>, ex: Executor = db) => ex.updateTable('instances').set(patch).where('id', '=', id).execute(),
+    /** Marks a change the agent must act on. */
+    bumpGeneration: (id: string, updatedAt: string, ex: Executor) =>
+      ex.updateTable('instances').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: updatedAt })).where('id', '=', id).execute(),
+    deleteInstance: (id: string, ex: Executor) => ex.deleteFrom('instances').where('id', '=', id).execute(),
+
+    envOf: (instanceId: string, ex: Executor = db) => ex.selectFrom('instance_env').selectAll().where('instance_id', '=', instanceId).orderBy('name').execute(),
+    replaceEnv: async (instanceId: string, rows: InstanceEnvTable[], ex: Executor) => {
+      await ex.deleteFrom('instance_env').where('instance_id', '=', instanceId).execute();
+      if (rows.length) await ex.insertInto('instance_env').values(rows).execute();
+    },
+
+    teamSettings: (teamId: string, ex: Executor = db) => ex.selectFrom('team_settings').selectAll().where('team_id', '=', teamId).executeTakeFirst(),
+    upsertTeamSettings: (row: TeamSettingsTable, ex: Executor) =>
+      ex
+        .insertInto('team_settings')
+        .values(row)
+        .onConflict((oc) => oc.column('team_id').doUpdateSet({ palette_allow: row.palette_allow, palette_deny: row.palette_deny, auto_snapshot_retention: row.auto_snapshot_retention, updated_at: row.updated_at }))
+        .execute(),
+  };
+}
+
+export type ApplicationsStore = ReturnType<typeof createApplicationsStore>;

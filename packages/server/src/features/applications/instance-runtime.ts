@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Hosted instances: the server spawns one agent per instance as a child process, the same
+ * agent that runs on edge devices. This module keeps those children alive, the in-memory
+ * facts agents report (Node-RED's loopback port, recent log lines), and the long-poll
+ * waiters that wake an agent when its desired state changes.
+ */
+export interface LogLine {
+  ts: number;
+  level: string;
+  msg: string;
+}
+
+const AGENT_BIN = new URL('../../../../agent/bin/flowgate-agent.js', import.meta.url).pathname;
+const LOG_LINES_KEPT = 1000;
+const RESPAWN_DELAY_MS = 2000;
+
+export interface InstanceRuntimeDeps {
+  dataDir: string;
+  /** Where the agent reaches the platform: the server's own loopback address. */
+  platformUrl: () => string;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Path of the agent's executable; tests may not override it with a fake. */
+  agentBin?: string;
+}
+
+interface Running {
+  child: ChildProcess;
+  stopping: boolean;
+}
+
+export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
+  const children = new Map<string, Running>();
+  const ports = new Map<string, number>();
+  const logs = new Map<string, LogLine[]>();
+  const waiters = new Map<string, Set<() => void>>();
+  // Agents can only call a server that listens: until then, starting one is left to resumeAll.
+  let active = false;
+  let closed = false;
+
+  function appendLogs(instanceId: string, lines: LogLine[]): void {
+    const kept = logs.get(instanceId) ?? [];
+    kept.push(...lines);
+    if (kept.length > LOG_LINES_KEPT) kept.splice(0, kept.length - LOG_LINES_KEPT);
+    logs.set(instanceId, kept);
+  }
+
+  function spawnAgent(instanceId: string, agentToken: string): void {
+    const dir = path.join(deps.dataDir, 'instances', instanceId);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const child = spawn(process.execPath, [deps.agentBin ?? AGENT_BIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? dir,
+        FLOWGATE_AGENT_PLATFORM: deps.platformUrl(),
+        FLOWGATE_AGENT_TOKEN: agentToken,
+        FLOWGATE_AGENT_DIR: dir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const running: Running = { child, stopping: false };
+    children.set(instanceId, running);
+    const capture = (level: string) => (chunk: Buffer) => {
+      const lines = chunk.toString('utf8').split('\n').filter(Boolean).map((msg) => ({ ts: Date.now(), level, msg: `[agent] ${msg}` }));
+      appendLogs(instanceId, lines);
+    };
+    child.stdout?.on('data', capture('info'));
+    child.stderr?.on('data', capture('error'));
+    child.on('exit', (code, signal) => {
+      if (children.get(instanceId) === running) children.delete(instanceId);
+      ports.delete(instanceId);
+      if (running.stopping || closed) return;
+      deps.log.warn({ instanceId, code, signal }, 'agent exited; starting it again');
+      appendLogs(instanceId, [{ ts: Date.now(), level: 'error', msg: `[platform] agent exited (${signal ?? code}); restarting` }]);
+      setTimeout(() => {
+        if (!closed && !children.has(instanceId)) spawnAgent(instanceId, agentToken);
+      }, RESPAWN_DELAY_MS).unref();
+    });
+  }
+
+  async function stop(instanceId: string): Promise<void> {
+    const running = children.get(instanceId);
+    if (!running) return;
+    running.stopping = true;
+    const exited = new Promise<void>((resolve) => running.child.once('exit', () => resolve()));
+    running.child.kill('SIGTERM');
+    const timer = setTimeout(() => running.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  return {
+    /** Starts the instance's agent unless it runs already. */
+    start(instanceId: string, agentToken: string): void {
+      if (!active || closed || children.has(instanceId)) return;
+      spawnAgent(instanceId, agentToken);
+    },
+    /** The server listens: agents may start from now on. */
+    activate(): void {
+      active = true;
+    },
+    stop,
+    isRunning: (instanceId: string) => children.has(instanceId),
+    async stopAll(): Promise<void> {
+      closed = true;
+      for (const wake of [...waiters.values()].flatMap((s) => [...s])) wake();
+      await Promise.all([...children.keys()].map(stop));
+    },
+
+    setPort(instanceId: string, port: number | null): void {
+      if (port === null) ports.delete(instanceId);
+      else ports.set(instanceId, port);
+    },
+    port: (instanceId: string): number | null => ports.get(instanceId) ?? null,
+
+    appendLogs,
+    /** Lines after the given time, for the browser's live log view that polls with its last seen time. */
+    recentLogs: (instanceId: string, after = 0): LogLine[] => (logs.get(instanceId) ?? []).filter((l) => l.ts > after),
+
+    /** Resolves when the instance's desired state changes, or after timeoutMs. */
+    waitForChange(instanceId: string, timeoutMs: number): Promise<void> {
+      return new Promise((resolve) => {
+        const set = waiters.get(instanceId) ?? new Set();
+        const done = () => {
+          clearTimeout(timer);
+          set.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        set.add(done);
+        waiters.set(instanceId, set);
+      });
+    },
+    wake(instanceId: string): void {
+      for (const done of [...(waiters.get(instanceId) ?? [])]) done();
+    },
+  };
+}
+
+export type InstanceRuntime = ReturnType<typeof createInstanceRuntime>;

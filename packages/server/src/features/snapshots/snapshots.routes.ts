@@ -1,0 +1,130 @@
+import { Type } from '@sinclair/typebox';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import type { SnapshotsTable } from '../../db/schema.ts';
+import { Id, Name } from '../../http/schemas.ts';
+import type { SnapshotFile } from './snapshots.service.ts';
+import type { SnapshotSummary } from './snapshots.store.ts';
+
+const InstanceParams = Type.Object({ instanceId: Id });
+const SnapshotParams = Type.Object({ snapshotId: Id });
+const SnapshotView = Type.Object({
+  id: Type.String(),
+  instanceId: Type.String(),
+  hash: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  kind: Type.String(),
+  nodeCount: Type.Integer(),
+  createdBy: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+});
+// The export secret protects credentials in a file that leaves the platform.
+const Secret = Type.String({ minLength: 12, maxLength: 256 });
+const Flows = Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 });
+
+function present(s: SnapshotSummary | SnapshotsTable) {
+  return { id: s.id, instanceId: s.instance_id, hash: s.hash, name: s.name, description: s.description, kind: s.kind, nodeCount: s.node_count, createdBy: s.created_by_label, createdAt: s.created_at };
+}
+
+export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
+  const { snapshots, applications } = c;
+
+  app.get('/api/instances/:instanceId/snapshots', { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotView) } } }, async (request) => {
+    await applications.requireInstance(request.params.instanceId);
+    return (await snapshots.list(request.params.instanceId)).map(present);
+  });
+
+  app.post(
+    '/api/instances/:instanceId/snapshots',
+    {
+      config: { permission: 'snapshots:write' },
+      // Flows of thousands of nodes are bigger than the default body limit.
+      bodyLimit: 32 * 1024 * 1024,
+      schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ name: Name, description: Type.Optional(Type.String({ maxLength: 2000 })), flows: Type.Optional(Flows) }, { additionalProperties: false }), response: { 201: SnapshotView } },
+    },
+    async (request, reply) => {
+      const { name, description, flows } = request.body;
+      const created = await snapshots.create(request.params.instanceId, { name, description: description ?? '', ...(flows ? { flows } : {}) }, request.ctx);
+      return reply.code(201).send(present(created));
+    },
+  );
+
+  app.get(
+    '/api/snapshots/:snapshotId',
+    { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotView, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), hasCredentials: Type.Boolean() }) } } },
+    async (request) => {
+      const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
+      const content = snapshots.contentOf(snapshot);
+      return { snapshot: present(snapshot), flows: content.flows, env: content.env, hasCredentials: content.credentials !== null };
+    },
+  );
+
+  app.get(
+    '/api/instances/:instanceId/diff',
+    {
+      config: { permission: 'applications:read' },
+      schema: { tags: ['snapshots'], params: InstanceParams, querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }) },
+    },
+    async (request) => {
+      const { from, to, diff } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to);
+      return { from: present(from), to: present(to), diff };
+    },
+  );
+
+  app.post(
+    '/api/instances/:instanceId/deploy',
+    { config: { permission: 'instances:operate' }, schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ snapshotId: Id }, { additionalProperties: false }), response: { 202: Type.Object({ targetSnapshotId: Type.String() }) } } },
+    async (request, reply) => {
+      await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx);
+      return reply.code(202).send({ targetSnapshotId: request.body.snapshotId });
+    },
+  );
+
+  app.post(
+    '/api/snapshots/:snapshotId/export',
+    { config: { permission: 'snapshots:write' }, schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }) } },
+    async (request, reply) => {
+      const file = await snapshots.exportFile(request.params.snapshotId, request.body.secret, request.ctx);
+      const safeName = file.name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60) || 'snapshot';
+      return reply.header('content-disposition', `attachment; filename="${safeName}.flowgate.json"`).send(file);
+    },
+  );
+
+  app.post(
+    '/api/instances/:instanceId/snapshots/import',
+    {
+      config: { permission: 'snapshots:write' },
+      bodyLimit: 32 * 1024 * 1024,
+      schema: {
+        tags: ['snapshots'],
+        params: InstanceParams,
+        body: Type.Object(
+          {
+            secret: Secret,
+            file: Type.Object({
+              format: Type.Literal('flowgate-snapshot'),
+              version: Type.Literal(1),
+              name: Name,
+              description: Type.String({ maxLength: 2000 }),
+              createdAt: Type.String({ maxLength: 40 }),
+              hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+              content: Type.Object({
+                flows: Flows,
+                credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
+                settings: Type.Object({}, { additionalProperties: true }),
+                env: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), value: Type.Union([Type.String({ maxLength: 16_384 }), Type.Null()]), secret: Type.Boolean() }), { maxItems: 200 }),
+                modules: Type.Array(Type.Object({ name: Type.String({ maxLength: 214 }), version: Type.String({ maxLength: 64 }) }), { maxItems: 500 }),
+              }),
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: SnapshotView },
+      },
+    },
+    async (request, reply) => {
+      const created = await snapshots.importFile(request.params.instanceId, request.body.file as SnapshotFile, request.body.secret, request.ctx);
+      return reply.code(201).send(present(created));
+    },
+  );
+}

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { canonicalJson, diffFlows, snapshotHash, validateFlows, type FlowDiff, type NodeRedNode, type SnapshotContent } from '@flowgate/core';
+import type { Clock, RequestContext } from '../../context.ts';
+import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
+import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../applications/applications.service.ts';
+import type { ApplicationsStore } from '../applications/applications.store.ts';
+import type { InstanceRuntime } from '../applications/instance-runtime.ts';
+import { CredentialSecretError, reencryptCredentials } from './node-red-credentials.ts';
+import type { SnapshotsStore } from './snapshots.store.ts';
+
+export interface SnapshotFile {
+  format: 'flowgate-snapshot';
+  version: 1;
+  name: string;
+  description: string;
+  createdAt: string;
+  /** snapshotHash(content), with the credentials as encrypted under the export secret. */
+  hash: string;
+  content: SnapshotContent;
+}
+
+export interface SnapshotsDeps {
+  store: SnapshotsStore;
+  applicationsStore: ApplicationsStore;
+  applications: ApplicationsService;
+  runtime: InstanceRuntime;
+  auditLog: AuditLog;
+  clock: Clock;
+}
+
+export function createSnapshotsService(deps: SnapshotsDeps) {
+  const { store, applicationsStore, applications, runtime, auditLog, clock } = deps;
+  const iso = () => clock.now().toISOString();
+
+  async function requireSnapshot(id: string): Promise<SnapshotsTable> {
+    const snapshot = await store.byId(id);
+    if (!snapshot) throw new NotFoundError('Snapshot');
+    return snapshot;
+  }
+
+  function contentOf(snapshot: SnapshotsTable): SnapshotContent {
+    return JSON.parse(snapshot.content) as SnapshotContent;
+  }
+
+  /** The stored content must still hash to the snapshot's identity (SR 3.4). */
+  function verified(snapshot: SnapshotsTable): SnapshotContent {
+    const content = contentOf(snapshot);
+    if (snapshotHash(content) !== snapshot.hash) {
+      throw new ConflictError(`Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered. It cannot be deployed.`);
+    }
+    return content;
+  }
+
+  function checkedFlows(flows: unknown): NodeRedNode[] {
+    const result = validateFlows(flows);
+    if (!result.ok) throw new ValidationError(`These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field: 'flows', message })));
+    return result.flows;
+  }
+
+  async function envOfInstance(instanceId: string): Promise<SnapshotContent['env']> {
+    return (await applications.env(instanceId)).map((e) => ({ name: e.name, value: e.secret ? null : e.value, secret: e.secret }));
+  }
+
+  function build(instance: InstancesTable, meta: { name: string; description: string; kind: SnapshotsTable['kind'] }, content: SnapshotContent, ctx: RequestContext): SnapshotsTable {
+    const canonical = canonicalJson(content);
+    return {
+      id: randomUUID(),
+      instance_id: instance.id,
+      team_id: instance.team_id,
+      hash: snapshotHash(content),
+      name: meta.name.trim(),
+      description: meta.description.trim(),
+      kind: meta.kind,
+      content: canonical,
+      node_count: content.flows.length,
+      created_by: ctx.actor.userId,
+      created_by_label: ctx.actor.label,
+      created_at: iso(),
+    };
+  }
+
+  async function insertAudited(snapshot: SnapshotsTable, ctx: RequestContext, extra: Record<string, unknown> = {}): Promise<void> {
+    await auditLog.transaction(ctx, async (tx) => {
+      await store.insert(snapshot, tx.trx);
+      await tx.record({
+        event: 'snapshot.created',
+        target: { type: 'snapshot', id: snapshot.id },
+        teamId: snapshot.team_id,
+        details: { instanceId: snapshot.instance_id, name: snapshot.name, kind: snapshot.kind, hash: snapshot.hash, nodes: snapshot.node_count, ...extra },
+      });
+    });
+  }
+
+  async function deploy(instanceId: string, snapshotId: string, ctx: RequestContext): Promise<void> {
+    const instance = await applications.requireInstance(instanceId);
+    const snapshot = await requireSnapshot(snapshotId);
+    if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
+    try {
+      verified(snapshot);
+    } catch (error) {
+      await auditLog.record(ctx, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason: 'hash mismatch on the platform' } });
+      throw error;
+    }
+    const rollback = snapshot.created_at < ((instance.running_snapshot_id && (await store.byId(instance.running_snapshot_id))?.created_at) || '');
+    await auditLog.transaction(ctx, async (tx) => {
+      await applicationsStore.updateInstance(instance.id, { target_snapshot_id: snapshot.id }, tx.trx);
+      await applicationsStore.bumpGeneration(instance.id, iso(), tx.trx);
+      await tx.record({
+        event: 'snapshot.deployed',
+        target: { type: 'instance', id: instance.id },
+        teamId: instance.team_id,
+        details: { snapshotId: snapshot.id, name: snapshot.name, hash: snapshot.hash, from: instance.running_snapshot_id, rollback },
+      });
+    });
+    runtime.wake(instance.id);
+  }
+
+  return {
+    requireSnapshot,
+    contentOf,
+    list: (instanceId: string) => store.listOfInstance(instanceId),
+
+    /** By hand: a copy of what runs now, or of flows the person gives (validated). */
+    async create(instanceId: string, input: { name: string; description: string; flows?: unknown }, ctx: RequestContext): Promise<SnapshotsTable> {
+      const instance = await applications.requireInstance(instanceId);
+      let content: SnapshotContent;
+      if (input.flows !== undefined) {
+        content = { flows: checkedFlows(input.flows), credentials: null, settings: {}, env: await envOfInstance(instanceId), modules: [] };
+      } else {
+        if (!instance.running_snapshot_id) throw new ConflictError('Nothing runs on this instance yet: deploy flows first, or give flows.');
+        content = verified(await requireSnapshot(instance.running_snapshot_id));
+      }
+      const snapshot = build(instance, { name: input.name, description: input.description, kind: 'manual' }, content, ctx);
+      await insertAudited(snapshot, ctx);
+      return snapshot;
+    },
+
+    deploy,
+
+    /** What the agent reports after a deploy in the editor: it runs already, so it is target and running. */
+    async recordEditorDeploy(instance: InstancesTable, input: { flows: unknown; credentials: string | null; user: string | null }, ctx: RequestContext): Promise<SnapshotsTable> {
+      const content: SnapshotContent = { flows: checkedFlows(input.flows), credentials: input.credentials, settings: {}, env: await envOfInstance(instance.id), modules: [] };
+      const snapshot = build(instance, { name: `Deployed from the editor`, description: input.user ? `by ${input.user}` : '', kind: 'auto' }, content, ctx);
+      snapshot.created_by_label = input.user ?? ctx.actor.label;
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.insert(snapshot, tx.trx);
+        await applicationsStore.updateInstance(instance.id, { target_snapshot_id: snapshot.id, running_snapshot_id: snapshot.id }, tx.trx);
+        await applicationsStore.bumpGeneration(instance.id, iso(), tx.trx);
+        await tx.record({
+          event: 'snapshot.created',
+          target: { type: 'snapshot', id: snapshot.id },
+          teamId: instance.team_id,
+          details: { instanceId: instance.id, name: snapshot.name, kind: 'auto', hash: snapshot.hash, nodes: snapshot.node_count, deployedBy: input.user },
+        });
+        const settings = await applicationsStore.teamSettings(instance.team_id, tx.trx);
+        const keep = settings?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION;
+        const protectedIds = [snapshot.id, instance.target_snapshot_id, instance.running_snapshot_id].filter((x): x is string => x !== null);
+        const expired = await store.expiredAuto(instance.id, keep, protectedIds, tx.trx);
+        if (expired.length) {
+          await store.delete(expired.map((e) => e.id), tx.trx);
+          await tx.record({ event: 'snapshot.deleted', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { retention: keep, removed: expired } });
+        }
+      });
+      return snapshot;
+    },
+
+    async diff(instanceId: string, fromId: string, toId: string | 'running'): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff }> {
+      const instance = await applications.requireInstance(instanceId);
+      const from = await requireSnapshot(fromId);
+      const toSnapshotId = toId === 'running' ? instance.running_snapshot_id : toId;
+      if (!toSnapshotId) throw new ConflictError('Nothing runs on this instance yet.');
+      const to = await requireSnapshot(toSnapshotId);
+      if (from.instance_id !== instanceId || to.instance_id !== instanceId) throw new NotFoundError('Snapshot');
+      return { from, to, diff: diffFlows(contentOf(from).flows, contentOf(to).flows) };
+    },
+
+    async exportFile(snapshotId: string, secret: string, ctx: RequestContext): Promise<SnapshotFile> {
+      const snapshot = await requireSnapshot(snapshotId);
+      const instance = await applications.requireInstance(snapshot.instance_id);
+      const content = verified(snapshot);
+      const exported: SnapshotContent = { ...content, credentials: reencryptCredentials(content.credentials, applications.credentialSecret(instance), secret) };
+      await auditLog.record(ctx, { event: 'snapshot.exported', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { hash: snapshot.hash, withCredentials: content.credentials !== null } });
+      return { format: 'flowgate-snapshot', version: 1, name: snapshot.name, description: snapshot.description, createdAt: snapshot.created_at, hash: snapshotHash(exported), content: exported };
+    },
+
+    async importFile(instanceId: string, file: SnapshotFile, secret: string, ctx: RequestContext): Promise<SnapshotsTable> {
+      const instance = await applications.requireInstance(instanceId);
+      const refuse = async (reason: string, error: Error) => {
+        await auditLog.record(ctx, { event: 'snapshot.import.failed', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { reason } });
+        throw error;
+      };
+      let hash: string;
+      try {
+        hash = snapshotHash(file.content);
+      } catch (error) {
+        return refuse('content is not canonical JSON', new ValidationError(`The file's content is not valid: ${(error as Error).message}`));
+      }
+      if (hash !== file.hash) return refuse('hash mismatch', new ValidationError('The file was altered: its content does not match its hash.', [{ field: 'hash', message: 'does not match the content' }]));
+      const flows = validateFlows(file.content.flows);
+      if (!flows.ok) return refuse('invalid flows', new ValidationError(`These are not valid Node-RED flows: ${flows.errors.slice(0, 5).join(' ')}`));
+      let credentials: string | null;
+      try {
+        credentials = reencryptCredentials(file.content.credentials, secret, applications.credentialSecret(instance));
+      } catch (error) {
+        if (error instanceof CredentialSecretError) return refuse('wrong secret', new ValidationError(`${error.message} Give the secret used at export.`, [{ field: 'secret', message: 'does not decrypt the credentials' }]));
+        throw error;
+      }
+      const content: SnapshotContent = { ...file.content, credentials };
+      const snapshot = build(instance, { name: file.name, description: file.description, kind: 'import' }, content, ctx);
+      await insertAudited(snapshot, ctx, { importedHash: file.hash });
+      return snapshot;
+    },
+  };
+}
+
+export type SnapshotsService = ReturnType<typeof createSnapshotsService>;

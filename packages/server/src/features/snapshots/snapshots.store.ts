@@ -1,0 +1,32 @@
+import type { Transaction } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { Schema, SnapshotsTable } from '../../db/schema.ts';
+
+type Executor = Db | Transaction<Schema>;
+const LISTED = ['id', 'instance_id', 'team_id', 'hash', 'name', 'description', 'kind', 'node_count', 'created_by', 'created_by_label', 'created_at'] as const;
+export type SnapshotSummary = Omit<SnapshotsTable, 'content'>;
+
+export function createSnapshotsStore(db: Db) {
+  return {
+    listOfInstance: (instanceId: string): Promise<SnapshotSummary[]> =>
+      db.selectFrom('snapshots').select(LISTED).where('instance_id', '=', instanceId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute(),
+    byId: (id: string, ex: Executor = db) => ex.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst(),
+    insert: (s: SnapshotsTable, ex: Executor) => ex.insertInto('snapshots').values(s).execute(),
+    /** Automatic snapshots beyond the newest `keep`, never the ones an instance targets or runs. */
+    expiredAuto: (instanceId: string, keep: number, protectedIds: string[], ex: Executor) =>
+      ex
+        .selectFrom('snapshots')
+        .select(['id', 'name', 'hash'])
+        .where('instance_id', '=', instanceId)
+        .where('kind', '=', 'auto')
+        .$if(protectedIds.length > 0, (q) => q.where('id', 'not in', protectedIds))
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .offset(keep)
+        .limit(10_000)
+        .execute(),
+    delete: (ids: string[], ex: Executor) => ex.deleteFrom('snapshots').where('id', 'in', ids).execute(),
+  };
+}
+
+export type SnapshotsStore = ReturnType<typeof createSnapshotsStore>;
