@@ -1,12 +1,14 @@
 /**
- * Server start-up: spawn `node --import tsx packages/server/src/cli.ts start` with a fresh
- * data directory and a free port, time from spawn to the first 200 on /api/health, then
- * read the idle resident memory 5 s later from /proc/<pid>/status. Cold = tsx's transform
- * cache empty (the child gets a fresh TMPDIR, where tsx keeps it); warm = the same TMPDIR
- * again. The OS file cache is warm in both (node_modules was read before).
+ * Server start-up: spawn what `npm start` runs, `node packages/server/dist/cli.mjs start`
+ * (the bundle scripts/build-server.mjs makes; built here first), with a fresh data
+ * directory and a free port; time from spawn to the first 200 on /api/health, then read
+ * the idle resident memory 5 s later from /proc/<pid>/status. For comparison, the
+ * development path through tsx (`node --import tsx packages/server/src/cli.ts start`),
+ * cold (tsx's transform cache empty: a fresh TMPDIR) and warm.
  *
  *   node --import tsx bench/startup.ts
  */
+import { execFileSync } from 'node:child_process';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -64,14 +66,14 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function startOnce(tmpDir: string, label: string): Promise<{ readyMs: number; rssMb: number; hwmMb: number }> {
+async function startOnce(command: string[], tmpDir: string, label: string): Promise<{ readyMs: number; rssMb: number; hwmMb: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-bench-startup-data-'));
   const port = await freePort();
   let out = '';
   let child: ChildProcess | null = null;
   try {
     const started = performance.now();
-    child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'start'], {
+    child = spawn(process.execPath, command, {
       cwd: ROOT,
       env: { ...process.env, FLOWGATE_DATA_DIR: dataDir, FLOWGATE_PORT: String(port), FLOWGATE_HOST: '127.0.0.1', TMPDIR: tmpDir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,13 +109,17 @@ async function baselineRss(args: string[], tmpDir: string): Promise<number> {
   }
 }
 
-line(`startup: ${machineNote()}; node --import tsx packages/server/src/cli.ts start, fresh FLOWGATE_DATA_DIR each run (SQLite, migrations run), web UI ${fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')) ? 'built' : 'not built'}`);
+execFileSync(process.execPath, ['scripts/build-server.mjs'], { cwd: ROOT, stdio: 'inherit' });
+const BUNDLE = ['packages/server/dist/cli.mjs', 'start'];
+const TSX = ['--import', 'tsx', 'packages/server/src/cli.ts', 'start'];
+line(`startup: ${machineNote()}; fresh FLOWGATE_DATA_DIR each run (SQLite, migrations run), web UI ${fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')) ? 'built' : 'not built'}`);
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-bench-startup-tmp-'));
 await withCleanup(
   async () => fs.rmSync(tmpDir, { recursive: true, force: true }),
   async () => {
-    await startOnce(tmpDir, 'cold (empty tsx cache)');
-    for (let i = 1; i <= WARM_RUNS; i++) await startOnce(tmpDir, `warm #${i} (tsx cache filled)`);
+    for (let i = 1; i <= WARM_RUNS + 1; i++) await startOnce(BUNDLE, tmpDir, `npm start (node packages/server/dist/cli.mjs) #${i}`);
+    await startOnce(TSX, tmpDir, 'development, tsx cold (empty tsx cache)');
+    await startOnce(TSX, tmpDir, 'development, tsx warm');
     const [bare, withTsx] = await Promise.all([baselineRss([], tmpDir), baselineRss(['--import', 'tsx'], tmpDir)]);
     line(`startup baseline: idle RSS of an empty node process ${fmt(bare, 1)} MB, of an empty node --import tsx process ${fmt(withTsx, 1)} MB (the tsx loader runs in its own thread)`);
   },

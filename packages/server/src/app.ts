@@ -39,7 +39,7 @@ import { createTeamsService } from './features/teams/teams.service.ts';
 import { createTeamsStore } from './features/teams/teams.store.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerProblemHandler } from './http/problem.ts';
-import { createValidatorCompiler } from './http/validation.ts';
+import { createSerializerCompiler, createValidatorCompiler } from './http/validation.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { createMetrics } from './metrics.ts';
 import { loadMasterKey, SecretBox, sha256Hex } from './security/crypto.ts';
@@ -74,6 +74,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
+  app.setSerializerCompiler(createSerializerCompiler());
 
   const metrics = createMetrics();
   const alerts = createAlerts((alert) => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { WEB_DIST } from './package-paths.ts';
 
 /**
  * Typed configuration from FLOWGATE_* environment variables. Every default works with
@@ -95,7 +96,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       capacityWarnRatio: 0.8,
       syslog,
     },
-    webDir: path.resolve(str(env, 'FLOWGATE_WEB_DIR') ?? new URL('../../web/dist', import.meta.url).pathname),
+    webDir: path.resolve(str(env, 'FLOWGATE_WEB_DIR') ?? WEB_DIST),
     logLevel: str(env, 'FLOWGATE_LOG_LEVEL') ?? 'info',
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Clock, RequestContext } from '../../context.ts';
+import { AGENT_DIR } from '../../package-paths.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, InstanceStatus } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
@@ -10,7 +11,7 @@ import type { InstanceRuntime } from './instance-runtime.ts';
 
 /** Node-RED versions the platform can run: those installed with the agent (4.1.x on Node 20). */
 export function offeredNodeRedVersions(): string[] {
-  const require = createRequire(new URL('../../../../agent/package.json', import.meta.url));
+  const require = createRequire(`${AGENT_DIR}/package.json`);
   return [(require('node-red/package.json') as { version: string }).version];
 }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { AGENT_BIN } from '../../package-paths.ts';
 
 /**
  * Hosted instances: the server spawns one agent per instance as a child process, the same
@@ -14,7 +15,6 @@ export interface LogLine {
   msg: string;
 }
 
-const AGENT_BIN = new URL('../../../../agent/bin/flowgate-agent.js', import.meta.url).pathname;
 const LOG_LINES_KEPT = 1000;
 const RESPAWN_DELAY_MS = 2000;
 
