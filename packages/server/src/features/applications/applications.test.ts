@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { encryptCredentials } from '../snapshots/node-red-credentials.ts';
+import { addMember, Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+
+const FLOW_A = [
+  { id: 'tab1', type: 'tab', label: 'Line 1' },
+  { id: 'inj1', type: 'inject', z: 'tab1', name: 'tick', topic: 'line1', payload: '1', payloadType: 'num', repeat: '', x: 100, y: 80, wires: [['fn1']] },
+  { id: 'fn1', type: 'function', z: 'tab1', name: 'scale', func: 'msg.payload = msg.payload * 2;\nreturn msg;', outputs: 1, x: 260, y: 80, wires: [['dbg1']] },
+  { id: 'dbg1', type: 'debug', z: 'tab1', name: 'out', x: 420, y: 80, wires: [] },
+];
+const FLOW_B = FLOW_A.map((n) => (n.id === 'fn1' ? { ...n, func: 'msg.payload = msg.payload * 3;\nreturn msg;' } : n.id === 'inj1' ? { ...n, topic: 'line-1' } : n));
+
+/**
+ * Applications, instances and snapshots through the API. These tests do not listen on a
+ * port, so no agent (and no Node-RED) is started: what runs is covered by the agent's own
+ * tests and e2e/applications.test.ts.
+ */
+for (const dialect of DIALECTS) {
+  describe(`applications and snapshots on ${dialect}`, () => {
+    let t: TestApp;
+    let admin: Client;
+    let operator: Client;
+    let teamId: string;
+    let instanceId: string;
+    let snapshotA: string;
+    let snapshotB: string;
+    before(async () => {
+      t = await startTestApp(dialect);
+      admin = await setupAdmin(t);
+      teamId = (await admin.post('/api/teams', { name: 'Bottling' })).json().id;
+      operator = await addMember(t, admin, teamId, 'olga@plant.example', 'operator');
+    });
+    after(() => t.close());
+
+    test('an application and an instance are created, with an offered Node-RED version only', async () => {
+      const app = await admin.post(`/api/teams/${teamId}/applications`, { name: 'Filler telemetry', description: 'OEE for the filler' });
+      assert.equal(app.statusCode, 201);
+      const wrong = await admin.post(`/api/applications/${app.json().id}/instances`, { name: 'prod', nodeRedVersion: '3.0.0' });
+      assert.equal(wrong.statusCode, 400);
+      assert.match(wrong.json().detail, /not offered/);
+      const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+      assert.match(version!, /^4\.1\./);
+      const created = await admin.post(`/api/applications/${app.json().id}/instances`, { name: 'prod', nodeRedVersion: version });
+      assert.equal(created.statusCode, 201, created.body);
+      instanceId = created.json().id;
+      assert.equal(created.json().editorPath, `/instances/${instanceId}/editor/`);
+      const listed = (await admin.get(`/api/applications/${app.json().id}`)).json();
+      assert.equal(listed.instances.length, 1);
+    });
+
+    test('secret environment variables are stored sealed and never shown again', async () => {
+      const put = await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'LINE', value: '7', secret: false }, { name: 'OPCUA_PASSWORD', value: 's3cret-value', secret: true }] });
+      assert.equal(put.statusCode, 204);
+      const env = (await admin.get(`/api/instances/${instanceId}/env`)).json();
+      assert.deepEqual(env, [{ name: 'LINE', value: '7', secret: false }, { name: 'OPCUA_PASSWORD', value: null, secret: true }]);
+      const stored = await t.db.database.db.selectFrom('instance_env').selectAll().where('name', '=', 'OPCUA_PASSWORD').executeTakeFirstOrThrow();
+      assert.ok(!stored.value.includes('s3cret-value'), 'sealed at rest');
+      // Keeping a secret without resending it.
+      assert.equal((await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'OPCUA_PASSWORD', secret: true }, { name: 'LINE', value: '8', secret: false }] })).statusCode, 204);
+      const audit = (await admin.get(`/api/teams/${teamId}/audit?event=instance.env.updated`)).json().events;
+      assert.equal(audit.length, 2);
+      assert.ok(!JSON.stringify(audit).includes('s3cret-value'), 'the audit log never holds a secret value');
+      assert.equal((await operator.put(`/api/instances/${instanceId}/env`, { env: [] })).statusCode, 403, 'an operator does not edit the environment');
+    });
+
+    test('flows that are not valid Node-RED JSON are refused, and nothing is made', async () => {
+      const bad = await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'bad', flows: [{ id: 'a', type: 'inject', z: 'missing-tab', wires: [['nowhere']] }] });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json().detail, /not valid Node-RED flows/);
+      assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, 0);
+    });
+
+    test('snapshots are addressed by the hash of their content and listed with their author', async () => {
+      const a = await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A', description: 'first', flows: FLOW_A });
+      assert.equal(a.statusCode, 201, a.body);
+      assert.match(a.json().hash, /^[0-9a-f]{64}$/);
+      snapshotA = a.json().id;
+      snapshotB = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'B', flows: FLOW_B })).json().id;
+      const same = await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A again', flows: [...FLOW_A].reverse().map((n) => ({ ...n })) });
+      assert.notEqual(same.json().hash, a.json().hash, 'node order is part of the flows');
+      const list = (await admin.get(`/api/instances/${instanceId}/snapshots`)).json();
+      assert.equal(list.length, 3);
+      assert.equal(list.find((s: { id: string }) => s.id === snapshotA).createdBy, 'admin@plant.example');
+    });
+
+    test('the diff names the changed function line and property', async () => {
+      const { diff } = (await operator.get(`/api/instances/${instanceId}/diff?from=${snapshotA}&to=${snapshotB}`)).json();
+      assert.deepEqual(diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 0 });
+      const fn = diff.changed.find((c: { id: string }) => c.id === 'fn1');
+      assert.equal(fn.tab.label, 'Line 1');
+      const lines = fn.code[0].hunks.flatMap((h: { lines: Array<{ op: string; text: string }> }) => h.lines);
+      assert.ok(lines.some((l: { op: string; text: string }) => l.op === '-' && l.text.includes('* 2')));
+      assert.ok(lines.some((l: { op: string; text: string }) => l.op === '+' && l.text.includes('* 3')));
+      const inj = diff.changed.find((c: { id: string }) => c.id === 'inj1');
+      assert.deepEqual(inj.properties.map((p: { path: string; before: string; after: string }) => [p.path, p.before, p.after]), [['topic', 'line1', 'line-1']]);
+    });
+
+    test('an operator deploys and rolls back; the deployment is audited', async () => {
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 202);
+      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotB);
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202);
+      const events = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deployed`)).json().events;
+      assert.equal(events.length, 2);
+      assert.equal(events[0].actorLabel, 'olga@plant.example');
+      assert.equal(JSON.parse(events[0].details).snapshotId, snapshotA);
+    });
+
+    test('a snapshot whose stored content no longer matches its hash is not deployed', async () => {
+      const db = t.db.database.db;
+      await sql`update snapshots set content = replace(content, 'tick', 'TICK') where id = ${snapshotB}`.execute(db);
+      const r = await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB });
+      assert.equal(r.statusCode, 409);
+      assert.match(r.json().detail, /no longer matches its hash/);
+      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotA, 'the instance is untouched');
+      const failed = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.apply.failed`)).json().events;
+      assert.equal(failed.length, 1);
+    });
+
+    test('export and import re-encrypt credentials; a wrong secret or an altered file is refused and audited', async () => {
+      // Credentials as Node-RED keeps them, encrypted with the instance's own secret.
+      const instance = (await t.context.applicationsStore.instanceById(instanceId))!;
+      const credentials = encryptCredentials({ dbg1: { password: 'plc-pass' } }, t.context.applications.credentialSecret(instance));
+      const withCreds = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials, user: 'admin@plant.example' }, { actor: { type: 'user', userId: null, label: 'admin@plant.example' }, ip: null, userAgent: null });
+      const exported = await admin.post(`/api/snapshots/${withCreds.id}/export`, { secret: 'transport secret 2026' });
+      assert.equal(exported.statusCode, 200, exported.body);
+      const file = exported.json();
+      assert.equal(file.format, 'flowgate-snapshot');
+      assert.ok(!JSON.stringify(file).includes('plc-pass'));
+
+      const wrong = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'not the right secret', file });
+      assert.equal(wrong.statusCode, 400);
+      assert.match(wrong.json().detail, /does not decrypt/);
+      const altered = { ...file, content: { ...file.content, flows: FLOW_B } };
+      const tampered = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: altered });
+      assert.equal(tampered.statusCode, 400);
+      assert.match(tampered.json().detail, /altered/);
+      const before = (await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length;
+      const ok = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file });
+      assert.equal(ok.statusCode, 201, ok.body);
+      assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before + 1);
+      const refused = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
+      assert.deepEqual(refused.sort(), ['hash mismatch', 'wrong secret']);
+    });
+
+    test('the editor and the endpoints of a stopped instance answer 503 to members, 404 to strangers', async () => {
+      assert.equal((await operator.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
+      const editor = await admin.get(`/instances/${instanceId}/editor/`);
+      assert.equal(editor.statusCode, 503);
+      const stranger = new Client(t);
+      assert.equal((await stranger.get(`/instances/${instanceId}/app/status`)).statusCode, 401, 'endpoints are behind sign-in by default');
+      const otherTeam = (await admin.post('/api/teams', { name: 'Other' })).json().id;
+      const outsider = await addMember(t, admin, otherTeam, 'otto@plant.example', 'owner');
+      assert.equal((await outsider.get(`/instances/${instanceId}/editor/`)).statusCode, 404);
+      assert.equal((await outsider.get(`/api/instances/${instanceId}`)).statusCode, 404);
+    });
+  });
+}
