@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { LightMyRequestResponse } from 'fastify';
 import {
   isPermission,
   PERMISSIONS,
@@ -15,6 +14,7 @@ import {
   type PlatformRole,
   type TeamRole,
 } from '@flowgate/core';
+import { isExempt, registeredRoutes, routeKey, type DeclaredRoute } from './routes.ts';
 import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, setupAdmin, startTestApp, type TestApp } from './harness.ts';
 
 /**
@@ -23,24 +23,7 @@ import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, setupAdmin, startT
  * route-declarations.test.ts checks: Fastify's `onRoute` hook, attached through the
  * `fastify.initialization` diagnostics channel when buildApp creates the instance.
  */
-interface DeclaredRoute {
-  method: string;
-  url: string;
-  config: { permission?: string; public?: boolean; agent?: boolean; csrfByBearer?: boolean };
-}
 
-const registered = new WeakMap<object, DeclaredRoute[]>();
-diagnostics.subscribe('fastify.initialization', (message) => {
-  const { fastify } = message as { fastify: FastifyInstance };
-  const routes: DeclaredRoute[] = [];
-  registered.set(fastify, routes);
-  fastify.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: { ...(route.config as DeclaredRoute['config']) } });
-  });
-});
-
-const isExempt = (r: DeclaredRoute) => r.method === 'HEAD' || r.url.startsWith('/api/docs');
-const routeKey = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
 
 /** Well-formed ids and tokens that name nothing. */
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
@@ -211,7 +194,7 @@ for (const dialect of DIALECTS) {
       webDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-web-'));
       fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Flowgate</title>');
       t = await startTestApp(dialect, { FLOWGATE_WEB_DIR: webDir });
-      routes = (registered.get(t.app) ?? []).filter((r) => !isExempt(r));
+      routes = registeredRoutes(t.app).filter((r) => !isExempt(r));
 
       const admin = await setupAdmin(t);
       // The matrix team is owned by a platform user; the admin creates it, hands it over and leaves.

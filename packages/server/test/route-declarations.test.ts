@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { isPermission, PERMISSIONS } from '@flowgate/core';
 import { startTestApp, type TestApp } from './harness.ts';
+import { isExempt, registeredRoutes, routeKey, type DeclaredRoute } from './routes.ts';
 
 /**
  * Every route says who may call it (STYLE.md §5, §6). The routes are collected from
@@ -14,25 +13,8 @@ import { startTestApp, type TestApp } from './harness.ts';
  * diagnostics channel the moment buildApp creates the instance, so the list holds every
  * route (hidden ones too) with the config it was registered with, and src/ is untouched.
  */
-interface DeclaredRoute {
-  method: string;
-  url: string;
-  config: { permission?: string; public?: boolean; agent?: boolean };
-}
 
-const registered = new WeakMap<object, DeclaredRoute[]>();
-diagnostics.subscribe('fastify.initialization', (message) => {
-  const { fastify } = message as { fastify: FastifyInstance };
-  const routes: DeclaredRoute[] = [];
-  registered.set(fastify, routes);
-  fastify.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: { ...(route.config as DeclaredRoute['config']) } });
-  });
-});
-
-/** Fastify's HEAD twins share their GET route's config; the Swagger UI assets are public documentation. */
-const isExempt = (r: DeclaredRoute) => r.method === 'HEAD' || r.url.startsWith('/api/docs');
-const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
+const key = routeKey;
 
 /**
  * The routes anyone may call without signing in. Adding one to the server makes this
@@ -65,7 +47,7 @@ describe('route declarations', () => {
     webDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-web-'));
     fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Flowgate</title>');
     t = await startTestApp('sqlite', { FLOWGATE_WEB_DIR: webDir });
-    routes = registered.get(t.app) ?? [];
+    routes = registeredRoutes(t.app);
   });
   after(async () => {
     await t.close();

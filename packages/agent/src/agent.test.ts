@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { canonicalJson, snapshotHash } from '@flowgate/core';
+import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
+import { findNodeRed } from './node-red-process.ts';
+import type { SnapshotRef, StatusReport } from './platform-client.ts';
+import { admin, editorToken, isAlive, nodeRedPids, spawnAgent, stopAgent } from './test-support/agent-harness.ts';
+import type { RunningAgent } from './test-support/agent-harness.ts';
+import { FakePlatform } from './test-support/fake-platform.ts';
+
+/**
+ * The agent end to end: the real CLI, a real Node-RED, and a fake platform (see
+ * fake-platform.ts for why that one part is fake). Tests run in order and share one
+ * agent, because each Node-RED start costs seconds on the 2-core CI machine.
+ */
+
+const flowsA: NodeRedNode[] = [
+  { id: 'tabA', type: 'tab', label: 'Line A' },
+  { id: 'injA', type: 'inject', z: 'tabA', name: 'tick', props: [{ p: 'payload' }], repeat: '', once: false, topic: '', payload: '', payloadType: 'date', wires: [['dbgA']] },
+  { id: 'dbgA', type: 'debug', z: 'tabA', name: 'out', active: true, complete: 'false', wires: [] },
+];
+const flowsB: NodeRedNode[] = [
+  { id: 'tabB', type: 'tab', label: 'Line B' },
+  { id: 'fnB', type: 'function', z: 'tabB', name: 'scale', func: 'msg.payload *= 2;\nreturn msg;', outputs: 1, wires: [[]] },
+];
+/** Flows Node-RED cannot run: no node type 's7 in' is installed. */
+const flowsMissingType: NodeRedNode[] = [
+  { id: 'tabM', type: 'tab', label: 'Line M' },
+  { id: 'plc', type: 's7 in', z: 'tabM', wires: [[]] },
+];
+
+function content(flows: NodeRedNode[]): SnapshotContent {
+  return { flows, credentials: null, settings: {}, env: [], modules: [] };
+}
+
+const platform = new FakePlatform();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-agent-'));
+const agents: RunningAgent[] = [];
+let agent: RunningAgent;
+let refA: SnapshotRef;
+let refB: SnapshotRef;
+let editorRef: SnapshotRef;
+let editorFlows: NodeRedNode[];
+
+function running(ref: SnapshotRef) {
+  return (status: StatusReport) => status.state === 'running' && status.runningHash === ref.hash;
+}
+
+async function deployedFlows(port: number): Promise<unknown> {
+  const response = await admin(platform, port, 'flows', { token: editorToken(platform, 'read') });
+  assert.equal(response.status, 200);
+  return response.json();
+}
+
+function nodeRedPid(of: RunningAgent): number {
+  const pids = nodeRedPids(of.process.pid!);
+  assert.equal(pids.length, 1, `the agent should run exactly one Node-RED, runs ${pids.join(', ')}`);
+  return pids[0]!;
+}
+
+function startings(): number {
+  return platform.statuses.filter((status) => status.state === 'starting').length;
+}
+
+before(async () => {
+  await platform.start();
+  refA = platform.addSnapshot(content(flowsA));
+  refB = platform.addSnapshot(content(flowsB));
+  platform.setTarget(refA);
+  agent = spawnAgent({ platformUrl: platform.url, token: platform.token, dir });
+  agents.push(agent);
+});
+
+after(async () => {
+  for (const running of agents) {
+    const children = running.process.pid ? nodeRedPids(running.process.pid) : [];
+    await stopAgent(running, 10_000);
+    for (const pid of children) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await platform.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
+  test('(1) runs snapshot A; the admin API needs a platform token; a read token cannot deploy', async () => {
+    const status = await platform.waitForStatus('A running', running(refA), 0, 30_000);
+    assert.equal(status.runningSnapshotId, refA.id);
+    assert.equal(status.error, null);
+    assert.equal(status.nodeRedVersion, findNodeRed().version);
+    assert.equal(status.agentVersion, (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version);
+    const port = status.nodeRedPort!;
+    assert.ok(Number.isInteger(port) && port > 0);
+
+    assert.deepEqual(await deployedFlows(port), flowsA);
+    assert.equal((await admin(platform, port, 'flows')).status, 401);
+    const forged = editorToken(platform, '*').replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    assert.equal((await admin(platform, port, 'flows', { token: forged })).status, 401);
+    const otherInstance = editorToken({ ...platform, instanceId: 'inst-other' } as FakePlatform, '*');
+    assert.equal((await admin(platform, port, 'flows', { token: otherInstance })).status, 401);
+    const refusals = await platform.waitFor('token refusals audited', () => {
+      const reasons = platform.audits.filter((e) => e.event === 'auth.invalid-token').map((e) => e.details.reason);
+      return reasons.length >= 2 ? reasons : undefined;
+    });
+    assert.deepEqual(refusals, ['bad-signature', 'other-instance']);
+
+    // Node-RED refuses a deploy beyond the token's permissions with 401 (its
+    // needsPermission answers 401, not 403), and audits it as permission.fail.
+    const readOnly = editorToken(platform, 'read', 'viewer@example.com');
+    const refused = await admin(platform, port, 'flows', { token: readOnly, method: 'POST', body: flowsB });
+    assert.equal(refused.status, 401);
+    assert.deepEqual(await deployedFlows(port), flowsA);
+    const denial = await platform.waitFor('permission.fail audit', () => platform.audits.find((e) => e.event === 'permission.fail'));
+    assert.equal(denial.user, 'viewer@example.com');
+    assert.equal(denial.details.permissions, 'flows.write');
+
+    // Platform tokens are not in Node-RED's reach, and what the agent writes is owner-only.
+    const environ = fs.readFileSync(`/proc/${nodeRedPid(agent)}/environ`, 'utf8');
+    assert.ok(!environ.includes(platform.token) && !environ.includes('FLOWGATE_'), 'Node-RED must not inherit FLOWGATE_* variables');
+    for (const file of ['state.json', 'desired.json', 'settings.cjs', `snapshots/${refA.hash}.json`, 'userdir/flows.json']) {
+      assert.equal(fs.statSync(path.join(dir, file)).mode & 0o777, 0o600, file);
+    }
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')), {
+      runningSnapshotId: refA.id,
+      runningHash: refA.hash,
+      lastGoodSnapshotId: refA.id,
+      lastGoodHash: refA.hash,
+    });
+    await platform.waitFor('Node-RED log lines', () => platform.logs.find((line) => line.msg === 'Started flows'));
+  });
+
+  test('(2) target B runs, then back to A (rollback)', async () => {
+    let mark = platform.statuses.length;
+    platform.setTarget(refB);
+    const onB = await platform.waitForStatus('B running', running(refB), mark);
+    assert.deepEqual(await deployedFlows(onB.nodeRedPort!), flowsB);
+
+    mark = platform.statuses.length;
+    platform.setTarget(refA);
+    const onA = await platform.waitForStatus('A running again', running(refA), mark);
+    assert.equal(canonicalJson(await deployedFlows(onA.nodeRedPort!)), canonicalJson(flowsA));
+    // The proxy keeps working: the port stays the same across restarts when it is free.
+    assert.equal(onA.nodeRedPort, onB.nodeRedPort);
+  });
+
+  test('(3) a snapshot whose content does not match its hash is refused; A keeps running', async () => {
+    const pid = nodeRedPid(agent);
+    const starts = startings();
+    const mark = platform.statuses.length;
+    const liar = platform.addSnapshot(content(flowsB), refA.hash.replace(/^./, (c) => (c === '0' ? '1' : '0')));
+    platform.setTarget(liar);
+    const refusal = await platform.waitForStatus('the refusal', (status) => status.state === 'error', mark);
+    assert.match(refusal.error!, new RegExp(`snapshot ${liar.id} refused: its content hashes to ${refB.hash}`));
+    assert.equal(refusal.runningHash, refA.hash);
+    assert.deepEqual(await deployedFlows(refusal.nodeRedPort!), flowsA);
+    assert.equal(nodeRedPid(agent), pid, 'Node-RED was not restarted');
+    assert.equal(startings(), starts);
+
+    // Back to a good target: nothing to apply, and the error clears.
+    const back = platform.statuses.length;
+    platform.setTarget(refA);
+    await platform.waitForStatus('A running, error cleared', (s) => running(refA)(s) && s.error === null, back);
+    assert.equal(nodeRedPid(agent), pid);
+  });
+
+  test('(4) a deploy in the editor is audited with the user and recorded as a snapshot, without a restart', async () => {
+    const port = platform.statuses.at(-1)!.nodeRedPort!;
+    const pid = nodeRedPid(agent);
+    const starts = startings();
+    const mark = platform.statuses.length;
+    const auditMark = platform.audits.length;
+    const deployed: NodeRedNode[] = [
+      { id: 'tabE', type: 'tab', label: 'Line E' },
+      { id: 'req', type: 'http request', z: 'tabE', name: 'mes', method: 'GET', ret: 'txt', url: 'http://127.0.0.1:9/', wires: [[]], credentials: { user: 'plc', password: 's3cret' } },
+    ];
+    const response = await admin(platform, port, 'flows', {
+      token: editorToken(platform, '*', 'engineer@example.com'),
+      method: 'POST',
+      body: deployed,
+      headers: { 'Node-RED-Deployment-Type': 'full' },
+    });
+    assert.equal(response.status, 204);
+
+    const setEvent = await platform.waitFor('flows.set audit', () => platform.audits.slice(auditMark).find((e) => e.event === 'flows.set'));
+    assert.equal(setEvent.user, 'engineer@example.com');
+    assert.equal(setEvent.details.type, 'full');
+    const recorded = await platform.waitFor('POST /snapshots', () => platform.recordedDeploys[0]);
+    assert.equal(recorded.user, 'engineer@example.com');
+    editorFlows = deployed.map(({ credentials: _credentials, ...node }) => node);
+    assert.deepEqual(recorded.flows, editorFlows);
+    // Credentials travel as Node-RED's encrypted file, never in clear.
+    assert.equal(typeof recorded.credentials, 'string');
+    assert.deepEqual(Object.keys(JSON.parse(recorded.credentials!) as object), ['$']);
+    assert.ok(!JSON.stringify(recorded).includes('s3cret'));
+
+    editorRef = platform.target!;
+    const status = await platform.waitForStatus('the editor snapshot running', running(editorRef), mark);
+    assert.equal(status.runningSnapshotId, editorRef.id);
+    assert.equal(editorRef.hash, snapshotHash({ flows: editorFlows, credentials: recorded.credentials, settings: {}, env: [], modules: [] }));
+    // The platform made it the target; the agent saw it runs already.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(startings(), starts, 'no restart for a snapshot that already runs');
+    assert.equal(nodeRedPid(agent), pid);
+    assert.deepEqual(await deployedFlows(port), editorFlows);
+    // Files Node-RED itself writes are owner-only too (the settings set its umask).
+    assert.equal(fs.statSync(path.join(dir, 'userdir', 'flows_cred.json')).mode & 0o777, 0o600);
+    // The agent's own health checks do not appear in the audit trail.
+    assert.ok(!platform.audits.some((e) => e.user === 'flowgate-agent'));
+  });
+
+  test('a deploy in the editor that the platform refuses to record is put back to the target', async () => {
+    const port = platform.statuses.at(-1)!.nodeRedPort!;
+    const mark = platform.statuses.length;
+    platform.refuseSnapshots = 403;
+    try {
+      const response = await admin(platform, port, 'flows', {
+        token: editorToken(platform, '*', 'intruder@example.com'),
+        method: 'POST',
+        body: flowsB,
+      });
+      assert.equal(response.status, 204);
+      const refused = await platform.waitForStatus('the refusal', (status) => status.state === 'error', mark);
+      assert.match(refused.error!, /the platform did not record the editor deploy by intruder@example\.com: .*HTTP 403/);
+      const restored = await platform.waitForStatus('the target restored', running(editorRef), mark);
+      assert.equal(restored.error, null);
+      assert.deepEqual(await deployedFlows(restored.nodeRedPort!), editorFlows);
+      assert.equal(platform.recordedDeploys.length, 1);
+    } finally {
+      platform.refuseSnapshots = null;
+    }
+  });
+
+  test('an editor deploy while the platform cannot take it is retried until recorded; no target is applied over it', async () => {
+    const port = platform.statuses.at(-1)!.nodeRedPort!;
+    const pid = nodeRedPid(agent);
+    const mark = platform.statuses.length;
+    const deploys = platform.recordedDeploys.length;
+    platform.refuseSnapshots = 503;
+    const response = await admin(platform, port, 'flows', { token: editorToken(platform, '*', 'engineer@example.com'), method: 'POST', body: flowsB });
+    assert.equal(response.status, 204);
+    const pending = await platform.waitForStatus('not recorded yet', (status) => status.state === 'error', mark);
+    assert.match(pending.error!, /the editor deploy by engineer@example\.com is not recorded yet: .*HTTP 503/);
+    // A target set meanwhile waits: applying it now would lose the deploy.
+    platform.setTarget(refA);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(await deployedFlows(port), flowsB);
+    platform.refuseSnapshots = null;
+    await platform.waitFor('the deploy recorded', () => (platform.recordedDeploys.length > deploys ? true : undefined));
+    editorRef = platform.target!;
+    editorFlows = flowsB;
+    const recorded = await platform.waitForStatus('the recorded deploy running', running(editorRef), mark);
+    assert.equal(recorded.error, null);
+    assert.equal(nodeRedPid(agent), pid, 'no restart');
+    assert.deepEqual(platform.recordedDeploys.at(-1)!.flows, flowsB);
+  });
+
+  test('(6) flows with a node type Node-RED lacks fail the health check: back to the last good, error reported', async () => {
+    const mark = platform.statuses.length;
+    const broken = platform.addSnapshot(content(flowsMissingType));
+    platform.setTarget(broken);
+    const failed = await platform.waitForStatus('the revert', (status) => status.state === 'error', mark, 40_000);
+    assert.match(failed.error!, new RegExp(`snapshot ${broken.id} failed its health check: Node-RED is waiting for missing node types: s7 in; reverted to the last good snapshot ${editorRef.id}`));
+    assert.equal(failed.runningHash, editorRef.hash);
+    assert.deepEqual(await deployedFlows(failed.nodeRedPort!), editorFlows);
+    // The reverted runtime has its credentials file back: the one of the editor's last deploy.
+    assert.equal(fs.readFileSync(path.join(dir, 'userdir', 'flows_cred.json'), 'utf8'), platform.recordedDeploys.at(-1)!.credentials);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as Record<string, string>;
+    assert.equal(state.lastGoodHash, editorRef.hash);
+    assert.equal(state.runningHash, editorRef.hash);
+  });
+
+  test('a crash loop (3 crashes within 60 s) ends in safe mode; a new target leaves it', async () => {
+    let mark = platform.statuses.length;
+    for (let crash = 1; crash <= 3; crash++) {
+      const pid = nodeRedPid(agent);
+      process.kill(pid, 'SIGKILL');
+      await platform.waitForStatus(`crash ${crash} reported`, (status) => status.state === 'crashed', mark);
+      mark = platform.statuses.length;
+      if (crash < 3) await platform.waitForStatus(`running after crash ${crash}`, running(editorRef), mark, 30_000);
+      mark = platform.statuses.length;
+    }
+    const safe = await platform.waitForStatus('safe mode', (status) => status.state === 'safe-mode', mark, 30_000);
+    assert.match(safe.error!, /crashed 3 times within 60 s/);
+    assert.equal(safe.runningHash, editorRef.hash);
+    assert.equal((await admin(platform, safe.nodeRedPort!, 'flows/state', { token: editorToken(platform, 'read') }).then((r) => r.json()) as { state: string }).state, 'safe');
+
+    mark = platform.statuses.length;
+    platform.setTarget(refA);
+    const onA = await platform.waitForStatus('A running out of safe mode', running(refA), mark, 30_000);
+    assert.deepEqual(await deployedFlows(onA.nodeRedPort!), flowsA);
+  });
+
+  test('SIGTERM stops Node-RED and the agent cleanly, reporting stopped', async () => {
+    const pid = nodeRedPid(agent);
+    const started = Date.now();
+    const exit = await stopAgent(agent);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(Date.now() - started < 8000, `stopping took ${Date.now() - started} ms`);
+    assert.equal(isAlive(pid), false);
+    const last = platform.statuses.at(-1)!;
+    assert.equal(last.state, 'stopped');
+    assert.equal(last.runningHash, refA.hash);
+    assert.equal(last.nodeRedPort, null);
+    // Everything Node-RED audited reached the platform before the agent exited.
+    assert.equal(fs.readFileSync(path.join(dir, 'audit-spool.jsonl'), 'utf8'), '');
+    assert.ok(platform.logs.some((line) => line.msg.includes('agent stopped')));
+  });
+
+  test('(5) with the platform unreachable at start, the cached last good snapshot runs; the platform hears later', async () => {
+    const port = platform.port;
+    await platform.stop();
+    const offline = spawnAgent({ platformUrl: platform.url, token: platform.token, dir });
+    agents.push(offline);
+    // No status can reach the platform: find Node-RED's port in the settings the agent wrote.
+    const settingsFile = path.join(dir, 'settings.cjs');
+    const before = fs.statSync(settingsFile).mtimeMs;
+    const nodeRedPort = await platform.waitFor('Node-RED started offline', () => {
+      if (fs.statSync(settingsFile).mtimeMs === before || nodeRedPids(offline.process.pid!).length !== 1) return undefined;
+      return Number(/uiPort: (\d+)/.exec(fs.readFileSync(settingsFile, 'utf8'))?.[1]);
+    }, 30_000);
+    const deadline = Date.now() + 20_000;
+    let served: unknown = null;
+    while (Date.now() < deadline) {
+      try {
+        served = await deployedFlows(nodeRedPort);
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    assert.deepEqual(served, flowsA);
+    assert.ok(offline.output.join('').includes('the platform is unreachable: starting the last good, snapshot'));
+
+    // The platform comes back: the agent reports what runs, and does not restart for it.
+    const mark = platform.statuses.length;
+    await platform.start(port);
+    const status = await platform.waitForStatus('status after the platform returns', running(refA), mark, 40_000);
+    assert.equal(status.nodeRedPort, nodeRedPort);
+  });
+});

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AgentConfigError, loadAgentConfig } from './config.ts';
+
+const env = { FLOWGATE_AGENT_PLATFORM: 'http://127.0.0.1:3000/', FLOWGATE_AGENT_TOKEN: 'fgi_env', FLOWGATE_AGENT_DIR: 'data/agent' };
+
+describe('agent configuration', () => {
+  test('from the environment, the directory made absolute, the URL without a trailing slash', () => {
+    assert.deepEqual(loadAgentConfig([], env, '/srv'), { platformUrl: 'http://127.0.0.1:3000', token: 'fgi_env', dir: '/srv/data/agent' });
+  });
+
+  test('flags win over the environment', () => {
+    const config = loadAgentConfig(['--platform', 'https://flowgate.example.com/base/', '--token', 'fgi_flag', '--dir', '/var/lib/agent'], env, '/srv');
+    assert.deepEqual(config, { platformUrl: 'https://flowgate.example.com/base', token: 'fgi_flag', dir: '/var/lib/agent' });
+  });
+
+  test('missing or wrong values are named', () => {
+    assert.throws(() => loadAgentConfig([], {}), /missing FLOWGATE_AGENT_PLATFORM/);
+    assert.throws(() => loadAgentConfig([], { ...env, FLOWGATE_AGENT_TOKEN: ' ' }), /missing FLOWGATE_AGENT_TOKEN/);
+    assert.throws(() => loadAgentConfig([], { ...env, FLOWGATE_AGENT_PLATFORM: 'ftp://x' }), /http or https/);
+    assert.throws(() => loadAgentConfig(['--verbose'], env), AgentConfigError);
+  });
+});

@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+/**
+ * The agent's configuration: where the platform is, the instance token, the working
+ * directory. Flags win over environment variables, so one process can be pointed
+ * elsewhere for a test without touching its environment; the token is better passed in
+ * the environment, where `ps` does not show it.
+ */
+
+export type AgentConfig = {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:3000. */
+  platformUrl: string;
+  token: string;
+  /** Absolute path; created with mode 0700 when missing. */
+  dir: string;
+};
+
+export class AgentConfigError extends Error {}
+
+export const AGENT_USAGE = `Usage: flowgate-agent [--platform URL] [--token TOKEN] [--dir DIR]
+
+  --platform  FLOWGATE_AGENT_PLATFORM  base URL of the Flowgate platform
+  --token     FLOWGATE_AGENT_TOKEN     the instance's bearer token (fgi_...)
+  --dir       FLOWGATE_AGENT_DIR       working directory (Node-RED files, cache, state)
+`;
+
+type Env = Record<string, string | undefined>;
+
+export function loadAgentConfig(argv: readonly string[], env: Env, cwd = process.cwd()): AgentConfig {
+  let values: { platform?: string; token?: string; dir?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { platform: { type: 'string' }, token: { type: 'string' }, dir: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new AgentConfigError((err as Error).message);
+  }
+  const pick = (flag: string | undefined, name: string): string => {
+    const value = flag ?? env[name];
+    if (value === undefined || value.trim() === '') throw new AgentConfigError(`missing ${name} (or its flag)`);
+    return value.trim();
+  };
+  const platform = pick(values.platform, 'FLOWGATE_AGENT_PLATFORM');
+  let url: URL;
+  try {
+    url = new URL(platform);
+  } catch {
+    throw new AgentConfigError(`FLOWGATE_AGENT_PLATFORM is not a URL: "${platform}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AgentConfigError(`FLOWGATE_AGENT_PLATFORM must be http or https, got "${url.protocol}"`);
+  const token = pick(values.token, 'FLOWGATE_AGENT_TOKEN');
+  if (/\s/.test(token)) throw new AgentConfigError('FLOWGATE_AGENT_TOKEN must not contain whitespace');
+  return {
+    platformUrl: url.toString().replace(/\/+$/, ''),
+    token,
+    dir: path.resolve(cwd, pick(values.dir, 'FLOWGATE_AGENT_DIR')),
+  };
+}

@@ -1,0 +1,601 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson, snapshotHash } from '@flowgate/core';
+import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
+import { mintEditorToken } from './editor-token.ts';
+import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
+import type { NodeRedInstallation } from './node-red-process.ts';
+import { backoffDelay, PlatformError, sleep, withRetry } from './platform-client.ts';
+import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, SnapshotRef } from './platform-client.ts';
+import { AGENT_USER, renderSettingsFile } from './settings-file.ts';
+import { writeFileAtomic } from './state-store.ts';
+import type { StateStore } from './state-store.ts';
+import type { AgentLog, AuditUploader, LogUploader, StatusFields, StatusReporter } from './uploaders.ts';
+
+/**
+ * The reconcile loop: keep the one Node-RED runtime at the snapshot the platform wants.
+ *
+ * Everything that changes the runtime goes through one serial queue of tasks, so no two
+ * of them ever interleave: apply a desired state, record a deploy made in the editor,
+ * recover from a crash, start offline from the last good snapshot. Applying is always
+ * the same path: fetch (or take from the cache), verify the hash, write the files,
+ * restart Node-RED, health-check, report; on a failed health check, the same path again
+ * with the last good snapshot, reported as 'error' with the reason.
+ *
+ * A restart, not Node-RED's 'reload' deployment: a fresh process also resets settings,
+ * environment, context and anything a node left behind, and costs ~2 s here.
+ */
+
+export type ReconcilerOptions = {
+  store: StateStore;
+  client: PlatformClient;
+  status: StatusReporter;
+  audit: AuditUploader;
+  logs: LogUploader;
+  log: AgentLog;
+  nodeRed: NodeRedInstallation;
+  /** The agent's own environment minus its FLOWGATE_* variables; the base of Node-RED's. */
+  baseEnv: NodeJS.ProcessEnv;
+  healthTimeoutMs?: number;
+};
+
+export const HEALTH_TIMEOUT_MS = 15_000;
+export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 } as const;
+export const LONG_POLL_SECONDS = 25;
+const STOP_TIMEOUT_MS = 10_000;
+
+const EMPTY_CONTENT: SnapshotContent = { flows: [], credentials: null, settings: {}, env: [], modules: [] };
+
+/** Audit events that change the flows; the last one before "Updated flows" names who deployed. */
+const FLOW_CHANGE_EVENTS = new Set(['flows.set', 'flow.add', 'flow.update', 'flow.remove']);
+
+/** What the current Node-RED process was started with. `ref` null: the empty flow (no snapshot wanted). */
+type Launch = {
+  ref: SnapshotRef | null;
+  content: SnapshotContent;
+  desired: DesiredState;
+  settingsKey: string;
+  safeMode: boolean;
+};
+
+type Health = { ok: true } | { ok: false; reason: string };
+
+function settingsKey(desired: DesiredState): string {
+  return canonicalJson({ instanceId: desired.instanceId, settings: desired.settings, env: desired.env });
+}
+
+function label(ref: SnapshotRef | null): string {
+  return ref ? `snapshot ${ref.id}` : 'the empty flow';
+}
+
+export class Reconciler {
+  private readonly options: ReconcilerOptions;
+  private readonly healthTimeoutMs: number;
+  private readonly lifetime = new AbortController();
+  private child: NodeRedProcess | null = null;
+  private current: Launch | null = null;
+  /** The runtime holds an editor deploy the platform refused to record: it must be put back. */
+  private drifted = false;
+  private lastPort: number | null = null;
+  private crashTimes: number[] = [];
+  private lastFlowChangeUser: string | null = null;
+
+  // The queue: at most one of each kind waits; the latest desired state replaces older ones.
+  private desired: DesiredState | null = null;
+  private desiredPending = false;
+  /** "Updated flows" from the current runtime: an editor deploy to take in. */
+  private deployPending: { child: NodeRedProcess; user: string | null } | null = null;
+  /** The runtime holds an editor deploy the platform has not confirmed yet; retried with backoff. */
+  private unrecorded: { user: string | null; failures: number; retryAt: number } | null = null;
+  private unrecordedTimer: NodeJS.Timeout | null = null;
+  private recoveryPending = false;
+  private offlineStartPending = false;
+  private heardFromPlatform = false;
+  private working: Promise<void> | null = null;
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+    this.healthTimeoutMs = options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
+  }
+
+  private get signal(): AbortSignal {
+    return this.lifetime.signal;
+  }
+
+  /** A desired state from the platform (every answer to the long poll with a new generation). */
+  setDesired(desired: DesiredState): void {
+    this.heardFromPlatform = true;
+    this.options.store.writeDesired(desired);
+    this.desired = desired;
+    this.desiredPending = true;
+    this.kick();
+  }
+
+  /** The platform could not be asked: at start, run the last good snapshot without it. */
+  platformUnreachable(): void {
+    if (this.heardFromPlatform || this.child || this.offlineStartPending) return;
+    this.offlineStartPending = true;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.working || this.signal.aborted) return;
+    this.working = this.drain().finally(() => {
+      this.working = null;
+      if (this.hasWork()) this.kick();
+    });
+  }
+
+  private hasWork(): boolean {
+    return (
+      this.deployPending !== null ||
+      (this.unrecorded !== null && this.unrecorded.retryAt <= Date.now()) ||
+      this.recoveryPending ||
+      (this.desiredPending && this.desired !== null && this.unrecorded === null) ||
+      this.offlineStartPending
+    );
+  }
+
+  /**
+   * What to do next, most urgent first. An unconfirmed editor deploy holds back a new
+   * desired state (applying it would overwrite the deploy before the platform has it),
+   * but not crash recovery: the runtime keeps running meanwhile. Takes the task off the
+   * queue; hasWork() is the same test without taking.
+   */
+  private nextTask(): (() => Promise<void>) | null {
+    if (this.deployPending) {
+      const { child, user } = this.deployPending;
+      this.deployPending = null;
+      return async () => this.takeEditorDeploy(child, user);
+    }
+    if (this.unrecorded && this.unrecorded.retryAt <= Date.now()) return () => this.recordEditorDeploy();
+    if (this.recoveryPending) {
+      this.recoveryPending = false;
+      return () => this.recoverFromCrash();
+    }
+    if (this.desiredPending && this.desired && !this.unrecorded) {
+      this.desiredPending = false;
+      const desired = this.desired;
+      return () => this.reconcile(desired);
+    }
+    if (this.offlineStartPending) {
+      this.offlineStartPending = false;
+      return () => this.startOffline();
+    }
+    return null;
+  }
+
+  private async drain(): Promise<void> {
+    for (let task = this.nextTask(); task && !this.signal.aborted; task = this.nextTask()) {
+      try {
+        await task();
+      } catch (err) {
+        // A bug or an unexpected I/O error must not end the loop: report it, keep going.
+        const message = err instanceof Error ? err.message : String(err);
+        this.options.log('error', `reconcile: ${message}`);
+        this.report('error', message);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Tasks
+
+  private async reconcile(desired: DesiredState): Promise<void> {
+    const key = settingsKey(desired);
+    const target = desired.snapshot;
+    const current = this.current;
+    if (
+      this.child?.alive &&
+      current &&
+      !current.safeMode &&
+      !this.drifted &&
+      (current.ref?.hash ?? null) === (target?.hash ?? null) &&
+      current.settingsKey === key
+    ) {
+      // Already there (also the case after an editor deploy the platform has recorded).
+      if (current.ref?.id !== target?.id) this.current = { ...current, ref: target };
+      this.report('running', null);
+      return;
+    }
+    // A new instruction from the platform deserves a fresh start, not the old crash count.
+    this.crashTimes = [];
+
+    let content: SnapshotContent;
+    if (target === null) {
+      content = EMPTY_CONTENT;
+    } else {
+      const fetched = await this.fetchVerified(target);
+      if (fetched === 'superseded') return;
+      if (typeof fetched === 'string') {
+        this.options.log('error', fetched);
+        // Keep what runs; start the last good one if nothing does yet.
+        if (this.child?.alive) this.report(this.current?.safeMode ? 'safe-mode' : 'error', fetched);
+        else await this.revertToLastGood(desired, fetched, target.hash);
+        return;
+      }
+      content = fetched;
+      // Cached before the start: state.json names it as running from here on.
+      this.options.store.cacheSnapshot(target.hash, content);
+    }
+
+    const health = await this.launch({ ref: target, content, desired, settingsKey: key, safeMode: false });
+    if (health.ok) {
+      this.recordGood(target, content);
+      this.options.log('info', `${label(target)} runs`);
+      this.report('running', null);
+      return;
+    }
+    if (this.signal.aborted) return;
+    const reason = `${label(target)} failed its health check: ${health.reason}`;
+    this.options.log('error', reason);
+    await this.revertToLastGood(desired, reason, target?.hash ?? null);
+  }
+
+  /** The verified content, a reason it cannot be had, or 'superseded' when a newer desired state arrived meanwhile. */
+  private async fetchVerified(target: SnapshotRef): Promise<SnapshotContent | string | 'superseded'> {
+    const cached = this.options.store.readCachedSnapshot(target.hash);
+    if (cached) return cached;
+    let content: SnapshotContent;
+    try {
+      content = await withRetry(() => this.options.client.getSnapshot(target.id, this.signal), {
+        signal: this.signal,
+        shouldContinue: () => !this.desiredPending,
+        onRetry: (err, delay) => this.options.log('warn', `fetching snapshot ${target.id}: ${err.message}; retrying in ${delay} ms`),
+      });
+    } catch (err) {
+      if (this.desiredPending || this.signal.aborted) return 'superseded';
+      return `snapshot ${target.id} could not be fetched: ${(err as Error).message}`;
+    }
+    let actual: string;
+    try {
+      actual = snapshotHash(content);
+    } catch (err) {
+      return `snapshot ${target.id} refused: its content cannot be hashed (${(err as Error).message})`;
+    }
+    if (actual !== target.hash) {
+      return `snapshot ${target.id} refused: its content hashes to ${actual}, not to ${target.hash}`;
+    }
+    return content;
+  }
+
+  /**
+   * Starts the last good snapshot after `reason` (a failed or refused target), unless that
+   * is the one that failed. Reports 'error' with the reason either way: the platform's
+   * target is not what runs.
+   */
+  private async revertToLastGood(desired: DesiredState, reason: string, failedHash: string | null): Promise<void> {
+    const state = this.options.store.readState();
+    const good: SnapshotRef | null = state.lastGoodHash && state.lastGoodSnapshotId ? { id: state.lastGoodSnapshotId, hash: state.lastGoodHash } : null;
+    const goodHash = good?.hash ?? null;
+    if (goodHash === failedHash && this.child?.alive) {
+      this.report('error', `${reason}; it is also the last good snapshot, so it stays`);
+      return;
+    }
+    const content = good ? this.options.store.readCachedSnapshot(good.hash) : EMPTY_CONTENT;
+    if (!content) {
+      this.report('error', `${reason}; the last good snapshot ${good?.id} is not in the local cache`);
+      return;
+    }
+    const health = await this.launch({ ref: good, content, desired, settingsKey: settingsKey(desired), safeMode: false });
+    if (this.signal.aborted) return;
+    if (health.ok) {
+      this.recordGood(good, content);
+      this.options.log('warn', `reverted to ${label(good)}`);
+      this.report('error', `${reason}; reverted to ${good ? `the last good snapshot ${good.id}` : 'the empty flow'}`);
+    } else {
+      this.report('error', `${reason}; reverting to ${label(good)} failed too: ${health.reason}`);
+    }
+  }
+
+  private async recoverFromCrash(): Promise<void> {
+    const current = this.current;
+    if (this.child?.alive || !current) return;
+    const now = Date.now();
+    this.crashTimes = this.crashTimes.filter((at) => now - at < CRASH_LOOP.windowMs);
+    const crashLoop = this.crashTimes.length >= CRASH_LOOP.crashes;
+    // Growing pauses once in a crash loop, so a runtime that dies even in safe mode does not spin.
+    await sleep(backoffDelay(Math.max(0, this.crashTimes.length - 1)), this.signal);
+    if (this.signal.aborted) return;
+    if (crashLoop) {
+      const health = await this.launch({ ...current, safeMode: true });
+      if (health.ok) {
+        this.options.log('warn', `Node-RED crashed ${this.crashTimes.length} times within ${CRASH_LOOP.windowMs / 1000} s: safe mode`);
+        this.report('safe-mode', `Node-RED crashed ${this.crashTimes.length} times within ${CRASH_LOOP.windowMs / 1000} s; started in safe mode, flows are not running`);
+      } else {
+        this.report('error', `Node-RED crashed repeatedly and did not start in safe mode either: ${health.reason}`);
+      }
+      return;
+    }
+    const health = await this.launch({ ...current, safeMode: false });
+    if (health.ok) this.report('running', null);
+    else if (!this.signal.aborted) this.report('error', `after a crash, ${label(current.ref)} failed its health check: ${health.reason}`);
+  }
+
+  private async startOffline(): Promise<void> {
+    if (this.child || this.heardFromPlatform) return;
+    const desired = this.options.store.readDesired();
+    if (!desired) {
+      this.options.log('warn', 'the platform is unreachable and no earlier desired state is cached: waiting for the platform');
+      return;
+    }
+    const state = this.options.store.readState();
+    const good: SnapshotRef | null = state.lastGoodHash && state.lastGoodSnapshotId ? { id: state.lastGoodSnapshotId, hash: state.lastGoodHash } : null;
+    const content = good ? this.options.store.readCachedSnapshot(good.hash) : EMPTY_CONTENT;
+    if (!content) {
+      this.report('error', `the platform is unreachable and the last good snapshot ${good?.id} is not in the local cache`);
+      return;
+    }
+    this.options.log('warn', `the platform is unreachable: starting the last good, ${label(good)}`);
+    const health = await this.launch({ ref: good, content, desired, settingsKey: settingsKey(desired), safeMode: false });
+    if (health.ok) this.report('running', null);
+    else if (!this.signal.aborted) this.report('error', `offline start of ${label(good)} failed its health check: ${health.reason}`);
+  }
+
+  /**
+   * A deploy made in the Node-RED editor has been saved: from now on its flows and
+   * encrypted credentials are what this runtime runs (a restart after a crash starts
+   * them, not the snapshot before), and they go to the platform as a new snapshot.
+   */
+  private takeEditorDeploy(child: NodeRedProcess, user: string | null): void {
+    const current = this.current;
+    if (child !== this.child || !current) return; // replaced since: its files are gone
+    const userDir = this.options.store.userDir;
+    const flows = JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')) as NodeRedNode[];
+    const credentialsFile = path.join(userDir, 'flows_cred.json');
+    const credentials = fs.existsSync(credentialsFile) ? fs.readFileSync(credentialsFile, 'utf8') : null;
+    const unchanged = canonicalJson(flows) === canonicalJson(current.content.flows) && credentials === current.content.credentials;
+    // A deploy in safe mode starts the flows, so even an unchanged one changes what runs.
+    if (unchanged && !current.safeMode && !this.unrecorded) return;
+    this.current = { ...current, content: { ...current.content, flows, credentials }, safeMode: false };
+    // A second deploy before the first is confirmed: the newer one is what runs and what is sent.
+    this.unrecorded = { user, failures: 0, retryAt: 0 };
+  }
+
+  /**
+   * Sends the unconfirmed editor deploy as a snapshot. Confirmed: that snapshot is what
+   * runs (the platform makes it the target; the next desired state then matches). Platform
+   * away: try again later. Refused: only snapshots run, so the target is put back.
+   */
+  private async recordEditorDeploy(): Promise<void> {
+    const pending = this.unrecorded;
+    const current = this.current;
+    if (!pending || !current) return;
+    const who = pending.user ?? 'an unknown user';
+    const generationBefore = this.desired?.generation;
+    let ref: SnapshotRef;
+    try {
+      ref = await this.options.client.postSnapshot({ flows: current.content.flows, credentials: current.content.credentials, user: pending.user }, this.signal);
+    } catch (err) {
+      if (this.signal.aborted) return;
+      const message = (err as Error).message;
+      if (err instanceof PlatformError && err.retryable) {
+        const delay = backoffDelay(pending.failures++);
+        pending.retryAt = Date.now() + delay;
+        if (this.unrecordedTimer) clearTimeout(this.unrecordedTimer);
+        this.unrecordedTimer = setTimeout(() => {
+          // The timer is the gate: it may fire a millisecond before Date.now() reaches retryAt.
+          if (this.unrecorded) this.unrecorded.retryAt = 0;
+          this.kick();
+        }, delay);
+        if (pending.failures === 1) this.options.log('warn', `recording the editor deploy by ${who}: ${message}; retrying with backoff`);
+        this.report('error', `the editor deploy by ${who} is not recorded yet: ${message}`);
+        return;
+      }
+      const reason = `the platform did not record the editor deploy by ${who}: ${message}`;
+      this.options.log('error', `${reason}; putting the target snapshot back`);
+      this.unrecorded = null;
+      this.drifted = true;
+      this.desiredPending = this.desired !== null;
+      this.report('error', reason);
+      return;
+    }
+    this.unrecorded = null;
+    // The platform now makes this snapshot the target. A desired state that came before it
+    // (held back while the deploy was unconfirmed) is out of date: applying it would
+    // restart into it only for the next generation to restart back.
+    if (this.desired?.generation === generationBefore) this.desiredPending = false;
+    // Cache what the platform holds under that hash, checked, so it can be the last good one.
+    let content: SnapshotContent = current.content;
+    let verified = false;
+    try {
+      const recorded = await this.options.client.getSnapshot(ref.id, this.signal);
+      verified = snapshotHash(recorded) === ref.hash && canonicalJson(recorded.flows) === canonicalJson(current.content.flows);
+      if (verified) content = recorded;
+      else this.options.log('warn', `snapshot ${ref.id} of the editor deploy does not match what runs or its hash; not kept as last good`);
+    } catch (err) {
+      if (this.signal.aborted) return;
+      this.options.log('warn', `snapshot ${ref.id} of the editor deploy could not be fetched for the cache: ${(err as Error).message}`);
+    }
+    this.current = { ...(this.current ?? current), ref, content };
+    this.drifted = false;
+    if (verified) this.recordGood(ref, content);
+    else this.writeState(ref);
+    this.options.log('info', `editor deploy by ${who} recorded as snapshot ${ref.id}`);
+    if (this.child?.alive) this.report('running', null); // else crash recovery reports
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The one way Node-RED is (re)started
+
+  private async launch(launch: Launch): Promise<Health> {
+    await this.stopNodeRed(STOP_TIMEOUT_MS);
+    if (this.signal.aborted) return { ok: false, reason: 'the agent is stopping' };
+    const { store } = this.options;
+    this.current = launch;
+    this.drifted = false;
+    this.lastFlowChangeUser = null;
+    this.writeState(launch.ref);
+    writeUserDirFiles(store.userDir, launch.content);
+    const port = await pickPort(this.lastPort);
+    this.lastPort = port;
+    writeFileAtomic(
+      store.settingsFile,
+      renderSettingsFile({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }),
+    );
+    const child: NodeRedProcess = new NodeRedProcess(
+      { installation: this.options.nodeRed, settingsFile: store.settingsFile, userDir: store.userDir, port, env: this.nodeRedEnv(launch) },
+      {
+        onLog: (line) => this.options.logs.add(line.level, line.msg, line.ts),
+        onAudit: (event) => this.onAudit(event),
+        onFlowsUpdated: () => {
+          if (child !== this.child) return;
+          this.deployPending = { child, user: this.lastFlowChangeUser };
+          this.lastFlowChangeUser = null;
+          this.kick();
+        },
+        onExit: (code, signal, expected) => this.onExit(child, code, signal, expected),
+      },
+    );
+    this.child = child;
+    this.report('starting', null);
+    this.options.log('info', `starting Node-RED with ${label(launch.ref)}${launch.safeMode ? ' in safe mode' : ''} on 127.0.0.1:${port}`);
+    return this.checkHealth(child, launch);
+  }
+
+  /**
+   * Healthy: Node-RED says it started the flows (or, in safe mode, that it holds them
+   * stopped) and its admin API answers, to the agent's own token, with exactly the
+   * snapshot's flows; all within the health timeout.
+   */
+  private async checkHealth(child: NodeRedProcess, launch: Launch): Promise<Health> {
+    const deadline = Date.now() + this.healthTimeoutMs;
+    const outcome = await child.waitForStartup(this.healthTimeoutMs, this.signal);
+    const expected = launch.safeMode ? 'safe-mode' : 'started';
+    if (outcome.kind !== expected) return { ok: false, reason: describeOutcome(outcome) };
+    const wanted = canonicalJson(launch.content.flows);
+    let lastProblem = 'no answer';
+    while (Date.now() < deadline && !this.signal.aborted && child.alive) {
+      try {
+        const token = mintEditorToken(launch.desired.settings.editorTokenKey, {
+          ...AGENT_USER,
+          permissions: 'read',
+          iid: launch.desired.instanceId,
+          exp: Math.floor(Date.now() / 1000) + 60,
+        });
+        const flows = await fetchDeployedFlows(child.port, launch.desired.settings.httpAdminRoot, token, this.signal);
+        if (canonicalJson(flows) === wanted) return { ok: true };
+        return { ok: false, reason: 'the flows Node-RED loaded differ from the snapshot' };
+      } catch (err) {
+        lastProblem = (err as Error).message;
+        await sleep(250, this.signal);
+      }
+    }
+    if (!child.alive) return { ok: false, reason: 'Node-RED exited during the health check' };
+    return { ok: false, reason: `the admin API did not answer in time (${lastProblem})` };
+  }
+
+  private nodeRedEnv(launch: Launch): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...this.options.baseEnv };
+    // The snapshot's variables, then the instance's (which carry the secret values a
+    // snapshot only names) on top.
+    for (const variable of launch.content.env) if (variable.value !== null) env[variable.name] = variable.value;
+    for (const variable of launch.desired.env) env[variable.name] = variable.value;
+    return env;
+  }
+
+  private onAudit(event: AuditEvent): void {
+    // The agent's own health checks are not news to anyone.
+    if (event.user === AGENT_USER.email && event.details.userId === AGENT_USER.sub) return;
+    if (FLOW_CHANGE_EVENTS.has(event.event) && !(event.event === 'flows.set' && event.details.type === 'reload')) {
+      this.lastFlowChangeUser = event.user;
+    }
+    this.options.audit.add(event);
+  }
+
+  private onExit(child: NodeRedProcess, code: number | null, signal: string | null, expected: boolean): void {
+    if (child !== this.child) return;
+    if (expected || this.signal.aborted) return;
+    this.crashTimes.push(Date.now());
+    const reason = `Node-RED exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'})`;
+    this.options.log('error', reason);
+    this.options.status.set({ ...this.statusFields(), state: 'crashed', nodeRedPort: null, error: reason });
+    this.recoveryPending = true;
+    this.kick();
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private recordGood(ref: SnapshotRef | null, content: SnapshotContent): void {
+    const { store } = this.options;
+    if (ref) store.cacheSnapshot(ref.hash, content);
+    const state = { runningSnapshotId: ref?.id ?? null, runningHash: ref?.hash ?? null, lastGoodSnapshotId: ref?.id ?? null, lastGoodHash: ref?.hash ?? null };
+    store.writeState(state);
+    store.pruneSnapshots([state.runningHash]);
+  }
+
+  private writeState(running: SnapshotRef | null): void {
+    const { store } = this.options;
+    store.writeState({ ...store.readState(), runningSnapshotId: running?.id ?? null, runningHash: running?.hash ?? null });
+  }
+
+  private statusFields(): Pick<StatusFields, 'runningSnapshotId' | 'runningHash' | 'nodeRedPort'> {
+    return {
+      runningSnapshotId: this.current?.ref?.id ?? null,
+      runningHash: this.current?.ref?.hash ?? null,
+      nodeRedPort: this.child?.alive ? this.child.port : null,
+    };
+  }
+
+  private report(state: AgentStateName, error: string | null): void {
+    this.options.status.set({ ...this.statusFields(), state, error });
+  }
+
+  private async stopNodeRed(timeoutMs: number): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await child.stop(timeoutMs);
+  }
+
+  /**
+   * Stops the loop and Node-RED; reports 'stopped'. Bounded, so that the whole shutdown
+   * fits the server's 10 s before SIGKILL: a task in flight gets 1 s to notice the abort
+   * (its waits end at once), Node-RED `nodeRedTimeoutMs` before SIGKILL.
+   */
+  async stop(nodeRedTimeoutMs: number): Promise<void> {
+    this.lifetime.abort();
+    if (this.unrecordedTimer) clearTimeout(this.unrecordedTimer);
+    if (this.working) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.working, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+    }
+    await this.stopNodeRed(nodeRedTimeoutMs);
+    this.options.status.set({ ...this.statusFields(), state: 'stopped', nodeRedPort: null, error: null });
+  }
+}
+
+/** flows.json and flows_cred.json exactly as the snapshot holds them; Node-RED's backups of older files go. */
+function writeUserDirFiles(userDir: string, content: SnapshotContent): void {
+  writeFileAtomic(path.join(userDir, 'flows.json'), JSON.stringify(content.flows));
+  const credentialsFile = path.join(userDir, 'flows_cred.json');
+  if (content.credentials === null) fs.rmSync(credentialsFile, { force: true });
+  else writeFileAtomic(credentialsFile, content.credentials);
+  for (const backup of ['.flows.json.backup', '.flows_cred.json.backup']) fs.rmSync(path.join(userDir, backup), { force: true });
+}
+
+/**
+ * Asks the platform for the desired state for as long as the agent runs: a long poll that
+ * returns when the generation changes, backing off while the platform is away.
+ */
+export async function pollDesiredState(options: { client: PlatformClient; reconciler: Reconciler; log: AgentLog; signal: AbortSignal }): Promise<void> {
+  const { client, reconciler, log, signal } = options;
+  let generation: number | null = null;
+  let failures = 0;
+  while (!signal.aborted) {
+    try {
+      const desired = await client.getDesired(generation, LONG_POLL_SECONDS, signal);
+      if (failures > 0) log('info', 'the platform answers again');
+      failures = 0;
+      if (desired.generation !== generation) {
+        generation = desired.generation;
+        reconciler.setDesired(desired);
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      if (failures === 0) log('warn', `asking the platform for the desired state: ${(err as Error).message}; retrying with backoff`);
+      reconciler.platformUnreachable();
+      await sleep(backoffDelay(failures++), signal);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { mintEditorToken, verifyEditorToken } from './editor-token.ts';
+import type { EditorTokenPayload } from './editor-token.ts';
+import { renderSettingsFile } from './settings-file.ts';
+import type { NodeRedIpcMessage, NodeRedSettingsInput } from './settings-file.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-settings-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const input: NodeRedSettingsInput = {
+  instanceId: 'inst-1',
+  port: 41234,
+  safeMode: false,
+  settings: {
+    credentialSecret: 'secret "with" quotes\n',
+    editorTokenKey: randomBytes(32).toString('hex'),
+    httpAdminRoot: '/instances/inst-1/editor/',
+    httpNodeRoot: '/instances/inst-1/app/',
+    palette: { allow: [], deny: ['node-red-contrib-bad'] },
+  },
+};
+
+type LoadedSettings = {
+  uiHost: string;
+  uiPort: number;
+  httpAdminRoot: string;
+  httpNodeRoot: string;
+  credentialSecret: string;
+  flowFile: string;
+  safeMode: boolean;
+  lang: string;
+  disableEditor: boolean;
+  editorTheme: { page: { title: string }; projects: { enabled: boolean } };
+  externalModules: { palette: { allowList: string[]; denyList: string[] } };
+  adminAuth: { type: string; users: unknown[]; tokens: (token: string) => Promise<{ username: string; permissions: string } | null> };
+  logging: Record<string, { level: string; audit: boolean; handler: unknown }>;
+};
+
+let counter = 0;
+function writeSettings(overrides: Partial<NodeRedSettingsInput> = {}): string {
+  const file = path.join(dir, `settings-${++counter}.cjs`);
+  fs.writeFileSync(file, renderSettingsFile({ ...input, ...overrides }));
+  return file;
+}
+
+function load(overrides: Partial<NodeRedSettingsInput> = {}): LoadedSettings {
+  return createRequire(import.meta.url)(writeSettings(overrides)) as LoadedSettings;
+}
+
+describe('settings.cjs for Node-RED', () => {
+  test('serves under the platform paths, on loopback, with the instance secret and no projects', () => {
+    const settings = load();
+    assert.equal(settings.uiHost, '127.0.0.1');
+    assert.equal(settings.uiPort, 41234);
+    assert.equal(settings.httpAdminRoot, '/instances/inst-1/editor/');
+    assert.equal(settings.httpNodeRoot, '/instances/inst-1/app/');
+    assert.equal(settings.credentialSecret, input.settings.credentialSecret);
+    assert.equal(settings.flowFile, 'flows.json');
+    assert.equal(settings.disableEditor, false);
+    assert.equal(settings.safeMode, false);
+    assert.equal(settings.lang, 'en-US');
+    assert.equal(settings.editorTheme.projects.enabled, false);
+    assert.equal(settings.editorTheme.page.title, 'Flowgate');
+    assert.deepEqual(settings.adminAuth.users, []);
+    assert.equal(settings.adminAuth.type, 'credentials');
+    assert.equal(settings.logging.flowgate?.audit, true);
+    assert.equal(typeof settings.logging.flowgate?.handler, 'function');
+  });
+
+  test('palette: an empty allow list allows all, lists pass through otherwise; safe mode passes through', () => {
+    assert.deepEqual(load().externalModules.palette, { allowList: ['*'], denyList: ['node-red-contrib-bad'] });
+    const listed = load({ settings: { ...input.settings, palette: { allow: ['node-red-dashboard', '@flowgate/*'], deny: [] } }, safeMode: true });
+    assert.deepEqual(listed.externalModules.palette, { allowList: ['node-red-dashboard', '@flowgate/*'], denyList: [] });
+    assert.equal(listed.safeMode, true);
+  });
+
+  test('adminAuth.tokens accepts what verifyEditorToken accepts, for this instance only', async () => {
+    const { adminAuth } = load();
+    const key = input.settings.editorTokenKey;
+    const now = Math.floor(Date.now() / 1000);
+    const base: EditorTokenPayload = { sub: 'u-1', email: 'ada@example.com', name: 'Ada', permissions: '*', iid: 'inst-1', exp: now + 300 };
+    const cases: Array<{ token: string; iidMatches: boolean }> = [
+      { token: mintEditorToken(key, base), iidMatches: true },
+      { token: mintEditorToken(key, { ...base, permissions: 'read' }), iidMatches: true },
+      { token: mintEditorToken(key, { ...base, exp: now - 1 }), iidMatches: true },
+      { token: mintEditorToken(key, { ...base, iid: 'inst-2' }), iidMatches: false },
+      { token: mintEditorToken(randomBytes(32).toString('hex'), base), iidMatches: true },
+      { token: mintEditorToken(key, base).slice(0, -2), iidMatches: true },
+      { token: mintEditorToken(key, { ...base, permissions: 'write' } as unknown as EditorTokenPayload), iidMatches: true },
+      { token: 'garbage', iidMatches: true },
+      { token: '', iidMatches: true },
+    ];
+    for (const { token, iidMatches } of cases) {
+      const expected = verifyEditorToken(key, token, Date.now() / 1000);
+      const user = await adminAuth.tokens(token);
+      if (expected && iidMatches) assert.deepEqual(user && { username: user.username, permissions: user.permissions }, { username: expected.email, permissions: expected.permissions });
+      else assert.equal(user, null, `token should be refused: ${token.slice(0, 40)}`);
+    }
+  });
+
+  test('the log handler sends log lines and audit events over IPC; Node-RED stops itself when the agent goes', async () => {
+    const settingsFile = writeSettings();
+    const script = path.join(dir, 'emit.cjs');
+    fs.writeFileSync(
+      script,
+      `const settings = require(${JSON.stringify(settingsFile)});
+const log = settings.logging.flowgate.handler(settings.logging.flowgate);
+log({ level: 40, msg: 'Started flows', timestamp: 1 });
+log({ level: 20, msg: new Error('boom'), type: 'function', name: 'calc', timestamp: 2 });
+log({ level: 98, event: 'auth.invalid-token', timestamp: 3 });
+log({ level: 98, event: 'flows.set', type: 'full', user: { username: 'ada@example.com', permissions: '*', userId: 'u-1' }, path: '/flows', ip: '127.0.0.1', timestamp: 4 });
+settings.adminAuth.tokens('nonsense');
+process.send('ready');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = fork(script, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const messages: NodeRedIpcMessage[] = [];
+    await new Promise<void>((resolve) => child.on('message', (m) => (m === 'ready' ? resolve() : messages.push(m as NodeRedIpcMessage))));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    child.disconnect();
+    const timeout = setTimeout(() => child.kill('SIGKILL'), 5000);
+    assert.equal(await exited, 'SIGTERM');
+    clearTimeout(timeout);
+
+    assert.deepEqual(messages[0], { kind: 'log', level: 'info', ts: 1, msg: 'Started flows' });
+    assert.equal(messages[1]?.kind, 'log');
+    assert.match((messages[1] as { msg: string }).msg, /^\[function:calc\] Error: boom/);
+    // Node-RED's own session-token miss is dropped; the real refusal is audited with a reason.
+    assert.deepEqual(messages[2], {
+      kind: 'audit',
+      event: 'flows.set',
+      user: 'ada@example.com',
+      ts: 4,
+      details: { type: 'full', path: '/flows', ip: '127.0.0.1', userId: 'u-1' },
+    });
+    assert.equal(messages[3]?.kind, 'audit');
+    assert.deepEqual({ ...(messages[3] as object), ts: 0 }, { kind: 'audit', event: 'auth.invalid-token', user: null, ts: 0, details: { reason: 'malformed' } });
+    assert.equal(messages.length, 4);
+  });
+
+  test('refuses a port that is not one', () => {
+    assert.throws(() => renderSettingsFile({ ...input, port: 0 }), RangeError);
+  });
+});

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { canonicalJson } from '@flowgate/core';
+import { addMember, Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+
+/**
+ * The real thing end to end: the platform listening on loopback spawns the real agent,
+ * which runs the real Node-RED; flows are read back through the editor proxy exactly as
+ * the editor reads them.
+ */
+const FLOW_A = [
+  { id: 'tab1', type: 'tab', label: 'Line 1', disabled: false, info: '' },
+  { id: 'inj1', type: 'inject', z: 'tab1', name: 'tick', props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: 'line1', payload: '1', payloadType: 'num', x: 120, y: 80, wires: [['dbg1']] },
+  { id: 'dbg1', type: 'debug', z: 'tab1', name: 'out', active: true, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto', x: 320, y: 80, wires: [] },
+];
+const FLOW_B = FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic: 'line-1-changed' } : n));
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('a hosted instance runs the real Node-RED through the agent', () => {
+  let t: TestApp;
+  let base: string;
+  let admin: Client;
+  let viewer: Client;
+  let instanceId: string;
+
+  /** The editor's own way in: open the editor page, take the token from the redirect, call the admin API with it. */
+  async function editorToken(client: Client): Promise<string> {
+    const r = await client.get(`/instances/${instanceId}/editor/`);
+    assert.equal(r.statusCode, 302, r.body);
+    return /access_token=([^&]+)/.exec(String(r.headers.location))![1]!;
+  }
+  async function runningFlows(client: Client): Promise<unknown[]> {
+    const token = await editorToken(client);
+    const r = await client.request('GET', `/instances/${instanceId}/editor/flows`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
+    assert.equal(r.statusCode, 200, r.body);
+    return r.json() as unknown[];
+  }
+  const sameFlows = (a: unknown[], b: unknown[]) => canonicalJson(a) === canonicalJson(b);
+
+  before(async () => {
+    t = await startTestApp('sqlite');
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    admin = await setupAdmin(t);
+    const teamId = (await admin.post('/api/teams', { name: 'Cooling' })).json().id;
+    viewer = await addMember(t, admin, teamId, 'vik@plant.example', 'viewer');
+    const appId = (await admin.post(`/api/teams/${teamId}/applications`, { name: 'Chiller' })).json().id;
+    const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+    instanceId = (await admin.post(`/api/applications/${appId}/instances`, { name: 'prod', nodeRedVersion: version })).json().id;
+    void base;
+  });
+  after(() => t.close());
+
+  test('the instance comes up running, and Node-RED answers only through the platform', async () => {
+    await until('running', async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
+    const port = t.context.runtime.port(instanceId)!;
+    const direct = await fetch(`http://127.0.0.1:${port}/instances/${instanceId}/editor/flows`);
+    assert.equal(direct.status, 401, 'Node-RED answers nothing without a platform token');
+    const logs = (await admin.get(`/api/instances/${instanceId}/logs`)).json() as Array<{ msg: string }>;
+    assert.ok(logs.some((l) => /Started flows|Node-RED version/i.test(l.msg)), 'Node-RED output reaches the live log');
+  });
+
+  test('deploy A, deploy B, roll back to A: Node-RED runs exactly A again', async () => {
+    const a = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A', flows: FLOW_A })).json().id;
+    const b = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'B', flows: FLOW_B })).json().id;
+    for (const [snapshotId, flows] of [[a, FLOW_A], [b, FLOW_B], [a, FLOW_A]] as const) {
+      assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId })).statusCode, 202);
+      await until(`snapshot ${snapshotId} running`, async () => {
+        const i = (await admin.get(`/api/instances/${instanceId}`)).json();
+        return i.runningSnapshotId === snapshotId && i.status === 'running';
+      });
+      assert.ok(sameFlows(await runningFlows(admin), flows), 'the flows Node-RED runs are the snapshot\'s');
+    }
+    const deployed = (await admin.get(`/api/audit?event=snapshot.deployed`)).json().events;
+    assert.equal(JSON.parse(deployed[0].details).rollback, true, 'the last deploy is recorded as a rollback');
+  });
+
+  test('a deploy in the editor makes an automatic snapshot and an audit event with the person', async () => {
+    const token = await editorToken(admin);
+    const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'edited in the editor' } : n));
+    const deploy = await admin.request('POST', `/instances/${instanceId}/editor/flows`, { flows: changed }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2', 'node-red-deployment-type': 'full' });
+    assert.equal(deploy.statusCode, 200, deploy.body);
+    const auto = await until('automatic snapshot', async () => {
+      const list = (await admin.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; kind: string; createdBy: string }>;
+      return list.find((s) => s.kind === 'auto');
+    });
+    assert.equal(auto.createdBy, 'admin@plant.example');
+    const events = await until('editor audit event', async () => {
+      const e = (await admin.get(`/api/audit?event=editor.flows.deployed`)).json().events as Array<{ actorLabel: string }>;
+      return e.length ? e : null;
+    });
+    assert.equal(events[0]!.actorLabel, 'admin@plant.example');
+    assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().runningSnapshotId, auto.id);
+  });
+
+  test("a viewer's editor is read-only: Node-RED refuses their deploy", async () => {
+    const token = await editorToken(viewer);
+    const flows = await runningFlows(viewer);
+    assert.ok(flows.length > 0, 'a viewer reads the flows');
+    const deploy = await viewer.request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2' });
+    assert.ok(deploy.statusCode === 401 || deploy.statusCode === 403, `refused: ${deploy.statusCode}`);
+    assert.ok(!sameFlows(await runningFlows(admin), FLOW_B), 'the flows did not change');
+  });
+
+  test('a write without the editor token is refused (CSRF)', async () => {
+    const r = await admin.request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B });
+    assert.equal(r.statusCode, 403);
+  });
+});
