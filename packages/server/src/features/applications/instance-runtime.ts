@@ -59,16 +59,15 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
         FLOWGATE_AGENT_TOKEN: agentToken,
         FLOWGATE_AGENT_DIR: dir,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The agent uploads its own and Node-RED's output (POST /api/agent/v1/logs), as a device's
+      // agent does; only stderr is kept here, for an agent that dies before it can upload.
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     const running: Running = { child, stopping: false };
     children.set(instanceId, running);
-    const capture = (level: string) => (chunk: Buffer) => {
-      const lines = chunk.toString('utf8').split('\n').filter(Boolean).map((msg) => ({ ts: Date.now(), level, msg: `[agent] ${msg}` }));
-      appendLogs(instanceId, lines);
-    };
-    child.stdout?.on('data', capture('info'));
-    child.stderr?.on('data', capture('error'));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      appendLogs(instanceId, chunk.toString('utf8').split('\n').filter(Boolean).map((msg) => ({ ts: Date.now(), level: 'error', msg: `[agent] ${msg}` })));
+    });
     child.on('exit', (code, signal) => {
       if (children.get(instanceId) === running) children.delete(instanceId);
       ports.delete(instanceId);
