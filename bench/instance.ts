@@ -1,0 +1,90 @@
+/**
+ * Hosted instances, on the real platform, agent and Node-RED:
+ *  - create-to-running: from POST .../instances to the instance reporting `running`
+ *    (agent spawned, Node-RED started, health-checked), 3 instances one after another;
+ *  - editor proxy overhead: latency of GET /flows and of a full deploy (POST /flows), through
+ *    the platform's proxy and straight to Node-RED on loopback with the same token, 50 each.
+ *
+ *   node --import tsx bench/instance.ts
+ */
+import type { AddressInfo } from 'node:net';
+import { fmt, line, machineNote, percentile } from './lib.ts';
+import { Client, setupAdmin, startTestApp } from '../packages/server/test/harness.ts';
+
+const CREATE_TARGET_MS = 3000;
+const PROXY_TARGET = 0.1;
+const RUNS = 50;
+
+async function until(probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const flows = (n: number) => [
+  { id: 'tab1', type: 'tab', label: 'Bench' },
+  ...Array.from({ length: n }, (_, i) => ({ id: `inj${i}`, type: 'inject', z: 'tab1', name: `n${i}`, topic: `t${i}`, payload: String(i), payloadType: 'num', repeat: '', x: 100, y: 40 + i * 40, wires: [] })),
+];
+
+line(`instance: ${machineNote()}`);
+const t = await startTestApp('sqlite', { FLOWGATE_LOG_LEVEL: 'warn' });
+try {
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  const admin: Client = await setupAdmin(t);
+  const teamId = (await admin.post('/api/teams', { name: 'Bench' })).json().id;
+  const appId = (await admin.post(`/api/teams/${teamId}/applications`, { name: 'Bench' })).json().id;
+  const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+
+  const times: number[] = [];
+  let instanceId = '';
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    instanceId = (await admin.post(`/api/applications/${appId}/instances`, { name: `bench-${i}`, nodeRedVersion: version })).json().id;
+    await until(async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
+    times.push(performance.now() - started);
+  }
+  const createP50 = percentile([...times].sort((a, b) => a - b), 50);
+  line(`instance create-to-running: ${times.map((ms) => fmt(ms)).join(', ')} ms (p50 ${fmt(createP50)} ms; Node-RED ${version}, empty flows) — target <= ${fmt(CREATE_TARGET_MS)} ms: ${createP50 <= CREATE_TARGET_MS ? 'MET' : 'MISSED'}`);
+
+  // The editor's token, as the editor gets it from the platform, used both ways.
+  const cookie = admin.cookie!;
+  const opened = await fetch(`${base}/instances/${instanceId}/editor/`, { headers: { cookie }, redirect: 'manual' });
+  const token = /access_token=([^&]+)/.exec(opened.headers.get('location') ?? '')![1]!;
+  const port = t.context.runtime.port(instanceId)!;
+  const via = { proxy: `${base}/instances/${instanceId}/editor/flows`, direct: `http://127.0.0.1:${port}/instances/${instanceId}/editor/flows` };
+  const headers = { authorization: `Bearer ${token}`, cookie, 'node-red-api-version': 'v1' };
+  const body = JSON.stringify(flows(20));
+
+  async function once(url: string, init: RequestInit): Promise<number> {
+    const started = performance.now();
+    const r = await fetch(url, init);
+    await r.arrayBuffer();
+    if (!r.ok) throw new Error(`${url}: ${r.status}`);
+    return performance.now() - started;
+  }
+  for (const [what, init] of [
+    ['GET /flows', { headers }],
+    ['deploy (POST /flows, 21 nodes, full)', { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'node-red-deployment-type': 'full' }, body }],
+  ] as const) {
+    // Alternating, request by request, so that load and Node-RED's own drift fall on both alike.
+    const direct: number[] = [];
+    const proxied: number[] = [];
+    for (let i = 0; i < RUNS + 5; i++) {
+      const d = await once(via.direct, init as RequestInit);
+      const p = await once(via.proxy, init as RequestInit);
+      if (i >= 5) {
+        direct.push(d);
+        proxied.push(p);
+      }
+    }
+    const dP50 = percentile(direct.sort((a, b) => a - b), 50);
+    const pP50 = percentile(proxied.sort((a, b) => a - b), 50);
+    const overhead = (pP50 - dP50) / dP50;
+    line(`editor proxy ${what}: direct p50 ${fmt(dP50, 2)} ms, through the platform p50 ${fmt(pP50, 2)} ms, overhead ${fmt(overhead * 100, 1)} % (${RUNS} requests each, alternating) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
+  }
+} finally {
+  await t.close();
+}
