@@ -2,10 +2,13 @@
  * Audit page latency through the real app: 100,000 events, an admin signed in, then
  * GET /api/audit?limit=1000 (newest first) and the same filtered to event=team.created,
  * each 50 times through app.inject (routing, session, permission check, query, response
- * serialisation; no socket).
+ * serialisation; no socket). For scale, each also over a real socket, and what app.inject
+ * alone costs for a body that size.
  *
  *   node --import tsx bench/audit-page.ts [sqlite|postgres]
  */
+import http from 'node:http';
+import Fastify from 'fastify';
 import { buildApp } from '../packages/server/src/app.ts';
 import { loadConfig } from '../packages/server/src/config.ts';
 import type { Dialect } from '../packages/server/src/db/database.ts';
@@ -40,6 +43,8 @@ async function bench(dialect: Dialect): Promise<void> {
       app = { ...built, db, config, close: async () => {} };
       const admin = await setupAdmin(app);
 
+      const address = await built.app.listen({ host: '127.0.0.1', port: 0 });
+      let lastBytes = 0;
       for (const page of PAGES) {
         // For scale: the database query and row mapping alone (auditStore.page), no HTTP.
         const filter = page.url.includes('event=') ? { event: 'team.created' } : {};
@@ -63,6 +68,7 @@ async function bench(dialect: Dialect): Promise<void> {
           if (response.statusCode !== 200) throw new Error(`${page.url}: ${response.statusCode} ${response.body.slice(0, 200)}`);
           if (i >= WARMUP) times.push(ms);
           bytes = response.rawPayload.length;
+          lastBytes = bytes;
           count = (response.json() as { events: unknown[] }).events.length;
         }
         if (count !== 1000) throw new Error(`${page.url} returned ${count} events, not 1000`);
@@ -74,7 +80,46 @@ async function bench(dialect: Dialect): Promise<void> {
             `target p50 <= ${TARGET_P50_MS} ms: ${p50 <= TARGET_P50_MS ? 'MET' : 'MISSED'}`,
         );
         line(`audit-page ${dialect} ${page.name}, query only: p50 ${percentile(storeTimes, 50).toFixed(1)} ms, p95 ${percentile(storeTimes, 95).toFixed(1)} ms (auditStore.page, same filter, no HTTP, for scale)`);
+
+        // For scale: the same request over a real socket (keep-alive, body read to its last byte, not parsed).
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const socketTimes: number[] = [];
+        for (let i = 0; i < WARMUP + REQUESTS; i++) {
+          const started = performance.now();
+          const status = await new Promise<number>((resolve, reject) => {
+            http
+              .get(`${address}${page.url}`, { agent, headers: { cookie: admin.cookie!, 'user-agent': 'flowgate-bench' } }, (res) => {
+                res.on('data', () => {});
+                res.on('end', () => resolve(res.statusCode ?? 0));
+              })
+              .on('error', reject);
+          });
+          if (status !== 200) throw new Error(`${page.url} over a socket: ${status}`);
+          if (i >= WARMUP) socketTimes.push(performance.now() - started);
+        }
+        agent.destroy();
+        socketTimes.sort((a, b) => a - b);
+        line(`audit-page ${dialect} ${page.name}, over a socket: p50 ${percentile(socketTimes, 50).toFixed(1)} ms, p95 ${percentile(socketTimes, 95).toFixed(1)} ms (node:http client on loopback, keep-alive, for scale)`);
       }
+
+      // For scale: what app.inject alone costs for a body this size, on this machine: a bare
+      // Fastify answering a constant Buffer of the same number of bytes.
+      const bare = Fastify();
+      const body = Buffer.alloc(lastBytes, 'a');
+      bare.get('/', (_request, reply) => reply.type('application/json; charset=utf-8').send(body));
+      await bare.ready();
+      const bareTimes: number[] = [];
+      for (let i = 0; i < WARMUP + REQUESTS; i++) {
+        const started = performance.now();
+        await bare.inject({ method: 'GET', url: '/' });
+        if (i >= WARMUP) bareTimes.push(performance.now() - started);
+      }
+      await bare.close();
+      bareTimes.sort((a, b) => a - b);
+      line(
+        `audit-page ${dialect} app.inject floor: p50 ${percentile(bareTimes, 50).toFixed(1)} ms, p95 ${percentile(bareTimes, 95).toFixed(1)} ms ` +
+          `(a bare Fastify answering a constant ${fmt(lastBytes / 1024)} KiB Buffer through app.inject: no database, no hooks, no serialisation; ${machineNote()})`,
+      );
     },
   );
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The tamper-evident audit chain. Each event's hash covers its own fields and the hash
@@ -33,8 +33,69 @@ export interface AuditRecord {
 
 export type UnhashedAuditRecord = Omit<AuditRecord, 'hash'>;
 
+/** The fields an event's hash covers, in the order they are hashed. */
+export const AUDIT_HASHED_FIELDS = [
+  'seq',
+  'prevHash',
+  'occurredAt',
+  'actorType',
+  'actorId',
+  'actorLabel',
+  'event',
+  'outcome',
+  'targetType',
+  'targetId',
+  'teamId',
+  'ip',
+  'userAgent',
+  'details',
+] as const satisfies ReadonlyArray<keyof UnhashedAuditRecord>;
+
+/**
+ * An event as an array, the form fast readers return (no object per row): the hashed
+ * fields in AUDIT_HASHED_FIELDS order, then the event's own hash.
+ */
+export type AuditRow = [
+  seq: number,
+  prevHash: string,
+  occurredAt: string,
+  actorType: AuditActorType,
+  actorId: string | null,
+  actorLabel: string | null,
+  event: string,
+  outcome: AuditOutcome,
+  targetType: string | null,
+  targetId: string | null,
+  teamId: string | null,
+  ip: string | null,
+  userAgent: string | null,
+  details: string,
+  hash: string,
+];
+
+/** Where an AuditRow holds the event's own hash. */
+export const AUDIT_ROW_HASH = AUDIT_HASHED_FIELDS.length;
+
+/** The digest over the hash material (hex). Workers that verify the chain use it by name. */
+export const AUDIT_HASH_ALGORITHM = 'sha256';
+
+/**
+ * The text an event's hash covers: the JSON array of the fields in AUDIT_HASHED_FIELDS
+ * order (entries after them, such as an AuditRow's own hash, are left out).
+ * Self-contained on purpose: verification workers run it from its source text.
+ */
+export function auditHashMaterial(fields: readonly unknown[]): string {
+  return JSON.stringify(fields.length === 14 ? fields : fields.slice(0, 14));
+}
+
+/** The chain hash of an event given as its fields in AUDIT_HASHED_FIELDS order (an AuditRow will do). */
+export function hashAuditFields(fields: readonly unknown[]): string {
+  // The one-shot crypto.hash: about four times faster than createHash for inputs this short.
+  return hash(AUDIT_HASH_ALGORITHM, auditHashMaterial(fields), 'hex');
+}
+
 export function hashAuditRecord(r: UnhashedAuditRecord): string {
-  const material = JSON.stringify([
+  return hashAuditFields([
     r.seq,
     r.prevHash,
     r.occurredAt,
@@ -50,7 +111,6 @@ export function hashAuditRecord(r: UnhashedAuditRecord): string {
     r.userAgent,
     r.details,
   ]);
-  return createHash('sha256').update(material).digest('hex');
 }
 
 export type ChainBreak =
@@ -80,6 +140,19 @@ export class AuditChainVerifier {
     if (record.prevHash !== this.prevHash) return { kind: 'prev-hash', seq: record.seq };
     if (hashAuditRecord(record) !== record.hash) return { kind: 'hash', seq: record.seq };
     this.prevHash = record.hash;
+    this.expectedSeq += 1;
+    this.checked += 1;
+    return null;
+  }
+
+  /** The same check for an event read as an AuditRow. */
+  pushRow(row: AuditRow): ChainBreak | null {
+    const seq = row[0];
+    if (seq !== this.expectedSeq) return { kind: 'gap', expectedSeq: this.expectedSeq, foundSeq: seq };
+    if (row[1] !== this.prevHash) return { kind: 'prev-hash', seq };
+    const own = row[AUDIT_ROW_HASH];
+    if (hashAuditFields(row) !== own) return { kind: 'hash', seq };
+    this.prevHash = own;
     this.expectedSeq += 1;
     this.checked += 1;
     return null;

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
+import type { AuditRow } from '@flowgate/core';
 import { migrationProvider } from './migrations.ts';
 import type { Schema } from './schema.ts';
 
@@ -14,8 +15,37 @@ export interface Database {
   dialect: Dialect;
   /** Size in bytes of the audit storage, for the capacity warning. */
   auditStorageBytes(): Promise<number>;
+  /**
+   * Audit events after afterSeq, oldest first, as AuditRow arrays in batches: the fast
+   * read for chain verification, straight from the driver (array rows, no query builder,
+   * no object per row). Each batch is a query of its own, so the connection stays free
+   * for other work between batches.
+   */
+  auditRows(afterSeq: number, batchSize: number): AsyncGenerator<AuditRow[]>;
+  /** Runs a compiled SELECT and returns its rows as arrays in the query's column order: no object per row. */
+  selectRows<R extends unknown[]>(query: CompiledQuery): Promise<R[]>;
+  /** How a worker thread opens a connection of its own to read audit rows; null when it cannot (an in-memory database). */
+  auditRowSource: AuditRowSource | null;
   close(): Promise<void>;
 }
+
+/**
+ * A database another thread can open, with the SQL that reads a range of audit rows there.
+ * On SQLite the range query also writes each event's hash material itself (json_array
+ * gives the same text as JSON.stringify of the fields): one string a row instead of
+ * fifteen, which is most of the cost of reading. A row is then [seq, prev_hash, hash,
+ * material]; on PostgreSQL (whose json_build_array spaces its commas) it is an AuditRow.
+ */
+export type AuditRowSource =
+  | { dialect: 'sqlite'; file: string; rangeSql: string; materialInSql: true }
+  | { dialect: 'postgres'; url: string; schema: string | null; rangeSql: string; materialInSql: false };
+
+/**
+ * audit_events columns in AuditRow order: the hashed fields in the order the chain hashes
+ * them (AUDIT_HASHED_FIELDS in core), then the hash.
+ */
+const AUDIT_HASHED_COLUMNS = 'seq, prev_hash, occurred_at, actor_type, actor_id, actor_label, event, outcome, target_type, target_id, team_id, ip, user_agent, details';
+export const AUDIT_ROW_COLUMNS = `${AUDIT_HASHED_COLUMNS}, hash`;
 
 // PostgreSQL returns BIGINT as a string; audit sequence numbers fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -44,6 +74,9 @@ function openSqlite(url: string): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  let rowBatch: BetterSqlite3.Statement<[number, number], AuditRow> | null = null;
+  // Prepared once per distinct query text (a handful: one per combination of filters).
+  const rowStatements = new Map<string, BetterSqlite3.Statement>();
   return {
     db,
     dialect: 'sqlite',
@@ -53,6 +86,35 @@ function openSqlite(url: string): Database {
       const pages = sqlite.pragma('page_count', { simple: true }) as number;
       return pageSize * pages;
     },
+    async *auditRows(afterSeq, batchSize) {
+      rowBatch ??= sqlite.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true);
+      let cursor = afterSeq;
+      for (;;) {
+        const rows = rowBatch.all(cursor, batchSize);
+        if (rows.length === 0) return;
+        yield rows;
+        if (rows.length < batchSize) return;
+        cursor = rows[rows.length - 1]![0];
+      }
+    },
+    async selectRows<R extends unknown[]>(query: CompiledQuery): Promise<R[]> {
+      let statement = rowStatements.get(query.sql);
+      if (!statement) {
+        if (rowStatements.size >= 100) rowStatements.clear();
+        statement = sqlite.prepare(query.sql).raw(true);
+        rowStatements.set(query.sql, statement);
+      }
+      return statement.all(...query.parameters) as R[];
+    },
+    auditRowSource:
+      file === ':memory:'
+        ? null
+        : {
+            dialect: 'sqlite',
+            file: path.resolve(file),
+            rangeSql: `SELECT seq, prev_hash, hash, json_array(${AUDIT_HASHED_COLUMNS}) FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+            materialInSql: true,
+          },
     close: () => db.destroy(),
   };
 }
@@ -64,12 +126,34 @@ function openPostgres(url: string, schema: string | undefined): Database {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const rowBatchSql = `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`;
   return {
     db,
     dialect: 'postgres',
     async auditStorageBytes() {
       const result = await sql<{ size: number }>`select pg_total_relation_size('audit_events')::bigint as size`.execute(db);
       return Number(result.rows[0]?.size ?? 0);
+    },
+    async *auditRows(afterSeq, batchSize) {
+      let cursor = afterSeq;
+      for (;;) {
+        // rowMode 'array': pg skips building an object per row. seq arrives as a number (the INT8 parser above).
+        const { rows } = await pool.query<AuditRow>({ text: rowBatchSql, values: [cursor, batchSize], rowMode: 'array' });
+        if (rows.length === 0) return;
+        yield rows;
+        if (rows.length < batchSize) return;
+        cursor = rows[rows.length - 1]![0];
+      }
+    },
+    async selectRows<R extends unknown[]>(query: CompiledQuery): Promise<R[]> {
+      return (await pool.query<R>({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows;
+    },
+    auditRowSource: {
+      dialect: 'postgres',
+      url,
+      schema: schema ?? null,
+      rangeSql: `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
+      materialInSql: false,
     },
     close: () => db.destroy(),
   };

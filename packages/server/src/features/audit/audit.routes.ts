@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
+import type { AuditRow } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RequestContext } from '../../context.ts';
 import { Id, TeamParams } from '../../http/schemas.ts';
@@ -45,13 +46,50 @@ const EventView = Type.Object({
 });
 const PageReply = Type.Object({ events: Type.Array(EventView), nextBefore: Type.Union([Type.Integer(), Type.Null()]) });
 
+const json = JSON.stringify;
+
+/**
+ * A page as PageReply's JSON text, written straight from the rows: the same bytes the
+ * schema's serializer gives (its properties, in its order), without an object per event
+ * first. A page is up to 1,000 events, some 600 KiB.
+ */
+export function pageJson(rows: readonly AuditRow[], nextBefore: number | null): string {
+  let text = '{"events":[';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    text +=
+      (i === 0 ? '{"seq":' : ',{"seq":') + r[0] +
+      ',"occurredAt":' + json(r[2]) +
+      ',"actorType":' + json(r[3]) +
+      ',"actorId":' + json(r[4]) +
+      ',"actorLabel":' + json(r[5]) +
+      ',"event":' + json(r[6]) +
+      ',"outcome":' + json(r[7]) +
+      ',"targetType":' + json(r[8]) +
+      ',"targetId":' + json(r[9]) +
+      ',"teamId":' + json(r[10]) +
+      ',"ip":' + json(r[11]) +
+      ',"userAgent":' + json(r[12]) +
+      ',"details":' + json(r[13]) +
+      ',"prevHash":' + json(r[1]) +
+      ',"hash":' + json(r[14]) +
+      '}';
+  }
+  return text + '],"nextBefore":' + nextBefore + '}';
+}
+
 export function auditRoutes(app: TypedApp, c: AppContext): void {
   const { auditStore, auditLog, database } = c;
 
-  async function page(filter: AuditFilter, before: number | undefined, limit: number | undefined): Promise<Static<typeof PageReply>> {
+  /**
+   * Sends a page as JSON text written here (Fastify passes a string through without
+   * serialising it again); the response schema stays, for the OpenAPI document.
+   */
+  async function page(reply: FastifyReply, filter: AuditFilter, before: number | undefined, limit: number | undefined): Promise<FastifyReply> {
     const size = limit ?? 100;
-    const events = await auditStore.page(filter, before ?? null, size);
-    return { events, nextBefore: events.length === size ? events[events.length - 1]!.seq : null };
+    const rows = await auditStore.pageRows(filter, before ?? null, size);
+    const nextBefore = rows.length === size ? rows[rows.length - 1]![0] : null;
+    return reply.type('application/json; charset=utf-8').send(pageJson(rows, nextBefore));
   }
 
   /** Streams every matching event, oldest first, without holding them in memory. */
@@ -70,9 +108,9 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
       .send(Readable.from(lines()));
   }
 
-  app.get('/api/audit', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } }, async (request) => {
+  app.get('/api/audit', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } }, async (request, reply) => {
     const { before, limit, ...filter } = request.query;
-    return page(filter, before, limit);
+    return page(reply, filter, before, limit);
   });
 
   app.get('/api/audit/export', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: ExportQuery } }, async (request, reply) => {
@@ -138,9 +176,9 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/teams/:teamId/audit',
     { config: { permission: 'audit:read' }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } } },
-    async (request) => {
+    async (request, reply) => {
       const { before, limit, ...filter } = request.query;
-      return page({ ...filter, teamId: request.params.teamId }, before, limit);
+      return page(reply, { ...filter, teamId: request.params.teamId }, before, limit);
     },
   );
 

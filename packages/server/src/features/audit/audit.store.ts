@@ -1,6 +1,6 @@
-import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
-import { GENESIS_HASH, hashAuditRecord, type AuditRecord, type UnhashedAuditRecord } from '@flowgate/core';
-import type { Database, Db, Dialect } from '../../db/database.ts';
+import { CompiledQuery, sql, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { GENESIS_HASH, hashAuditRecord, type AuditRecord, type AuditRow, type UnhashedAuditRecord } from '@flowgate/core';
+import { AUDIT_ROW_COLUMNS, type Database, type Db, type Dialect } from '../../db/database.ts';
 import type { AuditEventsTable, Schema } from '../../db/schema.ts';
 
 export type AuditInput = Omit<UnhashedAuditRecord, 'seq' | 'prevHash'>;
@@ -36,6 +36,44 @@ export function toRecord(row: AuditEventsTable): AuditRecord {
     hash: row.hash,
   };
 }
+
+/** An AuditRow as an AuditRecord (the same fields, the record's order). */
+export function rowToRecord(r: AuditRow): AuditRecord {
+  return {
+    seq: r[0],
+    occurredAt: r[2],
+    actorType: r[3],
+    actorId: r[4],
+    actorLabel: r[5],
+    event: r[6],
+    outcome: r[7],
+    targetType: r[8],
+    targetId: r[9],
+    teamId: r[10],
+    ip: r[11],
+    userAgent: r[12],
+    details: r[13],
+    prevHash: r[1],
+    hash: r[14],
+  };
+}
+
+/** The audit_events columns in AuditRow order, for the query builder. */
+const ROW_COLUMNS = AUDIT_ROW_COLUMNS.split(', ') as Array<keyof AuditEventsTable>;
+
+/**
+ * PostgreSQL, one event chained onto a head already known, in one statement: takes the
+ * chain lock and inserts only if that head is still the head (see appendOnto).
+ */
+const INSERT_ONTO_SQL = `insert into audit_events (${AUDIT_ROW_COLUMNS})
+select $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text
+from (select pg_advisory_xact_lock($16::bigint)) as chain_lock
+where exists (
+  select 1 from (select seq, hash from audit_events order by seq desc limit 1) as head
+  where head.seq = $17::bigint and head.hash = $2::text
+)
+on conflict (seq) do nothing
+returning seq`;
 
 /** The audit_events columns under their AuditRecord names, in toRecord's order (export writes records as they are). */
 const RECORD_COLUMNS = [
@@ -76,8 +114,10 @@ function toRow(r: AuditRecord): AuditEventsTable {
   };
 }
 
-export function createAuditStore(database: Pick<Database, 'db' | 'dialect'>) {
+export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'selectRows'>) {
   const { db, dialect } = database;
+  /** The last event this store appended: on PostgreSQL, the head a lone event is first tried onto. */
+  let lastAppended: { seq: number; hash: string } | null = null;
 
   async function lockChain(trx: Transaction<Schema>, d: Dialect): Promise<void> {
     // SQLite runs one write transaction at a time already; PostgreSQL needs the lock so
@@ -90,35 +130,78 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect'>) {
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
+  function chain(prev: { seq: number; hash: string }, inputs: readonly AuditInput[]): AuditRecord[] {
+    const records: AuditRecord[] = [];
+    for (const input of inputs) {
+      const unhashed: UnhashedAuditRecord = { ...input, seq: prev.seq + 1, prevHash: prev.hash };
+      const record = { ...unhashed, hash: hashAuditRecord(unhashed) };
+      records.push(record);
+      prev = { seq: record.seq, hash: record.hash };
+    }
+    return records;
+  }
+
+  /**
+   * PostgreSQL, one event, one round trip: the lock, the check and the insert in a single
+   * statement, chained onto `prev`, the head this store last appended. Returns null, having
+   * inserted nothing, unless `prev` is still the head when the event goes in:
+   *  - the head the statement sees must be `prev`, with its hash (it is not when another
+   *    writer appended since, or when the transaction that appended `prev` rolled back);
+   *  - and no event may have been committed while the statement waited for the lock. Its
+   *    snapshot predates the lock, so the check above cannot see such an event; but that
+   *    event holds the next seq, and ON CONFLICT (seq) DO NOTHING turns the insert into
+   *    nothing instead of a duplicate-key error.
+   * One event only: of a batch, part could go in. (Taking the lock and reading the head
+   * in one statement is not enough either: the read uses the snapshot from before the
+   * wait, and chains onto a stale head.)
+   */
+  async function appendOnto(trx: Transaction<Schema>, prev: { seq: number; hash: string }, input: AuditInput): Promise<AuditRecord | null> {
+    const record = chain(prev, [input])[0]!;
+    const r = record;
+    const params = [
+      r.seq, r.prevHash, r.occurredAt, r.actorType, r.actorId, r.actorLabel, r.event, r.outcome, r.targetType,
+      r.targetId, r.teamId, r.ip, r.userAgent, r.details, r.hash, CHAIN_LOCK_KEY, prev.seq,
+    ];
+    const result = await trx.executeQuery(CompiledQuery.raw(INSERT_ONTO_SQL, params));
+    return result.rows.length === 1 ? record : null;
+  }
+
+  async function pageRows(filter: AuditFilter, beforeSeq: number | null, limit: number): Promise<AuditRow[]> {
+    let q = applyFilter(db.selectFrom('audit_events').select(ROW_COLUMNS), filter);
+    if (beforeSeq !== null) q = q.where('seq', '<', beforeSeq);
+    return database.selectRows<AuditRow>(q.orderBy('seq', 'desc').limit(limit).compile());
+  }
+
   return {
     head: () => head(db),
 
     /** Appends events inside the caller's transaction, chained onto the current head. */
     async append(trx: Transaction<Schema>, inputs: readonly AuditInput[]): Promise<AuditRecord[]> {
-      await lockChain(trx, dialect);
-      let prev = await head(trx);
-      const records: AuditRecord[] = [];
-      for (const input of inputs) {
-        const unhashed: UnhashedAuditRecord = { ...input, seq: prev.seq + 1, prevHash: prev.hash };
-        const record = { ...unhashed, hash: hashAuditRecord(unhashed) };
-        records.push(record);
-        prev = { seq: record.seq, hash: record.hash };
+      if (dialect === 'postgres' && inputs.length === 1 && lastAppended) {
+        const record = await appendOnto(trx, lastAppended, inputs[0]!);
+        if (record) {
+          lastAppended = { seq: record.seq, hash: record.hash };
+          return [record];
+        }
       }
+      await lockChain(trx, dialect);
+      const records = chain(await head(trx), inputs);
       // Chunked so one huge batch stays under both dialects' bound-parameter limits.
       for (let i = 0; i < records.length; i += 500) {
         await trx.insertInto('audit_events').values(records.slice(i, i + 500).map(toRow)).execute();
       }
+      const last = records[records.length - 1];
+      if (last) lastAppended = { seq: last.seq, hash: last.hash };
       return records;
     },
 
     /** Newest first, keyset-paged by seq. */
     async page(filter: AuditFilter, beforeSeq: number | null, limit: number): Promise<AuditRecord[]> {
-      let q = db.selectFrom('audit_events').selectAll();
-      q = applyFilter(q, filter);
-      if (beforeSeq !== null) q = q.where('seq', '<', beforeSeq);
-      const rows = await q.orderBy('seq', 'desc').limit(limit).execute();
-      return rows.map(toRecord);
+      return (await pageRows(filter, beforeSeq, limit)).map(rowToRecord);
     },
+
+    /** The same page as AuditRows, straight from the driver: the page route writes its JSON from them. */
+    pageRows,
 
     /**
      * Oldest first from afterSeq, in batches, for export, verification and forwarding.
