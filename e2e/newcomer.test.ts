@@ -10,57 +10,27 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { totpCode } from '../packages/server/src/security/totp.ts';
-import { startTestApp, type TestApp } from '../packages/server/test/harness.ts';
+import type { TestApp } from '../packages/server/test/harness.ts';
+import { ROOT, startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = process.env.FLOWGATE_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = process.env.FLOWGATE_E2E_SHOTS ?? null;
-const STEP_TIMEOUT = 10_000;
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const VIEWER = { email: 'vic@plant.example', name: 'Vic Viewer', password: 'orchard pebble winter sails' };
 const TEAM = 'Line 3 Packaging';
 const BANNER = 'Authorised use only. Activity on this system is recorded and reviewed.';
 
+let h: BrowserWalk;
 let t: TestApp;
 let base: string;
-let browser: Browser;
+const shot = (page: Page, name: string) => h.shot(page, name);
+const newPage = (permissions?: string[]) => h.newPage(permissions);
 /** Left by the first test for the second, which goes on with the same people and team. */
 const walk: { admin?: Page; viewer?: Page; teamId?: string } = {};
-
-/** A free loopback port, so the invitation links the server writes point at this server. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, timeout: STEP_TIMEOUT });
-}
-
-async function newPage(permissions: string[] = []): Promise<Page> {
-  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
-  if (permissions.length) await context.grantPermissions(permissions, { origin: base });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  page.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  return page;
-}
 
 /** A change the viewer tries straight through the API, with the page's own session and CSRF token. */
 async function attempt(page: Page, method: string, url: string, body?: unknown) {
@@ -79,16 +49,8 @@ async function attempt(page: Page, method: string, url: string, body?: unknown) 
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')), 'build the UI first: npm run build:web');
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  t = await startTestApp('sqlite', { FLOWGATE_PUBLIC_URL: base });
-  await t.app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  h = await startBrowserWalk('');
+  ({ t, base } = h);
 });
 
 // Where each page stood when a test ended: the first thing to look at when one fails.
@@ -98,8 +60,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await t?.close();
+  await h?.close();
 });
 
 test('a newcomer sets up, invites a viewer who can change nothing, and the audit log tells it all', { timeout: 180_000 }, async () => {

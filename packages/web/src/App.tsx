@@ -1,7 +1,10 @@
 import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router';
 import { Layout, usePageTitle } from './components/Layout.tsx';
 import { AccountPage } from './pages/account/AccountPage.tsx';
+import { ApplicationPage } from './pages/applications/ApplicationPage.tsx';
 import { PlatformAuditPage, TeamAuditPage } from './pages/audit/AuditPage.tsx';
+import { DiffPage } from './pages/instances/DiffPage.tsx';
+import { InstancePage } from './pages/instances/InstancePage.tsx';
 import { InvitePage } from './pages/InvitePage.tsx';
 import { PlatformPage } from './pages/PlatformPage.tsx';
 import { SetupPage } from './pages/SetupPage.tsx';
@@ -35,6 +38,9 @@ export function App() {
             <Route path="/teams" element={<TeamsPage />} />
             <Route path="/teams/:teamId" element={<TeamPage />} />
             <Route path="/teams/:teamId/audit" element={<TeamAuditPage />} />
+            <Route path="/applications/:applicationId" element={<ApplicationPage />} />
+            <Route path="/instances/:instanceId" element={<InstancePage />} />
+            <Route path="/instances/:instanceId/diff" element={<DiffPage />} />
             <Route path="/account" element={<AccountPage />} />
             <Route path="/platform" element={<PlatformPage />} />
             <Route path="/audit" element={<PlatformAuditPage />} />

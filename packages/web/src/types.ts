@@ -1,4 +1,7 @@
+import type { FlowDiff } from '@flowgate/core';
 import type { PlatformRole, TeamRole } from './policy.ts';
+
+export type { ChangedNode, CodeChange, FlowDiff, FlowNodeRef, LineHunk, PropertyChange, WiringChange } from '@flowgate/core';
 
 /** Shapes of the server's replies (packages/server/src/features/*.routes.ts). */
 export interface User {
@@ -159,4 +162,93 @@ export interface AuditVerification {
   checkpoints: number;
   headSeq: number;
   problem: { seq: number; reason: string } | null;
+}
+
+/* Applications, instances and snapshots (features/applications, features/snapshots). */
+export interface Application {
+  id: string;
+  teamId: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type InstanceStatus = 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
+
+export interface Instance {
+  id: string;
+  applicationId: string;
+  teamId: string;
+  name: string;
+  nodeRedVersion: string;
+  desiredState: 'running' | 'stopped' | string;
+  status: InstanceStatus | string;
+  statusDetail: string | null;
+  targetSnapshotId: string | null;
+  runningSnapshotId: string | null;
+  endpointAccess: 'login' | 'public' | string;
+  editorPath: string;
+  endpointPath: string;
+  createdAt: string;
+}
+
+export interface ApplicationDetail {
+  application: Application;
+  instances: Instance[];
+}
+
+export interface EnvVar {
+  name: string;
+  /** null for a secret: its value is write-only. */
+  value: string | null;
+  secret: boolean;
+}
+
+export interface LogLine {
+  ts: number;
+  level: string;
+  msg: string;
+}
+
+export interface Snapshot {
+  id: string;
+  instanceId: string;
+  hash: string;
+  name: string;
+  description: string;
+  kind: 'manual' | 'auto' | 'import' | string;
+  nodeCount: number;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+/** A Node-RED node as stored in a snapshot's flows. */
+export interface FlowNode {
+  id: string;
+  type: string;
+  z?: string;
+  name?: string;
+  label?: string;
+  wires?: string[][];
+  [key: string]: unknown;
+}
+
+export interface SnapshotDetail {
+  snapshot: Snapshot;
+  flows: FlowNode[];
+  env: EnvVar[];
+  hasCredentials: boolean;
+}
+
+export interface SnapshotDiff {
+  from: Snapshot;
+  to: Snapshot;
+  diff: FlowDiff;
+}
+
+export interface ApplicationSettings {
+  paletteAllow: string[];
+  paletteDeny: string[];
+  autoSnapshotRetention: number;
 }

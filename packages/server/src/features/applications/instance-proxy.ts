@@ -15,6 +15,27 @@ const EDITOR_TOKEN_SECONDS = 8 * 3600;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
+/**
+ * What Node-RED's pages need instead of the platform's strict policy: the editor runs the
+ * inline scripts of every node's definition and Monaco's workers, and a dashboard its own
+ * scripts. Connections stay on this origin (no calls out to the public flow catalogue:
+ * what may be installed is the team's palette policy), and no other site may frame them.
+ */
+const NODE_RED_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+function withNodeRedPolicy<H extends Record<string, unknown>>(headers: H): H {
+  return { ...headers, 'content-security-policy': NODE_RED_CSP };
+}
+
 /** Headers Node-RED must not see: the platform's own session, and hop-by-hop ones. */
 function withoutPlatformCookie(cookie: string | undefined): string | undefined {
   if (!cookie) return undefined;
@@ -71,7 +92,10 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
 
     const path = request.params['*'];
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-    if (request.method === 'GET' && path === '' && !/[?&]access_token=/.test(query)) {
+    // The editor's front door: a fresh token for this person, handed over in the URL as
+    // Node-RED's editor expects. The editor keeps it and reloads itself at "editor/?" (the
+    // query emptied, not removed): that one, and any other query, goes through to Node-RED.
+    if (request.method === 'GET' && path === '' && query === '') {
       await auditLog.record(request.ctx, { event: 'instance.editor.opened', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { permissions: editorPermissions(request.teamRole, user.platform_role) } });
       return reply.redirect(`/instances/${instance.id}/editor/?access_token=${tokenFor(user, request.teamRole, instance)}`);
     }
@@ -82,6 +106,7 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
         delete next['x-csrf-token'];
         return next as typeof headers;
       },
+      rewriteHeaders: withNodeRedPolicy,
     });
   }
 
@@ -112,6 +137,7 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
       return reply.from(`http://127.0.0.1:${port}/instances/${instance.id}/app/${params['*']}${query}`, {
         rewriteRequestHeaders: (_req, headers) => ({ ...headers, cookie: withoutPlatformCookie(headers.cookie as string | undefined), authorization: undefined }) as typeof headers,
+        rewriteHeaders: withNodeRedPolicy,
       });
     },
   });

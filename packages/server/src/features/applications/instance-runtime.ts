@@ -16,6 +16,15 @@ export interface LogLine {
 }
 
 const LOG_LINES_KEPT = 1000;
+/** The agent's last stderr lines, shown only when it dies (it uploads the rest itself). */
+const STDERR_LINES_KEPT = 40;
+/** How the agent writes a line: ISO time, level, message. */
+const AGENT_LINE = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (info|warn|error) (.*)$/;
+
+function agentLine(text: string): LogLine {
+  const m = AGENT_LINE.exec(text);
+  return m ? { ts: Date.parse(m[1]!), level: m[2]!, msg: `[agent] ${m[3]}` } : { ts: Date.now(), level: 'error', msg: `[agent] ${text}` };
+}
 const RESPAWN_DELAY_MS = 2000;
 
 export interface InstanceRuntimeDeps {
@@ -30,6 +39,7 @@ export interface InstanceRuntimeDeps {
 interface Running {
   child: ChildProcess;
   stopping: boolean;
+  stderr: string[];
 }
 
 export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
@@ -63,16 +73,19 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
       // agent does; only stderr is kept here, for an agent that dies before it can upload.
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const running: Running = { child, stopping: false };
+    const running: Running = { child, stopping: false, stderr: [] };
     children.set(instanceId, running);
     child.stderr?.on('data', (chunk: Buffer) => {
-      appendLogs(instanceId, chunk.toString('utf8').split('\n').filter(Boolean).map((msg) => ({ ts: Date.now(), level: 'error', msg: `[agent] ${msg}` })));
+      running.stderr.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      if (running.stderr.length > STDERR_LINES_KEPT) running.stderr.splice(0, running.stderr.length - STDERR_LINES_KEPT);
     });
     child.on('exit', (code, signal) => {
       if (children.get(instanceId) === running) children.delete(instanceId);
       ports.delete(instanceId);
       if (running.stopping || closed) return;
       deps.log.warn({ instanceId, code, signal }, 'agent exited; starting it again');
+      // What it said last, which it may not have managed to upload: why it died, most likely.
+      appendLogs(instanceId, running.stderr.map(agentLine));
       appendLogs(instanceId, [{ ts: Date.now(), level: 'error', msg: `[platform] agent exited (${signal ?? code}); restarting` }]);
       setTimeout(() => {
         if (!closed && !children.has(instanceId)) spawnAgent(instanceId, agentToken);

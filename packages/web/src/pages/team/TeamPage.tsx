@@ -6,11 +6,13 @@ import { useAction, useResource } from '../../hooks.ts';
 import { can, TEAM_ROLE_DESCRIPTIONS, type Permission } from '../../policy.ts';
 import { useSession } from '../../session.tsx';
 import type { Team } from '../../types.ts';
+import { ApplicationSettingsSection } from './ApplicationSettingsSection.tsx';
+import { ApplicationsSection } from './ApplicationsSection.tsx';
 import { InvitationsSection } from './InvitationsSection.tsx';
 import { MembersSection } from './MembersSection.tsx';
 import { TeamSettingsSection } from './TeamSettingsSection.tsx';
 
-/** One team: its members and invitations, its policy, and leaving or deleting it. */
+/** One team: its applications, members and invitations, its policy, and leaving or deleting it. */
 export function TeamPage() {
   const { teamId = '' } = useParams();
   const { api, session, refresh } = useSession();
@@ -41,7 +43,7 @@ export function TeamPage() {
   }
   const data = team.data;
   const allowed = (permission: Permission) => can(session?.user?.platformRole, data.role, permission);
-  const readOnly = !allowed('team:update') && !allowed('members:write') && !allowed('team:delete');
+  const readOnly = !allowed('team:update') && !allowed('members:write') && !allowed('team:delete') && !allowed('applications:write') && !allowed('instances:operate');
 
   return (
     <>
@@ -67,9 +69,11 @@ export function TeamPage() {
         </p>
       )}
 
+      {allowed('applications:read') && <ApplicationsSection teamId={data.id} mayWrite={allowed('applications:write')} />}
       {allowed('members:read') && <MembersSection teamId={data.id} mayWrite={allowed('members:write')} />}
       {allowed('members:read') && <InvitationsSection teamId={data.id} teamName={data.name} mayWrite={allowed('members:write')} />}
       {allowed('team:update') && <TeamSettingsSection team={data} onSaved={(saved) => team.setData(() => saved)} />}
+      {allowed('team:update') && <ApplicationSettingsSection teamId={data.id} />}
 
       {(allowed('team:leave') || allowed('team:delete')) && (
         <section aria-labelledby="leave-delete" className="danger-zone">

@@ -1,0 +1,508 @@
+/**
+ * A Node-RED application's life, in a real Chromium against the real server (SQLite) and
+ * the real agent and Node-RED: an owner creates an application and an instance, waits
+ * for it to run, builds a flow in the editor through the platform, changes it, reviews
+ * the difference between the two automatic snapshots, rolls back, and reads back the
+ * flows Node-RED runs. A viewer of the team then finds the editor read-only.
+ *
+ * Needs the built UI (npm run build:web) and Chromium at /usr/bin/chromium
+ * (or FLOWGATE_CHROMIUM). FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, afterEach, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { TestApp } from '../packages/server/test/harness.ts';
+import { startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
+
+/** Node-RED starting (or restarting into another snapshot) on a shared machine. */
+const RUNTIME_TIMEOUT = 60_000;
+/** The editor is a large single page: its first load takes a while. */
+const EDITOR_TIMEOUT = 45_000;
+
+const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
+const VIEWER = { email: 'vic@plant.example', name: 'Vic Viewer', password: 'orchard pebble winter sails' };
+const TEAM = 'Line 3 Packaging';
+const APP = 'Filler telemetry';
+const INSTANCE = 'production';
+
+const SCALE_V1 = 'const factor = 2;\nmsg.payload = msg.payload * factor;\nreturn msg;';
+const SCALE_V2 = 'const factor = 3;\nmsg.payload = msg.payload * factor;\nmsg.scaled = true;\nreturn msg;';
+
+/** The first flow: a tab with inject → function → debug, ids chosen here so they can be found again. */
+const FIRST_FLOW = [
+  { id: 'fg-tab', type: 'tab', label: 'Line 3', disabled: false, info: '' },
+  {
+    id: 'fg-inject',
+    type: 'inject',
+    z: 'fg-tab',
+    name: 'Tick',
+    props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }],
+    repeat: '',
+    crontab: '',
+    once: false,
+    onceDelay: 0.1,
+    topic: 'filler/first',
+    payload: '1',
+    payloadType: 'num',
+    x: 140,
+    y: 80,
+    wires: [['fg-func']],
+  },
+  { id: 'fg-func', type: 'function', z: 'fg-tab', name: 'Scale', func: SCALE_V1, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 320, y: 80, wires: [['fg-debug']] },
+  { id: 'fg-debug', type: 'debug', z: 'fg-tab', name: 'Out', active: true, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto', x: 500, y: 80, wires: [] },
+];
+/** Added by the second deploy, wired from Scale. */
+const AUDIT_NODE = { id: 'fg-audit', type: 'debug', z: 'fg-tab', name: 'Audit', active: true, tosidebar: true, console: false, tostatus: false, complete: 'true', targetType: 'full', statusVal: '', statusType: 'auto', x: 500, y: 160, wires: [] };
+
+let h: BrowserWalk;
+let t: TestApp;
+let base: string;
+const shot = (page: Page, name: string) => h.shot(page, name);
+const newPage = (permissions?: string[]) => h.newPage(permissions);
+const walk: { admin?: Page; editor?: Page; viewer?: Page; instanceId?: string; teamId?: string } = {};
+
+/** What the instance's agent wrote, for a failure message that says why Node-RED did not come up. */
+async function instanceLogs(page: Page, instanceId: string): Promise<string> {
+  const lines = await page
+    .evaluate(async (id) => (await (await fetch(`/api/instances/${id}/logs`)).json()) as Array<{ level: string; msg: string }>, instanceId)
+    .catch(() => []);
+  return lines
+    .slice(-40)
+    .map((l) => `${l.level} ${l.msg}`)
+    .join('\n');
+}
+
+/** Waits until the instance page says running (it follows the state every 2 s by itself). */
+async function waitRunning(page: Page, instanceId: string, what: string): Promise<void> {
+  try {
+    await page.getByTestId('instance-status').filter({ hasText: /^running$/ }).waitFor({ timeout: RUNTIME_TIMEOUT });
+  } catch (error) {
+    const status = await page.getByTestId('instance-status').textContent().catch(() => '?');
+    const detail = await page.getByTestId('status-detail').textContent({ timeout: 500 }).catch(() => '');
+    assert.fail(`${what}: the instance is ${status} after ${RUNTIME_TIMEOUT / 1000} s. ${detail}\n${await instanceLogs(page, instanceId)}\n${String(error)}`);
+  }
+}
+
+/** What went wrong in an editor page (console errors, failed responses, navigations), for a failure that says why it did not load. */
+const editorTrouble = new WeakMap<Page, string[]>();
+
+function watchEditor(editor: Page): string[] {
+  let trouble = editorTrouble.get(editor);
+  if (trouble) return trouble;
+  const lines: string[] = [];
+  trouble = lines;
+  editorTrouble.set(editor, lines);
+  const note = (line: string) => {
+    if (lines.length < 200) lines.push(line.slice(0, 300));
+  };
+  editor.on('console', (m) => {
+    if (m.type() === 'error') note(`console: ${m.text()}`);
+  });
+  editor.on('pageerror', (e) => note(`page error: ${String(e)}`));
+  editor.on('response', (r) => {
+    if (r.status() >= 300 && r.url().includes('/editor/')) note(`${r.status()} ${r.request().method()} ${r.url().replace(/access_token=[^&]+/, 'access_token=…')}`);
+  });
+  editor.on('framenavigated', (f) => {
+    if (f === editor.mainFrame()) note(`navigated to ${f.url().replace(/access_token=[^&]+/, 'access_token=…')}`);
+  });
+  return lines;
+}
+
+/** Opens the Node-RED editor through the platform and waits until it has loaded its flows. */
+async function openEditor(editor: Page, instanceId: string): Promise<void> {
+  const trouble = watchEditor(editor);
+  trouble.length = 0;
+  try {
+    await editor.goto(`${base}/instances/${instanceId}/editor/`, { timeout: EDITOR_TIMEOUT });
+    await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: EDITOR_TIMEOUT });
+    // Loaded: the node definitions are in (the palette has nodes) and the flows are (a tab exists).
+    await editor.waitForFunction(
+      () => {
+        const red = (window as unknown as { RED?: { nodes?: { eachWorkspace?: (cb: () => void) => void; getType?: (type: string) => unknown } } }).RED;
+        let tabs = 0;
+        red?.nodes?.eachWorkspace?.(() => tabs++);
+        return tabs > 0 && Boolean(red?.nodes?.getType?.('inject'));
+      },
+      undefined,
+      { timeout: EDITOR_TIMEOUT },
+    );
+  } catch (error) {
+    const seen = [...new Set(trouble)];
+    assert.fail(`The Node-RED editor did not load through the platform.\n${seen.slice(0, 25).join('\n')}${seen.length > 25 ? `\n… ${seen.length - 25} more` : ''}\n${String(error)}`);
+  }
+  // The "Welcome to Node-RED" tour, on a person's first visit: Escape ends it.
+  const tour = editor.locator('.red-ui-tourGuide-shade');
+  if (await tour.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+    await editor.keyboard.press('Escape');
+    await tour.waitFor({ state: 'detached' });
+  }
+}
+
+/** Clicks Deploy in the editor and waits until Node-RED says the flows are deployed (nothing left dirty). */
+async function deployInEditor(editor: Page): Promise<void> {
+  await editor.locator('#red-ui-header-button-deploy:not(.disabled)').waitFor();
+  await editor.locator('#red-ui-header-button-deploy').click();
+  // A flow with unused config or invalid nodes asks first; ours has none, but confirm if asked.
+  const confirm = editor.locator('#red-ui-notification-dialog-confirm-deploy, .red-ui-notification button.primary').first();
+  await confirm.click({ timeout: 1500 }).catch(() => {});
+  await editor.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty(), undefined, { timeout: 20_000 });
+}
+
+/** The flows Node-RED runs, read through the platform's editor proxy with the editor's own token. */
+async function runningFlows(editor: Page, instanceId: string): Promise<{ status: number; flows: Array<Record<string, unknown>> }> {
+  return editor.evaluate(async (id) => {
+    const red = (window as unknown as { RED: { settings: { get(key: string): { access_token: string } | null } } }).RED;
+    const token = red.settings.get('auth-tokens')?.access_token;
+    const response = await fetch(`/instances/${id}/editor/flows`, { headers: { Authorization: `Bearer ${token}`, 'Node-RED-API-Version': 'v1' } });
+    return { status: response.status, flows: response.ok ? ((await response.json()) as Array<Record<string, unknown>>) : [] };
+  }, instanceId);
+}
+
+before(async () => {
+  h = await startBrowserWalk('apps-');
+  ({ t, base } = h);
+});
+
+afterEach(async () => {
+  if (walk.admin) await shot(walk.admin, 'last-admin').catch(() => {});
+  if (walk.editor) await shot(walk.editor, 'last-editor').catch(() => {});
+  if (walk.viewer) await shot(walk.viewer, 'last-viewer').catch(() => {});
+  if (walk.admin && walk.instanceId) {
+    const logs = await instanceLogs(walk.admin, walk.instanceId);
+    if (process.env.FLOWGATE_E2E_LOGS) console.log(logs);
+  }
+});
+
+after(async () => {
+  await h?.close();
+});
+
+test('an owner builds a flow in the editor, reviews the change between two deploys and rolls back', { timeout: 420_000 }, async () => {
+  // --- Set up the platform and a team.
+  const admin = await newPage();
+  walk.admin = admin;
+  await admin.goto(`/setup?token=${t.context.setup.token}`);
+  await admin.getByLabel('Email', { exact: true }).fill(ADMIN.email);
+  await admin.getByLabel('Name', { exact: true }).fill(ADMIN.name);
+  await admin.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await admin.getByLabel('Repeat password').fill(ADMIN.password);
+  await admin.getByRole('button', { name: 'Create admin account' }).click();
+  await admin.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
+  await admin.getByLabel('Team name').fill(TEAM);
+  await admin.getByRole('button', { name: 'Create team' }).click();
+  await admin.getByRole('heading', { name: TEAM, level: 1 }).waitFor();
+  const teamId = new URL(admin.url()).pathname.split('/')[2]!;
+  walk.teamId = teamId;
+
+  // --- An application, from the team's Applications section.
+  await admin.getByRole('heading', { name: 'Applications' }).waitFor();
+  await admin.getByText('No applications yet.').waitFor();
+  await admin.getByLabel('Application name').fill(APP);
+  await admin.getByLabel('Description').fill('Fill levels and rejects of the line 3 filler.');
+  await admin.getByRole('button', { name: 'Create application' }).click();
+  await admin.getByRole('heading', { name: APP, level: 1 }).waitFor();
+  await admin.getByText('No instances yet.').waitFor();
+
+  // --- An instance of it: Node-RED starts through the platform's agent.
+  const version = await admin.getByLabel('Node-RED version').inputValue();
+  assert.match(version, /^\d+\.\d+\.\d+/, 'a Node-RED version is offered');
+  await admin.getByLabel('Instance name').fill(INSTANCE);
+  await admin.getByRole('button', { name: 'Create instance' }).click();
+  await admin.getByRole('heading', { name: INSTANCE, level: 1 }).waitFor();
+  const instanceId = new URL(admin.url()).pathname.split('/')[2]!;
+  walk.instanceId = instanceId;
+  await shot(admin, '01-instance-starting');
+  await waitRunning(admin, instanceId, 'first start');
+  await admin.getByText('No snapshots yet.').waitFor();
+  await shot(admin, '02-instance-running');
+
+  // The application page lists it, running.
+  await admin.getByRole('link', { name: APP }).click();
+  await admin.getByRole('row').filter({ hasText: INSTANCE }).filter({ hasText: 'running' }).waitFor();
+  await shot(admin, '03-application');
+  await admin.getByRole('link', { name: INSTANCE }).click();
+  await admin.getByRole('heading', { name: INSTANCE, level: 1 }).waitFor();
+
+  // --- The editor, through the platform: the "Open editor" link opens it in a tab of its own.
+  const editorLink = admin.getByRole('link', { name: /^Open editor/ });
+  assert.equal(await editorLink.getAttribute('href'), `/instances/${instanceId}/editor/`);
+  assert.equal(await editorLink.getAttribute('target'), '_blank');
+  const editor = await admin.context().newPage();
+  walk.editor = editor;
+  editor.setDefaultTimeout(STEP_TIMEOUT);
+  await openEditor(editor, instanceId);
+  await shot(editor, '04-editor-empty');
+
+  // --- The first flow: import an inject and a debug node on a tab of their own, deploy.
+  await editor.evaluate((nodes) => {
+    const red = (window as unknown as { RED: { view: { importNodes(nodes: unknown, options?: unknown): void }; workspaces: { show(id: string): void } } }).RED;
+    red.view.importNodes(nodes, { generateIds: false });
+    red.workspaces.show('fg-tab');
+  }, FIRST_FLOW);
+  await deployInEditor(editor);
+  await shot(editor, '05-editor-first-flow');
+
+  // The deploy comes back as an automatic snapshot, running.
+  await admin.reload();
+  const firstRow = admin.getByRole('row').filter({ hasText: 'Deployed from the editor' });
+  await firstRow.first().waitFor({ timeout: 30_000 });
+  assert.equal(await firstRow.count(), 1);
+  await firstRow.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
+  await firstRow.getByText('auto', { exact: true }).waitFor();
+  await firstRow.getByRole('cell', { name: ADMIN.email }).waitFor();
+  const firstSnapshotId = (await firstRow.getAttribute('data-snapshot-id'))!;
+  assert.ok(firstSnapshotId);
+  await shot(admin, '06-first-snapshot');
+
+  // --- Change the flow: the inject's topic and payload, Scale's code, and a new debug node wired from Scale.
+  await editor.evaluate(
+    ({ added, code }) => {
+      type Node = Record<string, unknown>;
+      const red = (window as unknown as {
+        RED: {
+          nodes: { node(id: string): Node | null; addLink(link: { source: Node; sourcePort: number; target: Node }): void; dirty(value: boolean): void };
+          view: { importNodes(nodes: unknown, options?: unknown): void; redraw(full?: boolean): void };
+        };
+      }).RED;
+      const inject = red.nodes.node('fg-inject')!;
+      Object.assign(inject, { topic: 'filler/second', payload: '2', changed: true, dirty: true });
+      const scale = red.nodes.node('fg-func')!;
+      Object.assign(scale, { func: code, changed: true, dirty: true });
+      red.view.importNodes([added], { generateIds: false });
+      red.nodes.addLink({ source: scale, sourcePort: 0, target: red.nodes.node('fg-audit')! });
+      red.nodes.dirty(true);
+      red.view.redraw(true);
+    },
+    { added: AUDIT_NODE, code: SCALE_V2 },
+  );
+  await deployInEditor(editor);
+  await shot(editor, '07-editor-second-flow');
+
+  await admin.reload();
+  const autoRows = admin.getByRole('row').filter({ hasText: 'Deployed from the editor' });
+  await admin.waitForFunction(() => document.querySelectorAll('tr[data-snapshot-id]').length >= 2, undefined, { timeout: 30_000 });
+  assert.equal(await autoRows.count(), 2);
+  const secondRow = admin.locator(`tr[data-snapshot-id]:not([data-snapshot-id="${firstSnapshotId}"])`).first();
+  await secondRow.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
+  const secondSnapshotId = (await secondRow.getAttribute('data-snapshot-id'))!;
+  // The older one is now offered as a rollback, the running one not at all.
+  const oldRow = admin.locator(`tr[data-snapshot-id="${firstSnapshotId}"]`);
+  await oldRow.getByRole('button', { name: /^Roll back to this/ }).waitFor();
+  assert.equal(await secondRow.getByRole('button', { name: /^(Deploy|Roll back)/ }).count(), 0, 'the running snapshot is not deployed again');
+  await shot(admin, '08-two-snapshots');
+
+  // --- Compare the two: select both, then the review page.
+  await oldRow.getByRole('checkbox').check();
+  await secondRow.getByRole('checkbox').check();
+  await admin.getByRole('button', { name: 'Compare selected' }).click();
+  await admin.waitForURL(new RegExp(`/instances/${instanceId}/diff\\?from=${firstSnapshotId}&to=${secondSnapshotId}$`));
+  await admin.getByRole('heading', { name: `Change review: ${INSTANCE}` }).waitFor();
+  const summary = admin.getByRole('list', { name: 'Summary of changes' });
+  await summary.getByText('added').waitFor();
+  assert.match((await summary.textContent()) ?? '', /1 added.*0 removed.*2 changed.*0 moved.*1 rewired/s);
+  // The changed properties, before and after.
+  const propertyRow = (name: string) => admin.getByRole('row').filter({ has: admin.getByRole('rowheader', { name, exact: true }) });
+  assert.match((await propertyRow('topic').textContent()) ?? '', /"filler\/first".*"filler\/second"/);
+  assert.match((await propertyRow('payload').textContent()) ?? '', /"1".*"2"/);
+  // The function's code as a line diff, under a hunk header.
+  await admin.getByText('@@ -1,3 +1,4 @@').waitFor();
+  await admin.locator('.diff-del').filter({ hasText: 'const factor = 2;' }).waitFor();
+  await admin.locator('.diff-add').filter({ hasText: 'const factor = 3;' }).waitFor();
+  await admin.locator('.diff-add').filter({ hasText: 'msg.scaled = true;' }).waitFor();
+  // The new wire, named, and the added node, under their flow.
+  await admin.getByRole('heading', { name: /Flow “Line 3”/ }).waitFor();
+  await admin.locator('.wire-add').filter({ hasText: '+ Audit' }).waitFor();
+  await admin.locator('.node-list-add').getByText('Audit', { exact: true }).waitFor();
+  await shot(admin, '09-diff');
+  await admin.emulateMedia({ media: 'print' });
+  assert.equal(await admin.getByRole('button', { name: 'Print' }).isVisible(), false, 'buttons are not printed');
+  assert.equal(await admin.getByRole('navigation', { name: 'Main' }).isVisible(), false, 'the nav is not printed');
+  await shot(admin, '10-diff-print');
+  await admin.emulateMedia({ media: 'screen' });
+
+  // "Compare with running" from the instance page reads the same way round.
+  await admin.getByRole('link', { name: 'Back to the instance' }).click();
+  await oldRow.getByRole('link', { name: /^Compare .* with running$/ }).click();
+  await admin.waitForURL(/to=running$/);
+  await admin.getByText('After (running now)').waitFor();
+  await admin.getByRole('rowheader', { name: 'topic', exact: true }).waitFor();
+  await shot(admin, '10b-diff-with-running');
+  // A snapshot against itself has no differences.
+  await admin.goto(`/instances/${instanceId}/diff?from=${secondSnapshotId}&to=running`);
+  await admin.getByText('No differences').waitFor();
+
+  // --- Roll back to the first flow.
+  await admin.goto(`/instances/${instanceId}`);
+  await oldRow.getByRole('button', { name: /^Roll back to this/ }).click();
+  await oldRow.getByRole('button', { name: 'Yes, roll back' }).click();
+  // "deploying" while the agent applies it; a quick machine may get there before the page looks.
+  await oldRow.getByText(/^(deploying|running)$/).first().waitFor();
+  await oldRow.getByText('running', { exact: true }).waitFor({ timeout: RUNTIME_TIMEOUT });
+  assert.equal(await oldRow.getByRole('button', { name: /^Roll back/ }).count(), 0, 'the running snapshot is not offered again');
+  await waitRunning(admin, instanceId, 'after the rollback');
+  await shot(admin, '11-rolled-back');
+
+  // --- Node-RED runs the first flow again: read it back through the editor proxy.
+  await openEditor(editor, instanceId);
+  const read = await runningFlows(editor, instanceId);
+  assert.equal(read.status, 200, 'the editor reads the flows');
+  const byId = new Map(read.flows.map((n) => [n.id as string, n]));
+  assert.equal(byId.has('fg-audit'), false, 'the debug node added later is gone');
+  assert.equal(byId.get('fg-func')?.func, SCALE_V1, "Scale's first code runs again");
+  for (const node of FIRST_FLOW) {
+    const running = byId.get(node.id);
+    assert.ok(running, `${node.id} runs`);
+    for (const key of ['type', 'name', 'label', 'topic', 'payload', 'payloadType', 'func', 'z', 'wires'] as const) {
+      if (key in node) assert.deepEqual(running[key], (node as Record<string, unknown>)[key], `${node.id}.${key}`);
+    }
+  }
+  await shot(editor, '12-editor-after-rollback');
+});
+
+test('a viewer sees the instance but cannot change it, and the editor is read-only', { timeout: 180_000 }, async () => {
+  const { admin, instanceId, teamId } = walk;
+  assert.ok(admin && instanceId && teamId, 'runs after the owner walk');
+
+  // --- The owner invites a viewer; they join and sign in.
+  const invitation = await admin.evaluate(
+    async ({ teamId, email }) => {
+      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+      const response = await fetch(`/api/teams/${teamId}/invitations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        body: JSON.stringify({ email, role: 'viewer' }),
+      });
+      return (await response.json()) as { link: string };
+    },
+    { teamId, email: VIEWER.email },
+  );
+  const viewer = await newPage();
+  walk.viewer = viewer;
+  await viewer.goto(invitation.link);
+  await viewer.getByLabel('Your name').fill(VIEWER.name);
+  await viewer.getByLabel('Password', { exact: true }).fill(VIEWER.password);
+  await viewer.getByLabel('Repeat password').fill(VIEWER.password);
+  await viewer.getByRole('button', { name: 'Create account and join' }).click();
+  await viewer.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await viewer.getByLabel('Password').fill(VIEWER.password);
+  await viewer.getByRole('button', { name: 'Sign in' }).click();
+  await viewer.getByRole('heading', { name: TEAM, level: 1 }).waitFor();
+
+  // --- The team lists the application; no way to create one.
+  await viewer.getByRole('link', { name: APP }).click();
+  await viewer.getByRole('heading', { name: APP, level: 1 }).waitFor();
+  for (const name of ['Create instance', 'Save name and description', 'Delete application']) {
+    assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${name}" for a viewer`);
+  }
+  await viewer.getByRole('link', { name: INSTANCE }).click();
+  await viewer.getByRole('heading', { name: INSTANCE, level: 1 }).waitFor();
+  await waitRunning(viewer, instanceId, 'as the viewer sees it');
+  await viewer.locator('tr[data-snapshot-id]').first().waitFor();
+  await viewer.getByRole('link', { name: 'Open editor (read-only)' }).waitFor();
+  for (const name of ['Start', 'Stop', 'Restart', 'Take snapshot', 'Import snapshot', 'Save variables', 'Add variable', 'Delete instance', 'Make endpoints public', /^Roll back/, /^Deploy/, /^Export/]) {
+    assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${String(name)}" button for a viewer`);
+  }
+  // Comparing is reading: it stays.
+  assert.ok((await viewer.getByRole('link', { name: /^Compare .* with running$/ }).count()) >= 1);
+  await shot(viewer, '13-instance-as-viewer');
+
+  // --- The editor opens, read-only: Deploy is disabled, and a deploy through the API is refused.
+  const editor = await viewer.context().newPage();
+  editor.setDefaultTimeout(STEP_TIMEOUT);
+  await openEditor(editor, instanceId);
+  await editor.locator('#red-ui-header-button-deploy.disabled').waitFor();
+  await shot(editor, '14-editor-read-only');
+  const refused = await editor.evaluate(async (id) => {
+    const red = (window as unknown as { RED: { settings: { get(key: string): { access_token: string } | null } } }).RED;
+    const token = red.settings.get('auth-tokens')?.access_token;
+    const headers = { Authorization: `Bearer ${token}`, 'Node-RED-API-Version': 'v1', 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' };
+    const flows = await (await fetch(`/instances/${id}/editor/flows`, { headers })).json();
+    const response = await fetch(`/instances/${id}/editor/flows`, { method: 'POST', headers, body: JSON.stringify(flows) });
+    return response.status;
+  }, instanceId);
+  assert.ok(refused === 401 || refused === 403, `Node-RED refuses a viewer's deploy (answered ${refused})`);
+  await editor.close();
+});
+
+test('the owner exports a snapshot and imports it again, sets environment variables and the team palette policy', { timeout: 180_000 }, async () => {
+  const { admin, instanceId, teamId } = walk;
+  assert.ok(admin && instanceId && teamId, 'runs after the owner walk');
+  await admin.goto(`/instances/${instanceId}`);
+  await admin.getByRole('heading', { name: INSTANCE, level: 1 }).waitFor();
+  const rows = admin.locator('tr[data-snapshot-id]');
+  await rows.first().waitFor();
+  const before = await rows.count();
+
+  // --- Export the running snapshot under a secret: the file downloads.
+  const running = rows.filter({ has: admin.getByText('running', { exact: true }) });
+  await running.getByRole('button', { name: /^Export / }).click();
+  await admin.getByLabel('Export secret').fill('short');
+  assert.equal(await admin.getByRole('button', { name: 'Download export' }).isDisabled(), true, 'a short secret is not accepted');
+  const SECRET = 'forklift harbour 2031';
+  await admin.getByLabel('Export secret').fill(SECRET);
+  const [download] = await Promise.all([admin.waitForEvent('download', { timeout: STEP_TIMEOUT }), admin.getByRole('button', { name: 'Download export' }).click()]);
+  assert.match(download.suggestedFilename(), /\.flowgate\.json$/);
+  const file = (await download.path())!;
+  const exported = JSON.parse(fs.readFileSync(file, 'utf8')) as { format: string; hash: string; content: { flows: Array<{ id: string }> } };
+  assert.equal(exported.format, 'flowgate-snapshot');
+  assert.ok(exported.content.flows.some((n) => n.id === 'fg-inject'));
+
+  // --- Import it back: a wrong secret is refused with the server's reason, the right one works.
+  await admin.getByLabel('Snapshot file').setInputFiles(file);
+  await admin.getByLabel('Secret used at export').fill('not the right secret');
+  await admin.getByRole('button', { name: 'Import snapshot' }).click();
+  const refusal = admin.getByRole('alert').filter({ hasText: /secret/i });
+  // Without credentials in the flows, any secret opens the file: then the import simply succeeds.
+  const refused = await refusal.waitFor({ timeout: 5000 }).then(() => true, () => false);
+  if (refused) {
+    await admin.getByLabel('Secret used at export').fill(SECRET);
+    await admin.getByRole('button', { name: 'Import snapshot' }).click();
+  }
+  await admin.getByText(/^Imported “.+”\. Deploy it to run it\.$/).waitFor();
+  await rows.nth(before).waitFor();
+  assert.equal(await rows.count(), before + 1);
+  await rows.first().getByText('import', { exact: true }).waitFor();
+  await shot(admin, '15-imported');
+
+  // --- Environment variables: a plain one and a secret one; the secret is never shown again.
+  await admin.getByRole('button', { name: 'Add variable' }).click();
+  await admin.getByLabel('Name of variable 1', { exact: true }).fill('LINE');
+  await admin.getByLabel('Value of LINE', { exact: true }).fill('3');
+  await admin.getByRole('button', { name: 'Add variable' }).click();
+  await admin.getByLabel('Name of variable 2', { exact: true }).fill('API_KEY');
+  await admin.getByLabel('API_KEY is secret', { exact: true }).check();
+  await admin.getByLabel('Value of API_KEY', { exact: true }).fill('s3cret-value');
+  await admin.getByRole('button', { name: 'Save variables' }).click();
+  await admin.getByText('Saved. Node-RED restarts with the new values.').waitFor();
+  await admin.reload();
+  await admin.getByText('••• set').waitFor();
+  assert.equal(await admin.getByLabel('Value of LINE', { exact: true }).inputValue(), '3');
+  assert.equal(await admin.getByLabel('Value of API_KEY', { exact: true }).count(), 0, 'a stored secret has no field until replaced');
+  const env = await admin.evaluate(async (id) => (await (await fetch(`/api/instances/${id}/env`)).json()) as Array<{ name: string; value: string | null }>, instanceId);
+  assert.deepEqual(env.find((e) => e.name === 'API_KEY')?.value, null, 'the secret is not read back');
+  // Changing the plain one keeps the secret as it is (sent without a value).
+  await admin.getByLabel('Value of LINE', { exact: true }).fill('4');
+  await admin.getByRole('button', { name: 'Save variables' }).click();
+  await admin.getByText('Saved. Node-RED restarts with the new values.').waitFor();
+  await admin.getByText('••• set').waitFor();
+  await waitRunning(admin, instanceId, 'after the environment changed');
+  await shot(admin, '16-environment');
+
+  // --- The team's application settings: palette lists and retention.
+  await admin.goto(`/teams/${teamId}`);
+  await admin.getByRole('link', { name: APP }).waitFor();
+  await admin.getByLabel('Palette deny list').fill('node-red-contrib-evil*\n@sketchy/*');
+  await admin.getByLabel('Automatic snapshots kept per instance').fill('20');
+  await admin.getByRole('button', { name: 'Save application settings' }).click();
+  await admin.getByText(/^Application settings saved\./).waitFor();
+  await admin.reload();
+  await admin.getByLabel('Palette deny list').waitFor();
+  assert.equal(await admin.getByLabel('Palette deny list').inputValue(), 'node-red-contrib-evil*\n@sketchy/*');
+  assert.equal(await admin.getByLabel('Automatic snapshots kept per instance').inputValue(), '20');
+  // A pattern that is not an npm name is refused with the server's reason.
+  await admin.getByLabel('Palette allow list').fill('Not A Package!');
+  await admin.getByRole('button', { name: 'Save application settings' }).click();
+  await admin.getByRole('alert').waitFor();
+  await shot(admin, '17-team-applications');
+});

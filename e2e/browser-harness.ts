@@ -1,0 +1,79 @@
+/**
+ * What every Chromium walk needs: the real server on a free loopback port (SQLite), Debian's
+ * Chromium through playwright-core, pages that know the server's address, and screenshots
+ * of each step when FLOWGATE_E2E_SHOTS=<dir> is set.
+ *
+ * Needs the built UI (npm run build:web) and Chromium at /usr/bin/chromium (or FLOWGATE_CHROMIUM).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestApp, type TestApp } from '../packages/server/test/harness.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM = process.env.FLOWGATE_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = process.env.FLOWGATE_E2E_SHOTS ?? null;
+export const STEP_TIMEOUT = 10_000;
+
+export interface BrowserWalk {
+  t: TestApp;
+  /** http://127.0.0.1:PORT, the address links and invitations point at. */
+  base: string;
+  browser: Browser;
+  /** A page in a context of its own (its own cookies: another person). */
+  newPage(permissions?: string[]): Promise<Page>;
+  shot(page: Page, name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A free loopback port, so the links the server writes point at this server. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the platform and Chromium; `shotPrefix` keeps one walk's screenshots apart from another's. */
+export async function startBrowserWalk(shotPrefix = ''): Promise<BrowserWalk> {
+  assert.ok(fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')), 'build the UI first: npm run build:web');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const t = await startTestApp('sqlite', { FLOWGATE_PUBLIC_URL: base });
+  // Listening before anything else: hosted instances' agents call the server back on this port.
+  await t.app.listen({ host: '127.0.0.1', port });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  return {
+    t,
+    base,
+    browser,
+    async newPage(permissions = []) {
+      const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
+      if (permissions.length) await context.grantPermissions(permissions, { origin: base });
+      const page = await context.newPage();
+      page.setDefaultTimeout(STEP_TIMEOUT);
+      page.setDefaultNavigationTimeout(STEP_TIMEOUT);
+      return page;
+    },
+    async shot(page, name) {
+      if (!SHOTS) return;
+      fs.mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, `${shotPrefix}${name}.png`), fullPage: true, timeout: STEP_TIMEOUT });
+    },
+    async close() {
+      await browser.close();
+      await t.close();
+    },
+  };
+}

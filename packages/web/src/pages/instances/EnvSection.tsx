@@ -1,0 +1,179 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { useAction, useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { EnvVar } from '../../types.ts';
+
+interface Row {
+  key: number;
+  name: string;
+  value: string;
+  secret: boolean;
+  /** A stored secret left as it is: sent without a value, so the server keeps it. */
+  kept: boolean;
+}
+
+let nextKey = 1;
+const rowOf = (v: EnvVar): Row => ({ key: nextKey++, name: v.name, value: v.value ?? '', secret: v.secret, kept: v.secret });
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Environment variables of the instance; secret values are write-only: shown as set, replaceable, never read back. */
+export function EnvSection({ instanceId, mayWrite }: { instanceId: string; mayWrite: boolean }) {
+  const { api } = useSession();
+  const url = `/api/instances/${encodeURIComponent(instanceId)}/env`;
+  const env = useResource(() => api.get<EnvVar[]>(url), `${instanceId}:env`);
+  const [rows, setRows] = useState<Row[]>([]);
+  const [saved, setSaved] = useState('');
+  useEffect(() => {
+    if (env.data) setRows(env.data.map(rowOf));
+  }, [env.data]);
+
+  const update = (key: number, change: Partial<Row>) => setRows((list) => list.map((r) => (r.key === key ? { ...r, ...change } : r)));
+  const save = useAction(async () => {
+    setSaved('');
+    await api.put(url, { env: rows.map((r) => (r.secret && r.kept ? { name: r.name, secret: true } : { name: r.name.trim(), value: r.value, secret: r.secret })) });
+    env.reload();
+    setSaved('Saved. Node-RED restarts with the new values.');
+  });
+
+  const names = rows.map((r) => r.name.trim());
+  const duplicate = names.find((n, i) => n && names.indexOf(n) !== i);
+  const invalid = rows.find((r) => !NAME.test(r.name.trim()));
+  const shape = (list: Array<Omit<Row, 'key'>>) => JSON.stringify(list.map(({ name, value, secret, kept }) => [name, value, secret, kept]));
+  const dirty = env.data !== null && shape(rows) !== shape(env.data.map((v) => ({ name: v.name, value: v.value ?? '', secret: v.secret, kept: v.secret })));
+
+  return (
+    <section aria-labelledby="env-title">
+      <h2 id="env-title">Environment variables</h2>
+      <p className="muted">Flows read them as <code>$(NAME)</code> in node properties or <code>env.get("NAME")</code> in function nodes. Secret values are stored encrypted and never shown again.</p>
+      {env.loading && !env.data && <Loading what="environment variables" />}
+      <ProblemNotice problem={env.error} />
+      {env.data && (
+        <form
+          className="stack"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void save.run();
+          }}
+        >
+          {rows.length === 0 && <p className="muted">No variables.</p>}
+          {rows.length > 0 && (
+            <div className="table-wrap">
+              <table className="env-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Value</th>
+                    <th scope="col">Secret</th>
+                    {mayWrite && (
+                      <th scope="col">
+                        <span className="visually-hidden">Actions</span>
+                      </th>
+                    )}
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((row, index) => {
+                    const label = row.name || `variable ${index + 1}`;
+                    return (
+                      <tr key={row.key}>
+                        <td>
+                          {mayWrite && !row.kept ? (
+                            <input
+                              aria-label={`Name of ${label}`}
+                              className="mono"
+                              value={row.name}
+                              required
+                              maxLength={128}
+                              pattern="[A-Za-z_][A-Za-z0-9_]*"
+                              spellCheck={false}
+                              onChange={(e) => update(row.key, { name: e.target.value })}
+                            />
+                          ) : (
+                            <span className="mono">{row.name}</span>
+                          )}
+                        </td>
+                        <td>
+                          {row.kept ? (
+                            <span className="secret-set">
+                              <span aria-label="secret value set">••• set</span>
+                              {mayWrite && (
+                                <button type="button" className="link-button" aria-label={`Replace the value of ${row.name}`} onClick={() => update(row.key, { kept: false, value: '' })}>
+                                  Replace
+                                </button>
+                              )}
+                            </span>
+                          ) : mayWrite ? (
+                            <input
+                              aria-label={`Value of ${label}`}
+                              className="mono env-value"
+                              type={row.secret ? 'password' : 'text'}
+                              autoComplete={row.secret ? 'new-password' : 'off'}
+                              value={row.value}
+                              maxLength={16384}
+                              spellCheck={false}
+                              placeholder={row.secret ? 'new secret value' : ''}
+                              onChange={(e) => update(row.key, { value: e.target.value })}
+                            />
+                          ) : (
+                            <span className="mono break">{row.value}</span>
+                          )}
+                        </td>
+                        <td>
+                          {mayWrite ? (
+                            <input
+                              type="checkbox"
+                              className="checkbox-input"
+                              aria-label={`${label} is secret`}
+                              checked={row.secret}
+                              disabled={row.kept}
+                              title={row.kept ? 'Replace the value to make it plain.' : undefined}
+                              onChange={(e) => update(row.key, { secret: e.target.checked })}
+                            />
+                          ) : row.secret ? (
+                            'yes'
+                          ) : (
+                            <span className="muted">no</span>
+                          )}
+                        </td>
+                        {mayWrite && (
+                          <td className="actions-cell">
+                            <button type="button" aria-label={`Remove ${label}`} onClick={() => setRows((list) => list.filter((r) => r.key !== row.key))}>
+                              Remove
+                            </button>
+                          </td>
+                        )}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {mayWrite && (
+            <>
+              {duplicate && <p className="hint warn-text">The name {duplicate} is given twice.</p>}
+              <ProblemNotice problem={save.error} />
+              <div className="toolbar">
+                <button type="button" onClick={() => setRows((list) => [...list, { key: nextKey++, name: '', value: '', secret: false, kept: false }])}>
+                  Add variable
+                </button>
+                <button type="submit" className="primary" disabled={save.pending || !dirty || Boolean(duplicate) || Boolean(invalid)}>
+                  Save variables
+                </button>
+                {dirty && (
+                  <button type="button" className="link-button" onClick={() => env.data && setRows(env.data.map(rowOf))}>
+                    Discard changes
+                  </button>
+                )}
+                <span className="muted" role="status" aria-live="polite">
+                  {saved}
+                </span>
+              </div>
+            </>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,323 @@
+import { Fragment, useId, useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { ProblemError } from '../../api.ts';
+import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { Field } from '../../components/Field.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction, useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { TeamAccess } from '../../team-access.ts';
+import type { Instance, Snapshot } from '../../types.ts';
+
+const SECRET_MIN = 12;
+const KIND_LABEL: Record<string, string> = { manual: 'manual', auto: 'auto', import: 'import' };
+
+/** The file name the server gives an export, for the download made here. */
+export function exportFileName(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60) || 'snapshot'}.flowgate.json`;
+}
+
+function download(name: string, data: unknown): void {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}
+
+/** Snapshots of the instance, newest first: what runs, what is on its way, deploy and roll back, compare, export and import. */
+export function SnapshotsSection({ instance, access, onDeployed }: { instance: Instance; access: TeamAccess; onDeployed: () => void }) {
+  const { api } = useSession();
+  const navigate = useNavigate();
+  const listUrl = `/api/instances/${encodeURIComponent(instance.id)}/snapshots`;
+  // A new running or target snapshot (a deploy from the editor, a rollback) brings the list up to date.
+  const snapshots = useResource(() => api.get<Snapshot[]>(listUrl), `${instance.id}:${instance.runningSnapshotId}:${instance.targetSnapshotId}`);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [exporting, setExporting] = useState<string | null>(null);
+  const mayOperate = access.allowed('instances:operate');
+  const mayWrite = access.allowed('snapshots:write');
+
+  const deploy = useAction(async (snapshot: Snapshot) => {
+    await api.post(`/api/instances/${encodeURIComponent(instance.id)}/deploy`, { snapshotId: snapshot.id });
+    onDeployed();
+  });
+
+  const list = snapshots.data ?? [];
+  const running = list.find((s) => s.id === instance.runningSnapshotId) ?? null;
+  const toggle = (id: string, on: boolean) => setSelected((current) => (on ? [...current.filter((x) => x !== id), id].slice(-2) : current.filter((x) => x !== id)));
+  const compareSelected = () => {
+    const pair = list.filter((s) => selected.includes(s.id));
+    if (pair.length !== 2) return;
+    // Older first: the diff reads as what changed since.
+    const [newer, older] = pair;
+    navigate(`/instances/${instance.id}/diff?from=${older!.id}&to=${newer!.id}`);
+  };
+  const columns = 9;
+
+  return (
+    <section aria-labelledby="snapshots-title">
+      <h2 id="snapshots-title">Snapshots</h2>
+      <p className="muted">
+        Every deploy from the editor is kept as an automatic snapshot. Deploying an earlier one rolls the instance back to it; each snapshot is identified by the hash of its
+        content.
+      </p>
+      {snapshots.loading && !snapshots.data && <Loading what="snapshots" />}
+      <ProblemNotice problem={snapshots.error} />
+      <ProblemNotice problem={deploy.error} onDismiss={deploy.clearError} />
+      {snapshots.data && list.length === 0 && <p className="muted">No snapshots yet. Deploy flows from the editor, or import a snapshot.</p>}
+      {list.length > 0 && (
+        <>
+          <div className="toolbar snapshot-toolbar">
+            <button type="button" disabled={selected.length !== 2} onClick={compareSelected}>
+              Compare selected
+            </button>
+            <span className="muted small">{selected.length === 2 ? 'Two snapshots selected.' : 'Select two snapshots to compare them.'}</span>
+          </div>
+          <div className="table-wrap">
+            <table className="snapshot-table">
+              <thead>
+                <tr>
+                  <th scope="col">
+                    <span className="visually-hidden">Select to compare</span>
+                  </th>
+                  <th scope="col">Snapshot</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Author</th>
+                  <th scope="col">Taken</th>
+                  <th scope="col">Hash</th>
+                  <th scope="col">Nodes</th>
+                  <th scope="col">State</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((snapshot) => {
+                  const isRunning = snapshot.id === instance.runningSnapshotId;
+                  const isTarget = snapshot.id === instance.targetSnapshotId;
+                  const older = running !== null && !isRunning && snapshot.createdAt < running.createdAt;
+                  const deployLabel = older ? 'Roll back to this' : 'Deploy';
+                  const rowName = `${snapshot.name} (${formatDateTime(snapshot.createdAt, true)})`;
+                  return (
+                    <Fragment key={snapshot.id}>
+                      <tr className={isRunning ? 'row-running' : isTarget ? 'row-target' : undefined} data-snapshot-id={snapshot.id}>
+                        <td>
+                          <input
+                            type="checkbox"
+                            className="checkbox-input"
+                            aria-label={`Select ${rowName} to compare`}
+                            checked={selected.includes(snapshot.id)}
+                            onChange={(e) => toggle(snapshot.id, e.target.checked)}
+                          />
+                        </td>
+                        <th scope="row">
+                          {snapshot.name}
+                          {snapshot.description && <span className="muted small block">{snapshot.description}</span>}
+                        </th>
+                        <td>
+                          <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
+                        </td>
+                        <td className="small">{snapshot.createdBy ?? <span className="muted">—</span>}</td>
+                        <td className="nowrap">
+                          <time dateTime={snapshot.createdAt}>{formatDateTime(snapshot.createdAt, true)}</time>
+                        </td>
+                        <td className="mono small" title={snapshot.hash}>
+                          {snapshot.hash.slice(0, 12)}
+                        </td>
+                        <td className="small">{snapshot.nodeCount}</td>
+                        <td>
+                          {isRunning && <span className="badge badge-ok">running</span>}
+                          {isTarget && !isRunning && <span className="badge badge-warn">deploying</span>}
+                        </td>
+                        <td className="actions-cell">
+                          <span className="button-group">
+                            {mayOperate && !(isRunning && isTarget) && (
+                              <ConfirmButton
+                                label={deployLabel}
+                                accessibleName={`${deployLabel}: ${rowName}`}
+                                question={older ? `Roll back to “${snapshot.name}”?` : `Deploy “${snapshot.name}”?`}
+                                confirmLabel={older ? 'Yes, roll back' : 'Yes, deploy'}
+                                danger={false}
+                                pending={deploy.pending}
+                                onConfirm={() => deploy.run(snapshot)}
+                              />
+                            )}
+                            {instance.runningSnapshotId && !isRunning && (
+                              <Link className="button" to={`/instances/${instance.id}/diff?from=${snapshot.id}&to=running`} aria-label={`Compare ${rowName} with running`}>
+                                Compare with running
+                              </Link>
+                            )}
+                            {mayWrite && (
+                              <button type="button" aria-expanded={exporting === snapshot.id} aria-label={`Export ${rowName}`} onClick={() => setExporting(exporting === snapshot.id ? null : snapshot.id)}>
+                                Export
+                              </button>
+                            )}
+                          </span>
+                        </td>
+                      </tr>
+                      {exporting === snapshot.id && (
+                        <tr className="row-form">
+                          <td colSpan={columns}>
+                            <ExportForm snapshot={snapshot} onDone={() => setExporting(null)} />
+                          </td>
+                        </tr>
+                      )}
+                    </Fragment>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      {mayWrite && (
+        <div className="grid-2">
+          <TakeSnapshotForm instance={instance} onTaken={(s) => snapshots.setData((current) => [s, ...(current ?? [])])} />
+          <ImportForm instance={instance} onImported={(s) => snapshots.setData((current) => [s, ...(current ?? [])])} />
+        </div>
+      )}
+    </section>
+  );
+}
+
+function ExportForm({ snapshot, onDone }: { snapshot: Snapshot; onDone: () => void }) {
+  const { api } = useSession();
+  const [secret, setSecret] = useState('');
+  const run = useAction(async () => {
+    const file = await api.post<unknown>(`/api/snapshots/${encodeURIComponent(snapshot.id)}/export`, { secret });
+    download(exportFileName(snapshot.name), file);
+    onDone();
+  });
+  return (
+    <form
+      className="stack export-form"
+      aria-label={`Export ${snapshot.name}`}
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        void run.run();
+      }}
+    >
+      <Field
+        label="Export secret"
+        type="password"
+        autoComplete="new-password"
+        required
+        minLength={SECRET_MIN}
+        value={secret}
+        onChange={(e) => setSecret(e.target.value)}
+        hint={`At least ${SECRET_MIN} characters. The flows' credentials are encrypted with it in the file; whoever imports the file needs it. Keep it apart from the file.`}
+      />
+      <ProblemNotice problem={run.error} />
+      <div className="toolbar">
+        <button type="submit" className="primary" disabled={run.pending || secret.length < SECRET_MIN}>
+          Download export
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: (snapshot: Snapshot) => void }) {
+  const { api } = useSession();
+  const descriptionId = useId();
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const take = useAction(async () => {
+    onTaken(await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots`, { name, description }));
+    setName('');
+    setDescription('');
+  });
+  return (
+    <form
+      className="card stack"
+      aria-labelledby="take-snapshot-title"
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        void take.run();
+      }}
+    >
+      <h3 id="take-snapshot-title">Take a snapshot</h3>
+      <p className="hint">A named copy of what runs now, e.g. before a change or for a release.</p>
+      <Field label="Snapshot name" required maxLength={120} value={name} onChange={(e) => setName(e.target.value)} />
+      <div className="field">
+        <label htmlFor={descriptionId}>Description</label>
+        <textarea id={descriptionId} rows={2} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />
+      </div>
+      <ProblemNotice problem={take.error} />
+      <div>
+        <button type="submit" disabled={take.pending || !instance.runningSnapshotId} title={instance.runningSnapshotId ? undefined : 'Nothing runs yet: deploy flows first.'}>
+          Take snapshot
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ImportForm({ instance, onImported }: { instance: Instance; onImported: (snapshot: Snapshot) => void }) {
+  const { api } = useSession();
+  const fileId = useId();
+  const [file, setFile] = useState<File | null>(null);
+  const [secret, setSecret] = useState('');
+  const [done, setDone] = useState('');
+  const [inputKey, setInputKey] = useState(0);
+  const run = useAction(async () => {
+    setDone('');
+    if (!file) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await file.text());
+    } catch {
+      throw new ProblemError({ type: 'about:blank', title: 'Not a snapshot file', status: 0, detail: `${file.name} is not JSON: choose a .flowgate.json file exported from Flowgate.` });
+    }
+    const created = await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots/import`, { secret, file: parsed });
+    onImported(created);
+    setDone(`Imported “${created.name}”. Deploy it to run it.`);
+    setFile(null);
+    setSecret('');
+    setInputKey((k) => k + 1);
+  });
+  return (
+    <form
+      className="card stack"
+      aria-labelledby="import-snapshot-title"
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        void run.run();
+      }}
+    >
+      <h3 id="import-snapshot-title">Import a snapshot</h3>
+      <p className="hint">A file exported from Flowgate. It is checked against its hash; it runs only once you deploy it.</p>
+      <div className="field">
+        <label htmlFor={fileId}>Snapshot file</label>
+        <input key={inputKey} id={fileId} type="file" accept=".json,application/json" required onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+      </div>
+      <Field
+        label="Secret used at export"
+        type="password"
+        autoComplete="off"
+        required
+        minLength={SECRET_MIN}
+        value={secret}
+        onChange={(e) => setSecret(e.target.value)}
+      />
+      <ProblemNotice problem={run.error} />
+      <div className="toolbar">
+        <button type="submit" disabled={run.pending || !file || secret.length < SECRET_MIN}>
+          Import snapshot
+        </button>
+        <span className="muted" role="status" aria-live="polite">
+          {done}
+        </span>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,84 @@
+import { useId, useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { Field } from '../../components/Field.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction, useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { Application } from '../../types.ts';
+
+/** The team's Node-RED applications, and a new one (applications:write). */
+export function ApplicationsSection({ teamId, mayWrite }: { teamId: string; mayWrite: boolean }) {
+  const { api } = useSession();
+  const navigate = useNavigate();
+  const descriptionId = useId();
+  const base = `/api/teams/${encodeURIComponent(teamId)}/applications`;
+  const applications = useResource(() => api.get<Application[]>(base), `${teamId}:applications`);
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const create = useAction(async () => {
+    const created = await api.post<Application>(base, { name, description });
+    navigate(`/applications/${created.id}`);
+  });
+
+  return (
+    <section aria-labelledby="applications-title">
+      <h2 id="applications-title">Applications</h2>
+      {applications.loading && !applications.data && <Loading what="applications" />}
+      <ProblemNotice problem={applications.error} />
+      {applications.data && applications.data.length === 0 && (
+        <p className="muted">{mayWrite ? 'No applications yet. Create the first one below.' : 'No applications yet.'}</p>
+      )}
+      {applications.data && applications.data.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Application</th>
+                <th scope="col">Description</th>
+                <th scope="col">Changed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {applications.data.map((application) => (
+                <tr key={application.id}>
+                  <th scope="row">
+                    <Link to={`/applications/${application.id}`}>{application.name}</Link>
+                  </th>
+                  <td className="truncate">{application.description || <span className="muted">—</span>}</td>
+                  <td className="nowrap">{formatDateTime(application.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {mayWrite && (
+        <form
+          className="card stack"
+          aria-labelledby="create-application-title"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void create.run();
+          }}
+        >
+          <h3 id="create-application-title">Create an application</h3>
+          <Field label="Application name" required maxLength={120} value={name} onChange={(e) => setName(e.target.value)} />
+          <div className="field">
+            <label htmlFor={descriptionId}>Description</label>
+            <textarea id={descriptionId} rows={2} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} aria-describedby={`${descriptionId}-hint`} />
+            <p className="hint" id={`${descriptionId}-hint`}>
+              Optional: what it does and where it runs.
+            </p>
+          </div>
+          <ProblemNotice problem={create.error} />
+          <div>
+            <button type="submit" className="primary" disabled={create.pending}>
+              Create application
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
