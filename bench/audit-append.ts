@@ -121,7 +121,7 @@ async function bench(dialect: Dialect): Promise<void> {
         line(`audit-append ${dialect} bare insert: ${perSecond(bareCount, bareMs)} rows/s (${fmt(bareCount)} single-row inserts into audit_events, ${bare.label}, no chain)${stopped}`);
         line(
           `audit-append ${dialect} single: ${perSecond(singleCount, singleMs)} events/s (${fmt(singleCount)} audited changes via auditLog.record, 1 transaction each` +
-            `${dialect === 'sqlite' ? ', synchronous=FULL' : ', advisory lock + head read + insert'}; p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms; ` +
+            `${dialect === 'sqlite' ? ', synchronous=FULL' : ', one autocommit statement each: advisory lock, head check, insert'}; p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms; ` +
             `${fmt((singleRate / bareRate) * 100)}% of bare insert) — ${verdict(singleRate, TARGET_SINGLE)}${stopped}`,
         );
 

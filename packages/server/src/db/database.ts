@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -22,7 +23,11 @@ export interface Database {
    * for other work between batches.
    */
   auditRows(afterSeq: number, batchSize: number): AsyncGenerator<AuditRow[]>;
-  /** Runs a compiled SELECT and returns its rows as arrays in the query's column order: no object per row. */
+  /**
+   * Runs a compiled statement that returns rows (a SELECT, or a write with RETURNING) and
+   * returns them as arrays in the query's column order: no object per row. The statement
+   * is prepared once per query text (per connection on PostgreSQL), not at every call.
+   */
   selectRows<R extends unknown[]>(query: CompiledQuery): Promise<R[]>;
   /** How a worker thread opens a connection of its own to read audit rows; null when it cannot (an in-memory database). */
   auditRowSource: AuditRowSource | null;
@@ -77,6 +82,12 @@ function openSqlite(url: string): Database {
   let rowBatch: BetterSqlite3.Statement<[number, number], AuditRow> | null = null;
   // Prepared once per distinct query text (a handful: one per combination of filters).
   const rowStatements = new Map<string, BetterSqlite3.Statement>();
+  /**
+   * Runs a statement on the raw connection while holding Kysely's hold on it. Without the
+   * hold it would run inside whatever transaction Kysely has open on that one connection:
+   * reading its uncommitted rows, and an insert would roll back with it.
+   */
+  const exclusive = <T>(run: () => T): Promise<T> => db.connection().execute(async () => run());
   return {
     db,
     dialect: 'sqlite',
@@ -90,7 +101,8 @@ function openSqlite(url: string): Database {
       rowBatch ??= sqlite.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true);
       let cursor = afterSeq;
       for (;;) {
-        const rows = rowBatch.all(cursor, batchSize);
+        const statement = rowBatch;
+        const rows = await exclusive(() => statement.all(cursor, batchSize));
         if (rows.length === 0) return;
         yield rows;
         if (rows.length < batchSize) return;
@@ -104,7 +116,8 @@ function openSqlite(url: string): Database {
         statement = sqlite.prepare(query.sql).raw(true);
         rowStatements.set(query.sql, statement);
       }
-      return statement.all(...query.parameters) as R[];
+      const prepared = statement;
+      return exclusive(() => prepared.all(...query.parameters) as R[]);
     },
     auditRowSource:
       file === ':memory:'
@@ -146,7 +159,9 @@ function openPostgres(url: string, schema: string | undefined): Database {
       }
     },
     async selectRows<R extends unknown[]>(query: CompiledQuery): Promise<R[]> {
-      return (await pool.query<R>({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows;
+      // Named, so each connection parses and plans it once.
+      const name = `fg_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`;
+      return (await pool.query<R>({ name, text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows;
     },
     auditRowSource: {
       dialect: 'postgres',

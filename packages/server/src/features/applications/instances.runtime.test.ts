@@ -70,6 +70,21 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.ok(logs.some((l) => /Started flows|Node-RED version/i.test(l.msg)), 'Node-RED output reaches the live log');
   });
 
+  test("the editor page: a fresh token by redirect, then the editor's own reload at editor/? is served with Node-RED's policy", async () => {
+    await editorToken(admin);
+    // Node-RED's editor stores the token and reloads itself with the query emptied: no second redirect.
+    const page = await admin.get(`/instances/${instanceId}/editor/?`);
+    assert.equal(page.statusCode, 200, page.body.slice(0, 200));
+    assert.match(page.body, /<title>Flowgate<\/title>/, "Node-RED's editor page, titled by the generated settings");
+    const csp = String(page.headers['content-security-policy']);
+    // The editor runs node definitions' inline scripts; it may not call out or be framed by another site.
+    assert.match(csp, /script-src 'self' 'unsafe-inline' 'unsafe-eval'/);
+    assert.match(csp, /connect-src 'self'/);
+    assert.match(csp, /frame-ancestors 'self'/);
+    // The platform's own pages keep the strict policy.
+    assert.match(String((await admin.get('/api/health')).headers['content-security-policy']), /script-src 'self'(;|$)/);
+  });
+
   test('deploy A, deploy B, roll back to A: Node-RED runs exactly A again', async () => {
     const a = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A', flows: FLOW_A })).json().id;
     const b = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'B', flows: FLOW_B })).json().id;

@@ -106,6 +106,12 @@ export function createAuditLog({ database, store, clock, alerts }: AuditLogDeps)
 
     /** An event with no change of its own: a denied request, a failed sign-in, an export. */
     async record(ctx: RequestContext, event: AuditEventInput): Promise<void> {
+      const alone = await store.appendAlone(toInput(ctx, event));
+      if (alone) {
+        alerts.clear('audit-write-failed');
+        notify([alone]);
+        return;
+      }
       await transaction(ctx, (tx) => tx.record(event));
     },
 

@@ -75,24 +75,23 @@ where exists (
 on conflict (seq) do nothing
 returning seq`;
 
-/** The audit_events columns under their AuditRecord names, in toRecord's order (export writes records as they are). */
-const RECORD_COLUMNS = [
-  'seq',
-  'occurred_at as occurredAt',
-  'actor_type as actorType',
-  'actor_id as actorId',
-  'actor_label as actorLabel',
-  'event',
-  'outcome',
-  'target_type as targetType',
-  'target_id as targetId',
-  'team_id as teamId',
-  'ip',
-  'user_agent as userAgent',
-  'details',
-  'prev_hash as prevHash',
-  'hash',
-] as const;
+/**
+ * SQLite, the same as INSERT_ONTO_SQL: one event onto a known head, in one autocommit
+ * statement. No lock is needed: SQLite has one writer, and a statement whose read of the
+ * head went stale before it could write fails (SQLITE_BUSY_SNAPSHOT) instead of writing.
+ */
+const INSERT_ONTO_SQLITE = `insert into audit_events (${AUDIT_ROW_COLUMNS})
+select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+where exists (
+  select 1 from (select seq, hash from audit_events order by seq desc limit 1) as head
+  where head.seq = ? and head.hash = ?
+)
+returning seq`;
+
+/** A record's values in AUDIT_ROW_COLUMNS order. */
+function rowValues(r: AuditRecord): unknown[] {
+  return [r.seq, r.prevHash, r.occurredAt, r.actorType, r.actorId, r.actorLabel, r.event, r.outcome, r.targetType, r.targetId, r.teamId, r.ip, r.userAgent, r.details, r.hash];
+}
 
 function toRow(r: AuditRecord): AuditEventsTable {
   return {
@@ -114,9 +113,28 @@ function toRow(r: AuditRecord): AuditEventsTable {
   };
 }
 
+/** The audit_events columns under their AuditRecord names, in toRecord's order (export writes records as they are). */
+const RECORD_COLUMNS = [
+  'seq',
+  'occurred_at as occurredAt',
+  'actor_type as actorType',
+  'actor_id as actorId',
+  'actor_label as actorLabel',
+  'event',
+  'outcome',
+  'target_type as targetType',
+  'target_id as targetId',
+  'team_id as teamId',
+  'ip',
+  'user_agent as userAgent',
+  'details',
+  'prev_hash as prevHash',
+  'hash',
+] as const;
+
 export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'selectRows'>) {
   const { db, dialect } = database;
-  /** The last event this store appended: on PostgreSQL, the head a lone event is first tried onto. */
+  /** The last event this store appended: the head a lone event is first tried onto. */
   let lastAppended: { seq: number; hash: string } | null = null;
 
   async function lockChain(trx: Transaction<Schema>, d: Dialect): Promise<void> {
@@ -142,8 +160,9 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
   }
 
   /**
-   * PostgreSQL, one event, one round trip: the lock, the check and the insert in a single
-   * statement, chained onto `prev`, the head this store last appended. Returns null, having
+   * One event, one round trip: on PostgreSQL the lock, the check and the insert in a single
+   * statement (on SQLite INSERT_ONTO_SQLITE, the check and the insert),
+   * chained onto `prev`, the head this store last appended. Returns null, having
    * inserted nothing, unless `prev` is still the head when the event goes in:
    *  - the head the statement sees must be `prev`, with its hash (it is not when another
    *    writer appended since, or when the transaction that appended `prev` rolled back);
@@ -154,16 +173,18 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
    * One event only: of a batch, part could go in. (Taking the lock and reading the head
    * in one statement is not enough either: the read uses the snapshot from before the
    * wait, and chains onto a stale head.)
+   * With no transaction (trx null), the statement is its own, prepared once.
    */
-  async function appendOnto(trx: Transaction<Schema>, prev: { seq: number; hash: string }, input: AuditInput): Promise<AuditRecord | null> {
+  async function appendOnto(trx: Transaction<Schema> | null, prev: { seq: number; hash: string }, input: AuditInput): Promise<AuditRecord | null> {
     const record = chain(prev, [input])[0]!;
     const r = record;
-    const params = [
-      r.seq, r.prevHash, r.occurredAt, r.actorType, r.actorId, r.actorLabel, r.event, r.outcome, r.targetType,
-      r.targetId, r.teamId, r.ip, r.userAgent, r.details, r.hash, CHAIN_LOCK_KEY, prev.seq,
-    ];
-    const result = await trx.executeQuery(CompiledQuery.raw(INSERT_ONTO_SQL, params));
-    return result.rows.length === 1 ? record : null;
+    const values = rowValues(r);
+    const query =
+      dialect === 'postgres'
+        ? CompiledQuery.raw(INSERT_ONTO_SQL, [...values, CHAIN_LOCK_KEY, prev.seq])
+        : CompiledQuery.raw(INSERT_ONTO_SQLITE, [...values, prev.seq, prev.hash]);
+    const inserted = trx ? (await trx.executeQuery(query)).rows.length : (await database.selectRows(query)).length;
+    return inserted === 1 ? record : null;
   }
 
   async function pageRows(filter: AuditFilter, beforeSeq: number | null, limit: number): Promise<AuditRow[]> {
@@ -174,6 +195,25 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
 
   return {
     head: () => head(db),
+
+    /**
+     * One event with no change of its own, as one autocommit statement chained onto the
+     * head this store last appended: a single round trip and a single commit. Null, having
+     * written nothing, when that head is unknown or no longer the head: then append it in
+     * a transaction instead.
+     */
+    async appendAlone(input: AuditInput): Promise<AuditRecord | null> {
+      if (!lastAppended) return null;
+      let record: AuditRecord | null;
+      try {
+        record = await appendOnto(null, lastAppended, input);
+      } catch {
+        // A stale read on SQLite, or a failure the transaction path will meet and report.
+        return null;
+      }
+      if (record) lastAppended = { seq: record.seq, hash: record.hash };
+      return record;
+    },
 
     /** Appends events inside the caller's transaction, chained onto the current head. */
     async append(trx: Transaction<Schema>, inputs: readonly AuditInput[]): Promise<AuditRecord[]> {

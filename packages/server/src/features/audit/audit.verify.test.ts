@@ -58,3 +58,50 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/**
+ * A lone event (auditLog.record) goes in as one statement of its own. It must never
+ * become part of a transaction that is open at the time, nor a page show an event that
+ * is not committed yet.
+ */
+for (const dialect of DIALECTS) {
+  describe(`lone events beside an open transaction on ${dialect}`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp(dialect);
+      await t.context.auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', details: { step: 'first' } });
+    });
+    after(() => t.close());
+
+    test('a lone event written while a change is open survives its rollback; a page never shows the rolled-back event', async () => {
+      const { auditLog, auditStore } = t.context;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let recorded!: () => void;
+      const inside = new Promise<void>((resolve) => (recorded = resolve));
+      const change = auditLog
+        .transaction(SYSTEM_CONTEXT, async (tx) => {
+          await tx.record({ event: 'team.updated', details: { step: 'rolled back' } });
+          recorded();
+          await gate;
+          throw new Error('the change fails');
+        })
+        .then(
+          () => 'committed',
+          (e: Error) => e.message,
+        );
+      await inside;
+      const lone = auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', details: { step: 'lone' } });
+      const page = auditStore.page({}, null, 100);
+      release();
+      assert.equal(await change, 'the change fails');
+      await lone;
+      const shown = (await page).map((e) => JSON.parse(e.details).step as string);
+      assert.equal(shown.includes('rolled back'), false, 'a page shows no uncommitted event');
+      const steps = (await auditStore.page({}, null, 100)).map((e) => JSON.parse(e.details).step as string);
+      assert.deepEqual(steps, ['lone', 'first']);
+      const verified = await verifyAuditLog(t.db.database, auditStore, () => {}, { threads: 0 });
+      assert.equal(verified.ok, true, JSON.stringify(verified.problem));
+    });
+  });
+}
