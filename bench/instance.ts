@@ -85,6 +85,20 @@ try {
     const overhead = (pP50 - dP50) / dP50;
     line(`editor proxy ${what}: direct p50 ${fmt(dP50, 2)} ms, through the platform p50 ${fmt(pP50, 2)} ms, overhead ${fmt(overhead * 100, 1)} % (${RUNS} requests each, alternating) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
   }
+
+  // For scale: what the platform costs on its own, without Node-RED behind it. The proxy
+  // pays the signed-in request's price, then a second HTTP hop and the streamed body.
+  for (const [what, url, init] of [
+    ['GET /api/health (public: routing, hooks, headers)', `${base}/api/health`, {}],
+    ['GET /api/instances/:id (session, team role, one query)', `${base}/api/instances/${instanceId}`, { headers: { cookie } }],
+  ] as const) {
+    const times: number[] = [];
+    for (let i = 0; i < RUNS + 5; i++) {
+      const ms = await once(url, init as RequestInit);
+      if (i >= 5) times.push(ms);
+    }
+    line(`platform alone ${what}: p50 ${fmt(percentile(times.sort((a, b) => a - b), 50), 2)} ms (${RUNS} requests, the same in-process fetch client; for scale)`);
+  }
 } finally {
   await t.close();
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { canonicalJson } from '@flowgate/core';
@@ -57,7 +58,6 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const appId = (await admin.post(`/api/teams/${teamId}/applications`, { name: 'Chiller' })).json().id;
     const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
     instanceId = (await admin.post(`/api/applications/${appId}/instances`, { name: 'prod', nodeRedVersion: version })).json().id;
-    void base;
   });
   after(() => t.close());
 
@@ -72,11 +72,21 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
 
   test("the editor page: a fresh token by redirect, then the editor's own reload at editor/? is served with Node-RED's policy", async () => {
     await editorToken(admin);
-    // Node-RED's editor stores the token and reloads itself with the query emptied: no second redirect.
-    const page = await admin.get(`/instances/${instanceId}/editor/?`);
-    assert.equal(page.statusCode, 200, page.body.slice(0, 200));
+    // Node-RED's editor stores the token and reloads itself with the query emptied: no second
+    // redirect. Over a real socket, as a browser sends it: URL parsers (app.inject's, fetch's) drop a bare "?".
+    const page = await new Promise<{ status: number; body: string; csp: string }>((resolve, reject) => {
+      http
+        .get({ host: new URL(base).hostname, port: new URL(base).port, path: `/instances/${instanceId}/editor/?`, headers: { cookie: admin.cookie! } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, csp: String(res.headers['content-security-policy']) }));
+        })
+        .on('error', reject);
+    });
+    assert.equal(page.status, 200, page.body.slice(0, 200));
     assert.match(page.body, /<title>Flowgate<\/title>/, "Node-RED's editor page, titled by the generated settings");
-    const csp = String(page.headers['content-security-policy']);
+    const csp = page.csp;
     // The editor runs node definitions' inline scripts; it may not call out or be framed by another site.
     assert.match(csp, /script-src 'self' 'unsafe-inline' 'unsafe-eval'/);
     assert.match(csp, /connect-src 'self'/);

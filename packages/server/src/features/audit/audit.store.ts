@@ -93,6 +93,9 @@ function rowValues(r: AuditRecord): unknown[] {
   return [r.seq, r.prevHash, r.occurredAt, r.actorType, r.actorId, r.actorLabel, r.event, r.outcome, r.targetType, r.targetId, r.teamId, r.ip, r.userAgent, r.details, r.hash];
 }
 
+/** PostgreSQL, a batch in one statement: each parameter an array of one column's values, in AUDIT_ROW_COLUMNS order. */
+const INSERT_UNNEST_SQL = `insert into audit_events (${AUDIT_ROW_COLUMNS}) select * from unnest($1::bigint[], ${Array.from({ length: 14 }, (_, i) => `$${i + 2}::text[]`).join(', ')})`;
+
 function toRow(r: AuditRecord): AuditEventsTable {
   return {
     seq: r.seq,
@@ -226,9 +229,17 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
       }
       await lockChain(trx, dialect);
       const records = chain(await head(trx), inputs);
-      // Chunked so one huge batch stays under both dialects' bound-parameter limits.
-      for (let i = 0; i < records.length; i += 500) {
-        await trx.insertInto('audit_events').values(records.slice(i, i + 500).map(toRow)).execute();
+      if (dialect === 'postgres') {
+        // One statement, a column an array: twice as fast here as a VALUES list, which
+        // PostgreSQL parses and plans anew for every 7,500 parameters.
+        const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(records.length));
+        records.forEach((r, k) => rowValues(r).forEach((v, c) => (columns[c]![k] = v)));
+        await trx.executeQuery(CompiledQuery.raw(INSERT_UNNEST_SQL, columns));
+      } else {
+        // Chunked so one huge batch stays under SQLite's bound-parameter limit.
+        for (let i = 0; i < records.length; i += 500) {
+          await trx.insertInto('audit_events').values(records.slice(i, i + 500).map(toRow)).execute();
+        }
       }
       const last = records[records.length - 1];
       if (last) lastAppended = { seq: last.seq, hash: last.hash };
