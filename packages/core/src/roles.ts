@@ -16,12 +16,13 @@ export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
   auditor: 'Reads the audit trail and the evidence, nothing else',
 };
 
-const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'team:leave'];
-const build: Permission[] = ['applications:write', 'snapshots:write', 'instances:operate'];
+const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'fleet:read', 'team:leave'];
+const build: Permission[] = ['applications:write', 'snapshots:write', 'instances:operate', 'fleet:write'];
 
 /** Team permissions by role. Platform and self permissions are not listed here. */
 export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
-  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read'],
+  // A provisioning token lets a machine into the team: the owner's call, like inviting a person.
+  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read', 'fleet:provision'],
   member: [...teamRead, ...build],
   operator: [...teamRead, 'instances:operate'],
   viewer: [...teamRead],

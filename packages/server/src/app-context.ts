@@ -4,6 +4,7 @@ import type { Alerts } from './alerts.ts';
 import type { ApplicationsService } from './features/applications/applications.service.ts';
 import type { ApplicationsStore } from './features/applications/applications.store.ts';
 import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
+import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './context.ts';
@@ -44,6 +45,7 @@ export interface AppContext {
   applications: ApplicationsService;
   snapshots: SnapshotsService;
   runtime: InstanceRuntime;
+  fleet: FleetService;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;
 }

@@ -23,6 +23,9 @@ import { createApplicationsService } from './features/applications/applications.
 import { createApplicationsStore } from './features/applications/applications.store.ts';
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
+import { fleetRoutes } from './features/fleet/fleet.routes.ts';
+import { createFleetService } from './features/fleet/fleet.service.ts';
+import { createFleetStore } from './features/fleet/fleet.store.ts';
 import { snapshotsRoutes } from './features/snapshots/snapshots.routes.ts';
 import { createSnapshotsService } from './features/snapshots/snapshots.service.ts';
 import { createSnapshotsStore } from './features/snapshots/snapshots.store.ts';
@@ -109,11 +112,13 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock });
   const snapshotsStore = createSnapshotsStore(database.db);
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
+  const fleetStore = createFleetStore(database.db);
+  const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, clock });
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime,
+    applicationsStore, applications, snapshots, runtime, fleet,
   };
 
   auditLog.onAppended((records) => {
@@ -159,6 +164,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       applicationId: { what: 'Application', resolve: async (id) => (await applicationsStore.applicationById(id))?.team_id ?? null },
       instanceId: { what: 'Instance', resolve: async (id) => (await applicationsStore.instanceById(id))?.team_id ?? null },
       snapshotId: { what: 'Snapshot', resolve: async (id) => (await snapshotsStore.byId(id))?.team_id ?? null },
+      siteId: { what: 'Site', resolve: async (id) => (await fleetStore.siteById(id))?.team_id ?? null },
+      groupId: { what: 'Device group', resolve: async (id) => (await fleetStore.groupById(id))?.team_id ?? null },
+      provisioningTokenId: { what: 'Provisioning token', resolve: async (id) => (await fleetStore.tokenById(id))?.team_id ?? null },
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
   });
@@ -184,6 +192,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   auditRoutes(app, context);
   applicationsRoutes(app, context);
   snapshotsRoutes(app, context);
+  fleetRoutes(app, context);
   agentRoutes(app, context);
   instanceProxyRoutes(app, context);
   await registerWeb(app, config.webDir);

@@ -91,6 +91,9 @@ interface Fixture {
   applicationId: string;
   instanceId: string;
   snapshotId: string;
+  siteId: string;
+  groupId: string;
+  provisioningTokenId: string;
   userIds: Record<string, string>;
 }
 
@@ -130,6 +133,11 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   'POST /api/snapshots/:snapshotId/export': () => ({ body: { secret: 'a long export secret' } }),
   'POST /api/instances/:instanceId/snapshots/import': () => ({ body: { secret: 'a long export secret', file: { format: 'nope' } } }),
   'PUT /api/teams/:teamId/application-settings': () => ({ body: { paletteAllow: [], paletteDeny: [], autoSnapshotRetention: 50 } }),
+  'POST /api/teams/:teamId/sites': (_f, caller) => ({ body: { name: `Probe plant ${caller.name}`, timeZone: 'UTC' } }),
+  'PATCH /api/sites/:siteId': () => ({ body: { location: 'probed' } }),
+  'POST /api/teams/:teamId/device-groups': (_f, caller) => ({ body: { name: `Probe group ${caller.name}` } }),
+  'PATCH /api/device-groups/:groupId': () => ({ body: { description: 'probed' } }),
+  'POST /api/teams/:teamId/provisioning-tokens': (f) => ({ body: { siteId: f.siteId } }),
 };
 
 function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
@@ -138,6 +146,9 @@ function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
     applicationId: f.applicationId,
     instanceId: f.instanceId,
     snapshotId: f.snapshotId,
+    siteId: f.siteId,
+    groupId: f.groupId,
+    provisioningTokenId: f.provisioningTokenId,
     token: UNKNOWN_INVITATION_TOKEN,
     ...probe.params,
   };
@@ -225,7 +236,12 @@ for (const dialect of DIALECTS) {
       const instanceId = instance.json().id as string;
       const snapshot = await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'matrix', flows: [{ id: 't1', type: 'tab', label: 'Flow 1' }] });
       assert.equal(snapshot.statusCode, 201, snapshot.body);
-      fixture = { teamId, applicationId, instanceId, snapshotId: snapshot.json().id as string, userIds };
+      // A site and a group, and a token that names both: deleting either answers 409 while it is usable.
+      const siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Matrix plant', timeZone: 'UTC' })).json().id as string;
+      const groupId = (await owner.post(`/api/teams/${teamId}/device-groups`, { name: 'Matrix group' })).json().id as string;
+      const provisioned = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId });
+      assert.equal(provisioned.statusCode, 201, provisioned.body);
+      fixture = { teamId, applicationId, instanceId, snapshotId: snapshot.json().id as string, siteId, groupId, provisioningTokenId: provisioned.json().provisioningToken.id as string, userIds };
 
       const person = (name: string, email: string, client: Client, teamRole: TeamRole | null, platformRole: PlatformRole = 'user'): Caller => ({
         name,

@@ -75,7 +75,7 @@ describe('route declarations', () => {
 
   test('a team-scoped permission is only used on a route that names its team', () => {
     // :teamId, or a resource whose team the auth hook looks up (applications, instances, snapshots).
-    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId)\b/.test(url);
+    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId|siteId|groupId|provisioningTokenId)\b/.test(url);
     const wrong = routes
       .filter((r) => r.config.permission && isPermission(r.config.permission) && PERMISSIONS[r.config.permission].scope === 'team' && !namesTeam(r.url))
       .map(key);

@@ -202,7 +202,50 @@ export interface TeamSettingsTable {
   updated_at: string;
 }
 
+/** A plant: where devices run. */
+export interface SitesTable {
+  id: string;
+  team_id: string;
+  name: string;
+  location: string;
+  /** IANA name (Europe/Berlin): maintenance windows and reports are in the site's time. */
+  time_zone: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceGroupsTable {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What lets a device register into a team: bound to a site, and optionally a group and an application. */
+export interface ProvisioningTokensTable {
+  id: string;
+  team_id: string;
+  site_id: string;
+  group_id: string | null;
+  application_id: string | null;
+  description: string;
+  /** SHA-256 of the token; the token itself is shown once, when made. */
+  token_hash: string;
+  /** 1: a one-time code, spent by the first device that registers with it. */
+  single_use: number;
+  uses: number;
+  expires_at: string;
+  revoked_at: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface Schema {
+  sites: SitesTable;
+  device_groups: DeviceGroupsTable;
+  provisioning_tokens: ProvisioningTokensTable;
   applications: ApplicationsTable;
   instances: InstancesTable;
   instance_env: InstanceEnvTable;

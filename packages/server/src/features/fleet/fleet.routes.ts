@@ -1,0 +1,161 @@
+import { Type } from '@sinclair/typebox';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import type { DeviceGroupsTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
+import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
+import { tokenState } from './fleet.service.ts';
+
+const SiteParams = Type.Object({ siteId: Id });
+const GroupParams = Type.Object({ groupId: Id });
+const TokenParams = Type.Object({ provisioningTokenId: Id });
+const Location = Type.String({ maxLength: 200 });
+// IANA names are at most a few dozen characters (America/Argentina/ComodRivadavia); checked against Intl in the service.
+const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+\\-/]+$' });
+const Description = Type.String({ maxLength: 2000 });
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+const SiteView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), location: Type.String(), timeZone: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
+const GroupView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), description: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
+const TokenView = Type.Object({
+  id: Type.String(),
+  teamId: Type.String(),
+  siteId: Type.String(),
+  groupId: Nullable(Type.String()),
+  applicationId: Nullable(Type.String()),
+  description: Type.String(),
+  singleUse: Type.Boolean(),
+  uses: Type.Integer(),
+  state: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('used')]),
+  expiresAt: Type.String(),
+  revokedAt: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
+
+function presentSite(s: SitesTable) {
+  return { id: s.id, teamId: s.team_id, name: s.name, location: s.location, timeZone: s.time_zone, createdAt: s.created_at, updatedAt: s.updated_at };
+}
+function presentGroup(g: DeviceGroupsTable) {
+  return { id: g.id, teamId: g.team_id, name: g.name, description: g.description, createdAt: g.created_at, updatedAt: g.updated_at };
+}
+function presentToken(t: ProvisioningTokensTable, now: string) {
+  return {
+    id: t.id,
+    teamId: t.team_id,
+    siteId: t.site_id,
+    groupId: t.group_id,
+    applicationId: t.application_id,
+    description: t.description,
+    singleUse: Boolean(t.single_use),
+    uses: t.uses,
+    state: tokenState(t, now),
+    expiresAt: t.expires_at,
+    revokedAt: t.revoked_at,
+    createdAt: t.created_at,
+  };
+}
+
+export function fleetRoutes(app: TypedApp, c: AppContext): void {
+  const { fleet, teams, clock } = c;
+  const now = () => clock.now().toISOString();
+
+  // --- Sites
+  app.get('/api/teams/:teamId/sites', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(SiteView) } } }, async (request) =>
+    (await fleet.sitesOfTeam(request.params.teamId)).map(presentSite),
+  );
+  app.post(
+    '/api/teams/:teamId/sites',
+    {
+      config: { permission: 'fleet:write' },
+      schema: { tags: ['fleet'], params: TeamParams, body: Type.Object({ name: Name, location: Type.Optional(Location), timeZone: TimeZone }, { additionalProperties: false }), response: { 201: SiteView } },
+    },
+    async (request, reply) => {
+      await teams.requireTeam(request.params.teamId);
+      const { name, location, timeZone } = request.body;
+      return reply.code(201).send(presentSite(await fleet.createSite(request.params.teamId, { name, location: location ?? '', timeZone }, request.ctx)));
+    },
+  );
+  app.patch(
+    '/api/sites/:siteId',
+    {
+      config: { permission: 'fleet:write' },
+      schema: {
+        tags: ['fleet'],
+        params: SiteParams,
+        body: Type.Object({ name: Type.Optional(Name), location: Type.Optional(Location), timeZone: Type.Optional(TimeZone) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: SiteView },
+      },
+    },
+    async (request) => presentSite(await fleet.updateSite(request.params.siteId, request.body, request.ctx)),
+  );
+  app.delete('/api/sites/:siteId', { config: { permission: 'fleet:write' }, schema: { tags: ['fleet'], params: SiteParams, response: { 204: NoContent } } }, async (request, reply) => {
+    await fleet.deleteSite(request.params.siteId, request.ctx);
+    return reply.code(204).send(null);
+  });
+
+  // --- Device groups
+  app.get('/api/teams/:teamId/device-groups', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(GroupView) } } }, async (request) =>
+    (await fleet.groupsOfTeam(request.params.teamId)).map(presentGroup),
+  );
+  app.post(
+    '/api/teams/:teamId/device-groups',
+    {
+      config: { permission: 'fleet:write' },
+      schema: { tags: ['fleet'], params: TeamParams, body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }), response: { 201: GroupView } },
+    },
+    async (request, reply) => {
+      await teams.requireTeam(request.params.teamId);
+      return reply.code(201).send(presentGroup(await fleet.createGroup(request.params.teamId, { name: request.body.name, description: request.body.description ?? '' }, request.ctx)));
+    },
+  );
+  app.patch(
+    '/api/device-groups/:groupId',
+    {
+      config: { permission: 'fleet:write' },
+      schema: { tags: ['fleet'], params: GroupParams, body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }), response: { 200: GroupView } },
+    },
+    async (request) => presentGroup(await fleet.updateGroup(request.params.groupId, request.body, request.ctx)),
+  );
+  app.delete('/api/device-groups/:groupId', { config: { permission: 'fleet:write' }, schema: { tags: ['fleet'], params: GroupParams, response: { 204: NoContent } } }, async (request, reply) => {
+    await fleet.deleteGroup(request.params.groupId, request.ctx);
+    return reply.code(204).send(null);
+  });
+
+  // --- Provisioning tokens
+  app.get(
+    '/api/teams/:teamId/provisioning-tokens',
+    { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(TokenView) } } },
+    async (request) => (await fleet.tokensOfTeam(request.params.teamId)).map((t) => presentToken(t, now())),
+  );
+  app.post(
+    '/api/teams/:teamId/provisioning-tokens',
+    {
+      config: { permission: 'fleet:provision' },
+      schema: {
+        tags: ['fleet'],
+        params: TeamParams,
+        body: Type.Object(
+          {
+            siteId: Id,
+            groupId: Type.Optional(Id),
+            applicationId: Type.Optional(Id),
+            description: Type.Optional(Description),
+            // An hour to thirty days: a token is for a commissioning job, not for keeps.
+            expiresInHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720 })),
+            singleUse: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ token: Type.String({ description: 'Shown once: give it to the device (flowgate-agent --provision)' }), provisioningToken: TokenView }) },
+      },
+    },
+    async (request, reply) => {
+      await teams.requireTeam(request.params.teamId);
+      const { row, token } = await fleet.createToken(request.params.teamId, request.body, request.ctx);
+      return reply.code(201).send({ token, provisioningToken: presentToken(row, now()) });
+    },
+  );
+  app.post(
+    '/api/provisioning-tokens/:provisioningTokenId/revoke',
+    { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } } },
+    async (request) => presentToken(await fleet.revokeToken(request.params.provisioningTokenId, request.ctx), now()),
+  );
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, RequestContext } from '../../context.ts';
+import type { DeviceGroupsTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { randomToken, sha256Hex } from '../../security/crypto.ts';
+import type { ApplicationsStore } from '../applications/applications.store.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
+import type { FleetStore } from './fleet.store.ts';
+
+/** What a device presents once, to register: recognisable in a log or a leaked paste. */
+export const PROVISIONING_TOKEN_PREFIX = 'fgp_';
+export const DEFAULT_TOKEN_HOURS = 24;
+
+export interface SiteInput {
+  name: string;
+  location: string;
+  timeZone: string;
+}
+
+export interface TokenInput {
+  siteId: string;
+  groupId?: string | undefined;
+  applicationId?: string | undefined;
+  description?: string | undefined;
+  expiresInHours?: number | undefined;
+  singleUse?: boolean | undefined;
+}
+
+/** A time zone the platform can show times in: an IANA name (Europe/Berlin) or UTC. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface FleetDeps {
+  store: FleetStore;
+  applicationsStore: ApplicationsStore;
+  auditLog: AuditLog;
+  clock: Clock;
+}
+
+/**
+ * Sites, device groups and provisioning tokens: the shape of a team's fleet before a
+ * device joins it. Names are unique in a team; a site or group that a usable token still
+ * names cannot be deleted (revoke the token first), so no device can register into
+ * something that is gone.
+ */
+export function createFleetService({ store, applicationsStore, auditLog, clock }: FleetDeps) {
+  const iso = () => clock.now().toISOString();
+
+  async function requireSite(id: string): Promise<SitesTable> {
+    const site = await store.siteById(id);
+    if (!site) throw new NotFoundError('Site');
+    return site;
+  }
+  async function requireGroup(id: string): Promise<DeviceGroupsTable> {
+    const group = await store.groupById(id);
+    if (!group) throw new NotFoundError('Device group');
+    return group;
+  }
+  async function requireToken(id: string): Promise<ProvisioningTokensTable> {
+    const token = await store.tokenById(id);
+    if (!token) throw new NotFoundError('Provisioning token');
+    return token;
+  }
+
+  function checkTimeZone(timeZone: string): void {
+    if (!isTimeZone(timeZone)) {
+      throw new ValidationError(`"${timeZone}" is not a time zone: use an IANA name such as Europe/Berlin, or UTC.`, [{ field: 'timeZone', message: 'unknown time zone' }]);
+    }
+  }
+
+  /** A resource named in a token must be the team's own: another team's answers as unknown. */
+  async function teamResource<T extends { team_id: string }>(teamId: string, found: T | undefined, what: string): Promise<T> {
+    if (!found || found.team_id !== teamId) throw new NotFoundError(what);
+    return found;
+  }
+
+  return {
+    requireSite,
+    requireGroup,
+    requireToken,
+    sitesOfTeam: (teamId: string) => store.sitesOfTeam(teamId),
+    groupsOfTeam: (teamId: string) => store.groupsOfTeam(teamId),
+    tokensOfTeam: (teamId: string) => store.tokensOfTeam(teamId),
+
+    async createSite(teamId: string, input: SiteInput, ctx: RequestContext): Promise<SitesTable> {
+      checkTimeZone(input.timeZone);
+      const site: SitesTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), location: input.location.trim(), time_zone: input.timeZone, created_at: iso(), updated_at: iso() };
+      await auditLog.transaction(ctx, async (tx) => {
+        if (await store.siteByName(teamId, site.name, tx.trx)) throw new ConflictError(`The team already has a site named "${site.name}".`);
+        await store.insertSite(site, tx.trx);
+        await tx.record({ event: 'site.created', target: { type: 'site', id: site.id }, teamId, details: { name: site.name, location: site.location, timeZone: site.time_zone } });
+      });
+      return site;
+    },
+
+    async updateSite(id: string, patch: Partial<SiteInput>, ctx: RequestContext): Promise<SitesTable> {
+      const before = await requireSite(id);
+      if (patch.timeZone !== undefined) checkTimeZone(patch.timeZone);
+      const changes: Partial<SitesTable> = {
+        ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
+        ...(patch.location !== undefined ? { location: patch.location.trim() } : {}),
+        ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
+        updated_at: iso(),
+      };
+      await auditLog.transaction(ctx, async (tx) => {
+        if (changes.name !== undefined && changes.name !== before.name) {
+          if (await store.siteByName(before.team_id, changes.name, tx.trx)) throw new ConflictError(`The team already has a site named "${changes.name}".`);
+        }
+        await store.updateSite(id, changes, tx.trx);
+        await tx.record({
+          event: 'site.updated',
+          target: { type: 'site', id },
+          teamId: before.team_id,
+          details: { before: { name: before.name, location: before.location, timeZone: before.time_zone }, after: patch },
+        });
+      });
+      return { ...before, ...changes };
+    },
+
+    async deleteSite(id: string, ctx: RequestContext): Promise<void> {
+      const site = await requireSite(id);
+      await auditLog.transaction(ctx, async (tx) => {
+        const active = await store.activeTokensNaming('site_id', id, iso(), tx.trx);
+        if (active.length) throw new ConflictError(`${active.length} provisioning token(s) still let devices register into "${site.name}": revoke them first.`);
+        await store.deleteSite(id, tx.trx);
+        await tx.record({ event: 'site.deleted', target: { type: 'site', id }, teamId: site.team_id, details: { name: site.name } });
+      });
+    },
+
+    async createGroup(teamId: string, input: { name: string; description: string }, ctx: RequestContext): Promise<DeviceGroupsTable> {
+      const group: DeviceGroupsTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), description: input.description.trim(), created_at: iso(), updated_at: iso() };
+      await auditLog.transaction(ctx, async (tx) => {
+        if (await store.groupByName(teamId, group.name, tx.trx)) throw new ConflictError(`The team already has a device group named "${group.name}".`);
+        await store.insertGroup(group, tx.trx);
+        await tx.record({ event: 'device.group.created', target: { type: 'device-group', id: group.id }, teamId, details: { name: group.name } });
+      });
+      return group;
+    },
+
+    async updateGroup(id: string, patch: { name?: string | undefined; description?: string | undefined }, ctx: RequestContext): Promise<DeviceGroupsTable> {
+      const before = await requireGroup(id);
+      const changes: Partial<DeviceGroupsTable> = {
+        ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
+        ...(patch.description !== undefined ? { description: patch.description.trim() } : {}),
+        updated_at: iso(),
+      };
+      await auditLog.transaction(ctx, async (tx) => {
+        if (changes.name !== undefined && changes.name !== before.name) {
+          if (await store.groupByName(before.team_id, changes.name, tx.trx)) throw new ConflictError(`The team already has a device group named "${changes.name}".`);
+        }
+        await store.updateGroup(id, changes, tx.trx);
+        await tx.record({ event: 'device.group.updated', target: { type: 'device-group', id }, teamId: before.team_id, details: { before: { name: before.name, description: before.description }, after: patch } });
+      });
+      return { ...before, ...changes };
+    },
+
+    async deleteGroup(id: string, ctx: RequestContext): Promise<void> {
+      const group = await requireGroup(id);
+      await auditLog.transaction(ctx, async (tx) => {
+        const active = await store.activeTokensNaming('group_id', id, iso(), tx.trx);
+        if (active.length) throw new ConflictError(`${active.length} provisioning token(s) still let devices register into "${group.name}": revoke them first.`);
+        await store.deleteGroup(id, tx.trx);
+        await tx.record({ event: 'device.group.deleted', target: { type: 'device-group', id }, teamId: group.team_id, details: { name: group.name } });
+      });
+    },
+
+    /** Makes a provisioning token; the token itself is returned here once and stored only as its hash. */
+    async createToken(teamId: string, input: TokenInput, ctx: RequestContext): Promise<{ row: ProvisioningTokensTable; token: string }> {
+      const site = await teamResource(teamId, await store.siteById(input.siteId), 'Site');
+      const group = input.groupId ? await teamResource(teamId, await store.groupById(input.groupId), 'Device group') : null;
+      const application = input.applicationId ? await teamResource(teamId, await applicationsStore.applicationById(input.applicationId), 'Application') : null;
+      const token = `${PROVISIONING_TOKEN_PREFIX}${randomToken(32)}`;
+      const now = clock.now();
+      const row: ProvisioningTokensTable = {
+        id: randomUUID(),
+        team_id: teamId,
+        site_id: site.id,
+        group_id: group?.id ?? null,
+        application_id: application?.id ?? null,
+        description: (input.description ?? '').trim(),
+        token_hash: sha256Hex(token),
+        single_use: input.singleUse ? 1 : 0,
+        uses: 0,
+        expires_at: new Date(now.getTime() + (input.expiresInHours ?? DEFAULT_TOKEN_HOURS) * 3_600_000).toISOString(),
+        revoked_at: null,
+        created_by: ctx.actor.userId,
+        created_at: now.toISOString(),
+      };
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.insertToken(row, tx.trx);
+        await tx.record({
+          event: 'provisioning.token.created',
+          target: { type: 'provisioning-token', id: row.id },
+          teamId,
+          // Never the token: its prefix and what it binds to.
+          details: { site: site.name, group: group?.name ?? null, application: application?.name ?? null, singleUse: Boolean(row.single_use), expiresAt: row.expires_at, tokenPrefix: token.slice(0, 8) },
+        });
+      });
+      return { row, token };
+    },
+
+    async revokeToken(id: string, ctx: RequestContext): Promise<ProvisioningTokensTable> {
+      const token = await requireToken(id);
+      if (token.revoked_at) return token;
+      const at = iso();
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.revokeToken(id, at, tx.trx);
+        await tx.record({ event: 'provisioning.token.revoked', target: { type: 'provisioning-token', id }, teamId: token.team_id });
+      });
+      return { ...token, revoked_at: at };
+    },
+  };
+}
+
+export type FleetService = ReturnType<typeof createFleetService>;
+
+/** Where a token stands, as a person reads it. */
+export function tokenState(token: ProvisioningTokensTable, now: string): 'active' | 'revoked' | 'expired' | 'used' {
+  if (token.revoked_at) return 'revoked';
+  if (token.single_use && token.uses > 0) return 'used';
+  if (token.expires_at <= now) return 'expired';
+  return 'active';
+}

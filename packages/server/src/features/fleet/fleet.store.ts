@@ -1,0 +1,39 @@
+import type { Transaction } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { DeviceGroupsTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
+
+type Executor = Db | Transaction<Schema>;
+
+export function createFleetStore(db: Db) {
+  return {
+    sitesOfTeam: (teamId: string) => db.selectFrom('sites').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
+    siteById: (id: string, ex: Executor = db) => ex.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst(),
+    siteByName: (teamId: string, name: string, ex: Executor) =>
+      ex.selectFrom('sites').select('id').where('team_id', '=', teamId).where('name', '=', name).executeTakeFirst(),
+    insertSite: (site: SitesTable, ex: Executor) => ex.insertInto('sites').values(site).execute(),
+    updateSite: (id: string, patch: Partial<SitesTable>, ex: Executor) => ex.updateTable('sites').set(patch).where('id', '=', id).execute(),
+    deleteSite: (id: string, ex: Executor) => ex.deleteFrom('sites').where('id', '=', id).execute(),
+
+    groupsOfTeam: (teamId: string) => db.selectFrom('device_groups').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
+    groupById: (id: string, ex: Executor = db) => ex.selectFrom('device_groups').selectAll().where('id', '=', id).executeTakeFirst(),
+    groupByName: (teamId: string, name: string, ex: Executor) =>
+      ex.selectFrom('device_groups').select('id').where('team_id', '=', teamId).where('name', '=', name).executeTakeFirst(),
+    insertGroup: (group: DeviceGroupsTable, ex: Executor) => ex.insertInto('device_groups').values(group).execute(),
+    updateGroup: (id: string, patch: Partial<DeviceGroupsTable>, ex: Executor) => ex.updateTable('device_groups').set(patch).where('id', '=', id).execute(),
+    deleteGroup: (id: string, ex: Executor) => ex.deleteFrom('device_groups').where('id', '=', id).execute(),
+
+    tokensOfTeam: (teamId: string) =>
+      db.selectFrom('provisioning_tokens').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'desc').execute(),
+    tokenById: (id: string, ex: Executor = db) => ex.selectFrom('provisioning_tokens').selectAll().where('id', '=', id).executeTakeFirst(),
+    insertToken: (token: ProvisioningTokensTable, ex: Executor) => ex.insertInto('provisioning_tokens').values(token).execute(),
+    revokeToken: (id: string, at: string, ex: Executor) => ex.updateTable('provisioning_tokens').set({ revoked_at: at }).where('id', '=', id).execute(),
+    /** Tokens still usable that name the site or group: they keep it from being deleted. */
+    activeTokensNaming: (column: 'site_id' | 'group_id', id: string, now: string, ex: Executor) =>
+      ex.selectFrom('provisioning_tokens').select('id').where(column, '=', id).where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where((eb) => eb.or([eb('single_use', '=', 0), eb('uses', '=', 0)]))
+        .execute(),
+  };
+}
+
+export type FleetStore = ReturnType<typeof createFleetStore>;

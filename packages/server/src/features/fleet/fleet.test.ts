@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { addMember, Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+
+/** Sites, device groups and provisioning tokens through the API, as a team's people use them. */
+for (const dialect of DIALECTS) {
+  describe(`fleet sites, groups and provisioning tokens on ${dialect}`, () => {
+    let t: TestApp;
+    let owner: Client;
+    let member: Client;
+    let operator: Client;
+    let auditor: Client;
+    let teamId: string;
+    let otherTeamId: string;
+    let siteId: string;
+    let groupId: string;
+
+    before(async () => {
+      t = await startTestApp(dialect);
+      owner = await setupAdmin(t);
+      teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
+      otherTeamId = (await owner.post('/api/teams', { name: 'Brewing' })).json().id;
+      member = await addMember(t, owner, teamId, 'mia@plant.example', 'member');
+      operator = await addMember(t, owner, teamId, 'olga@plant.example', 'operator');
+      auditor = await addMember(t, owner, teamId, 'aldo@plant.example', 'auditor');
+    });
+    after(() => t.close());
+
+    test('a member creates a site and a device group; names are unique in a team', async () => {
+      const site = await member.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' });
+      assert.equal(site.statusCode, 201, site.body);
+      assert.deepEqual({ name: site.json().name, location: site.json().location, timeZone: site.json().timeZone }, { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' });
+      siteId = site.json().id;
+      const again = await member.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'UTC' });
+      assert.equal(again.statusCode, 409);
+      assert.match(again.json().detail, /already has a site named "Plant Hamburg"/);
+      // The same name in another team is that team's business.
+      assert.equal((await owner.post(`/api/teams/${otherTeamId}/sites`, { name: 'Plant Hamburg', timeZone: 'UTC' })).statusCode, 201);
+
+      const group = await member.post(`/api/teams/${teamId}/device-groups`, { name: 'Line 3 edge', description: 'The gateways on line 3' });
+      assert.equal(group.statusCode, 201, group.body);
+      groupId = group.json().id;
+      assert.equal((await member.post(`/api/teams/${teamId}/device-groups`, { name: 'Line 3 edge' })).statusCode, 409);
+      assert.deepEqual(((await auditor.get(`/api/teams/${teamId}/sites`)).json() as Array<{ name: string }>).map((s) => s.name), ['Plant Hamburg']);
+      assert.deepEqual(((await operator.get(`/api/teams/${teamId}/device-groups`)).json() as Array<{ name: string }>).map((g) => g.name), ['Line 3 edge']);
+    });
+
+    test('bad input: an unknown time zone, an empty change, unknown fields, another team\'s site', async () => {
+      const zone = await member.post(`/api/teams/${teamId}/sites`, { name: 'Plant Lyon', timeZone: 'Mars/Olympus_Mons' });
+      assert.equal(zone.statusCode, 400);
+      assert.match(String(zone.headers['content-type']), /^application\/problem\+json/);
+      assert.match(zone.json().detail, /not a time zone/);
+      assert.deepEqual(zone.json().errors, [{ field: 'timeZone', message: 'unknown time zone' }]);
+      assert.equal((await member.patch(`/api/sites/${siteId}`, {})).statusCode, 400);
+      assert.equal((await member.post(`/api/teams/${teamId}/sites`, { name: 'X', timeZone: 'UTC', plc: 'S7' })).statusCode, 400);
+      assert.equal((await member.post(`/api/teams/${teamId}/sites`, { name: 'X', timeZone: 42 })).statusCode, 400);
+      const otherSite = (await owner.get(`/api/teams/${otherTeamId}/sites`)).json()[0].id;
+      // Mia is not in Brewing: its site answers as unknown, and the attempt is on record.
+      assert.equal((await member.patch(`/api/sites/${otherSite}`, { name: 'Mine now' })).statusCode, 404);
+      const hidden = (await owner.get(`/api/audit?event=auth.access.hidden`)).json().events as Array<{ actorLabel: string }>;
+      assert.ok(hidden.some((e) => e.actorLabel === 'mia@plant.example'));
+    });
+
+    test('a site is renamed and moved to another time zone; the change is audited with before and after', async () => {
+      const changed = await member.patch(`/api/sites/${siteId}`, { name: 'Plant Hamburg-Billbrook', timeZone: 'UTC' });
+      assert.equal(changed.statusCode, 200, changed.body);
+      assert.equal(changed.json().name, 'Plant Hamburg-Billbrook');
+      const [event] = (await owner.get(`/api/audit?event=site.updated`)).json().events as Array<{ details: string; targetId: string; teamId: string }>;
+      assert.equal(event!.targetId, siteId);
+      assert.equal(event!.teamId, teamId);
+      assert.deepEqual(JSON.parse(event!.details), { before: { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' }, after: { name: 'Plant Hamburg-Billbrook', timeZone: 'UTC' } });
+    });
+
+    test('operators and auditors read the fleet but change nothing; only the owner makes provisioning tokens', async () => {
+      assert.equal((await operator.post(`/api/teams/${teamId}/sites`, { name: 'Plant Kiel', timeZone: 'UTC' })).statusCode, 403);
+      assert.equal((await auditor.patch(`/api/device-groups/${groupId}`, { name: 'Mine' })).statusCode, 403);
+      const refused = await member.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId });
+      assert.equal(refused.statusCode, 403);
+      assert.match(refused.json().detail, /fleet:provision/);
+    });
+
+    test('a provisioning token is shown once, stored as its hash, bound to the team\'s own site, group and application', async () => {
+      const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Line 3 gateway' })).json().id;
+      const made = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId, applicationId, description: 'Commissioning line 3', expiresInHours: 48, singleUse: true });
+      assert.equal(made.statusCode, 201, made.body);
+      const { token, provisioningToken } = made.json();
+      assert.match(token, /^fgp_[A-Za-z0-9_-]{40,}$/);
+      assert.equal(provisioningToken.state, 'active');
+      assert.equal(provisioningToken.singleUse, true);
+      const hours = (Date.parse(provisioningToken.expiresAt) - Date.parse(provisioningToken.createdAt)) / 3_600_000;
+      assert.equal(hours, 48);
+      // Never again: not in the list, not in the database, not in the audit log.
+      const listed = (await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).body;
+      assert.ok(!listed.includes(token));
+      const stored = await t.db.database.db.selectFrom('provisioning_tokens').selectAll().where('id', '=', provisioningToken.id).executeTakeFirstOrThrow();
+      assert.equal(stored.token_hash, createHash('sha256').update(token).digest('hex'));
+      const audited = (await owner.get(`/api/audit?event=provisioning.token.created`)).json().events[0];
+      assert.ok(!audited.details.includes(token.slice(8)), 'the audit log keeps a prefix only');
+      assert.deepEqual(JSON.parse(audited.details).site, 'Plant Hamburg-Billbrook');
+
+      // Bound to what is the team's own: another team's site, or an unknown group, is unknown.
+      const otherSite = (await owner.get(`/api/teams/${otherTeamId}/sites`)).json()[0].id;
+      const foreign = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId: otherSite });
+      assert.equal(foreign.statusCode, 404);
+      assert.match(foreign.json().detail, /Site was not found/);
+      assert.equal((await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId: '00000000-0000-4000-8000-000000000000' })).statusCode, 404);
+      for (const expiresInHours of [0, 721, 1.5]) {
+        assert.equal((await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, expiresInHours })).statusCode, 400, `expiresInHours ${expiresInHours}`);
+      }
+      const count = await t.db.database.db.selectFrom('provisioning_tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', teamId).executeTakeFirstOrThrow();
+      assert.equal(Number(count.n), 1, 'refused tokens left nothing behind');
+    });
+
+    test('a site or group that a usable token names cannot be deleted until the token is revoked', async () => {
+      const [token] = (await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).json() as Array<{ id: string }>;
+      const blocked = await member.delete(`/api/sites/${siteId}`);
+      assert.equal(blocked.statusCode, 409);
+      assert.match(blocked.json().detail, /revoke them first/);
+      assert.equal((await member.delete(`/api/device-groups/${groupId}`)).statusCode, 409);
+      assert.equal((await member.post(`/api/provisioning-tokens/${token!.id}/revoke`)).statusCode, 403);
+      const revoked = await owner.post(`/api/provisioning-tokens/${token!.id}/revoke`);
+      assert.equal(revoked.statusCode, 200);
+      assert.equal(revoked.json().state, 'revoked');
+      assert.equal((await member.delete(`/api/device-groups/${groupId}`)).statusCode, 204);
+      assert.equal((await member.delete(`/api/sites/${siteId}`)).statusCode, 204);
+      assert.deepEqual((await member.get(`/api/teams/${teamId}/sites`)).json(), []);
+      const events = ((await owner.get(`/api/audit?limit=50`)).json().events as Array<{ event: string }>).map((e) => e.event);
+      for (const name of ['site.created', 'site.updated', 'site.deleted', 'device.group.created', 'device.group.deleted', 'provisioning.token.created', 'provisioning.token.revoked']) {
+        assert.ok(events.includes(name), `${name} is audited`);
+      }
+    });
+  });
+}
