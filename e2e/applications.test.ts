@@ -12,8 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { TestApp } from '../packages/server/test/harness.ts';
-import { startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
+import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
 
 /** Node-RED starting (or restarting into another snapshot) on a shared machine. */
 const RUNTIME_TIMEOUT = 60_000;
@@ -56,7 +55,6 @@ const FIRST_FLOW = [
 const AUDIT_NODE = { id: 'fg-audit', type: 'debug', z: 'fg-tab', name: 'Audit', active: true, tosidebar: true, console: false, tostatus: false, complete: 'true', targetType: 'full', statusVal: '', statusType: 'auto', x: 500, y: 160, wires: [] };
 
 let h: BrowserWalk;
-let t: TestApp;
 let base: string;
 const shot = (page: Page, name: string) => h.shot(page, name);
 const newPage = (permissions?: string[]) => h.newPage(permissions);
@@ -161,7 +159,7 @@ async function runningFlows(editor: Page, instanceId: string): Promise<{ status:
 
 before(async () => {
   h = await startBrowserWalk('apps-');
-  ({ t, base } = h);
+  ({ base } = h);
 });
 
 afterEach(async () => {
@@ -182,17 +180,7 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   // --- Set up the platform and a team.
   const admin = await newPage();
   walk.admin = admin;
-  await admin.goto(`/setup?token=${t.context.setup.token}`);
-  await admin.getByLabel('Email', { exact: true }).fill(ADMIN.email);
-  await admin.getByLabel('Name', { exact: true }).fill(ADMIN.name);
-  await admin.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await admin.getByLabel('Repeat password').fill(ADMIN.password);
-  await admin.getByRole('button', { name: 'Create admin account' }).click();
-  await admin.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
-  await admin.getByLabel('Team name').fill(TEAM);
-  await admin.getByRole('button', { name: 'Create team' }).click();
-  await admin.getByRole('heading', { name: TEAM, level: 1 }).waitFor();
-  const teamId = new URL(admin.url()).pathname.split('/')[2]!;
+  const teamId = await setUpPlatformWithTeam(h, admin, ADMIN, TEAM);
   walk.teamId = teamId;
 
   // --- An application, from the team's Applications section.
@@ -365,29 +353,8 @@ test('a viewer sees the instance but cannot change it, and the editor is read-on
   assert.ok(admin && instanceId && teamId, 'runs after the owner walk');
 
   // --- The owner invites a viewer; they join and sign in.
-  const invitation = await admin.evaluate(
-    async ({ teamId, email }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(`/api/teams/${teamId}/invitations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-        body: JSON.stringify({ email, role: 'viewer' }),
-      });
-      return (await response.json()) as { link: string };
-    },
-    { teamId, email: VIEWER.email },
-  );
-  const viewer = await newPage();
+  const viewer = await invitePerson(h, admin, teamId, TEAM, VIEWER, 'viewer');
   walk.viewer = viewer;
-  await viewer.goto(invitation.link);
-  await viewer.getByLabel('Your name').fill(VIEWER.name);
-  await viewer.getByLabel('Password', { exact: true }).fill(VIEWER.password);
-  await viewer.getByLabel('Repeat password').fill(VIEWER.password);
-  await viewer.getByRole('button', { name: 'Create account and join' }).click();
-  await viewer.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await viewer.getByLabel('Password').fill(VIEWER.password);
-  await viewer.getByRole('button', { name: 'Sign in' }).click();
-  await viewer.getByRole('heading', { name: TEAM, level: 1 }).waitFor();
 
   // --- The team lists the application; no way to create one.
   await viewer.getByRole('link', { name: APP }).click();

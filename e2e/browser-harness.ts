@@ -77,3 +77,55 @@ export async function startBrowserWalk(shotPrefix = ''): Promise<BrowserWalk> {
     },
   };
 }
+
+export interface Person {
+  email: string;
+  name: string;
+  password: string;
+}
+
+/** Sets the platform up through its one-time link as `admin`, then creates a team; returns the team's id. */
+export async function setUpPlatformWithTeam(h: BrowserWalk, page: Page, admin: Person, team: string): Promise<string> {
+  await page.goto(`/setup?token=${h.t.context.setup.token}`);
+  await page.getByLabel('Email', { exact: true }).fill(admin.email);
+  await page.getByLabel('Name', { exact: true }).fill(admin.name);
+  await page.getByLabel('Password', { exact: true }).fill(admin.password);
+  await page.getByLabel('Repeat password').fill(admin.password);
+  await page.getByRole('button', { name: 'Create admin account' }).click();
+  await page.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
+  await page.getByLabel('Team name').fill(team);
+  await page.getByRole('button', { name: 'Create team' }).click();
+  await page.getByRole('heading', { name: team, level: 1 }).waitFor();
+  return new URL(page.url()).pathname.split('/')[2]!;
+}
+
+/**
+ * The owner (signed in on `owner`) invites `person` with `role` through the API, with the
+ * page's own session; the person, in a browser of their own, follows the link, creates
+ * their account and signs in. Returns their page, on the team.
+ */
+export async function invitePerson(h: BrowserWalk, owner: Page, teamId: string, team: string, person: Person, role: string): Promise<Page> {
+  const invitation = await owner.evaluate(
+    async ({ teamId, email, role }) => {
+      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+      const response = await fetch(`/api/teams/${teamId}/invitations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        body: JSON.stringify({ email, role }),
+      });
+      return (await response.json()) as { link: string };
+    },
+    { teamId, email: person.email, role },
+  );
+  const page = await h.newPage();
+  await page.goto(invitation.link);
+  await page.getByLabel('Your name').fill(person.name);
+  await page.getByLabel('Password', { exact: true }).fill(person.password);
+  await page.getByLabel('Repeat password').fill(person.password);
+  await page.getByRole('button', { name: 'Create account and join' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Password').fill(person.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: team, level: 1 }).waitFor();
+  return page;
+}

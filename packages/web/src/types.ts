@@ -252,3 +252,37 @@ export interface ApplicationSettings {
   paletteDeny: string[];
   autoSnapshotRetention: number;
 }
+
+export interface Site {
+  id: string;
+  teamId: string;
+  name: string;
+  location: string;
+  timeZone: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeviceGroup {
+  id: string;
+  teamId: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProvisioningToken {
+  id: string;
+  teamId: string;
+  siteId: string;
+  groupId: string | null;
+  applicationId: string | null;
+  description: string;
+  singleUse: boolean;
+  uses: number;
+  state: 'active' | 'revoked' | 'expired' | 'used';
+  expiresAt: string;
+  revokedAt: string | null;
+  createdAt: string;
+}

@@ -63,11 +63,10 @@ export function TeamPage() {
           As {data.role === 'auditor' ? 'an' : 'a'} {data.role} you can see this team but not change it. Ask an owner if you need more.
         </p>
       )}
-      {allowed('audit:read') && (
-        <p>
-          <Link to={`/teams/${data.id}/audit`}>Open the team's audit trail</Link>
-        </p>
-      )}
+      <p className="link-row">
+        {allowed('fleet:read') && <Link to={`/teams/${data.id}/fleet`}>Fleet: sites, device groups, provisioning</Link>}
+        {allowed('audit:read') && <Link to={`/teams/${data.id}/audit`}>Open the team's audit trail</Link>}
+      </p>
 
       {allowed('applications:read') && <ApplicationsSection teamId={data.id} mayWrite={allowed('applications:write')} />}
       {allowed('members:read') && <MembersSection teamId={data.id} mayWrite={allowed('members:write')} />}

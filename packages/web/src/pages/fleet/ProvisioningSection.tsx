@@ -1,0 +1,228 @@
+import { useId, useState, type FormEvent } from 'react';
+import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { CopyField } from '../../components/CopyField.tsx';
+import { Field } from '../../components/Field.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction, useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { Application, DeviceGroup, ProvisioningToken, Site } from '../../types.ts';
+
+const EXPIRY_CHOICES: Array<[hours: number, label: string]> = [
+  [1, '1 hour'],
+  [8, '8 hours (a shift)'],
+  [24, '24 hours'],
+  [72, '3 days'],
+  [168, '7 days'],
+  [720, '30 days'],
+];
+
+const STATE_BADGE: Record<ProvisioningToken['state'], string> = { active: 'badge-ok', revoked: 'badge-bad', expired: '', used: '' };
+
+interface Fleet {
+  tokens: ProvisioningToken[];
+  sites: Site[];
+  groups: DeviceGroup[];
+  applications: Application[];
+}
+
+/** The tokens that let a device join the team: listed for every role, made and revoked by owners (fleet:provision). */
+export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId: string; mayProvision: boolean; revision: number }) {
+  const { api } = useSession();
+  const team = `/api/teams/${encodeURIComponent(teamId)}`;
+  const fleet = useResource<Fleet>(async () => {
+    const [tokens, sites, groups, applications] = await Promise.all([
+      api.get<ProvisioningToken[]>(`${team}/provisioning-tokens`),
+      api.get<Site[]>(`${team}/sites`),
+      api.get<DeviceGroup[]>(`${team}/device-groups`),
+      api.get<Application[]>(`${team}/applications`),
+    ]);
+    return { tokens, sites, groups, applications };
+  }, `${teamId}:provisioning:${revision}`);
+  const [made, setMade] = useState<string | null>(null);
+  const revoke = useAction(async (token: ProvisioningToken) => {
+    const revoked = await api.post<ProvisioningToken>(`/api/provisioning-tokens/${encodeURIComponent(token.id)}/revoke`);
+    fleet.setData((current) => current && { ...current, tokens: current.tokens.map((t) => (t.id === revoked.id ? revoked : t)) });
+  });
+
+  const nameOf = (list: Array<{ id: string; name: string }> | undefined, id: string | null) => (id ? (list?.find((x) => x.id === id)?.name ?? 'deleted') : null);
+
+  return (
+    <section aria-labelledby="provisioning-title">
+      <h2 id="provisioning-title">Provisioning tokens</h2>
+      <p className="muted">A device presents a token once, to register into this team at a site. Tokens expire; a one-time code is spent by the first device.</p>
+      {fleet.loading && !fleet.data && <Loading what="provisioning tokens" />}
+      <ProblemNotice problem={fleet.error} />
+      {fleet.data && fleet.data.tokens.length === 0 && <p className="muted">No provisioning tokens yet.</p>}
+      {fleet.data && fleet.data.tokens.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Token</th>
+                <th scope="col">Site</th>
+                <th scope="col">Group</th>
+                <th scope="col">Application</th>
+                <th scope="col">State</th>
+                <th scope="col">Expires</th>
+                {mayProvision && <th scope="col" className="actions-cell">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {fleet.data.tokens.map((token) => (
+                <tr key={token.id} data-token-id={token.id}>
+                  <th scope="row">
+                    {token.description || <span className="muted">No description</span>}
+                    <span className="muted small block">
+                      {token.singleUse ? 'one-time code' : `used ${token.uses} time${token.uses === 1 ? '' : 's'}`}, made {formatDateTime(token.createdAt)}
+                    </span>
+                  </th>
+                  <td>{nameOf(fleet.data?.sites, token.siteId)}</td>
+                  <td>{nameOf(fleet.data?.groups, token.groupId) ?? <span className="muted">—</span>}</td>
+                  <td>{nameOf(fleet.data?.applications, token.applicationId) ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <span className={`badge ${STATE_BADGE[token.state]}`}>{token.state}</span>
+                  </td>
+                  <td className="nowrap">{formatDateTime(token.expiresAt)}</td>
+                  {mayProvision && (
+                    <td className="actions-cell">
+                      {token.state === 'active' && (
+                        <ConfirmButton
+                          label="Revoke"
+                          accessibleName={`Revoke token ${token.description || token.id}`}
+                          question="No device can register with it again. Revoke?"
+                          confirmLabel="Yes, revoke"
+                          pending={revoke.pending}
+                          onConfirm={() => revoke.run(token)}
+                        />
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
+      {made && (
+        <div className="card stack notice-success" role="status">
+          <h3>Give this token to the device</h3>
+          <p>It is shown this once. Whoever holds it can register a device into this team until it expires or you revoke it.</p>
+          <CopyField label="Token" value={made} />
+          <div>
+            <button type="button" onClick={() => setMade(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      )}
+      {mayProvision && fleet.data && (
+        <TokenForm
+          teamUrl={team}
+          fleet={fleet.data}
+          onMade={(token, row) => {
+            setMade(token);
+            fleet.setData((current) => current && { ...current, tokens: [row, ...current.tokens] });
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: Fleet; onMade: (token: string, row: ProvisioningToken) => void }) {
+  const { api } = useSession();
+  const ids = { site: useId(), group: useId(), application: useId(), expiry: useId(), once: useId() };
+  const [siteId, setSiteId] = useState('');
+  const [groupId, setGroupId] = useState('');
+  const [applicationId, setApplicationId] = useState('');
+  const [description, setDescription] = useState('');
+  const [hours, setHours] = useState(24);
+  const [singleUse, setSingleUse] = useState(true);
+  const create = useAction(async () => {
+    const body = {
+      siteId,
+      ...(groupId ? { groupId } : {}),
+      ...(applicationId ? { applicationId } : {}),
+      description,
+      expiresInHours: hours,
+      singleUse,
+    };
+    const answer = await api.post<{ token: string; provisioningToken: ProvisioningToken }>(`${teamUrl}/provisioning-tokens`, body);
+    onMade(answer.token, answer.provisioningToken);
+    setDescription('');
+  });
+
+  if (fleet.sites.length === 0) return <p className="notice">Add a site first: every device belongs to one.</p>;
+  return (
+    <form
+      className="card stack"
+      aria-labelledby="create-token-title"
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        void create.run();
+      }}
+    >
+      <h3 id="create-token-title">Make a provisioning token</h3>
+      <div className="form-row">
+        <div className="field">
+          <label htmlFor={ids.site}>Site for the device</label>
+          <select id={ids.site} required value={siteId} onChange={(e) => setSiteId(e.target.value)}>
+            <option value="">Choose a site…</option>
+            {fleet.sites.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.group}>Device group</label>
+          <select id={ids.group} value={groupId} onChange={(e) => setGroupId(e.target.value)}>
+            <option value="">None</option>
+            {fleet.groups.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.application}>Application to run</label>
+          <select id={ids.application} value={applicationId} onChange={(e) => setApplicationId(e.target.value)}>
+            <option value="">None yet</option>
+            {fleet.applications.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <div className="form-row">
+        <Field label="Token description" maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} hint="Who or what it is for, e.g. Commissioning line 3." />
+        <div className="field">
+          <label htmlFor={ids.expiry}>Expires after</label>
+          <select id={ids.expiry} value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+            {EXPIRY_CHOICES.map(([h, label]) => (
+              <option key={h} value={h}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <div className="checkbox">
+        <input id={ids.once} type="checkbox" checked={singleUse} onChange={(e) => setSingleUse(e.target.checked)} />
+        <label htmlFor={ids.once}>One-time code: spent by the first device that registers</label>
+      </div>
+      <ProblemNotice problem={create.error} />
+      <div>
+        <button type="submit" className="primary" disabled={create.pending || !siteId}>
+          Make token
+        </button>
+      </div>
+    </form>
+  );
+}
