@@ -1,8 +1,10 @@
 /**
  * The fleet pages in a real Chromium against the real server (SQLite): an owner adds a
- * site and a device group, makes a provisioning token (shown once) and revokes it; a
- * viewer of the team sees the fleet and no way to change it. Devices themselves join in a
- * later part of the fleet work.
+ * site and a device group, makes a provisioning token (shown once); a device registers
+ * with it over the device protocol and is revoked from the page, cut off at once; a
+ * second token keeps its site from being deleted until revoked; a viewer of the team sees
+ * the fleet and no way to change it. The device here is the protocol spoken with fetch:
+ * the agent's own --provision is not built yet.
  *
  * FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
  */
@@ -29,7 +31,7 @@ after(async () => {
   await h?.close();
 });
 
-test('an owner adds a site and a group, makes a provisioning token shown once, and revokes it', { timeout: 120_000 }, async () => {
+test('an owner sets up a site, a group and a token; a device registers with it and is cut off when revoked', { timeout: 120_000 }, async () => {
   const admin = await h.newPage(['clipboard-read', 'clipboard-write']);
   walk.admin = admin;
   walk.teamId = await setUpPlatformWithTeam(h, admin, ADMIN, TEAM);
@@ -81,21 +83,55 @@ test('an owner adds a site and a group, makes a provisioning token shown once, a
   await tokenRow.waitFor();
   assert.equal(((await admin.content()).match(new RegExp(token, 'g')) ?? []).length, 0, 'the token is shown only once');
 
-  // --- A site a usable token names cannot go; revoking the token frees it.
+  // --- A device registers with it over the device protocol (as its agent would), and checks in.
+  const registered = await fetch(`${h.base}/api/fleet/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, name: 'edge-gw-line3', agentVersion: '0.1.0', nodeRedVersion: '4.1.8' }),
+  });
+  assert.equal(registered.status, 201);
+  const { credential } = (await registered.json()) as { credential: string };
+  const checkIn = () => fetch(`${h.base}/api/fleet/v1/check-in`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` }, body: JSON.stringify({ agentVersion: '0.1.0' }) });
+  assert.equal((await checkIn()).status, 200);
+  await admin.getByRole('button', { name: 'Refresh' }).click();
+  const deviceRow = admin.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' });
+  await deviceRow.getByText('registered', { exact: true }).waitFor();
+  await deviceRow.getByText('Plant Hamburg').waitFor();
+  await deviceRow.getByText('Line 3 edge').waitFor();
+  await tokenRow.getByText('used', { exact: true }).waitFor();
+  await h.shot(admin, '02b-device-registered');
+
+  // --- Revoked from the page, the device is cut off at once.
+  await deviceRow.getByRole('button', { name: 'Revoke device edge-gw-line3' }).click();
+  await deviceRow.getByRole('button', { name: 'Yes, revoke' }).click();
+  await deviceRow.getByText('revoked', { exact: true }).waitFor();
+  assert.equal((await checkIn()).status, 401, 'a revoked device is refused');
+
+  // --- A second token, for many devices this time: while usable, it keeps its site from being deleted.
+  await admin.getByLabel('Site for the device', { exact: true }).selectOption({ label: 'Plant Hamburg' });
+  await admin.getByLabel('Token description').fill('Spare gateways');
+  await admin.getByLabel('One-time code: spent by the first device that registers').uncheck();
+  await admin.getByRole('button', { name: 'Make token' }).click();
+  await admin.getByRole('button', { name: 'Done' }).click();
+  const spareRow = admin.getByRole('row').filter({ hasText: 'Spare gateways' });
+  await spareRow.getByText('active', { exact: true }).waitFor();
   await siteRow.getByRole('button', { name: 'Delete site Plant Hamburg' }).click();
   await siteRow.getByRole('button', { name: /^Yes/ }).click();
   await admin.getByRole('alert').filter({ hasText: 'revoke them first' }).waitFor();
-  await tokenRow.getByRole('button', { name: /^Revoke token/ }).click();
-  await tokenRow.getByRole('button', { name: 'Yes, revoke' }).click();
-  await tokenRow.getByText('revoked', { exact: true }).waitFor();
-  assert.equal(await tokenRow.getByRole('button', { name: /^Revoke/ }).count(), 0, 'a revoked token offers no revoke');
+  await spareRow.getByRole('button', { name: /^Revoke token/ }).click();
+  await spareRow.getByRole('button', { name: 'Yes, revoke' }).click();
+  await spareRow.getByText('revoked', { exact: true }).waitFor();
+  assert.equal(await spareRow.getByRole('button', { name: /^Revoke/ }).count(), 0, 'a revoked token offers no revoke');
   await h.shot(admin, '03-token-revoked');
 
   // --- All of it is in the team's audit trail.
   await admin.goto(`/teams/${walk.teamId}/audit`);
-  for (const event of ['site.created', 'device.group.created', 'provisioning.token.created', 'provisioning.token.revoked']) {
+  for (const event of ['site.created', 'device.group.created', 'provisioning.token.created', 'device.registered', 'device.revoked', 'provisioning.token.revoked']) {
     await admin.getByText(event, { exact: true }).first().waitFor();
   }
+  // A refused credential names no team (it proves none): it is in the platform's log.
+  await admin.goto('/audit');
+  await admin.getByText('device.credential.rejected', { exact: true }).first().waitFor();
 });
 
 test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, async () => {
@@ -106,7 +142,8 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
 
   await viewer.goto(`/teams/${teamId}/fleet`);
   await viewer.getByRole('region', { name: 'Sites' }).getByRole('row').filter({ hasText: 'Plant Hamburg' }).waitFor();
-  await viewer.getByRole('row').filter({ hasText: 'Commissioning line 3' }).getByText('revoked', { exact: true }).waitFor();
+  await viewer.getByRole('row').filter({ hasText: 'Spare gateways' }).getByText('revoked', { exact: true }).waitFor();
+  await viewer.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' }).getByText('revoked', { exact: true }).waitFor();
   for (const name of ['Add site', 'Add group', 'Make token', /^Delete/, /^Revoke/]) {
     assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${String(name)}" for a viewer`);
   }

@@ -79,12 +79,12 @@ export const PERMISSIONS = {
     access: 'read',
     description: "Open an instance's Node-RED editor (edit and deploy only with applications:write)",
   },
-  'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups and provisioning tokens (never their secrets)" },
+  'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups, devices and provisioning tokens (never their secrets)" },
   'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups' },
   'fleet:provision': {
     scope: 'team',
     access: 'write',
-    description: 'Make and revoke provisioning tokens that let a device join the team',
+    description: 'Make and revoke provisioning tokens that let a device join the team; revoke a device',
   },
 } as const satisfies Record<string, PermissionDefinition>;
 

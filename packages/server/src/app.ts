@@ -147,8 +147,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'fg_session' }, token: { type: 'http', scheme: 'bearer' } } },
     },
     transform: ({ schema, url, route }) => {
-      const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean } | undefined;
-      const permission = cfg?.public ? 'public' : cfg?.agent ? 'agent' : cfg?.permission;
+      const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean } | undefined;
+      const permission = cfg?.public ? 'public' : cfg?.agent ? 'agent' : cfg?.device ? 'device' : cfg?.permission;
       return { schema: { ...schema, 'x-permission': permission } as typeof schema, url };
     },
   });
@@ -166,9 +166,11 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       snapshotId: { what: 'Snapshot', resolve: async (id) => (await snapshotsStore.byId(id))?.team_id ?? null },
       siteId: { what: 'Site', resolve: async (id) => (await fleetStore.siteById(id))?.team_id ?? null },
       groupId: { what: 'Device group', resolve: async (id) => (await fleetStore.groupById(id))?.team_id ?? null },
+      deviceId: { what: 'Device', resolve: async (id) => (await fleetStore.deviceById(id))?.team_id ?? null },
       provisioningTokenId: { what: 'Provisioning token', resolve: async (id) => (await fleetStore.tokenById(id))?.team_id ?? null },
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
+    deviceByCredential: async (raw) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null,
   });
 
   app.addHook('onResponse', async (request, reply) => {

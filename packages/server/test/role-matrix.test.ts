@@ -51,6 +51,8 @@ const isProxy = (route: DeclaredRoute) => route.url.startsWith('/instances/');
 function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   // Agent routes take an agent token: every person, signed in or not, is unauthenticated there.
   if (route.config.agent) return 401;
+  // Device routes take a device credential: the same for every person.
+  if (route.config.device) return 401;
   if (route.config.public) return isProxy(route) ? 'public-proxied' : 'public';
   if (caller.platformRole === null) return 401;
   // The Node-RED editor is for people in a browser session; an API token does not open it.
@@ -94,6 +96,7 @@ interface Fixture {
   siteId: string;
   groupId: string;
   provisioningTokenId: string;
+  deviceId: string;
   userIds: Record<string, string>;
 }
 
@@ -138,6 +141,8 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   'POST /api/teams/:teamId/device-groups': (_f, caller) => ({ body: { name: `Probe group ${caller.name}` } }),
   'PATCH /api/device-groups/:groupId': () => ({ body: { description: 'probed' } }),
   'POST /api/teams/:teamId/provisioning-tokens': (f) => ({ body: { siteId: f.siteId } }),
+  'POST /api/fleet/v1/register': () => ({ body: { token: 'fgp_not-a-token', name: 'probe', agentVersion: '0.1.0' } }),
+  'POST /api/fleet/v1/check-in': () => ({ body: { agentVersion: '0.1.0' } }),
 };
 
 function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
@@ -149,6 +154,7 @@ function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
     siteId: f.siteId,
     groupId: f.groupId,
     provisioningTokenId: f.provisioningTokenId,
+    deviceId: f.deviceId,
     token: UNKNOWN_INVITATION_TOKEN,
     ...probe.params,
   };
@@ -241,7 +247,19 @@ for (const dialect of DIALECTS) {
       const groupId = (await owner.post(`/api/teams/${teamId}/device-groups`, { name: 'Matrix group' })).json().id as string;
       const provisioned = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId });
       assert.equal(provisioned.statusCode, 201, provisioned.body);
-      fixture = { teamId, applicationId, instanceId, snapshotId: snapshot.json().id as string, siteId, groupId, provisioningTokenId: provisioned.json().provisioningToken.id as string, userIds };
+      const registered = await new Client(t).post('/api/fleet/v1/register', { token: provisioned.json().token, name: 'matrix-gateway', agentVersion: '0.1.0' });
+      assert.equal(registered.statusCode, 201, registered.body);
+      fixture = {
+        teamId,
+        applicationId,
+        instanceId,
+        snapshotId: snapshot.json().id as string,
+        siteId,
+        groupId,
+        provisioningTokenId: provisioned.json().provisioningToken.id as string,
+        deviceId: registered.json().deviceId as string,
+        userIds,
+      };
 
       const person = (name: string, email: string, client: Client, teamRole: TeamRole | null, platformRole: PlatformRole = 'user'): Caller => ({
         name,
@@ -267,7 +285,7 @@ for (const dialect of DIALECTS) {
 
     test('every route answers every caller as the permission catalogue says', async () => {
       assert.ok(routes.length > 30, `only ${routes.length} routes collected`);
-      for (const r of routes) assert.ok(r.config.public || r.config.agent || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
+      for (const r of routes) assert.ok(r.config.public || r.config.agent || r.config.device || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
       const rank = (r: DeclaredRoute) => {
         const i = DESTRUCTIVE.indexOf(routeKey(r));
         return i === -1 ? -1 : i;

@@ -30,12 +30,17 @@ const PUBLIC_ROUTES = [
   'POST /api/auth/login',
   'POST /api/invitations/:token/accept',
   'POST /api/setup',
+  // A device registers with the provisioning token in the body: that token is the credential.
+  'POST /api/fleet/v1/register',
   // The flows' own endpoints: the instance's owner chooses sign-in or public; the handler enforces it.
   ...['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'].map((m) => `${m} /instances/:instanceId/app/*`),
 ];
 
 /** Agent protocol routes: called with an instance's agent token, never by a person. */
 const AGENT_ROUTES = ['GET /api/agent/v1/desired', 'GET /api/agent/v1/snapshots/:snapshotId', 'POST /api/agent/v1/audit', 'POST /api/agent/v1/logs', 'POST /api/agent/v1/snapshots', 'POST /api/agent/v1/status'];
+
+/** Device protocol routes: called with a device's own credential, never by a person. */
+const DEVICE_ROUTES = ['POST /api/fleet/v1/check-in'];
 
 describe('route declarations', () => {
   let t: TestApp;
@@ -64,10 +69,10 @@ describe('route declarations', () => {
     for (const r of routes) assert.ok(t.app.hasRoute({ method: r.method as 'GET', url: r.url }), `${key(r)} is not in the router:\n${printed}`);
   });
 
-  test('every route declares a permission from the catalogue, public: true or agent: true, only one', () => {
-    const undeclared = routes.filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true && r.config.agent !== true).map(key);
-    assert.deepEqual(undeclared, [], `routes without a permission, public: true or agent: true:\n${undeclared.join('\n')}`);
-    const both = routes.filter((r) => [r.config.permission, r.config.public, r.config.agent].filter(Boolean).length > 1).map(key);
+  test('every route declares a permission from the catalogue, public: true, agent: true or device: true, only one', () => {
+    const undeclared = routes.filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true && r.config.agent !== true && r.config.device !== true).map(key);
+    assert.deepEqual(undeclared, [], `routes without a permission, public: true, agent: true or device: true:\n${undeclared.join('\n')}`);
+    const both = routes.filter((r) => [r.config.permission, r.config.public, r.config.agent, r.config.device].filter(Boolean).length > 1).map(key);
     assert.deepEqual(both, [], `routes that are public and name a permission:\n${both.join('\n')}`);
     const unknown = routes.filter((r) => r.config.permission && !isPermission(r.config.permission)).map((r) => `${key(r)} → ${r.config.permission}`);
     assert.deepEqual(unknown, [], `permissions not in PERMISSIONS:\n${unknown.join('\n')}`);
@@ -75,7 +80,7 @@ describe('route declarations', () => {
 
   test('a team-scoped permission is only used on a route that names its team', () => {
     // :teamId, or a resource whose team the auth hook looks up (applications, instances, snapshots).
-    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId|siteId|groupId|provisioningTokenId)\b/.test(url);
+    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId|siteId|groupId|provisioningTokenId|deviceId)\b/.test(url);
     const wrong = routes
       .filter((r) => r.config.permission && isPermission(r.config.permission) && PERMISSIONS[r.config.permission].scope === 'team' && !namesTeam(r.url))
       .map(key);
@@ -85,6 +90,11 @@ describe('route declarations', () => {
   test('the agent routes are exactly the agent protocol', () => {
     const agentRoutes = [...new Set(routes.filter((r) => !isExempt(r) && r.config.agent === true).map(key))].sort();
     assert.deepEqual(agentRoutes, [...AGENT_ROUTES].sort());
+  });
+
+  test('the device routes are exactly the device protocol', () => {
+    const deviceRoutes = [...new Set(routes.filter((r) => !isExempt(r) && r.config.device === true).map(key))].sort();
+    assert.deepEqual(deviceRoutes, [...DEVICE_ROUTES].sort());
   });
 
   test('HEAD twins carry the same declaration as their GET route', () => {
@@ -115,7 +125,7 @@ describe('route declarations', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const route = routes.find((r) => r.method === method.toUpperCase() && r.url === url);
         assert.ok(route, `${method.toUpperCase()} ${openApiPath} is documented but not registered`);
-        const expected = route.config.public ? 'public' : route.config.agent ? 'agent' : route.config.permission;
+        const expected = route.config.public ? 'public' : route.config.agent ? 'agent' : route.config.device ? 'device' : route.config.permission;
         assert.equal(operation['x-permission'], expected, `${method.toUpperCase()} ${openApiPath}: x-permission`);
         documented++;
       }

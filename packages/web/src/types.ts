@@ -286,3 +286,17 @@ export interface ProvisioningToken {
   revokedAt: string | null;
   createdAt: string;
 }
+
+export interface Device {
+  id: string;
+  teamId: string;
+  siteId: string;
+  groupId: string | null;
+  applicationId: string | null;
+  name: string;
+  agentVersion: string;
+  nodeRedVersion: string | null;
+  lastSeenAt: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+}

@@ -310,6 +310,29 @@ const steps: Array<[string, Step]> = [
       await db.schema.createIndex('provisioning_tokens_team').on('provisioning_tokens').column('team_id').execute();
     },
   ],
+  [
+    '0004_devices',
+    async (db) => {
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        // The service refuses to delete a site with devices that are not revoked.
+        .addColumn('site_id', 'text', (c) => c.notNull().references('sites.id').onDelete('cascade'))
+        .addColumn('group_id', 'text', (c) => c.references('device_groups.id').onDelete('set null'))
+        .addColumn('application_id', 'text', (c) => c.references('applications.id').onDelete('set null'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('credential_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('provisioning_token_id', 'text')
+        .addColumn('agent_version', 'text', (c) => c.notNull())
+        .addColumn('node_red_version', 'text')
+        .addColumn('last_seen_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('devices_team').on('devices').columns(['team_id', 'name']).execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -242,7 +242,26 @@ export interface ProvisioningTokensTable {
   created_at: string;
 }
 
+/** An edge device registered into a team: it authenticates with its own credential, stored as a hash. */
+export interface DevicesTable {
+  id: string;
+  team_id: string;
+  site_id: string;
+  group_id: string | null;
+  application_id: string | null;
+  /** What the device called itself at registration (its host name, usually). */
+  name: string;
+  credential_hash: string;
+  provisioning_token_id: string | null;
+  agent_version: string;
+  node_red_version: string | null;
+  last_seen_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
 export interface Schema {
+  devices: DevicesTable;
   sites: SitesTable;
   device_groups: DeviceGroupsTable;
   provisioning_tokens: ProvisioningTokensTable;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isAllowed, PERMISSIONS } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
-import type { InstancesTable } from '../db/schema.ts';
+import type { DevicesTable, InstancesTable } from '../db/schema.ts';
 import type { AuditLog } from '../features/audit/audit.service.ts';
 import { tokenAllows, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
@@ -39,6 +39,8 @@ export interface AuthDeps {
   teamResolvers: Record<string, { what: string; resolve: TeamResolver }>;
   /** Agents authenticate with their own token, never as a person. */
   agentByToken: (raw: string) => Promise<InstancesTable | null>;
+  /** Devices authenticate with the credential they got at registration; a revoked one finds nothing. */
+  deviceByCredential: (raw: string) => Promise<DevicesTable | null>;
 }
 
 function contextOf(request: FastifyRequest): RequestContext {
@@ -55,7 +57,7 @@ function contextOf(request: FastifyRequest): RequestContext {
  * so the existence of other teams does not leak; a denied attempt is audited.
  */
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { identity, teamsStore, auditLog, config, teamResolvers, agentByToken } = deps;
+  const { identity, teamsStore, auditLog, config, teamResolvers, agentByToken, deviceByCredential } = deps;
 
   /** The team the request is about: :teamId, or the owner of the resource the route names. */
   async function teamOfRequest(request: FastifyRequest): Promise<string> {
@@ -72,25 +74,43 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   }
 
   app.decorateRequest('agent', null);
+  app.decorateRequest('device', null);
   app.decorateRequest('auth', null);
   app.decorateRequest('teamRole', null);
   app.decorateRequest('teamId', null);
   app.decorateRequest('ctx', null as unknown as RequestContext);
 
   app.addHook('onRoute', (route) => {
-    const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean } | undefined;
+    const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean } | undefined;
     const url = route.url;
     // Fastify's own HEAD twins and the documentation assets are covered by their GET route.
     if (route.method === 'HEAD' || url.startsWith('/api/docs')) return;
-    if (!cfg?.permission && !cfg?.public && !cfg?.agent) {
-      throw new Error(`route ${String(route.method)} ${url} declares neither a permission, public: true nor agent: true`);
+    if (!cfg?.permission && !cfg?.public && !cfg?.agent && !cfg?.device) {
+      throw new Error(`route ${String(route.method)} ${url} declares neither a permission, public: true, agent: true nor device: true`);
     }
   });
 
   app.addHook('onRequest', async (request) => {
     request.ctx = contextOf(request);
     const cfg = request.routeOptions.config;
-    if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent)) return; // 404 handler and documentation assets
+    if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent && !cfg.device)) return; // 404 handler and documentation assets
+
+    if (cfg.device) {
+      const raw = request.headers.authorization?.startsWith('Bearer ') ? request.headers.authorization.slice(7).trim() : '';
+      const device = raw.startsWith('fgd_') ? await deviceByCredential(raw) : null;
+      if (!device) {
+        // A forged or revoked credential: on record, with a prefix only.
+        await auditLog.record(request.ctx, {
+          event: 'device.credential.rejected',
+          outcome: 'denied',
+          details: { method: request.method, route: request.routeOptions.url, credentialPrefix: raw.slice(0, 8) },
+        });
+        throw new UnauthenticatedError('The device credential is unknown or was revoked.');
+      }
+      request.device = device;
+      request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `device:${device.id}` } };
+      return;
+    }
 
     if (cfg.agent) {
       const authorization = request.headers.authorization;

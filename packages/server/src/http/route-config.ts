@@ -1,5 +1,5 @@
 import type { Permission, TeamRole } from '@flowgate/core';
-import type { ApiTokensTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
+import type { ApiTokensTable, DevicesTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
 import type { RequestContext } from '../context.ts';
 
 /**
@@ -12,6 +12,8 @@ export interface FlowgateRouteConfig {
   public?: true;
   /** Called by an agent with its instance token (fgi_...), not by a person. */
   agent?: true;
+  /** Called by a device's agent with its device credential (fgd_...), not by a person. */
+  device?: true;
   /** Session stages other than 'full' that may call this route (MFA at sign-in, forced enrolment). */
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
   /** The Node-RED editor proxy: writes carry the editor's own token, which stands in for the CSRF header. */
@@ -38,6 +40,8 @@ declare module 'fastify' {
     teamId: string | null;
     /** The instance whose agent is calling, on agent routes. */
     agent: InstancesTable | null;
+    /** The device that is calling, on device routes. */
+    device: DevicesTable | null;
     ctx: RequestContext;
   }
 }

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
-import type { DeviceGroupsTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
+import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
-import { tokenState } from './fleet.service.ts';
+import { CHECK_IN_SECONDS, tokenState } from './fleet.service.ts';
 
 const SiteParams = Type.Object({ siteId: Id });
 const GroupParams = Type.Object({ groupId: Id });
@@ -29,6 +29,38 @@ const TokenView = Type.Object({
   revokedAt: Nullable(Type.String()),
   createdAt: Type.String(),
 });
+
+const DeviceParams = Type.Object({ deviceId: Id });
+const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
+const DeviceView = Type.Object({
+  id: Type.String(),
+  teamId: Type.String(),
+  siteId: Type.String(),
+  groupId: Nullable(Type.String()),
+  applicationId: Nullable(Type.String()),
+  name: Type.String(),
+  agentVersion: Type.String(),
+  nodeRedVersion: Nullable(Type.String()),
+  lastSeenAt: Nullable(Type.String()),
+  revokedAt: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
+
+function presentDevice(d: DevicesTable) {
+  return {
+    id: d.id,
+    teamId: d.team_id,
+    siteId: d.site_id,
+    groupId: d.group_id,
+    applicationId: d.application_id,
+    name: d.name,
+    agentVersion: d.agent_version,
+    nodeRedVersion: d.node_red_version,
+    lastSeenAt: d.last_seen_at,
+    revokedAt: d.revoked_at,
+    createdAt: d.created_at,
+  };
+}
 
 function presentSite(s: SitesTable) {
   return { id: s.id, teamId: s.team_id, name: s.name, location: s.location, timeZone: s.time_zone, createdAt: s.created_at, updatedAt: s.updated_at };
@@ -153,6 +185,66 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
       return reply.code(201).send({ token, provisioningToken: presentToken(row, now()) });
     },
   );
+  // --- Devices
+  app.get('/api/teams/:teamId/devices', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(DeviceView) } } }, async (request) =>
+    (await fleet.devicesOfTeam(request.params.teamId)).map(presentDevice),
+  );
+  app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
+    presentDevice(await fleet.revokeDevice(request.params.deviceId, request.ctx)),
+  );
+
+  // --- The device protocol: what the agent on a device calls.
+  app.post(
+    '/api/fleet/v1/register',
+    {
+      // Public by name: the provisioning token in the body is the credential. Rate-limited like sign-in.
+      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      schema: {
+        tags: ['device protocol'],
+        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), name: Name, agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({
+            deviceId: Type.String(),
+            credential: Type.String({ description: 'Shown once: the device keeps it (mode 0600) and sends it as a bearer token' }),
+            teamId: Type.String(),
+            siteId: Type.String(),
+            groupId: Nullable(Type.String()),
+            applicationId: Nullable(Type.String()),
+            checkInSeconds: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { device, credential } = await fleet.register(request.body, request.ctx);
+      return reply.code(201).send({
+        deviceId: device.id,
+        credential,
+        teamId: device.team_id,
+        siteId: device.site_id,
+        groupId: device.group_id,
+        applicationId: device.application_id,
+        checkInSeconds: CHECK_IN_SECONDS,
+      });
+    },
+  );
+  app.post(
+    '/api/fleet/v1/check-in',
+    {
+      config: { device: true },
+      schema: {
+        tags: ['device protocol'],
+        body: Type.Object({ agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ deviceId: Type.String(), checkInSeconds: Type.Integer(), target: Type.Null({ description: 'What the device should run: nothing until targets and rollouts exist' }) }) },
+      },
+    },
+    async (request) => {
+      const device = request.device!;
+      await fleet.checkIn(device, request.body);
+      return { deviceId: device.id, checkInSeconds: CHECK_IN_SECONDS, target: null };
+    },
+  );
+
   app.post(
     '/api/provisioning-tokens/:provisioningTokenId/revoke',
     { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } } },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, RequestContext } from '../../context.ts';
-import type { DeviceGroupsTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
+import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -10,6 +10,22 @@ import type { FleetStore } from './fleet.store.ts';
 /** What a device presents once, to register: recognisable in a log or a leaked paste. */
 export const PROVISIONING_TOKEN_PREFIX = 'fgp_';
 export const DEFAULT_TOKEN_HOURS = 24;
+/** A device's own credential, given once at registration. */
+export const DEVICE_CREDENTIAL_PREFIX = 'fgd_';
+/** How often a device is told to check in; last-seen is written at most this often. */
+export const CHECK_IN_SECONDS = 60;
+
+export interface RegistrationInput {
+  token: string;
+  name: string;
+  agentVersion: string;
+  nodeRedVersion?: string | undefined;
+}
+
+export interface CheckInInput {
+  agentVersion: string;
+  nodeRedVersion?: string | undefined;
+}
 
 export interface SiteInput {
   name: string;
@@ -128,6 +144,8 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
       await auditLog.transaction(ctx, async (tx) => {
         const active = await store.activeTokensNaming('site_id', id, iso(), tx.trx);
         if (active.length) throw new ConflictError(`${active.length} provisioning token(s) still let devices register into "${site.name}": revoke them first.`);
+        const devices = await store.liveDevicesAt(id, tx.trx);
+        if (devices.length) throw new ConflictError(`${devices.length} device(s) are registered at "${site.name}": revoke them first.`);
         await store.deleteSite(id, tx.trx);
         await tx.record({ event: 'site.deleted', target: { type: 'site', id }, teamId: site.team_id, details: { name: site.name } });
       });
@@ -203,6 +221,93 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
         });
       });
       return { row, token };
+    },
+
+    devicesOfTeam: (teamId: string) => store.devicesOfTeam(teamId),
+
+    /**
+     * A device presents a provisioning token once and gets a credential of its own,
+     * returned here once and stored only as its hash. A token that cannot be used is
+     * refused the same way whatever the reason (unknown, expired, revoked, spent), and the
+     * refusal is audited with the reason.
+     */
+    async register(input: RegistrationInput, ctx: RequestContext): Promise<{ device: DevicesTable; credential: string }> {
+      const token = await store.tokenByHash(sha256Hex(input.token));
+      const now = iso();
+      const refuse = async (reason: string, teamId: string | null): Promise<never> => {
+        await auditLog.record(ctx, {
+          event: 'device.registration.refused',
+          outcome: 'denied',
+          teamId,
+          ...(token ? { target: { type: 'provisioning-token', id: token.id } } : {}),
+          details: { reason, name: input.name, tokenPrefix: input.token.slice(0, 8) },
+        });
+        throw new UnauthenticatedError('The provisioning token is unknown, expired, revoked or already used: ask the team owner for a new one.');
+      };
+      if (!token) return refuse('unknown', null);
+      const state = tokenState(token, now);
+      if (state !== 'active') return refuse(state, token.team_id);
+
+      const credential = `${DEVICE_CREDENTIAL_PREFIX}${randomToken(32)}`;
+      const device: DevicesTable = {
+        id: randomUUID(),
+        team_id: token.team_id,
+        site_id: token.site_id,
+        group_id: token.group_id,
+        application_id: token.application_id,
+        name: input.name.trim(),
+        credential_hash: sha256Hex(credential),
+        provisioning_token_id: token.id,
+        agent_version: input.agentVersion,
+        node_red_version: input.nodeRedVersion ?? null,
+        last_seen_at: now,
+        revoked_at: null,
+        created_at: now,
+      };
+      const actor = { ...ctx, actor: { type: 'system' as const, userId: null, label: `provisioning-token:${input.token.slice(0, 8)}` } };
+      const spent = await auditLog.transaction(actor, async (tx) => {
+        // Another device may have spent a one-time code since it was read above.
+        if (!(await store.spendToken(token.id, now, tx.trx))) return false;
+        await store.insertDevice(device, tx.trx);
+        await tx.record({
+          event: 'device.registered',
+          target: { type: 'device', id: device.id },
+          teamId: device.team_id,
+          details: { name: device.name, siteId: device.site_id, groupId: device.group_id, applicationId: device.application_id, tokenId: token.id, agentVersion: device.agent_version },
+        });
+        return true;
+      });
+      if (!spent) return refuse('used', token.team_id);
+      return { device, credential };
+    },
+
+    async revokeDevice(id: string, ctx: RequestContext): Promise<DevicesTable> {
+      const device = await store.deviceById(id);
+      if (!device) throw new NotFoundError('Device');
+      if (device.revoked_at) return device;
+      const at = iso();
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.updateDevice(id, { revoked_at: at }, tx.trx);
+        await tx.record({ event: 'device.revoked', target: { type: 'device', id }, teamId: device.team_id, details: { name: device.name } });
+      });
+      return { ...device, revoked_at: at };
+    },
+
+    /**
+     * A device says it is alive and what it runs. Last-seen is written at most once a
+     * check-in period (a heartbeat is not worth a database write each time).
+     */
+    async checkIn(device: DevicesTable, input: CheckInInput): Promise<void> {
+      const now = clock.now();
+      const stale = !device.last_seen_at || now.getTime() - Date.parse(device.last_seen_at) >= CHECK_IN_SECONDS * 1000;
+      const changed = device.agent_version !== input.agentVersion || (input.nodeRedVersion !== undefined && device.node_red_version !== input.nodeRedVersion);
+      if (stale || changed) {
+        await store.updateDevice(device.id, {
+          last_seen_at: now.toISOString(),
+          agent_version: input.agentVersion,
+          ...(input.nodeRedVersion !== undefined ? { node_red_version: input.nodeRedVersion } : {}),
+        });
+      }
     },
 
     async revokeToken(id: string, ctx: RequestContext): Promise<ProvisioningTokensTable> {

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import type { DeviceGroupsTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
+import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
 
 type Executor = Db | Transaction<Schema>;
 
@@ -27,6 +27,31 @@ export function createFleetStore(db: Db) {
     tokenById: (id: string, ex: Executor = db) => ex.selectFrom('provisioning_tokens').selectAll().where('id', '=', id).executeTakeFirst(),
     insertToken: (token: ProvisioningTokensTable, ex: Executor) => ex.insertInto('provisioning_tokens').values(token).execute(),
     revokeToken: (id: string, at: string, ex: Executor) => ex.updateTable('provisioning_tokens').set({ revoked_at: at }).where('id', '=', id).execute(),
+    tokenByHash: (hash: string) => db.selectFrom('provisioning_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    /**
+     * Spends one use of a token, only while it is usable: the check and the count in one
+     * statement, so two devices racing for a one-time code cannot both have it.
+     */
+    spendToken: async (id: string, now: string, ex: Executor): Promise<boolean> => {
+      const result = await ex
+        .updateTable('provisioning_tokens')
+        .set((eb) => ({ uses: eb('uses', '+', 1) }))
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where((eb) => eb.or([eb('single_use', '=', 0), eb('uses', '=', 0)]))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    devicesOfTeam: (teamId: string) => db.selectFrom('devices').selectAll().where('team_id', '=', teamId).orderBy('name').orderBy('created_at').execute(),
+    deviceById: (id: string, ex: Executor = db) => ex.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst(),
+    /** A device that may call the platform: known credential, not revoked. */
+    deviceByCredentialHash: (hash: string) => db.selectFrom('devices').selectAll().where('credential_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst(),
+    insertDevice: (device: DevicesTable, ex: Executor) => ex.insertInto('devices').values(device).execute(),
+    updateDevice: (id: string, patch: Partial<DevicesTable>, ex: Executor = db) => ex.updateTable('devices').set(patch).where('id', '=', id).execute(),
+    liveDevicesAt: (siteId: string, ex: Executor) => ex.selectFrom('devices').select('id').where('site_id', '=', siteId).where('revoked_at', 'is', null).execute(),
+
     /** Tokens still usable that name the site or group: they keep it from being deleted. */
     activeTokensNaming: (column: 'site_id' | 'group_id', id: string, now: string, ex: Executor) =>
       ex.selectFrom('provisioning_tokens').select('id').where(column, '=', id).where('revoked_at', 'is', null)

@@ -132,3 +132,107 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/** A device joins with a provisioning token, checks in with its own credential, and is cut off when revoked. */
+for (const dialect of DIALECTS) {
+  describe(`device registration and check-in on ${dialect}`, () => {
+    let t: TestApp;
+    let owner: Client;
+    let device: Client;
+    let teamId: string;
+    let siteId: string;
+    let groupId: string;
+
+    const makeToken = async (body: Record<string, unknown> = {}) => {
+      const made = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId, ...body });
+      assert.equal(made.statusCode, 201, made.body);
+      return made.json() as { token: string; provisioningToken: { id: string } };
+    };
+    const register = (token: string, name = 'edge-gw-01') => device.post('/api/fleet/v1/register', { token, name, agentVersion: '0.1.0', nodeRedVersion: '4.1.8' });
+    const checkIn = (credential: string) => device.request('POST', '/api/fleet/v1/check-in', { agentVersion: '0.1.1' }, { authorization: `Bearer ${credential}` });
+    const refusals = async () =>
+      ((await owner.get('/api/audit?event=device.registration.refused')).json().events as Array<{ details: string; outcome: string }>).map((e) => JSON.parse(e.details).reason as string);
+
+    before(async () => {
+      t = await startTestApp(dialect);
+      owner = await setupAdmin(t);
+      device = new Client(t);
+      teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
+      siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id;
+      groupId = (await owner.post(`/api/teams/${teamId}/device-groups`, { name: 'Line 3 edge' })).json().id;
+    });
+    after(() => t.close());
+
+    test('a device registers with a one-time code, gets a credential of its own, and the code is spent', async () => {
+      const { token, provisioningToken } = await makeToken({ singleUse: true });
+      const registered = await register(token);
+      assert.equal(registered.statusCode, 201, registered.body);
+      const { deviceId, credential } = registered.json();
+      assert.match(credential, /^fgd_[A-Za-z0-9_-]{40,}$/);
+      assert.deepEqual({ ...(registered.json() as object), deviceId: 'x', credential: 'x' }, { deviceId: 'x', credential: 'x', teamId, siteId, groupId, applicationId: null, checkInSeconds: 60 });
+      const stored = await t.db.database.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
+      assert.equal(stored.credential_hash, createHash('sha256').update(credential).digest('hex'), 'the credential is kept as its hash');
+      const [listed] = (await owner.get(`/api/teams/${teamId}/devices`)).json() as Array<Record<string, unknown>>;
+      assert.deepEqual({ name: listed!.name, siteId: listed!.siteId, groupId: listed!.groupId, agentVersion: listed!.agentVersion, nodeRedVersion: listed!.nodeRedVersion, revokedAt: listed!.revokedAt }, { name: 'edge-gw-01', siteId, groupId, agentVersion: '0.1.0', nodeRedVersion: '4.1.8', revokedAt: null });
+      assert.ok(!JSON.stringify(listed).includes(credential.slice(4)));
+
+      const again = await register(token, 'edge-gw-02');
+      assert.equal(again.statusCode, 401);
+      assert.match(again.json().detail, /unknown, expired, revoked or already used/);
+      assert.equal(((await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).json() as Array<{ id: string; state: string }>).find((p) => p.id === provisioningToken.id)?.state, 'used');
+      assert.deepEqual(await refusals(), ['used']);
+      const [joined] = (await owner.get('/api/audit?event=device.registered')).json().events as Array<{ actorLabel: string; teamId: string; targetId: string }>;
+      assert.deepEqual({ actor: joined!.actorLabel, teamId: joined!.teamId, target: joined!.targetId }, { actor: `provisioning-token:${token.slice(0, 8)}`, teamId, target: deviceId });
+    });
+
+    test('an unknown, expired or revoked token is refused, audited with why, and no device is made', async () => {
+      const before = (await owner.get(`/api/teams/${teamId}/devices`)).json().length;
+      assert.equal((await register('fgp_no-such-token-at-all')).statusCode, 401);
+      const expiring = await makeToken();
+      await t.db.database.db.updateTable('provisioning_tokens').set({ expires_at: '2000-01-01T00:00:00.000Z' }).where('id', '=', expiring.provisioningToken.id).execute();
+      assert.equal((await register(expiring.token)).statusCode, 401);
+      const revoked = await makeToken();
+      assert.equal((await owner.post(`/api/provisioning-tokens/${revoked.provisioningToken.id}/revoke`)).statusCode, 200);
+      assert.equal((await register(revoked.token)).statusCode, 401);
+      assert.deepEqual((await refusals()).sort(), ['expired', 'revoked', 'unknown', 'used']);
+      assert.equal((await owner.get(`/api/teams/${teamId}/devices`)).json().length, before);
+      // Bad input: a missing name, an overlong token, an unknown field.
+      const { token } = await makeToken();
+      assert.equal((await device.post('/api/fleet/v1/register', { token, agentVersion: '0.1.0' })).statusCode, 400);
+      assert.equal((await device.post('/api/fleet/v1/register', { token: `fgp_${'x'.repeat(300)}`, name: 'gw', agentVersion: '0.1.0' })).statusCode, 400);
+      assert.equal((await device.post('/api/fleet/v1/register', { token, name: 'gw', agentVersion: '0.1.0', teamId: 'mine' })).statusCode, 400);
+      assert.equal((await device.post('/api/fleet/v1/register', '{"token": "fgp_')).statusCode, 400);
+    });
+
+    test('a device checks in with its credential; revoked, it is cut off at once, and a forged credential is refused', async () => {
+      const { token } = await makeToken();
+      const { deviceId, credential } = (await register(token, 'edge-gw-07')).json();
+      const checked = await checkIn(credential);
+      assert.equal(checked.statusCode, 200, checked.body);
+      assert.deepEqual(checked.json(), { deviceId, checkInSeconds: 60, target: null });
+      const row = await t.db.database.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
+      assert.equal(row.agent_version, '0.1.1', 'a new agent version is recorded at once');
+
+      // A person's session or API token is not a device credential.
+      assert.equal((await owner.post('/api/fleet/v1/check-in', { agentVersion: '0.1.1' })).statusCode, 401);
+      assert.equal((await checkIn('fgd_forged-credential-000000000000000000000')).statusCode, 401);
+
+      // The site cannot go while a device is registered there.
+      await t.db.database.db.updateTable('provisioning_tokens').set({ revoked_at: new Date().toISOString() }).where('team_id', '=', teamId).execute();
+      const blocked = await owner.delete(`/api/sites/${siteId}`);
+      assert.equal(blocked.statusCode, 409);
+      assert.match(blocked.json().detail, /device\(s\) are registered/);
+
+      const revoked = await owner.post(`/api/devices/${deviceId}/revoke`);
+      assert.equal(revoked.statusCode, 200);
+      assert.ok(revoked.json().revokedAt);
+      const cut = await checkIn(credential);
+      assert.equal(cut.statusCode, 401);
+      assert.match(cut.json().detail, /unknown or was revoked/);
+      const rejected = (await owner.get('/api/audit?event=device.credential.rejected')).json().events as Array<{ outcome: string; details: string }>;
+      assert.ok(rejected.length >= 2);
+      assert.ok(rejected.every((e) => e.outcome === 'denied' && !e.details.includes(credential.slice(8))), 'rejections keep a prefix only');
+      assert.equal((await owner.get('/api/audit?event=device.revoked')).json().events.length, 1);
+    });
+  });
+}

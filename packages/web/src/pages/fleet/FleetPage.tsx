@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { useTeamAccess } from '../../team-access.ts';
+import { DevicesSection } from './DevicesSection.tsx';
 import { GroupsSection } from './GroupsSection.tsx';
 import { ProvisioningSection } from './ProvisioningSection.tsx';
 import { SitesSection } from './SitesSection.tsx';
@@ -11,7 +12,7 @@ export function FleetPage() {
   const { teamId = '' } = useParams();
   const access = useTeamAccess(teamId);
   usePageTitle(`Fleet · ${access.teamName ?? 'Team'}`);
-  // A new or deleted site or group changes what a token can be bound to.
+  // A new or deleted site or group changes what a token can be bound to; Refresh reloads it all.
   const [revision, setRevision] = useState(0);
   const changed = () => setRevision((r) => r + 1);
 
@@ -28,6 +29,7 @@ export function FleetPage() {
       <p className="muted">
         The plants where this team's edge devices run, the groups that get the same application and rollouts, and the tokens that let a new device join.
       </p>
+      <DevicesSection teamId={teamId} mayRevoke={access.allowed('fleet:provision')} revision={revision} onRefresh={changed} />
       <SitesSection teamId={teamId} mayWrite={access.allowed('fleet:write')} onChanged={changed} />
       <GroupsSection teamId={teamId} mayWrite={access.allowed('fleet:write')} onChanged={changed} />
       <ProvisioningSection teamId={teamId} mayProvision={access.allowed('fleet:provision')} revision={revision} />

@@ -1,0 +1,92 @@
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction, useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { Device, DeviceGroup, Site } from '../../types.ts';
+
+interface Devices {
+  devices: Device[];
+  sites: Site[];
+  groups: DeviceGroup[];
+}
+
+/** The devices registered into the team, where they are, when they last checked in; revoking one cuts it off (fleet:provision). */
+export function DevicesSection({ teamId, mayRevoke, revision, onRefresh }: { teamId: string; mayRevoke: boolean; revision: number; onRefresh: () => void }) {
+  const { api } = useSession();
+  const team = `/api/teams/${encodeURIComponent(teamId)}`;
+  const data = useResource<Devices>(async () => {
+    const [devices, sites, groups] = await Promise.all([api.get<Device[]>(`${team}/devices`), api.get<Site[]>(`${team}/sites`), api.get<DeviceGroup[]>(`${team}/device-groups`)]);
+    return { devices, sites, groups };
+  }, `${teamId}:devices:${revision}`);
+  const revoke = useAction(async (device: Device) => {
+    const revoked = await api.post<Device>(`/api/devices/${encodeURIComponent(device.id)}/revoke`);
+    data.setData((current) => current && { ...current, devices: current.devices.map((d) => (d.id === revoked.id ? revoked : d)) });
+  });
+  const nameOf = (list: Array<{ id: string; name: string }> | undefined, id: string | null) => (id ? (list?.find((x) => x.id === id)?.name ?? 'deleted') : null);
+
+  return (
+    <section aria-labelledby="devices-title">
+      <div className="row-between">
+        <h2 id="devices-title">Devices</h2>
+        {/* The whole page: a registration also spends a token. */}
+        <button type="button" onClick={onRefresh} disabled={data.loading}>
+          Refresh
+        </button>
+      </div>
+      {data.loading && !data.data && <Loading what="devices" />}
+      <ProblemNotice problem={data.error} />
+      {data.data && data.data.devices.length === 0 && <p className="muted">No devices yet. A device joins with a provisioning token.</p>}
+      {data.data && data.data.devices.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">Site</th>
+                <th scope="col">Group</th>
+                <th scope="col">Agent</th>
+                <th scope="col">Last check-in</th>
+                <th scope="col">State</th>
+                {mayRevoke && <th scope="col" className="actions-cell">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {data.data.devices.map((device) => (
+                <tr key={device.id} data-device-id={device.id} className={device.revokedAt ? 'row-disabled' : undefined}>
+                  <th scope="row">
+                    {device.name}
+                    <span className="muted small block">registered {formatDateTime(device.createdAt)}</span>
+                  </th>
+                  <td>{nameOf(data.data?.sites, device.siteId)}</td>
+                  <td>{nameOf(data.data?.groups, device.groupId) ?? <span className="muted">—</span>}</td>
+                  <td className="mono small">
+                    {device.agentVersion}
+                    {device.nodeRedVersion && <span className="block">Node-RED {device.nodeRedVersion}</span>}
+                  </td>
+                  <td className="nowrap">{device.lastSeenAt ? formatDateTime(device.lastSeenAt) : <span className="muted">never</span>}</td>
+                  <td>{device.revokedAt ? <span className="badge badge-bad">revoked</span> : <span className="badge badge-ok">registered</span>}</td>
+                  {mayRevoke && (
+                    <td className="actions-cell">
+                      {!device.revokedAt && (
+                        <ConfirmButton
+                          label="Revoke"
+                          accessibleName={`Revoke device ${device.name}`}
+                          question="Its credential stops working at once. Revoke?"
+                          confirmLabel="Yes, revoke"
+                          pending={revoke.pending}
+                          onConfirm={() => revoke.run(device)}
+                        />
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
+    </section>
+  );
+}
