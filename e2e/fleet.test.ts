@@ -3,8 +3,8 @@
  * site and a device group, makes a provisioning token (shown once); a device registers
  * with it over the device protocol and is revoked from the page, cut off at once; a
  * second token keeps its site from being deleted until revoked; a viewer of the team sees
- * the fleet and no way to change it. The device here is the protocol spoken with fetch:
- * the agent's own --provision is not built yet.
+ * the fleet and no way to change it. The device here speaks the protocol with fetch; the
+ * real agent's --provision is tested in packages/server/src/features/fleet/device-agent.test.ts.
  *
  * FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
  */
@@ -69,6 +69,7 @@ test('an owner sets up a site, a group and a token; a device registers with it a
   await admin.getByRole('heading', { name: 'Give this token to the device' }).waitFor();
   const token = await admin.getByLabel('Token', { exact: true }).inputValue();
   assert.match(token, /^fgp_/);
+  assert.equal(await admin.getByLabel('Command', { exact: true }).inputValue(), `npx flowgate-agent --platform ${h.base} --provision ${token}`);
   await admin.getByRole('button', { name: 'Copy token' }).click();
   await admin.getByText('Copied to the clipboard.').first().waitFor();
   assert.equal(await admin.evaluate(() => navigator.clipboard.readText()), token);

@@ -1,14 +1,48 @@
-import { AGENT_USAGE, AgentConfigError, loadAgentConfig, startAgent } from './index.ts';
+import { checkInLoop, DEVICE_USAGE, EXIT_REVOKED, loadDeviceConfig, loadDeviceIdentity, provisionDevice, type DeviceConfig } from './device.ts';
+import { AGENT_USAGE, AgentConfigError, agentVersion, loadAgentConfig, startAgent } from './index.ts';
+import { findNodeRed } from './node-red-process.ts';
 
-/** `flowgate-agent`: runs until SIGTERM or SIGINT, then stops Node-RED and flushes what it owes the platform. */
-function main(): void {
+function fail(message: string): never {
+  process.stderr.write(`flowgate-agent: ${message}\n\n${AGENT_USAGE}\n${DEVICE_USAGE}`);
+  process.exit(2);
+}
+
+function writeLine(level: string, msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
+}
+
+/** On a device: register once with a provisioning token, then check in as that device until stopped or revoked. */
+async function runDevice(config: DeviceConfig): Promise<void> {
+  const versions = { agent: agentVersion(), nodeRed: findNodeRed().version };
+  let identity = loadDeviceIdentity(config.dir);
+  if (identity && config.provisionToken) {
+    writeLine('warn', `already registered as device ${identity.deviceId}: the provisioning token is not used (remove ${config.dir}/device.json to register again)`);
+  }
+  if (!identity) {
+    try {
+      identity = await provisionDevice(config, versions);
+    } catch (err) {
+      writeLine('error', (err as Error).message);
+      process.exit(1);
+    }
+    writeLine('info', `registered as device ${identity.deviceId} (team ${identity.teamId}, site ${identity.siteId}); credential kept in ${config.dir}/device.json`);
+  }
+  const stopping = new AbortController();
+  process.once('SIGTERM', () => stopping.abort());
+  process.once('SIGINT', () => stopping.abort());
+  writeLine('info', `device ${identity.deviceId} checking in with ${config.platformUrl}`);
+  const outcome = await checkInLoop(config, identity, versions, writeLine, stopping.signal);
+  process.exit(outcome === 'revoked' ? EXIT_REVOKED : 0);
+}
+
+/** A hosted instance's agent, spawned by the server: runs until SIGTERM or SIGINT, then stops Node-RED and flushes what it owes the platform. */
+function runInstance(): void {
   let config;
   try {
     config = loadAgentConfig(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof AgentConfigError)) throw err;
-    process.stderr.write(`flowgate-agent: ${err.message}\n\n${AGENT_USAGE}`);
-    process.exit(2);
+    fail(err.message);
   }
   const agent = startAgent(config);
   const shutdown = () => {
@@ -22,6 +56,18 @@ function main(): void {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+function main(): void {
+  let device: DeviceConfig | null;
+  try {
+    device = loadDeviceConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof AgentConfigError)) throw err;
+    fail(err.message);
+  }
+  if (device) void runDevice(device);
+  else runInstance();
 }
 
 main();

@@ -28,7 +28,7 @@ export type AgentOptions = {
   writeLine?: (line: string) => void;
 };
 
-function agentVersion(): string {
+export function agentVersion(): string {
   const manifest = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
 }

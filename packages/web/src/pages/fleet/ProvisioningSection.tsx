@@ -110,6 +110,11 @@ export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId
           <h3>Give this token to the device</h3>
           <p>It is shown this once. Whoever holds it can register a device into this team until it expires or you revoke it.</p>
           <CopyField label="Token" value={made} />
+          <CopyField
+            label="Command"
+            value={`npx flowgate-agent --platform ${window.location.origin} --provision ${made}`}
+            hint="Run it on the device, in the folder where the agent should keep its credential (device.json, owner-only)."
+          />
           <div>
             <button type="button" onClick={() => setMade(null)}>
               Done

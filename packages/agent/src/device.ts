@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentConfigError } from './config.ts';
+import { backoffDelay, sleep } from './platform-client.ts';
+import { writeFileAtomic } from './state-store.ts';
+
+/**
+ * The agent on an edge device: `flowgate-agent --platform URL --provision TOKEN` registers
+ * the device into the token's team and site and keeps the credential it gets in its
+ * working directory (device.json, mode 0600); afterwards `flowgate-agent --dir DIR`
+ * alone runs as that device. It checks in with backoff and jitter while the platform is
+ * away, and stops when the platform refuses its credential (the device was revoked).
+ *
+ * What a device runs comes with targets and rollouts: the check-in answers `target: null`
+ * until then, and no Node-RED is started here yet.
+ */
+
+export const DEVICE_FILE = 'device.json';
+/** Exit code when the platform refused this device's credential: revoked, or never valid. */
+export const EXIT_REVOKED = 3;
+
+export type DeviceConfig = {
+  platformUrl: string;
+  dir: string;
+  /** Given once, to register; null when the device is registered already. */
+  provisionToken: string | null;
+  name: string;
+  /** Overrides the check-in period the platform suggests, when set. */
+  checkInSeconds: number | null;
+};
+
+export type DeviceIdentity = {
+  deviceId: string;
+  credential: string;
+  teamId: string;
+  siteId: string;
+  groupId: string | null;
+  applicationId: string | null;
+  platformUrl: string;
+  registeredAt: string;
+};
+
+export const DEVICE_USAGE = `Usage: flowgate-agent --platform URL --provision TOKEN [--dir DIR] [--name NAME]
+       flowgate-agent --dir DIR          (a device registered before)
+
+  --platform   FLOWGATE_AGENT_PLATFORM   base URL of the Flowgate platform
+  --provision  FLOWGATE_AGENT_PROVISION  a provisioning token (fgp_...) from the team's fleet page
+  --dir        FLOWGATE_AGENT_DIR        working directory; keeps device.json (mode 0600). Default: .
+  --name       FLOWGATE_AGENT_NAME       the device's name on the platform. Default: the host name
+  --check-in-seconds FLOWGATE_AGENT_CHECK_IN_SECONDS  check in this often instead of what the platform says
+`;
+
+type Env = Record<string, string | undefined>;
+
+/** Device mode when a provisioning token is given, or the directory holds a registered device. */
+export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = process.cwd()): DeviceConfig | null {
+  let values: { platform?: string; provision?: string; dir?: string; name?: string; 'check-in-seconds'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { platform: { type: 'string' }, provision: { type: 'string' }, dir: { type: 'string' }, name: { type: 'string' }, 'check-in-seconds': { type: 'string' }, token: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new AgentConfigError((err as Error).message);
+  }
+  const dir = path.resolve(cwd, values.dir ?? env.FLOWGATE_AGENT_DIR ?? '.');
+  const provisionToken = (values.provision ?? env.FLOWGATE_AGENT_PROVISION ?? '').trim() || null;
+  const identity = loadDeviceIdentity(dir);
+  if (!provisionToken && !identity) return null;
+  if (provisionToken && !provisionToken.startsWith('fgp_')) throw new AgentConfigError('a provisioning token starts with fgp_');
+
+  const platform = (values.platform ?? env.FLOWGATE_AGENT_PLATFORM ?? identity?.platformUrl ?? '').trim();
+  if (!platform) throw new AgentConfigError('missing FLOWGATE_AGENT_PLATFORM (or --platform)');
+  let url: URL;
+  try {
+    url = new URL(platform);
+  } catch {
+    throw new AgentConfigError(`FLOWGATE_AGENT_PLATFORM is not a URL: "${platform}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AgentConfigError(`FLOWGATE_AGENT_PLATFORM must be http or https, got "${url.protocol}"`);
+  const seconds = values['check-in-seconds'] ?? env.FLOWGATE_AGENT_CHECK_IN_SECONDS;
+  const checkInSeconds = seconds === undefined ? null : Number(seconds);
+  if (checkInSeconds !== null && (!Number.isInteger(checkInSeconds) || checkInSeconds < 1 || checkInSeconds > 3600)) {
+    throw new AgentConfigError('--check-in-seconds must be a whole number from 1 to 3600');
+  }
+  return {
+    platformUrl: url.toString().replace(/\/+$/, ''),
+    dir,
+    provisionToken,
+    name: (values.name ?? env.FLOWGATE_AGENT_NAME ?? os.hostname()).trim().slice(0, 120) || 'device',
+    checkInSeconds,
+  };
+}
+
+export function loadDeviceIdentity(dir: string): DeviceIdentity | null {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(path.join(dir, DEVICE_FILE), 'utf8')) as Partial<DeviceIdentity>;
+    return typeof parsed.deviceId === 'string' && typeof parsed.credential === 'string' && typeof parsed.platformUrl === 'string' ? (parsed as DeviceIdentity) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  return { status: response.status, json };
+}
+
+/** Registers the device with its provisioning token and keeps what it gets, owner-only. */
+export async function provisionDevice(config: DeviceConfig, versions: { agent: string; nodeRed: string }): Promise<DeviceIdentity> {
+  const { status, json } = await postJson(`${config.platformUrl}/api/fleet/v1/register`, {
+    token: config.provisionToken,
+    name: config.name,
+    agentVersion: versions.agent,
+    nodeRedVersion: versions.nodeRed,
+  });
+  if (status !== 201) throw new Error(`the platform refused to register this device (${status}): ${String(json.detail ?? json.title ?? 'no reason given')}`);
+  const identity: DeviceIdentity = {
+    deviceId: String(json.deviceId),
+    credential: String(json.credential),
+    teamId: String(json.teamId),
+    siteId: String(json.siteId),
+    groupId: (json.groupId as string | null) ?? null,
+    applicationId: (json.applicationId as string | null) ?? null,
+    platformUrl: config.platformUrl,
+    registeredAt: new Date().toISOString(),
+  };
+  fs.mkdirSync(config.dir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(path.join(config.dir, DEVICE_FILE), `${JSON.stringify(identity, null, 2)}\n`);
+  return identity;
+}
+
+/**
+ * Checks in until stopped or refused. Returns 'revoked' when the platform refuses the
+ * credential (401), 'stopped' when the signal aborts. A platform that cannot be reached
+ * is tried again with backoff and jitter, without end: a device outlives outages.
+ */
+export async function checkInLoop(
+  config: DeviceConfig,
+  identity: DeviceIdentity,
+  versions: { agent: string; nodeRed: string },
+  log: (level: 'info' | 'warn' | 'error', msg: string) => void,
+  signal: AbortSignal,
+): Promise<'revoked' | 'stopped'> {
+  let failures = 0;
+  while (!signal.aborted) {
+    let period = config.checkInSeconds;
+    try {
+      const { status, json } = await postJson(
+        `${config.platformUrl}/api/fleet/v1/check-in`,
+        { agentVersion: versions.agent, nodeRedVersion: versions.nodeRed },
+        { authorization: `Bearer ${identity.credential}` },
+      );
+      if (status === 401) {
+        log('error', `the platform refused this device's credential: ${String(json.detail ?? 'revoked')}`);
+        return 'revoked';
+      }
+      if (status !== 200) throw new Error(`check-in answered ${status}`);
+      if (failures > 0) log('info', `checked in again after ${failures} failed attempt(s)`);
+      failures = 0;
+      period ??= Number(json.checkInSeconds) || 60;
+      await sleep(period * 1000, signal);
+    } catch (err) {
+      failures += 1;
+      const wait = backoffDelay(failures);
+      if (failures === 1 || failures % 10 === 0) log('warn', `check-in failed (${(err as Error).message}); trying again in ${Math.round(wait / 1000)} s`);
+      await sleep(wait, signal);
+    }
+  }
+  return 'stopped';
+}

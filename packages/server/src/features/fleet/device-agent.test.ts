@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AGENT_BIN } from '../../package-paths.ts';
+import { Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+
+/**
+ * The real agent on a "device" (a working directory of its own on this machine) against
+ * the real platform listening on loopback: `flowgate-agent --provision` registers it and
+ * keeps its credential (mode 0600), it checks in, it runs again from its directory alone,
+ * and it stops when the owner revokes it.
+ */
+describe('flowgate-agent --provision on a device', () => {
+  let t: TestApp;
+  let base: string;
+  let owner: Client;
+  let teamId: string;
+  let siteId: string;
+  let dir: string;
+  const children: ChildProcess[] = [];
+
+  function agent(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+    // Only what an agent on a device would have: no FLOWGATE_* from this process.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
+    const child = spawn(process.execPath, [AGENT_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let text = '';
+    child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, output: () => text, exit };
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const devices = async () => (await owner.get(`/api/teams/${teamId}/devices`)).json() as Array<{ id: string; name: string; lastSeenAt: string | null; revokedAt: string | null }>;
+
+  before(async () => {
+    t = await startTestApp('sqlite');
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    owner = await setupAdmin(t);
+    teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
+    siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-device-'));
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await t.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a refused token stops the agent with the reason and leaves no credential behind', async () => {
+    const run = agent(['--platform', base, '--provision', 'fgp_not-a-real-token', '--dir', dir, '--name', 'edge-gw-01']);
+    assert.equal(await run.exit, 1, run.output());
+    assert.match(run.output(), /refused to register this device \(401\): The provisioning token is unknown/);
+    assert.equal(fs.existsSync(path.join(dir, 'device.json')), false);
+    assert.deepEqual(await devices(), []);
+  });
+
+  test('it registers, keeps its credential owner-only, checks in, runs again from its directory, and stops when revoked', async () => {
+    const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, singleUse: true })).json();
+    const first = agent(['--platform', base, '--provision', token, '--dir', dir, '--name', 'edge-gw-01', '--check-in-seconds', '1']);
+    const [device] = await until('the device to register', async () => {
+      const list = await devices();
+      return list.length === 1 ? list : null;
+    });
+    assert.equal(device!.name, 'edge-gw-01');
+    const file = path.join(dir, 'device.json');
+    await until('device.json', async () => fs.existsSync(file));
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'the credential file is owner-only');
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { deviceId: string; credential: string; platformUrl: string };
+    assert.equal(saved.deviceId, device!.id);
+    assert.match(saved.credential, /^fgd_/);
+    assert.equal(saved.platformUrl, base);
+    await until('a check-in', async () => first.output().includes(`device ${device!.id} checking in`));
+
+    // Stopped and started again with its directory alone: the same device, no new registration.
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exit, 0, first.output());
+    const again = agent(['--dir', dir, '--check-in-seconds', '1']);
+    await until('the second run to check in', async () => again.output().includes(`device ${device!.id} checking in`));
+    assert.equal((await devices()).length, 1);
+
+    // Revoked on the platform: the next check-in is refused and the agent stops, saying why.
+    assert.equal((await owner.post(`/api/devices/${device!.id}/revoke`)).statusCode, 200);
+    assert.equal(await again.exit, 3, again.output());
+    assert.match(again.output(), /refused this device's credential: The device credential is unknown or was revoked/);
+  });
+});
