@@ -24,7 +24,7 @@ import { createApplicationsStore } from './features/applications/applications.st
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
-import { createFleetService } from './features/fleet/fleet.service.ts';
+import { createFleetService, PRESENCE_FLUSH_MS } from './features/fleet/fleet.service.ts';
 import { createFleetStore } from './features/fleet/fleet.store.ts';
 import { snapshotsRoutes } from './features/snapshots/snapshots.routes.ts';
 import { createSnapshotsService } from './features/snapshots/snapshots.service.ts';
@@ -204,6 +204,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // Besides every N events, sign the head every few minutes so a quiet log is covered too.
   const checkpointTimer = setInterval(() => void checkpointer.checkpoint().catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint failed')), 5 * 60_000);
   checkpointTimer.unref();
+  const presenceTimer = setInterval(() => void fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed')), PRESENCE_FLUSH_MS);
+  presenceTimer.unref();
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
   // Instances that should run are started once the server listens: their agents call it.
@@ -214,6 +216,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
     clearInterval(checkpointTimer);
+    clearInterval(presenceTimer);
+    await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();
     await runtime.stopAll();
     await checkpointer.checkpoint().catch(() => {});

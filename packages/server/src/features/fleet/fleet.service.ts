@@ -12,8 +12,10 @@ export const PROVISIONING_TOKEN_PREFIX = 'fgp_';
 export const DEFAULT_TOKEN_HOURS = 24;
 /** A device's own credential, given once at registration. */
 export const DEVICE_CREDENTIAL_PREFIX = 'fgd_';
-/** How often a device is told to check in; last-seen is written at most this often. */
+/** How often a device is told to check in. */
 export const CHECK_IN_SECONDS = 60;
+/** How often the last-seen times gathered in memory are written, in one transaction. */
+export const PRESENCE_FLUSH_MS = 10_000;
 
 export interface RegistrationInput {
   token: string;
@@ -67,6 +69,16 @@ export interface FleetDeps {
  */
 export function createFleetService({ store, applicationsStore, auditLog, clock }: FleetDeps) {
   const iso = () => clock.now().toISOString();
+  /**
+   * Last-seen times from check-ins, not yet written: a heartbeat costs no database write.
+   * Written every PRESENCE_FLUSH_MS and when the server closes; a crash loses at most
+   * that long of last-seen, nothing else.
+   */
+  const unwrittenSeen = new Map<string, string>();
+  const withPresence = (device: DevicesTable): DevicesTable => {
+    const seen = unwrittenSeen.get(device.id);
+    return seen ? { ...device, last_seen_at: seen } : device;
+  };
 
   async function requireSite(id: string): Promise<SitesTable> {
     const site = await store.siteById(id);
@@ -223,7 +235,7 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
       return { row, token };
     },
 
-    devicesOfTeam: (teamId: string) => store.devicesOfTeam(teamId),
+    devicesOfTeam: async (teamId: string) => (await store.devicesOfTeam(teamId)).map(withPresence),
 
     /**
      * A device presents a provisioning token once and gets a credential of its own,
@@ -294,20 +306,33 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
     },
 
     /**
-     * A device says it is alive and what it runs. Last-seen is written at most once a
-     * check-in period (a heartbeat is not worth a database write each time).
+     * A device says it is alive and what it runs. Alive is kept in memory (flushPresence
+     * writes it); a new agent or Node-RED version is written at once.
      */
     async checkIn(device: DevicesTable, input: CheckInInput): Promise<void> {
-      const now = clock.now();
-      const stale = !device.last_seen_at || now.getTime() - Date.parse(device.last_seen_at) >= CHECK_IN_SECONDS * 1000;
+      const now = iso();
       const changed = device.agent_version !== input.agentVersion || (input.nodeRedVersion !== undefined && device.node_red_version !== input.nodeRedVersion);
-      if (stale || changed) {
-        await store.updateDevice(device.id, {
-          last_seen_at: now.toISOString(),
-          agent_version: input.agentVersion,
-          ...(input.nodeRedVersion !== undefined ? { node_red_version: input.nodeRedVersion } : {}),
-        });
+      if (changed) {
+        await store.updateDevice(device.id, { last_seen_at: now, agent_version: input.agentVersion, ...(input.nodeRedVersion !== undefined ? { node_red_version: input.nodeRedVersion } : {}) });
+        unwrittenSeen.delete(device.id);
+      } else {
+        unwrittenSeen.set(device.id, now);
       }
+    },
+
+    /** Writes the last-seen times gathered since the last flush, in one transaction. Returns how many. */
+    async flushPresence(): Promise<number> {
+      if (unwrittenSeen.size === 0) return 0;
+      const batch = [...unwrittenSeen];
+      unwrittenSeen.clear();
+      try {
+        await store.writeLastSeen(batch);
+      } catch (error) {
+        // Not lost: back for the next flush, unless a newer check-in came meanwhile.
+        for (const [id, at] of batch) if (!unwrittenSeen.has(id)) unwrittenSeen.set(id, at);
+        throw error;
+      }
+      return batch.length;
     },
 
     async revokeToken(id: string, ctx: RequestContext): Promise<ProvisioningTokensTable> {

@@ -50,6 +50,11 @@ export function createFleetStore(db: Db) {
     deviceByCredentialHash: (hash: string) => db.selectFrom('devices').selectAll().where('credential_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst(),
     insertDevice: (device: DevicesTable, ex: Executor) => ex.insertInto('devices').values(device).execute(),
     updateDevice: (id: string, patch: Partial<DevicesTable>, ex: Executor = db) => ex.updateTable('devices').set(patch).where('id', '=', id).execute(),
+    /** Last-seen times of many devices, in one transaction (a heartbeat batch). */
+    writeLastSeen: (entries: ReadonlyArray<readonly [id: string, at: string]>) =>
+      db.transaction().execute(async (trx) => {
+        for (const [id, at] of entries) await trx.updateTable('devices').set({ last_seen_at: at }).where('id', '=', id).execute();
+      }),
     liveDevicesAt: (siteId: string, ex: Executor) => ex.selectFrom('devices').select('id').where('site_id', '=', siteId).where('revoked_at', 'is', null).execute(),
 
     /** Tokens still usable that name the site or group: they keep it from being deleted. */

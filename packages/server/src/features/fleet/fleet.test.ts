@@ -204,6 +204,24 @@ for (const dialect of DIALECTS) {
       assert.equal((await device.post('/api/fleet/v1/register', '{"token": "fgp_')).statusCode, 400);
     });
 
+    test('a check-in costs no database write: last-seen is kept in memory and written in one batch', async () => {
+      const { token } = await makeToken();
+      const { deviceId, credential } = (await register(token, 'edge-gw-05')).json();
+      const stored = async () => (await t.db.database.db.selectFrom('devices').select('last_seen_at').where('id', '=', deviceId).executeTakeFirstOrThrow()).last_seen_at;
+      const listed = async () => ((await owner.get(`/api/teams/${teamId}/devices`)).json() as Array<{ id: string; lastSeenAt: string }>).find((d) => d.id === deviceId)!.lastSeenAt;
+      // The same versions as at registration (0.1.0, 4.1.8): nothing to write at once.
+      const beat = () => device.request('POST', '/api/fleet/v1/check-in', { agentVersion: '0.1.0', nodeRedVersion: '4.1.8' }, { authorization: `Bearer ${credential}` });
+      const registeredAt = await stored();
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal((await beat()).statusCode, 200);
+      assert.equal(await stored(), registeredAt, 'no write for a heartbeat');
+      const seen = await listed();
+      assert.ok(seen > registeredAt!, 'the list shows the check-in from memory');
+      assert.ok((await t.context.fleet.flushPresence()) >= 1);
+      assert.equal(await stored(), seen, 'written by the flush');
+      assert.equal(await t.context.fleet.flushPresence(), 0, 'nothing left to write');
+    });
+
     test('a device checks in with its credential; revoked, it is cut off at once, and a forged credential is refused', async () => {
       const { token } = await makeToken();
       const { deviceId, credential } = (await register(token, 'edge-gw-07')).json();
