@@ -97,8 +97,13 @@ test('an owner sets up a site, a group and a token; a device registers with it a
   await admin.getByRole('button', { name: 'Refresh' }).click();
   const deviceRow = admin.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' });
   await deviceRow.getByText('registered', { exact: true }).waitFor();
-  await deviceRow.getByText('Plant Hamburg').waitFor();
-  await deviceRow.getByText('Line 3 edge').waitFor();
+  const deviceGroup = deviceRow.getByLabel('Group of edge-gw-line3');
+  assert.equal(await deviceRow.getByLabel('Site of edge-gw-line3').locator('option:checked').textContent(), 'Plant Hamburg');
+  assert.equal(await deviceGroup.locator('option:checked').textContent(), 'Line 3 edge');
+  // Out of its group, from the page; the list says so after a refresh.
+  await deviceGroup.selectOption({ label: 'None' });
+  await admin.getByRole('button', { name: 'Refresh' }).click();
+  await admin.waitForFunction(() => (document.querySelector('select[aria-label="Group of edge-gw-line3"]') as HTMLSelectElement | null)?.value === '');
   await tokenRow.getByText('used', { exact: true }).waitFor();
   await h.shot(admin, '02b-device-registered');
 
@@ -127,7 +132,7 @@ test('an owner sets up a site, a group and a token; a device registers with it a
 
   // --- All of it is in the team's audit trail.
   await admin.goto(`/teams/${walk.teamId}/audit`);
-  for (const event of ['site.created', 'device.group.created', 'provisioning.token.created', 'device.registered', 'device.revoked', 'provisioning.token.revoked']) {
+  for (const event of ['site.created', 'device.group.created', 'provisioning.token.created', 'device.registered', 'device.updated', 'device.revoked', 'provisioning.token.revoked']) {
     await admin.getByText(event, { exact: true }).first().waitFor();
   }
   // A refused credential names no team (it proves none): it is in the platform's log.
@@ -148,5 +153,6 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   for (const name of ['Add site', 'Add group', 'Make token', /^Delete/, /^Revoke/]) {
     assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${String(name)}" for a viewer`);
   }
+  assert.equal(await viewer.getByRole('combobox').count(), 0, 'no site or group to choose for a viewer');
   await h.shot(viewer, '04-fleet-as-viewer');
 });

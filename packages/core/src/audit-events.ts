@@ -60,6 +60,7 @@ export const AUDIT_EVENTS = {
   'device.registered': 'A device registered into a team with a provisioning token and got its own credential',
   'device.registration.refused': 'A device presented an unknown, expired, revoked or spent provisioning token',
   'device.revoked': "A device's credential was revoked: it is cut off",
+  'device.updated': 'A device was renamed or moved to another site or group',
   'device.credential.rejected': 'A request came with an unknown or revoked device credential',
   'team.settings.updated': "A team's palette allow/deny lists or snapshot retention changed",
   'editor.flows.deployed': 'Flows were deployed from the Node-RED editor (Node-RED: flows.set)',

@@ -80,7 +80,7 @@ export const PERMISSIONS = {
     description: "Open an instance's Node-RED editor (edit and deploy only with applications:write)",
   },
   'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups, devices and provisioning tokens (never their secrets)" },
-  'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups' },
+  'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups; rename devices and move them' },
   'fleet:provision': {
     scope: 'team',
     access: 'write',

@@ -141,6 +141,7 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   'POST /api/teams/:teamId/device-groups': (_f, caller) => ({ body: { name: `Probe group ${caller.name}` } }),
   'PATCH /api/device-groups/:groupId': () => ({ body: { description: 'probed' } }),
   'POST /api/teams/:teamId/provisioning-tokens': (f) => ({ body: { siteId: f.siteId } }),
+  'PATCH /api/devices/:deviceId': () => ({ body: { name: 'matrix-gateway' } }),
   'POST /api/fleet/v1/register': () => ({ body: { token: 'fgp_not-a-token', name: 'probe', agentVersion: '0.1.0' } }),
   'POST /api/fleet/v1/check-in': () => ({ body: { agentVersion: '0.1.0' } }),
 };

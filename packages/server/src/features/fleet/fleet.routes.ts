@@ -189,6 +189,19 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   app.get('/api/teams/:teamId/devices', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(DeviceView) } } }, async (request) =>
     (await fleet.devicesOfTeam(request.params.teamId)).map(presentDevice),
   );
+  app.patch(
+    '/api/devices/:deviceId',
+    {
+      config: { permission: 'fleet:write' },
+      schema: {
+        tags: ['fleet'],
+        params: DeviceParams,
+        body: Type.Object({ name: Type.Optional(Name), siteId: Type.Optional(Id), groupId: Type.Optional(Type.Union([Id, Type.Null()])) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: DeviceView },
+      },
+    },
+    async (request) => presentDevice(await fleet.updateDevice(request.params.deviceId, request.body, request.ctx)),
+  );
   app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
     presentDevice(await fleet.revokeDevice(request.params.deviceId, request.ctx)),
   );

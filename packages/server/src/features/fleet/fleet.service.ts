@@ -293,6 +293,29 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
       return { device, credential };
     },
 
+    /** Renames a device or moves it to another of the team's sites or groups (groupId null: out of any group). */
+    async updateDevice(id: string, patch: { name?: string | undefined; siteId?: string | undefined; groupId?: string | null | undefined }, ctx: RequestContext): Promise<DevicesTable> {
+      const before = await store.deviceById(id);
+      if (!before) throw new NotFoundError('Device');
+      if (patch.siteId !== undefined) await teamResource(before.team_id, await store.siteById(patch.siteId), 'Site');
+      if (patch.groupId) await teamResource(before.team_id, await store.groupById(patch.groupId), 'Device group');
+      const changes: Partial<DevicesTable> = {
+        ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
+        ...(patch.siteId !== undefined ? { site_id: patch.siteId } : {}),
+        ...(patch.groupId !== undefined ? { group_id: patch.groupId } : {}),
+      };
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.updateDevice(id, changes, tx.trx);
+        await tx.record({
+          event: 'device.updated',
+          target: { type: 'device', id },
+          teamId: before.team_id,
+          details: { before: { name: before.name, siteId: before.site_id, groupId: before.group_id }, after: patch },
+        });
+      });
+      return withPresence({ ...before, ...changes });
+    },
+
     async revokeDevice(id: string, ctx: RequestContext): Promise<DevicesTable> {
       const device = await store.deviceById(id);
       if (!device) throw new NotFoundError('Device');

@@ -204,6 +204,23 @@ for (const dialect of DIALECTS) {
       assert.equal((await device.post('/api/fleet/v1/register', '{"token": "fgp_')).statusCode, 400);
     });
 
+    test('a member renames a device and moves it to another site and out of its group; another team\'s site is unknown', async () => {
+      const { token } = await makeToken();
+      const { deviceId } = (await register(token, 'edge-gw-09')).json();
+      const member = await addMember(t, owner, teamId, 'mia@plant.example', 'member');
+      const kiel = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Kiel', timeZone: 'Europe/Berlin' })).json().id;
+      const moved = await member.patch(`/api/devices/${deviceId}`, { name: 'kiel-gw-01', siteId: kiel, groupId: null });
+      assert.equal(moved.statusCode, 200, moved.body);
+      assert.deepEqual({ name: moved.json().name, siteId: moved.json().siteId, groupId: moved.json().groupId }, { name: 'kiel-gw-01', siteId: kiel, groupId: null });
+      const [event] = (await owner.get('/api/audit?event=device.updated')).json().events as Array<{ details: string }>;
+      assert.deepEqual(JSON.parse(event!.details), { before: { name: 'edge-gw-09', siteId, groupId }, after: { name: 'kiel-gw-01', siteId: kiel, groupId: null } });
+      const otherTeam = (await owner.post('/api/teams', { name: 'Brewing' })).json().id;
+      const foreign = (await owner.post(`/api/teams/${otherTeam}/sites`, { name: 'Plant Munich', timeZone: 'UTC' })).json().id;
+      assert.equal((await member.patch(`/api/devices/${deviceId}`, { siteId: foreign })).statusCode, 404);
+      assert.equal((await member.patch(`/api/devices/${deviceId}`, {})).statusCode, 400);
+      assert.equal((await member.post(`/api/devices/${deviceId}/revoke`)).statusCode, 403, 'only an owner revokes');
+    });
+
     test('a check-in costs no database write: last-seen is kept in memory and written in one batch', async () => {
       const { token } = await makeToken();
       const { deviceId, credential } = (await register(token, 'edge-gw-05')).json();

@@ -12,7 +12,7 @@ interface Devices {
 }
 
 /** The devices registered into the team, where they are, when they last checked in; revoking one cuts it off (fleet:provision). */
-export function DevicesSection({ teamId, mayRevoke, revision, onRefresh }: { teamId: string; mayRevoke: boolean; revision: number; onRefresh: () => void }) {
+export function DevicesSection({ teamId, mayWrite, mayRevoke, revision, onRefresh }: { teamId: string; mayWrite: boolean; mayRevoke: boolean; revision: number; onRefresh: () => void }) {
   const { api } = useSession();
   const team = `/api/teams/${encodeURIComponent(teamId)}`;
   const data = useResource<Devices>(async () => {
@@ -22,6 +22,10 @@ export function DevicesSection({ teamId, mayRevoke, revision, onRefresh }: { tea
   const revoke = useAction(async (device: Device) => {
     const revoked = await api.post<Device>(`/api/devices/${encodeURIComponent(device.id)}/revoke`);
     data.setData((current) => current && { ...current, devices: current.devices.map((d) => (d.id === revoked.id ? revoked : d)) });
+  });
+  const move = useAction(async (device: Device, patch: { siteId?: string; groupId?: string | null }) => {
+    const moved = await api.patch<Device>(`/api/devices/${encodeURIComponent(device.id)}`, patch);
+    data.setData((current) => current && { ...current, devices: current.devices.map((d) => (d.id === moved.id ? moved : d)) });
   });
   const nameOf = (list: Array<{ id: string; name: string }> | undefined, id: string | null) => (id ? (list?.find((x) => x.id === id)?.name ?? 'deleted') : null);
 
@@ -58,8 +62,33 @@ export function DevicesSection({ teamId, mayRevoke, revision, onRefresh }: { tea
                     {device.name}
                     <span className="muted small block">registered {formatDateTime(device.createdAt)}</span>
                   </th>
-                  <td>{nameOf(data.data?.sites, device.siteId)}</td>
-                  <td>{nameOf(data.data?.groups, device.groupId) ?? <span className="muted">—</span>}</td>
+                  <td>
+                    {mayWrite && !device.revokedAt ? (
+                      <select aria-label={`Site of ${device.name}`} value={device.siteId} disabled={move.pending} onChange={(e) => void move.run(device, { siteId: e.target.value })}>
+                        {data.data?.sites.map((site) => (
+                          <option key={site.id} value={site.id}>
+                            {site.name}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      nameOf(data.data?.sites, device.siteId)
+                    )}
+                  </td>
+                  <td>
+                    {mayWrite && !device.revokedAt ? (
+                      <select aria-label={`Group of ${device.name}`} value={device.groupId ?? ''} disabled={move.pending} onChange={(e) => void move.run(device, { groupId: e.target.value || null })}>
+                        <option value="">None</option>
+                        {data.data?.groups.map((group) => (
+                          <option key={group.id} value={group.id}>
+                            {group.name}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      (nameOf(data.data?.groups, device.groupId) ?? <span className="muted">—</span>)
+                    )}
+                  </td>
                   <td className="mono small">
                     {device.agentVersion}
                     {device.nodeRedVersion && <span className="block">Node-RED {device.nodeRedVersion}</span>}
@@ -87,6 +116,7 @@ export function DevicesSection({ teamId, mayRevoke, revision, onRefresh }: { tea
         </div>
       )}
       <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
+      <ProblemNotice problem={move.error} onDismiss={move.clearError} />
     </section>
   );
 }

@@ -29,7 +29,7 @@ export function FleetPage() {
       <p className="muted">
         The plants where this team's edge devices run, the groups that get the same application and rollouts, and the tokens that let a new device join.
       </p>
-      <DevicesSection teamId={teamId} mayRevoke={access.allowed('fleet:provision')} revision={revision} onRefresh={changed} />
+      <DevicesSection teamId={teamId} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} revision={revision} onRefresh={changed} />
       <SitesSection teamId={teamId} mayWrite={access.allowed('fleet:write')} onChanged={changed} />
       <GroupsSection teamId={teamId} mayWrite={access.allowed('fleet:write')} onChanged={changed} />
       <ProvisioningSection teamId={teamId} mayProvision={access.allowed('fleet:provision')} revision={revision} />
