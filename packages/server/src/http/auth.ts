@@ -7,7 +7,7 @@ import type { AuditLog } from '../features/audit/audit.service.ts';
 import { tokenAllows, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
 import { safeEqual, sha256Hex } from '../security/crypto.ts';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
+import { CredentialRefusedError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
 import './route-config.ts';
 
 export const SESSION_COOKIE = 'fg_session';
@@ -105,7 +105,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           outcome: 'denied',
           details: { method: request.method, route: request.routeOptions.url, credentialPrefix: raw.slice(0, 8) },
         });
-        throw new UnauthenticatedError('The device credential is unknown or was revoked.');
+        throw new CredentialRefusedError('The device credential is unknown or was revoked.');
       }
       request.device = device;
       request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `device:${device.id}` } };
@@ -115,7 +115,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (cfg.agent) {
       const authorization = request.headers.authorization;
       const instance = authorization?.startsWith('Bearer fgi_') ? await agentByToken(authorization.slice(7).trim()) : null;
-      if (!instance) throw new UnauthenticatedError('The agent token is unknown or was revoked.');
+      if (!instance) throw new CredentialRefusedError('The agent token is unknown or was revoked.');
       request.agent = instance;
       request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `agent:${instance.id}` } };
       return;

@@ -27,6 +27,13 @@ export class UnauthenticatedError extends DomainError {
   }
 }
 
+/** A machine's credential (an agent token, a device credential, a provisioning token) was refused: not a person's sign-in. */
+export class CredentialRefusedError extends DomainError {
+  constructor(message: string) {
+    super(401, 'credential-refused', 'Credential refused', message);
+  }
+}
+
 export class ForbiddenError extends DomainError {
   constructor(message: string) {
     super(403, 'forbidden', 'Not allowed', message);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
-import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError } from '../../http/errors.ts';
+import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -254,7 +254,7 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
           ...(token ? { target: { type: 'provisioning-token', id: token.id } } : {}),
           details: { reason, name: input.name, tokenPrefix: input.token.slice(0, 8) },
         });
-        throw new UnauthenticatedError('The provisioning token is unknown, expired, revoked or already used: ask the team owner for a new one.');
+        throw new CredentialRefusedError('The provisioning token is unknown, expired, revoked or already used: ask the team owner for a new one.');
       };
       if (!token) return refuse('unknown', null);
       const state = tokenState(token, now);

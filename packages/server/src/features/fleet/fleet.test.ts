@@ -179,6 +179,7 @@ for (const dialect of DIALECTS) {
       const again = await register(token, 'edge-gw-02');
       assert.equal(again.statusCode, 401);
       assert.match(again.json().detail, /unknown, expired, revoked or already used/);
+      assert.equal(again.json().title, 'Credential refused', "a machine's refusal, not a person's sign-in");
       assert.equal(((await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).json() as Array<{ id: string; state: string }>).find((p) => p.id === provisioningToken.id)?.state, 'used');
       assert.deepEqual(await refusals(), ['used']);
       const [joined] = (await owner.get('/api/audit?event=device.registered')).json().events as Array<{ actorLabel: string; teamId: string; targetId: string }>;
