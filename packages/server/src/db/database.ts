@@ -140,6 +140,16 @@ function openPostgres(url: string, schema: string | undefined): Database {
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const rowBatchSql = `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`;
+  // Prepared-statement names by query text (a handful: one per combination of filters).
+  const statementNames = new Map<string, string>();
+  const statementName = (text: string): string => {
+    let name = statementNames.get(text);
+    if (!name) {
+      name = `fg_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      statementNames.set(text, name);
+    }
+    return name;
+  };
   return {
     db,
     dialect: 'postgres',
@@ -160,8 +170,7 @@ function openPostgres(url: string, schema: string | undefined): Database {
     },
     async selectRows<R extends unknown[]>(query: CompiledQuery): Promise<R[]> {
       // Named, so each connection parses and plans it once.
-      const name = `fg_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`;
-      return (await pool.query<R>({ name, text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows;
+      return (await pool.query<R>({ name: statementName(query.sql), text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows;
     },
     auditRowSource: {
       dialect: 'postgres',

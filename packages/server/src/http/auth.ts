@@ -95,8 +95,11 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     const cfg = request.routeOptions.config;
     if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent && !cfg.device)) return; // 404 handler and documentation assets
 
+    const authorization = request.headers.authorization;
+    const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : null;
+
     if (cfg.device) {
-      const raw = request.headers.authorization?.startsWith('Bearer ') ? request.headers.authorization.slice(7).trim() : '';
+      const raw = bearer ?? '';
       const device = raw.startsWith('fgd_') ? await deviceByCredential(raw) : null;
       if (!device) {
         // A forged or revoked credential: on record, with a prefix only.
@@ -113,29 +116,26 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
 
     if (cfg.agent) {
-      const authorization = request.headers.authorization;
-      const instance = authorization?.startsWith('Bearer fgi_') ? await agentByToken(authorization.slice(7).trim()) : null;
+      const instance = bearer?.startsWith('fgi_') ? await agentByToken(bearer) : null;
       if (!instance) throw new CredentialRefusedError('The agent token is unknown or was revoked.');
       request.agent = instance;
       request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `agent:${instance.id}` } };
       return;
     }
 
-    const authorization = request.headers.authorization;
     let sessionToken: string | null = null;
-    if (authorization?.startsWith('Bearer ') && !cfg.csrfByBearer) {
-      const raw = authorization.slice(7).trim();
-      if (cfg.metricsToken && config.metricsToken && safeEqual(raw, config.metricsToken)) {
+    if (bearer !== null && !cfg.csrfByBearer) {
+      if (cfg.metricsToken && config.metricsToken && safeEqual(bearer, config.metricsToken)) {
         request.ctx = { ...request.ctx, actor: { type: 'token', userId: null, label: 'metrics token' } };
         return;
       }
-      const found = await identity.authenticateToken(raw);
+      const found = await identity.authenticateToken(bearer);
       if (!found) {
         // Only a prefix is kept: enough to tell tokens apart, useless to an attacker reading the log.
         await auditLog.record(request.ctx, {
           event: 'auth.token.rejected',
           outcome: 'denied',
-          details: { method: request.method, route: request.routeOptions.url, tokenPrefix: raw.slice(0, 8) },
+          details: { method: request.method, route: request.routeOptions.url, tokenPrefix: bearer.slice(0, 8) },
         });
         throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
       }

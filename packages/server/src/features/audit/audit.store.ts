@@ -37,6 +37,25 @@ export function toRecord(row: AuditEventsTable): AuditRecord {
   };
 }
 
+/** The audit_events columns under their AuditRecord names, in toRecord's order (export writes records as they are). */
+const RECORD_COLUMNS = [
+  'seq',
+  'occurred_at as occurredAt',
+  'actor_type as actorType',
+  'actor_id as actorId',
+  'actor_label as actorLabel',
+  'event',
+  'outcome',
+  'target_type as targetType',
+  'target_id as targetId',
+  'team_id as teamId',
+  'ip',
+  'user_agent as userAgent',
+  'details',
+  'prev_hash as prevHash',
+  'hash',
+] as const;
+
 /** An AuditRow as an AuditRecord (the same fields, the record's order). */
 export function rowToRecord(r: AuditRow): AuditRecord {
   return {
@@ -116,25 +135,6 @@ function toRow(r: AuditRecord): AuditEventsTable {
   };
 }
 
-/** The audit_events columns under their AuditRecord names, in toRecord's order (export writes records as they are). */
-const RECORD_COLUMNS = [
-  'seq',
-  'occurred_at as occurredAt',
-  'actor_type as actorType',
-  'actor_id as actorId',
-  'actor_label as actorLabel',
-  'event',
-  'outcome',
-  'target_type as targetType',
-  'target_id as targetId',
-  'team_id as teamId',
-  'ip',
-  'user_agent as userAgent',
-  'details',
-  'prev_hash as prevHash',
-  'hash',
-] as const;
-
 export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'selectRows'>) {
   const { db, dialect } = database;
   /** The last event this store appended: the head a lone event is first tried onto. */
@@ -180,8 +180,7 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
    */
   async function appendOnto(trx: Transaction<Schema> | null, prev: { seq: number; hash: string }, input: AuditInput): Promise<AuditRecord | null> {
     const record = chain(prev, [input])[0]!;
-    const r = record;
-    const values = rowValues(r);
+    const values = rowValues(record);
     const query =
       dialect === 'postgres'
         ? CompiledQuery.raw(INSERT_ONTO_SQL, [...values, CHAIN_LOCK_KEY, prev.seq])

@@ -83,19 +83,14 @@ export async function verifyAuditLog(
   const { checkpoints, keys } = await loadCheckpoints(database);
   const expected = new Map(checkpoints.map((c) => [c.seq, c.hash]));
 
-  let start: Verified = { seq: 0, hash: GENESIS_HASH, checked: 0 };
-  let signaturesValid: boolean[] | null = null;
   const threads = options.threads ?? Math.min(availableParallelism(), 8);
   const source = database.auditRowSource;
-  if (threads > 1 && source) {
-    const headSeq = (await store.head()).seq;
-    if (headSeq >= (options.parallelFrom ?? PARALLEL_MIN_EVENTS)) {
-      const workers = verifyInWorkers(source, headSeq, threads, checkpoints, onProgress);
-      // The signatures need no chain: check them here while the workers read.
-      signaturesValid = checkpoints.map((c) => checkpointSignatureValid(c, keys.get(c.keyId)));
-      start = await workers;
-    }
-  }
+  const parallel = threads > 1 && source ? { source, headSeq: (await store.head()).seq } : null;
+  const workers =
+    parallel && parallel.headSeq >= (options.parallelFrom ?? PARALLEL_MIN_EVENTS) ? verifyInWorkers(parallel.source, parallel.headSeq, threads, checkpoints, onProgress) : null;
+  // The signatures need no chain: checked here, while the workers (if any) read.
+  const signaturesValid = checkpoints.map((c) => checkpointSignatureValid(c, keys.get(c.keyId)));
+  const start: Verified = workers ? await workers : { seq: 0, hash: GENESIS_HASH, checked: 0 };
 
   // This thread: the whole log when it is small, else whatever the workers could not vouch
   // for, and the events appended since they started.
@@ -123,7 +118,7 @@ export async function verifyAuditLog(
   const head = verifier.head;
   if (!problem) {
     for (const [i, c] of checkpoints.entries()) {
-      if (!(signaturesValid ? signaturesValid[i] : checkpointSignatureValid(c, keys.get(c.keyId)))) {
+      if (!signaturesValid[i]) {
         problem = { seq: c.seq, reason: `the checkpoint at event ${c.seq} has an invalid signature` };
         break;
       }

@@ -95,6 +95,11 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
     if (!token) throw new NotFoundError('Provisioning token');
     return token;
   }
+  async function requireDevice(id: string): Promise<DevicesTable> {
+    const device = await store.deviceById(id);
+    if (!device) throw new NotFoundError('Device');
+    return device;
+  }
 
   function checkTimeZone(timeZone: string): void {
     if (!isTimeZone(timeZone)) {
@@ -103,15 +108,12 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
   }
 
   /** A resource named in a token must be the team's own: another team's answers as unknown. */
-  async function teamResource<T extends { team_id: string }>(teamId: string, found: T | undefined, what: string): Promise<T> {
+  function teamResource<T extends { team_id: string }>(teamId: string, found: T | undefined, what: string): T {
     if (!found || found.team_id !== teamId) throw new NotFoundError(what);
     return found;
   }
 
   return {
-    requireSite,
-    requireGroup,
-    requireToken,
     sitesOfTeam: (teamId: string) => store.sitesOfTeam(teamId),
     groupsOfTeam: (teamId: string) => store.groupsOfTeam(teamId),
     tokensOfTeam: (teamId: string) => store.tokensOfTeam(teamId),
@@ -202,9 +204,9 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
 
     /** Makes a provisioning token; the token itself is returned here once and stored only as its hash. */
     async createToken(teamId: string, input: TokenInput, ctx: RequestContext): Promise<{ row: ProvisioningTokensTable; token: string }> {
-      const site = await teamResource(teamId, await store.siteById(input.siteId), 'Site');
-      const group = input.groupId ? await teamResource(teamId, await store.groupById(input.groupId), 'Device group') : null;
-      const application = input.applicationId ? await teamResource(teamId, await applicationsStore.applicationById(input.applicationId), 'Application') : null;
+      const site = teamResource(teamId, await store.siteById(input.siteId), 'Site');
+      const group = input.groupId ? teamResource(teamId, await store.groupById(input.groupId), 'Device group') : null;
+      const application = input.applicationId ? teamResource(teamId, await applicationsStore.applicationById(input.applicationId), 'Application') : null;
       const token = `${PROVISIONING_TOKEN_PREFIX}${randomToken(32)}`;
       const now = clock.now();
       const row: ProvisioningTokensTable = {
@@ -295,10 +297,9 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
 
     /** Renames a device or moves it to another of the team's sites or groups (groupId null: out of any group). */
     async updateDevice(id: string, patch: { name?: string | undefined; siteId?: string | undefined; groupId?: string | null | undefined }, ctx: RequestContext): Promise<DevicesTable> {
-      const before = await store.deviceById(id);
-      if (!before) throw new NotFoundError('Device');
-      if (patch.siteId !== undefined) await teamResource(before.team_id, await store.siteById(patch.siteId), 'Site');
-      if (patch.groupId) await teamResource(before.team_id, await store.groupById(patch.groupId), 'Device group');
+      const before = await requireDevice(id);
+      if (patch.siteId !== undefined) teamResource(before.team_id, await store.siteById(patch.siteId), 'Site');
+      if (patch.groupId) teamResource(before.team_id, await store.groupById(patch.groupId), 'Device group');
       const changes: Partial<DevicesTable> = {
         ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
         ...(patch.siteId !== undefined ? { site_id: patch.siteId } : {}),
@@ -317,8 +318,7 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
     },
 
     async revokeDevice(id: string, ctx: RequestContext): Promise<DevicesTable> {
-      const device = await store.deviceById(id);
-      if (!device) throw new NotFoundError('Device');
+      const device = await requireDevice(id);
       if (device.revoked_at) return device;
       const at = iso();
       await auditLog.transaction(ctx, async (tx) => {

@@ -1,47 +1,34 @@
-import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
-import { useAction, useResource } from '../../hooks.ts';
+import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Device, DeviceGroup, Site } from '../../types.ts';
-
-interface Devices {
-  devices: Device[];
-  sites: Site[];
-  groups: DeviceGroup[];
-}
+import type { Device } from '../../types.ts';
+import { nameOf, type FleetData } from './fleet-data.ts';
 
 /** The devices registered into the team, where they are, when they last checked in; revoking one cuts it off (fleet:provision). */
-export function DevicesSection({ teamId, mayWrite, mayRevoke, revision, onRefresh }: { teamId: string; mayWrite: boolean; mayRevoke: boolean; revision: number; onRefresh: () => void }) {
+export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged }: { fleet: FleetData; loading: boolean; mayWrite: boolean; mayRevoke: boolean; onChanged: () => void }) {
   const { api } = useSession();
-  const team = `/api/teams/${encodeURIComponent(teamId)}`;
-  const data = useResource<Devices>(async () => {
-    const [devices, sites, groups] = await Promise.all([api.get<Device[]>(`${team}/devices`), api.get<Site[]>(`${team}/sites`), api.get<DeviceGroup[]>(`${team}/device-groups`)]);
-    return { devices, sites, groups };
-  }, `${teamId}:devices:${revision}`);
   const revoke = useAction(async (device: Device) => {
-    const revoked = await api.post<Device>(`/api/devices/${encodeURIComponent(device.id)}/revoke`);
-    data.setData((current) => current && { ...current, devices: current.devices.map((d) => (d.id === revoked.id ? revoked : d)) });
+    await api.post<Device>(`/api/devices/${encodeURIComponent(device.id)}/revoke`);
+    onChanged();
   });
   const move = useAction(async (device: Device, patch: { siteId?: string; groupId?: string | null }) => {
-    const moved = await api.patch<Device>(`/api/devices/${encodeURIComponent(device.id)}`, patch);
-    data.setData((current) => current && { ...current, devices: current.devices.map((d) => (d.id === moved.id ? moved : d)) });
+    await api.patch<Device>(`/api/devices/${encodeURIComponent(device.id)}`, patch);
+    onChanged();
   });
-  const nameOf = (list: Array<{ id: string; name: string }> | undefined, id: string | null) => (id ? (list?.find((x) => x.id === id)?.name ?? 'deleted') : null);
 
   return (
     <section aria-labelledby="devices-title">
       <div className="row-between">
         <h2 id="devices-title">Devices</h2>
         {/* The whole page: a registration also spends a token. */}
-        <button type="button" onClick={onRefresh} disabled={data.loading}>
+        <button type="button" onClick={onChanged} disabled={loading}>
           Refresh
         </button>
       </div>
-      {data.loading && !data.data && <Loading what="devices" />}
-      <ProblemNotice problem={data.error} />
-      {data.data && data.data.devices.length === 0 && <p className="muted">No devices yet. A device joins with a provisioning token.</p>}
-      {data.data && data.data.devices.length > 0 && (
+      {fleet.devices.length === 0 && <p className="muted">No devices yet. A device joins with a provisioning token.</p>}
+      {fleet.devices.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
@@ -56,7 +43,7 @@ export function DevicesSection({ teamId, mayWrite, mayRevoke, revision, onRefres
               </tr>
             </thead>
             <tbody>
-              {data.data.devices.map((device) => (
+              {fleet.devices.map((device) => (
                 <tr key={device.id} data-device-id={device.id} className={device.revokedAt ? 'row-disabled' : undefined}>
                   <th scope="row">
                     {device.name}
@@ -65,28 +52,28 @@ export function DevicesSection({ teamId, mayWrite, mayRevoke, revision, onRefres
                   <td>
                     {mayWrite && !device.revokedAt ? (
                       <select aria-label={`Site of ${device.name}`} value={device.siteId} disabled={move.pending} onChange={(e) => void move.run(device, { siteId: e.target.value })}>
-                        {data.data?.sites.map((site) => (
+                        {fleet.sites.map((site) => (
                           <option key={site.id} value={site.id}>
                             {site.name}
                           </option>
                         ))}
                       </select>
                     ) : (
-                      nameOf(data.data?.sites, device.siteId)
+                      nameOf(fleet.sites, device.siteId)
                     )}
                   </td>
                   <td>
                     {mayWrite && !device.revokedAt ? (
                       <select aria-label={`Group of ${device.name}`} value={device.groupId ?? ''} disabled={move.pending} onChange={(e) => void move.run(device, { groupId: e.target.value || null })}>
                         <option value="">None</option>
-                        {data.data?.groups.map((group) => (
+                        {fleet.groups.map((group) => (
                           <option key={group.id} value={group.id}>
                             {group.name}
                           </option>
                         ))}
                       </select>
                     ) : (
-                      (nameOf(data.data?.groups, device.groupId) ?? <span className="muted">—</span>)
+                      (nameOf(fleet.groups, device.groupId) ?? <span className="muted">—</span>)
                     )}
                   </td>
                   <td className="mono small">

@@ -1,20 +1,26 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { usePageTitle } from '../../components/Layout.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
 import { DevicesSection } from './DevicesSection.tsx';
+import { loadFleet } from './fleet-data.ts';
 import { GroupsSection } from './GroupsSection.tsx';
 import { ProvisioningSection } from './ProvisioningSection.tsx';
 import { SitesSection } from './SitesSection.tsx';
 
-/** A team's fleet: its sites (plants), device groups, and the tokens that let devices join. */
+/** A team's fleet: its devices, sites (plants), device groups, and the tokens that let devices join. */
 export function FleetPage() {
   const { teamId = '' } = useParams();
+  const { api } = useSession();
   const access = useTeamAccess(teamId);
   usePageTitle(`Fleet · ${access.teamName ?? 'Team'}`);
-  // A new or deleted site or group changes what a token can be bound to; Refresh reloads it all.
+  // The sections share one load: a change in one (a new site, a spent token) shows in the others.
   const [revision, setRevision] = useState(0);
-  const changed = () => setRevision((r) => r + 1);
+  const reload = () => setRevision((r) => r + 1);
+  const fleet = useResource(() => loadFleet(api, teamId), `${teamId}:${revision}`);
 
   return (
     <>
@@ -29,10 +35,16 @@ export function FleetPage() {
       <p className="muted">
         The plants where this team's edge devices run, the groups that get the same application and rollouts, and the tokens that let a new device join.
       </p>
-      <DevicesSection teamId={teamId} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} revision={revision} onRefresh={changed} />
-      <SitesSection teamId={teamId} mayWrite={access.allowed('fleet:write')} onChanged={changed} />
-      <GroupsSection teamId={teamId} mayWrite={access.allowed('fleet:write')} onChanged={changed} />
-      <ProvisioningSection teamId={teamId} mayProvision={access.allowed('fleet:provision')} revision={revision} />
+      {fleet.loading && !fleet.data && <Loading what="the fleet" />}
+      <ProblemNotice problem={fleet.error} />
+      {fleet.data && (
+        <>
+          <DevicesSection fleet={fleet.data} loading={fleet.loading} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
+          <SitesSection teamId={teamId} sites={fleet.data.sites} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
+          <GroupsSection teamId={teamId} groups={fleet.data.groups} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
+          <ProvisioningSection teamId={teamId} fleet={fleet.data} mayProvision={access.allowed('fleet:provision')} onChanged={reload} />
+        </>
+      )}
     </>
   );
 }

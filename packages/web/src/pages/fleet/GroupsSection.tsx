@@ -1,38 +1,33 @@
 import { useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
-import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { useAction, useResource } from '../../hooks.ts';
+import { ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { DeviceGroup } from '../../types.ts';
 
 /** The team's device groups, with a form for a new one and delete (fleet:write). */
-export function GroupsSection({ teamId, mayWrite, onChanged }: { teamId: string; mayWrite: boolean; onChanged: () => void }) {
+export function GroupsSection({ teamId, groups, mayWrite, onChanged }: { teamId: string; groups: DeviceGroup[]; mayWrite: boolean; onChanged: () => void }) {
   const { api } = useSession();
   const base = `/api/teams/${encodeURIComponent(teamId)}/device-groups`;
-  const groups = useResource(() => api.get<DeviceGroup[]>(base), `${teamId}:device-groups`);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const create = useAction(async () => {
-    const created = await api.post<DeviceGroup>(base, { name, description });
-    groups.setData((current) => [...(current ?? []), created].sort((a, b) => a.name.localeCompare(b.name)));
+    await api.post<DeviceGroup>(base, { name, description });
     onChanged();
     setName('');
     setDescription('');
   });
   const remove = useAction(async (group: DeviceGroup) => {
     await api.delete(`/api/device-groups/${encodeURIComponent(group.id)}`);
-    groups.setData((current) => (current ?? []).filter((g) => g.id !== group.id));
     onChanged();
   });
 
   return (
     <section aria-labelledby="groups-title">
       <h2 id="groups-title">Device groups</h2>
-      {groups.loading && !groups.data && <Loading what="device groups" />}
-      <ProblemNotice problem={groups.error} />
-      {groups.data && groups.data.length === 0 && <p className="muted">No device groups yet.</p>}
-      {groups.data && groups.data.length > 0 && (
+      {groups.length === 0 && <p className="muted">No device groups yet.</p>}
+      {groups.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
@@ -43,7 +38,7 @@ export function GroupsSection({ teamId, mayWrite, onChanged }: { teamId: string;
               </tr>
             </thead>
             <tbody>
-              {groups.data.map((group) => (
+              {groups.map((group) => (
                 <tr key={group.id}>
                   <th scope="row">{group.name}</th>
                   <td className="truncate">{group.description || <span className="muted">—</span>}</td>

@@ -2,11 +2,12 @@ import { useId, useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { CopyField } from '../../components/CopyField.tsx';
 import { Field } from '../../components/Field.tsx';
-import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
-import { useAction, useResource } from '../../hooks.ts';
+import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Application, DeviceGroup, ProvisioningToken, Site } from '../../types.ts';
+import type { ProvisioningToken } from '../../types.ts';
+import { nameOf, type FleetData } from './fleet-data.ts';
 
 const EXPIRY_CHOICES: Array<[hours: number, label: string]> = [
   [1, '1 hour'],
@@ -19,42 +20,21 @@ const EXPIRY_CHOICES: Array<[hours: number, label: string]> = [
 
 const STATE_BADGE: Record<ProvisioningToken['state'], string> = { active: 'badge-ok', revoked: 'badge-bad', expired: '', used: '' };
 
-interface Fleet {
-  tokens: ProvisioningToken[];
-  sites: Site[];
-  groups: DeviceGroup[];
-  applications: Application[];
-}
-
 /** The tokens that let a device join the team: listed for every role, made and revoked by owners (fleet:provision). */
-export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId: string; mayProvision: boolean; revision: number }) {
+export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: { teamId: string; fleet: FleetData; mayProvision: boolean; onChanged: () => void }) {
   const { api } = useSession();
-  const team = `/api/teams/${encodeURIComponent(teamId)}`;
-  const fleet = useResource<Fleet>(async () => {
-    const [tokens, sites, groups, applications] = await Promise.all([
-      api.get<ProvisioningToken[]>(`${team}/provisioning-tokens`),
-      api.get<Site[]>(`${team}/sites`),
-      api.get<DeviceGroup[]>(`${team}/device-groups`),
-      api.get<Application[]>(`${team}/applications`),
-    ]);
-    return { tokens, sites, groups, applications };
-  }, `${teamId}:provisioning:${revision}`);
   const [made, setMade] = useState<string | null>(null);
   const revoke = useAction(async (token: ProvisioningToken) => {
-    const revoked = await api.post<ProvisioningToken>(`/api/provisioning-tokens/${encodeURIComponent(token.id)}/revoke`);
-    fleet.setData((current) => current && { ...current, tokens: current.tokens.map((t) => (t.id === revoked.id ? revoked : t)) });
+    await api.post<ProvisioningToken>(`/api/provisioning-tokens/${encodeURIComponent(token.id)}/revoke`);
+    onChanged();
   });
-
-  const nameOf = (list: Array<{ id: string; name: string }> | undefined, id: string | null) => (id ? (list?.find((x) => x.id === id)?.name ?? 'deleted') : null);
 
   return (
     <section aria-labelledby="provisioning-title">
       <h2 id="provisioning-title">Provisioning tokens</h2>
       <p className="muted">A device presents a token once, to register into this team at a site. Tokens expire; a one-time code is spent by the first device.</p>
-      {fleet.loading && !fleet.data && <Loading what="provisioning tokens" />}
-      <ProblemNotice problem={fleet.error} />
-      {fleet.data && fleet.data.tokens.length === 0 && <p className="muted">No provisioning tokens yet.</p>}
-      {fleet.data && fleet.data.tokens.length > 0 && (
+      {fleet.tokens.length === 0 && <p className="muted">No provisioning tokens yet.</p>}
+      {fleet.tokens.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
@@ -69,7 +49,7 @@ export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId
               </tr>
             </thead>
             <tbody>
-              {fleet.data.tokens.map((token) => (
+              {fleet.tokens.map((token) => (
                 <tr key={token.id} data-token-id={token.id}>
                   <th scope="row">
                     {token.description || <span className="muted">No description</span>}
@@ -77,9 +57,9 @@ export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId
                       {token.singleUse ? 'one-time code' : `used ${token.uses} time${token.uses === 1 ? '' : 's'}`}, made {formatDateTime(token.createdAt)}
                     </span>
                   </th>
-                  <td>{nameOf(fleet.data?.sites, token.siteId)}</td>
-                  <td>{nameOf(fleet.data?.groups, token.groupId) ?? <span className="muted">—</span>}</td>
-                  <td>{nameOf(fleet.data?.applications, token.applicationId) ?? <span className="muted">—</span>}</td>
+                  <td>{nameOf(fleet.sites, token.siteId)}</td>
+                  <td>{nameOf(fleet.groups, token.groupId) ?? <span className="muted">—</span>}</td>
+                  <td>{nameOf(fleet.applications, token.applicationId) ?? <span className="muted">—</span>}</td>
                   <td>
                     <span className={`badge ${STATE_BADGE[token.state]}`}>{token.state}</span>
                   </td>
@@ -122,13 +102,13 @@ export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId
           </div>
         </div>
       )}
-      {mayProvision && fleet.data && (
+      {mayProvision && (
         <TokenForm
-          teamUrl={team}
-          fleet={fleet.data}
-          onMade={(token, row) => {
+          teamUrl={`/api/teams/${encodeURIComponent(teamId)}`}
+          fleet={fleet}
+          onMade={(token) => {
             setMade(token);
-            fleet.setData((current) => current && { ...current, tokens: [row, ...current.tokens] });
+            onChanged();
           }}
         />
       )}
@@ -136,7 +116,7 @@ export function ProvisioningSection({ teamId, mayProvision, revision }: { teamId
   );
 }
 
-function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: Fleet; onMade: (token: string, row: ProvisioningToken) => void }) {
+function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: FleetData; onMade: (token: string) => void }) {
   const { api } = useSession();
   const ids = { site: useId(), group: useId(), application: useId(), expiry: useId(), once: useId() };
   const [siteId, setSiteId] = useState('');
@@ -155,7 +135,7 @@ function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: Fleet; 
       singleUse,
     };
     const answer = await api.post<{ token: string; provisioningToken: ProvisioningToken }>(`${teamUrl}/provisioning-tokens`, body);
-    onMade(answer.token, answer.provisioningToken);
+    onMade(answer.token);
     setDescription('');
   });
 

@@ -1,42 +1,37 @@
 import { useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
-import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { useAction, useResource } from '../../hooks.ts';
+import { ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { Site } from '../../types.ts';
 
 /** The browser's own zone first: a plant engineer usually sets up the plant they sit in. */
 const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
-/** The team's sites, with a form for a new one and, per row, a time zone change and delete (fleet:write). */
-export function SitesSection({ teamId, mayWrite, onChanged }: { teamId: string; mayWrite: boolean; onChanged: () => void }) {
+/** The team's sites, with a form for a new one and delete (fleet:write). */
+export function SitesSection({ teamId, sites, mayWrite, onChanged }: { teamId: string; sites: Site[]; mayWrite: boolean; onChanged: () => void }) {
   const { api } = useSession();
   const base = `/api/teams/${encodeURIComponent(teamId)}/sites`;
-  const sites = useResource(() => api.get<Site[]>(base), `${teamId}:sites`);
   const [name, setName] = useState('');
   const [location, setLocation] = useState('');
   const [timeZone, setTimeZone] = useState(BROWSER_ZONE);
   const create = useAction(async () => {
-    const created = await api.post<Site>(base, { name, location, timeZone });
-    sites.setData((current) => [...(current ?? []), created].sort((a, b) => a.name.localeCompare(b.name)));
+    await api.post<Site>(base, { name, location, timeZone });
     onChanged();
     setName('');
     setLocation('');
   });
   const remove = useAction(async (site: Site) => {
     await api.delete(`/api/sites/${encodeURIComponent(site.id)}`);
-    sites.setData((current) => (current ?? []).filter((s) => s.id !== site.id));
     onChanged();
   });
 
   return (
     <section aria-labelledby="sites-title">
       <h2 id="sites-title">Sites</h2>
-      {sites.loading && !sites.data && <Loading what="sites" />}
-      <ProblemNotice problem={sites.error} />
-      {sites.data && sites.data.length === 0 && <p className="muted">No sites yet.</p>}
-      {sites.data && sites.data.length > 0 && (
+      {sites.length === 0 && <p className="muted">No sites yet.</p>}
+      {sites.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
@@ -48,7 +43,7 @@ export function SitesSection({ teamId, mayWrite, onChanged }: { teamId: string; 
               </tr>
             </thead>
             <tbody>
-              {sites.data.map((site) => (
+              {sites.map((site) => (
                 <tr key={site.id}>
                   <th scope="row">{site.name}</th>
                   <td>{site.location || <span className="muted">—</span>}</td>
