@@ -1,4 +1,4 @@
-import { checkInLoop, DEVICE_USAGE, EXIT_REVOKED, loadDeviceConfig, loadDeviceIdentity, provisionDevice, type DeviceConfig } from './device.ts';
+import { DEVICE_USAGE, EXIT_REVOKED, loadDeviceConfig, loadDeviceIdentity, provisionDevice, type DeviceConfig } from './device.ts';
 import { AGENT_USAGE, AgentConfigError, agentVersion, loadAgentConfig, startAgent } from './index.ts';
 import { findNodeRed } from './node-red-process.ts';
 
@@ -11,28 +11,52 @@ function writeLine(level: string, msg: string): void {
   process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
 }
 
-/** On a device: register once with a provisioning token, then check in as that device until stopped or revoked. */
+/** On a device: register once with a provisioning token, then run as that device until stopped or revoked. */
 async function runDevice(config: DeviceConfig): Promise<void> {
-  const versions = { agent: agentVersion(), nodeRed: findNodeRed().version };
   let identity = loadDeviceIdentity(config.dir);
   if (identity && config.provisionToken) {
     writeLine('warn', `already registered as device ${identity.deviceId}: the provisioning token is not used (remove ${config.dir}/device.json to register again)`);
   }
   if (!identity) {
     try {
-      identity = await provisionDevice(config, versions);
+      identity = await provisionDevice(config, { agent: agentVersion(), nodeRed: findNodeRed().version });
     } catch (err) {
       writeLine('error', (err as Error).message);
       process.exit(1);
     }
     writeLine('info', `registered as device ${identity.deviceId} (team ${identity.teamId}, site ${identity.siteId}); credential kept in ${config.dir}/device.json`);
   }
-  const stopping = new AbortController();
-  process.once('SIGTERM', () => stopping.abort());
-  process.once('SIGINT', () => stopping.abort());
   writeLine('info', `device ${identity.deviceId} checking in with ${config.platformUrl}`);
-  const outcome = await checkInLoop(config, identity, versions, writeLine, stopping.signal);
-  process.exit(outcome === 'revoked' ? EXIT_REVOKED : 0);
+  let revoked = false;
+  const agent = startAgent(
+    {
+      platformUrl: config.platformUrl,
+      token: identity.credential,
+      dir: config.dir,
+      protocol: 'device',
+      nodeRedPort: config.nodeRedPort,
+      ...(config.checkInSeconds ? { statusIntervalMs: config.checkInSeconds * 1000 } : {}),
+    },
+    {
+      onRefused: () => {
+        if (revoked) return;
+        revoked = true;
+        writeLine('error', "the platform refused this device's credential: the device was revoked; stopping Node-RED");
+        shutdown();
+      },
+    },
+  );
+  const shutdown = () => {
+    agent.stop().then(
+      () => process.exit(revoked ? EXIT_REVOKED : 0),
+      (err: unknown) => {
+        process.stderr.write(`flowgate-agent: stopping failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
 }
 
 /** A hosted instance's agent, spawned by the server: runs until SIGTERM or SIGINT, then stops Node-RED and flushes what it owes the platform. */

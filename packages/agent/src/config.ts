@@ -14,6 +14,12 @@ export type AgentConfig = {
   token: string;
   /** Absolute path; created with mode 0700 when missing. */
   dir: string;
+  /** 'device': an edge device's agent, with its device credential as the token. Default 'instance'. */
+  protocol?: 'instance' | 'device';
+  /** The loopback port Node-RED should listen on when it is free; default any free port. */
+  nodeRedPort?: number | null;
+  /** How often the status report (on a device: the check-in) repeats when nothing changed. */
+  statusIntervalMs?: number;
 };
 
 export class AgentConfigError extends Error {}

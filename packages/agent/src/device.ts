@@ -3,18 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentConfigError } from './config.ts';
-import { backoffDelay, sleep } from './platform-client.ts';
 import { writeFileAtomic } from './state-store.ts';
 
 /**
  * The agent on an edge device: `flowgate-agent --platform URL --provision TOKEN` registers
  * the device into the token's team and site and keeps the credential it gets in its
  * working directory (device.json, mode 0600); afterwards `flowgate-agent --dir DIR`
- * alone runs as that device. It checks in with backoff and jitter while the platform is
- * away, and stops when the platform refuses its credential (the device was revoked).
- *
- * What a device runs comes with targets and rollouts: the check-in answers `target: null`
- * until then, and no Node-RED is started here yet.
+ * alone runs as that device. From there it is the same agent as a hosted instance's (the
+ * reconcile loop, Node-RED, the uploads), speaking the device protocol with its device
+ * credential: it runs its target snapshot, keeps running the last good one while the
+ * platform is away, and stops when the platform refuses its credential (revoked).
  */
 
 export const DEVICE_FILE = 'device.json';
@@ -27,8 +25,10 @@ export type DeviceConfig = {
   /** Given once, to register; null when the device is registered already. */
   provisionToken: string | null;
   name: string;
-  /** Overrides the check-in period the platform suggests, when set. */
+  /** Overrides the check-in period, when set. */
   checkInSeconds: number | null;
+  /** The loopback port for Node-RED, when it is free; any free port otherwise. */
+  nodeRedPort: number | null;
 };
 
 export type DeviceIdentity = {
@@ -49,18 +49,19 @@ export const DEVICE_USAGE = `Usage: flowgate-agent --platform URL --provision TO
   --provision  FLOWGATE_AGENT_PROVISION  a provisioning token (fgp_...) from the team's fleet page
   --dir        FLOWGATE_AGENT_DIR        working directory; keeps device.json (mode 0600). Default: .
   --name       FLOWGATE_AGENT_NAME       the device's name on the platform. Default: the host name
-  --check-in-seconds FLOWGATE_AGENT_CHECK_IN_SECONDS  check in this often instead of what the platform says
+  --check-in-seconds FLOWGATE_AGENT_CHECK_IN_SECONDS  check in this often when nothing changes. Default: 30
+  --node-red-port FLOWGATE_AGENT_NODE_RED_PORT  Node-RED's port on 127.0.0.1. Default: any free port
 `;
 
 type Env = Record<string, string | undefined>;
 
 /** Device mode when a provisioning token is given, or the directory holds a registered device. */
 export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = process.cwd()): DeviceConfig | null {
-  let values: { platform?: string; provision?: string; dir?: string; name?: string; 'check-in-seconds'?: string };
+  let values: { platform?: string; provision?: string; dir?: string; name?: string; 'check-in-seconds'?: string; 'node-red-port'?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { platform: { type: 'string' }, provision: { type: 'string' }, dir: { type: 'string' }, name: { type: 'string' }, 'check-in-seconds': { type: 'string' }, token: { type: 'string' } },
+      options: { platform: { type: 'string' }, provision: { type: 'string' }, dir: { type: 'string' }, name: { type: 'string' }, 'check-in-seconds': { type: 'string' }, 'node-red-port': { type: 'string' }, token: { type: 'string' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -87,10 +88,14 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
   if (checkInSeconds !== null && (!Number.isInteger(checkInSeconds) || checkInSeconds < 1 || checkInSeconds > 3600)) {
     throw new AgentConfigError('--check-in-seconds must be a whole number from 1 to 3600');
   }
+  const portText = values['node-red-port'] ?? env.FLOWGATE_AGENT_NODE_RED_PORT;
+  const nodeRedPort = portText === undefined ? null : Number(portText);
+  if (nodeRedPort !== null && (!Number.isInteger(nodeRedPort) || nodeRedPort < 1 || nodeRedPort > 65535)) throw new AgentConfigError('--node-red-port must be a port number from 1 to 65535');
   return {
     platformUrl: url.toString().replace(/\/+$/, ''),
     dir,
     provisionToken,
+    nodeRedPort,
     name: (values.name ?? env.FLOWGATE_AGENT_NAME ?? os.hostname()).trim().slice(0, 120) || 'device',
     checkInSeconds,
   };
@@ -133,44 +138,4 @@ export async function provisionDevice(config: DeviceConfig, versions: { agent: s
   fs.mkdirSync(config.dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(path.join(config.dir, DEVICE_FILE), `${JSON.stringify(identity, null, 2)}\n`);
   return identity;
-}
-
-/**
- * Checks in until stopped or refused. Returns 'revoked' when the platform refuses the
- * credential (401), 'stopped' when the signal aborts. A platform that cannot be reached
- * is tried again with backoff and jitter, without end: a device outlives outages.
- */
-export async function checkInLoop(
-  config: DeviceConfig,
-  identity: DeviceIdentity,
-  versions: { agent: string; nodeRed: string },
-  log: (level: 'info' | 'warn' | 'error', msg: string) => void,
-  signal: AbortSignal,
-): Promise<'revoked' | 'stopped'> {
-  let failures = 0;
-  while (!signal.aborted) {
-    let period = config.checkInSeconds;
-    try {
-      const { status, json } = await postJson(
-        `${config.platformUrl}/api/fleet/v1/check-in`,
-        { agentVersion: versions.agent, nodeRedVersion: versions.nodeRed },
-        { authorization: `Bearer ${identity.credential}` },
-      );
-      if (status === 401) {
-        log('error', `the platform refused this device's credential: ${String(json.detail ?? 'revoked')}`);
-        return 'revoked';
-      }
-      if (status !== 200) throw new Error(`check-in answered ${status}`);
-      if (failures > 0) log('info', `checked in again after ${failures} failed attempt(s)`);
-      failures = 0;
-      period ??= Number(json.checkInSeconds) || 60;
-      await sleep(period * 1000, signal);
-    } catch (err) {
-      failures += 1;
-      const wait = backoffDelay(failures);
-      if (failures === 1 || failures % 10 === 0) log('warn', `check-in failed (${(err as Error).message}); trying again in ${Math.round(wait / 1000)} s`);
-      await sleep(wait, signal);
-    }
-  }
-  return 'stopped';
 }

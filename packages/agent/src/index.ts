@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import type { AgentConfig } from './config.ts';
 import { findNodeRed } from './node-red-process.ts';
 import { createPlatformClient } from './platform-client.ts';
@@ -26,7 +27,22 @@ export type AgentOptions = {
   env?: NodeJS.ProcessEnv;
   /** Where the agent's own lines go besides the platform's log upload. */
   writeLine?: (line: string) => void;
+  /** The platform refused the agent's credential (401): it was revoked. */
+  onRefused?: () => void;
 };
+
+/** The whole machine's CPU use since the last call, and the memory in use: a device's load. */
+function systemLoad(): () => { cpuPercent: number; memoryMb: number } {
+  const times = () => os.cpus().reduce((sum, cpu) => ({ idle: sum.idle + cpu.times.idle, total: sum.total + Object.values(cpu.times).reduce((a, b) => a + b, 0) }), { idle: 0, total: 0 });
+  let last = times();
+  return () => {
+    const now = times();
+    const total = now.total - last.total;
+    const busy = total > 0 ? 100 * (1 - (now.idle - last.idle) / total) : 0;
+    last = now;
+    return { cpuPercent: Math.round(Math.min(100, Math.max(0, busy)) * 10) / 10, memoryMb: Math.round((os.totalmem() - os.freemem()) / 1048576) };
+  };
+}
 
 export function agentVersion(): string {
   const manifest = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,17 +55,24 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
   const writeLine = options.writeLine ?? ((line: string) => process.stderr.write(`${line}\n`));
   const store = new StateStore(config.dir);
   const nodeRed = findNodeRed();
-  const client = createPlatformClient({ baseUrl: config.platformUrl, token: config.token });
+  const device = config.protocol === 'device';
+  const client = createPlatformClient({
+    baseUrl: config.platformUrl,
+    token: config.token,
+    protocol: config.protocol ?? 'instance',
+    ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+    ...(device ? { load: systemLoad() } : {}),
+  });
   const logs = new LogUploader({ client, log: () => undefined });
   const log = (level: 'info' | 'warn' | 'error', msg: string) => {
     writeLine(`${new Date().toISOString()} ${level} ${msg}`);
     logs.add(level, `[flowgate-agent] ${msg}`);
   };
-  const status = new StatusReporter({ client, log, nodeRedVersion: nodeRed.version, agentVersion: agentVersion() });
+  const status = new StatusReporter({ client, log, nodeRedVersion: nodeRed.version, agentVersion: agentVersion(), ...(config.statusIntervalMs ? { intervalMs: config.statusIntervalMs } : {}) });
   const audit = new AuditUploader({ client, log, dir: config.dir });
   // The instance token stays with the agent: flows can read their environment.
   const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('FLOWGATE_')));
-  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRed, baseEnv });
+  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRed, baseEnv, nodeRedPort: config.nodeRedPort ?? null });
 
   status.start();
   audit.start();

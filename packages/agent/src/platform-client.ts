@@ -73,8 +73,24 @@ export type PlatformClient = {
   postSnapshot(deploy: EditorDeploy, signal: AbortSignal): Promise<SnapshotRef>;
 };
 
-export function createPlatformClient(options: { baseUrl: string; token: string }): PlatformClient {
+export type PlatformClientOptions = {
+  baseUrl: string;
+  token: string;
+  /**
+   * 'instance': a hosted instance's agent (/api/agent/v1, instance token). 'device': an edge
+   * device's agent (/api/fleet/v1, device credential), whose status report is its check-in.
+   */
+  protocol?: 'instance' | 'device';
+  /** Called when the platform refuses the credential (401): revoked, or never valid. */
+  onRefused?: () => void;
+  /** The device's CPU and memory, sent with each check-in. */
+  load?: () => { cpuPercent: number; memoryMb: number };
+};
+
+export function createPlatformClient(options: PlatformClientOptions): PlatformClient {
   const base = options.baseUrl.replace(/\/+$/, '');
+  const device = options.protocol === 'device';
+  const root = device ? '/api/fleet/v1' : '/api/agent/v1';
 
   async function call(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
@@ -94,6 +110,7 @@ export function createPlatformClient(options: { baseUrl: string; token: string }
     }
     const text = await response.text().catch(() => '');
     if (!response.ok) {
+      if (response.status === 401) options.onRefused?.();
       const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
       throw new PlatformError(`${method} ${path}: HTTP ${response.status}${text ? ` ${text.slice(0, 300)}` : ''}`, response.status, retryable);
     }
@@ -112,24 +129,32 @@ export function createPlatformClient(options: { baseUrl: string; token: string }
       // Without a generation the platform answers at once: no reason to wait out a long poll
       // before counting it as away (and starting offline).
       const timeout = generation === null ? REQUEST_TIMEOUT_MS : waitSeconds * 1000 + LONG_POLL_MARGIN_MS;
-      const body = await call('GET', `/api/agent/v1/desired?${query}`, undefined, timeout, signal);
+      const body = await call('GET', `${root}/desired?${query}`, undefined, timeout, signal);
       return parseDesiredState(body);
     },
     async getSnapshot(id, signal) {
-      const body = await call('GET', `/api/agent/v1/snapshots/${encodeURIComponent(id)}`, undefined, REQUEST_TIMEOUT_MS, signal);
+      const body = await call('GET', `${root}/snapshots/${encodeURIComponent(id)}`, undefined, REQUEST_TIMEOUT_MS, signal);
       return parseSnapshotContent(body);
     },
     async postStatus(report, signal) {
-      await call('POST', '/api/agent/v1/status', report, REQUEST_TIMEOUT_MS, signal);
+      if (!device) {
+        await call('POST', `${root}/status`, report, REQUEST_TIMEOUT_MS, signal);
+        return;
+      }
+      // A device's port is its own business; its load rides along.
+      const { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error } = report;
+      await call('POST', `${root}/check-in`, { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error, ...options.load?.() }, REQUEST_TIMEOUT_MS, signal);
     },
     async postAudit(events, signal) {
-      await call('POST', '/api/agent/v1/audit', { events }, REQUEST_TIMEOUT_MS, signal);
+      await call('POST', `${root}/audit`, { events }, REQUEST_TIMEOUT_MS, signal);
     },
     async postLogs(lines, signal) {
-      await call('POST', '/api/agent/v1/logs', { lines }, REQUEST_TIMEOUT_MS, signal);
+      await call('POST', `${root}/logs`, { lines }, REQUEST_TIMEOUT_MS, signal);
     },
     async postSnapshot(deploy, signal) {
-      const body = await call('POST', '/api/agent/v1/snapshots', deploy, REQUEST_TIMEOUT_MS, signal);
+      // A device runs only what the platform targets: a deploy made on it is put back.
+      if (device) throw new PlatformError('a device runs only the snapshot the platform targets; deploy through the platform', null, false);
+      const body = await call('POST', `${root}/snapshots`, deploy, REQUEST_TIMEOUT_MS, signal);
       if (!isRecord(body) || typeof body.id !== 'string' || typeof body.hash !== 'string') {
         throw new PlatformError('POST /api/agent/v1/snapshots: the answer has no id and hash', 201, false);
       }

@@ -37,6 +37,8 @@ export type ReconcilerOptions = {
   /** The agent's own environment minus its FLOWGATE_* variables; the base of Node-RED's. */
   baseEnv: NodeJS.ProcessEnv;
   healthTimeoutMs?: number;
+  /** The port to try first for Node-RED (a device's fixed port); any free one otherwise. */
+  nodeRedPort?: number | null;
 };
 
 export const HEALTH_TIMEOUT_MS = 15_000;
@@ -96,6 +98,7 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.options = options;
     this.healthTimeoutMs = options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
+    this.lastPort = options.nodeRedPort ?? null;
   }
 
   private get signal(): AbortSignal {

@@ -125,7 +125,10 @@ export class StatusReporter {
   private readonly loop: SendLoop;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(options: SenderOptions & { nodeRedVersion: string; agentVersion: string }) {
+  private readonly intervalMs: number;
+
+  constructor(options: SenderOptions & { nodeRedVersion: string; agentVersion: string; intervalMs?: number }) {
+    this.intervalMs = options.intervalMs ?? STATUS_INTERVAL_MS;
     this.current = {
       state: 'starting',
       runningSnapshotId: null,
@@ -161,7 +164,7 @@ export class StatusReporter {
     this.timer = setInterval(() => {
       this.dirty = true;
       this.loop.kick();
-    }, STATUS_INTERVAL_MS);
+    }, this.intervalMs);
     this.timer.unref();
   }
 

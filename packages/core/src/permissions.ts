@@ -81,6 +81,11 @@ export const PERMISSIONS = {
   },
   'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups, devices and provisioning tokens (never their secrets)" },
   'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups; rename devices and move them' },
+  'fleet:deploy': {
+    scope: 'team',
+    access: 'write',
+    description: "Set a device's target snapshot; start, pause, resume and abort a rollout to a device group",
+  },
   'fleet:provision': {
     scope: 'team',
     access: 'write',

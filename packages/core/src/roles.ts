@@ -17,14 +17,15 @@ export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
 };
 
 const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'fleet:read', 'team:leave'];
-const build: Permission[] = ['applications:write', 'snapshots:write', 'instances:operate', 'fleet:write'];
+const build: Permission[] = ['applications:write', 'snapshots:write', 'instances:operate', 'fleet:write', 'fleet:deploy'];
 
 /** Team permissions by role. Platform and self permissions are not listed here. */
 export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
   // A provisioning token lets a machine into the team: the owner's call, like inviting a person.
   owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read', 'fleet:provision'],
   member: [...teamRead, ...build],
-  operator: [...teamRead, 'instances:operate'],
+  // Operators put approved snapshots on devices and stop a rollout that goes wrong; they build nothing.
+  operator: [...teamRead, 'instances:operate', 'fleet:deploy'],
   viewer: [...teamRead],
   // Read-only evidence: the trail, the applications and their change history.
   auditor: [...teamRead, 'audit:read'],

@@ -4,6 +4,7 @@ import type { Alerts } from './alerts.ts';
 import type { ApplicationsService } from './features/applications/applications.service.ts';
 import type { ApplicationsStore } from './features/applications/applications.store.ts';
 import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
+import type { DeploymentsService } from './features/fleet/deployments.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
@@ -46,6 +47,7 @@ export interface AppContext {
   snapshots: SnapshotsService;
   runtime: InstanceRuntime;
   fleet: FleetService;
+  deployments: DeploymentsService;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;
 }

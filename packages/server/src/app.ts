@@ -23,6 +23,10 @@ import { createApplicationsService } from './features/applications/applications.
 import { createApplicationsStore } from './features/applications/applications.store.ts';
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
+import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
+import { createDeploymentsService } from './features/fleet/deployments.service.ts';
+import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
+import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
 import { createFleetService, PRESENCE_FLUSH_MS } from './features/fleet/fleet.service.ts';
 import { createFleetStore } from './features/fleet/fleet.store.ts';
@@ -113,12 +117,16 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const snapshotsStore = createSnapshotsStore(database.db);
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const fleetStore = createFleetStore(database.db);
-  const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, clock });
+  const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
+  const deploymentsStore = createDeploymentsStore(database.db);
+  const deployments = createDeploymentsService({
+    store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log,
+  });
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime, fleet,
+    applicationsStore, applications, snapshots, runtime, fleet, deployments,
   };
 
   auditLog.onAppended((records) => {
@@ -167,6 +175,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       siteId: { what: 'Site', resolve: async (id) => (await fleetStore.siteById(id))?.team_id ?? null },
       groupId: { what: 'Device group', resolve: async (id) => (await fleetStore.groupById(id))?.team_id ?? null },
       deviceId: { what: 'Device', resolve: async (id) => (await fleetStore.deviceById(id))?.team_id ?? null },
+      rolloutId: { what: 'Rollout', resolve: async (id) => (await deploymentsStore.rolloutById(id))?.team_id ?? null },
       provisioningTokenId: { what: 'Provisioning token', resolve: async (id) => (await fleetStore.tokenById(id))?.team_id ?? null },
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
@@ -195,6 +204,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   applicationsRoutes(app, context);
   snapshotsRoutes(app, context);
   fleetRoutes(app, context);
+  deploymentsRoutes(app, context);
+  deviceProtocolRoutes(app, context);
   agentRoutes(app, context);
   instanceProxyRoutes(app, context);
   await registerWeb(app, config.webDir);
@@ -211,12 +222,14 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // Instances that should run are started once the server listens: their agents call it.
   app.server.once('listening', () => {
     runtime.activate();
+    deployments.start();
     void applications.resumeAll().catch((error: unknown) => app.log.error({ err: error }, 'could not start instances'));
   });
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);
+    deployments.close();
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();
     await runtime.stopAll();

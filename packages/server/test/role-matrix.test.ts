@@ -97,6 +97,7 @@ interface Fixture {
   groupId: string;
   provisioningTokenId: string;
   deviceId: string;
+  rolloutId: string;
   userIds: Record<string, string>;
 }
 
@@ -144,6 +145,9 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   'PATCH /api/devices/:deviceId': () => ({ body: { name: 'matrix-gateway' } }),
   'POST /api/fleet/v1/register': () => ({ body: { token: 'fgp_not-a-token', name: 'probe', agentVersion: '0.1.0' } }),
   'POST /api/fleet/v1/check-in': () => ({ body: { agentVersion: '0.1.0' } }),
+  // The device's group has a rollout that has not ended: both pass the permission and answer 409.
+  'PUT /api/devices/:deviceId/target': (f) => ({ body: { snapshotId: f.snapshotId } }),
+  'POST /api/device-groups/:groupId/rollouts': (f) => ({ body: { snapshotId: f.snapshotId } }),
 };
 
 function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
@@ -156,6 +160,7 @@ function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
     groupId: f.groupId,
     provisioningTokenId: f.provisioningTokenId,
     deviceId: f.deviceId,
+    rolloutId: f.rolloutId,
     token: UNKNOWN_INVITATION_TOKEN,
     ...probe.params,
   };
@@ -250,6 +255,8 @@ for (const dialect of DIALECTS) {
       assert.equal(provisioned.statusCode, 201, provisioned.body);
       const registered = await new Client(t).post('/api/fleet/v1/register', { token: provisioned.json().token, name: 'matrix-gateway', agentVersion: '0.1.0' });
       assert.equal(registered.statusCode, 201, registered.body);
+      const rollout = await owner.post(`/api/device-groups/${groupId}/rollouts`, { snapshotId: snapshot.json().id });
+      assert.equal(rollout.statusCode, 201, rollout.body);
       fixture = {
         teamId,
         applicationId,
@@ -259,6 +266,7 @@ for (const dialect of DIALECTS) {
         groupId,
         provisioningTokenId: provisioned.json().provisioningToken.id as string,
         deviceId: registered.json().deviceId as string,
+        rolloutId: rollout.json().id as string,
         userIds,
       };
 

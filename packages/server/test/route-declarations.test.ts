@@ -40,7 +40,7 @@ const PUBLIC_ROUTES = [
 const AGENT_ROUTES = ['GET /api/agent/v1/desired', 'GET /api/agent/v1/snapshots/:snapshotId', 'POST /api/agent/v1/audit', 'POST /api/agent/v1/logs', 'POST /api/agent/v1/snapshots', 'POST /api/agent/v1/status'];
 
 /** Device protocol routes: called with a device's own credential, never by a person. */
-const DEVICE_ROUTES = ['POST /api/fleet/v1/check-in'];
+const DEVICE_ROUTES = ['POST /api/fleet/v1/check-in', 'GET /api/fleet/v1/desired', 'GET /api/fleet/v1/snapshots/:snapshotId', 'POST /api/fleet/v1/logs', 'POST /api/fleet/v1/audit'];
 
 describe('route declarations', () => {
   let t: TestApp;
@@ -80,7 +80,7 @@ describe('route declarations', () => {
 
   test('a team-scoped permission is only used on a route that names its team', () => {
     // :teamId, or a resource whose team the auth hook looks up (applications, instances, snapshots).
-    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId|siteId|groupId|provisioningTokenId|deviceId)\b/.test(url);
+    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId|siteId|groupId|provisioningTokenId|deviceId|rolloutId)\b/.test(url);
     const wrong = routes
       .filter((r) => r.config.permission && isPermission(r.config.permission) && PERMISSIONS[r.config.permission].scope === 'team' && !namesTeam(r.url))
       .map(key);

@@ -333,6 +333,63 @@ const steps: Array<[string, Step]> = [
       await db.schema.createIndex('devices_team').on('devices').columns(['team_id', 'name']).execute();
     },
   ],
+  [
+    '0005_device_targets_rollouts',
+    async (db, dialect) => {
+      const real = dialect === 'postgres' ? 'double precision' : 'real';
+      // What a device should run and what it says it runs; its Node-RED secrets, sealed.
+      for (const [name, type] of [
+        ['target_snapshot_id', 'text'],
+        ['running_snapshot_id', 'text'],
+        ['status_detail', 'text'],
+        ['credential_secret_enc', 'text'],
+        ['editor_key_enc', 'text'],
+      ] as const) {
+        await db.schema.alterTable('devices').addColumn(name, type).execute();
+      }
+      await db.schema.alterTable('devices').addColumn('state', 'text', (c) => c.notNull().defaultTo('unknown')).execute();
+      await db.schema.alterTable('devices').addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('devices').addColumn('cpu_percent', real).execute();
+      await db.schema.alterTable('devices').addColumn('memory_mb', real).execute();
+      await db.schema.alterTable('device_groups').addColumn('target_snapshot_id', 'text').execute();
+
+      await db.schema
+        .createTable('rollouts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id').onDelete('cascade'))
+        .addColumn('snapshot_id', 'text', (c) => c.notNull())
+        .addColumn('snapshot_hash', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('wave_size', 'integer', (c) => c.notNull())
+        .addColumn('max_failures', 'integer', (c) => c.notNull())
+        .addColumn('health_seconds', 'integer', (c) => c.notNull())
+        .addColumn('wave_timeout_seconds', 'integer', (c) => c.notNull())
+        .addColumn('current_wave', 'integer', (c) => c.notNull())
+        .addColumn('wave_count', 'integer', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('created_by', 'text')
+        .addColumn('created_by_label', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('rollouts_team').on('rollouts').columns(['team_id', 'created_at']).execute();
+      await db.schema
+        .createTable('rollout_devices')
+        .addColumn('rollout_id', 'text', (c) => c.notNull().references('rollouts.id').onDelete('cascade'))
+        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('wave', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('started_at', 'text')
+        .addColumn('reached_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addPrimaryKeyConstraint('rollout_devices_pk', ['rollout_id', 'device_id'])
+        .execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -219,6 +219,8 @@ export interface DeviceGroupsTable {
   team_id: string;
   name: string;
   description: string;
+  /** The snapshot the group's last completed rollout brought: what a device joining it runs. */
+  target_snapshot_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -258,10 +260,73 @@ export interface DevicesTable {
   last_seen_at: string | null;
   revoked_at: string | null;
   created_at: string;
+  /** What the device should run; its agent learns it from the desired state. */
+  target_snapshot_id: string | null;
+  /** Bumped on every change the device must act on; its long poll wakes on it. */
+  generation: number;
+  /** What the device's agent last reported; 'updating' from a new target until it answers. */
+  state: DeviceState;
+  running_snapshot_id: string | null;
+  status_detail: string | null;
+  cpu_percent: number | null;
+  memory_mb: number | null;
+  /** Node-RED's credential secret for a device without a target (a target brings its instance's). */
+  credential_secret_enc: string | null;
+  /** The key the platform signs this device's editor tokens with. */
+  editor_key_enc: string | null;
+}
+
+export type DeviceState = 'unknown' | 'updating' | 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
+
+export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
+
+/** A snapshot going out to a device group in waves, each gated on the health of the one before. */
+export interface RolloutsTable {
+  id: string;
+  team_id: string;
+  group_id: string;
+  snapshot_id: string;
+  snapshot_hash: string;
+  state: RolloutState;
+  /** Devices per wave, resolved from the batch size or percentage asked for. */
+  wave_size: number;
+  /** The rollout halts when more devices than this have failed. */
+  max_failures: number;
+  /** How long a device must run the snapshot before it counts as healthy. */
+  health_seconds: number;
+  /** A device not healthy this long after its wave started has failed. */
+  wave_timeout_seconds: number;
+  /** 1-based; 0 before the first wave starts. */
+  current_wave: number;
+  wave_count: number;
+  /** Why it halted, or who paused or aborted it. */
+  detail: string | null;
+  created_by: string | null;
+  created_by_label: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export type RolloutDeviceState = 'pending' | 'updating' | 'verifying' | 'healthy' | 'failed' | 'skipped';
+
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  site_id: string;
+  wave: number;
+  state: RolloutDeviceState;
+  detail: string | null;
+  started_at: string | null;
+  /** When the device first reported running the snapshot: the health window starts here. */
+  reached_at: string | null;
+  finished_at: string | null;
 }
 
 export interface Schema {
   devices: DevicesTable;
+  rollouts: RolloutsTable;
+  rollout_devices: RolloutDevicesTable;
   sites: SitesTable;
   device_groups: DeviceGroupsTable;
   provisioning_tokens: ProvisioningTokensTable;

@@ -1,26 +1,16 @@
 import { Type } from '@sinclair/typebox';
-import type { AuditEventName } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RequestContext } from '../../context.ts';
 import type { InstancesTable, InstanceStatus } from '../../db/schema.ts';
 import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
 import { Id, NoContent } from '../../http/schemas.ts';
-
-/** Node-RED's audit event names, as the platform's stable ones. */
-const EDITOR_EVENTS: Record<string, AuditEventName> = {
-  'flows.set': 'editor.flows.deployed',
-  'nodes.install': 'editor.nodes.installed',
-  'nodes.remove': 'editor.nodes.removed',
-  'nodes.enable': 'editor.nodes.changed',
-  'nodes.disable': 'editor.nodes.changed',
-  'library.set': 'editor.library.saved',
-};
+import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from './editor-events.ts';
 
 const States = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
 
 /**
- * The agent protocol (v1). Hosted agents call it over loopback; device agents will use it
- * over HTTPS as their polling check-in. Every route is `agent: true`: the caller is an
+ * The agent protocol (v1). Hosted agents call it over loopback; device agents speak the
+ * same protocol under /api/fleet/v1 (device-protocol.routes.ts). Every route is `agent: true`: the caller is an
  * instance's agent with its own token, and sees only its own instance.
  */
 export function agentRoutes(app: TypedApp, c: AppContext): void {
@@ -111,28 +101,13 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
       config: { agent: true },
       schema: {
         tags: ['agent'],
-        body: Type.Object({ events: Type.Array(Type.Object({ event: Type.String({ maxLength: 64 }), user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]), ts: Type.Number(), details: Type.Object({}, { additionalProperties: true }) }), { maxItems: 1000 }) }),
+        body: AgentAuditBody,
         response: { 204: NoContent },
       },
     },
     async (request, reply) => {
       const instance = agentOf(request);
-      const events = request.body.events;
-      // Attribute each event to the person Node-RED names (the platform minted their editor token).
-      const people = new Map<string, RequestContext>();
-      for (const e of events) {
-        if (!e.user || people.has(e.user)) continue;
-        const user = await identityStore.userByEmail(e.user);
-        people.set(e.user, { ...request.ctx, actor: user ? { type: 'user', userId: user.id, label: user.email } : { type: 'anonymous', userId: null, label: e.user } });
-      }
-      await auditLog.transaction(request.ctx, async (tx) => {
-        for (const e of events) {
-          await tx.record(
-            { event: EDITOR_EVENTS[e.event] ?? 'editor.other', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { nodeRedEvent: e.event, nodeRedTime: new Date(e.ts).toISOString(), ...e.details } },
-            (e.user && people.get(e.user)) || request.ctx,
-          );
-        }
-      });
+      await recordEditorEvents({ auditLog, identityStore }, request.ctx, { type: 'instance', id: instance.id }, instance.team_id, request.body.events);
       return reply.code(204).send(null);
     },
   );
@@ -161,7 +136,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
     '/api/agent/v1/logs',
     {
       config: { agent: true },
-      schema: { tags: ['agent'], body: Type.Object({ lines: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String({ maxLength: 16 }), msg: Type.String({ maxLength: 8000 }) }), { maxItems: 1000 }) }), response: { 204: NoContent } },
+      schema: { tags: ['agent'], body: AgentLogsBody, response: { 204: NoContent } },
     },
     async (request, reply) => {
       runtime.appendLogs(agentOf(request).id, request.body.lines);

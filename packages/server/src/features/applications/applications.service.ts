@@ -47,6 +47,10 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     if (!instance) throw new NotFoundError('Instance');
     return instance;
   }
+  async function refuseWhileDevicesUse(instanceIds: readonly string[]): Promise<void> {
+    const users = await store.fleetUsingSnapshotsOf(instanceIds);
+    if (users > 0) throw new ConflictError(`Devices, device groups or rollouts (${users}) use snapshots of this instance: give them another target first.`);
+  }
 
   /** A new agent token for each spawn: the raw token lives only in the child's environment. */
   async function launch(instanceId: string): Promise<void> {
@@ -100,6 +104,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     async deleteApplication(id: string, ctx: RequestContext): Promise<void> {
       const app = await requireApplication(id);
       const instances = await store.instancesOfApplication(id);
+      await refuseWhileDevicesUse(instances.map((i) => i.id));
       for (const i of instances) await runtime.stop(i.id);
       await auditLog.transaction(ctx, async (tx) => {
         await store.deleteApplication(id, tx.trx);
@@ -159,6 +164,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
 
     async deleteInstance(id: string, ctx: RequestContext): Promise<void> {
       const instance = await requireInstance(id);
+      await refuseWhileDevicesUse([id]);
       await runtime.stop(id);
       await auditLog.transaction(ctx, async (tx) => {
         await store.deleteInstance(id, tx.trx);

@@ -23,6 +23,20 @@ export function createApplicationsStore(db: Db) {
     /** Marks a change the agent must act on. */
     bumpGeneration: (id: string, updatedAt: string, ex: Executor) =>
       ex.updateTable('instances').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: updatedAt })).where('id', '=', id).execute(),
+    /**
+     * Devices, groups and rollouts that name a snapshot of these instances: deleting the
+     * instances would take away what those devices run, so it is refused while any does.
+     */
+    fleetUsingSnapshotsOf: async (instanceIds: readonly string[]): Promise<number> => {
+      if (instanceIds.length === 0) return 0;
+      const ofInstances = db.selectFrom('snapshots').select('id').where('instance_id', 'in', instanceIds);
+      const [devices, groups, rollouts] = await Promise.all([
+        db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).where((eb) => eb.or([eb('target_snapshot_id', 'in', ofInstances), eb('running_snapshot_id', 'in', ofInstances)])).executeTakeFirstOrThrow(),
+        db.selectFrom('device_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('target_snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
+        db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n')).where('state', 'in', ['running', 'paused', 'halted']).where('snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
+      ]);
+      return Number(devices.n) + Number(groups.n) + Number(rollouts.n);
+    },
     deleteInstance: (id: string, ex: Executor) => ex.deleteFrom('instances').where('id', '=', id).execute(),
 
     envOf: (instanceId: string, ex: Executor = db) => ex.selectFrom('instance_env').selectAll().where('instance_id', '=', instanceId).orderBy('name').execute(),

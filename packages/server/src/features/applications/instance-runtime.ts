@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createChangeSignals } from '../../change-signals.ts';
 import { AGENT_BIN } from '../../package-paths.ts';
+import { createRecentLogs, type LogLine } from '../../recent-logs.ts';
 
 /**
  * Hosted instances: the server spawns one agent per instance as a child process, the same
@@ -9,13 +11,6 @@ import { AGENT_BIN } from '../../package-paths.ts';
  * facts agents report (Node-RED's loopback port, recent log lines), and the long-poll
  * waiters that wake an agent when its desired state changes.
  */
-export interface LogLine {
-  ts: number;
-  level: string;
-  msg: string;
-}
-
-const LOG_LINES_KEPT = 1000;
 /** The agent's last stderr lines, shown only when it dies (it uploads the rest itself). */
 const STDERR_LINES_KEPT = 40;
 /** How the agent writes a line: ISO time, level, message. */
@@ -45,18 +40,13 @@ interface Running {
 export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
   const children = new Map<string, Running>();
   const ports = new Map<string, number>();
-  const logs = new Map<string, LogLine[]>();
-  const waiters = new Map<string, Set<() => void>>();
+  const logs = createRecentLogs();
+  const signals = createChangeSignals();
   // Agents can only call a server that listens: until then, starting one is left to resumeAll.
   let active = false;
   let closed = false;
 
-  function appendLogs(instanceId: string, lines: LogLine[]): void {
-    const kept = logs.get(instanceId) ?? [];
-    kept.push(...lines);
-    if (kept.length > LOG_LINES_KEPT) kept.splice(0, kept.length - LOG_LINES_KEPT);
-    logs.set(instanceId, kept);
-  }
+  const appendLogs = (instanceId: string, lines: LogLine[]): void => logs.append(instanceId, lines);
 
   function spawnAgent(instanceId: string, agentToken: string): void {
     const dir = path.join(deps.dataDir, 'instances', instanceId);
@@ -118,7 +108,7 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     isRunning: (instanceId: string) => children.has(instanceId),
     async stopAll(): Promise<void> {
       closed = true;
-      for (const wake of [...waiters.values()].flatMap((s) => [...s])) wake();
+      signals.wakeAll();
       await Promise.all([...children.keys()].map(stop));
     },
 
@@ -130,25 +120,11 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
 
     appendLogs,
     /** Lines after the given time, for the browser's live log view that polls with its last seen time. */
-    recentLogs: (instanceId: string, after = 0): LogLine[] => (logs.get(instanceId) ?? []).filter((l) => l.ts > after),
+    recentLogs: (instanceId: string, after = 0): LogLine[] => logs.after(instanceId, after),
 
     /** Resolves when the instance's desired state changes, or after timeoutMs. */
-    waitForChange(instanceId: string, timeoutMs: number): Promise<void> {
-      return new Promise((resolve) => {
-        const set = waiters.get(instanceId) ?? new Set();
-        const done = () => {
-          clearTimeout(timer);
-          set.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        set.add(done);
-        waiters.set(instanceId, set);
-      });
-    },
-    wake(instanceId: string): void {
-      for (const done of [...(waiters.get(instanceId) ?? [])]) done();
-    },
+    waitForChange: (instanceId: string, timeoutMs: number): Promise<void> => signals.wait(instanceId, timeoutMs),
+    wake: (instanceId: string): void => signals.wake(instanceId),
   };
 }
 

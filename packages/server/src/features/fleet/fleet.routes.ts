@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
-import { CHECK_IN_SECONDS, tokenState } from './fleet.service.ts';
+import { tokenState } from './fleet.service.ts';
 
 const SiteParams = Type.Object({ siteId: Id });
 const GroupParams = Type.Object({ groupId: Id });
@@ -30,9 +30,8 @@ const TokenView = Type.Object({
   createdAt: Type.String(),
 });
 
-const DeviceParams = Type.Object({ deviceId: Id });
-const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
-const DeviceView = Type.Object({
+export const DeviceParams = Type.Object({ deviceId: Id });
+export const DeviceView = Type.Object({
   id: Type.String(),
   teamId: Type.String(),
   siteId: Type.String(),
@@ -44,9 +43,15 @@ const DeviceView = Type.Object({
   lastSeenAt: Nullable(Type.String()),
   revokedAt: Nullable(Type.String()),
   createdAt: Type.String(),
+  targetSnapshotId: Nullable(Type.String()),
+  runningSnapshotId: Nullable(Type.String()),
+  state: Type.String({ description: "What the device's agent last reported; 'updating' from a new target until it answers; 'unknown' before its first report" }),
+  statusDetail: Nullable(Type.String()),
+  cpuPercent: Type.Union([Type.Number(), Type.Null()]),
+  memoryMb: Type.Union([Type.Number(), Type.Null()]),
 });
 
-function presentDevice(d: DevicesTable) {
+export function presentDevice(d: DevicesTable) {
   return {
     id: d.id,
     teamId: d.team_id,
@@ -59,6 +64,12 @@ function presentDevice(d: DevicesTable) {
     lastSeenAt: d.last_seen_at,
     revokedAt: d.revoked_at,
     createdAt: d.created_at,
+    targetSnapshotId: d.target_snapshot_id,
+    runningSnapshotId: d.running_snapshot_id,
+    state: d.state,
+    statusDetail: d.status_detail,
+    cpuPercent: d.cpu_percent,
+    memoryMb: d.memory_mb,
   };
 }
 
@@ -202,61 +213,12 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     },
     async (request) => presentDevice(await fleet.updateDevice(request.params.deviceId, request.body, request.ctx)),
   );
-  app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
-    presentDevice(await fleet.revokeDevice(request.params.deviceId, request.ctx)),
-  );
-
-  // --- The device protocol: what the agent on a device calls.
-  app.post(
-    '/api/fleet/v1/register',
-    {
-      // Public by name: the provisioning token in the body is the credential. Rate-limited like sign-in.
-      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
-      schema: {
-        tags: ['device protocol'],
-        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), name: Name, agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
-        response: {
-          201: Type.Object({
-            deviceId: Type.String(),
-            credential: Type.String({ description: 'Shown once: the device keeps it (mode 0600) and sends it as a bearer token' }),
-            teamId: Type.String(),
-            siteId: Type.String(),
-            groupId: Nullable(Type.String()),
-            applicationId: Nullable(Type.String()),
-            checkInSeconds: Type.Integer(),
-          }),
-        },
-      },
-    },
-    async (request, reply) => {
-      const { device, credential } = await fleet.register(request.body, request.ctx);
-      return reply.code(201).send({
-        deviceId: device.id,
-        credential,
-        teamId: device.team_id,
-        siteId: device.site_id,
-        groupId: device.group_id,
-        applicationId: device.application_id,
-        checkInSeconds: CHECK_IN_SECONDS,
-      });
-    },
-  );
-  app.post(
-    '/api/fleet/v1/check-in',
-    {
-      config: { device: true },
-      schema: {
-        tags: ['device protocol'],
-        body: Type.Object({ agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ deviceId: Type.String(), checkInSeconds: Type.Integer(), target: Type.Null({ description: 'What the device should run: nothing until targets and rollouts exist' }) }) },
-      },
-    },
-    async (request) => {
-      const device = request.device!;
-      await fleet.checkIn(device, request.body);
-      return { deviceId: device.id, checkInSeconds: CHECK_IN_SECONDS, target: null };
-    },
-  );
+  app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) => {
+    const device = await fleet.revokeDevice(request.params.deviceId, request.ctx);
+    // Its long poll answers now, refused: the agent learns at once, not at its next check-in.
+    c.deployments.wake(device.id);
+    return presentDevice(device);
+  });
 
   app.post(
     '/api/provisioning-tokens/:provisioningTokenId/revoke',

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock, RequestContext } from '../../context.ts';
-import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
+import type { DeviceGroupsTable, DevicesTable, DeviceState, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError } from '../../http/errors.ts';
-import { randomToken, sha256Hex } from '../../security/crypto.ts';
+import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { FleetStore } from './fleet.store.ts';
@@ -24,10 +24,19 @@ export interface RegistrationInput {
   nodeRedVersion?: string | undefined;
 }
 
+/** What a device says on each check-in: its versions, and from an agent that runs Node-RED, what runs. */
 export interface CheckInInput {
   agentVersion: string;
   nodeRedVersion?: string | undefined;
+  state?: Exclude<DeviceState, 'unknown' | 'updating'> | undefined;
+  runningSnapshotId?: string | null | undefined;
+  error?: string | null | undefined;
+  cpuPercent?: number | undefined;
+  memoryMb?: number | undefined;
 }
+
+/** States that mean the device does not run what it should: audited when a device enters one. */
+const FAILED_STATES: ReadonlySet<DeviceState> = new Set(['crashed', 'error', 'safe-mode']);
 
 export interface SiteInput {
   name: string;
@@ -58,8 +67,12 @@ export interface FleetDeps {
   store: FleetStore;
   applicationsStore: ApplicationsStore;
   auditLog: AuditLog;
+  secrets: SecretBox;
   clock: Clock;
 }
+
+/** Last-seen and load from check-ins, kept in memory until the next flush. */
+type Presence = { at: string; cpuPercent: number | null; memoryMb: number | null };
 
 /**
  * Sites, device groups and provisioning tokens: the shape of a team's fleet before a
@@ -67,17 +80,17 @@ export interface FleetDeps {
  * names cannot be deleted (revoke the token first), so no device can register into
  * something that is gone.
  */
-export function createFleetService({ store, applicationsStore, auditLog, clock }: FleetDeps) {
+export function createFleetService({ store, applicationsStore, auditLog, secrets, clock }: FleetDeps) {
   const iso = () => clock.now().toISOString();
   /**
    * Last-seen times from check-ins, not yet written: a heartbeat costs no database write.
    * Written every PRESENCE_FLUSH_MS and when the server closes; a crash loses at most
    * that long of last-seen, nothing else.
    */
-  const unwrittenSeen = new Map<string, string>();
+  const unwrittenSeen = new Map<string, Presence>();
   const withPresence = (device: DevicesTable): DevicesTable => {
     const seen = unwrittenSeen.get(device.id);
-    return seen ? { ...device, last_seen_at: seen } : device;
+    return seen ? { ...device, last_seen_at: seen.at, cpu_percent: seen.cpuPercent, memory_mb: seen.memoryMb } : device;
   };
 
   async function requireSite(id: string): Promise<SitesTable> {
@@ -166,7 +179,7 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
     },
 
     async createGroup(teamId: string, input: { name: string; description: string }, ctx: RequestContext): Promise<DeviceGroupsTable> {
-      const group: DeviceGroupsTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), description: input.description.trim(), created_at: iso(), updated_at: iso() };
+      const group: DeviceGroupsTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), description: input.description.trim(), target_snapshot_id: null, created_at: iso(), updated_at: iso() };
       await auditLog.transaction(ctx, async (tx) => {
         if (await store.groupByName(teamId, group.name, tx.trx)) throw new ConflictError(`The team already has a device group named "${group.name}".`);
         await store.insertGroup(group, tx.trx);
@@ -238,6 +251,7 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
     },
 
     devicesOfTeam: async (teamId: string) => (await store.devicesOfTeam(teamId)).map(withPresence),
+    device: async (id: string) => withPresence(await requireDevice(id)),
 
     /**
      * A device presents a provisioning token once and gets a credential of its own,
@@ -263,6 +277,8 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
       if (state !== 'active') return refuse(state, token.team_id);
 
       const credential = `${DEVICE_CREDENTIAL_PREFIX}${randomToken(32)}`;
+      // A device joining a group runs what the group's last rollout brought.
+      const group = token.group_id ? await store.groupById(token.group_id) : undefined;
       const device: DevicesTable = {
         id: randomUUID(),
         team_id: token.team_id,
@@ -277,6 +293,15 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
         last_seen_at: now,
         revoked_at: null,
         created_at: now,
+        target_snapshot_id: group?.target_snapshot_id ?? null,
+        generation: 0,
+        state: 'unknown',
+        running_snapshot_id: null,
+        status_detail: null,
+        cpu_percent: null,
+        memory_mb: null,
+        credential_secret_enc: secrets.seal(randomBytes(32).toString('hex')),
+        editor_key_enc: secrets.seal(randomBytes(32).toString('hex')),
       };
       const actor = { ...ctx, actor: { type: 'system' as const, userId: null, label: `provisioning-token:${input.token.slice(0, 8)}` } };
       const spent = await auditLog.transaction(actor, async (tx) => {
@@ -330,17 +355,59 @@ export function createFleetService({ store, applicationsStore, auditLog, clock }
 
     /**
      * A device says it is alive and what it runs. Alive is kept in memory (flushPresence
-     * writes it); a new agent or Node-RED version is written at once.
+     * writes it); a new state, running snapshot, error or version is written at once, and
+     * entering a failed state is audited. Returns the device as it now stands and whether
+     * its state changed (a rollout waiting on it looks again).
      */
-    async checkIn(device: DevicesTable, input: CheckInInput): Promise<void> {
+    async checkIn(device: DevicesTable, input: CheckInInput): Promise<{ device: DevicesTable; stateChanged: boolean }> {
       const now = iso();
-      const changed = device.agent_version !== input.agentVersion || (input.nodeRedVersion !== undefined && device.node_red_version !== input.nodeRedVersion);
-      if (changed) {
-        await store.updateDevice(device.id, { last_seen_at: now, agent_version: input.agentVersion, ...(input.nodeRedVersion !== undefined ? { node_red_version: input.nodeRedVersion } : {}) });
-        unwrittenSeen.delete(device.id);
-      } else {
-        unwrittenSeen.set(device.id, now);
+      const presence: Presence = { at: now, cpuPercent: input.cpuPercent ?? null, memoryMb: input.memoryMb ?? null };
+      const changes: Partial<DevicesTable> = {};
+      if (device.agent_version !== input.agentVersion) changes.agent_version = input.agentVersion;
+      if (input.nodeRedVersion !== undefined && device.node_red_version !== input.nodeRedVersion) changes.node_red_version = input.nodeRedVersion;
+      if (input.state !== undefined) {
+        const running = input.runningSnapshotId ?? null;
+        const detail = input.error ?? null;
+        if (input.state !== device.state || running !== device.running_snapshot_id || detail !== device.status_detail) {
+          Object.assign(changes, { state: input.state, running_snapshot_id: running, status_detail: detail });
+        }
       }
+      if (Object.keys(changes).length === 0) {
+        unwrittenSeen.set(device.id, presence);
+        return { device: { ...device, last_seen_at: now, cpu_percent: presence.cpuPercent, memory_mb: presence.memoryMb }, stateChanged: false };
+      }
+      const written = { ...changes, last_seen_at: now, cpu_percent: presence.cpuPercent, memory_mb: presence.memoryMb };
+      const entersFailure = changes.state !== undefined && changes.state !== device.state && FAILED_STATES.has(changes.state);
+      if (entersFailure) {
+        const ctx = { actor: { type: 'system' as const, userId: null, label: `device:${device.id}` }, ip: null, userAgent: null };
+        await auditLog.transaction(ctx, async (tx) => {
+          await store.updateDevice(device.id, written, tx.trx);
+          await tx.record({
+            event: 'device.status.failed',
+            outcome: 'failure',
+            target: { type: 'device', id: device.id },
+            teamId: device.team_id,
+            details: { from: device.state, to: changes.state, error: changes.status_detail ?? null, targetSnapshotId: device.target_snapshot_id, runningSnapshotId: changes.running_snapshot_id ?? null },
+          });
+        });
+      } else {
+        await store.updateDevice(device.id, written);
+      }
+      unwrittenSeen.delete(device.id);
+      return { device: { ...device, ...written }, stateChanged: changes.state !== undefined || changes.running_snapshot_id !== undefined };
+    },
+
+    /** A device's request that is not a check-in (its long poll) also says it is alive. */
+    markSeen(device: DevicesTable): void {
+      const previous = unwrittenSeen.get(device.id);
+      unwrittenSeen.set(device.id, { at: iso(), cpuPercent: previous?.cpuPercent ?? device.cpu_percent, memoryMb: previous?.memoryMb ?? device.memory_mb });
+    },
+
+    /** The device as it now stands; refused like its credential when it was revoked meanwhile. */
+    async requireLiveDevice(id: string): Promise<DevicesTable> {
+      const device = await store.deviceById(id);
+      if (!device || device.revoked_at) throw new CredentialRefusedError('The device credential was revoked.');
+      return device;
     },
 
     /** Writes the last-seen times gathered since the last flush, in one transaction. Returns how many. */

@@ -245,7 +245,7 @@ for (const dialect of DIALECTS) {
       const { deviceId, credential } = (await register(token, 'edge-gw-07')).json();
       const checked = await checkIn(credential);
       assert.equal(checked.statusCode, 200, checked.body);
-      assert.deepEqual(checked.json(), { deviceId, checkInSeconds: 60, target: null });
+      assert.deepEqual(checked.json(), { deviceId, checkInSeconds: 60, generation: 0, target: null });
       const row = await t.db.database.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
       assert.equal(row.agent_version, '0.1.1', 'a new agent version is recorded at once');
 

@@ -12,7 +12,10 @@ export function createSnapshotsStore(db: Db) {
       db.selectFrom('snapshots').select(LISTED).where('instance_id', '=', instanceId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute(),
     byId: (id: string, ex: Executor = db) => ex.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst(),
     insert: (s: SnapshotsTable, ex: Executor) => ex.insertInto('snapshots').values(s).execute(),
-    /** Automatic snapshots beyond the newest `keep`, never the ones an instance targets or runs. */
+    /**
+     * Automatic snapshots beyond the newest `keep`, never the ones an instance targets or
+     * runs, nor one a device, a device group or a rollout names.
+     */
     expiredAuto: (instanceId: string, keep: number, protectedIds: string[], ex: Executor) =>
       ex
         .selectFrom('snapshots')
@@ -20,6 +23,15 @@ export function createSnapshotsStore(db: Db) {
         .where('instance_id', '=', instanceId)
         .where('kind', '=', 'auto')
         .$if(protectedIds.length > 0, (q) => q.where('id', 'not in', protectedIds))
+        .where(({ eb, exists, not, selectFrom, or }) =>
+          not(
+            or([
+              exists(selectFrom('devices').select('devices.id').where((w) => w.or([w('devices.target_snapshot_id', '=', eb.ref('snapshots.id')), w('devices.running_snapshot_id', '=', eb.ref('snapshots.id'))]))),
+              exists(selectFrom('device_groups').select('device_groups.id').where('device_groups.target_snapshot_id', '=', eb.ref('snapshots.id'))),
+              exists(selectFrom('rollouts').select('rollouts.id').where('rollouts.snapshot_id', '=', eb.ref('snapshots.id'))),
+            ]),
+          ),
+        )
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .offset(keep)

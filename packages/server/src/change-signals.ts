@@ -1,0 +1,32 @@
+/**
+ * Long-poll wake-ups, in memory: an agent's request waits on its key (an instance or a
+ * device id) until something it must act on changes, or the wait times out. Losing them
+ * on a restart costs nothing: every agent asks again with the generation it has.
+ */
+export function createChangeSignals() {
+  const waiters = new Map<string, Set<() => void>>();
+  return {
+    wait(key: string, timeoutMs: number): Promise<void> {
+      return new Promise((resolve) => {
+        const set = waiters.get(key) ?? new Set();
+        const done = () => {
+          clearTimeout(timer);
+          set.delete(done);
+          if (set.size === 0 && waiters.get(key) === set) waiters.delete(key);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        set.add(done);
+        waiters.set(key, set);
+      });
+    },
+    wake(key: string): void {
+      for (const done of [...(waiters.get(key) ?? [])]) done();
+    },
+    wakeAll(): void {
+      for (const set of [...waiters.values()]) for (const done of [...set]) done();
+    },
+  };
+}
+
+export type ChangeSignals = ReturnType<typeof createChangeSignals>;

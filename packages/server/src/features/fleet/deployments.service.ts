@@ -1,0 +1,398 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createChangeSignals } from '../../change-signals.ts';
+import { SYSTEM_CONTEXT, type Clock, type RequestContext } from '../../context.ts';
+import type { DeviceGroupsTable, DevicesTable, RolloutDevicesTable, RolloutDeviceState, RolloutsTable } from '../../db/schema.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { createRecentLogs } from '../../recent-logs.ts';
+import type { SecretBox } from '../../security/crypto.ts';
+import type { ApplicationsService } from '../applications/applications.service.ts';
+import type { ApplicationsStore } from '../applications/applications.store.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
+import type { SnapshotsStore } from '../snapshots/snapshots.store.ts';
+import type { DeploymentsStore, WaveDevice } from './deployments.store.ts';
+import type { FleetStore } from './fleet.store.ts';
+
+/**
+ * What devices run: a target snapshot per device, set directly or by a rollout to a
+ * device group; the desired state a device's agent reconciles to; and the rollout engine.
+ *
+ * A rollout goes in waves. A wave's devices are given the target at once; a device is
+ * healthy when it has reported running the snapshot for the rollout's health window, and
+ * has failed when it reports a failure (refused hash, failed health check, crash) or is
+ * not healthy before the wave times out. The next wave starts when every device of the
+ * current one is healthy, failed or gone; the rollout halts when more devices have failed
+ * than it allows. The engine runs in this process, on a timer and whenever a device in a
+ * wave reports: its state is all in the database, so a restart picks it up where it was.
+ */
+
+export const ROLLOUT_TICK_MS = 1000;
+export const DEFAULT_HEALTH_SECONDS = 30;
+export const DEFAULT_WAVE_TIMEOUT_SECONDS = 600;
+export const DEFAULT_BATCH_PERCENT = 10;
+/** How long a device's long poll for its desired state may wait. */
+export const DESIRED_WAIT_MAX_SECONDS = 30;
+
+export interface RolloutInput {
+  snapshotId: string;
+  /** Devices per wave; or batchPercent of the group's devices. Default: 10 %. */
+  batchSize?: number | undefined;
+  batchPercent?: number | undefined;
+  maxFailures?: number | undefined;
+  healthSeconds?: number | undefined;
+  waveTimeoutSeconds?: number | undefined;
+}
+
+export interface DeploymentsDeps {
+  store: DeploymentsStore;
+  fleetStore: FleetStore;
+  snapshotsStore: SnapshotsStore;
+  applicationsStore: ApplicationsStore;
+  applications: ApplicationsService;
+  auditLog: AuditLog;
+  secrets: SecretBox;
+  clock: Clock;
+  log: { error(obj: object, msg: string): void };
+  tickMs?: number;
+}
+
+const FAILED_DEVICE_STATES: ReadonlySet<DevicesTable['state']> = new Set(['crashed', 'error', 'safe-mode']);
+const DONE: ReadonlySet<RolloutDeviceState> = new Set(['healthy', 'failed', 'skipped']);
+
+export function createDeploymentsService(deps: DeploymentsDeps) {
+  const { store, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock } = deps;
+  const signals = createChangeSignals();
+  const logs = createRecentLogs();
+  const hashes = new Map<string, string>();
+  const iso = () => clock.now().toISOString();
+  const engine: RequestContext = { ...SYSTEM_CONTEXT, actor: { type: 'system', userId: null, label: 'rollout engine' } };
+
+  async function requireDevice(id: string): Promise<DevicesTable> {
+    const device = await fleetStore.deviceById(id);
+    if (!device) throw new NotFoundError('Device');
+    return device;
+  }
+  async function requireGroup(id: string): Promise<DeviceGroupsTable> {
+    const group = await fleetStore.groupById(id);
+    if (!group) throw new NotFoundError('Device group');
+    return group;
+  }
+  async function requireRollout(id: string): Promise<RolloutsTable> {
+    const rollout = await store.rolloutById(id);
+    if (!rollout) throw new NotFoundError('Rollout');
+    return rollout;
+  }
+  /** A snapshot of the team's own, for a target: another team's answers as unknown. */
+  async function teamSnapshot(teamId: string, snapshotId: string) {
+    const snapshot = await snapshotsStore.byId(snapshotId);
+    if (!snapshot || snapshot.team_id !== teamId) throw new ValidationError('The snapshot is not one of this team\'s.', [{ field: 'snapshotId', message: 'unknown snapshot' }]);
+    return snapshot;
+  }
+
+  /** A device registered before its Node-RED secrets existed gets them on first ask. */
+  async function deviceSecrets(device: DevicesTable): Promise<{ credentialSecret: string; editorKey: string }> {
+    if (!device.credential_secret_enc || !device.editor_key_enc) {
+      const credentialSecret = randomBytes(32).toString('hex');
+      const editorKey = randomBytes(32).toString('hex');
+      await fleetStore.updateDevice(device.id, { credential_secret_enc: secrets.seal(credentialSecret), editor_key_enc: secrets.seal(editorKey) });
+      return { credentialSecret, editorKey };
+    }
+    return { credentialSecret: secrets.open(device.credential_secret_enc).toString('utf8'), editorKey: secrets.open(device.editor_key_enc).toString('utf8') };
+  }
+
+  // --- The rollout engine -----------------------------------------------------------------
+
+  let nudgeTimer: NodeJS.Timeout | null = null;
+
+  /** What a wave's device now is, from what it last reported; null when unchanged. */
+  function judge(rollout: RolloutsTable, d: WaveDevice, now: number): { state: RolloutDeviceState; detail: string | null; reached?: boolean } | null {
+    if (d.revoked_at) return { state: 'skipped', detail: 'the device was revoked' };
+    const runsIt = d.running_snapshot_id === rollout.snapshot_id && d.device_state === 'running';
+    if (runsIt) {
+      if (d.state === 'updating') return rollout.health_seconds === 0 ? { state: 'healthy', detail: null } : { state: 'verifying', detail: null, reached: true };
+      if (d.state === 'verifying' && now - Date.parse(d.reached_at!) >= rollout.health_seconds * 1000) return { state: 'healthy', detail: null };
+    } else if (FAILED_DEVICE_STATES.has(d.device_state)) {
+      return { state: 'failed', detail: d.status_detail ?? `the device reported ${d.device_state}` };
+    } else if (d.state === 'verifying') {
+      return { state: 'failed', detail: 'the device stopped running the snapshot inside the health window' };
+    }
+    if (now - Date.parse(d.started_at!) >= rollout.wave_timeout_seconds * 1000) {
+      return { state: 'failed', detail: `not healthy within ${rollout.wave_timeout_seconds} s of its wave's start` };
+    }
+    return null;
+  }
+
+  async function startWave(rollout: RolloutsTable, wave: number): Promise<void> {
+    const at = iso();
+    const ids = await auditLog.transaction(engine, async (tx) => {
+      const ids = await store.waveDeviceIds(rollout.id, wave, tx.trx);
+      await store.startWave(rollout.id, wave, at, tx.trx);
+      await store.setTargets(ids, rollout.snapshot_id, tx.trx);
+      await store.updateRollout(rollout.id, { current_wave: wave, updated_at: at }, tx.trx);
+      await tx.record({
+        event: 'rollout.wave.started',
+        target: { type: 'rollout', id: rollout.id },
+        teamId: rollout.team_id,
+        details: { wave, of: rollout.wave_count, devices: ids.length, snapshotId: rollout.snapshot_id, groupId: rollout.group_id },
+      });
+      return ids;
+    });
+    for (const id of ids) signals.wake(id);
+  }
+
+  async function finish(rollout: RolloutsTable, state: 'halted' | 'completed', detail: string | null): Promise<void> {
+    const at = iso();
+    await auditLog.transaction(engine, async (tx) => {
+      await store.updateRollout(rollout.id, { state, detail, updated_at: at, finished_at: state === 'completed' ? at : null }, tx.trx);
+      if (state === 'completed') await store.setGroupTarget(rollout.group_id, rollout.snapshot_id, tx.trx);
+      await tx.record({
+        event: state === 'completed' ? 'rollout.completed' : 'rollout.halted',
+        outcome: state === 'completed' ? 'success' : 'failure',
+        target: { type: 'rollout', id: rollout.id },
+        teamId: rollout.team_id,
+        details: { snapshotId: rollout.snapshot_id, groupId: rollout.group_id, wave: rollout.current_wave, reason: detail },
+      });
+    });
+  }
+
+  /** One step of one running rollout: judge its current wave, then halt, go on or finish. */
+  async function advance(rollout: RolloutsTable): Promise<void> {
+    if (rollout.current_wave === 0) return startWave(rollout, 1);
+    const now = clock.now().getTime();
+    const at = new Date(now).toISOString();
+    const devices = await store.waveDevices(rollout.id, rollout.current_wave);
+    const changes = new Map<string, { patch: Partial<RolloutDevicesTable>; ids: string[] }>();
+    let done = 0;
+    for (const d of devices) {
+      const verdict = DONE.has(d.state) ? null : judge(rollout, d, now);
+      if (DONE.has(verdict?.state ?? d.state)) done += 1;
+      if (!verdict) continue;
+      const patch: Partial<RolloutDevicesTable> = { state: verdict.state, detail: verdict.detail, ...(verdict.reached ? { reached_at: at } : {}), ...(DONE.has(verdict.state) ? { finished_at: at } : {}) };
+      const key = JSON.stringify(patch);
+      const entry = changes.get(key) ?? { patch, ids: [] };
+      entry.ids.push(d.device_id);
+      changes.set(key, entry);
+    }
+    for (const { patch, ids } of changes.values()) await store.setRolloutDevices(rollout.id, ids, patch);
+    const failed = await store.failedCount(rollout.id);
+    if (failed > rollout.max_failures) {
+      return finish(rollout, 'halted', `${failed} device(s) failed; the rollout allows ${rollout.max_failures}`);
+    }
+    if (done < devices.length) return;
+    if (rollout.current_wave < rollout.wave_count) return startWave(rollout, rollout.current_wave + 1);
+    return finish(rollout, 'completed', null);
+  }
+
+  async function tickOnce(): Promise<void> {
+    for (const rollout of await store.runningRollouts()) {
+      try {
+        await advance(rollout);
+      } catch (error) {
+        deps.log.error({ err: error, rolloutId: rollout.id }, 'advancing a rollout failed; trying again on the next tick');
+      }
+    }
+  }
+
+  // The engine and people's pause, resume and abort take turns: no wave starts under a
+  // pause that was just answered.
+  let chain: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  }
+  let queued: Promise<void> | null = null;
+  /** Runs the engine; at most one run waits behind the one in progress, and it sees every change made before it starts. */
+  function tick(): Promise<void> {
+    queued ??= exclusive(async () => {
+      queued = null;
+      await tickOnce();
+    });
+    return queued;
+  }
+
+  let timer: NodeJS.Timeout | null = null;
+
+  return {
+    tick,
+    /** Runs the engine on a timer from now on (health windows and timeouts pass without any report). */
+    start(): void {
+      timer ??= setInterval(() => void tick(), deps.tickMs ?? ROLLOUT_TICK_MS);
+      timer.unref();
+    },
+    /** A device in a wave reported something new: look soon, once for many reports. */
+    nudge(): void {
+      nudgeTimer ??= setTimeout(() => {
+        nudgeTimer = null;
+        void tick();
+      }, 50);
+    },
+
+    /** Resolves when the device's desired state changes, or after timeoutMs. */
+    waitForChange: (deviceId: string, timeoutMs: number) => signals.wait(deviceId, timeoutMs),
+    wake: (deviceId: string) => signals.wake(deviceId),
+    appendLogs: logs.append,
+    recentLogs: logs.after,
+
+    /**
+     * The desired state of a device, in the shape the agent's reconcile loop takes from a
+     * hosted instance. A target brings its instance's credential secret: the snapshot's
+     * credentials are encrypted under it, and re-encrypting would change its hash.
+     */
+    async desiredFor(device: DevicesTable) {
+      const own = await deviceSecrets(device);
+      const target = device.target_snapshot_id ? await snapshotsStore.byId(device.target_snapshot_id) : undefined;
+      if (device.target_snapshot_id && !target) throw new ConflictError('The device\'s target snapshot is gone: set another target.');
+      const source = target ? await applicationsStore.instanceById(target.instance_id) : undefined;
+      const settings = await applicationsStore.teamSettings(device.team_id);
+      return {
+        generation: device.generation,
+        instanceId: device.id,
+        snapshot: target ? { id: target.id, hash: target.hash } : null,
+        settings: {
+          credentialSecret: source ? applications.credentialSecret(source) : own.credentialSecret,
+          editorTokenKey: own.editorKey,
+          httpAdminRoot: `/devices/${device.id}/editor/`,
+          httpNodeRoot: '/',
+          palette: { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] },
+        },
+        env: [{ name: 'FLOWGATE_DEVICE_ID', value: device.id }],
+      };
+    },
+
+    /** What a check-in answers: the target's id and hash. Hashes never change, so they are cached. */
+    async targetOf(device: DevicesTable): Promise<{ id: string; hash: string } | null> {
+      const id = device.target_snapshot_id;
+      if (!id) return null;
+      let hash = hashes.get(id);
+      if (!hash) {
+        const snapshot = await snapshotsStore.byId(id);
+        if (!snapshot) return null;
+        hash = snapshot.hash;
+        if (hashes.size >= 10_000) hashes.clear();
+        hashes.set(id, hash);
+      }
+      return { id, hash };
+    },
+
+    /** The canonical text of a snapshot the device may have: its target, or what it runs. */
+    async snapshotForDevice(device: DevicesTable, snapshotId: string): Promise<string> {
+      if (snapshotId !== device.target_snapshot_id && snapshotId !== device.running_snapshot_id) throw new NotFoundError('Snapshot');
+      const snapshot = await snapshotsStore.byId(snapshotId);
+      if (!snapshot || snapshot.team_id !== device.team_id) throw new NotFoundError('Snapshot');
+      return snapshot.content;
+    },
+
+    /** Points one device at a snapshot (null: the empty flow), outside any rollout. */
+    async setTarget(deviceId: string, snapshotId: string | null, ctx: RequestContext): Promise<DevicesTable> {
+      const device = await requireDevice(deviceId);
+      if (device.revoked_at) throw new ConflictError('The device is revoked.');
+      if (snapshotId !== null) await teamSnapshot(device.team_id, snapshotId);
+      const active = await store.activeRolloutOfDevice(device.id);
+      if (active) throw new ConflictError(`The device is in rollout ${active.id} (${active.state}): abort it first, or let it finish.`);
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.setTargets([device.id], snapshotId, tx.trx);
+        await tx.record({ event: 'device.target.set', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { from: device.target_snapshot_id, to: snapshotId } });
+      });
+      signals.wake(device.id);
+      return requireDevice(device.id);
+    },
+
+    async startRollout(groupId: string, input: RolloutInput, ctx: RequestContext): Promise<RolloutsTable> {
+      const group = await requireGroup(groupId);
+      const snapshot = await teamSnapshot(group.team_id, input.snapshotId);
+      if (input.batchSize !== undefined && input.batchPercent !== undefined) {
+        throw new ValidationError('Give a batch size or a batch percentage, not both.', [{ field: 'batchSize', message: 'either batchSize or batchPercent' }]);
+      }
+      const devices = await store.liveDevicesOfGroup(group.id);
+      if (devices.length === 0) throw new ConflictError(`The group "${group.name}" has no devices to roll out to.`);
+      const waveSize = Math.min(devices.length, input.batchSize ?? Math.max(1, Math.ceil((devices.length * (input.batchPercent ?? DEFAULT_BATCH_PERCENT)) / 100)));
+      const now = iso();
+      const rollout: RolloutsTable = {
+        id: randomUUID(),
+        team_id: group.team_id,
+        group_id: group.id,
+        snapshot_id: snapshot.id,
+        snapshot_hash: snapshot.hash,
+        state: 'running',
+        wave_size: waveSize,
+        max_failures: input.maxFailures ?? 0,
+        health_seconds: input.healthSeconds ?? DEFAULT_HEALTH_SECONDS,
+        wave_timeout_seconds: input.waveTimeoutSeconds ?? DEFAULT_WAVE_TIMEOUT_SECONDS,
+        current_wave: 0,
+        wave_count: Math.ceil(devices.length / waveSize),
+        detail: null,
+        created_by: ctx.actor.userId,
+        created_by_label: ctx.actor.label,
+        created_at: now,
+        updated_at: now,
+        finished_at: null,
+      };
+      const rows: RolloutDevicesTable[] = devices.map((d, i) => ({
+        rollout_id: rollout.id,
+        device_id: d.id,
+        site_id: d.site_id,
+        wave: Math.floor(i / waveSize) + 1,
+        state: 'pending',
+        detail: null,
+        started_at: null,
+        reached_at: null,
+        finished_at: null,
+      }));
+      await auditLog.transaction(ctx, async (tx) => {
+        // Checked inside the transaction too: two people starting one at once get one rollout.
+        const active = await store.activeRolloutOfGroup(group.id, tx.trx);
+        if (active) throw new ConflictError(`The group already has rollout ${active.id} (${active.state}): abort it first, or let it finish.`);
+        await store.insertRollout(rollout, tx.trx);
+        await store.insertRolloutDevices(rows, tx.trx);
+        await tx.record({
+          event: 'rollout.started',
+          target: { type: 'rollout', id: rollout.id },
+          teamId: rollout.team_id,
+          details: { groupId: group.id, snapshotId: snapshot.id, hash: snapshot.hash, devices: devices.length, waveSize, waves: rollout.wave_count, maxFailures: rollout.max_failures, healthSeconds: rollout.health_seconds, waveTimeoutSeconds: rollout.wave_timeout_seconds },
+        });
+      });
+      await tick();
+      return requireRollout(rollout.id);
+    },
+
+    async pause(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
+      return transition(rolloutId, ['running'], 'paused', 'rollout.paused', ctx);
+    },
+    async resume(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
+      const rollout = await transition(rolloutId, ['paused', 'halted'], 'running', 'rollout.resumed', ctx);
+      await tick();
+      return requireRollout(rollout.id);
+    },
+    async abort(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
+      return transition(rolloutId, ['running', 'paused', 'halted'], 'aborted', 'rollout.aborted', ctx);
+    },
+
+    rolloutById: requireRollout,
+    rolloutsOfTeam: (teamId: string) => store.rolloutsOfTeam(teamId, 100),
+    progress: (rolloutId: string) => store.progress(rolloutId),
+    rolloutDevices: (rolloutId: string, state: RolloutDeviceState | undefined, limit: number, offset: number) => store.rolloutDevices(rolloutId, state, limit, offset),
+
+    close(): void {
+      if (timer) clearInterval(timer);
+      if (nudgeTimer) clearTimeout(nudgeTimer);
+      signals.wakeAll();
+    },
+  };
+
+  async function transition(rolloutId: string, from: RolloutsTable['state'][], to: 'running' | 'paused' | 'aborted', event: 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted', ctx: RequestContext): Promise<RolloutsTable> {
+    return exclusive(async () => {
+    const rollout = await requireRollout(rolloutId);
+    if (!from.includes(rollout.state)) throw new ConflictError(`The rollout is ${rollout.state}: it cannot be ${to === 'running' ? 'resumed' : to}.`);
+    const at = iso();
+    const detail = to === 'running' ? null : `${to} by ${ctx.actor.label ?? 'someone'}`;
+    await auditLog.transaction(ctx, async (tx) => {
+      await store.updateRollout(rollout.id, { state: to, detail, updated_at: at, ...(to === 'aborted' ? { finished_at: at } : {}) }, tx.trx);
+      if (to === 'aborted') await store.skipPending(rollout.id, 'the rollout was aborted', tx.trx);
+      await tx.record({ event, target: { type: 'rollout', id: rollout.id }, teamId: rollout.team_id, details: { from: rollout.state, wave: rollout.current_wave, of: rollout.wave_count } });
+    });
+    return requireRollout(rollout.id);
+    });
+  }
+}
+
+export type DeploymentsService = ReturnType<typeof createDeploymentsService>;

@@ -1,0 +1,155 @@
+import { Type } from '@sinclair/typebox';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import type { DevicesTable } from '../../db/schema.ts';
+import { Id, Name, NoContent } from '../../http/schemas.ts';
+import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from '../applications/editor-events.ts';
+import { DESIRED_WAIT_MAX_SECONDS } from './deployments.service.ts';
+import { CHECK_IN_SECONDS } from './fleet.service.ts';
+
+const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const ReportedStates = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
+
+/**
+ * The device protocol (v1): what the agent on an edge device calls, over HTTPS with the
+ * credential it got at registration. The same shape as the hosted agents' protocol
+ * (/api/agent/v1), so one reconcile loop serves both; a device sees only itself and the
+ * snapshots it is told to run. Every route but register is `device: true`.
+ */
+export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
+  const { fleet, deployments } = c;
+  const deviceOf = (request: { device: DevicesTable | null }): DevicesTable => request.device!;
+
+  app.post(
+    '/api/fleet/v1/register',
+    {
+      // Public by name: the provisioning token in the body is the credential. Rate-limited like sign-in.
+      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      schema: {
+        tags: ['device protocol'],
+        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), name: Name, agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({
+            deviceId: Type.String(),
+            credential: Type.String({ description: 'Shown once: the device keeps it (mode 0600) and sends it as a bearer token' }),
+            teamId: Type.String(),
+            siteId: Type.String(),
+            groupId: Nullable(Type.String()),
+            applicationId: Nullable(Type.String()),
+            checkInSeconds: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { device, credential } = await fleet.register(request.body, request.ctx);
+      return reply.code(201).send({
+        deviceId: device.id,
+        credential,
+        teamId: device.team_id,
+        siteId: device.site_id,
+        groupId: device.group_id,
+        applicationId: device.application_id,
+        checkInSeconds: CHECK_IN_SECONDS,
+      });
+    },
+  );
+
+  app.post(
+    '/api/fleet/v1/check-in',
+    {
+      config: { device: true },
+      schema: {
+        tags: ['device protocol'],
+        description: 'The heartbeat, and the status report of an agent that runs Node-RED. Its answer says what the device should run: a device that cannot hold a long poll or an MQTT connection needs nothing else.',
+        body: Type.Object(
+          {
+            agentVersion: Version,
+            nodeRedVersion: Type.Optional(Version),
+            state: Type.Optional(Type.Union(ReportedStates.map((s) => Type.Literal(s)))),
+            runningSnapshotId: Type.Optional(Type.Union([Id, Type.Null()])),
+            runningHash: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+            error: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+            cpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+            memoryMb: Type.Optional(Type.Number({ minimum: 0, maximum: 16_777_216 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            deviceId: Type.String(),
+            checkInSeconds: Type.Integer(),
+            generation: Type.Integer({ description: 'Changes whenever the desired state does: fetch /api/fleet/v1/desired then' }),
+            target: Type.Union([Type.Object({ id: Type.String(), hash: Type.String() }), Type.Null()], { description: 'The snapshot the device should run; null: the empty flow' }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { device, stateChanged } = await fleet.checkIn(deviceOf(request), request.body);
+      if (stateChanged) deployments.nudge();
+      const desired = await deployments.targetOf(device);
+      return { deviceId: device.id, checkInSeconds: CHECK_IN_SECONDS, generation: device.generation, target: desired };
+    },
+  );
+
+  app.get(
+    '/api/fleet/v1/desired',
+    {
+      config: { device: true },
+      schema: {
+        tags: ['device protocol'],
+        description: 'The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over.',
+        querystring: Type.Object({ generation: Type.Optional(Type.Integer({ minimum: 0 })), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      let device = deviceOf(request);
+      const { generation, wait } = request.query;
+      fleet.markSeen(device);
+      if (generation === device.generation && wait) {
+        // Listen first, then look again: a change between the two would otherwise be missed.
+        const changed = deployments.waitForChange(device.id, wait * 1000);
+        const now = await fleet.requireLiveDevice(device.id);
+        if (now.generation !== generation) deployments.wake(device.id);
+        await changed;
+        device = await fleet.requireLiveDevice(device.id);
+      }
+      return deployments.desiredFor(device);
+    },
+  );
+
+  app.get('/api/fleet/v1/snapshots/:snapshotId', { config: { device: true }, schema: { tags: ['device protocol'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) =>
+    // The stored canonical text as is: the agent hashes exactly what was hashed here.
+    reply.type('application/json').send(await deployments.snapshotForDevice(deviceOf(request), request.params.snapshotId)),
+  );
+
+  app.post(
+    '/api/fleet/v1/logs',
+    {
+      config: { device: true },
+      schema: { tags: ['device protocol'], body: AgentLogsBody, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      deployments.appendLogs(deviceOf(request).id, request.body.lines);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/fleet/v1/audit',
+    {
+      config: { device: true },
+      schema: {
+        tags: ['device protocol'],
+        body: AgentAuditBody,
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      const device = deviceOf(request);
+      await recordEditorEvents(c, request.ctx, { type: 'device', id: device.id }, device.team_id, request.body.events);
+      return reply.code(204).send(null);
+    },
+  );
+}
