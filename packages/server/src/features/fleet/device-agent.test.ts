@@ -4,16 +4,27 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_BIN } from '../../package-paths.ts';
 import { Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 /**
- * The real agent on a "device" (a working directory of its own on this machine) against
- * the real platform listening on loopback: `flowgate-agent --provision` registers it and
- * keeps its credential (mode 0600), it checks in, it runs again from its directory alone,
- * and it stops when the owner revokes it.
+ * The real agent on a "device" (a working directory of its own on this machine) with real
+ * Node-RED, against the real platform listening on loopback: `flowgate-agent --provision`
+ * registers it and keeps its credential (mode 0600); it runs the target an operator sets;
+ * with the platform away it runs its last good snapshot; it runs again from its directory
+ * alone; and it stops when the owner revokes it.
  */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 describe('flowgate-agent --provision on a device', () => {
   let t: TestApp;
   let base: string;
@@ -21,6 +32,7 @@ describe('flowgate-agent --provision on a device', () => {
   let teamId: string;
   let siteId: string;
   let dir: string;
+  let snapshotId: string;
   const children: ChildProcess[] = [];
 
   function agent(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
@@ -45,6 +57,11 @@ describe('flowgate-agent --provision on a device', () => {
     }
   }
 
+  const deviceView = async (id: string) => (await owner.get(`/api/devices/${id}`)).json() as { state: string; runningSnapshotId: string | null; nodeRedVersion: string | null };
+  const hello = async (port: number) => {
+    const r = await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) });
+    return r.text();
+  };
   const devices = async () => (await owner.get(`/api/teams/${teamId}/devices`)).json() as Array<{ id: string; name: string; lastSeenAt: string | null; revokedAt: string | null }>;
 
   before(async () => {
@@ -55,6 +72,21 @@ describe('flowgate-agent --provision on a device', () => {
     teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
     siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-device-'));
+    // What the device is to run: an HTTP endpoint its flows serve on the device itself.
+    const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Line gateway' })).json().id;
+    const nodeRedVersion = ((await owner.get('/api/node-red-versions')).json() as string[])[0];
+    const instanceId = (await owner.post(`/api/applications/${applicationId}/instances`, { name: 'dev', nodeRedVersion })).json().id;
+    const snapshot = await owner.post(`/api/instances/${instanceId}/snapshots`, {
+      name: 'hello endpoint',
+      flows: [
+        { id: 't1', type: 'tab', label: 'Line' },
+        { id: 'in1', type: 'http in', z: 't1', url: '/hello', method: 'get', wires: [['tpl1']] },
+        { id: 'tpl1', type: 'template', z: 't1', field: 'payload', format: 'text', syntax: 'plain', template: 'hello from the device', output: 'str', wires: [['out1']] },
+        { id: 'out1', type: 'http response', z: 't1', wires: [] },
+      ],
+    });
+    assert.equal(snapshot.statusCode, 201, snapshot.body);
+    snapshotId = snapshot.json().id;
   });
   after(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -70,9 +102,10 @@ describe('flowgate-agent --provision on a device', () => {
     assert.deepEqual(await devices(), []);
   });
 
-  test('it registers, keeps its credential owner-only, checks in, runs again from its directory, and stops when revoked', async () => {
+  test('it registers, keeps its credential, runs its target in Node-RED, keeps running it offline, and stops when revoked', async () => {
     const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, singleUse: true })).json();
-    const first = agent(['--platform', base, '--provision', token, '--dir', dir, '--name', 'edge-gw-01', '--check-in-seconds', '1']);
+    const port = await freePort();
+    const first = agent(['--platform', base, '--provision', token, '--dir', dir, '--name', 'edge-gw-01', '--check-in-seconds', '1', '--node-red-port', String(port)]);
     const [device] = await until('the device to register', async () => {
       const list = await devices();
       return list.length === 1 ? list : null;
@@ -85,18 +118,36 @@ describe('flowgate-agent --provision on a device', () => {
     assert.equal(saved.deviceId, device!.id);
     assert.match(saved.credential, /^fgd_/);
     assert.equal(saved.platformUrl, base);
-    await until('a check-in', async () => first.output().includes(`device ${device!.id} checking in`));
+    await until('the empty flow to run', async () => (await deviceView(device!.id)).state === 'running');
 
-    // Stopped and started again with its directory alone: the same device, no new registration.
+    // The operator's target reaches the device through its long poll; Node-RED runs it.
+    const set = await owner.put(`/api/devices/${device!.id}/target`, { snapshotId });
+    assert.equal(set.statusCode, 200, set.body);
+    const running = await until('the target to run', async () => {
+      const view = await deviceView(device!.id);
+      return view.state === 'running' && view.runningSnapshotId === snapshotId ? view : null;
+    }, 60_000);
+    assert.match(running.nodeRedVersion ?? '', /^4\./, 'it reports the Node-RED it runs');
+    assert.equal(await hello(port), 'hello from the device');
+
+    // Stopped, then started with the platform away: it runs its last good snapshot anyway.
     first.child.kill('SIGTERM');
     assert.equal(await first.exit, 0, first.output());
-    const again = agent(['--dir', dir, '--check-in-seconds', '1']);
-    await until('the second run to check in', async () => again.output().includes(`device ${device!.id} checking in`));
-    assert.equal((await devices()).length, 1);
+    const offline = agent(['--dir', dir, '--platform', 'http://127.0.0.1:9', '--node-red-port', String(port)]);
+    await until('the flows to answer offline', async () => (await hello(port).catch(() => null)) === 'hello from the device', 60_000);
+    offline.child.kill('SIGTERM');
+    assert.equal(await offline.exit, 0, offline.output());
 
-    // Revoked on the platform: the next check-in is refused and the agent stops, saying why.
+    // Started again with its directory alone: the same device, no new registration.
+    const again = agent(['--dir', dir, '--check-in-seconds', '1', '--node-red-port', String(port)]);
+    await until('the second run to report', async () => again.output().includes(`device ${device!.id} checking in`));
+    assert.equal((await devices()).length, 1);
+    await until('the target to answer again', async () => (await hello(port).catch(() => null)) === 'hello from the device', 60_000);
+
+    // Revoked on the platform: its long poll is refused at once, and the agent stops Node-RED and exits, saying why.
     assert.equal((await owner.post(`/api/devices/${device!.id}/revoke`)).statusCode, 200);
     assert.equal(await again.exit, 3, again.output());
     assert.match(again.output(), /refused this device's credential: the device was revoked/);
+    assert.equal(await hello(port).catch(() => 'no answer'), 'no answer');
   });
 });
