@@ -9,8 +9,14 @@
  * FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { AGENT_BIN } from '../packages/server/src/package-paths.ts';
 import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
@@ -27,9 +33,43 @@ afterEach(async () => {
   if (walk.admin) await h.shot(walk.admin, 'last-admin').catch(() => {});
   if (walk.viewer) await h.shot(walk.viewer, 'last-viewer').catch(() => {});
 });
+const agents: ChildProcess[] = [];
 after(async () => {
+  for (const agent of agents) if (agent.exitCode === null) agent.kill('SIGKILL');
   await h?.close();
 });
+
+/** A call to the API with the page's own session, as the page itself would make it. */
+async function apiAs<T>(page: Page, method: string, url: string, body?: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ method, url, body }) => {
+      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+      const response = await fetch(url, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, body: body === undefined ? undefined : JSON.stringify(body) });
+      if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    },
+    { method, url, body },
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A flow that answers GET /hello on the device with `text`. */
+function helloFlows(text: string) {
+  return [
+    { id: 't1', type: 'tab', label: 'Line' },
+    { id: 'in1', type: 'http in', z: 't1', url: '/hello', method: 'get', wires: [['tpl1']] },
+    { id: 'tpl1', type: 'template', z: 't1', field: 'payload', format: 'text', syntax: 'plain', template: text, output: 'str', wires: [['out1']] },
+    { id: 'out1', type: 'http response', z: 't1', wires: [] },
+  ];
+}
 
 test('an owner sets up a site, a group and a token; a device registers with it and is cut off when revoked', { timeout: 120_000 }, async () => {
   const admin = await h.newPage(['clipboard-read', 'clipboard-write']);
@@ -96,7 +136,8 @@ test('an owner sets up a site, a group and a token; a device registers with it a
   assert.equal((await checkIn()).status, 200);
   await admin.getByRole('button', { name: 'Refresh' }).click();
   const deviceRow = admin.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' });
-  await deviceRow.getByText('registered', { exact: true }).waitFor();
+  // It checked in without running Node-RED (no state reported): its state is unknown.
+  await deviceRow.locator('[data-status="unknown"]').waitFor();
   const deviceGroup = deviceRow.getByLabel('Group of edge-gw-line3');
   assert.equal(await deviceRow.getByLabel('Site of edge-gw-line3').locator('option:checked').textContent(), 'Plant Hamburg');
   assert.equal(await deviceGroup.locator('option:checked').textContent(), 'Line 3 edge');
@@ -155,4 +196,79 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   }
   assert.equal(await viewer.getByRole('combobox').count(), 0, 'no site or group to choose for a viewer');
   await h.shot(viewer, '04-fleet-as-viewer');
+});
+
+test('a real device agent runs the target set on its page; a rollout to its group is drawn as it goes', { timeout: 240_000 }, async () => {
+  const { admin, teamId } = walk;
+  assert.ok(admin && teamId, 'runs after the owner walk');
+  // What the device is to run: two snapshots of an application's instance, made through the API.
+  const application = await apiAs<{ id: string }>(admin, 'POST', `/api/teams/${teamId}/applications`, { name: 'Line gateway' });
+  const [nodeRedVersion] = await apiAs<string[]>(admin, 'GET', '/api/node-red-versions');
+  const instance = await apiAs<{ id: string }>(admin, 'POST', `/api/applications/${application.id}/instances`, { name: 'dev', nodeRedVersion });
+  await apiAs(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'hello v1', flows: helloFlows('hello v1 from the device') });
+  await apiAs(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'hello v2', flows: helloFlows('hello v2 from the device') });
+
+  // --- A token from the fleet page, and the real agent with it: it registers and starts Node-RED.
+  await admin.goto(`/teams/${teamId}/fleet`);
+  await admin.getByLabel('Site for the device', { exact: true }).selectOption({ label: 'Plant Hamburg' });
+  await admin.getByLabel('Device group', { exact: true }).selectOption({ label: 'Line 3 edge' });
+  await admin.getByLabel('Token description').fill('Filler gateway');
+  await admin.getByRole('button', { name: 'Make token' }).click();
+  const token = await admin.getByLabel('Token', { exact: true }).inputValue();
+  await admin.getByRole('button', { name: 'Done' }).click();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-e2e-device-'));
+  const port = await freePort();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
+  const agent = spawn(process.execPath, [AGENT_BIN, '--platform', h.base, '--provision', token, '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'], { env, stdio: 'ignore' });
+  agents.push(agent);
+  const hello = async () => {
+    try {
+      return await (await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) })).text();
+    } catch {
+      return null;
+    }
+  };
+
+  // --- Its page: it runs the empty flow, then the target an owner sets from the page.
+  const deviceLink = admin.getByRole('link', { name: 'filler-gw-1' });
+  for (let tries = 0; (await deviceLink.count()) === 0; tries++) {
+    assert.ok(tries < 30, 'the device registers within 30 s');
+    await new Promise((r) => setTimeout(r, 1000));
+    await admin.getByRole('button', { name: 'Refresh' }).click();
+  }
+  await deviceLink.click();
+  await admin.getByRole('heading', { name: 'filler-gw-1', level: 1 }).waitFor();
+  await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 60_000 });
+  await admin.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
+  await admin.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
+  // Newest first: v2, then v1.
+  await admin.getByLabel('Snapshot', { exact: true }).selectOption({ index: 2 });
+  await admin.getByRole('button', { name: 'Set target' }).click();
+  await admin.getByTestId('device-target').getByText('hello v1').waitFor();
+  await admin.getByTestId('device-running').getByText('hello v1').waitFor({ timeout: 60_000 });
+  await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 30_000 });
+  assert.equal(await hello(), 'hello v1 from the device', 'the flows run on the device');
+  await admin.getByText(/^Load$/).waitFor();
+  await h.shot(admin, '05-device-running');
+
+  // --- A rollout of v2 to its group, from the fleet page: the page draws it to 100 %.
+  await admin.goto(`/teams/${teamId}/fleet`);
+  const form = admin.getByRole('form', { name: 'Start a rollout' });
+  await form.getByLabel('Group to roll out to').selectOption({ label: 'Line 3 edge' });
+  await form.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
+  await form.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
+  await form.getByLabel('Snapshot', { exact: true }).selectOption({ index: 1 });
+  await form.getByLabel('Devices per wave (%)').fill('100');
+  await form.getByLabel('Healthy after (s)').fill('2');
+  await form.getByRole('button', { name: 'Start rollout' }).click();
+  await admin.getByRole('heading', { name: 'Rollout to Line 3 edge', level: 1 }).waitFor();
+  await admin.getByTestId('rollout-state').getByText('completed').waitFor({ timeout: 90_000 });
+  assert.equal(await admin.getByTestId('rollout-percent').textContent(), '100 %');
+  await admin.getByRole('img', { name: 'Plant Hamburg: 1 healthy' }).waitFor();
+  await admin.getByRole('row').filter({ hasText: 'filler-gw-1' }).getByText('healthy').waitFor();
+  assert.equal(await hello(), 'hello v2 from the device');
+  await h.shot(admin, '06-rollout-completed');
+
+  agent.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
 });

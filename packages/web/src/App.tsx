@@ -3,7 +3,9 @@ import { Layout, usePageTitle } from './components/Layout.tsx';
 import { AccountPage } from './pages/account/AccountPage.tsx';
 import { ApplicationPage } from './pages/applications/ApplicationPage.tsx';
 import { PlatformAuditPage, TeamAuditPage } from './pages/audit/AuditPage.tsx';
+import { DevicePage } from './pages/fleet/DevicePage.tsx';
 import { FleetPage } from './pages/fleet/FleetPage.tsx';
+import { RolloutPage } from './pages/fleet/RolloutPage.tsx';
 import { DiffPage } from './pages/instances/DiffPage.tsx';
 import { InstancePage } from './pages/instances/InstancePage.tsx';
 import { InvitePage } from './pages/InvitePage.tsx';
@@ -40,6 +42,8 @@ export function App() {
             <Route path="/teams/:teamId" element={<TeamPage />} />
             <Route path="/teams/:teamId/audit" element={<TeamAuditPage />} />
             <Route path="/teams/:teamId/fleet" element={<FleetPage />} />
+            <Route path="/devices/:deviceId" element={<DevicePage />} />
+            <Route path="/rollouts/:rolloutId" element={<RolloutPage />} />
             <Route path="/applications/:applicationId" element={<ApplicationPage />} />
             <Route path="/instances/:instanceId" element={<InstancePage />} />
             <Route path="/instances/:instanceId/diff" element={<DiffPage />} />

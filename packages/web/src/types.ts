@@ -299,4 +299,50 @@ export interface Device {
   lastSeenAt: string | null;
   revokedAt: string | null;
   createdAt: string;
+  targetSnapshotId: string | null;
+  runningSnapshotId: string | null;
+  /** What its agent last reported; 'updating' from a new target until it answers; 'unknown' before its first report. */
+  state: string;
+  statusDetail: string | null;
+  cpuPercent: number | null;
+  memoryMb: number | null;
+}
+
+export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
+export type RolloutDeviceState = 'pending' | 'updating' | 'verifying' | 'healthy' | 'failed' | 'skipped';
+
+export interface Rollout {
+  id: string;
+  teamId: string;
+  groupId: string;
+  snapshotId: string;
+  snapshotHash: string;
+  state: RolloutState;
+  waveSize: number;
+  maxFailures: number;
+  healthSeconds: number;
+  waveTimeoutSeconds: number;
+  currentWave: number;
+  waveCount: number;
+  detail: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface RolloutDetail {
+  rollout: Rollout;
+  progress: Array<{ siteId: string; state: RolloutDeviceState; devices: number }>;
+}
+
+export interface RolloutDevice {
+  deviceId: string;
+  name: string;
+  siteId: string;
+  wave: number;
+  state: RolloutDeviceState;
+  detail: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
 }

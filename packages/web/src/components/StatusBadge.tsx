@@ -7,10 +7,11 @@ const TONE: Record<string, string> = {
   crashed: 'status-bad',
   error: 'status-bad',
   'safe-mode': 'status-warn',
+  updating: 'status-starting',
 };
-const SYMBOL: Record<string, string> = { running: '●', starting: '◌', stopped: '■', crashed: '✗', error: '✗', 'safe-mode': '⚠' };
+const SYMBOL: Record<string, string> = { running: '●', starting: '◌', updating: '◌', stopped: '■', crashed: '✗', error: '✗', 'safe-mode': '⚠', unknown: '?' };
 
-/** An instance's state as a badge: colour and a symbol, so it reads without colour too. */
+/** An instance's or a device's state as a badge: colour and a symbol, so it reads without colour too. */
 export function StatusBadge({ status }: { status: string }) {
   return (
     <span className={`badge status ${TONE[status] ?? ''}`} data-status={status}>

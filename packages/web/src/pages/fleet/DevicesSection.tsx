@@ -1,5 +1,7 @@
+import { Link } from 'react-router';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { StatusBadge } from '../../components/StatusBadge.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
@@ -46,7 +48,7 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
               {fleet.devices.map((device) => (
                 <tr key={device.id} data-device-id={device.id} className={device.revokedAt ? 'row-disabled' : undefined}>
                   <th scope="row">
-                    {device.name}
+                    <Link to={`/devices/${device.id}`}>{device.name}</Link>
                     <span className="muted small block">registered {formatDateTime(device.createdAt)}</span>
                   </th>
                   <td>
@@ -81,7 +83,7 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
                     {device.nodeRedVersion && <span className="block">Node-RED {device.nodeRedVersion}</span>}
                   </td>
                   <td className="nowrap">{device.lastSeenAt ? formatDateTime(device.lastSeenAt) : <span className="muted">never</span>}</td>
-                  <td>{device.revokedAt ? <span className="badge badge-bad">revoked</span> : <span className="badge badge-ok">registered</span>}</td>
+                  <td>{device.revokedAt ? <span className="badge badge-bad">revoked</span> : <StatusBadge status={device.state} />}</td>
                   {mayRevoke && (
                     <td className="actions-cell">
                       {!device.revokedAt && (

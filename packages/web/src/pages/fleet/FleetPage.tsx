@@ -9,6 +9,7 @@ import { DevicesSection } from './DevicesSection.tsx';
 import { loadFleet } from './fleet-data.ts';
 import { GroupsSection } from './GroupsSection.tsx';
 import { ProvisioningSection } from './ProvisioningSection.tsx';
+import { RolloutsSection } from './RolloutsSection.tsx';
 import { SitesSection } from './SitesSection.tsx';
 
 /** A team's fleet: its devices, sites (plants), device groups, and the tokens that let devices join. */
@@ -40,6 +41,7 @@ export function FleetPage() {
       {fleet.data && (
         <>
           <DevicesSection fleet={fleet.data} loading={fleet.loading} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
+          <RolloutsSection teamId={teamId} fleet={fleet.data} mayDeploy={access.allowed('fleet:deploy')} />
           <SitesSection teamId={teamId} sites={fleet.data.sites} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
           <GroupsSection teamId={teamId} groups={fleet.data.groups} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
           <ProvisioningSection teamId={teamId} fleet={fleet.data} mayProvision={access.allowed('fleet:provision')} onChanged={reload} />

@@ -1,5 +1,7 @@
 import type { ApiClient } from '../../api.ts';
-import type { Application, Device, DeviceGroup, ProvisioningToken, Site } from '../../types.ts';
+import { useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { Application, Device, DeviceGroup, ProvisioningToken, Rollout, Site } from '../../types.ts';
 
 /** Everything the fleet page shows, loaded once for all its sections. */
 export interface FleetData {
@@ -8,21 +10,32 @@ export interface FleetData {
   groups: DeviceGroup[];
   tokens: ProvisioningToken[];
   applications: Application[];
+  rollouts: Rollout[];
 }
 
 export async function loadFleet(api: ApiClient, teamId: string): Promise<FleetData> {
   const team = `/api/teams/${encodeURIComponent(teamId)}`;
-  const [devices, sites, groups, tokens, applications] = await Promise.all([
+  const [devices, sites, groups, tokens, applications, rollouts] = await Promise.all([
     api.get<Device[]>(`${team}/devices`),
     api.get<Site[]>(`${team}/sites`),
     api.get<DeviceGroup[]>(`${team}/device-groups`),
     api.get<ProvisioningToken[]>(`${team}/provisioning-tokens`),
     api.get<Application[]>(`${team}/applications`),
+    api.get<Rollout[]>(`${team}/rollouts`),
   ]);
-  return { devices, sites, groups, tokens, applications };
+  return { devices, sites, groups, tokens, applications, rollouts };
 }
 
 /** The name of what an id points at: null for no id, "deleted" for one that is gone. */
 export function nameOf(list: ReadonlyArray<{ id: string; name: string }>, id: string | null): string | null {
   return id ? (list.find((x) => x.id === id)?.name ?? 'deleted') : null;
+}
+
+/** A team's sites and groups, for pages that name them (a device's, a rollout's); null until the team is known. */
+export function useTeamPlaces(teamId: string) {
+  const { api } = useSession();
+  return useResource(
+    async () => (teamId ? { sites: await api.get<Site[]>(`/api/teams/${teamId}/sites`), groups: await api.get<DeviceGroup[]>(`/api/teams/${teamId}/device-groups`) } : null),
+    teamId,
+  );
 }

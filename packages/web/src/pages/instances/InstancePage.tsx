@@ -115,7 +115,7 @@ export function InstancePage() {
       </section>
 
       <SnapshotsSection instance={data} access={access} onDeployed={() => instance.reload()} />
-      <LogsPanel instanceId={data.id} />
+      <LogsPanel source={`/api/instances/${encodeURIComponent(data.id)}/logs`} />
       <EndpointSection instance={data} mayWrite={access.allowed('applications:write')} onChanged={replace} />
       <EnvSection instanceId={data.id} mayWrite={access.allowed('applications:write')} />
 

@@ -22,8 +22,8 @@ const time = (ts: number) => {
 };
 const keyOf = (l: LogLine) => `${l.ts}|${l.level}|${l.msg}`;
 
-/** The instance's recent log lines, followed live: polled every 2 s, scrolled to the newest unless you scrolled up. */
-export function LogsPanel({ instanceId }: { instanceId: string }) {
+/** An agent's recent log lines (an instance's or a device's `logs` URL), followed live: polled every 2 s, scrolled to the newest unless you scrolled up. */
+export function LogsPanel({ source }: { source: string }) {
   const { api } = useSession();
   const [lines, setLines] = useState<Array<LogLine & { key: string }>>([]);
   const [error, setError] = useState<ProblemError | null>(null);
@@ -38,14 +38,14 @@ export function LogsPanel({ instanceId }: { instanceId: string }) {
     setLines([]);
     last.current = 0;
     seen.current = new Map();
-  }, [instanceId]);
+  }, [source]);
 
   const poll = useCallback(async () => {
     if (inFlight.current) return;
     inFlight.current = true;
     try {
       const after = Math.max(0, last.current - OVERLAP_MS);
-      const fresh = await api.get<LogLine[]>(`/api/instances/${encodeURIComponent(instanceId)}/logs?after=${after}`);
+      const fresh = await api.get<LogLine[]>(`${source}?after=${after}`);
       setError(null);
       const added: Array<LogLine & { key: string }> = [];
       const repeats = new Map<string, number>();
@@ -68,7 +68,7 @@ export function LogsPanel({ instanceId }: { instanceId: string }) {
     } finally {
       inFlight.current = false;
     }
-  }, [api, instanceId]);
+  }, [api, source]);
 
   useEffect(() => {
     void poll();

@@ -1,0 +1,73 @@
+import { useEffect, useState } from 'react';
+import { useSession } from '../session.tsx';
+import type { Application, Instance, Snapshot } from '../types.ts';
+
+/**
+ * Chooses one of the team's snapshots to put on devices: application, then the instance
+ * it was taken on, then the snapshot (newest first). Calls onChange with its id, or null
+ * until all three are chosen.
+ */
+export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string; idPrefix: string; onChange: (snapshotId: string | null) => void }) {
+  const { api } = useSession();
+  const [applications, setApplications] = useState<Application[]>([]);
+  const [instances, setInstances] = useState<Instance[]>([]);
+  const [snapshots, setSnapshots] = useState<Snapshot[]>([]);
+  const [applicationId, setApplicationId] = useState('');
+  const [instanceId, setInstanceId] = useState('');
+  const [snapshotId, setSnapshotId] = useState('');
+
+  useEffect(() => {
+    void api.get<Application[]>(`/api/teams/${encodeURIComponent(teamId)}/applications`).then(setApplications, () => setApplications([]));
+  }, [api, teamId]);
+  useEffect(() => {
+    setInstances([]);
+    setInstanceId('');
+    if (!applicationId) return;
+    void api.get<{ instances: Instance[] }>(`/api/applications/${encodeURIComponent(applicationId)}`).then((d) => setInstances(d.instances), () => setInstances([]));
+  }, [api, applicationId]);
+  useEffect(() => {
+    setSnapshots([]);
+    setSnapshotId('');
+    if (!instanceId) return;
+    void api.get<Snapshot[]>(`/api/instances/${encodeURIComponent(instanceId)}/snapshots`).then(setSnapshots, () => setSnapshots([]));
+  }, [api, instanceId]);
+  useEffect(() => onChange(snapshotId || null), [snapshotId, onChange]);
+
+  return (
+    <div className="form-row">
+      <div className="field">
+        <label htmlFor={`${idPrefix}-application`}>Application</label>
+        <select id={`${idPrefix}-application`} value={applicationId} onChange={(e) => setApplicationId(e.target.value)}>
+          <option value="">Choose…</option>
+          {applications.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`${idPrefix}-instance`}>Instance</label>
+        <select id={`${idPrefix}-instance`} value={instanceId} disabled={!applicationId} onChange={(e) => setInstanceId(e.target.value)}>
+          <option value="">Choose…</option>
+          {instances.map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`${idPrefix}-snapshot`}>Snapshot</label>
+        <select id={`${idPrefix}-snapshot`} value={snapshotId} disabled={!instanceId} onChange={(e) => setSnapshotId(e.target.value)}>
+          <option value="">Choose…</option>
+          {snapshots.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.name} · {s.hash.slice(0, 8)}
+            </option>
+          ))}
+        </select>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,117 @@
+import { useCallback, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { usePageTitle } from '../../components/Layout.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
+import { StatusBadge } from '../../components/StatusBadge.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction, useResource } from '../../hooks.ts';
+import { useInterval } from '../../interval.ts';
+import { useSession } from '../../session.tsx';
+import { useTeamAccess } from '../../team-access.ts';
+import type { Device, Snapshot } from '../../types.ts';
+import { LogsPanel } from '../instances/LogsPanel.tsx';
+import { nameOf, useTeamPlaces } from './fleet-data.ts';
+
+const POLL_MS = 3000;
+
+/** A snapshot by id, as a person reads it: its name and the start of its hash. */
+function SnapshotName({ id }: { id: string | null }) {
+  const { api } = useSession();
+  const snapshot = useResource(async () => (id ? (await api.get<{ snapshot: Snapshot }>(`/api/snapshots/${encodeURIComponent(id)}`)).snapshot : null), id ?? '');
+  if (!id) return <span className="muted">the empty flow</span>;
+  if (!snapshot.data) return <span className="mono small">{id.slice(0, 8)}</span>;
+  return (
+    <span>
+      {snapshot.data.name} <span className="mono small muted">{snapshot.data.hash.slice(0, 12)}</span>
+    </span>
+  );
+}
+
+/** One device: what it runs and should run, how it is, its logs; set its target (fleet:deploy). */
+export function DevicePage() {
+  const { deviceId = '' } = useParams();
+  const { api } = useSession();
+  const device = useResource(() => api.get<Device>(`/api/devices/${encodeURIComponent(deviceId)}`), deviceId);
+  const teamId = device.data?.teamId ?? '';
+  const places = useTeamPlaces(teamId);
+  const access = useTeamAccess(teamId);
+  usePageTitle(`Device ${device.data?.name ?? ''}`);
+  // A device changes by itself (it reports): keep the page current while it is open.
+  useInterval(device.reload, POLL_MS);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const onPick = useCallback((id: string | null) => setChosen(id), []);
+  const setTarget = useAction(async (snapshotId: string | null) => {
+    const updated = await api.put<Device>(`/api/devices/${encodeURIComponent(deviceId)}/target`, { snapshotId });
+    device.setData(() => updated);
+  });
+
+  if (!device.data) return device.error ? <ProblemNotice problem={device.error} /> : <Loading what="the device" />;
+  const d = device.data;
+  const atTarget = d.targetSnapshotId === d.runningSnapshotId && d.state === 'running';
+  return (
+    <>
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${teamId}`}>{access.teamName ?? 'Team'}</Link> <span aria-hidden="true">/</span>{' '}
+        <Link to={`/teams/${teamId}/fleet`}>Fleet</Link> <span aria-hidden="true">/</span> <span aria-current="page">{d.name}</span>
+      </nav>
+      <div className="page-head">
+        <h1>{d.name}</h1>
+        {d.revokedAt ? <span className="badge badge-bad">revoked</span> : <StatusBadge status={d.state} />}
+      </div>
+      <dl className="facts" aria-label="Device facts">
+        <dt>Site</dt>
+        <dd>{places.data ? nameOf(places.data.sites, d.siteId) : '…'}</dd>
+        <dt>Group</dt>
+        <dd>{places.data ? (nameOf(places.data.groups, d.groupId) ?? 'none') : '…'}</dd>
+        <dt>Should run</dt>
+        <dd data-testid="device-target">
+          <SnapshotName id={d.targetSnapshotId} />
+        </dd>
+        <dt>Runs</dt>
+        <dd data-testid="device-running">
+          {d.state === 'unknown' ? <span className="muted">not reported yet</span> : <SnapshotName id={d.runningSnapshotId} />}
+          {!atTarget && d.state !== 'unknown' && !d.revokedAt && <span className="muted small"> (not yet at its target)</span>}
+        </dd>
+        <dt>Last seen</dt>
+        <dd>{d.lastSeenAt ? formatDateTime(d.lastSeenAt, true) : 'never'}</dd>
+        <dt>Versions</dt>
+        <dd className="mono small">
+          agent {d.agentVersion}
+          {d.nodeRedVersion && ` · Node-RED ${d.nodeRedVersion}`}
+        </dd>
+        <dt>Load</dt>
+        <dd>{d.cpuPercent === null ? <span className="muted">not reported</span> : `CPU ${d.cpuPercent} % · memory in use ${d.memoryMb ?? '?'} MB`}</dd>
+      </dl>
+      {d.statusDetail && (
+        <p className="notice notice-error" role="status">
+          {d.statusDetail}
+        </p>
+      )}
+      {access.allowed('fleet:deploy') && !d.revokedAt && (
+        <section aria-labelledby="target-title">
+          <h2 id="target-title">Target</h2>
+          <p className="muted">The snapshot this device should run. Its agent fetches it, checks its hash, starts it, and goes back to the last good one if it fails its health check.</p>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              void setTarget.run(chosen);
+            }}
+          >
+            <SnapshotPicker teamId={teamId} idPrefix="target" onChange={onPick} />
+            <button type="submit" className="primary" disabled={!chosen || setTarget.pending}>
+              Set target
+            </button>{' '}
+            {d.targetSnapshotId && (
+              <button type="button" disabled={setTarget.pending} onClick={() => void setTarget.run(null)}>
+                Clear target
+              </button>
+            )}
+          </form>
+          <ProblemNotice problem={setTarget.error} onDismiss={setTarget.clearError} />
+        </section>
+      )}
+      <LogsPanel source={`/api/devices/${encodeURIComponent(d.id)}/logs`} />
+    </>
+  );
+}
