@@ -1,0 +1,110 @@
+// The device side of bench/fleet-rollout.ts, in a process of its own: thousands of
+// protocol-level agents (no Node-RED). Each device holds a long poll for its desired
+// state, checks in every HEARTBEAT_S seconds (the first at a random moment inside that
+// period, so heartbeats spread as they would in a real fleet), and when its desired state
+// names a new snapshot it downloads it, checks its SHA-256 against the hash it was told,
+// and reports it running: what a real agent does, minus Node-RED.
+//   node bench/support/device-sim.mjs URL CREDENTIALS_FILE HEARTBEAT_S
+// Reads commands on stdin ("stats"), writes one JSON line per event on stdout.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import readline from 'node:readline';
+
+const [base, file, heartbeatText] = process.argv.slice(2);
+const credentials = JSON.parse(fs.readFileSync(file, 'utf8'));
+const heartbeatMs = Number(heartbeatText) * 1000;
+// A connection per device at most, kept alive: a fleet, not a load generator.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+const heartbeatLatencies = [];
+let connected = 0;
+let applied = 0;
+let errors = 0;
+let refusedHash = 0;
+const say = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+function call(credential, method, path, body) {
+  return new Promise((resolve, reject) => {
+    const payload = body ? JSON.stringify(body) : undefined;
+    const request = http.request(`${base}${path}`, { method, agent, headers: { authorization: `Bearer ${credential}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } }, (response) => {
+      const chunks = [];
+      response.on('data', (c) => chunks.push(c));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (response.statusCode >= 300) reject(new Error(`${method} ${path}: ${response.statusCode} ${text.slice(0, 200)}`));
+        else resolve(text);
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+function device(credential) {
+  const state = { generation: null, running: null };
+  // One check-in at a time, like the real agent's status sender: a report never overtakes a newer one.
+  let inFlight = Promise.resolve();
+  const checkIn = () => {
+    const run = inFlight.then(sendCheckIn);
+    inFlight = run.catch(() => undefined);
+    return run;
+  };
+  const sendCheckIn = async () => {
+    const started = performance.now();
+    await call(credential, 'POST', '/api/fleet/v1/check-in', { agentVersion: '0.1.0', nodeRedVersion: '4.1.8', state: 'running', runningSnapshotId: state.running?.id ?? null, runningHash: state.running?.hash ?? null, error: null, cpuPercent: 3, memoryMb: 180 });
+    return performance.now() - started;
+  };
+  const heartbeat = async () => {
+    try {
+      heartbeatLatencies.push(await checkIn());
+    } catch {
+      errors += 1;
+    }
+  };
+  const poll = async () => {
+    let first = true;
+    for (;;) {
+      try {
+        const query = state.generation === null ? '' : `?generation=${state.generation}&wait=25`;
+        const desired = JSON.parse(await call(credential, 'GET', `/api/fleet/v1/desired${query}`));
+        if (first) {
+          first = false;
+          connected += 1;
+          if (connected === credentials.length) say({ event: 'connected' });
+        }
+        if (desired.generation === state.generation) continue;
+        state.generation = desired.generation;
+        const target = desired.snapshot;
+        if (target && target.id !== state.running?.id) {
+          const text = await call(credential, 'GET', `/api/fleet/v1/snapshots/${target.id}`);
+          if (createHash('sha256').update(text).digest('hex') !== target.hash) {
+            refusedHash += 1;
+            continue;
+          }
+          state.running = target;
+          await checkIn();
+          applied += 1;
+        }
+      } catch {
+        errors += 1;
+        await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
+      }
+    }
+  };
+  setTimeout(() => {
+    void heartbeat();
+    setInterval(() => void heartbeat(), heartbeatMs);
+  }, Math.random() * heartbeatMs);
+  void poll();
+}
+
+for (const credential of credentials) device(credential);
+
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() !== 'stats') return;
+  const sorted = [...heartbeatLatencies].sort((a, b) => a - b);
+  const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
+  say({ event: 'stats', connected, applied, errors, refusedHash, heartbeats: sorted.length, p50: at(50), p99: at(99) });
+});
