@@ -120,7 +120,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
   const deploymentsStore = createDeploymentsStore(database.db);
   const deployments = createDeploymentsService({
-    store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log,
+    store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(),
   });
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
@@ -215,7 +215,11 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // Besides every N events, sign the head every few minutes so a quiet log is covered too.
   const checkpointTimer = setInterval(() => void checkpointer.checkpoint().catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint failed')), 5 * 60_000);
   checkpointTimer.unref();
-  const presenceTimer = setInterval(() => void fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed')), PRESENCE_FLUSH_MS);
+  const presenceTimer = setInterval(() => {
+    // States come back for a retry when a flush fails; this picks them up.
+    void fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
+    void fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
+  }, PRESENCE_FLUSH_MS);
   presenceTimer.unref();
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
@@ -230,6 +234,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);
     deployments.close();
+    await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();
     await runtime.stopAll();

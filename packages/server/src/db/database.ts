@@ -78,7 +78,24 @@ function openSqlite(url: string): Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Kysely's SQLite driver prepares every statement at every call; a statement is
+  // reusable, so each query text is prepared once (a bounded cache: `IN (?, ?, …)` lists
+  // of many lengths make many texts). Kysely runs one statement at a time on the
+  // connection, so a cached statement is never busy when it is used again.
+  const prepared = new Map<string, BetterSqlite3.Statement>();
+  const cachingDatabase = {
+    close: () => sqlite.close(),
+    prepare(text: string): BetterSqlite3.Statement {
+      let statement = prepared.get(text);
+      if (!statement) {
+        if (prepared.size >= 500) prepared.clear();
+        statement = sqlite.prepare(text);
+        prepared.set(text, statement);
+      }
+      return statement;
+    },
+  };
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingDatabase }) });
   let rowBatch: BetterSqlite3.Statement<[number, number], AuditRow> | null = null;
   // Prepared once per distinct query text (a handful: one per combination of filters).
   const rowStatements = new Map<string, BetterSqlite3.Statement>();

@@ -52,6 +52,8 @@ export interface DeploymentsDeps {
   secrets: SecretBox;
   clock: Clock;
   log: { error(obj: object, msg: string): void };
+  /** Writes the device reports that wait in memory: the engine judges what the database says. */
+  flushDeviceStatus: () => Promise<unknown>;
   tickMs?: number;
 }
 
@@ -62,7 +64,23 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
   const { store, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock } = deps;
   const signals = createChangeSignals();
   const logs = createRecentLogs();
-  const hashes = new Map<string, string>();
+  /**
+   * A snapshot's hash and the credential secret of the instance it was taken on. Neither
+   * ever changes, so they are kept once read: every long poll and check-in of thousands of
+   * devices needs them.
+   */
+  const origins = new Map<string, { hash: string; credentialSecret: string }>();
+  async function snapshotOrigin(snapshotId: string): Promise<{ hash: string; credentialSecret: string } | null> {
+    const known = origins.get(snapshotId);
+    if (known) return known;
+    const snapshot = await snapshotsStore.summaryById(snapshotId);
+    const instance = snapshot ? await applicationsStore.instanceById(snapshot.instance_id) : undefined;
+    if (!snapshot || !instance) return null;
+    const origin = { hash: snapshot.hash, credentialSecret: applications.credentialSecret(instance) };
+    if (origins.size >= 10_000) origins.clear();
+    origins.set(snapshotId, origin);
+    return origin;
+  }
   const iso = () => clock.now().toISOString();
   const engine: RequestContext = { ...SYSTEM_CONTEXT, actor: { type: 'system', userId: null, label: 'rollout engine' } };
 
@@ -183,7 +201,9 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
   }
 
   async function tickOnce(): Promise<void> {
-    for (const rollout of await store.runningRollouts()) {
+    const running = await store.runningRollouts();
+    if (running.length > 0) await deps.flushDeviceStatus();
+    for (const rollout of running) {
       try {
         await advance(rollout);
       } catch (error) {
@@ -240,16 +260,15 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
      */
     async desiredFor(device: DevicesTable) {
       const own = await deviceSecrets(device);
-      const target = device.target_snapshot_id ? await snapshotsStore.byId(device.target_snapshot_id) : undefined;
+      const target = device.target_snapshot_id ? await snapshotOrigin(device.target_snapshot_id) : null;
       if (device.target_snapshot_id && !target) throw new ConflictError('The device\'s target snapshot is gone: set another target.');
-      const source = target ? await applicationsStore.instanceById(target.instance_id) : undefined;
       const settings = await applicationsStore.teamSettings(device.team_id);
       return {
         generation: device.generation,
         instanceId: device.id,
-        snapshot: target ? { id: target.id, hash: target.hash } : null,
+        snapshot: target ? { id: device.target_snapshot_id!, hash: target.hash } : null,
         settings: {
-          credentialSecret: source ? applications.credentialSecret(source) : own.credentialSecret,
+          credentialSecret: target?.credentialSecret ?? own.credentialSecret,
           editorTokenKey: own.editorKey,
           httpAdminRoot: `/devices/${device.id}/editor/`,
           httpNodeRoot: '/',
@@ -259,19 +278,11 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       };
     },
 
-    /** What a check-in answers: the target's id and hash. Hashes never change, so they are cached. */
+    /** What a check-in answers: the target's id and hash. */
     async targetOf(device: DevicesTable): Promise<{ id: string; hash: string } | null> {
       const id = device.target_snapshot_id;
-      if (!id) return null;
-      let hash = hashes.get(id);
-      if (!hash) {
-        const snapshot = await snapshotsStore.byId(id);
-        if (!snapshot) return null;
-        hash = snapshot.hash;
-        if (hashes.size >= 10_000) hashes.clear();
-        hashes.set(id, hash);
-      }
-      return { id, hash };
+      const origin = id ? await snapshotOrigin(id) : null;
+      return id && origin ? { id, hash: origin.hash } : null;
     },
 
     /** The canonical text of a snapshot the device may have: its target, or what it runs. */

@@ -16,6 +16,11 @@ export const DEVICE_CREDENTIAL_PREFIX = 'fgd_';
 export const CHECK_IN_SECONDS = 60;
 /** How often the last-seen times gathered in memory are written, in one transaction. */
 export const PRESENCE_FLUSH_MS = 10_000;
+/**
+ * How long reported states wait to be written together. A synchronous commit costs a disk
+ * flush; ten thousand devices answering a rollout would otherwise queue ten thousand.
+ */
+export const STATUS_FLUSH_MS = 100;
 
 export interface RegistrationInput {
   token: string;
@@ -88,10 +93,34 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
    * that long of last-seen, nothing else.
    */
   const unwrittenSeen = new Map<string, Presence>();
+  /** Reported states, versions and errors not written yet (a failure is written at once, with its audit event). */
+  const unwrittenStatus = new Map<string, Partial<DevicesTable>>();
+  let statusTimer: NodeJS.Timeout | null = null;
   const withPresence = (device: DevicesTable): DevicesTable => {
     const seen = unwrittenSeen.get(device.id);
-    return seen ? { ...device, last_seen_at: seen.at, cpu_percent: seen.cpuPercent, memory_mb: seen.memoryMb } : device;
+    const status = unwrittenStatus.get(device.id);
+    const withStatus = status ? { ...device, ...status } : device;
+    return seen ? { ...withStatus, last_seen_at: seen.at, cpu_percent: seen.cpuPercent, memory_mb: seen.memoryMb } : withStatus;
   };
+  async function flushStatus(): Promise<number> {
+    if (statusTimer) clearTimeout(statusTimer);
+    statusTimer = null;
+    if (unwrittenStatus.size === 0) return 0;
+    const batch = [...unwrittenStatus];
+    unwrittenStatus.clear();
+    try {
+      await store.writeDeviceStatus(batch);
+    } catch (error) {
+      for (const [id, changes] of batch) unwrittenStatus.set(id, { ...changes, ...unwrittenStatus.get(id) });
+      throw error;
+    }
+    return batch.length;
+  }
+  function queueStatus(id: string, changes: Partial<DevicesTable>): void {
+    unwrittenStatus.set(id, { ...unwrittenStatus.get(id), ...changes });
+    statusTimer ??= setTimeout(() => void flushStatus().catch(() => undefined), STATUS_FLUSH_MS);
+    statusTimer.unref();
+  }
 
   async function requireSite(id: string): Promise<SitesTable> {
     const site = await store.siteById(id);
@@ -359,7 +388,8 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
      * entering a failed state is audited. Returns the device as it now stands and whether
      * its state changed (a rollout waiting on it looks again).
      */
-    async checkIn(device: DevicesTable, input: CheckInInput): Promise<{ device: DevicesTable; stateChanged: boolean }> {
+    async checkIn(stored: DevicesTable, input: CheckInInput): Promise<{ device: DevicesTable; stateChanged: boolean }> {
+      const device = withPresence(stored);
       const now = iso();
       const presence: Presence = { at: now, cpuPercent: input.cpuPercent ?? null, memoryMb: input.memoryMb ?? null };
       const changes: Partial<DevicesTable> = {};
@@ -372,13 +402,14 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
           Object.assign(changes, { state: input.state, running_snapshot_id: running, status_detail: detail });
         }
       }
-      if (Object.keys(changes).length === 0) {
-        unwrittenSeen.set(device.id, presence);
-        return { device: { ...device, last_seen_at: now, cpu_percent: presence.cpuPercent, memory_mb: presence.memoryMb }, stateChanged: false };
-      }
-      const written = { ...changes, last_seen_at: now, cpu_percent: presence.cpuPercent, memory_mb: presence.memoryMb };
+      unwrittenSeen.set(device.id, presence);
+      const seen = { last_seen_at: now, cpu_percent: presence.cpuPercent, memory_mb: presence.memoryMb };
+      if (Object.keys(changes).length === 0) return { device: { ...device, ...seen }, stateChanged: false };
       const entersFailure = changes.state !== undefined && changes.state !== device.state && FAILED_STATES.has(changes.state);
       if (entersFailure) {
+        // Written at once with its audit event, together with anything of the device's still waiting.
+        const written = { ...unwrittenStatus.get(device.id), ...changes };
+        unwrittenStatus.delete(device.id);
         const ctx = { actor: { type: 'system' as const, userId: null, label: `device:${device.id}` }, ip: null, userAgent: null };
         await auditLog.transaction(ctx, async (tx) => {
           await store.updateDevice(device.id, written, tx.trx);
@@ -391,11 +422,13 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
           });
         });
       } else {
-        await store.updateDevice(device.id, written);
+        queueStatus(device.id, changes);
       }
-      unwrittenSeen.delete(device.id);
-      return { device: { ...device, ...written }, stateChanged: changes.state !== undefined || changes.running_snapshot_id !== undefined };
+      return { device: { ...device, ...changes, ...seen }, stateChanged: changes.state !== undefined };
     },
+
+    /** Writes reported states that wait, in one transaction: before the rollout engine judges them, and when the server stops. */
+    flushStatus,
 
     /** A device's request that is not a check-in (its long poll) also says it is alive. */
     markSeen(device: DevicesTable): void {

@@ -57,6 +57,11 @@ export function createFleetStore(db: Db) {
           await trx.updateTable('devices').set({ last_seen_at: seen.at, cpu_percent: seen.cpuPercent, memory_mb: seen.memoryMb }).where('id', '=', id).execute();
         }
       }),
+    /** Reported states of many devices, in one transaction. */
+    writeDeviceStatus: (entries: ReadonlyArray<readonly [id: string, changes: Partial<DevicesTable>]>) =>
+      db.transaction().execute(async (trx) => {
+        for (const [id, changes] of entries) await trx.updateTable('devices').set(changes).where('id', '=', id).execute();
+      }),
     liveDevicesAt: (siteId: string, ex: Executor) => ex.selectFrom('devices').select('id').where('site_id', '=', siteId).where('revoked_at', 'is', null).execute(),
 
     /** Tokens still usable that name the site or group: they keep it from being deleted. */

@@ -246,8 +246,11 @@ for (const dialect of DIALECTS) {
       const checked = await checkIn(credential);
       assert.equal(checked.statusCode, 200, checked.body);
       assert.deepEqual(checked.json(), { deviceId, checkInSeconds: 60, generation: 0, target: null });
+      // Shown at once; written with the next batch of reported states (100 ms, or before the rollout engine looks).
+      assert.equal(((await owner.get(`/api/devices/${deviceId}`)).json() as { agentVersion: string }).agentVersion, '0.1.1');
+      assert.equal(await t.context.fleet.flushStatus(), 1);
       const row = await t.db.database.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
-      assert.equal(row.agent_version, '0.1.1', 'a new agent version is recorded at once');
+      assert.equal(row.agent_version, '0.1.1', 'the new agent version is written');
 
       // A person's session or API token is not a device credential.
       assert.equal((await owner.post('/api/fleet/v1/check-in', { agentVersion: '0.1.1' })).statusCode, 401);

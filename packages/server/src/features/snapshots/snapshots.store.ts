@@ -11,6 +11,8 @@ export function createSnapshotsStore(db: Db) {
     listOfInstance: (instanceId: string): Promise<SnapshotSummary[]> =>
       db.selectFrom('snapshots').select(LISTED).where('instance_id', '=', instanceId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute(),
     byId: (id: string, ex: Executor = db) => ex.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst(),
+    /** What a snapshot is, without its content: for answers that name it, not ship it. */
+    summaryById: (id: string, ex: Executor = db): Promise<SnapshotSummary | undefined> => ex.selectFrom('snapshots').select(LISTED).where('id', '=', id).executeTakeFirst(),
     insert: (s: SnapshotsTable, ex: Executor) => ex.insertInto('snapshots').values(s).execute(),
     /**
      * Automatic snapshots beyond the newest `keep`, never the ones an instance targets or
