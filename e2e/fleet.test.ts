@@ -249,6 +249,7 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 30_000 });
   assert.equal(await hello(), 'hello v1 from the device', 'the flows run on the device');
   await admin.getByText(/^Load$/).waitFor();
+  await admin.locator('[data-connection="online"]').waitFor();
   await h.shot(admin, '05-device-running');
 
   // --- A rollout of v2 to its group, from the fleet page: the page draws it to 100 %.

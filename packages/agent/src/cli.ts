@@ -35,6 +35,7 @@ async function runDevice(config: DeviceConfig): Promise<void> {
       dir: config.dir,
       protocol: 'device',
       nodeRedPort: config.nodeRedPort,
+      mqtt: config.mqttUrl ? { url: config.mqttUrl, deviceId: identity.deviceId } : null,
       ...(config.checkInSeconds ? { statusIntervalMs: config.checkInSeconds * 1000 } : {}),
     },
     {

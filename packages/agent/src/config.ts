@@ -20,6 +20,8 @@ export type AgentConfig = {
   nodeRedPort?: number | null;
   /** How often the status report (on a device: the check-in) repeats when nothing changed. */
   statusIntervalMs?: number;
+  /** A device's MQTT connection (its id, and the broker URL); none for hosted instances. */
+  mqtt?: { url: string; deviceId: string } | null;
 };
 
 export class AgentConfigError extends Error {}

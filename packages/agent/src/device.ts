@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentConfigError } from './config.ts';
+import { mqttUrlFor } from './device-link.ts';
 import { writeFileAtomic } from './state-store.ts';
 
 /**
@@ -29,6 +30,8 @@ export type DeviceConfig = {
   checkInSeconds: number | null;
   /** The loopback port for Node-RED, when it is free; any free port otherwise. */
   nodeRedPort: number | null;
+  /** The platform's MQTT broker; null: `--mqtt off`, the long poll alone. */
+  mqttUrl: string | null;
 };
 
 export type DeviceIdentity = {
@@ -51,17 +54,19 @@ export const DEVICE_USAGE = `Usage: flowgate-agent --platform URL --provision TO
   --name       FLOWGATE_AGENT_NAME       the device's name on the platform. Default: the host name
   --check-in-seconds FLOWGATE_AGENT_CHECK_IN_SECONDS  check in this often when nothing changes. Default: 30
   --node-red-port FLOWGATE_AGENT_NODE_RED_PORT  Node-RED's port on 127.0.0.1. Default: any free port
+  --mqtt       FLOWGATE_AGENT_MQTT       the platform's MQTT broker: mqtt://host:port, ws(s)://..., or off.
+                                         Default: MQTT over WebSocket on the platform's own address
 `;
 
 type Env = Record<string, string | undefined>;
 
 /** Device mode when a provisioning token is given, or the directory holds a registered device. */
 export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = process.cwd()): DeviceConfig | null {
-  let values: { platform?: string; provision?: string; dir?: string; name?: string; 'check-in-seconds'?: string; 'node-red-port'?: string };
+  let values: { platform?: string; provision?: string; dir?: string; name?: string; 'check-in-seconds'?: string; 'node-red-port'?: string; mqtt?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { platform: { type: 'string' }, provision: { type: 'string' }, dir: { type: 'string' }, name: { type: 'string' }, 'check-in-seconds': { type: 'string' }, 'node-red-port': { type: 'string' }, token: { type: 'string' } },
+      options: { platform: { type: 'string' }, provision: { type: 'string' }, dir: { type: 'string' }, name: { type: 'string' }, 'check-in-seconds': { type: 'string' }, 'node-red-port': { type: 'string' }, mqtt: { type: 'string' }, token: { type: 'string' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -91,11 +96,23 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
   const portText = values['node-red-port'] ?? env.FLOWGATE_AGENT_NODE_RED_PORT;
   const nodeRedPort = portText === undefined ? null : Number(portText);
   if (nodeRedPort !== null && (!Number.isInteger(nodeRedPort) || nodeRedPort < 1 || nodeRedPort > 65535)) throw new AgentConfigError('--node-red-port must be a port number from 1 to 65535');
+  const mqttText = (values.mqtt ?? env.FLOWGATE_AGENT_MQTT ?? '').trim();
+  let mqttUrl: string | null = mqttText === 'off' ? null : mqttText || mqttUrlFor(url.toString());
+  if (mqttUrl !== null) {
+    try {
+      const parsed = new URL(mqttUrl);
+      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(parsed.protocol)) throw new Error('protocol');
+      mqttUrl = parsed.toString();
+    } catch {
+      throw new AgentConfigError(`--mqtt must be mqtt://, mqtts://, ws:// or wss:// (or off), got "${mqttText}"`);
+    }
+  }
   return {
     platformUrl: url.toString().replace(/\/+$/, ''),
     dir,
     provisionToken,
     nodeRedPort,
+    mqttUrl,
     name: (values.name ?? env.FLOWGATE_AGENT_NAME ?? os.hostname()).trim().slice(0, 120) || 'device',
     checkInSeconds,
   };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { AgentConfig } from './config.ts';
+import { connectDeviceLink } from './device-link.ts';
 import { findNodeRed } from './node-red-process.ts';
 import { createPlatformClient } from './platform-client.ts';
 import { pollDesiredState, Reconciler } from './reconcile.ts';
@@ -78,7 +79,8 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
   audit.start();
   logs.start();
   const polling = new AbortController();
-  const poll = pollDesiredState({ client, reconciler, log, signal: polling.signal });
+  const link = config.mqtt ? connectDeviceLink({ url: config.mqtt.url, deviceId: config.mqtt.deviceId, credential: config.token, log }) : null;
+  const poll = pollDesiredState({ client, reconciler, log, signal: polling.signal, link });
   log('info', `agent started: platform ${config.platformUrl}, directory ${config.dir}, Node-RED ${nodeRed.version}`);
 
   let stopped: Promise<void> | null = null;
@@ -88,6 +90,7 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
         polling.abort();
         await reconciler.stop(SHUTDOWN_NODE_RED_MS);
         await poll;
+        await link?.close().catch(() => undefined);
         log('info', 'agent stopped');
         await Promise.all([status.flush(SHUTDOWN_FLUSH_MS), audit.flush(SHUTDOWN_FLUSH_MS), logs.flush(SHUTDOWN_FLUSH_MS)]);
         status.close();

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, snapshotHash } from '@flowgate/core';
 import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
+import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import type { NodeRedInstallation } from './node-red-process.ts';
@@ -581,19 +582,22 @@ function writeUserDirFiles(userDir: string, content: SnapshotContent): void {
  * Asks the platform for the desired state for as long as the agent runs: a long poll that
  * returns when the generation changes, backing off while the platform is away.
  */
-export async function pollDesiredState(options: { client: PlatformClient; reconciler: Reconciler; log: AgentLog; signal: AbortSignal }): Promise<void> {
-  const { client, reconciler, log, signal } = options;
+export async function pollDesiredState(options: { client: PlatformClient; reconciler: Reconciler; log: AgentLog; signal: AbortSignal; link?: DeviceLink | null }): Promise<void> {
+  const { client, reconciler, log, signal, link } = options;
   let generation: number | null = null;
   let failures = 0;
   while (!signal.aborted) {
     try {
-      const desired = await client.getDesired(generation, LONG_POLL_SECONDS, signal);
+      // With MQTT up the platform says when to ask; otherwise the long poll waits for it.
+      const told = link?.connected() === true && generation !== null;
+      const desired = await client.getDesired(generation, told ? 0 : LONG_POLL_SECONDS, signal);
       if (failures > 0) log('info', 'the platform answers again');
       failures = 0;
       if (desired.generation !== generation) {
         generation = desired.generation;
         reconciler.setDesired(desired);
       }
+      if (link?.connected()) await link.waitForChange(SAFETY_POLL_MS, signal);
     } catch (err) {
       if (signal.aborted) return;
       if (failures === 0) log('warn', `asking the platform for the desired state: ${(err as Error).message}; retrying with backoff`);

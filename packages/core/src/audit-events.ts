@@ -62,6 +62,7 @@ export const AUDIT_EVENTS = {
   'device.revoked': "A device's credential was revoked: it is cut off",
   'device.updated': 'A device was renamed or moved to another site or group',
   'device.credential.rejected': 'A request came with an unknown or revoked device credential',
+  'device.topic.refused': 'A device published or subscribed to an MQTT topic that is not its own: refused',
   'device.status.failed': 'A device reported that it does not run what it should: crashed, in safe mode, or its target failed (refused hash, failed health check)',
   'device.target.set': "A device's target snapshot was set (or cleared) directly",
   'rollout.started': 'A rollout of a snapshot to a device group started',

@@ -5,6 +5,7 @@ import type { ApplicationsService } from './features/applications/applications.s
 import type { ApplicationsStore } from './features/applications/applications.store.ts';
 import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
 import type { DeploymentsService } from './features/fleet/deployments.service.ts';
+import type { DeviceBroker } from './features/fleet/device-broker.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
@@ -48,6 +49,8 @@ export interface AppContext {
   runtime: InstanceRuntime;
   fleet: FleetService;
   deployments: DeploymentsService;
+  /** The embedded MQTT broker devices connect to. */
+  broker: DeviceBroker;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;
 }

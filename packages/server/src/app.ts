@@ -26,6 +26,7 @@ import { createInstanceRuntime } from './features/applications/instance-runtime.
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
+import { createDeviceBroker } from './features/fleet/device-broker.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
 import { createFleetService, PRESENCE_FLUSH_MS } from './features/fleet/fleet.service.ts';
@@ -118,15 +119,29 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const fleetStore = createFleetStore(database.db);
   const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
+  const broker = await createDeviceBroker({
+    deviceByCredential: async (raw) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null,
+    onRefusedCredential: ({ username, ip }) =>
+      void auditLog
+        .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
+        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
+    onTopicRefused: ({ deviceId, teamId, topic, action }) =>
+      void auditLog
+        .record({ ...SYSTEM_CONTEXT, actor: { type: 'system', userId: null, label: `device:${deviceId}` } }, { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
+        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
+    now: () => clock.now(),
+    log: app.log,
+  });
+  broker.attach(app.server);
   const deploymentsStore = createDeploymentsStore(database.db);
   const deployments = createDeploymentsService({
-    store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(),
+    store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(), notifyDevice: (id) => broker.notifyDesired(id),
   });
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime, fleet, deployments,
+    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker,
   };
 
   auditLog.onAppended((records) => {
@@ -227,6 +242,12 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   app.server.once('listening', () => {
     runtime.activate();
     deployments.start();
+    if (config.mqttPort !== null) {
+      broker.listenTcp(config.host, config.mqttPort).then(
+        (port) => app.log.info({ port }, 'MQTT for devices listening'),
+        (error: unknown) => app.log.error({ err: error }, 'the MQTT port could not be opened'),
+      );
+    }
     void applications.resumeAll().catch((error: unknown) => app.log.error({ err: error }, 'could not start instances'));
   });
   app.addHook('onClose', async () => {
@@ -234,6 +255,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);
     deployments.close();
+    await broker.close();
     await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();

@@ -8,6 +8,8 @@ import { WEB_DIST } from './package-paths.ts';
 export interface Config {
   host: string;
   port: number;
+  /** Plain MQTT over TCP for devices, on `host`; null: MQTT over WebSocket on `port` only. */
+  mqttPort: number | null;
   /** The address people use to reach the platform, for links in mails and setup. */
   publicUrl: string;
   dataDir: string;
@@ -70,9 +72,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     };
   }
   const capacityMb = int(env, 'FLOWGATE_AUDIT_CAPACITY_MB', 0);
+  const mqttPort = str(env, 'FLOWGATE_MQTT_PORT') === null ? null : int(env, 'FLOWGATE_MQTT_PORT', 0);
   return {
     host,
     port,
+    mqttPort,
     publicUrl: (str(env, 'FLOWGATE_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
     dataDir,
     databaseUrl: str(env, 'FLOWGATE_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'flowgate.db')}`,

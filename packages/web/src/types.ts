@@ -306,6 +306,9 @@ export interface Device {
   statusDetail: string | null;
   cpuPercent: number | null;
   memoryMb: number | null;
+  /** What its MQTT connection says; unknown: it has not connected since the platform started. */
+  connection: 'online' | 'offline' | 'unknown';
+  connectionSince: string | null;
 }
 
 export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';

@@ -57,7 +57,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   const { fleet, deployments } = c;
 
   app.get('/api/devices/:deviceId', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
-    presentDevice(await fleet.device(request.params.deviceId)),
+    presentDevice(await fleet.device(request.params.deviceId), c.broker.presence(request.params.deviceId)),
   );
   app.get(
     '/api/devices/:deviceId/logs',
@@ -82,7 +82,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
         response: { 200: DeviceView },
       },
     },
-    async (request) => presentDevice(await deployments.setTarget(request.params.deviceId, request.body.snapshotId, request.ctx)),
+    async (request) => presentDevice(await deployments.setTarget(request.params.deviceId, request.body.snapshotId, request.ctx), c.broker.presence(request.params.deviceId)),
   );
 
   app.get('/api/teams/:teamId/rollouts', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } }, async (request) =>

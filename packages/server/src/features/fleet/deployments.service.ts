@@ -54,6 +54,8 @@ export interface DeploymentsDeps {
   log: { error(obj: object, msg: string): void };
   /** Writes the device reports that wait in memory: the engine judges what the database says. */
   flushDeviceStatus: () => Promise<unknown>;
+  /** Tells a device over MQTT that its desired state changed (its long poll hears it anyway). */
+  notifyDevice?: (deviceId: string) => void;
   tickMs?: number;
 }
 
@@ -63,6 +65,11 @@ const DONE: ReadonlySet<RolloutDeviceState> = new Set(['healthy', 'failed', 'ski
 export function createDeploymentsService(deps: DeploymentsDeps) {
   const { store, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock } = deps;
   const signals = createChangeSignals();
+  /** A device's desired state changed: wake its long poll, and tell it over MQTT. */
+  const announce = (deviceId: string) => {
+    signals.wake(deviceId);
+    deps.notifyDevice?.(deviceId);
+  };
   const logs = createRecentLogs();
   /**
    * A snapshot's hash and the credential secret of the instance it was taken on. Neither
@@ -154,7 +161,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       });
       return ids;
     });
-    for (const id of ids) signals.wake(id);
+    for (const id of ids) announce(id);
   }
 
   async function finish(rollout: RolloutsTable, state: 'halted' | 'completed', detail: string | null): Promise<void> {
@@ -304,7 +311,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
         await store.setTargets([device.id], snapshotId, tx.trx);
         await tx.record({ event: 'device.target.set', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { from: device.target_snapshot_id, to: snapshotId } });
       });
-      signals.wake(device.id);
+      announce(device.id);
       return requireDevice(device.id);
     },
 

@@ -57,7 +57,7 @@ describe('flowgate-agent --provision on a device', () => {
     }
   }
 
-  const deviceView = async (id: string) => (await owner.get(`/api/devices/${id}`)).json() as { state: string; runningSnapshotId: string | null; nodeRedVersion: string | null };
+  const deviceView = async (id: string) => (await owner.get(`/api/devices/${id}`)).json() as { state: string; runningSnapshotId: string | null; nodeRedVersion: string | null; connection: string };
   const hello = async (port: number) => {
     const r = await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) });
     return r.text();
@@ -129,10 +129,12 @@ describe('flowgate-agent --provision on a device', () => {
     }, 60_000);
     assert.match(running.nodeRedVersion ?? '', /^4\./, 'it reports the Node-RED it runs');
     assert.equal(await hello(port), 'hello from the device');
+    assert.equal(running.connection, 'online', 'its MQTT connection (WebSocket on the platform port) says it is online');
 
     // Stopped, then started with the platform away: it runs its last good snapshot anyway.
     first.child.kill('SIGTERM');
     assert.equal(await first.exit, 0, first.output());
+    assert.equal((await deviceView(device!.id)).connection, 'offline', 'it said goodbye on its way out');
     const offline = agent(['--dir', dir, '--platform', 'http://127.0.0.1:9', '--node-red-port', String(port)]);
     await until('the flows to answer offline', async () => (await hello(port).catch(() => null)) === 'hello from the device', 60_000);
     offline.child.kill('SIGTERM');

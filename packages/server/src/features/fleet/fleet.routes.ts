@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
+import type { Presence } from './device-broker.ts';
 import { tokenState } from './fleet.service.ts';
 
 const SiteParams = Type.Object({ siteId: Id });
@@ -49,9 +50,11 @@ export const DeviceView = Type.Object({
   statusDetail: Nullable(Type.String()),
   cpuPercent: Type.Union([Type.Number(), Type.Null()]),
   memoryMb: Type.Union([Type.Number(), Type.Null()]),
+  connection: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('unknown')], { description: 'What its MQTT connection says; unknown: it has not connected since the platform started' }),
+  connectionSince: Nullable(Type.String()),
 });
 
-export function presentDevice(d: DevicesTable) {
+export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
   return {
     id: d.id,
     teamId: d.team_id,
@@ -70,6 +73,8 @@ export function presentDevice(d: DevicesTable) {
     statusDetail: d.status_detail,
     cpuPercent: d.cpu_percent,
     memoryMb: d.memory_mb,
+    connection: presence ? (presence.online ? ('online' as const) : ('offline' as const)) : ('unknown' as const),
+    connectionSince: presence?.since ?? null,
   };
 }
 
@@ -198,7 +203,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   );
   // --- Devices
   app.get('/api/teams/:teamId/devices', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(DeviceView) } } }, async (request) =>
-    (await fleet.devicesOfTeam(request.params.teamId)).map(presentDevice),
+    (await fleet.devicesOfTeam(request.params.teamId)).map((d) => presentDevice(d, c.broker.presence(d.id))),
   );
   app.patch(
     '/api/devices/:deviceId',
@@ -211,13 +216,17 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
         response: { 200: DeviceView },
       },
     },
-    async (request) => presentDevice(await fleet.updateDevice(request.params.deviceId, request.body, request.ctx)),
+    async (request) => {
+      const device = await fleet.updateDevice(request.params.deviceId, request.body, request.ctx);
+      return presentDevice(device, c.broker.presence(device.id));
+    },
   );
   app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) => {
     const device = await fleet.revokeDevice(request.params.deviceId, request.ctx);
-    // Its long poll answers now, refused: the agent learns at once, not at its next check-in.
+    // Its long poll answers now, refused, and its MQTT connection is cut: it learns at once.
     c.deployments.wake(device.id);
-    return presentDevice(device);
+    c.broker.disconnect(device.id);
+    return presentDevice(device, c.broker.presence(device.id));
   });
 
   app.post(

@@ -11,6 +11,7 @@ import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
 import type { Device, Snapshot } from '../../types.ts';
 import { LogsPanel } from '../instances/LogsPanel.tsx';
+import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { nameOf, useTeamPlaces } from './fleet-data.ts';
 
 const POLL_MS = 3000;
@@ -72,6 +73,10 @@ export function DevicePage() {
         <dd data-testid="device-running">
           {d.state === 'unknown' ? <span className="muted">not reported yet</span> : <SnapshotName id={d.runningSnapshotId} />}
           {!atTarget && d.state !== 'unknown' && !d.revokedAt && <span className="muted small"> (not yet at its target)</span>}
+        </dd>
+        <dt>Connection</dt>
+        <dd>
+          <ConnectionBadge device={d} />
         </dd>
         <dt>Last seen</dt>
         <dd>{d.lastSeenAt ? formatDateTime(d.lastSeenAt, true) : 'never'}</dd>

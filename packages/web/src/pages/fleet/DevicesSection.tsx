@@ -6,6 +6,7 @@ import { formatDateTime } from '../../format.ts';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { Device } from '../../types.ts';
+import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { nameOf, type FleetData } from './fleet-data.ts';
 
 /** The devices registered into the team, where they are, when they last checked in; revoking one cuts it off (fleet:provision). */
@@ -39,6 +40,7 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
                 <th scope="col">Site</th>
                 <th scope="col">Group</th>
                 <th scope="col">Agent</th>
+                <th scope="col">Connection</th>
                 <th scope="col">Last check-in</th>
                 <th scope="col">State</th>
                 {mayRevoke && <th scope="col" className="actions-cell">Actions</th>}
@@ -81,6 +83,9 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
                   <td className="mono small">
                     {device.agentVersion}
                     {device.nodeRedVersion && <span className="block">Node-RED {device.nodeRedVersion}</span>}
+                  </td>
+                  <td>
+                    <ConnectionBadge device={device} />
                   </td>
                   <td className="nowrap">{device.lastSeenAt ? formatDateTime(device.lastSeenAt) : <span className="muted">never</span>}</td>
                   <td>{device.revokedAt ? <span className="badge badge-bad">revoked</span> : <StatusBadge status={device.state} />}</td>

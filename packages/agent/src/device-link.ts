@@ -1,0 +1,100 @@
+import mqtt from 'mqtt';
+import type { AgentLog } from './uploaders.ts';
+
+/**
+ * A device's MQTT connection to the platform's broker: how it hears at once that its
+ * desired state changed (it then fetches the state over HTTPS, as it always does), and how
+ * the platform knows it is online: it publishes "online" when it connects, and its last
+ * will publishes "offline" when the connection dies. Over WebSocket on the platform's
+ * own port by default (a plant that allows only outbound 443 allows this), or plain MQTT
+ * (`--mqtt mqtt://host:port`). Without it the agent's long poll does the same job slower.
+ */
+
+export const MQTT_PATH = '/api/fleet/v1/mqtt';
+/** With MQTT up, the desired state is still fetched this often, in case a message was lost. */
+export const SAFETY_POLL_MS = 5 * 60_000;
+
+export type DeviceLink = {
+  connected(): boolean;
+  /** Resolves at once when a change came since the last call, else at the next one or after timeoutMs. */
+  waitForChange(timeoutMs: number, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** The broker's address for a platform URL: ws(s)://host/api/fleet/v1/mqtt. */
+export function mqttUrlFor(platformUrl: string): string {
+  const url = new URL(platformUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = MQTT_PATH;
+  return url.toString();
+}
+
+export function connectDeviceLink(options: { url: string; deviceId: string; credential: string; log: AgentLog }): DeviceLink {
+  const status = `flowgate/v1/devices/${options.deviceId}/status`;
+  const desired = `flowgate/v1/devices/${options.deviceId}/desired`;
+  const client = mqtt.connect(options.url, {
+    username: options.deviceId,
+    password: options.credential,
+    clientId: `flowgate-device-${options.deviceId}`,
+    clean: true,
+    keepalive: 60,
+    // Spread reconnects so that a fleet does not come back in one burst after an outage.
+    reconnectPeriod: 2000 + Math.floor(Math.random() * 3000),
+    connectTimeout: 15_000,
+    will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
+  });
+  let changed = false;
+  let waiters: Array<() => void> = [];
+  let warned = false;
+  const wakeAll = () => {
+    for (const w of waiters) w();
+    waiters = [];
+  };
+  client.on('connect', () => {
+    if (warned) options.log('info', `MQTT connected again (${options.url})`);
+    warned = false;
+    client.publish(status, 'online', { qos: 1, retain: true });
+    client.subscribe(desired, { qos: 1 });
+  });
+  client.on('message', (topic) => {
+    if (topic !== desired) return;
+    changed = true;
+    wakeAll();
+  });
+  client.on('error', (err) => {
+    if (!warned) options.log('warn', `MQTT (${options.url}): ${err.message}; the long poll carries on meanwhile`);
+    warned = true;
+  });
+  client.on('offline', () => {
+    if (!warned) options.log('warn', `MQTT connection lost (${options.url}); reconnecting`);
+    warned = true;
+    // Whoever waits for a change goes back to the long poll.
+    wakeAll();
+  });
+
+  return {
+    connected: () => client.connected,
+    waitForChange(timeoutMs, signal) {
+      if (changed || !client.connected || signal.aborted) {
+        changed = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          changed = false;
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        signal.addEventListener('abort', done, { once: true });
+        waiters.push(done);
+      });
+    },
+    async close() {
+      wakeAll();
+      if (client.connected) await new Promise<void>((resolve) => client.publish(status, 'offline', { qos: 1, retain: true }, () => resolve()));
+      await client.endAsync();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import type { IncomingMessage, Server } from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { DevicesTable } from '../../db/schema.ts';
+
+/**
+ * The embedded MQTT broker devices connect to (aedes). A device signs in with its id as
+ * the user name and its credential as the password, and may touch only its own topics:
+ *
+ *   flowgate/v1/devices/<id>/desired   the platform publishes {"changedAt": ...} (retained)
+ *                                      when the device's desired state changes; the device
+ *                                      subscribes, then fetches the state over HTTPS
+ *   flowgate/v1/devices/<id>/status    the device publishes "online" (retained) when it
+ *                                      connects; its last will publishes "offline"
+ *
+ * Presence comes from the connection itself: the broker sees the connect, and the last
+ * will (or the disconnect) when it goes. Anything else a device publishes or subscribes
+ * to is refused and reported (`onTopicRefused`), and a refused publish closes its
+ * connection. Transports: WebSocket on the server's own HTTP port (PATH), which is all
+ * a plant firewall that allows only outbound 443 lets through, and plain MQTT over TCP
+ * when FLOWGATE_MQTT_PORT is set.
+ */
+
+export const MQTT_WEBSOCKET_PATH = '/api/fleet/v1/mqtt';
+export const TOPIC_ROOT = 'flowgate/v1/devices';
+export const desiredTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/desired`;
+export const statusTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/status`;
+
+export type Presence = { online: boolean; since: string };
+
+export interface DeviceBrokerDeps {
+  /** The live device a raw credential belongs to, or null. */
+  deviceByCredential(raw: string): Promise<DevicesTable | null>;
+  onRefusedCredential(why: { username: string | null; ip: string | null }): void;
+  onTopicRefused(why: { deviceId: string; teamId: string; topic: string; action: 'publish' | 'subscribe' }): void;
+  now(): Date;
+  log: { warn(obj: object, msg: string): void };
+}
+
+type DeviceClient = Client & { device?: { id: string; teamId: string } };
+
+function refusal(code: 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+function remoteAddress(client: Client): string | null {
+  const socket = client.conn as Partial<net.Socket>;
+  return client.req?.socket.remoteAddress ?? socket.remoteAddress ?? null;
+}
+
+export async function createDeviceBroker(deps: DeviceBrokerDeps) {
+  const broker = await Aedes.createBroker({
+    // Devices' long keepalives are fine; a silent half-open connection is found in 1.5× of it.
+    heartbeatInterval: 60_000,
+    connectTimeout: 15_000,
+    async authenticate(client, username, password, done) {
+      const raw = password?.toString('utf8') ?? '';
+      const device = raw.startsWith('fgd_') ? await deps.deviceByCredential(raw).catch(() => null) : null;
+      if (!device || device.id !== username) {
+        deps.onRefusedCredential({ username: username ?? null, ip: remoteAddress(client) });
+        done(refusal(4, 'the device credential is unknown, revoked, or not this device\'s'), false);
+        return;
+      }
+      (client as DeviceClient).device = { id: device.id, teamId: device.team_id };
+      done(null, true);
+    },
+    authorizePublish(client, packet, callback) {
+      const device = (client as DeviceClient | null)?.device;
+      // The platform itself publishes with no client.
+      if (!client) return callback(null);
+      if (device && packet.topic === statusTopic(device.id)) return callback(null);
+      if (device) deps.onTopicRefused({ deviceId: device.id, teamId: device.teamId, topic: packet.topic, action: 'publish' });
+      callback(new Error(`not this device's topic: ${packet.topic}`));
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const device = (client as DeviceClient).device;
+      if (device && subscription.topic === desiredTopic(device.id)) return callback(null, subscription);
+      if (device) deps.onTopicRefused({ deviceId: device.id, teamId: device.teamId, topic: subscription.topic, action: 'subscribe' });
+      // A refused subscription is answered with the failure code, not a disconnect.
+      callback(null, null);
+    },
+  });
+
+  const presence = new Map<string, Presence>();
+  const setPresence = (device: { id: string }, online: boolean) => {
+    const previous = presence.get(device.id);
+    if (previous?.online === online) return;
+    const now = { online, since: deps.now().toISOString() };
+    presence.set(device.id, now);
+  };
+  broker.on('clientReady', (client) => {
+    const device = (client as DeviceClient).device;
+    if (device) setPresence(device, true);
+  });
+  // The last will, or the device's own "offline" before it goes: what the connection says.
+  broker.on('publish', (packet, client) => {
+    const match = /^flowgate\/v1\/devices\/([^/]+)\/status$/.exec(packet.topic);
+    if (!match) return;
+    const device = (client as DeviceClient | null)?.device ?? { id: match[1]! };
+    const text = packet.payload.toString();
+    if (text === 'offline') setPresence(device, false);
+    else if (text === 'online') setPresence(device, true);
+  });
+  broker.on('clientDisconnect', (client) => {
+    const device = (client as DeviceClient).device;
+    if (device) setPresence(device, false);
+  });
+  broker.on('clientError', (client, error) => deps.log.warn({ err: error, clientId: client.id }, 'MQTT client error'));
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+  let tcp: net.Server | null = null;
+
+  return {
+    /** Online or offline, and since when, as the connection says; undefined before it first connects. */
+    presence: (deviceId: string): Presence | undefined => presence.get(deviceId),
+    onlineCount: () => [...presence.values()].filter((p) => p.online).length,
+
+    /** Tells a device its desired state changed; retained, so a device that connects later hears it too. */
+    notifyDesired(deviceId: string): void {
+      broker.publish({ cmd: 'publish', topic: desiredTopic(deviceId), payload: Buffer.from(JSON.stringify({ changedAt: deps.now().toISOString() })), qos: 1, retain: true, dup: false }, () => undefined);
+    },
+
+    /** Cuts a revoked device's connection at once. */
+    disconnect(deviceId: string): void {
+      for (const client of Object.values((broker as unknown as { clients: Record<string, DeviceClient> }).clients)) {
+        if (client.device?.id === deviceId) client.close();
+      }
+    },
+
+    /** MQTT over WebSocket on the HTTP server, at MQTT_WEBSOCKET_PATH. */
+    attach(server: Server): void {
+      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (new URL(request.url ?? '/', 'http://x').pathname !== MQTT_WEBSOCKET_PATH) return;
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          broker.handle(createWebSocketStream(ws), request);
+        });
+      });
+    },
+
+    /** Plain MQTT over TCP, opt-in: 1883 is often a site's own broker. */
+    async listenTcp(host: string, port: number): Promise<number> {
+      tcp = net.createServer((socket) => broker.handle(socket));
+      await new Promise<void>((resolve, reject) => {
+        tcp!.once('error', reject);
+        tcp!.listen(port, host, () => resolve());
+      });
+      return (tcp.address() as net.AddressInfo).port;
+    },
+
+    async close(): Promise<void> {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => (tcp ? tcp.close(() => resolve()) : resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+export type DeviceBroker = Awaited<ReturnType<typeof createDeviceBroker>>;
