@@ -171,9 +171,18 @@ test('an owner sets up a site, a group and a token; a device registers with it a
   assert.equal(await spareRow.getByRole('button', { name: /^Revoke/ }).count(), 0, 'a revoked token offers no revoke');
   await h.shot(admin, '03-token-revoked');
 
+  // --- Offline alerts: the owner sets a threshold; a bad webhook is refused with why.
+  await admin.getByLabel('Alert after (minutes offline)').fill('5');
+  await admin.getByLabel('Webhook URL').fill('https://user:secret@alerts.plant.example/hook');
+  await admin.getByRole('button', { name: 'Save alert settings' }).click();
+  await admin.getByRole('alert').filter({ hasText: 'no user name or password' }).waitFor();
+  await admin.getByLabel('Webhook URL').fill('');
+  await admin.getByRole('button', { name: 'Save alert settings' }).click();
+  await admin.getByText('A device offline for 5 minute(s) raises an alert.').waitFor();
+
   // --- All of it is in the team's audit trail.
   await admin.goto(`/teams/${walk.teamId}/audit`);
-  for (const event of ['site.created', 'device.group.created', 'provisioning.token.created', 'device.registered', 'device.updated', 'device.revoked', 'provisioning.token.revoked']) {
+  for (const event of ['fleet.settings.updated', 'site.created', 'device.group.created', 'provisioning.token.created', 'device.registered', 'device.updated', 'device.revoked', 'provisioning.token.revoked']) {
     await admin.getByText(event, { exact: true }).first().waitFor();
   }
   // A refused credential names no team (it proves none): it is in the platform's log.
@@ -191,7 +200,7 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   await viewer.getByRole('region', { name: 'Sites' }).getByRole('row').filter({ hasText: 'Plant Hamburg' }).waitFor();
   await viewer.getByRole('row').filter({ hasText: 'Spare gateways' }).getByText('revoked', { exact: true }).waitFor();
   await viewer.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' }).getByText('revoked', { exact: true }).waitFor();
-  for (const name of ['Add site', 'Add group', 'Make token', /^Delete/, /^Revoke/]) {
+  for (const name of ['Add site', 'Add group', 'Make token', 'Save alert settings', 'Start rollout', /^Delete/, /^Revoke/]) {
     assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${String(name)}" for a viewer`);
   }
   assert.equal(await viewer.getByRole('combobox').count(), 0, 'no site or group to choose for a viewer');

@@ -41,7 +41,7 @@ export function connectDeviceLink(options: { url: string; deviceId: string; cred
     // Spread reconnects so that a fleet does not come back in one burst after an outage.
     reconnectPeriod: 2000 + Math.floor(Math.random() * 3000),
     connectTimeout: 15_000,
-    will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
+    will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: false },
   });
   let changed = false;
   let waiters: Array<() => void> = [];
@@ -53,8 +53,12 @@ export function connectDeviceLink(options: { url: string; deviceId: string; cred
   client.on('connect', () => {
     if (warned) options.log('info', `MQTT connected again (${options.url})`);
     warned = false;
-    client.publish(status, 'online', { qos: 1, retain: true });
-    client.subscribe(desired, { qos: 1 });
+    client.publish(status, 'online', { qos: 1 });
+    // Whatever changed while the connection was down is asked for now: the platform retains nothing.
+    client.subscribe(desired, { qos: 1 }, () => {
+      changed = true;
+      wakeAll();
+    });
   });
   client.on('message', (topic) => {
     if (topic !== desired) return;
@@ -93,7 +97,7 @@ export function connectDeviceLink(options: { url: string; deviceId: string; cred
     },
     async close() {
       wakeAll();
-      if (client.connected) await new Promise<void>((resolve) => client.publish(status, 'offline', { qos: 1, retain: true }, () => resolve()));
+      if (client.connected) await new Promise<void>((resolve) => client.publish(status, 'offline', { qos: 1 }, () => resolve()));
       await client.endAsync();
     },
   };

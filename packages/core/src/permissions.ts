@@ -89,7 +89,7 @@ export const PERMISSIONS = {
   'fleet:provision': {
     scope: 'team',
     access: 'write',
-    description: 'Make and revoke provisioning tokens that let a device join the team; revoke a device',
+    description: 'Make and revoke provisioning tokens that let a device join the team; revoke a device; set offline alerts and their webhook',
   },
 } as const satisfies Record<string, PermissionDefinition>;
 

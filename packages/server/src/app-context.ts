@@ -6,6 +6,7 @@ import type { ApplicationsStore } from './features/applications/applications.sto
 import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
 import type { DeploymentsService } from './features/fleet/deployments.service.ts';
 import type { DeviceBroker } from './features/fleet/device-broker.ts';
+import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
@@ -51,6 +52,7 @@ export interface AppContext {
   deployments: DeploymentsService;
   /** The embedded MQTT broker devices connect to. */
   broker: DeviceBroker;
+  offlineAlerts: OfflineAlerts;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;
 }

@@ -27,6 +27,7 @@ import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
 import { createDeviceBroker } from './features/fleet/device-broker.ts';
+import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
 import { createFleetService, PRESENCE_FLUSH_MS } from './features/fleet/fleet.service.ts';
@@ -133,6 +134,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     log: app.log,
   });
   broker.attach(app.server);
+  const offlineAlerts = createOfflineAlerts({ store: fleetStore, devicesOfTeam: (teamId) => fleet.devicesOfTeam(teamId), presence: (id) => broker.presence(id), auditLog, clock, log: app.log });
   const deploymentsStore = createDeploymentsStore(database.db);
   const deployments = createDeploymentsService({
     store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(), notifyDevice: (id) => broker.notifyDesired(id),
@@ -141,7 +143,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker,
+    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, offlineAlerts,
   };
 
   auditLog.onAppended((records) => {
@@ -242,6 +244,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   app.server.once('listening', () => {
     runtime.activate();
     deployments.start();
+    offlineAlerts.start();
     if (config.mqttPort !== null) {
       broker.listenTcp(config.host, config.mqttPort).then(
         (port) => app.log.info({ port }, 'MQTT for devices listening'),
@@ -255,6 +258,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);
     deployments.close();
+    offlineAlerts.close();
     await broker.close();
     await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));

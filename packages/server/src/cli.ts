@@ -5,6 +5,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import type { RequestContext } from './context.ts';
 import { openDatabase } from './db/database.ts';
+import { LISTEN_BACKLOG } from './features/fleet/device-broker.ts';
 import { createAlerts } from './alerts.ts';
 import { systemClock } from './context.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
@@ -42,7 +43,8 @@ async function start(): Promise<void> {
   };
   process.once('SIGINT', () => void close('SIGINT'));
   process.once('SIGTERM', () => void close('SIGTERM'));
-  await app.listen({ host: config.host, port: config.port });
+  // A fleet reconnects at once after a restart: room for thousands of connections waiting to be accepted.
+  await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
   const token = context.setup.token;
   if (token) {
     process.stdout.write(

@@ -349,3 +349,16 @@ export interface RolloutDevice {
   startedAt: string | null;
   finishedAt: string | null;
 }
+
+export interface FleetSettings {
+  offlineAlertMinutes: number | null;
+  alertWebhookUrl: string | null;
+}
+
+export interface OfflineAlert {
+  deviceId: string;
+  name: string;
+  siteId: string;
+  offlineSince: string;
+  alertedAt: string;
+}

@@ -390,6 +390,19 @@ const steps: Array<[string, Step]> = [
         .execute();
     },
   ],
+  [
+    '0006_fleet_alerts',
+    async (db) => {
+      await db.schema
+        .createTable('fleet_settings')
+        .addColumn('team_id', 'text', (c) => c.primaryKey().references('teams.id').onDelete('cascade'))
+        // Null: no offline alerts.
+        .addColumn('offline_alert_minutes', 'integer')
+        .addColumn('alert_webhook_url', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

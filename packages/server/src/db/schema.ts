@@ -276,6 +276,14 @@ export interface DevicesTable {
   editor_key_enc: string | null;
 }
 
+/** A team's fleet alerting: after how long offline a device raises an alert, and where it is sent besides the UI. */
+export interface FleetSettingsTable {
+  team_id: string;
+  offline_alert_minutes: number | null;
+  alert_webhook_url: string | null;
+  updated_at: string;
+}
+
 export type DeviceState = 'unknown' | 'updating' | 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
 
 export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
@@ -327,6 +335,7 @@ export interface Schema {
   devices: DevicesTable;
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;
+  fleet_settings: FleetSettingsTable;
   sites: SitesTable;
   device_groups: DeviceGroupsTable;
   provisioning_tokens: ProvisioningTokensTable;

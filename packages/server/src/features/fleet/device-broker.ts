@@ -9,11 +9,14 @@ import type { DevicesTable } from '../../db/schema.ts';
  * The embedded MQTT broker devices connect to (aedes). A device signs in with its id as
  * the user name and its credential as the password, and may touch only its own topics:
  *
- *   flowgate/v1/devices/<id>/desired   the platform publishes {"changedAt": ...} (retained)
- *                                      when the device's desired state changes; the device
+ *   flowgate/v1/devices/<id>/desired   the platform publishes {"changedAt": ...} when the
+ *                                      device's desired state changes; the device
  *                                      subscribes, then fetches the state over HTTPS
- *   flowgate/v1/devices/<id>/status    the device publishes "online" (retained) when it
- *                                      connects; its last will publishes "offline"
+ *   flowgate/v1/devices/<id>/status    the device publishes "online" when it connects; its
+ *                                      last will publishes "offline"
+ *
+ * Nothing is retained: a device asks for its desired state whenever it (re)connects, so it
+ * misses nothing, and ten thousand retained messages would make every subscription scan them.
  *
  * Presence comes from the connection itself: the broker sees the connect, and the last
  * will (or the disconnect) when it goes. Anything else a device publishes or subscribes
@@ -24,6 +27,12 @@ import type { DevicesTable } from '../../db/schema.ts';
  */
 
 export const MQTT_WEBSOCKET_PATH = '/api/fleet/v1/mqtt';
+/**
+ * Connections waiting to be accepted, on the HTTP and MQTT ports. Node's default (511)
+ * drops the rest of ten thousand devices reconnecting at once, and a dropped SYN is
+ * retried only after 1, 3, 7, 15 s.
+ */
+export const LISTEN_BACKLOG = 4096;
 export const TOPIC_ROOT = 'flowgate/v1/devices';
 export const desiredTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/desired`;
 export const statusTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/status`;
@@ -117,9 +126,9 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
     presence: (deviceId: string): Presence | undefined => presence.get(deviceId),
     onlineCount: () => [...presence.values()].filter((p) => p.online).length,
 
-    /** Tells a device its desired state changed; retained, so a device that connects later hears it too. */
+    /** Tells a device its desired state changed (a device offline now asks when it reconnects). */
     notifyDesired(deviceId: string): void {
-      broker.publish({ cmd: 'publish', topic: desiredTopic(deviceId), payload: Buffer.from(JSON.stringify({ changedAt: deps.now().toISOString() })), qos: 1, retain: true, dup: false }, () => undefined);
+      broker.publish({ cmd: 'publish', topic: desiredTopic(deviceId), payload: Buffer.from(JSON.stringify({ changedAt: deps.now().toISOString() })), qos: 1, retain: false, dup: false }, () => undefined);
     },
 
     /** Cuts a revoked device's connection at once. */
@@ -144,7 +153,7 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
       tcp = net.createServer((socket) => broker.handle(socket));
       await new Promise<void>((resolve, reject) => {
         tcp!.once('error', reject);
-        tcp!.listen(port, host, () => resolve());
+        tcp!.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
       });
       return (tcp.address() as net.AddressInfo).port;
     },

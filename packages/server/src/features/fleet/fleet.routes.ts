@@ -201,6 +201,42 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
       return reply.code(201).send({ token, provisioningToken: presentToken(row, now()) });
     },
   );
+  // --- Offline alerts
+  const FleetSettingsView = Type.Object({
+    offlineAlertMinutes: Type.Union([Type.Integer(), Type.Null()], { description: 'Minutes offline before a device raises an alert; null: no alerts' }),
+    alertWebhookUrl: Nullable(Type.String()),
+  });
+  app.get('/api/teams/:teamId/fleet-settings', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: FleetSettingsView } } }, async (request) =>
+    c.offlineAlerts.settings(request.params.teamId),
+  );
+  app.put(
+    '/api/teams/:teamId/fleet-settings',
+    {
+      config: { permission: 'fleet:provision' },
+      schema: {
+        tags: ['fleet'],
+        params: TeamParams,
+        body: Type.Object(
+          { offlineAlertMinutes: Type.Union([Type.Integer({ minimum: 1, maximum: 10_080 }), Type.Null()]), alertWebhookUrl: Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Null()]) },
+          { additionalProperties: false },
+        ),
+        response: { 200: FleetSettingsView },
+      },
+    },
+    async (request) => {
+      await teams.requireTeam(request.params.teamId);
+      return c.offlineAlerts.updateSettings(request.params.teamId, request.body, request.ctx);
+    },
+  );
+  app.get(
+    '/api/teams/:teamId/offline-alerts',
+    {
+      config: { permission: 'fleet:read' },
+      schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(Type.Object({ deviceId: Type.String(), name: Type.String(), siteId: Type.String(), offlineSince: Type.String(), alertedAt: Type.String() })) } },
+    },
+    async (request) => c.offlineAlerts.active(request.params.teamId),
+  );
+
   // --- Devices
   app.get('/api/teams/:teamId/devices', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(DeviceView) } } }, async (request) =>
     (await fleet.devicesOfTeam(request.params.teamId)).map((d) => presentDevice(d, c.broker.presence(d.id))),

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
+import type { DeviceGroupsTable, DevicesTable, FleetSettingsTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
 
 type Executor = Db | Transaction<Schema>;
 
@@ -63,6 +63,15 @@ export function createFleetStore(db: Db) {
         for (const [id, changes] of entries) await trx.updateTable('devices').set(changes).where('id', '=', id).execute();
       }),
     liveDevicesAt: (siteId: string, ex: Executor) => ex.selectFrom('devices').select('id').where('site_id', '=', siteId).where('revoked_at', 'is', null).execute(),
+
+    fleetSettings: (teamId: string) => db.selectFrom('fleet_settings').selectAll().where('team_id', '=', teamId).executeTakeFirst(),
+    teamsWithOfflineAlerts: () => db.selectFrom('fleet_settings').selectAll().where('offline_alert_minutes', 'is not', null).execute(),
+    saveFleetSettings: (row: FleetSettingsTable, ex: Executor) =>
+      ex
+        .insertInto('fleet_settings')
+        .values(row)
+        .onConflict((oc) => oc.column('team_id').doUpdateSet({ offline_alert_minutes: row.offline_alert_minutes, alert_webhook_url: row.alert_webhook_url, updated_at: row.updated_at }))
+        .execute(),
 
     /** Tokens still usable that name the site or group: they keep it from being deleted. */
     activeTokensNaming: (column: 'site_id' | 'group_id', id: string, now: string, ex: Executor) =>

@@ -5,6 +5,7 @@ import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
+import { AlertsSection } from './AlertsSection.tsx';
 import { DevicesSection } from './DevicesSection.tsx';
 import { loadFleet } from './fleet-data.ts';
 import { GroupsSection } from './GroupsSection.tsx';
@@ -40,6 +41,7 @@ export function FleetPage() {
       <ProblemNotice problem={fleet.error} />
       {fleet.data && (
         <>
+          <AlertsSection key={`${fleet.data.settings.offlineAlertMinutes}:${fleet.data.settings.alertWebhookUrl}`} teamId={teamId} fleet={fleet.data} mayConfigure={access.allowed('fleet:provision')} onChanged={reload} />
           <DevicesSection fleet={fleet.data} loading={fleet.loading} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
           <RolloutsSection teamId={teamId} fleet={fleet.data} mayDeploy={access.allowed('fleet:deploy')} />
           <SitesSection teamId={teamId} sites={fleet.data.sites} mayWrite={access.allowed('fleet:write')} onChanged={reload} />

@@ -1,7 +1,7 @@
 import type { ApiClient } from '../../api.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Application, Device, DeviceGroup, ProvisioningToken, Rollout, Site } from '../../types.ts';
+import type { Application, Device, DeviceGroup, FleetSettings, OfflineAlert, ProvisioningToken, Rollout, Site } from '../../types.ts';
 
 /** Everything the fleet page shows, loaded once for all its sections. */
 export interface FleetData {
@@ -11,19 +11,23 @@ export interface FleetData {
   tokens: ProvisioningToken[];
   applications: Application[];
   rollouts: Rollout[];
+  settings: FleetSettings;
+  alerts: OfflineAlert[];
 }
 
 export async function loadFleet(api: ApiClient, teamId: string): Promise<FleetData> {
   const team = `/api/teams/${encodeURIComponent(teamId)}`;
-  const [devices, sites, groups, tokens, applications, rollouts] = await Promise.all([
+  const [devices, sites, groups, tokens, applications, rollouts, settings, alerts] = await Promise.all([
     api.get<Device[]>(`${team}/devices`),
     api.get<Site[]>(`${team}/sites`),
     api.get<DeviceGroup[]>(`${team}/device-groups`),
     api.get<ProvisioningToken[]>(`${team}/provisioning-tokens`),
     api.get<Application[]>(`${team}/applications`),
     api.get<Rollout[]>(`${team}/rollouts`),
+    api.get<FleetSettings>(`${team}/fleet-settings`),
+    api.get<OfflineAlert[]>(`${team}/offline-alerts`),
   ]);
-  return { devices, sites, groups, tokens, applications, rollouts };
+  return { devices, sites, groups, tokens, applications, rollouts, settings, alerts };
 }
 
 /** The name of what an id points at: null for no id, "deleted" for one that is gone. */

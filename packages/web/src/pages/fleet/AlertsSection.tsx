@@ -1,0 +1,63 @@
+import { useState, type FormEvent } from 'react';
+import { Field } from '../../components/Field.tsx';
+import { ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useAction } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import type { FleetSettings } from '../../types.ts';
+import { nameOf, type FleetData } from './fleet-data.ts';
+
+/** Devices offline longer than the team allows, and (for an owner) the threshold and the webhook that hears of them. */
+export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { teamId: string; fleet: FleetData; mayConfigure: boolean; onChanged: () => void }) {
+  const { api } = useSession();
+  const [minutes, setMinutes] = useState(fleet.settings.offlineAlertMinutes === null ? '' : String(fleet.settings.offlineAlertMinutes));
+  const [webhook, setWebhook] = useState(fleet.settings.alertWebhookUrl ?? '');
+  const save = useAction(async () => {
+    await api.put<FleetSettings>(`/api/teams/${encodeURIComponent(teamId)}/fleet-settings`, { offlineAlertMinutes: minutes ? Number(minutes) : null, alertWebhookUrl: webhook.trim() || null });
+    onChanged();
+  });
+
+  return (
+    <section aria-labelledby="alerts-title">
+      <h2 id="alerts-title">Offline alerts</h2>
+      {fleet.settings.offlineAlertMinutes === null ? (
+        <p className="muted">No offline alerts: {mayConfigure ? 'set a threshold below.' : 'a team owner can set a threshold.'}</p>
+      ) : (
+        <p className="muted">
+          A device offline for {fleet.settings.offlineAlertMinutes} minute(s) raises an alert{fleet.settings.alertWebhookUrl ? ', also sent to the team\'s webhook' : ''}.
+        </p>
+      )}
+      {fleet.alerts.length > 0 && (
+        <ul className="notice notice-error" aria-label="Devices in alert">
+          {fleet.alerts.map((a) => (
+            <li key={a.deviceId}>
+              <strong>{a.name}</strong> at {nameOf(fleet.sites, a.siteId)}: offline since {formatDateTime(a.offlineSince)}
+            </li>
+          ))}
+        </ul>
+      )}
+      {mayConfigure && (
+        <form
+          className="card stack"
+          aria-labelledby="alert-settings-title"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void save.run();
+          }}
+        >
+          <h3 id="alert-settings-title">Alert settings</h3>
+          <div className="form-row">
+            <Field label="Alert after (minutes offline)" type="number" min={1} max={10080} value={minutes} onChange={(e) => setMinutes(e.target.value)} hint="Empty: no alerts." />
+            <Field label="Webhook URL" type="url" maxLength={2000} value={webhook} onChange={(e) => setWebhook(e.target.value)} hint="Receives a JSON POST when a device goes offline and when it is back." />
+          </div>
+          <ProblemNotice problem={save.error} />
+          <div>
+            <button type="submit" className="primary" disabled={save.pending}>
+              Save alert settings
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
