@@ -200,10 +200,17 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   await viewer.getByRole('region', { name: 'Sites' }).getByRole('row').filter({ hasText: 'Plant Hamburg' }).waitFor();
   await viewer.getByRole('row').filter({ hasText: 'Spare gateways' }).getByText('revoked', { exact: true }).waitFor();
   await viewer.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' }).getByText('revoked', { exact: true }).waitFor();
+  // The list filters by name, and says so when nothing matches.
+  await viewer.getByLabel('Name contains').fill('no-such-gateway');
+  await viewer.getByText('No device matches these filters.').waitFor();
+  await viewer.getByLabel('Name contains').fill('edge-gw');
+  await viewer.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' }).waitFor();
   for (const name of ['Add site', 'Add group', 'Make token', 'Save alert settings', 'Start rollout', /^Delete/, /^Revoke/]) {
     assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${String(name)}" for a viewer`);
   }
-  assert.equal(await viewer.getByRole('combobox').count(), 0, 'no site or group to choose for a viewer');
+  // The only choices a viewer has are the list's filters: no site or group to set on a device.
+  assert.equal(await viewer.getByRole('region', { name: 'Devices' }).getByRole('table').getByRole('combobox').count(), 0, 'no site or group to choose for a viewer');
+  assert.equal(await viewer.getByRole('search', { name: 'Filter devices' }).getByRole('combobox').count(), 3);
   await h.shot(viewer, '04-fleet-as-viewer');
 });
 

@@ -240,6 +240,22 @@ for (const dialect of DIALECTS) {
       assert.match(rows.find((r) => r.name === 'filler-b1')!.detail!, /not healthy within 60 s/);
     });
 
+    test('the device list comes in pages, filtered by site, group, state and name', async () => {
+      const list = async (query: string) => {
+        const r = await viewer.get(`/api/teams/${teamId}/devices?${query}`);
+        assert.equal(r.statusCode, 200, r.body);
+        return { names: (r.json() as Array<{ name: string }>).map((d) => d.name), total: Number(r.headers['x-total-count']) };
+      };
+      assert.deepEqual(await list(`siteId=${siteAachen}`), { names: ['bench-gw', 'filler-a1', 'filler-a2'], total: 3 });
+      assert.deepEqual(await list(`groupId=${groupId}&q=FILLER-B`), { names: ['filler-b1', 'filler-b2', 'filler-b3'], total: 3 });
+      assert.deepEqual(await list('q=filler-b&revoked=false'), { names: ['filler-b1', 'filler-b2'], total: 2 });
+      assert.deepEqual(await list('limit=2&offset=2'), { names: ['filler-a2', 'filler-b1'], total: 6 });
+      assert.deepEqual(await list('q=%25'), { names: [], total: 0 }, 'a % typed is a % looked for, not a wildcard');
+      assert.deepEqual((await list('state=running')).names, ['filler-a1', 'filler-a2', 'filler-b2']);
+      assert.equal((await viewer.get(`/api/teams/${teamId}/devices?state=exploded`)).statusCode, 400);
+      assert.equal((await viewer.get(`/api/teams/${teamId}/devices?limit=100000`)).statusCode, 400);
+    });
+
     test('the instance whose snapshots devices run cannot be deleted, nor its application', async () => {
       const refused = await owner.delete(`/api/instances/${instanceId}`);
       assert.equal(refused.statusCode, 409, refused.body);

@@ -32,6 +32,7 @@ const TokenView = Type.Object({
 });
 
 export const DeviceParams = Type.Object({ deviceId: Id });
+const DEVICE_STATES = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
 export const DeviceView = Type.Object({
   id: Type.String(),
   teamId: Type.String(),
@@ -238,8 +239,35 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   );
 
   // --- Devices
-  app.get('/api/teams/:teamId/devices', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(DeviceView) } } }, async (request) =>
-    (await fleet.devicesOfTeam(request.params.teamId)).map((d) => presentDevice(d, c.broker.presence(d.id))),
+  app.get(
+    '/api/teams/:teamId/devices',
+    {
+      config: { permission: 'fleet:read' },
+      schema: {
+        tags: ['fleet'],
+        description: 'A page of the team\'s devices by name; the x-total-count header says how many match the filters in all.',
+        params: TeamParams,
+        querystring: Type.Object(
+          {
+            siteId: Type.Optional(Id),
+            groupId: Type.Optional(Id),
+            state: Type.Optional(Type.Union(DEVICE_STATES.map((s) => Type.Literal(s)))),
+            q: Type.Optional(Type.String({ maxLength: 120, description: 'A part of the name' })),
+            revoked: Type.Optional(Type.Boolean({ description: 'false: leave revoked devices out' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Array(DeviceView) },
+      },
+    },
+    async (request, reply) => {
+      const { limit, offset, ...filter } = request.query;
+      const page = await fleet.devicesPage(request.params.teamId, filter, limit ?? 100, offset ?? 0);
+      void reply.header('x-total-count', String(page.total));
+      return page.devices.map((d) => presentDevice(d, c.broker.presence(d.id)));
+    },
   );
   app.patch(
     '/api/devices/:deviceId',

@@ -5,7 +5,7 @@ import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError }
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
-import type { FleetStore } from './fleet.store.ts';
+import type { DeviceFilter, FleetStore } from './fleet.store.ts';
 
 /** What a device presents once, to register: recognisable in a log or a leaked paste. */
 export const PROVISIONING_TOKEN_PREFIX = 'fgp_';
@@ -280,6 +280,10 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
     },
 
     devicesOfTeam: async (teamId: string) => (await store.devicesOfTeam(teamId)).map(withPresence),
+    devicesPage: async (teamId: string, filter: DeviceFilter, limit: number, offset: number) => {
+      const page = await store.devicesPage(teamId, filter, limit, offset);
+      return { devices: page.rows.map(withPresence), total: page.total };
+    },
     device: async (id: string) => withPresence(await requireDevice(id)),
 
     /**

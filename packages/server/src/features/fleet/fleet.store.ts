@@ -1,8 +1,17 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { DeviceGroupsTable, DevicesTable, FleetSettingsTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
 
 type Executor = Db | Transaction<Schema>;
+
+export interface DeviceFilter {
+  siteId?: string | undefined;
+  groupId?: string | undefined;
+  state?: DevicesTable['state'] | undefined;
+  q?: string | undefined;
+  /** false: only devices that are not revoked. */
+  revoked?: boolean | undefined;
+}
 
 export function createFleetStore(db: Db) {
   return {
@@ -44,6 +53,23 @@ export function createFleetStore(db: Db) {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    /** One page of a team's devices, by name, with the filters the device list offers; and how many match in all. */
+    devicesPage: async (teamId: string, filter: DeviceFilter, limit: number, offset: number) => {
+      const where = db
+        .selectFrom('devices')
+        .where('team_id', '=', teamId)
+        .$if(filter.siteId !== undefined, (q) => q.where('site_id', '=', filter.siteId!))
+        .$if(filter.groupId !== undefined, (q) => q.where('group_id', '=', filter.groupId!))
+        .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state!))
+        .$if(filter.revoked === false, (q) => q.where('revoked_at', 'is', null))
+        // A name fragment, matched literally: % and _ typed by a person are not wildcards.
+        .$if(Boolean(filter.q), (q) => q.where(sql<boolean>`lower(name) like ${`%${filter.q!.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`));
+      const [rows, count] = await Promise.all([
+        where.selectAll().orderBy('name').orderBy('created_at').limit(limit).offset(offset).execute(),
+        where.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(count.n) };
+    },
     devicesOfTeam: (teamId: string) => db.selectFrom('devices').selectAll().where('team_id', '=', teamId).orderBy('name').orderBy('created_at').execute(),
     deviceById: (id: string, ex: Executor = db) => ex.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst(),
     /** A device that may call the platform: known credential, not revoked. */

@@ -1,17 +1,37 @@
+import { useState } from 'react';
 import { Link } from 'react-router';
+import { queryString } from '../../api.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { Field } from '../../components/Field.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
 import { formatDateTime } from '../../format.ts';
-import { useAction } from '../../hooks.ts';
+import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { Device } from '../../types.ts';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { nameOf, type FleetData } from './fleet-data.ts';
 
-/** The devices registered into the team, where they are, when they last checked in; revoking one cuts it off (fleet:provision). */
-export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged }: { fleet: FleetData; loading: boolean; mayWrite: boolean; mayRevoke: boolean; onChanged: () => void }) {
+const PAGE = 50;
+const STATES = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'];
+
+/**
+ * The devices registered into the team, a page at a time with filters (site, group, state,
+ * name), where they are, what they run, their connection; revoking one cuts it off
+ * (fleet:provision).
+ */
+export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, mayRevoke, onChanged }: { teamId: string; fleet: FleetData; revision: number; loading: boolean; mayWrite: boolean; mayRevoke: boolean; onChanged: () => void }) {
   const { api } = useSession();
+  const [filter, setFilter] = useState({ siteId: '', groupId: '', state: '', q: '' });
+  const [offset, setOffset] = useState(0);
+  const query = queryString({ ...filter, limit: PAGE, offset });
+  const page = useResource(() => api.get<Device[]>(`/api/teams/${encodeURIComponent(teamId)}/devices${query}`), `${teamId}:${revision}:${query}`);
+  const devices = page.data ?? [];
+  const filtered = Object.values(filter).some(Boolean);
+  const change = (key: keyof typeof filter, value: string) => {
+    setFilter((f) => ({ ...f, [key]: value }));
+    setOffset(0);
+  };
   const revoke = useAction(async (device: Device) => {
     await api.post<Device>(`/api/devices/${encodeURIComponent(device.id)}/revoke`);
     onChanged();
@@ -30,8 +50,45 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
           Refresh
         </button>
       </div>
-      {fleet.devices.length === 0 && <p className="muted">No devices yet. A device joins with a provisioning token.</p>}
-      {fleet.devices.length > 0 && (
+      <div className="filters" role="search" aria-label="Filter devices">
+        <Field label="Name contains" value={filter.q} maxLength={120} onChange={(e) => change('q', e.target.value)} />
+        <div className="field">
+          <label htmlFor="device-filter-site">Site</label>
+          <select id="device-filter-site" value={filter.siteId} onChange={(e) => change('siteId', e.target.value)}>
+            <option value="">All sites</option>
+            {fleet.sites.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="device-filter-group">Group</label>
+          <select id="device-filter-group" value={filter.groupId} onChange={(e) => change('groupId', e.target.value)}>
+            <option value="">All groups</option>
+            {fleet.groups.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="device-filter-state">State</label>
+          <select id="device-filter-state" value={filter.state} onChange={(e) => change('state', e.target.value)}>
+            <option value="">All states</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <ProblemNotice problem={page.error} />
+      {page.data && devices.length === 0 && <p className="muted">{filtered ? 'No device matches these filters.' : 'No devices yet. A device joins with a provisioning token.'}</p>}
+      {devices.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
@@ -47,7 +104,7 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
               </tr>
             </thead>
             <tbody>
-              {fleet.devices.map((device) => (
+              {devices.map((device) => (
                 <tr key={device.id} data-device-id={device.id} className={device.revokedAt ? 'row-disabled' : undefined}>
                   <th scope="row">
                     <Link to={`/devices/${device.id}`}>{device.name}</Link>
@@ -107,6 +164,19 @@ export function DevicesSection({ fleet, loading, mayWrite, mayRevoke, onChanged 
               ))}
             </tbody>
           </table>
+        </div>
+      )}
+      {(offset > 0 || devices.length === PAGE) && (
+        <div className="pager">
+          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+            Previous devices
+          </button>
+          <span className="muted small">
+            {offset + 1} to {offset + devices.length}
+          </span>
+          <button type="button" disabled={devices.length < PAGE} onClick={() => setOffset(offset + PAGE)}>
+            Next devices
+          </button>
         </div>
       )}
       <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />

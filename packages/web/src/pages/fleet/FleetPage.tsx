@@ -42,7 +42,7 @@ export function FleetPage() {
       {fleet.data && (
         <>
           <AlertsSection key={`${fleet.data.settings.offlineAlertMinutes}:${fleet.data.settings.alertWebhookUrl}`} teamId={teamId} fleet={fleet.data} mayConfigure={access.allowed('fleet:provision')} onChanged={reload} />
-          <DevicesSection fleet={fleet.data} loading={fleet.loading} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
+          <DevicesSection teamId={teamId} fleet={fleet.data} revision={revision} loading={fleet.loading} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
           <RolloutsSection teamId={teamId} fleet={fleet.data} mayDeploy={access.allowed('fleet:deploy')} />
           <SitesSection teamId={teamId} sites={fleet.data.sites} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
           <GroupsSection teamId={teamId} groups={fleet.data.groups} mayWrite={access.allowed('fleet:write')} onChanged={reload} />

@@ -1,11 +1,10 @@
 import type { ApiClient } from '../../api.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Application, Device, DeviceGroup, FleetSettings, OfflineAlert, ProvisioningToken, Rollout, Site } from '../../types.ts';
+import type { Application, DeviceGroup, FleetSettings, OfflineAlert, ProvisioningToken, Rollout, Site } from '../../types.ts';
 
-/** Everything the fleet page shows, loaded once for all its sections. */
+/** What the fleet page's sections share, loaded once for all of them (the device list loads its own pages). */
 export interface FleetData {
-  devices: Device[];
   sites: Site[];
   groups: DeviceGroup[];
   tokens: ProvisioningToken[];
@@ -17,8 +16,7 @@ export interface FleetData {
 
 export async function loadFleet(api: ApiClient, teamId: string): Promise<FleetData> {
   const team = `/api/teams/${encodeURIComponent(teamId)}`;
-  const [devices, sites, groups, tokens, applications, rollouts, settings, alerts] = await Promise.all([
-    api.get<Device[]>(`${team}/devices`),
+  const [sites, groups, tokens, applications, rollouts, settings, alerts] = await Promise.all([
     api.get<Site[]>(`${team}/sites`),
     api.get<DeviceGroup[]>(`${team}/device-groups`),
     api.get<ProvisioningToken[]>(`${team}/provisioning-tokens`),
@@ -27,7 +25,7 @@ export async function loadFleet(api: ApiClient, teamId: string): Promise<FleetDa
     api.get<FleetSettings>(`${team}/fleet-settings`),
     api.get<OfflineAlert[]>(`${team}/offline-alerts`),
   ]);
-  return { devices, sites, groups, tokens, applications, rollouts, settings, alerts };
+  return { sites, groups, tokens, applications, rollouts, settings, alerts };
 }
 
 /** The name of what an id points at: null for no id, "deleted" for one that is gone. */
