@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
 import type { Application, Instance, Snapshot } from '../types.ts';
+import { NamedOptions } from './NamedOptions.tsx';
 
 /**
  * Chooses one of the team's snapshots to put on devices: application, then the instance
@@ -39,22 +40,14 @@ export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string;
         <label htmlFor={`${idPrefix}-application`}>Application</label>
         <select id={`${idPrefix}-application`} value={applicationId} onChange={(e) => setApplicationId(e.target.value)}>
           <option value="">Choose…</option>
-          {applications.map((a) => (
-            <option key={a.id} value={a.id}>
-              {a.name}
-            </option>
-          ))}
+          <NamedOptions items={applications} />
         </select>
       </div>
       <div className="field">
         <label htmlFor={`${idPrefix}-instance`}>Instance</label>
         <select id={`${idPrefix}-instance`} value={instanceId} disabled={!applicationId} onChange={(e) => setInstanceId(e.target.value)}>
           <option value="">Choose…</option>
-          {instances.map((i) => (
-            <option key={i.id} value={i.id}>
-              {i.name}
-            </option>
-          ))}
+          <NamedOptions items={instances} />
         </select>
       </div>
       <div className="field">

@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { localInputToIso } from '../../format.ts';
 import { AUDIT_EVENTS } from '../../policy.ts';
 import type { Person } from './AuditLogView.tsx';
+import { NamedOptions } from '../../components/NamedOptions.tsx';
 
 export const FILTER_KEYS = ['from', 'to', 'actorId', 'event', 'outcome', 'teamId'] as const;
 export type AuditFilterValues = Record<(typeof FILTER_KEYS)[number], string>;
@@ -94,11 +95,7 @@ export function AuditFilters({
           <label htmlFor="audit-team">Team</label>
           <select id="audit-team" value={draft.teamId} onChange={set('teamId')}>
             <option value="">Any team</option>
-            {teams.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
+            <NamedOptions items={teams} />
           </select>
         </div>
       )}

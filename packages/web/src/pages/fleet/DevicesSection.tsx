@@ -11,6 +11,7 @@ import { useSession } from '../../session.tsx';
 import type { Device } from '../../types.ts';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { nameOf, type FleetData } from './fleet-data.ts';
+import { NamedOptions } from '../../components/NamedOptions.tsx';
 
 const PAGE = 50;
 const STATES = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'];
@@ -56,22 +57,14 @@ export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, may
           <label htmlFor="device-filter-site">Site</label>
           <select id="device-filter-site" value={filter.siteId} onChange={(e) => change('siteId', e.target.value)}>
             <option value="">All sites</option>
-            {fleet.sites.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
+            <NamedOptions items={fleet.sites} />
           </select>
         </div>
         <div className="field">
           <label htmlFor="device-filter-group">Group</label>
           <select id="device-filter-group" value={filter.groupId} onChange={(e) => change('groupId', e.target.value)}>
             <option value="">All groups</option>
-            {fleet.groups.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.name}
-              </option>
-            ))}
+            <NamedOptions items={fleet.groups} />
           </select>
         </div>
         <div className="field">
@@ -113,11 +106,7 @@ export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, may
                   <td>
                     {mayWrite && !device.revokedAt ? (
                       <select aria-label={`Site of ${device.name}`} value={device.siteId} disabled={move.pending} onChange={(e) => void move.run(device, { siteId: e.target.value })}>
-                        {fleet.sites.map((site) => (
-                          <option key={site.id} value={site.id}>
-                            {site.name}
-                          </option>
-                        ))}
+                        <NamedOptions items={fleet.sites} />
                       </select>
                     ) : (
                       nameOf(fleet.sites, device.siteId)
@@ -127,11 +116,7 @@ export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, may
                     {mayWrite && !device.revokedAt ? (
                       <select aria-label={`Group of ${device.name}`} value={device.groupId ?? ''} disabled={move.pending} onChange={(e) => void move.run(device, { groupId: e.target.value || null })}>
                         <option value="">None</option>
-                        {fleet.groups.map((group) => (
-                          <option key={group.id} value={group.id}>
-                            {group.name}
-                          </option>
-                        ))}
+                        <NamedOptions items={fleet.groups} />
                       </select>
                     ) : (
                       (nameOf(fleet.groups, device.groupId) ?? <span className="muted">—</span>)

@@ -8,6 +8,7 @@ import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { ProvisioningToken } from '../../types.ts';
 import { nameOf, type FleetData } from './fleet-data.ts';
+import { NamedOptions } from '../../components/NamedOptions.tsx';
 
 const EXPIRY_CHOICES: Array<[hours: number, label: string]> = [
   [1, '1 hour'],
@@ -155,33 +156,21 @@ function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: FleetDa
           <label htmlFor={ids.site}>Site for the device</label>
           <select id={ids.site} required value={siteId} onChange={(e) => setSiteId(e.target.value)}>
             <option value="">Choose a site…</option>
-            {fleet.sites.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
+            <NamedOptions items={fleet.sites} />
           </select>
         </div>
         <div className="field">
           <label htmlFor={ids.group}>Device group</label>
           <select id={ids.group} value={groupId} onChange={(e) => setGroupId(e.target.value)}>
             <option value="">None</option>
-            {fleet.groups.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.name}
-              </option>
-            ))}
+            <NamedOptions items={fleet.groups} />
           </select>
         </div>
         <div className="field">
           <label htmlFor={ids.application}>Application to run</label>
           <select id={ids.application} value={applicationId} onChange={(e) => setApplicationId(e.target.value)}>
             <option value="">None yet</option>
-            {fleet.applications.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
+            <NamedOptions items={fleet.applications} />
           </select>
         </div>
       </div>

@@ -8,6 +8,7 @@ import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { Rollout } from '../../types.ts';
 import { nameOf, type FleetData } from './fleet-data.ts';
+import { NamedOptions } from '../../components/NamedOptions.tsx';
 
 /** The team's rollouts, newest first, and the form that starts one to a device group (fleet:deploy). */
 export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; fleet: FleetData; mayDeploy: boolean }) {
@@ -79,11 +80,7 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
             <label htmlFor="rollout-group">Group to roll out to</label>
             <select id="rollout-group" value={groupId} onChange={(e) => setGroupId(e.target.value)} required>
               <option value="">Choose…</option>
-              {fleet.groups.map((g) => (
-                <option key={g.id} value={g.id}>
-                  {g.name}
-                </option>
-              ))}
+              <NamedOptions items={fleet.groups} />
             </select>
           </div>
           <SnapshotPicker teamId={teamId} idPrefix="rollout" onChange={onPick} />
