@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestApp, type TestApp } from '../packages/server/test/harness.ts';
+import { restartTestApp, startTestApp, type TestApp } from '../packages/server/test/harness.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = process.env.FLOWGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -26,6 +26,8 @@ export interface BrowserWalk {
   /** A page in a context of its own (its own cookies: another person). */
   newPage(permissions?: string[]): Promise<Page>;
   shot(page: Page, name: string): Promise<void>;
+  /** Stops the platform and starts it again on the same database and port; `whileDown` runs in between. */
+  restartPlatform(whileDown?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startBrowserWalk(shotPrefix = ''): Promise<BrowserWalk> {
       fs.mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: path.join(SHOTS, `${shotPrefix}${name}.png`), fullPage: true, timeout: STEP_TIMEOUT });
     },
+    restartPlatform: (whileDown) => restartTestApp(t, port, whileDown),
     async close() {
       await browser.close();
       await t.close();

@@ -6,6 +6,10 @@
  * the fleet and no way to change it. The device here speaks the protocol with fetch; the
  * real agent's --provision is tested in packages/server/src/features/fleet/device-agent.test.ts.
  *
+ * The last walk runs the real agent with real Node-RED: provisioned from the fleet page,
+ * its target set on its page, a rollout to its group drawn to 100 %, and the platform
+ * stopped and started while the device keeps serving its flows.
+ *
  * FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
  */
 import assert from 'node:assert/strict';
@@ -285,6 +289,19 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   await admin.getByRole('row').filter({ hasText: 'filler-gw-1' }).getByText('healthy').waitFor();
   assert.equal(await hello(), 'hello v2 from the device');
   await h.shot(admin, '06-rollout-completed');
+
+  // --- The platform stops and starts again: the device keeps running its flows meanwhile,
+  // comes back online by itself, and its page shows it running what it should.
+  await h.restartPlatform(async () => {
+    assert.equal(await hello(), 'hello v2 from the device', 'the flows run while the platform is down');
+  });
+  assert.equal(await hello(), 'hello v2 from the device');
+  await admin.goto(`/teams/${teamId}/fleet`);
+  await admin.getByRole('link', { name: 'filler-gw-1' }).click();
+  await admin.locator('[data-connection="online"]').waitFor({ timeout: 60_000 });
+  await admin.getByTestId('device-running').getByText('hello v2').waitFor();
+  await admin.locator('.page-head [data-status="running"]').waitFor();
+  await h.shot(admin, '07-after-platform-restart');
 
   agent.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });

@@ -253,13 +253,18 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     }
     void applications.resumeAll().catch((error: unknown) => app.log.error({ err: error }, 'could not start instances'));
   });
+  // Devices' MQTT connections are upgraded sockets the HTTP server does not close by
+  // itself, and it waits for every connection before it says it closed: they go first.
+  // Held long polls are answered now too, rather than at the end of their wait.
+  app.addHook('preClose', async () => {
+    deployments.close();
+    await broker.close();
+  });
   app.addHook('onClose', async () => {
     clearInterval(capacityTimer);
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);
-    deployments.close();
     offlineAlerts.close();
-    await broker.close();
     await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();

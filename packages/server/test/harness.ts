@@ -92,15 +92,31 @@ export async function startTestApp(dialect: Dialect, env: Record<string, string>
   const config = loadConfig({ FLOWGATE_DATA_DIR: db.dataDir, FLOWGATE_LOGIN_RATE_LIMIT: '1000', ...env });
   const built = await buildApp({ config, database: db.database, logger: false, ...extra });
   await built.app.ready();
-  return {
+  const t: TestApp = {
     ...built,
     db,
     config,
     async close() {
-      await built.app.close();
+      // The app running now: restart() may have replaced the first one.
+      await t.app.close();
       await db.drop();
     },
   };
+  return t;
+}
+
+/**
+ * Stops the platform (its server, broker and timers; the database stays) and builds it
+ * again on the same database and port, as a restart of `flowgate start` would. `whileDown`
+ * runs in between.
+ */
+export async function restartTestApp(t: TestApp, port: number, whileDown: () => Promise<void> = async () => {}): Promise<void> {
+  await t.app.close();
+  await whileDown();
+  const built = await buildApp({ config: t.config, database: t.db.database, logger: false });
+  await built.app.listen({ host: '127.0.0.1', port });
+  t.app = built.app;
+  t.context = built.context;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
