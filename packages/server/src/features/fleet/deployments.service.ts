@@ -292,9 +292,12 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       return id && origin ? { id, hash: origin.hash } : null;
     },
 
-    /** The canonical text of a snapshot the device may have: its target, or what it runs. */
+    /**
+     * The canonical text of the one snapshot a device may download: its target. Not what it
+     * says it runs: that is the device's own word, and would let it name any of the team's.
+     */
     async snapshotForDevice(device: DevicesTable, snapshotId: string): Promise<string> {
-      if (snapshotId !== device.target_snapshot_id && snapshotId !== device.running_snapshot_id) throw new NotFoundError('Snapshot');
+      if (snapshotId !== device.target_snapshot_id) throw new NotFoundError('Snapshot');
       const snapshot = await snapshotsStore.byId(snapshotId);
       if (!snapshot || snapshot.team_id !== device.team_id) throw new NotFoundError('Snapshot');
       return snapshot.content;

@@ -106,7 +106,10 @@ for (const dialect of DIALECTS) {
       const download = await as(solo).get(`/api/fleet/v1/snapshots/${v2.id}`);
       assert.equal(download.statusCode, 200);
       assert.equal(snapshotHash(download.json() as SnapshotContent), v2.hash, 'what it downloads hashes to what it was told');
-      assert.equal((await as(solo).get(`/api/fleet/v1/snapshots/${v1.id}`)).statusCode, 404, 'not its target, not what it runs');
+      assert.equal((await as(solo).get(`/api/fleet/v1/snapshots/${v1.id}`)).statusCode, 404, 'not its target');
+      // Claiming to run a snapshot does not open it: only the target downloads.
+      await report(solo, { state: 'running', runningSnapshotId: v1.id });
+      assert.equal((await as(solo).get(`/api/fleet/v1/snapshots/${v1.id}`)).statusCode, 404, 'not by saying it runs it');
       assert.equal((await as(line[0]!).get(`/api/fleet/v1/snapshots/${v2.id}`)).statusCode, 404, "another device's target");
 
       const checked = await report(solo, { state: 'running', runningSnapshotId: v2.id, runningHash: v2.hash, error: null, cpuPercent: 12.5, memoryMb: 512 });
