@@ -120,8 +120,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const fleetStore = createFleetStore(database.db);
   const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
+  const deviceByCredential = async (raw: string) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null;
   const broker = await createDeviceBroker({
-    deviceByCredential: async (raw) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null,
+    deviceByCredential,
     onRefusedCredential: ({ username, ip }) =>
       void auditLog
         .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
@@ -196,7 +197,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       provisioningTokenId: { what: 'Provisioning token', resolve: async (id) => (await fleetStore.tokenById(id))?.team_id ?? null },
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
-    deviceByCredential: async (raw) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null,
+    deviceByCredential,
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -5,23 +5,36 @@
  */
 export function createChangeSignals() {
   const waiters = new Map<string, Set<() => void>>();
+
+  function wait(key: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = waiters.get(key) ?? new Set();
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0 && waiters.get(key) === set) waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      set.add(done);
+      waiters.set(key, set);
+    });
+  }
+  function wake(key: string): void {
+    for (const done of [...(waiters.get(key) ?? [])]) done();
+  }
+
   return {
-    wait(key: string, timeoutMs: number): Promise<void> {
-      return new Promise((resolve) => {
-        const set = waiters.get(key) ?? new Set();
-        const done = () => {
-          clearTimeout(timer);
-          set.delete(done);
-          if (set.size === 0 && waiters.get(key) === set) waiters.delete(key);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        set.add(done);
-        waiters.set(key, set);
-      });
-    },
-    wake(key: string): void {
-      for (const done of [...(waiters.get(key) ?? [])]) done();
+    wake,
+    /**
+     * Resolves when `key` is woken or after timeoutMs; at once when `changedMeanwhile` says
+     * the change came already. It listens before it looks: a change between the caller's
+     * read and the wait would otherwise be slept through.
+     */
+    async waitUnlessChanged(key: string, timeoutMs: number, changedMeanwhile: () => Promise<boolean>): Promise<void> {
+      const waiting = wait(key, timeoutMs);
+      if (await changedMeanwhile()) wake(key);
+      await waiting;
     },
     wakeAll(): void {
       for (const set of [...waiters.values()]) for (const done of [...set]) done();

@@ -9,6 +9,10 @@ export const Password = Type.String({ minLength: 1, maxLength: 256 });
 export const Timestamp = Type.String({ format: 'date-time' });
 
 export const TeamParams = Type.Object({ teamId: Id });
+/** A string field that may also be null. */
+export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+/** An agent's or Node-RED's version as it reports it. */
+export const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
 export const Problem = Type.Object(
   {
     type: Type.String(),

@@ -27,10 +27,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
       let instance = agentOf(request);
       const { generation, wait } = request.query;
       if (generation === instance.generation && wait) {
-        // Listen first, then look again: a change between the two would otherwise be missed.
-        const changed = runtime.waitForChange(instance.id, wait * 1000);
-        if ((await applications.requireInstance(instance.id)).generation !== generation) runtime.wake(instance.id);
-        await changed;
+        await runtime.waitForChange(instance.id, wait * 1000, async () => (await applications.requireInstance(instance.id)).generation !== generation);
         instance = await applications.requireInstance(instance.id);
       }
       const target = instance.target_snapshot_id ? await snapshots.requireSnapshot(instance.target_snapshot_id) : null;

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, Schema, TeamSettingsTable } from '../../db/schema.ts';
+import { ACTIVE_ROLLOUT_STATES } from '../fleet/deployments.store.ts';
 
 type Executor = Db | Transaction<Schema>;
 
@@ -33,7 +34,7 @@ export function createApplicationsStore(db: Db) {
       const [devices, groups, rollouts] = await Promise.all([
         db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).where((eb) => eb.or([eb('target_snapshot_id', 'in', ofInstances), eb('running_snapshot_id', 'in', ofInstances)])).executeTakeFirstOrThrow(),
         db.selectFrom('device_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('target_snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
-        db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n')).where('state', 'in', ['running', 'paused', 'halted']).where('snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
+        db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n')).where('state', 'in', ACTIVE_ROLLOUT_STATES).where('snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
       ]);
       return Number(devices.n) + Number(groups.n) + Number(rollouts.n);
     },

@@ -122,8 +122,8 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     /** Lines after the given time, for the browser's live log view that polls with its last seen time. */
     recentLogs: (instanceId: string, after = 0): LogLine[] => logs.after(instanceId, after),
 
-    /** Resolves when the instance's desired state changes, or after timeoutMs. */
-    waitForChange: (instanceId: string, timeoutMs: number): Promise<void> => signals.wait(instanceId, timeoutMs),
+    /** Resolves when the instance's desired state changes (at once when `changedMeanwhile` says it did), or after timeoutMs. */
+    waitForChange: (instanceId: string, timeoutMs: number, changedMeanwhile: () => Promise<boolean>): Promise<void> => signals.waitUnlessChanged(instanceId, timeoutMs, changedMeanwhile),
     wake: (instanceId: string): void => signals.wake(instanceId),
   };
 }

@@ -2,10 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RolloutsTable } from '../../db/schema.ts';
 import { Id, TeamParams } from '../../http/schemas.ts';
-import { DeviceParams, DeviceView, presentDevice } from './fleet.routes.ts';
+import { DeviceParams, DeviceView, GroupParams, presentDevice } from './fleet.routes.ts';
 
 const RolloutParams = Type.Object({ rolloutId: Id });
-const GroupParams = Type.Object({ groupId: Id });
 const RolloutDeviceStates = ['pending', 'updating', 'verifying', 'healthy', 'failed', 'skipped'] as const;
 const RolloutDeviceState = Type.Union(RolloutDeviceStates.map((s) => Type.Literal(s)));
 const NullableString = Type.Union([Type.String(), Type.Null()]);

@@ -9,7 +9,7 @@ import type { ApplicationsService } from '../applications/applications.service.t
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { SnapshotsStore } from '../snapshots/snapshots.store.ts';
-import type { DeploymentsStore, WaveDevice } from './deployments.store.ts';
+import { ACTIVE_ROLLOUT_STATES, type DeploymentsStore, type WaveDevice } from './deployments.store.ts';
 import type { FleetStore } from './fleet.store.ts';
 
 /**
@@ -108,7 +108,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
   }
   /** A snapshot of the team's own, for a target: another team's answers as unknown. */
   async function teamSnapshot(teamId: string, snapshotId: string) {
-    const snapshot = await snapshotsStore.byId(snapshotId);
+    const snapshot = await snapshotsStore.summaryById(snapshotId);
     if (!snapshot || snapshot.team_id !== teamId) throw new ValidationError('The snapshot is not one of this team\'s.', [{ field: 'snapshotId', message: 'unknown snapshot' }]);
     return snapshot;
   }
@@ -254,8 +254,8 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       }, 50);
     },
 
-    /** Resolves when the device's desired state changes, or after timeoutMs. */
-    waitForChange: (deviceId: string, timeoutMs: number) => signals.wait(deviceId, timeoutMs),
+    /** Resolves when the device's desired state changes (at once when `changedMeanwhile` says it did), or after timeoutMs. */
+    waitForChange: (deviceId: string, timeoutMs: number, changedMeanwhile: () => Promise<boolean>) => signals.waitUnlessChanged(deviceId, timeoutMs, changedMeanwhile),
     wake: (deviceId: string) => signals.wake(deviceId),
     appendLogs: logs.append,
     recentLogs: logs.after,
@@ -385,7 +385,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       return requireRollout(rollout.id);
     },
     async abort(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
-      return transition(rolloutId, ['running', 'paused', 'halted'], 'aborted', 'rollout.aborted', ctx);
+      return transition(rolloutId, ACTIVE_ROLLOUT_STATES, 'aborted', 'rollout.aborted', ctx);
     },
 
     rolloutById: requireRollout,
@@ -400,7 +400,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     },
   };
 
-  async function transition(rolloutId: string, from: RolloutsTable['state'][], to: 'running' | 'paused' | 'aborted', event: 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted', ctx: RequestContext): Promise<RolloutsTable> {
+  async function transition(rolloutId: string, from: readonly RolloutsTable['state'][], to: 'running' | 'paused' | 'aborted', event: 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted', ctx: RequestContext): Promise<RolloutsTable> {
     return exclusive(async () => {
     const rollout = await requireRollout(rolloutId);
     if (!from.includes(rollout.state)) throw new ConflictError(`The rollout is ${rollout.state}: it cannot be ${to === 'running' ? 'resumed' : to}.`);

@@ -124,7 +124,6 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
   return {
     /** Online or offline, and since when, as the connection says; undefined before it first connects. */
     presence: (deviceId: string): Presence | undefined => presence.get(deviceId),
-    onlineCount: () => [...presence.values()].filter((p) => p.online).length,
 
     /** Tells a device its desired state changed (a device offline now asks when it reconnects). */
     notifyDesired(deviceId: string): void {

@@ -1,13 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DevicesTable } from '../../db/schema.ts';
-import { Id, Name, NoContent } from '../../http/schemas.ts';
+import { Id, Name, NoContent, Nullable, Version } from '../../http/schemas.ts';
 import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from '../applications/editor-events.ts';
 import { DESIRED_WAIT_MAX_SECONDS } from './deployments.service.ts';
 import { CHECK_IN_SECONDS } from './fleet.service.ts';
 
-const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const ReportedStates = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
 
 /**
@@ -108,11 +106,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       const { generation, wait } = request.query;
       fleet.markSeen(device);
       if (generation === device.generation && wait) {
-        // Listen first, then look again: a change between the two would otherwise be missed.
-        const changed = deployments.waitForChange(device.id, wait * 1000);
-        const now = await fleet.requireLiveDevice(device.id);
-        if (now.generation !== generation) deployments.wake(device.id);
-        await changed;
+        await deployments.waitForChange(device.id, wait * 1000, async () => (await fleet.requireLiveDevice(device.id)).generation !== generation);
         device = await fleet.requireLiveDevice(device.id);
       }
       return deployments.desiredFor(device);

@@ -1,18 +1,17 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
-import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
+import { Id, Name, NoContent, Nullable, TeamParams } from '../../http/schemas.ts';
 import type { Presence } from './device-broker.ts';
 import { tokenState } from './fleet.service.ts';
 
 const SiteParams = Type.Object({ siteId: Id });
-const GroupParams = Type.Object({ groupId: Id });
+export const GroupParams = Type.Object({ groupId: Id });
 const TokenParams = Type.Object({ provisioningTokenId: Id });
 const Location = Type.String({ maxLength: 200 });
 // IANA names are at most a few dozen characters (America/Argentina/ComodRivadavia); checked against Intl in the service.
 const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+\\-/]+$' });
 const Description = Type.String({ maxLength: 2000 });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 const SiteView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), location: Type.String(), timeZone: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
 const GroupView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), description: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });

@@ -109,7 +109,7 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
     const batch = [...unwrittenStatus];
     unwrittenStatus.clear();
     try {
-      await store.writeDeviceStatus(batch);
+      await store.updateDevices(batch);
     } catch (error) {
       for (const [id, changes] of batch) unwrittenStatus.set(id, { ...changes, ...unwrittenStatus.get(id) });
       throw error;
@@ -453,7 +453,7 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
       const batch = [...unwrittenSeen];
       unwrittenSeen.clear();
       try {
-        await store.writeLastSeen(batch);
+        await store.updateDevices(batch.map(([id, seen]) => [id, { last_seen_at: seen.at, cpu_percent: seen.cpuPercent, memory_mb: seen.memoryMb }] as const));
       } catch (error) {
         // Not lost: back for the next flush, unless a newer check-in came meanwhile.
         for (const [id, at] of batch) if (!unwrittenSeen.has(id)) unwrittenSeen.set(id, at);

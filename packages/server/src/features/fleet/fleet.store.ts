@@ -76,15 +76,8 @@ export function createFleetStore(db: Db) {
     deviceByCredentialHash: (hash: string) => db.selectFrom('devices').selectAll().where('credential_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst(),
     insertDevice: (device: DevicesTable, ex: Executor) => ex.insertInto('devices').values(device).execute(),
     updateDevice: (id: string, patch: Partial<DevicesTable>, ex: Executor = db) => ex.updateTable('devices').set(patch).where('id', '=', id).execute(),
-    /** Last-seen times and load of many devices, in one transaction (a heartbeat batch). */
-    writeLastSeen: (entries: ReadonlyArray<readonly [id: string, seen: { at: string; cpuPercent: number | null; memoryMb: number | null }]>) =>
-      db.transaction().execute(async (trx) => {
-        for (const [id, seen] of entries) {
-          await trx.updateTable('devices').set({ last_seen_at: seen.at, cpu_percent: seen.cpuPercent, memory_mb: seen.memoryMb }).where('id', '=', id).execute();
-        }
-      }),
-    /** Reported states of many devices, in one transaction. */
-    writeDeviceStatus: (entries: ReadonlyArray<readonly [id: string, changes: Partial<DevicesTable>]>) =>
+    /** Changes to many devices in one transaction: a batch of heartbeats or of reported states. */
+    updateDevices: (entries: ReadonlyArray<readonly [id: string, changes: Partial<DevicesTable>]>) =>
       db.transaction().execute(async (trx) => {
         for (const [id, changes] of entries) await trx.updateTable('devices').set(changes).where('id', '=', id).execute();
       }),

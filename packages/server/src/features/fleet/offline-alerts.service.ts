@@ -104,16 +104,19 @@ export function createOfflineAlerts(deps: OfflineAlertsDeps) {
     }
   }
 
+  /** Looks at every team's devices now; a look already under way is shared, not doubled. */
+  function check(): Promise<void> {
+    running ??= checkAll().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
   return {
-    /** Looks at every team's devices now (the timer does it every ALERT_CHECK_MS). */
-    check(): Promise<void> {
-      running ??= checkAll().finally(() => {
-        running = null;
-      });
-      return running;
-    },
+    /** The timer does it every ALERT_CHECK_MS; tests call it to look at once. */
+    check,
     start(): void {
-      timer ??= setInterval(() => void this.check(), deps.tickMs ?? ALERT_CHECK_MS);
+      timer ??= setInterval(() => void check(), deps.tickMs ?? ALERT_CHECK_MS);
       timer.unref();
     },
     close(): void {
