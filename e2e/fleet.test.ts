@@ -8,7 +8,8 @@
  *
  * The last walk runs the real agent with real Node-RED: provisioned from the fleet page,
  * its target set on its page, a rollout to its group drawn to 100 %, and the platform
- * stopped and started while the device keeps serving its flows.
+ * stopped and started while the device keeps serving its flows, and then its Node-RED
+ * editor opened from its page, read only, through the tunnel the device opens.
  *
  * FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
  */
@@ -218,7 +219,7 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   await h.shot(viewer, '04-fleet-as-viewer');
 });
 
-test('a real device agent runs the target set on its page; a rollout to its group is drawn as it goes', { timeout: 240_000 }, async () => {
+test('a real device agent runs the target set on its page; a rollout to its group is drawn as it goes; its editor opens after a platform restart', { timeout: 240_000 }, async () => {
   const { admin, teamId } = walk;
   assert.ok(admin && teamId, 'runs after the owner walk');
   // What the device is to run: two snapshots of an application's instance, made through the API.
@@ -302,6 +303,20 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   await admin.getByTestId('device-running').getByText('hello v2').waitFor();
   await admin.locator('.page-head [data-status="running"]').waitFor();
   await h.shot(admin, '07-after-platform-restart');
+
+  // --- Its editor, from its page: through the tunnel the device opens, read only, showing what it runs.
+  const [editor] = await Promise.all([admin.context().waitForEvent('page'), admin.getByRole('link', { name: /^Open editor \(read-only\)/ }).click()]);
+  await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: 90_000 });
+  await editor.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node?: (id: string) => unknown } } }).RED?.nodes?.node?.('tpl1')), undefined, { timeout: 60_000 });
+  assert.equal(
+    await editor.evaluate(() => (window as unknown as { RED: { nodes: { node(id: string): { template: string } } } }).RED.nodes.node('tpl1').template),
+    'hello v2 from the device',
+    'the editor shows the flows the device runs',
+  );
+  await editor.locator('#red-ui-header-button-deploy.disabled').waitFor();
+  assert.match(editor.url(), new RegExp(`/devices/[^/]+/editor/`));
+  await h.shot(editor, '08-device-editor');
+  await editor.close();
 
   agent.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { findNodeRed } from './node-red-process.ts';
 import { createPlatformClient } from './platform-client.ts';
 import { pollDesiredState, Reconciler } from './reconcile.ts';
 import { StateStore } from './state-store.ts';
+import { createEditorTunnel } from './tunnel.ts';
 import { AuditUploader, LogUploader, StatusReporter } from './uploaders.ts';
 
 export { AgentConfigError, AGENT_USAGE, loadAgentConfig } from './config.ts';
@@ -80,7 +81,8 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
   logs.start();
   const polling = new AbortController();
   const link = config.mqtt ? connectDeviceLink({ url: config.mqtt.url, deviceId: config.mqtt.deviceId, credential: config.token, log }) : null;
-  const poll = pollDesiredState({ client, reconciler, log, signal: polling.signal, link });
+  const tunnel = device ? createEditorTunnel({ platformUrl: config.platformUrl, credential: config.token, nodeRedPort: () => reconciler.nodeRedPort(), log }) : null;
+  const poll = pollDesiredState({ client, reconciler, log, signal: polling.signal, link, ...(tunnel ? { onTunnelRequested: () => tunnel.open() } : {}) });
   log('info', `agent started: platform ${config.platformUrl}, directory ${config.dir}, Node-RED ${nodeRed.version}`);
 
   let stopped: Promise<void> | null = null;
@@ -88,6 +90,7 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
     stop() {
       stopped ??= (async () => {
         polling.abort();
+        tunnel?.close();
         await reconciler.stop(SHUTDOWN_NODE_RED_MS);
         await poll;
         await link?.close().catch(() => undefined);

@@ -15,6 +15,7 @@ const desired = {
     palette: { allow: [], deny: [] },
   },
   env: [{ name: 'LINE', value: '3' }],
+  editorTunnel: false,
 };
 
 describe('platform client', () => {
@@ -34,6 +35,8 @@ describe('platform client', () => {
   test('a desired state is checked field by field', () => {
     assert.deepEqual(parseDesiredState(desired), desired);
     assert.deepEqual(parseDesiredState({ ...desired, snapshot: null }).snapshot, null);
+    assert.equal(parseDesiredState({ ...desired, editorTunnel: true }).editorTunnel, true);
+    assert.equal(parseDesiredState({ ...desired, editorTunnel: 'yes' }).editorTunnel, false, 'only true asks for the tunnel');
     const broken: unknown[] = [
       null,
       { ...desired, generation: '3' },

@@ -27,6 +27,8 @@ export type DesiredState = {
   snapshot: SnapshotRef | null;
   settings: DesiredSettings;
   env: Array<{ name: string; value: string }>;
+  /** A device only: someone opens its editor, so it should open its editor tunnel (tunnel.ts). */
+  editorTunnel: boolean;
 };
 
 export type AgentStateName = 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
@@ -229,6 +231,7 @@ export function parseDesiredState(value: unknown): DesiredState {
     snapshot: ref,
     settings: { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, palette: { allow, deny } },
     env: vars,
+    editorTunnel: value.editorTunnel === true,
   };
 }
 

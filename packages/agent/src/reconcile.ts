@@ -533,11 +533,16 @@ export class Reconciler {
     store.writeState({ ...store.readState(), runningSnapshotId: running?.id ?? null, runningHash: running?.hash ?? null });
   }
 
+  /** Node-RED's port while it runs: where the editor tunnel's streams go. */
+  nodeRedPort(): number | null {
+    return this.child?.alive ? this.child.port : null;
+  }
+
   private statusFields(): Pick<StatusFields, 'runningSnapshotId' | 'runningHash' | 'nodeRedPort'> {
     return {
       runningSnapshotId: this.current?.ref?.id ?? null,
       runningHash: this.current?.ref?.hash ?? null,
-      nodeRedPort: this.child?.alive ? this.child.port : null,
+      nodeRedPort: this.nodeRedPort(),
     };
   }
 
@@ -582,7 +587,15 @@ function writeUserDirFiles(userDir: string, content: SnapshotContent): void {
  * Asks the platform for the desired state for as long as the agent runs: a long poll that
  * returns when the generation changes, backing off while the platform is away.
  */
-export async function pollDesiredState(options: { client: PlatformClient; reconciler: Reconciler; log: AgentLog; signal: AbortSignal; link?: DeviceLink | null }): Promise<void> {
+export async function pollDesiredState(options: {
+  client: PlatformClient;
+  reconciler: Reconciler;
+  log: AgentLog;
+  signal: AbortSignal;
+  link?: DeviceLink | null;
+  /** A device's: the platform asks it to open its editor tunnel. */
+  onTunnelRequested?: () => void;
+}): Promise<void> {
   const { client, reconciler, log, signal, link } = options;
   let generation: number | null = null;
   let failures = 0;
@@ -597,6 +610,7 @@ export async function pollDesiredState(options: { client: PlatformClient; reconc
         generation = desired.generation;
         reconciler.setDesired(desired);
       }
+      if (desired.editorTunnel) options.onTunnelRequested?.();
       if (link?.connected()) await link.waitForChange(SAFETY_POLL_MS, signal);
     } catch (err) {
       if (signal.aborted) return;

@@ -81,6 +81,11 @@ export const PERMISSIONS = {
   },
   'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups, devices and provisioning tokens (never their secrets)" },
   'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups; rename devices and move them' },
+  'fleet:editor': {
+    scope: 'team',
+    access: 'read',
+    description: "Open a device's Node-RED editor through its tunnel, read only: a device runs only its target snapshot",
+  },
   'fleet:deploy': {
     scope: 'team',
     access: 'write',

@@ -16,7 +16,7 @@ export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
   auditor: 'Reads the audit trail and the evidence, nothing else',
 };
 
-const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'fleet:read', 'team:leave'];
+const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'fleet:read', 'fleet:editor', 'team:leave'];
 const build: Permission[] = ['applications:write', 'snapshots:write', 'instances:operate', 'fleet:write', 'fleet:deploy'];
 
 /** Team permissions by role. Platform and self permissions are not listed here. */

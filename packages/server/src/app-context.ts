@@ -6,6 +6,7 @@ import type { ApplicationsStore } from './features/applications/applications.sto
 import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
 import type { DeploymentsService } from './features/fleet/deployments.service.ts';
 import type { DeviceBroker } from './features/fleet/device-broker.ts';
+import type { DeviceTunnels } from './features/fleet/device-tunnels.ts';
 import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
@@ -52,6 +53,8 @@ export interface AppContext {
   deployments: DeploymentsService;
   /** The embedded MQTT broker devices connect to. */
   broker: DeviceBroker;
+  /** The devices' editor tunnels, open while someone uses a device's editor. */
+  tunnels: DeviceTunnels;
   offlineAlerts: OfflineAlerts;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;

@@ -27,6 +27,8 @@ import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
 import { createDeviceBroker } from './features/fleet/device-broker.ts';
+import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
+import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
@@ -47,7 +49,7 @@ import { teamsRoutes } from './features/teams/teams.routes.ts';
 import { createTeamsService } from './features/teams/teams.service.ts';
 import { createTeamsStore } from './features/teams/teams.store.ts';
 import { registerAuth } from './http/auth.ts';
-import { registerProblemHandler } from './http/problem.ts';
+import { registerProblemHandler, sendFrameworkProblem } from './http/problem.ts';
 import { createSerializerCompiler, createValidatorCompiler } from './http/validation.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { createMetrics } from './metrics.ts';
@@ -80,6 +82,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
+    frameworkErrors: sendFrameworkProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -121,6 +124,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const fleetStore = createFleetStore(database.db);
   const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
   const deviceByCredential = async (raw: string) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null;
+  const deviceAsActor = (deviceId: string) => ({ ...SYSTEM_CONTEXT, actor: { type: 'system' as const, userId: null, label: `device:${deviceId}` } });
   const broker = await createDeviceBroker({
     deviceByCredential,
     onRefusedCredential: ({ username, ip }) =>
@@ -129,7 +133,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
         .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
     onTopicRefused: ({ deviceId, teamId, topic, action }) =>
       void auditLog
-        .record({ ...SYSTEM_CONTEXT, actor: { type: 'system', userId: null, label: `device:${deviceId}` } }, { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
+        .record(deviceAsActor(deviceId), { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
         .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
     now: () => clock.now(),
     log: app.log,
@@ -140,11 +144,29 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const deployments = createDeploymentsService({
     store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(), notifyDevice: (id) => broker.notifyDesired(id),
   });
+  const tunnels = createDeviceTunnels({
+    deviceByCredential,
+    askDevice: (id) => deployments.announce(id),
+    onRefusedCredential: ({ ip }) =>
+      void auditLog
+        .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'tunnel' } })
+        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused tunnel failed')),
+    onOpened: (device, ip) =>
+      void auditLog
+        .record({ ...deviceAsActor(device.id), ip }, { event: 'device.tunnel.opened', teamId: device.team_id, target: { type: 'device', id: device.id } })
+        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a tunnel failed')),
+    onClosed: (device, openedForMs) =>
+      void auditLog
+        .record(deviceAsActor(device.id), { event: 'device.tunnel.closed', teamId: device.team_id, target: { type: 'device', id: device.id }, details: { openSeconds: Math.round(openedForMs / 1000) } })
+        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a tunnel failed')),
+    now: () => clock.now().getTime(),
+  });
+  tunnels.attach(app.server);
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, offlineAlerts,
+    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, offlineAlerts,
   };
 
   auditLog.onAppended((records) => {
@@ -226,6 +248,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   deviceProtocolRoutes(app, context);
   agentRoutes(app, context);
   instanceProxyRoutes(app, context);
+  deviceEditorRoutes(app, context);
   await registerWeb(app, config.webDir);
 
   const capacityTimer = setInterval(() => void checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')), 60_000);
@@ -259,6 +282,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // Held long polls are answered now too, rather than at the end of their wait.
   app.addHook('preClose', async () => {
     deployments.close();
+    tunnels.close();
     await broker.close();
   });
   app.addHook('onClose', async () => {

@@ -26,6 +26,8 @@ export function createChangeSignals() {
 
   return {
     wake,
+    /** Whether a request waits on `key` now: it would hear a wake-up at once. */
+    listening: (key: string): boolean => waiters.has(key),
     /**
      * Resolves when `key` is woken or after timeoutMs; at once when `changedMeanwhile` says
      * the change came already. It listens before it looks: a change between the caller's

@@ -42,10 +42,11 @@ interface Caller {
   login: { email: string; password: string } | null;
 }
 
-/** proxied: Node-RED behind the route is not running in this test, so 503 counts as let through. */
+/** proxied: Node-RED behind the route is not running (or not reachable) in this test, so 503 counts as let through. */
 type Expected = 'public' | 'public-proxied' | 401 | 403 | 404 | 'allowed' | 'allowed-proxied';
 
-const isProxy = (route: DeclaredRoute) => route.url.startsWith('/instances/');
+/** Proxies to a Node-RED: a hosted instance's, or a device's over its tunnel (not connected in this test: 503). */
+const isProxy = (route: DeclaredRoute) => route.url.startsWith('/instances/') || route.url.startsWith('/devices/');
 
 /** What the catalogue says the caller should get, written from the tables, not from isAllowed. */
 function expectedFor(route: DeclaredRoute, caller: Caller): Expected {

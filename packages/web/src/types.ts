@@ -309,6 +309,8 @@ export interface Device {
   /** What its MQTT connection says; unknown: it has not connected since the platform started. */
   connection: 'online' | 'offline' | 'unknown';
   connectionSince: string | null;
+  /** Its Node-RED editor through the platform, read only, over the tunnel the device opens. */
+  editorPath: string;
 }
 
 export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';

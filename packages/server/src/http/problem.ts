@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './errors.ts';
 
 const TYPE_BASE = 'https://flowgate.dev/problems/';
@@ -77,6 +77,23 @@ export function registerProblemHandler(app: FastifyInstance): void {
       instance: request.url.split('?')[0],
     }),
   );
+}
+
+/**
+ * Errors Fastify meets before any route runs (a malformed URL, a path parameter past
+ * maxParamLength): they skip the error handler, so Fastify's \`frameworkErrors\` option
+ * sends them here, to answer in problem+json like everything else.
+ */
+export function sendFrameworkProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.raw.url?.split('?')[0] ?? '';
+  const status = error.statusCode ?? 400;
+  return sendProblem(reply, {
+    type: TYPE_BASE + (status === 414 ? 'uri-too-long' : 'bad-url'),
+    title: status === 414 ? 'URI too long' : 'Bad URL',
+    status,
+    detail: status === 414 ? 'A path parameter is longer than any id or token: 100 characters at most.' : `The URL could not be read: ${error.message.slice(0, 200)}`,
+    instance: path.slice(0, 200),
+  });
 }
 
 function fieldName(instancePath: string, params: Record<string, unknown>): string {

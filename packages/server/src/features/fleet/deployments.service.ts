@@ -257,6 +257,11 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     /** Resolves when the device's desired state changes (at once when `changedMeanwhile` says it did), or after timeoutMs. */
     waitForChange: (deviceId: string, timeoutMs: number, changedMeanwhile: () => Promise<boolean>) => signals.waitUnlessChanged(deviceId, timeoutMs, changedMeanwhile),
     wake: (deviceId: string) => signals.wake(deviceId),
+    announce,
+    /** Whether the device holds a long poll now: it hears a change at once. */
+    listening: (deviceId: string) => signals.listening(deviceId),
+    /** The key the device's Node-RED checks editor tokens with. */
+    editorKeyOf: async (device: DevicesTable) => (await deviceSecrets(device)).editorKey,
     appendLogs: logs.append,
     recentLogs: logs.after,
 

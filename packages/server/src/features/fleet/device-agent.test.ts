@@ -7,14 +7,16 @@ import path from 'node:path';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_BIN } from '../../package-paths.ts';
-import { Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import WebSocket from 'ws';
+import { addMember, Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 /**
  * The real agent on a "device" (a working directory of its own on this machine) with real
  * Node-RED, against the real platform listening on loopback: `flowgate-agent --provision`
  * registers it and keeps its credential (mode 0600); it runs the target an operator sets;
  * with the platform away it runs its last good snapshot; it runs again from its directory
- * alone; and it stops when the owner revokes it.
+ * alone; its editor opens through the platform over the tunnel the device opens; and it
+ * stops when the owner revokes it.
  */
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -33,6 +35,7 @@ describe('flowgate-agent --provision on a device', () => {
   let siteId: string;
   let dir: string;
   let snapshotId: string;
+  let nodeRedPort: number;
   const children: ChildProcess[] = [];
 
   function agent(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
@@ -102,7 +105,11 @@ describe('flowgate-agent --provision on a device', () => {
     assert.deepEqual(await devices(), []);
   });
 
-  test('it registers, keeps its credential, runs its target in Node-RED, keeps running it offline, and stops when revoked', async () => {
+  /** The device's agent in its second run, and its id: the editor and revocation tests use it. */
+  let again: ReturnType<typeof agent>;
+  let deviceId: string;
+
+  test('it registers, keeps its credential, runs its target in Node-RED, and keeps running it offline', async () => {
     const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, singleUse: true })).json();
     const port = await freePort();
     const first = agent(['--platform', base, '--provision', token, '--dir', dir, '--name', 'edge-gw-01', '--check-in-seconds', '1', '--node-red-port', String(port)]);
@@ -141,15 +148,71 @@ describe('flowgate-agent --provision on a device', () => {
     assert.equal(await offline.exit, 0, offline.output());
 
     // Started again with its directory alone: the same device, no new registration.
-    const again = agent(['--dir', dir, '--check-in-seconds', '1', '--node-red-port', String(port)]);
+    again = agent(['--dir', dir, '--check-in-seconds', '1', '--node-red-port', String(port)]);
+    deviceId = device!.id;
+    nodeRedPort = port;
     await until('the second run to report', async () => again.output().includes(`device ${device!.id} checking in`));
     assert.equal((await devices()).length, 1);
     await until('the target to answer again', async () => (await hello(port).catch(() => null)) === 'hello from the device', 60_000);
+  });
 
-    // Revoked on the platform: its long poll is refused at once, and the agent stops Node-RED and exits, saying why.
-    assert.equal((await owner.post(`/api/devices/${device!.id}/revoke`)).statusCode, 200);
+  test("its Node-RED editor opens through the platform over the tunnel the device opens, read only, for the team's people only", async () => {
+    assert.ok(deviceId, 'the device runs (previous test)');
+    const viewer = await addMember(t, owner, teamId, 'vera@plant.example', 'viewer');
+    const outsider = await addMember(t, owner, (await owner.post('/api/teams', { name: 'Other plant' })).json().id, 'otto@plant.example', 'owner');
+    const audit = async (event: string) => ((await owner.get(`/api/teams/${teamId}/audit?event=${event}`)).json() as { events: Array<{ event: string; actorLabel: string }> }).events;
+    assert.equal(t.context.tunnels.session(deviceId), null, 'no tunnel while nobody uses the editor');
+
+    // The front door asks the device for its tunnel, waits for it, and hands over a read-only editor token.
+    const door = await viewer.get(`/devices/${deviceId}/editor/`);
+    assert.equal(door.statusCode, 302, door.body);
+    const token = /access_token=([^&]+)/.exec(String(door.headers.location))![1]!;
+    assert.ok(t.context.tunnels.session(deviceId), 'the device opened its tunnel');
+    const page = await viewer.get(`/devices/${deviceId}/editor/?access_token=${token}`);
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /<div id="red-ui-editor">/, "the device's own editor page, through the tunnel");
+    assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'self'/);
+
+    const flows = await viewer.request('GET', `/devices/${deviceId}/editor/flows`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
+    assert.equal(flows.statusCode, 200, flows.body);
+    assert.ok((flows.json() as Array<{ id: string }>).some((n) => n.id === 'in1'), 'the flows the device runs');
+
+    // Read only for everybody, the owner too: a device runs its target, and Node-RED refuses the deploy.
+    const ownerToken = /access_token=([^&]+)/.exec(String((await owner.get(`/devices/${deviceId}/editor/`)).headers.location))![1]!;
+    const deploy = await owner.request('POST', `/devices/${deviceId}/editor/flows`, { flows: [] }, { authorization: `Bearer ${ownerToken}`, 'node-red-api-version': 'v2' });
+    assert.ok(deploy.statusCode === 401 || deploy.statusCode === 403, `refused: ${deploy.statusCode} ${deploy.body}`);
+    assert.equal(await hello(nodeRedPort), 'hello from the device', 'the flows still run');
+    assert.equal((await owner.request('POST', `/devices/${deviceId}/editor/flows`, { flows: [] })).statusCode, 403, 'a write without the editor token is refused (CSRF)');
+    assert.equal((await outsider.get(`/devices/${deviceId}/editor/`)).statusCode, 404, "another team's people do not find it");
+
+    // The editor's WebSocket through the tunnel: Node-RED takes the token and answers.
+    const comms = new WebSocket(`${base.replace('http', 'ws')}/devices/${deviceId}/editor/comms`, { headers: { cookie: viewer.cookie! } });
+    const first = await new Promise<string>((resolve, reject) => {
+      comms.once('open', () => comms.send(JSON.stringify({ auth: decodeURIComponent(token) })));
+      comms.once('message', (data: Buffer) => resolve(data.toString()));
+      comms.once('error', reject);
+    });
+    assert.match(first, /"auth":"ok"/);
+    comms.close();
+    const anonymous = new WebSocket(`${base.replace('http', 'ws')}/devices/${deviceId}/editor/comms`);
+    const refused = await new Promise<number>((resolve) => anonymous.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    assert.equal(refused, 401);
+
+    assert.equal((await audit('device.tunnel.opened')).length, 1, 'the remote access is audited');
+    assert.deepEqual((await audit('device.editor.opened')).map((e) => e.actorLabel).sort(), ['admin@plant.example', 'vera@plant.example']);
+  });
+
+  test('revoked: the tunnel is cut, its editor does not open, and the agent stops Node-RED and exits, saying why', async () => {
+    assert.ok(deviceId, 'the device runs (previous tests)');
+    assert.equal((await owner.post(`/api/devices/${deviceId}/revoke`)).statusCode, 200);
+    assert.equal(t.context.tunnels.session(deviceId), null);
+    const door = await owner.get(`/devices/${deviceId}/editor/`);
+    assert.equal(door.statusCode, 503);
+    assert.match(door.json().detail, /revoked/);
     assert.equal(await again.exit, 3, again.output());
     assert.match(again.output(), /refused this device's credential: the device was revoked/);
-    assert.equal(await hello(port).catch(() => 'no answer'), 'no answer');
+    assert.equal(await hello(nodeRedPort).catch(() => 'no answer'), 'no answer');
+    const closed = ((await owner.get(`/api/teams/${teamId}/audit?event=device.tunnel.closed`)).json() as { events: unknown[] }).events;
+    assert.equal(closed.length, 1, 'the end of the remote access is audited too');
   });
 });

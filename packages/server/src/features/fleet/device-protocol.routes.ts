@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DevicesTable } from '../../db/schema.ts';
 import { Id, Name, NoContent, Nullable, Version } from '../../http/schemas.ts';
@@ -15,7 +16,7 @@ const ReportedStates = ['starting', 'running', 'crashed', 'stopped', 'safe-mode'
  * snapshots it is told to run. Every route but register is `device: true`.
  */
 export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
-  const { fleet, deployments } = c;
+  const { fleet, deployments, tunnels } = c;
   const deviceOf = (request: { device: DevicesTable | null }): DevicesTable => request.device!;
 
   app.post(
@@ -97,7 +98,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       config: { device: true },
       schema: {
         tags: ['device protocol'],
-        description: 'The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over.',
+        description: `The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over. editorTunnel: true asks the device to open its editor tunnel (${TUNNEL_PATH}).`,
         querystring: Type.Object({ generation: Type.Optional(Type.Integer({ minimum: 0 })), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) }, { additionalProperties: false }),
       },
     },
@@ -106,10 +107,10 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       const { generation, wait } = request.query;
       fleet.markSeen(device);
       if (generation === device.generation && wait) {
-        await deployments.waitForChange(device.id, wait * 1000, async () => (await fleet.requireLiveDevice(device.id)).generation !== generation);
+        await deployments.waitForChange(device.id, wait * 1000, async () => tunnels.pending(device.id) || (await fleet.requireLiveDevice(device.id)).generation !== generation);
         device = await fleet.requireLiveDevice(device.id);
       }
-      return deployments.desiredFor(device);
+      return { ...(await deployments.desiredFor(device)), editorTunnel: tunnels.take(device.id) };
     },
   );
 

@@ -52,6 +52,7 @@ export const DeviceView = Type.Object({
   memoryMb: Type.Union([Type.Number(), Type.Null()]),
   connection: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('unknown')], { description: 'What its MQTT connection says; unknown: it has not connected since the platform started' }),
   connectionSince: Nullable(Type.String()),
+  editorPath: Type.String({ description: "Its Node-RED editor through the platform, read only, over the tunnel the device opens (while it is connected)" }),
 });
 
 export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
@@ -75,6 +76,7 @@ export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
     memoryMb: d.memory_mb,
     connection: presence ? (presence.online ? ('online' as const) : ('offline' as const)) : ('unknown' as const),
     connectionSince: presence?.since ?? null,
+    editorPath: `/devices/${d.id}/editor/`,
   };
 }
 
@@ -286,9 +288,10 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   );
   app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) => {
     const device = await fleet.revokeDevice(request.params.deviceId, request.ctx);
-    // Its long poll answers now, refused, and its MQTT connection is cut: it learns at once.
+    // Its long poll answers now, refused, and its MQTT connection and editor tunnel are cut: it learns at once.
     c.deployments.wake(device.id);
     c.broker.disconnect(device.id);
+    c.tunnels.disconnect(device.id);
     return presentDevice(device, c.broker.presence(device.id));
   });
 

@@ -29,6 +29,27 @@ function SnapshotName({ id }: { id: string | null }) {
   );
 }
 
+/**
+ * The device's Node-RED editor, in a tab of its own: the platform asks the device to open
+ * its tunnel and waits for it, so it opens only while the device is connected. Read only:
+ * a device runs its target, so changes are made on an instance and targeted here.
+ */
+function DeviceEditorLink({ device }: { device: Device }) {
+  const connected = device.connection === 'online';
+  return (
+    <p className="actions">
+      <a className={`button${connected ? ' primary' : ''}`} href={device.editorPath} target="_blank" rel="noopener noreferrer">
+        Open editor (read-only)
+        <span className="visually-hidden"> (opens in a new tab)</span>
+        <span aria-hidden="true"> ↗</span>
+      </a>{' '}
+      <span className="muted small">
+        {connected ? 'Through a tunnel the device opens to the platform; opening it is audited.' : 'The editor opens while the device is connected.'}
+      </span>
+    </p>
+  );
+}
+
 /** One device: what it runs and should run, how it is, its logs; set its target (fleet:deploy). */
 export function DevicePage() {
   const { deviceId = '' } = useParams();
@@ -88,6 +109,7 @@ export function DevicePage() {
         <dt>Load</dt>
         <dd>{d.cpuPercent === null ? <span className="muted">not reported</span> : `CPU ${d.cpuPercent} % · memory in use ${d.memoryMb ?? '?'} MB`}</dd>
       </dl>
+      {access.allowed('fleet:editor') && !d.revokedAt && <DeviceEditorLink device={d} />}
       {d.statusDetail && (
         <p className="notice notice-error" role="status">
           {d.statusDetail}

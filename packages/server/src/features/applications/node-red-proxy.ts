@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import { verifyEditorToken } from '@flowgate/core';
+import type { UsersTable } from '../../db/schema.ts';
+import { SESSION_COOKIE } from '../../http/auth.ts';
+import { ForbiddenError } from '../../http/errors.ts';
+
+/**
+ * What proxying a Node-RED editor needs, wherever that Node-RED runs: a hosted instance
+ * on the platform's loopback (instance-proxy.ts) or a device at the far end of its tunnel
+ * (fleet/device-editor.routes.ts). Both put the same sign-in, the same token rules and the
+ * same headers in front of it.
+ */
+
+/** The editor keeps its token for WebSocket sign-in; the session still gates every request. */
+export const EDITOR_TOKEN_SECONDS = 8 * 3600;
+export const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * What Node-RED's pages need instead of the platform's strict policy: the editor runs the
+ * inline scripts of every node's definition and Monaco's workers, and a dashboard its own
+ * scripts. Connections stay on this origin (no calls out to the public flow catalogue:
+ * what may be installed is the team's palette policy), and no other site may frame them.
+ */
+const NODE_RED_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+export function withNodeRedPolicy<H extends Record<string, unknown>>(headers: H): H {
+  return { ...headers, 'content-security-policy': NODE_RED_CSP };
+}
+
+/** Headers Node-RED must not see: the platform's own session, and hop-by-hop ones. */
+export function withoutPlatformCookie(cookie: string | undefined): string | undefined {
+  if (!cookie) return undefined;
+  const rest = cookie.split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+  return rest.length ? rest.join('; ') : undefined;
+}
+
+/** The part of a URL after the path: '' or '?…'. */
+export function queryOf(url: string): string {
+  return url.includes('?') ? url.slice(url.indexOf('?')) : '';
+}
+
+/**
+ * The editor token a request presents, checked: null when it presents none. A token minted
+ * for someone else or another editor is refused, and a write must carry one: a cross-site
+ * form has the cookie but not the token.
+ */
+export function presentedEditorToken(request: FastifyRequest, key: string, expect: { userId: string; iid: string }, nowSeconds: number): string | null {
+  const sent = request.headers.authorization?.startsWith('Bearer ') ? request.headers.authorization.slice(7) : null;
+  const presented = sent ? verifyEditorToken(key, sent, nowSeconds) : null;
+  if (presented && (presented.sub !== expect.userId || presented.iid !== expect.iid)) throw new ForbiddenError('This editor token belongs to someone else.');
+  if (!SAFE.has(request.method) && !presented) throw new ForbiddenError('Editor changes need the editor token: reload the editor.');
+  return presented ? sent : null;
+}
+
+/**
+ * The editor's front door: GET of the editor's root with no query. The editor is then
+ * handed a fresh token in the URL, as Node-RED's editor expects; it keeps it and reloads
+ * itself at "editor/?" (the query emptied, not removed), which goes through to Node-RED.
+ */
+export function isEditorFrontDoor(request: FastifyRequest, path: string): boolean {
+  return request.method === 'GET' && path === '' && queryOf(request.url) === '';
+}
+
+/** The request headers Node-RED gets: its editor token instead of the platform's session. */
+export function editorRequestHeaders<H extends Record<string, unknown>>(headers: H, token: string): H {
+  const next: Record<string, unknown> = { ...headers, authorization: `Bearer ${token}`, cookie: withoutPlatformCookie(headers.cookie as string | undefined) };
+  delete next['x-csrf-token'];
+  return next as H;
+}
+
+export function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Who opens an editor's WebSocket: the signed-in person of the session cookie, when the
+ * page comes from the platform itself (cross-site WebSocket hijacking otherwise). Null:
+ * refuse it, with the status given.
+ */
+export async function upgradeUser(
+  req: IncomingMessage,
+  authenticateSession: (token: string) => Promise<{ user: UsersTable; session: { stage: string } } | null>,
+): Promise<{ user: UsersTable } | { status: 401 | 403 }> {
+  const cookie = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
+  const found = cookie ? await authenticateSession(decodeURIComponent(cookie)) : null;
+  if (!found || found.session.stage !== 'full') return { status: 401 };
+  const origin = req.headers.origin;
+  if (origin && new URL(origin).host !== req.headers.host) return { status: 403 };
+  return { user: found.user };
+}
+
+/**
+ * The upgrade request as it came, minus the platform's cookie, written to Node-RED, and
+ * then a byte pipe both ways until either end closes.
+ */
+export function pipeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: Duplex): void {
+  const headers = Object.entries(req.headers)
+    .filter(([name]) => name !== 'cookie')
+    .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') : value}`);
+  upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+  if (head.length) upstream.write(head);
+  socket.pipe(upstream).pipe(socket);
+  const close = () => {
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.on('error', close);
+  socket.on('error', close);
+  upstream.on('close', close);
+  socket.on('close', close);
+}

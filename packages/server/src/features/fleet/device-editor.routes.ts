@@ -1,0 +1,145 @@
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isAllowed, mintEditorToken } from '@flowgate/core';
+import type { TunnelSession } from '@flowgate/agent/tunnel';
+import type { AppContext, TypedApp } from '../../app-context.ts';
+import type { DevicesTable, UsersTable } from '../../db/schema.ts';
+import { NotFoundError } from '../../http/errors.ts';
+import { sendProblem } from '../../http/problem.ts';
+import { requireAuth } from '../identity/identity.routes.ts';
+import {
+  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, pipeUpgrade, presentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy,
+} from '../applications/node-red-proxy.ts';
+
+/** How long opening a device's editor waits for the device to open its tunnel. */
+export const TUNNEL_WAIT_MS = 15_000;
+/** A request through the tunnel that Node-RED has not begun to answer by then fails (502). */
+const UPSTREAM_ANSWER_MS = 30_000;
+/** Connection-level headers: they belong to each hop, not to the request. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
+
+/**
+ * A device's Node-RED editor, through the platform: the same sign-in, the same editor
+ * token and the same audit as a hosted instance's (instance-proxy.ts), but over the tunnel
+ * the device opens outward (device-tunnels.ts) instead of to a loopback port.
+ *
+ * Read only, for every role: a device runs only what its target says (a deploy in its own
+ * Node-RED is put back by its agent), so its editor is for looking at the flows and the
+ * debug sidebar of what runs there. Changes are made on an instance, snapshotted and
+ * targeted or rolled out.
+ */
+export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
+  const { fleet, deployments, tunnels, broker, auditLog, identity, teamsStore, clock } = c;
+
+  function tokenFor(user: UsersTable, device: DevicesTable, key: string): string {
+    return mintEditorToken(key, {
+      sub: user.id,
+      email: user.email,
+      name: user.name,
+      permissions: 'read',
+      iid: device.id,
+      exp: Math.floor(clock.now().getTime() / 1000) + EDITOR_TOKEN_SECONDS,
+    });
+  }
+
+  function unreachable(reply: FastifyReply, device: DevicesTable, detail: string): FastifyReply {
+    return sendProblem(reply, { type: 'https://flowgate.dev/problems/device-unreachable', title: 'Device not reachable', status: 503, detail: `"${device.name}": ${detail}` });
+  }
+
+  /** The device's tunnel, asked for when it has none and the device can hear the request now. */
+  async function tunnelOf(device: DevicesTable, reply: FastifyReply): Promise<TunnelSession | null> {
+    if (device.revoked_at) {
+      unreachable(reply, device, 'the device was revoked.');
+      return null;
+    }
+    const open = tunnels.session(device.id);
+    if (open) return open;
+    // Heard at once only over MQTT or a held long poll; otherwise not before its next check-in.
+    if (broker.presence(device.id)?.online !== true && !deployments.listening(device.id)) {
+      unreachable(reply, device, 'the device is not connected. Its editor opens while it is online.');
+      return null;
+    }
+    const session = await tunnels.connect(device.id, TUNNEL_WAIT_MS);
+    if (!session) unreachable(reply, device, `the device did not open its editor tunnel within ${TUNNEL_WAIT_MS / 1000} s. Is its Node-RED running? Try again.`);
+    return session;
+  }
+
+  /** One request to the device's Node-RED, over a new stream of its tunnel. */
+  function forward(request: FastifyRequest, reply: FastifyReply, session: TunnelSession, path: string, token: string): Promise<FastifyReply> {
+    const headers = Object.fromEntries(Object.entries(editorRequestHeaders({ ...request.headers }, token)).filter(([name, value]) => value !== undefined && !HOP_BY_HOP.has(name)));
+    const raw = request.body;
+    const body = raw === undefined || raw === null ? null : Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
+    if (body) headers['content-length'] = String(body.length);
+    return new Promise((resolve) => {
+      const fail = (why: string) => resolve(sendProblem(reply, { type: 'https://flowgate.dev/problems/device-editor-failed', title: 'Device editor did not answer', status: 502, detail: why }));
+      let upstream: http.ClientRequest;
+      try {
+        upstream = http.request({
+          createConnection: () => session.openStream() as unknown as import('node:net').Socket,
+          method: request.method,
+          path: `/devices/${(request.params as { deviceId: string }).deviceId}/editor/${path}${queryOf(request.url)}`,
+          headers: { ...headers, host: '127.0.0.1' },
+        });
+      } catch (error) {
+        return fail(`the tunnel refused a new connection: ${(error as Error).message}`);
+      }
+      const timer = setTimeout(() => upstream.destroy(new Error(`Node-RED on the device did not answer within ${UPSTREAM_ANSWER_MS / 1000} s`)), UPSTREAM_ANSWER_MS);
+      upstream.on('response', (response: IncomingMessage) => {
+        clearTimeout(timer);
+        reply.code(response.statusCode ?? 502);
+        for (const [name, value] of Object.entries(withNodeRedPolicy(response.headers))) {
+          if (value !== undefined && (!HOP_BY_HOP.has(name) || name === 'content-length')) reply.header(name, value);
+        }
+        resolve(reply.send(response));
+      });
+      upstream.on('error', (error) => {
+        clearTimeout(timer);
+        if (!reply.sent) fail(error.message);
+      });
+      upstream.end(body ?? undefined);
+    });
+  }
+
+  async function editor(request: FastifyRequest<{ Params: { deviceId: string; '*': string } }>, reply: FastifyReply) {
+    const { user } = requireAuth(request);
+    const device = await fleet.device(request.params.deviceId);
+    const session = await tunnelOf(device, reply);
+    if (!session) return reply;
+    const key = await deployments.editorKeyOf(device);
+    const presented = presentedEditorToken(request, key, { userId: user.id, iid: device.id }, Math.floor(clock.now().getTime() / 1000));
+    const path = request.params['*'];
+    if (isEditorFrontDoor(request, path)) {
+      await auditLog.record(request.ctx, { event: 'device.editor.opened', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { permissions: 'read' } });
+      return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key)}`);
+    }
+    return forward(request, reply, session, path, presented ?? tokenFor(user, device, key));
+  }
+
+  app.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true } }, async (request, reply) =>
+    reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
+  );
+  app.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
+
+  /** The editor's WebSocket (comms): the same session and team check, then a stream of the tunnel. */
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const match = /^\/devices\/([A-Za-z0-9-]{1,64})\/editor\/comms(\?.*)?$/.exec(req.url ?? '');
+    if (!match) return;
+    const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
+    void (async () => {
+      const who = await upgradeUser(req, identity.authenticateSession);
+      if ('status' in who) return refuse(who.status, who.status === 401 ? 'Unauthorized' : 'Forbidden');
+      const device = await fleet.device(match[1]!).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (!device) return refuse(404, 'Not Found');
+      const role = await teamsStore.roleOf(device.team_id, who.user.id);
+      if (!isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'fleet:editor')) return refuse(404, 'Not Found');
+      const session = device.revoked_at ? null : tunnels.session(device.id);
+      if (!session) return refuse(503, 'Service Unavailable');
+      pipeUpgrade(req, socket, head, session.openStream());
+    })().catch(() => refuse(500, 'Internal Server Error'));
+  });
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
+import { Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+
+/**
+ * The editor tunnel at the protocol level, with a device played by hand: opening a
+ * device's editor asks the device through its long poll, and waits for its tunnel; a
+ * tunnel with a forged credential is refused and audited. The whole way, with the real
+ * agent and Node-RED, is in device-agent.test.ts.
+ */
+for (const dialect of DIALECTS) {
+  describe(`device editor tunnels on ${dialect}`, () => {
+    let t: TestApp;
+    let owner: Client;
+    let tunnelUrl: string;
+    let device: { id: string; credential: string };
+    const sockets: WebSocket[] = [];
+
+    const openTunnel = (credential: string) => {
+      const ws = new WebSocket(tunnelUrl, { headers: { authorization: `Bearer ${credential}` } });
+      sockets.push(ws);
+      // A refused handshake ends in an error too; the tests read the answer instead.
+      ws.on('error', () => undefined);
+      return ws;
+    };
+
+    before(async () => {
+      t = await startTestApp(dialect);
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      tunnelUrl = `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}${TUNNEL_PATH}`;
+      owner = await setupAdmin(t);
+      const teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
+      const siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id;
+      const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId })).json();
+      const r = (await new Client(t).post('/api/fleet/v1/register', { token, name: 'gw-a', agentVersion: '0.1.0' })).json();
+      device = { id: r.deviceId, credential: r.credential };
+    });
+    after(async () => {
+      for (const ws of sockets) ws.terminate();
+      await t.close();
+    });
+
+    test('a device that is not connected: its editor answers 503 at once, saying so', async () => {
+      const r = await owner.get(`/devices/${device.id}/editor/`);
+      assert.equal(r.statusCode, 503);
+      assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.match(r.json().detail, /not connected/);
+      assert.equal(t.context.tunnels.pending(device.id), false, 'nothing asked of it');
+    });
+
+    test('opening the editor answers the long poll with editorTunnel, once; the tunnel arrives and the editor opens', async () => {
+      const device_ = new Client(t);
+      device_.bearer = device.credential;
+      const { generation } = (await device_.get('/api/fleet/v1/desired')).json() as { generation: number; editorTunnel: boolean };
+      const held = device_.get(`/api/fleet/v1/desired?generation=${generation}&wait=20`);
+      await new Promise((r) => setTimeout(r, 100));
+      const opening = owner.get(`/devices/${device.id}/editor/`);
+      const answer = (await held).json() as { generation: number; editorTunnel: boolean };
+      assert.equal(answer.editorTunnel, true, 'the long poll answers at once, asking for the tunnel');
+      assert.equal(answer.generation, generation, 'the desired state itself did not change');
+      assert.equal(((await device_.get('/api/fleet/v1/desired')).json() as { editorTunnel: boolean }).editorTunnel, false, 'asked once');
+
+      const ws = openTunnel(device.credential);
+      await new Promise((resolve) => ws.once('open', resolve));
+      const door = await opening;
+      assert.equal(door.statusCode, 302, door.body);
+      assert.match(String(door.headers.location), new RegExp(`^/devices/${device.id}/editor/\\?access_token=`));
+      const opened = (await owner.get(`/api/audit?event=device.tunnel.opened`)).json().events as Array<{ targetId: string; actorLabel: string }>;
+      assert.deepEqual(opened.map((e) => [e.targetId, e.actorLabel]), [[device.id, `device:${device.id}`]]);
+      ws.close();
+      await new Promise((resolve) => ws.once('close', resolve));
+    });
+
+    test('a tunnel with a forged credential is refused (401) and audited', async () => {
+      const ws = openTunnel('fgd_forged-credential');
+      const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+      assert.equal(status, 401);
+      const rejected = (await owner.get('/api/audit?event=device.credential.rejected')).json().events as Array<{ details: string }>;
+      assert.ok(rejected.some((e) => JSON.parse(e.details).transport === 'tunnel'));
+    });
+  });
+}
