@@ -1,4 +1,4 @@
-import { DEVICE_USAGE, EXIT_REVOKED, loadDeviceConfig, loadDeviceIdentity, provisionDevice, type DeviceConfig } from './device.ts';
+import { DEVICE_USAGE, EXIT_REVOKED, loadDeviceConfig, loadDeviceIdentity, mqttUrlOf, provisionDevice, type DeviceConfig } from './device.ts';
 import { AGENT_USAGE, AgentConfigError, agentVersion, loadAgentConfig, startAgent } from './index.ts';
 import { findNodeRed } from './node-red-process.ts';
 
@@ -28,6 +28,7 @@ async function runDevice(config: DeviceConfig): Promise<void> {
   }
   writeLine('info', `device ${identity.deviceId} checking in with ${config.platformUrl}`);
   let revoked = false;
+  const mqttUrl = mqttUrlOf(config, identity);
   const agent = startAgent(
     {
       platformUrl: config.platformUrl,
@@ -35,7 +36,7 @@ async function runDevice(config: DeviceConfig): Promise<void> {
       dir: config.dir,
       protocol: 'device',
       nodeRedPort: config.nodeRedPort,
-      mqtt: config.mqttUrl ? { url: config.mqttUrl, deviceId: identity.deviceId } : null,
+      mqtt: mqttUrl ? { url: mqttUrl, deviceId: identity.deviceId } : null,
       ...(config.checkInSeconds ? { statusIntervalMs: config.checkInSeconds * 1000 } : {}),
     },
     {

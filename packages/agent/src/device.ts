@@ -32,6 +32,8 @@ export type DeviceConfig = {
   nodeRedPort: number | null;
   /** The platform's MQTT broker; null: `--mqtt off`, the long poll alone. */
   mqttUrl: string | null;
+  /** Whether --mqtt (or FLOWGATE_AGENT_MQTT) said so; otherwise the broker the platform names wins. */
+  mqttUrlGiven: boolean;
 };
 
 export type DeviceIdentity = {
@@ -42,6 +44,8 @@ export type DeviceIdentity = {
   groupId: string | null;
   applicationId: string | null;
   platformUrl: string;
+  /** The broker the platform named at registration; null: MQTT over WebSocket on the platform's address. */
+  mqttUrl?: string | null;
   registeredAt: string;
 };
 
@@ -97,6 +101,7 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
   const nodeRedPort = portText === undefined ? null : Number(portText);
   if (nodeRedPort !== null && (!Number.isInteger(nodeRedPort) || nodeRedPort < 1 || nodeRedPort > 65535)) throw new AgentConfigError('--node-red-port must be a port number from 1 to 65535');
   const mqttText = (values.mqtt ?? env.FLOWGATE_AGENT_MQTT ?? '').trim();
+  // The platform may name another broker at registration (mqttUrlOf).
   let mqttUrl: string | null = mqttText === 'off' ? null : mqttText || mqttUrlFor(url.toString());
   if (mqttUrl !== null) {
     try {
@@ -113,9 +118,15 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
     provisionToken,
     nodeRedPort,
     mqttUrl,
+    mqttUrlGiven: mqttText !== '',
     name: (values.name ?? env.FLOWGATE_AGENT_NAME ?? os.hostname()).trim().slice(0, 120) || 'device',
     checkInSeconds,
   };
+}
+
+/** The broker to connect to: --mqtt when given, else the one the platform named at registration, else its own address. */
+export function mqttUrlOf(config: DeviceConfig, identity: DeviceIdentity): string | null {
+  return config.mqttUrlGiven ? config.mqttUrl : (identity.mqttUrl ?? config.mqttUrl);
 }
 
 export function loadDeviceIdentity(dir: string): DeviceIdentity | null {
@@ -150,6 +161,7 @@ export async function provisionDevice(config: DeviceConfig, versions: { agent: s
     groupId: (json.groupId as string | null) ?? null,
     applicationId: (json.applicationId as string | null) ?? null,
     platformUrl: config.platformUrl,
+    mqttUrl: typeof json.mqttUrl === 'string' ? json.mqttUrl : null,
     registeredAt: new Date().toISOString(),
   };
   fs.mkdirSync(config.dir, { recursive: true, mode: 0o700 });

@@ -26,7 +26,8 @@ import { createInstanceRuntime } from './features/applications/instance-runtime.
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
-import { createDeviceBroker } from './features/fleet/device-broker.ts';
+import { createDeviceBroker, type DeviceBroker } from './features/fleet/device-broker.ts';
+import { connectExternalBroker } from './features/fleet/external-broker.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
@@ -125,19 +126,21 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
   const deviceByCredential = async (raw: string) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null;
   const deviceAsActor = (deviceId: string) => ({ ...SYSTEM_CONTEXT, actor: { type: 'system' as const, userId: null, label: `device:${deviceId}` } });
-  const broker = await createDeviceBroker({
-    deviceByCredential,
-    onRefusedCredential: ({ username, ip }) =>
-      void auditLog
-        .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
-        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
-    onTopicRefused: ({ deviceId, teamId, topic, action }) =>
-      void auditLog
-        .record(deviceAsActor(deviceId), { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
-        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
-    now: () => clock.now(),
-    log: app.log,
-  });
+  const broker: DeviceBroker = config.externalMqtt
+    ? await connectExternalBroker({ ...config.externalMqtt, now: () => clock.now(), log: app.log })
+    : await createDeviceBroker({
+      deviceByCredential,
+      onRefusedCredential: ({ username, ip }) =>
+        void auditLog
+          .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
+          .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
+      onTopicRefused: ({ deviceId, teamId, topic, action }) =>
+        void auditLog
+          .record(deviceAsActor(deviceId), { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
+          .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
+      now: () => clock.now(),
+      log: app.log,
+    });
   broker.attach(app.server);
   const offlineAlerts = createOfflineAlerts({ store: fleetStore, devicesOfTeam: (teamId) => fleet.devicesOfTeam(teamId), presence: (id) => broker.presence(id), auditLog, clock, log: app.log });
   const deploymentsStore = createDeploymentsStore(database.db);
@@ -219,7 +222,12 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       provisioningTokenId: { what: 'Provisioning token', resolve: async (id) => (await fleetStore.tokenById(id))?.team_id ?? null },
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
-    deviceByCredential,
+    // A device signed in over HTTPS: an external broker gets its account from this.
+    deviceByCredential: async (raw) => {
+      const device = await deviceByCredential(raw);
+      if (device) broker.admit(device, raw);
+      return device;
+    },
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -10,6 +10,11 @@ export interface Config {
   port: number;
   /** Plain MQTT over TCP for devices, on `host`; null: MQTT over WebSocket on `port` only. */
   mqttPort: number | null;
+  /**
+   * An external Mosquitto with its dynamic-security plugin instead of the embedded broker
+   * (FLOWGATE_MQTT_URL); null: the embedded one.
+   */
+  externalMqtt: { url: string; username: string; password: string; deviceUrl: string | null } | null;
   /** The address people use to reach the platform, for links in mails and setup. */
   publicUrl: string;
   dataDir: string;
@@ -52,6 +57,30 @@ function str(env: Env, name: string): string | null {
   return raw === undefined || raw === '' ? null : raw;
 }
 
+function mqttUrl(env: Env, name: string, protocols: string[]): string | null {
+  const raw = str(env, name);
+  if (raw === null) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must be ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`);
+  if (url.username || url.password) throw new ConfigError(`${name} must not carry credentials: use FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD`);
+  return url.toString().replace(/\/$/, '');
+}
+
+function externalMqtt(env: Env, mqttPort: number | null): Config['externalMqtt'] {
+  const url = mqttUrl(env, 'FLOWGATE_MQTT_URL', ['mqtt:', 'mqtts:']);
+  if (url === null) return null;
+  if (mqttPort !== null) throw new ConfigError('FLOWGATE_MQTT_PORT opens the embedded broker; with FLOWGATE_MQTT_URL devices use that broker: set one of them');
+  const username = str(env, 'FLOWGATE_MQTT_USERNAME');
+  const password = str(env, 'FLOWGATE_MQTT_PASSWORD');
+  if (!username || !password) throw new ConfigError('FLOWGATE_MQTT_URL needs FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD: an account of the broker\'s dynamic-security plugin that may manage it');
+  return { url, username, password, deviceUrl: mqttUrl(env, 'FLOWGATE_MQTT_DEVICE_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']) };
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const host = str(env, 'FLOWGATE_HOST') ?? '127.0.0.1';
   const port = int(env, 'FLOWGATE_PORT', 3000);
@@ -74,6 +103,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const capacityMb = int(env, 'FLOWGATE_AUDIT_CAPACITY_MB', 0);
   const mqttPort = str(env, 'FLOWGATE_MQTT_PORT') === null ? null : int(env, 'FLOWGATE_MQTT_PORT', 0);
   return {
+    externalMqtt: externalMqtt(env, mqttPort),
     host,
     port,
     mqttPort,

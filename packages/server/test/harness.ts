@@ -180,3 +180,26 @@ export async function addMember(t: TestApp, owner: Client, teamId: string, email
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`);
   return client;
 }
+
+export type RegisteredDevice = { id: string; credential: string; mqttUrl: string | null };
+
+/**
+ * A team with a site, devices registered into it over the device protocol, and a snapshot
+ * (of a stopped instance) to target: what the fleet's protocol tests start from.
+ */
+export async function teamWithDevices(t: TestApp, owner: Client, names: string[]): Promise<{ teamId: string; siteId: string; devices: RegisteredDevice[]; snapshotId: string }> {
+  const teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id as string;
+  const siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id as string;
+  const devices: RegisteredDevice[] = [];
+  for (const name of names) {
+    const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId })).json();
+    const r = (await new Client(t).post('/api/fleet/v1/register', { token, name, agentVersion: '0.1.0' })).json();
+    devices.push({ id: r.deviceId, credential: r.credential, mqttUrl: r.mqttUrl });
+  }
+  const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Gateway' })).json().id;
+  const nodeRedVersion = ((await owner.get('/api/node-red-versions')).json() as string[])[0];
+  const instanceId = (await owner.post(`/api/applications/${applicationId}/instances`, { name: 'dev', nodeRedVersion })).json().id;
+  await owner.post(`/api/instances/${instanceId}/stop`);
+  const snapshotId = (await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'v1', flows: [{ id: 't1', type: 'tab', label: 'v1' }] })).json().id as string;
+  return { teamId, siteId, devices, snapshotId };
+}

@@ -2,27 +2,23 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { Client, DIALECTS, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
 
-type Device = { id: string; credential: string };
 
 /**
  * The embedded MQTT broker with the real mqtt.js client: devices sign in with their own
  * credential, over WebSocket on the platform's HTTP port or over plain TCP; each touches
  * only its own topics; presence comes from the connection and its last will; a new target
- * is announced at once. An external broker (the Mosquitto on this machine) is not used:
- * per-device credentials and ACLs there need its dynamic-security plugin configured,
- * which is not built (docs/fleet.md says so).
+ * is announced at once. An external Mosquitto is tested in external-broker.test.ts.
  */
 for (const dialect of DIALECTS) {
   describe(`device MQTT on ${dialect}`, () => {
     let t: TestApp;
     let owner: Client;
-    let teamId: string;
     let wsUrl: string;
     let snapshotId: string;
-    let a: Device;
-    let b: Device;
+    let a: RegisteredDevice;
+    let b: RegisteredDevice;
     const clients: MqttClient[] = [];
 
     const connect = (url: string, username: string, password: string, extra: mqtt.IClientOptions = {}) => {
@@ -52,20 +48,7 @@ for (const dialect of DIALECTS) {
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       wsUrl = `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/api/fleet/v1/mqtt`;
       owner = await setupAdmin(t);
-      teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
-      const siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id;
-      const register = async (name: string): Promise<Device> => {
-        const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId })).json();
-        const r = (await new Client(t).post('/api/fleet/v1/register', { token, name, agentVersion: '0.1.0' })).json();
-        return { id: r.deviceId, credential: r.credential };
-      };
-      a = await register('gw-a');
-      b = await register('gw-b');
-      const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Gateway' })).json().id;
-      const nodeRedVersion = ((await owner.get('/api/node-red-versions')).json() as string[])[0];
-      const instanceId = (await owner.post(`/api/applications/${applicationId}/instances`, { name: 'dev', nodeRedVersion })).json().id;
-      await owner.post(`/api/instances/${instanceId}/stop`);
-      snapshotId = (await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'v1', flows: [{ id: 't1', type: 'tab', label: 'v1' }] })).json().id;
+      ({ devices: [a, b], snapshotId } = await teamWithDevices(t, owner, ['gw-a', 'gw-b']));
     });
     after(async () => {
       for (const c of clients) c.end(true);

@@ -39,6 +39,50 @@ export const statusTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/stat
 
 export type Presence = { online: boolean; since: string };
 
+/**
+ * What the fleet needs of an MQTT broker: the embedded one (createDeviceBroker) or an
+ * external Mosquitto (external-broker.ts).
+ */
+export interface DeviceBroker {
+  /** Where devices connect; null: MQTT over WebSocket on the platform's own address. */
+  readonly deviceUrl: string | null;
+  /** Online or offline, and since when, as the connection says; undefined before it first connects. */
+  presence(deviceId: string): Presence | undefined;
+  /** Tells a device its desired state changed (a device offline now asks when it reconnects). */
+  notifyDesired(deviceId: string): void;
+  /** A device's credential was accepted over HTTPS: a broker with its own accounts learns it. */
+  admit(device: DevicesTable, credential: string): void;
+  /** Cuts a revoked device's connection at once. */
+  disconnect(deviceId: string): void;
+  /** MQTT over WebSocket on the HTTP server, at MQTT_WEBSOCKET_PATH (embedded broker only). */
+  attach(server: Server): void;
+  /** Plain MQTT over TCP, opt-in: 1883 is often a site's own broker (embedded broker only). */
+  listenTcp(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const desiredPayload = (now: Date) => Buffer.from(JSON.stringify({ changedAt: now.toISOString() }));
+
+/** Presence as the status topic says it: "online" when a device connects, "offline" from it or its last will. */
+export function createPresence(now: () => Date) {
+  const presence = new Map<string, Presence>();
+  const set = (deviceId: string, online: boolean) => {
+    if (presence.get(deviceId)?.online === online) return;
+    presence.set(deviceId, { online, since: now().toISOString() });
+  };
+  return {
+    get: (deviceId: string): Presence | undefined => presence.get(deviceId),
+    set,
+    fromStatus(topic: string, payload: Buffer | string): void {
+      const match = /^flowgate\/v1\/devices\/([^/]+)\/status$/.exec(topic);
+      if (!match) return;
+      const text = payload.toString();
+      if (text === 'offline') set(match[1]!, false);
+      else if (text === 'online') set(match[1]!, true);
+    },
+  };
+}
+
 export interface DeviceBrokerDeps {
   /** The live device a raw credential belongs to, or null. */
   deviceByCredential(raw: string): Promise<DevicesTable | null>;
@@ -92,52 +136,39 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
     },
   });
 
-  const presence = new Map<string, Presence>();
-  const setPresence = (device: { id: string }, online: boolean) => {
-    const previous = presence.get(device.id);
-    if (previous?.online === online) return;
-    const now = { online, since: deps.now().toISOString() };
-    presence.set(device.id, now);
-  };
+  const presence = createPresence(deps.now);
   broker.on('clientReady', (client) => {
     const device = (client as DeviceClient).device;
-    if (device) setPresence(device, true);
+    if (device) presence.set(device.id, true);
   });
   // The last will, or the device's own "offline" before it goes: what the connection says.
-  broker.on('publish', (packet, client) => {
-    const match = /^flowgate\/v1\/devices\/([^/]+)\/status$/.exec(packet.topic);
-    if (!match) return;
-    const device = (client as DeviceClient | null)?.device ?? { id: match[1]! };
-    const text = packet.payload.toString();
-    if (text === 'offline') setPresence(device, false);
-    else if (text === 'online') setPresence(device, true);
-  });
+  broker.on('publish', (packet) => presence.fromStatus(packet.topic, packet.payload));
   broker.on('clientDisconnect', (client) => {
     const device = (client as DeviceClient).device;
-    if (device) setPresence(device, false);
+    if (device) presence.set(device.id, false);
   });
   broker.on('clientError', (client, error) => deps.log.warn({ err: error, clientId: client.id }, 'MQTT client error'));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
   let tcp: net.Server | null = null;
 
-  return {
-    /** Online or offline, and since when, as the connection says; undefined before it first connects. */
-    presence: (deviceId: string): Presence | undefined => presence.get(deviceId),
+  const broker_: DeviceBroker = {
+    deviceUrl: null,
+    presence: presence.get,
 
-    /** Tells a device its desired state changed (a device offline now asks when it reconnects). */
     notifyDesired(deviceId: string): void {
-      broker.publish({ cmd: 'publish', topic: desiredTopic(deviceId), payload: Buffer.from(JSON.stringify({ changedAt: deps.now().toISOString() })), qos: 1, retain: false, dup: false }, () => undefined);
+      broker.publish({ cmd: 'publish', topic: desiredTopic(deviceId), payload: desiredPayload(deps.now()), qos: 1, retain: false, dup: false }, () => undefined);
     },
 
-    /** Cuts a revoked device's connection at once. */
+    // This broker asks the platform itself at each sign-in (authenticate above).
+    admit: () => undefined,
+
     disconnect(deviceId: string): void {
       for (const client of Object.values((broker as unknown as { clients: Record<string, DeviceClient> }).clients)) {
         if (client.device?.id === deviceId) client.close();
       }
     },
 
-    /** MQTT over WebSocket on the HTTP server, at MQTT_WEBSOCKET_PATH. */
     attach(server: Server): void {
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (new URL(request.url ?? '/', 'http://x').pathname !== MQTT_WEBSOCKET_PATH) return;
@@ -147,7 +178,6 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
       });
     },
 
-    /** Plain MQTT over TCP, opt-in: 1883 is often a site's own broker. */
     async listenTcp(host: string, port: number): Promise<number> {
       tcp = net.createServer((socket) => broker.handle(socket));
       await new Promise<void>((resolve, reject) => {
@@ -163,6 +193,5 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };
+  return broker_;
 }
-
-export type DeviceBroker = Awaited<ReturnType<typeof createDeviceBroker>>;

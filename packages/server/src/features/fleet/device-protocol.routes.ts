@@ -36,12 +36,14 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
             groupId: Nullable(Type.String()),
             applicationId: Nullable(Type.String()),
             checkInSeconds: Type.Integer(),
+            mqttUrl: Nullable(Type.String({ description: "The MQTT broker to connect to; null: MQTT over WebSocket at /api/fleet/v1/mqtt on the platform's own address" })),
           }),
         },
       },
     },
     async (request, reply) => {
       const { device, credential } = await fleet.register(request.body, request.ctx);
+      c.broker.admit(device, credential);
       return reply.code(201).send({
         deviceId: device.id,
         credential,
@@ -50,6 +52,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
         groupId: device.group_id,
         applicationId: device.application_id,
         checkInSeconds: CHECK_IN_SECONDS,
+        mqttUrl: c.broker.deviceUrl,
       });
     },
   );

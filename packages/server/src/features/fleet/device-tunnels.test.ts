@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
-import { Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { Client, DIALECTS, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
 
 /**
  * The editor tunnel at the protocol level, with a device played by hand: opening a
@@ -16,7 +16,7 @@ for (const dialect of DIALECTS) {
     let t: TestApp;
     let owner: Client;
     let tunnelUrl: string;
-    let device: { id: string; credential: string };
+    let device: RegisteredDevice;
     const sockets: WebSocket[] = [];
 
     const openTunnel = (credential: string) => {
@@ -32,11 +32,7 @@ for (const dialect of DIALECTS) {
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       tunnelUrl = `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}${TUNNEL_PATH}`;
       owner = await setupAdmin(t);
-      const teamId = (await owner.post('/api/teams', { name: 'Packaging' })).json().id;
-      const siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id;
-      const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId })).json();
-      const r = (await new Client(t).post('/api/fleet/v1/register', { token, name: 'gw-a', agentVersion: '0.1.0' })).json();
-      device = { id: r.deviceId, credential: r.credential };
+      [device] = (await teamWithDevices(t, owner, ['gw-a'])).devices;
     });
     after(async () => {
       for (const ws of sockets) ws.terminate();

@@ -169,7 +169,7 @@ for (const dialect of DIALECTS) {
       assert.equal(registered.statusCode, 201, registered.body);
       const { deviceId, credential } = registered.json();
       assert.match(credential, /^fgd_[A-Za-z0-9_-]{40,}$/);
-      assert.deepEqual({ ...(registered.json() as object), deviceId: 'x', credential: 'x' }, { deviceId: 'x', credential: 'x', teamId, siteId, groupId, applicationId: null, checkInSeconds: 60 });
+      assert.deepEqual({ ...(registered.json() as object), deviceId: 'x', credential: 'x' }, { deviceId: 'x', credential: 'x', teamId, siteId, groupId, applicationId: null, checkInSeconds: 60, mqttUrl: null });
       const stored = await t.db.database.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
       assert.equal(stored.credential_hash, createHash('sha256').update(credential).digest('hex'), 'the credential is kept as its hash');
       const [listed] = (await owner.get(`/api/teams/${teamId}/devices`)).json() as Array<Record<string, unknown>>;
