@@ -9,6 +9,7 @@ import type { DeviceBroker } from './features/fleet/device-broker.ts';
 import type { DeviceTunnels } from './features/fleet/device-tunnels.ts';
 import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
+import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './context.ts';
@@ -39,6 +40,8 @@ export interface AppContext {
   checkpointer: Checkpointer;
   identityStore: IdentityStore;
   identity: IdentityService;
+  /** Sign-in through identity providers (OIDC). */
+  sso: SsoService;
   settingsStore: SettingsStore;
   teamsStore: TeamsStore;
   teams: TeamsService;

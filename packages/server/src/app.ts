@@ -28,6 +28,9 @@ import { createDeploymentsService } from './features/fleet/deployments.service.t
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
 import { createDeviceBroker, type DeviceBroker } from './features/fleet/device-broker.ts';
 import { connectExternalBroker } from './features/fleet/external-broker.ts';
+import { ssoRoutes } from './features/sso/sso.routes.ts';
+import { createSsoService, localPasswordsOffFor } from './features/sso/sso.service.ts';
+import { createSsoStore } from './features/sso/sso.store.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
@@ -100,9 +103,11 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const checkpointer = createCheckpointer({ database, store: auditStore, secrets, clock, every: config.audit.checkpointEvery });
   const identityStore = createIdentityStore(database.db);
   const settingsStore = createSettingsStore(database.db);
-  const identity = createIdentityService({ store: identityStore, settings: settingsStore, auditLog, secrets, clock, config });
+  const ssoStore = createSsoStore(database.db);
+  const identity = createIdentityService({ store: identityStore, settings: settingsStore, auditLog, secrets, clock, config, ssoRequiredFor: (email) => localPasswordsOffFor(ssoStore, email) });
   const teamsStore = createTeamsStore(database.db);
   const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
+  const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl });
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
   const forwarder: SyslogForwarder | null = config.audit.syslog
@@ -168,7 +173,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
+    identityStore, identity, sso, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
     applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, offlineAlerts,
   };
 
@@ -246,6 +251,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   );
 
   identityRoutes(app, context);
+  ssoRoutes(app, context);
   teamsRoutes(app, context);
   platformRoutes(app, context);
   auditRoutes(app, context);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,4 +203,14 @@ export async function teamWithDevices(t: TestApp, owner: Client, names: string[]
   await owner.post(`/api/instances/${instanceId}/stop`);
   const snapshotId = (await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'v1', flows: [{ id: 't1', type: 'tab', label: 'v1' }] })).json().id as string;
   return { teamId, siteId, devices, snapshotId };
+}
+
+/** A TCP port free on loopback now (for a server a test starts: the platform, a broker). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

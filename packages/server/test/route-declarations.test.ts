@@ -32,6 +32,11 @@ const PUBLIC_ROUTES = [
   'POST /api/setup',
   // A device registers with the provisioning token in the body: that token is the credential.
   'POST /api/fleet/v1/register',
+  // SSO sign-in: which provider signs in a domain (by the domain alone), and its two legs; the
+  // provider's answer, the state cookie and the one-time state are what the callback checks.
+  'GET /api/auth/sso/discover',
+  'GET /api/auth/sso/:providerId/start',
+  'GET /api/auth/sso/:providerId/callback',
   // The flows' own endpoints: the instance's owner chooses sign-in or public; the handler enforces it.
   ...['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'].map((m) => `${m} /instances/:instanceId/app/*`),
 ];

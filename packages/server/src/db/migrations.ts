@@ -403,6 +403,52 @@ const steps: Array<[string, Step]> = [
         .execute();
     },
   ],
+  [
+    '0007_sso',
+    async (db) => {
+      await db.schema
+        .createTable('identity_providers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('issuer_url', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('client_secret_enc', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('groups_claim', 'text', (c) => c.notNull())
+        // JSON arrays: the email domains it signs in, its group-to-role mappings, the acr values that mean MFA.
+        .addColumn('email_domains', 'text', (c) => c.notNull())
+        .addColumn('mappings', 'text', (c) => c.notNull())
+        .addColumn('mfa_acr_values', 'text', (c) => c.notNull())
+        .addColumn('admin_group', 'text')
+        .addColumn('disable_local_passwords', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sso_identities')
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('identity_providers.id').onDelete('cascade'))
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_login_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('sso_identities_pk', ['provider_id', 'subject'])
+        .execute();
+      // A sign-in under way: its state (hashed), PKCE verifier (encrypted) and nonce; used once.
+      await db.schema
+        .createTable('sso_requests')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('identity_providers.id').onDelete('cascade'))
+        .addColumn('code_verifier_enc', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('return_to', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      // Which provider's mapping made a membership; null: made by hand (an invitation), which sign-ins leave alone.
+      await db.schema.alterTable('memberships').addColumn('mapped_by', 'text').execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -73,6 +73,47 @@ export interface MembershipsTable {
   user_id: string;
   role: TeamRole;
   created_at: string;
+  /** The identity provider whose group mapping made it; null: made by hand. */
+  mapped_by: string | null;
+}
+
+export interface IdentityProvidersTable {
+  id: string;
+  kind: 'oidc';
+  name: string;
+  enabled: number;
+  issuer_url: string;
+  client_id: string;
+  client_secret_enc: string;
+  scopes: string;
+  groups_claim: string;
+  /** JSON string[] */
+  email_domains: string;
+  /** JSON Array<{ group, teamId, role }> */
+  mappings: string;
+  /** JSON string[] */
+  mfa_acr_values: string;
+  admin_group: string | null;
+  disable_local_passwords: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SsoIdentitiesTable {
+  provider_id: string;
+  subject: string;
+  user_id: string;
+  created_at: string;
+  last_login_at: string;
+}
+
+export interface SsoRequestsTable {
+  state_hash: string;
+  provider_id: string;
+  code_verifier_enc: string;
+  nonce: string;
+  return_to: string;
+  expires_at: string;
 }
 
 export interface InvitationsTable {
@@ -350,6 +391,9 @@ export interface Schema {
   api_tokens: ApiTokensTable;
   teams: TeamsTable;
   memberships: MembershipsTable;
+  identity_providers: IdentityProvidersTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_requests: SsoRequestsTable;
   invitations: InvitationsTable;
   settings: SettingsTable;
   audit_events: AuditEventsTable;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAllowed, PERMISSIONS } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
@@ -12,6 +12,12 @@ import './route-config.ts';
 
 export const SESSION_COOKIE = 'fg_session';
 export const CSRF_HEADER = 'x-csrf-token';
+
+/** The session cookie: HTTP only, same-site lax, Secure when the platform is reached over https. Returns the CSRF token for it. */
+export function setSessionCookie(reply: FastifyReply, token: string, secure: boolean): string {
+  reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure });
+  return csrfTokenFor(token);
+}
 
 /** The CSRF token is derived from the session token, so it needs no storage of its own. */
 export function csrfTokenFor(sessionToken: string): string {

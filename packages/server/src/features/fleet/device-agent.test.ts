@@ -4,11 +4,10 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_BIN } from '../../package-paths.ts';
 import WebSocket from 'ws';
-import { addMember, Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { addMember, Client, setupAdmin, startTestApp, type TestApp, freePort } from '../../../test/harness.ts';
 
 /**
  * The real agent on a "device" (a working directory of its own on this machine) with real
@@ -18,14 +17,6 @@ import { addMember, Client, setupAdmin, startTestApp, type TestApp } from '../..
  * alone; its editor opens through the platform over the tunnel the device opens; and it
  * stops when the owner revokes it.
  */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('flowgate-agent --provision on a device', () => {
   let t: TestApp;

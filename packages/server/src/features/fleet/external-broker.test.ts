@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { setupAdmin, startTestApp, teamWithDevices, type Client, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
+import { setupAdmin, startTestApp, teamWithDevices, type Client, type RegisteredDevice, type TestApp, freePort } from '../../../test/harness.ts';
 import { ConfigError, loadConfig } from '../../config.ts';
 
 /**
@@ -20,14 +20,6 @@ import { ConfigError, loadConfig } from '../../config.ts';
 const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 const ADMIN_PASSWORD = 'broker admin secret 123';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

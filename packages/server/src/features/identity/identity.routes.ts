@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ApiTokensTable, SessionsTable } from '../../db/schema.ts';
-import { csrfTokenFor, SESSION_COOKIE } from '../../http/auth.ts';
+import { csrfTokenFor, SESSION_COOKIE, setSessionCookie as setSession } from '../../http/auth.ts';
 import { ForbiddenError, UnauthenticatedError } from '../../http/errors.ts';
 import { presentUser } from '../../http/presenters.ts';
 import { NoContent } from '../../http/schemas.ts';
@@ -49,10 +49,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
   const { identity, teams, settingsStore, clock } = c;
   const secureCookie = c.config.publicUrl.startsWith('https://');
 
-  function setSessionCookie(reply: FastifyReply, token: string): string {
-    reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure: secureCookie });
-    return csrfTokenFor(token);
-  }
+  const setSessionCookie = (reply: FastifyReply, token: string) => setSession(reply, token, secureCookie);
   function clearSessionCookie(reply: FastifyReply): void {
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
   }

@@ -19,6 +19,11 @@ export interface IdentityDeps {
   secrets: SecretBox;
   clock: Clock;
   config: Pick<Config, 'session' | 'lockout'>;
+  /**
+   * The enabled identity provider that turns local passwords off for an email's domain, if
+   * any (sso.service.ts); none when not given (the CLI).
+   */
+  ssoRequiredFor?: (email: string) => Promise<{ name: string } | null>;
 }
 
 export type LoginResult =
@@ -61,6 +66,17 @@ export function createIdentityService(deps: IdentityDeps) {
     };
     await store.insertSession(session, tx.trx);
     return token;
+  }
+
+  /**
+   * After the first factor (a password, or an identity provider's sign-in): the session the
+   * MFA state allows. `mfaByIdp`: the identity provider says it checked a second factor.
+   */
+  async function sessionAfterFirstFactor(tx: AuditedTransaction, user: UsersTable, mfaRequired: boolean, mfaByIdp: boolean, ctx: RequestContext): Promise<LoginResult> {
+    if (mfaByIdp) return { status: 'signed-in', sessionToken: await openSession(tx, user, 'full', true, ctx), user };
+    if (user.mfa_enrolled_at) return { status: 'mfa-required', sessionToken: await openSession(tx, user, 'mfa', false, ctx), user };
+    if (mfaRequired) return { status: 'mfa-enrolment-required', sessionToken: await openSession(tx, user, 'enrol', false, ctx), user };
+    return { status: 'signed-in', sessionToken: await openSession(tx, user, 'full', false, ctx), user };
   }
 
   function asUser(user: UsersTable, ctx: RequestContext): RequestContext {
@@ -115,6 +131,7 @@ export function createIdentityService(deps: IdentityDeps) {
 
   return {
     mfaRequiredFor,
+    platformRequiresMfa: async () => (await settings.get()).requireMfa,
 
     async setupRequired(): Promise<boolean> {
       return (await store.countUsers()) === 0;
@@ -136,7 +153,7 @@ export function createIdentityService(deps: IdentityDeps) {
     async login(input: { email: string; password: string }, ctx: RequestContext): Promise<LoginResult> {
       const email = input.email.trim().toLowerCase();
       const user = await store.userByEmail(email);
-      const refuse = async (reason: string, who: UsersTable | undefined, extraEvent?: 'auth.login.locked') => {
+      const refuse = async (reason: string, who: UsersTable | undefined, extraEvent?: 'auth.login.locked', message?: string) => {
         await auditLog.transaction(ctx, async (tx) => {
           if (who && reason === 'wrong-password') {
             const failures = who.failed_logins + 1;
@@ -149,9 +166,17 @@ export function createIdentityService(deps: IdentityDeps) {
           await tx.record({ event: 'auth.login.failed', outcome: 'denied', target: who ? { type: 'user', id: who.id } : null, details: { email, reason } });
           if (extraEvent) await tx.record({ event: extraEvent, outcome: 'denied', target: who ? { type: 'user', id: who.id } : null });
         });
-        // One answer for every reason, so it does not reveal which accounts exist (SR 1.10).
-        throw new UnauthenticatedError('The email or password is wrong, or the account is locked or disabled.');
+        // One answer for every reason, so it does not reveal which accounts exist (SR 1.10); an
+        // SSO domain is said by the domain alone, whoever asks.
+        throw new UnauthenticatedError(message ?? 'The email or password is wrong, or the account is locked or disabled.');
       };
+      // Decided by the domain before any password is checked. Local platform admins keep their
+      // password: the break-glass way in while the identity provider is away.
+      const sso = user?.platform_role === 'admin' ? null : await deps.ssoRequiredFor?.(email);
+      if (sso) {
+        await burnPasswordCheck(input.password);
+        return refuse('sso-required', user, undefined, `Sign in with ${sso.name}: local passwords are off for your email domain.`);
+      }
       if (!user || !user.password_hash) {
         await burnPasswordCheck(input.password);
         return refuse('unknown-account', user);
@@ -168,20 +193,15 @@ export function createIdentityService(deps: IdentityDeps) {
       const mfaRequired = await mfaRequiredFor(user);
       return auditLog.transaction(userCtx, async (tx) => {
         await store.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
-        if (user.mfa_enrolled_at) {
-          const sessionToken = await openSession(tx, user, 'mfa', false, ctx);
-          return { status: 'mfa-required', sessionToken, user } as const;
+        const result = await sessionAfterFirstFactor(tx, user, mfaRequired, false, ctx);
+        if (result.status !== 'mfa-required') {
+          await tx.record({ event: 'auth.login.succeeded', target: { type: 'user', id: user.id }, details: { mfa: result.status === 'signed-in' ? false : 'enrolment-required' } });
         }
-        if (mfaRequired) {
-          const sessionToken = await openSession(tx, user, 'enrol', false, ctx);
-          await tx.record({ event: 'auth.login.succeeded', target: { type: 'user', id: user.id }, details: { mfa: 'enrolment-required' } });
-          return { status: 'mfa-enrolment-required', sessionToken, user } as const;
-        }
-        const sessionToken = await openSession(tx, user, 'full', false, ctx);
-        await tx.record({ event: 'auth.login.succeeded', target: { type: 'user', id: user.id }, details: { mfa: false } });
-        return { status: 'signed-in', sessionToken, user } as const;
+        return result;
       });
     },
+
+    sessionAfterFirstFactor,
 
     /** Second step of sign-in: a TOTP or recovery code turns the MFA challenge into a session. */
     async completeMfa(session: SessionsTable, user: UsersTable, code: string, ctx: RequestContext): Promise<string> {

@@ -40,7 +40,7 @@ export function createTeamsService(deps: TeamsDeps) {
       const team: TeamsTable = { id: randomUUID(), name: name.trim(), require_mfa: 0, created_at: iso(), updated_at: iso() };
       await auditLog.transaction(ctx, async (tx) => {
         await store.insertTeam(team, tx.trx);
-        await store.insertMembership({ team_id: team.id, user_id: user.id, role: 'owner', created_at: iso() }, tx.trx);
+        await store.insertMembership({ team_id: team.id, user_id: user.id, role: 'owner', created_at: iso(), mapped_by: null }, tx.trx);
         await tx.record({ event: 'team.created', target: { type: 'team', id: team.id }, teamId: team.id, details: { name: team.name } });
       });
       return team;
@@ -176,7 +176,7 @@ export function createTeamsService(deps: TeamsDeps) {
           user = await identity.createUserIn(tx, { email: invitation.email, name: newAccount.name, password: newAccount.password, platformRole: 'user' });
         }
         if (await store.roleOf(invitation.team_id, user.id, tx.trx)) throw new ConflictError('You are a member of this team already.');
-        await store.insertMembership({ team_id: invitation.team_id, user_id: user.id, role: invitation.role, created_at: iso() }, tx.trx);
+        await store.insertMembership({ team_id: invitation.team_id, user_id: user.id, role: invitation.role, created_at: iso(), mapped_by: null }, tx.trx);
         await store.updateInvitation(invitation.id, { accepted_at: iso() }, tx.trx);
         await tx.record(
           { event: 'member.joined', target: { type: 'user', id: user.id }, teamId: invitation.team_id, details: { role: invitation.role, invitationId: invitation.id } },
