@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { restartTestApp, startTestApp, type TestApp } from '../packages/server/test/harness.ts';
+import { freePort, restartTestApp, startTestApp, type TestApp } from '../packages/server/test/harness.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = process.env.FLOWGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,18 +28,6 @@ export interface BrowserWalk {
   /** Stops the platform and starts it again on the same database and port; `whileDown` runs in between. */
   restartPlatform(whileDown?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A free loopback port, so the links the server writes point at this server. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts the platform and Chromium; `shotPrefix` keeps one walk's screenshots apart from another's. */

@@ -16,12 +16,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { AGENT_BIN } from '../packages/server/src/package-paths.ts';
+import { freePort } from '../packages/server/test/harness.ts';
 import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
@@ -55,15 +55,6 @@ async function apiAs<T>(page: Page, method: string, url: string, body?: unknown)
     },
     { method, url, body },
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A flow that answers GET /hello on the device with `text`. */

@@ -364,3 +364,32 @@ export interface OfflineAlert {
   offlineSince: string;
   alertedAt: string;
 }
+
+export interface IdentityProvider {
+  id: string;
+  kind: 'oidc';
+  name: string;
+  issuerUrl: string;
+  clientId: string;
+  scopes: string;
+  groupsClaim: string;
+  emailDomains: string[];
+  adminGroup: string | null;
+  mappings: Array<{ group: string; teamId: string; role: string }>;
+  mfaAcrValues: string[];
+  disableLocalPasswords: boolean;
+  enabled: boolean;
+  /** Register this at the identity provider. */
+  redirectUri: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** "Test sign-in": what discovery found, or what is wrong. */
+export interface ProviderTest {
+  ok: boolean;
+  problem?: string;
+  issuer?: string;
+  authorizationEndpoint?: string;
+  clockSkewSeconds?: number | null;
+}

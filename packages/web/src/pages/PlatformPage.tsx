@@ -6,6 +6,7 @@ import { useAction, useResource } from '../hooks.ts';
 import { can } from '../policy.ts';
 import { useSession } from '../session.tsx';
 import type { PlatformAlert, PlatformSettings, User } from '../types.ts';
+import { IdentityProvidersSection } from './IdentityProvidersSection.tsx';
 
 /**
  * Platform administration. The page asks the server even for non-admins, so a person
@@ -24,6 +25,7 @@ export function PlatformPage() {
       )}
       <AlertsSection />
       <SettingsSection />
+      <IdentityProvidersSection />
       <UsersSection />
     </>
   );

@@ -13,7 +13,32 @@ type Step = 'password' | 'mfa' | 'enrol';
 
 /** Only paths inside the app, so a crafted ?next= cannot send people elsewhere. */
 function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/teams';
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/teams';
+}
+
+/** The identity provider that signs in this email's domain, asked once the address looks whole. */
+function useSsoProvider(email: string): { id: string; name: string } | null {
+  const { api } = useSession();
+  const [provider, setProvider] = useState<{ id: string; name: string } | null>(null);
+  useEffect(() => {
+    const trimmed = email.trim();
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(trimmed)) {
+      setProvider(null);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      api.get<{ provider: { id: string; name: string } | null }>(`/api/auth/sso/discover?email=${encodeURIComponent(trimmed)}`).then(
+        (reply) => live && setProvider(reply.provider),
+        () => live && setProvider(null),
+      );
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [api, email]);
+  return provider;
 }
 
 export function SignInPage() {
@@ -28,6 +53,8 @@ export function SignInPage() {
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
+  const sso = useSsoProvider(email);
+  const ssoError = params.get('ssoError');
 
   // A reload in the middle of sign-in resumes at the step the session is waiting for.
   useEffect(() => {
@@ -91,12 +118,25 @@ export function SignInPage() {
               Your account is ready. Sign in to open your team.
             </p>
           )}
+          {ssoError && (
+            <p className="notice notice-error" role="alert">
+              {ssoError}
+            </p>
+          )}
           <Field label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          {sso && (
+            <p className="notice" role="status">
+              <a className="button primary" href={`/api/auth/sso/${encodeURIComponent(sso.id)}/start?returnTo=${encodeURIComponent(next)}`}>
+                Continue with {sso.name}
+              </a>{' '}
+              <span className="muted small">Your company signs you in. A platform admin may still use a password below.</span>
+            </p>
+          )}
           <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
           <ProblemNotice problem={signIn.error} />
           <div>
-            <button type="submit" className="primary" disabled={signIn.pending}>
-              Sign in
+            <button type="submit" className={sso ? undefined : 'primary'} disabled={signIn.pending}>
+              Sign in{sso ? ' with a password' : ''}
             </button>
           </div>
         </form>

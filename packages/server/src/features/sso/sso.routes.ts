@@ -144,7 +144,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
         reply.setCookie(STATE_COOKIE, state, { httpOnly: true, sameSite: 'lax', path: STATE_PATH, secure, maxAge: SSO_REQUEST_MINUTES * 60 });
         return reply.redirect(url);
       } catch (error) {
-        if (error instanceof SsoRefusal) return reply.redirect(`/signin?ssoError=${encodeURIComponent(error.message)}`);
+        if (error instanceof SsoRefusal) return reply.redirect(`/sign-in?ssoError=${encodeURIComponent(error.message)}`);
         throw error;
       }
     },
@@ -161,9 +161,9 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
         const result = await sso.finish(request.params.providerId, callbackUrl, request.cookies[STATE_COOKIE], request.ctx);
         setSessionCookie(reply, result.sessionToken, secure);
         // A second factor still to give (or to enrol): the sign-in page asks for it.
-        return reply.redirect(result.status === 'signed-in' ? result.returnTo : '/signin');
+        return reply.redirect(result.status === 'signed-in' ? result.returnTo : '/sign-in');
       } catch (error) {
-        if (error instanceof SsoRefusal) return reply.redirect(`/signin?ssoError=${encodeURIComponent(error.message)}`);
+        if (error instanceof SsoRefusal) return reply.redirect(`/sign-in?ssoError=${encodeURIComponent(error.message)}`);
         throw error;
       }
     },

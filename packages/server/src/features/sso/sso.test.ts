@@ -185,7 +185,7 @@ for (const dialect of DIALECTS) {
 
       const erin = new Browser();
       const landed = await signIn(erin, 'erin');
-      assert.equal(landed.url, `${base}/signin`, 'sent to enrol in the platform\'s TOTP');
+      assert.equal(landed.url, `${base}/sign-in`, 'sent to enrol in the platform\'s TOTP');
       assert.equal((await sessionOf(erin)).stage, 'enrol');
       assert.equal((await admin.patch('/api/platform/settings', { requireMfa: false })).statusCode, 200);
     });
@@ -203,7 +203,7 @@ for (const dialect of DIALECTS) {
       const reasons = async () => (await audit('auth.sso.login.failed')).map((e) => JSON.parse(e.details).reason as string);
       const refusedWith = (landed: { url: string }, pattern: RegExp) => {
         const url = new URL(landed.url);
-        assert.equal(url.pathname, '/signin');
+        assert.equal(url.pathname, '/sign-in');
         assert.match(url.searchParams.get('ssoError') ?? '', pattern);
       };
 
