@@ -167,7 +167,9 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   }
   // The platform page, opened directly, shows the server's own refusal.
   await viewer.goto('/platform');
-  await viewer.getByRole('alert').filter({ hasText: 'Your role does not allow platform:settings:read.' }).waitFor();
+  for (const section of ['Settings', 'Sign-in providers']) {
+    await viewer.getByRole('region', { name: section }).getByRole('alert').filter({ hasText: 'Your role does not allow platform:settings:read.' }).waitFor();
+  }
   await shot(viewer, '07-platform-refused');
   // Nothing changed.
   await viewer.goto(`/teams/${teamId}`);

@@ -62,6 +62,11 @@ test('an admin adds the company identity provider; an engineer signs in through 
   await provider.getByRole('button', { name: 'Test sign-in' }).click();
   await provider.getByText(`It answers: issuer ${idp.issuer}`).waitFor();
   assert.equal(await admin.getByText(idp.clientSecret).count(), 0, 'the secret is not shown');
+  // SCIM provisioning: a token shown once, with the base URL the provider's client calls.
+  await provider.getByRole('button', { name: 'Turn on SCIM' }).click();
+  assert.match(await provider.getByLabel('SCIM token of Contoso IdP').inputValue(), /^fgs_/);
+  assert.equal(await provider.getByLabel('SCIM base URL of Contoso IdP').inputValue(), `${h.base}/scim/v2`);
+  await provider.getByText('provisions people over SCIM').waitFor();
   await h.shot(admin, '01-provider-added');
 
   // --- The engineer: her email routes her to the provider; she signs in on its page.

@@ -19,6 +19,8 @@ export const AUDIT_EVENTS = {
   'identity-provider.created': 'A platform admin added an identity provider',
   'identity-provider.updated': "An identity provider's settings changed",
   'identity-provider.deleted': 'An identity provider was removed',
+  'user.deprovisioned': 'An identity provider set a person inactive or deleted them over SCIM: disabled at once, sessions ended',
+  'scim.group.changed': 'An identity provider created, changed or deleted a group over SCIM',
   'user.created': 'An account was created',
   'user.updated': 'An account was changed by an admin (disabled, enabled, unlocked, role)',
   'user.password.changed': 'A person changed their password',

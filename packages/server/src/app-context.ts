@@ -9,6 +9,7 @@ import type { DeviceBroker } from './features/fleet/device-broker.ts';
 import type { DeviceTunnels } from './features/fleet/device-tunnels.ts';
 import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
+import type { ScimService } from './features/sso/scim.service.ts';
 import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { Config } from './config.ts';
@@ -42,6 +43,8 @@ export interface AppContext {
   identity: IdentityService;
   /** Sign-in through identity providers (OIDC). */
   sso: SsoService;
+  /** SCIM 2.0 provisioning by identity providers. */
+  scim: ScimService;
   settingsStore: SettingsStore;
   teamsStore: TeamsStore;
   teams: TeamsService;

@@ -28,6 +28,9 @@ import { createDeploymentsService } from './features/fleet/deployments.service.t
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
 import { createDeviceBroker, type DeviceBroker } from './features/fleet/device-broker.ts';
 import { connectExternalBroker } from './features/fleet/external-broker.ts';
+import { scimRoutes } from './features/sso/scim.routes.ts';
+import { createScimService } from './features/sso/scim.service.ts';
+import { createScimStore } from './features/sso/scim.store.ts';
 import { ssoRoutes } from './features/sso/sso.routes.ts';
 import { createSsoService, localPasswordsOffFor } from './features/sso/sso.service.ts';
 import { createSsoStore } from './features/sso/sso.store.ts';
@@ -108,6 +111,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const teamsStore = createTeamsStore(database.db);
   const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
   const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl });
+  const scim = createScimService({ store: createScimStore(database.db), identityStore, sso, auditLog, clock, publicUrl: config.publicUrl });
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
   const forwarder: SyslogForwarder | null = config.audit.syslog
@@ -173,7 +177,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, sso, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
+    identityStore, identity, sso, scim, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
     applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, offlineAlerts,
   };
 
@@ -203,13 +207,17 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'fg_session' }, token: { type: 'http', scheme: 'bearer' } } },
     },
     transform: ({ schema, url, route }) => {
-      const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean } | undefined;
-      const permission = cfg?.public ? 'public' : cfg?.agent ? 'agent' : cfg?.device ? 'device' : cfg?.permission;
+      const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean } | undefined;
+      const permission = cfg?.public ? 'public' : cfg?.agent ? 'agent' : cfg?.device ? 'device' : cfg?.scim ? 'scim' : cfg?.permission;
       return { schema: { ...schema, 'x-permission': permission } as typeof schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   registerProblemHandler(app);
+  // SCIM clients send application/scim+json: JSON, under the same body limit, and some send the
+  // header on a DELETE with no body at all.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
   await app.register(replyFrom);
   registerAuth(app, {
     identity,
@@ -227,6 +235,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       provisioningTokenId: { what: 'Provisioning token', resolve: async (id) => (await fleetStore.tokenById(id))?.team_id ?? null },
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
+    scimProviderByToken: async (raw) => (await scim.providerByToken(raw)) ?? null,
     // A device signed in over HTTPS: an external broker gets its account from this.
     deviceByCredential: async (raw) => {
       const device = await deviceByCredential(raw);
@@ -252,6 +261,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
 
   identityRoutes(app, context);
   ssoRoutes(app, context);
+  scimRoutes(app, context);
   teamsRoutes(app, context);
   platformRoutes(app, context);
   auditRoutes(app, context);

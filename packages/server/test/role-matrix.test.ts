@@ -52,8 +52,8 @@ const isProxy = (route: DeclaredRoute) => route.url.startsWith('/instances/') ||
 function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   // Agent routes take an agent token: every person, signed in or not, is unauthenticated there.
   if (route.config.agent) return 401;
-  // Device routes take a device credential: the same for every person.
-  if (route.config.device) return 401;
+  // Device routes take a device credential, SCIM routes an identity provider's SCIM token: the same for every person.
+  if (route.config.device || route.config.scim) return 401;
   if (route.config.public) return isProxy(route) ? 'public-proxied' : 'public';
   if (caller.platformRole === null) return 401;
   // The Node-RED editor is for people in a browser session; an API token does not open it.
@@ -295,7 +295,7 @@ for (const dialect of DIALECTS) {
 
     test('every route answers every caller as the permission catalogue says', async () => {
       assert.ok(routes.length > 30, `only ${routes.length} routes collected`);
-      for (const r of routes) assert.ok(r.config.public || r.config.agent || r.config.device || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
+      for (const r of routes) assert.ok(r.config.public || r.config.agent || r.config.device || r.config.scim || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
       const rank = (r: DeclaredRoute) => {
         const i = DESTRUCTIVE.indexOf(routeKey(r));
         return i === -1 ? -1 : i;

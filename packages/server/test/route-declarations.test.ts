@@ -74,10 +74,10 @@ describe('route declarations', () => {
     for (const r of routes) assert.ok(t.app.hasRoute({ method: r.method as 'GET', url: r.url }), `${key(r)} is not in the router:\n${printed}`);
   });
 
-  test('every route declares a permission from the catalogue, public: true, agent: true or device: true, only one', () => {
-    const undeclared = routes.filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true && r.config.agent !== true && r.config.device !== true).map(key);
-    assert.deepEqual(undeclared, [], `routes without a permission, public: true, agent: true or device: true:\n${undeclared.join('\n')}`);
-    const both = routes.filter((r) => [r.config.permission, r.config.public, r.config.agent, r.config.device].filter(Boolean).length > 1).map(key);
+  test('every route declares a permission from the catalogue, public: true, agent: true, device: true or scim: true, only one', () => {
+    const undeclared = routes.filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true && r.config.agent !== true && r.config.device !== true && r.config.scim !== true).map(key);
+    assert.deepEqual(undeclared, [], `routes without a permission, public: true, agent: true, device: true or scim: true:\n${undeclared.join('\n')}`);
+    const both = routes.filter((r) => [r.config.permission, r.config.public, r.config.agent, r.config.device, r.config.scim].filter(Boolean).length > 1).map(key);
     assert.deepEqual(both, [], `routes that are public and name a permission:\n${both.join('\n')}`);
     const unknown = routes.filter((r) => r.config.permission && !isPermission(r.config.permission)).map((r) => `${key(r)} → ${r.config.permission}`);
     assert.deepEqual(unknown, [], `permissions not in PERMISSIONS:\n${unknown.join('\n')}`);
@@ -95,6 +95,13 @@ describe('route declarations', () => {
   test('the agent routes are exactly the agent protocol', () => {
     const agentRoutes = [...new Set(routes.filter((r) => !isExempt(r) && r.config.agent === true).map(key))].sort();
     assert.deepEqual(agentRoutes, [...AGENT_ROUTES].sort());
+  });
+
+  test('the SCIM routes are all under /scim/v2, and only they take a SCIM token', () => {
+    const scimRoutes = routes.filter((r) => !isExempt(r) && r.config.scim === true).map(key);
+    assert.ok(scimRoutes.length >= 14, scimRoutes.join('\n'));
+    assert.deepEqual(scimRoutes.filter((k) => !k.includes(' /scim/v2/')), []);
+    assert.deepEqual(routes.filter((r) => !isExempt(r) && r.url.startsWith('/scim/') && r.config.scim !== true).map(key), []);
   });
 
   test('the device routes are exactly the device protocol', () => {
@@ -130,7 +137,7 @@ describe('route declarations', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const route = routes.find((r) => r.method === method.toUpperCase() && r.url === url);
         assert.ok(route, `${method.toUpperCase()} ${openApiPath} is documented but not registered`);
-        const expected = route.config.public ? 'public' : route.config.agent ? 'agent' : route.config.device ? 'device' : route.config.permission;
+        const expected = route.config.public ? 'public' : route.config.agent ? 'agent' : route.config.device ? 'device' : route.config.scim ? 'scim' : route.config.permission;
         assert.equal(operation['x-permission'], expected, `${method.toUpperCase()} ${openApiPath}: x-permission`);
         documented++;
       }

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 export interface DeclaredRoute {
   method: string;
   url: string;
-  config: { permission?: string; public?: boolean; agent?: boolean; device?: boolean; csrfByBearer?: boolean };
+  config: { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean; csrfByBearer?: boolean };
 }
 
 const registered = new WeakMap<object, DeclaredRoute[]>();

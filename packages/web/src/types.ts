@@ -381,6 +381,8 @@ export interface IdentityProvider {
   enabled: boolean;
   /** Register this at the identity provider. */
   redirectUri: string;
+  /** It has a SCIM token: it may provision people. */
+  scimEnabled: boolean;
   createdAt: string;
   updatedAt: string;
 }

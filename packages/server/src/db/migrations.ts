@@ -449,6 +449,37 @@ const steps: Array<[string, Step]> = [
       await db.schema.alterTable('memberships').addColumn('mapped_by', 'text').execute();
     },
   ],
+  [
+    '0008_scim',
+    async (db) => {
+      // The SCIM bearer token of a provider, hashed; null: SCIM is off for it.
+      await db.schema.alterTable('identity_providers').addColumn('scim_token_hash', 'text').execute();
+      // The accounts a provider pushed over SCIM, with the id it knows them by.
+      await db.schema
+        .createTable('scim_users')
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('identity_providers.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('external_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('scim_users_pk', ['provider_id', 'user_id'])
+        .execute();
+      await db.schema
+        .createTable('scim_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('identity_providers.id').onDelete('cascade'))
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('scim_groups_name', ['provider_id', 'display_name'])
+        .execute();
+      await db.schema
+        .createTable('scim_group_members')
+        .addColumn('group_id', 'text', (c) => c.notNull().references('scim_groups.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('scim_group_members_pk', ['group_id', 'user_id'])
+        .execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -95,8 +95,30 @@ export interface IdentityProvidersTable {
   mfa_acr_values: string;
   admin_group: string | null;
   disable_local_passwords: number;
+  /** SHA-256 of its SCIM bearer token (fgs_...); null: SCIM off. */
+  scim_token_hash: string | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface ScimUsersTable {
+  provider_id: string;
+  user_id: string;
+  external_id: string | null;
+  created_at: string;
+}
+
+export interface ScimGroupsTable {
+  id: string;
+  provider_id: string;
+  display_name: string;
+  external_id: string | null;
+  created_at: string;
+}
+
+export interface ScimGroupMembersTable {
+  group_id: string;
+  user_id: string;
 }
 
 export interface SsoIdentitiesTable {
@@ -394,6 +416,9 @@ export interface Schema {
   identity_providers: IdentityProvidersTable;
   sso_identities: SsoIdentitiesTable;
   sso_requests: SsoRequestsTable;
+  scim_users: ScimUsersTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
   invitations: InvitationsTable;
   settings: SettingsTable;
   audit_events: AuditEventsTable;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAllowed, PERMISSIONS } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
-import type { DevicesTable, InstancesTable } from '../db/schema.ts';
+import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
 import type { AuditLog } from '../features/audit/audit.service.ts';
 import { tokenAllows, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
@@ -47,6 +47,7 @@ export interface AuthDeps {
   agentByToken: (raw: string) => Promise<InstancesTable | null>;
   /** Devices authenticate with the credential they got at registration; a revoked one finds nothing. */
   deviceByCredential: (raw: string) => Promise<DevicesTable | null>;
+  scimProviderByToken: (raw: string) => Promise<IdentityProvidersTable | null>;
 }
 
 function contextOf(request: FastifyRequest): RequestContext {
@@ -63,7 +64,7 @@ function contextOf(request: FastifyRequest): RequestContext {
  * so the existence of other teams does not leak; a denied attempt is audited.
  */
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { identity, teamsStore, auditLog, config, teamResolvers, agentByToken, deviceByCredential } = deps;
+  const { identity, teamsStore, auditLog, config, teamResolvers, agentByToken, deviceByCredential, scimProviderByToken } = deps;
 
   /** The team the request is about: :teamId, or the owner of the resource the route names. */
   async function teamOfRequest(request: FastifyRequest): Promise<string> {
@@ -81,25 +82,26 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
 
   app.decorateRequest('agent', null);
   app.decorateRequest('device', null);
+  app.decorateRequest('scimProvider', null);
   app.decorateRequest('auth', null);
   app.decorateRequest('teamRole', null);
   app.decorateRequest('teamId', null);
   app.decorateRequest('ctx', null as unknown as RequestContext);
 
   app.addHook('onRoute', (route) => {
-    const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean } | undefined;
+    const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean } | undefined;
     const url = route.url;
     // Fastify's own HEAD twins and the documentation assets are covered by their GET route.
     if (route.method === 'HEAD' || url.startsWith('/api/docs')) return;
-    if (!cfg?.permission && !cfg?.public && !cfg?.agent && !cfg?.device) {
-      throw new Error(`route ${String(route.method)} ${url} declares neither a permission, public: true, agent: true nor device: true`);
+    if (!cfg?.permission && !cfg?.public && !cfg?.agent && !cfg?.device && !cfg?.scim) {
+      throw new Error(`route ${String(route.method)} ${url} declares neither a permission, public: true, agent: true, device: true nor scim: true`);
     }
   });
 
   app.addHook('onRequest', async (request) => {
     request.ctx = contextOf(request);
     const cfg = request.routeOptions.config;
-    if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent && !cfg.device)) return; // 404 handler and documentation assets
+    if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent && !cfg.device && !cfg.scim)) return; // 404 handler and documentation assets
 
     const authorization = request.headers.authorization;
     const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : null;
@@ -118,6 +120,17 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       }
       request.device = device;
       request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `device:${device.id}` } };
+      return;
+    }
+
+    if (cfg.scim) {
+      const provider = bearer?.startsWith('fgs_') ? await scimProviderByToken(bearer) : null;
+      if (!provider) {
+        await auditLog.record(request.ctx, { event: 'auth.token.rejected', outcome: 'denied', details: { kind: 'scim', route: request.routeOptions.url, tokenPrefix: (bearer ?? '').slice(0, 8) } });
+        throw new CredentialRefusedError('The SCIM token is unknown or was revoked.');
+      }
+      request.scimProvider = provider;
+      request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `scim:${provider.name}` } };
       return;
     }
 

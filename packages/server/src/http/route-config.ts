@@ -1,5 +1,5 @@
 import type { Permission, TeamRole } from '@flowgate/core';
-import type { ApiTokensTable, DevicesTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
+import type { ApiTokensTable, DevicesTable, IdentityProvidersTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
 import type { RequestContext } from '../context.ts';
 
 /**
@@ -14,6 +14,8 @@ export interface FlowgateRouteConfig {
   agent?: true;
   /** Called by a device's agent with its device credential (fgd_...), not by a person. */
   device?: true;
+  /** Called by an identity provider with its SCIM token (fgs_...), not by a person. */
+  scim?: true;
   /** Session stages other than 'full' that may call this route (MFA at sign-in, forced enrolment). */
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
   /** The Node-RED editor proxy: writes carry the editor's own token, which stands in for the CSRF header. */
@@ -42,6 +44,8 @@ declare module 'fastify' {
     agent: InstancesTable | null;
     /** The device that is calling, on device routes. */
     device: DevicesTable | null;
+    /** The identity provider whose SCIM token called a `scim` route. */
+    scimProvider: IdentityProvidersTable | null;
     ctx: RequestContext;
   }
 }

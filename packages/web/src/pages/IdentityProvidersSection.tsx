@@ -55,6 +55,17 @@ export function IdentityProvidersSection() {
     const result = await api.post<ProviderTest>(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/test`);
     setTests((all) => ({ ...all, [provider.id]: result }));
   });
+  const [scimTokens, setScimTokens] = useState<Record<string, { token: string; baseUrl: string }>>({});
+  const scimToken = useAction(async (provider: IdentityProvider, issue: boolean) => {
+    if (issue) {
+      const issued = await api.post<{ token: string; baseUrl: string }>(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/scim-token`);
+      setScimTokens((all) => ({ ...all, [provider.id]: issued }));
+    } else {
+      await api.delete(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/scim-token`);
+      setScimTokens((all) => Object.fromEntries(Object.entries(all).filter(([id]) => id !== provider.id)));
+    }
+    providers.setData((all) => all?.map((p) => (p.id === provider.id ? { ...p, scimEnabled: issue } : p)) ?? null);
+  });
   const remove = useAction(async (provider: IdentityProvider) => {
     await api.delete(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}`);
     providers.setData((all) => all?.filter((p) => p.id !== provider.id) ?? null);
@@ -66,7 +77,7 @@ export function IdentityProvidersSection() {
       <p className="muted">People of these email domains sign in through their company's identity provider (OpenID Connect); their groups give their team roles at every sign-in.</p>
       {providers.loading && !providers.data && <Loading what="sign-in providers" />}
       <ProblemNotice problem={providers.error} />
-      <ProblemNotice problem={test.error ?? remove.error} onDismiss={() => (test.clearError(), remove.clearError())} />
+      <ProblemNotice problem={test.error ?? remove.error ?? scimToken.error} onDismiss={() => (test.clearError(), remove.clearError(), scimToken.clearError())} />
       {providers.data && providers.data.length === 0 && <p className="muted">None yet: everyone signs in with a password.</p>}
       {providers.data && providers.data.length > 0 && (
         <ul className="stack">
@@ -80,6 +91,7 @@ export function IdentityProvidersSection() {
                 Domains: {p.emailDomains.join(', ') || 'any'} · {p.mappings.length} group mapping{p.mappings.length === 1 ? '' : 's'}
                 {p.adminGroup && ` · platform admins: ${p.adminGroup}`}
                 {p.disableLocalPasswords && ' · local passwords off for these domains'}
+                {p.scimEnabled && ' · provisions people over SCIM'}
               </p>
               <CopyField label={`Redirect URI of ${p.name}`} value={p.redirectUri} hint="Register this at the identity provider." />
               {tests[p.id] && (
@@ -87,11 +99,24 @@ export function IdentityProvidersSection() {
                   {tests[p.id]!.ok ? `It answers: issuer ${tests[p.id]!.issuer}, sign-in at ${tests[p.id]!.authorizationEndpoint}.` : tests[p.id]!.problem}
                 </p>
               )}
+              {scimTokens[p.id] && (
+                <div className="notice stack" role="status">
+                  <p>The SCIM token is shown this once: put it and the base URL into the provider's provisioning settings.</p>
+                  <CopyField label={`SCIM base URL of ${p.name}`} value={scimTokens[p.id]!.baseUrl} />
+                  <CopyField label={`SCIM token of ${p.name}`} value={scimTokens[p.id]!.token} />
+                </div>
+              )}
               {mayWrite && (
                 <div className="button-group">
                   <button type="button" disabled={test.pending} onClick={() => void test.run(p)}>
                     Test sign-in
                   </button>
+                  <button type="button" disabled={scimToken.pending} onClick={() => void scimToken.run(p, true)}>
+                    {p.scimEnabled ? 'New SCIM token' : 'Turn on SCIM'}
+                  </button>
+                  {p.scimEnabled && (
+                    <ConfirmButton label="Turn off SCIM" accessibleName={`Turn off SCIM for ${p.name}`} question="Its SCIM token stops working; the people it provisioned stay." onConfirm={() => scimToken.run(p, false)} pending={scimToken.pending} />
+                  )}
                   <button type="button" onClick={() => setEditing(p)}>
                     Edit
                   </button>

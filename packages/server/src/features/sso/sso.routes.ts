@@ -44,6 +44,7 @@ const ProviderView = Type.Object({
   disableLocalPasswords: Type.Boolean(),
   enabled: Type.Boolean(),
   redirectUri: Type.String({ description: 'Register this at the identity provider' }),
+  scimEnabled: Type.Boolean({ description: 'It has a SCIM token (POST .../scim-token makes one)' }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -89,6 +90,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
     disableLocalPasswords: p.disable_local_passwords === 1,
     enabled: p.enabled === 1,
     redirectUri: sso.redirectUri(p.id),
+    scimEnabled: p.scim_token_hash !== null,
     createdAt: p.created_at,
     updatedAt: p.updated_at,
   });

@@ -127,7 +127,7 @@ export function createSsoService(deps: SsoDeps) {
     }
   }
 
-  function row(input: ProviderInput): Omit<IdentityProvidersTable, 'id' | 'created_at' | 'updated_at' | 'client_secret_enc'> {
+  function row(input: ProviderInput): Omit<IdentityProvidersTable, 'id' | 'created_at' | 'updated_at' | 'client_secret_enc' | 'scim_token_hash'> {
     return {
       kind: 'oidc',
       name: input.name.trim(),
@@ -156,7 +156,7 @@ export function createSsoService(deps: SsoDeps) {
   }
 
   /** What the provider's sign-in does to the person's memberships; recorded as it goes. */
-  async function applyMappings(tx: AuditedTransaction, provider: IdentityProvidersTable, user: UsersTable, wanted: Map<string, TeamRole>): Promise<void> {
+  async function applyMappings(tx: AuditedTransaction, provider: IdentityProvidersTable, user: UsersTable, wanted: Map<string, TeamRole>, as: RequestContext): Promise<void> {
     const current = await store.membershipsOf(user.id, tx.trx);
     for (const [teamId, role] of wanted) {
       const membership = current.find((m) => m.team_id === teamId);
@@ -164,17 +164,35 @@ export function createSsoService(deps: SsoDeps) {
       if (membership?.role === role) continue;
       if (membership) await store.setMapped(teamId, user.id, { role, mapped_by: provider.id }, tx.trx);
       else await teamsStore.insertMembership({ team_id: teamId, user_id: user.id, role, created_at: iso(), mapped_by: provider.id }, tx.trx);
-      await tx.record({ event: 'member.mapped', target: { type: 'user', id: user.id }, teamId, details: { role, before: membership?.role ?? null, provider: provider.name } });
+      await tx.record({ event: 'member.mapped', target: { type: 'user', id: user.id }, teamId, details: { role, before: membership?.role ?? null, provider: provider.name } }, as);
     }
     for (const membership of current) {
       if (membership.mapped_by !== provider.id || wanted.has(membership.team_id)) continue;
       if (membership.role === 'owner' && (await teamsStore.countOwners(membership.team_id, tx.trx)) <= 1) {
-        await tx.record({ event: 'member.unmapped', outcome: 'denied', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { reason: 'last-owner', provider: provider.name } });
+        await tx.record({ event: 'member.unmapped', outcome: 'denied', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { reason: 'last-owner', provider: provider.name } }, as);
         continue;
       }
       await teamsStore.deleteMembership(membership.team_id, user.id, tx.trx);
-      await tx.record({ event: 'member.unmapped', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { role: membership.role, provider: provider.name } });
+      await tx.record({ event: 'member.unmapped', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { role: membership.role, provider: provider.name } }, as);
     }
+  }
+
+  /**
+   * What a person's groups at the provider give, applied: platform admin by the admin group
+   * (the local break-glass admin, one with a password, is never demoted), and the mapped
+   * team roles. At each sign-in, and when SCIM changes a group. Returns the user as now.
+   */
+  async function applyGroups(tx: AuditedTransaction, provider: IdentityProvidersTable, user: UsersTable, groups: string[], as: RequestContext, wanted = rolesFor(provider, groups)): Promise<UsersTable> {
+    if (provider.admin_group !== null) {
+      const role = groups.includes(provider.admin_group) ? 'admin' : 'user';
+      if (role !== user.platform_role && !(role === 'user' && user.password_hash)) {
+        await identityStore.updateUser(user.id, { platform_role: role, updated_at: iso() }, tx.trx);
+        await tx.record({ event: 'user.updated', target: { type: 'user', id: user.id }, details: { platformRole: { before: user.platform_role, after: role }, by: `sso:${provider.name}` } }, as);
+        user = { ...user, platform_role: role };
+      }
+    }
+    await applyMappings(tx, provider, user, wanted, as);
+    return user;
   }
 
   async function refuse(provider: IdentityProvidersTable, ctx: RequestContext, reason: string, message: string, extra: Record<string, unknown> = {}): Promise<never> {
@@ -184,13 +202,14 @@ export function createSsoService(deps: SsoDeps) {
 
   return {
     redirectUri,
+    applyGroups,
 
     list: () => store.providers(),
     get: requireProvider,
 
     async create(input: ProviderInput, ctx: RequestContext): Promise<IdentityProvidersTable> {
       await checkInput(input);
-      const provider: IdentityProvidersTable = { id: randomUUID(), ...row(input), client_secret_enc: secrets.seal(input.clientSecret), created_at: iso(), updated_at: iso() };
+      const provider: IdentityProvidersTable = { id: randomUUID(), ...row(input), client_secret_enc: secrets.seal(input.clientSecret), scim_token_hash: null, created_at: iso(), updated_at: iso() };
       return auditLog.transaction(ctx, async (tx) => {
         if (await store.providerByName(provider.name, tx.trx)) throw new ConflictError(`An identity provider named "${provider.name}" exists already.`);
         await store.insertProvider(provider, tx.trx);
@@ -346,16 +365,7 @@ export function createSsoService(deps: SsoDeps) {
         const userCtx = asUser(user, ctx);
         if (linked) await store.touchIdentity(provider.id, claims.sub, iso(), tx.trx);
         else await store.insertIdentity({ provider_id: provider.id, subject: claims.sub, user_id: user.id, created_at: iso(), last_login_at: iso() }, tx.trx);
-        if (provider.admin_group !== null) {
-          const role = groups.includes(provider.admin_group) ? 'admin' : 'user';
-          // The local break-glass admin (one with a password) is never demoted by a sign-in.
-          if (role !== user.platform_role && !(role === 'user' && user.password_hash)) {
-            await identityStore.updateUser(user.id, { platform_role: role, updated_at: iso() }, tx.trx);
-            await tx.record({ event: 'user.updated', target: { type: 'user', id: user.id }, details: { platformRole: { before: user.platform_role, after: role }, by: `sso:${provider.name}` } }, userCtx);
-            user = { ...user, platform_role: role };
-          }
-        }
-        await applyMappings(tx, provider, user, wanted);
+        user = await applyGroups(tx, provider, user, groups, userCtx, wanted);
         const session = await identity.sessionAfterFirstFactor(tx, user, mfaRequired, mfaByIdp, ctx);
         await tx.record({ event: 'auth.sso.login.succeeded', target: { type: 'user', id: user.id }, details: { provider: provider.name, mfa: mfaByIdp ? 'by-provider' : session.status, amr, groups: groups.length } }, userCtx);
         return session;
