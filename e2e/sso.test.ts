@@ -69,6 +69,17 @@ test('an admin adds the company identity provider; an engineer signs in through 
   await provider.getByText('provisions people over SCIM').waitFor();
   await h.shot(admin, '01-provider-added');
 
+  // --- A test sign-in: the admin goes through the provider once, as erin, and reads what a sign-in would do.
+  await provider.getByRole('link', { name: 'Try a sign-in' }).click();
+  await admin.getByRole('heading', { name: 'Plant identity provider' }).waitFor();
+  await admin.getByLabel('User name').fill('erin');
+  await admin.getByLabel('Password').fill('erin idp password');
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  const result = admin.getByRole('status', { name: 'Test sign-in result' });
+  await result.getByText('a sign-in would pass').waitFor();
+  await result.getByText(`${TEAM}: member`).waitFor();
+  await h.shot(admin, '01b-test-sign-in');
+
   // --- The engineer: her email routes her to the provider; she signs in on its page.
   engineer = await h.newPage();
   await engineer.goto('/sign-in');

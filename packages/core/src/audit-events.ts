@@ -19,6 +19,7 @@ export const AUDIT_EVENTS = {
   'identity-provider.created': 'A platform admin added an identity provider',
   'identity-provider.updated': "An identity provider's settings changed",
   'identity-provider.deleted': 'An identity provider was removed',
+  'identity-provider.tested': "A platform admin's test sign-in through an identity provider, with what it found",
   'user.deprovisioned': 'An identity provider set a person inactive or deleted them over SCIM: disabled at once, sessions ended',
   'scim.group.changed': 'An identity provider created, changed or deleted a group over SCIM',
   'user.created': 'An account was created',

@@ -395,3 +395,20 @@ export interface ProviderTest {
   authorizationEndpoint?: string;
   clockSkewSeconds?: number | null;
 }
+
+/** What an admin's test sign-in found (the callback puts it in /platform?ssoTest=). */
+export interface TestSignInReport {
+  providerId: string;
+  email: string | null;
+  name: string | null;
+  subject: string;
+  groupsClaim: string;
+  groups: string[];
+  groupCount: number;
+  amr: string[];
+  acr: string | null;
+  mfaByProvider: boolean;
+  platformAdmin: boolean;
+  roles: Array<{ teamId: string; role: string }>;
+  problems: string[];
+}

@@ -480,6 +480,13 @@ const steps: Array<[string, Step]> = [
         .execute();
     },
   ],
+  [
+    '0009_sso_test_sign_in',
+    async (db) => {
+      // 'test': an admin's test sign-in, which reports what the provider sent instead of signing in.
+      await db.schema.alterTable('sso_requests').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('sign-in')).execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

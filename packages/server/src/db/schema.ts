@@ -136,6 +136,8 @@ export interface SsoRequestsTable {
   nonce: string;
   return_to: string;
   expires_at: string;
+  /** 'test': an admin's test sign-in, reported instead of signed in. */
+  purpose: 'sign-in' | 'test';
 }
 
 export interface InvitationsTable {

@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { CopyField } from '../components/CopyField.tsx';
 import { Field } from '../components/Field.tsx';
@@ -7,7 +8,7 @@ import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import { can, TEAM_ROLES, type TeamRole } from '../policy.ts';
 import { useSession } from '../session.tsx';
-import type { IdentityProvider, ProviderTest } from '../types.ts';
+import type { IdentityProvider, ProviderTest, TestSignInReport } from '../types.ts';
 
 type Mapping = { group: string; teamId: string; role: TeamRole };
 type Draft = {
@@ -51,6 +52,8 @@ export function IdentityProvidersSection() {
   const mayWrite = can(session?.user?.platformRole, null, 'platform:settings:write');
   const [editing, setEditing] = useState<IdentityProvider | 'new' | null>(null);
   const [tests, setTests] = useState<Record<string, ProviderTest>>({});
+  const [params] = useSearchParams();
+  const report = useMemo(() => decodeReport(params.get('ssoTest')), [params]);
   const test = useAction(async (provider: IdentityProvider) => {
     const result = await api.post<ProviderTest>(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/test`);
     setTests((all) => ({ ...all, [provider.id]: result }));
@@ -78,6 +81,7 @@ export function IdentityProvidersSection() {
       {providers.loading && !providers.data && <Loading what="sign-in providers" />}
       <ProblemNotice problem={providers.error} />
       <ProblemNotice problem={test.error ?? remove.error ?? scimToken.error} onDismiss={() => (test.clearError(), remove.clearError(), scimToken.clearError())} />
+      {report && <TestSignInResult report={report} provider={providers.data?.find((p) => p.id === report.providerId) ?? null} teams={teams.data ?? []} />}
       {providers.data && providers.data.length === 0 && <p className="muted">None yet: everyone signs in with a password.</p>}
       {providers.data && providers.data.length > 0 && (
         <ul className="stack">
@@ -111,6 +115,9 @@ export function IdentityProvidersSection() {
                   <button type="button" disabled={test.pending} onClick={() => void test.run(p)}>
                     Test sign-in
                   </button>
+                  <a className="button" href={`/api/auth/sso/${encodeURIComponent(p.id)}/start?test=1`}>
+                    Try a sign-in
+                  </a>
                   <button type="button" disabled={scimToken.pending} onClick={() => void scimToken.run(p, true)}>
                     {p.scimEnabled ? 'New SCIM token' : 'Turn on SCIM'}
                   </button>
@@ -143,6 +150,50 @@ export function IdentityProvidersSection() {
         />
       )}
     </section>
+  );
+}
+
+/** The report of a test sign-in comes back in the URL (base64url JSON). */
+function decodeReport(text: string | null): TestSignInReport | null {
+  if (!text) return null;
+  try {
+    const bytes = Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as TestSignInReport;
+  } catch {
+    return null;
+  }
+}
+
+/** What the provider sent for the admin who tried it, and what a real sign-in would make of it. */
+function TestSignInResult({ report, provider, teams }: { report: TestSignInReport; provider: IdentityProvider | null; teams: Array<{ id: string; name: string }> }) {
+  const teamName = (id: string) => teams.find((t) => t.id === id)?.name ?? id;
+  return (
+    <div className={`notice stack ${report.problems.length ? 'notice-error' : 'notice-success'}`} role="status" aria-label="Test sign-in result">
+      <p className="notice-title">
+        Test sign-in {provider ? `through ${provider.name}` : ''}: {report.problems.length ? 'a sign-in would be refused' : 'a sign-in would pass'}
+      </p>
+      {report.problems.length > 0 && (
+        <ul>
+          {report.problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      <dl className="facts">
+        <dt>Email</dt>
+        <dd>{report.email ?? <span className="muted">none sent</span>}</dd>
+        <dt>Subject</dt>
+        <dd className="mono small">{report.subject}</dd>
+        <dt>Groups ({report.groupsClaim})</dt>
+        <dd>{report.groupCount ? `${report.groups.join(', ')}${report.groupCount > report.groups.length ? ` … ${report.groupCount} in all` : ''}` : <span className="muted">none</span>}</dd>
+        <dt>Team roles</dt>
+        <dd>{report.roles.length ? report.roles.map((r) => `${teamName(r.teamId)}: ${r.role}`).join(', ') : <span className="muted">none by mapping</span>}</dd>
+        <dt>Platform admin</dt>
+        <dd>{report.platformAdmin ? 'yes, by the admin group' : 'no'}</dd>
+        <dt>MFA</dt>
+        <dd>{report.mfaByProvider ? `done by the provider (amr ${report.amr.join(', ')}${report.acr ? `, acr ${report.acr}` : ''})` : 'not asserted: Flowgate asks for its own TOTP where the policy requires MFA'}</dd>
+      </dl>
+    </div>
   );
 }
 

@@ -3,6 +3,7 @@ import { TEAM_ROLES } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { IdentityProvidersTable } from '../../db/schema.ts';
 import { setSessionCookie } from '../../http/auth.ts';
+import { ForbiddenError } from '../../http/errors.ts';
 import { Id, Name, NoContent, Nullable } from '../../http/schemas.ts';
 import { parseList, SSO_REQUEST_MINUTES, SsoRefusal, type Mapping } from './sso.service.ts';
 
@@ -138,10 +139,22 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/auth/sso/:providerId/start',
-    { config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } }, schema: { tags: ['auth'], params: ProviderParams, querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }) } },
+    {
+      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      schema: {
+        tags: ['auth'],
+        params: ProviderParams,
+        querystring: Type.Object(
+          { returnTo: Type.Optional(Type.String({ maxLength: 500 })), test: Type.Optional(Type.Literal('1', { description: "A platform admin's test sign-in: reports what the provider sent, signs nobody in" })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
     async (request, reply) => {
+      const test = request.query.test === '1';
+      if (test && !(request.auth?.session?.stage === 'full' && request.auth.user.platform_role === 'admin')) throw new ForbiddenError('A test sign-in is for platform admins, signed in.');
       try {
-        const { url, state } = await sso.start(request.params.providerId, safeReturn(request.query.returnTo));
+        const { url, state } = await sso.start(request.params.providerId, safeReturn(request.query.returnTo), test ? 'test' : 'sign-in');
         // The state comes back in the URL and in this cookie: a callback this browser did not start is refused.
         reply.setCookie(STATE_COOKIE, state, { httpOnly: true, sameSite: 'lax', path: STATE_PATH, secure, maxAge: SSO_REQUEST_MINUTES * 60 });
         return reply.redirect(url);
@@ -161,6 +174,8 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       const callbackUrl = new URL(request.url, sso.redirectUri(request.params.providerId));
       try {
         const result = await sso.finish(request.params.providerId, callbackUrl, request.cookies[STATE_COOKIE], request.ctx);
+        // A test sign-in goes back to the Platform page with its report, and signs nobody in.
+        if (result.kind === 'test') return reply.redirect(`/platform?ssoTest=${Buffer.from(JSON.stringify({ providerId: request.params.providerId, ...result.report })).toString('base64url')}`);
         setSessionCookie(reply, result.sessionToken, secure);
         // A second factor still to give (or to enrol): the sign-in page asks for it.
         return reply.redirect(result.status === 'signed-in' ? result.returnTo : '/sign-in');

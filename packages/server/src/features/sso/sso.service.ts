@@ -26,6 +26,43 @@ const ROLE_RANK: Record<TeamRole, number> = { owner: 5, member: 4, operator: 3, 
 
 export type Mapping = { group: string; teamId: string; role: TeamRole };
 
+/** What an admin's test sign-in found in the ID token, and what a sign-in would make of it. */
+export type TestReport = {
+  email: string | null;
+  name: string | null;
+  subject: string;
+  groupsClaim: string;
+  groups: string[];
+  groupCount: number;
+  amr: string[];
+  acr: string | null;
+  mfaByProvider: boolean;
+  platformAdmin: boolean;
+  roles: Array<{ teamId: string; role: TeamRole }>;
+  /** Why a real sign-in would be refused; empty: it would pass. */
+  problems: string[];
+};
+
+/** The ID token's claims as a sign-in reads them, and everything in them a sign-in refuses. */
+function readClaims(provider: IdentityProvidersTable, claims: oidc.IDToken) {
+  const problems: Array<{ reason: string; message: string }> = [];
+  const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
+  if (!email) problems.push({ reason: 'no-email-claim', message: `${provider.name} sent no email claim: add the "email" scope, or map an email claim.` });
+  if (email && claims.email_verified === false) problems.push({ reason: 'email-not-verified', message: `${provider.name} says ${email} is not verified.` });
+  const domains = parseList(provider.email_domains);
+  if (email && domains.length && !domains.includes(domainOf(email))) problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
+  const rawGroups = claims[provider.groups_claim];
+  const needsGroups = (JSON.parse(provider.mappings) as Mapping[]).length > 0 || provider.admin_group !== null;
+  if (needsGroups && !Array.isArray(rawGroups)) {
+    problems.push({ reason: 'no-groups-claim', message: `${provider.name} sent no "${provider.groups_claim}" claim, which the role mappings need: configure the provider to send it in the ID token.` });
+  }
+  const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
+  const amr = Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : [];
+  const mfaByIdp = amr.some((m) => MFA_AMR.has(m)) || (typeof claims.acr === 'string' && parseList(provider.mfa_acr_values).includes(claims.acr));
+  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 120) : null;
+  return { email, name, groups, amr, mfaByIdp, problems };
+}
+
 export interface ProviderInput {
   name: string;
   issuerUrl: string;
@@ -272,9 +309,10 @@ export function createSsoService(deps: SsoDeps) {
     },
 
     /** The first leg: where to send the browser, and the state its cookie must carry back. */
-    async start(providerId: string, returnTo: string): Promise<{ url: string; state: string }> {
+    async start(providerId: string, returnTo: string, purpose: 'sign-in' | 'test' = 'sign-in'): Promise<{ url: string; state: string }> {
       const provider = await requireProvider(providerId);
-      if (provider.enabled !== 1) throw new NotFoundError('Identity provider');
+      // A test sign-in works while the provider is off: it is how an admin checks it before turning it on.
+      if (provider.enabled !== 1 && purpose === 'sign-in') throw new NotFoundError('Identity provider');
       const config = await configOf(provider).catch((error: unknown) => {
         throw new SsoRefusal('idp-unreachable', `${provider.name} could not be reached: ${(error as Error).message}`);
       });
@@ -282,7 +320,7 @@ export function createSsoService(deps: SsoDeps) {
       const state = randomToken();
       const nonce = oidc.randomNonce();
       await store.deleteExpiredRequests(iso());
-      await store.insertRequest({ state_hash: sha256Hex(state), provider_id: provider.id, code_verifier_enc: secrets.seal(verifier), nonce, return_to: returnTo, expires_at: iso(SSO_REQUEST_MINUTES * 60_000) });
+      await store.insertRequest({ state_hash: sha256Hex(state), provider_id: provider.id, code_verifier_enc: secrets.seal(verifier), nonce, return_to: returnTo, expires_at: iso(SSO_REQUEST_MINUTES * 60_000), purpose });
       const url = oidc.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri(provider.id),
         scope: provider.scopes,
@@ -299,7 +337,7 @@ export function createSsoService(deps: SsoDeps) {
      * exchanges the code, validates the ID token, then finds or makes the account, applies
      * the mappings and opens the session, all in one audited transaction.
      */
-    async finish(providerId: string, callbackUrl: URL, browserState: string | undefined, ctx: RequestContext): Promise<LoginResult & { returnTo: string }> {
+    async finish(providerId: string, callbackUrl: URL, browserState: string | undefined, ctx: RequestContext): Promise<({ kind: 'signed-in'; returnTo: string } & LoginResult) | { kind: 'test'; report: TestReport }> {
       const provider = await requireProvider(providerId);
       const state = callbackUrl.searchParams.get('state') ?? '';
       const idpError = callbackUrl.searchParams.get('error');
@@ -328,24 +366,24 @@ export function createSsoService(deps: SsoDeps) {
         return refuse(provider, ctx, reason, `${provider.name}'s answer was refused: ${message}`);
       }
 
-      const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
-      if (!email) return refuse(provider, ctx, 'no-email-claim', `${provider.name} sent no email claim: add the "email" scope, or map an email claim.`);
-      if (claims.email_verified === false) return refuse(provider, ctx, 'email-not-verified', `${provider.name} says ${email} is not verified.`);
-      const domains = parseList(provider.email_domains);
-      if (domains.length && !domains.includes(domainOf(email))) return refuse(provider, ctx, 'email-domain', `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).`);
-      const rawGroups = claims[provider.groups_claim];
-      const needsGroups = (JSON.parse(provider.mappings) as Mapping[]).length > 0 || provider.admin_group !== null;
-      if (needsGroups && !Array.isArray(rawGroups)) {
-        return refuse(provider, ctx, 'no-groups-claim', `${provider.name} sent no "${provider.groups_claim}" claim, which the role mappings need: configure the provider to send it in the ID token.`);
+      const read = readClaims(provider, claims);
+      const { email, groups, amr, mfaByIdp } = read;
+      if (request.purpose === 'test') {
+        const report: TestReport = {
+          email: email || null, name: read.name, subject: claims.sub, groupsClaim: provider.groups_claim, groups: groups.slice(0, 50), groupCount: groups.length,
+          amr, acr: typeof claims.acr === 'string' ? claims.acr : null, mfaByProvider: mfaByIdp, platformAdmin: provider.admin_group !== null && groups.includes(provider.admin_group),
+          roles: [...rolesFor(provider, groups)].map(([teamId, role]) => ({ teamId, role })), problems: read.problems.map((p) => p.message),
+        };
+        await auditLog.record(ctx, { event: 'identity-provider.tested', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, problems: report.problems, groups: groups.length, email: report.email } });
+        return { kind: 'test', report };
       }
-      const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
-      const amr = Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : [];
-      const mfaByIdp = amr.some((m) => MFA_AMR.has(m)) || (typeof claims.acr === 'string' && parseList(provider.mfa_acr_values).includes(claims.acr));
+      const problem = read.problems[0];
+      if (problem) return refuse(provider, ctx, problem.reason, problem.message);
 
       const linked = await store.identity(provider.id, claims.sub);
       const existing = linked ? await identityStore.userById(linked.user_id) : await identityStore.userByEmail(email);
       if (existing && existing.status !== 'active') return refuse(provider, ctx, 'account-disabled', 'Your account is disabled on this platform.', { email });
-      const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 120) : email;
+      const name = read.name ?? email;
       const wanted = rolesFor(provider, groups);
       // Read before the transaction: on SQLite a query outside it would wait for it forever. A
       // team the mappings put the person in counts too, for someone new as for anyone.
@@ -370,7 +408,7 @@ export function createSsoService(deps: SsoDeps) {
         await tx.record({ event: 'auth.sso.login.succeeded', target: { type: 'user', id: user.id }, details: { provider: provider.name, mfa: mfaByIdp ? 'by-provider' : session.status, amr, groups: groups.length } }, userCtx);
         return session;
       });
-      return { ...result, returnTo: request.return_to };
+      return { kind: 'signed-in', ...result, returnTo: request.return_to };
     },
   };
 }

@@ -139,6 +139,30 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await new Client(t).get('/api/auth/sso/discover?email=someone@elsewhere.example')).json(), { provider: null });
     });
 
+    test("an admin's test sign-in reports what the provider sent and what a sign-in would do, and signs nobody in", async () => {
+      assert.equal((await new Browser().request(`${base}/api/auth/sso/${providerId}/start?test=1`)).status, 403, 'not for anyone');
+      const report = async (login: string) => {
+        const browser = new Browser();
+        browser.setCookie(base, 'fg_session', admin.cookie!.split('=')[1]!);
+        const form = await browser.follow(`${base}/api/auth/sso/${providerId}/start?test=1`);
+        const action = /action="([^"]+)"/.exec(await form.response.text())![1]!;
+        const landed = await browser.follow(new URL(action, form.url).toString(), { method: 'POST', form: { login, password: 'idp password 1' } });
+        const url = new URL(landed.url);
+        assert.equal(url.pathname, '/platform', browser.trail.join('\n'));
+        return JSON.parse(Buffer.from(url.searchParams.get('ssoTest')!, 'base64url').toString()) as { email: string | null; groups: string[]; roles: Array<{ teamId: string; role: string }>; problems: string[] };
+      };
+      const nomail = await report('nomail');
+      assert.equal(nomail.email, null);
+      assert.ok(nomail.problems.some((p) => /no email claim/.test(p)), nomail.problems.join('; '));
+      const erin = await report('erin');
+      assert.deepEqual(erin.problems, []);
+      assert.deepEqual(erin.groups, ['line3-engineers']);
+      assert.deepEqual(erin.roles, [{ teamId, role: 'member' }]);
+      const users = (await admin.get('/api/platform/users')).json() as Array<{ email: string }>;
+      assert.ok(!users.some((u) => u.email === 'erin@contoso.example'), 'a test makes no account');
+      assert.equal((await audit('identity-provider.tested')).length, 2);
+    });
+
     test('a first sign-in makes the account just in time and gives the mapped team role; a later one follows the groups', async () => {
       const browser = new Browser();
       const landed = await signIn(browser, 'erin');
