@@ -191,9 +191,15 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
 
     async createUser(provider: IdentityProvidersTable, body: unknown, ctx: RequestContext) {
       const fields = userFields(body);
+      const domains = JSON.parse(provider.email_domains) as string[];
+      if (domains.length && !domains.includes(fields.email.slice(fields.email.lastIndexOf('@') + 1))) {
+        throw new ScimError(400, `${fields.email} is not in the domains ${provider.name} serves (${domains.join(', ')}).`, 'invalidValue');
+      }
       const userId = await auditLog.transaction(ctx, async (tx) => {
         let user = await identityStore.userByEmail(fields.email, tx.trx);
         if (user && (await store.user(provider.id, user.id, tx.trx))) throw new ScimError(409, `${fields.email} was provisioned already (id ${user.id}).`, 'uniqueness');
+        // The break-glass way in stays out of an identity provider's reach: it could disable it.
+        if (user?.platform_role === 'admin' && user.password_hash) throw new ScimError(409, `${fields.email} is a local platform admin (the break-glass account): SCIM does not manage it.`, 'uniqueness');
         if (!user) {
           user = {
             id: randomUUID(), email: fields.email, name: fields.name, password_hash: null, platform_role: 'user', status: 'active', failed_logins: 0, locked_until: null,

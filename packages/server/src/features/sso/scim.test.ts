@@ -74,6 +74,9 @@ for (const dialect of DIALECTS) {
       assert.equal(badFilter.statusCode, 400);
       assert.equal(badFilter.json().scimType, 'invalidFilter');
       assert.equal((await scim('POST', '/scim/v2/Users', '{not json')).statusCode, 400);
+      const elsewhere = await scim('POST', '/scim/v2/Users', { userName: 'mallory@elsewhere.example' });
+      assert.equal(elsewhere.statusCode, 400);
+      assert.match(elsewhere.json().detail, /not in the domains/);
       assert.equal((await scim('GET', '/scim/v2/Users/00000000-0000-4000-8000-000000000000')).statusCode, 404);
       assert.equal((await scim('PATCH', `/scim/v2/Users/${erinId}`, { Operations: 'replace' })).statusCode, 400);
     });
@@ -117,6 +120,15 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await membersOf(teamId), ['admin@plant.example:owner', 'vic@contoso.example:viewer'], 'her mapped role is gone; hand-made memberships stay');
       const users = (await admin.get('/api/platform/users')).json() as Array<{ email: string; status: string }>;
       assert.equal(users.find((u) => u.email === 'erin@contoso.example')?.status, 'disabled');
+    });
+
+    test('a local platform admin (break-glass) stays out of SCIM\'s reach', async () => {
+      await addMember(t, admin, teamId, 'root@contoso.example', 'viewer');
+      const rootId = ((await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>).find((u) => u.email === 'root@contoso.example')!.id;
+      assert.equal((await admin.patch(`/api/platform/users/${rootId}`, { platformRole: 'admin' })).statusCode, 200);
+      const taken = await scim('POST', '/scim/v2/Users', { userName: 'root@contoso.example' });
+      assert.equal(taken.statusCode, 409);
+      assert.match(taken.json().detail, /break-glass/);
     });
 
     test('a revoked SCIM token stops working', async () => {
