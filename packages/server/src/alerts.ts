@@ -6,7 +6,7 @@ import { systemClock, type Clock } from './context.ts';
  * SR 2.10). Held in memory because the failure they report may be the database itself;
  * each is also logged at error level and counted in the metrics.
  */
-export type AlertKind = 'audit-write-failed' | 'audit-forwarding-failed' | 'audit-capacity';
+export type AlertKind = 'audit-write-failed' | 'audit-forwarding-failed' | 'audit-capacity' | 'idp-certificate';
 
 export interface Alert {
   kind: AlertKind;

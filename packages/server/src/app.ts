@@ -110,7 +110,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const identity = createIdentityService({ store: identityStore, settings: settingsStore, auditLog, secrets, clock, config, ssoRequiredFor: (email) => localPasswordsOffFor(ssoStore, email) });
   const teamsStore = createTeamsStore(database.db);
   const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
-  const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl });
+  const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl, alerts });
   const scim = createScimService({ store: createScimStore(database.db), identityStore, sso, auditLog, clock, publicUrl: config.publicUrl });
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
@@ -286,6 +286,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     void fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
   }, PRESENCE_FLUSH_MS);
   presenceTimer.unref();
+  // Identity providers roll their signing certificates: warned a month ahead, looked at every 6 hours.
+  const certificateTimer = setInterval(() => void sso.checkCertificates().catch((error: unknown) => app.log.error({ err: error }, 'checking identity provider certificates failed')), 6 * 3_600_000);
+  certificateTimer.unref();
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
   // Instances that should run are started once the server listens: their agents call it.
@@ -293,6 +296,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     runtime.activate();
     deployments.start();
     offlineAlerts.start();
+    void sso.checkCertificates().catch((error: unknown) => app.log.error({ err: error }, 'checking identity provider certificates failed'));
     if (config.mqttPort !== null) {
       broker.listenTcp(config.host, config.mqttPort).then(
         (port) => app.log.info({ port }, 'MQTT for devices listening'),
@@ -313,6 +317,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     clearInterval(capacityTimer);
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);
+    clearInterval(certificateTimer);
     offlineAlerts.close();
     await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));

@@ -1,4 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -45,7 +49,22 @@ async function formBody(req: http.IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(text);
 }
 
-export async function startOidcProvider(options: { accounts: Record<string, TestAccount> }): Promise<TestOidcProvider> {
+/**
+ * A signing key with a certificate (x5c) valid for `days`, made by openssl: how Entra ID
+ * and AD FS publish their keys, whose expiry the platform warns of.
+ */
+function certifiedKey(days: number): Record<string, unknown> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-idp-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', String(days), '-subj', '/CN=Plant IdP signing'], { stdio: 'ignore' });
+    const jwk = createPrivateKey(fs.readFileSync(path.join(dir, 'key.pem'))).export({ format: 'jwk' });
+    return { ...jwk, x5c: [new X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem'))).raw.toString('base64')] };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function startOidcProvider(options: { accounts: Record<string, TestAccount>; certificateDays?: number }): Promise<TestOidcProvider> {
   const accounts = new Map(Object.entries(options.accounts));
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,7 +74,7 @@ export async function startOidcProvider(options: { accounts: Record<string, Test
 
   const redirectUris: string[] = [];
   // Its own signing key and lifetimes, rather than the package's development defaults.
-  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const signingKey = options.certificateDays ? certifiedKey(options.certificateDays) : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const build = () => new Provider(issuer, {
     clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] }],
     scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],

@@ -394,6 +394,8 @@ export interface ProviderTest {
   issuer?: string;
   authorizationEndpoint?: string;
   clockSkewSeconds?: number | null;
+  /** Certificates of its signing keys, when it publishes them (Entra ID, AD FS). */
+  certificates?: Array<{ kid: string | null; subject: string; expiresAt: string; daysLeft: number }>;
 }
 
 /** What an admin's test sign-in found (the callback puts it in /platform?ssoTest=). */

@@ -101,6 +101,12 @@ export function IdentityProvidersSection() {
               {tests[p.id] && (
                 <p className={`notice ${tests[p.id]!.ok ? 'notice-success' : 'notice-error'}`} role="status">
                   {tests[p.id]!.ok ? `It answers: issuer ${tests[p.id]!.issuer}, sign-in at ${tests[p.id]!.authorizationEndpoint}.` : tests[p.id]!.problem}
+                  {tests[p.id]!.certificates?.map((c) => (
+                    <span key={c.kid ?? c.subject} className={`block${c.daysLeft < 30 ? ' text-warn' : ''}`}>
+                      {' '}Signing certificate {c.kid ?? c.subject} {c.daysLeft < 0 ? 'expired' : 'expires'} on {c.expiresAt.slice(0, 10)}
+                      {c.daysLeft >= 0 && ` (in ${c.daysLeft} days)`}.
+                    </span>
+                  ))}
                 </p>
               )}
               {scimTokens[p.id] && (

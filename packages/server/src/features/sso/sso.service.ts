@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { isTeamRole, type TeamRole } from '@flowgate/core';
+import type { AlertSink } from '../../alerts.ts';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { IdentityProvidersTable, UsersTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
@@ -19,6 +20,10 @@ import type { SsoStore } from './sso.store.ts';
  */
 
 export const SSO_REQUEST_MINUTES = 10;
+/** A provider's signing certificate that expires within this many days raises the platform alert. */
+export const CERTIFICATE_WARNING_DAYS = 30;
+
+export type SigningCertificate = { kid: string | null; subject: string; expiresAt: string; daysLeft: number };
 /** RFC 8176 methods that are a second factor (or a strong one): the provider checked MFA. */
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face', 'iris', 'pop']);
 /** When several of a person's groups map to one team, the strongest role wins. */
@@ -88,6 +93,7 @@ export interface SsoDeps {
   clock: Clock;
   /** The platform's public address: redirect URIs are made from it. */
   publicUrl: string;
+  alerts: AlertSink;
 }
 
 /** A sign-in the provider or its answer refused; `reason` goes to the audit log, the message to the person. */
@@ -136,6 +142,24 @@ export function createSsoService(deps: SsoDeps) {
     configs.set(provider.id, { key, config });
     config.catch(() => configs.delete(provider.id));
     return config;
+  }
+
+  /**
+   * The certificates in the provider's signing keys (x5c of its JWKS; Entra ID and AD FS
+   * publish them, many providers publish bare keys, which do not expire).
+   */
+  async function signingCertificates(provider: IdentityProvidersTable): Promise<SigningCertificate[]> {
+    const uri = (await configOf(provider)).serverMetadata().jwks_uri;
+    if (!uri) return [];
+    const jwks = (await (await fetch(uri, { signal: AbortSignal.timeout(10_000) })).json()) as { keys?: Array<{ kid?: string; x5c?: unknown }> };
+    const found: SigningCertificate[] = [];
+    for (const key of jwks.keys ?? []) {
+      if (!Array.isArray(key.x5c) || typeof key.x5c[0] !== 'string') continue;
+      const cert = new X509Certificate(Buffer.from(key.x5c[0], 'base64'));
+      const expires = new Date(cert.validTo);
+      found.push({ kid: key.kid ?? null, subject: cert.subject, expiresAt: expires.toISOString(), daysLeft: Math.floor((expires.getTime() - clock.now().getTime()) / 86_400_000) });
+    }
+    return found;
   }
 
   async function requireProvider(id: string): Promise<IdentityProvidersTable> {
@@ -277,8 +301,26 @@ export function createSsoService(deps: SsoDeps) {
       configs.delete(id);
     },
 
+    /**
+     * Raises the platform alert while an enabled provider's signing certificate expires
+     * within CERTIFICATE_WARNING_DAYS (or has expired), and clears it otherwise. A provider
+     * that cannot be asked now is left out: its next sign-in or test says why.
+     */
+    async checkCertificates(): Promise<string[]> {
+      const warnings: string[] = [];
+      for (const provider of await enabledProviders()) {
+        const certificates = await signingCertificates(provider).catch(() => []);
+        for (const c of certificates.filter((c) => c.daysLeft < CERTIFICATE_WARNING_DAYS)) {
+          warnings.push(`${provider.name}'s signing certificate ${c.kid ?? c.subject} ${c.daysLeft < 0 ? 'expired' : 'expires'} on ${c.expiresAt.slice(0, 10)}${c.daysLeft >= 0 ? ` (in ${c.daysLeft} days)` : ''}: once it rolls over, check a sign-in.`);
+        }
+      }
+      if (warnings.length) deps.alerts.raise('idp-certificate', warnings.join(' '));
+      else deps.alerts.clear('idp-certificate');
+      return warnings;
+    },
+
     /** "Test sign-in": discovery, and what it says; the errors a person can act on. */
-    async test(id: string): Promise<{ ok: true; issuer: string; authorizationEndpoint: string; clockSkewSeconds: number | null } | { ok: false; problem: string }> {
+    async test(id: string): Promise<{ ok: true; issuer: string; authorizationEndpoint: string; clockSkewSeconds: number | null; certificates: SigningCertificate[] } | { ok: false; problem: string }> {
       const provider = await requireProvider(id);
       const wellKnown = `${provider.issuer_url}/.well-known/openid-configuration`;
       let response: Response;
@@ -295,7 +337,8 @@ export function createSsoService(deps: SsoDeps) {
       try {
         const config = await configOf(provider);
         const metadata = config.serverMetadata();
-        return { ok: true, issuer: metadata.issuer, authorizationEndpoint: metadata.authorization_endpoint ?? '', clockSkewSeconds: skew };
+        const certificates = await signingCertificates(provider).catch(() => []);
+        return { ok: true, issuer: metadata.issuer, authorizationEndpoint: metadata.authorization_endpoint ?? '', clockSkewSeconds: skew, certificates };
       } catch (error) {
         return { ok: false, problem: `Discovery failed: ${(error as Error).message}. The issuer in the provider's metadata must be exactly the issuer URL.` };
       }

@@ -139,6 +139,27 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await new Client(t).get('/api/auth/sso/discover?email=someone@elsewhere.example')).json(), { provider: null });
     });
 
+    test('a provider whose signing certificate expires within 30 days raises the platform alert, and the test says when', async () => {
+      assert.deepEqual(await t.context.sso.checkCertificates(), [], 'bare keys: nothing to warn of');
+      const rolling = await startOidcProvider({ accounts: {}, certificateDays: 10 });
+      try {
+        const created = await admin.post('/api/platform/identity-providers', { name: 'Rolling IdP', issuerUrl: rolling.issuer, clientId: rolling.clientId, clientSecret: rolling.clientSecret, emailDomains: ['rolling.example'] });
+        const tested = (await admin.post(`/api/platform/identity-providers/${created.json().id}/test`)).json();
+        assert.equal(tested.certificates.length, 1);
+        assert.ok(tested.certificates[0].daysLeft >= 9 && tested.certificates[0].daysLeft <= 10, String(tested.certificates[0].daysLeft));
+        const warnings = await t.context.sso.checkCertificates();
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0]!, /Rolling IdP's signing certificate .* expires on \d{4}-\d{2}-\d{2} \(in (9|10) days\)/);
+        const alerts = (await admin.get('/api/platform/alerts')).json() as Array<{ kind: string }>;
+        assert.ok(alerts.some((a) => a.kind === 'idp-certificate'));
+        assert.equal((await admin.delete(`/api/platform/identity-providers/${created.json().id}`)).statusCode, 204);
+        assert.deepEqual(await t.context.sso.checkCertificates(), []);
+        assert.ok(!((await admin.get('/api/platform/alerts')).json() as Array<{ kind: string }>).some((a) => a.kind === 'idp-certificate'), 'cleared');
+      } finally {
+        await rolling.close();
+      }
+    });
+
     test("an admin's test sign-in reports what the provider sent and what a sign-in would do, and signs nobody in", async () => {
       assert.equal((await new Browser().request(`${base}/api/auth/sso/${providerId}/start?test=1`)).status, 403, 'not for anyone');
       const report = async (login: string) => {
