@@ -152,10 +152,6 @@ export class TunnelSession {
     if (this.streams.size === 0) this.onIdle?.();
   }
 
-  close(code = 1000, reason = ''): void {
-    this.ws.close(code, reason);
-  }
-
   terminate(): void {
     this.ws.terminate();
   }

@@ -23,6 +23,11 @@ export const SYSTEM_CONTEXT: RequestContext = {
   userAgent: null,
 };
 
+/** The same request, acting as this person: for events a sign-in or sign-up records before a session exists. */
+export function actingAs(user: { id: string; email: string }, ctx: RequestContext): RequestContext {
+  return { ...ctx, actor: { type: 'user', userId: user.id, label: user.email } };
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAllowed, mintEditorToken } from '@flowgate/core';
@@ -17,8 +18,10 @@ import {
 export const TUNNEL_WAIT_MS = 15_000;
 /** A request through the tunnel that Node-RED has not begun to answer by then fails (502). */
 const UPSTREAM_ANSWER_MS = 30_000;
-/** Connection-level headers: they belong to each hop, not to the request. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
+/** Connection-level headers: they belong to each hop, not to the message. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** Besides those, a forwarded request gets its own host and length (its body may be serialised again). */
+const REQUEST_OWN = new Set([...HOP_BY_HOP, 'host', 'content-length']);
 
 /**
  * A device's Node-RED editor, through the platform: the same sign-in, the same editor
@@ -68,7 +71,7 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
 
   /** One request to the device's Node-RED, over a new stream of its tunnel. */
   function forward(request: FastifyRequest, reply: FastifyReply, session: TunnelSession, path: string, token: string): Promise<FastifyReply> {
-    const headers = Object.fromEntries(Object.entries(editorRequestHeaders({ ...request.headers }, token)).filter(([name, value]) => value !== undefined && !HOP_BY_HOP.has(name)));
+    const headers = Object.fromEntries(Object.entries(editorRequestHeaders({ ...request.headers }, token)).filter(([name, value]) => value !== undefined && !REQUEST_OWN.has(name)));
     const raw = request.body;
     const body = raw === undefined || raw === null ? null : Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
     if (body) headers['content-length'] = String(body.length);
@@ -77,7 +80,7 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
       let upstream: http.ClientRequest;
       try {
         upstream = http.request({
-          createConnection: () => session.openStream() as unknown as import('node:net').Socket,
+          createConnection: () => session.openStream() as unknown as Socket,
           method: request.method,
           path: `/devices/${(request.params as { deviceId: string }).deviceId}/editor/${path}${queryOf(request.url)}`,
           headers: { ...headers, host: '127.0.0.1' },
@@ -90,7 +93,7 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
         clearTimeout(timer);
         reply.code(response.statusCode ?? 502);
         for (const [name, value] of Object.entries(withNodeRedPolicy(response.headers))) {
-          if (value !== undefined && (!HOP_BY_HOP.has(name) || name === 'content-length')) reply.header(name, value);
+          if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
         }
         resolve(reply.send(response));
       });

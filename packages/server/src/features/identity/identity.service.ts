@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { checkPassword, PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../../config.ts';
-import type { Clock, RequestContext } from '../../context.ts';
+import { actingAs, type Clock, type RequestContext } from '../../context.ts';
 import type { ApiTokensTable, SessionStage, SessionsTable, UsersTable } from '../../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
@@ -79,9 +79,6 @@ export function createIdentityService(deps: IdentityDeps) {
     return { status: 'signed-in', sessionToken: await openSession(tx, user, 'full', false, ctx), user };
   }
 
-  function asUser(user: UsersTable, ctx: RequestContext): RequestContext {
-    return { ...ctx, actor: { type: 'user', userId: user.id, label: user.email } };
-  }
 
   async function createUserIn(
     tx: AuditedTransaction,
@@ -107,7 +104,7 @@ export function createIdentityService(deps: IdentityDeps) {
     };
     await store.insertUser(user, tx.trx);
     // Someone signing up through an invitation is anonymous until this row exists: name them.
-    const as = tx.ctx.actor.type === 'anonymous' ? asUser(user, tx.ctx) : tx.ctx;
+    const as = tx.ctx.actor.type === 'anonymous' ? actingAs(user, tx.ctx) : tx.ctx;
     await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: user.platform_role } }, as);
     return user;
   }
@@ -142,7 +139,7 @@ export function createIdentityService(deps: IdentityDeps) {
       return auditLog.transaction(ctx, async (tx) => {
         if ((await store.countUsers(tx.trx)) > 0) throw new ConflictError('The platform is set up already: sign in instead.');
         const user = await createUserIn(tx, { ...input, platformRole: 'admin' });
-        await tx.record({ event: 'platform.setup.completed', target: { type: 'user', id: user.id } }, asUser(user, ctx));
+        await tx.record({ event: 'platform.setup.completed', target: { type: 'user', id: user.id } }, actingAs(user, ctx));
         return user;
       });
     },
@@ -188,7 +185,7 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!(await verifyPassword(input.password, user.password_hash))) return refuse('wrong-password', user);
       if (user.status !== 'active') return refuse('disabled', user);
 
-      const userCtx = asUser(user, ctx);
+      const userCtx = actingAs(user, ctx);
       // Read before the transaction: on SQLite a query outside it would wait for it forever.
       const mfaRequired = await mfaRequiredFor(user);
       return auditLog.transaction(userCtx, async (tx) => {
@@ -206,7 +203,7 @@ export function createIdentityService(deps: IdentityDeps) {
     /** Second step of sign-in: a TOTP or recovery code turns the MFA challenge into a session. */
     async completeMfa(session: SessionsTable, user: UsersTable, code: string, ctx: RequestContext): Promise<string> {
       if (session.stage !== 'mfa') throw new ConflictError('This session is not waiting for an MFA code.');
-      const userCtx = asUser(user, ctx);
+      const userCtx = actingAs(user, ctx);
       const result = await auditLog.transaction(userCtx, async (tx) => {
         const method = await checkSecondFactor(tx, user, code);
         if (!method) return null;

@@ -5,7 +5,7 @@ import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
 import type { IdentityStore } from '../identity/identity.store.ts';
 import type { ScimStore, ScimUserRow } from './scim.store.ts';
-import type { SsoService } from './sso.service.ts';
+import { domainOf, parseList, type SsoService } from './sso.service.ts';
 
 /**
  * SCIM 2.0 (RFC 7643, 7644) for identity providers that push people instead of waiting for
@@ -146,7 +146,10 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
 
   function memberIds(value: unknown): string[] {
     const items = Array.isArray(value) ? value : [value];
-    return items.map((m) => (isObject(m) && typeof m.value === 'string' ? m.value : (() => { throw new ScimError(400, 'A member is { "value": "<user id>" }.', 'invalidValue'); })()));
+    return items.map((m) => {
+      if (!isObject(m) || typeof m.value !== 'string') throw new ScimError(400, 'A member is { "value": "<user id>" }.', 'invalidValue');
+      return m.value;
+    });
   }
   async function checkMembers(tx: AuditedTransaction, provider: IdentityProvidersTable, ids: string[]): Promise<void> {
     for (const id of ids) if (!(await store.user(provider.id, id, tx.trx))) throw new ScimError(400, `Member ${id} is not a user ${provider.name} provisioned.`, 'invalidValue');
@@ -191,8 +194,8 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
 
     async createUser(provider: IdentityProvidersTable, body: unknown, ctx: RequestContext) {
       const fields = userFields(body);
-      const domains = JSON.parse(provider.email_domains) as string[];
-      if (domains.length && !domains.includes(fields.email.slice(fields.email.lastIndexOf('@') + 1))) {
+      const domains = parseList(provider.email_domains);
+      if (domains.length && !domains.includes(domainOf(fields.email))) {
         throw new ScimError(400, `${fields.email} is not in the domains ${provider.name} serves (${domains.join(', ')}).`, 'invalidValue');
       }
       const userId = await auditLog.transaction(ctx, async (tx) => {

@@ -5,7 +5,7 @@ import type { IdentityProvidersTable } from '../../db/schema.ts';
 import { setSessionCookie } from '../../http/auth.ts';
 import { ForbiddenError } from '../../http/errors.ts';
 import { Id, Name, NoContent, Nullable } from '../../http/schemas.ts';
-import { parseList, SSO_REQUEST_MINUTES, SsoRefusal, type Mapping } from './sso.service.ts';
+import { mappingsOf, parseList, SSO_REQUEST_MINUTES, SsoRefusal, type Mapping } from './sso.service.ts';
 
 const STATE_COOKIE = 'fg_sso_state';
 const STATE_PATH = '/api/auth/sso';
@@ -86,7 +86,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
     groupsClaim: p.groups_claim,
     emailDomains: parseList(p.email_domains),
     adminGroup: p.admin_group,
-    mappings: JSON.parse(p.mappings) as Mapping[],
+    mappings: mappingsOf(p),
     mfaAcrValues: parseList(p.mfa_acr_values),
     disableLocalPasswords: p.disable_local_passwords === 1,
     enabled: p.enabled === 1,

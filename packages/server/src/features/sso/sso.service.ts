@@ -2,7 +2,7 @@ import { randomUUID, X509Certificate } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { isTeamRole, type TeamRole } from '@flowgate/core';
 import type { AlertSink } from '../../alerts.ts';
-import type { Clock, RequestContext } from '../../context.ts';
+import { actingAs, type Clock, type RequestContext } from '../../context.ts';
 import type { IdentityProvidersTable, UsersTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
@@ -57,7 +57,7 @@ function readClaims(provider: IdentityProvidersTable, claims: oidc.IDToken) {
   const domains = parseList(provider.email_domains);
   if (email && domains.length && !domains.includes(domainOf(email))) problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
   const rawGroups = claims[provider.groups_claim];
-  const needsGroups = (JSON.parse(provider.mappings) as Mapping[]).length > 0 || provider.admin_group !== null;
+  const needsGroups = mappingsOf(provider).length > 0 || provider.admin_group !== null;
   if (needsGroups && !Array.isArray(rawGroups)) {
     problems.push({ reason: 'no-groups-claim', message: `${provider.name} sent no "${provider.groups_claim}" claim, which the role mappings need: configure the provider to send it in the ID token.` });
   }
@@ -106,11 +106,15 @@ export class SsoRefusal extends Error {
   }
 }
 
-const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+export const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
 
 export function parseList(json: string): string[] {
   return JSON.parse(json) as string[];
+}
+
+export function mappingsOf(provider: IdentityProvidersTable): Mapping[] {
+  return JSON.parse(provider.mappings) as Mapping[];
 }
 
 /** The enabled provider that turns local passwords off for this email's domain, if any (identity.service asks at sign-in). */
@@ -172,7 +176,7 @@ export function createSsoService(deps: SsoDeps) {
     return (await store.providers()).filter((p) => p.enabled === 1);
   }
 
-  async function checkInput(input: ProviderInput): Promise<void> {
+  async function checkInput(input: Omit<ProviderInput, 'clientSecret'>): Promise<void> {
     let issuer: URL;
     try {
       issuer = new URL(input.issuerUrl);
@@ -188,7 +192,7 @@ export function createSsoService(deps: SsoDeps) {
     }
   }
 
-  function row(input: ProviderInput): Omit<IdentityProvidersTable, 'id' | 'created_at' | 'updated_at' | 'client_secret_enc' | 'scim_token_hash'> {
+  function row(input: Omit<ProviderInput, 'clientSecret'>): Omit<IdentityProvidersTable, 'id' | 'created_at' | 'updated_at' | 'client_secret_enc' | 'scim_token_hash'> {
     return {
       kind: 'oidc',
       name: input.name.trim(),
@@ -208,7 +212,7 @@ export function createSsoService(deps: SsoDeps) {
   /** The team roles a person's groups give: per team, the strongest. */
   function rolesFor(provider: IdentityProvidersTable, groups: string[]): Map<string, TeamRole> {
     const wanted = new Map<string, TeamRole>();
-    for (const m of JSON.parse(provider.mappings) as Mapping[]) {
+    for (const m of mappingsOf(provider)) {
       if (!groups.includes(m.group)) continue;
       const held = wanted.get(m.teamId);
       if (!held || ROLE_RANK[m.role] > ROLE_RANK[held]) wanted.set(m.teamId, m.role);
@@ -281,8 +285,8 @@ export function createSsoService(deps: SsoDeps) {
 
     async update(id: string, input: Omit<ProviderInput, 'clientSecret'> & { clientSecret?: string | undefined }, ctx: RequestContext): Promise<IdentityProvidersTable> {
       const before = await requireProvider(id);
-      await checkInput({ ...input, clientSecret: input.clientSecret ?? '' });
-      const patch = { ...row({ ...input, clientSecret: '' }), ...(input.clientSecret ? { client_secret_enc: secrets.seal(input.clientSecret) } : {}), updated_at: iso() };
+      await checkInput(input);
+      const patch = { ...row(input), ...(input.clientSecret ? { client_secret_enc: secrets.seal(input.clientSecret) } : {}), updated_at: iso() };
       return auditLog.transaction(ctx, async (tx) => {
         const clash = await store.providerByName(patch.name, tx.trx);
         if (clash && clash.id !== id) throw new ConflictError(`An identity provider named "${patch.name}" exists already.`);
@@ -441,9 +445,9 @@ export function createSsoService(deps: SsoDeps) {
             mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null, created_at: iso(), updated_at: iso(),
           };
           await identityStore.insertUser(user, tx.trx);
-          await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, asUser(user, ctx));
+          await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, actingAs(user, ctx));
         }
-        const userCtx = asUser(user, ctx);
+        const userCtx = actingAs(user, ctx);
         if (linked) await store.touchIdentity(provider.id, claims.sub, iso(), tx.trx);
         else await store.insertIdentity({ provider_id: provider.id, subject: claims.sub, user_id: user.id, created_at: iso(), last_login_at: iso() }, tx.trx);
         user = await applyGroups(tx, provider, user, groups, userCtx, wanted);
@@ -456,8 +460,5 @@ export function createSsoService(deps: SsoDeps) {
   };
 }
 
-function asUser(user: UsersTable, ctx: RequestContext): RequestContext {
-  return { ...ctx, actor: { type: 'user', userId: user.id, label: user.email } };
-}
 
 export type SsoService = ReturnType<typeof createSsoService>;
