@@ -42,6 +42,7 @@ test('an admin adds the company identity provider; an engineer signs in through 
   await admin.goto('/platform');
   await admin.getByRole('button', { name: 'Add a provider' }).click();
   const form = admin.getByRole('form', { name: 'Add a sign-in provider' });
+  assert.ok(await form.getByRole('radio', { name: 'OpenID Connect' }).isChecked(), 'a new provider is OpenID Connect unless another kind is chosen');
   await form.getByLabel('Provider name').fill('Contoso IdP');
   await form.getByLabel('Issuer URL').fill(idp.issuer);
   await form.getByLabel('Client ID').fill(idp.clientId);
@@ -59,7 +60,7 @@ test('an admin adds the company identity provider; an engineer signs in through 
   const redirectUri = await provider.getByLabel('Redirect URI of Contoso IdP').inputValue();
   assert.match(redirectUri, new RegExp(`^${h.base}/api/auth/sso/[^/]+/callback$`));
   idp.allowRedirect(redirectUri); // registered at the provider, as its admin would
-  await provider.getByRole('button', { name: 'Test sign-in' }).click();
+  await provider.getByRole('button', { name: 'Test connection' }).click();
   await provider.getByText(`It answers: issuer ${idp.issuer}`).waitFor();
   assert.equal(await admin.getByText(idp.clientSecret).count(), 0, 'the secret is not shown');
   // SCIM provisioning: a token shown once, with the base URL the provider's client calls.

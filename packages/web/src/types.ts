@@ -365,52 +365,110 @@ export interface OfflineAlert {
   alertedAt: string;
 }
 
-export interface IdentityProvider {
-  id: string;
-  kind: 'oidc';
-  name: string;
+export type ProviderKind = 'oidc' | 'saml' | 'ldap';
+
+/** A certificate a provider signs with (or, for a directory, its TLS one), and when it expires. */
+export interface ProviderCertificate {
+  kid: string | null;
+  subject: string;
+  expiresAt: string;
+  daysLeft: number;
+}
+
+export interface OidcProviderSettings {
   issuerUrl: string;
   clientId: string;
   scopes: string;
   groupsClaim: string;
+  /** Register this at the identity provider. */
+  redirectUri: string;
+}
+
+export interface SamlProviderSettings {
+  idpEntityId: string;
+  ssoUrl: string;
+  certificates: ProviderCertificate[];
+  emailAttribute: string;
+  nameAttribute: string;
+  groupsAttribute: string;
+  /** What the IdP needs of this platform: its entity ID (the audience), ACS and metadata URLs. */
+  spEntityId: string;
+  acsUrl: string;
+  metadataUrl: string;
+}
+
+export interface LdapProviderSettings {
+  url: string;
+  startTls: boolean;
+  caCertificate: string | null;
+  bindDn: string;
+  userBase: string;
+  userFilter: string;
+  groupBase: string;
+  groupFilter: string;
+  groupNameAttribute: string;
+  emailAttribute: string;
+  nameAttribute: string;
+  nestedGroups: boolean;
+}
+
+interface IdentityProviderCommon {
+  id: string;
+  name: string;
   emailDomains: string[];
   adminGroup: string | null;
   mappings: Array<{ group: string; teamId: string; role: string }>;
   mfaAcrValues: string[];
   disableLocalPasswords: boolean;
   enabled: boolean;
-  /** Register this at the identity provider. */
-  redirectUri: string;
   /** It has a SCIM token: it may provision people. */
   scimEnabled: boolean;
   createdAt: string;
   updatedAt: string;
 }
 
-/** "Test sign-in": what discovery found, or what is wrong. */
+/** A sign-in provider, with the settings of its kind only. */
+export type IdentityProvider = IdentityProviderCommon &
+  ({ kind: 'oidc'; oidc: OidcProviderSettings } | { kind: 'saml'; saml: SamlProviderSettings } | { kind: 'ldap'; ldap: LdapProviderSettings });
+
+/** "Test connection": the provider answers as a sign-in would ask it, or what is wrong. */
 export interface ProviderTest {
   ok: boolean;
   problem?: string;
-  issuer?: string;
-  authorizationEndpoint?: string;
+  /** What was asked: the sign-in URL, or the directory. */
+  endpoint?: string;
   clockSkewSeconds?: number | null;
-  /** Certificates of its signing keys, when it publishes them (Entra ID, AD FS). */
-  certificates?: Array<{ kid: string | null; subject: string; expiresAt: string; daysLeft: number }>;
+  /** Its signing certificates (a directory: its TLS one). */
+  certificates?: ProviderCertificate[];
+  /** What it answered, e.g. "issuer https://…", "sign-in at …". */
+  details?: string[];
 }
 
-/** What an admin's test sign-in found (the callback puts it in /platform?ssoTest=). */
+/** What an admin's test sign-in found (OIDC, SAML: the callback puts it in /platform?ssoTest=). */
 export interface TestSignInReport {
   providerId: string;
   email: string | null;
   name: string | null;
   subject: string;
-  groupsClaim: string;
+  /** Where the groups came from: 'the "groups" claim', 'the "groups" attribute', "the directory's groups". */
+  groupsFrom: string;
   groups: string[];
   groupCount: number;
   amr: string[];
+  /** OIDC acr, or SAML AuthnContextClassRef. */
   acr: string | null;
   mfaByProvider: boolean;
   platformAdmin: boolean;
   roles: Array<{ teamId: string; role: string }>;
   problems: string[];
+}
+
+/** A directory (LDAP) test sign-in's answer: the same report, or why the directory refused. */
+export type DirectoryTestReply = Omit<TestSignInReport, 'providerId'> | { problem: string };
+
+/** The provider that signs in an email's domain (the sign-in page asks as the address is typed). */
+export interface DiscoveredProvider {
+  id: string;
+  name: string;
+  kind: ProviderKind;
 }

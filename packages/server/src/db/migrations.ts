@@ -487,6 +487,36 @@ const steps: Array<[string, Step]> = [
       await db.schema.alterTable('sso_requests').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('sign-in')).execute();
     },
   ],
+  [
+    '0010_sso_kinds',
+    async (db) => {
+      // SAML and LDAP providers beside OIDC: what differs by kind moves into one JSON column.
+      await db.schema.alterTable('identity_providers').addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.alterTable('identity_providers').addColumn('secret_enc', 'text').execute();
+      type Before = { identity_providers: { id: string; issuer_url: string; client_id: string; client_secret_enc: string; scopes: string; groups_claim: string; settings: string; secret_enc: string | null } };
+      const before = db as unknown as Kysely<Before>;
+      const oidc = await before.selectFrom('identity_providers').select(['id', 'issuer_url', 'client_id', 'client_secret_enc', 'scopes', 'groups_claim']).execute();
+      for (const p of oidc) {
+        const settings = JSON.stringify({ issuerUrl: p.issuer_url, clientId: p.client_id, scopes: p.scopes, groupsClaim: p.groups_claim });
+        await before.updateTable('identity_providers').set({ settings, secret_enc: p.client_secret_enc }).where('id', '=', p.id).execute();
+      }
+      for (const column of ['issuer_url', 'client_id', 'client_secret_enc', 'scopes', 'groups_claim']) {
+        await db.schema.alterTable('identity_providers').dropColumn(column).execute();
+      }
+      // Sign-ins under way live ten minutes: remade rather than altered (SQLite cannot drop a NOT NULL).
+      await db.schema.dropTable('sso_requests').execute();
+      await db.schema
+        .createTable('sso_requests')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('identity_providers.id').onDelete('cascade'))
+        .addColumn('verifier_enc', 'text')
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('return_to', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

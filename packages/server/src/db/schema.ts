@@ -79,19 +79,18 @@ export interface MembershipsTable {
 
 export interface IdentityProvidersTable {
   id: string;
-  kind: 'oidc';
+  kind: 'oidc' | 'saml' | 'ldap';
   name: string;
   enabled: number;
-  issuer_url: string;
-  client_id: string;
-  client_secret_enc: string;
-  scopes: string;
-  groups_claim: string;
+  /** JSON: the kind's own settings, nothing secret (OidcSettings, SamlSettings or LdapSettings in sso/provider-settings.ts). */
+  settings: string;
+  /** Sealed: the OIDC client secret or the LDAP service account's password; null for SAML, which has none. */
+  secret_enc: string | null;
   /** JSON string[] */
   email_domains: string;
   /** JSON Array<{ group, teamId, role }> */
   mappings: string;
-  /** JSON string[] */
+  /** JSON string[]: the OIDC acr or SAML AuthnContextClassRef values that mean the provider checked MFA. */
   mfa_acr_values: string;
   admin_group: string | null;
   disable_local_passwords: number;
@@ -132,7 +131,9 @@ export interface SsoIdentitiesTable {
 export interface SsoRequestsTable {
   state_hash: string;
   provider_id: string;
-  code_verifier_enc: string;
+  /** OIDC: the PKCE verifier, sealed; null for SAML. */
+  verifier_enc: string | null;
+  /** OIDC: the nonce; SAML: the AuthnRequest's ID, which the answer's InResponseTo must name. */
   nonce: string;
   return_to: string;
   expires_at: string;

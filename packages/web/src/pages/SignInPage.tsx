@@ -7,7 +7,7 @@ import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { RecoveryCodes } from '../components/RecoveryCodes.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import { useSession } from '../session.tsx';
-import type { AuthConfig, LoginReply } from '../types.ts';
+import type { AuthConfig, DiscoveredProvider, LoginReply } from '../types.ts';
 
 type Step = 'password' | 'mfa' | 'enrol';
 
@@ -17,9 +17,9 @@ function safeNext(next: string | null): string {
 }
 
 /** The identity provider that signs in this email's domain, asked once the address looks whole. */
-function useSsoProvider(email: string): { id: string; name: string } | null {
+function useSsoProvider(email: string): DiscoveredProvider | null {
   const { api } = useSession();
-  const [provider, setProvider] = useState<{ id: string; name: string } | null>(null);
+  const [provider, setProvider] = useState<DiscoveredProvider | null>(null);
   useEffect(() => {
     const trimmed = email.trim();
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(trimmed)) {
@@ -28,7 +28,7 @@ function useSsoProvider(email: string): { id: string; name: string } | null {
     }
     let live = true;
     const timer = setTimeout(() => {
-      api.get<{ provider: { id: string; name: string } | null }>(`/api/auth/sso/discover?email=${encodeURIComponent(trimmed)}`).then(
+      api.get<{ provider: DiscoveredProvider | null }>(`/api/auth/sso/discover?email=${encodeURIComponent(trimmed)}`).then(
         (reply) => live && setProvider(reply.provider),
         () => live && setProvider(null),
       );
@@ -53,7 +53,10 @@ export function SignInPage() {
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
-  const sso = useSsoProvider(email);
+  const provider = useSsoProvider(email);
+  // A directory (LDAP) checks the password typed here; OIDC and SAML sign in on the provider's own page.
+  const sso = provider && provider.kind !== 'ldap' ? provider : null;
+  const directory = provider?.kind === 'ldap' ? provider : null;
   const ssoError = params.get('ssoError');
 
   // A reload in the middle of sign-in resumes at the step the session is waiting for.
@@ -130,6 +133,11 @@ export function SignInPage() {
                 Continue with {sso.name}
               </a>{' '}
               <span className="muted small">Your company signs you in. A platform admin may still use a password below.</span>
+            </p>
+          )}
+          {directory && (
+            <p className="notice" role="status">
+              Sign in with your {directory.name} directory password.
             </p>
           )}
           <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />

@@ -80,7 +80,9 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
     '/api/auth/login',
     { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], body: LoginBody, response: { 200: LoginReply } } },
     async (request, reply) => {
-      const result = await identity.login(request.body, request.ctx);
+      // A domain an LDAP directory signs in: the password is the directory's.
+      const directory = await c.sso.directoryFor(request.body.email);
+      const result = directory ? await c.sso.directorySignIn(directory, request.body, request.ctx) : await identity.login(request.body, request.ctx);
       const csrfToken = setSessionCookie(reply, result.sessionToken);
       return { status: result.status, ...(result.status === 'mfa-required' ? {} : { user: presentUser(result.user, clock.now()) }), csrfToken };
     },

@@ -26,7 +26,7 @@ for (const dialect of DIALECTS) {
       admin = await setupAdmin(t);
       teamId = (await admin.post('/api/teams', { name: 'Line 3' })).json().id;
       const provider = await admin.post('/api/platform/identity-providers', {
-        name: 'Contoso Entra', issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret', emailDomains: ['contoso.example'],
+        name: 'Contoso Entra', oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' }, emailDomains: ['contoso.example'],
         mappings: [{ group: 'line3-engineers', teamId, role: 'member' }],
       });
       assert.equal(provider.statusCode, 201, provider.body);

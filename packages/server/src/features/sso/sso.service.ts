@@ -1,45 +1,52 @@
-import { randomUUID, X509Certificate } from 'node:crypto';
-import * as oidc from 'openid-client';
+import { randomUUID } from 'node:crypto';
 import { isTeamRole, type TeamRole } from '@flowgate/core';
 import type { AlertSink } from '../../alerts.ts';
 import { actingAs, type Clock, type RequestContext } from '../../context.ts';
-import type { IdentityProvidersTable, UsersTable } from '../../db/schema.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import type { IdentityProvidersTable, SsoRequestsTable, UsersTable } from '../../db/schema.ts';
+import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
 import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
 import type { IdentityService, LoginResult } from '../identity/identity.service.ts';
 import type { IdentityStore } from '../identity/identity.store.ts';
 import type { TeamsStore } from '../teams/teams.store.ts';
+import { ldap } from './ldap.ts';
+import { createOidc } from './oidc.ts';
+import { SsoRefusal, type ProviderCertificate, type ProviderCheck, type ProviderProfile } from './profile.ts';
+import {
+  checkLdap, checkWebUrl, ldapSettings, normaliseCertificate, oidcSettings, pemOf, samlSettings,
+  type LdapSettings, type OidcSettings, type ProviderKind, type SamlSettings,
+} from './provider-settings.ts';
+import { parseIdpMetadata, saml, samlCertificates, serviceProviderOf } from './saml.ts';
 import type { SsoStore } from './sso.store.ts';
 
 /**
- * Sign-in through a company's OpenID Connect provider: authorization code with PKCE,
- * state and nonce (openid-client), just-in-time accounts, and at every sign-in the
- * provider's groups mapped to team roles and to platform admin. A state is kept hashed,
- * bound to the browser by a cookie, and works once.
+ * Sign-in through a company's identity provider: OpenID Connect (oidc.ts), SAML 2.0 (saml.ts)
+ * or an LDAP directory such as Active Directory (ldap.ts). Each protocol turns its answer into
+ * a ProviderProfile; from there a sign-in is the same for all: just-in-time accounts, and at
+ * every sign-in the provider's groups mapped to team roles and to platform admin, in one
+ * audited transaction. A redirect sign-in's state is kept hashed, bound to the browser by a
+ * cookie, and works once.
  */
 
 export const SSO_REQUEST_MINUTES = 10;
 /** A provider's signing certificate that expires within this many days raises the platform alert. */
 export const CERTIFICATE_WARNING_DAYS = 30;
-
-export type SigningCertificate = { kid: string | null; subject: string; expiresAt: string; daysLeft: number };
-/** RFC 8176 methods that are a second factor (or a strong one): the provider checked MFA. */
-const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face', 'iris', 'pop']);
 /** When several of a person's groups map to one team, the strongest role wins. */
 const ROLE_RANK: Record<TeamRole, number> = { owner: 5, member: 4, operator: 3, auditor: 2, viewer: 1 };
 
 export type Mapping = { group: string; teamId: string; role: TeamRole };
 
-/** What an admin's test sign-in found in the ID token, and what a sign-in would make of it. */
+/** What an admin's test sign-in found, and what a real sign-in would make of it. */
 export type TestReport = {
   email: string | null;
   name: string | null;
   subject: string;
-  groupsClaim: string;
+  /** Where the groups come from: the OIDC claim, the SAML attribute, or the directory. */
+  groupsFrom: string;
   groups: string[];
   groupCount: number;
   amr: string[];
+  /** OIDC acr or SAML AuthnContextClassRef. */
   acr: string | null;
   mfaByProvider: boolean;
   platformAdmin: boolean;
@@ -48,39 +55,23 @@ export type TestReport = {
   problems: string[];
 };
 
-/** The ID token's claims as a sign-in reads them, and everything in them a sign-in refuses. */
-function readClaims(provider: IdentityProvidersTable, claims: oidc.IDToken) {
-  const problems: Array<{ reason: string; message: string }> = [];
-  const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
-  if (!email) problems.push({ reason: 'no-email-claim', message: `${provider.name} sent no email claim: add the "email" scope, or map an email claim.` });
-  if (email && claims.email_verified === false) problems.push({ reason: 'email-not-verified', message: `${provider.name} says ${email} is not verified.` });
-  const domains = parseList(provider.email_domains);
-  if (email && domains.length && !domains.includes(domainOf(email))) problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
-  const rawGroups = claims[provider.groups_claim];
-  const needsGroups = mappingsOf(provider).length > 0 || provider.admin_group !== null;
-  if (needsGroups && !Array.isArray(rawGroups)) {
-    problems.push({ reason: 'no-groups-claim', message: `${provider.name} sent no "${provider.groups_claim}" claim, which the role mappings need: configure the provider to send it in the ID token.` });
-  }
-  const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
-  const amr = Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : [];
-  const mfaByIdp = amr.some((m) => MFA_AMR.has(m)) || (typeof claims.acr === 'string' && parseList(provider.mfa_acr_values).includes(claims.acr));
-  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 120) : null;
-  return { email, name, groups, amr, mfaByIdp, problems };
-}
+export type OidcInput = { issuerUrl: string; clientId: string; clientSecret?: string | undefined; scopes: string; groupsClaim: string };
+/** Either the IdP's metadata XML, or its entity ID, sign-in URL and certificates by hand. */
+export type SamlInput = { metadataXml?: string | undefined; idpEntityId?: string | undefined; ssoUrl?: string | undefined; certificates?: string[] | undefined; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
+export type LdapInput = Omit<LdapSettings, 'caCertificate'> & { caCertificate: string | null; bindPassword?: string | undefined };
 
 export interface ProviderInput {
+  kind: ProviderKind;
   name: string;
-  issuerUrl: string;
-  clientId: string;
-  clientSecret: string;
-  scopes: string;
-  groupsClaim: string;
   emailDomains: string[];
   adminGroup: string | null;
   mappings: Mapping[];
   mfaAcrValues: string[];
   disableLocalPasswords: boolean;
   enabled: boolean;
+  oidc?: OidcInput | undefined;
+  saml?: SamlInput | undefined;
+  ldap?: LdapInput | undefined;
 }
 
 export interface SsoDeps {
@@ -91,23 +82,14 @@ export interface SsoDeps {
   auditLog: AuditLog;
   secrets: SecretBox;
   clock: Clock;
-  /** The platform's public address: redirect URIs are made from it. */
+  /** The platform's public address: redirect URIs and SAML endpoints are made from it. */
   publicUrl: string;
   alerts: AlertSink;
 }
 
-/** A sign-in the provider or its answer refused; `reason` goes to the audit log, the message to the person. */
-export class SsoRefusal extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { SsoRefusal };
 
 export const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
 
 export function parseList(json: string): string[] {
   return JSON.parse(json) as string[];
@@ -124,47 +106,71 @@ export async function localPasswordsOffFor(store: SsoStore, email: string): Prom
   return provider ? { name: provider.name } : null;
 }
 
+/** Where a provider's groups come from, as the test report and its problems name it. */
+function groupsFrom(provider: IdentityProvidersTable): string {
+  if (provider.kind === 'oidc') return `the "${oidcSettings(provider).groupsClaim}" claim`;
+  if (provider.kind === 'saml') return `the "${samlSettings(provider).groupsAttribute}" attribute`;
+  return 'the directory\'s groups';
+}
+
+/** Everything in a profile that a sign-in refuses, with the reason the audit log keeps. */
+function problemsOf(provider: IdentityProvidersTable, profile: ProviderProfile): Array<{ reason: string; message: string }> {
+  const problems: Array<{ reason: string; message: string }> = [];
+  const { email } = profile;
+  if (!email) problems.push({ reason: 'no-email-claim', message: `${provider.name} sent no email claim: add the "email" scope, or map an email claim or attribute.` });
+  if (email && !profile.emailVerified) problems.push({ reason: 'email-not-verified', message: `${provider.name} says ${email} is not verified.` });
+  const domains = parseList(provider.email_domains);
+  if (email && domains.length && !domains.includes(domainOf(email))) problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
+  const needsGroups = mappingsOf(provider).length > 0 || provider.admin_group !== null;
+  if (needsGroups && profile.groups === null) {
+    problems.push({ reason: 'no-groups-claim', message: `${provider.name} sent no groups (${groupsFrom(provider)}), which the role mappings need: configure the provider to send them.` });
+  }
+  return problems;
+}
+
+function invalid(field: string, message: string): never {
+  throw new ValidationError(message, [{ field, message }]);
+}
+
+/** The kind's settings from the input, checked; and its secret, when one is given. An update that sends no SAML certificate keeps the stored ones. */
+function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { settings: OidcSettings | SamlSettings | LdapSettings; secret: string | undefined } {
+  for (const other of ['oidc', 'saml', 'ldap'] as const) {
+    if (other !== input.kind && input[other]) invalid(other, `A ${input.kind} provider takes no "${other}" settings.`);
+  }
+  if (input.kind === 'oidc') {
+    const o = input.oidc ?? invalid('oidc', 'An OIDC provider needs its "oidc" settings: issuerUrl, clientId, clientSecret.');
+    checkWebUrl(o.issuerUrl, 'oidc.issuerUrl', 'The issuer URL');
+    return { settings: { issuerUrl: o.issuerUrl.replace(/\/+$/, ''), clientId: o.clientId, scopes: o.scopes, groupsClaim: o.groupsClaim }, secret: o.clientSecret };
+  }
+  if (input.kind === 'saml') {
+    const s = input.saml ?? invalid('saml', 'A SAML provider needs its "saml" settings: the IdP\'s metadata XML, or its entity ID, sign-in URL and certificate.');
+    const idp = s.metadataXml !== undefined
+      ? parseIdpMetadata(s.metadataXml)
+      : {
+          idpEntityId: s.idpEntityId ?? invalid('saml.idpEntityId', 'The IdP entity ID is needed (or its metadata XML).'),
+          ssoUrl: s.ssoUrl ?? invalid('saml.ssoUrl', 'The IdP sign-in URL is needed (or its metadata XML).'),
+          certificates: s.certificates?.length
+            ? s.certificates.map((c, i) => pemOf(normaliseCertificate(c, `saml.certificates.${i}`)))
+            : previous ? samlSettings(previous).certificates : invalid('saml.certificates', 'At least one IdP signing certificate is needed (or its metadata XML).'),
+        };
+    if (!idp.idpEntityId) invalid('saml.idpEntityId', 'The IdP entity ID is empty.');
+    checkWebUrl(idp.ssoUrl, 'saml.ssoUrl', 'The IdP sign-in URL');
+    return { settings: { ...idp, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute }, secret: undefined };
+  }
+  const { bindPassword, ...l } = input.ldap ?? invalid('ldap', 'An LDAP provider needs its "ldap" settings: url, bindDn, bindPassword, userBase.');
+  const settings: LdapSettings = { ...l, caCertificate: l.caCertificate === null ? null : pemOf(normaliseCertificate(l.caCertificate, 'ldap.caCertificate')) };
+  checkLdap(settings);
+  return { settings, secret: bindPassword };
+}
+
+const SECRET_NAME: Record<ProviderKind, string | null> = { oidc: 'oidc.clientSecret', saml: null, ldap: 'ldap.bindPassword' };
+
 export function createSsoService(deps: SsoDeps) {
   const { store, identityStore, identity, teamsStore, auditLog, secrets, clock } = deps;
   const iso = (offsetMs = 0) => new Date(clock.now().getTime() + offsetMs).toISOString();
-  const configs = new Map<string, { key: string; config: Promise<oidc.Configuration> }>();
-
-  const redirectUri = (providerId: string) => `${deps.publicUrl}/api/auth/sso/${providerId}/callback`;
-
-  /** The provider's OpenID configuration (discovery), kept until the provider changes. */
-  function configOf(provider: IdentityProvidersTable): Promise<oidc.Configuration> {
-    const key = `${provider.updated_at}`;
-    const cached = configs.get(provider.id);
-    if (cached?.key === key) return cached.config;
-    const issuer = new URL(provider.issuer_url);
-    // client_secret_basic: the default of OpenID Connect, and of most providers.
-    const config = oidc.discovery(issuer, provider.client_id, undefined, oidc.ClientSecretBasic(secrets.open(provider.client_secret_enc).toString('utf8')), {
-      // Plain http only on loopback: a provider in a test, or beside the platform.
-      ...(issuer.protocol === 'http:' && isLoopback(issuer) ? { execute: [oidc.allowInsecureRequests] } : {}),
-      timeout: 10,
-    });
-    configs.set(provider.id, { key, config });
-    config.catch(() => configs.delete(provider.id));
-    return config;
-  }
-
-  /**
-   * The certificates in the provider's signing keys (x5c of its JWKS; Entra ID and AD FS
-   * publish them, many providers publish bare keys, which do not expire).
-   */
-  async function signingCertificates(provider: IdentityProvidersTable): Promise<SigningCertificate[]> {
-    const uri = (await configOf(provider)).serverMetadata().jwks_uri;
-    if (!uri) return [];
-    const jwks = (await (await fetch(uri, { signal: AbortSignal.timeout(10_000) })).json()) as { keys?: Array<{ kid?: string; x5c?: unknown }> };
-    const found: SigningCertificate[] = [];
-    for (const key of jwks.keys ?? []) {
-      if (!Array.isArray(key.x5c) || typeof key.x5c[0] !== 'string') continue;
-      const cert = new X509Certificate(Buffer.from(key.x5c[0], 'base64'));
-      const expires = new Date(cert.validTo);
-      found.push({ kid: key.kid ?? null, subject: cert.subject, expiresAt: expires.toISOString(), daysLeft: Math.floor((expires.getTime() - clock.now().getTime()) / 86_400_000) });
-    }
-    return found;
-  }
+  const oidc = createOidc({ secrets, publicUrl: deps.publicUrl });
+  const serviceProvider = (providerId: string) => serviceProviderOf(deps.publicUrl, providerId);
+  const secretOf = (provider: IdentityProvidersTable) => (provider.secret_enc === null ? '' : secrets.open(provider.secret_enc).toString('utf8'));
 
   async function requireProvider(id: string): Promise<IdentityProvidersTable> {
     const provider = await store.providerById(id);
@@ -176,31 +182,19 @@ export function createSsoService(deps: SsoDeps) {
     return (await store.providers()).filter((p) => p.enabled === 1);
   }
 
-  async function checkInput(input: Omit<ProviderInput, 'clientSecret'>): Promise<void> {
-    let issuer: URL;
-    try {
-      issuer = new URL(input.issuerUrl);
-    } catch {
-      throw new ValidationError(`"${input.issuerUrl}" is not a URL.`, [{ field: 'issuerUrl', message: 'not a URL' }]);
-    }
-    if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopback(issuer))) {
-      throw new ValidationError('The issuer URL must be https:// (http:// only on this machine\'s loopback).', [{ field: 'issuerUrl', message: 'must be https' }]);
-    }
-    for (const [i, m] of input.mappings.entries()) {
-      if (!(await teamsStore.teamById(m.teamId))) throw new ValidationError(`Mapping ${i + 1} names a team that does not exist.`, [{ field: `mappings.${i}.teamId`, message: 'unknown team' }]);
-      if (!isTeamRole(m.role)) throw new ValidationError(`Mapping ${i + 1}: "${m.role}" is not a team role.`, [{ field: `mappings.${i}.role`, message: 'unknown role' }]);
+  async function checkMappings(mappings: Mapping[]): Promise<void> {
+    for (const [i, m] of mappings.entries()) {
+      if (!(await teamsStore.teamById(m.teamId))) invalid(`mappings.${i}.teamId`, `Mapping ${i + 1} names a team that does not exist.`);
+      if (!isTeamRole(m.role)) invalid(`mappings.${i}.role`, `Mapping ${i + 1}: "${m.role}" is not a team role.`);
     }
   }
 
-  function row(input: Omit<ProviderInput, 'clientSecret'>): Omit<IdentityProvidersTable, 'id' | 'created_at' | 'updated_at' | 'client_secret_enc' | 'scim_token_hash'> {
+  function row(input: ProviderInput, settings: object): Omit<IdentityProvidersTable, 'id' | 'created_at' | 'updated_at' | 'secret_enc' | 'scim_token_hash'> {
     return {
-      kind: 'oidc',
+      kind: input.kind,
       name: input.name.trim(),
       enabled: input.enabled ? 1 : 0,
-      issuer_url: input.issuerUrl.replace(/\/+$/, ''),
-      client_id: input.clientId,
-      scopes: input.scopes,
-      groups_claim: input.groupsClaim,
+      settings: JSON.stringify(settings),
       email_domains: JSON.stringify([...new Set(input.emailDomains.map((d) => d.trim().toLowerCase().replace(/^@/, '')))]),
       mappings: JSON.stringify(input.mappings),
       mfa_acr_values: JSON.stringify(input.mfaAcrValues),
@@ -265,33 +259,122 @@ export function createSsoService(deps: SsoDeps) {
     throw new SsoRefusal(reason, message);
   }
 
+  /** A protocol's refusal, audited; anything else thrown as it was. */
+  async function audited<T>(provider: IdentityProvidersTable, ctx: RequestContext, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof SsoRefusal) return refuse(provider, ctx, error.reason, error.message);
+      throw error;
+    }
+  }
+
+  /** The request a redirect sign-in's answer belongs to: this browser's, unused, in time. */
+  async function takeRequest(provider: IdentityProvidersTable, state: string, browserState: string | undefined, ctx: RequestContext): Promise<SsoRequestsTable> {
+    if (!state || !browserState || state !== browserState) return refuse(provider, ctx, 'state-mismatch', 'This sign-in was not started in this browser (state mismatch). Start again.');
+    const request = await store.takeRequest(sha256Hex(state));
+    if (!request || request.provider_id !== provider.id) return refuse(provider, ctx, 'state-unknown', 'This sign-in is unknown or was used already. Start again.');
+    if (request.expires_at < iso()) return refuse(provider, ctx, 'state-expired', `This sign-in took longer than ${SSO_REQUEST_MINUTES} minutes. Start again.`);
+    return request;
+  }
+
+  async function testReport(provider: IdentityProvidersTable, profile: ProviderProfile, ctx: RequestContext): Promise<TestReport> {
+    const groups = profile.groups ?? [];
+    const report: TestReport = {
+      email: profile.email || null, name: profile.name, subject: profile.subject, groupsFrom: groupsFrom(provider), groups: groups.slice(0, 50), groupCount: groups.length,
+      amr: profile.methods, acr: profile.context, mfaByProvider: profile.mfaByIdp, platformAdmin: provider.admin_group !== null && groups.includes(provider.admin_group),
+      roles: [...rolesFor(provider, groups)].map(([teamId, role]) => ({ teamId, role })), problems: problemsOf(provider, profile).map((p) => p.message),
+    };
+    await auditLog.record(ctx, { event: 'identity-provider.tested', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, problems: report.problems, groups: groups.length, email: report.email } });
+    return report;
+  }
+
+  /**
+   * What every kind of sign-in ends in: the profile checked, the account found or made, the
+   * mappings applied and the session opened (or the second factor asked for), all in one
+   * audited transaction.
+   */
+  async function signInWith(provider: IdentityProvidersTable, profile: ProviderProfile, ctx: RequestContext): Promise<LoginResult> {
+    const problem = problemsOf(provider, profile)[0];
+    if (problem) return refuse(provider, ctx, problem.reason, problem.message);
+    const { email, mfaByIdp } = profile;
+    const groups = profile.groups ?? [];
+    const linked = await store.identity(provider.id, profile.subject);
+    const existing = linked ? await identityStore.userById(linked.user_id) : await identityStore.userByEmail(email);
+    if (existing && existing.status !== 'active') return refuse(provider, ctx, 'account-disabled', 'Your account is disabled on this platform.', { email });
+    const name = profile.name?.trim().slice(0, 120) || email;
+    const wanted = rolesFor(provider, groups);
+    // Read before the transaction: on SQLite a query outside it would wait for it forever. A
+    // team the mappings put the person in counts too, for someone new as for anyone.
+    const byTeams = await Promise.all([...wanted.keys()].map(async (teamId) => (await teamsStore.teamById(teamId))?.require_mfa === 1));
+    const mfaRequired = byTeams.includes(true) || (existing ? await identity.mfaRequiredFor(existing) : await identity.platformRequiresMfa());
+
+    return auditLog.transaction(ctx, async (tx) => {
+      let user = existing;
+      if (!user) {
+        user = {
+          id: randomUUID(), email, name, password_hash: null, platform_role: 'user', status: 'active', failed_logins: 0, locked_until: null,
+          mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null, created_at: iso(), updated_at: iso(),
+        };
+        await identityStore.insertUser(user, tx.trx);
+        await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, actingAs(user, ctx));
+      }
+      const userCtx = actingAs(user, ctx);
+      if (linked) await store.touchIdentity(provider.id, profile.subject, iso(), tx.trx);
+      else await store.insertIdentity({ provider_id: provider.id, subject: profile.subject, user_id: user.id, created_at: iso(), last_login_at: iso() }, tx.trx);
+      user = await applyGroups(tx, provider, user, groups, userCtx, wanted);
+      const session = await identity.sessionAfterFirstFactor(tx, user, mfaRequired, mfaByIdp, ctx);
+      await tx.record({ event: 'auth.sso.login.succeeded', target: { type: 'user', id: user.id }, details: { provider: provider.name, kind: provider.kind, mfa: mfaByIdp ? 'by-provider' : session.status, amr: profile.methods, acr: profile.context, groups: groups.length } }, userCtx);
+      return session;
+    });
+  }
+
+  type RedirectResult = ({ kind: 'signed-in'; returnTo: string } & LoginResult) | { kind: 'test'; report: TestReport };
+
+  async function finishRedirect(provider: IdentityProvidersTable, request: SsoRequestsTable, profile: ProviderProfile, ctx: RequestContext): Promise<RedirectResult> {
+    if (request.purpose === 'test') return { kind: 'test', report: await testReport(provider, profile, ctx) };
+    return { kind: 'signed-in', ...(await signInWith(provider, profile, ctx)), returnTo: request.return_to };
+  }
+
+  async function providerCertificates(provider: IdentityProvidersTable): Promise<ProviderCertificate[]> {
+    if (provider.kind === 'oidc') return oidc.signingCertificates(provider, clock.now());
+    if (provider.kind === 'saml') return samlCertificates(provider, clock.now());
+    return ldap.certificates(ldapSettings(provider), secretOf(provider), clock.now());
+  }
+
   return {
-    redirectUri,
     applyGroups,
+    redirectUri: oidc.redirectUri,
+    serviceProvider,
 
     list: () => store.providers(),
     get: requireProvider,
 
     async create(input: ProviderInput, ctx: RequestContext): Promise<IdentityProvidersTable> {
-      await checkInput(input);
-      const provider: IdentityProvidersTable = { id: randomUUID(), ...row(input), client_secret_enc: secrets.seal(input.clientSecret), scim_token_hash: null, created_at: iso(), updated_at: iso() };
+      const { settings, secret } = settingsOf(input);
+      const secretName = SECRET_NAME[input.kind];
+      if (secretName && !secret) invalid(secretName, `A new ${input.kind.toUpperCase()} provider needs ${secretName}.`);
+      await checkMappings(input.mappings);
+      const provider: IdentityProvidersTable = { id: randomUUID(), ...row(input, settings), secret_enc: secret ? secrets.seal(secret) : null, scim_token_hash: null, created_at: iso(), updated_at: iso() };
       return auditLog.transaction(ctx, async (tx) => {
         if (await store.providerByName(provider.name, tx.trx)) throw new ConflictError(`An identity provider named "${provider.name}" exists already.`);
         await store.insertProvider(provider, tx.trx);
-        await tx.record({ event: 'identity-provider.created', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, issuer: provider.issuer_url, emailDomains: parseList(provider.email_domains) } });
+        await tx.record({ event: 'identity-provider.created', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, kind: provider.kind, emailDomains: parseList(provider.email_domains) } });
         return provider;
       });
     },
 
-    async update(id: string, input: Omit<ProviderInput, 'clientSecret'> & { clientSecret?: string | undefined }, ctx: RequestContext): Promise<IdentityProvidersTable> {
+    async update(id: string, input: ProviderInput, ctx: RequestContext): Promise<IdentityProvidersTable> {
       const before = await requireProvider(id);
-      await checkInput(input);
-      const patch = { ...row(input), ...(input.clientSecret ? { client_secret_enc: secrets.seal(input.clientSecret) } : {}), updated_at: iso() };
+      if (input.kind !== before.kind) invalid('kind', `A provider's kind cannot change (it is ${before.kind}): add a new provider instead.`);
+      const { settings, secret } = settingsOf(input, before);
+      await checkMappings(input.mappings);
+      const patch = { ...row(input, settings), ...(secret ? { secret_enc: secrets.seal(secret) } : {}), updated_at: iso() };
       return auditLog.transaction(ctx, async (tx) => {
         const clash = await store.providerByName(patch.name, tx.trx);
         if (clash && clash.id !== id) throw new ConflictError(`An identity provider named "${patch.name}" exists already.`);
         await store.updateProvider(id, patch, tx.trx);
-        await tx.record({ event: 'identity-provider.updated', target: { type: 'identity-provider', id }, details: { name: patch.name, secretChanged: Boolean(input.clientSecret), enabled: input.enabled } });
+        await tx.record({ event: 'identity-provider.updated', target: { type: 'identity-provider', id }, details: { name: patch.name, kind: before.kind, secretChanged: Boolean(secret), enabled: input.enabled } });
         return { ...before, ...patch };
       });
     },
@@ -302,20 +385,21 @@ export function createSsoService(deps: SsoDeps) {
         await store.deleteProvider(id, tx.trx);
         await tx.record({ event: 'identity-provider.deleted', target: { type: 'identity-provider', id }, details: { name: provider.name } });
       });
-      configs.delete(id);
+      oidc.forget(id);
     },
 
     /**
-     * Raises the platform alert while an enabled provider's signing certificate expires
-     * within CERTIFICATE_WARNING_DAYS (or has expired), and clears it otherwise. A provider
-     * that cannot be asked now is left out: its next sign-in or test says why.
+     * Raises the platform alert while an enabled provider's certificate (an OIDC signing key's,
+     * a SAML IdP's, a directory's TLS one) expires within CERTIFICATE_WARNING_DAYS or has
+     * expired, and clears it otherwise. A provider that cannot be asked now is left out: its
+     * next sign-in or test says why.
      */
     async checkCertificates(): Promise<string[]> {
       const warnings: string[] = [];
       for (const provider of await enabledProviders()) {
-        const certificates = await signingCertificates(provider).catch(() => []);
+        const certificates = await providerCertificates(provider).catch(() => []);
         for (const c of certificates.filter((c) => c.daysLeft < CERTIFICATE_WARNING_DAYS)) {
-          warnings.push(`${provider.name}'s signing certificate ${c.kid ?? c.subject} ${c.daysLeft < 0 ? 'expired' : 'expires'} on ${c.expiresAt.slice(0, 10)}${c.daysLeft >= 0 ? ` (in ${c.daysLeft} days)` : ''}: once it rolls over, check a sign-in.`);
+          warnings.push(`${provider.name}'s certificate ${c.kid ?? c.subject} ${c.daysLeft < 0 ? 'expired' : 'expires'} on ${c.expiresAt.slice(0, 10)}${c.daysLeft >= 0 ? ` (in ${c.daysLeft} days)` : ''}: once it rolls over, check a sign-in.`);
         }
       }
       if (warnings.length) deps.alerts.raise('idp-certificate', warnings.join(' '));
@@ -323,142 +407,107 @@ export function createSsoService(deps: SsoDeps) {
       return warnings;
     },
 
-    /** "Test sign-in": discovery, and what it says; the errors a person can act on. */
-    async test(id: string): Promise<{ ok: true; issuer: string; authorizationEndpoint: string; clockSkewSeconds: number | null; certificates: SigningCertificate[] } | { ok: false; problem: string }> {
+    /** "Test": can the platform reach the provider as a sign-in would, and what is wrong if not. */
+    async test(id: string): Promise<ProviderCheck> {
       const provider = await requireProvider(id);
-      const wellKnown = `${provider.issuer_url}/.well-known/openid-configuration`;
-      let response: Response;
-      try {
-        response = await fetch(wellKnown, { signal: AbortSignal.timeout(10_000) });
-      } catch (error) {
-        return { ok: false, problem: `The identity provider is unreachable: ${wellKnown} did not answer (${(error as Error).message}).` };
-      }
-      if (!response.ok) return { ok: false, problem: `${wellKnown} answered ${response.status}: is the issuer URL right?` };
-      const date = response.headers.get('date');
-      const skew = date ? Math.round((clock.now().getTime() - new Date(date).getTime()) / 1000) : null;
-      if (skew !== null && Math.abs(skew) > 120) return { ok: false, problem: `The clocks disagree by ${skew} s: this platform's and the identity provider's. Tokens will look expired or not yet valid; set both by NTP.` };
-      configs.delete(id);
-      try {
-        const config = await configOf(provider);
-        const metadata = config.serverMetadata();
-        const certificates = await signingCertificates(provider).catch(() => []);
-        return { ok: true, issuer: metadata.issuer, authorizationEndpoint: metadata.authorization_endpoint ?? '', clockSkewSeconds: skew, certificates };
-      } catch (error) {
-        return { ok: false, problem: `Discovery failed: ${(error as Error).message}. The issuer in the provider's metadata must be exactly the issuer URL.` };
-      }
+      if (provider.kind === 'oidc') return oidc.check(provider, clock.now());
+      if (provider.kind === 'saml') return saml.check(provider, clock.now());
+      return ldap.check(ldapSettings(provider), secretOf(provider), clock.now());
     },
 
     /** The enabled provider that signs in an email's domain, for the sign-in page. */
-    async discover(email: string): Promise<{ id: string; name: string } | null> {
+    async discover(email: string): Promise<{ id: string; name: string; kind: ProviderKind } | null> {
       const domain = domainOf(email.trim());
       const provider = (await enabledProviders()).find((p) => parseList(p.email_domains).includes(domain));
-      return provider ? { id: provider.id, name: provider.name } : null;
+      return provider ? { id: provider.id, name: provider.name, kind: provider.kind } : null;
     },
 
-    /** The first leg: where to send the browser, and the state its cookie must carry back. */
+    /** The first leg of a redirect sign-in (OIDC, SAML): where to send the browser, and the state its cookie must carry back. */
     async start(providerId: string, returnTo: string, purpose: 'sign-in' | 'test' = 'sign-in'): Promise<{ url: string; state: string }> {
       const provider = await requireProvider(providerId);
       // A test sign-in works while the provider is off: it is how an admin checks it before turning it on.
       if (provider.enabled !== 1 && purpose === 'sign-in') throw new NotFoundError('Identity provider');
-      const config = await configOf(provider).catch((error: unknown) => {
-        throw new SsoRefusal('idp-unreachable', `${provider.name} could not be reached: ${(error as Error).message}`);
-      });
-      const verifier = oidc.randomPKCECodeVerifier();
+      if (provider.kind === 'ldap') throw new SsoRefusal('not-a-redirect', `${provider.name} is a directory: sign in with your directory password on the sign-in page.`);
       const state = randomToken();
-      const nonce = oidc.randomNonce();
       await store.deleteExpiredRequests(iso());
-      await store.insertRequest({ state_hash: sha256Hex(state), provider_id: provider.id, code_verifier_enc: secrets.seal(verifier), nonce, return_to: returnTo, expires_at: iso(SSO_REQUEST_MINUTES * 60_000), purpose });
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: redirectUri(provider.id),
-        scope: provider.scopes,
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        nonce,
-      });
-      return { url: url.toString(), state };
+      const request = { state_hash: sha256Hex(state), provider_id: provider.id, return_to: returnTo, expires_at: iso(SSO_REQUEST_MINUTES * 60_000), purpose };
+      if (provider.kind === 'oidc') {
+        const { url, verifier, nonce } = await oidc.start(provider, state);
+        await store.insertRequest({ ...request, verifier_enc: secrets.seal(verifier), nonce });
+        return { url, state };
+      }
+      // SAML carries the state as RelayState; the request's ID is what InResponseTo must name.
+      const { url, requestId } = await saml.start(provider, serviceProvider(provider.id), state);
+      await store.insertRequest({ ...request, verifier_enc: null, nonce: requestId });
+      return { url, state };
+    },
+
+    /** OIDC's second leg: the provider's answer at the callback URL. */
+    async finishOidc(providerId: string, callbackUrl: URL, browserState: string | undefined, ctx: RequestContext): Promise<RedirectResult> {
+      const provider = await requireProvider(providerId);
+      if (provider.kind !== 'oidc') throw new NotFoundError('OpenID Connect provider');
+      const idpError = callbackUrl.searchParams.get('error');
+      if (idpError) return refuse(provider, ctx, 'idp-error', `${provider.name} refused the sign-in: ${callbackUrl.searchParams.get('error_description') ?? idpError}`, { error: idpError });
+      const state = callbackUrl.searchParams.get('state') ?? '';
+      const request = await takeRequest(provider, state, browserState, ctx);
+      const profile = await audited(provider, ctx, () => oidc.finish(provider, callbackUrl, { state, verifier: secrets.open(request.verifier_enc!).toString('utf8'), nonce: request.nonce }));
+      return finishRedirect(provider, request, profile, ctx);
+    },
+
+    /** SAML's second leg: the SAMLResponse and RelayState the browser posts to the ACS. */
+    async finishSaml(providerId: string, form: { SAMLResponse?: string | undefined; RelayState?: string | undefined }, browserState: string | undefined, ctx: RequestContext): Promise<RedirectResult> {
+      const provider = await requireProvider(providerId);
+      if (provider.kind !== 'saml') throw new NotFoundError('SAML provider');
+      if (!form.SAMLResponse) return refuse(provider, ctx, 'response-missing', `${provider.name} posted no SAMLResponse.`);
+      const request = await takeRequest(provider, form.RelayState ?? '', browserState, ctx);
+      const profile = await audited(provider, ctx, () => saml.finish(provider, serviceProvider(provider.id), request.nonce, form.SAMLResponse!));
+      return finishRedirect(provider, request, profile, ctx);
+    },
+
+    /** The SP metadata of a SAML provider, for the IdP's admin to import. */
+    async samlMetadata(providerId: string): Promise<string> {
+      const provider = await requireProvider(providerId);
+      if (provider.kind !== 'saml') throw new NotFoundError('SAML provider');
+      return saml.metadata(provider, serviceProvider(provider.id));
     },
 
     /**
-     * The second leg: the provider's answer at the callback URL. Checks the browser's state,
-     * exchanges the code, validates the ID token, then finds or makes the account, applies
-     * the mappings and opens the session, all in one audited transaction.
+     * The enabled directory that signs in this email's domain, if any: the sign-in form's
+     * password then goes to it. A local platform admin with a password keeps it (break-glass).
      */
-    async finish(providerId: string, callbackUrl: URL, browserState: string | undefined, ctx: RequestContext): Promise<({ kind: 'signed-in'; returnTo: string } & LoginResult) | { kind: 'test'; report: TestReport }> {
-      const provider = await requireProvider(providerId);
-      const state = callbackUrl.searchParams.get('state') ?? '';
-      const idpError = callbackUrl.searchParams.get('error');
-      if (idpError) return refuse(provider, ctx, 'idp-error', `${provider.name} refused the sign-in: ${callbackUrl.searchParams.get('error_description') ?? idpError}`, { error: idpError });
-      if (!state || !browserState || state !== browserState) return refuse(provider, ctx, 'state-mismatch', 'This sign-in was not started in this browser (state mismatch). Start again.');
-      const request = await store.takeRequest(sha256Hex(state));
-      if (!request || request.provider_id !== provider.id) return refuse(provider, ctx, 'state-unknown', 'This sign-in is unknown or was used already. Start again.');
-      if (request.expires_at < iso()) return refuse(provider, ctx, 'state-expired', `This sign-in took longer than ${SSO_REQUEST_MINUTES} minutes. Start again.`);
+    async directoryFor(email: string): Promise<IdentityProvidersTable | null> {
+      const domain = domainOf(email.trim());
+      const provider = (await enabledProviders()).find((p) => p.kind === 'ldap' && parseList(p.email_domains).includes(domain));
+      if (!provider) return null;
+      const user = await identityStore.userByEmail(email.trim().toLowerCase());
+      return user?.platform_role === 'admin' && user.password_hash ? null : provider;
+    },
 
-      let claims: oidc.IDToken;
+    /** A sign-in with a directory password. Who is unknown and whose password is wrong get one answer (SR 1.10). */
+    async directorySignIn(provider: IdentityProvidersTable, input: { email: string; password: string }, ctx: RequestContext): Promise<LoginResult> {
       try {
-        const config = await configOf(provider);
-        const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
-          pkceCodeVerifier: secrets.open(request.code_verifier_enc).toString('utf8'),
-          expectedState: state,
-          expectedNonce: request.nonce,
-          idTokenExpected: true,
-        });
-        claims = tokens.claims()!;
+        const profile = await audited(provider, ctx, () => ldap.authenticate(ldapSettings(provider), secretOf(provider), input.email.trim(), input.password));
+        return await signInWith(provider, profile, ctx);
       } catch (error) {
-        // openid-client wraps oauth4webapi's error, which says what failed (`unexpected JWT "nonce" claim value`) and names the claim.
-        const inner = (error as Error).cause instanceof Error ? ((error as Error).cause as Error & { cause?: { claim?: unknown } }) : null;
-        const claim = typeof inner?.cause?.claim === 'string' ? inner.cause.claim : null;
-        const message = inner ? `${(error as Error).message} (${inner.message})` : (error as Error).message;
-        const reason = claim === 'nonce' ? 'nonce-mismatch' : /fetch failed|ECONNREFUSED|timed? ?out/i.test(message) ? 'idp-unreachable' : 'token-invalid';
-        return refuse(provider, ctx, reason, `${provider.name}'s answer was refused: ${message}`);
+        if (!(error instanceof SsoRefusal)) throw error;
+        const personal = ['unknown-account', 'wrong-password', 'account-disabled'].includes(error.reason);
+        throw new UnauthenticatedError(personal ? 'The email or password is wrong, or the account is locked or disabled.' : `${provider.name}: ${error.message}`);
       }
+    },
 
-      const read = readClaims(provider, claims);
-      const { email, groups, amr, mfaByIdp } = read;
-      if (request.purpose === 'test') {
-        const report: TestReport = {
-          email: email || null, name: read.name, subject: claims.sub, groupsClaim: provider.groups_claim, groups: groups.slice(0, 50), groupCount: groups.length,
-          amr, acr: typeof claims.acr === 'string' ? claims.acr : null, mfaByProvider: mfaByIdp, platformAdmin: provider.admin_group !== null && groups.includes(provider.admin_group),
-          roles: [...rolesFor(provider, groups)].map(([teamId, role]) => ({ teamId, role })), problems: read.problems.map((p) => p.message),
-        };
-        await auditLog.record(ctx, { event: 'identity-provider.tested', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, problems: report.problems, groups: groups.length, email: report.email } });
-        return { kind: 'test', report };
+    /** An admin's test of a directory sign-in with someone's name and password: what a sign-in would make of it. Signs nobody in. */
+    async directoryTest(providerId: string, input: { username: string; password: string }, ctx: RequestContext): Promise<TestReport | { problem: string }> {
+      const provider = await requireProvider(providerId);
+      if (provider.kind !== 'ldap') throw new NotFoundError('LDAP provider');
+      try {
+        return await testReport(provider, await ldap.authenticate(ldapSettings(provider), secretOf(provider), input.username.trim(), input.password), ctx);
+      } catch (error) {
+        if (!(error instanceof SsoRefusal)) throw error;
+        await auditLog.record(ctx, { event: 'identity-provider.tested', outcome: 'failure', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, problems: [error.reason] } });
+        return { problem: error.message };
       }
-      const problem = read.problems[0];
-      if (problem) return refuse(provider, ctx, problem.reason, problem.message);
-
-      const linked = await store.identity(provider.id, claims.sub);
-      const existing = linked ? await identityStore.userById(linked.user_id) : await identityStore.userByEmail(email);
-      if (existing && existing.status !== 'active') return refuse(provider, ctx, 'account-disabled', 'Your account is disabled on this platform.', { email });
-      const name = read.name ?? email;
-      const wanted = rolesFor(provider, groups);
-      // Read before the transaction: on SQLite a query outside it would wait for it forever. A
-      // team the mappings put the person in counts too, for someone new as for anyone.
-      const byTeams = await Promise.all([...wanted.keys()].map(async (teamId) => (await teamsStore.teamById(teamId))?.require_mfa === 1));
-      const mfaRequired = byTeams.includes(true) || (existing ? await identity.mfaRequiredFor(existing) : await identity.platformRequiresMfa());
-
-      const result = await auditLog.transaction(ctx, async (tx) => {
-        let user = existing;
-        if (!user) {
-          user = {
-            id: randomUUID(), email, name, password_hash: null, platform_role: 'user', status: 'active', failed_logins: 0, locked_until: null,
-            mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null, created_at: iso(), updated_at: iso(),
-          };
-          await identityStore.insertUser(user, tx.trx);
-          await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, actingAs(user, ctx));
-        }
-        const userCtx = actingAs(user, ctx);
-        if (linked) await store.touchIdentity(provider.id, claims.sub, iso(), tx.trx);
-        else await store.insertIdentity({ provider_id: provider.id, subject: claims.sub, user_id: user.id, created_at: iso(), last_login_at: iso() }, tx.trx);
-        user = await applyGroups(tx, provider, user, groups, userCtx, wanted);
-        const session = await identity.sessionAfterFirstFactor(tx, user, mfaRequired, mfaByIdp, ctx);
-        await tx.record({ event: 'auth.sso.login.succeeded', target: { type: 'user', id: user.id }, details: { provider: provider.name, mfa: mfaByIdp ? 'by-provider' : session.status, amr, groups: groups.length } }, userCtx);
-        return session;
-      });
-      return { kind: 'signed-in', ...result, returnTo: request.return_to };
     },
   };
 }
-
 
 export type SsoService = ReturnType<typeof createSsoService>;

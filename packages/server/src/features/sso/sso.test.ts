@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, DIALECTS, setupAdmin, startTestApp, type TestApp, freePort } from '../../../test/harness.ts';
+import { Browser } from '../../../test/browser.ts';
 import { startOidcProvider, type TestOidcProvider } from '../../../test/oidc-provider.ts';
 
 /**
@@ -10,53 +11,6 @@ import { startOidcProvider, type TestOidcProvider } from '../../../test/oidc-pro
  * provider's sign-in form and back to the callback.
  */
 
-
-/** Just enough of a browser: cookies per origin, redirects by hand, the last response kept. */
-class Browser {
-  private readonly jars = new Map<string, Map<string, string>>();
-  trail: string[] = [];
-
-  cookie(origin: string, name: string): string | undefined {
-    return this.jars.get(origin)?.get(name);
-  }
-  setCookie(origin: string, name: string, value: string): void {
-    const jar = this.jars.get(origin) ?? new Map<string, string>();
-    jar.set(name, value);
-    this.jars.set(origin, jar);
-  }
-
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
-    const { origin } = new URL(url);
-    const jar = this.jars.get(origin) ?? new Map<string, string>();
-    this.jars.set(origin, jar);
-    const headers: Record<string, string> = {};
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual', ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}) });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const at = pair!.indexOf('=');
-      const name = pair!.slice(0, at).trim();
-      const value = pair!.slice(at + 1).trim();
-      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) jar.delete(name);
-      else jar.set(name, value);
-    }
-    this.trail.push(`${init.method ?? 'GET'} ${url} → ${response.status}`);
-    return response;
-  }
-
-  /** Follows redirects from `url` until a page answers; returns it with its URL. */
-  async follow(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ url: string; response: Response }> {
-    let current = url;
-    let response = await this.request(current, init);
-    for (let hops = 0; response.status >= 300 && response.status < 400; hops++) {
-      assert.ok(hops < 15, `too many redirects:\n${this.trail.join('\n')}`);
-      current = new URL(response.headers.get('location')!, current).toString();
-      response = await this.request(current);
-    }
-    return { url: current, response };
-  }
-}
 
 for (const dialect of DIALECTS) {
   describe(`OIDC sign-in on ${dialect}`, () => {
@@ -104,14 +58,20 @@ for (const dialect of DIALECTS) {
 
     test('an admin adds the provider; bad settings are refused and named; the test finds it; the secret is never shown', async () => {
       const body = {
-        name: 'Contoso IdP', issuerUrl: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: 'openid email profile groups',
+        name: 'Contoso IdP', oidc: { issuerUrl: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: 'openid email profile groups' },
         emailDomains: ['contoso.example'], adminGroup: 'flowgate-admins',
         mappings: [{ group: 'line3-engineers', teamId, role: 'member' }, { group: 'utilities-readers', teamId: otherTeamId, role: 'viewer' }],
         disableLocalPasswords: true,
       };
-      const insecure = await admin.post('/api/platform/identity-providers', { ...body, issuerUrl: 'http://idp.contoso.example' });
+      const insecure = await admin.post('/api/platform/identity-providers', { ...body, oidc: { ...body.oidc, issuerUrl: 'http://idp.contoso.example' } });
       assert.equal(insecure.statusCode, 400);
       assert.match(insecure.json().detail, /must be https/);
+      assert.equal(insecure.json().errors[0].field, 'oidc.issuerUrl');
+      const noSecret = await admin.post('/api/platform/identity-providers', { ...body, oidc: { ...body.oidc, clientSecret: undefined } });
+      assert.equal(noSecret.json().errors[0].field, 'oidc.clientSecret');
+      const mixed = await admin.post('/api/platform/identity-providers', { ...body, saml: { ssoUrl: 'https://idp.contoso.example/sso' } });
+      assert.equal(mixed.statusCode, 400);
+      assert.match(mixed.json().detail, /takes no "saml" settings/);
       const unknownTeam = await admin.post('/api/platform/identity-providers', { ...body, mappings: [{ group: 'x', teamId: '00000000-0000-4000-8000-000000000000', role: 'member' }] });
       assert.equal(unknownTeam.statusCode, 400);
       assert.equal(unknownTeam.json().errors[0].field, 'mappings.0.teamId');
@@ -120,22 +80,22 @@ for (const dialect of DIALECTS) {
       const created = await admin.post('/api/platform/identity-providers', body);
       assert.equal(created.statusCode, 201, created.body);
       providerId = created.json().id;
-      assert.equal(created.json().redirectUri, `${base}/api/auth/sso/${providerId}/callback`);
+      assert.equal(created.json().oidc.redirectUri, `${base}/api/auth/sso/${providerId}/callback`);
       assert.ok(!created.body.includes(idp.clientSecret), 'the secret is not shown back');
       // Registered at the identity provider, as an admin would.
-      idp.allowRedirect(created.json().redirectUri);
+      idp.allowRedirect(created.json().oidc.redirectUri);
 
       const tested = (await admin.post(`/api/platform/identity-providers/${providerId}/test`)).json();
       assert.equal(tested.ok, true, tested.problem);
-      assert.equal(tested.issuer, idp.issuer);
-      const nobody = await admin.post('/api/platform/identity-providers', { ...body, name: 'Gone IdP', issuerUrl: `http://127.0.0.1:${await freePort()}`, mappings: [] });
+      assert.ok(tested.details.includes(`issuer ${idp.issuer}`), tested.details.join('; '));
+      const nobody = await admin.post('/api/platform/identity-providers', { ...body, name: 'Gone IdP', oidc: { ...body.oidc, issuerUrl: `http://127.0.0.1:${await freePort()}` }, mappings: [] });
       const unreachable = (await admin.post(`/api/platform/identity-providers/${nobody.json().id}/test`)).json();
       assert.equal(unreachable.ok, false);
       assert.match(unreachable.problem, /unreachable/);
       assert.equal((await admin.delete(`/api/platform/identity-providers/${nobody.json().id}`)).statusCode, 204);
 
       const discovered = await new Client(t).get('/api/auth/sso/discover?email=Someone@Contoso.Example');
-      assert.deepEqual(discovered.json(), { provider: { id: providerId, name: 'Contoso IdP' } });
+      assert.deepEqual(discovered.json(), { provider: { id: providerId, name: 'Contoso IdP', kind: 'oidc' } });
       assert.deepEqual((await new Client(t).get('/api/auth/sso/discover?email=someone@elsewhere.example')).json(), { provider: null });
     });
 
@@ -143,13 +103,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await t.context.sso.checkCertificates(), [], 'bare keys: nothing to warn of');
       const rolling = await startOidcProvider({ accounts: {}, certificateDays: 10 });
       try {
-        const created = await admin.post('/api/platform/identity-providers', { name: 'Rolling IdP', issuerUrl: rolling.issuer, clientId: rolling.clientId, clientSecret: rolling.clientSecret, emailDomains: ['rolling.example'] });
+        const created = await admin.post('/api/platform/identity-providers', { name: 'Rolling IdP', oidc: { issuerUrl: rolling.issuer, clientId: rolling.clientId, clientSecret: rolling.clientSecret }, emailDomains: ['rolling.example'] });
         const tested = (await admin.post(`/api/platform/identity-providers/${created.json().id}/test`)).json();
         assert.equal(tested.certificates.length, 1);
         assert.ok(tested.certificates[0].daysLeft >= 9 && tested.certificates[0].daysLeft <= 10, String(tested.certificates[0].daysLeft));
         const warnings = await t.context.sso.checkCertificates();
         assert.equal(warnings.length, 1);
-        assert.match(warnings[0]!, /Rolling IdP's signing certificate .* expires on \d{4}-\d{2}-\d{2} \(in (9|10) days\)/);
+        assert.match(warnings[0]!, /Rolling IdP's certificate .* expires on \d{4}-\d{2}-\d{2} \(in (9|10) days\)/);
         const alerts = (await admin.get('/api/platform/alerts')).json() as Array<{ kind: string }>;
         assert.ok(alerts.some((a) => a.kind === 'idp-certificate'));
         assert.equal((await admin.delete(`/api/platform/identity-providers/${created.json().id}`)).statusCode, 204);
