@@ -58,6 +58,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export interface OpenOptions {
   /** PostgreSQL only: the schema to use (tests give each suite its own). */
   schema?: string;
+  /** Migrate only up to this migration: a test of a later migration's data step starts there. */
+  migrateTo?: string;
 }
 
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
@@ -65,7 +67,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) database = openPostgres(url, options.schema);
   else if (url.startsWith('sqlite:')) database = openSqlite(url);
   else throw new Error(`FLOWGATE_DATABASE_URL must start with sqlite: or postgres://, got "${url.slice(0, 40)}"`);
-  await migrate(database, options.schema);
+  await migrate(database, options.schema, options.migrateTo);
   return database;
 }
 
@@ -200,7 +202,7 @@ function openPostgres(url: string, schema: string | undefined): Database {
   };
 }
 
-async function migrate(database: Database, schema: string | undefined): Promise<void> {
+async function migrate(database: Database, schema: string | undefined, upTo: string | undefined): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
     provider: migrationProvider(database.dialect),
@@ -209,7 +211,7 @@ async function migrate(database: Database, schema: string | undefined): Promise<
     // Kysely looks for its tables across all schemas unless told which one is ours.
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });

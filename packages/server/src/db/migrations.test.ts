@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { DIALECTS, POSTGRES_URL } from '../../test/harness.ts';
+import { openDatabase, type Dialect } from './database.ts';
+
+/**
+ * Migrations that move data, run on data: the database is migrated up to the step before,
+ * given rows of the old shape, and opened again, which migrates it the rest of the way.
+ */
+
+/** A fresh database (a SQLite file, or a PostgreSQL schema), and how to open it at a given migration. */
+async function emptyDatabase(dialect: Dialect) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-migrations-'));
+  const schema = `m_${randomBytes(6).toString('hex')}`;
+  if (dialect === 'postgres') {
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+  }
+  const url = dialect === 'sqlite' ? `sqlite:${path.join(dir, 'flowgate.db')}` : POSTGRES_URL;
+  return {
+    open: (migrateTo?: string) => openDatabase(url, { ...(dialect === 'postgres' ? { schema } : {}), ...(migrateTo ? { migrateTo } : {}) }),
+    async drop() {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (dialect !== 'postgres') return;
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    },
+  };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`migrations on ${dialect}`, () => {
+    const drops: Array<() => Promise<void>> = [];
+    after(async () => {
+      for (const drop of drops) await drop();
+    });
+
+    test('0010 moves an OIDC provider\'s settings into its settings column and keeps its sealed secret', async () => {
+      const database = await emptyDatabase(dialect);
+      drops.push(database.drop);
+      const before = await database.open('0009_sso_test_sign_in');
+      const now = new Date().toISOString();
+      await sql`insert into identity_providers (id, kind, name, enabled, issuer_url, client_id, client_secret_enc, scopes, groups_claim, email_domains, mappings, mfa_acr_values, admin_group, disable_local_passwords, created_at, updated_at)
+        values ('p1', 'oidc', 'Contoso Entra', 1, 'https://login.contoso.example/v2.0', 'flowgate', 'sealed-secret', 'openid email', 'roles', '["contoso.example"]', '[]', '[]', null, 0, ${now}, ${now})`.execute(before.db);
+      // A person linked to it: dropping the provider's old columns must not take the link with it.
+      await sql`insert into users (id, email, name, password_hash, platform_role, status, failed_logins, locked_until, mfa_secret_enc, mfa_enrolled_at, mfa_last_step, created_at, updated_at)
+        values ('u1', 'erin@contoso.example', 'Erin', null, 'user', 'active', 0, null, null, null, null, ${now}, ${now})`.execute(before.db);
+      await sql`insert into sso_identities (provider_id, subject, user_id, created_at, last_login_at) values ('p1', 'sub-1', 'u1', ${now}, ${now})`.execute(before.db);
+      await before.close();
+
+      const after = await database.open();
+      const provider = await after.db.selectFrom('identity_providers').selectAll().where('id', '=', 'p1').executeTakeFirstOrThrow();
+      assert.deepEqual(JSON.parse(provider.settings), { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', scopes: 'openid email', groupsClaim: 'roles' });
+      assert.equal(provider.secret_enc, 'sealed-secret');
+      assert.equal(provider.name, 'Contoso Entra');
+      assert.equal('issuer_url' in provider, false, 'the old columns are gone');
+      assert.equal((await after.db.selectFrom('sso_identities').select('user_id').where('provider_id', '=', 'p1').execute()).length, 1);
+      await after.close();
+    });
+  });
+}
