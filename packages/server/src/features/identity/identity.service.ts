@@ -72,6 +72,16 @@ export function createIdentityService(deps: IdentityDeps) {
    * After the first factor (a password, or an identity provider's sign-in): the session the
    * MFA state allows. `mfaByIdp`: the identity provider says it checked a second factor.
    */
+  /** A wrong password (local, or a directory's) counts towards the lockout (SR 1.11); the lock is audited. */
+  async function countWrongPassword(tx: AuditedTransaction, who: UsersTable): Promise<void> {
+    const failures = who.failed_logins + 1;
+    const lock = failures >= config.lockout.maxFailures;
+    await store.updateUser(who.id, { failed_logins: failures, locked_until: lock ? iso(config.lockout.lockMinutes * 60_000) : who.locked_until }, tx.trx);
+    if (lock) await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: who.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
+  }
+
+  const isLocked = (user: UsersTable) => user.locked_until !== null && user.locked_until > iso();
+
   async function sessionAfterFirstFactor(tx: AuditedTransaction, user: UsersTable, mfaRequired: boolean, mfaByIdp: boolean, ctx: RequestContext): Promise<LoginResult> {
     if (mfaByIdp) return { status: 'signed-in', sessionToken: await openSession(tx, user, 'full', true, ctx), user };
     if (user.mfa_enrolled_at) return { status: 'mfa-required', sessionToken: await openSession(tx, user, 'mfa', false, ctx), user };
@@ -152,14 +162,7 @@ export function createIdentityService(deps: IdentityDeps) {
       const user = await store.userByEmail(email);
       const refuse = async (reason: string, who: UsersTable | undefined, extraEvent?: 'auth.login.locked', message?: string) => {
         await auditLog.transaction(ctx, async (tx) => {
-          if (who && reason === 'wrong-password') {
-            const failures = who.failed_logins + 1;
-            const lock = failures >= config.lockout.maxFailures;
-            await store.updateUser(who.id, { failed_logins: failures, locked_until: lock ? iso(config.lockout.lockMinutes * 60_000) : who.locked_until }, tx.trx);
-            if (lock) {
-              await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: who.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
-            }
-          }
+          if (who && reason === 'wrong-password') await countWrongPassword(tx, who);
           await tx.record({ event: 'auth.login.failed', outcome: 'denied', target: who ? { type: 'user', id: who.id } : null, details: { email, reason } });
           if (extraEvent) await tx.record({ event: extraEvent, outcome: 'denied', target: who ? { type: 'user', id: who.id } : null });
         });
@@ -178,7 +181,7 @@ export function createIdentityService(deps: IdentityDeps) {
         await burnPasswordCheck(input.password);
         return refuse('unknown-account', user);
       }
-      if (user.locked_until && user.locked_until > iso()) {
+      if (isLocked(user)) {
         await burnPasswordCheck(input.password);
         return refuse('locked', user);
       }
@@ -199,6 +202,8 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     sessionAfterFirstFactor,
+    countWrongPassword,
+    isLocked,
 
     /** Second step of sign-in: a TOTP or recovery code turns the MFA challenge into a session. */
     async completeMfa(session: SessionsTable, user: UsersTable, code: string, ctx: RequestContext): Promise<string> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, Client, DIALECTS, freePort, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { addMember, ADMIN, Client, DIALECTS, freePort, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 import { startLdapServer, type LdapFixture } from '../../../test/ldap-server.ts';
 import { ldap } from './ldap.ts';
 import { ldapSettings } from './provider-settings.ts';
@@ -45,6 +45,8 @@ for (const dialect of DIALECTS) {
       t = await startTestApp(dialect);
       admin = await setupAdmin(t);
       teamId = (await admin.post('/api/teams', { name: 'Line 3' })).json().id;
+      // carol had a local account (and password) before the directory came.
+      await addMember(t, admin, teamId, directory.users.carol.mail, 'viewer');
     });
     after(async () => {
       await t?.close();
@@ -102,6 +104,10 @@ for (const dialect of DIALECTS) {
       assert.match((await check({ url: `ldap://127.0.0.1:${await freePort()}` })).problem!, /unreachable/);
       assert.match((await check({ userBase: `ou=nobody,${directory.baseDn}` })).problem!, /user search base .* cannot be read/);
 
+      const twice = await admin.post('/api/platform/identity-providers', { ...body, name: 'Contoso AD again' });
+      assert.equal(twice.statusCode, 409);
+      assert.match(twice.json().detail, /contoso\.example, plant\.example are signed in by Contoso AD already/);
+
       const discovered = await new Client(t).get('/api/auth/sso/discover?email=ada@contoso.example');
       assert.deepEqual(discovered.json(), { provider: { id: providerId, name: 'Contoso AD', kind: 'ldap' } });
     });
@@ -129,6 +135,11 @@ for (const dialect of DIALECTS) {
       const carolIn = await carol.post('/api/auth/login', { email: directory.users.carol.mail, password: directory.users.carol.password });
       assert.equal(carolIn.statusCode, 200, carolIn.body);
       assert.equal(carolIn.json().user.platformRole, 'admin');
+      // Made admin by a group, she is no break-glass admin: her old local password goes.
+      const carolRow = await t.db.database.db.selectFrom('users').select('password_hash').where('email', '=', directory.users.carol.mail).executeTakeFirstOrThrow();
+      assert.equal(carolRow.password_hash, null);
+      const promoted = (await audit('user.updated')).map((e) => JSON.parse(e.details)).find((d) => d.localPasswordRemoved);
+      assert.deepEqual(promoted?.platformRole, { before: 'user', after: 'admin' });
     });
 
     test("an admin's test sign-in shows the directory's groups and roles, and signs nobody in", async () => {
@@ -163,10 +174,24 @@ for (const dialect of DIALECTS) {
 
       const injected = (await admin.post(`/api/platform/identity-providers/${providerId}/test-sign-in`, { username: '*)(uid=*', password: 'x' })).json();
       assert.match(injected.problem, /No directory entry matches/);
+      // `$\`` in a replacement string would paste the filter's start into it: escaped text stays text.
+      const dollar = (await admin.post(`/api/platform/identity-providers/${providerId}/test-sign-in`, { username: 'x$`y', password: 'x' })).json();
+      assert.match(dollar.problem, /No directory entry matches x\$`y/);
       assert.equal((await new Client(t).post('/api/auth/login', { email: directory.users.ada.mail, password: '' })).statusCode, 400, 'the schema wants a password');
       // Below the schema too: an empty password is an unauthenticated bind (RFC 4513), which slapd lets through.
       const provider = await t.context.sso.get(providerId);
       await assert.rejects(ldap.authenticate(ldapSettings(provider), directory.bindPassword, directory.users.ada.mail, ''), (e: Error & { reason?: string }) => e.reason === 'wrong-password');
+    });
+
+    test('wrong directory passwords lock the account as local ones do; then even the right one is not tried', async () => {
+      const bob = directory.users.bob;
+      for (let i = 0; i < 5; i++) assert.equal((await new Client(t).post('/api/auth/login', { email: bob.mail, password: `guess ${i}` })).statusCode, 401);
+      const locked = await audit('auth.login.locked');
+      assert.equal(locked.length, 1);
+      const right = await new Client(t).post('/api/auth/login', { email: bob.mail, password: bob.password });
+      assert.equal(right.statusCode, 401);
+      assert.equal(right.json().detail, SAME_ANSWER);
+      assert.equal(JSON.parse((await audit('auth.sso.login.failed'))[0]!.details).reason, 'locked');
     });
 
     test('the local platform admin in a directory domain keeps the local password (break-glass); a directory that is down says so', async () => {

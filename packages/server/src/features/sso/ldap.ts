@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { Client, Filter, InvalidCredentialsError, type Entry } from 'ldapts';
 import { describeCertificate, SsoRefusal, type ProviderCertificate, type ProviderCheck, type ProviderProfile } from './profile.ts';
@@ -34,11 +35,15 @@ function refusalOf(error: unknown, settings: LdapSettings): SsoRefusal {
 
 async function connect(settings: LdapSettings, bindPassword: string): Promise<Connection> {
   let certificate: X509Certificate | null = null;
+  const host = new URL(settings.url).hostname;
   const tlsOptions: tls.ConnectionOptions = {
-    ...(settings.caCertificate ? { ca: [settings.caCertificate] } : {}),
+    ...(settings.caCertificate ? { ca: settings.caCertificate } : {}),
+    // SNI takes a name, not an address.
+    ...(isIP(host) ? {} : { servername: host }),
     minVersion: 'TLSv1.2',
-    // Kept for the expiry warning; the check itself is Node's own.
-    checkServerIdentity: (host, cert) => {
+    // Checked against the URL's host: ldapts's StartTLS gives Node no host, which would then check "localhost".
+    // The certificate is kept for the expiry warning.
+    checkServerIdentity: (_host, cert) => {
       certificate = new X509Certificate(cert.raw);
       return tls.checkServerIdentity(host, cert);
     },
@@ -65,7 +70,8 @@ function first(entry: Entry, name: string): string | null {
   return v === undefined ? null : v.toString();
 }
 
-const fill = (template: string, key: string, value: string) => template.replaceAll(`{${key}}`, Filter.escape(value));
+// A replacer function: a replacement string would expand `$&` and the like that a person typed.
+const fill = (template: string, key: string, value: string) => template.replaceAll(`{${key}}`, () => Filter.escape(value));
 
 async function findPerson(client: Client, settings: LdapSettings, username: string): Promise<Entry | null> {
   const { searchEntries } = await client.search(settings.userBase, {

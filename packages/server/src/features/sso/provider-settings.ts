@@ -47,7 +47,6 @@ export type LdapSettings = {
 };
 
 export const LDAP_DEFAULTS = {
-  startTls: true,
   caCertificate: null,
   // Active Directory's userPrincipalName is most often the email; OpenLDAP has mail.
   userFilter: '(|(mail={username})(userPrincipalName={username}))',
@@ -104,6 +103,12 @@ export function pemOf(cert: X509Certificate): string {
   return cert.toString().trim();
 }
 
+/** Every certificate of a pasted PEM bundle (a CA and its intermediates), each checked, as one PEM text. */
+export function pemBundle(value: string, field: string): string {
+  const blocks = value.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [value];
+  return blocks.map((block, i) => pemOf(normaliseCertificate(block, blocks.length > 1 ? `${field}.${i}` : field))).join('\n');
+}
+
 export function checkLdap(s: LdapSettings): void {
   let url: URL;
   try {
@@ -121,5 +126,4 @@ export function checkLdap(s: LdapSettings): void {
   for (const [field, filter] of [['ldap.userFilter', s.userFilter], ['ldap.groupFilter', s.groupFilter]] as const) {
     if (!filter.startsWith('(') || !filter.endsWith(')')) invalid(field, 'An LDAP filter is written in parentheses, e.g. (mail={username}).');
   }
-  if (s.caCertificate !== null) normaliseCertificate(s.caCertificate, 'ldap.caCertificate');
 }

@@ -17,6 +17,8 @@ import { normaliseCertificate, pemOf, samlSettings, type SamlSettings } from './
  */
 
 const EMAIL_NAMEID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const TRANSIENT_NAMEID = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
+const AUTHN_METHODS_ATTRIBUTE = 'http://schemas.microsoft.com/claims/authnmethodsreferences';
 /** The XML an admin may paste or a provider may post: metadata and responses are kilobytes. */
 export const MAX_SAML_XML_BYTES = 256 * 1024;
 
@@ -48,7 +50,7 @@ function samlOf(settings: SamlSettings, sp: ServiceProvider, requestId: string |
       removeAsync: async () => null,
     },
     generateUniqueId: () => requestId ?? `_${randomBytes(20).toString('hex')}`,
-    acceptedClockSkewMs: 60_000,
+    acceptedClockSkewMs: MAX_CLOCK_SKEW_SECONDS * 1000,
     // Ask for no NameID format and no authentication context: the IdP's own policy (MFA,
     // Windows sign-in) decides, and the assertion says what it did.
     identifierFormat: null,
@@ -94,13 +96,14 @@ function attribute(profile: Profile, name: string): string[] {
  * its SubjectConfirmationData Recipient (which it does not check on a sign-in), and the
  * AuthnContextClassRef, how the IdP says the person signed in.
  */
-function readAssertion(profile: Profile): { issuer: string | null; recipients: string[]; context: string | null } {
+function readAssertion(profile: Profile): { issuer: string | null; recipients: string[]; destination: string | null; context: string | null } {
   const doc = new DOMParser().parseFromString(profile.getAssertionXml?.() ?? '<none/>', 'text/xml');
   const nodes = (expr: string) => xpath.select(expr, doc) as Node[];
   const issuer = nodes("/*[local-name()='Assertion']/*[local-name()='Issuer']")[0];
   const context = nodes("/*[local-name()='Assertion']/*[local-name()='AuthnStatement']/*[local-name()='AuthnContext']/*[local-name()='AuthnContextClassRef']")[0];
   const recipients = nodes("/*[local-name()='Assertion']/*[local-name()='Subject']/*[local-name()='SubjectConfirmation']/*[local-name()='SubjectConfirmationData']/@Recipient").map((a) => (a as Attr).value);
-  return { issuer: issuer ? text(issuer) : null, recipients, context: context ? text(context) : null };
+  const response = new DOMParser().parseFromString(profile.getSamlResponseXml?.() ?? '<none/>', 'text/xml').documentElement;
+  return { issuer: issuer ? text(issuer) : null, recipients, destination: response?.getAttribute('Destination') || null, context: context ? text(context) : null };
 }
 
 /** node-saml's error, as the reason the audit log keeps. */
@@ -129,8 +132,8 @@ export const saml = {
   async check(provider: IdentityProvidersTable, now: Date): Promise<ProviderCheck> {
     const settings = samlSettings(provider);
     const certificates = samlCertificates(provider, now);
-    const expired = certificates.find((c) => c.daysLeft < 0);
-    if (expired) return { ok: false, problem: `The IdP certificate ${expired.subject} expired on ${expired.expiresAt.slice(0, 10)}: import the IdP's current metadata.` };
+    // While the IdP rolls its key over, one certificate in date is enough.
+    if (certificates.every((c) => c.daysLeft < 0)) return { ok: false, problem: `The IdP certificate ${certificates[0]!.subject} expired on ${certificates[0]!.expiresAt.slice(0, 10)}: import the IdP's current metadata.` };
     let response: Response;
     try {
       response = await fetch(settings.ssoUrl, { signal: AbortSignal.timeout(10_000), redirect: 'manual' });
@@ -164,18 +167,27 @@ export const saml = {
     const email = fromAttribute ?? (profile.nameIDFormat === EMAIL_NAMEID ? profile.nameID : '');
     const assertion = readAssertion(profile);
     if (assertion.issuer !== settings.idpEntityId) throw new SsoRefusal('issuer-mismatch', `${provider.name}'s assertion was issued by "${assertion.issuer ?? 'nobody'}", not by ${settings.idpEntityId}.`);
-    if (assertion.recipients.some((r) => r !== sp.acsUrl)) throw new SsoRefusal('recipient-mismatch', `${provider.name}'s assertion is meant for ${assertion.recipients.join(', ')}, not for this platform (${sp.acsUrl}).`);
+    // The Web SSO profile says a bearer assertion names its Recipient, and a signed-in Response its Destination.
+    if (!assertion.recipients.length || assertion.recipients.some((r) => r !== sp.acsUrl) || (assertion.destination !== null && assertion.destination !== sp.acsUrl)) {
+      const to = [...new Set([...assertion.recipients, ...(assertion.destination ? [assertion.destination] : [])])];
+      throw new SsoRefusal('recipient-mismatch', `${provider.name}'s assertion is meant for ${to.join(', ') || 'no one named'}, not for this platform (${sp.acsUrl}).`);
+    }
+    if (!profile.nameID) throw new SsoRefusal('no-subject', `${provider.name}'s assertion names no subject (NameID).`);
     const { context } = assertion;
     const groups = profile[settings.groupsAttribute] === undefined ? null : attribute(profile, settings.groupsAttribute);
+    // Entra ID and AD FS say MFA in this attribute (…/claims/multipleauthn), not in the AuthnContext.
+    const methods = attribute(profile, AUTHN_METHODS_ATTRIBUTE);
+    const mfaValues = JSON.parse(provider.mfa_acr_values) as string[];
     return {
-      subject: profile.nameID,
+      // A transient NameID is new at every sign-in: the email is what stays.
+      subject: profile.nameIDFormat === TRANSIENT_NAMEID ? `email:${email.trim().toLowerCase()}` : profile.nameID,
       email: email.trim().toLowerCase(),
       emailVerified: true,
       name: attribute(profile, settings.nameAttribute)[0] ?? null,
       groups,
-      methods: [],
+      methods,
       context,
-      mfaByIdp: context !== null && (JSON.parse(provider.mfa_acr_values) as string[]).includes(context),
+      mfaByIdp: (context !== null && mfaValues.includes(context)) || methods.some((m) => mfaValues.includes(m)),
     };
   },
 };

@@ -43,7 +43,7 @@ const SamlFields = Type.Object(
 const LdapFields = Type.Object(
   {
     url: Type.String({ minLength: 8, maxLength: 500, description: 'ldaps://host:636, or ldap://host:389 with startTls' }),
-    startTls: Type.Optional(Type.Boolean({ default: LDAP_DEFAULTS.startTls })),
+    startTls: Type.Optional(Type.Boolean({ description: 'Default: on for ldap://, off for ldaps://' })),
     caCertificate: Type.Optional(Nullable(Certificate)),
     bindDn: Type.String({ minLength: 3, maxLength: 1000, description: 'The service account that searches' }),
     bindPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'Needed to add the provider; afterwards only to change it' })),
@@ -126,7 +126,8 @@ function withDefaults(body: Body): ProviderInput {
     enabled: body.enabled ?? true,
     oidc: oidc && { ...oidc, scopes: oidc.scopes ?? 'openid email profile', groupsClaim: oidc.groupsClaim ?? 'groups' },
     saml: saml && { ...SAML_DEFAULTS, ...saml },
-    ldap: ldap && { ...LDAP_DEFAULTS, groupBase: ldap.userBase, ...ldap, caCertificate: ldap.caCertificate ?? null },
+    // StartTLS by default on ldap://; ldaps:// is TLS already.
+    ldap: ldap && { ...LDAP_DEFAULTS, startTls: ldap.url.startsWith('ldap:'), groupBase: ldap.userBase, ...ldap, caCertificate: ldap.caCertificate ?? null },
   };
 }
 
@@ -226,7 +227,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       const test = request.query.test === '1';
       if (test && !(request.auth?.session?.stage === 'full' && request.auth.user.platform_role === 'admin')) throw new ForbiddenError('A test sign-in is for platform admins, signed in.');
       try {
-        const { url, state } = await sso.start(request.params.providerId, safeReturn(request.query.returnTo), test ? 'test' : 'sign-in');
+        const { url, state } = await sso.start(request.params.providerId, safeReturn(request.query.returnTo), test ? 'test' : 'sign-in', request.ctx);
         // The state comes back in the URL and in this cookie: a callback this browser did not start is refused.
         // SAML's answer is a cross-site POST from the IdP, which a lax cookie does not ride on: over
         // https the cookie is SameSite=None (Secure); over http (loopback) the IdP must be same-site.

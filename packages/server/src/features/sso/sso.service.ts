@@ -13,7 +13,7 @@ import { ldap } from './ldap.ts';
 import { createOidc } from './oidc.ts';
 import { SsoRefusal, type ProviderCertificate, type ProviderCheck, type ProviderProfile } from './profile.ts';
 import {
-  checkLdap, checkWebUrl, ldapSettings, normaliseCertificate, oidcSettings, pemOf, samlSettings,
+  checkLdap, checkWebUrl, ldapSettings, normaliseCertificate, oidcSettings, pemBundle, pemOf, samlSettings,
   type LdapSettings, type OidcSettings, type ProviderKind, type SamlSettings,
 } from './provider-settings.ts';
 import { parseIdpMetadata, saml, samlCertificates, serviceProviderOf } from './saml.ts';
@@ -140,7 +140,8 @@ function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { 
   if (input.kind === 'oidc') {
     const o = input.oidc ?? invalid('oidc', 'An OIDC provider needs its "oidc" settings: issuerUrl, clientId, clientSecret.');
     checkWebUrl(o.issuerUrl, 'oidc.issuerUrl', 'The issuer URL');
-    return { settings: { issuerUrl: o.issuerUrl.replace(/\/+$/, ''), clientId: o.clientId, scopes: o.scopes, groupsClaim: o.groupsClaim }, secret: o.clientSecret };
+    // Kept as given: the issuer in the provider's metadata must match it exactly, a trailing slash too (Entra's v1 issuer has one).
+    return { settings: { issuerUrl: o.issuerUrl.trim(), clientId: o.clientId, scopes: o.scopes, groupsClaim: o.groupsClaim }, secret: o.clientSecret };
   }
   if (input.kind === 'saml') {
     const s = input.saml ?? invalid('saml', 'A SAML provider needs its "saml" settings: the IdP\'s metadata XML, or its entity ID, sign-in URL and certificate.');
@@ -158,12 +159,14 @@ function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { 
     return { settings: { ...idp, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute }, secret: undefined };
   }
   const { bindPassword, ...l } = input.ldap ?? invalid('ldap', 'An LDAP provider needs its "ldap" settings: url, bindDn, bindPassword, userBase.');
-  const settings: LdapSettings = { ...l, caCertificate: l.caCertificate === null ? null : pemOf(normaliseCertificate(l.caCertificate, 'ldap.caCertificate')) };
+  const settings: LdapSettings = { ...l, caCertificate: l.caCertificate === null ? null : pemBundle(l.caCertificate, 'ldap.caCertificate') };
   checkLdap(settings);
   return { settings, secret: bindPassword };
 }
 
 const SECRET_NAME: Record<ProviderKind, string | null> = { oidc: 'oidc.clientSecret', saml: null, ldap: 'ldap.bindPassword' };
+/** Directory refusals about the person, which all get one answer: they must not tell who has an account. */
+const PERSONAL_REASONS = new Set(['unknown-account', 'wrong-password', 'ambiguous-account', 'account-disabled']);
 
 export function createSsoService(deps: SsoDeps) {
   const { store, identityStore, identity, teamsStore, auditLog, secrets, clock } = deps;
@@ -180,6 +183,16 @@ export function createSsoService(deps: SsoDeps) {
 
   async function enabledProviders(): Promise<IdentityProvidersTable[]> {
     return (await store.providers()).filter((p) => p.enabled === 1);
+  }
+
+  /** An email domain is signed in by one provider: else the sign-in page could send a person to one and their password to another. */
+  async function checkDomains(input: ProviderInput, exceptId: string | null): Promise<void> {
+    const wanted = new Set(input.emailDomains.map((d) => d.trim().toLowerCase().replace(/^@/, '')));
+    for (const other of await store.providers()) {
+      if (other.id === exceptId) continue;
+      const shared = parseList(other.email_domains).filter((d) => wanted.has(d));
+      if (shared.length) throw new ConflictError(`${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are'} signed in by ${other.name} already: a domain has one provider.`);
+    }
   }
 
   async function checkMappings(mappings: Mapping[]): Promise<void> {
@@ -245,9 +258,12 @@ export function createSsoService(deps: SsoDeps) {
     if (provider.admin_group !== null) {
       const role = groups.includes(provider.admin_group) ? 'admin' : 'user';
       if (role !== user.platform_role && !(role === 'user' && user.password_hash)) {
-        await identityStore.updateUser(user.id, { platform_role: role, updated_at: iso() }, tx.trx);
-        await tx.record({ event: 'user.updated', target: { type: 'user', id: user.id }, details: { platformRole: { before: user.platform_role, after: role }, by: `sso:${provider.name}` } }, as);
-        user = { ...user, platform_role: role };
+        // The break-glass admin is one made admin here, with a password. Someone a group makes
+        // admin loses any old local password: else it would outlive their group at the provider.
+        const dropPassword = role === 'admin' && user.password_hash !== null;
+        await identityStore.updateUser(user.id, { platform_role: role, ...(dropPassword ? { password_hash: null } : {}), updated_at: iso() }, tx.trx);
+        await tx.record({ event: 'user.updated', target: { type: 'user', id: user.id }, details: { platformRole: { before: user.platform_role, after: role }, by: `sso:${provider.name}`, ...(dropPassword ? { localPasswordRemoved: true } : {}) } }, as);
+        user = { ...user, platform_role: role, ...(dropPassword ? { password_hash: null } : {}) };
       }
     }
     await applyMappings(tx, provider, user, wanted, as);
@@ -320,6 +336,7 @@ export function createSsoService(deps: SsoDeps) {
         await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, actingAs(user, ctx));
       }
       const userCtx = actingAs(user, ctx);
+      if (user.failed_logins > 0) await identityStore.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
       if (linked) await store.touchIdentity(provider.id, profile.subject, iso(), tx.trx);
       else await store.insertIdentity({ provider_id: provider.id, subject: profile.subject, user_id: user.id, created_at: iso(), last_login_at: iso() }, tx.trx);
       user = await applyGroups(tx, provider, user, groups, userCtx, wanted);
@@ -333,6 +350,7 @@ export function createSsoService(deps: SsoDeps) {
 
   async function finishRedirect(provider: IdentityProvidersTable, request: SsoRequestsTable, profile: ProviderProfile, ctx: RequestContext): Promise<RedirectResult> {
     if (request.purpose === 'test') return { kind: 'test', report: await testReport(provider, profile, ctx) };
+    if (provider.enabled !== 1) return refuse(provider, ctx, 'provider-disabled', `${provider.name} was turned off while this sign-in was under way.`);
     return { kind: 'signed-in', ...(await signInWith(provider, profile, ctx)), returnTo: request.return_to };
   }
 
@@ -355,6 +373,7 @@ export function createSsoService(deps: SsoDeps) {
       const secretName = SECRET_NAME[input.kind];
       if (secretName && !secret) invalid(secretName, `A new ${input.kind.toUpperCase()} provider needs ${secretName}.`);
       await checkMappings(input.mappings);
+      await checkDomains(input, null);
       const provider: IdentityProvidersTable = { id: randomUUID(), ...row(input, settings), secret_enc: secret ? secrets.seal(secret) : null, scim_token_hash: null, created_at: iso(), updated_at: iso() };
       return auditLog.transaction(ctx, async (tx) => {
         if (await store.providerByName(provider.name, tx.trx)) throw new ConflictError(`An identity provider named "${provider.name}" exists already.`);
@@ -369,6 +388,7 @@ export function createSsoService(deps: SsoDeps) {
       if (input.kind !== before.kind) invalid('kind', `A provider's kind cannot change (it is ${before.kind}): add a new provider instead.`);
       const { settings, secret } = settingsOf(input, before);
       await checkMappings(input.mappings);
+      await checkDomains(input, id);
       const patch = { ...row(input, settings), ...(secret ? { secret_enc: secrets.seal(secret) } : {}), updated_at: iso() };
       return auditLog.transaction(ctx, async (tx) => {
         const clash = await store.providerByName(patch.name, tx.trx);
@@ -397,7 +417,11 @@ export function createSsoService(deps: SsoDeps) {
     async checkCertificates(): Promise<string[]> {
       const warnings: string[] = [];
       for (const provider of await enabledProviders()) {
-        const certificates = await providerCertificates(provider).catch(() => []);
+        // A certificate the provider's own connection refuses (a directory's that expired) is a warning too.
+        const certificates = await providerCertificates(provider).catch((error: unknown) => {
+          if (error instanceof SsoRefusal && error.reason === 'certificate-untrusted') warnings.push(`${provider.name}: ${error.message}`);
+          return [];
+        });
         for (const c of certificates.filter((c) => c.daysLeft < CERTIFICATE_WARNING_DAYS)) {
           warnings.push(`${provider.name}'s certificate ${c.kid ?? c.subject} ${c.daysLeft < 0 ? 'expired' : 'expires'} on ${c.expiresAt.slice(0, 10)}${c.daysLeft >= 0 ? ` (in ${c.daysLeft} days)` : ''}: once it rolls over, check a sign-in.`);
         }
@@ -423,7 +447,7 @@ export function createSsoService(deps: SsoDeps) {
     },
 
     /** The first leg of a redirect sign-in (OIDC, SAML): where to send the browser, and the state its cookie must carry back. */
-    async start(providerId: string, returnTo: string, purpose: 'sign-in' | 'test' = 'sign-in'): Promise<{ url: string; state: string }> {
+    async start(providerId: string, returnTo: string, purpose: 'sign-in' | 'test', ctx: RequestContext): Promise<{ url: string; state: string }> {
       const provider = await requireProvider(providerId);
       // A test sign-in works while the provider is off: it is how an admin checks it before turning it on.
       if (provider.enabled !== 1 && purpose === 'sign-in') throw new NotFoundError('Identity provider');
@@ -432,7 +456,7 @@ export function createSsoService(deps: SsoDeps) {
       await store.deleteExpiredRequests(iso());
       const request = { state_hash: sha256Hex(state), provider_id: provider.id, return_to: returnTo, expires_at: iso(SSO_REQUEST_MINUTES * 60_000), purpose };
       if (provider.kind === 'oidc') {
-        const { url, verifier, nonce } = await oidc.start(provider, state);
+        const { url, verifier, nonce } = await audited(provider, ctx, () => oidc.start(provider, state));
         await store.insertRequest({ ...request, verifier_enc: secrets.seal(verifier), nonce });
         return { url, state };
       }
@@ -455,12 +479,11 @@ export function createSsoService(deps: SsoDeps) {
     },
 
     /** SAML's second leg: the SAMLResponse and RelayState the browser posts to the ACS. */
-    async finishSaml(providerId: string, form: { SAMLResponse?: string | undefined; RelayState?: string | undefined }, browserState: string | undefined, ctx: RequestContext): Promise<RedirectResult> {
+    async finishSaml(providerId: string, form: { SAMLResponse: string; RelayState?: string | undefined }, browserState: string | undefined, ctx: RequestContext): Promise<RedirectResult> {
       const provider = await requireProvider(providerId);
       if (provider.kind !== 'saml') throw new NotFoundError('SAML provider');
-      if (!form.SAMLResponse) return refuse(provider, ctx, 'response-missing', `${provider.name} posted no SAMLResponse.`);
       const request = await takeRequest(provider, form.RelayState ?? '', browserState, ctx);
-      const profile = await audited(provider, ctx, () => saml.finish(provider, serviceProvider(provider.id), request.nonce, form.SAMLResponse!));
+      const profile = await audited(provider, ctx, () => saml.finish(provider, serviceProvider(provider.id), request.nonce, form.SAMLResponse));
       return finishRedirect(provider, request, profile, ctx);
     },
 
@@ -483,15 +506,37 @@ export function createSsoService(deps: SsoDeps) {
       return user?.platform_role === 'admin' && user.password_hash ? null : provider;
     },
 
-    /** A sign-in with a directory password. Who is unknown and whose password is wrong get one answer (SR 1.10). */
+    /**
+     * A sign-in with a directory password. Who is unknown and whose password is wrong get one
+     * answer (SR 1.10); a wrong password counts towards the account's lockout as a local one
+     * does, and a locked account is not tried at the directory (whose own lockout it would feed).
+     */
     async directorySignIn(provider: IdentityProvidersTable, input: { email: string; password: string }, ctx: RequestContext): Promise<LoginResult> {
+      const email = input.email.trim().toLowerCase();
+      const account = await identityStore.userByEmail(email);
+      const sameAnswer = new UnauthenticatedError('The email or password is wrong, or the account is locked or disabled.');
+      if (account && identity.isLocked(account)) {
+        await auditLog.record(ctx, { event: 'auth.sso.login.failed', outcome: 'denied', target: { type: 'user', id: account.id }, details: { provider: provider.name, reason: 'locked', email } });
+        throw sameAnswer;
+      }
+      let profile: ProviderProfile;
       try {
-        const profile = await audited(provider, ctx, () => ldap.authenticate(ldapSettings(provider), secretOf(provider), input.email.trim(), input.password));
-        return await signInWith(provider, profile, ctx);
+        profile = await ldap.authenticate(ldapSettings(provider), secretOf(provider), email, input.password);
       } catch (error) {
         if (!(error instanceof SsoRefusal)) throw error;
-        const personal = ['unknown-account', 'wrong-password', 'account-disabled'].includes(error.reason);
-        throw new UnauthenticatedError(personal ? 'The email or password is wrong, or the account is locked or disabled.' : `${provider.name}: ${error.message}`);
+        await auditLog.transaction(ctx, async (tx) => {
+          if (account && error.reason === 'wrong-password') await identity.countWrongPassword(tx, account);
+          await tx.record({ event: 'auth.sso.login.failed', outcome: 'denied', target: account ? { type: 'user', id: account.id } : null, details: { provider: provider.name, reason: error.reason, email } });
+        });
+        if (PERSONAL_REASONS.has(error.reason)) throw sameAnswer;
+        throw new UnauthenticatedError(`${provider.name}: ${error.message}`);
+      }
+      try {
+        return await signInWith(provider, profile, ctx);
+      } catch (error) {
+        if (error instanceof SsoRefusal && PERSONAL_REASONS.has(error.reason)) throw sameAnswer;
+        if (error instanceof SsoRefusal) throw new UnauthenticatedError(`${provider.name}: ${error.message}`);
+        throw error;
       }
     },
 

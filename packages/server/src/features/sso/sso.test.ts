@@ -88,7 +88,8 @@ for (const dialect of DIALECTS) {
       const tested = (await admin.post(`/api/platform/identity-providers/${providerId}/test`)).json();
       assert.equal(tested.ok, true, tested.problem);
       assert.ok(tested.details.includes(`issuer ${idp.issuer}`), tested.details.join('; '));
-      const nobody = await admin.post('/api/platform/identity-providers', { ...body, name: 'Gone IdP', oidc: { ...body.oidc, issuerUrl: `http://127.0.0.1:${await freePort()}` }, mappings: [] });
+      const nobody = await admin.post('/api/platform/identity-providers', { ...body, name: 'Gone IdP', emailDomains: ['gone.example'], oidc: { ...body.oidc, issuerUrl: `http://127.0.0.1:${await freePort()}` }, mappings: [] });
+      assert.equal(nobody.statusCode, 201, nobody.body);
       const unreachable = (await admin.post(`/api/platform/identity-providers/${nobody.json().id}/test`)).json();
       assert.equal(unreachable.ok, false);
       assert.match(unreachable.problem, /unreachable/);
