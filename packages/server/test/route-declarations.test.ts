@@ -37,6 +37,9 @@ const PUBLIC_ROUTES = [
   'GET /api/auth/sso/discover',
   'GET /api/auth/sso/:providerId/start',
   'GET /api/auth/sso/:providerId/callback',
+  // SAML: the SP metadata an IdP imports, and the ACS its answer is posted to (the signed assertion and the state are checked).
+  'GET /api/auth/sso/:providerId/saml/metadata',
+  'POST /api/auth/sso/:providerId/saml/acs',
   // The flows' own endpoints: the instance's owner chooses sign-in or public; the handler enforces it.
   ...['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'].map((m) => `${m} /instances/:instanceId/app/*`),
 ];

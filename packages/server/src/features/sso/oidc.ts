@@ -54,7 +54,7 @@ export function createOidc(deps: { secrets: SecretBox; publicUrl: string }) {
 
     /** "Test": discovery, and what it says; the errors a person can act on. */
     async check(provider: IdentityProvidersTable, now: Date): Promise<ProviderCheck> {
-      const wellKnown = `${oidcSettings(provider).issuerUrl}/.well-known/openid-configuration`;
+      const wellKnown = `${oidcSettings(provider).issuerUrl.replace(/\/$/, '')}/.well-known/openid-configuration`;
       let response: Response;
       try {
         response = await fetch(wellKnown, { signal: AbortSignal.timeout(10_000) });
