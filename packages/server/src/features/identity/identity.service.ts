@@ -68,10 +68,6 @@ export function createIdentityService(deps: IdentityDeps) {
     return token;
   }
 
-  /**
-   * After the first factor (a password, or an identity provider's sign-in): the session the
-   * MFA state allows. `mfaByIdp`: the identity provider says it checked a second factor.
-   */
   /** A wrong password (local, or a directory's) counts towards the lockout (SR 1.11); the lock is audited. */
   async function countWrongPassword(tx: AuditedTransaction, who: UsersTable): Promise<void> {
     const failures = who.failed_logins + 1;
@@ -82,6 +78,10 @@ export function createIdentityService(deps: IdentityDeps) {
 
   const isLocked = (user: UsersTable) => user.locked_until !== null && user.locked_until > iso();
 
+  /**
+   * After the first factor (a password, or an identity provider's sign-in): the session the
+   * MFA state allows. `mfaByIdp`: the identity provider says it checked a second factor.
+   */
   async function sessionAfterFirstFactor(tx: AuditedTransaction, user: UsersTable, mfaRequired: boolean, mfaByIdp: boolean, ctx: RequestContext): Promise<LoginResult> {
     if (mfaByIdp) return { status: 'signed-in', sessionToken: await openSession(tx, user, 'full', true, ctx), user };
     if (user.mfa_enrolled_at) return { status: 'mfa-required', sessionToken: await openSession(tx, user, 'mfa', false, ctx), user };

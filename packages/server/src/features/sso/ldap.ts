@@ -24,6 +24,7 @@ function refusalOf(error: unknown, settings: LdapSettings): SsoRefusal {
   if (error instanceof SsoRefusal) return error;
   const e = error as Error & { code?: string };
   const code = e.code ?? '';
+  if (code === 'CERT_HAS_EXPIRED') return new SsoRefusal('certificate-untrusted', `The directory's TLS certificate has expired: renew it on the directory server.`);
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|ERR_TLS/.test(code) || /certificate/i.test(e.message)) {
     return new SsoRefusal('certificate-untrusted', `The directory's TLS certificate is not trusted (${code || e.message}): give the CA that signed it, or check the host name in the URL.`);
   }
@@ -35,7 +36,8 @@ function refusalOf(error: unknown, settings: LdapSettings): SsoRefusal {
 
 async function connect(settings: LdapSettings, bindPassword: string): Promise<Connection> {
   let certificate: X509Certificate | null = null;
-  const host = new URL(settings.url).hostname;
+  // An IPv6 address comes bracketed out of URL; TLS wants it bare.
+  const host = new URL(settings.url).hostname.replace(/^\[|\]$/g, '');
   const tlsOptions: tls.ConnectionOptions = {
     ...(settings.caCertificate ? { ca: settings.caCertificate } : {}),
     // SNI takes a name, not an address.

@@ -11,7 +11,7 @@ export type ProviderProfile = {
   name: string | null;
   /** null: the provider sent no groups at all (which mappings need), not an empty list. */
   groups: string[] | null;
-  /** OIDC amr. */
+  /** How the person signed in: OIDC amr, or SAML's authnmethodsreferences attribute. */
   methods: string[];
   /** OIDC acr, or SAML AuthnContextClassRef. */
   context: string | null;

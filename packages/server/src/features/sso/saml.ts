@@ -133,7 +133,8 @@ export const saml = {
     const settings = samlSettings(provider);
     const certificates = samlCertificates(provider, now);
     // While the IdP rolls its key over, one certificate in date is enough.
-    if (certificates.every((c) => c.daysLeft < 0)) return { ok: false, problem: `The IdP certificate ${certificates[0]!.subject} expired on ${certificates[0]!.expiresAt.slice(0, 10)}: import the IdP's current metadata.` };
+    const newest = [...certificates].sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))[0]!;
+    if (newest.daysLeft < 0) return { ok: false, problem: `The IdP certificate ${newest.subject} expired on ${newest.expiresAt.slice(0, 10)}: import the IdP's current metadata.` };
     let response: Response;
     try {
       response = await fetch(settings.ssoUrl, { signal: AbortSignal.timeout(10_000), redirect: 'manual' });

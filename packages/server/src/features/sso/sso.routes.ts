@@ -67,7 +67,7 @@ const ProviderBody = Type.Object(
     mappings: Type.Optional(
       Type.Array(Type.Object({ group: Group, teamId: Id, role: Type.Union(TEAM_ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }), { maxItems: 500, default: [] }),
     ),
-    mfaAcrValues: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20, default: [], description: 'OIDC acr or SAML AuthnContextClassRef values that mean the provider checked MFA' })),
+    mfaAcrValues: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20, default: [], description: 'OIDC acr, SAML AuthnContextClassRef or authnmethodsreferences values that mean the provider checked MFA' })),
     disableLocalPasswords: Type.Optional(Type.Boolean({ default: false, description: 'Its email domains cannot sign in with a local password (platform admins still can: break-glass)' })),
     enabled: Type.Optional(Type.Boolean({ default: true })),
     oidc: Type.Optional(OidcFields),
@@ -127,7 +127,7 @@ function withDefaults(body: Body): ProviderInput {
     oidc: oidc && { ...oidc, scopes: oidc.scopes ?? 'openid email profile', groupsClaim: oidc.groupsClaim ?? 'groups' },
     saml: saml && { ...SAML_DEFAULTS, ...saml },
     // StartTLS by default on ldap://; ldaps:// is TLS already.
-    ldap: ldap && { ...LDAP_DEFAULTS, startTls: ldap.url.startsWith('ldap:'), groupBase: ldap.userBase, ...ldap, caCertificate: ldap.caCertificate ?? null },
+    ldap: ldap && { ...LDAP_DEFAULTS, startTls: /^ldap:/i.test(ldap.url), groupBase: ldap.userBase, ...ldap, caCertificate: ldap.caCertificate ?? null },
   };
 }
 

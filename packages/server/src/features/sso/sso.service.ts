@@ -106,6 +106,12 @@ export async function localPasswordsOffFor(store: SsoStore, email: string): Prom
   return provider ? { name: provider.name } : null;
 }
 
+const NO_EMAIL_HINT: Record<ProviderKind, string> = {
+  oidc: 'add the "email" scope, and give the person an email address at the provider',
+  saml: 'send the email attribute the provider settings name, or an emailAddress NameID',
+  ldap: "the person's directory entry has no email attribute (the provider settings name it)",
+};
+
 /** Where a provider's groups come from, as the test report and its problems name it. */
 function groupsFrom(provider: IdentityProvidersTable): string {
   if (provider.kind === 'oidc') return `the "${oidcSettings(provider).groupsClaim}" claim`;
@@ -117,7 +123,7 @@ function groupsFrom(provider: IdentityProvidersTable): string {
 function problemsOf(provider: IdentityProvidersTable, profile: ProviderProfile): Array<{ reason: string; message: string }> {
   const problems: Array<{ reason: string; message: string }> = [];
   const { email } = profile;
-  if (!email) problems.push({ reason: 'no-email-claim', message: `${provider.name} sent no email claim: add the "email" scope, or map an email claim or attribute.` });
+  if (!email) problems.push({ reason: 'no-email-claim', message: `${provider.name} sent no email: ${NO_EMAIL_HINT[provider.kind]}.` });
   if (email && !profile.emailVerified) problems.push({ reason: 'email-not-verified', message: `${provider.name} says ${email} is not verified.` });
   const domains = parseList(provider.email_domains);
   if (email && domains.length && !domains.includes(domainOf(email))) problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
@@ -127,6 +133,9 @@ function problemsOf(provider: IdentityProvidersTable, profile: ProviderProfile):
   }
   return problems;
 }
+
+/** A message that names its provider once. */
+const named = (provider: IdentityProvidersTable, message: string) => (message.startsWith(provider.name) ? message : `${provider.name}: ${message}`);
 
 function invalid(field: string, message: string): never {
   throw new ValidationError(message, [{ field, message }]);
@@ -159,7 +168,8 @@ function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { 
     return { settings: { ...idp, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute }, secret: undefined };
   }
   const { bindPassword, ...l } = input.ldap ?? invalid('ldap', 'An LDAP provider needs its "ldap" settings: url, bindDn, bindPassword, userBase.');
-  const settings: LdapSettings = { ...l, caCertificate: l.caCertificate === null ? null : pemBundle(l.caCertificate, 'ldap.caCertificate') };
+  // The scheme in lower case: it decides TLS, and "LDAPS://" is the same URL.
+  const settings: LdapSettings = { ...l, url: l.url.trim().replace(/^[a-z]+:/i, (scheme) => scheme.toLowerCase()), caCertificate: l.caCertificate === null ? null : pemBundle(l.caCertificate, 'ldap.caCertificate') };
   checkLdap(settings);
   return { settings, secret: bindPassword };
 }
@@ -529,13 +539,13 @@ export function createSsoService(deps: SsoDeps) {
           await tx.record({ event: 'auth.sso.login.failed', outcome: 'denied', target: account ? { type: 'user', id: account.id } : null, details: { provider: provider.name, reason: error.reason, email } });
         });
         if (PERSONAL_REASONS.has(error.reason)) throw sameAnswer;
-        throw new UnauthenticatedError(`${provider.name}: ${error.message}`);
+        throw new UnauthenticatedError(named(provider, error.message));
       }
       try {
         return await signInWith(provider, profile, ctx);
       } catch (error) {
         if (error instanceof SsoRefusal && PERSONAL_REASONS.has(error.reason)) throw sameAnswer;
-        if (error instanceof SsoRefusal) throw new UnauthenticatedError(`${provider.name}: ${error.message}`);
+        if (error instanceof SsoRefusal) throw new UnauthenticatedError(named(provider, error.message));
         throw error;
       }
     },

@@ -135,7 +135,7 @@ for (const dialect of DIALECTS) {
       };
       const nomail = await report('nomail');
       assert.equal(nomail.email, null);
-      assert.ok(nomail.problems.some((p) => /no email claim/.test(p)), nomail.problems.join('; '));
+      assert.ok(nomail.problems.some((p) => /sent no email: add the "email" scope/.test(p)), nomail.problems.join('; '));
       const erin = await report('erin');
       assert.deepEqual(erin.problems, []);
       assert.deepEqual(erin.groups, ['line3-engineers']);
@@ -241,7 +241,7 @@ for (const dialect of DIALECTS) {
       refusedWith(await tampered.follow(new URL(idpAction, idpForm.url).toString(), { method: 'POST', form: { login: 'erin', password: 'idp password 1' } }), /nonce/i);
 
       // No email claim: nothing to name the account by.
-      refusedWith(await signIn(new Browser(), 'nomail'), /no email claim/);
+      refusedWith(await signIn(new Browser(), 'nomail'), /sent no email/);
 
       // A wrong password never leaves the provider's page.
       const wrong = await signIn(new Browser(), 'erin', 'not her password');
