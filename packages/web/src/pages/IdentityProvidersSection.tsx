@@ -273,20 +273,23 @@ function TestSignInResult({ report, provider, teams }: { report: Omit<TestSignIn
           ))}
         </ul>
       )}
-      <dl className="facts">
-        <dt>Email</dt>
-        <dd>{report.email ?? <span className="muted">none sent</span>}</dd>
-        <dt>Subject</dt>
-        <dd className="mono small">{report.subject}</dd>
-        <dt>Groups (from {report.groupsFrom})</dt>
-        <dd>{report.groupCount ? `${report.groups.join(', ')}${report.groupCount > report.groups.length ? ` … ${report.groupCount} in all` : ''}` : <span className="muted">none</span>}</dd>
-        <dt>Team roles</dt>
-        <dd>{report.roles.length ? report.roles.map((r) => `${teamName(r.teamId)}: ${r.role}`).join(', ') : <span className="muted">none by mapping</span>}</dd>
-        <dt>Platform admin</dt>
-        <dd>{report.platformAdmin ? 'yes, by the admin group' : 'no'}</dd>
-        <dt>MFA</dt>
-        <dd>{report.mfaByProvider ? `done by the provider${asserted ? ` (${asserted})` : ''}` : 'not asserted: Flowgate asks for its own TOTP where the policy requires MFA'}</dd>
-      </dl>
+      {/* A refused answer names nobody: only its problem is shown. */}
+      {report.subject && (
+        <dl className="facts">
+          <dt>Email</dt>
+          <dd>{report.email ?? <span className="muted">none sent</span>}</dd>
+          <dt>Subject</dt>
+          <dd className="mono small">{report.subject}</dd>
+          <dt>Groups (from {report.groupsFrom})</dt>
+          <dd>{report.groupCount ? `${report.groups.join(', ')}${report.groupCount > report.groups.length ? ` … ${report.groupCount} in all` : ''}` : <span className="muted">none</span>}</dd>
+          <dt>Team roles</dt>
+          <dd>{report.roles.length ? report.roles.map((r) => `${teamName(r.teamId)}: ${r.role}`).join(', ') : <span className="muted">none by mapping</span>}</dd>
+          <dt>Platform admin</dt>
+          <dd>{report.platformAdmin ? 'yes, by the admin group' : 'no'}</dd>
+          <dt>MFA</dt>
+          <dd>{report.mfaByProvider ? `done by the provider${asserted ? ` (${asserted})` : ''}` : 'not asserted: Flowgate asks for its own TOTP where the policy requires MFA'}</dd>
+        </dl>
+      )}
     </div>
   );
 }

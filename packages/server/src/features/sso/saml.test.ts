@@ -193,6 +193,17 @@ for (const dialect of DIALECTS) {
       assert.equal(restored.statusCode, 200, restored.body);
       assert.equal(restored.json().saml.certificates.length, 1, 'an update without certificates keeps the stored ones');
 
+      // The admin's test sign-in, answered with a signature the configured certificate does not verify: the problem is said on the Platform page.
+      const adminBrowser = new Browser();
+      adminBrowser.setCookie(base, 'fg_session', admin.cookie!.split('=')[1]!);
+      const testStart = new URL((await adminBrowser.request(`${base}/api/auth/sso/${providerId}/start?test=1`)).headers.get('location')!);
+      const testRequestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(testStart.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8'))![1]!;
+      const wronglySigned = await idp.response({ inResponseTo: testRequestId, acsUrl: sp.acsUrl, audience: sp.spEntityId, signer: 'stranger' });
+      const reported = new URL((await adminBrowser.follow(sp.acsUrl, { method: 'POST', form: { SAMLResponse: wronglySigned, RelayState: testStart.searchParams.get('RelayState')! } })).url);
+      assert.equal(reported.pathname, '/platform');
+      const report = JSON.parse(Buffer.from(reported.searchParams.get('ssoTest')!, 'base64url').toString()) as { problems: string[] };
+      assert.match(report.problems[0]!, /Invalid signature/);
+
       // A good answer, replayed: the request it answers was used by its first post.
       const browser = new Browser();
       const { requestId, state } = await started(browser);

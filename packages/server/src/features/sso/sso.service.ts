@@ -358,7 +358,20 @@ export function createSsoService(deps: SsoDeps) {
 
   type RedirectResult = ({ kind: 'signed-in'; returnTo: string } & LoginResult) | { kind: 'test'; report: TestReport };
 
-  async function finishRedirect(provider: IdentityProvidersTable, request: SsoRequestsTable, profile: ProviderProfile, ctx: RequestContext): Promise<RedirectResult> {
+  /**
+   * The provider's answer read into a profile, then the sign-in (or the test report). A test
+   * sign-in the protocol refuses (a wrong certificate, an audience the IdP got wrong) reports
+   * the refusal on the Platform page, where the admin who tried it is, not on the sign-in page.
+   */
+  async function finishRedirect(provider: IdentityProvidersTable, request: SsoRequestsTable, read: () => Promise<ProviderProfile>, ctx: RequestContext): Promise<RedirectResult> {
+    let profile: ProviderProfile;
+    try {
+      profile = await audited(provider, ctx, read);
+    } catch (error) {
+      if (!(error instanceof SsoRefusal) || request.purpose !== 'test') throw error;
+      const report: TestReport = { email: null, name: null, subject: '', groupsFrom: groupsFrom(provider), groups: [], groupCount: 0, amr: [], acr: null, mfaByProvider: false, platformAdmin: false, roles: [], problems: [error.message] };
+      return { kind: 'test', report };
+    }
     if (request.purpose === 'test') return { kind: 'test', report: await testReport(provider, profile, ctx) };
     if (provider.enabled !== 1) return refuse(provider, ctx, 'provider-disabled', `${provider.name} was turned off while this sign-in was under way.`);
     return { kind: 'signed-in', ...(await signInWith(provider, profile, ctx)), returnTo: request.return_to };
@@ -484,8 +497,7 @@ export function createSsoService(deps: SsoDeps) {
       if (idpError) return refuse(provider, ctx, 'idp-error', `${provider.name} refused the sign-in: ${callbackUrl.searchParams.get('error_description') ?? idpError}`, { error: idpError });
       const state = callbackUrl.searchParams.get('state') ?? '';
       const request = await takeRequest(provider, state, browserState, ctx);
-      const profile = await audited(provider, ctx, () => oidc.finish(provider, callbackUrl, { state, verifier: secrets.open(request.verifier_enc!).toString('utf8'), nonce: request.nonce }));
-      return finishRedirect(provider, request, profile, ctx);
+      return finishRedirect(provider, request, () => oidc.finish(provider, callbackUrl, { state, verifier: secrets.open(request.verifier_enc!).toString('utf8'), nonce: request.nonce }), ctx);
     },
 
     /** SAML's second leg: the SAMLResponse and RelayState the browser posts to the ACS. */
@@ -493,8 +505,7 @@ export function createSsoService(deps: SsoDeps) {
       const provider = await requireProvider(providerId);
       if (provider.kind !== 'saml') throw new NotFoundError('SAML provider');
       const request = await takeRequest(provider, form.RelayState ?? '', browserState, ctx);
-      const profile = await audited(provider, ctx, () => saml.finish(provider, serviceProvider(provider.id), request.nonce, form.SAMLResponse));
-      return finishRedirect(provider, request, profile, ctx);
+      return finishRedirect(provider, request, () => saml.finish(provider, serviceProvider(provider.id), request.nonce, form.SAMLResponse), ctx);
     },
 
     /** The SP metadata of a SAML provider, for the IdP's admin to import. */
