@@ -218,9 +218,11 @@ for (const dialect of DIALECTS) {
       const huge = await fetch(sp.acsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `SAMLResponse=${'A'.repeat(600 * 1024)}` });
       assert.equal(huge.status, 413);
       assert.equal(huge.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(JSON.parse((await audit('auth.sso.login.failed'))[0]!.details).reason, 'response-too-large');
       const noResponse = await fetch(sp.acsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'RelayState=x' });
       assert.equal(noResponse.status, 400);
       assert.match(((await noResponse.json()) as { detail: string }).detail, /SAMLResponse/);
+      assert.equal(JSON.parse((await audit('auth.sso.login.failed'))[0]!.details).reason, 'response-malformed');
     });
   });
 }

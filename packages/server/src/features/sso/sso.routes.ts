@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TEAM_ROLES } from '@flowgate/core';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { IdentityProvidersTable } from '../../db/schema.ts';
 import { setSessionCookie } from '../../http/auth.ts';
@@ -272,6 +272,15 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
 
   // The IdP's answer comes as a form post (HTTP-POST binding): parsed here only, under SAML's own size limit.
   app.register(async (acs) => {
+    // A post the ACS cannot even read (too large, no SAMLResponse, not a form) is an attempt
+    // too: audited here, then answered by the platform's problem handler.
+    acs.setErrorHandler(async (error: FastifyError, request) => {
+      if (error.validation || error.statusCode === 413 || error.statusCode === 415 || error.code?.startsWith('FST_ERR_CTP')) {
+        const reason = error.statusCode === 413 ? 'response-too-large' : 'response-malformed';
+        await c.auditLog.record(request.ctx, { event: 'auth.sso.login.failed', outcome: 'denied', details: { providerId: (request.params as { providerId?: string }).providerId ?? null, reason, detail: error.message.slice(0, 300) } });
+      }
+      throw error;
+    });
     acs.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_SAML_XML_BYTES * 2 }, (_request, body, done) =>
       done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
