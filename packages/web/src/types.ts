@@ -386,6 +386,8 @@ export interface OidcProviderSettings {
 
 export interface SamlProviderSettings {
   idpEntityId: string;
+  /** Where its metadata is published, when it was read from there (and is re-read every 6 hours). */
+  idpMetadataUrl: string | null;
   ssoUrl: string;
   certificates: ProviderCertificate[];
   emailAttribute: string;

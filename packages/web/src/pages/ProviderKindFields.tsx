@@ -11,7 +11,7 @@ export const KIND_NAMES: Record<ProviderKind, string> = { oidc: 'OpenID Connect'
 export const KIND_BADGES: Record<ProviderKind, string> = { oidc: 'OIDC', saml: 'SAML', ldap: 'LDAP' };
 
 type OidcDraft = { issuerUrl: string; clientId: string; clientSecret: string; scopes: string; groupsClaim: string };
-type SamlDraft = { metadataXml: string; idpEntityId: string; ssoUrl: string; certificates: string; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
+type SamlDraft = { metadataUrl: string; metadataXml: string; idpEntityId: string; ssoUrl: string; certificates: string; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
 type LdapDraft = {
   url: string;
   startTls: boolean;
@@ -32,7 +32,7 @@ export type KindDrafts = { oidc: OidcDraft; saml: SamlDraft; ldap: LdapDraft };
 
 export const EMPTY_KIND_DRAFTS: KindDrafts = {
   oidc: { issuerUrl: 'https://', clientId: '', clientSecret: '', scopes: 'openid email profile', groupsClaim: 'groups' },
-  saml: { metadataXml: '', idpEntityId: '', ssoUrl: '', certificates: '', emailAttribute: 'email', nameAttribute: 'name', groupsAttribute: 'groups' },
+  saml: { metadataUrl: '', metadataXml: '', idpEntityId: '', ssoUrl: '', certificates: '', emailAttribute: 'email', nameAttribute: 'name', groupsAttribute: 'groups' },
   ldap: {
     url: '', startTls: true, caCertificate: '', bindDn: '', bindPassword: '', userBase: '', userFilter: '(|(mail={username})(userPrincipalName={username}))',
     groupBase: '', groupFilter: '(|(member={dn})(uniqueMember={dn}))', groupNameAttribute: 'cn', emailAttribute: 'mail', nameAttribute: 'displayName', nestedGroups: true,
@@ -47,8 +47,8 @@ export function kindDraftsOf(p: IdentityProvider): KindDrafts {
     return { ...EMPTY_KIND_DRAFTS, oidc: { issuerUrl, clientId, clientSecret: '', scopes, groupsClaim } };
   }
   if (p.kind === 'saml') {
-    const { idpEntityId, ssoUrl, emailAttribute, nameAttribute, groupsAttribute } = p.saml;
-    return { ...EMPTY_KIND_DRAFTS, saml: { metadataXml: '', idpEntityId, ssoUrl, certificates: '', emailAttribute, nameAttribute, groupsAttribute } };
+    const { idpEntityId, ssoUrl, emailAttribute, nameAttribute, groupsAttribute, idpMetadataUrl } = p.saml;
+    return { ...EMPTY_KIND_DRAFTS, saml: { metadataUrl: idpMetadataUrl ?? '', metadataXml: '', idpEntityId, ssoUrl, certificates: '', emailAttribute, nameAttribute, groupsAttribute } };
   }
   const l = p.ldap;
   return {
@@ -77,9 +77,10 @@ export function kindSection(kind: ProviderKind, drafts: KindDrafts): Record<stri
     return { oidc: { ...filled(o), ...(clientSecret ? { clientSecret } : {}) } };
   }
   if (kind === 'saml') {
-    const { metadataXml, idpEntityId, ssoUrl, certificates, ...attributes } = drafts.saml;
+    const { metadataUrl, metadataXml, idpEntityId, ssoUrl, certificates, ...attributes } = drafts.saml;
     const certs = certificatesIn(certificates);
-    const idp = metadataXml.trim() ? { metadataXml: metadataXml.trim() } : { ...filled({ idpEntityId, ssoUrl }), ...(certs.length ? { certificates: certs } : {}) };
+    // The metadata's URL first (it is read again at every certificate check), then a pasted copy, then by hand.
+    const idp = metadataUrl.trim() ? { idpMetadataUrl: metadataUrl.trim() } : metadataXml.trim() ? { metadataXml: metadataXml.trim() } : { ...filled({ idpEntityId, ssoUrl }), ...(certs.length ? { certificates: certs } : {}) };
     return { saml: { ...idp, ...filled(attributes) } };
   }
   const { startTls, nestedGroups, bindPassword, caCertificate, ...l } = drafts.ldap;
@@ -108,11 +109,19 @@ function OidcFields({ draft, set, editing }: { draft: OidcDraft; set: (patch: Pa
 }
 
 function SamlFields({ draft, set, editing }: { draft: SamlDraft; set: (patch: Partial<SamlDraft>) => void; editing: boolean }) {
-  const byHand = !draft.metadataXml.trim();
+  const fromUrl = Boolean(draft.metadataUrl.trim());
+  const byHand = !fromUrl && !draft.metadataXml.trim();
   return (
     <fieldset className="stack">
       <legend>SAML 2.0</legend>
+      <Field
+        label="IdP metadata URL"
+        value={draft.metadataUrl}
+        onChange={(e) => set({ metadataUrl: e.target.value })}
+        hint="Where the identity provider publishes its metadata (AD FS: /FederationMetadata/2007-06/FederationMetadata.xml). Read now and every 6 hours, so a new signing certificate is taken when the IdP rolls its key."
+      />
       <TextAreaField
+        disabled={fromUrl}
         label="IdP metadata XML"
         rows={5}
         value={draft.metadataXml}

@@ -19,6 +19,8 @@ export type SamlSettings = {
   ssoUrl: string;
   /** PEM certificates that may sign its assertions (more than one while it rolls a key over). */
   certificates: string[];
+  /** Where the IdP publishes its metadata, when it was read from there: re-read at every certificate check, so a key rollover is followed. */
+  idpMetadataUrl: string | null;
   /** The attribute carrying the email; when absent, an emailAddress NameID is used. */
   emailAttribute: string;
   nameAttribute: string;

@@ -20,6 +20,18 @@ import { startSamlIdp, type ResponseOptions, type SamlIdp } from '../../../test/
 
 const MFA_CONTEXT = 'http://schemas.microsoft.com/claims/multipleauthn';
 
+/** A certificate the IdP no longer signs with, made as an IdP admin would. */
+function makeCertificate(cn: string, days: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-saml-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', String(days), '-subj', `/CN=${cn}`], { stdio: 'ignore' });
+    return fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+const staleCertificate = makeCertificate('Last year signing', 10);
+
 for (const dialect of DIALECTS) {
   describe(`SAML sign-in on ${dialect}`, () => {
     let t: TestApp;
@@ -109,25 +121,43 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await new Client(t).get('/api/auth/sso/discover?email=ada@contoso.example')).json(), { provider: { id: providerId, name: 'Contoso ADFS', kind: 'saml' } });
     });
 
+    test('a provider added by its metadata URL follows a key rollover published there, audited', async () => {
+      const unreachable = await admin.post('/api/platform/identity-providers', { kind: 'saml', name: 'Published ADFS', emailDomains: ['published.example'], saml: { idpMetadataUrl: `http://127.0.0.1:${await freePort()}/metadata` } });
+      assert.equal(unreachable.statusCode, 400);
+      assert.equal(unreachable.json().errors[0].field, 'saml.idpMetadataUrl');
+      assert.equal((await admin.post('/api/platform/identity-providers', { kind: 'saml', name: 'Published ADFS', emailDomains: ['published.example'], saml: { idpMetadataUrl: 'http://adfs.published.example/metadata' } })).json().errors[0].field, 'saml.idpMetadataUrl');
+
+      const created = await admin.post('/api/platform/identity-providers', { kind: 'saml', name: 'Published ADFS', emailDomains: ['published.example'], saml: { idpMetadataUrl: idp.entityId } });
+      assert.equal(created.statusCode, 201, created.body);
+      const id = created.json().id as string;
+      assert.equal(created.json().saml.idpEntityId, idp.entityId);
+      assert.equal(created.json().saml.idpMetadataUrl, idp.entityId);
+      // As if the stored certificate were last year's: the next check takes what the IdP publishes now.
+      const row = await t.db.database.db.selectFrom('identity_providers').select('settings').where('id', '=', id).executeTakeFirstOrThrow();
+      const stale = { ...JSON.parse(row.settings), certificates: [staleCertificate] };
+      await t.db.database.db.updateTable('identity_providers').set({ settings: JSON.stringify(stale) }).where('id', '=', id).execute();
+      assert.deepEqual(await t.context.sso.checkCertificates(), []);
+      const after = (await admin.get(`/api/platform/identity-providers/${id}`)).json();
+      assert.equal(after.saml.certificates.length, 1);
+      assert.ok(after.saml.certificates[0].daysLeft >= 363, 'the published certificate, not the stale one');
+      const refreshed = (await audit('identity-provider.updated')).map((e) => JSON.parse(e.details)).find((d) => d.by === 'published metadata');
+      assert.equal(refreshed?.name, 'Published ADFS');
+      assert.equal((await admin.delete(`/api/platform/identity-providers/${id}`)).statusCode, 204);
+    });
+
     test('an IdP certificate that expires within 30 days raises the platform alert', async () => {
       assert.deepEqual(await t.context.sso.checkCertificates(), [], 'a year left: nothing to warn of');
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-saml-cert-'));
-      try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '10', '-subj', '/CN=Rolling ADFS signing'], { stdio: 'ignore' });
-        const created = await admin.post('/api/platform/identity-providers', {
-          kind: 'saml', name: 'Rolling ADFS', emailDomains: ['rolling.example'],
-          saml: { idpEntityId: 'https://adfs.rolling.example/adfs/services/trust', ssoUrl: 'https://adfs.rolling.example/adfs/ls/', certificates: [fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8')] },
-        });
-        assert.equal(created.statusCode, 201, created.body);
-        const warnings = await t.context.sso.checkCertificates();
-        assert.equal(warnings.length, 1);
-        assert.match(warnings[0]!, /Rolling ADFS's certificate CN=Rolling ADFS signing expires on \d{4}-\d{2}-\d{2} \(in (9|10) days\)/);
-        assert.ok(((await admin.get('/api/platform/alerts')).json() as Array<{ kind: string }>).some((a) => a.kind === 'idp-certificate'));
-        assert.equal((await admin.delete(`/api/platform/identity-providers/${created.json().id}`)).statusCode, 204);
-        assert.deepEqual(await t.context.sso.checkCertificates(), []);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      const created = await admin.post('/api/platform/identity-providers', {
+        kind: 'saml', name: 'Rolling ADFS', emailDomains: ['rolling.example'],
+        saml: { idpEntityId: 'https://adfs.rolling.example/adfs/services/trust', ssoUrl: 'https://adfs.rolling.example/adfs/ls/', certificates: [makeCertificate('Rolling ADFS signing', 10)] },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const warnings = await t.context.sso.checkCertificates();
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /Rolling ADFS's certificate CN=Rolling ADFS signing expires on \d{4}-\d{2}-\d{2} \(in (9|10) days\)/);
+      assert.ok(((await admin.get('/api/platform/alerts')).json() as Array<{ kind: string }>).some((a) => a.kind === 'idp-certificate'));
+      assert.equal((await admin.delete(`/api/platform/identity-providers/${created.json().id}`)).statusCode, 204);
+      assert.deepEqual(await t.context.sso.checkCertificates(), []);
     });
 
     test('a person signs in through the IdP; the account is made with the mapped role; the AuthnContext the admin listed satisfies MFA', async () => {

@@ -70,6 +70,20 @@ const parseXml = (xml: string, what: string) => {
 
 const text = (node: Node) => (node.textContent ?? '').trim();
 
+/** The metadata an IdP publishes at a URL (https, or http on loopback), read as an admin's paste would be. */
+export async function fetchIdpMetadata(url: string): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'follow' });
+  } catch (error) {
+    throw new ValidationError(`The metadata URL did not answer (${(error as Error).message}).`, [{ field: 'saml.idpMetadataUrl', message: 'unreachable' }]);
+  }
+  if (!response.ok) throw new ValidationError(`The metadata URL answered ${response.status}.`, [{ field: 'saml.idpMetadataUrl', message: `HTTP ${response.status}` }]);
+  const length = Number(response.headers.get('content-length') ?? 0);
+  if (length > MAX_SAML_XML_BYTES) throw new ValidationError(`The metadata is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`, [{ field: 'saml.idpMetadataUrl', message: 'too large' }]);
+  return response.text();
+}
+
 /** An IdP's metadata (EntityDescriptor) read into settings: entity ID, Redirect sign-in URL, signing certificates. */
 export function parseIdpMetadata(xml: string): Pick<SamlSettings, 'idpEntityId' | 'ssoUrl' | 'certificates'> {
   const doc = parseXml(xml, 'The metadata');

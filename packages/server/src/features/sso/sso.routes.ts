@@ -31,6 +31,7 @@ const OidcFields = Type.Object(
 const SamlFields = Type.Object(
   {
     metadataXml: Type.Optional(Type.String({ minLength: 20, maxLength: MAX_SAML_XML_BYTES, description: "The IdP's metadata (EntityDescriptor): entity ID, sign-in URL and certificates are read from it" })),
+    idpMetadataUrl: Type.Optional(Type.String({ minLength: 8, maxLength: 2000, description: 'Where the IdP publishes its metadata: read now, and again at every certificate check (every 6 hours), so a key rollover is followed' })),
     idpEntityId: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     ssoUrl: Type.Optional(Type.String({ minLength: 8, maxLength: 2000, description: 'HTTP-Redirect sign-in URL' })),
     certificates: Type.Optional(Type.Array(Certificate, { minItems: 1, maxItems: 5 })),
@@ -92,7 +93,7 @@ const ProviderView = Type.Object({
   oidc: Type.Optional(Type.Object({ issuerUrl: Type.String(), clientId: Type.String(), scopes: Type.String(), groupsClaim: Type.String(), redirectUri: Type.String({ description: 'Register this at the identity provider' }) })),
   saml: Type.Optional(
     Type.Object({
-      idpEntityId: Type.String(), ssoUrl: Type.String(), certificates: Type.Array(CertificateView), emailAttribute: Type.String(), nameAttribute: Type.String(), groupsAttribute: Type.String(),
+      idpEntityId: Type.String(), ssoUrl: Type.String(), certificates: Type.Array(CertificateView), idpMetadataUrl: Nullable(Type.String()), emailAttribute: Type.String(), nameAttribute: Type.String(), groupsAttribute: Type.String(),
       spEntityId: Type.String({ description: "This platform's entity ID (the assertions' audience)" }), acsUrl: Type.String({ description: 'Assertion Consumer Service, HTTP-POST' }), metadataUrl: Type.String({ description: 'SP metadata for the IdP to import' }),
     }),
   ),
@@ -153,7 +154,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       enabled: p.enabled === 1,
       scimEnabled: p.scim_token_hash !== null,
       ...(p.kind === 'oidc' ? { oidc: { ...oidcSettings(p), redirectUri: sso.redirectUri(p.id) } } : {}),
-      ...(p.kind === 'saml' ? { saml: { ...samlSettings(p), certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } } : {}),
+      ...(p.kind === 'saml' ? { saml: { ...samlSettings(p), idpMetadataUrl: samlSettings(p).idpMetadataUrl ?? null, certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } } : {}),
       ...(p.kind === 'ldap' ? { ldap: ldapSettings(p) } : {}),
       createdAt: p.created_at,
       updatedAt: p.updated_at,

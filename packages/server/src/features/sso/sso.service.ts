@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isTeamRole, type TeamRole } from '@flowgate/core';
 import type { AlertSink } from '../../alerts.ts';
-import { actingAs, type Clock, type RequestContext } from '../../context.ts';
+import { actingAs, SYSTEM_CONTEXT, type Clock, type RequestContext } from '../../context.ts';
 import type { IdentityProvidersTable, SsoRequestsTable, UsersTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
@@ -16,7 +16,7 @@ import {
   checkLdap, checkWebUrl, ldapSettings, normaliseCertificate, oidcSettings, pemBundle, pemOf, samlSettings,
   type LdapSettings, type OidcSettings, type ProviderKind, type SamlSettings,
 } from './provider-settings.ts';
-import { parseIdpMetadata, saml, samlCertificates, serviceProviderOf } from './saml.ts';
+import { fetchIdpMetadata, parseIdpMetadata, saml, samlCertificates, serviceProviderOf } from './saml.ts';
 import type { SsoStore } from './sso.store.ts';
 
 /**
@@ -57,7 +57,7 @@ export type TestReport = {
 
 export type OidcInput = { issuerUrl: string; clientId: string; clientSecret?: string | undefined; scopes: string; groupsClaim: string };
 /** Either the IdP's metadata XML, or its entity ID, sign-in URL and certificates by hand. */
-export type SamlInput = { metadataXml?: string | undefined; idpEntityId?: string | undefined; ssoUrl?: string | undefined; certificates?: string[] | undefined; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
+export type SamlInput = { metadataXml?: string | undefined; idpMetadataUrl?: string | undefined; idpEntityId?: string | undefined; ssoUrl?: string | undefined; certificates?: string[] | undefined; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
 export type LdapInput = Omit<LdapSettings, 'caCertificate'> & { caCertificate: string | null; bindPassword?: string | undefined };
 
 export interface ProviderInput {
@@ -154,6 +154,7 @@ function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { 
   }
   if (input.kind === 'saml') {
     const s = input.saml ?? invalid('saml', 'A SAML provider needs its "saml" settings: the IdP\'s metadata XML, or its entity ID, sign-in URL and certificate.');
+    if (s.idpMetadataUrl !== undefined) checkWebUrl(s.idpMetadataUrl, 'saml.idpMetadataUrl', 'The metadata URL');
     const idp = s.metadataXml !== undefined
       ? parseIdpMetadata(s.metadataXml)
       : {
@@ -165,7 +166,7 @@ function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { 
         };
     if (!idp.idpEntityId) invalid('saml.idpEntityId', 'The IdP entity ID is empty.');
     checkWebUrl(idp.ssoUrl, 'saml.ssoUrl', 'The IdP sign-in URL');
-    return { settings: { ...idp, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute }, secret: undefined };
+    return { settings: { ...idp, idpMetadataUrl: s.idpMetadataUrl ?? null, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute }, secret: undefined };
   }
   const { bindPassword, ...l } = input.ldap ?? invalid('ldap', 'An LDAP provider needs its "ldap" settings: url, bindDn, bindPassword, userBase.');
   // The scheme in lower case: it decides TLS, and "LDAPS://" is the same URL.
@@ -203,6 +204,33 @@ export function createSsoService(deps: SsoDeps) {
       const shared = parseList(other.email_domains).filter((d) => wanted.has(d));
       if (shared.length) throw new ConflictError(`${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are'} signed in by ${other.name} already: a domain has one provider.`);
     }
+  }
+
+  /** A SAML provider given its metadata URL: the metadata is read from there, as if pasted. */
+  async function withPublishedMetadata(input: ProviderInput): Promise<ProviderInput> {
+    const s = input.saml;
+    if (input.kind !== 'saml' || !s?.idpMetadataUrl || s.metadataXml !== undefined) return input;
+    checkWebUrl(s.idpMetadataUrl, 'saml.idpMetadataUrl', 'The metadata URL');
+    return { ...input, saml: { ...s, metadataXml: await fetchIdpMetadata(s.idpMetadataUrl) } };
+  }
+
+  /**
+   * A SAML provider whose metadata comes from a URL takes the certificates published there
+   * now (an IdP rolling its key publishes the next one beside the current): audited when they
+   * changed. Returns the provider as it now is.
+   */
+  async function refreshPublishedCertificates(provider: IdentityProvidersTable): Promise<IdentityProvidersTable> {
+    if (provider.kind !== 'saml') return provider;
+    const settings = samlSettings(provider);
+    if (!settings.idpMetadataUrl) return provider;
+    const published = parseIdpMetadata(await fetchIdpMetadata(settings.idpMetadataUrl));
+    if (published.certificates.join() === settings.certificates.join()) return provider;
+    const patch = { settings: JSON.stringify({ ...settings, certificates: published.certificates }), updated_at: iso() };
+    await auditLog.transaction(SYSTEM_CONTEXT, async (tx) => {
+      await store.updateProvider(provider.id, patch, tx.trx);
+      await tx.record({ event: 'identity-provider.updated', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, kind: 'saml', certificates: { before: settings.certificates.length, after: published.certificates.length }, by: 'published metadata' } });
+    });
+    return { ...provider, ...patch };
   }
 
   async function checkMappings(mappings: Mapping[]): Promise<void> {
@@ -392,7 +420,7 @@ export function createSsoService(deps: SsoDeps) {
     get: requireProvider,
 
     async create(input: ProviderInput, ctx: RequestContext): Promise<IdentityProvidersTable> {
-      const { settings, secret } = settingsOf(input);
+      const { settings, secret } = settingsOf(await withPublishedMetadata(input));
       const secretName = SECRET_NAME[input.kind];
       if (secretName && !secret) invalid(secretName, `A new ${input.kind.toUpperCase()} provider needs ${secretName}.`);
       await checkMappings(input.mappings);
@@ -409,7 +437,7 @@ export function createSsoService(deps: SsoDeps) {
     async update(id: string, input: ProviderInput, ctx: RequestContext): Promise<IdentityProvidersTable> {
       const before = await requireProvider(id);
       if (input.kind !== before.kind) invalid('kind', `A provider's kind cannot change (it is ${before.kind}): add a new provider instead.`);
-      const { settings, secret } = settingsOf(input, before);
+      const { settings, secret } = settingsOf(await withPublishedMetadata(input), before);
       await checkMappings(input.mappings);
       await checkDomains(input, id);
       const patch = { ...row(input, settings), ...(secret ? { secret_enc: secrets.seal(secret) } : {}), updated_at: iso() };
@@ -441,7 +469,11 @@ export function createSsoService(deps: SsoDeps) {
       const warnings: string[] = [];
       for (const provider of await enabledProviders()) {
         // A certificate the provider's own connection refuses (a directory's that expired) is a warning too.
-        const certificates = await providerCertificates(provider).catch((error: unknown) => {
+        const current = await refreshPublishedCertificates(provider).catch((error: unknown) => {
+          warnings.push(`${provider.name}'s published metadata could not be read: ${(error as Error).message}`);
+          return provider;
+        });
+        const certificates = await providerCertificates(current).catch((error: unknown) => {
           if (error instanceof SsoRefusal && error.reason === 'certificate-untrusted') warnings.push(`${provider.name}: ${error.message}`);
           return [];
         });
