@@ -47,6 +47,8 @@ const EventView = Type.Object({
 const PageReply = Type.Object({ events: Type.Array(EventView), nextBefore: Type.Union([Type.Integer(), Type.Null()]) });
 
 const json = JSON.stringify;
+// occurredAt (an ISO time), prevHash and hash (hex) are written by the platform and need no
+// escaping: they are quoted as they are.
 
 /**
  * A page as PageReply's JSON text, written straight from the rows: the same bytes the
@@ -59,7 +61,7 @@ export function pageJson(rows: readonly AuditRow[], nextBefore: number | null): 
     const r = rows[i]!;
     text +=
       (i === 0 ? '{"seq":' : ',{"seq":') + r[0] +
-      ',"occurredAt":' + json(r[2]) +
+      ',"occurredAt":"' + r[2] + '"' +
       ',"actorType":' + json(r[3]) +
       ',"actorId":' + json(r[4]) +
       ',"actorLabel":' + json(r[5]) +
@@ -71,8 +73,8 @@ export function pageJson(rows: readonly AuditRow[], nextBefore: number | null): 
       ',"ip":' + json(r[11]) +
       ',"userAgent":' + json(r[12]) +
       ',"details":' + json(r[13]) +
-      ',"prevHash":' + json(r[1]) +
-      ',"hash":' + json(r[14]) +
+      ',"prevHash":"' + r[1] + '"' +
+      ',"hash":"' + r[14] + '"' +
       '}';
   }
   return text + '],"nextBefore":' + nextBefore + '}';
@@ -89,7 +91,8 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
     const size = limit ?? 100;
     const rows = await auditStore.pageRows(filter, before ?? null, size);
     const nextBefore = rows.length === size ? rows[rows.length - 1]![0] : null;
-    return reply.type('application/json; charset=utf-8').send(pageJson(rows, nextBefore));
+    // As bytes, encoded once: a string would be measured (Buffer.byteLength) and then encoded again to be written.
+    return reply.type('application/json; charset=utf-8').send(Buffer.from(pageJson(rows, nextBefore)));
   }
 
   /** Streams every matching event, oldest first, without holding them in memory. */
