@@ -160,9 +160,12 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     deviceByCredential,
     askDevice: (id) => deployments.announce(id),
     onRefusedCredential: ({ ip }) =>
-      void auditLog
+      auditLog
         .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'tunnel' } })
-        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused tunnel failed')),
+        .then(
+          () => {},
+          (error: unknown) => app.log.error({ err: error }, 'auditing a refused tunnel failed'),
+        ),
     onOpened: (device, ip) =>
       void auditLog
         .record({ ...deviceAsActor(device.id), ip }, { event: 'device.tunnel.opened', teamId: device.team_id, target: { type: 'device', id: device.id } })

@@ -23,7 +23,8 @@ export interface DeviceTunnelsDeps {
   deviceByCredential(raw: string): Promise<DevicesTable | null>;
   /** Wakes the device's long poll and tells it over MQTT that its desired state changed. */
   askDevice(deviceId: string): void;
-  onRefusedCredential(why: { ip: string | null }): void;
+  /** Audits the refusal; the refusal is answered once it is written. */
+  onRefusedCredential(why: { ip: string | null }): Promise<void>;
   onOpened(device: DevicesTable, ip: string | null): void;
   onClosed(device: DevicesTable, openedForMs: number): void;
   now(): number;
@@ -50,7 +51,7 @@ export function createDeviceTunnels(deps: DeviceTunnelsDeps) {
     const device = raw.startsWith('fgd_') ? await deps.deviceByCredential(raw).catch(() => null) : null;
     const ip = request.socket.remoteAddress ?? null;
     if (!device) {
-      deps.onRefusedCredential({ ip });
+      await deps.onRefusedCredential({ ip });
       return refuseUpgrade(socket, 401, 'Unauthorized');
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
