@@ -30,6 +30,9 @@ export interface DeviceTunnelsDeps {
   now(): number;
 }
 
+/** How often a device that has not opened its tunnel yet is asked again. */
+const ASK_AGAIN_MS = 3_000;
+
 export function createDeviceTunnels(deps: DeviceTunnelsDeps) {
   const sessions = new Map<string, TunnelSession>();
   /** Devices asked to open a tunnel, and when; taken off once their desired state said so. */
@@ -100,9 +103,19 @@ export function createDeviceTunnels(deps: DeviceTunnelsDeps) {
     async connect(deviceId: string, timeoutMs: number): Promise<TunnelSession | null> {
       const open = sessions.get(deviceId);
       if (open?.open) return open;
-      requestedAt.set(deviceId, deps.now());
-      deps.askDevice(deviceId);
-      await arrivals.waitUnlessChanged(deviceId, timeoutMs, async () => sessions.get(deviceId)?.open === true);
+      const ask = () => {
+        requestedAt.set(deviceId, deps.now());
+        deps.askDevice(deviceId);
+      };
+      ask();
+      // Asked again while waiting: an MQTT nudge sent while a device was still resubscribing
+      // (just after a platform restart) is lost, and the next check-in is a minute away.
+      const again = setInterval(() => sessions.get(deviceId)?.open || ask(), ASK_AGAIN_MS);
+      try {
+        await arrivals.waitUnlessChanged(deviceId, timeoutMs, async () => sessions.get(deviceId)?.open === true);
+      } finally {
+        clearInterval(again);
+      }
       const session = sessions.get(deviceId);
       return session?.open ? session : null;
     },
