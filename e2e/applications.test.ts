@@ -193,6 +193,8 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   await admin.getByText('No instances yet.').waitFor();
 
   // --- An instance of it: Node-RED starts through the platform's agent.
+  // The versions arrive after the page: wait for one to be offered before reading the choice.
+  await admin.getByLabel('Node-RED version').locator('option', { hasText: /^\d+\.\d+\.\d+/ }).first().waitFor({ state: 'attached' });
   const version = await admin.getByLabel('Node-RED version').inputValue();
   assert.match(version, /^\d+\.\d+\.\d+/, 'a Node-RED version is offered');
   await admin.getByLabel('Instance name').fill(INSTANCE);

@@ -309,6 +309,9 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   await h.shot(editor, '08-device-editor');
   await editor.close();
 
+  // Its directory goes once the agent (and its Node-RED) have stopped writing to it.
+  const exited = agent.exitCode !== null ? Promise.resolve() : new Promise((resolve) => agent.once('exit', resolve));
   agent.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
+  await exited;
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
