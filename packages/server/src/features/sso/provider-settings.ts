@@ -67,7 +67,9 @@ export function oidcSettings(p: IdentityProvidersTable): OidcSettings {
   return JSON.parse(p.settings) as OidcSettings;
 }
 export function samlSettings(p: IdentityProvidersTable): SamlSettings {
-  return JSON.parse(p.settings) as SamlSettings;
+  // A provider saved before idpMetadataUrl existed has none.
+  const settings = JSON.parse(p.settings) as Omit<SamlSettings, 'idpMetadataUrl'> & { idpMetadataUrl?: string | null };
+  return { ...settings, idpMetadataUrl: settings.idpMetadataUrl ?? null };
 }
 export function ldapSettings(p: IdentityProvidersTable): LdapSettings {
   return JSON.parse(p.settings) as LdapSettings;

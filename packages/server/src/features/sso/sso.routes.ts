@@ -9,7 +9,8 @@ import { ForbiddenError } from '../../http/errors.ts';
 import { Id, Name, NoContent, Nullable } from '../../http/schemas.ts';
 import { LDAP_DEFAULTS, ldapSettings, oidcSettings, SAML_DEFAULTS, samlSettings } from './provider-settings.ts';
 import { MAX_SAML_XML_BYTES, samlCertificates } from './saml.ts';
-import { mappingsOf, parseList, SSO_REQUEST_MINUTES, SsoRefusal, type ProviderInput } from './sso.service.ts';
+import { SsoRefusal } from './profile.ts';
+import { mappingsOf, parseList, SSO_REQUEST_MINUTES, type ProviderInput } from './sso.service.ts';
 
 const STATE_COOKIE = 'fg_sso_state';
 const STATE_PATH = '/api/auth/sso';
@@ -154,7 +155,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       enabled: p.enabled === 1,
       scimEnabled: p.scim_token_hash !== null,
       ...(p.kind === 'oidc' ? { oidc: { ...oidcSettings(p), redirectUri: sso.redirectUri(p.id) } } : {}),
-      ...(p.kind === 'saml' ? { saml: { ...samlSettings(p), idpMetadataUrl: samlSettings(p).idpMetadataUrl ?? null, certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } } : {}),
+      ...(p.kind === 'saml' ? { saml: { ...samlSettings(p), certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } } : {}),
       ...(p.kind === 'ldap' ? { ldap: ldapSettings(p) } : {}),
       createdAt: p.created_at,
       updatedAt: p.updated_at,

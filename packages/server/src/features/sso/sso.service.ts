@@ -87,8 +87,6 @@ export interface SsoDeps {
   alerts: AlertSink;
 }
 
-export { SsoRefusal };
-
 export const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 
 export function parseList(json: string): string[] {
