@@ -110,8 +110,9 @@ async function baselineRss(args: string[], tmpDir: string): Promise<number> {
 }
 
 execFileSync(process.execPath, ['scripts/build-server.mjs'], { cwd: ROOT, stdio: 'inherit' });
-const BUNDLE = ['packages/server/dist/cli.mjs', 'start'];
-const TSX = ['--import', 'tsx', 'packages/server/src/cli.ts', 'start'];
+// As `npm start` and the flowgate bin run it, heap cap included.
+const BUNDLE = ['--max-old-space-size=1024', 'packages/server/dist/cli.mjs', 'start'];
+const TSX = ['--max-old-space-size=1024', '--import', 'tsx', 'packages/server/src/cli.ts', 'start'];
 line(`startup: ${machineNote()}; fresh FLOWGATE_DATA_DIR each run (SQLite, migrations run), web UI ${fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')) ? 'built' : 'not built'}`);
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-bench-startup-tmp-'));
 await withCleanup(
