@@ -111,7 +111,7 @@ try {
   }
   const rolloutSeconds = (performance.now() - rolloutStarted) / 1000;
   if (state !== 'completed') throw new Error(`the rollout ended ${state}: ${JSON.stringify((await owner.get(`/api/rollouts/${rollout.json().id}`)).json())}`);
-  // A minute more of heartbeats alone, for their latency at the 60-second period.
+  // Twenty seconds more of heartbeats alone, for their latency once the rollout is over.
   await new Promise((r) => setTimeout(r, 20_000));
   const s = await stats();
   const cpu = process.cpuUsage(cpuBefore);
