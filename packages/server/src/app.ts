@@ -132,7 +132,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const snapshotsStore = createSnapshotsStore(database.db);
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const fleetStore = createFleetStore(database.db);
-  const fleet = createFleetService({ store: fleetStore, applicationsStore, auditLog, secrets, clock });
+  const deploymentsStore = createDeploymentsStore(database.db);
+  const fleet = createFleetService({ store: fleetStore, rollouts: deploymentsStore, applicationsStore, auditLog, secrets, clock });
   const deviceByCredential = async (raw: string) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null;
   const deviceAsActor = (deviceId: string) => ({ ...SYSTEM_CONTEXT, actor: { type: 'system' as const, userId: null, label: `device:${deviceId}` } });
   const broker: DeviceBroker = config.externalMqtt
@@ -152,7 +153,6 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     });
   broker.attach(app.server);
   const offlineAlerts = createOfflineAlerts({ store: fleetStore, devicesOfTeam: (teamId) => fleet.devicesOfTeam(teamId), presence: (id) => broker.presence(id), auditLog, clock, log: app.log });
-  const deploymentsStore = createDeploymentsStore(database.db);
   const deployments = createDeploymentsService({
     store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(), notifyDevice: (id) => broker.notifyDesired(id),
   });

@@ -268,6 +268,8 @@ export interface DeviceGroup {
   teamId: string;
   name: string;
   description: string;
+  /** What its devices run when no rollout holds it; a device joining it gets this. */
+  targetSnapshotId: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RolloutsTable } from '../../db/schema.ts';
 import { Id, TeamParams } from '../../http/schemas.ts';
-import { DeviceParams, DeviceView, GroupParams, presentDevice } from './fleet.routes.ts';
+import { DeviceParams, DeviceView, GroupParams, GroupView, presentDevice, presentGroup } from './fleet.routes.ts';
 
 const RolloutParams = Type.Object({ rolloutId: Id });
 const RolloutDeviceStates = ['pending', 'updating', 'verifying', 'healthy', 'failed', 'skipped'] as const;
@@ -82,6 +82,21 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
       },
     },
     async (request) => presentDevice(await deployments.setTarget(request.params.deviceId, request.body.snapshotId, request.ctx), c.broker.presence(request.params.deviceId)),
+  );
+
+  app.put(
+    '/api/device-groups/:groupId/target',
+    {
+      config: { permission: 'fleet:deploy' },
+      schema: {
+        tags: ['fleet'],
+        description: "Sets the snapshot every device of the group should run (null: the empty flow), all at once, without waves; a device joining the group later gets it too. Refused while the group has a rollout that has not ended.",
+        params: GroupParams,
+        body: Type.Object({ snapshotId: Type.Union([Id, Type.Null()]) }, { additionalProperties: false }),
+        response: { 200: GroupView },
+      },
+    },
+    async (request) => presentGroup(await deployments.setGroupTarget(request.params.groupId, request.body.snapshotId, request.ctx)),
   );
 
   app.get('/api/teams/:teamId/rollouts', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } }, async (request) =>

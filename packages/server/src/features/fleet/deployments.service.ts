@@ -7,7 +7,7 @@ import { createRecentLogs } from '../../recent-logs.ts';
 import type { SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsService } from '../applications/applications.service.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
-import type { AuditLog } from '../audit/audit.service.ts';
+import type { AuditedTransaction, AuditLog } from '../audit/audit.service.ts';
 import type { SnapshotsStore } from '../snapshots/snapshots.store.ts';
 import { ACTIVE_ROLLOUT_STATES, type DeploymentsStore, type WaveDevice } from './deployments.store.ts';
 import type { FleetStore } from './fleet.store.ts';
@@ -146,65 +146,91 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     return null;
   }
 
-  async function startWave(rollout: RolloutsTable, wave: number): Promise<void> {
+  /** Gives a wave's devices the target, in the caller's transaction; returns them, to be told once it commits. */
+  async function startWave(tx: AuditedTransaction, rollout: RolloutsTable, wave: number): Promise<string[]> {
     const at = iso();
-    const ids = await auditLog.transaction(engine, async (tx) => {
-      const ids = await store.waveDeviceIds(rollout.id, wave, tx.trx);
-      await store.startWave(rollout.id, wave, at, tx.trx);
-      await store.setTargets(ids, rollout.snapshot_id, tx.trx);
-      await store.updateRollout(rollout.id, { current_wave: wave, updated_at: at }, tx.trx);
-      await tx.record({
-        event: 'rollout.wave.started',
-        target: { type: 'rollout', id: rollout.id },
-        teamId: rollout.team_id,
-        details: { wave, of: rollout.wave_count, devices: ids.length, snapshotId: rollout.snapshot_id, groupId: rollout.group_id },
-      });
-      return ids;
+    const ids = await store.waveDeviceIds(rollout.id, wave, tx.trx);
+    await store.startWave(rollout.id, wave, at, tx.trx);
+    await store.setTargets(ids, rollout.snapshot_id, tx.trx);
+    await store.updateRollout(rollout.id, { current_wave: wave, updated_at: at }, tx.trx);
+    await tx.record({
+      event: 'rollout.wave.started',
+      target: { type: 'rollout', id: rollout.id },
+      teamId: rollout.team_id,
+      details: { wave, of: rollout.wave_count, devices: ids.length, snapshotId: rollout.snapshot_id, groupId: rollout.group_id },
     });
-    for (const id of ids) announce(id);
+    return ids;
   }
 
-  async function finish(rollout: RolloutsTable, state: 'halted' | 'completed', detail: string | null): Promise<void> {
+  async function finish(tx: AuditedTransaction, rollout: RolloutsTable, state: 'halted' | 'completed', detail: string | null): Promise<void> {
     const at = iso();
-    await auditLog.transaction(engine, async (tx) => {
-      await store.updateRollout(rollout.id, { state, detail, updated_at: at, finished_at: state === 'completed' ? at : null }, tx.trx);
-      if (state === 'completed') await store.setGroupTarget(rollout.group_id, rollout.snapshot_id, tx.trx);
-      await tx.record({
-        event: state === 'completed' ? 'rollout.completed' : 'rollout.halted',
-        outcome: state === 'completed' ? 'success' : 'failure',
-        target: { type: 'rollout', id: rollout.id },
-        teamId: rollout.team_id,
-        details: { snapshotId: rollout.snapshot_id, groupId: rollout.group_id, wave: rollout.current_wave, reason: detail },
-      });
+    await store.updateRollout(rollout.id, { state, detail, updated_at: at, finished_at: state === 'completed' ? at : null }, tx.trx);
+    if (state === 'completed') await store.setGroupTarget(rollout.group_id, rollout.snapshot_id, tx.trx);
+    await tx.record({
+      event: state === 'completed' ? 'rollout.completed' : 'rollout.halted',
+      outcome: state === 'completed' ? 'success' : 'failure',
+      target: { type: 'rollout', id: rollout.id },
+      teamId: rollout.team_id,
+      details: { snapshotId: rollout.snapshot_id, groupId: rollout.group_id, wave: rollout.current_wave, reason: detail },
     });
   }
 
-  /** One step of one running rollout: judge its current wave, then halt, go on or finish. */
+  /**
+   * One step of one running rollout: judge its current wave, then halt, go on or finish. What
+   * the step changes commits as one: the devices' verdicts, the failures and the wave's end
+   * in the audit log, and the next wave or the rollout's end.
+   */
   async function advance(rollout: RolloutsTable): Promise<void> {
-    if (rollout.current_wave === 0) return startWave(rollout, 1);
+    if (rollout.current_wave === 0) {
+      const ids = await auditLog.transaction(engine, (tx) => startWave(tx, rollout, 1));
+      for (const id of ids) announce(id);
+      return;
+    }
     const now = clock.now().getTime();
     const at = new Date(now).toISOString();
     const devices = await store.waveDevices(rollout.id, rollout.current_wave);
     const changes = new Map<string, { patch: Partial<RolloutDevicesTable>; ids: string[] }>();
-    let done = 0;
+    const failures: Array<{ deviceId: string; reason: string | null }> = [];
+    const tally: Record<'healthy' | 'failed' | 'skipped', number> = { healthy: 0, failed: 0, skipped: 0 };
     for (const d of devices) {
       const verdict = DONE.has(d.state) ? null : judge(rollout, d, now);
-      if (DONE.has(verdict?.state ?? d.state)) done += 1;
+      const state = verdict?.state ?? d.state;
+      if (state === 'healthy' || state === 'failed' || state === 'skipped') tally[state] += 1;
       if (!verdict) continue;
+      if (verdict.state === 'failed') failures.push({ deviceId: d.device_id, reason: verdict.detail });
       const patch: Partial<RolloutDevicesTable> = { state: verdict.state, detail: verdict.detail, ...(verdict.reached ? { reached_at: at } : {}), ...(DONE.has(verdict.state) ? { finished_at: at } : {}) };
       const key = JSON.stringify(patch);
       const entry = changes.get(key) ?? { patch, ids: [] };
       entry.ids.push(d.device_id);
       changes.set(key, entry);
     }
-    for (const { patch, ids } of changes.values()) await store.setRolloutDevices(rollout.id, ids, patch);
-    const failed = await store.failedCount(rollout.id);
-    if (failed > rollout.max_failures) {
-      return finish(rollout, 'halted', `${failed} device(s) failed; the rollout allows ${rollout.max_failures}`);
-    }
-    if (done < devices.length) return;
-    if (rollout.current_wave < rollout.wave_count) return startWave(rollout, rollout.current_wave + 1);
-    return finish(rollout, 'completed', null);
+    const waveDone = tally.healthy + tally.failed + tally.skipped === devices.length;
+    if (changes.size === 0 && !waveDone) return;
+    const started = await auditLog.transaction(engine, async (tx) => {
+      for (const { patch, ids } of changes.values()) await store.setRolloutDevices(rollout.id, ids, patch, tx.trx);
+      const target = { type: 'rollout', id: rollout.id };
+      if (failures.length > 0) {
+        await tx.record({
+          event: 'rollout.devices.failed',
+          outcome: 'failure',
+          target,
+          teamId: rollout.team_id,
+          // The first hundred; the rollout's device list has them all.
+          details: { wave: rollout.current_wave, count: failures.length, devices: failures.slice(0, 100) },
+        });
+      }
+      const failed = await store.failedCount(rollout.id, tx.trx);
+      if (failed > rollout.max_failures) {
+        await finish(tx, rollout, 'halted', `${failed} device(s) failed; the rollout allows ${rollout.max_failures}`);
+        return [];
+      }
+      if (!waveDone) return [];
+      await tx.record({ event: 'rollout.wave.finished', target, teamId: rollout.team_id, details: { wave: rollout.current_wave, of: rollout.wave_count, ...tally } });
+      if (rollout.current_wave < rollout.wave_count) return startWave(tx, rollout, rollout.current_wave + 1);
+      await finish(tx, rollout, 'completed', null);
+      return [];
+    });
+    for (const id of started) announce(id);
   }
 
   async function tickOnce(): Promise<void> {
@@ -321,6 +347,26 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       });
       announce(device.id);
       return requireDevice(device.id);
+    },
+
+    /**
+     * Points a whole group at a snapshot (null: the empty flow) at once, without waves: every
+     * live device of it now, and any device that joins it later.
+     */
+    async setGroupTarget(groupId: string, snapshotId: string | null, ctx: RequestContext): Promise<DeviceGroupsTable> {
+      const group = await requireGroup(groupId);
+      if (snapshotId !== null) await teamSnapshot(group.team_id, snapshotId);
+      const ids = await auditLog.transaction(ctx, async (tx) => {
+        const active = await store.activeRolloutOfGroup(group.id, tx.trx);
+        if (active) throw new ConflictError(`The group has rollout ${active.id} (${active.state}): abort it first, or let it finish.`);
+        const ids = (await store.liveDevicesOfGroup(group.id, tx.trx)).map((d) => d.id);
+        await store.setTargets(ids, snapshotId, tx.trx);
+        await store.setGroupTarget(group.id, snapshotId, tx.trx);
+        await tx.record({ event: 'device.group.target.set', target: { type: 'device-group', id: group.id }, teamId: group.team_id, details: { from: group.target_snapshot_id, to: snapshotId, devices: ids.length } });
+        return ids;
+      });
+      for (const id of ids) announce(id);
+      return requireGroup(group.id);
     },
 
     async startRollout(groupId: string, input: RolloutInput, ctx: RequestContext): Promise<RolloutsTable> {

@@ -24,7 +24,7 @@ export function createDeploymentsStore(db: Db) {
           .execute();
       }
     },
-    setGroupTarget: (groupId: string, snapshotId: string, ex: Executor) =>
+    setGroupTarget: (groupId: string, snapshotId: string | null, ex: Executor) =>
       ex.updateTable('device_groups').set({ target_snapshot_id: snapshotId }).where('id', '=', groupId).execute(),
     liveDevicesOfGroup: (groupId: string, ex: Executor = db) =>
       ex

@@ -188,6 +188,10 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(bySite(done.progress, siteBremen), { healthy: 2 });
       assert.deepEqual((await events('rollout.wave.started')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details).wave).sort(), [1, 2]);
       assert.equal((await events('rollout.completed')).filter((e) => e.targetId === id).length, 1);
+      const finished = (await events('rollout.wave.finished')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details));
+      assert.deepEqual(finished.sort((a, b) => a.wave - b.wave), [{ wave: 1, of: 2, healthy: 2, failed: 0, skipped: 0 }, { wave: 2, of: 2, healthy: 2, failed: 0, skipped: 0 }]);
+      const group = ((await viewer.get(`/api/teams/${teamId}/device-groups`)).json() as Array<{ id: string; targetSnapshotId: string | null }>).find((g) => g.id === groupId);
+      assert.equal(group?.targetSnapshotId, v2.id, 'the completed rollout made it the group target');
 
       // A device that joins the group later runs what the group's rollout brought.
       const late = await register(siteBremen, 'filler-b3', true);
@@ -210,6 +214,11 @@ for (const dialect of DIALECTS) {
       const failedRows = (await viewer.get(`/api/rollouts/${id}/devices?state=failed`)).json() as Array<{ name: string; detail: string }>;
       assert.deepEqual(failedRows.map((r) => r.name), ['filler-a1']);
       assert.match(failedRows[0]!.detail, /failed its health check/);
+      const failures = (await events('rollout.devices.failed')).filter((e) => e.targetId === id);
+      assert.equal(failures.length, 1);
+      assert.equal(failures[0]!.outcome, 'failure');
+      assert.deepEqual(JSON.parse(failures[0]!.details).devices.map((d: { deviceId: string }) => d.deviceId), [first.id]);
+      assert.match(JSON.parse(failures[0]!.details).devices[0].reason, /failed its health check/);
       clock.advance(60_000);
       await engine();
       assert.deepEqual((await desired(line.find((d) => d.name === 'filler-a2')!)).snapshot, v2, 'no next wave after a halt');
@@ -241,6 +250,11 @@ for (const dialect of DIALECTS) {
       const rows = (await viewer.get(`/api/rollouts/${id}/devices`)).json() as Array<{ name: string; state: string; detail: string | null }>;
       assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, r.state])), { 'filler-a1': 'healthy', 'filler-a2': 'healthy', 'filler-b1': 'failed', 'filler-b2': 'healthy', 'filler-b3': 'skipped' });
       assert.match(rows.find((r) => r.name === 'filler-b1')!.detail!, /not healthy within 60 s/);
+      const [finished] = (await events('rollout.wave.finished')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details));
+      assert.deepEqual(finished, { wave: 1, of: 1, healthy: 3, failed: 1, skipped: 1 });
+      const [failures] = (await events('rollout.devices.failed')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details));
+      assert.deepEqual(failures.devices.map((d: { deviceId: string }) => d.deviceId), [line.find((d) => d.name === 'filler-b1')!.id]);
+      assert.match(failures.devices[0].reason, /not healthy within 60 s/);
     });
 
     test('the device list comes in pages, filtered by site, group, state and name', async () => {
@@ -265,6 +279,46 @@ for (const dialect of DIALECTS) {
       assert.match(refused.json().detail, /use snapshots of this instance/);
       assert.equal((await owner.delete(`/api/applications/${applicationId}`)).statusCode, 409);
       assert.equal((await owner.get(`/api/snapshots/${v1.id}`)).statusCode, 200);
+    });
+
+    test('a group given a target directly: every live device at once, and one joining later; not while a rollout holds it', async () => {
+      assert.equal((await viewer.put(`/api/device-groups/${groupId}/target`, { snapshotId: v2.id })).statusCode, 403, 'a viewer deploys nothing');
+      const unknown = await operator.put(`/api/device-groups/${groupId}/target`, { snapshotId: '00000000-0000-4000-8000-000000000000' });
+      assert.equal(unknown.statusCode, 400);
+      assert.deepEqual(unknown.json().errors, [{ field: 'snapshotId', message: 'unknown snapshot' }]);
+
+      const set = await operator.put(`/api/device-groups/${groupId}/target`, { snapshotId: v2.id });
+      assert.equal(set.statusCode, 200, set.body);
+      assert.equal(set.json().targetSnapshotId, v2.id);
+      const live = line.filter((d) => d.name !== 'filler-b3');
+      for (const d of live) assert.deepEqual((await desired(d)).snapshot, v2, d.name);
+      const [event] = (await events('device.group.target.set')).filter((e) => e.targetId === groupId).map((e) => JSON.parse(e.details));
+      assert.deepEqual(event, { from: v1.id, to: v2.id, devices: live.length }, "from what the last completed rollout brought");
+      assert.deepEqual((await desired(await register(siteAachen, 'filler-a3', true))).snapshot, v2, 'a device joining later gets it');
+
+      assert.equal((await operator.put(`/api/device-groups/${groupId}/target`, { snapshotId: null })).json().targetSnapshotId, null);
+      for (const d of live) assert.equal((await desired(d)).snapshot, null, `${d.name}: cleared, the empty flow`);
+
+      const held = (await operator.post(`/api/device-groups/${groupId}/rollouts`, { snapshotId: v1.id, batchSize: 1 })).json().id as string;
+      const refused = await operator.put(`/api/device-groups/${groupId}/target`, { snapshotId: v2.id });
+      assert.equal(refused.statusCode, 409);
+      assert.match(refused.json().detail, new RegExp(`rollout ${held}`));
+      assert.equal((await operator.post(`/api/rollouts/${held}/abort`)).statusCode, 200);
+    });
+
+    test('a group whose rollout has not ended cannot be deleted', async () => {
+      const cappers = (await owner.post(`/api/teams/${teamId}/device-groups`, { name: 'Cappers' })).json().id as string;
+      const made = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId: siteAachen, groupId: cappers })).json();
+      const r = await new Client(t).post('/api/fleet/v1/register', { token: made.token, name: 'capper-1', agentVersion: '0.1.0' });
+      assert.equal(r.statusCode, 201, r.body);
+      assert.equal((await owner.post(`/api/provisioning-tokens/${made.provisioningToken.id}/revoke`)).statusCode, 200);
+      const held = (await operator.post(`/api/device-groups/${cappers}/rollouts`, { snapshotId: v1.id })).json().id as string;
+      const refused = await owner.delete(`/api/device-groups/${cappers}`);
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.match(refused.json().detail, /abort it first/);
+      assert.equal((await viewer.get(`/api/rollouts/${held}`)).json().rollout.state, 'running', 'the rollout is still there');
+      assert.equal((await operator.post(`/api/rollouts/${held}/abort`)).statusCode, 200);
+      assert.equal((await owner.delete(`/api/device-groups/${cappers}`)).statusCode, 204);
     });
   });
 }

@@ -14,7 +14,16 @@ const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-
 const Description = Type.String({ maxLength: 2000 });
 
 const SiteView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), location: Type.String(), timeZone: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
-const GroupView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), description: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
+export const GroupView = Type.Object({
+  id: Type.String(),
+  teamId: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  /** What its devices run when no rollout holds it, and what a device joining it gets. */
+  targetSnapshotId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 const TokenView = Type.Object({
   id: Type.String(),
   teamId: Type.String(),
@@ -83,8 +92,8 @@ export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
 function presentSite(s: SitesTable) {
   return { id: s.id, teamId: s.team_id, name: s.name, location: s.location, timeZone: s.time_zone, createdAt: s.created_at, updatedAt: s.updated_at };
 }
-function presentGroup(g: DeviceGroupsTable) {
-  return { id: g.id, teamId: g.team_id, name: g.name, description: g.description, createdAt: g.created_at, updatedAt: g.updated_at };
+export function presentGroup(g: DeviceGroupsTable) {
+  return { id: g.id, teamId: g.team_id, name: g.name, description: g.description, targetSnapshotId: g.target_snapshot_id, createdAt: g.created_at, updatedAt: g.updated_at };
 }
 function presentToken(t: ProvisioningTokensTable, now: string) {
   return {

@@ -5,6 +5,7 @@ import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError }
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
+import type { DeploymentsStore } from './deployments.store.ts';
 import type { DeviceFilter, FleetStore } from './fleet.store.ts';
 
 /** What a device presents once, to register: recognisable in a log or a leaked paste. */
@@ -70,6 +71,8 @@ export function isTimeZone(name: string): boolean {
 
 export interface FleetDeps {
   store: FleetStore;
+  /** Whether a group has a rollout that has not ended: such a group cannot be deleted. */
+  rollouts: Pick<DeploymentsStore, 'activeRolloutOfGroup'>;
   applicationsStore: ApplicationsStore;
   auditLog: AuditLog;
   secrets: SecretBox;
@@ -85,7 +88,7 @@ type Presence = { at: string; cpuPercent: number | null; memoryMb: number | null
  * names cannot be deleted (revoke the token first), so no device can register into
  * something that is gone.
  */
-export function createFleetService({ store, applicationsStore, auditLog, secrets, clock }: FleetDeps) {
+export function createFleetService({ store, rollouts, applicationsStore, auditLog, secrets, clock }: FleetDeps) {
   const iso = () => clock.now().toISOString();
   /**
    * Last-seen times from check-ins, not yet written: a heartbeat costs no database write.
@@ -239,6 +242,9 @@ export function createFleetService({ store, applicationsStore, auditLog, secrets
       await auditLog.transaction(ctx, async (tx) => {
         const active = await store.activeTokensNaming('group_id', id, iso(), tx.trx);
         if (active.length) throw new ConflictError(`${active.length} provisioning token(s) still let devices register into "${group.name}": revoke them first.`);
+        // Deleting the group would take its rollout with it, unended and unaudited.
+        const rollout = await rollouts.activeRolloutOfGroup(id, tx.trx);
+        if (rollout) throw new ConflictError(`The group has rollout ${rollout.id} (${rollout.state}): abort it first, or let it finish.`);
         await store.deleteGroup(id, tx.trx);
         await tx.record({ event: 'device.group.deleted', target: { type: 'device-group', id }, teamId: group.team_id, details: { name: group.name } });
       });

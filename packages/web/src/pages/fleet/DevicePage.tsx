@@ -2,6 +2,7 @@ import { useCallback, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { SnapshotName } from '../../components/SnapshotName.tsx';
 import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
 import { formatDateTime } from '../../format.ts';
@@ -9,25 +10,12 @@ import { useAction, useResource } from '../../hooks.ts';
 import { useInterval } from '../../interval.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { Device, Snapshot } from '../../types.ts';
+import type { Device } from '../../types.ts';
 import { LogsPanel } from '../instances/LogsPanel.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { nameOf, useTeamPlaces } from './fleet-data.ts';
 
 const POLL_MS = 3000;
-
-/** A snapshot by id, as a person reads it: its name and the start of its hash. */
-function SnapshotName({ id }: { id: string | null }) {
-  const { api } = useSession();
-  const snapshot = useResource(async () => (id ? (await api.get<{ snapshot: Snapshot }>(`/api/snapshots/${encodeURIComponent(id)}`)).snapshot : null), id ?? '');
-  if (!id) return <span className="muted">the empty flow</span>;
-  if (!snapshot.data) return <span className="mono small">{id.slice(0, 8)}</span>;
-  return (
-    <span>
-      {snapshot.data.name} <span className="mono small muted">{snapshot.data.hash.slice(0, 12)}</span>
-    </span>
-  );
-}
 
 /**
  * The device's Node-RED editor, in a tab of its own: the platform asks the device to open

@@ -1,13 +1,19 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
+import { NamedOptions } from '../../components/NamedOptions.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { SnapshotName } from '../../components/SnapshotName.tsx';
+import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { DeviceGroup } from '../../types.ts';
 
-/** The team's device groups, with a form for a new one and delete (fleet:write). */
-export function GroupsSection({ teamId, groups, mayWrite, onChanged }: { teamId: string; groups: DeviceGroup[]; mayWrite: boolean; onChanged: () => void }) {
+/**
+ * The team's device groups with what each runs, a form for a new one and delete
+ * (fleet:write), and a group's target set for all its devices at once (fleet:deploy).
+ */
+export function GroupsSection({ teamId, groups, mayWrite, mayDeploy, onChanged }: { teamId: string; groups: DeviceGroup[]; mayWrite: boolean; mayDeploy: boolean; onChanged: () => void }) {
   const { api } = useSession();
   const base = `/api/teams/${encodeURIComponent(teamId)}/device-groups`;
   const [name, setName] = useState('');
@@ -22,6 +28,14 @@ export function GroupsSection({ teamId, groups, mayWrite, onChanged }: { teamId:
     await api.delete(`/api/device-groups/${encodeURIComponent(group.id)}`);
     onChanged();
   });
+  const [targetGroupId, setTargetGroupId] = useState('');
+  const [snapshotId, setSnapshotId] = useState<string | null>(null);
+  const onPick = useCallback((id: string | null) => setSnapshotId(id), []);
+  const setTarget = useAction(async (to: string | null) => {
+    await api.put<DeviceGroup>(`/api/device-groups/${encodeURIComponent(targetGroupId)}/target`, { snapshotId: to });
+    onChanged();
+  });
+  const targetGroup = groups.find((g) => g.id === targetGroupId);
 
   return (
     <section aria-labelledby="groups-title">
@@ -34,6 +48,7 @@ export function GroupsSection({ teamId, groups, mayWrite, onChanged }: { teamId:
               <tr>
                 <th scope="col">Group</th>
                 <th scope="col">Description</th>
+                <th scope="col">Runs</th>
                 {mayWrite && <th scope="col" className="actions-cell">Actions</th>}
               </tr>
             </thead>
@@ -42,6 +57,9 @@ export function GroupsSection({ teamId, groups, mayWrite, onChanged }: { teamId:
                 <tr key={group.id}>
                   <th scope="row">{group.name}</th>
                   <td className="truncate">{group.description || <span className="muted">—</span>}</td>
+                  <td data-testid={`group-target-${group.name}`}>
+                    <SnapshotName id={group.targetSnapshotId} />
+                  </td>
                   {mayWrite && (
                     <td className="actions-cell">
                       <ConfirmButton label="Delete" accessibleName={`Delete group ${group.name}`} question={`Delete ${group.name}?`} pending={remove.pending} onConfirm={() => remove.run(group)} />
@@ -54,6 +72,38 @@ export function GroupsSection({ teamId, groups, mayWrite, onChanged }: { teamId:
         </div>
       )}
       <ProblemNotice problem={remove.error} onDismiss={remove.clearError} />
+      {mayDeploy && groups.length > 0 && (
+        <form
+          className="card stack"
+          aria-labelledby="group-target-title"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void setTarget.run(snapshotId);
+          }}
+        >
+          <h3 id="group-target-title">Set a group's target</h3>
+          <p className="muted small">Every device of the group gets it at once, without waves, and a device that joins later gets it too. For waves with health checks, start a rollout instead.</p>
+          <div className="field">
+            <label htmlFor="group-target-group">Group</label>
+            <select id="group-target-group" value={targetGroupId} onChange={(e) => setTargetGroupId(e.target.value)} required>
+              <option value="">Choose…</option>
+              <NamedOptions items={groups} />
+            </select>
+          </div>
+          <SnapshotPicker teamId={teamId} idPrefix="group-target" onChange={onPick} />
+          <ProblemNotice problem={setTarget.error} onDismiss={setTarget.clearError} />
+          <div>
+            <button type="submit" className="primary" disabled={setTarget.pending || !targetGroupId || !snapshotId}>
+              Set target for all its devices
+            </button>{' '}
+            {targetGroup?.targetSnapshotId && (
+              <button type="button" disabled={setTarget.pending} onClick={() => void setTarget.run(null)}>
+                Clear the group's target
+              </button>
+            )}
+          </div>
+        </form>
+      )}
       {mayWrite && (
         <form
           className="card stack"
