@@ -111,10 +111,10 @@ export async function startTestApp(dialect: Dialect, env: Record<string, string>
  * again on the same database and port, as a restart of `flowgate start` would. `whileDown`
  * runs in between.
  */
-export async function restartTestApp(t: TestApp, port: number, whileDown: () => Promise<void> = async () => {}): Promise<void> {
+export async function restartTestApp(t: TestApp, port: number, whileDown: () => Promise<void> = async () => {}, extra: { clock?: Clock } = {}): Promise<void> {
   await t.app.close();
   await whileDown();
-  const built = await buildApp({ config: t.config, database: t.db.database, logger: false });
+  const built = await buildApp({ config: t.config, database: t.db.database, logger: false, ...extra });
   await built.app.listen({ host: '127.0.0.1', port });
   t.app = built.app;
   t.context = built.context;
