@@ -88,7 +88,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const app = Fastify({
     logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: false,
+    // Behind a reverse proxy, who a request came from (audit, rate limits) is what the
+    // proxies named in FLOWGATE_TRUST_PROXY say; no one else's X-Forwarded-For is believed.
+    trustProxy: config.trustProxy.length ? config.trustProxy : false,
     frameworkErrors: sendFrameworkProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

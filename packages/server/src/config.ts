@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { WEB_DIST } from './package-paths.ts';
 
@@ -17,6 +18,11 @@ export interface Config {
   externalMqtt: { url: string; username: string; password: string; deviceUrl: string | null } | null;
   /** The address people use to reach the platform, for links in mails and setup. */
   publicUrl: string;
+  /**
+   * Addresses (or CIDR ranges) of the reverse proxies in front of the platform, whose
+   * X-Forwarded-For and X-Forwarded-Proto it believes; empty: it believes no one.
+   */
+  trustProxy: string[];
   dataDir: string;
   /** sqlite:<file> or postgres://... */
   databaseUrl: string;
@@ -50,6 +56,21 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
+}
+
+/** FLOWGATE_TRUST_PROXY: addresses or CIDR ranges, comma-separated. */
+function proxies(env: Env): string[] {
+  const raw = str(env, 'FLOWGATE_TRUST_PROXY');
+  if (raw === null) return [];
+  const list = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !validBits || rest.length) throw new ConfigError(`FLOWGATE_TRUST_PROXY takes the proxies' addresses or CIDR ranges, comma-separated: "${entry}" is neither`);
+  }
+  return list;
 }
 
 function str(env: Env, name: string): string | null {
@@ -107,6 +128,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     host,
     port,
     mqttPort,
+    trustProxy: proxies(env),
     publicUrl: (str(env, 'FLOWGATE_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
     dataDir,
     databaseUrl: str(env, 'FLOWGATE_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'flowgate.db')}`,
