@@ -12,6 +12,7 @@ import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { ScimService } from './features/sso/scim.service.ts';
 import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
+import type { CheckpointTrust } from './features/audit/audit.checkpoints.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './context.ts';
 import type { Database } from './db/database.ts';
@@ -32,6 +33,8 @@ export type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpres
 /** Everything a feature's routes may use, built once in the composition root (app.ts). */
 export interface AppContext {
   config: Config;
+  /** Whom the platform's own verify (the audit page's button) believes a checkpoint from: its master key, and pinned keys. */
+  checkpointTrust: CheckpointTrust;
   clock: Clock;
   database: Database;
   alerts: Alerts;

@@ -181,6 +181,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   tunnels.attach(app.server);
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
+    checkpointTrust: { secrets, fingerprints: config.audit.keyFingerprints },
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, sso, scim, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
     applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, offlineAlerts,

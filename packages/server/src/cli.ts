@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { RequestContext } from './context.ts';
 import { openDatabase } from './db/database.ts';
 import { LISTEN_BACKLOG } from './features/fleet/device-broker.ts';
 import { createAlerts } from './alerts.ts';
 import { systemClock } from './context.ts';
+import type { CheckpointTrust } from './features/audit/audit.checkpoints.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
 import { createAuditStore } from './features/audit/audit.store.ts';
 import { verifyAuditLog } from './features/audit/audit.verify.ts';
@@ -21,8 +23,12 @@ const USAGE = `Usage: flowgate <command>
   start                                         start the platform (FLOWGATE_* variables configure it)
   admin create --email E --password-file F [--name N]
                                                 create the first platform admin (or another admin)
-  audit verify                                  check the audit log's hash chain and signed checkpoints;
-                                                exits 0 when intact, 1 naming the first bad event
+  audit verify [--expect-head SEQ:HASH]         check the audit log's hash chain and signed checkpoints;
+                                                exits 0 when intact, 1 naming the first bad event.
+                                                Checkpoints count when signed by the platform's own key
+                                                (the master key is at hand) or a key pinned by
+                                                FLOWGATE_AUDIT_KEY_FINGERPRINT; --expect-head: a head
+                                                printed by an earlier run, which the log must still hold
 `;
 
 const CLI_CONTEXT: RequestContext = {
@@ -85,18 +91,52 @@ async function adminCreate(args: string[]): Promise<number> {
   }
 }
 
-async function auditVerify(): Promise<number> {
+/**
+ * Whom verify believes: the master key, read but never made here (an auditor's copy of
+ * the database comes without one, and a new one would trust nothing), and pinned keys.
+ */
+function verifierTrust(config: Config): CheckpointTrust {
+  // Where loadMasterKey keeps the key it makes when FLOWGATE_MASTER_KEY is unset.
+  const keyFile = path.join(config.dataDir, 'master.key');
+  const present = config.masterKey !== null || fs.existsSync(keyFile);
+  return { secrets: present ? new SecretBox(loadMasterKey(config.masterKey, config.dataDir)) : null, fingerprints: config.audit.keyFingerprints };
+}
+
+function parseHead(raw: string | undefined): { seq: number; hash: string } | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^(\d+):([0-9a-f]{64})$/.exec(raw.trim());
+  if (!match) throw new ConfigError(`--expect-head must be SEQ:HASH as verify prints it, got "${raw}"`);
+  return { seq: Number(match[1]), hash: match[2]! };
+}
+
+async function auditVerify(args: string[]): Promise<number> {
+  let expectHead: { seq: number; hash: string } | undefined;
+  try {
+    expectHead = parseHead(parseArgs({ args, options: { 'expect-head': { type: 'string' } } }).values['expect-head']);
+  } catch (error) {
+    // Exit 1 means a tampered log: a mistyped command line is a usage error (2).
+    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
+  }
   const config = loadConfig();
+  const trust = verifierTrust(config);
   const database = await openDatabase(config.databaseUrl);
   try {
     const started = performance.now();
-    const result = await verifyAuditLog(database, createAuditStore(database), (n) => {
-      if (process.stderr.isTTY) process.stderr.write(`\rchecked ${n} events`);
-    });
+    const result = await verifyAuditLog(
+      database,
+      createAuditStore(database),
+      (n) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rchecked ${n} events`);
+      },
+      { trust, ...(expectHead ? { expectHead } : {}) },
+    );
     if (process.stderr.isTTY) process.stderr.write('\n');
     const seconds = (performance.now() - started) / 1000;
     if (result.ok) {
       process.stdout.write(`audit log intact: ${result.events} events, ${result.checkpoints} signed checkpoints, head at ${result.headSeq} (${seconds.toFixed(2)} s)\n`);
+      for (const key of result.signingKeys) process.stdout.write(`signed by ${key.fingerprint} (trusted by ${key.trustedBy})\n`);
+      // Kept outside the database (a ticket, the auditor's notes), it catches a log emptied or cut back later.
+      process.stdout.write(`head: ${result.headSeq}:${result.headHash}\n`);
       return 0;
     }
     process.stdout.write(`audit log TAMPERED: first bad event ${result.problem!.seq}: ${result.problem!.reason}\n`);
@@ -113,7 +153,7 @@ async function main(argv: string[]): Promise<number> {
     return -1; // keeps running
   }
   if (command === 'admin' && sub === 'create') return adminCreate(rest);
-  if (command === 'audit' && sub === 'verify') return auditVerify();
+  if (command === 'audit' && sub === 'verify') return auditVerify(rest);
   process.stderr.write(USAGE);
   return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
 }

@@ -40,6 +40,8 @@ export interface Config {
     capacityBytes: number | null;
     capacityWarnRatio: number;
     syslog: { host: string; port: number; tls: boolean; caFile: string | null; appName: string } | null;
+    /** SHA-256 fingerprints (64 hex) of checkpoint signing keys verify believes besides the platform's own (FLOWGATE_AUDIT_KEY_FINGERPRINT). */
+    keyFingerprints: string[];
   };
   /** Served at / when present; built by packages/web. */
   webDir: string;
@@ -56,6 +58,17 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
+}
+
+/** FLOWGATE_AUDIT_KEY_FINGERPRINT: fingerprints as `flowgate audit verify` prints them (sha256:<hex>), comma-separated. */
+function keyFingerprints(env: Env): string[] {
+  const raw = str(env, 'FLOWGATE_AUDIT_KEY_FINGERPRINT');
+  if (raw === null) return [];
+  return raw.split(',').map((part) => {
+    const hex = part.trim().toLowerCase().replace(/^sha256:/, '').replaceAll(':', '');
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new ConfigError(`FLOWGATE_AUDIT_KEY_FINGERPRINT must be SHA-256 fingerprints (sha256:<64 hex>), comma-separated; got "${part.trim()}"`);
+    return hex;
+  });
 }
 
 /** FLOWGATE_TRUST_PROXY: addresses or CIDR ranges, comma-separated. */
@@ -151,6 +164,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       capacityBytes: capacityMb > 0 ? capacityMb * 1024 * 1024 : null,
       capacityWarnRatio: 0.8,
       syslog,
+      keyFingerprints: keyFingerprints(env),
     },
     webDir: path.resolve(str(env, 'FLOWGATE_WEB_DIR') ?? WEB_DIST),
     logLevel: str(env, 'FLOWGATE_LOG_LEVEL') ?? 'info',

@@ -517,6 +517,14 @@ const steps: Array<[string, Step]> = [
         .execute();
     },
   ],
+  [
+    '0011_audit_signing_keys_append_only',
+    async (db, dialect) => {
+      // The keys that checkpoints are checked against, as append-only as the log they vouch
+      // for (audit_checkpoints has had its triggers since 0001).
+      await appendOnlyTriggers(db, dialect, 'audit_signing_keys');
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -186,12 +186,13 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
 
     const permission = cfg.permission!;
     const definition = PERMISSIONS[permission];
+    // A token scoped to teams acts inside those teams only.
+    const tokenTeams = auth.token?.team_ids ? (JSON.parse(auth.token.team_ids) as string[]) : null;
     let teamId: string | null = null;
     if (definition.scope === 'team') {
       teamId = await teamOfRequest(request);
       request.teamId = teamId;
       request.teamRole = await teamsStore.roleOf(teamId, auth.user.id);
-      const tokenTeams = auth.token?.team_ids ? (JSON.parse(auth.token.team_ids) as string[]) : null;
       const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);
       if ((request.teamRole === null && auth.user.platform_role !== 'admin') || outOfTokenScope) {
         await auditLog.record(request.ctx, {
@@ -203,18 +204,31 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
         throw new NotFoundError('Team');
       }
     }
-    const allowed = isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(auth.token, permission);
+    // Even an admin's: the platform-wide permissions (the whole audit log, settings, identity
+    // providers, users) are out of reach of a token scoped to teams, and so are changes to
+    // the person's own account and new teams: neither is inside the teams it names.
+    const platformOutOfTokenScope = tokenTeams !== null && (definition.scope === 'platform' || (definition.scope === 'self' && definition.access === 'write'));
+    const allowed =
+      !platformOutOfTokenScope && isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(auth.token, permission);
     if (!allowed) {
       await auditLog.record(request.ctx, {
         event: 'auth.access.denied',
         outcome: 'denied',
         teamId,
-        details: { method: request.method, route: request.routeOptions.url, permission, role: request.teamRole ?? auth.user.platform_role },
+        details: {
+          method: request.method,
+          route: request.routeOptions.url,
+          permission,
+          role: request.teamRole ?? auth.user.platform_role,
+          ...(platformOutOfTokenScope ? { reason: 'token scoped to teams' } : {}),
+        },
       });
       throw new ForbiddenError(
-        auth.token && !tokenAllows(auth.token, permission)
-          ? `This API token is read-only; ${permission} needs a read-write token.`
-          : `Your role does not allow ${permission}.`,
+        platformOutOfTokenScope
+          ? `This API token is scoped to teams; ${permission} is not about one of them and needs a token not scoped to teams.`
+          : auth.token && !tokenAllows(auth.token, permission)
+            ? `This API token is read-only; ${permission} needs a read-write token.`
+            : `Your role does not allow ${permission}.`,
       );
     }
   });

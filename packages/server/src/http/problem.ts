@@ -51,8 +51,8 @@ export function registerProblemHandler(app: FastifyInstance): void {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       return sendProblem(reply, {
-        type: TYPE_BASE + (FASTIFY_CODES[error.code] ?? 'bad-request'),
-        title: FASTIFY_TITLES[error.code] ?? 'Bad request',
+        type: TYPE_BASE + (FASTIFY_CODES[error.code] ?? STATUS_CODES[status] ?? 'bad-request'),
+        title: FASTIFY_TITLES[error.code] ?? STATUS_TITLES[status] ?? 'Bad request',
         status,
         detail: error.message,
         instance,
@@ -115,4 +115,11 @@ const FASTIFY_TITLES: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'Malformed JSON',
   FST_ERR_CTP_BODY_TOO_LARGE: 'Body too large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported media type',
+  FST_ERR_RATE_LIMIT_EXCEEDED: 'Too many requests',
 };
+/**
+ * By status, for errors that carry no code: @fastify/rate-limit's 429 (the sign-in limit) is
+ * a plain Error with a statusCode only.
+ */
+const STATUS_CODES: Record<number, string> = { 429: 'too-many-requests' };
+const STATUS_TITLES: Record<number, string> = { 429: 'Too many requests' };

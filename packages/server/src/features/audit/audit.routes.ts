@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { AuditRow } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RequestContext } from '../../context.ts';
+import { ValidationError } from '../../http/errors.ts';
 import { Id, TeamParams } from '../../http/schemas.ts';
 import { csvHeader, csvLine, jsonLine } from './audit.format.ts';
 import type { AuditFilter } from './audit.store.ts';
@@ -45,6 +46,40 @@ const EventView = Type.Object({
   hash: Type.String(),
 });
 const PageReply = Type.Object({ events: Type.Array(EventView), nextBefore: Type.Union([Type.Integer(), Type.Null()]) });
+
+/** RFC 3339 date-time, as the schema's `date-time` format accepts it (a zone is required). */
+const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[t\s](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:z|([+-])(\d\d)(?::?(\d\d))?)$/i;
+
+/**
+ * A `from` or `to` value as the stored form of occurred_at (`Date#toISOString()`: UTC,
+ * milliseconds), so the text comparison in the store compares instants: an offset is
+ * applied, and a value given to the second compares with the events inside that second.
+ * Digits past the millisecond round up, as no stored time lies between two milliseconds.
+ */
+export function normaliseTime(field: 'from' | 'to', value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const m = RFC3339.exec(value);
+  const invalid = (message: string) => new ValidationError(`${field}: ${message}`, [{ field, message }]);
+  if (!m) throw invalid('must be an RFC 3339 date-time with a time zone, such as 2026-01-01T10:00:00Z');
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const fraction = m[7] ?? '';
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) throw invalid('is not a date of the calendar');
+  if (hour > 23 || minute > 59 || second > 60 || Number(m[9] ?? 0) > 23 || Number(m[10] ?? 0) > 59) throw invalid('is not a time of day');
+  const extraMs = /[1-9]/.test(fraction.slice(3)) ? 1 : 0;
+  const offsetMinutes = m[8] ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0)) : 0;
+  date.setUTCHours(hour, minute - offsetMinutes, second, Number(fraction.slice(0, 3).padEnd(3, '0')) + extraMs);
+  const iso = date.toISOString();
+  // Outside years 0000-9999 the ISO form carries a sign and six digits, which do not compare as text.
+  if (!/^\d{4}-/.test(iso)) throw invalid('is outside the years 0000 to 9999 in UTC');
+  return iso;
+}
+
+/** The filter with its times in the stored form (see normaliseTime). */
+function normaliseFilter<F extends AuditFilter>(filter: F): F {
+  return { ...filter, from: normaliseTime('from', filter.from), to: normaliseTime('to', filter.to) };
+}
 
 const json = JSON.stringify;
 // occurredAt (an ISO time), prevHash and hash (hex) are written by the platform and need no
@@ -89,14 +124,16 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
    */
   async function page(reply: FastifyReply, filter: AuditFilter, before: number | undefined, limit: number | undefined): Promise<FastifyReply> {
     const size = limit ?? 100;
-    const rows = await auditStore.pageRows(filter, before ?? null, size);
+    const rows = await auditStore.pageRows(normaliseFilter(filter), before ?? null, size);
     const nextBefore = rows.length === size ? rows[rows.length - 1]![0] : null;
     // As bytes, encoded once: a string would be measured (Buffer.byteLength) and then encoded again to be written.
     return reply.type('application/json; charset=utf-8').send(Buffer.from(pageJson(rows, nextBefore)));
   }
 
   /** Streams every matching event, oldest first, without holding them in memory. */
-  async function exportTo(reply: FastifyReply, filter: AuditFilter, format: 'jsonl' | 'csv', ctx: RequestContext) {
+  async function exportTo(reply: FastifyReply, given: AuditFilter, format: 'jsonl' | 'csv', ctx: RequestContext) {
+    // Checked before the export is recorded: a refused filter exports nothing.
+    const filter = normaliseFilter(given);
     await auditLog.record(ctx, { event: 'audit.exported', teamId: filter.teamId ?? null, details: { format, filter } });
     async function* lines() {
       if (format === 'csv') yield csvHeader();
@@ -138,7 +175,7 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
         },
       },
     },
-    () => verifyAuditLog(database, auditStore),
+    () => verifyAuditLog(database, auditStore, undefined, { trust: c.checkpointTrust }),
   );
 
   app.get(

@@ -13,7 +13,7 @@ import {
   type ChainBreak,
 } from '@flowgate/core';
 import type { AuditRowSource, Database } from '../../db/database.ts';
-import { checkpointSignatureValid, loadCheckpoints, type CheckpointRow } from './audit.checkpoints.ts';
+import { checkpointSignatureProblem, loadCheckpoints, type CheckpointRow, type CheckpointTrust, type KeyTrust } from './audit.checkpoints.ts';
 import type { AuditStore } from './audit.store.ts';
 
 export interface VerifyResult {
@@ -21,6 +21,10 @@ export interface VerifyResult {
   events: number;
   checkpoints: number;
   headSeq: number;
+  /** The hash of event headSeq (the genesis hash for an empty log): a head to keep outside the database and expect next time. */
+  headHash: string;
+  /** The keys that signed the checkpoints, and why this verifier believes them (null: it does not). */
+  signingKeys: Array<{ id: string; fingerprint: string; trustedBy: KeyTrust | null }>;
   /** The first problem found, in words an operator can act on. */
   problem: { seq: number; reason: string } | null;
   /** Of `events`, how many worker threads checked (the rest this thread did). */
@@ -35,6 +39,13 @@ export interface VerifyOptions {
   threads?: number;
   /** The smallest log worth starting workers for (50,000 events; tests set it lower). */
   parallelFrom?: number;
+  /**
+   * Whom to believe a checkpoint from. Absent: any key stored in the database, which
+   * proves nothing against someone who can write to it (see docs/audit.md).
+   */
+  trust?: CheckpointTrust;
+  /** A head kept outside the database at an earlier verification: the log must still hold that event, with that hash. */
+  expectHead?: { seq: number; hash: string };
 }
 
 /** Below this many events a single thread finishes before workers would have started. */
@@ -80,8 +91,7 @@ export async function verifyAuditLog(
   onProgress: (checked: number) => void = () => {},
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
-  const { checkpoints, keys } = await loadCheckpoints(database);
-  const expected = new Map(checkpoints.map((c) => [c.seq, c.hash]));
+  const { checkpoints, keys } = await loadCheckpoints(database, options.trust);
 
   const threads = options.threads ?? Math.min(availableParallelism(), 8);
   const source = database.auditRowSource;
@@ -89,7 +99,10 @@ export async function verifyAuditLog(
   const workers =
     parallel && parallel.headSeq >= (options.parallelFrom ?? PARALLEL_MIN_EVENTS) ? verifyInWorkers(parallel.source, parallel.headSeq, threads, checkpoints, onProgress) : null;
   // The signatures need no chain: checked here, while the workers (if any) read.
-  const signaturesValid = checkpoints.map((c) => checkpointSignatureValid(c, keys.get(c.keyId)));
+  const signatureProblems = checkpoints.map((c) => checkpointSignatureProblem(c, keys.get(c.keyId)));
+  // Only a checkpoint a trusted key signed says what the chain must hold. (The workers are
+  // given them all: one that a forged checkpoint contradicts is checked again here.)
+  const expected = new Map(checkpoints.filter((_, i) => signatureProblems[i] === null).map((c) => [c.seq, c.hash]));
   const start: Verified = workers ? await workers : { seq: 0, hash: GENESIS_HASH, checked: 0 };
 
   // This thread: the whole log when it is small, else whatever the workers could not vouch
@@ -118,8 +131,9 @@ export async function verifyAuditLog(
   const head = verifier.head;
   if (!problem) {
     for (const [i, c] of checkpoints.entries()) {
-      if (!signaturesValid[i]) {
-        problem = { seq: c.seq, reason: `the checkpoint at event ${c.seq} has an invalid signature` };
+      const signatureProblem = signatureProblems[i];
+      if (signatureProblem) {
+        problem = { seq: c.seq, reason: signatureProblem };
         break;
       }
       if (c.seq > head.seq) {
@@ -128,7 +142,51 @@ export async function verifyAuditLog(
       }
     }
   }
-  return { ok: problem === null, events: start.checked + verifier.count, checkpoints: checkpoints.length, headSeq: head.seq, problem, checkedByWorkers: start.checked };
+  if (!problem && options.expectHead) problem = await expectedHeadProblem(database, head, options.expectHead);
+  if (!problem && checkpoints.length === 0) problem = missingCheckpointsProblem(keys.values(), options.trust);
+
+  const signers = new Set(checkpoints.map((c) => c.keyId));
+  const signingKeys = [...signers].map((id) => {
+    const key = keys.get(id);
+    return { id, fingerprint: key?.fingerprint ?? 'not stored', trustedBy: key?.trustedBy ?? null };
+  });
+  return {
+    ok: problem === null,
+    events: start.checked + verifier.count,
+    checkpoints: checkpoints.length,
+    headSeq: head.seq,
+    headHash: head.hash,
+    signingKeys,
+    problem,
+    checkedByWorkers: start.checked,
+  };
+}
+
+/** The chain checked out: does it still hold the head recorded outside it? */
+async function expectedHeadProblem(database: Database, head: { seq: number; hash: string }, expected: { seq: number; hash: string }): Promise<VerifyResult['problem']> {
+  if (expected.seq > head.seq) {
+    return { seq: head.seq + 1, reason: `events after ${head.seq} were removed: the head recorded at an earlier verification is event ${expected.seq}` };
+  }
+  if (expected.seq === 0) return null;
+  const row = await database.db.selectFrom('audit_events').select('hash').where('seq', '=', expected.seq).executeTakeFirst();
+  if (row?.hash === expected.hash) return null;
+  return { seq: expected.seq, reason: `event ${expected.seq} differs from the head recorded at an earlier verification: the log was rewritten up to there` };
+}
+
+/**
+ * No checkpoint at all. The platform makes its signing key for its first checkpoint, so
+ * a key of its own that is still stored, or a key an auditor pinned, says checkpoints
+ * were written: they were removed, and with them what vouched for the events.
+ */
+function missingCheckpointsProblem(keys: Iterable<{ fingerprint: string; createdAt: string; trustedBy: KeyTrust | null }>, trust: CheckpointTrust | undefined): VerifyResult['problem'] {
+  const own = [...keys].find((k) => k.trustedBy !== null);
+  if (own) {
+    return { seq: 1, reason: `no signed checkpoint is left, yet the signing key ${own.fingerprint} was made for one at ${own.createdAt}: the checkpoints were removed, and no event can be vouched for` };
+  }
+  if (trust && trust.fingerprints.length > 0) {
+    return { seq: 1, reason: 'no signed checkpoint is left, yet FLOWGATE_AUDIT_KEY_FINGERPRINT pins a key that signed this log: the log was emptied or its checkpoints removed' };
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------

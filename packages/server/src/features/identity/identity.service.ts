@@ -312,6 +312,8 @@ export function createIdentityService(deps: IdentityDeps) {
       const secret = generateTotpSecret();
       await auditLog.transaction(ctx, async (tx) => {
         await store.updateUser(user.id, { mfa_secret_enc: secrets.seal(secret), mfa_last_step: null }, tx.trx);
+        // Never the secret: that a new one was issued (and whether it replaced an unconfirmed one).
+        await tx.record({ event: 'user.mfa.enrolment.started', target: { type: 'user', id: user.id }, details: { method: 'totp', replacedPending: user.mfa_secret_enc !== null } });
       });
       const url = otpauthUrl({ issuer: 'Flowgate', account: user.email, secret });
       return { secret, otpauthUrl: url, qrSvg: await QRCode.toString(url, { type: 'svg', margin: 1 }) };
@@ -340,8 +342,13 @@ export function createIdentityService(deps: IdentityDeps) {
 
     async removeMfa(user: UsersTable, password: string, ctx: RequestContext): Promise<void> {
       if (!user.mfa_enrolled_at) throw new ConflictError('MFA is not enrolled.');
-      if (await mfaRequiredFor(user)) throw new ForbiddenError('MFA is required for you by policy and cannot be removed.');
-      if (!user.password_hash || !(await verifyPassword(password, user.password_hash))) throw new ForbiddenError('The password is wrong.');
+      // A refused removal is on record, as a refused password change is.
+      const refuse = async (reason: string, message: string): Promise<never> => {
+        await auditLog.record(ctx, { event: 'user.mfa.removed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason } });
+        throw new ForbiddenError(message);
+      };
+      if (await mfaRequiredFor(user)) return refuse('required by policy', 'MFA is required for you by policy and cannot be removed.');
+      if (!user.password_hash || !(await verifyPassword(password, user.password_hash))) return refuse('wrong password', 'The password is wrong.');
       await auditLog.transaction(ctx, async (tx) => {
         await store.updateUser(user.id, { mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null, updated_at: iso() }, tx.trx);
         await store.replaceRecoveryCodes(user.id, [], tx.trx);

@@ -28,6 +28,17 @@ for (const dialect of DIALECTS) {
       assert.equal((await anonymous.get('/api/auth/config')).json().setupRequired, false);
     });
 
+    test('a refused setup attempt is audited, without the token it gave', async () => {
+      const refused = (await admin.get('/api/audit?event=platform.setup.refused')).json().events as Array<{ outcome: string; actorType: string; details: string }>;
+      assert.equal(refused.length, 2);
+      assert.ok(refused.every((e) => e.outcome === 'denied' && e.actorType === 'anonymous'));
+      assert.deepEqual(refused.map((e) => JSON.parse(e.details)), [
+        { email: ADMIN.email, reason: 'set up already' },
+        { email: ADMIN.email, reason: 'wrong setup token' },
+      ]);
+      assert.ok(!refused.some((e) => e.details.includes('not-the-token')));
+    });
+
     test('a weak or common password is refused with the reason', async () => {
       const invite = await admin.post('/api/teams', { name: 'Line 1' });
       const teamId = invite.json().id;
@@ -107,6 +118,26 @@ for (const dialect of DIALECTS) {
       assert.ok(events.includes('auth.mfa.failed') && events.includes('auth.login.locked'));
       const me = (await admin.get('/api/platform/users')).json().find((u: { email: string }) => u.email === ADMIN.email);
       assert.equal((await admin.patch(`/api/platform/users/${me.id}`, { unlock: true })).statusCode, 200);
+    });
+
+    test('starting MFA enrolment is audited, and so is a removal refused for a wrong password', async () => {
+      const me = (await admin.get('/api/account')).json().user as { id: string };
+      const started = (await admin.get('/api/audit?event=user.mfa.enrolment.started')).json().events as Array<{ outcome: string; targetId: string; details: string }>;
+      assert.equal(started.length, 1, 'the enrolment above started once');
+      assert.equal(started[0]!.outcome, 'success');
+      assert.equal(started[0]!.targetId, me.id);
+      assert.deepEqual(JSON.parse(started[0]!.details), { method: 'totp', replacedPending: false }, 'never the secret');
+
+      const wrong = await admin.delete('/api/account/mfa', { password: 'not the password at all' });
+      assert.equal(wrong.statusCode, 403);
+      assert.equal(wrong.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.equal(wrong.json().detail, 'The password is wrong.');
+      const refused = (await admin.get('/api/audit?event=user.mfa.removed')).json().events as Array<{ outcome: string; targetId: string; details: string }>;
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0]!.outcome, 'denied');
+      assert.equal(refused[0]!.targetId, me.id);
+      assert.deepEqual(JSON.parse(refused[0]!.details), { reason: 'wrong password' });
+      assert.equal((await admin.get('/api/account')).json().user.mfaEnrolled, true, 'MFA stays');
     });
 
     test('API tokens: shown once, read-only cannot write, revoked is refused', async () => {

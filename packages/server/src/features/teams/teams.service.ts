@@ -163,14 +163,15 @@ export function createTeamsService(deps: TeamsDeps) {
      * creating the account the invitation is for.
      */
     async accept(token: string, as: UsersTable | null, newAccount: { name: string; password: string } | null, ctx: RequestContext): Promise<UsersTable> {
-      return auditLog.transaction(ctx, async (tx) => {
+      const result = await auditLog.transaction(ctx, async (tx) => {
         const invitation = await store.invitationByTokenHash(sha256Hex(token), tx.trx);
         if (!invitation || invitation.accepted_at || invitation.revoked_at || invitation.expires_at <= iso()) {
           throw new NotFoundError('Invitation (it may have expired, been used or been withdrawn)');
         }
         let user = as;
         if (user) {
-          if (user.email !== invitation.email) throw new ForbiddenError(`This invitation is for ${invitation.email}; you are signed in as ${user.email}.`);
+          // Refused after this transaction, which writes nothing: an event recorded in it would roll back with a throw.
+          if (user.email !== invitation.email) return { refused: { invitation, user } };
         } else {
           if (!newAccount) throw new ValidationError('Give a name and a password to create your account.', [{ field: 'password', message: 'is required' }]);
           user = await identity.createUserIn(tx, { email: invitation.email, name: newAccount.name, password: newAccount.password, platformRole: 'user' });
@@ -182,8 +183,18 @@ export function createTeamsService(deps: TeamsDeps) {
           { event: 'member.joined', target: { type: 'user', id: user.id }, teamId: invitation.team_id, details: { role: invitation.role, invitationId: invitation.id } },
           { ...ctx, actor: { type: 'user', userId: user.id, label: user.email } },
         );
-        return user;
+        return { joined: user };
       });
+      if (result.joined) return result.joined;
+      const { invitation, user } = result.refused;
+      await auditLog.record(ctx, {
+        event: 'member.joined',
+        outcome: 'denied',
+        target: { type: 'invitation', id: invitation.id },
+        teamId: invitation.team_id,
+        details: { reason: 'invitation for another email', invitationId: invitation.id, invitedEmail: invitation.email, signedInAs: user.email },
+      });
+      throw new ForbiddenError(`This invitation is for ${invitation.email}; you are signed in as ${user.email}.`);
     },
   };
 }

@@ -60,6 +60,28 @@ for (const dialect of DIALECTS) {
       assert.equal(teams.find((x) => x.id === second)?.role, 'auditor');
     });
 
+    test("accepting someone else's invitation is refused, audited in the team, and leaves it usable", async () => {
+      const vic = await addMember(t, admin, teamId, 'vic3@plant.example', 'viewer');
+      const target = (await admin.post('/api/teams', { name: 'Boiler house' })).json().id;
+      const invited = (await admin.post(`/api/teams/${target}/invitations`, { email: 'bea@plant.example', role: 'member' })).json();
+      const token = invited.link.split('/invite/')[1];
+      const stolen = await vic.post(`/api/invitations/${token}/accept`, {});
+      assert.equal(stolen.statusCode, 403);
+      assert.equal(stolen.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.match(stolen.json().detail, /This invitation is for bea@plant\.example/);
+      assert.ok(!((await vic.get('/api/teams')).json() as Array<{ id: string }>).some((x) => x.id === target), 'no membership');
+
+      const events = (await admin.get(`/api/teams/${target}/audit?event=member.joined`)).json().events as Array<{ outcome: string; actorLabel: string; targetId: string; details: string }>;
+      assert.equal(events.length, 1);
+      assert.equal(events[0]!.outcome, 'denied');
+      assert.equal(events[0]!.actorLabel, 'vic3@plant.example');
+      assert.equal(events[0]!.targetId, invited.invitation.id);
+      assert.equal(JSON.parse(events[0]!.details).reason, 'invitation for another email');
+
+      const bea = await new Client(t).post(`/api/invitations/${token}/accept`, { name: 'Bea', password: MEMBER_PASSWORD });
+      assert.equal(bea.statusCode, 200, 'the invitation still works for the person it is for');
+    });
+
     test('roles change; the last owner cannot be demoted or removed, or leave', async () => {
       const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ id: string; email: string }>;
       const adminId = members.find((m) => m.email === 'admin@plant.example')!.id;
@@ -89,6 +111,13 @@ for (const dialect of DIALECTS) {
       assert.equal((await member.get('/api/teams')).statusCode, 200);
       const removal = await member.delete('/api/account/mfa', { password: MEMBER_PASSWORD });
       assert.equal(removal.statusCode, 403, 'MFA cannot be removed while policy requires it');
+      assert.equal(removal.headers['content-type'], 'application/problem+json; charset=utf-8');
+      const me = (await member.get('/api/account')).json().user as { id: string; mfaEnrolled: boolean };
+      assert.equal(me.mfaEnrolled, true);
+      const refused = ((await admin.get('/api/audit?event=user.mfa.removed')).json().events as Array<{ outcome: string; targetId: string; details: string }>).filter((e) => e.targetId === me.id);
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0]!.outcome, 'denied');
+      assert.deepEqual(JSON.parse(refused[0]!.details), { reason: 'required by policy' });
     });
   });
 }
