@@ -17,6 +17,7 @@ import {
   type UnhashedAuditRecord,
 } from '@flowgate/core';
 import type { RequestContext } from '../packages/server/src/context.ts';
+import { SIGNING_KEY_PURPOSE } from '../packages/server/src/features/audit/audit.checkpoints.ts';
 import type { AuditEventInput } from '../packages/server/src/features/audit/audit.service.ts';
 import { loadMasterKey, SecretBox } from '../packages/server/src/security/crypto.ts';
 
@@ -156,7 +157,7 @@ function newSigningKey(dataDir: string): { id: string; publicPem: string; privat
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const secrets = new SecretBox(loadMasterKey(null, dataDir));
   const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return { id: randomUUID(), publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey, sealed: secrets.seal(privatePem) };
+  return { id: randomUUID(), publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey, sealed: secrets.seal(privatePem, SIGNING_KEY_PURPOSE) };
 }
 
 export interface FillResult {

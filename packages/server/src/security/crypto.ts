@@ -28,17 +28,24 @@ export class SecretBox {
     this.key = key;
   }
 
-  seal(plaintext: string | Buffer): string {
+  /**
+   * `purpose`, when given, is bound to the ciphertext (GCM's associated data): it opens only
+   * for the same purpose. A value sealed for one use cannot be passed off as another, such
+   * as a secret environment variable someone chose copied over the audit signing key.
+   */
+  seal(plaintext: string | Buffer, purpose = ''): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    if (purpose) cipher.setAAD(Buffer.from(purpose, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
   }
 
-  open(sealed: string): Buffer {
+  open(sealed: string, purpose = ''): Buffer {
     const [version, iv, tag, body] = sealed.split('.');
     if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('not a sealed secret');
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    if (purpose) decipher.setAAD(Buffer.from(purpose, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
   }

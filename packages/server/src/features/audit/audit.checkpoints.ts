@@ -12,6 +12,9 @@ import type { AuditStore } from './audit.store.ts';
  * consistently (or cuts its tail) is caught by `flowgate audit verify`, which believes a
  * checkpoint only from a key it can tell is the platform's (CheckpointTrust).
  */
+/** Bound to the signing key's sealed private half: nothing else the platform seals opens as one. */
+export const SIGNING_KEY_PURPOSE = 'flowgate audit signing key';
+
 export function createCheckpointer(deps: { database: Database; store: AuditStore; secrets: SecretBox; clock: Clock; every: number }) {
   const { database, store, secrets, clock, every } = deps;
   const { db } = database;
@@ -34,7 +37,7 @@ export function createCheckpointer(deps: { database: Database; store: AuditStore
       .values({
         id,
         public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-        private_key_enc: secrets.seal(privateKeyPem),
+        private_key_enc: secrets.seal(privateKeyPem, SIGNING_KEY_PURPOSE),
         created_at: clock.now().toISOString(),
       })
       .execute();
@@ -136,7 +139,7 @@ function fingerprintOf(der: Buffer): string {
 /** The private key (PEM) of a stored key row when it is the platform's own, else null. */
 function ownPrivateKey(secrets: SecretBox, row: { public_key: string; private_key_enc: string }): string | null {
   try {
-    const privateKeyPem = secrets.open(row.private_key_enc).toString('utf8');
+    const privateKeyPem = secrets.open(row.private_key_enc, SIGNING_KEY_PURPOSE).toString('utf8');
     const derived = createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'der' });
     return derived.equals(publicKeyOf(row.public_key).der) ? privateKeyPem : null;
   } catch {

@@ -63,7 +63,7 @@ function verify(t: TestApp, options: Parameters<typeof verifyAuditLog>[3] = {}):
 }
 
 /** A key of the intruder's own, stored as the platform stores its key, sealed under a master key of their own. */
-async function storeStrangerKey(t: TestApp, sealed?: string) {
+async function storeStrangerKey(t: TestApp, sealed?: string | ((privateKeyPem: string) => string)) {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const id = randomUUID();
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -72,7 +72,7 @@ async function storeStrangerKey(t: TestApp, sealed?: string) {
     .values({
       id,
       public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      private_key_enc: sealed ?? new SecretBox(randomBytes(32)).seal(privateKeyPem),
+      private_key_enc: typeof sealed === 'function' ? sealed(privateKeyPem) : (sealed ?? new SecretBox(randomBytes(32)).seal(privateKeyPem)),
       created_at: new Date(Date.now() + 60_000).toISOString(),
     })
     .execute();
@@ -176,6 +176,24 @@ for (const dialect of DIALECTS) {
         const latest = await t.db.database.db.selectFrom('audit_checkpoints').select('key_id').orderBy('seq', 'desc').executeTakeFirstOrThrow();
         assert.notEqual(latest.key_id, stranger.id);
         assert.notEqual(latest.key_id, borrowed.id);
+      } finally {
+        await t.close();
+      }
+    });
+
+    test('a key of their own, sealed by the platform for another use (as a secret environment variable is), is not the platform\'s', async () => {
+      const t = await platform(dialect);
+      try {
+        for (let i = 0; i < 3; i++) await t.context.auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', details: { i } });
+        const head = await t.context.auditStore.head();
+        await disableTriggers(t);
+        // What the platform seals for anyone who sets a secret value; copied over as a signing key.
+        const box = new SecretBox(loadMasterKey(t.config.masterKey, t.config.dataDir));
+        const planted = await storeStrangerKey(t, (pem) => box.seal(pem));
+        await planted.checkpoint(head.seq, head.hash);
+        const result = await verify(t);
+        assert.equal(result.ok, false);
+        assert.match(result.problem!.reason, new RegExp(`signed by key ${planted.id} .*does not trust`));
       } finally {
         await t.close();
       }
