@@ -1,4 +1,4 @@
-import { DEVICE_USAGE, EXIT_REVOKED, loadDeviceConfig, loadDeviceIdentity, mqttUrlOf, provisionDevice, type DeviceConfig } from './device.ts';
+import { DEVICE_USAGE, loadDeviceConfig, loadDeviceIdentity, mqttUrlOf, provisionDevice, type DeviceConfig } from './device.ts';
 import { AGENT_USAGE, AgentConfigError, agentVersion, loadAgentConfig, startAgent } from './index.ts';
 import { findNodeRed } from './node-red-process.ts';
 
@@ -11,7 +11,10 @@ function writeLine(level: string, msg: string): void {
   process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
 }
 
-/** On a device: register once with a provisioning token, then run as that device until stopped or revoked. */
+/**
+ * On a device: register once with a provisioning token, then run as that device until
+ * stopped. A refused credential does not stop it: Node-RED keeps running (pollDesiredState).
+ */
 async function runDevice(config: DeviceConfig): Promise<void> {
   let identity = loadDeviceIdentity(config.dir);
   if (identity && config.provisionToken) {
@@ -27,30 +30,19 @@ async function runDevice(config: DeviceConfig): Promise<void> {
     writeLine('info', `registered as device ${identity.deviceId} (team ${identity.teamId}, site ${identity.siteId}); credential kept in ${config.dir}/device.json`);
   }
   writeLine('info', `device ${identity.deviceId} checking in with ${config.platformUrl}`);
-  let revoked = false;
   const mqttUrl = mqttUrlOf(config, identity);
-  const agent = startAgent(
-    {
-      platformUrl: config.platformUrl,
-      token: identity.credential,
-      dir: config.dir,
-      protocol: 'device',
-      nodeRedPort: config.nodeRedPort,
-      mqtt: mqttUrl ? { url: mqttUrl, deviceId: identity.deviceId } : null,
-      ...(config.checkInSeconds ? { statusIntervalMs: config.checkInSeconds * 1000 } : {}),
-    },
-    {
-      onRefused: () => {
-        if (revoked) return;
-        revoked = true;
-        writeLine('error', "the platform refused this device's credential: the device was revoked; stopping Node-RED");
-        shutdown();
-      },
-    },
-  );
+  const agent = startAgent({
+    platformUrl: config.platformUrl,
+    token: identity.credential,
+    dir: config.dir,
+    protocol: 'device',
+    nodeRedPort: config.nodeRedPort,
+    mqtt: mqttUrl ? { url: mqttUrl, deviceId: identity.deviceId } : null,
+    ...(config.checkInSeconds ? { statusIntervalMs: config.checkInSeconds * 1000 } : {}),
+  });
   const shutdown = () => {
     agent.stop().then(
-      () => process.exit(revoked ? EXIT_REVOKED : 0),
+      () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`flowgate-agent: stopping failed: ${err instanceof Error ? err.stack : String(err)}\n`);
         process.exit(1);
@@ -85,6 +77,11 @@ function runInstance(): void {
 }
 
 function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${DEVICE_USAGE}\n${AGENT_USAGE}`);
+    process.exit(0);
+  }
   let device: DeviceConfig | null;
   try {
     device = loadDeviceConfig(process.argv.slice(2), process.env);

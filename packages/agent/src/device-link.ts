@@ -1,4 +1,5 @@
 import mqtt from 'mqtt';
+import { backoffDelay, type Backoff } from './platform-client.ts';
 import type { AgentLog } from './uploaders.ts';
 
 /**
@@ -13,6 +14,12 @@ import type { AgentLog } from './uploaders.ts';
 export const MQTT_PATH = '/api/fleet/v1/mqtt';
 /** With MQTT up, the desired state is still fetched this often, in case a message was lost. */
 export const SAFETY_POLL_MS = 5 * 60_000;
+/**
+ * Reconnects to the broker: 1 s doubling to 60 s, full jitter, from the start again once
+ * connected. A fleet that lost the broker at the same moment (a platform restart) does not
+ * come back in one burst, and a broker that stays away or refuses is not hammered.
+ */
+export const MQTT_RECONNECT_BACKOFF: Backoff = { firstMs: 1000, maxMs: 60_000, jitter: 'full' };
 
 export type DeviceLink = {
   connected(): boolean;
@@ -29,23 +36,34 @@ export function mqttUrlFor(platformUrl: string): string {
   return url.toString();
 }
 
-export function connectDeviceLink(options: { url: string; deviceId: string; credential: string; log: AgentLog }): DeviceLink {
+export function connectDeviceLink(options: {
+  url: string;
+  deviceId: string;
+  credential: string;
+  log: AgentLog;
+  /** The wait before reconnect attempt `attempt` (0-based); MQTT_RECONNECT_BACKOFF by default. */
+  reconnectDelay?: (attempt: number) => number;
+}): DeviceLink {
   const status = `flowgate/v1/devices/${options.deviceId}/status`;
   const desired = `flowgate/v1/devices/${options.deviceId}/desired`;
+  const reconnectDelay = options.reconnectDelay ?? ((attempt: number) => backoffDelay(attempt, MQTT_RECONNECT_BACKOFF));
   const client = mqtt.connect(options.url, {
     username: options.deviceId,
     password: options.credential,
     clientId: `flowgate-device-${options.deviceId}`,
     clean: true,
     keepalive: 60,
-    // Spread reconnects so that a fleet does not come back in one burst after an outage.
-    reconnectPeriod: 2000 + Math.floor(Math.random() * 3000),
+    // mqtt.js reconnects at a fixed period: the reconnects are ours instead, with backoff (on 'close').
+    reconnectPeriod: 0,
     connectTimeout: 15_000,
     will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: false },
   });
   let changed = false;
   let waiters: Array<() => void> = [];
   let warned = false;
+  let closing = false;
+  let attempts = 0;
+  let reconnectTimer: NodeJS.Timeout | null = null;
   const wakeAll = () => {
     for (const w of waiters) w();
     waiters = [];
@@ -53,6 +71,7 @@ export function connectDeviceLink(options: { url: string; deviceId: string; cred
   client.on('connect', () => {
     if (warned) options.log('info', `MQTT connected again (${options.url})`);
     warned = false;
+    attempts = 0;
     client.publish(status, 'online', { qos: 1 });
     // Whatever changed while the connection was down is asked for now: the platform retains nothing.
     client.subscribe(desired, { qos: 1 }, () => {
@@ -69,11 +88,18 @@ export function connectDeviceLink(options: { url: string; deviceId: string; cred
     if (!warned) options.log('warn', `MQTT (${options.url}): ${err.message}; the long poll carries on meanwhile`);
     warned = true;
   });
-  client.on('offline', () => {
-    if (!warned) options.log('warn', `MQTT connection lost (${options.url}); reconnecting`);
+  // Every connection that ends, and every attempt that fails (refused, timed out, no broker), ends here.
+  client.on('close', () => {
+    if (closing || reconnectTimer) return;
+    if (!warned) options.log('warn', `MQTT connection lost (${options.url}); reconnecting with backoff`);
     warned = true;
     // Whoever waits for a change goes back to the long poll.
     wakeAll();
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      // With its stores, as mqtt.js's own reconnect: what the broker had not acknowledged is sent again.
+      if (!closing) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, reconnectDelay(attempts++));
   });
 
   return {
@@ -96,9 +122,13 @@ export function connectDeviceLink(options: { url: string; deviceId: string; cred
       });
     },
     async close() {
+      closing = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      reconnectTimer = null;
       wakeAll();
       if (client.connected) await new Promise<void>((resolve) => client.publish(status, 'offline', { qos: 1 }, () => resolve()));
-      await client.endAsync();
+      // Not connected: nobody to say goodbye to, and a graceful end would wait for acknowledgements that cannot come.
+      await client.endAsync(!client.connected);
     },
   };
 }

@@ -12,13 +12,11 @@ import { writeFileAtomic } from './state-store.ts';
  * working directory (device.json, mode 0600); afterwards `flowgate-agent --dir DIR`
  * alone runs as that device. From there it is the same agent as a hosted instance's (the
  * reconcile loop, Node-RED, the uploads), speaking the device protocol with its device
- * credential: it runs its target snapshot, keeps running the last good one while the
- * platform is away, and stops when the platform refuses its credential (revoked).
+ * credential: it runs its target snapshot, and keeps running the last good one while the
+ * platform is away or refuses its credential (pollDesiredState in reconcile.ts).
  */
 
 export const DEVICE_FILE = 'device.json';
-/** Exit code when the platform refused this device's credential: revoked, or never valid. */
-export const EXIT_REVOKED = 3;
 
 export type DeviceConfig = {
   platformUrl: string;

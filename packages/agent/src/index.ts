@@ -29,8 +29,6 @@ export type AgentOptions = {
   env?: NodeJS.ProcessEnv;
   /** Where the agent's own lines go besides the platform's log upload. */
   writeLine?: (line: string) => void;
-  /** The platform refused the agent's credential (401): it was revoked. */
-  onRefused?: () => void;
 };
 
 /** The whole machine's CPU use since the last call, and the memory in use: a device's load. */
@@ -62,7 +60,6 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
     baseUrl: config.platformUrl,
     token: config.token,
     protocol: config.protocol ?? 'instance',
-    ...(options.onRefused ? { onRefused: options.onRefused } : {}),
     ...(device ? { load: systemLoad() } : {}),
   });
   const logs = new LogUploader({ client, log: () => undefined });

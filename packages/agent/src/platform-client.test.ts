@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffDelay, createPlatformClient, parseDesiredState, PlatformError, withRetry } from './platform-client.ts';
+import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffAfter, backoffDelay, createPlatformClient, HTTP_BACKOFF, parseDesiredState, PlatformError, REFUSED_BACKOFF, withRetry } from './platform-client.ts';
 import { FakePlatform } from './test-support/fake-platform.ts';
 
 const desired = {
@@ -22,14 +22,26 @@ describe('platform client', () => {
   test('backoff: from 500 ms, doubling, capped at 30 s, with jitter that never goes below the minimum', () => {
     for (let attempt = 0; attempt < 40; attempt++) {
       for (const random of [0, 0.5, 1]) {
-        const delay = backoffDelay(attempt, () => random);
+        const delay = backoffDelay(attempt, HTTP_BACKOFF, () => random);
         assert.ok(delay >= BACKOFF_MIN_MS && delay <= BACKOFF_MAX_MS, `attempt ${attempt}: ${delay}`);
       }
     }
-    assert.equal(backoffDelay(0, () => 1), 500);
-    assert.equal(backoffDelay(3, () => 1), 4000);
-    assert.equal(backoffDelay(3, () => 0), 2000);
-    assert.equal(backoffDelay(30, () => 1), 30_000);
+    assert.equal(backoffDelay(0, HTTP_BACKOFF, () => 1), 500);
+    assert.equal(backoffDelay(3, HTTP_BACKOFF, () => 1), 4000);
+    assert.equal(backoffDelay(3, HTTP_BACKOFF, () => 0), 2000);
+    assert.equal(backoffDelay(30, HTTP_BACKOFF, () => 1), 30_000);
+    assert.equal(backoffDelay(3, undefined, () => 1), 4000, 'the default schedule');
+  });
+
+  test('a refused credential (401) is asked about again slowly: 5 s doubling to 5 min, full jitter; anything else on the usual schedule', () => {
+    const top = Array.from({ length: 8 }, (_, attempt) => backoffDelay(attempt, REFUSED_BACKOFF, () => 1));
+    assert.deepEqual(top, [5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+    assert.equal(backoffDelay(50, REFUSED_BACKOFF, () => 1), 300_000, 'a few minutes at most: an un-revoke or a fixed proxy heals it');
+    assert.equal(backoffDelay(2, REFUSED_BACKOFF, () => 0.5), 10_000);
+    assert.equal(backoffAfter(new PlatformError('GET /desired: HTTP 401', 401, false)), REFUSED_BACKOFF);
+    for (const err of [new PlatformError('HTTP 503', 503, true), new PlatformError('timed out', null, true), new PlatformError('HTTP 403', 403, false), new Error('bug')]) {
+      assert.equal(backoffAfter(err), HTTP_BACKOFF, err.message);
+    }
   });
 
   test('a desired state is checked field by field', () => {

@@ -83,8 +83,6 @@ export type PlatformClientOptions = {
    * device's agent (/api/fleet/v1, device credential), whose status report is its check-in.
    */
   protocol?: 'instance' | 'device';
-  /** Called when the platform refuses the credential (401): revoked, or never valid. */
-  onRefused?: () => void;
   /** The device's CPU and memory, sent with each check-in. */
   load?: () => { cpuPercent: number; memoryMb: number };
 };
@@ -112,7 +110,6 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
     }
     const text = await response.text().catch(() => '');
     if (!response.ok) {
-      if (response.status === 401) options.onRefused?.();
       const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
       throw new PlatformError(`${method} ${path}: HTTP ${response.status}${text ? ` ${text.slice(0, 300)}` : ''}`, response.status, retryable);
     }
@@ -256,17 +253,39 @@ export function parseSnapshotContent(value: unknown): SnapshotContent {
 // ---------------------------------------------------------------------------------------
 // Retry
 
+export type Backoff = {
+  /** The first step; each retry doubles it. */
+  firstMs: number;
+  /** Where the doubling stops. */
+  maxMs: number;
+  /**
+   * 'full': anywhere from 0 to the step, which spreads a fleet that lost its connection at
+   * the same moment the most. 'upper-half': in the upper half of the step and never under
+   * `firstMs`, which still spreads it yet never retries at once.
+   */
+  jitter: 'full' | 'upper-half';
+};
+
 export const BACKOFF_MIN_MS = 500;
 export const BACKOFF_MAX_MS = 30_000;
-
+/** Calls to the platform that failed (away, 5xx, ...): 500 ms doubling to 30 s. */
+export const HTTP_BACKOFF: Backoff = { firstMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS, jitter: 'upper-half' };
 /**
- * Delay before retry number `attempt` (0-based): exponential from 500 ms, capped at 30 s,
- * with jitter in the upper half of the step so a fleet that lost its platform at the same
- * moment does not come back at the same moment, yet never waits less than 500 ms.
+ * The platform refuses the credential (401: revoked, replaced, or a proxy in between that
+ * answers 401): only a change elsewhere heals that, so ask slowly, 5 s doubling to 5 min.
  */
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const step = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 16));
-  return Math.max(BACKOFF_MIN_MS, Math.round(step / 2 + (step / 2) * random()));
+export const REFUSED_BACKOFF: Backoff = { firstMs: 5_000, maxMs: 5 * 60_000, jitter: 'full' };
+
+/** Delay before retry number `attempt` (0-based) on `schedule`: exponential, capped, with jitter. */
+export function backoffDelay(attempt: number, schedule: Backoff = HTTP_BACKOFF, random: () => number = Math.random): number {
+  const step = Math.min(schedule.maxMs, schedule.firstMs * 2 ** Math.min(attempt, 16));
+  if (schedule.jitter === 'full') return Math.round(step * random());
+  return Math.max(schedule.firstMs, Math.round(step / 2 + (step / 2) * random()));
+}
+
+/** The schedule to retry on after `err`: the slow one when the platform refuses the credential. */
+export function backoffAfter(err: unknown): Backoff {
+  return err instanceof PlatformError && err.status === 401 ? REFUSED_BACKOFF : HTTP_BACKOFF;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */

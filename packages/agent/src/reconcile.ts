@@ -6,7 +6,7 @@ import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import type { NodeRedInstallation } from './node-red-process.ts';
-import { backoffDelay, PlatformError, sleep, withRetry } from './platform-client.ts';
+import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
 import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, SnapshotRef } from './platform-client.ts';
 import { AGENT_USER, renderSettingsFile } from './settings-file.ts';
 import { writeFileAtomic } from './state-store.ts';
@@ -586,6 +586,13 @@ function writeUserDirFiles(userDir: string, content: SnapshotContent): void {
 /**
  * Asks the platform for the desired state for as long as the agent runs: a long poll that
  * returns when the generation changes, backing off while the platform is away.
+ *
+ * A refused credential (401) never stops the runtime: plant availability comes first, and
+ * a proxy in between that answers 401 looks the same as a revocation. Node-RED keeps
+ * running what it runs (at start, the last good snapshot, as with the platform away),
+ * nothing new comes to apply, and the agent asks again on the slow REFUSED_BACKOFF, so that
+ * a fixed proxy or a credential accepted again heals it. Stopping a revoked device is its
+ * owner's act on the device.
  */
 export async function pollDesiredState(options: {
   client: PlatformClient;
@@ -599,13 +606,16 @@ export async function pollDesiredState(options: {
   const { client, reconciler, log, signal, link } = options;
   let generation: number | null = null;
   let failures = 0;
+  let refused = false;
   while (!signal.aborted) {
     try {
       // With MQTT up the platform says when to ask; otherwise the long poll waits for it.
       const told = link?.connected() === true && generation !== null;
       const desired = await client.getDesired(generation, told ? 0 : LONG_POLL_SECONDS, signal);
-      if (failures > 0) log('info', 'the platform answers again');
+      if (refused) log('info', "the platform accepts this agent's credential again");
+      else if (failures > 0) log('info', 'the platform answers again');
       failures = 0;
+      refused = false;
       if (desired.generation !== generation) {
         generation = desired.generation;
         reconciler.setDesired(desired);
@@ -614,9 +624,20 @@ export async function pollDesiredState(options: {
       if (link?.connected()) await link.waitForChange(SAFETY_POLL_MS, signal);
     } catch (err) {
       if (signal.aborted) return;
-      if (failures === 0) log('warn', `asking the platform for the desired state: ${(err as Error).message}; retrying with backoff`);
+      const schedule = backoffAfter(err);
+      const refusedNow = schedule === REFUSED_BACKOFF;
+      if (refusedNow && !refused) {
+        log(
+          'error',
+          `the platform refuses this agent's credential (${(err as Error).message}): revoked, replaced, or a proxy in between answers 401. ` +
+            `Node-RED keeps running what it runs and nothing new is applied; asking again with backoff up to ${REFUSED_BACKOFF.maxMs / 60_000} min`,
+        );
+      } else if (!refusedNow && failures === 0) {
+        log('warn', `asking the platform for the desired state: ${(err as Error).message}; retrying with backoff`);
+      }
+      refused = refusedNow;
       reconciler.platformUnreachable();
-      await sleep(backoffDelay(failures++), signal);
+      await sleep(backoffDelay(failures++, schedule), signal);
     }
   }
 }

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { backoffDelay, PlatformError } from './platform-client.ts';
+import { backoffAfter, backoffDelay, PlatformError } from './platform-client.ts';
 import type { AgentStateName, AuditEvent, LogLine, PlatformClient, StatusReport } from './platform-client.ts';
 
 /**
  * What the agent sends on its own schedule: status, audit events, log lines. Each
  * sender owns one buffer and one in-flight request at a time, and backs off when the
- * platform is away; they differ in what they may lose:
+ * platform is away (slowly when it refuses the credential); they differ in what they may lose:
  * - status: only the latest report matters, older ones are replaced;
  * - audit: nothing is lost, the buffer is spooled to disk until the platform has it;
  * - logs: the oldest lines go first once 1,000 wait.
@@ -64,7 +64,7 @@ class SendLoop {
         } catch (err) {
           if (this.abort.signal.aborted) return;
           if (this.failures === 0) this.log('warn', `${this.name}: upload failed, will retry: ${(err as Error).message}`);
-          const delay = backoffDelay(this.failures++);
+          const delay = backoffDelay(this.failures++, backoffAfter(err));
           this.retryAt = Date.now() + delay;
           this.retryIn(delay);
           return;

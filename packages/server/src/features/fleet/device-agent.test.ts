@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_BIN } from '../../package-paths.ts';
+import { AGENT_BIN, AGENT_DIR } from '../../package-paths.ts';
 import WebSocket from 'ws';
 import { addMember, Client, setupAdmin, startTestApp, type TestApp, freePort } from '../../../test/harness.ts';
 
@@ -14,8 +14,8 @@ import { addMember, Client, setupAdmin, startTestApp, type TestApp, freePort } f
  * Node-RED, against the real platform listening on loopback: `flowgate-agent --provision`
  * registers it and keeps its credential (mode 0600); it runs the target an operator sets;
  * with the platform away it runs its last good snapshot; it runs again from its directory
- * alone; its editor opens through the platform over the tunnel the device opens; and it
- * stops when the owner revokes it.
+ * alone; its editor opens through the platform over the tunnel the device opens; and once
+ * the owner revokes it, the platform refuses it while its Node-RED keeps running its flows.
  */
 
 describe('flowgate-agent --provision on a device', () => {
@@ -193,17 +193,44 @@ describe('flowgate-agent --provision on a device', () => {
     assert.deepEqual((await audit('device.editor.opened')).map((e) => e.actorLabel).sort(), ['admin@plant.example', 'vera@plant.example']);
   });
 
-  test('revoked: the tunnel is cut, its editor does not open, and the agent stops Node-RED and exits, saying why', async () => {
+  test("revoked: the tunnel is cut, its editor does not open, the platform refuses it, and its Node-RED keeps running the flows it ran, the agent saying why", async () => {
     assert.ok(deviceId, 'the device runs (previous tests)');
+    const { credential } = JSON.parse(fs.readFileSync(path.join(dir, 'device.json'), 'utf8')) as { credential: string };
     assert.equal((await owner.post(`/api/devices/${deviceId}/revoke`)).statusCode, 200);
     assert.equal(t.context.tunnels.session(deviceId), null);
     const door = await owner.get(`/devices/${deviceId}/editor/`);
     assert.equal(door.statusCode, 503);
     assert.match(door.json().detail, /revoked/);
-    assert.equal(await again.exit, 3, again.output());
-    assert.match(again.output(), /refused this device's credential: the device was revoked/);
-    assert.equal(await hello(nodeRedPort).catch(() => 'no answer'), 'no answer');
+
+    // Plant availability first: a refused credential (or a proxy answering 401) does not stop the line.
+    await until('the agent to say it is refused', async () => /the platform refuses this agent's credential/.test(again.output()));
+    assert.match(again.output(), /revoked, replaced, or a proxy in between answers 401\. Node-RED keeps running what it runs and nothing new is applied/);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(again.child.exitCode, null, `the agent does not exit on its own: ${again.output()}`);
+    assert.equal(await hello(nodeRedPort), 'hello from the device', 'Node-RED still serves the flows it ran');
+    const refused = await fetch(`${base}/api/fleet/v1/desired`, { headers: { authorization: `Bearer ${credential}` } });
+    assert.equal(refused.status, 401, 'the platform still refuses the credential');
     const closed = ((await owner.get(`/api/teams/${teamId}/audit?event=device.tunnel.closed`)).json() as { events: unknown[] }).events;
     assert.equal(closed.length, 1, 'the end of the remote access is audited too');
+
+    // Stopping a revoked device is its owner's act on the device: SIGTERM stops Node-RED too.
+    again.child.kill('SIGTERM');
+    assert.equal(await again.exit, 0, again.output());
+    assert.equal(await hello(nodeRedPort).catch(() => 'no answer'), 'no answer');
   });
+});
+
+test('`npx flowgate-agent --help`, the command the fleet page and the docs show, prints its usage from the repository root', async () => {
+  const root = path.resolve(AGENT_DIR, '..', '..');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
+  const child = spawn('npx', ['--no-install', 'flowgate-agent', '--help'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, err);
+  assert.match(out, /^Usage: flowgate-agent --platform URL --provision TOKEN \[--dir DIR\] \[--name NAME\]$/m);
+  assert.match(out, /--provision {2}FLOWGATE_AGENT_PROVISION {2}a provisioning token \(fgp_\.\.\.\) from the team's fleet page/);
+  assert.match(out, /^ {7}flowgate-agent --dir DIR/m);
 });
