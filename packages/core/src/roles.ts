@@ -10,10 +10,10 @@ export type PlatformRole = (typeof PLATFORM_ROLES)[number];
 
 export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
   owner: 'Runs the team: members, roles, policy, everything a member can do',
-  member: 'Plant engineer: builds and changes applications, deploys through pipelines',
+  member: 'Plant engineer: builds and changes applications, snapshots them and deploys them to instances and devices',
   operator: 'Watches instances and devices, restarts and rolls back; does not edit flows',
   viewer: 'Reads everything in the team, changes nothing',
-  auditor: 'Reads the audit trail and the evidence, nothing else',
+  auditor: "Reads everything in the team a viewer reads, and the team's audit trail; changes nothing",
 };
 
 const teamRead: Permission[] = ['team:read', 'members:read', 'applications:read', 'instances:editor', 'fleet:read', 'fleet:editor', 'team:leave'];

@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { usePageTitle } from '../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { formatDateTime } from '../format.ts';
@@ -130,7 +131,7 @@ function SettingsSection() {
 function UsersSection() {
   const { api, session } = useSession();
   const users = useResource(() => api.get<User[]>('/api/platform/users'), 'users');
-  const update = useAction(async (user: User, patch: { status?: User['status']; platformRole?: User['platformRole']; unlock?: true }) => {
+  const update = useAction(async (user: User, patch: { status?: User['status']; platformRole?: User['platformRole']; unlock?: true; resetMfa?: true }) => {
     const next = await api.patch<User>(`/api/platform/users/${encodeURIComponent(user.id)}`, patch);
     users.setData((list) => list?.map((u) => (u.id === next.id ? next : u)) ?? null);
   });
@@ -191,6 +192,15 @@ function UsersSection() {
                             <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
                               Unlock
                             </button>
+                          )}
+                          {user.mfaEnrolled && (
+                            <ConfirmButton
+                              label="Reset MFA"
+                              accessibleName={`Reset MFA of ${user.name}`}
+                              question={`Remove the MFA of ${user.name} and sign them out? Only when they have lost both their authenticator and their recovery codes: they enrol again at their next sign-in where MFA is required.`}
+                              pending={update.pending}
+                              onConfirm={() => update.run(user, { resetMfa: true })}
+                            />
                           )}
                           <button
                             type="button"

@@ -192,8 +192,10 @@ export function createIdentityService(deps: IdentityDeps) {
       // Read before the transaction: on SQLite a query outside it would wait for it forever.
       const mfaRequired = await mfaRequiredFor(user);
       return auditLog.transaction(userCtx, async (tx) => {
-        await store.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
         const result = await sessionAfterFirstFactor(tx, user, mfaRequired, false, ctx);
+        // The count of failures ends with a whole sign-in, or a lock served in full: with a
+        // second factor still to come, the password alone must not wipe the codes guessed so far.
+        if (result.status !== 'mfa-required' || user.locked_until) await store.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
         if (result.status !== 'mfa-required') {
           await tx.record({ event: 'auth.login.succeeded', target: { type: 'user', id: user.id }, details: { mfa: result.status === 'signed-in' ? false : 'enrolment-required' } });
         }

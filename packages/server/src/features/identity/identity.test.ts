@@ -120,6 +120,19 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.patch(`/api/platform/users/${me.id}`, { unlock: true })).statusCode, 200);
     });
 
+    test('the password again does not wipe the count of wrong MFA codes: guessing codes between password sign-ins still locks', async () => {
+      for (let round = 0; round < 2; round++) {
+        const c = new Client(t);
+        assert.equal((await c.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password })).json().status, 'mfa-required');
+        const wrong = round === 0 ? 2 : 1;
+        for (let i = 0; i < wrong; i++) assert.equal((await c.post('/api/auth/mfa', { code: '000000' })).statusCode, 401);
+      }
+      const again = await new Client(t).post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
+      assert.equal(again.statusCode, 401, 'locked after 3 wrong codes over two password sign-ins');
+      const me = (await admin.get('/api/platform/users')).json().find((u: { email: string }) => u.email === ADMIN.email);
+      assert.equal((await admin.patch(`/api/platform/users/${me.id}`, { unlock: true })).statusCode, 200);
+    });
+
     test('starting MFA enrolment is audited, and so is a removal refused for a wrong password', async () => {
       const me = (await admin.get('/api/account')).json().user as { id: string };
       const started = (await admin.get('/api/audit?event=user.mfa.enrolment.started')).json().events as Array<{ outcome: string; targetId: string; details: string }>;

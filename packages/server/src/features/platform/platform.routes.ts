@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
-import { NotFoundError } from '../../http/errors.ts';
+import { ConflictError, NotFoundError } from '../../http/errors.ts';
 import { presentUser } from '../../http/presenters.ts';
 import { Id, UserView } from '../../http/schemas.ts';
 
@@ -14,6 +14,8 @@ const UserPatch = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
     platformRole: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
     unlock: Type.Optional(Type.Literal(true)),
+    /** For someone who lost both the authenticator and the recovery codes: MFA removed, signed out; a policy makes them enrol again. */
+    resetMfa: Type.Optional(Type.Literal(true)),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -57,12 +59,21 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
           ...(body.status ? { status: body.status } : {}),
           ...(body.platformRole ? { platform_role: body.platformRole } : {}),
           ...(body.unlock ? { locked_until: null, failed_logins: 0 } : {}),
+          ...(body.resetMfa ? { mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null } : {}),
         };
+        const after = { ...before, ...patch };
+        // A platform with no active admin has no one left to manage it.
+        if (before.platform_role === 'admin' && before.status === 'active' && (after.platform_role !== 'admin' || after.status !== 'active')) {
+          const admins = (await identityStore.listUsers(tx.trx)).filter((u) => u.platform_role === 'admin' && u.status === 'active' && u.id !== userId);
+          if (admins.length === 0) throw new ConflictError(`${before.email} is the last active platform admin: make someone else an admin first.`);
+        }
         await identityStore.updateUser(userId, patch, tx.trx);
-        // A disabled account is signed out everywhere at once.
-        if (body.status === 'disabled') await identityStore.deleteSessionsOfUser(userId, tx.trx);
+        if (body.resetMfa) await identityStore.replaceRecoveryCodes(userId, [], tx.trx);
+        // A disabled account, or one whose MFA was reset, is signed out everywhere at once.
+        if (body.status === 'disabled' || body.resetMfa) await identityStore.deleteSessionsOfUser(userId, tx.trx);
         await tx.record({ event: 'user.updated', target: { type: 'user', id: userId }, details: { email: before.email, change: body } });
-        return { ...before, ...patch };
+        if (body.resetMfa && before.mfa_enrolled_at) await tx.record({ event: 'user.mfa.reset', target: { type: 'user', id: userId }, details: { email: before.email } });
+        return after;
       });
       return presentUser(user, clock.now());
     },

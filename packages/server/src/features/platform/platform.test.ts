@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { SYSTEM_CONTEXT } from '../../context.ts';
-import { ADMIN, addMember, Client, createManualClock, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { totpCode } from '../../security/totp.ts';
+import { ADMIN, addMember, Client, createManualClock, DIALECTS, MEMBER_PASSWORD, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 for (const dialect of DIALECTS) {
   describe(`platform on ${dialect}`, () => {
@@ -70,6 +71,42 @@ for (const dialect of DIALECTS) {
       const dora = users.find((u) => u.email === 'dora@plant.example')!;
       assert.equal((await admin.patch(`/api/platform/users/${dora.id}`, { status: 'disabled' })).statusCode, 200);
       assert.equal((await member.get('/api/teams')).statusCode, 401);
+    });
+
+    test('an admin resets the MFA of someone who lost both authenticator and recovery codes: signed out, signs in with the password alone', async () => {
+      const teamId = (await admin.post('/api/teams', { name: 'Kiln' })).json().id;
+      const kim = await addMember(t, admin, teamId, 'kim@plant.example', 'member');
+      const secret = (await kim.post('/api/account/mfa/setup')).json().secret as string;
+      assert.equal((await kim.post('/api/account/mfa/confirm', { code: totpCode(secret, clock.now().getTime()) })).statusCode, 200);
+      const id = ((await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>).find((u) => u.email === 'kim@plant.example')!.id;
+      assert.equal((await kim.patch(`/api/platform/users/${id}`, { resetMfa: true })).statusCode, 403, 'not by themselves: they are no admin');
+
+      const reset = await admin.patch(`/api/platform/users/${id}`, { resetMfa: true });
+      assert.equal(reset.statusCode, 200, reset.body);
+      assert.equal(reset.json().mfaEnrolled, false);
+      assert.equal((await kim.get('/api/teams')).statusCode, 401, 'signed out at once');
+      const again = await new Client(t).post('/api/auth/login', { email: 'kim@plant.example', password: MEMBER_PASSWORD });
+      assert.equal(again.json().status, 'signed-in', 'no code asked: MFA is gone');
+      const [event] = (await admin.get('/api/audit?event=user.mfa.reset')).json().events as Array<{ targetId: string; actorLabel: string }>;
+      assert.equal(event?.targetId, id);
+    });
+
+    test('the last active platform admin can be neither demoted nor disabled', async () => {
+      const users = (await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>;
+      const ada = users.find((u) => u.email === ADMIN.email)!;
+      for (const change of [{ platformRole: 'user' }, { status: 'disabled' }]) {
+        const refused = await admin.patch(`/api/platform/users/${ada.id}`, change);
+        assert.equal(refused.statusCode, 409, refused.body);
+        assert.match(refused.json().detail, /last active platform admin/);
+      }
+      const other = users.find((u) => u.email === 'kim@plant.example')!;
+      assert.equal((await admin.patch(`/api/platform/users/${other.id}`, { platformRole: 'admin' })).statusCode, 200);
+      assert.equal((await admin.patch(`/api/platform/users/${ada.id}`, { platformRole: 'user' })).statusCode, 200, 'with another admin, one may step down');
+      const kimAdmin = new Client(t);
+      await kimAdmin.post('/api/auth/login', { email: 'kim@plant.example', password: MEMBER_PASSWORD });
+      assert.equal((await kimAdmin.patch(`/api/platform/users/${ada.id}`, { platformRole: 'admin' })).statusCode, 200);
+      admin = new Client(t);
+      await admin.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
     });
 
     test('when an audit event cannot be written, the change is refused whole and an alert is raised', async () => {
