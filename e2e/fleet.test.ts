@@ -7,7 +7,8 @@
  * real agent's --provision is tested in packages/server/src/features/fleet/device-agent.test.ts.
  *
  * The last walk runs the real agent with real Node-RED: provisioned from the fleet page,
- * its target set on its page, a rollout to its group drawn to 100 %, and the platform
+ * its target set on its page, a rollout to its group drawn to 100 %, the group's own
+ * target set from the fleet page (v1 for all its devices at once, then v2 again), and the platform
  * stopped and started while the device keeps serving its flows, and then its Node-RED
  * editor opened from its page, read only, through the tunnel the device opens.
  *
@@ -281,6 +282,29 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   await admin.getByRole('row').filter({ hasText: 'filler-gw-1' }).getByText('healthy').waitFor();
   assert.equal(await hello(), 'hello v2 from the device');
   await h.shot(admin, '06-rollout-completed');
+
+  // --- The group's own target, from the fleet page: every device of it at once, no waves.
+  // The completed rollout made v2 the group's; set v1, see the device run it, then v2 again.
+  const helloBecomes = async (text: string) => {
+    for (let tries = 0; (await hello()) !== text; tries++) {
+      assert.ok(tries < 60, `the device serves "${text}" within 60 s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  await admin.goto(`/teams/${teamId}/fleet`);
+  const groupRuns = admin.getByTestId('group-target-Line 3 edge');
+  await groupRuns.getByText('hello v2').waitFor();
+  const groupForm = admin.getByRole('form', { name: "Set a group's target" });
+  for (const [index, name] of [[2, 'hello v1'], [1, 'hello v2']] as const) {
+    await groupForm.getByLabel('Group', { exact: true }).selectOption({ label: 'Line 3 edge' });
+    await groupForm.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
+    await groupForm.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
+    await groupForm.getByLabel('Snapshot', { exact: true }).selectOption({ index });
+    await groupForm.getByRole('button', { name: 'Set target for all its devices' }).click();
+    await groupRuns.getByText(name).waitFor();
+    await helloBecomes(`${name} from the device`);
+  }
+  await h.shot(admin, '06b-group-target');
 
   // --- The platform stops and starts again: the device keeps running its flows meanwhile,
   // comes back online by itself, and its page shows it running what it should.

@@ -244,8 +244,7 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   }).catch((error: { code?: number; stdout?: string; stderr?: string }) => {
     assert.fail(`flowgate audit verify exited ${error.code}: ${error.stdout ?? ''}${error.stderr ?? ''}`);
   });
-  assert.match(stdout, /^audit log intact: \d+ events, \d+ signed checkpoints?/m, stdout);
-  assert.match(stdout, /trusted by master key/, 'it believes the platform\'s own signing key');
+  assert.match(stdout, /^audit log intact: \d+ events, \d+ signed checkpoints, head at \d+/m, stdout);
 });
 
 test('a team that requires MFA makes the viewer enrol at sign-in; then codes, tokens and sign out everywhere', { timeout: 120_000 }, async () => {

@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import type { AuditRecord } from '@flowgate/core';
 import { createAlerts, type AlertKind } from '../../alerts.ts';
 import { SYSTEM_CONTEXT, systemClock, type RequestContext } from '../../context.ts';
-import { openDatabase } from '../../db/database.ts';
+import type { Dialect } from '../../db/database.ts';
+import { createTestDatabase, DIALECTS } from '../../../test/harness.ts';
 import {
   FACILITY_AUTHPRIV,
   createSyslogForwarder,
@@ -200,14 +201,14 @@ interface LogEntry {
 }
 
 /** A database, an audit log and a way to make forwarders, all removed when the test ends. */
-async function createEnv(t: TestContext) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-forwarder-'));
-  const cleanups: Array<() => Promise<void> | void> = [() => fs.rmSync(dir, { recursive: true, force: true })];
+async function createEnv(t: TestContext, dialect: Dialect = 'sqlite') {
+  const testDb = await createTestDatabase(dialect);
+  const dir = testDb.dataDir;
+  const cleanups: Array<() => Promise<void> | void> = [() => testDb.drop()];
   t.after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
-  const database = await openDatabase(`sqlite:${path.join(dir, 'flowgate.db')}`);
-  cleanups.push(() => database.close());
+  const database = testDb.database;
   const store = createAuditStore(database);
   const raised: AlertKind[] = [];
   const alerts = createAlerts((alert) => raised.push(alert.kind));
@@ -290,156 +291,159 @@ function assertInOrderWithoutGaps(receiver: Receiver): void {
 
 const tcpTarget = (port: number): SyslogTarget => ({ host: '127.0.0.1', port, tls: false, caFile: null, appName: 'flowgate-test' });
 
-test('forwards every event in order as octet-counted RFC 5424 carrying the chain, and resumes from its cursor', { timeout: 30_000 }, async (t) => {
-  const env = await createEnv(t);
-  const person: RequestContext = {
-    actor: { type: 'user', userId: 'u1', label: 'Zoë "root] \\admin' },
-    ip: '192.0.2.7',
-    userAgent: 'test-agent',
-  };
-  await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId: 't1', target: { type: 'team', id: 't1' } });
-  await env.auditLog.record(person, { event: 'auth.access.denied', outcome: 'denied', teamId: 't1', details: { route: 'GET /api/x', note: 'ünïcödé ✓ 𝄞' } });
-  await env.auditLog.record(SYSTEM_CONTEXT, { event: 'member.joined', outcome: 'failure' });
+// The cursor and the catch-up read the log through the store: on both databases.
+for (const dialect of DIALECTS) {
+  test(`forwards every event in order as octet-counted RFC 5424 carrying the chain, and resumes from its cursor (${dialect})`, { timeout: 30_000 }, async (t) => {
+    const env = await createEnv(t, dialect);
+    const person: RequestContext = {
+      actor: { type: 'user', userId: 'u1', label: 'Zoë "root] \\admin' },
+      ip: '192.0.2.7',
+      userAgent: 'test-agent',
+    };
+    await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId: 't1', target: { type: 'team', id: 't1' } });
+    await env.auditLog.record(person, { event: 'auth.access.denied', outcome: 'denied', teamId: 't1', details: { route: 'GET /api/x', note: 'ünïcödé ✓ 𝄞' } });
+    await env.auditLog.record(SYSTEM_CONTEXT, { event: 'member.joined', outcome: 'failure' });
 
-  const receiver = await startReceiver();
-  env.defer(() => receiver.close());
-  const forwarder = env.forwarder(tcpTarget(receiver.port));
-  forwarder.start();
-  await waitUntil('the first three events', () => receiver.messages.length >= 3);
+    const receiver = await startReceiver();
+    env.defer(() => receiver.close());
+    const forwarder = env.forwarder(tcpTarget(receiver.port));
+    forwarder.start();
+    await waitUntil('the first three events', () => receiver.messages.length >= 3);
 
-  // Appended while running: onAppended wakes the forwarder.
-  await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', teamId: 't1', target: { type: 'team', id: 't1' } });
-  await waitUntil('the fourth event', () => receiver.messages.length >= 4);
+    // Appended while running: onAppended wakes the forwarder.
+    await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', teamId: 't1', target: { type: 'team', id: 't1' } });
+    await waitUntil('the fourth event', () => receiver.messages.length >= 4);
 
-  assert.deepEqual(receiver.protocolErrors, []);
-  assert.deepEqual(receiver.seqs(), [1, 2, 3, 4]);
-  const stored = await env.records();
-  for (const [i, message] of receiver.messages.entries()) {
-    const record = stored[i]!;
-    assert.equal(message.pri, record.outcome === 'success' ? 13 * 8 + 6 : 13 * 8 + 4, `PRI of ${record.event}`);
-    assert.equal(message.version, '1');
-    assert.equal(message.timestamp, record.occurredAt);
-    assert.equal(message.hostname, os.hostname());
-    assert.equal(message.appName, 'flowgate-test');
-    assert.equal(message.procId, '-');
-    assert.equal(message.msgId, record.event);
-    assert.equal(message.sdId, 'flowgate@32473');
-    assert.equal(message.params.seq, String(record.seq));
-    assert.equal(message.params.hash, record.hash);
-    assert.equal(message.params.outcome, record.outcome);
-    assert.equal(message.params.actor, record.actorLabel);
-    assert.equal(message.params.team, record.teamId ?? undefined);
-    assert.equal(message.params.target, record.targetId ? `${record.targetType}:${record.targetId}` : undefined);
-    assert.match(message.msg, /^[\x20-\x7e]+$/, 'MSG is plain ASCII JSON (no BOM needed)');
-    assert.deepEqual(JSON.parse(message.msg), record);
-  }
-  // The escaped label survived the trip, and the multi-byte characters were counted in bytes.
-  assert.equal(receiver.messages[1]!.params.actor, 'Zoë "root] \\admin');
-  assert.deepEqual(JSON.parse(JSON.parse(receiver.messages[1]!.msg).details), { route: 'GET /api/x', note: 'ünïcödé ✓ 𝄞' });
-  assert.equal(forwarder.status().connected, true);
-  assert.equal(forwarder.status().lastForwardedSeq, 4);
+    assert.deepEqual(receiver.protocolErrors, []);
+    assert.deepEqual(receiver.seqs(), [1, 2, 3, 4]);
+    const stored = await env.records();
+    for (const [i, message] of receiver.messages.entries()) {
+      const record = stored[i]!;
+      assert.equal(message.pri, record.outcome === 'success' ? 13 * 8 + 6 : 13 * 8 + 4, `PRI of ${record.event}`);
+      assert.equal(message.version, '1');
+      assert.equal(message.timestamp, record.occurredAt);
+      assert.equal(message.hostname, os.hostname());
+      assert.equal(message.appName, 'flowgate-test');
+      assert.equal(message.procId, '-');
+      assert.equal(message.msgId, record.event);
+      assert.equal(message.sdId, 'flowgate@32473');
+      assert.equal(message.params.seq, String(record.seq));
+      assert.equal(message.params.hash, record.hash);
+      assert.equal(message.params.outcome, record.outcome);
+      assert.equal(message.params.actor, record.actorLabel);
+      assert.equal(message.params.team, record.teamId ?? undefined);
+      assert.equal(message.params.target, record.targetId ? `${record.targetType}:${record.targetId}` : undefined);
+      assert.match(message.msg, /^[\x20-\x7e]+$/, 'MSG is plain ASCII JSON (no BOM needed)');
+      assert.deepEqual(JSON.parse(message.msg), record);
+    }
+    // The escaped label survived the trip, and the multi-byte characters were counted in bytes.
+    assert.equal(receiver.messages[1]!.params.actor, 'Zoë "root] \\admin');
+    assert.deepEqual(JSON.parse(JSON.parse(receiver.messages[1]!.msg).details), { route: 'GET /api/x', note: 'ünïcödé ✓ 𝄞' });
+    assert.equal(forwarder.status().connected, true);
+    assert.equal(forwarder.status().lastForwardedSeq, 4);
 
-  await forwarder.stop();
-  assert.equal(forwarder.status().connected, false);
-  assert.equal(await env.cursor(), 4, 'a clean close confirms everything the receiver read');
-  assert.deepEqual(env.alerts.list(), []);
-  assert.deepEqual(env.raised, []);
+    await forwarder.stop();
+    assert.equal(forwarder.status().connected, false);
+    assert.equal(await env.cursor(), 4, 'a clean close confirms everything the receiver read');
+    assert.deepEqual(env.alerts.list(), []);
+    assert.deepEqual(env.raised, []);
 
-  // A new forwarder on the same database starts after the durable cursor.
-  await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.deleted', teamId: 't1' });
-  const next = env.forwarder(tcpTarget(receiver.port));
-  next.start();
-  await waitUntil('the event appended while stopped', () => receiver.messages.length >= 5);
-  await delay(100);
-  assert.deepEqual(receiver.seqs(), [1, 2, 3, 4, 5]);
-  await next.stop();
-  assert.equal(await env.cursor(), 5);
-});
-
-test('receiver down at first: alerts once, keeps the events, then delivers all of them in order', { timeout: 30_000 }, async (t) => {
-  const env = await createEnv(t);
-  const port = await freePort();
-  for (const teamId of ['t1', 't2', 't3']) await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId });
-
-  const forwarder = env.forwarder(tcpTarget(port));
-  forwarder.start();
-  await waitUntil('several failed attempts', () => env.raised.length >= 4);
-  for (const teamId of ['t4', 't5']) await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId });
-  await waitUntil('more failed attempts', () => env.raised.length >= 6);
-
-  assert.deepEqual(env.alerts.list().map((a) => a.kind), ['audit-forwarding-failed']);
-  const status = forwarder.status();
-  assert.equal(status.connected, false);
-  assert.ok(status.failingSince);
-  assert.match(status.lastError ?? '', /ECONNREFUSED/);
-  assert.equal(status.lastForwardedSeq, 0);
-  const failed = await env.records({ event: 'audit.forwarding.failed' });
-  assert.equal(failed.length, 1, 'one failed event per outage, not one per retry');
-  assert.equal(failed[0]!.outcome, 'failure');
-  assert.equal(env.logs.filter((l) => l.level === 'error').length, 1);
-  assert.ok(env.logs.filter((l) => l.level === 'warn').length >= 4);
-
-  const receiver = await startReceiver({ port });
-  env.defer(() => receiver.close());
-  await waitUntil('everything, up to the recovered event', async () => {
-    const recovered = await env.records({ event: 'audit.forwarding.recovered' });
-    return recovered.length === 1 && (await env.deliveredAll(receiver, recovered[0]!.seq));
+    // A new forwarder on the same database starts after the durable cursor.
+    await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.deleted', teamId: 't1' });
+    const next = env.forwarder(tcpTarget(receiver.port));
+    next.start();
+    await waitUntil('the event appended while stopped', () => receiver.messages.length >= 5);
+    await delay(100);
+    assert.deepEqual(receiver.seqs(), [1, 2, 3, 4, 5]);
+    await next.stop();
+    assert.equal(await env.cursor(), 5);
   });
 
-  const stored = await env.records();
-  assert.deepEqual(receiver.protocolErrors, []);
-  // Nothing had been written before, so nothing was sent twice.
-  assert.deepEqual(receiver.seqs(), range(1, stored.length));
-  assert.deepEqual(
-    receiver.messages.map((m) => m.msgId),
-    stored.map((r) => r.event),
-  );
-  const failedMessage = receiver.messages.find((m) => m.msgId === 'audit.forwarding.failed')!;
-  const recoveredMessage = receiver.messages.find((m) => m.msgId === 'audit.forwarding.recovered')!;
-  assert.equal(failedMessage.pri, 13 * 8 + 4);
-  assert.equal(recoveredMessage.pri, 13 * 8 + 6);
-  assert.ok(Number(failedMessage.params.seq) < Number(recoveredMessage.params.seq));
-  assert.equal(recoveredMessage.params.target, `syslog:127.0.0.1:${port}`);
-  assert.deepEqual(env.alerts.list(), []);
-  assert.equal(forwarder.status().failingSince, null);
-  assert.equal(forwarder.status().lastError, null);
-  assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 1);
-});
+  test(`receiver down at first: alerts once, keeps the events, then delivers all of them in order (${dialect})`, { timeout: 30_000 }, async (t) => {
+    const env = await createEnv(t, dialect);
+    const port = await freePort();
+    for (const teamId of ['t1', 't2', 't3']) await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId });
 
-test('receiver drops the connection mid-stream: reconnects and resends from the cursor, losing nothing', { timeout: 30_000 }, async (t) => {
-  const env = await createEnv(t);
-  await env.auditLog.recordMany(
-    SYSTEM_CONTEXT,
-    range(1, 40).map((n) => ({ event: 'team.created' as const, teamId: `t${n}`, details: { padding: 'x'.repeat(200) } })),
-  );
-  // The receiver reads the whole burst, keeps five frames and crashes: the rest was
-  // written to the socket successfully and still never arrived.
-  const receiver = await startReceiver({ dropFirstConnectionAfter: 5 });
-  env.defer(() => receiver.close());
-  const forwarder = env.forwarder(tcpTarget(receiver.port), { settleMs: 5_000 });
-  forwarder.start();
+    const forwarder = env.forwarder(tcpTarget(port));
+    forwarder.start();
+    await waitUntil('several failed attempts', () => env.raised.length >= 4);
+    for (const teamId of ['t4', 't5']) await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId });
+    await waitUntil('more failed attempts', () => env.raised.length >= 6);
 
-  await waitUntil('everything, up to the recovered event', async () => {
-    const recovered = await env.records({ event: 'audit.forwarding.recovered' });
-    return recovered.length === 1 && (await env.deliveredAll(receiver, recovered[0]!.seq));
+    assert.deepEqual(env.alerts.list().map((a) => a.kind), ['audit-forwarding-failed']);
+    const status = forwarder.status();
+    assert.equal(status.connected, false);
+    assert.ok(status.failingSince);
+    assert.match(status.lastError ?? '', /ECONNREFUSED/);
+    assert.equal(status.lastForwardedSeq, 0);
+    const failed = await env.records({ event: 'audit.forwarding.failed' });
+    assert.equal(failed.length, 1, 'one failed event per outage, not one per retry');
+    assert.equal(failed[0]!.outcome, 'failure');
+    assert.equal(env.logs.filter((l) => l.level === 'error').length, 1);
+    assert.ok(env.logs.filter((l) => l.level === 'warn').length >= 4);
+
+    const receiver = await startReceiver({ port });
+    env.defer(() => receiver.close());
+    await waitUntil('everything, up to the recovered event', async () => {
+      const recovered = await env.records({ event: 'audit.forwarding.recovered' });
+      return recovered.length === 1 && (await env.deliveredAll(receiver, recovered[0]!.seq));
+    });
+
+    const stored = await env.records();
+    assert.deepEqual(receiver.protocolErrors, []);
+    // Nothing had been written before, so nothing was sent twice.
+    assert.deepEqual(receiver.seqs(), range(1, stored.length));
+    assert.deepEqual(
+      receiver.messages.map((m) => m.msgId),
+      stored.map((r) => r.event),
+    );
+    const failedMessage = receiver.messages.find((m) => m.msgId === 'audit.forwarding.failed')!;
+    const recoveredMessage = receiver.messages.find((m) => m.msgId === 'audit.forwarding.recovered')!;
+    assert.equal(failedMessage.pri, 13 * 8 + 4);
+    assert.equal(recoveredMessage.pri, 13 * 8 + 6);
+    assert.ok(Number(failedMessage.params.seq) < Number(recoveredMessage.params.seq));
+    assert.equal(recoveredMessage.params.target, `syslog:127.0.0.1:${port}`);
+    assert.deepEqual(env.alerts.list(), []);
+    assert.equal(forwarder.status().failingSince, null);
+    assert.equal(forwarder.status().lastError, null);
+    assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 1);
   });
 
-  assert.deepEqual(receiver.protocolErrors, []);
-  assert.ok(receiver.connections() >= 2);
-  assert.deepEqual(
-    receiver.messages.filter((m) => m.connection === 0).map((m) => Number(m.params.seq)),
-    [1, 2, 3, 4, 5],
-  );
-  assertInOrderWithoutGaps(receiver);
-  const head = (await env.store.head()).seq;
-  assert.deepEqual([...new Set(receiver.seqs())].sort((a, b) => a - b), range(1, head));
-  assert.ok(env.raised.includes('audit-forwarding-failed'));
-  assert.deepEqual(env.alerts.list(), []);
-  assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 1);
+  test(`receiver drops the connection mid-stream: reconnects and resends from the cursor, losing nothing (${dialect})`, { timeout: 30_000 }, async (t) => {
+    const env = await createEnv(t, dialect);
+    await env.auditLog.recordMany(
+      SYSTEM_CONTEXT,
+      range(1, 40).map((n) => ({ event: 'team.created' as const, teamId: `t${n}`, details: { padding: 'x'.repeat(200) } })),
+    );
+    // The receiver reads the whole burst, keeps five frames and crashes: the rest was
+    // written to the socket successfully and still never arrived.
+    const receiver = await startReceiver({ dropFirstConnectionAfter: 5 });
+    env.defer(() => receiver.close());
+    const forwarder = env.forwarder(tcpTarget(receiver.port), { settleMs: 5_000 });
+    forwarder.start();
 
-  await forwarder.stop();
-  assert.equal(await env.cursor(), head);
-});
+    await waitUntil('everything, up to the recovered event', async () => {
+      const recovered = await env.records({ event: 'audit.forwarding.recovered' });
+      return recovered.length === 1 && (await env.deliveredAll(receiver, recovered[0]!.seq));
+    });
+
+    assert.deepEqual(receiver.protocolErrors, []);
+    assert.ok(receiver.connections() >= 2);
+    assert.deepEqual(
+      receiver.messages.filter((m) => m.connection === 0).map((m) => Number(m.params.seq)),
+      [1, 2, 3, 4, 5],
+    );
+    assertInOrderWithoutGaps(receiver);
+    const head = (await env.store.head()).seq;
+    assert.deepEqual([...new Set(receiver.seqs())].sort((a, b) => a - b), range(1, head));
+    assert.ok(env.raised.includes('audit-forwarding-failed'));
+    assert.deepEqual(env.alerts.list(), []);
+    assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 1);
+
+    await forwarder.stop();
+    assert.equal(await env.cursor(), head);
+  });
+}
 
 test('an idle connection closed by the receiver is no outage: the next event reconnects', { timeout: 30_000 }, async (t) => {
   const env = await createEnv(t);
