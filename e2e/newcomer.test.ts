@@ -322,3 +322,40 @@ test('a team that requires MFA makes the viewer enrol at sign-in; then codes, to
   const session = await viewer.evaluate(async () => ((await (await fetch('/api/auth/session')).json()) as { signedIn: boolean }).signedIn);
   assert.equal(session, false);
 });
+
+test('a viewer who forgot the password and lost the authenticator gets back in: the admin issues a reset link and resets MFA', { timeout: 120_000 }, async () => {
+  const { admin, viewer } = walk;
+  assert.ok(admin && viewer, 'runs after the MFA walk');
+  const NEW_PASSWORD = 'meadow copper harbour rings';
+
+  // --- The admin, on the platform page: a one-time link to pass on (no mail server here), and MFA reset.
+  await admin.goto('/platform');
+  await admin.getByRole('button', { name: `Reset password of ${VIEWER.name}` }).click();
+  const link = await admin.getByLabel('Password reset link').inputValue();
+  assert.match(link, /\/reset-password\/[A-Za-z0-9_-]{20,}$/);
+  await admin.getByRole('button', { name: `Reset MFA of ${VIEWER.name}` }).click();
+  await admin.getByRole('group', { name: `Reset MFA of ${VIEWER.name}` }).getByRole('button', { name: 'Yes, reset mfa' }).click();
+  await admin.getByRole('row').filter({ hasText: VIEWER.email }).getByRole('cell', { name: 'off' }).waitFor();
+  await shot(admin, '13-password-reset-issued');
+
+  // --- The viewer opens the link, sets a new password, and signs in with it; the team's
+  // policy then asks for MFA enrolment again, since it was reset.
+  await viewer.goto(link);
+  await viewer.getByRole('heading', { name: 'Set a new password' }).waitFor();
+  await viewer.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+  await viewer.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+  await viewer.getByRole('button', { name: 'Set password' }).click();
+  await viewer.getByText('Your new password is set. Sign in with it.').waitFor();
+  await viewer.getByLabel('Password').fill(VIEWER.password);
+  await viewer.getByRole('button', { name: 'Sign in' }).click();
+  await viewer.getByRole('alert').waitFor();
+  await viewer.getByLabel('Password').fill(NEW_PASSWORD);
+  await viewer.getByRole('button', { name: 'Sign in' }).click();
+  await viewer.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+  await shot(viewer, '14-after-reset');
+
+  // The link is spent.
+  await viewer.goto(link);
+  await viewer.getByRole('heading', { name: 'Set a new password' }).waitFor();
+  await viewer.getByText(/Password reset link was not found/).waitFor();
+});

@@ -26,6 +26,8 @@ export const AUDIT_EVENTS = {
   'user.created': 'An account was created',
   'user.updated': 'An account was changed by an admin (disabled, enabled, unlocked, role)',
   'user.password.changed': 'A person changed their password',
+  'user.password.reset.issued': 'A platform admin issued someone a one-time link to set a new password',
+  'user.password.reset': 'A password was set with a reset link: every session ended (outcome denied: an unknown, used or expired link)',
   'user.mfa.enrolment.started': 'A person started MFA enrolment: a new TOTP secret was issued, not yet confirmed',
   'user.mfa.enrolled': 'A person enrolled TOTP MFA',
   'user.mfa.removed': 'A person removed their MFA (outcome denied: a removal refused for a wrong password or a policy that requires MFA)',

@@ -13,6 +13,7 @@ import type { ScimService } from './features/sso/scim.service.ts';
 import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
 import type { CheckpointTrust } from './features/audit/audit.checkpoints.ts';
+import type { PasswordResets } from './features/identity/password-resets.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './context.ts';
 import type { Database } from './db/database.ts';
@@ -44,6 +45,8 @@ export interface AppContext {
   checkpointer: Checkpointer;
   identityStore: IdentityStore;
   identity: IdentityService;
+  /** One-time links a platform admin issues for a forgotten password. */
+  passwordResets: PasswordResets;
   /** Sign-in through identity providers (OIDC). */
   sso: SsoService;
   /** SCIM 2.0 provisioning by identity providers. */

@@ -58,6 +58,7 @@ import { createTeamsStore } from './features/teams/teams.store.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerProblemHandler, sendFrameworkProblem } from './http/problem.ts';
 import { createSerializerCompiler, createValidatorCompiler } from './http/validation.ts';
+import { createPasswordResets } from './features/identity/password-resets.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { createMetrics } from './metrics.ts';
 import { loadMasterKey, SecretBox, sha256Hex } from './security/crypto.ts';
@@ -115,6 +116,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl, alerts });
   const scim = createScimService({ store: createScimStore(database.db), identityStore, sso, auditLog, clock, publicUrl: config.publicUrl });
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
+  const passwordResets = createPasswordResets({ db: database.db, identityStore, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
   const forwarder: SyslogForwarder | null = config.audit.syslog
     ? createSyslogForwarder({ database, store: auditStore, auditLog, alerts, clock, target: config.audit.syslog, log: app.log })
@@ -183,7 +185,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const context: AppContext = {
     checkpointTrust: { secrets, fingerprints: config.audit.keyFingerprints },
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, sso, scim, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
+    identityStore, identity, passwordResets, sso, scim, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
     applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, offlineAlerts,
   };
 

@@ -30,6 +30,9 @@ const PUBLIC_ROUTES = [
   'POST /api/auth/login',
   'POST /api/invitations/:token/accept',
   'POST /api/setup',
+  // A forgotten password: the one-time link a platform admin issued is the credential.
+  'GET /api/password-resets/:token',
+  'POST /api/password-resets/:token',
   // A device registers with the provisioning token in the body: that token is the credential.
   'POST /api/fleet/v1/register',
   // SSO sign-in: which provider signs in a domain (by the domain alone), and its two legs; the

@@ -9,6 +9,7 @@ import { RolloutPage } from './pages/fleet/RolloutPage.tsx';
 import { DiffPage } from './pages/instances/DiffPage.tsx';
 import { InstancePage } from './pages/instances/InstancePage.tsx';
 import { InvitePage } from './pages/InvitePage.tsx';
+import { ResetPasswordPage } from './pages/ResetPasswordPage.tsx';
 import { PlatformPage } from './pages/PlatformPage.tsx';
 import { SetupPage } from './pages/SetupPage.tsx';
 import { SignInPage } from './pages/SignInPage.tsx';
@@ -36,6 +37,7 @@ export function App() {
           <Route path="/setup" element={<SetupPage />} />
           <Route path="/sign-in" element={<SignInPage />} />
           <Route path="/invite/:token" element={<InvitePage />} />
+          <Route path="/reset-password/:token" element={<ResetPasswordPage />} />
           <Route element={<Layout />}>
             <Route index element={<Navigate to="/teams" replace />} />
             <Route path="/teams" element={<TeamsPage />} />

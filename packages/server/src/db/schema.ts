@@ -141,6 +141,17 @@ export interface SsoRequestsTable {
   purpose: 'sign-in' | 'test';
 }
 
+/** A one-time link a platform admin issues so someone who forgot their password can set a new one. */
+export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  issued_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface InvitationsTable {
   id: string;
   team_id: string;
@@ -423,6 +434,7 @@ export interface Schema {
   scim_groups: ScimGroupsTable;
   scim_group_members: ScimGroupMembersTable;
   invitations: InvitationsTable;
+  password_resets: PasswordResetsTable;
   settings: SettingsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;

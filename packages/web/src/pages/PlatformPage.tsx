@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
+import { CopyField } from '../components/CopyField.tsx';
 import { usePageTitle } from '../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { formatDateTime } from '../format.ts';
@@ -137,6 +138,12 @@ function UsersSection() {
   });
   const mayWrite = can(session?.user?.platformRole, null, 'platform:users:write');
   const me = session?.user?.id;
+  // A forgotten password: a one-time link, mailed, or shown here once to pass on.
+  const [resetIssued, setResetIssued] = useState<{ user: User; link: string | null; expiresAt: string } | null>(null);
+  const issueReset = useAction(async (user: User) => {
+    const issued = await api.post<{ link: string | null; mailed: boolean; expiresAt: string }>(`/api/platform/users/${encodeURIComponent(user.id)}/password-reset`, {});
+    setResetIssued({ user, link: issued.link, expiresAt: issued.expiresAt });
+  });
 
   return (
     <section aria-labelledby="users-title">
@@ -144,6 +151,23 @@ function UsersSection() {
       {users.loading && !users.data && <Loading what="users" />}
       <ProblemNotice problem={users.error} />
       <ProblemNotice problem={update.error} onDismiss={update.clearError} />
+      <ProblemNotice problem={issueReset.error} onDismiss={issueReset.clearError} />
+      {resetIssued && (
+        <div className="notice notice-success stack" role="status">
+          {resetIssued.link ? (
+            <>
+              <p>
+                No mail server is set up: give {resetIssued.user.name} this link yourself. It is shown only now and works once, until {formatDateTime(resetIssued.expiresAt)}.
+              </p>
+              <CopyField label="Password reset link" value={resetIssued.link} />
+            </>
+          ) : (
+            <p>
+              A link to set a new password was mailed to {resetIssued.user.email}. It works once, until {formatDateTime(resetIssued.expiresAt)}.
+            </p>
+          )}
+        </div>
+      )}
       {users.data && (
         <div className="table-wrap">
           <table>
@@ -191,6 +215,11 @@ function UsersSection() {
                           {user.locked && (
                             <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
                               Unlock
+                            </button>
+                          )}
+                          {user.status === 'active' && (
+                            <button type="button" disabled={issueReset.pending} aria-label={`Reset password of ${user.name}`} onClick={() => void issueReset.run(user)}>
+                              Reset password
                             </button>
                           )}
                           {user.mfaEnrolled && (

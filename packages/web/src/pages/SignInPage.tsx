@@ -121,6 +121,11 @@ export function SignInPage() {
               Your account is ready. Sign in to open your team.
             </p>
           )}
+          {params.get('reset') && (
+            <p className="notice notice-success" role="status">
+              Your new password is set. Sign in with it.
+            </p>
+          )}
           {ssoError && (
             <p className="notice notice-error" role="alert">
               {ssoError}

@@ -143,6 +143,22 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
     };
   });
 
+  // A forgotten password, with the one-time link a platform admin issued (password-resets.ts).
+  const ResetParams = Type.Object({ token: Type.String({ minLength: 20, maxLength: 128 }) });
+  app.get(
+    '/api/password-resets/:token',
+    { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, response: { 200: Type.Object({ email: Type.String(), expiresAt: Type.String() }) } } },
+    async (request) => c.passwordResets.describe(request.params.token),
+  );
+  app.post(
+    '/api/password-resets/:token',
+    { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, body: PasswordBody, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await c.passwordResets.complete(request.params.token, request.body.password, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.put(
     '/api/account/password',
     { config: { permission: 'account:write' }, schema: { tags: ['account'], body: PasswordChangeBody, response: { 204: NoContent } } },

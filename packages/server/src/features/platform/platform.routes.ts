@@ -79,6 +79,20 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
+  app.post(
+    '/api/platform/users/:userId/password-reset',
+    {
+      config: { permission: 'platform:users:write' },
+      schema: {
+        tags: ['platform'],
+        description: 'Issues a one-time link (24 hours) with which the person sets a new password; mailed when a mail server is set up, else returned to pass on.',
+        params: Type.Object({ userId: Id }),
+        response: { 201: Type.Object({ link: Type.Union([Type.String(), Type.Null()]), mailed: Type.Boolean(), expiresAt: Type.String() }) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await c.passwordResets.issue(request.params.userId, request.ctx)),
+  );
+
   app.get(
     '/api/platform/teams',
     {
