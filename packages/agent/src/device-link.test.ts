@@ -52,7 +52,7 @@ describe('device MQTT link', () => {
     }
   });
 
-  test('a broker that refuses the credential is asked again later and later; once connected, the schedule starts over', async () => {
+  test('a broker that refuses the credential is asked again later and later, on the refused schedule; once connected, the schedule starts over', async () => {
     let refuse = true;
     const attempts: number[] = [];
     const broker = await Aedes.createBroker({
@@ -68,7 +68,8 @@ describe('device MQTT link', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     try {
       const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-      const link = connectDeviceLink({ url, deviceId: 'dev-1', credential: 'fgd_x', log, reconnectDelay: fastDelay });
+      // A refusal waits on the refused schedule (here the fast one), not the connection-lost one (here 10 s).
+      const link = connectDeviceLink({ url, deviceId: 'dev-1', credential: 'fgd_x', log, reconnectDelay: (attempt) => (attempt === 0 ? 100 : 10_000), refusedDelay: fastDelay, settledMs: 0 });
       links.push(link);
 
       // Refused six times: the waits between attempts double up to the cap, 100 → 800 ms.

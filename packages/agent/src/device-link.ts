@@ -1,5 +1,5 @@
 import mqtt from 'mqtt';
-import { backoffDelay, type Backoff } from './platform-client.ts';
+import { backoffDelay, REFUSED_BACKOFF, type Backoff } from './platform-client.ts';
 import type { AgentLog } from './uploaders.ts';
 
 /**
@@ -43,10 +43,15 @@ export function connectDeviceLink(options: {
   log: AgentLog;
   /** The wait before reconnect attempt `attempt` (0-based); MQTT_RECONNECT_BACKOFF by default. */
   reconnectDelay?: (attempt: number) => number;
+  /** The same after the broker refused the credential; REFUSED_BACKOFF by default, as the platform's 401. */
+  refusedDelay?: (attempt: number) => number;
+  /** How long a connection must stay up before the schedule starts over (30 s). */
+  settledMs?: number;
 }): DeviceLink {
   const status = `flowgate/v1/devices/${options.deviceId}/status`;
   const desired = `flowgate/v1/devices/${options.deviceId}/desired`;
   const reconnectDelay = options.reconnectDelay ?? ((attempt: number) => backoffDelay(attempt, MQTT_RECONNECT_BACKOFF));
+  const refusedDelay = options.refusedDelay ?? ((attempt: number) => backoffDelay(attempt, REFUSED_BACKOFF));
   const client = mqtt.connect(options.url, {
     username: options.deviceId,
     password: options.credential,
@@ -64,6 +69,11 @@ export function connectDeviceLink(options: {
   let closing = false;
   let attempts = 0;
   let reconnectTimer: NodeJS.Timeout | null = null;
+  /** The broker refused the credential (CONNACK "not authorized" or "bad user name or password"): asked again slowly, as the platform's 401. */
+  let refused = false;
+  let refusedAttempts = 0;
+  /** A connection counts as back once it has stayed up a while: one dropped at once (a duplicate client id) keeps backing off. */
+  let settledTimer: NodeJS.Timeout | null = null;
   const wakeAll = () => {
     for (const w of waiters) w();
     waiters = [];
@@ -71,7 +81,13 @@ export function connectDeviceLink(options: {
   client.on('connect', () => {
     if (warned) options.log('info', `MQTT connected again (${options.url})`);
     warned = false;
-    attempts = 0;
+    refused = false;
+    refusedAttempts = 0;
+    settledTimer = setTimeout(() => {
+      settledTimer = null;
+      attempts = 0;
+    }, options.settledMs ?? 30_000);
+    settledTimer.unref();
     client.publish(status, 'online', { qos: 1 });
     // Whatever changed while the connection was down is asked for now: the platform retains nothing.
     client.subscribe(desired, { qos: 1 }, () => {
@@ -85,11 +101,16 @@ export function connectDeviceLink(options: {
     wakeAll();
   });
   client.on('error', (err) => {
+    const code = (err as { code?: unknown }).code;
+    // MQTT 3.1.1 CONNACK 4 and 5, MQTT 5 reason codes 134 and 135.
+    if (code === 4 || code === 5 || code === 134 || code === 135) refused = true;
     if (!warned) options.log('warn', `MQTT (${options.url}): ${err.message}; the long poll carries on meanwhile`);
     warned = true;
   });
   // Every connection that ends, and every attempt that fails (refused, timed out, no broker), ends here.
   client.on('close', () => {
+    if (settledTimer) clearTimeout(settledTimer);
+    settledTimer = null;
     if (closing || reconnectTimer) return;
     if (!warned) options.log('warn', `MQTT connection lost (${options.url}); reconnecting with backoff`);
     warned = true;
@@ -99,7 +120,7 @@ export function connectDeviceLink(options: {
       reconnectTimer = null;
       // With its stores, as mqtt.js's own reconnect: what the broker had not acknowledged is sent again.
       if (!closing) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
-    }, reconnectDelay(attempts++));
+    }, refused ? refusedDelay(refusedAttempts++) : reconnectDelay(attempts++));
   });
 
   return {
@@ -125,6 +146,8 @@ export function connectDeviceLink(options: {
       closing = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);
       reconnectTimer = null;
+      if (settledTimer) clearTimeout(settledTimer);
+      settledTimer = null;
       wakeAll();
       if (client.connected) await new Promise<void>((resolve) => client.publish(status, 'offline', { qos: 1 }, () => resolve()));
       // Not connected: nobody to say goodbye to, and a graceful end would wait for acknowledgements that cannot come.

@@ -28,7 +28,8 @@ export function createCheckpointer(deps: { database: Database; store: AuditStore
       const privateKeyPem = ownPrivateKey(secrets, row);
       if (privateKeyPem) return { id: row.id, privateKeyPem };
     }
-    if (stored.length > 0) throw new Error('no stored audit signing key is sealed under this master key: was FLOWGATE_MASTER_KEY changed?');
+    // None of its own (a changed master key, or keys sealed before their purpose was bound):
+    // a new key, appended, signs from now on; verify names the checkpoints it cannot prove.
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const id = randomUUID();
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

@@ -458,9 +458,11 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     const at = iso();
     const detail = to === 'running' ? null : `${to} by ${ctx.actor.label ?? 'someone'}`;
     await auditLog.transaction(ctx, async (tx) => {
-      await store.updateRollout(rollout.id, { state: to, detail, updated_at: at, ...(to === 'aborted' ? { finished_at: at } : {}) }, tx.trx);
+      // Resuming a halted rollout accepts the failures so far: it may fail as many more as it first allowed.
+      const maxFailures = rollout.state === 'halted' && to === 'running' ? (await store.failedCount(rollout.id, tx.trx)) + rollout.max_failures : rollout.max_failures;
+      await store.updateRollout(rollout.id, { state: to, detail, updated_at: at, max_failures: maxFailures, ...(to === 'aborted' ? { finished_at: at } : {}) }, tx.trx);
       if (to === 'aborted') await store.skipPending(rollout.id, 'the rollout was aborted', tx.trx);
-      await tx.record({ event, target: { type: 'rollout', id: rollout.id }, teamId: rollout.team_id, details: { from: rollout.state, wave: rollout.current_wave, of: rollout.wave_count } });
+      await tx.record({ event, target: { type: 'rollout', id: rollout.id }, teamId: rollout.team_id, details: { from: rollout.state, wave: rollout.current_wave, of: rollout.wave_count, ...(maxFailures !== rollout.max_failures ? { maxFailures } : {}) } });
     });
     return requireRollout(rollout.id);
     });

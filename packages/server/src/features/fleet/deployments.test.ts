@@ -223,11 +223,19 @@ for (const dialect of DIALECTS) {
       await engine();
       assert.deepEqual((await desired(line.find((d) => d.name === 'filler-a2')!)).snapshot, v2, 'no next wave after a halt');
 
+      // Resumed, it accepts the failure so far and goes on with the next wave.
+      const resumed = await operator.post(`/api/rollouts/${id}/resume`);
+      assert.equal(resumed.json().state, 'running');
+      assert.equal(resumed.json().maxFailures, 1, 'the one failure so far, plus the none it first allowed');
+      await engine();
+      assert.equal((await rollout(id)).rollout.state, 'running', 'not halted again by the failure it accepted');
+      assert.deepEqual((await desired(line.find((d) => d.name === 'filler-a2')!)).snapshot, v1, 'the next wave started');
+
       const aborted = await operator.post(`/api/rollouts/${id}/abort`);
       assert.equal(aborted.json().state, 'aborted');
       assert.equal((await operator.post(`/api/rollouts/${id}/resume`)).statusCode, 409, 'an aborted rollout is over');
       const after = await rollout(id);
-      assert.equal(after.progress.filter((p) => p.state === 'skipped').reduce((n, p) => n + p.devices, 0), line.length - 1);
+      assert.equal(after.progress.filter((p) => p.state === 'skipped').reduce((n, p) => n + p.devices, 0), line.length - 2, 'all but the two waves reached');
       assert.equal((await events('rollout.halted')).filter((e) => e.targetId === id).length, 1);
       assert.equal((await events('rollout.aborted')).filter((e) => e.targetId === id).length, 1);
       // The group is free again: a device can be set directly.

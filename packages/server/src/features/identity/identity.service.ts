@@ -211,6 +211,12 @@ export function createIdentityService(deps: IdentityDeps) {
     async completeMfa(session: SessionsTable, user: UsersTable, code: string, ctx: RequestContext): Promise<string> {
       if (session.stage !== 'mfa') throw new ConflictError('This session is not waiting for an MFA code.');
       const userCtx = actingAs(user, ctx);
+      // Locked by wrong codes in another challenge: not even the right code gets in now.
+      if (isLocked(user)) {
+        await store.deleteSession(session.id);
+        await auditLog.record(userCtx, { event: 'auth.mfa.failed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason: 'locked' } });
+        throw new UnauthenticatedError('The account is locked after repeated failed sign-ins: try again later, or ask a platform admin to unlock it.');
+      }
       const result = await auditLog.transaction(userCtx, async (tx) => {
         const method = await checkSecondFactor(tx, user, code);
         if (!method) return null;
@@ -229,7 +235,8 @@ export function createIdentityService(deps: IdentityDeps) {
           await store.updateUser(user.id, { failed_logins: failures, ...(lock ? { locked_until: iso(config.lockout.lockMinutes * 60_000) } : {}) }, tx.trx);
           await tx.record({ event: 'auth.mfa.failed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { failures } });
           if (lock) {
-            await store.deleteSession(session.id, tx.trx);
+            // Every challenge waiting for a code ends, not only this one.
+            await store.deleteMfaSessionsOfUser(user.id, tx.trx);
             await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: user.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
           }
         });

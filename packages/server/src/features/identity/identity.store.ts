@@ -31,6 +31,9 @@ export function createIdentityStore(db: Db) {
       return Number(result.numDeletedRows);
     },
 
+    /** The sign-ins still waiting for an MFA code. */
+    deleteMfaSessionsOfUser: (userId: string, ex: Executor) => ex.deleteFrom('sessions').where('user_id', '=', userId).where('stage', '=', 'mfa').execute(),
+
     replaceRecoveryCodes: async (userId: string, hashes: string[], ex: Executor) => {
       await ex.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
       if (hashes.length === 0) return;

@@ -120,6 +120,21 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.patch(`/api/platform/users/${me.id}`, { unlock: true })).statusCode, 200);
     });
 
+    test('a lock reached in one MFA challenge ends the others: not even the right code gets in through them', async () => {
+      const setup = await admin.post('/api/account/mfa/setup');
+      assert.equal(setup.statusCode, 409, 'enrolled in the test before');
+      const a = new Client(t);
+      const b = new Client(t);
+      for (const c of [a, b]) assert.equal((await c.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password })).json().status, 'mfa-required');
+      for (let i = 0; i < 3; i++) assert.equal((await a.post('/api/auth/mfa', { code: '000000' })).statusCode, 401);
+      const through = await b.post('/api/auth/mfa', { code: '123456' });
+      assert.equal(through.statusCode, 401);
+      assert.doesNotMatch(through.json().detail, /code is wrong/, 'the other challenge is gone: no code is even looked at');
+      assert.equal((await b.get('/api/teams')).statusCode, 401);
+      const me = (await admin.get('/api/platform/users')).json().find((u: { email: string }) => u.email === ADMIN.email);
+      assert.equal((await admin.patch(`/api/platform/users/${me.id}`, { unlock: true })).statusCode, 200);
+    });
+
     test('the password again does not wipe the count of wrong MFA codes: guessing codes between password sign-ins still locks', async () => {
       for (let round = 0; round < 2; round++) {
         const c = new Client(t);

@@ -64,6 +64,9 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
         const after = { ...before, ...patch };
         // A platform with no active admin has no one left to manage it.
         if (before.platform_role === 'admin' && before.status === 'active' && (after.platform_role !== 'admin' || after.status !== 'active')) {
+          // Two admins stepping each other down at once: on PostgreSQL the second waits for the
+          // first here, then sees it (SQLite runs one write transaction at a time anyway).
+          if (c.database.dialect === 'postgres') await tx.trx.selectFrom('users').select('id').where('platform_role', '=', 'admin').where('status', '=', 'active').forUpdate().execute();
           const admins = (await identityStore.listUsers(tx.trx)).filter((u) => u.platform_role === 'admin' && u.status === 'active' && u.id !== userId);
           if (admins.length === 0) throw new ConflictError(`${before.email} is the last active platform admin: make someone else an admin first.`);
         }

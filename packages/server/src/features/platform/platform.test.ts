@@ -105,6 +105,12 @@ for (const dialect of DIALECTS) {
       const kimAdmin = new Client(t);
       await kimAdmin.post('/api/auth/login', { email: 'kim@plant.example', password: MEMBER_PASSWORD });
       assert.equal((await kimAdmin.patch(`/api/platform/users/${ada.id}`, { platformRole: 'admin' })).statusCode, 200);
+      // Two admins disabling each other at the same moment: one of them stays.
+      const [one, two] = await Promise.all([admin.patch(`/api/platform/users/${other.id}`, { status: 'disabled' }), kimAdmin.patch(`/api/platform/users/${ada.id}`, { status: 'disabled' })]);
+      assert.deepEqual([one.statusCode, two.statusCode].sort(), [200, 409], `${one.body} ${two.body}`);
+      const survivor = one.statusCode === 200 ? admin : kimAdmin;
+      const stepped = one.statusCode === 200 ? other : ada;
+      assert.equal((await survivor.patch(`/api/platform/users/${stepped.id}`, { status: 'active' })).statusCode, 200);
       admin = new Client(t);
       await admin.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
     });

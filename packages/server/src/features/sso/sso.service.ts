@@ -372,11 +372,13 @@ export function createSsoService(deps: SsoDeps) {
         await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, actingAs(user, ctx));
       }
       const userCtx = actingAs(user, ctx);
-      if (user.failed_logins > 0) await identityStore.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
       if (linked) await store.touchIdentity(provider.id, profile.subject, iso(), tx.trx);
       else await store.insertIdentity({ provider_id: provider.id, subject: profile.subject, user_id: user.id, created_at: iso(), last_login_at: iso() }, tx.trx);
       user = await applyGroups(tx, provider, user, groups, userCtx, wanted);
       const session = await identity.sessionAfterFirstFactor(tx, user, mfaRequired, mfaByIdp, ctx);
+      // As a local sign-in: the count of failures ends with a whole sign-in, not with a first
+      // factor that a local MFA code still follows (or once a lock has run out).
+      if ((user.failed_logins > 0 && session.status !== 'mfa-required') || user.locked_until) await identityStore.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
       await tx.record({ event: 'auth.sso.login.succeeded', target: { type: 'user', id: user.id }, details: { provider: provider.name, kind: provider.kind, mfa: mfaByIdp ? 'by-provider' : session.status, amr: profile.methods, acr: profile.context, groups: groups.length } }, userCtx);
       return session;
     });

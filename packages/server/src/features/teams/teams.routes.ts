@@ -22,9 +22,12 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     role,
   });
 
-  app.get('/api/teams', { config: { permission: 'teams:list' }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) =>
-    (await teams.teamsOf(requireAuth(request).user)).map((t) => present(t, t.role)),
-  );
+  app.get('/api/teams', { config: { permission: 'teams:list' }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) => {
+    const { user, token } = requireAuth(request);
+    // A token scoped to teams sees only those: the others are as if they did not exist.
+    const scope = token?.team_ids ? new Set(JSON.parse(token.team_ids) as string[]) : null;
+    return (await teams.teamsOf(user)).filter((t) => !scope || scope.has(t.id)).map((t) => present(t, t.role));
+  });
 
   app.post(
     '/api/teams',
