@@ -116,7 +116,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl, alerts });
   const scim = createScimService({ store: createScimStore(database.db), identityStore, sso, auditLog, clock, publicUrl: config.publicUrl });
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
-  const passwordResets = createPasswordResets({ db: database.db, identityStore, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
+  const passwordResets = createPasswordResets({ identityStore, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
   const forwarder: SyslogForwarder | null = config.audit.syslog
     ? createSyslogForwarder({ database, store: auditStore, auditLog, alerts, clock, target: config.audit.syslog, log: app.log })

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -16,7 +15,7 @@ import { verifyAuditLog } from './features/audit/audit.verify.ts';
 import { createIdentityService } from './features/identity/identity.service.ts';
 import { createIdentityStore } from './features/identity/identity.store.ts';
 import { createSettingsStore } from './features/platform/settings.store.ts';
-import { loadMasterKey, SecretBox } from './security/crypto.ts';
+import { loadMasterKey, masterKeyFile, SecretBox } from './security/crypto.ts';
 
 const USAGE = `Usage: flowgate <command>
 
@@ -96,9 +95,7 @@ async function adminCreate(args: string[]): Promise<number> {
  * the database comes without one, and a new one would trust nothing), and pinned keys.
  */
 function verifierTrust(config: Config): CheckpointTrust {
-  // Where loadMasterKey keeps the key it makes when FLOWGATE_MASTER_KEY is unset.
-  const keyFile = path.join(config.dataDir, 'master.key');
-  const present = config.masterKey !== null || fs.existsSync(keyFile);
+  const present = config.masterKey !== null || fs.existsSync(masterKeyFile(config.dataDir));
   return { secrets: present ? new SecretBox(loadMasterKey(config.masterKey, config.dataDir)) : null, fingerprints: config.audit.keyFingerprints };
 }
 

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
 import type { AuditLog } from '../features/audit/audit.service.ts';
-import { tokenAllows, type IdentityService } from '../features/identity/identity.service.ts';
+import { tokenAllows, tokenTeamIds, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
 import { safeEqual, sha256Hex } from '../security/crypto.ts';
 import { CredentialRefusedError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
@@ -187,7 +187,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     const permission = cfg.permission!;
     const definition = PERMISSIONS[permission];
     // A token scoped to teams acts inside those teams only.
-    const tokenTeams = auth.token?.team_ids ? (JSON.parse(auth.token.team_ids) as string[]) : null;
+    const tokenTeams = tokenTeamIds(auth.token);
     let teamId: string | null = null;
     if (definition.scope === 'team') {
       teamId = await teamOfRequest(request);

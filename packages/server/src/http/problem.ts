@@ -108,14 +108,12 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
-  FST_ERR_RATE_LIMIT_EXCEEDED: 'too-many-requests',
 };
 const FASTIFY_TITLES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'Malformed JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'Malformed JSON',
   FST_ERR_CTP_BODY_TOO_LARGE: 'Body too large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported media type',
-  FST_ERR_RATE_LIMIT_EXCEEDED: 'Too many requests',
 };
 /**
  * By status, for errors that carry no code: @fastify/rate-limit's 429 (the sign-in limit) is

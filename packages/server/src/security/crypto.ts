@@ -51,6 +51,11 @@ export class SecretBox {
   }
 }
 
+/** Where the master key is kept when FLOWGATE_MASTER_KEY is unset. */
+export function masterKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'master.key');
+}
+
 /**
  * The master key comes from FLOWGATE_MASTER_KEY (hex or base64 of 32 bytes) or, on a
  * single machine, from a key file made once in the data directory with mode 0600.
@@ -61,7 +66,7 @@ export function loadMasterKey(configured: string | null, dataDir: string): Buffe
     if (key.length !== 32) throw new Error('FLOWGATE_MASTER_KEY must be 32 bytes, as 64 hex characters or base64');
     return key;
   }
-  const file = path.join(dataDir, 'master.key');
+  const file = masterKeyFile(dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   try {
     fs.writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });

@@ -1,5 +1,11 @@
 import { useId } from 'react';
+import { ProblemError } from '../api.ts';
 import { checkPassword, PASSWORD_MIN_LENGTH } from '../policy.ts';
+
+/** Refuses, as a problem the form shows, a password whose repetition differs. */
+export function assertSamePassword(password: string, repeat: string, what = 'passwords'): void {
+  if (password !== repeat) throw new ProblemError({ type: 'about:blank', title: 'Passwords differ', status: 400, detail: `The two ${what} are not the same.` });
+}
 
 /**
  * A new password and its repetition, checked as you type with the same policy the

@@ -1,9 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { ProblemError } from '../api.ts';
 import { Field } from '../components/Field.tsx';
 import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
-import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { assertSamePassword, NewPasswordFields } from '../components/NewPasswordFields.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { formatDateTime } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
@@ -29,9 +28,7 @@ export function InvitePage() {
     navigate(`/teams/${teamId}`, { replace: true });
   });
   const createAccount = useAction(async () => {
-    if (form.password !== form.repeat) {
-      throw new ProblemError({ type: 'about:blank', title: 'Passwords differ', status: 400, detail: 'The two passwords are not the same.' });
-    }
+    assertSamePassword(form.password, form.repeat);
     const { teamId } = await api.post<{ teamId: string }>(`/api/invitations/${encodeURIComponent(token)}/accept`, {
       name: form.name,
       password: form.password,

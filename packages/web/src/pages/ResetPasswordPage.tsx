@@ -1,9 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { useNavigate, useParams } from 'react-router';
-import { ProblemError } from '../api.ts';
 import { Field } from '../components/Field.tsx';
 import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
-import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { assertSamePassword, NewPasswordFields } from '../components/NewPasswordFields.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { formatDateTime } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
@@ -18,9 +17,7 @@ export function ResetPasswordPage() {
   const reset = useResource(() => api.get<{ email: string; expiresAt: string }>(`/api/password-resets/${encodeURIComponent(token)}`), token);
   const [form, setForm] = useState({ password: '', repeat: '' });
   const save = useAction(async () => {
-    if (form.password !== form.repeat) {
-      throw new ProblemError({ type: 'about:blank', title: 'Passwords differ', status: 400, detail: 'The two passwords are not the same.' });
-    }
+    assertSamePassword(form.password, form.repeat);
     await api.post(`/api/password-resets/${encodeURIComponent(token)}`, { password: form.password });
     navigate(`/sign-in?reset=1&email=${encodeURIComponent(reset.data?.email ?? '')}`, { replace: true });
   });

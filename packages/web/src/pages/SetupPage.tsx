@@ -1,9 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { ProblemError } from '../api.ts';
 import { Field } from '../components/Field.tsx';
 import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
-import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { assertSamePassword, NewPasswordFields } from '../components/NewPasswordFields.tsx';
 import { ProblemNotice } from '../components/ProblemNotice.tsx';
 import { useAction } from '../hooks.ts';
 import { useSession } from '../session.tsx';
@@ -20,9 +19,7 @@ export function SetupPage() {
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
 
   const create = useAction(async () => {
-    if (form.password !== form.repeat) {
-      throw new ProblemError({ type: 'about:blank', title: 'Passwords differ', status: 400, detail: 'The two passwords are not the same.' });
-    }
+    assertSamePassword(form.password, form.repeat);
     const reply = await api.post<LoginReply>('/api/setup', { token, email: form.email, name: form.name, password: form.password });
     adoptCsrfToken(reply.csrfToken);
     await refresh();

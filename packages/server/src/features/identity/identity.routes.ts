@@ -6,6 +6,7 @@ import { ForbiddenError, UnauthenticatedError } from '../../http/errors.ts';
 import { presentUser } from '../../http/presenters.ts';
 import { NoContent } from '../../http/schemas.ts';
 import type { AppContext, TypedApp } from '../../app-context.ts';
+import { tokenTeamIds } from './identity.service.ts';
 import {
   AccountReply,
   AuthConfigReply,
@@ -37,7 +38,7 @@ function presentToken(t: ApiTokensTable) {
     name: t.name,
     prefix: t.prefix,
     access: t.access,
-    teamIds: t.team_ids ? (JSON.parse(t.team_ids) as string[]) : null,
+    teamIds: tokenTeamIds(t),
     expiresAt: t.expires_at,
     createdAt: t.created_at,
     lastUsedAt: t.last_used_at,

@@ -417,3 +417,8 @@ export function tokenAllows(token: ApiTokensTable | null, permission: Permission
   return !token || token.access === 'write' || PERMISSIONS[permission].access === 'read';
 }
 
+/** The teams a token is scoped to; null: not scoped (no token, or one for all its owner's teams). */
+export function tokenTeamIds(token: ApiTokensTable | null | undefined): string[] | null {
+  return token?.team_ids ? (JSON.parse(token.team_ids) as string[]) : null;
+}
+

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import type { ApiTokensTable, Schema, SessionsTable, UsersTable } from '../../db/schema.ts';
+import type { ApiTokensTable, PasswordResetsTable, Schema, SessionsTable, UsersTable } from '../../db/schema.ts';
 
 type Executor = Db | Transaction<Schema>;
 
@@ -33,6 +33,16 @@ export function createIdentityStore(db: Db) {
 
     /** The sign-ins still waiting for an MFA code. */
     deleteMfaSessionsOfUser: (userId: string, ex: Executor) => ex.deleteFrom('sessions').where('user_id', '=', userId).where('stage', '=', 'mfa').execute(),
+
+    passwordResetByTokenHash: (tokenHash: string) => db.selectFrom('password_resets').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
+    /** One link at a time: a new one spends any earlier one of the person's. */
+    insertPasswordReset: async (reset: PasswordResetsTable, ex: Executor) => {
+      await ex.updateTable('password_resets').set({ used_at: reset.created_at }).where('user_id', '=', reset.user_id).where('used_at', 'is', null).execute();
+      await ex.insertInto('password_resets').values(reset).execute();
+    },
+    /** Spends a link; false when it was spent already (two tabs racing with one link set one password). */
+    spendPasswordReset: async (id: string, at: string, ex: Executor): Promise<boolean> =>
+      Number((await ex.updateTable('password_resets').set({ used_at: at }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1,
 
     replaceRecoveryCodes: async (userId: string, hashes: string[], ex: Executor) => {
       await ex.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();

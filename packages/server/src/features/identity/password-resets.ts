@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { actingAs, type Clock, type RequestContext } from '../../context.ts';
-import type { Db } from '../../db/database.ts';
 import type { PasswordResetsTable, UsersTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError } from '../../http/errors.ts';
-import type { Mailer } from '../../mailer.ts';
+import { mailLink, type Mailer } from '../../mailer.ts';
 import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import { assertPasswordPolicy } from './identity.service.ts';
@@ -14,7 +13,6 @@ import { hashPassword } from './passwords.ts';
 export const PASSWORD_RESET_HOURS = 24;
 
 export interface PasswordResetsDeps {
-  db: Db;
   identityStore: IdentityStore;
   auditLog: AuditLog;
   mailer: Mailer;
@@ -30,12 +28,12 @@ export interface PasswordResetsDeps {
  * reads the mailbox in, and the platform's identity proof stays with a person who knows
  * the account (SR 1.5). Using the link ends every session, lifts a lockout and keeps MFA.
  */
-export function createPasswordResets({ db, identityStore, auditLog, mailer, clock, publicUrl, log }: PasswordResetsDeps) {
+export function createPasswordResets({ identityStore, auditLog, mailer, clock, publicUrl, log }: PasswordResetsDeps) {
   const iso = (offsetMs = 0) => new Date(clock.now().getTime() + offsetMs).toISOString();
 
   /** The reset a token opens, with its person: unknown, used, expired, or of a disabled account all answer 404. */
   async function open(token: string): Promise<{ reset: PasswordResetsTable; user: UsersTable } | null> {
-    const reset = await db.selectFrom('password_resets').selectAll().where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
+    const reset = await identityStore.passwordResetByTokenHash(sha256Hex(token));
     if (!reset || reset.used_at || reset.expires_at <= iso()) return null;
     const user = await identityStore.userById(reset.user_id);
     if (!user || user.status !== 'active') return null;
@@ -52,24 +50,16 @@ export function createPasswordResets({ db, identityStore, auditLog, mailer, cloc
       const token = randomToken();
       const reset: PasswordResetsTable = { id: randomUUID(), user_id: user.id, token_hash: sha256Hex(token), issued_by: ctx.actor.userId, created_at: iso(), expires_at: iso(PASSWORD_RESET_HOURS * 3_600_000), used_at: null };
       await auditLog.transaction(ctx, async (tx) => {
-        // One link at a time: issuing a new one spends any earlier one.
-        await tx.trx.updateTable('password_resets').set({ used_at: reset.created_at }).where('user_id', '=', user.id).where('used_at', 'is', null).execute();
-        await tx.trx.insertInto('password_resets').values(reset).execute();
+        await identityStore.insertPasswordReset(reset, tx.trx);
         await tx.record({ event: 'user.password.reset.issued', target: { type: 'user', id: user.id }, details: { email: user.email, expiresAt: reset.expires_at } });
       });
       const link = `${publicUrl}/reset-password/${token}`;
-      // After the commit: the mail server is a network call and never holds a transaction open.
-      let mailed = false;
-      if (mailer.delivers) {
-        try {
-          await mailer.send({ to: user.email, subject: 'Set a new Flowgate password', text: `A platform admin issued you a link to set a new password. It works once, within ${PASSWORD_RESET_HOURS} hours: ${link}\n\nIf you did not ask for it, tell your platform admin.\n` });
-          mailed = true;
-        } catch (error) {
-          log.warn({ err: error, to: user.email }, 'password reset mail could not be sent; the link is shown to the admin');
-        }
-      } else {
-        await mailer.send({ to: user.email, subject: 'Set a new Flowgate password', text: link });
-      }
+      const mailed = await mailLink(
+        mailer,
+        { to: user.email, subject: 'Set a new Flowgate password', text: `A platform admin issued you a link to set a new password. It works once, within ${PASSWORD_RESET_HOURS} hours: ${link}\n\nIf you did not ask for it, tell your platform admin.\n` },
+        link,
+        log,
+      );
       return { link: mailed ? null : link, mailed, expiresAt: reset.expires_at };
     },
 
@@ -90,9 +80,7 @@ export function createPasswordResets({ db, identityStore, auditLog, mailer, cloc
       assertPasswordPolicy(password, user);
       const hash = await hashPassword(password);
       await auditLog.transaction(actingAs(user, ctx), async (tx) => {
-        // Spent once: two tabs racing with the same link set one password.
-        const spent = await tx.trx.updateTable('password_resets').set({ used_at: iso() }).where('id', '=', reset.id).where('used_at', 'is', null).executeTakeFirst();
-        if (Number(spent.numUpdatedRows) !== 1) throw new NotFoundError('Password reset link');
+        if (!(await identityStore.spendPasswordReset(reset.id, iso(), tx.trx))) throw new NotFoundError('Password reset link');
         await identityStore.updateUser(user.id, { password_hash: hash, failed_logins: 0, locked_until: null, updated_at: iso() }, tx.trx);
         // Whoever was signed in with the old password is out.
         await identityStore.deleteSessionsOfUser(user.id, tx.trx);

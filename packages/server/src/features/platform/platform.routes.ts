@@ -64,10 +64,11 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
         const after = { ...before, ...patch };
         // A platform with no active admin has no one left to manage it.
         if (before.platform_role === 'admin' && before.status === 'active' && (after.platform_role !== 'admin' || after.status !== 'active')) {
-          // Two admins stepping each other down at once: on PostgreSQL the second waits for the
-          // first here, then sees it (SQLite runs one write transaction at a time anyway).
-          if (c.database.dialect === 'postgres') await tx.trx.selectFrom('users').select('id').where('platform_role', '=', 'admin').where('status', '=', 'active').forUpdate().execute();
-          const admins = (await identityStore.listUsers(tx.trx)).filter((u) => u.platform_role === 'admin' && u.status === 'active' && u.id !== userId);
+          // Every active admin's row, this one's too, locked: two admins stepping each other down
+          // at once, on PostgreSQL the second waits here and then sees the first's change
+          // (SQLite runs one write transaction at a time anyway).
+          const active = tx.trx.selectFrom('users').select('id').where('platform_role', '=', 'admin').where('status', '=', 'active');
+          const admins = (await (c.database.dialect === 'postgres' ? active.forUpdate() : active).execute()).filter((u) => u.id !== userId);
           if (admins.length === 0) throw new ConflictError(`${before.email} is the last active platform admin: make someone else an admin first.`);
         }
         await identityStore.updateUser(userId, patch, tx.trx);

@@ -3,6 +3,7 @@ import { TEAM_ROLES } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import { Email, Id, Name, NoContent, Password, TeamParams } from '../../http/schemas.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
+import { tokenTeamIds } from '../identity/identity.service.ts';
 
 const Role = Type.Union(TEAM_ROLES.map((r) => Type.Literal(r)));
 const TeamView = Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String(), role: Type.Union([Role, Type.Null()]) });
@@ -25,8 +26,8 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.get('/api/teams', { config: { permission: 'teams:list' }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) => {
     const { user, token } = requireAuth(request);
     // A token scoped to teams sees only those: the others are as if they did not exist.
-    const scope = token?.team_ids ? new Set(JSON.parse(token.team_ids) as string[]) : null;
-    return (await teams.teamsOf(user)).filter((t) => !scope || scope.has(t.id)).map((t) => present(t, t.role));
+    const scope = tokenTeamIds(token);
+    return (await teams.teamsOf(user)).filter((t) => !scope || scope.includes(t.id)).map((t) => present(t, t.role));
   });
 
   app.post(

@@ -3,7 +3,7 @@ import type { TeamRole } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { TeamsTable, UsersTable } from '../../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../http/errors.ts';
-import type { Mailer } from '../../mailer.ts';
+import { mailLink, type Mailer } from '../../mailer.ts';
 import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
@@ -120,22 +120,12 @@ export function createTeamsService(deps: TeamsDeps) {
         await tx.record({ event: 'member.invited', target: { type: 'invitation', id: invitation.id }, teamId, details: { email: invitation.email, role } });
       });
       const link = `${publicUrl}/invite/${token}`;
-      // After the commit: the mail server is a network call and never holds a transaction open.
-      let mailed = false;
-      if (mailer.delivers) {
-        try {
-          await mailer.send({
-            to: invitation.email,
-            subject: `You are invited to ${team.name} on Flowgate`,
-            text: `${inviter.name} invited you to the team "${team.name}" as ${role}.\n\nAccept within ${INVITATION_DAYS} days: ${link}\n`,
-          });
-          mailed = true;
-        } catch (error) {
-          log.warn({ err: error, to: invitation.email }, 'invitation mail could not be sent; the link is shown to the inviter');
-        }
-      } else {
-        await mailer.send({ to: invitation.email, subject: `Invitation to ${team.name}`, text: link });
-      }
+      const mailed = await mailLink(
+        mailer,
+        { to: invitation.email, subject: `You are invited to ${team.name} on Flowgate`, text: `${inviter.name} invited you to the team "${team.name}" as ${role}.\n\nAccept within ${INVITATION_DAYS} days: ${link}\n` },
+        link,
+        log,
+      );
       return { invitation, link: mailed ? null : link, mailed };
     },
 

@@ -1,7 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { ProblemError } from '../../api.ts';
 import { Field } from '../../components/Field.tsx';
-import { NewPasswordFields } from '../../components/NewPasswordFields.tsx';
+import { assertSamePassword, NewPasswordFields } from '../../components/NewPasswordFields.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
@@ -14,9 +13,7 @@ export function PasswordSection() {
   const [done, setDone] = useState(false);
   const change = useAction(async () => {
     setDone(false);
-    if (form.newPassword !== form.repeat) {
-      throw new ProblemError({ type: 'about:blank', title: 'Passwords differ', status: 400, detail: 'The two new passwords are not the same.' });
-    }
+    assertSamePassword(form.newPassword, form.repeat, 'new passwords');
     await api.put('/api/account/password', { currentPassword: form.currentPassword, newPassword: form.newPassword });
     setForm(EMPTY);
     setDone(true);
