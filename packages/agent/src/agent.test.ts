@@ -175,6 +175,8 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
       { id: 'tabE', type: 'tab', label: 'Line E' },
       { id: 'req', type: 'http request', z: 'tabE', name: 'mes', method: 'GET', ret: 'txt', url: 'http://127.0.0.1:9/', wires: [[]], credentials: { user: 'plc', password: 's3cret' } },
     ];
+    // The editor reads the flows before a deploy: a read is not an event for the trail.
+    assert.equal((await admin(platform, port, 'flows', { token: editorToken(platform, '*', 'engineer@example.com') })).status, 200);
     const response = await admin(platform, port, 'flows', {
       token: editorToken(platform, '*', 'engineer@example.com'),
       method: 'POST',
@@ -186,6 +188,8 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const setEvent = await platform.waitFor('flows.set audit', () => platform.audits.slice(auditMark).find((e) => e.event === 'flows.set'));
     assert.equal(setEvent.user, 'engineer@example.com');
     assert.equal(setEvent.details.type, 'full');
+    // Uploaded in order: had the read before it been forwarded, it would be here by now.
+    assert.deepEqual(platform.audits.slice(auditMark).filter((e) => e.event.endsWith('.get')), []);
     const recorded = await platform.waitFor('POST /snapshots', () => platform.recordedDeploys[0]);
     assert.equal(recorded.user, 'engineer@example.com');
     editorFlows = deployed.map(({ credentials: _credentials, ...node }) => node);

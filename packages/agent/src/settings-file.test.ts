@@ -38,7 +38,7 @@ type LoadedSettings = {
   lang: string;
   disableEditor: boolean;
   editorTheme: { page: { title: string }; projects: { enabled: boolean } };
-  externalModules: { palette: { allowList: string[]; denyList: string[] } };
+  externalModules: { palette: { allowList: string[]; denyList: string[] }; modules: { allowList: string[]; denyList: string[] } };
   adminAuth: { type: string; users: unknown[]; tokens: (token: string) => Promise<{ username: string; permissions: string } | null> };
   logging: Record<string, { level: string; audit: boolean; handler: unknown }>;
 };
@@ -76,8 +76,11 @@ describe('settings.cjs for Node-RED', () => {
 
   test('palette: an empty allow list allows all, lists pass through otherwise; safe mode passes through', () => {
     assert.deepEqual(load().externalModules.palette, { allowList: ['*'], denyList: ['node-red-contrib-bad'] });
+    // A function node's own modules are held to the same lists: otherwise its Setup tab installs anything.
+    assert.deepEqual(load().externalModules.modules, { allowList: ['*'], denyList: ['node-red-contrib-bad'] });
     const listed = load({ settings: { ...input.settings, palette: { allow: ['node-red-dashboard', '@flowgate/*'], deny: [] } }, safeMode: true });
     assert.deepEqual(listed.externalModules.palette, { allowList: ['node-red-dashboard', '@flowgate/*'], denyList: [] });
+    assert.deepEqual(listed.externalModules.modules, { allowList: ['node-red-dashboard', '@flowgate/*'], denyList: [] });
     assert.equal(listed.safeMode, true);
   });
 

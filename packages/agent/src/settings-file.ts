@@ -117,6 +117,11 @@ function flowgateLogHandler() {
       // miss without a user. Sessions cannot exist here (no users, no login), so that
       // event says nothing; refuse() above audits a token that really fails, with why.
       if (msg.event === 'auth.invalid-token' && !user) return;
+      // Reads (flows.get, nodes.list.get, nodes.icons.get, ...) are not forwarded: the editor
+      // makes several at every load and refresh, and they would bury the changes. The
+      // platform records who opened the editor, and with what rights; a read that failed
+      // still comes through.
+      if (String(msg.event).endsWith('.get') && msg.error === undefined) return;
       const details = {};
       for (const key of Object.keys(msg)) {
         if (key !== 'level' && key !== 'event' && key !== 'user' && key !== 'timestamp') details[key] = msg[key];
@@ -166,6 +171,8 @@ module.exports = {
   telemetry: { enabled: false, updateNotification: false },
   externalModules: {
     palette: { allowList: ${js(allowList)}, denyList: ${js(settings.palette.deny)} },
+    // A function node's own npm modules (its Setup tab) are installed too: the same policy.
+    modules: { allowList: ${js(allowList)}, denyList: ${js(settings.palette.deny)} },
   },
   adminAuth: {
     type: 'credentials',

@@ -74,6 +74,11 @@ export const PERMISSIONS = {
     access: 'write',
     description: 'Start, stop and restart instances; deploy an earlier snapshot (roll back)',
   },
+  'instances:endpoints': {
+    scope: 'team',
+    access: 'write',
+    description: "Choose whether an instance's own endpoints (HTTP-in, dashboards) are public or behind sign-in",
+  },
   'instances:editor': {
     scope: 'team',
     access: 'read',

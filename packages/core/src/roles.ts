@@ -9,7 +9,7 @@ export const PLATFORM_ROLES = ['admin', 'user'] as const;
 export type PlatformRole = (typeof PLATFORM_ROLES)[number];
 
 export const TEAM_ROLE_DESCRIPTIONS: Record<TeamRole, string> = {
-  owner: 'Runs the team: members, roles, policy, everything a member can do',
+  owner: 'Runs the team: members, roles, policy, public endpoints, everything a member can do',
   member: 'Plant engineer: builds and changes applications, snapshots them and deploys them to instances and devices',
   operator: 'Watches instances and devices, restarts and rolls back; does not edit flows',
   viewer: 'Reads everything in the team, changes nothing',
@@ -22,7 +22,7 @@ const build: Permission[] = ['applications:write', 'snapshots:write', 'instances
 /** Team permissions by role. Platform and self permissions are not listed here. */
 export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
   // A provisioning token lets a machine into the team: the owner's call, like inviting a person.
-  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read', 'fleet:provision'],
+  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read', 'fleet:provision', 'instances:endpoints'],
   member: [...teamRead, ...build],
   // Operators put approved snapshots on devices and stop a rollout that goes wrong; they build nothing.
   operator: [...teamRead, 'instances:operate', 'fleet:deploy'],

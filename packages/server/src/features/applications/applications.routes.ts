@@ -114,7 +114,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.patch(
     '/api/instances/:instanceId',
-    { config: { permission: 'applications:write' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }), response: { 200: InstanceView } } },
+    { config: { permission: 'instances:endpoints' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }), response: { 200: InstanceView } } },
     async (request) => {
       await applications.setEndpointAccess(request.params.instanceId, request.body.endpointAccess, request.ctx);
       return presentInstance(await applications.requireInstance(request.params.instanceId));

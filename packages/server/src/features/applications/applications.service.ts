@@ -73,6 +73,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
 
   const audit = (instance: InstancesTable) => ({ target: { type: 'instance', id: instance.id }, teamId: instance.team_id });
 
+  const editorKeys = new Map<string, { sealed: string; key: string }>();
   return {
     versions,
     requireApplication,
@@ -110,6 +111,10 @@ export function createApplicationsService(deps: ApplicationsDeps) {
         await store.deleteApplication(id, tx.trx);
         await tx.record({ event: 'application.deleted', target: { type: 'application', id }, teamId: app.team_id, details: { name: app.name, instances: instances.map((i) => i.id) } });
       });
+      for (const i of instances) {
+        editorKeys.delete(i.id);
+        runtime.removeFiles(i.id);
+      }
     },
 
     async createInstance(applicationId: string, input: { name: string; nodeRedVersion: string }, ctx: RequestContext): Promise<InstancesTable> {
@@ -170,6 +175,8 @@ export function createApplicationsService(deps: ApplicationsDeps) {
         await store.deleteInstance(id, tx.trx);
         await tx.record({ event: 'instance.deleted', ...audit(instance), details: { name: instance.name } });
       });
+      editorKeys.delete(id);
+      runtime.removeFiles(id);
     },
 
     async setEndpointAccess(id: string, access: 'login' | 'public', ctx: RequestContext): Promise<void> {
@@ -228,7 +235,14 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     },
 
     credentialSecret: (instance: InstancesTable) => secrets.open(instance.credential_secret_enc).toString('utf8'),
-    editorKey: (instance: InstancesTable) => secrets.open(instance.editor_key_enc).toString('utf8'),
+    /** Opened once per sealed key: every proxied editor request checks its token with it. */
+    editorKey(instance: InstancesTable): string {
+      const known = editorKeys.get(instance.id);
+      if (known?.sealed === instance.editor_key_enc) return known.key;
+      const key = secrets.open(instance.editor_key_enc).toString('utf8');
+      editorKeys.set(instance.id, { sealed: instance.editor_key_enc, key });
+      return key;
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import {
-  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, pipeUpgrade, presentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy, withoutPlatformCookie,
+  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, passBodiesThrough, pipeUpgrade, checkPresentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy, withoutPlatformCookie,
 } from './node-red-proxy.ts';
 
 /**
@@ -51,48 +51,54 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
     const instance = await applications.requireInstance(request.params.instanceId);
     const port = upstream(instance, reply);
     if (port === null) return reply;
-    const presented = presentedEditorToken(request, applications.editorKey(instance), { userId: user.id, iid: instance.id }, Math.floor(clock.now().getTime() / 1000));
+    checkPresentedEditorToken(request, applications.editorKey(instance), { userId: user.id, iid: instance.id }, Math.floor(clock.now().getTime() / 1000));
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
       await auditLog.record(request.ctx, { event: 'instance.editor.opened', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { permissions: editorPermissions(request.teamRole, user.platform_role) } });
       return reply.redirect(`/instances/${instance.id}/editor/?access_token=${tokenFor(user, request.teamRole, instance)}`);
     }
-    const token = presented ?? tokenFor(user, request.teamRole, instance);
+    // Node-RED gets a token minted now, with the rights of the person's role now: the one the
+    // editor holds was minted when it opened (and proves the request comes from it), and a
+    // member since made operator must not deploy with it.
+    const token = tokenFor(user, request.teamRole, instance);
     return reply.from(`http://127.0.0.1:${port}/instances/${instance.id}/editor/${path}${queryOf(request.url)}`, {
       rewriteRequestHeaders: (_req, headers) => editorRequestHeaders(headers, token),
       rewriteHeaders: withNodeRedPolicy,
     });
   }
 
-  app.get('/instances/:instanceId/editor', { config: { permission: 'instances:editor' }, schema: { hide: true } }, async (request, reply) =>
-    reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
-  );
-  app.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { permission: 'instances:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
+  void app.register(async (scope: TypedApp) => {
+    passBodiesThrough(scope);
+    scope.get('/instances/:instanceId/editor', { config: { permission: 'instances:editor' }, schema: { hide: true } }, async (request, reply) =>
+      reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
+    );
+    scope.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { permission: 'instances:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
 
-  /** The flows' own HTTP endpoints and dashboards. */
-  app.route({
-    method: [...ALL_METHODS],
-    url: '/instances/:instanceId/app/*',
-    // Access is the instance owner's choice (endpoint_access), checked below.
-    config: { public: true },
-    schema: { hide: true },
-    handler: async (request, reply) => {
-      const params = request.params as { instanceId: string; '*': string };
-      const instance = await c.applicationsStore.instanceById(params.instanceId);
-      if (!instance) throw new NotFoundError('Instance');
-      if (instance.endpoint_access === 'login') {
-        const auth = request.auth;
-        if (!auth?.session || auth.session.stage !== 'full') throw new UnauthenticatedError('Sign in to use this application.');
-        const role = await teamsStore.roleOf(instance.team_id, auth.user.id);
-        if (!isAllowed({ platformRole: auth.user.platform_role, teamRole: role }, 'applications:read')) throw new NotFoundError('Instance');
-      }
-      const port = upstream(instance, reply);
-      if (port === null) return reply;
-      return reply.from(`http://127.0.0.1:${port}/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`, {
-        rewriteRequestHeaders: (_req, headers) => ({ ...headers, cookie: withoutPlatformCookie(headers.cookie as string | undefined), authorization: undefined }) as typeof headers,
-        rewriteHeaders: withNodeRedPolicy,
-      });
-    },
+    /** The flows' own HTTP endpoints and dashboards. */
+    scope.route({
+      method: [...ALL_METHODS],
+      url: '/instances/:instanceId/app/*',
+      // Access is the instance owner's choice (endpoint_access), checked below.
+      config: { public: true },
+      schema: { hide: true },
+      handler: async (request, reply) => {
+        const params = request.params as { instanceId: string; '*': string };
+        const instance = await c.applicationsStore.instanceById(params.instanceId);
+        if (!instance) throw new NotFoundError('Instance');
+        if (instance.endpoint_access === 'login') {
+          const auth = request.auth;
+          if (!auth?.session || auth.session.stage !== 'full') throw new UnauthenticatedError('Sign in to use this application.');
+          const role = await teamsStore.roleOf(instance.team_id, auth.user.id);
+          if (!isAllowed({ platformRole: auth.user.platform_role, teamRole: role }, 'applications:read')) throw new NotFoundError('Instance');
+        }
+        const port = upstream(instance, reply);
+        if (port === null) return reply;
+        return reply.from(`http://127.0.0.1:${port}/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`, {
+          rewriteRequestHeaders: (_req, headers) => ({ ...headers, cookie: withoutPlatformCookie(headers.cookie as string | undefined), authorization: undefined }) as typeof headers,
+          rewriteHeaders: withNodeRedPolicy,
+        });
+      },
+    });
   });
 
   /** The editor's WebSocket (comms): the same session and team check, then a byte pipe to Node-RED. */

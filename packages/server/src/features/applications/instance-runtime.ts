@@ -48,8 +48,10 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
 
   const appendLogs = (instanceId: string, lines: LogLine[]): void => logs.append(instanceId, lines);
 
+  const dirOf = (instanceId: string): string => path.join(deps.dataDir, 'instances', instanceId);
+
   function spawnAgent(instanceId: string, agentToken: string): void {
-    const dir = path.join(deps.dataDir, 'instances', instanceId);
+    const dir = dirOf(instanceId);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const child = spawn(process.execPath, [deps.agentBin ?? AGENT_BIN], {
       env: {
@@ -105,6 +107,13 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
       active = true;
     },
     stop,
+    /**
+     * A deleted instance's files go with it: its agent's state holds the opened values of its
+     * secret environment variables and Node-RED's flows and credentials. Stop it first.
+     */
+    removeFiles(instanceId: string): void {
+      fs.rmSync(dirOf(instanceId), { recursive: true, force: true });
+    },
     isRunning: (instanceId: string) => children.has(instanceId),
     async stopAll(): Promise<void> {
       closed = true;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { canonicalJson } from '@flowgate/core';
@@ -33,6 +35,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   let admin: Client;
   let viewer: Client;
   let instanceId: string;
+  let teamId: string;
 
   /** The editor's own way in: open the editor page, take the token from the redirect, call the admin API with it. */
   async function editorToken(client: Client): Promise<string> {
@@ -53,7 +56,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     admin = await setupAdmin(t);
-    const teamId = (await admin.post('/api/teams', { name: 'Cooling' })).json().id;
+    teamId = (await admin.post('/api/teams', { name: 'Cooling' })).json().id;
     viewer = await addMember(t, admin, teamId, 'vik@plant.example', 'viewer');
     const appId = (await admin.post(`/api/teams/${teamId}/applications`, { name: 'Chiller' })).json().id;
     const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
@@ -137,8 +140,91 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.ok(!sameFlows(await runningFlows(admin), FLOW_B), 'the flows did not change');
   });
 
+  test("the flows' own endpoints: behind sign-in, then public; a form post and a large deploy reach Node-RED as sent", async () => {
+    const endpoints = [
+      { id: 'tabH', type: 'tab', label: 'Endpoints' },
+      { id: 'in1', type: 'http in', z: 'tabH', name: '', url: '/line', method: 'get', upload: false, swaggerDoc: '', wires: [['tpl1']] },
+      { id: 'in2', type: 'http in', z: 'tabH', name: '', url: '/count', method: 'post', upload: false, swaggerDoc: '', wires: [['tpl1']] },
+      { id: 'tpl1', type: 'template', z: 'tabH', name: '', field: 'payload', fieldType: 'msg', format: 'handlebars', syntax: 'mustache', template: 'line={{payload.line}} count={{payload.count}}', output: 'str', wires: [['res1']] },
+      { id: 'res1', type: 'http response', z: 'tabH', name: '', statusCode: '', headers: {}, wires: [] },
+    ];
+    const snapshotId = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'endpoints', flows: endpoints })).json().id;
+    assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId })).statusCode, 202);
+    await until('the endpoints running', async () => {
+      const i = (await admin.get(`/api/instances/${instanceId}`)).json();
+      return i.runningSnapshotId === snapshotId && i.status === 'running';
+    });
+
+    const app = `${base}/instances/${instanceId}/app`;
+    const anonymous = await fetch(`${app}/line?line=3`);
+    assert.equal(anonymous.status, 401, 'behind sign-in by default');
+    assert.equal(await (await fetch(`${app}/line?line=3`, { headers: { cookie: admin.cookie! } })).text(), 'line=3 count=');
+    // A form, as a plain HTML page posts it: a type the platform's API has no parser for.
+    const form = await fetch(`${app}/count`, { method: 'POST', headers: { cookie: admin.cookie!, 'content-type': 'application/x-www-form-urlencoded' }, body: 'line=4&count=17' });
+    assert.equal(form.status, 200);
+    assert.equal(await form.text(), 'line=4 count=17');
+
+    assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'public' })).statusCode, 200);
+    const open = await fetch(`${app}/line?line=5`);
+    assert.equal(open.status, 200);
+    assert.equal(await open.text(), 'line=5 count=');
+    // The platform's session never reaches the flows, even on a public endpoint.
+    assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'login' })).statusCode, 200);
+    assert.equal((await fetch(`${app}/line?line=6`)).status, 401);
+
+    // A flow larger than the platform API's 1 MB body limit deploys from the editor as it
+    // does straight to Node-RED (its own limit is 5 MB), and reads back unchanged.
+    const large = [...endpoints, { id: 'fn1', type: 'function', z: 'tabH', name: 'recipe table', func: `// ${'x'.repeat(1_500_000)}\nreturn msg;`, outputs: 1, wires: [[]] }];
+    const token = await editorToken(admin);
+    const deploy = await fetch(`${base}/instances/${instanceId}/editor/flows`, {
+      method: 'POST',
+      headers: { cookie: admin.cookie!, authorization: `Bearer ${token}`, 'content-type': 'application/json', 'node-red-api-version': 'v1', 'node-red-deployment-type': 'full' },
+      body: JSON.stringify(large),
+    });
+    assert.equal(deploy.status, 204, await deploy.text());
+    assert.ok(sameFlows(await runningFlows(admin), large), 'Node-RED runs the large flow exactly');
+  });
+
+  test('a member made operator while the editor is open can no longer deploy from it', async () => {
+    const member = await addMember(t, admin, teamId, 'mo@plant.example', 'member');
+    const memberId = (await member.get('/api/account')).json().user.id;
+    const token = await editorToken(member);
+    const before = await runningFlows(admin);
+    assert.equal((await admin.patch(`/api/teams/${teamId}/members/${memberId}`, { role: 'operator' })).statusCode, 204);
+    const deploy = await member.request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1', 'node-red-deployment-type': 'full' });
+    assert.ok(deploy.statusCode === 401 || deploy.statusCode === 403, `refused: ${deploy.statusCode} ${deploy.body}`);
+    assert.ok(sameFlows(await runningFlows(admin), before), 'the flows did not change');
+  });
+
   test('a write without the editor token is refused (CSRF)', async () => {
     const r = await admin.request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B });
     assert.equal(r.statusCode, 403);
+  });
+
+  test('restart, stop, start and delete: Node-RED follows, and a deleted instance leaves no files', async () => {
+    const status = async () => (await admin.get(`/api/instances/${instanceId}`)).json().status as string;
+    const answers = async (port: number) => fetch(`http://127.0.0.1:${port}/instances/${instanceId}/editor/flows`).then((r) => r.status, () => null);
+    assert.equal((await admin.post(`/api/instances/${instanceId}/restart`)).statusCode, 202);
+    await until('running after the restart', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));
+    assert.ok((await runningFlows(admin)).length > 0, 'the editor answers again, with the flows');
+    const restarted = t.context.runtime.port(instanceId)!;
+
+    assert.equal((await admin.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
+    assert.equal(await status(), 'stopped');
+    await until('Node-RED gone', async () => t.context.runtime.port(instanceId) === null && (await answers(restarted)) === null);
+    assert.equal((await admin.get(`/instances/${instanceId}/editor/flows`)).statusCode, 503);
+
+    assert.equal((await admin.post(`/api/instances/${instanceId}/start`)).statusCode, 202);
+    await until('running after the start', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));
+    const port = t.context.runtime.port(instanceId)!;
+    const events = ((await admin.get('/api/audit?event=instance.*')).json().events as Array<{ event: string; targetId: string }>).filter((e) => e.targetId === instanceId).map((e) => e.event);
+    for (const event of ['instance.restarted', 'instance.stopped', 'instance.started']) assert.ok(events.includes(event), `${event} audited`);
+
+    const dir = path.join(t.config.dataDir, 'instances', instanceId);
+    assert.ok(fs.existsSync(path.join(dir, 'userdir')), 'the agent keeps its state and Node-RED its files here');
+    assert.equal((await admin.delete(`/api/instances/${instanceId}`)).statusCode, 204);
+    assert.equal(await answers(port), null, 'Node-RED stopped');
+    assert.equal(fs.existsSync(dir), false, "the instance's files are gone, secret values with them");
+    assert.equal((await admin.get(`/api/instances/${instanceId}`)).statusCode, 404);
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { verifyEditorToken } from '@flowgate/core';
 import type { UsersTable } from '../../db/schema.ts';
 import { SESSION_COOKIE } from '../../http/auth.ts';
@@ -46,22 +46,32 @@ export function withoutPlatformCookie(cookie: string | undefined): string | unde
   return rest.length ? rest.join('; ') : undefined;
 }
 
+/**
+ * Request bodies in this scope reach Node-RED as they came, streamed: not parsed and written
+ * again (a deploy's flow JSON twice over), not refused for a type the platform has no parser
+ * for (a form posted to an HTTP-in node, an upload), and bounded by Node-RED's own limit
+ * rather than the platform API's. Nothing is read before the sign-in hook has passed.
+ */
+export function passBodiesThrough(scope: FastifyInstance): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+}
+
 /** The part of a URL after the path: '' or '?…'. */
 export function queryOf(url: string): string {
   return url.includes('?') ? url.slice(url.indexOf('?')) : '';
 }
 
 /**
- * The editor token a request presents, checked: null when it presents none. A token minted
- * for someone else or another editor is refused, and a write must carry one: a cross-site
- * form has the cookie but not the token.
+ * Checks the editor token a request presents. A token minted for someone else or another
+ * editor is refused, and a write must carry one: a cross-site form has the cookie but not the
+ * token. What Node-RED then gets is a token minted for the request (editorRequestHeaders).
  */
-export function presentedEditorToken(request: FastifyRequest, key: string, expect: { userId: string; iid: string }, nowSeconds: number): string | null {
+export function checkPresentedEditorToken(request: FastifyRequest, key: string, expect: { userId: string; iid: string }, nowSeconds: number): void {
   const sent = request.headers.authorization?.startsWith('Bearer ') ? request.headers.authorization.slice(7) : null;
   const presented = sent ? verifyEditorToken(key, sent, nowSeconds) : null;
   if (presented && (presented.sub !== expect.userId || presented.iid !== expect.iid)) throw new ForbiddenError('This editor token belongs to someone else.');
   if (!SAFE.has(request.method) && !presented) throw new ForbiddenError('Editor changes need the editor token: reload the editor.');
-  return presented ? sent : null;
 }
 
 /**

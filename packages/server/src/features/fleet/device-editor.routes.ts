@@ -11,7 +11,7 @@ import { NotFoundError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import {
-  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, pipeUpgrade, presentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy,
+  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, checkPresentedEditorToken, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy,
 } from '../applications/node-red-proxy.ts';
 
 /** How long opening a device's editor waits for the device to open its tunnel. */
@@ -111,13 +111,13 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
     const session = await tunnelOf(device, reply);
     if (!session) return reply;
     const key = await deployments.editorKeyOf(device);
-    const presented = presentedEditorToken(request, key, { userId: user.id, iid: device.id }, Math.floor(clock.now().getTime() / 1000));
+    checkPresentedEditorToken(request, key, { userId: user.id, iid: device.id }, Math.floor(clock.now().getTime() / 1000));
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
       await auditLog.record(request.ctx, { event: 'device.editor.opened', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { permissions: 'read' } });
       return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key)}`);
     }
-    return forward(request, reply, session, path, presented ?? tokenFor(user, device, key));
+    return forward(request, reply, session, path, tokenFor(user, device, key));
   }
 
   app.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true } }, async (request, reply) =>

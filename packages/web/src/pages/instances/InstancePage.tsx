@@ -116,7 +116,7 @@ export function InstancePage() {
 
       <SnapshotsSection instance={data} access={access} onDeployed={() => instance.reload()} />
       <LogsPanel source={`/api/instances/${encodeURIComponent(data.id)}/logs`} />
-      <EndpointSection instance={data} mayWrite={access.allowed('applications:write')} onChanged={replace} />
+      <EndpointSection instance={data} mayWrite={access.allowed('instances:endpoints')} onChanged={replace} />
       <EnvSection instanceId={data.id} mayWrite={access.allowed('applications:write')} />
 
       {access.allowed('applications:write') && (
