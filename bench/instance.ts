@@ -4,11 +4,15 @@
  *    (agent spawned, Node-RED started, health-checked), 3 instances one after another;
  *  - editor proxy overhead: latency of GET /flows and of a full deploy (POST /flows), through
  *    the platform's proxy and straight to Node-RED on loopback with the same token, 50 each,
- *    with 21 nodes deployed and with 301.
+ *    with 21 nodes deployed and with 301, from a client process of its own (as a browser is);
+ *    beside them, for scale, two proxies that do nothing else (a TCP pipe, node:http).
  *
  *   npm run bench -- instance
  */
-import type { AddressInfo } from 'node:net';
+import { fork, type Serializable } from 'node:child_process';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { fmt, line, machineNote, percentile } from './lib.ts';
 import { Client, setupAdmin, startTestApp } from '../packages/server/test/harness.ts';
 
@@ -24,8 +28,9 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 60_000): Promise
   }
 }
 
+/** `n` inject nodes on a tab whose label the editor client changes at every deploy. */
 const flows = (n: number) => [
-  { id: 'tab1', type: 'tab', label: 'Bench' },
+  { id: 'tab1', type: 'tab', label: 'Bench __DEPLOY__' },
   ...Array.from({ length: n }, (_, i) => ({ id: `inj${i}`, type: 'inject', z: 'tab1', name: `n${i}`, topic: `t${i}`, payload: String(i), payloadType: 'num', repeat: '', x: 100, y: 40 + i * 40, wires: [] })),
 ];
 
@@ -55,56 +60,98 @@ try {
   const opened = await fetch(`${base}/instances/${instanceId}/editor/`, { headers: { cookie }, redirect: 'manual' });
   const token = /access_token=([^&]+)/.exec(opened.headers.get('location') ?? '')![1]!;
   const port = t.context.runtime.port(instanceId)!;
-  const via = { proxy: `${base}/instances/${instanceId}/editor/flows`, direct: `http://127.0.0.1:${port}/instances/${instanceId}/editor/flows` };
   const headers = { authorization: `Bearer ${token}`, cookie, 'node-red-api-version': 'v1' };
 
-  async function once(url: string, init: RequestInit): Promise<number> {
-    const started = performance.now();
-    const r = await fetch(url, init);
-    await r.arrayBuffer();
-    if (!r.ok) throw new Error(`${url}: ${r.status}`);
-    return performance.now() - started;
+  // For scale, two proxies in the platform's process that do nothing but proxy, to the same
+  // Node-RED: a TCP pipe (the price of the hop alone) and node:http with keep-alive (the price
+  // of reading and writing each request and answer again, which any HTTP proxy pays).
+  const pipe = net.createServer((socket) => {
+    const toNodeRed = net.connect(port, '127.0.0.1');
+    socket.pipe(toNodeRed).pipe(socket);
+    toNodeRed.on('error', () => socket.destroy());
+    socket.on('error', () => toNodeRed.destroy());
+  });
+  const keepAlive = new http.Agent({ keepAlive: true });
+  const bare = http.createServer((request, response) => {
+    const forwarded = http.request({ host: '127.0.0.1', port, path: request.url, method: request.method, headers: request.headers, agent: keepAlive }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    request.pipe(forwarded);
+  });
+  const portOf = async (server: net.Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  const flowsPath = `/instances/${instanceId}/editor/flows`;
+  const targets = {
+    direct: `http://127.0.0.1:${port}${flowsPath}`,
+    platform: `${base}${flowsPath}`,
+    tcp: `http://127.0.0.1:${await portOf(pipe)}${flowsPath}`,
+    http: `http://127.0.0.1:${await portOf(bare)}${flowsPath}`,
+  };
+
+  /** After a deploy: the agent records it as a snapshot, which then becomes what runs. */
+  let running = (await admin.get(`/api/instances/${instanceId}`)).json().runningSnapshotId as string | null;
+  async function settled(): Promise<void> {
+    await until(async () => {
+      const now = (await admin.get(`/api/instances/${instanceId}`)).json().runningSnapshotId as string | null;
+      if (now === running) return false;
+      running = now;
+      return true;
+    });
+    await new Promise((r) => setTimeout(r, 100));
   }
+
+  type Times = Record<string, number[]>;
+  function client(job: Serializable): Promise<Record<string, Times>> {
+    return new Promise((resolve, reject) => {
+      const child = fork(fileURLToPath(new URL('./support/editor-client.mjs', import.meta.url)), { stdio: 'inherit' });
+      child.on('message', (m: { ready?: true; settle?: true; results?: Record<string, Times> }) => {
+        if (m.ready) child.send(job);
+        else if (m.settle) settled().then(() => child.send({ settled: true }), reject);
+        else if (m.results) resolve(m.results);
+      });
+      child.on('exit', (code) => code === 0 || reject(new Error(`the editor client exited with ${code}`)));
+    });
+  }
+
   // A small flow, and one of the size a plant's application reaches (the 300 nodes of the
   // snapshot target): the proxy's cost is the same for both, Node-RED's own grows.
+  const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
   for (const size of [20, 300]) {
     const deploy = { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'node-red-deployment-type': 'full' }, body: JSON.stringify(flows(size)) };
-    await once(via.direct, deploy);
-    for (const [what, init] of [
-      [`GET /flows (${size + 1} nodes deployed)`, { headers }],
-      [`deploy (POST /flows, ${size + 1} nodes, full)`, deploy],
-    ] as const) {
-      // Alternating, request by request, so that load and Node-RED's own drift fall on both alike.
-      const direct: number[] = [];
-      const proxied: number[] = [];
-      for (let i = 0; i < RUNS + 5; i++) {
-        const d = await once(via.direct, init as RequestInit);
-        const p = await once(via.proxy, init as RequestInit);
-        if (i >= 5) {
-          direct.push(d);
-          proxied.push(p);
-        }
-      }
-      const dP50 = percentile(direct.sort((a, b) => a - b), 50);
-      const pP50 = percentile(proxied.sort((a, b) => a - b), 50);
-      const overhead = (pP50 - dP50) / dP50;
-      line(`editor proxy ${what}: direct p50 ${fmt(dP50, 2)} ms, through the platform p50 ${fmt(pP50, 2)} ms, overhead ${fmt(pP50 - dP50, 2)} ms = ${fmt(overhead * 100, 1)} % (${RUNS} requests each, alternating) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
+    const first = await fetch(targets.direct, { ...deploy, body: deploy.body.replace('__DEPLOY__', `${size}`) });
+    if (!first.ok) throw new Error(`deploy: ${first.status}`);
+    await settled();
+    const results = await client({
+      runs: RUNS,
+      warmup: 5,
+      cases: [
+        { name: `GET /flows (${size + 1} nodes deployed)`, init: { headers }, settle: false, targets },
+        { name: `deploy (POST /flows, ${size + 1} nodes, full; each after the platform recorded the one before)`, init: deploy, settle: true, targets },
+      ],
+    });
+    for (const [what, times] of Object.entries(results)) {
+      const direct = p50(times.direct!);
+      const added = (label: keyof typeof targets) => p50(times[label]!) - direct;
+      const overhead = added('platform') / direct;
+      line(`editor proxy ${what}: direct p50 ${fmt(direct, 2)} ms, through the platform p50 ${fmt(p50(times.platform!), 2)} ms, overhead ${fmt(added('platform'), 2)} ms = ${fmt(overhead * 100, 1)} % (${RUNS} requests each, from a client process of its own) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
+      line(`  for scale, proxies that only proxy: TCP pipe +${fmt(added('tcp'), 2)} ms (${fmt((added('tcp') / direct) * 100, 1)} %), node:http keep-alive +${fmt(added('http'), 2)} ms (${fmt((added('http') / direct) * 100, 1)} %)`);
     }
   }
+  pipe.close();
+  bare.close();
+  keepAlive.destroy();
 
   // For scale: what the platform costs on its own, without Node-RED behind it. The proxy
   // pays the signed-in request's price, then a second HTTP hop and the streamed body.
-  for (const [what, url, init] of [
-    ['GET /api/health (public: routing, hooks, headers)', `${base}/api/health`, {}],
-    ['GET /api/instances/:id (session, team role, one query)', `${base}/api/instances/${instanceId}`, { headers: { cookie } }],
-  ] as const) {
-    const times: number[] = [];
-    for (let i = 0; i < RUNS + 5; i++) {
-      const ms = await once(url, init as RequestInit);
-      if (i >= 5) times.push(ms);
-    }
-    line(`platform alone ${what}: p50 ${fmt(percentile(times.sort((a, b) => a - b), 50), 2)} ms (${RUNS} requests, the same in-process fetch client; for scale)`);
-  }
+  const alone = await client({
+    runs: RUNS,
+    warmup: 5,
+    cases: [{ name: 'alone', init: { headers: { cookie } }, settle: false, targets: { 'GET /api/health (public: routing, hooks, headers)': `${base}/api/health`, 'GET /api/instances/:id (session, team role, one query)': `${base}/api/instances/${instanceId}` } }],
+  });
+  for (const [what, times] of Object.entries(alone.alone!)) line(`platform alone ${what}: p50 ${fmt(p50(times), 2)} ms (${RUNS} requests, the same client process; for scale)`);
 } finally {
   await t.close();
 }

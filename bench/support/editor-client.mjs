@@ -1,0 +1,38 @@
+// The browser's side of bench/instance.ts's editor proxy figures, in a process of its own as
+// a browser is: the platform's event loop serves the requests and does not also make them.
+// Forked with an IPC channel; it gets one job, answers with every latency, and exits.
+//   job: { runs, warmup, cases: [{ name, init, settle, targets: { label: url } }] }
+// A case with `settle` (a deploy) asks the parent to say when the platform has finished what
+// a deploy sets off (the automatic snapshot) before the next request goes. Each deploy is a
+// change, as a person's is: "__DEPLOY__" in its body becomes a counter.
+const ask = (message) =>
+  new Promise((resolve) => {
+    process.once('message', resolve);
+    process.send(message);
+  });
+
+async function once(url, init) {
+  const started = performance.now();
+  const response = await fetch(url, init);
+  await response.arrayBuffer();
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return performance.now() - started;
+}
+
+const job = await ask({ ready: true });
+const results = {};
+let deploys = 0;
+for (const c of job.cases) {
+  const times = Object.fromEntries(Object.keys(c.targets).map((label) => [label, []]));
+  // Round by round, one request to each target in turn, so that drift falls on all alike.
+  for (let i = 0; i < job.warmup + job.runs; i++) {
+    for (const [label, url] of Object.entries(c.targets)) {
+      const init = c.init.body ? { ...c.init, body: c.init.body.replaceAll('__DEPLOY__', String(++deploys)) } : c.init;
+      const ms = await once(url, init);
+      if (c.settle) await ask({ settle: true });
+      if (i >= job.warmup) times[label].push(ms);
+    }
+  }
+  results[c.name] = times;
+}
+process.send({ results }, () => process.exit(0));
