@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { ApplicationsTable, InstancesTable } from '../../db/schema.ts';
+import { ValidationError } from '../../http/errors.ts';
 import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
 import { DEFAULT_AUTO_SNAPSHOT_RETENTION } from './applications.service.ts';
 
@@ -27,7 +28,10 @@ const InstanceView = Type.Object({
 // Environment variable names as Node-RED and shells accept them.
 const EnvName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' });
 const EnvVar = Type.Object({ name: EnvName, value: Type.Optional(Type.String({ maxLength: 16_384 })), secret: Type.Boolean() }, { additionalProperties: false });
-const NpmPattern = Type.String({ minLength: 1, maxLength: 214, pattern: '^(@[a-z0-9~*][a-z0-9-._~*]*/)?[a-z0-9~*][a-z0-9-._~*]*$' });
+/** An npm package name, or a pattern of them with `*` (Node-RED's palette allow and deny lists). */
+const NPM_PATTERN = /^(@[a-z0-9~*][a-z0-9-._~*]*\/)?[a-z0-9~*][a-z0-9-._~*]*$/;
+// Checked in the handler, not the schema: a refused list is audited.
+const PaletteList = Type.Array(Type.String({ maxLength: 214 }), { maxItems: 500 });
 const TeamSettingsView = Type.Object({ paletteAllow: Type.Array(Type.String()), paletteDeny: Type.Array(Type.String()), autoSnapshotRetention: Type.Integer() });
 
 export function presentApplication(a: ApplicationsTable) {
@@ -172,7 +176,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['applications'],
         params: TeamParams,
-        body: Type.Object({ paletteAllow: Type.Array(NpmPattern, { maxItems: 500 }), paletteDeny: Type.Array(NpmPattern, { maxItems: 500 }), autoSnapshotRetention: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }),
+        body: Type.Object({ paletteAllow: PaletteList, paletteDeny: PaletteList, autoSnapshotRetention: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }),
         response: { 200: TeamSettingsView },
       },
     },
@@ -180,6 +184,14 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
       const teamId = request.params.teamId;
       await c.teams.requireTeam(teamId);
       const body = request.body;
+      const invalid = [...body.paletteAllow, ...body.paletteDeny].filter((name) => !NPM_PATTERN.test(name));
+      if (invalid.length) {
+        await auditLog.record(request.ctx, { event: 'team.settings.updated', outcome: 'failure', target: { type: 'team', id: teamId }, teamId, details: { reason: 'not npm package names', invalid: invalid.slice(0, 20) } });
+        throw new ValidationError(
+          `Not npm package names (or patterns of them with *): ${invalid.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}.`,
+          invalid.slice(0, 20).map((name) => ({ field: body.paletteAllow.includes(name) ? 'paletteAllow' : 'paletteDeny', message: `${JSON.stringify(name)} is not an npm package name` })),
+        );
+      }
       const instances = await applicationsStore.instancesOfTeam(teamId);
       await auditLog.transaction(request.ctx, async (tx) => {
         await applicationsStore.upsertTeamSettings(
@@ -188,6 +200,8 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
         );
         // Palette lists are part of each instance's Node-RED settings: every agent must pick them up.
         for (const i of instances) await applicationsStore.bumpGeneration(i.id, clock.now().toISOString(), tx.trx);
+        // A lower retention applies now, not at each instance's next deploy from the editor.
+        for (const i of instances) await c.snapshots.pruneAutomatic(i, body.autoSnapshotRetention, tx);
         await tx.record({ event: 'team.settings.updated', target: { type: 'team', id: teamId }, teamId, details: body });
       });
       for (const i of instances) runtime.wake(i.id);

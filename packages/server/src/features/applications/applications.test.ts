@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { SYSTEM_CONTEXT } from '../../context.ts';
 import { encryptCredentials } from '../snapshots/node-red-credentials.ts';
 import { addMember, Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
@@ -70,6 +71,51 @@ for (const dialect of DIALECTS) {
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().detail, /not valid Node-RED flows/);
       assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, 0);
+      const [refused] = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.created&outcome=failure`)).json().events;
+      assert.equal(refused.targetId, instanceId, 'the refused attempt is audited');
+      assert.match(JSON.parse(refused.details).reason, /not valid Node-RED flows/);
+    });
+
+    test('a palette list with a name that is not an npm package is refused and audited; the settings stay', async () => {
+      const settings = `/api/teams/${teamId}/application-settings`;
+      const before = (await admin.get(settings)).json();
+      const bad = await admin.put(settings, { paletteAllow: ['node-red-dashboard', 'Not A Package!'], paletteDeny: [], autoSnapshotRetention: 20 });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json().detail, /"Not A Package!"/);
+      assert.deepEqual(bad.json().errors, [{ field: 'paletteAllow', message: '"Not A Package!" is not an npm package name' }]);
+      assert.deepEqual((await admin.get(settings)).json(), before);
+      const [refused] = (await admin.get(`/api/teams/${teamId}/audit?event=team.settings.updated&outcome=failure`)).json().events;
+      assert.deepEqual(JSON.parse(refused.details).invalid, ['Not A Package!']);
+      assert.equal((await admin.put(settings, { paletteAllow: ['node-red-dashboard', '@flowgate/*'], paletteDeny: ['node-red-contrib-*'], autoSnapshotRetention: 20 })).statusCode, 200);
+    });
+
+    test('automatic snapshots are kept to the retention the team sets, and a lower one applies at once', async () => {
+      // An instance of its own, so that the snapshots of the tests after it stay as they are.
+      const applicationId = (await admin.get(`/api/instances/${instanceId}`)).json().applicationId as string;
+      const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+      const id = (await admin.post(`/api/applications/${applicationId}/instances`, { name: 'retention', nodeRedVersion: version })).json().id as string;
+      const list = async () => (await admin.get(`/api/instances/${id}/snapshots`)).json() as Array<{ id: string; kind: string }>;
+      // What the agent sends after a deploy in the editor (its route needs the agent's own token).
+      const deployInEditor = async (topic: string) =>
+        (await t.context.snapshots.recordEditorDeploy((await t.context.applicationsStore.instanceById(id))!, { flows: FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic } : n)), credentials: null, user: 'admin@plant.example' }, SYSTEM_CONTEXT)).id;
+      assert.equal((await admin.post(`/api/instances/${id}/snapshots`, { name: 'by hand', flows: FLOW_A })).statusCode, 201);
+      let newest = '';
+      for (const topic of ['t1', 't2', 't3']) newest = await deployInEditor(topic);
+      assert.equal((await list()).filter((x) => x.kind === 'auto').length, 3);
+
+      const settings = `/api/teams/${teamId}/application-settings`;
+      const current = (await admin.get(settings)).json() as Record<string, unknown>;
+      assert.equal((await admin.put(settings, { ...current, autoSnapshotRetention: 1 })).statusCode, 200);
+      assert.deepEqual((await list()).filter((x) => x.kind === 'auto').map((x) => x.id), [newest], 'the newest, which runs, is kept');
+      assert.equal((await list()).filter((x) => x.kind === 'manual').length, 1, 'a snapshot taken by hand is never pruned');
+      const pruned = ((await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deleted`)).json().events as Array<{ targetId: string; details: string }>).find((e) => e.targetId === id)!;
+      assert.equal(JSON.parse(pruned.details).removed.length, 2);
+      assert.equal(JSON.parse(pruned.details).retention, 1);
+
+      const next = await deployInEditor('t4');
+      assert.deepEqual((await list()).filter((x) => x.kind === 'auto').map((x) => x.id), [next], 'and at the next deploy');
+      assert.equal((await admin.put(settings, { ...current })).statusCode, 200);
+      assert.equal((await admin.delete(`/api/instances/${id}`)).statusCode, 204);
     });
 
     test('snapshots are addressed by the hash of their content and listed with their author', async () => {

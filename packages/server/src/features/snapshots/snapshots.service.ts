@@ -3,7 +3,7 @@ import { canonicalJson, diffFlows, snapshotHash, validateFlows, type FlowDiff, t
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
-import type { AuditLog } from '../audit/audit.service.ts';
+import type { AuditedTransaction, AuditLog } from '../audit/audit.service.ts';
 import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../applications/applications.service.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { InstanceRuntime } from '../applications/instance-runtime.ts';
@@ -117,8 +117,22 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     runtime.wake(instance.id);
   }
 
+  /**
+   * Keeps the newest `keep` automatic snapshots of an instance and deletes the rest, in the
+   * caller's transaction and audited: never one that runs, is the target, or that devices,
+   * groups or rollouts name.
+   */
+  async function pruneAutomatic(instance: InstancesTable, keep: number, tx: AuditedTransaction): Promise<void> {
+    const protectedIds = [instance.target_snapshot_id, instance.running_snapshot_id].filter((x): x is string => x !== null);
+    const expired = await store.expiredAuto(instance.id, keep, protectedIds, tx.trx);
+    if (!expired.length) return;
+    await store.delete(expired.map((e) => e.id), tx.trx);
+    await tx.record({ event: 'snapshot.deleted', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { retention: keep, removed: expired } });
+  }
+
   return {
     requireSnapshot,
+    pruneAutomatic,
     contentOf,
     list: (instanceId: string) => store.listOfInstance(instanceId),
 
@@ -127,7 +141,17 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       const instance = await applications.requireInstance(instanceId);
       let content: SnapshotContent;
       if (input.flows !== undefined) {
-        content = { flows: checkedFlows(input.flows), credentials: null, settings: {}, env: await envOfInstance(instanceId), modules: [] };
+        let flows: NodeRedNode[];
+        try {
+          flows = checkedFlows(input.flows);
+        } catch (error) {
+          // Refused and nothing written; the attempt is on record all the same.
+          if (error instanceof ValidationError) {
+            await auditLog.record(ctx, { event: 'snapshot.created', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { name: input.name, reason: error.message.slice(0, 500) } });
+          }
+          throw error;
+        }
+        content = { flows, credentials: null, settings: {}, env: await envOfInstance(instanceId), modules: [] };
       } else {
         if (!instance.running_snapshot_id) throw new ConflictError('Nothing runs on this instance yet: deploy flows first, or give flows.');
         content = verified(await requireSnapshot(instance.running_snapshot_id));
@@ -155,13 +179,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
           details: { instanceId: instance.id, name: snapshot.name, kind: 'auto', hash: snapshot.hash, nodes: snapshot.node_count, deployedBy: input.user },
         });
         const settings = await applicationsStore.teamSettings(instance.team_id, tx.trx);
-        const keep = settings?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION;
-        const protectedIds = [snapshot.id, instance.target_snapshot_id, instance.running_snapshot_id].filter((x): x is string => x !== null);
-        const expired = await store.expiredAuto(instance.id, keep, protectedIds, tx.trx);
-        if (expired.length) {
-          await store.delete(expired.map((e) => e.id), tx.trx);
-          await tx.record({ event: 'snapshot.deleted', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { retention: keep, removed: expired } });
-        }
+        // The new snapshot is target and what runs now: those before it are history.
+        await pruneAutomatic({ ...instance, target_snapshot_id: snapshot.id, running_snapshot_id: snapshot.id }, settings?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION, tx);
       });
       return snapshot;
     },

@@ -18,13 +18,16 @@ export function createSnapshotsStore(db: Db) {
      * Automatic snapshots beyond the newest `keep`, never the ones an instance targets or
      * runs, nor one a device, a device group or a rollout names.
      */
-    expiredAuto: (instanceId: string, keep: number, protectedIds: string[], ex: Executor) =>
-      ex
+    /** Automatic snapshots past the newest `keep`, less those in use (`protectedIds`, devices, groups, rollouts). */
+    expiredAuto: async (instanceId: string, keep: number, protectedIds: string[], ex: Executor) => {
+      const newest = await ex.selectFrom('snapshots').select('id').where('instance_id', '=', instanceId).where('kind', '=', 'auto').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(keep).execute();
+      const kept = [...protectedIds, ...newest.map((n) => n.id)];
+      return ex
         .selectFrom('snapshots')
         .select(['id', 'name', 'hash'])
         .where('instance_id', '=', instanceId)
         .where('kind', '=', 'auto')
-        .$if(protectedIds.length > 0, (q) => q.where('id', 'not in', protectedIds))
+        .$if(kept.length > 0, (q) => q.where('id', 'not in', kept))
         .where(({ eb, exists, not, selectFrom, or }) =>
           not(
             or([
@@ -36,9 +39,9 @@ export function createSnapshotsStore(db: Db) {
         )
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
-        .offset(keep)
         .limit(10_000)
-        .execute(),
+        .execute();
+    },
     delete: (ids: string[], ex: Executor) => ex.deleteFrom('snapshots').where('id', 'in', ids).execute(),
   };
 }
