@@ -2,6 +2,7 @@
  * Hosted instances, on the real platform, agent and Node-RED:
  *  - create-to-running: from POST .../instances to the instance reporting `running`
  *    (agent spawned, Node-RED started, health-checked), 3 instances one after another;
+ *  - a snapshot by hand of a 300-node flow through the API, the whole request;
  *  - editor proxy overhead: latency of GET /flows and of a full deploy (POST /flows), through
  *    the platform's proxy and straight to Node-RED on loopback with the same token, 50 each,
  *    with 21 nodes deployed and with 301, from a client process of its own (as a browser is);
@@ -14,10 +15,14 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { fmt, line, machineNote, percentile } from './lib.ts';
+import { makeFlow } from '../packages/core/src/test-fixtures/flows.ts';
 import { Client, setupAdmin, startTestApp } from '../packages/server/test/harness.ts';
 
 const CREATE_TARGET_MS = 3000;
+const SNAPSHOT_TARGET_MS = 10;
 const PROXY_TARGET = 0.1;
+/** GETs are cheap and their figures small: many, for a steady median. Deploys each wait for the one before. */
+const GET_RUNS = 300;
 const RUNS = 50;
 
 async function until(probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -54,6 +59,18 @@ try {
   }
   const createP50 = percentile([...times].sort((a, b) => a - b), 50);
   line(`instance create-to-running: ${times.map((ms) => fmt(ms)).join(', ')} ms (p50 ${fmt(createP50)} ms; Node-RED ${version}, empty flows) — target <= ${fmt(CREATE_TARGET_MS)} ms: ${createP50 <= CREATE_TARGET_MS ? 'MET' : 'MISSED'}`);
+
+  // A snapshot by hand of a 300-node flow, whole: validate the flows, hash, store, audit, answer.
+  const plant = makeFlow(300, 7);
+  const snapshotTimes: number[] = [];
+  for (let i = 0; i < 25; i++) {
+    const started = performance.now();
+    const made = await admin.post(`/api/instances/${instanceId}/snapshots`, { name: `bench ${i}`, flows: plant });
+    if (made.statusCode !== 201) throw new Error(`snapshot: ${made.statusCode} ${made.body}`);
+    if (i >= 5) snapshotTimes.push(performance.now() - started);
+  }
+  const snapshotP50 = percentile(snapshotTimes.sort((a, b) => a - b), 50);
+  line(`snapshot by hand of a ${plant.length}-node flow through the API (validate, hash, store, audit; app.inject, no socket): p50 ${fmt(snapshotP50, 2)} ms of 20 — target <= ${SNAPSHOT_TARGET_MS} ms: ${snapshotP50 <= SNAPSHOT_TARGET_MS ? 'MET' : 'MISSED'}`);
 
   // The editor's token, as the editor gets it from the platform, used both ways.
   const cookie = admin.cookie!;
@@ -125,18 +142,17 @@ try {
     if (!first.ok) throw new Error(`deploy: ${first.status}`);
     await settled();
     const results = await client({
-      runs: RUNS,
       warmup: 5,
       cases: [
-        { name: `GET /flows (${size + 1} nodes deployed)`, init: { headers }, settle: false, targets },
-        { name: `deploy (POST /flows, ${size + 1} nodes, full; each after the platform recorded the one before)`, init: deploy, settle: true, targets },
+        { name: `GET /flows (${size + 1} nodes deployed)`, runs: GET_RUNS, init: { headers }, settle: false, targets },
+        { name: `deploy (POST /flows, ${size + 1} nodes, full; each after the platform recorded the one before)`, runs: RUNS, init: deploy, settle: true, targets },
       ],
     });
     for (const [what, times] of Object.entries(results)) {
       const direct = p50(times.direct!);
       const added = (label: keyof typeof targets) => p50(times[label]!) - direct;
       const overhead = added('platform') / direct;
-      line(`editor proxy ${what}: direct p50 ${fmt(direct, 2)} ms, through the platform p50 ${fmt(p50(times.platform!), 2)} ms, overhead ${fmt(added('platform'), 2)} ms = ${fmt(overhead * 100, 1)} % (${RUNS} requests each, from a client process of its own) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
+      line(`editor proxy ${what}: direct p50 ${fmt(direct, 2)} ms, through the platform p50 ${fmt(p50(times.platform!), 2)} ms, overhead ${fmt(added('platform'), 2)} ms = ${fmt(overhead * 100, 1)} % (${times.direct!.length} requests each, from a client process of its own) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
       line(`  for scale, proxies that only proxy: TCP pipe +${fmt(added('tcp'), 2)} ms (${fmt((added('tcp') / direct) * 100, 1)} %), node:http keep-alive +${fmt(added('http'), 2)} ms (${fmt((added('http') / direct) * 100, 1)} %)`);
     }
   }
@@ -147,11 +163,10 @@ try {
   // For scale: what the platform costs on its own, without Node-RED behind it. The proxy
   // pays the signed-in request's price, then a second HTTP hop and the streamed body.
   const alone = await client({
-    runs: RUNS,
     warmup: 5,
-    cases: [{ name: 'alone', init: { headers: { cookie } }, settle: false, targets: { 'GET /api/health (public: routing, hooks, headers)': `${base}/api/health`, 'GET /api/instances/:id (session, team role, one query)': `${base}/api/instances/${instanceId}` } }],
+    cases: [{ name: 'alone', runs: GET_RUNS, init: { headers: { cookie } }, settle: false, targets: { 'GET /api/health (public: routing, hooks, headers)': `${base}/api/health`, 'GET /api/instances/:id (session, team role, one query)': `${base}/api/instances/${instanceId}` } }],
   });
-  for (const [what, times] of Object.entries(alone.alone!)) line(`platform alone ${what}: p50 ${fmt(p50(times), 2)} ms (${RUNS} requests, the same client process; for scale)`);
+  for (const [what, times] of Object.entries(alone.alone!)) line(`platform alone ${what}: p50 ${fmt(p50(times), 2)} ms (${times.length} requests, the same client process; for scale)`);
 } finally {
   await t.close();
 }

@@ -1,7 +1,7 @@
 // The browser's side of bench/instance.ts's editor proxy figures, in a process of its own as
 // a browser is: the platform's event loop serves the requests and does not also make them.
 // Forked with an IPC channel; it gets one job, answers with every latency, and exits.
-//   job: { runs, warmup, cases: [{ name, init, settle, targets: { label: url } }] }
+//   job: { warmup, cases: [{ name, runs, init, settle, targets: { label: url } }] }
 // A case with `settle` (a deploy) asks the parent to say when the platform has finished what
 // a deploy sets off (the automatic snapshot) before the next request goes. Each deploy is a
 // change, as a person's is: "__DEPLOY__" in its body becomes a counter.
@@ -24,9 +24,11 @@ const results = {};
 let deploys = 0;
 for (const c of job.cases) {
   const times = Object.fromEntries(Object.keys(c.targets).map((label) => [label, []]));
-  // Round by round, one request to each target in turn, so that drift falls on all alike.
-  for (let i = 0; i < job.warmup + job.runs; i++) {
-    for (const [label, url] of Object.entries(c.targets)) {
+  // Round by round, one request to each target in turn, so that drift falls on all alike;
+  // each round starts one target further on, so that none is always first after a pause.
+  const targets = Object.entries(c.targets);
+  for (let i = 0; i < job.warmup + c.runs; i++) {
+    for (const [label, url] of [...targets.slice(i % targets.length), ...targets.slice(0, i % targets.length)]) {
       const init = c.init.body ? { ...c.init, body: c.init.body.replaceAll('__DEPLOY__', String(++deploys)) } : c.init;
       const ms = await once(url, init);
       if (c.settle) await ask({ settle: true });

@@ -16,7 +16,6 @@ import { SYSTEM_CONTEXT, systemClock, type Clock } from './context.ts';
 import type { Database } from './db/database.ts';
 import { createCheckpointer } from './features/audit/audit.checkpoints.ts';
 import { auditRoutes } from './features/audit/audit.routes.ts';
-import replyFrom from '@fastify/reply-from';
 import { agentRoutes } from './features/applications/agent.routes.ts';
 import { applicationsRoutes } from './features/applications/applications.routes.ts';
 import { createApplicationsService } from './features/applications/applications.service.ts';
@@ -229,7 +228,6 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // header on a DELETE with no body at all.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
-  await app.register(replyFrom);
   registerAuth(app, {
     identity,
     teamsStore,

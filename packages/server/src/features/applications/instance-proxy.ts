@@ -1,5 +1,5 @@
+import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { editorPermissions, isAllowed, mintEditorToken } from '@flowgate/core';
@@ -9,8 +9,11 @@ import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import {
-  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, passBodiesThrough, pipeUpgrade, checkPresentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy, withoutPlatformCookie,
+  ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, FORWARDED_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, passBodiesThrough, pipeUpgrade, checkPresentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withoutPlatformCookie,
 } from './node-red-proxy.ts';
+
+/** A flow's own endpoint may wait on what it calls (a PLC gateway, a database): longer than the editor. */
+const APP_ANSWER_MS = 120_000;
 
 /**
  * Node-RED behind the platform's sign-in. The editor (HTTP and its WebSocket) is proxied
@@ -21,15 +24,19 @@ import {
  */
 export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
   const { applications, runtime, auditLog, identity, teamsStore, clock } = c;
+  // Connections to the instances' Node-REDs are kept for the next request; let go before
+  // Node-RED's own 5 s keep-alive would close them under a request.
+  const toNodeRed = new http.Agent({ keepAlive: true, timeout: 4_000 });
+  app.addHook('onClose', async () => toNodeRed.destroy());
 
-  function tokenFor(user: UsersTable, role: Parameters<typeof editorPermissions>[0], instance: InstancesTable): string {
+  function tokenFor(user: UsersTable, role: Parameters<typeof editorPermissions>[0], instance: InstancesTable, seconds: number): string {
     return mintEditorToken(applications.editorKey(instance), {
       sub: user.id,
       email: user.email,
       name: user.name,
       permissions: editorPermissions(role, user.platform_role),
       iid: instance.id,
-      exp: Math.floor(clock.now().getTime() / 1000) + EDITOR_TOKEN_SECONDS,
+      exp: Math.floor(clock.now().getTime() / 1000) + seconds,
     });
   }
 
@@ -55,16 +62,13 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
       await auditLog.record(request.ctx, { event: 'instance.editor.opened', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { permissions: editorPermissions(request.teamRole, user.platform_role) } });
-      return reply.redirect(`/instances/${instance.id}/editor/?access_token=${tokenFor(user, request.teamRole, instance)}`);
+      return reply.redirect(`/instances/${instance.id}/editor/?access_token=${tokenFor(user, request.teamRole, instance, EDITOR_TOKEN_SECONDS)}`);
     }
     // Node-RED gets a token minted now, with the rights of the person's role now: the one the
     // editor holds was minted when it opened (and proves the request comes from it), and a
     // member since made operator must not deploy with it.
-    const token = tokenFor(user, request.teamRole, instance);
-    return reply.from(`http://127.0.0.1:${port}/instances/${instance.id}/editor/${path}${queryOf(request.url)}`, {
-      rewriteRequestHeaders: (_req, headers) => editorRequestHeaders(headers, token),
-      rewriteHeaders: withNodeRedPolicy,
-    });
+    const token = tokenFor(user, request.teamRole, instance, FORWARDED_TOKEN_SECONDS);
+    return forwardToNodeRed(request, reply, { port, agent: toNodeRed }, { path: `/instances/${instance.id}/editor/${path}${queryOf(request.url)}`, headers: editorRequestHeaders(request.headers, token), answerWithinMs: EDITOR_ANSWER_MS });
   }
 
   void app.register(async (scope: TypedApp) => {
@@ -93,9 +97,10 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
         }
         const port = upstream(instance, reply);
         if (port === null) return reply;
-        return reply.from(`http://127.0.0.1:${port}/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`, {
-          rewriteRequestHeaders: (_req, headers) => ({ ...headers, cookie: withoutPlatformCookie(headers.cookie as string | undefined), authorization: undefined }) as typeof headers,
-          rewriteHeaders: withNodeRedPolicy,
+        return forwardToNodeRed(request, reply, { port, agent: toNodeRed }, {
+          path: `/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`,
+          headers: { ...request.headers, cookie: withoutPlatformCookie(request.headers.cookie), authorization: undefined },
+          answerWithinMs: APP_ANSWER_MS,
         });
       },
     });

@@ -1,7 +1,9 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import http, { type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable, type Duplex } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { verifyEditorToken } from '@flowgate/core';
+import { sendProblem } from '../../http/problem.ts';
 import type { UsersTable } from '../../db/schema.ts';
 import { SESSION_COOKIE } from '../../http/auth.ts';
 import { ForbiddenError } from '../../http/errors.ts';
@@ -15,6 +17,10 @@ import { ForbiddenError } from '../../http/errors.ts';
 
 /** The editor keeps its token for WebSocket sign-in; the session still gates every request. */
 export const EDITOR_TOKEN_SECONDS = 8 * 3600;
+/** What Node-RED gets for one forwarded request lives no longer than the request may. */
+export const FORWARDED_TOKEN_SECONDS = 60;
+/** An editor request Node-RED has not begun to answer by then fails (502). */
+export const EDITOR_ANSWER_MS = 30_000;
 export const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -55,6 +61,64 @@ export function withoutPlatformCookie(cookie: string | undefined): string | unde
 export function passBodiesThrough(scope: FastifyInstance): void {
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+}
+
+/** Connection-level headers: they belong to each hop, not to the message. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+
+function withoutHopByHop(headers: Record<string, unknown>): Record<string, string | string[]> {
+  const kept: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && value !== null && !HOP_BY_HOP.has(name)) kept[name] = value as string | string[];
+  return kept;
+}
+
+/** Where a Node-RED listens: a hosted instance's loopback port, or a stream of a device's tunnel. */
+export type NodeRedHop = { port: number; agent: http.Agent } | { openStream: () => Socket };
+
+/**
+ * One request to a Node-RED, streamed both ways with node:http (the body as it came, in a
+ * scope that passes bodies through; the answer as Node-RED gives it, with Node-RED's
+ * policy). No answer begun within `answerWithinMs`, or no connection: 502, named.
+ */
+export function forwardToNodeRed(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  hop: NodeRedHop,
+  target: { path: string; headers: Record<string, unknown>; answerWithinMs: number },
+): Promise<FastifyReply> {
+  return new Promise((resolve) => {
+    const fail = (why: string) => resolve(sendProblem(reply, { type: 'https://flowgate.dev/problems/node-red-unreachable', title: 'Node-RED did not answer', status: 502, detail: why }));
+    const headers = withoutHopByHop(target.headers);
+    let upstream: http.ClientRequest;
+    try {
+      upstream = http.request({
+        ...('port' in hop ? { host: '127.0.0.1', port: hop.port, agent: hop.agent } : { createConnection: hop.openStream }),
+        method: request.method,
+        path: target.path,
+        headers: { ...headers, host: '127.0.0.1' },
+      });
+    } catch (error) {
+      return fail(`no connection to Node-RED: ${(error as Error).message}`);
+    }
+    const timer = setTimeout(() => upstream.destroy(new Error(`Node-RED did not answer within ${target.answerWithinMs / 1000} s`)), target.answerWithinMs);
+    upstream.on('response', (response: IncomingMessage) => {
+      clearTimeout(timer);
+      reply.code(response.statusCode ?? 502);
+      reply.headers(withNodeRedPolicy(withoutHopByHop(response.headers)));
+      resolve(reply.send(response));
+    });
+    upstream.on('error', (error) => {
+      clearTimeout(timer);
+      if (!reply.sent) fail(error.message);
+    });
+    // The person went away before the answer: so does the request to Node-RED.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) upstream.destroy();
+    });
+    const body = request.body;
+    if (body instanceof Readable) body.pipe(upstream);
+    else upstream.end();
+  });
 }
 
 /** The part of a URL after the path: '' or '?…'. */

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,17 +10,11 @@ import { NotFoundError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import {
-  ALL_METHODS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, isEditorFrontDoor, checkPresentedEditorToken, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser, withNodeRedPolicy,
+  ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, FORWARDED_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, checkPresentedEditorToken, passBodiesThrough, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser,
 } from '../applications/node-red-proxy.ts';
 
 /** How long opening a device's editor waits for the device to open its tunnel. */
 export const TUNNEL_WAIT_MS = 15_000;
-/** A request through the tunnel that Node-RED has not begun to answer by then fails (502). */
-const UPSTREAM_ANSWER_MS = 30_000;
-/** Connection-level headers: they belong to each hop, not to the message. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-/** Besides those, a forwarded request gets its own host and length (its body may be serialised again). */
-const REQUEST_OWN = new Set([...HOP_BY_HOP, 'host', 'content-length']);
 
 /**
  * A device's Node-RED editor, through the platform: the same sign-in, the same editor
@@ -36,14 +29,14 @@ const REQUEST_OWN = new Set([...HOP_BY_HOP, 'host', 'content-length']);
 export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
   const { fleet, deployments, tunnels, broker, auditLog, identity, teamsStore, clock } = c;
 
-  function tokenFor(user: UsersTable, device: DevicesTable, key: string): string {
+  function tokenFor(user: UsersTable, device: DevicesTable, key: string, seconds: number): string {
     return mintEditorToken(key, {
       sub: user.id,
       email: user.email,
       name: user.name,
       permissions: 'read',
       iid: device.id,
-      exp: Math.floor(clock.now().getTime() / 1000) + EDITOR_TOKEN_SECONDS,
+      exp: Math.floor(clock.now().getTime() / 1000) + seconds,
     });
   }
 
@@ -69,42 +62,6 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
     return session;
   }
 
-  /** One request to the device's Node-RED, over a new stream of its tunnel. */
-  function forward(request: FastifyRequest, reply: FastifyReply, session: TunnelSession, path: string, token: string): Promise<FastifyReply> {
-    const headers = Object.fromEntries(Object.entries(editorRequestHeaders({ ...request.headers }, token)).filter(([name, value]) => value !== undefined && !REQUEST_OWN.has(name)));
-    const raw = request.body;
-    const body = raw === undefined || raw === null ? null : Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
-    if (body) headers['content-length'] = String(body.length);
-    return new Promise((resolve) => {
-      const fail = (why: string) => resolve(sendProblem(reply, { type: 'https://flowgate.dev/problems/device-editor-failed', title: 'Device editor did not answer', status: 502, detail: why }));
-      let upstream: http.ClientRequest;
-      try {
-        upstream = http.request({
-          createConnection: () => session.openStream() as unknown as Socket,
-          method: request.method,
-          path: `/devices/${(request.params as { deviceId: string }).deviceId}/editor/${path}${queryOf(request.url)}`,
-          headers: { ...headers, host: '127.0.0.1' },
-        });
-      } catch (error) {
-        return fail(`the tunnel refused a new connection: ${(error as Error).message}`);
-      }
-      const timer = setTimeout(() => upstream.destroy(new Error(`Node-RED on the device did not answer within ${UPSTREAM_ANSWER_MS / 1000} s`)), UPSTREAM_ANSWER_MS);
-      upstream.on('response', (response: IncomingMessage) => {
-        clearTimeout(timer);
-        reply.code(response.statusCode ?? 502);
-        for (const [name, value] of Object.entries(withNodeRedPolicy(response.headers))) {
-          if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
-        }
-        resolve(reply.send(response));
-      });
-      upstream.on('error', (error) => {
-        clearTimeout(timer);
-        if (!reply.sent) fail(error.message);
-      });
-      upstream.end(body ?? undefined);
-    });
-  }
-
   async function editor(request: FastifyRequest<{ Params: { deviceId: string; '*': string } }>, reply: FastifyReply) {
     const { user } = requireAuth(request);
     const device = await fleet.device(request.params.deviceId);
@@ -115,15 +72,22 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
       await auditLog.record(request.ctx, { event: 'device.editor.opened', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { permissions: 'read' } });
-      return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key)}`);
+      return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key, EDITOR_TOKEN_SECONDS)}`);
     }
-    return forward(request, reply, session, path, tokenFor(user, device, key));
+    return forwardToNodeRed(request, reply, { openStream: () => session.openStream() as unknown as Socket }, {
+      path: `/devices/${device.id}/editor/${path}${queryOf(request.url)}`,
+      headers: editorRequestHeaders(request.headers, tokenFor(user, device, key, FORWARDED_TOKEN_SECONDS)),
+      answerWithinMs: EDITOR_ANSWER_MS,
+    });
   }
 
-  app.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true } }, async (request, reply) =>
-    reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
-  );
-  app.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
+  void app.register(async (scope: TypedApp) => {
+    passBodiesThrough(scope);
+    scope.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true } }, async (request, reply) =>
+      reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
+    );
+    scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
+  });
 
   /** The editor's WebSocket (comms): the same session and team check, then a stream of the tunnel. */
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

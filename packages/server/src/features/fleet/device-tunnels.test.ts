@@ -64,7 +64,12 @@ for (const dialect of DIALECTS) {
       const door = await opening;
       assert.equal(door.statusCode, 302, door.body);
       assert.match(String(door.headers.location), new RegExp(`^/devices/${device.id}/editor/\\?access_token=`));
-      const opened = (await owner.get(`/api/audit?event=device.tunnel.opened`)).json().events as Array<{ targetId: string; actorLabel: string }>;
+      // Audited as the tunnel opens, beside the request that waited for it: it may land a moment later.
+      let opened: Array<{ targetId: string; actorLabel: string }> = [];
+      for (let i = 0; i < 40 && opened.length === 0; i++) {
+        opened = (await owner.get(`/api/audit?event=device.tunnel.opened`)).json().events as typeof opened;
+        if (opened.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
       assert.deepEqual(opened.map((e) => [e.targetId, e.actorLabel]), [[device.id, `device:${device.id}`]]);
       ws.close();
       await new Promise((resolve) => ws.once('close', resolve));
