@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { snapshotHash } from '@flowgate/core';
+import { SYSTEM_CONTEXT } from '../packages/server/src/context.ts';
 import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
 
 /** Node-RED starting (or restarting into another snapshot) on a shared machine. */
@@ -321,6 +323,15 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   // A snapshot against itself has no differences.
   await admin.goto(`/instances/${instanceId}/diff?from=${secondSnapshotId}&to=running`);
   await admin.getByText('No differences').waitFor();
+  // Node modules are part of the review: the same flows with a module from the palette
+  // (imported, as a snapshot from another plant would come; the agent here installs none).
+  const file = await h.t.context.snapshots.exportFile(secondSnapshotId, 'transport secret 2026', SYSTEM_CONTEXT);
+  const withModule = { ...file.content, modules: [{ name: 'node-red-contrib-modbus', version: '5.43.0' }] };
+  const imported = await h.t.context.snapshots.importFile(instanceId, { ...file, content: withModule, hash: snapshotHash(withModule) }, 'transport secret 2026', SYSTEM_CONTEXT);
+  await admin.goto(`/instances/${instanceId}/diff?from=${secondSnapshotId}&to=${imported.id}`);
+  const modulesReview = admin.getByRole('region', { name: 'Node modules' });
+  await modulesReview.getByText('node-red-contrib-modbus').waitFor();
+  await modulesReview.getByText('added').waitFor();
 
   // --- Roll back to the first flow.
   await admin.goto(`/instances/${instanceId}`);

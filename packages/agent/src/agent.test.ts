@@ -175,6 +175,9 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
       { id: 'tabE', type: 'tab', label: 'Line E' },
       { id: 'req', type: 'http request', z: 'tabE', name: 'mes', method: 'GET', ret: 'txt', url: 'http://127.0.0.1:9/', wires: [[]], credentials: { user: 'plc', password: 's3cret' } },
     ];
+    // A module installed from the palette, as Node-RED lists it in the user directory.
+    const manifest = path.join(dir, 'userdir', 'package.json');
+    fs.writeFileSync(manifest, JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-modbus': '5.43.0', '@flowfuse/node-red-dashboard': '1.22.0' } }));
     // The editor reads the flows before a deploy: a read is not an event for the trail.
     assert.equal((await admin(platform, port, 'flows', { token: editorToken(platform, '*', 'engineer@example.com') })).status, 200);
     const response = await admin(platform, port, 'flows', {
@@ -202,7 +205,11 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     editorRef = platform.target!;
     const status = await platform.waitForStatus('the editor snapshot running', running(editorRef), mark);
     assert.equal(status.runningSnapshotId, editorRef.id);
-    assert.equal(editorRef.hash, snapshotHash({ flows: editorFlows, credentials: recorded.credentials, settings: {}, env: [], modules: [] }));
+    // The snapshot holds the installed modules, by name.
+    const modules = [{ name: '@flowfuse/node-red-dashboard', version: '1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }];
+    assert.deepEqual(recorded.modules, modules);
+    assert.equal(editorRef.hash, snapshotHash({ flows: editorFlows, credentials: recorded.credentials, settings: {}, env: [], modules }));
+    fs.rmSync(manifest);
     // The platform made it the target; the agent saw it runs already.
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(startings(), starts, 'no restart for a snapshot that already runs');

@@ -1,4 +1,4 @@
-import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
+import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
 
 /**
  * The agent's side of the platform's agent API (/api/agent/v1), over HTTP with the
@@ -47,7 +47,7 @@ export type AuditEvent = { event: string; user: string | null; ts: number; detai
 
 export type LogLine = { ts: number; level: string; msg: string };
 
-export type EditorDeploy = { flows: NodeRedNode[]; credentials: string | null; user: string | null };
+export type EditorDeploy = { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null };
 
 export class PlatformError extends Error {
   /** HTTP status, or null when no answer came (network, timeout). */

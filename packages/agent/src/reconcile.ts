@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, snapshotHash } from '@flowgate/core';
-import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
+import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
 import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
@@ -46,6 +46,25 @@ export const HEALTH_TIMEOUT_MS = 15_000;
 export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 } as const;
 export const LONG_POLL_SECONDS = 25;
 const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * The node modules installed in Node-RED's user directory (from the palette), as Node-RED
+ * lists them in its package.json, by name: what a snapshot of an editor deploy holds.
+ */
+export function installedModules(userDir: string): SnapshotModule[] {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8'));
+  } catch {
+    return []; // none yet: Node-RED writes it at its first install
+  }
+  const dependencies = (manifest as { dependencies?: unknown } | null)?.dependencies;
+  if (!dependencies || typeof dependencies !== 'object') return [];
+  return Object.entries(dependencies as Record<string, unknown>)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .map(([name, version]) => ({ name, version }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
 const EMPTY_CONTENT: SnapshotContent = { flows: [], credentials: null, settings: {}, env: [], modules: [] };
 
@@ -348,10 +367,11 @@ export class Reconciler {
     const flows = JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')) as NodeRedNode[];
     const credentialsFile = path.join(userDir, 'flows_cred.json');
     const credentials = fs.existsSync(credentialsFile) ? fs.readFileSync(credentialsFile, 'utf8') : null;
-    const unchanged = canonicalJson(flows) === canonicalJson(current.content.flows) && credentials === current.content.credentials;
+    const modules = installedModules(userDir);
+    const unchanged = canonicalJson(flows) === canonicalJson(current.content.flows) && credentials === current.content.credentials && canonicalJson(modules) === canonicalJson(current.content.modules);
     // A deploy in safe mode starts the flows, so even an unchanged one changes what runs.
     if (unchanged && !current.safeMode && !this.unrecorded) return;
-    this.current = { ...current, content: { ...current.content, flows, credentials }, safeMode: false };
+    this.current = { ...current, content: { ...current.content, flows, credentials, modules }, safeMode: false };
     // A second deploy before the first is confirmed: the newer one is what runs and what is sent.
     this.unrecorded = { user, failures: 0, retryAt: 0 };
   }
@@ -369,7 +389,7 @@ export class Reconciler {
     const generationBefore = this.desired?.generation;
     let ref: SnapshotRef;
     try {
-      ref = await this.options.client.postSnapshot({ flows: current.content.flows, credentials: current.content.credentials, user: pending.user }, this.signal);
+      ref = await this.options.client.postSnapshot({ flows: current.content.flows, credentials: current.content.credentials, modules: current.content.modules, user: pending.user }, this.signal);
     } catch (err) {
       if (this.signal.aborted) return;
       const message = (err as Error).message;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { CanonicalJsonError, MAX_FLOW_NODES, canonicalJson, snapshotHash, validateFlows, type NodeRedNode, type SnapshotContent } from './canonical-json.ts';
+import { CanonicalJsonError, MAX_FLOW_NODES, canonicalJson, snapshotHash, validateFlows, validateModules, type NodeRedNode, type SnapshotContent } from './canonical-json.ts';
 import { makeFlow } from './test-fixtures/flows.ts';
 
 function errorsOf(input: unknown): string[] {
@@ -199,4 +199,33 @@ test('validateFlows lists at most 100 problems, then a count of the rest', () =>
   assert.equal(errors.length, 101);
   assert.equal(errors[0], 'Node "n0" (index 0) sits on "missing", which is not a tab or subflow in these flows.');
   assert.equal(errors[100], '…and 50 more problems.');
+});
+
+test('validateModules puts node modules in canonical order and names what is not one', () => {
+  assert.deepEqual(validateModules([{ name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }]), {
+    ok: true,
+    modules: [{ name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }],
+  });
+  assert.deepEqual(validateModules([]), { ok: true, modules: [] });
+  assert.deepEqual(validateModules('node-red-dashboard'), { ok: false, errors: ['modules must be an array of { name, version }.'] });
+  const result = validateModules([
+    { name: 'Not A Package', version: '1.0.0' },
+    { name: 'node-red-*', version: '1.0.0' },
+    { name: 'ok', version: '1 .0' },
+    { name: 'ok', version: '1.0.0' },
+    { name: 'ok', version: '1.0.1' },
+    { name: 'ok' },
+    null,
+  ]);
+  assert.deepEqual(result, {
+    ok: false,
+    errors: [
+      'modules[0]: "Not A Package" is not an npm package name.',
+      'modules[1]: "node-red-*" is not an npm package name.',
+      'modules[2] (ok): the version "1 .0" is not one.',
+      'modules[4]: ok is listed twice.',
+      'modules[5] is not { name, version }.',
+      'modules[6] is not { name, version }.',
+    ],
+  });
 });

@@ -263,3 +263,28 @@ export function validateFlows(input: unknown): ValidateFlowsResult {
   if (dropped > 0) errors.push(`…and ${dropped.toLocaleString('en-US')} more problem${dropped === 1 ? '' : 's'}.`);
   return { ok: false, errors };
 }
+
+/** An npm package name as npm accepts it today: lower case, an optional @scope/. */
+const NPM_PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
+
+/**
+ * A snapshot's node modules, checked and in canonical order (by name): each a real npm
+ * package name (at most 214 characters) with a version of no spaces, each once; or the
+ * problems, when any is not.
+ */
+export function validateModules(input: unknown): { ok: true; modules: SnapshotModule[] } | { ok: false; errors: string[] } {
+  if (!Array.isArray(input)) return { ok: false, errors: ['modules must be an array of { name, version }.'] };
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  input.forEach((m: unknown, i) => {
+    const item = m as Partial<SnapshotModule> | null;
+    if (item === null || typeof item !== 'object' || typeof item.name !== 'string' || typeof item.version !== 'string') errors.push(`modules[${i}] is not { name, version }.`);
+    else if (item.name.length > 214 || !NPM_PACKAGE_NAME.test(item.name)) errors.push(`modules[${i}]: ${JSON.stringify(item.name.slice(0, 220))} is not an npm package name.`);
+    else if (!/^\S{1,256}$/.test(item.version)) errors.push(`modules[${i}] (${item.name}): the version ${JSON.stringify(item.version.slice(0, 260))} is not one.`);
+    else if (seen.has(item.name)) errors.push(`modules[${i}]: ${item.name} is listed twice.`);
+    else seen.add(item.name);
+  });
+  if (errors.length) return { ok: false, errors };
+  const modules = (input as SnapshotModule[]).map(({ name, version }) => ({ name, version })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { ok: true, modules };
+}

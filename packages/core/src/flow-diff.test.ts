@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson, type NodeRedNode } from './canonical-json.ts';
-import { canonicalEqual, diffFlows, diffLines, type FlowDiff, type LineHunk } from './flow-diff.ts';
+import { canonicalEqual, diffFlows, diffLines, type FlowDiff, type LineHunk, diffModules } from './flow-diff.ts';
 import { makeFlow, mutateFlow, seededRandom } from './test-fixtures/flows.ts';
 
 const EMPTY_SUMMARY = { added: 0, removed: 0, changed: 0, moved: 0, rewired: 0 };
@@ -439,4 +439,15 @@ test('diffLines on two nearly unrelated large texts still returns a correct diff
     assert.equal(before, a);
     assert.equal(after, b);
   }
+});
+
+test('diffModules names node modules added, removed and at another version', () => {
+  const before = [{ name: 'node-red-contrib-modbus', version: '5.40.0' }, { name: 'node-red-node-serialport', version: '2.0.2' }];
+  const after = [{ name: '@flowfuse/node-red-dashboard', version: '1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }];
+  assert.deepEqual(diffModules(before, after), {
+    added: [{ name: '@flowfuse/node-red-dashboard', version: '1.22.0' }],
+    removed: [{ name: 'node-red-node-serialport', version: '2.0.2' }],
+    changed: [{ name: 'node-red-contrib-modbus', before: '5.40.0', after: '5.43.0' }],
+  });
+  assert.deepEqual(diffModules(after, after), { added: [], removed: [], changed: [] });
 });

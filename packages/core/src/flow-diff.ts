@@ -1,4 +1,4 @@
-import type { NodeRedNode } from './canonical-json.ts';
+import type { NodeRedNode, SnapshotModule } from './canonical-json.ts';
 
 /**
  * The readable difference between two versions of a Node-RED application, for
@@ -570,5 +570,18 @@ export function diffFlows(before: readonly NodeRedNode[], after: readonly NodeRe
     moved,
     tabs,
     summary: { added: added.length, removed: removed.length, changed: changed.length, moved: moved.length, rewired },
+  };
+}
+
+/** What changed in a snapshot's node modules: by name, added, removed, or at another version. */
+export type ModulesDiff = { added: SnapshotModule[]; removed: SnapshotModule[]; changed: Array<{ name: string; before: string; after: string }> };
+
+export function diffModules(before: readonly SnapshotModule[], after: readonly SnapshotModule[]): ModulesDiff {
+  const old = new Map(before.map((m) => [m.name, m.version]));
+  const now = new Map(after.map((m) => [m.name, m.version]));
+  return {
+    added: after.filter((m) => !old.has(m.name)),
+    removed: before.filter((m) => !now.has(m.name)),
+    changed: after.filter((m) => old.has(m.name) && old.get(m.name) !== m.version).map((m) => ({ name: m.name, before: old.get(m.name)!, after: m.version })),
   };
 }

@@ -234,17 +234,30 @@ export interface FlowNode {
   [key: string]: unknown;
 }
 
+export interface SnapshotModule {
+  name: string;
+  version: string;
+}
+
 export interface SnapshotDetail {
   snapshot: Snapshot;
   flows: FlowNode[];
   env: EnvVar[];
+  modules: SnapshotModule[];
   hasCredentials: boolean;
+}
+
+export interface ModulesDiff {
+  added: SnapshotModule[];
+  removed: SnapshotModule[];
+  changed: Array<{ name: string; before: string; after: string }>;
 }
 
 export interface SnapshotDiff {
   from: Snapshot;
   to: Snapshot;
   diff: FlowDiff;
+  modules: ModulesDiff;
 }
 
 export interface ApplicationSettings {

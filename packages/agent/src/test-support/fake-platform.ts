@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { snapshotHash } from '@flowgate/core';
-import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
+import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
 import type { AuditEvent, DesiredSettings, LogLine, SnapshotRef, StatusReport } from '../platform-client.ts';
 
 /**
@@ -26,7 +26,7 @@ export class FakePlatform {
   readonly statuses: StatusReport[] = [];
   readonly audits: AuditEvent[] = [];
   readonly logs: LogLine[] = [];
-  readonly recordedDeploys: Array<{ flows: NodeRedNode[]; credentials: string | null; user: string | null }> = [];
+  readonly recordedDeploys: Array<{ flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null }> = [];
   /** When set, POST /audit answers 503 (the platform "away" for audit only). */
   refuseAudit = false;
   /** Answer POST /snapshots with this status instead of recording (e.g. 403). */
@@ -154,10 +154,10 @@ export class FakePlatform {
         return end(res, 204);
       case 'POST /api/agent/v1/snapshots': {
         if (this.refuseSnapshots !== null) return json(res, this.refuseSnapshots, { title: 'Refused' });
-        const deploy = record as { flows: NodeRedNode[]; credentials: string | null; user: string | null };
+        const deploy = record as { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null };
         this.recordedDeploys.push(deploy);
         // As the platform does: the recorded deploy becomes the target (and is running).
-        const ref = this.addSnapshot({ flows: deploy.flows, credentials: deploy.credentials, settings: {}, env: [], modules: [] });
+        const ref = this.addSnapshot({ flows: deploy.flows, credentials: deploy.credentials, settings: {}, env: [], modules: deploy.modules });
         this.setTarget(ref);
         return json(res, 201, ref);
       }

@@ -116,7 +116,13 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
       bodyLimit: 32 * 1024 * 1024,
       schema: {
         tags: ['agent'],
-        body: Type.Object({ flows: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 }), credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]), user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]) }),
+        body: Type.Object({
+          flows: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 }),
+          credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
+          user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]),
+          // Checked by the snapshot service (npm names), not here: an older agent sends none.
+          modules: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 })),
+        }),
         response: { 201: Type.Object({ id: Type.String(), hash: Type.String() }) },
       },
     },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { snapshotHash } from '@flowgate/core';
 import { SYSTEM_CONTEXT } from '../../context.ts';
 import { encryptCredentials } from '../snapshots/node-red-credentials.ts';
 import { addMember, Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
@@ -188,6 +189,32 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before + 1);
       const refused = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
       assert.deepEqual(refused.sort(), ['hash mismatch', 'wrong secret']);
+    });
+
+    test('a snapshot of an editor deploy holds the installed node modules; names that are not npm packages are refused, on import too', async () => {
+      const instance = (await t.context.applicationsStore.instanceById(instanceId))!;
+      const modules = [{ name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: '@flowfuse/node-red-dashboard', version: '1.22.0' }];
+      const recorded = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials: null, modules, user: null }, SYSTEM_CONTEXT);
+      const held = t.context.snapshots.contentOf(recorded).modules;
+      assert.deepEqual(held, [modules[1], modules[0]], 'by name, as the hash covers them');
+      assert.equal(recorded.hash, snapshotHash(t.context.snapshots.contentOf(recorded)));
+      // The change review names them beside the flows.
+      const review = (await admin.get(`/api/instances/${instanceId}/diff?from=${snapshotA}&to=${recorded.id}`)).json();
+      assert.deepEqual(review.modules, { added: [modules[1], modules[0]], removed: [], changed: [] });
+      assert.deepEqual((await admin.get(`/api/snapshots/${recorded.id}`)).json().modules, held);
+      await assert.rejects(
+        t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials: null, modules: [{ name: '../../etc', version: '1' }], user: null }, SYSTEM_CONTEXT),
+        /"\.\.\/\.\.\/etc" is not an npm package name/,
+      );
+
+      const file = (await admin.post(`/api/snapshots/${recorded.id}/export`, { secret: 'transport secret 2026' })).json();
+      assert.deepEqual(file.content.modules, held, 'exported with the snapshot');
+      const content = { ...file.content, modules: [{ name: 'Evil Module', version: '1.0.0' }] };
+      const bad = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content, hash: snapshotHash(content) } });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json().detail, /"Evil Module" is not an npm package name/);
+      const reasons = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
+      assert.ok(reasons.includes('invalid node modules'), 'the refused import is audited');
     });
 
     test('the editor and the endpoints of a stopped instance answer 503 to members, 404 to strangers', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, diffFlows, snapshotHash, validateFlows, type FlowDiff, type NodeRedNode, type SnapshotContent } from '@flowgate/core';
+import { canonicalJson, diffFlows, diffModules, snapshotHash, validateFlows, validateModules, type FlowDiff, type ModulesDiff, type NodeRedNode, type SnapshotContent, type SnapshotModule } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
@@ -57,6 +57,12 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     const result = validateFlows(flows);
     if (!result.ok) throw new ValidationError(`These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field: 'flows', message })));
     return result.flows;
+  }
+
+  function checkedModules(modules: unknown): SnapshotModule[] {
+    const result = validateModules(modules);
+    if (!result.ok) throw new ValidationError(`These are not node modules a snapshot can hold: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field: 'modules', message })));
+    return result.modules;
   }
 
   async function envOfInstance(instanceId: string): Promise<SnapshotContent['env']> {
@@ -164,8 +170,9 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     deploy,
 
     /** What the agent reports after a deploy in the editor: it runs already, so it is target and running. */
-    async recordEditorDeploy(instance: InstancesTable, input: { flows: unknown; credentials: string | null; user: string | null }, ctx: RequestContext): Promise<SnapshotsTable> {
-      const content: SnapshotContent = { flows: checkedFlows(input.flows), credentials: input.credentials, settings: {}, env: await envOfInstance(instance.id), modules: [] };
+    async recordEditorDeploy(instance: InstancesTable, input: { flows: unknown; credentials: string | null; user: string | null; modules?: unknown }, ctx: RequestContext): Promise<SnapshotsTable> {
+      // The modules are those installed in the instance's Node-RED (its user directory), as the agent reads them.
+      const content: SnapshotContent = { flows: checkedFlows(input.flows), credentials: input.credentials, settings: {}, env: await envOfInstance(instance.id), modules: checkedModules(input.modules ?? []) };
       const snapshot = build(instance, { name: `Deployed from the editor`, description: input.user ? `by ${input.user}` : '', kind: 'auto' }, content, ctx);
       snapshot.created_by_label = input.user ?? ctx.actor.label;
       await auditLog.transaction(ctx, async (tx) => {
@@ -185,14 +192,15 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       return snapshot;
     },
 
-    async diff(instanceId: string, fromId: string, toId: string | 'running'): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff }> {
+    async diff(instanceId: string, fromId: string, toId: string | 'running'): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff; modules: ModulesDiff }> {
       const instance = await applications.requireInstance(instanceId);
       const from = await requireSnapshot(fromId);
       const toSnapshotId = toId === 'running' ? instance.running_snapshot_id : toId;
       if (!toSnapshotId) throw new ConflictError('Nothing runs on this instance yet.');
       const to = await requireSnapshot(toSnapshotId);
       if (from.instance_id !== instanceId || to.instance_id !== instanceId) throw new NotFoundError('Snapshot');
-      return { from, to, diff: diffFlows(contentOf(from).flows, contentOf(to).flows) };
+      const [before, after] = [contentOf(from), contentOf(to)];
+      return { from, to, diff: diffFlows(before.flows, after.flows), modules: diffModules(before.modules, after.modules) };
     },
 
     async exportFile(snapshotId: string, secret: string, ctx: RequestContext): Promise<SnapshotFile> {
@@ -219,6 +227,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       if (hash !== file.hash) return refuse('hash mismatch', new ValidationError('The file was altered: its content does not match its hash.', [{ field: 'hash', message: 'does not match the content' }]));
       const flows = validateFlows(file.content.flows);
       if (!flows.ok) return refuse('invalid flows', new ValidationError(`These are not valid Node-RED flows: ${flows.errors.slice(0, 5).join(' ')}`));
+      const modules = validateModules(file.content.modules);
+      if (!modules.ok) return refuse('invalid node modules', new ValidationError(`These are not node modules a snapshot can hold: ${modules.errors.slice(0, 5).join(' ')}`, modules.errors.slice(0, 20).map((message) => ({ field: 'content.modules', message }))));
       let credentials: string | null;
       try {
         credentials = reencryptCredentials(file.content.credentials, secret, applications.credentialSecret(instance));

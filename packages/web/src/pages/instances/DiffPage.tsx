@@ -6,7 +6,7 @@ import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { ApplicationDetail, FlowNode, Instance, Snapshot, SnapshotDetail, SnapshotDiff } from '../../types.ts';
+import type { ApplicationDetail, FlowNode, Instance, ModulesDiff, Snapshot, SnapshotDetail, SnapshotDiff } from '../../types.ts';
 import { DiffSummary, groupByTab, NO_SIDES, TabGroupView, type DiffSides } from './DiffParts.tsx';
 
 function labelOf(node: FlowNode): string {
@@ -39,6 +39,33 @@ function SnapshotCard({ title, snapshot, running }: { title: string; snapshot: S
         <dd className="mono hash">{snapshot.hash}</dd>
       </dl>
     </div>
+  );
+}
+
+/** Node modules added, removed or at another version: part of what a change review shows. */
+function ModulesChanges({ modules }: { modules: ModulesDiff }) {
+  if (modules.added.length + modules.removed.length + modules.changed.length === 0) return null;
+  return (
+    <section aria-labelledby="modules-title">
+      <h2 id="modules-title">Node modules</h2>
+      <ul className="tab-changes">
+        {modules.added.map((m) => (
+          <li key={`a-${m.name}`} className="tab-add">
+            <span className="badge badge-ok">added</span> <code>{m.name}</code> {m.version}
+          </li>
+        ))}
+        {modules.removed.map((m) => (
+          <li key={`r-${m.name}`} className="tab-del">
+            <span className="badge badge-bad">removed</span> <code>{m.name}</code> {m.version}
+          </li>
+        ))}
+        {modules.changed.map((m) => (
+          <li key={`c-${m.name}`}>
+            <span className="badge">version</span> <code>{m.name}</code> {m.before} → {m.after}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -122,6 +149,8 @@ export function DiffPage() {
             <h2 id="summary-title">Summary</h2>
             <DiffSummary summary={data.diff.summary} />
           </section>
+
+          <ModulesChanges modules={data.modules} />
 
           {empty ? (
             <p className="notice notice-success no-diff">No differences: both snapshots hold the same flows.</p>
