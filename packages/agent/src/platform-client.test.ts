@@ -12,6 +12,7 @@ const desired = {
     editorTokenKey: 'ab'.repeat(32),
     httpAdminRoot: '/instances/inst-1/editor/',
     httpNodeRoot: '/instances/inst-1/app/',
+    endpointKey: 'ef'.repeat(32),
     palette: { allow: [], deny: [] },
   },
   env: [{ name: 'LINE', value: '3' }],
@@ -47,6 +48,9 @@ describe('platform client', () => {
   test('a desired state is checked field by field', () => {
     assert.deepEqual(parseDesiredState(desired), desired);
     assert.deepEqual(parseDesiredState({ ...desired, snapshot: null }).snapshot, null);
+    const fromADevice: Record<string, unknown> = { ...desired.settings };
+    delete fromADevice.endpointKey;
+    assert.equal(parseDesiredState({ ...desired, settings: fromADevice }).settings.endpointKey, null, 'none sent: endpoints not gated');
     assert.equal(parseDesiredState({ ...desired, editorTunnel: true }).editorTunnel, true);
     assert.equal(parseDesiredState({ ...desired, editorTunnel: 'yes' }).editorTunnel, false, 'only true asks for the tunnel');
     const broken: unknown[] = [
@@ -56,6 +60,7 @@ describe('platform client', () => {
       { ...desired, settings: { ...desired.settings, editorTokenKey: 'not hex' } },
       { ...desired, settings: { ...desired.settings, httpAdminRoot: "/x'; process.exit(); '" } },
       { ...desired, settings: { ...desired.settings, httpNodeRoot: 'relative/' } },
+      { ...desired, settings: { ...desired.settings, endpointKey: "'; process.exit(); '" } },
       { ...desired, settings: { ...desired.settings, palette: { allow: [1], deny: [] } } },
       { ...desired, env: [{ name: 'BAD NAME', value: 'x' }] },
     ];

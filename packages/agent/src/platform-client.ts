@@ -16,6 +16,12 @@ export type DesiredSettings = {
   /** Paths the platform proxies verbatim to Node-RED, e.g. '/instances/<id>/editor/'. */
   httpAdminRoot: string;
   httpNodeRoot: string;
+  /**
+   * Hex key a hosted instance's HTTP-in endpoints require (header x-flowgate-endpoint-key),
+   * which only the platform's proxy sends: its sign-in choice cannot be gone round on the
+   * loopback port. Null on a device, whose endpoints are for the people beside it.
+   */
+  endpointKey: string | null;
   palette: PaletteSettings;
 };
 
@@ -207,6 +213,8 @@ export function parseDesiredState(value: unknown): DesiredState {
   }
   if (!isRecord(settings)) throw malformed('settings must be an object');
   const { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, palette } = settings;
+  const endpointKey = settings.endpointKey ?? null;
+  if (endpointKey !== null && (typeof endpointKey !== 'string' || !HEX_KEY.test(endpointKey))) throw malformed('settings.endpointKey must be hex or null');
   if (typeof credentialSecret !== 'string' || credentialSecret === '') throw malformed('settings.credentialSecret must be a non-empty string');
   if (typeof editorTokenKey !== 'string' || !HEX_KEY.test(editorTokenKey)) throw malformed('settings.editorTokenKey must be hex');
   // The roots end up in Node-RED's routes and in URLs the agent builds: a plain path only.
@@ -226,7 +234,7 @@ export function parseDesiredState(value: unknown): DesiredState {
     generation,
     instanceId,
     snapshot: ref,
-    settings: { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, palette: { allow, deny } },
+    settings: { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, endpointKey, palette: { allow, deny } },
     env: vars,
     editorTunnel: value.editorTunnel === true,
   };

@@ -23,6 +23,7 @@ const input: NodeRedSettingsInput = {
     editorTokenKey: randomBytes(32).toString('hex'),
     httpAdminRoot: '/instances/inst-1/editor/',
     httpNodeRoot: '/instances/inst-1/app/',
+    endpointKey: null,
     palette: { allow: [], deny: ['node-red-contrib-bad'] },
   },
 };
@@ -32,6 +33,7 @@ type LoadedSettings = {
   uiPort: number;
   httpAdminRoot: string;
   httpNodeRoot: string;
+  httpNodeMiddleware: (req: { headers: Record<string, string> }, res: { status(code: number): { send(text: string): void } }, next: () => void) => void;
   credentialSecret: string;
   flowFile: string;
   safeMode: boolean;
@@ -55,6 +57,23 @@ function load(overrides: Partial<NodeRedSettingsInput> = {}): LoadedSettings {
 }
 
 describe('settings.cjs for Node-RED', () => {
+  test("a hosted instance's HTTP-in endpoints need the platform's endpoint key; a device's do not", () => {
+    const gate = (settings: LoadedSettings, headers: Record<string, string>) => {
+      let status = 0;
+      let passed = false;
+      const req = { headers: { ...headers } };
+      settings.httpNodeMiddleware(req, { status: (code) => ({ send: () => void (status = code) }) }, () => void (passed = true));
+      return { status, passed, forwarded: req.headers };
+    };
+    const key = 'cd'.repeat(32);
+    const hosted = load({ settings: { ...input.settings, endpointKey: key } });
+    assert.deepEqual(gate(hosted, {}), { status: 401, passed: false, forwarded: {} });
+    assert.deepEqual(gate(hosted, { 'x-flowgate-endpoint-key': 'ab'.repeat(32) }), { status: 401, passed: false, forwarded: {} });
+    // Through, and the key goes no further than the gate.
+    assert.deepEqual(gate(hosted, { 'x-flowgate-endpoint-key': key, accept: 'text/html' }), { status: 0, passed: true, forwarded: { accept: 'text/html' } });
+    assert.equal(gate(load(), {}).passed, true, 'a device (no key) serves the people beside it');
+  });
+
   test('serves under the platform paths, on loopback, with the instance secret and no projects', () => {
     const settings = load();
     assert.equal(settings.uiHost, '127.0.0.1');

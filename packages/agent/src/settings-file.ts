@@ -99,6 +99,22 @@ function verifyEditorToken(token) {
   return { username: payload.email, permissions: payload.permissions, userId: payload.sub, name: payload.name };
 }
 
+const ENDPOINT_KEY = ${js(settings.endpointKey)};
+
+// A hosted instance's HTTP-in endpoints answer only what came through the platform's proxy,
+// which adds the key (and its own sign-in, when the owner chose it). The key goes no further.
+function endpointGate(req, res, next) {
+  if (ENDPOINT_KEY === null) return next();
+  const given = Buffer.from(String(req.headers['x-flowgate-endpoint-key'] || ''), 'utf8');
+  const expected = Buffer.from(ENDPOINT_KEY, 'utf8');
+  delete req.headers['x-flowgate-endpoint-key'];
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+    res.status(401).send('Served through the Flowgate platform only.');
+    return;
+  }
+  next();
+}
+
 function asText(value) {
   if (typeof value === 'string') return value;
   if (value instanceof Error) return value.stack || String(value);
@@ -154,6 +170,7 @@ module.exports = {
   uiPort: ${js(input.port)},
   httpAdminRoot: ${js(settings.httpAdminRoot)},
   httpNodeRoot: ${js(settings.httpNodeRoot)},
+  httpNodeMiddleware: endpointGate,
   credentialSecret: ${js(settings.credentialSecret)},
   flowFile: 'flows.json',
   disableEditor: false,

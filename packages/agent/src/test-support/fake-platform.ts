@@ -43,6 +43,7 @@ export class FakePlatform {
       editorTokenKey: randomBytes(32).toString('hex'),
       httpAdminRoot: `/instances/${id}/editor/`,
       httpNodeRoot: `/instances/${id}/app/`,
+      endpointKey: null,
       palette: { allow: [], deny: [] },
     };
   }

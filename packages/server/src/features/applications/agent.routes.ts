@@ -41,6 +41,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
           editorTokenKey: applications.editorKey(instance),
           httpAdminRoot: `/instances/${instance.id}/editor/`,
           httpNodeRoot: `/instances/${instance.id}/app/`,
+          endpointKey: applications.endpointKey(instance),
           palette: { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] },
         },
         env: await applications.envForAgent(instance.id),

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Clock, RequestContext } from '../../context.ts';
 import { AGENT_DIR } from '../../package-paths.ts';
@@ -74,6 +74,15 @@ export function createApplicationsService(deps: ApplicationsDeps) {
   const audit = (instance: InstancesTable) => ({ target: { type: 'instance', id: instance.id }, teamId: instance.team_id });
 
   const editorKeys = new Map<string, { sealed: string; key: string }>();
+  /** Opened once per sealed key: every proxied editor request checks its token with it. */
+  function editorKey(instance: InstancesTable): string {
+    const known = editorKeys.get(instance.id);
+    if (known?.sealed === instance.editor_key_enc) return known.key;
+    const key = secrets.open(instance.editor_key_enc).toString('utf8');
+    editorKeys.set(instance.id, { sealed: instance.editor_key_enc, key });
+    return key;
+  }
+
   return {
     versions,
     requireApplication,
@@ -235,14 +244,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     },
 
     credentialSecret: (instance: InstancesTable) => secrets.open(instance.credential_secret_enc).toString('utf8'),
-    /** Opened once per sealed key: every proxied editor request checks its token with it. */
-    editorKey(instance: InstancesTable): string {
-      const known = editorKeys.get(instance.id);
-      if (known?.sealed === instance.editor_key_enc) return known.key;
-      const key = secrets.open(instance.editor_key_enc).toString('utf8');
-      editorKeys.set(instance.id, { sealed: instance.editor_key_enc, key });
-      return key;
-    },
+    editorKey,
+    /** What the proxy shows a hosted instance's HTTP-in endpoints (settings-file.ts, endpointGate): derived, so nothing more is stored. */
+    endpointKey: (instance: InstancesTable): string => createHmac('sha256', editorKey(instance)).update('flowgate app endpoints').digest('hex'),
   };
 }
 

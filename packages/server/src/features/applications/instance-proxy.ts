@@ -99,7 +99,7 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
         if (port === null) return reply;
         return forwardToNodeRed(request, reply, { port, agent: toNodeRed }, {
           path: `/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`,
-          headers: { ...request.headers, cookie: withoutPlatformCookie(request.headers.cookie), authorization: undefined },
+          headers: { ...request.headers, cookie: withoutPlatformCookie(request.headers.cookie), authorization: undefined, 'x-flowgate-endpoint-key': applications.endpointKey(instance) },
           answerWithinMs: APP_ANSWER_MS,
         });
       },

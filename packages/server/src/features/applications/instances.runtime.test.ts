@@ -168,6 +168,12 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const open = await fetch(`${app}/line?line=5`);
     assert.equal(open.status, 200);
     assert.equal(await open.text(), 'line=5 count=');
+    // Public through the platform only: another process on the machine, straight at
+    // Node-RED's loopback port, gets nothing, with a made-up key neither.
+    const port = t.context.runtime.port(instanceId)!;
+    const loopback = `http://127.0.0.1:${port}/instances/${instanceId}/app/line?line=5`;
+    assert.equal((await fetch(loopback)).status, 401);
+    assert.equal((await fetch(loopback, { headers: { 'x-flowgate-endpoint-key': 'ab'.repeat(32) } })).status, 401);
     // The platform's session never reaches the flows, even on a public endpoint.
     assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'login' })).statusCode, 200);
     assert.equal((await fetch(`${app}/line?line=6`)).status, 401);

@@ -310,6 +310,8 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
           editorTokenKey: own.editorKey,
           httpAdminRoot: `/devices/${device.id}/editor/`,
           httpNodeRoot: '/',
+          // A device's endpoints are for the people beside it, on its own network.
+          endpointKey: null,
           palette: { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] },
         },
         env: [{ name: 'FLOWGATE_DEVICE_ID', value: device.id }],
