@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalJson, snapshotHash } from '@flowgate/core';
+import { canonicalJson, snapshotHash, validateModules } from '@flowgate/core';
 import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
 import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
@@ -63,6 +63,9 @@ export function installedModules(userDir: string): SnapshotModule[] {
   return Object.entries(dependencies as Record<string, unknown>)
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
     .map(([name, version]) => ({ name, version }))
+    // An entry the platform would refuse (a legacy upper-case name, a range with spaces) is
+    // left out, rather than the whole deploy refused and put back for it.
+    .filter((module) => validateModules([module]).ok)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

@@ -33,7 +33,7 @@ type LoadedSettings = {
   uiPort: number;
   httpAdminRoot: string;
   httpNodeRoot: string;
-  httpNodeMiddleware: (req: { headers: Record<string, string> }, res: { status(code: number): { send(text: string): void } }, next: () => void) => void;
+  httpNodeAuth: (req: { headers: Record<string, string> }, res: { status(code: number): { send(text: string): void } }, next: () => void) => void;
   credentialSecret: string;
   flowFile: string;
   safeMode: boolean;
@@ -62,7 +62,7 @@ describe('settings.cjs for Node-RED', () => {
       let status = 0;
       let passed = false;
       const req = { headers: { ...headers } };
-      settings.httpNodeMiddleware(req, { status: (code) => ({ send: () => void (status = code) }) }, () => void (passed = true));
+      settings.httpNodeAuth(req, { status: (code) => ({ send: () => void (status = code) }) }, () => void (passed = true));
       return { status, passed, forwarded: req.headers };
     };
     const key = 'cd'.repeat(32);

@@ -170,7 +170,8 @@ module.exports = {
   uiPort: ${js(input.port)},
   httpAdminRoot: ${js(settings.httpAdminRoot)},
   httpNodeRoot: ${js(settings.httpNodeRoot)},
-  httpNodeMiddleware: endpointGate,
+  // In front of everything under httpNodeRoot (HTTP-in nodes, dashboards, other nodes' routes).
+  httpNodeAuth: endpointGate,
   credentialSecret: ${js(settings.credentialSecret)},
   flowFile: 'flows.json',
   disableEditor: false,

@@ -200,8 +200,9 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
         );
         // Palette lists are part of each instance's Node-RED settings: every agent must pick them up.
         for (const i of instances) await applicationsStore.bumpGeneration(i.id, clock.now().toISOString(), tx.trx);
-        // A lower retention applies now, not at each instance's next deploy from the editor.
-        for (const i of instances) await c.snapshots.pruneAutomatic(i, body.autoSnapshotRetention, tx);
+        // A lower retention applies now, not at each instance's next deploy from the editor;
+        // with targets as they are in this transaction, not as they were read before it.
+        for (const i of await applicationsStore.instancesOfTeam(teamId, tx.trx)) await c.snapshots.pruneAutomatic(i, body.autoSnapshotRetention, tx);
         await tx.record({ event: 'team.settings.updated', target: { type: 'team', id: teamId }, teamId, details: body });
       });
       for (const i of instances) runtime.wake(i.id);

@@ -15,7 +15,7 @@ export function createApplicationsStore(db: Db) {
 
     instancesOfApplication: (applicationId: string) =>
       db.selectFrom('instances').selectAll().where('application_id', '=', applicationId).orderBy('name').execute(),
-    instancesOfTeam: (teamId: string) => db.selectFrom('instances').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
+    instancesOfTeam: (teamId: string, ex: Executor = db) => ex.selectFrom('instances').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
     instancesToRun: () => db.selectFrom('instances').selectAll().where('desired_state', '=', 'running').execute(),
     instanceById: (id: string, ex: Executor = db) => ex.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst(),
     instanceByAgentToken: (tokenHash: string) => db.selectFrom('instances').selectAll().where('agent_token_hash', '=', tokenHash).executeTakeFirst(),

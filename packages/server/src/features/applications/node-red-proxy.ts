@@ -64,7 +64,7 @@ export function passBodiesThrough(scope: FastifyInstance): void {
 }
 
 /** Connection-level headers: they belong to each hop, not to the message. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
 
 function withoutHopByHop(headers: Record<string, unknown>): Record<string, string | string[]> {
   const kept: Record<string, string | string[]> = {};
@@ -89,6 +89,9 @@ export function forwardToNodeRed(
   return new Promise((resolve) => {
     const fail = (why: string) => resolve(sendProblem(reply, { type: 'https://flowgate.dev/problems/node-red-unreachable', title: 'Node-RED did not answer', status: 502, detail: why }));
     const headers = withoutHopByHop(target.headers);
+    const body = request.body;
+    // Fastify reads no body of a GET or HEAD: a length the client sent would have Node-RED wait for it.
+    if (!(body instanceof Readable)) delete headers['content-length'];
     let upstream: http.ClientRequest;
     try {
       upstream = http.request({
@@ -100,22 +103,29 @@ export function forwardToNodeRed(
     } catch (error) {
       return fail(`no connection to Node-RED: ${(error as Error).message}`);
     }
-    const timer = setTimeout(() => upstream.destroy(new Error(`Node-RED did not answer within ${target.answerWithinMs / 1000} s`)), target.answerWithinMs);
+    // The wait for an answer starts once the request is sent: a slow upload is not Node-RED's delay.
+    let timer: NodeJS.Timeout | undefined;
+    upstream.on('finish', () => {
+      timer = setTimeout(() => upstream.destroy(new Error(`Node-RED did not answer within ${target.answerWithinMs / 1000} s`)), target.answerWithinMs);
+    });
+    let answering = false;
     upstream.on('response', (response: IncomingMessage) => {
       clearTimeout(timer);
+      answering = true;
       reply.code(response.statusCode ?? 502);
       reply.headers(withNodeRedPolicy(withoutHopByHop(response.headers)));
       resolve(reply.send(response));
     });
     upstream.on('error', (error) => {
       clearTimeout(timer);
-      if (!reply.sent) fail(error.message);
+      // Once the answer has begun, its status line is sent: all that is left is to cut it short.
+      if (answering) reply.raw.destroy(error);
+      else if (!reply.sent) fail(error.message);
     });
     // The person went away before the answer: so does the request to Node-RED.
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) upstream.destroy();
     });
-    const body = request.body;
     if (body instanceof Readable) body.pipe(upstream);
     else upstream.end();
   });

@@ -10,7 +10,7 @@ import { NotFoundError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import {
-  ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, FORWARDED_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, checkPresentedEditorToken, passBodiesThrough, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser,
+  ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, checkPresentedEditorToken, passBodiesThrough, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser,
 } from '../applications/node-red-proxy.ts';
 
 /** How long opening a device's editor waits for the device to open its tunnel. */
@@ -76,7 +76,9 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
     }
     return forwardToNodeRed(request, reply, { openStream: () => session.openStream() as unknown as Socket }, {
       path: `/devices/${device.id}/editor/${path}${queryOf(request.url)}`,
-      headers: editorRequestHeaders(request.headers, tokenFor(user, device, key, FORWARDED_TOKEN_SECONDS)),
+      // A device checks the token's expiry by its own clock, which may be far off on a plant
+      // network without time service: the editor's lifetime, as its token is (read only anyway).
+      headers: editorRequestHeaders(request.headers, tokenFor(user, device, key, EDITOR_TOKEN_SECONDS)),
       answerWithinMs: EDITOR_ANSWER_MS,
     });
   }

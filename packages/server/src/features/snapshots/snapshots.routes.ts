@@ -113,7 +113,8 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
                 credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
                 settings: Type.Object({}, { additionalProperties: true }),
                 env: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), value: Type.Union([Type.String({ maxLength: 16_384 }), Type.Null()]), secret: Type.Boolean() }), { maxItems: 200 }),
-                modules: Type.Array(Type.Object({ name: Type.String({ maxLength: 214 }), version: Type.String({ maxLength: 64 }) }), { maxItems: 500 }),
+                // Checked by the service (validateModules), which audits a refusal; bounds as the agent's route.
+                modules: Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 }),
               }),
             }),
           },

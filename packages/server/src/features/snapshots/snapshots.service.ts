@@ -236,7 +236,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         if (error instanceof CredentialSecretError) return refuse('wrong secret', new ValidationError(`${error.message} Give the secret used at export.`, [{ field: 'secret', message: 'does not decrypt the credentials' }]));
         throw error;
       }
-      const content: SnapshotContent = { ...file.content, credentials };
+      const content: SnapshotContent = { ...file.content, credentials, modules: modules.modules };
       const snapshot = build(instance, { name: file.name, description: file.description, kind: 'import' }, content, ctx);
       await insertAudited(snapshot, ctx, { importedHash: file.hash });
       return snapshot;
