@@ -192,18 +192,19 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
           invalid.slice(0, 20).map((name) => ({ field: body.paletteAllow.includes(name) ? 'paletteAllow' : 'paletteDeny', message: `${JSON.stringify(name)} is not an npm package name` })),
         );
       }
-      const instances = await applicationsStore.instancesOfTeam(teamId);
-      await auditLog.transaction(request.ctx, async (tx) => {
+      const instances = await auditLog.transaction(request.ctx, async (tx) => {
+        // Read in the transaction: retention below must see the targets as they are now.
+        const ofTeam = await applicationsStore.instancesOfTeam(teamId, tx.trx);
         await applicationsStore.upsertTeamSettings(
           { team_id: teamId, palette_allow: JSON.stringify(body.paletteAllow), palette_deny: JSON.stringify(body.paletteDeny), auto_snapshot_retention: body.autoSnapshotRetention, updated_at: clock.now().toISOString() },
           tx.trx,
         );
         // Palette lists are part of each instance's Node-RED settings: every agent must pick them up.
-        for (const i of instances) await applicationsStore.bumpGeneration(i.id, clock.now().toISOString(), tx.trx);
-        // A lower retention applies now, not at each instance's next deploy from the editor;
-        // with targets as they are in this transaction, not as they were read before it.
-        for (const i of await applicationsStore.instancesOfTeam(teamId, tx.trx)) await c.snapshots.pruneAutomatic(i, body.autoSnapshotRetention, tx);
+        for (const i of ofTeam) await applicationsStore.bumpGeneration(i.id, clock.now().toISOString(), tx.trx);
+        // A lower retention applies now, not at each instance's next deploy from the editor.
+        for (const i of ofTeam) await c.snapshots.pruneAutomatic(i, body.autoSnapshotRetention, tx);
         await tx.record({ event: 'team.settings.updated', target: { type: 'team', id: teamId }, teamId, details: body });
+        return ofTeam;
       });
       for (const i of instances) runtime.wake(i.id);
       return body;

@@ -29,14 +29,19 @@ export const TUNNEL_WAIT_MS = 15_000;
 export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
   const { fleet, deployments, tunnels, broker, auditLog, identity, teamsStore, clock } = c;
 
-  function tokenFor(user: UsersTable, device: DevicesTable, key: string, seconds: number): string {
+  /**
+   * A device checks a token's expiry by its own clock, which may be far off on a plant network
+   * without time service: what it gets, at the front door and with each request, lives as long
+   * as the editor (read only for everyone). The person's current role still gates each request.
+   */
+  function tokenFor(user: UsersTable, device: DevicesTable, key: string): string {
     return mintEditorToken(key, {
       sub: user.id,
       email: user.email,
       name: user.name,
       permissions: 'read',
       iid: device.id,
-      exp: Math.floor(clock.now().getTime() / 1000) + seconds,
+      exp: Math.floor(clock.now().getTime() / 1000) + EDITOR_TOKEN_SECONDS,
     });
   }
 
@@ -72,13 +77,11 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
       await auditLog.record(request.ctx, { event: 'device.editor.opened', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { permissions: 'read' } });
-      return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key, EDITOR_TOKEN_SECONDS)}`);
+      return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key)}`);
     }
     return forwardToNodeRed(request, reply, { openStream: () => session.openStream() as unknown as Socket }, {
       path: `/devices/${device.id}/editor/${path}${queryOf(request.url)}`,
-      // A device checks the token's expiry by its own clock, which may be far off on a plant
-      // network without time service: the editor's lifetime, as its token is (read only anyway).
-      headers: editorRequestHeaders(request.headers, tokenFor(user, device, key, EDITOR_TOKEN_SECONDS)),
+      headers: editorRequestHeaders(request.headers, tokenFor(user, device, key)),
       answerWithinMs: EDITOR_ANSWER_MS,
     });
   }

@@ -53,15 +53,15 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     return content;
   }
 
-  function checkedFlows(flows: unknown): NodeRedNode[] {
+  function checkedFlows(flows: unknown, field = 'flows'): NodeRedNode[] {
     const result = validateFlows(flows);
-    if (!result.ok) throw new ValidationError(`These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field: 'flows', message })));
+    if (!result.ok) throw new ValidationError(`These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field, message })));
     return result.flows;
   }
 
-  function checkedModules(modules: unknown): SnapshotModule[] {
+  function checkedModules(modules: unknown, field = 'modules'): SnapshotModule[] {
     const result = validateModules(modules);
-    if (!result.ok) throw new ValidationError(`These are not node modules a snapshot can hold: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field: 'modules', message })));
+    if (!result.ok) throw new ValidationError(`These are not node modules a snapshot can hold: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field, message })));
     return result.modules;
   }
 
@@ -225,10 +225,17 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         return refuse('content is not canonical JSON', new ValidationError(`The file's content is not valid: ${(error as Error).message}`));
       }
       if (hash !== file.hash) return refuse('hash mismatch', new ValidationError('The file was altered: its content does not match its hash.', [{ field: 'hash', message: 'does not match the content' }]));
-      const flows = validateFlows(file.content.flows);
-      if (!flows.ok) return refuse('invalid flows', new ValidationError(`These are not valid Node-RED flows: ${flows.errors.slice(0, 5).join(' ')}`));
-      const modules = validateModules(file.content.modules);
-      if (!modules.ok) return refuse('invalid node modules', new ValidationError(`These are not node modules a snapshot can hold: ${modules.errors.slice(0, 5).join(' ')}`, modules.errors.slice(0, 20).map((message) => ({ field: 'content.modules', message }))));
+      let modules: SnapshotModule[];
+      try {
+        checkedFlows(file.content.flows, 'content.flows');
+      } catch (error) {
+        return refuse('invalid flows', error as Error);
+      }
+      try {
+        modules = checkedModules(file.content.modules, 'content.modules');
+      } catch (error) {
+        return refuse('invalid node modules', error as Error);
+      }
       let credentials: string | null;
       try {
         credentials = reencryptCredentials(file.content.credentials, secret, applications.credentialSecret(instance));
@@ -236,7 +243,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         if (error instanceof CredentialSecretError) return refuse('wrong secret', new ValidationError(`${error.message} Give the secret used at export.`, [{ field: 'secret', message: 'does not decrypt the credentials' }]));
         throw error;
       }
-      const content: SnapshotContent = { ...file.content, credentials, modules: modules.modules };
+      const content: SnapshotContent = { ...file.content, credentials, modules };
       const snapshot = build(instance, { name: file.name, description: file.description, kind: 'import' }, content, ctx);
       await insertAudited(snapshot, ctx, { importedHash: file.hash });
       return snapshot;
