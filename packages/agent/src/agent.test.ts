@@ -10,6 +10,7 @@ import type { SnapshotRef, StatusReport } from './platform-client.ts';
 import { admin, editorToken, isAlive, nodeRedPids, spawnAgent, stopAgent } from './test-support/agent-harness.ts';
 import type { RunningAgent } from './test-support/agent-harness.ts';
 import { FakePlatform } from './test-support/fake-platform.ts';
+import { LocalNpmRegistry } from './test-support/npm-registry.ts';
 
 /**
  * The agent end to end: the real CLI, a real Node-RED, and a fake platform (see
@@ -26,6 +27,11 @@ const flowsB: NodeRedNode[] = [
   { id: 'tabB', type: 'tab', label: 'Line B' },
   { id: 'fnB', type: 'function', z: 'tabB', name: 'scale', func: 'msg.payload *= 2;\nreturn msg;', outputs: 1, wires: [[]] },
 ];
+/** Flows with a node from a node module ("fg gauge", of node-red-contrib-fg-gauge). */
+const flowsGauge: NodeRedNode[] = [
+  { id: 'tabG', type: 'tab', label: 'Line G' },
+  { id: 'gauge', type: 'fg gauge', z: 'tabG', name: 'pressure', wires: [[]] },
+];
 /** Flows Node-RED cannot run: no node type 's7 in' is installed. */
 const flowsMissingType: NodeRedNode[] = [
   { id: 'tabM', type: 'tab', label: 'Line M' },
@@ -37,7 +43,10 @@ function content(flows: NodeRedNode[]): SnapshotContent {
 }
 
 const platform = new FakePlatform();
+const registry = new LocalNpmRegistry();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-agent-'));
+/** npm in the agent's environment: the local registry, a cache of its own. */
+let npmEnv: Record<string, string>;
 const agents: RunningAgent[] = [];
 let agent: RunningAgent;
 let refA: SnapshotRef;
@@ -67,14 +76,20 @@ function startings(): number {
 
 before(async () => {
   await platform.start();
+  await registry.start();
+  registry.publishNodeRedNode('node-red-contrib-fg-gauge', '1.0.0', 'fg gauge');
+  registry.publishNodeRedNode('node-red-contrib-fg-gauge', '1.1.0', 'fg gauge');
+  registry.publishNodeRedNode('@flowgate-test/node-red-extra', '1.0.0', 'fg extra');
+  npmEnv = { npm_config_registry: registry.url, npm_config_cache: path.join(dir, 'npm-cache'), npm_config_update_notifier: 'false' };
   refA = platform.addSnapshot(content(flowsA));
   refB = platform.addSnapshot(content(flowsB));
   platform.setTarget(refA);
-  agent = spawnAgent({ platformUrl: platform.url, token: platform.token, dir });
+  agent = spawnAgent({ platformUrl: platform.url, token: platform.token, dir, env: npmEnv });
   agents.push(agent);
 });
 
 after(async () => {
+  await registry.stop();
   for (const running of agents) {
     const children = running.process.pid ? nodeRedPids(running.process.pid) : [];
     await stopAgent(running, 10_000);
@@ -177,7 +192,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     ];
     // A module installed from the palette, as Node-RED lists it in the user directory.
     const manifest = path.join(dir, 'userdir', 'package.json');
-    fs.writeFileSync(manifest, JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-modbus': '5.43.0', '@flowfuse/node-red-dashboard': '1.22.0' } }));
+    fs.writeFileSync(manifest, JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-fg-gauge': '1.0.0', '@flowgate-test/node-red-extra': '1.0.0' } }));
     // The editor reads the flows before a deploy: a read is not an event for the trail.
     assert.equal((await admin(platform, port, 'flows', { token: editorToken(platform, '*', 'engineer@example.com') })).status, 200);
     const response = await admin(platform, port, 'flows', {
@@ -206,7 +221,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const status = await platform.waitForStatus('the editor snapshot running', running(editorRef), mark);
     assert.equal(status.runningSnapshotId, editorRef.id);
     // The snapshot holds the installed modules, by name.
-    const modules = [{ name: '@flowfuse/node-red-dashboard', version: '1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }];
+    const modules = [{ name: '@flowgate-test/node-red-extra', version: '1.0.0' }, { name: 'node-red-contrib-fg-gauge', version: '1.0.0' }];
     assert.deepEqual(recorded.modules, modules);
     assert.equal(editorRef.hash, snapshotHash({ flows: editorFlows, credentials: recorded.credentials, settings: {}, env: [], modules }));
     fs.rmSync(manifest);
@@ -303,6 +318,57 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     assert.deepEqual(await deployedFlows(onA.nodeRedPort!), flowsA);
   });
 
+  test("(7) a snapshot's node modules are installed before Node-RED starts with it; going back removes them", async () => {
+    const userDir = path.join(dir, 'userdir');
+    const gaugeManifest = path.join(userDir, 'node_modules', 'node-red-contrib-fg-gauge', 'package.json');
+    const withGauge = platform.addSnapshot({ ...content(flowsGauge), modules: [{ name: 'node-red-contrib-fg-gauge', version: '1.1.0' }] });
+    let mark = platform.statuses.length;
+    platform.setTarget(withGauge);
+    const onGauge = await platform.waitForStatus('the gauge snapshot running', running(withGauge), mark, 90_000);
+    // Node-RED runs the flow with the module's node type: without the module it would wait for it.
+    assert.deepEqual(await deployedFlows(onGauge.nodeRedPort!), flowsGauge);
+    assert.equal((JSON.parse(fs.readFileSync(gaugeManifest, 'utf8')) as { version: string }).version, '1.1.0');
+    assert.ok(registry.requests.some((request) => request.endsWith('node-red-contrib-fg-gauge-1.1.0.tgz')), 'fetched from the registry the agent was given');
+    assert.ok(platform.logs.some((line) => line.msg.includes('node modules: installing node-red-contrib-fg-gauge@1.1.0')));
+
+    // Back to A, made without the module: it is gone from the user directory too.
+    mark = platform.statuses.length;
+    platform.setTarget(refA);
+    const onA = await platform.waitForStatus('A running again', running(refA), mark, 90_000);
+    assert.deepEqual(await deployedFlows(onA.nodeRedPort!), flowsA);
+    assert.equal(fs.existsSync(gaugeManifest), false);
+    assert.deepEqual((JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8')) as { dependencies: object }).dependencies, {});
+  });
+
+  test('(8) a module the registry does not have, or the palette lists keep out: back to the last good, the reason named', async () => {
+    const missing = platform.addSnapshot({ ...content(flowsGauge), modules: [{ name: 'node-red-contrib-fg-gauge', version: '9.9.9' }] });
+    let mark = platform.statuses.length;
+    platform.setTarget(missing);
+    const failed = await platform.waitForStatus('the failed install reported', (status) => status.state === 'error', mark, 90_000);
+    assert.match(failed.error!, new RegExp(`snapshot ${missing.id} failed its health check: installing the node modules \\(node-red-contrib-fg-gauge@9\\.9\\.9\\) failed: npm exited with code \\d+: .*; reverted to the last good snapshot ${refA.id}`));
+    assert.equal(failed.runningHash, refA.hash);
+    assert.deepEqual(await deployedFlows(failed.nodeRedPort!), flowsA);
+    assert.equal(fs.existsSync(path.join(dir, 'userdir', 'node_modules', 'node-red-contrib-fg-gauge')), false);
+
+    // The team keeps node-red-contrib-fg-* out: npm is not even asked.
+    const denied = platform.addSnapshot({ ...content(flowsGauge), modules: [{ name: 'node-red-contrib-fg-gauge', version: '1.1.0' }] });
+    const asked = registry.requests.length;
+    platform.settings.palette = { allow: [], deny: ['node-red-contrib-fg-*'] };
+    mark = platform.statuses.length;
+    platform.setTarget(denied);
+    try {
+      const refused = await platform.waitForStatus('the refusal reported', (status) => status.state === 'error', mark, 60_000);
+      assert.match(refused.error!, new RegExp(`snapshot ${denied.id} failed its health check: the team's palette lists do not allow the node module node-red-contrib-fg-gauge; reverted to the last good snapshot ${refA.id}`));
+      assert.equal(refused.runningHash, refA.hash);
+      assert.equal(registry.requests.length, asked);
+    } finally {
+      platform.settings.palette = { allow: [], deny: [] };
+    }
+    mark = platform.statuses.length;
+    platform.setTarget(refA);
+    await platform.waitForStatus('A running, error cleared', (status) => running(refA)(status) && status.error === null, mark, 60_000);
+  });
+
   test('SIGTERM stops Node-RED and the agent cleanly, reporting stopped', async () => {
     const pid = nodeRedPid(agent);
     const started = Date.now();
@@ -322,7 +388,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
   test('(5) with the platform unreachable at start, the cached last good snapshot runs; the platform hears later', async () => {
     const port = platform.port;
     await platform.stop();
-    const offline = spawnAgent({ platformUrl: platform.url, token: platform.token, dir });
+    const offline = spawnAgent({ platformUrl: platform.url, token: platform.token, dir, env: npmEnv });
     agents.push(offline);
     // No status can reach the platform: find Node-RED's port in the settings the agent wrote.
     const settingsFile = path.join(dir, 'settings.cjs');

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalJson, snapshotHash, validateModules } from '@flowgate/core';
-import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
+import { canonicalJson, snapshotHash } from '@flowgate/core';
+import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
 import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
+import { installedModules, syncNodeModules } from './node-modules.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import type { NodeRedInstallation } from './node-red-process.ts';
 import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
@@ -46,28 +47,6 @@ export const HEALTH_TIMEOUT_MS = 15_000;
 export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 } as const;
 export const LONG_POLL_SECONDS = 25;
 const STOP_TIMEOUT_MS = 10_000;
-
-/**
- * The node modules installed in Node-RED's user directory (from the palette), as Node-RED
- * lists them in its package.json, by name: what a snapshot of an editor deploy holds.
- */
-export function installedModules(userDir: string): SnapshotModule[] {
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8'));
-  } catch {
-    return []; // none yet: Node-RED writes it at its first install
-  }
-  const dependencies = (manifest as { dependencies?: unknown } | null)?.dependencies;
-  if (!dependencies || typeof dependencies !== 'object') return [];
-  return Object.entries(dependencies as Record<string, unknown>)
-    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-    .map(([name, version]) => ({ name, version }))
-    // An entry the platform would refuse (a legacy upper-case name, a range with spaces) is
-    // left out, rather than the whole deploy refused and put back for it.
-    .filter((module) => validateModules([module]).ok)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
 
 const EMPTY_CONTENT: SnapshotContent = { flows: [], credentials: null, settings: {}, env: [], modules: [] };
 
@@ -454,6 +433,14 @@ export class Reconciler {
     this.lastFlowChangeUser = null;
     this.writeState(launch.ref);
     writeUserDirFiles(store.userDir, launch.content);
+    this.report('starting', null);
+    const modules = await syncNodeModules(store.userDir, launch.content.modules, {
+      palette: launch.desired.settings.palette,
+      env: this.options.baseEnv,
+      signal: this.signal,
+      log: (line) => this.options.log('info', line),
+    });
+    if (!modules.ok) return { ok: false, reason: modules.reason };
     const port = await pickPort(this.lastPort);
     this.lastPort = port;
     writeFileAtomic(
@@ -475,7 +462,6 @@ export class Reconciler {
       },
     );
     this.child = child;
-    this.report('starting', null);
     this.options.log('info', `starting Node-RED with ${label(launch.ref)}${launch.safeMode ? ' in safe mode' : ''} on 127.0.0.1:${port}`);
     return this.checkHealth(child, launch);
   }

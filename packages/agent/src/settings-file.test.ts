@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { moduleAllowed } from '@flowgate/core';
 import { mintEditorToken, verifyEditorToken } from './editor-token.ts';
 import type { EditorTokenPayload } from './editor-token.ts';
 import { renderSettingsFile } from './settings-file.ts';
@@ -93,14 +94,37 @@ describe('settings.cjs for Node-RED', () => {
     assert.equal(typeof settings.logging.flowgate?.handler, 'function');
   });
 
-  test('palette: an empty allow list allows all, lists pass through otherwise; safe mode passes through', () => {
+  test('palette: an empty allow list allows all; a non-empty one only what it names; safe mode passes through', () => {
     assert.deepEqual(load().externalModules.palette, { allowList: ['*'], denyList: ['node-red-contrib-bad'] });
     // A function node's own modules are held to the same lists: otherwise its Setup tab installs anything.
     assert.deepEqual(load().externalModules.modules, { allowList: ['*'], denyList: ['node-red-contrib-bad'] });
     const listed = load({ settings: { ...input.settings, palette: { allow: ['node-red-dashboard', '@flowgate/*'], deny: [] } }, safeMode: true });
-    assert.deepEqual(listed.externalModules.palette, { allowList: ['node-red-dashboard', '@flowgate/*'], denyList: [] });
-    assert.deepEqual(listed.externalModules.modules, { allowList: ['node-red-dashboard', '@flowgate/*'], denyList: [] });
+    // Node-RED lets in what no rule matches: the deny-all rule is what makes an allow list one.
+    assert.deepEqual(listed.externalModules.palette, { allowList: ['node-red-dashboard', '@flowgate/*'], denyList: ['*'] });
+    assert.deepEqual(listed.externalModules.modules, listed.externalModules.palette);
     assert.equal(listed.safeMode, true);
+  });
+
+  test("palette: Node-RED's own check on the generated lists decides as the agent's does", () => {
+    // The rule the editor's palette applies, from the installed Node-RED.
+    const { checkModuleAllowed, parseModuleList } = createRequire(createRequire(import.meta.url).resolve('node-red/package.json'))('@node-red/registry/lib/util.js') as {
+      checkModuleAllowed: (name: string, version: string | null, allow: unknown, deny: unknown) => boolean;
+      parseModuleList: (list: string[]) => unknown;
+    };
+    const cases: Array<{ allow: string[]; deny: string[] }> = [
+      { allow: [], deny: [] },
+      { allow: [], deny: ['node-red-contrib-bad', '@evil/*'] },
+      { allow: ['node-red-dashboard', '@flowgate/*'], deny: [] },
+      { allow: ['node-red-contrib-*'], deny: ['node-red-contrib-bad', 'node-red-*'] },
+    ];
+    const names = ['node-red-dashboard', 'node-red-contrib-bad', 'node-red-contrib-modbus', '@flowgate/s7', '@evil/nodes', 'left-pad'];
+    for (const lists of cases) {
+      const palette = load({ settings: { ...input.settings, palette: lists } }).externalModules.palette;
+      for (const name of names) {
+        const nodeRed = checkModuleAllowed(name, null, parseModuleList(palette.allowList), parseModuleList(palette.denyList));
+        assert.equal(moduleAllowed(name, lists), nodeRed, `${name} with ${JSON.stringify(lists)}`);
+      }
+    }
   });
 
   test('adminAuth.tokens accepts what verifyEditorToken accepts, for this instance only', async () => {

@@ -202,9 +202,9 @@ test('validateFlows lists at most 100 problems, then a count of the rest', () =>
 });
 
 test('validateModules puts node modules in canonical order and names what is not one', () => {
-  assert.deepEqual(validateModules([{ name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }]), {
+  assert.deepEqual(validateModules([{ name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }, { name: 'node-red-contrib-s7', version: '~3.1.0-beta.2' }]), {
     ok: true,
-    modules: [{ name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }],
+    modules: [{ name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: 'node-red-contrib-s7', version: '~3.1.0-beta.2' }],
   });
   assert.deepEqual(validateModules([]), { ok: true, modules: [] });
   assert.deepEqual(validateModules('node-red-dashboard'), { ok: false, errors: ['modules must be an array of { name, version }.'] });
@@ -212,6 +212,8 @@ test('validateModules puts node modules in canonical order and names what is not
     { name: 'Not A Package', version: '1.0.0' },
     { name: 'node-red-*', version: '1.0.0' },
     { name: 'ok', version: '1 .0' },
+    { name: 'ok', version: 'file:../../evil' },
+    { name: 'ok', version: 'https://example.com/ok.tgz' },
     { name: 'ok', version: '1.0.0' },
     { name: 'ok', version: '1.0.1' },
     { name: 'ok' },
@@ -222,10 +224,12 @@ test('validateModules puts node modules in canonical order and names what is not
     errors: [
       'modules[0]: "Not A Package" is not an npm package name.',
       'modules[1]: "node-red-*" is not an npm package name.',
-      'modules[2] (ok): the version "1 .0" is not one.',
-      'modules[4]: ok is listed twice.',
-      'modules[5] is not { name, version }.',
-      'modules[6] is not { name, version }.',
+      'modules[2] (ok): "1 .0" is not a registry version (1.2.3, ~1.2.3 or ^1.2.3).',
+      'modules[3] (ok): "file:../../evil" is not a registry version (1.2.3, ~1.2.3 or ^1.2.3).',
+      'modules[4] (ok): "https://example.com/ok.tgz" is not a registry version (1.2.3, ~1.2.3 or ^1.2.3).',
+      'modules[6]: ok is listed twice.',
+      'modules[7] is not { name, version }.',
+      'modules[8] is not { name, version }.',
     ],
   });
 });

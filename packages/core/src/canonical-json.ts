@@ -268,9 +268,16 @@ export function validateFlows(input: unknown): ValidateFlowsResult {
 const NPM_PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 
 /**
+ * A version from the npm registry as npm and Node-RED's palette write it: exact, or `~`/`^`
+ * on one. Not a tag, URL, git or file reference: installing a snapshot's modules must fetch
+ * from the registry the machine is configured for, never from a place the file names.
+ */
+const REGISTRY_VERSION = /^[~^]?\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]{1,100})?(?:\+[0-9A-Za-z.-]{1,100})?$/;
+
+/**
  * A snapshot's node modules, checked and in canonical order (by name): each a real npm
- * package name (at most 214 characters) with a version of no spaces, each once; or the
- * problems, when any is not.
+ * package name (at most 214 characters) with a registry version (1.2.3, ~1.2.3, ^1.2.3),
+ * each once; or the problems, when any is not.
  */
 export function validateModules(input: unknown): { ok: true; modules: SnapshotModule[] } | { ok: false; errors: string[] } {
   if (!Array.isArray(input)) return { ok: false, errors: ['modules must be an array of { name, version }.'] };
@@ -280,7 +287,7 @@ export function validateModules(input: unknown): { ok: true; modules: SnapshotMo
     const item = m as Partial<SnapshotModule> | null;
     if (item === null || typeof item !== 'object' || typeof item.name !== 'string' || typeof item.version !== 'string') errors.push(`modules[${i}] is not { name, version }.`);
     else if (item.name.length > 214 || !NPM_PACKAGE_NAME.test(item.name)) errors.push(`modules[${i}]: ${JSON.stringify(item.name.slice(0, 220))} is not an npm package name.`);
-    else if (!/^\S{1,256}$/.test(item.version)) errors.push(`modules[${i}] (${item.name}): the version ${JSON.stringify(item.version.slice(0, 260))} is not one.`);
+    else if (!REGISTRY_VERSION.test(item.version)) errors.push(`modules[${i}] (${item.name}): ${JSON.stringify(item.version.slice(0, 260))} is not a registry version (1.2.3, ~1.2.3 or ^1.2.3).`);
     else if (seen.has(item.name)) errors.push(`modules[${i}]: ${item.name} is listed twice.`);
     else seen.add(item.name);
   });

@@ -6,3 +6,4 @@ export * from './password-policy.ts';
 export * from './canonical-json.ts';
 export * from './flow-diff.ts';
 export * from './editor-token.ts';
+export * from './palette.ts';

@@ -16,10 +16,10 @@ export type RunningAgent = {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
-export function spawnAgent(options: { platformUrl: string; token: string; dir: string }): RunningAgent {
+export function spawnAgent(options: { platformUrl: string; token: string; dir: string; env?: Record<string, string> }): RunningAgent {
   const child = spawn(process.execPath, [BIN, '--platform', options.platformUrl, '--dir', options.dir], {
     // A clean environment: the token as the server passes it, nothing from the test runner.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, FLOWGATE_AGENT_TOKEN: options.token, FLOWGATE_TEST_MARKER: 'must-not-reach-node-red' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, FLOWGATE_AGENT_TOKEN: options.token, FLOWGATE_TEST_MARKER: 'must-not-reach-node-red', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -31,7 +31,6 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
         instance = await applications.requireInstance(instance.id);
       }
       const target = instance.target_snapshot_id ? await snapshots.requireSnapshot(instance.target_snapshot_id) : null;
-      const settings = await c.applicationsStore.teamSettings(instance.team_id);
       return {
         generation: instance.generation,
         instanceId: instance.id,
@@ -42,7 +41,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
           httpAdminRoot: `/instances/${instance.id}/editor/`,
           httpNodeRoot: `/instances/${instance.id}/app/`,
           endpointKey: applications.endpointKey(instance),
-          palette: { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] },
+          palette: await c.applications.palette(instance.team_id),
         },
         env: await applications.envForAgent(instance.id),
       };

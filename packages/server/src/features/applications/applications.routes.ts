@@ -162,11 +162,8 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get('/api/teams/:teamId/application-settings', { config: { permission: 'team:read' }, schema: { tags: ['applications'], params: TeamParams, response: { 200: TeamSettingsView } } }, async (request) => {
     const s = await applicationsStore.teamSettings(request.params.teamId);
-    return {
-      paletteAllow: s ? (JSON.parse(s.palette_allow) as string[]) : [],
-      paletteDeny: s ? (JSON.parse(s.palette_deny) as string[]) : [],
-      autoSnapshotRetention: s?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION,
-    };
+    const palette = await applications.palette(request.params.teamId);
+    return { paletteAllow: palette.allow, paletteDeny: palette.deny, autoSnapshotRetention: s?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION };
   });
 
   app.put(

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { PaletteLists } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import { AGENT_DIR } from '../../package-paths.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, InstanceStatus } from '../../db/schema.ts';
@@ -89,6 +90,12 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     requireInstance,
     applicationsOfTeam: (teamId: string) => store.applicationsOfTeam(teamId),
     instancesOfApplication: (applicationId: string) => store.instancesOfApplication(applicationId),
+
+    /** The team's palette lists: what its Node-RED instances and devices may hold (none set: everything). */
+    async palette(teamId: string): Promise<PaletteLists> {
+      const settings = await store.teamSettings(teamId);
+      return { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] };
+    },
 
     async createApplication(teamId: string, input: { name: string; description: string }, ctx: RequestContext): Promise<ApplicationsTable> {
       const app: ApplicationsTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), description: input.description.trim(), created_at: iso(), updated_at: iso() };

@@ -215,6 +215,19 @@ for (const dialect of DIALECTS) {
       assert.match(bad.json().detail, /"Evil Module" is not an npm package name/);
       const reasons = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
       assert.ok(reasons.includes('invalid node modules'), 'the refused import is audited');
+
+      // A team that keeps contributed nodes out: the snapshot holding modbus is not deployed.
+      const settings = `/api/teams/${teamId}/application-settings`;
+      const kept = (await admin.get(settings)).json();
+      assert.equal((await admin.put(settings, { ...kept, paletteAllow: [], paletteDeny: ['node-red-contrib-*'] })).statusCode, 200);
+      const targetBefore = (await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId;
+      const denied = await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: recorded.id });
+      assert.equal(denied.statusCode, 409);
+      assert.equal(denied.json().detail, "This snapshot holds node modules the team's palette lists do not allow (node-red-contrib-modbus): change the lists or deploy another snapshot.");
+      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, targetBefore, 'the instance is untouched');
+      const applyFailures = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.apply.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
+      assert.ok(applyFailures.includes("node modules the team's palette lists do not allow: node-red-contrib-modbus"), 'the refused deploy is audited');
+      assert.equal((await admin.put(settings, kept)).statusCode, 200);
     });
 
     test('the editor and the endpoints of a stopped instance answer 503 to members, 404 to strangers', async () => {

@@ -300,7 +300,6 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       const own = await deviceSecrets(device);
       const target = device.target_snapshot_id ? await snapshotOrigin(device.target_snapshot_id) : null;
       if (device.target_snapshot_id && !target) throw new ConflictError('The device\'s target snapshot is gone: set another target.');
-      const settings = await applicationsStore.teamSettings(device.team_id);
       return {
         generation: device.generation,
         instanceId: device.id,
@@ -312,7 +311,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
           httpNodeRoot: '/',
           // A device's endpoints are for the people beside it, on its own network.
           endpointKey: null,
-          palette: { allow: settings ? (JSON.parse(settings.palette_allow) as string[]) : [], deny: settings ? (JSON.parse(settings.palette_deny) as string[]) : [] },
+          palette: await applications.palette(device.team_id),
         },
         env: [{ name: 'FLOWGATE_DEVICE_ID', value: device.id }],
       };

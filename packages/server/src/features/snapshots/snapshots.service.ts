@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, diffFlows, diffModules, snapshotHash, validateFlows, validateModules, type FlowDiff, type ModulesDiff, type NodeRedNode, type SnapshotContent, type SnapshotModule } from '@flowgate/core';
+import { canonicalJson, diffFlows, diffModules, refusedModules, snapshotHash, validateFlows, validateModules, type FlowDiff, type ModulesDiff, type NodeRedNode, type SnapshotContent, type SnapshotModule } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
@@ -103,11 +103,21 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     const instance = await applications.requireInstance(instanceId);
     const snapshot = await requireSnapshot(snapshotId);
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
-    try {
-      verified(snapshot);
-    } catch (error) {
-      await auditLog.record(ctx, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason: 'hash mismatch on the platform' } });
+    const refuse = async (reason: string, error: Error): Promise<never> => {
+      await auditLog.record(ctx, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason } });
       throw error;
+    };
+    let content: SnapshotContent;
+    try {
+      content = verified(snapshot);
+    } catch (error) {
+      return refuse('hash mismatch on the platform', error as Error);
+    }
+    // The agent would refuse it too; said here, before anything changes on the instance.
+    const refused = refusedModules(content.modules, await applications.palette(instance.team_id));
+    if (refused.length > 0) {
+      const names = refused.join(', ');
+      await refuse(`node modules the team's palette lists do not allow: ${names}`, new ConflictError(`This snapshot holds node modules the team's palette lists do not allow (${names}): change the lists or deploy another snapshot.`));
     }
     const rollback = snapshot.created_at < ((instance.running_snapshot_id && (await store.byId(instance.running_snapshot_id))?.created_at) || '');
     await auditLog.transaction(ctx, async (tx) => {
