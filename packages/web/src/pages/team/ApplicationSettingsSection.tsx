@@ -53,14 +53,14 @@ export function ApplicationSettingsSection({ teamId }: { teamId: string }) {
               <label htmlFor={`${id}-allow`}>Palette allow list</label>
               <textarea id={`${id}-allow`} className="mono" rows={5} value={allow} onChange={(e) => setAllow(e.target.value)} aria-describedby={`${id}-allow-hint`} spellCheck={false} />
               <p className="hint" id={`${id}-allow-hint`}>
-                npm package names or patterns, one a line (e.g. <code>node-red-contrib-modbus</code>, <code>@flowfuse/*</code>). Empty: any package.
+                npm package names or patterns, one a line (e.g. <code>node-red-contrib-modbus</code>, <code>@flowfuse/*</code>). Empty: any package; otherwise only these. Held to by the editor's palette and by every snapshot deployed.
               </p>
             </div>
             <div className="field">
               <label htmlFor={`${id}-deny`}>Palette deny list</label>
               <textarea id={`${id}-deny`} className="mono" rows={5} value={deny} onChange={(e) => setDeny(e.target.value)} aria-describedby={`${id}-deny-hint`} spellCheck={false} />
               <p className="hint" id={`${id}-deny-hint`}>
-                Never installable, even when allowed above. One a line.
+                Taken out of what is allowed. Where a line of each list matches, the more specific one wins. One a line.
               </p>
             </div>
           </div>
