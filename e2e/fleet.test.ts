@@ -211,8 +211,9 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   await h.shot(viewer, '04-fleet-as-viewer');
 });
 
-test('a real device agent runs the target set on its page; a rollout to its group is drawn as it goes; its editor opens after a platform restart', { timeout: 240_000 }, async () => {
+test('a real device agent runs the target set on its page; a rollout to its group is drawn as it goes; its editor opens after a platform restart', { timeout: 240_000 }, async (t) => {
   const { admin, teamId } = walk;
+  let walked = false;
   assert.ok(admin && teamId, 'runs after the owner walk');
   // What the device is to run: two snapshots of an application's instance, made through the API.
   const application = await apiAs<{ id: string }>(admin, 'POST', `/api/teams/${teamId}/applications`, { name: 'Line gateway' });
@@ -232,8 +233,14 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-e2e-device-'));
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
-  const agent = spawn(process.execPath, [AGENT_BIN, '--platform', h.base, '--provision', token, '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'], { env, stdio: 'ignore' });
+  const agent = spawn(process.execPath, [AGENT_BIN, '--platform', h.base, '--provision', token, '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   agents.push(agent);
+  // The agent's own account of what it did, printed if this walk fails: CI keeps nothing else of it.
+  const agentOutput: string[] = [];
+  for (const stream of [agent.stdout, agent.stderr]) stream.on('data', (chunk: Buffer) => agentOutput.push(chunk.toString('utf8')));
+  t.after(() => {
+    if (!walked) console.error(`--- the device agent's output ---\n${agentOutput.join('').slice(-20_000)}`);
+  });
   const hello = async () => {
     try {
       return await (await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) })).text();
@@ -321,7 +328,9 @@ test('a real device agent runs the target set on its page; a rollout to its grou
 
   // --- Its editor, from its page: through the tunnel the device opens, read only, showing what it runs.
   const [editor] = await Promise.all([admin.context().waitForEvent('page'), admin.getByRole('link', { name: /^Open editor \(read-only\)/ }).click()]);
-  await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: 90_000 });
+  await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: 90_000 }).catch(async (error: Error) => {
+    throw new Error(`${error.message}\nThe editor's page at ${editor.url()} shows: ${(await editor.locator('body').textContent().catch(() => null))?.slice(0, 2000)}`);
+  });
   await editor.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node?: (id: string) => unknown } } }).RED?.nodes?.node?.('tpl1')), undefined, { timeout: 60_000 });
   assert.equal(
     await editor.evaluate(() => (window as unknown as { RED: { nodes: { node(id: string): { template: string } } } }).RED.nodes.node('tpl1').template),
@@ -332,6 +341,7 @@ test('a real device agent runs the target set on its page; a rollout to its grou
   assert.match(editor.url(), new RegExp(`/devices/[^/]+/editor/`));
   await h.shot(editor, '08-device-editor');
   await editor.close();
+  walked = true;
 
   // Its directory goes once the agent (and its Node-RED) have stopped writing to it.
   const exited = agent.exitCode !== null ? Promise.resolve() : new Promise((resolve) => agent.once('exit', resolve));

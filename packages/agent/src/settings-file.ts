@@ -102,18 +102,38 @@ function verifyEditorToken(token) {
 
 const ENDPOINT_KEY = ${js(settings.endpointKey)};
 
-// A hosted instance's HTTP-in endpoints answer only what came through the platform's proxy,
-// which adds the key (and its own sign-in, when the owner chose it). The key goes no further.
-function endpointGate(req, res, next) {
-  if (ENDPOINT_KEY === null) return next();
+// A hosted instance's endpoints answer only what came through the platform's proxy, which
+// adds the key (and its own sign-in, when the owner chose it). The key goes no further.
+function endpointKeyMatches(req) {
   const given = Buffer.from(String(req.headers['x-flowgate-endpoint-key'] || ''), 'utf8');
   const expected = Buffer.from(ENDPOINT_KEY, 'utf8');
   delete req.headers['x-flowgate-endpoint-key'];
-  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
-    res.status(401).send('Served through the Flowgate platform only.');
-    return;
-  }
-  next();
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+}
+
+function endpointGate(req, res, next) {
+  if (ENDPOINT_KEY === null || endpointKeyMatches(req)) return next();
+  res.status(401).send('Served through the Flowgate platform only.');
+}
+
+// WebSockets under httpNodeRoot too (WebSocket nodes, a dashboard's socket.io). Node-RED has
+// no hook in front of them: httpNodeAuth sees HTTP requests only, and each of those takes
+// 'upgrade' from the server itself. So Node-RED's own server, the one on uiPort, checks the
+// key before any of its upgrade listeners hears of the request.
+if (ENDPOINT_KEY !== null) {
+  const http = require('http');
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function gatedEmit(event, req, socket) {
+    if (event === 'upgrade') {
+      const address = this.address();
+      const pathname = String(req.url || '').split('?')[0];
+      if (address && address.port === ${js(input.port)} && pathname.startsWith(${js(settings.httpNodeRoot)}) && !endpointKeyMatches(req)) {
+        socket.end('HTTP/1.1 401 Unauthorized\\r\\nConnection: close\\r\\nContent-Length: 0\\r\\n\\r\\n');
+        return true;
+      }
+    }
+    return emit.apply(this, arguments);
+  };
 }
 
 function asText(value) {
@@ -171,7 +191,8 @@ module.exports = {
   uiPort: ${js(input.port)},
   httpAdminRoot: ${js(settings.httpAdminRoot)},
   httpNodeRoot: ${js(settings.httpNodeRoot)},
-  // In front of everything under httpNodeRoot (HTTP-in nodes, dashboards, other nodes' routes).
+  // In front of every HTTP request under httpNodeRoot (HTTP-in nodes, dashboards, other
+  // nodes' routes); WebSockets there are gated above.
   httpNodeAuth: endpointGate,
   credentialSecret: ${js(settings.credentialSecret)},
   flowFile: 'flows.json',

@@ -1,4 +1,4 @@
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -53,6 +53,17 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
     return port;
   }
 
+  /** Behind sign-in, the endpoints are for the instance's team (and platform admins). */
+  async function mayUseEndpoints(instance: InstancesTable, user: UsersTable): Promise<boolean> {
+    const role = await teamsStore.roleOf(instance.team_id, user.id);
+    return isAllowed({ platformRole: user.platform_role, teamRole: role }, 'applications:read');
+  }
+
+  /** What a flow's endpoint gets: the request minus the platform's credentials, plus the key Node-RED checks. */
+  function endpointRequestHeaders(headers: IncomingHttpHeaders, instance: InstancesTable): IncomingHttpHeaders {
+    return { ...headers, cookie: withoutPlatformCookie(headers.cookie), authorization: undefined, 'x-flowgate-endpoint-key': applications.endpointKey(instance) };
+  }
+
   async function editor(request: FastifyRequest<{ Params: { instanceId: string; '*': string } }>, reply: FastifyReply) {
     const { user } = requireAuth(request);
     const instance = await applications.requireInstance(request.params.instanceId);
@@ -92,35 +103,44 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
         if (instance.endpoint_access === 'login') {
           const auth = request.auth;
           if (!auth?.session || auth.session.stage !== 'full') throw new UnauthenticatedError('Sign in to use this application.');
-          const role = await teamsStore.roleOf(instance.team_id, auth.user.id);
-          if (!isAllowed({ platformRole: auth.user.platform_role, teamRole: role }, 'applications:read')) throw new NotFoundError('Instance');
+          if (!(await mayUseEndpoints(instance, auth.user))) throw new NotFoundError('Instance');
         }
         const port = upstream(instance, reply);
         if (port === null) return reply;
         return forwardToNodeRed(request, reply, { port, agent: toNodeRed }, {
           path: `/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`,
-          headers: { ...request.headers, cookie: withoutPlatformCookie(request.headers.cookie), authorization: undefined, 'x-flowgate-endpoint-key': applications.endpointKey(instance) },
+          headers: endpointRequestHeaders(request.headers, instance),
           answerWithinMs: APP_ANSWER_MS,
         });
       },
     });
   });
 
-  /** The editor's WebSocket (comms): the same session and team check, then a byte pipe to Node-RED. */
+  /**
+   * WebSockets: the editor's (comms), with the same session and team check as its pages,
+   * and the flows' own under app/ (WebSocket nodes, a dashboard's live updates), with the
+   * same access as their HTTP endpoints. Then a byte pipe to Node-RED.
+   */
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const match = /^\/instances\/([A-Za-z0-9-]{1,64})\/editor\/comms(\?.*)?$/.exec(req.url ?? '');
+    const match = /^\/instances\/([A-Za-z0-9-]{1,64})\/(?:(editor\/comms)(?:\?.*)?$|app\/)/.exec(req.url ?? '');
     if (!match) return; // not ours: leave it to other upgrade listeners
+    const editorComms = match[2] !== undefined;
     const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
     void (async () => {
-      const who = await upgradeUser(req, identity.authenticateSession);
-      if ('status' in who) return refuse(who.status, who.status === 401 ? 'Unauthorized' : 'Forbidden');
       const instance = await c.applicationsStore.instanceById(match[1]!);
+      if (editorComms || instance?.endpoint_access !== 'public') {
+        const who = await upgradeUser(req, identity.authenticateSession);
+        if ('status' in who) return refuse(who.status, who.status === 401 ? 'Unauthorized' : 'Forbidden');
+        if (!instance) return refuse(404, 'Not Found');
+        const role = await teamsStore.roleOf(instance.team_id, who.user.id);
+        const allowed = editorComms ? isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'instances:editor') : await mayUseEndpoints(instance, who.user);
+        if (!allowed) return refuse(404, 'Not Found');
+      }
       if (!instance) return refuse(404, 'Not Found');
-      const role = await teamsStore.roleOf(instance.team_id, who.user.id);
-      if (!isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'instances:editor')) return refuse(404, 'Not Found');
       const port = runtime.port(instance.id);
       if (port === null) return refuse(503, 'Service Unavailable');
-      pipeUpgrade(req, socket, head, net.connect(port, '127.0.0.1'));
+      const headers = editorComms ? { ...req.headers, cookie: undefined } : endpointRequestHeaders(req.headers, instance);
+      pipeUpgrade(req, socket, head, net.connect(port, '127.0.0.1'), headers);
     })().catch(() => refuse(500, 'Internal Server Error'));
   });
 }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 import { canonicalJson } from '@flowgate/core';
 import { addMember, Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
@@ -189,6 +190,53 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     });
     assert.equal(deploy.status, 204, await deploy.text());
     assert.ok(sameFlows(await runningFlows(admin), large), 'Node-RED runs the large flow exactly');
+  });
+
+  test("the flows' own WebSockets: the same access as their HTTP endpoints, and nothing straight at Node-RED", async () => {
+    const echo = [
+      { id: 'tabW', type: 'tab', label: 'Live' },
+      { id: 'wsl1', type: 'websocket-listener', path: '/ws/echo', wholemsg: 'false' },
+      { id: 'wsin1', type: 'websocket in', z: 'tabW', name: '', server: 'wsl1', client: '', wires: [['wsout1']] },
+      { id: 'wsout1', type: 'websocket out', z: 'tabW', name: '', server: 'wsl1', client: '', wires: [] },
+    ];
+    const snapshotId = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'echo', flows: echo })).json().id;
+    assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId })).statusCode, 202);
+    await until('the echo running', async () => {
+      const i = (await admin.get(`/api/instances/${instanceId}`)).json();
+      return i.runningSnapshotId === snapshotId && i.status === 'running';
+    });
+    /** What a WebSocket client gets: the refusal's status, or the echo of what it sent. */
+    const talk = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<number | string>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers });
+        ws.once('unexpected-response', (_request, response) => {
+          resolve(response.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.once('open', () => ws.send('line 3 running'));
+        ws.once('message', (data) => {
+          resolve(String(data));
+          ws.close();
+        });
+        ws.once('error', (error) => reject(error));
+      });
+    const through = `${base.replace('http:', 'ws:')}/instances/${instanceId}/app/ws/echo`;
+    const outsiderTeam = (await admin.post('/api/teams', { name: 'Packaging' })).json().id;
+    const outsider = await addMember(t, admin, outsiderTeam, 'pat@plant.example', 'owner');
+
+    assert.equal(await talk(through), 401, 'behind sign-in by default');
+    assert.equal(await talk(through, { cookie: admin.cookie! }), 'line 3 running', "a member of the instance's team talks to the flow");
+    assert.equal(await talk(through, { cookie: outsider.cookie! }), 404, "another team's owner does not");
+    const port = t.context.runtime.port(instanceId)!;
+    const loopback = `ws://127.0.0.1:${port}/instances/${instanceId}/app/ws/echo`;
+    assert.equal(await talk(loopback), 401, 'Node-RED refuses a WebSocket that did not come through the platform');
+    assert.equal(await talk(loopback, { 'x-flowgate-endpoint-key': 'ab'.repeat(32) }), 401);
+
+    assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'public' })).statusCode, 200);
+    assert.equal(await talk(through), 'line 3 running', 'public: anyone');
+    assert.equal(await talk(loopback), 401, 'still only through the platform');
+    assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'login' })).statusCode, 200);
+    assert.equal(await talk(through), 401);
   });
 
   test('a member made operator while the editor is open can no longer deploy from it', async () => {

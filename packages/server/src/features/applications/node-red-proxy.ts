@@ -1,4 +1,4 @@
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -181,19 +181,20 @@ export async function upgradeUser(
   const found = cookie ? await authenticateSession(decodeURIComponent(cookie)) : null;
   if (!found || found.session.stage !== 'full') return { status: 401 };
   const origin = req.headers.origin;
-  if (origin && new URL(origin).host !== req.headers.host) return { status: 403 };
+  if (origin && URL.parse(origin)?.host !== req.headers.host) return { status: 403 }; // 'null' (a sandboxed page) too
   return { user: found.user };
 }
 
 /**
- * The upgrade request as it came, minus the platform's cookie, written to Node-RED, and
- * then a byte pipe both ways until either end closes.
+ * The upgrade request with `headers` (the request's own, minus the platform's cookie, plus
+ * what the caller adds) written to Node-RED, and then a byte pipe both ways until either
+ * end closes.
  */
-export function pipeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: Duplex): void {
-  const headers = Object.entries(req.headers)
-    .filter(([name]) => name !== 'cookie')
+export function pipeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: Duplex, headers: IncomingHttpHeaders): void {
+  const lines = Object.entries(headers)
+    .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined && entry[0] !== 'proxy-authorization')
     .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') : value}`);
-  upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+  upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
   if (head.length) upstream.write(head);
   socket.pipe(upstream).pipe(socket);
   const close = () => {

@@ -111,7 +111,7 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
       if (!isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'fleet:editor')) return refuse(404, 'Not Found');
       const session = device.revoked_at ? null : tunnels.session(device.id);
       if (!session) return refuse(503, 'Service Unavailable');
-      pipeUpgrade(req, socket, head, session.openStream());
+      pipeUpgrade(req, socket, head, session.openStream(), { ...req.headers, cookie: undefined });
     })().catch(() => refuse(500, 'Internal Server Error'));
   });
 }
