@@ -94,6 +94,40 @@ describe('device MQTT link', () => {
     }
   });
 
+  test("the backoff between failed requests is cut short once the link connects, not by a failed attempt, while waitForChange ends at once", async () => {
+    let refuse = true;
+    const broker = await Aedes.createBroker({
+      authenticate(_client, _username, _password, done) {
+        if (refuse) done(Object.assign(new Error('not authorized'), { returnCode: 5 }) as AuthenticateError, false);
+        else done(null, true);
+      },
+    });
+    const server = net.createServer((socket) => broker.handle(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const link = connectDeviceLink({ url, deviceId: 'dev-3', credential: 'fgd_x', log, refusedDelay: fastDelay });
+      links.push(link);
+      const stop = new AbortController();
+      const started = Date.now();
+      let ended: number | null = null;
+      const sleeping = link.sleepUntilChange(30_000, stop.signal).then(() => (ended = Date.now()));
+      await link.waitForChange(30_000, stop.signal);
+      assert.ok(Date.now() - started < 1000, 'waitForChange: the link is down, back to the long poll at once');
+      // Refused attempts come and go (each one a dropped connection): the backoff goes on.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(ended, null, 'still sleeping through the refused attempts');
+      refuse = false;
+      await sleeping;
+      assert.ok(link.connected());
+      assert.ok(ended! - started < 10_000, `woken by the connection after ${ended! - started} ms, not after 30 s`);
+    } finally {
+      await links.pop()!.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
+  });
+
   test('with no broker listening, each failed attempt waits longer than the one before', async () => {
     // A port that was free a moment ago: connecting to it is refused at once.
     const probe = net.createServer();

@@ -23,8 +23,18 @@ export const MQTT_RECONNECT_BACKOFF: Backoff = { firstMs: 1000, maxMs: 60_000, j
 
 export type DeviceLink = {
   connected(): boolean;
-  /** Resolves at once when a change came since the last call, else at the next one or after timeoutMs. */
+  /**
+   * Resolves at once when a change came since the last call, else at the next one or after
+   * timeoutMs; at once too while the link is down, and when it drops (the long poll carries on).
+   */
   waitForChange(timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * The backoff between failed requests to the platform, cut short by a change, or by the
+   * link connecting (a change may have been missed meanwhile): either means the platform is
+   * there, and may be waiting for the device (its editor tunnel). Waits while the link is
+   * down, and a drop does not end it.
+   */
+  sleepUntilChange(timeoutMs: number, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -64,7 +74,8 @@ export function connectDeviceLink(options: {
     will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: false },
   });
   let changed = false;
-  let waiters: Array<() => void> = [];
+  /** Who waits; `onDrop`: woken when the connection drops too. */
+  let waiters: Array<{ wake: () => void; onDrop: boolean }> = [];
   let warned = false;
   let closing = false;
   let attempts = 0;
@@ -75,8 +86,32 @@ export function connectDeviceLink(options: {
   /** A connection counts as back once it has stayed up a while: one dropped at once (a duplicate client id) keeps backing off. */
   let settledTimer: NodeJS.Timeout | null = null;
   const wakeAll = () => {
-    for (const w of waiters) w();
+    const woken = waiters;
     waiters = [];
+    for (const w of woken) w.wake();
+  };
+  const wakeOnDrop = () => {
+    const woken = waiters.filter((w) => w.onDrop);
+    waiters = waiters.filter((w) => !w.onDrop);
+    for (const w of woken) w.wake();
+  };
+  const wait = (timeoutMs: number, signal: AbortSignal, onDrop: boolean): Promise<void> => {
+    if (changed || signal.aborted || closing) {
+      changed = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        waiters = waiters.filter((w) => w.wake !== done);
+        changed = false;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      waiters.push({ wake: done, onDrop });
+    });
   };
   client.on('connect', () => {
     if (warned) options.log('info', `MQTT connected again (${options.url})`);
@@ -115,7 +150,7 @@ export function connectDeviceLink(options: {
     if (!warned) options.log('warn', `MQTT connection lost (${options.url}); reconnecting with backoff`);
     warned = true;
     // Whoever waits for a change goes back to the long poll.
-    wakeAll();
+    wakeOnDrop();
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;
       // With its stores, as mqtt.js's own reconnect: what the broker had not acknowledged is sent again.
@@ -126,22 +161,13 @@ export function connectDeviceLink(options: {
   return {
     connected: () => client.connected,
     waitForChange(timeoutMs, signal) {
-      if (changed || !client.connected || signal.aborted) {
+      if (!client.connected) {
         changed = false;
         return Promise.resolve();
       }
-      return new Promise((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          changed = false;
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        signal.addEventListener('abort', done, { once: true });
-        waiters.push(done);
-      });
+      return wait(timeoutMs, signal, true);
     },
+    sleepUntilChange: (timeoutMs, signal) => wait(timeoutMs, signal, false),
     async close() {
       closing = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);

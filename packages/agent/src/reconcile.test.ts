@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { DeviceLink } from './device-link.ts';
 import { PlatformError, type DesiredState, type PlatformClient } from './platform-client.ts';
 import { pollDesiredState, type Reconciler } from './reconcile.ts';
 
@@ -65,6 +66,59 @@ describe('the desired-state poll', () => {
     assert.deepEqual(applied, [desired]);
     assert.ok(lines.some((l) => l.level === 'info' && /accepts this agent's credential again/.test(l.msg)));
 
+    stop.abort();
+    await poll;
+  });
+
+  test("after the platform was away, word over MQTT ends the backoff: a device asked for its editor tunnel opens it at once", async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.mock.method(Math, 'random', () => 1);
+    let away = true;
+    let calls = 0;
+    const client = {
+      getDesired(generation: number | null, _wait: number, signal: AbortSignal): Promise<DesiredState> {
+        calls++;
+        if (away) return Promise.reject(new PlatformError('GET /api/fleet/v1/desired: connect ECONNREFUSED', null, true));
+        if (generation === null) return Promise.resolve({ ...desired, editorTunnel: true });
+        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new PlatformError('aborted', null, false)), { once: true }));
+      },
+    } as unknown as PlatformClient;
+    // The link as the poll sees it: down, and its word (connected again, a nudge) given by the test.
+    let word: (() => void) | null = null;
+    const link: DeviceLink = {
+      connected: () => false,
+      waitForChange: () => Promise.resolve(),
+      sleepUntilChange: (ms, signal) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          word = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          signal.addEventListener('abort', word, { once: true });
+        }),
+      close: () => Promise.resolve(),
+    };
+    const reconciler = { setDesired: () => undefined, platformUnreachable: () => undefined } as unknown as Reconciler;
+    let tunnels = 0;
+    const stop = new AbortController();
+    const poll = pollDesiredState({ client, reconciler, log: () => undefined, signal: stop.signal, link, onTunnelRequested: () => tunnels++ });
+
+    // Away for a while: 0.5 s doubling, here up to 16 s between attempts.
+    await settle();
+    for (const wait of [500, 1000, 2000, 4000, 8000]) {
+      t.mock.timers.tick(wait);
+      await settle();
+    }
+    assert.equal(calls, 6);
+    away = false;
+    t.mock.timers.tick(15_000);
+    await settle();
+    assert.equal(calls, 6, 'still in the 16 s backoff');
+    word!();
+    await settle();
+    assert.equal(calls, 8, 'asked at once, then held in the long poll');
+    assert.equal(tunnels, 1, 'the tunnel the platform asked for is opened');
     stop.abort();
     await poll;
   });

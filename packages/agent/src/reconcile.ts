@@ -646,7 +646,10 @@ export async function pollDesiredState(options: {
       }
       refused = refusedNow;
       reconciler.platformUnreachable();
-      await sleep(backoffDelay(failures++, schedule), signal);
+      const delay = backoffDelay(failures++, schedule);
+      // The MQTT link back up, or a nudge over it, ends the wait: after a platform restart the
+      // HTTP backoff may have grown to 30 s, while someone waits for this device's editor.
+      await (link ? link.sleepUntilChange(delay, signal) : sleep(delay, signal));
     }
   }
 }
