@@ -14,6 +14,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { snapshotHash } from '@flowgate/core';
 import { SYSTEM_CONTEXT } from '../packages/server/src/context.ts';
+import { installNodeRedStandIn } from '../packages/server/test/harness.ts';
 import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
 
 /** Node-RED starting (or restarting into another snapshot) on a shared machine. */
@@ -468,6 +469,20 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   await admin.getByText('••• set').waitFor();
   await waitRunning(admin, instanceId, 'after the environment changed');
   await shot(admin, '16-environment');
+
+  // --- Another Node-RED version, installed beside the platform's own: the instance moves to it.
+  const ownVersion = (await admin.getByTestId('node-red-version').textContent())!;
+  const otherVersion = `${ownVersion}-plant.1`;
+  installNodeRedStandIn(h.t.config.nodeRedDir, otherVersion);
+  await admin.reload();
+  const versionSection = admin.getByRole('region', { name: 'Node-RED version' });
+  await versionSection.getByLabel('Move to').selectOption({ label: `Node-RED ${otherVersion}` });
+  await versionSection.getByRole('button', { name: 'Change version' }).click();
+  await versionSection.getByRole('button', { name: 'Yes, restart on it' }).click();
+  await versionSection.getByTestId('node-red-version').filter({ hasText: otherVersion }).waitFor();
+  await admin.locator('.head-badges').getByText(`Node-RED ${otherVersion}`).waitFor();
+  await waitRunning(admin, instanceId, 'on the other Node-RED version');
+  await shot(admin, '16b-node-red-version');
 
   // --- The team's application settings: palette lists and retention.
   await admin.goto(`/teams/${teamId}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { canonicalJson, snapshotHash } from '@flowgate/core';
 import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
-import { findNodeRed } from './node-red-process.ts';
+import { bundledNodeRed } from './node-red-installations.ts';
 import type { SnapshotRef, StatusReport } from './platform-client.ts';
 import { admin, editorToken, isAlive, nodeRedPids, spawnAgent, stopAgent } from './test-support/agent-harness.ts';
 import type { RunningAgent } from './test-support/agent-harness.ts';
@@ -104,7 +104,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const status = await platform.waitForStatus('A running', running(refA), 0, 30_000);
     assert.equal(status.runningSnapshotId, refA.id);
     assert.equal(status.error, null);
-    assert.equal(status.nodeRedVersion, findNodeRed().version);
+    assert.equal(status.nodeRedVersion, bundledNodeRed().version);
     assert.equal(status.agentVersion, (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version);
     const port = status.nodeRedPort!;
     assert.ok(Number.isInteger(port) && port > 0);

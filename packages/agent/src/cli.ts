@@ -1,6 +1,6 @@
 import { DEVICE_USAGE, loadDeviceConfig, loadDeviceIdentity, mqttUrlOf, provisionDevice, type DeviceConfig } from './device.ts';
 import { AGENT_USAGE, AgentConfigError, agentVersion, loadAgentConfig, startAgent } from './index.ts';
-import { findNodeRed } from './node-red-process.ts';
+import { bundledNodeRed } from './node-red-installations.ts';
 
 function fail(message: string): never {
   process.stderr.write(`flowgate-agent: ${message}\n\n${AGENT_USAGE}\n${DEVICE_USAGE}`);
@@ -22,7 +22,7 @@ async function runDevice(config: DeviceConfig): Promise<void> {
   }
   if (!identity) {
     try {
-      identity = await provisionDevice(config, { agent: agentVersion(), nodeRed: findNodeRed().version });
+      identity = await provisionDevice(config, { agent: agentVersion(), nodeRed: bundledNodeRed().version });
     } catch (err) {
       writeLine('error', (err as Error).message);
       process.exit(1);

@@ -6,12 +6,13 @@ const env = { FLOWGATE_AGENT_PLATFORM: 'http://127.0.0.1:3000/', FLOWGATE_AGENT_
 
 describe('agent configuration', () => {
   test('from the environment, the directory made absolute, the URL without a trailing slash', () => {
-    assert.deepEqual(loadAgentConfig([], env, '/srv'), { platformUrl: 'http://127.0.0.1:3000', token: 'fgi_env', dir: '/srv/data/agent' });
+    assert.deepEqual(loadAgentConfig([], env, '/srv'), { platformUrl: 'http://127.0.0.1:3000', token: 'fgi_env', dir: '/srv/data/agent', nodeRedDir: null });
+    assert.equal(loadAgentConfig([], { ...env, FLOWGATE_AGENT_NODE_RED_DIR: 'data/node-red' }, '/srv').nodeRedDir, '/srv/data/node-red', 'other Node-RED versions, when given');
   });
 
   test('flags win over the environment', () => {
     const config = loadAgentConfig(['--platform', 'https://flowgate.example.com/base/', '--token', 'fgi_flag', '--dir', '/var/lib/agent'], env, '/srv');
-    assert.deepEqual(config, { platformUrl: 'https://flowgate.example.com/base', token: 'fgi_flag', dir: '/var/lib/agent' });
+    assert.deepEqual(config, { platformUrl: 'https://flowgate.example.com/base', token: 'fgi_flag', dir: '/var/lib/agent', nodeRedDir: null });
   });
 
   test('missing or wrong values are named', () => {

@@ -20,6 +20,8 @@ export type AgentConfig = {
   nodeRedPort?: number | null;
   /** How often the status report (on a device: the check-in) repeats when nothing changed. */
   statusIntervalMs?: number;
+  /** Where other Node-RED versions are installed, one folder each (node-red-installations.ts); none: only the agent's own. */
+  nodeRedDir?: string | null;
   /** A device's MQTT connection (its id, and the broker URL); none for hosted instances. */
   mqtt?: { url: string; deviceId: string } | null;
 };
@@ -31,6 +33,7 @@ export const AGENT_USAGE = `Usage: flowgate-agent [--platform URL] [--token TOKE
   --platform  FLOWGATE_AGENT_PLATFORM  base URL of the Flowgate platform
   --token     FLOWGATE_AGENT_TOKEN     the instance's bearer token (fgi_...)
   --dir       FLOWGATE_AGENT_DIR       working directory (Node-RED files, cache, state)
+              FLOWGATE_AGENT_NODE_RED_DIR  other Node-RED versions, one folder each (optional)
 `;
 
 type Env = Record<string, string | undefined>;
@@ -66,5 +69,6 @@ export function loadAgentConfig(argv: readonly string[], env: Env, cwd = process
     platformUrl: url.toString().replace(/\/+$/, ''),
     token,
     dir: path.resolve(cwd, pick(values.dir, 'FLOWGATE_AGENT_DIR')),
+    nodeRedDir: env.FLOWGATE_AGENT_NODE_RED_DIR?.trim() ? path.resolve(cwd, env.FLOWGATE_AGENT_NODE_RED_DIR.trim()) : null,
   };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { AgentConfig } from './config.ts';
 import { connectDeviceLink } from './device-link.ts';
-import { findNodeRed } from './node-red-process.ts';
+import { bundledNodeRed } from './node-red-installations.ts';
 import { createPlatformClient } from './platform-client.ts';
 import { pollDesiredState, Reconciler } from './reconcile.ts';
 import { StateStore } from './state-store.ts';
@@ -54,7 +54,7 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
   const env = options.env ?? process.env;
   const writeLine = options.writeLine ?? ((line: string) => process.stderr.write(`${line}\n`));
   const store = new StateStore(config.dir);
-  const nodeRed = findNodeRed();
+  const nodeRed = bundledNodeRed();
   const device = config.protocol === 'device';
   const client = createPlatformClient({
     baseUrl: config.platformUrl,
@@ -71,7 +71,7 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
   const audit = new AuditUploader({ client, log, dir: config.dir });
   // The instance token stays with the agent: flows can read their environment.
   const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('FLOWGATE_')));
-  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRed, baseEnv, nodeRedPort: config.nodeRedPort ?? null });
+  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRedDir: config.nodeRedDir ?? null, baseEnv, nodeRedPort: config.nodeRedPort ?? null });
 
   status.start();
   audit.start();

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import readline from 'node:readline';
 import type { AuditEvent, LogLine } from './platform-client.ts';
+import type { NodeRedInstallation } from './node-red-installations.ts';
 import type { NodeRedIpcMessage } from './settings-file.ts';
 
 /**
@@ -18,15 +17,6 @@ import type { NodeRedIpcMessage } from './settings-file.ts';
  * offers no other signal for these: GET /flows/state says 'start' even while it waits
  * for missing types.
  */
-
-export type NodeRedInstallation = { entry: string; version: string };
-
-export function findNodeRed(): NodeRedInstallation {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve('node-red/package.json');
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { version: string };
-  return { entry: require.resolve('node-red/red.js'), version: manifest.version };
-}
 
 /** `preferred` when it is free (the platform's proxy keeps pointing at the same port), else any free port. */
 export async function pickPort(preferred: number | null): Promise<number> {

@@ -14,6 +14,7 @@ const desired = {
     httpNodeRoot: '/instances/inst-1/app/',
     endpointKey: 'ef'.repeat(32),
     palette: { allow: [], deny: [] },
+    nodeRedVersion: null,
   },
   env: [{ name: 'LINE', value: '3' }],
   editorTunnel: false,
@@ -51,6 +52,10 @@ describe('platform client', () => {
     const fromADevice: Record<string, unknown> = { ...desired.settings };
     delete fromADevice.endpointKey;
     assert.equal(parseDesiredState({ ...desired, settings: fromADevice }).settings.endpointKey, null, 'none sent: endpoints not gated');
+    const fromAnOlderPlatform: Record<string, unknown> = { ...desired.settings };
+    delete fromAnOlderPlatform.nodeRedVersion;
+    assert.equal(parseDesiredState({ ...desired, settings: fromAnOlderPlatform }).settings.nodeRedVersion, null, "none sent: the agent's own Node-RED");
+    assert.equal(parseDesiredState({ ...desired, settings: { ...desired.settings, nodeRedVersion: '5.0.2' } }).settings.nodeRedVersion, '5.0.2');
     assert.equal(parseDesiredState({ ...desired, editorTunnel: true }).editorTunnel, true);
     assert.equal(parseDesiredState({ ...desired, editorTunnel: 'yes' }).editorTunnel, false, 'only true asks for the tunnel');
     const broken: unknown[] = [
@@ -62,6 +67,8 @@ describe('platform client', () => {
       { ...desired, settings: { ...desired.settings, httpNodeRoot: 'relative/' } },
       { ...desired, settings: { ...desired.settings, endpointKey: "'; process.exit(); '" } },
       { ...desired, settings: { ...desired.settings, palette: { allow: [1], deny: [] } } },
+      { ...desired, settings: { ...desired.settings, nodeRedVersion: '../../bin/sh' } },
+      { ...desired, settings: { ...desired.settings, nodeRedVersion: 5 } },
       { ...desired, env: [{ name: 'BAD NAME', value: 'x' }] },
     ];
     for (const value of broken) assert.throws(() => parseDesiredState(value), PlatformError);

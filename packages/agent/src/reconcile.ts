@@ -5,8 +5,8 @@ import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
 import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
 import { installedModules, syncNodeModules } from './node-modules.ts';
+import { bundledNodeRed, nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
-import type { NodeRedInstallation } from './node-red-process.ts';
 import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
 import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, SnapshotRef } from './platform-client.ts';
 import { AGENT_USER, renderSettingsFile } from './settings-file.ts';
@@ -35,7 +35,8 @@ export type ReconcilerOptions = {
   audit: AuditUploader;
   logs: LogUploader;
   log: AgentLog;
-  nodeRed: NodeRedInstallation;
+  /** Where other Node-RED versions are installed (node-red-installations.ts); null: only the agent's own. */
+  nodeRedDir: string | null;
   /** The agent's own environment minus its FLOWGATE_* variables; the base of Node-RED's. */
   baseEnv: NodeJS.ProcessEnv;
   healthTimeoutMs?: number;
@@ -81,6 +82,8 @@ export class Reconciler {
   /** The runtime holds an editor deploy the platform refused to record: it must be put back. */
   private drifted = false;
   private lastPort: number | null = null;
+  /** The Node-RED version last started (the agent's own until then): what the status reports. */
+  private nodeRedVersion = bundledNodeRed().version;
   private crashTimes: number[] = [];
   private lastFlowChangeUser: string | null = null;
 
@@ -441,6 +444,9 @@ export class Reconciler {
       log: (line) => this.options.log('info', line),
     });
     if (!modules.ok) return { ok: false, reason: modules.reason };
+    const installation = pickNodeRed(nodeRedInstallations(this.options.nodeRedDir), launch.desired.settings.nodeRedVersion);
+    if (typeof installation === 'string') return { ok: false, reason: installation };
+    this.nodeRedVersion = installation.version;
     const port = await pickPort(this.lastPort);
     this.lastPort = port;
     writeFileAtomic(
@@ -448,7 +454,7 @@ export class Reconciler {
       renderSettingsFile({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }),
     );
     const child: NodeRedProcess = new NodeRedProcess(
-      { installation: this.options.nodeRed, settingsFile: store.settingsFile, userDir: store.userDir, port, env: this.nodeRedEnv(launch) },
+      { installation, settingsFile: store.settingsFile, userDir: store.userDir, port, env: this.nodeRedEnv(launch) },
       {
         onLog: (line) => this.options.logs.add(line.level, line.msg, line.ts),
         onAudit: (event) => this.onAudit(event),
@@ -462,7 +468,7 @@ export class Reconciler {
       },
     );
     this.child = child;
-    this.options.log('info', `starting Node-RED with ${label(launch.ref)}${launch.safeMode ? ' in safe mode' : ''} on 127.0.0.1:${port}`);
+    this.options.log('info', `starting Node-RED ${installation.version} with ${label(launch.ref)}${launch.safeMode ? ' in safe mode' : ''} on 127.0.0.1:${port}`);
     return this.checkHealth(child, launch);
   }
 
@@ -547,8 +553,9 @@ export class Reconciler {
     return this.child?.alive ? this.child.port : null;
   }
 
-  private statusFields(): Pick<StatusFields, 'runningSnapshotId' | 'runningHash' | 'nodeRedPort'> {
+  private statusFields(): Pick<StatusFields, 'runningSnapshotId' | 'runningHash' | 'nodeRedPort' | 'nodeRedVersion'> {
     return {
+      nodeRedVersion: this.nodeRedVersion,
       runningSnapshotId: this.current?.ref?.id ?? null,
       runningHash: this.current?.ref?.hash ?? null,
       nodeRedPort: this.nodeRedPort(),

@@ -26,6 +26,7 @@ const input: NodeRedSettingsInput = {
     httpNodeRoot: '/instances/inst-1/app/',
     endpointKey: null,
     palette: { allow: [], deny: ['node-red-contrib-bad'] },
+    nodeRedVersion: null,
   },
 };
 

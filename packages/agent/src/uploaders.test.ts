@@ -78,7 +78,7 @@ describe('uploads to the platform', () => {
     assert.equal(platform.logs[before]!.msg.length, 8000);
     logs.close();
     const status = new StatusReporter({ client: client(), log: quiet, nodeRedVersion: '4.1.8', agentVersion: '0.1.0' });
-    status.set({ state: 'error', runningSnapshotId: null, runningHash: null, nodeRedPort: null, error: 'y'.repeat(10_000) });
+    status.set({ state: 'error', runningSnapshotId: null, runningHash: null, nodeRedPort: null, nodeRedVersion: '4.1.8', error: 'y'.repeat(10_000) });
     await status.flush(2000);
     assert.equal(platform.statuses.at(-1)!.error!.length, 4000);
     status.close();
@@ -87,7 +87,7 @@ describe('uploads to the platform', () => {
   test('status: sent at once on a change, not again for the same fields', async () => {
     const status = new StatusReporter({ client: client(), log: quiet, nodeRedVersion: '4.1.8', agentVersion: '0.1.0' });
     const mark = platform.statuses.length;
-    const fields = { state: 'running', runningSnapshotId: 's', runningHash: 'h', nodeRedPort: 1880, error: null } as const;
+    const fields = { state: 'running', runningSnapshotId: 's', runningHash: 'h', nodeRedPort: 1880, nodeRedVersion: '4.1.8', error: null } as const;
     status.set(fields);
     await platform.waitForStatus('running', (s) => s.state === 'running', mark, 5000);
     status.set(fields);

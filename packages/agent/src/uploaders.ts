@@ -113,6 +113,7 @@ export type StatusFields = {
   runningSnapshotId: string | null;
   runningHash: string | null;
   nodeRedPort: number | null;
+  nodeRedVersion: string;
   error: string | null;
 };
 

@@ -55,6 +55,7 @@ export const AUDIT_EVENTS = {
   'instance.restarted': 'An instance was restarted',
   'instance.deleted': 'An instance was deleted',
   'instance.updated': 'An instance setting changed (endpoint access)',
+  'instance.node-red-version.changed': 'An instance was moved to another Node-RED version (from, to)',
   'instance.env.updated': "An instance's environment variables changed (names only)",
   'instance.status.changed': 'An instance reported a new state (crashed, safe mode, error)',
   'instance.editor.opened': "A person opened an instance's Node-RED editor",

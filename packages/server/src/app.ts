@@ -124,6 +124,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const applicationsStore = createApplicationsStore(database.db);
   const runtime = createInstanceRuntime({
     dataDir: config.dataDir,
+    nodeRedDir: config.nodeRedDir,
     // Agents of hosted instances reach the platform on loopback, at the port it listens on.
     platformUrl: () => {
       const address = app.server.address();
@@ -131,7 +132,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     },
     log: app.log,
   });
-  const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock });
+  const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock, nodeRedDir: config.nodeRedDir });
   const snapshotsStore = createSnapshotsStore(database.db);
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const fleetStore = createFleetStore(database.db);

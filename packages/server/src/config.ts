@@ -24,6 +24,8 @@ export interface Config {
    */
   trustProxy: string[];
   dataDir: string;
+  /** Node-RED versions offered beside the agent's own, one folder each (docs/applications.md). */
+  nodeRedDir: string;
   /** sqlite:<file> or postgres://... */
   databaseUrl: string;
   /** 32-byte key (hex or base64) that encrypts secrets at rest; generated in dataDir when unset. */
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustProxy: proxies(env),
     publicUrl: (str(env, 'FLOWGATE_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
     dataDir,
+    nodeRedDir: path.resolve(cwd, str(env, 'FLOWGATE_NODE_RED_DIR') ?? path.join(dataDir, 'node-red')),
     databaseUrl: str(env, 'FLOWGATE_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'flowgate.db')}`,
     masterKey: str(env, 'FLOWGATE_MASTER_KEY'),
     session: {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import pg from 'pg';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type BuiltApp } from '../src/app.ts';
@@ -213,4 +214,18 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Another Node-RED version in the platform's FLOWGATE_NODE_RED_DIR, as `npm install --prefix`
+ * would leave it, but whose red.js runs the real Node-RED of this repository: a second real
+ * one from the registry takes a minute and the network. `nodeRange` as its engines.node;
+ * `runs: false` leaves red.js empty (a version that cannot run here is never started).
+ */
+export function installNodeRedStandIn(nodeRedDir: string, version: string, options: { nodeRange?: string; runs?: boolean } = {}): void {
+  const packageDir = path.join(nodeRedDir, version, 'node_modules', 'node-red');
+  fs.mkdirSync(packageDir, { recursive: true });
+  fs.writeFileSync(path.join(packageDir, 'package.json'), JSON.stringify({ name: 'node-red', version, engines: { node: options.nodeRange ?? '>=18.5' } }));
+  const realEntry = createRequire(import.meta.url).resolve('node-red/red.js');
+  fs.writeFileSync(path.join(packageDir, 'red.js'), options.runs === false ? '' : `require(${JSON.stringify(realEntry)});\n`);
 }

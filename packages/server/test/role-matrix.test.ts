@@ -131,6 +131,8 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   // An unknown version: passes the permission, creates nothing.
   'POST /api/applications/:applicationId/instances': () => ({ body: { name: 'probe', nodeRedVersion: '0.0.0' } }),
   'PATCH /api/instances/:instanceId': () => ({ body: { endpointAccess: 'login' } }),
+  // A version not offered: refused after the permission check, so nothing restarts.
+  'PUT /api/instances/:instanceId/node-red-version': () => ({ body: { nodeRedVersion: '0.0.0' } }),
   'PUT /api/instances/:instanceId/env': () => ({ body: { env: [{ name: 'LINE', value: '1', secret: false }] } }),
   'POST /api/instances/:instanceId/snapshots': () => ({ body: { name: 'probe', flows: [] } }),
   'GET /api/instances/:instanceId/diff': (f) => ({ query: `from=${f.snapshotId}&to=${f.snapshotId}` }),

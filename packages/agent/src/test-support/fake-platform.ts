@@ -45,6 +45,7 @@ export class FakePlatform {
       httpNodeRoot: `/instances/${id}/app/`,
       endpointKey: null,
       palette: { allow: [], deny: [] },
+      nodeRedVersion: null,
     };
   }
 

@@ -42,6 +42,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
           httpNodeRoot: `/instances/${instance.id}/app/`,
           endpointKey: applications.endpointKey(instance),
           palette: await c.applications.palette(instance.team_id),
+          nodeRedVersion: instance.node_red_version,
         },
         env: await applications.envForAgent(instance.id),
       };

@@ -60,7 +60,7 @@ export function presentInstance(i: InstancesTable) {
 export function applicationsRoutes(app: TypedApp, c: AppContext): void {
   const { applications, applicationsStore, runtime, auditLog, clock } = c;
 
-  app.get('/api/node-red-versions', { config: { permission: 'teams:list' }, schema: { tags: ['applications'], response: { 200: Type.Array(Type.String()) } } }, async () => applications.versions);
+  app.get('/api/node-red-versions', { config: { permission: 'teams:list' }, schema: { tags: ['applications'], response: { 200: Type.Array(Type.String()) } } }, async () => applications.versions());
 
   app.get('/api/teams/:teamId/applications', { config: { permission: 'applications:read' }, schema: { tags: ['applications'], params: TeamParams, response: { 200: Type.Array(ApplicationView) } } }, async (request) =>
     (await applications.applicationsOfTeam(request.params.teamId)).map(presentApplication),
@@ -121,6 +121,15 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
     { config: { permission: 'instances:endpoints' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }), response: { 200: InstanceView } } },
     async (request) => {
       await applications.setEndpointAccess(request.params.instanceId, request.body.endpointAccess, request.ctx);
+      return presentInstance(await applications.requireInstance(request.params.instanceId));
+    },
+  );
+
+  app.put(
+    '/api/instances/:instanceId/node-red-version',
+    { config: { permission: 'applications:write' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ nodeRedVersion: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }), response: { 200: InstanceView } } },
+    async (request) => {
+      await applications.setNodeRedVersion(request.params.instanceId, request.body.nodeRedVersion, request.ctx);
       return presentInstance(await applications.requireInstance(request.params.instanceId));
     },
   );

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { PaletteLists } from '@flowgate/core';
+import { nodeRedInstallations } from '@flowgate/agent/node-red-installations';
 import type { Clock, RequestContext } from '../../context.ts';
 import { AGENT_DIR } from '../../package-paths.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, InstanceStatus } from '../../db/schema.ts';
@@ -10,10 +10,14 @@ import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
 import type { ApplicationsStore } from './applications.store.ts';
 import type { InstanceRuntime } from './instance-runtime.ts';
 
-/** Node-RED versions the platform can run: those installed with the agent (4.1.x on Node 20). */
-export function offeredNodeRedVersions(): string[] {
-  const require = createRequire(`${AGENT_DIR}/package.json`);
-  return [(require('node-red/package.json') as { version: string }).version];
+/**
+ * The Node-RED versions the platform offers: the agent's own (4.1.x) and those installed
+ * under `nodeRedDir` that run on this Node.js, read afresh each time (an install needs no restart).
+ */
+export function offeredNodeRedVersions(nodeRedDir: string): string[] {
+  return nodeRedInstallations(nodeRedDir, `${AGENT_DIR}/package.json`)
+    .filter((installation) => installation.runsHere)
+    .map((installation) => installation.version);
 }
 
 export interface EnvVarInput {
@@ -31,12 +35,21 @@ export interface ApplicationsDeps {
   runtime: InstanceRuntime;
   secrets: SecretBox;
   clock: Clock;
+  /** Where other Node-RED versions are installed (FLOWGATE_NODE_RED_DIR). */
+  nodeRedDir: string;
 }
 
 export function createApplicationsService(deps: ApplicationsDeps) {
   const { store, auditLog, runtime, secrets, clock } = deps;
   const iso = () => clock.now().toISOString();
-  const versions = offeredNodeRedVersions();
+  const versions = () => offeredNodeRedVersions(deps.nodeRedDir);
+
+  function requireOffered(version: string): void {
+    const offered = versions();
+    if (!offered.includes(version)) {
+      throw new ValidationError(`Node-RED ${version} is not offered here; choose one of ${offered.join(', ')}.`, [{ field: 'nodeRedVersion', message: `must be one of ${offered.join(', ')}` }]);
+    }
+  }
 
   async function requireApplication(id: string): Promise<ApplicationsTable> {
     const app = await store.applicationById(id);
@@ -135,9 +148,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
 
     async createInstance(applicationId: string, input: { name: string; nodeRedVersion: string }, ctx: RequestContext): Promise<InstancesTable> {
       const app = await requireApplication(applicationId);
-      if (!versions.includes(input.nodeRedVersion)) {
-        throw new ValidationError(`Node-RED ${input.nodeRedVersion} is not offered here; choose one of ${versions.join(', ')}.`, [{ field: 'nodeRedVersion', message: `must be one of ${versions.join(', ')}` }]);
-      }
+      requireOffered(input.nodeRedVersion);
       const instance: InstancesTable = {
         id: randomUUID(),
         application_id: app.id,
@@ -193,6 +204,17 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       });
       editorKeys.delete(id);
       runtime.removeFiles(id);
+    },
+
+    /** Another Node-RED for the instance: its agent starts the flows again on it. */
+    async setNodeRedVersion(id: string, version: string, ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      if (instance.node_red_version === version) return;
+      requireOffered(version);
+      await changeInstance(instance, ctx, async (tx) => {
+        await store.updateInstance(id, { node_red_version: version, updated_at: iso() }, tx.trx);
+        await tx.record({ event: 'instance.node-red-version.changed', ...audit(instance), details: { from: instance.node_red_version, to: version } });
+      });
     },
 
     async setEndpointAccess(id: string, access: 'login' | 'public', ctx: RequestContext): Promise<void> {

@@ -24,6 +24,8 @@ const RESPAWN_DELAY_MS = 2000;
 
 export interface InstanceRuntimeDeps {
   dataDir: string;
+  /** Other Node-RED versions, handed to each agent (FLOWGATE_NODE_RED_DIR). */
+  nodeRedDir: string;
   /** Where the agent reaches the platform: the server's own loopback address. */
   platformUrl: () => string;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -60,6 +62,7 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
         FLOWGATE_AGENT_PLATFORM: deps.platformUrl(),
         FLOWGATE_AGENT_TOKEN: agentToken,
         FLOWGATE_AGENT_DIR: dir,
+        FLOWGATE_AGENT_NODE_RED_DIR: deps.nodeRedDir,
       },
       // The agent uploads its own and Node-RED's output (POST /api/agent/v1/logs), as a device's
       // agent does; only stderr is kept here, for an agent that dies before it can upload.

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { canonicalJson } from '@flowgate/core';
-import { addMember, Client, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { addMember, Client, installNodeRedStandIn, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 /**
  * The real thing end to end: the platform listening on loopback spawns the real agent,
@@ -253,6 +253,42 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test('a write without the editor token is refused (CSRF)', async () => {
     const r = await admin.request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B });
     assert.equal(r.statusCode, 403);
+  });
+
+  test('another Node-RED version: offered when installed and runnable here, and the flows start again on it', async () => {
+    const real = (await admin.get('/api/node-red-versions')).json() as string[];
+    const other = `${real[0]}-plant.1`;
+    installNodeRedStandIn(t.config.nodeRedDir, other);
+    installNodeRedStandIn(t.config.nodeRedDir, '99.0.0', { nodeRange: '>=99', runs: false });
+    assert.deepEqual((await admin.get('/api/node-red-versions')).json(), [real[0], other], 'installed and runnable here; not one that needs another Node.js');
+
+    const before = await runningFlows(admin);
+    const refused = await admin.put(`/api/instances/${instanceId}/node-red-version`, { nodeRedVersion: '99.0.0' });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.json().detail, new RegExp(`not offered here; choose one of ${real[0]!.replace(/\./g, '\\.')}, ${other.replace(/\./g, '\\.')}`));
+    assert.equal((await viewer.put(`/api/instances/${instanceId}/node-red-version`, { nodeRedVersion: other })).statusCode, 403);
+
+    const moved = await admin.put(`/api/instances/${instanceId}/node-red-version`, { nodeRedVersion: other });
+    assert.equal(moved.statusCode, 200, moved.body);
+    assert.equal(moved.json().nodeRedVersion, other);
+    await until('Node-RED started on the other version, healthy', async () => {
+      const logs = ((await admin.get(`/api/instances/${instanceId}/logs`)).json() as Array<{ msg: string }>).map((l) => l.msg);
+      const started = logs.findIndex((msg) => msg.includes(`starting Node-RED ${other} with`));
+      return started >= 0 && logs.slice(started).some((msg) => /\[flowgate-agent\] (snapshot \S+|the empty flow) runs$/.test(msg));
+    });
+    assert.ok(sameFlows(await runningFlows(admin), before), 'the same flows run on it');
+    const changed = ((await admin.get('/api/audit?event=instance.node-red-version.changed')).json().events as Array<{ targetId: string; details: unknown }>).filter((e) => e.targetId === instanceId);
+    assert.deepEqual(changed.map((e) => JSON.parse(String(e.details))), [{ from: real[0], to: other }]);
+
+    // Taken away again: the instance says why it does not start, and names what is installed.
+    fs.rmSync(path.join(t.config.nodeRedDir, other), { recursive: true });
+    assert.equal((await admin.post(`/api/instances/${instanceId}/restart`)).statusCode, 202);
+    await until('the reason', async () => {
+      const i = (await admin.get(`/api/instances/${instanceId}`)).json();
+      return i.status === 'error' && String(i.statusDetail).includes(`Node-RED ${other} is not installed on this machine (installed: ${real[0]}, 99.0.0)`);
+    });
+    assert.equal((await admin.put(`/api/instances/${instanceId}/node-red-version`, { nodeRedVersion: real[0] })).statusCode, 200);
+    await until('running on the platform\'s own again', async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
   });
 
   test('restart, stop, start and delete: Node-RED follows, and a deleted instance leaves no files', async () => {

@@ -312,6 +312,8 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
           // A device's endpoints are for the people beside it, on its own network.
           endpointKey: null,
           palette: await applications.palette(device.team_id),
+          // A device runs the Node-RED installed with its agent.
+          nodeRedVersion: null,
         },
         env: [{ name: 'FLOWGATE_DEVICE_ID', value: device.id }],
       };

@@ -12,6 +12,7 @@ import type { ApplicationDetail, Instance } from '../../types.ts';
 import { EndpointSection } from './EndpointSection.tsx';
 import { EnvSection } from './EnvSection.tsx';
 import { LogsPanel } from './LogsPanel.tsx';
+import { NodeRedVersionSection } from './NodeRedVersionSection.tsx';
 import { SnapshotsSection } from './SnapshotsSection.tsx';
 
 /** While something is under way the page follows it every 2 s; otherwise it looks now and then for changes made elsewhere (the editor). */
@@ -118,6 +119,7 @@ export function InstancePage() {
       <LogsPanel source={`/api/instances/${encodeURIComponent(data.id)}/logs`} />
       <EndpointSection instance={data} mayWrite={access.allowed('instances:endpoints')} onChanged={replace} />
       <EnvSection instanceId={data.id} mayWrite={access.allowed('applications:write')} />
+      <NodeRedVersionSection instance={data} mayWrite={access.allowed('applications:write')} onChanged={replace} />
 
       {access.allowed('applications:write') && (
         <section aria-labelledby="delete-instance" className="danger-zone">
