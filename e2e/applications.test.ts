@@ -483,6 +483,19 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   await admin.locator('.head-badges').getByText(`Node-RED ${otherVersion}`).waitFor();
   await waitRunning(admin, instanceId, 'on the other Node-RED version');
   await shot(admin, '16b-node-red-version');
+  // A snapshot made now records the other version and the variables: the change review says so beside the flows.
+  const { snapshots } = h.t.context;
+  const runningId = (await h.t.context.applicationsStore.instanceById(instanceId))!.running_snapshot_id!;
+  const runningFlows = snapshots.contentOf(await snapshots.requireSnapshot(runningId)).flows;
+  const onOther = await snapshots.create(instanceId, { name: 'on the other version', description: '', flows: runningFlows }, SYSTEM_CONTEXT);
+  await admin.goto(`/instances/${instanceId}/diff?from=${runningId}&to=${onOther.id}`);
+  const runtime = admin.getByRole('region', { name: 'Runtime and environment' });
+  await runtime.getByText(`Node-RED version: ${ownVersion} → ${otherVersion}`).waitFor();
+  await runtime.getByRole('listitem').filter({ hasText: 'API_KEY' }).getByText('secret (value not in snapshots)').waitFor();
+  assert.ok(!(await admin.content()).includes('s3cret-value'), 'no secret value on the page');
+  await admin.getByText('No differences: both snapshots hold the same flows.').waitFor();
+  await shot(admin, '16c-runtime-in-review');
+  await admin.goto(`/instances/${instanceId}`);
 
   // --- The team's application settings: palette lists and retention.
   await admin.goto(`/teams/${teamId}`);

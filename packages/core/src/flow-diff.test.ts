@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson, type NodeRedNode } from './canonical-json.ts';
-import { canonicalEqual, diffFlows, diffLines, type FlowDiff, type LineHunk, diffModules } from './flow-diff.ts';
+import { canonicalEqual, diffEnv, diffFlows, diffLines, diffSettings, type FlowDiff, type LineHunk, diffModules } from './flow-diff.ts';
 import { makeFlow, mutateFlow, seededRandom } from './test-fixtures/flows.ts';
 
 const EMPTY_SUMMARY = { added: 0, removed: 0, changed: 0, moved: 0, rewired: 0 };
@@ -450,4 +450,23 @@ test('diffModules names node modules added, removed and at another version', () 
     changed: [{ name: 'node-red-contrib-modbus', before: '5.40.0', after: '5.43.0' }],
   });
   assert.deepEqual(diffModules(after, after), { added: [], removed: [], changed: [] });
+});
+
+test('diffSettings names each setting that differs, null for a side without it', () => {
+  assert.deepEqual(diffSettings({ nodeRedVersion: '4.1.8' }, { nodeRedVersion: '5.0.2' }), [{ name: 'nodeRedVersion', before: '4.1.8', after: '5.0.2' }]);
+  assert.deepEqual(diffSettings({}, { nodeRedVersion: '4.1.8' }), [{ name: 'nodeRedVersion', before: null, after: '4.1.8' }], 'a snapshot from before settings were recorded');
+  assert.deepEqual(diffSettings({ a: { x: 1, y: 2 } }, { a: { y: 2, x: 1 } }), [], 'compared as canonical JSON');
+});
+
+test('diffEnv names variables added, removed, changed in value, and turned secret; a secret has no value to compare', () => {
+  const before = [{ name: 'LINE', value: '3', secret: false }, { name: 'API_KEY', value: null, secret: true }, { name: 'OLD', value: 'x', secret: false }, { name: 'TOKEN', value: 'plain', secret: false }];
+  const after = [{ name: 'LINE', value: '4', secret: false }, { name: 'API_KEY', value: null, secret: true }, { name: 'NEW', value: 'y', secret: false }, { name: 'TOKEN', value: null, secret: true }];
+  assert.deepEqual(diffEnv(before, after), {
+    added: [{ name: 'NEW', value: 'y', secret: false }],
+    removed: [{ name: 'OLD', value: 'x', secret: false }],
+    changed: [
+      { name: 'LINE', before: before[0], after: after[0] },
+      { name: 'TOKEN', before: before[3], after: after[3] },
+    ],
+  });
 });

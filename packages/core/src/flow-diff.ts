@@ -1,4 +1,4 @@
-import type { NodeRedNode, SnapshotModule } from './canonical-json.ts';
+import { canonicalJson, type NodeRedNode, type SnapshotEnvVar, type SnapshotModule } from './canonical-json.ts';
 
 /**
  * The readable difference between two versions of a Node-RED application, for
@@ -583,5 +583,33 @@ export function diffModules(before: readonly SnapshotModule[], after: readonly S
     added: after.filter((m) => !old.has(m.name)),
     removed: before.filter((m) => !now.has(m.name)),
     changed: after.filter((m) => old.has(m.name) && old.get(m.name) !== m.version).map((m) => ({ name: m.name, before: old.get(m.name)!, after: m.version })),
+  };
+}
+
+/** A runtime setting a snapshot records (`settings`), as it was and is; null where a side has none. */
+export type SettingChange = { name: string; before: unknown; after: unknown };
+
+export function diffSettings(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): SettingChange[] {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return names
+    .map((name) => ({ name, before: before[name] ?? null, after: after[name] ?? null }))
+    .filter((change) => canonicalJson(change.before) !== canonicalJson(change.after));
+}
+
+/**
+ * What changed in a snapshot's environment variables, by name. A secret's value is never in
+ * a snapshot (null), so a secret shows only as added, removed, or turned secret or plain.
+ */
+export type EnvDiff = { added: SnapshotEnvVar[]; removed: SnapshotEnvVar[]; changed: Array<{ name: string; before: SnapshotEnvVar; after: SnapshotEnvVar }> };
+
+export function diffEnv(before: readonly SnapshotEnvVar[], after: readonly SnapshotEnvVar[]): EnvDiff {
+  const old = new Map(before.map((v) => [v.name, v]));
+  const now = new Map(after.map((v) => [v.name, v]));
+  return {
+    added: after.filter((v) => !old.has(v.name)),
+    removed: before.filter((v) => !now.has(v.name)),
+    changed: after
+      .filter((v) => old.has(v.name) && (old.get(v.name)!.value !== v.value || old.get(v.name)!.secret !== v.secret))
+      .map((v) => ({ name: v.name, before: old.get(v.name)!, after: v })),
   };
 }

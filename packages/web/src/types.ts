@@ -253,11 +253,27 @@ export interface ModulesDiff {
   changed: Array<{ name: string; before: string; after: string }>;
 }
 
+/** A runtime setting a snapshot records, as it was and is (null: that side has none). */
+export interface SettingChange {
+  name: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Environment variables by name; a secret's value is never in a snapshot (null). */
+export interface EnvDiff {
+  added: EnvVar[];
+  removed: EnvVar[];
+  changed: Array<{ name: string; before: EnvVar; after: EnvVar }>;
+}
+
 export interface SnapshotDiff {
   from: Snapshot;
   to: Snapshot;
   diff: FlowDiff;
   modules: ModulesDiff;
+  settings: SettingChange[];
+  env: EnvDiff;
 }
 
 export interface ApplicationSettings {

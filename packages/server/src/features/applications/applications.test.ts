@@ -144,6 +144,26 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(inj.properties.map((p: { path: string; before: string; after: string }) => [p.path, p.before, p.after]), [['topic', 'line1', 'line-1']]);
     });
 
+    test('a snapshot records the Node-RED version it was made on and the environment; the change review names what changed in them', async () => {
+      const { nodeRedVersion } = (await admin.get(`/api/instances/${instanceId}`)).json();
+      assert.deepEqual((await admin.get(`/api/snapshots/${snapshotA}`)).json().settings, { nodeRedVersion });
+      // Another version taken on (recorded as the instance's, as after PUT .../node-red-version) and the environment changed.
+      await t.db.database.db.updateTable('instances').set({ node_red_version: '4.0.9' }).where('id', '=', instanceId).execute();
+      assert.equal((await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'OPCUA_PASSWORD', secret: true }, { name: 'LINE', value: '9', secret: false }, { name: 'SHIFT', value: 'night', secret: false }] })).statusCode, 204);
+      const later = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A on 4.0.9', flows: FLOW_A })).json().id;
+      await t.db.database.db.updateTable('instances').set({ node_red_version: nodeRedVersion }).where('id', '=', instanceId).execute();
+
+      const review = (await operator.get(`/api/instances/${instanceId}/diff?from=${snapshotA}&to=${later}`)).json();
+      assert.deepEqual(review.diff.summary, { added: 0, removed: 0, changed: 0, moved: 0, rewired: 0 }, 'the same flows');
+      assert.deepEqual(review.settings, [{ name: 'nodeRedVersion', before: nodeRedVersion, after: '4.0.9' }]);
+      assert.deepEqual(review.env, {
+        added: [{ name: 'SHIFT', value: 'night', secret: false }],
+        removed: [],
+        changed: [{ name: 'LINE', before: { name: 'LINE', value: '8', secret: false }, after: { name: 'LINE', value: '9', secret: false } }],
+      });
+      assert.ok(!JSON.stringify(review).includes('s3cret-value'), 'a secret value is in no snapshot');
+    });
+
     test('an operator deploys and rolls back; the deployment is audited', async () => {
       assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 202);
       assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotB);
@@ -213,8 +233,14 @@ for (const dialect of DIALECTS) {
       const bad = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content, hash: snapshotHash(content) } });
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().detail, /"Evil Module" is not an npm package name/);
+      // Settings this platform does not record are refused too, named.
+      const withSetting = { ...file.content, settings: { ...file.content.settings, httpNodeAuth: { user: 'x' } } };
+      const unknownSetting = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content: withSetting, hash: snapshotHash(withSetting) } });
+      assert.equal(unknownSetting.statusCode, 400);
+      assert.match(unknownSetting.json().detail, /settings this platform does not know: httpNodeAuth/);
       const reasons = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
       assert.ok(reasons.includes('invalid node modules'), 'the refused import is audited');
+      assert.ok(reasons.includes('invalid settings'));
 
       // A team that keeps contributed nodes out: the snapshot holding modbus is not deployed.
       const settings = `/api/teams/${teamId}/application-settings`;

@@ -1,5 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, diffFlows, diffModules, refusedModules, snapshotHash, validateFlows, validateModules, type FlowDiff, type ModulesDiff, type NodeRedNode, type SnapshotContent, type SnapshotModule } from '@flowgate/core';
+import {
+  canonicalJson,
+  diffEnv,
+  diffFlows,
+  diffModules,
+  diffSettings,
+  refusedModules,
+  snapshotHash,
+  validateFlows,
+  validateModules,
+  type EnvDiff,
+  type FlowDiff,
+  type ModulesDiff,
+  type NodeRedNode,
+  type SettingChange,
+  type SnapshotContent,
+  type SnapshotModule,
+} from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
@@ -63,6 +80,25 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     const result = validateModules(modules);
     if (!result.ok) throw new ValidationError(`These are not node modules a snapshot can hold: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field, message })));
     return result.modules;
+  }
+
+  /**
+   * The runtime settings a snapshot records: the Node-RED version the instance ran when it was
+   * made. For the record and the change review; deploying a snapshot does not change them.
+   */
+  function settingsOfInstance(instance: InstancesTable): SnapshotContent['settings'] {
+    return { nodeRedVersion: instance.node_red_version };
+  }
+
+  /** An imported file's settings: those this platform records (or none, from before they were), nothing else. */
+  function checkedSettings(settings: Record<string, unknown>): SnapshotContent['settings'] {
+    const unknown = Object.keys(settings).filter((name) => name !== 'nodeRedVersion');
+    if (unknown.length > 0) throw new ValidationError(`The file records settings this platform does not know: ${unknown.slice(0, 5).join(', ')}.`, [{ field: 'content.settings', message: `unknown: ${unknown.slice(0, 5).join(', ')}` }]);
+    const version = settings.nodeRedVersion;
+    if (version !== undefined && (typeof version !== 'string' || !/^[0-9A-Za-z.+-]{1,32}$/.test(version))) {
+      throw new ValidationError('The file records a Node-RED version that is not one.', [{ field: 'content.settings.nodeRedVersion', message: 'must be a version such as 4.1.8' }]);
+    }
+    return settings;
   }
 
   async function envOfInstance(instanceId: string): Promise<SnapshotContent['env']> {
@@ -167,7 +203,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
           }
           throw error;
         }
-        content = { flows, credentials: null, settings: {}, env: await envOfInstance(instanceId), modules: [] };
+        content = { flows, credentials: null, settings: settingsOfInstance(instance), env: await envOfInstance(instanceId), modules: [] };
       } else {
         if (!instance.running_snapshot_id) throw new ConflictError('Nothing runs on this instance yet: deploy flows first, or give flows.');
         content = verified(await requireSnapshot(instance.running_snapshot_id));
@@ -182,7 +218,13 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     /** What the agent reports after a deploy in the editor: it runs already, so it is target and running. */
     async recordEditorDeploy(instance: InstancesTable, input: { flows: unknown; credentials: string | null; user: string | null; modules?: unknown }, ctx: RequestContext): Promise<SnapshotsTable> {
       // The modules are those installed in the instance's Node-RED (its user directory), as the agent reads them.
-      const content: SnapshotContent = { flows: checkedFlows(input.flows), credentials: input.credentials, settings: {}, env: await envOfInstance(instance.id), modules: checkedModules(input.modules ?? []) };
+      const content: SnapshotContent = {
+        flows: checkedFlows(input.flows),
+        credentials: input.credentials,
+        settings: settingsOfInstance(instance),
+        env: await envOfInstance(instance.id),
+        modules: checkedModules(input.modules ?? []),
+      };
       const snapshot = build(instance, { name: `Deployed from the editor`, description: input.user ? `by ${input.user}` : '', kind: 'auto' }, content, ctx);
       snapshot.created_by_label = input.user ?? ctx.actor.label;
       await auditLog.transaction(ctx, async (tx) => {
@@ -202,7 +244,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       return snapshot;
     },
 
-    async diff(instanceId: string, fromId: string, toId: string | 'running'): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff; modules: ModulesDiff }> {
+    async diff(
+      instanceId: string,
+      fromId: string,
+      toId: string | 'running',
+    ): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff; modules: ModulesDiff; settings: SettingChange[]; env: EnvDiff }> {
       const instance = await applications.requireInstance(instanceId);
       const from = await requireSnapshot(fromId);
       const toSnapshotId = toId === 'running' ? instance.running_snapshot_id : toId;
@@ -210,7 +256,14 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       const to = await requireSnapshot(toSnapshotId);
       if (from.instance_id !== instanceId || to.instance_id !== instanceId) throw new NotFoundError('Snapshot');
       const [before, after] = [contentOf(from), contentOf(to)];
-      return { from, to, diff: diffFlows(before.flows, after.flows), modules: diffModules(before.modules, after.modules) };
+      return {
+        from,
+        to,
+        diff: diffFlows(before.flows, after.flows),
+        modules: diffModules(before.modules, after.modules),
+        settings: diffSettings(before.settings, after.settings),
+        env: diffEnv(before.env, after.env),
+      };
     },
 
     async exportFile(snapshotId: string, secret: string, ctx: RequestContext): Promise<SnapshotFile> {
@@ -245,6 +298,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         modules = checkedModules(file.content.modules, 'content.modules');
       } catch (error) {
         return refuse('invalid node modules', error as Error);
+      }
+      try {
+        checkedSettings(file.content.settings);
+      } catch (error) {
+        return refuse('invalid settings', error as Error);
       }
       let credentials: string | null;
       try {

@@ -6,7 +6,7 @@ import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { ApplicationDetail, FlowNode, Instance, ModulesDiff, Snapshot, SnapshotDetail, SnapshotDiff } from '../../types.ts';
+import type { ApplicationDetail, EnvDiff, EnvVar, FlowNode, Instance, ModulesDiff, SettingChange, Snapshot, SnapshotDetail, SnapshotDiff } from '../../types.ts';
 import { DiffSummary, groupByTab, NO_SIDES, TabGroupView, type DiffSides } from './DiffParts.tsx';
 
 function labelOf(node: FlowNode): string {
@@ -62,6 +62,49 @@ function ModulesChanges({ modules }: { modules: ModulesDiff }) {
         {modules.changed.map((m) => (
           <li key={`c-${m.name}`}>
             <span className="badge">version</span> <code>{m.name}</code> {m.before} → {m.after}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const SETTING_NAMES: Record<string, string> = { nodeRedVersion: 'Node-RED version' };
+
+function settingText(value: unknown): string {
+  if (value === null) return 'not recorded';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function envText(variable: EnvVar): string {
+  return variable.secret ? 'secret (value not in snapshots)' : `“${variable.value ?? ''}”`;
+}
+
+/** The runtime the flows were made on and their environment: what else a change review must show beside the flows. */
+function RuntimeChanges({ settings, env }: { settings: SettingChange[]; env: EnvDiff }) {
+  if (settings.length + env.added.length + env.removed.length + env.changed.length === 0) return null;
+  return (
+    <section aria-labelledby="runtime-title">
+      <h2 id="runtime-title">Runtime and environment</h2>
+      <ul className="tab-changes">
+        {settings.map((s) => (
+          <li key={`s-${s.name}`}>
+            <span className="badge">setting</span> {SETTING_NAMES[s.name] ?? <code>{s.name}</code>}: {settingText(s.before)} → {settingText(s.after)}
+          </li>
+        ))}
+        {env.added.map((v) => (
+          <li key={`a-${v.name}`} className="tab-add">
+            <span className="badge badge-ok">added</span> variable <code>{v.name}</code> {envText(v)}
+          </li>
+        ))}
+        {env.removed.map((v) => (
+          <li key={`r-${v.name}`} className="tab-del">
+            <span className="badge badge-bad">removed</span> variable <code>{v.name}</code> {envText(v)}
+          </li>
+        ))}
+        {env.changed.map((v) => (
+          <li key={`c-${v.name}`}>
+            <span className="badge">changed</span> variable <code>{v.name}</code> {envText(v.before)} → {envText(v.after)}
           </li>
         ))}
       </ul>
@@ -151,6 +194,7 @@ export function DiffPage() {
           </section>
 
           <ModulesChanges modules={data.modules} />
+          <RuntimeChanges settings={data.settings} env={data.env} />
 
           {empty ? (
             <p className="notice notice-success no-diff">No differences: both snapshots hold the same flows.</p>
