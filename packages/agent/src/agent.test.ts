@@ -258,9 +258,8 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     }
   });
 
-  test('an editor deploy while the platform cannot take it is retried until recorded; no target is applied over it', async () => {
+  test('an editor deploy while the platform cannot take it is retried until recorded, no target applied over it; a platform deploy made meanwhile then runs', async () => {
     const port = platform.statuses.at(-1)!.nodeRedPort!;
-    const pid = nodeRedPid(agent);
     const mark = platform.statuses.length;
     const deploys = platform.recordedDeploys.length;
     platform.refuseSnapshots = 503;
@@ -274,12 +273,21 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     assert.deepEqual(await deployedFlows(port), flowsB);
     platform.refuseSnapshots = null;
     await platform.waitFor('the deploy recorded', () => (platform.recordedDeploys.length > deploys ? true : undefined));
-    editorRef = platform.target!;
-    editorFlows = flowsB;
-    const recorded = await platform.waitForStatus('the recorded deploy running', running(editorRef), mark);
-    assert.equal(recorded.error, null);
-    assert.equal(nodeRedPid(agent), pid, 'no restart');
     assert.deepEqual(platform.recordedDeploys.at(-1)!.flows, flowsB);
+    assert.equal(platform.recordedDeploys.at(-1)!.basedOn, editorRef.id, 'the snapshot the editor deployed over');
+    // The platform's deploy came after the editor's: it is the decision that stands, and runs.
+    assert.equal(platform.target, refA);
+    const applied = await platform.waitForStatus('the platform deploy running', running(refA), mark);
+    assert.equal(applied.error, null);
+    assert.deepEqual(await deployedFlows(applied.nodeRedPort!), flowsA);
+    // The editor's deploy is kept as a snapshot: deployed through the platform, it runs again (what later tests build on).
+    const recordedId = [...platform.snapshots.keys()].at(-1)!;
+    editorRef = { id: recordedId, hash: platform.snapshots.get(recordedId)!.hash };
+    editorFlows = flowsB;
+    const before = platform.statuses.length;
+    platform.setTarget(editorRef);
+    const again = await platform.waitForStatus('the editor deploy running again', running(editorRef), before);
+    assert.deepEqual(await deployedFlows(again.nodeRedPort!), flowsB);
   });
 
   test('(6) flows with a node type Node-RED lacks fail the health check: back to the last good, error reported', async () => {

@@ -55,7 +55,11 @@ export type AuditEvent = { event: string; user: string | null; ts: number; detai
 
 export type LogLine = { ts: number; level: string; msg: string };
 
-export type EditorDeploy = { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null };
+/** `basedOn`: the snapshot the runtime ran when the editor deployed over it. */
+export type EditorDeploy = { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null; basedOn: string | null };
+
+/** The recorded editor deploy; `becameTarget` false: the platform's target changed meanwhile, and stays. */
+export type RecordedDeploy = SnapshotRef & { becameTarget: boolean };
 
 export class PlatformError extends Error {
   /** HTTP status, or null when no answer came (network, timeout). */
@@ -80,7 +84,7 @@ export type PlatformClient = {
   postStatus(report: StatusReport, signal: AbortSignal): Promise<void>;
   postAudit(events: AuditEvent[], signal: AbortSignal): Promise<void>;
   postLogs(lines: LogLine[], signal: AbortSignal): Promise<void>;
-  postSnapshot(deploy: EditorDeploy, signal: AbortSignal): Promise<SnapshotRef>;
+  postSnapshot(deploy: EditorDeploy, signal: AbortSignal): Promise<RecordedDeploy>;
 };
 
 export type PlatformClientOptions = {
@@ -165,7 +169,8 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
       if (!isRecord(body) || typeof body.id !== 'string' || typeof body.hash !== 'string') {
         throw new PlatformError('POST /api/agent/v1/snapshots: the answer has no id and hash', 201, false);
       }
-      return { id: body.id, hash: body.hash };
+      // An older platform says nothing: it always made the deploy the target.
+      return { id: body.id, hash: body.hash, becameTarget: body.becameTarget !== false };
     },
   };
 }

@@ -8,7 +8,7 @@ import { installedModules, syncNodeModules } from './node-modules.ts';
 import { bundledNodeRed, nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
-import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, SnapshotRef } from './platform-client.ts';
+import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, RecordedDeploy, SnapshotRef } from './platform-client.ts';
 import { AGENT_USER, renderSettingsFile } from './settings-file.ts';
 import { writeFileAtomic } from './state-store.ts';
 import type { StateStore } from './state-store.ts';
@@ -372,9 +372,10 @@ export class Reconciler {
     if (!pending || !current) return;
     const who = pending.user ?? 'an unknown user';
     const generationBefore = this.desired?.generation;
-    let ref: SnapshotRef;
+    const basedOn = current.ref?.id ?? null;
+    let recorded: RecordedDeploy;
     try {
-      ref = await this.options.client.postSnapshot({ flows: current.content.flows, credentials: current.content.credentials, modules: current.content.modules, user: pending.user }, this.signal);
+      recorded = await this.options.client.postSnapshot({ flows: current.content.flows, credentials: current.content.credentials, modules: current.content.modules, user: pending.user, basedOn }, this.signal);
     } catch (err) {
       if (this.signal.aborted) return;
       const message = (err as Error).message;
@@ -400,10 +401,18 @@ export class Reconciler {
       return;
     }
     this.unrecorded = null;
-    // The platform now makes this snapshot the target. A desired state that came before it
-    // (held back while the deploy was unconfirmed) is out of date: applying it would
-    // restart into it only for the next generation to restart back.
-    if (this.desired?.generation === generationBefore) this.desiredPending = false;
+    const ref: SnapshotRef = { id: recorded.id, hash: recorded.hash };
+    if (recorded.becameTarget) {
+      // The platform now makes this snapshot the target. A desired state that came before it
+      // (held back while the deploy was unconfirmed) is out of date: applying it would
+      // restart into it only for the next generation to restart back.
+      if (this.desired?.generation === generationBefore) this.desiredPending = false;
+    } else {
+      // A deploy through the platform came after the editor's: it is the target, and is
+      // applied once it is here (a desired state still naming the old target is not it).
+      this.options.log('info', `a deploy through the platform came after the editor deploy by ${who}: applying it`);
+      this.desiredPending = this.desired !== null && (this.desired.snapshot?.id ?? null) !== basedOn;
+    }
     // Cache what the platform holds under that hash, checked, so it can be the last good one.
     let content: SnapshotContent = current.content;
     let verified = false;

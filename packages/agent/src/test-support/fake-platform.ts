@@ -26,7 +26,7 @@ export class FakePlatform {
   readonly statuses: StatusReport[] = [];
   readonly audits: AuditEvent[] = [];
   readonly logs: LogLine[] = [];
-  readonly recordedDeploys: Array<{ flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null }> = [];
+  readonly recordedDeploys: Array<{ flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null; basedOn: string | null }> = [];
   /** When set, POST /audit answers 503 (the platform "away" for audit only). */
   refuseAudit = false;
   /** Answer POST /snapshots with this status instead of recording (e.g. 403). */
@@ -156,12 +156,14 @@ export class FakePlatform {
         return end(res, 204);
       case 'POST /api/agent/v1/snapshots': {
         if (this.refuseSnapshots !== null) return json(res, this.refuseSnapshots, { title: 'Refused' });
-        const deploy = record as { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null };
+        const deploy = record as { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null; basedOn: string | null };
         this.recordedDeploys.push(deploy);
-        // As the platform does: the recorded deploy becomes the target (and is running).
+        // As the platform does: the recorded deploy becomes the target (and is running), unless
+        // the target changed since the editor deployed over it.
         const ref = this.addSnapshot({ flows: deploy.flows, credentials: deploy.credentials, settings: {}, env: [], modules: deploy.modules });
-        this.setTarget(ref);
-        return json(res, 201, ref);
+        const becameTarget = (this.target?.id ?? null) === deploy.basedOn;
+        if (becameTarget) this.setTarget(ref);
+        return json(res, 201, { ...ref, becameTarget });
       }
       default:
         return json(res, 404, { title: 'Not Found' });

@@ -123,8 +123,10 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
           user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]),
           // Checked by the snapshot service (npm names), not here: an older agent sends none.
           modules: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 })),
+          // The snapshot the runtime ran when the editor deployed over it; an older agent sends none.
+          basedOn: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
         }),
-        response: { 201: Type.Object({ id: Type.String(), hash: Type.String() }) },
+        response: { 201: Type.Object({ id: Type.String(), hash: Type.String(), becameTarget: Type.Boolean() }) },
       },
     },
     async (request, reply) => {
@@ -132,7 +134,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
       const user = request.body.user ? await identityStore.userByEmail(request.body.user) : undefined;
       const ctx: RequestContext = user ? { ...request.ctx, actor: { type: 'user', userId: user.id, label: user.email } } : request.ctx;
       const snapshot = await snapshots.recordEditorDeploy(instance, request.body, ctx);
-      return reply.code(201).send({ id: snapshot.id, hash: snapshot.hash });
+      return reply.code(201).send({ id: snapshot.id, hash: snapshot.hash, becameTarget: snapshot.becameTarget });
     },
   );
 

@@ -21,6 +21,19 @@ export function createApplicationsStore(db: Db) {
     instanceByAgentToken: (tokenHash: string) => db.selectFrom('instances').selectAll().where('agent_token_hash', '=', tokenHash).executeTakeFirst(),
     insertInstance: (i: InstancesTable, ex: Executor) => ex.insertInto('instances').values(i).execute(),
     updateInstance: (id: string, patch: Partial<InstancesTable>, ex: Executor = db) => ex.updateTable('instances').set(patch).where('id', '=', id).execute(),
+    /**
+     * Makes `snapshotId` the target only while the target is still `expected` (one statement:
+     * a deploy committed meanwhile wins). Whether it did.
+     */
+    replaceTarget: async (id: string, expected: string | null, snapshotId: string, ex: Executor): Promise<boolean> => {
+      const result = await ex
+        .updateTable('instances')
+        .set({ target_snapshot_id: snapshotId })
+        .where('id', '=', id)
+        .where('target_snapshot_id', expected === null ? 'is' : '=', expected)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
     /** Marks a change the agent must act on. */
     bumpGeneration: (id: string, updatedAt: string, ex: Executor) =>
       ex.updateTable('instances').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: updatedAt })).where('id', '=', id).execute(),

@@ -256,6 +256,29 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.put(settings, kept)).statusCode, 200);
     });
 
+    test('an editor deploy recorded after a deploy through the platform is kept, and the platform deploy stays the target', async () => {
+      const instance = (await t.context.applicationsStore.instanceById(instanceId))!;
+      const target = instance.target_snapshot_id!;
+      assert.ok(target);
+      // The editor deployed over an older snapshot; a deploy through the platform landed before the agent recorded it.
+      const late = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_B, credentials: null, user: null, basedOn: snapshotB }, SYSTEM_CONTEXT);
+      assert.equal(late.becameTarget, false);
+      let now = (await admin.get(`/api/instances/${instanceId}`)).json();
+      assert.equal(now.targetSnapshotId, target, 'the later decision stands');
+      assert.equal(now.runningSnapshotId, late.id, 'what runs until the agent applies the target');
+      assert.ok((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().some((s: { id: string }) => s.id === late.id), 'kept in the history');
+      // Deployed over the target itself: it becomes the target.
+      const onTop = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials: null, user: null, basedOn: target }, SYSTEM_CONTEXT);
+      assert.equal(onTop.becameTarget, true);
+      now = (await admin.get(`/api/instances/${instanceId}`)).json();
+      assert.equal(now.targetSnapshotId, onTop.id);
+      const created = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.created`)).json().events.map((e: { details: string }) => JSON.parse(e.details));
+      assert.deepEqual(
+        created.filter((d: { hash: string }) => d.hash === late.hash || d.hash === onTop.hash).map((d: { becameTarget: boolean }) => d.becameTarget).sort(),
+        [false, true],
+      );
+    });
+
     test('the editor and the endpoints of a stopped instance answer 503 to members, 404 to strangers', async () => {
       assert.equal((await operator.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
       const editor = await admin.get(`/instances/${instanceId}/editor/`);

@@ -215,8 +215,18 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
 
     deploy,
 
-    /** What the agent reports after a deploy in the editor: it runs already, so it is target and running. */
-    async recordEditorDeploy(instance: InstancesTable, input: { flows: unknown; credentials: string | null; user: string | null; modules?: unknown }, ctx: RequestContext): Promise<SnapshotsTable> {
+    /**
+     * What the agent reports after a deploy in the editor: it runs already, so it is what runs,
+     * and the target too, unless the target changed since the editor's flows were deployed over
+     * `basedOn` (the snapshot the runtime ran then): a deploy or rollback made through the
+     * platform meanwhile is the later decision, and the agent goes on to apply it. Without
+     * `basedOn` (an older agent) it becomes the target.
+     */
+    async recordEditorDeploy(
+      instance: InstancesTable,
+      input: { flows: unknown; credentials: string | null; user: string | null; modules?: unknown; basedOn?: string | null },
+      ctx: RequestContext,
+    ): Promise<SnapshotsTable & { becameTarget: boolean }> {
       // The modules are those installed in the instance's Node-RED (its user directory), as the agent reads them.
       const content: SnapshotContent = {
         flows: checkedFlows(input.flows),
@@ -227,21 +237,25 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       };
       const snapshot = build(instance, { name: `Deployed from the editor`, description: input.user ? `by ${input.user}` : '', kind: 'auto' }, content, ctx);
       snapshot.created_by_label = input.user ?? ctx.actor.label;
-      await auditLog.transaction(ctx, async (tx) => {
+      const becameTarget = await auditLog.transaction(ctx, async (tx) => {
         await store.insert(snapshot, tx.trx);
-        await applicationsStore.updateInstance(instance.id, { target_snapshot_id: snapshot.id, running_snapshot_id: snapshot.id }, tx.trx);
-        await applicationsStore.bumpGeneration(instance.id, iso(), tx.trx);
+        const expected = input.basedOn === undefined ? (await applicationsStore.instanceById(instance.id, tx.trx))?.target_snapshot_id ?? null : input.basedOn;
+        const replaced = await applicationsStore.replaceTarget(instance.id, expected, snapshot.id, tx.trx);
+        await applicationsStore.updateInstance(instance.id, { running_snapshot_id: snapshot.id }, tx.trx);
+        if (replaced) await applicationsStore.bumpGeneration(instance.id, iso(), tx.trx);
         await tx.record({
           event: 'snapshot.created',
           target: { type: 'snapshot', id: snapshot.id },
           teamId: instance.team_id,
-          details: { instanceId: instance.id, name: snapshot.name, kind: 'auto', hash: snapshot.hash, nodes: snapshot.node_count, deployedBy: input.user },
+          details: { instanceId: instance.id, name: snapshot.name, kind: 'auto', hash: snapshot.hash, nodes: snapshot.node_count, deployedBy: input.user, becameTarget: replaced },
         });
+        const fresh = (await applicationsStore.instanceById(instance.id, tx.trx))!;
         const settings = await applicationsStore.teamSettings(instance.team_id, tx.trx);
-        // The new snapshot is target and what runs now: those before it are history.
-        await pruneAutomatic({ ...instance, target_snapshot_id: snapshot.id, running_snapshot_id: snapshot.id }, settings?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION, tx);
+        // What is target and what runs now are kept; the automatic ones before them are history.
+        await pruneAutomatic(fresh, settings?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION, tx);
+        return replaced;
       });
-      return snapshot;
+      return { ...snapshot, becameTarget };
     },
 
     async diff(
