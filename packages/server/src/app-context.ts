@@ -7,6 +7,7 @@ import type { InstanceRuntime } from './features/applications/instance-runtime.t
 import type { DeploymentsService } from './features/fleet/deployments.service.ts';
 import type { DeviceBroker } from './features/fleet/device-broker.ts';
 import type { DeviceTunnels } from './features/fleet/device-tunnels.ts';
+import type { LiveSockets } from './features/applications/live-sockets.ts';
 import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { ScimService } from './features/sso/scim.service.ts';
@@ -67,6 +68,8 @@ export interface AppContext {
   broker: DeviceBroker;
   /** The devices' editor tunnels, open while someone uses a device's editor. */
   tunnels: DeviceTunnels;
+  /** WebSockets let through to Node-RED, their permission asked again while they are open. */
+  liveSockets: LiveSockets;
   offlineAlerts: OfflineAlerts;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;

@@ -35,6 +35,7 @@ import { createSsoService, localPasswordsOffFor } from './features/sso/sso.servi
 import { createSsoStore } from './features/sso/sso.store.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
+import { createLiveSockets } from './features/applications/live-sockets.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
@@ -160,6 +161,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const deployments = createDeploymentsService({
     store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(), notifyDevice: (id) => broker.notifyDesired(id),
   });
+  const liveSockets = createLiveSockets();
   const tunnels = createDeviceTunnels({
     deviceByCredential,
     askDevice: (id) => deployments.announce(id),
@@ -186,7 +188,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     checkpointTrust: { secrets, fingerprints: config.audit.keyFingerprints },
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
     identityStore, identity, passwordResets, sso, scim, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, offlineAlerts,
+    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, liveSockets, offlineAlerts,
   };
 
   auditLog.onAppended((records) => {
@@ -324,6 +326,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     await broker.close();
   });
   app.addHook('onClose', async () => {
+    liveSockets.close();
     clearInterval(capacityTimer);
     clearInterval(checkpointTimer);
     clearInterval(presenceTimer);

@@ -117,30 +117,41 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
   });
 
   /**
-   * WebSockets: the editor's (comms), with the same session and team check as its pages,
-   * and the flows' own under app/ (WebSocket nodes, a dashboard's live updates), with the
-   * same access as their HTTP endpoints. Then a byte pipe to Node-RED.
+   * Whether this upgrade may go through: the editor's comms need the same session and team
+   * check as its pages; the flows' own sockets under app/ the same access as their HTTP
+   * endpoints. Asked at the upgrade, and again while the socket is open (live-sockets.ts),
+   * then with `touch: false`: an open socket is not the person's activity.
    */
+  async function upgradeAllowed(req: IncomingMessage, instanceId: string, editorComms: boolean, touch: boolean): Promise<{ instance: InstancesTable } | { status: number; text: string }> {
+    const instance = await c.applicationsStore.instanceById(instanceId);
+    if (editorComms || instance?.endpoint_access !== 'public') {
+      const who = await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));
+      if ('status' in who) return { status: who.status, text: who.status === 401 ? 'Unauthorized' : 'Forbidden' };
+      if (!instance) return { status: 404, text: 'Not Found' };
+      const role = await teamsStore.roleOf(instance.team_id, who.user.id);
+      const allowed = editorComms ? isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'instances:editor') : await mayUseEndpoints(instance, who.user);
+      if (!allowed) return { status: 404, text: 'Not Found' };
+    }
+    if (!instance) return { status: 404, text: 'Not Found' };
+    return { instance };
+  }
+
+  /** WebSockets under the instance's editor (comms) and app paths: checked, then a byte pipe to Node-RED. */
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const match = /^\/instances\/([A-Za-z0-9-]{1,64})\/(?:(editor\/comms)(?:\?.*)?$|app\/)/.exec(req.url ?? '');
     if (!match) return; // not ours: leave it to other upgrade listeners
+    const instanceId = match[1]!;
     const editorComms = match[2] !== undefined;
     const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
     void (async () => {
-      const instance = await c.applicationsStore.instanceById(match[1]!);
-      if (editorComms || instance?.endpoint_access !== 'public') {
-        const who = await upgradeUser(req, identity.authenticateSession);
-        if ('status' in who) return refuse(who.status, who.status === 401 ? 'Unauthorized' : 'Forbidden');
-        if (!instance) return refuse(404, 'Not Found');
-        const role = await teamsStore.roleOf(instance.team_id, who.user.id);
-        const allowed = editorComms ? isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'instances:editor') : await mayUseEndpoints(instance, who.user);
-        if (!allowed) return refuse(404, 'Not Found');
-      }
-      if (!instance) return refuse(404, 'Not Found');
+      const checked = await upgradeAllowed(req, instanceId, editorComms, true);
+      if ('status' in checked) return refuse(checked.status, checked.text);
+      const { instance } = checked;
       const port = runtime.port(instance.id);
       if (port === null) return refuse(503, 'Service Unavailable');
       const headers = editorComms ? { ...req.headers, cookie: undefined } : endpointRequestHeaders(req.headers, instance);
       pipeUpgrade(req, socket, head, net.connect(port, '127.0.0.1'), headers);
+      c.liveSockets.track(socket, async () => !('status' in (await upgradeAllowed(req, instanceId, editorComms, false))));
     })().catch(() => refuse(500, 'Internal Server Error'));
   });
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { canonicalJson } from '@flowgate/core';
+import { LIVE_SOCKET_CHECK_MS } from './live-sockets.ts';
 import { addMember, Client, installNodeRedStandIn, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 /**
@@ -237,6 +238,50 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.equal(await talk(loopback), 401, 'still only through the platform');
     assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'login' })).statusCode, 200);
     assert.equal(await talk(through), 401);
+  });
+
+  test('an open WebSocket ends once its permission does: its person signed out, or the endpoints no longer public', async () => {
+    // The echo flow of the test before still runs.
+    assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'public' })).statusCode, 200);
+    const ws = base.replace('http:', 'ws:');
+    const open = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(`${ws}${path}`, { headers });
+        socket.once('open', () => resolve(socket));
+        socket.once('unexpected-response', (_request, response) => reject(new Error(`refused: ${response.statusCode}`)));
+        socket.once('error', reject);
+      });
+    /** An editor's comms, signed in to Node-RED with the editor's token as the editor does: it stays open while allowed. */
+    const comms = async (client: Client) => {
+      const token = await editorToken(client);
+      const socket = await open(`/instances/${instanceId}/editor/comms`, { cookie: client.cookie! });
+      const answer = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
+      socket.send(JSON.stringify({ auth: token }));
+      assert.match(await answer, /"auth":"ok"/);
+      return socket;
+    };
+    /** When the socket closed; null if still open after the check has had time to run. */
+    const closed = (socket: WebSocket) =>
+      new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), LIVE_SOCKET_CHECK_MS + 5000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(Date.now());
+        });
+      });
+
+    const leaving = await addMember(t, admin, teamId, 'wes@plant.example', 'viewer');
+    const leavingComms = await comms(leaving);
+    const anonymous = await open(`/instances/${instanceId}/app/ws/echo`);
+    const staying = await comms(admin);
+    const ends = [closed(leavingComms), closed(anonymous)];
+    assert.equal((await leaving.post('/api/auth/logout')).statusCode, 204);
+    assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'login' })).statusCode, 200);
+    const [signedOut, noLongerPublic] = await Promise.all(ends);
+    assert.ok(signedOut !== null, "the signed-out person's editor comms closed");
+    assert.ok(noLongerPublic !== null, 'the anonymous socket closed once the endpoints need sign-in');
+    assert.equal(staying.readyState, WebSocket.OPEN, "the owner's editor, still allowed, stays open");
+    staying.close();
   });
 
   test('a member made operator while the editor is open can no longer deploy from it', async () => {

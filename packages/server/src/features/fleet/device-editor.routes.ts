@@ -94,24 +94,33 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
     scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
   });
 
-  /** The editor's WebSocket (comms): the same session and team check, then a stream of the tunnel. */
+  /** The editor's comms: the same session and team check as its pages; asked again while open, without touching the session. */
+  async function commsAllowed(req: IncomingMessage, deviceId: string, touch: boolean): Promise<{ device: DevicesTable } | { status: number; text: string }> {
+    const who = await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));
+    if ('status' in who) return { status: who.status, text: who.status === 401 ? 'Unauthorized' : 'Forbidden' };
+    const device = await fleet.device(deviceId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    });
+    if (!device) return { status: 404, text: 'Not Found' };
+    const role = await teamsStore.roleOf(device.team_id, who.user.id);
+    if (!isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'fleet:editor')) return { status: 404, text: 'Not Found' };
+    return { device };
+  }
+
+  /** The editor's WebSocket (comms): checked, then a stream of the tunnel. */
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const match = /^\/devices\/([A-Za-z0-9-]{1,64})\/editor\/comms(\?.*)?$/.exec(req.url ?? '');
     if (!match) return;
+    const deviceId = match[1]!;
     const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
     void (async () => {
-      const who = await upgradeUser(req, identity.authenticateSession);
-      if ('status' in who) return refuse(who.status, who.status === 401 ? 'Unauthorized' : 'Forbidden');
-      const device = await fleet.device(match[1]!).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      });
-      if (!device) return refuse(404, 'Not Found');
-      const role = await teamsStore.roleOf(device.team_id, who.user.id);
-      if (!isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'fleet:editor')) return refuse(404, 'Not Found');
-      const session = device.revoked_at ? null : tunnels.session(device.id);
+      const checked = await commsAllowed(req, deviceId, true);
+      if ('status' in checked) return refuse(checked.status, checked.text);
+      const session = checked.device.revoked_at ? null : tunnels.session(checked.device.id);
       if (!session) return refuse(503, 'Service Unavailable');
       pipeUpgrade(req, socket, head, session.openStream(), { ...req.headers, cookie: undefined });
+      c.liveSockets.track(socket, async () => !('status' in (await commsAllowed(req, deviceId, false))));
     })().catch(() => refuse(500, 'Internal Server Error'));
   });
 }

@@ -246,7 +246,8 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** Resolves a session cookie, enforcing the idle and absolute timeouts. */
-    async authenticateSession(token: string): Promise<{ user: UsersTable; session: SessionsTable } | null> {
+    /** `touch: false`: a check that is not the person's activity (an open WebSocket asked again), so it does not hold off the idle timeout. */
+    async authenticateSession(token: string, options: { touch?: boolean } = {}): Promise<{ user: UsersTable; session: SessionsTable } | null> {
       const session = await store.sessionByTokenHash(sha256Hex(token));
       if (!session) return null;
       const now = clock.now().getTime();
@@ -258,7 +259,7 @@ export function createIdentityService(deps: IdentityDeps) {
       const user = await store.userById(session.user_id);
       if (!user || user.status !== 'active') return null;
       // Touch at most once a minute: an idle timeout needs no write per request.
-      if (now - Date.parse(session.last_seen_at) > 60_000) await store.updateSession(session.id, { last_seen_at: iso() });
+      if (options.touch !== false && now - Date.parse(session.last_seen_at) > 60_000) await store.updateSession(session.id, { last_seen_at: iso() });
       return { user, session };
     },
 
