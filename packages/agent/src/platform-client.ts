@@ -1,4 +1,5 @@
 import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
+import { isNodeRedVersion } from '@flowgate/core';
 
 /**
  * The agent's side of the platform's agent API (/api/agent/v1), over HTTP with the
@@ -205,8 +206,6 @@ function stringList(value: unknown, what: string): string[] {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
 const ROOT_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
-/** A Node-RED version as its package names it: it becomes part of a log line and a path lookup, nothing else. */
-const VERSION = /^[0-9A-Za-z.+-]{1,32}$/;
 
 export function parseDesiredState(value: unknown): DesiredState {
   if (!isRecord(value)) throw malformed('desired state must be an object');
@@ -224,7 +223,7 @@ export function parseDesiredState(value: unknown): DesiredState {
   const { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, palette } = settings;
   const endpointKey = settings.endpointKey ?? null;
   const nodeRedVersion = settings.nodeRedVersion ?? null;
-  if (nodeRedVersion !== null && (typeof nodeRedVersion !== 'string' || !VERSION.test(nodeRedVersion))) throw malformed('settings.nodeRedVersion must be a version or null');
+  if (nodeRedVersion !== null && !isNodeRedVersion(nodeRedVersion)) throw malformed('settings.nodeRedVersion must be a version or null');
   if (endpointKey !== null && (typeof endpointKey !== 'string' || !HEX_KEY.test(endpointKey))) throw malformed('settings.endpointKey must be hex or null');
   if (typeof credentialSecret !== 'string' || credentialSecret === '') throw malformed('settings.credentialSecret must be a non-empty string');
   if (typeof editorTokenKey !== 'string' || !HEX_KEY.test(editorTokenKey)) throw malformed('settings.editorTokenKey must be hex');

@@ -17,6 +17,11 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A long poll that holds until the agent stops. */
+function heldUntilStopped(signal: AbortSignal): Promise<DesiredState> {
+  return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new PlatformError('aborted', null, false)), { once: true }));
+}
+
 describe('the desired-state poll', () => {
   test('a refused credential leaves the runtime running, says so once, and asks again slowly until the platform accepts it again', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -28,8 +33,7 @@ describe('the desired-state poll', () => {
         calls++;
         if (refuse) return Promise.reject(new PlatformError('GET /api/fleet/v1/desired: HTTP 401 The device credential is unknown or was revoked.', 401, false));
         if (generation === null) return Promise.resolve(desired);
-        // The long poll holds until the agent stops.
-        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new PlatformError('aborted', null, false)), { once: true }));
+        return heldUntilStopped(signal);
       },
     } as PlatformClient;
     const applied: DesiredState[] = [];
@@ -80,7 +84,7 @@ describe('the desired-state poll', () => {
         calls++;
         if (away) return Promise.reject(new PlatformError('GET /api/fleet/v1/desired: connect ECONNREFUSED', null, true));
         if (generation === null) return Promise.resolve({ ...desired, editorTunnel: true });
-        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new PlatformError('aborted', null, false)), { once: true }));
+        return heldUntilStopped(signal);
       },
     } as unknown as PlatformClient;
     // The link as the poll sees it: down, and its word (connected again, a nudge) given by the test.

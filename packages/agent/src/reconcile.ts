@@ -5,7 +5,7 @@ import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
 import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
 import { installedModules, syncNodeModules } from './node-modules.ts';
-import { bundledNodeRed, nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
+import { nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
 import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, RecordedDeploy, SnapshotRef } from './platform-client.ts';
@@ -82,8 +82,8 @@ export class Reconciler {
   /** The runtime holds an editor deploy the platform refused to record: it must be put back. */
   private drifted = false;
   private lastPort: number | null = null;
-  /** The Node-RED version last started (the agent's own until then): what the status reports. */
-  private nodeRedVersion = bundledNodeRed().version;
+  /** The Node-RED version last started: what the status reports (until the first start, what it was made with). */
+  private nodeRedVersion: string;
   private crashTimes: number[] = [];
   private lastFlowChangeUser: string | null = null;
 
@@ -104,6 +104,7 @@ export class Reconciler {
     this.options = options;
     this.healthTimeoutMs = options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
     this.lastPort = options.nodeRedPort ?? null;
+    this.nodeRedVersion = options.status.report.nodeRedVersion;
   }
 
   private get signal(): AbortSignal {

@@ -279,6 +279,14 @@ const REGISTRY_VERSION = /^[~^]?\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]{1,100
  * package name (at most 214 characters) with a registry version (1.2.3, ~1.2.3, ^1.2.3),
  * each once; or the problems, when any is not.
  */
+/**
+ * A Node-RED version as its package names it (4.1.8, 5.0.0-beta.1): a snapshot records it
+ * and an agent looks an installation up by it, so nothing else (no path, no spaces) passes.
+ */
+export function isNodeRedVersion(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(value);
+}
+
 export function validateModules(input: unknown): { ok: true; modules: SnapshotModule[] } | { ok: false; errors: string[] } {
   if (!Array.isArray(input)) return { ok: false, errors: ['modules must be an array of { name, version }.'] };
   const errors: string[] = [];

@@ -124,16 +124,13 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
    */
   async function upgradeAllowed(req: IncomingMessage, instanceId: string, editorComms: boolean, touch: boolean): Promise<{ instance: InstancesTable } | { status: number; text: string }> {
     const instance = await c.applicationsStore.instanceById(instanceId);
-    if (editorComms || instance?.endpoint_access !== 'public') {
-      const who = await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));
-      if ('status' in who) return { status: who.status, text: who.status === 401 ? 'Unauthorized' : 'Forbidden' };
-      if (!instance) return { status: 404, text: 'Not Found' };
-      const role = await teamsStore.roleOf(instance.team_id, who.user.id);
-      const allowed = editorComms ? isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'instances:editor') : await mayUseEndpoints(instance, who.user);
-      if (!allowed) return { status: 404, text: 'Not Found' };
-    }
+    if (!editorComms && instance?.endpoint_access === 'public') return { instance };
+    const who = await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));
+    if ('status' in who) return { status: who.status, text: who.status === 401 ? 'Unauthorized' : 'Forbidden' };
     if (!instance) return { status: 404, text: 'Not Found' };
-    return { instance };
+    const role = await teamsStore.roleOf(instance.team_id, who.user.id);
+    const allowed = editorComms ? isAllowed({ platformRole: who.user.platform_role, teamRole: role }, 'instances:editor') : await mayUseEndpoints(instance, who.user);
+    return allowed ? { instance } : { status: 404, text: 'Not Found' };
   }
 
   /** WebSockets under the instance's editor (comms) and app paths: checked, then a byte pipe to Node-RED. */

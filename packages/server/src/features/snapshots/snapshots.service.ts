@@ -5,6 +5,7 @@ import {
   diffFlows,
   diffModules,
   diffSettings,
+  isNodeRedVersion,
   refusedModules,
   snapshotHash,
   validateFlows,
@@ -94,8 +95,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
   function checkedSettings(settings: Record<string, unknown>): SnapshotContent['settings'] {
     const unknown = Object.keys(settings).filter((name) => name !== 'nodeRedVersion');
     if (unknown.length > 0) throw new ValidationError(`The file records settings this platform does not know: ${unknown.slice(0, 5).join(', ')}.`, [{ field: 'content.settings', message: `unknown: ${unknown.slice(0, 5).join(', ')}` }]);
-    const version = settings.nodeRedVersion;
-    if (version !== undefined && (typeof version !== 'string' || !/^[0-9A-Za-z.+-]{1,32}$/.test(version))) {
+    if (settings.nodeRedVersion !== undefined && !isNodeRedVersion(settings.nodeRedVersion)) {
       throw new ValidationError('The file records a Node-RED version that is not one.', [{ field: 'content.settings.nodeRedVersion', message: 'must be a version such as 4.1.8' }]);
     }
     return settings;
