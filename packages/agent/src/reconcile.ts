@@ -48,6 +48,8 @@ export const HEALTH_TIMEOUT_MS = 15_000;
 export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 } as const;
 export const LONG_POLL_SECONDS = 25;
 const STOP_TIMEOUT_MS = 10_000;
+/** From Node-RED's "Updated flows" to taking the editor deploy in (bench/instance.ts: the deploy's answer through the proxy +2.5 ms without it). */
+const RECORD_DEPLOY_AFTER_MS = 100;
 
 const EMPTY_CONTENT: SnapshotContent = { flows: [], credentials: null, settings: {}, env: [], modules: [] };
 
@@ -92,6 +94,7 @@ export class Reconciler {
   private desiredPending = false;
   /** "Updated flows" from the current runtime: an editor deploy to take in. */
   private deployPending: { child: NodeRedProcess; user: string | null } | null = null;
+  private deployTimer: NodeJS.Timeout | null = null;
   /** The runtime holds an editor deploy the platform has not confirmed yet; retried with backoff. */
   private unrecorded: { user: string | null; failures: number; retryAt: number } | null = null;
   private unrecordedTimer: NodeJS.Timeout | null = null;
@@ -472,7 +475,13 @@ export class Reconciler {
           if (child !== this.child) return;
           this.deployPending = { child, user: this.lastFlowChangeUser };
           this.lastFlowChangeUser = null;
-          this.kick();
+          // Node-RED answers the deploy as it logs this line, and the answer reaches the
+          // engineer through the platform's proxy: recording the deploy a moment later keeps
+          // the platform's work on it (hash, store, audit) out of that answer's way.
+          this.deployTimer ??= setTimeout(() => {
+            this.deployTimer = null;
+            this.kick();
+          }, RECORD_DEPLOY_AFTER_MS);
         },
         onExit: (code, signal, expected) => this.onExit(child, code, signal, expected),
       },
@@ -590,6 +599,7 @@ export class Reconciler {
   async stop(nodeRedTimeoutMs: number): Promise<void> {
     this.lifetime.abort();
     if (this.unrecordedTimer) clearTimeout(this.unrecordedTimer);
+    if (this.deployTimer) clearTimeout(this.deployTimer);
     if (this.working) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.working, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
