@@ -243,7 +243,7 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   assert.equal(await firstRow.count(), 1);
   await firstRow.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
   await firstRow.getByText('auto', { exact: true }).waitFor();
-  await firstRow.getByRole('cell', { name: ADMIN.email }).waitFor();
+  await firstRow.getByRole('cell').getByText(`by ${ADMIN.email}`, { exact: true }).waitFor();
   const firstSnapshotId = (await firstRow.getAttribute('data-snapshot-id'))!;
   assert.ok(firstSnapshotId);
   await shot(admin, '06-first-snapshot');

@@ -57,7 +57,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
     const [newer, older] = pair;
     navigate(`/instances/${instance.id}/diff?from=${older!.id}&to=${newer!.id}`);
   };
-  const columns = 9;
+  const columns = 7;
 
   return (
     <section aria-labelledby="snapshots-title">
@@ -86,8 +86,6 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                     <span className="visually-hidden">Select to compare</span>
                   </th>
                   <th scope="col">Snapshot</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Author</th>
                   <th scope="col">Taken</th>
                   <th scope="col">Hash</th>
                   <th scope="col">Nodes</th>
@@ -116,16 +114,15 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                             onChange={(e) => toggle(snapshot.id, e.target.checked)}
                           />
                         </td>
-                        <th scope="row">
-                          {snapshot.name}
+                        <th scope="row" className="snapshot-name">
+                          {snapshot.name} <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
                           {snapshot.description && <span className="muted small block">{snapshot.description}</span>}
                         </th>
-                        <td>
-                          <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
-                        </td>
-                        <td className="small">{snapshot.createdBy ?? <span className="muted">—</span>}</td>
-                        <td className="nowrap">
-                          <time dateTime={snapshot.createdAt}>{formatDateTime(snapshot.createdAt, true)}</time>
+                        <td className="small">
+                          <time className="nowrap" dateTime={snapshot.createdAt}>
+                            {formatDateTime(snapshot.createdAt, true)}
+                          </time>
+                          <span className="muted block">{snapshot.createdBy ? `by ${snapshot.createdBy}` : 'author unknown'}</span>
                         </td>
                         <td className="mono small" title={snapshot.hash}>
                           {snapshot.hash.slice(0, 12)}
