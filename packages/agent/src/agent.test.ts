@@ -111,15 +111,25 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
 
     assert.deepEqual(await deployedFlows(port), flowsA);
     assert.equal((await admin(platform, port, 'flows')).status, 401);
+    // Not only the admin API: the editor's page and what it loads answer nothing without a token either.
+    for (const route of ['', 'red/red.min.js', 'locales/editor', 'icons', 'auth/login', 'settings', 'theme']) {
+      const tokenless = await admin(platform, port, route);
+      assert.equal(tokenless.status, 401, `GET ${route || '/'} without a token`);
+      assert.equal(await tokenless.text(), 'Served through the Flowgate platform only.');
+    }
+    const page = await admin(platform, port, '', { token: editorToken(platform, 'read') });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Flowgate<\/title>/);
     const forged = editorToken(platform, '*').replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     assert.equal((await admin(platform, port, 'flows', { token: forged })).status, 401);
     const otherInstance = editorToken({ ...platform, instanceId: 'inst-other' } as FakePlatform, '*');
     assert.equal((await admin(platform, port, 'flows', { token: otherInstance })).status, 401);
     const refusals = await platform.waitFor('token refusals audited', () => {
       const reasons = platform.audits.filter((e) => e.event === 'auth.invalid-token').map((e) => e.details.reason);
-      return reasons.length >= 2 ? reasons : undefined;
+      return reasons.filter((reason) => reason !== 'missing').length >= 2 ? reasons : undefined;
     });
-    assert.deepEqual(refusals, ['bad-signature', 'other-instance']);
+    assert.deepEqual(refusals.filter((reason) => reason !== 'missing'), ['bad-signature', 'other-instance']);
+    assert.ok(refusals.includes('missing'), 'a request with no token at all is audited too');
 
     // Node-RED refuses a deploy beyond the token's permissions with 401 (its
     // needsPermission answers 401, not 403), and audits it as permission.fail.

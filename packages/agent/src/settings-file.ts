@@ -8,8 +8,10 @@ import type { DesiredSettings } from './platform-client.ts';
  *
  * It does three things Node-RED cannot be told from outside:
  * - editor login: adminAuth.tokens() accepts only editor tokens signed with the
- *   instance's key, for this instance, not expired (format: editor-token.ts). With no
- *   users and no default user, the admin API and editor answer nothing without one.
+ *   instance's key, for this instance, not expired (format: editor-token.ts), and
+ *   httpAdminMiddleware asks for one in front of everything under httpAdminRoot (the
+ *   editor's page and assets too, which adminAuth leaves open). With no users and no
+ *   default user, the admin API and editor answer nothing without one.
  * - audit and logs: a log handler sends Node-RED's log lines and audit events to the
  *   agent over the IPC channel the agent opens when it spawns Node-RED.
  * - orphan guard: when the agent goes away (IPC disconnect), Node-RED stops itself, so
@@ -98,6 +100,16 @@ function verifyEditorToken(token) {
   if (payload.exp <= Date.now() / 1000) return refuse('expired');
   if (payload.iid !== INSTANCE_ID) return refuse('other-instance');
   return { username: payload.email, permissions: payload.permissions, userId: payload.sub, name: payload.name };
+}
+
+// adminAuth guards the admin API only: Node-RED serves the editor's page, scripts, icons,
+// locales and /auth/login to anyone. In front of all of it, an editor token is required
+// (the platform's proxy adds one to every request it forwards, and the agent to its own).
+function adminGate(req, res, next) {
+  const header = String(req.headers.authorization || '');
+  const user = header.startsWith('Bearer ') ? verifyEditorToken(header.slice(7)) : refuse('missing');
+  if (user !== null) return next();
+  res.status(401).set('WWW-Authenticate', 'Bearer').type('text/plain').send('Served through the Flowgate platform only.');
 }
 
 const ENDPOINT_KEY = ${js(settings.endpointKey)};
@@ -194,6 +206,7 @@ module.exports = {
   // In front of every HTTP request under httpNodeRoot (HTTP-in nodes, dashboards, other
   // nodes' routes); WebSockets there are gated above.
   httpNodeAuth: endpointGate,
+  httpAdminMiddleware: adminGate,
   credentialSecret: ${js(settings.credentialSecret)},
   flowFile: 'flows.json',
   disableEditor: false,
