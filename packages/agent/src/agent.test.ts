@@ -170,6 +170,23 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     assert.equal(onA.nodeRedPort, onB.nodeRedPort);
   });
 
+  test("(2b) Node-RED runs with the instance's variables, not the ones a snapshot recorded", async () => {
+    const recorded = platform.addSnapshot({ ...content(flowsB), env: [{ name: 'REMOVED_SINCE', value: 'from the snapshot', secret: false }, { name: 'LINE', value: 'old', secret: false }] });
+    platform.env = [{ name: 'LINE', value: 'line 3' }];
+    const mark = platform.statuses.length;
+    platform.setTarget(recorded);
+    const onRecorded = await platform.waitForStatus('the snapshot with variables running', running(recorded), mark, 30_000);
+    assert.equal(onRecorded.runningSnapshotId, recorded.id);
+    const environ = fs.readFileSync(`/proc/${nodeRedPid(agent)}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes('LINE=line 3'), 'the instance variable');
+    assert.ok(!environ.some((entry) => entry.startsWith('REMOVED_SINCE=')), 'a variable only the snapshot holds');
+
+    platform.env = [];
+    const back = platform.statuses.length;
+    platform.setTarget(refA);
+    await platform.waitForStatus('A running again', running(refA), back, 30_000);
+  });
+
   test('(3) a snapshot whose content does not match its hash is refused; A keeps running', async () => {
     const pid = nodeRedPid(agent);
     const starts = startings();

@@ -71,7 +71,7 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
   const audit = new AuditUploader({ client, log, dir: config.dir });
   // The instance token stays with the agent: flows can read their environment.
   const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('FLOWGATE_')));
-  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRedDir: config.nodeRedDir ?? null, baseEnv, nodeRedPort: config.nodeRedPort ?? null });
+  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRedDir: config.nodeRedDir ?? null, baseEnv, nodeRedPort: config.nodeRedPort ?? null, snapshotVariables: device });
 
   status.start();
   audit.start();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DeviceLink } from './device-link.ts';
 import { PlatformError, type DesiredState, type PlatformClient } from './platform-client.ts';
-import { pollDesiredState, type Reconciler } from './reconcile.ts';
+import { nodeRedEnvironment, pollDesiredState, type Reconciler } from './reconcile.ts';
 
 /**
  * The desired-state poll on its own, with a stand-in client and reconciler and mocked
@@ -125,5 +125,23 @@ describe('the desired-state poll', () => {
     assert.equal(tunnels, 1, 'the tunnel the platform asked for is opened');
     stop.abort();
     await poll;
+  });
+});
+
+describe("Node-RED's environment", () => {
+  const base = { PATH: '/usr/bin', LINE: 'from the agent' };
+  const snapshot = [
+    { name: 'BROKER', value: 'mqtt://plant' },
+    { name: 'LINE', value: 'line 3' },
+    { name: 'API_KEY', value: null },
+  ];
+  const desired = [{ name: 'FLOWGATE_DEVICE_ID', value: 'dev-1' }, { name: 'BROKER', value: 'mqtt://edge' }];
+
+  test("a hosted instance runs with its own variables only: a snapshot's are a record", () => {
+    assert.deepEqual(nodeRedEnvironment(base, [{ name: 'BROKER', value: 'mqtt://now' }], null), { PATH: '/usr/bin', LINE: 'from the agent', BROKER: 'mqtt://now' });
+  });
+
+  test("a device runs with the snapshot's plain variables, the desired state's on top; a secret has no value to give", () => {
+    assert.deepEqual(nodeRedEnvironment(base, desired, snapshot), { PATH: '/usr/bin', LINE: 'line 3', BROKER: 'mqtt://edge', FLOWGATE_DEVICE_ID: 'dev-1' });
   });
 });

@@ -42,7 +42,28 @@ export type ReconcilerOptions = {
   healthTimeoutMs?: number;
   /** The port to try first for Node-RED (a device's fixed port); any free one otherwise. */
   nodeRedPort?: number | null;
+  /** A device's agent: Node-RED also gets the plain variables the snapshot recorded (nodeRedEnvironment). */
+  snapshotVariables?: boolean;
 };
+
+/**
+ * Node-RED's environment: the agent's own (minus its FLOWGATE_* variables), then the
+ * desired state's. A hosted instance's variables are set on the instance, and the desired
+ * state carries all of them (secret values opened): a snapshot's are a record, so a
+ * variable since removed from the instance does not come back with a rollback. A device
+ * has no variables of its own on the platform: it runs with the plain variables of the
+ * snapshot it runs (a secret one has no value in a snapshot), under the desired state's.
+ */
+export function nodeRedEnvironment(
+  base: NodeJS.ProcessEnv,
+  desired: ReadonlyArray<{ name: string; value: string }>,
+  snapshot: ReadonlyArray<{ name: string; value: string | null }> | null,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const variable of snapshot ?? []) if (variable.value !== null) env[variable.name] = variable.value;
+  for (const variable of desired) env[variable.name] = variable.value;
+  return env;
+}
 
 export const HEALTH_TIMEOUT_MS = 15_000;
 export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 } as const;
@@ -524,12 +545,7 @@ export class Reconciler {
   }
 
   private nodeRedEnv(launch: Launch): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...this.options.baseEnv };
-    // The snapshot's variables, then the instance's (which carry the secret values a
-    // snapshot only names) on top.
-    for (const variable of launch.content.env) if (variable.value !== null) env[variable.name] = variable.value;
-    for (const variable of launch.desired.env) env[variable.name] = variable.value;
-    return env;
+    return nodeRedEnvironment(this.options.baseEnv, launch.desired.env, this.options.snapshotVariables ? launch.content.env : null);
   }
 
   private onAudit(event: AuditEvent): void {
