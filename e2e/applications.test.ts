@@ -248,6 +248,19 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   assert.ok(firstSnapshotId);
   await shot(admin, '06-first-snapshot');
 
+  // What the snapshot holds, on a page of its own: its hash in full and its flow's nodes.
+  await firstRow.getByRole('link', { name: 'Deployed from the editor' }).click();
+  await admin.getByRole('heading', { level: 1, name: /Deployed from the editor/ }).waitFor();
+  const detail = (await (await admin.request.get(`/api/snapshots/${firstSnapshotId}`)).json()) as { snapshot: { hash: string } };
+  await admin.getByText(detail.snapshot.hash, { exact: true }).waitFor();
+  const lineThree = admin.getByRole('table', { name: 'Nodes of Flow “Line 3”' });
+  await lineThree.getByRole('row').filter({ hasText: 'Tick' }).filter({ hasText: 'inject' }).waitFor();
+  await lineThree.getByRole('row').filter({ hasText: 'debug' }).first().waitFor();
+  await admin.locator('dt:text-is("Runs now") + dd').getByText('running', { exact: true }).waitFor();
+  await shot(admin, '06b-snapshot-page');
+  await admin.getByRole('link', { name: 'Back to the instance' }).click();
+  await firstRow.waitFor();
+
   // --- Change the flow: the inject's topic and payload, Scale's code, and a new debug node wired from Scale.
   await editor.evaluate(
     ({ added, code }) => {

@@ -8,6 +8,7 @@ import { FleetPage } from './pages/fleet/FleetPage.tsx';
 import { RolloutPage } from './pages/fleet/RolloutPage.tsx';
 import { DiffPage } from './pages/instances/DiffPage.tsx';
 import { InstancePage } from './pages/instances/InstancePage.tsx';
+import { SnapshotPage } from './pages/instances/SnapshotPage.tsx';
 import { InvitePage } from './pages/InvitePage.tsx';
 import { ResetPasswordPage } from './pages/ResetPasswordPage.tsx';
 import { PlatformPage } from './pages/PlatformPage.tsx';
@@ -49,6 +50,7 @@ export function App() {
             <Route path="/applications/:applicationId" element={<ApplicationPage />} />
             <Route path="/instances/:instanceId" element={<InstancePage />} />
             <Route path="/instances/:instanceId/diff" element={<DiffPage />} />
+            <Route path="/snapshots/:snapshotId" element={<SnapshotPage />} />
             <Route path="/account" element={<AccountPage />} />
             <Route path="/platform" element={<PlatformPage />} />
             <Route path="/audit" element={<PlatformAuditPage />} />

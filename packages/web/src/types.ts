@@ -239,11 +239,19 @@ export interface SnapshotModule {
   version: string;
 }
 
+/** The runtime settings a snapshot records (an older snapshot may have none). */
+export interface SnapshotSettings {
+  nodeRedVersion?: string;
+}
+
+/** GET /api/snapshots/:id: what a snapshot holds; a secret's value and the credentials never leave the server. */
 export interface SnapshotDetail {
   snapshot: Snapshot;
   flows: FlowNode[];
   env: EnvVar[];
   modules: SnapshotModule[];
+  settings: SnapshotSettings;
+  /** Credentials are held, encrypted; they are never sent. */
   hasCredentials: boolean;
 }
 

@@ -115,7 +115,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                           />
                         </td>
                         <th scope="row" className="snapshot-name">
-                          {snapshot.name} <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
+                          <Link to={`/snapshots/${snapshot.id}`}>{snapshot.name}</Link> <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
                           {snapshot.description && <span className="muted small block">{snapshot.description}</span>}
                         </th>
                         <td className="small">

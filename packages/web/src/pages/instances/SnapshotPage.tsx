@@ -1,0 +1,296 @@
+import { useEffect, useMemo, useState } from 'react';
+import { flushSync } from 'react-dom';
+import { Link, useParams } from 'react-router';
+import { usePageTitle } from '../../components/Layout.tsx';
+import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { formatDateTime } from '../../format.ts';
+import { useResource } from '../../hooks.ts';
+import { useSession } from '../../session.tsx';
+import { useTeamAccess } from '../../team-access.ts';
+import type { ApplicationDetail, EnvVar, Instance, Snapshot, SnapshotDetail, SnapshotModule, SnapshotSettings } from '../../types.ts';
+import { openByDefault, snapshotContents, type FlowGroup, type NodeRow } from './snapshot-contents.ts';
+
+const KIND_TEXT: Record<string, string> = {
+  manual: 'taken by hand',
+  auto: 'kept at a deploy from the editor',
+  import: 'imported from a file',
+};
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** Whether the snapshot is what the instance runs, or is on its way there. */
+function RunState({ snapshot, instance }: { snapshot: Snapshot; instance: Instance | null }) {
+  if (!instance) return <span className="muted">unknown</span>;
+  if (instance.runningSnapshotId === snapshot.id) return <span className="badge badge-ok">running</span>;
+  if (instance.targetSnapshotId === snapshot.id) return <span className="badge badge-warn">deploying</span>;
+  return <span>no{instance.runningSnapshotId ? ': the instance runs another snapshot' : ': nothing runs on the instance yet'}</span>;
+}
+
+function NodeTable({ caption, rows }: { caption: string; rows: NodeRow[] }) {
+  return (
+    <div className="table-wrap">
+      <table className="node-table">
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            <th scope="col">Name</th>
+            <th scope="col">ID</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.id} className={row.disabled ? 'row-disabled' : undefined}>
+              <td className="mono" title={row.typeLabel === row.type ? undefined : row.type}>
+                {row.typeLabel}
+              </td>
+              <td>
+                {row.named ? row.label : row.label ? <span className="muted">{row.label}</span> : <span className="muted">(no name)</span>}
+                {row.disabled && <span className="badge">disabled</span>}
+              </td>
+              <td className="mono small nowrap">{row.id}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const GROUP_WORD: Record<FlowGroup['kind'], string> = { tab: 'Flow', subflow: 'Subflow', missing: 'Nodes of' };
+
+/** A flow or subflow, folded or not; its table is built only while it is open, so a snapshot of thousands of nodes stays quick. */
+function FlowGroupView({ group, open, onToggle }: { group: FlowGroup; open: boolean; onToggle: (open: boolean) => void }) {
+  const title = group.kind === 'missing' ? group.label : `${GROUP_WORD[group.kind]} “${group.label}”`;
+  return (
+    <details
+      className="flow-group"
+      open={open}
+      // The browser folds and unfolds on its own; follow it, not the echo of a change made here.
+      onToggle={(e) => {
+        if (e.currentTarget.open !== open) onToggle(e.currentTarget.open);
+      }}
+    >
+      <summary>
+        <span className="flow-group-title">{title}</span> <span className="badge">{plural(group.nodes.length, 'node')}</span>
+        {group.disabled && <span className="badge badge-warn">disabled</span>} <span className="mono muted small">{group.id}</span>
+      </summary>
+      {open && (group.nodes.length > 0 ? <NodeTable caption={`Nodes of ${title}`} rows={group.nodes} /> : <p className="muted small">No nodes.</p>)}
+    </details>
+  );
+}
+
+/** The flows, one fold per flow and subflow; everything opens for printing. */
+function FlowsSection({ groups, defaults, config }: { groups: FlowGroup[]; defaults: Map<string, boolean>; config: NodeRow[] }) {
+  const [chosen, setChosen] = useState<Map<string, boolean>>(new Map());
+  const [printing, setPrinting] = useState(false);
+  useEffect(() => {
+    // Synchronously, so that the printout holds every table.
+    const before = () => flushSync(() => setPrinting(true));
+    const after = () => setPrinting(false);
+    window.addEventListener('beforeprint', before);
+    window.addEventListener('afterprint', after);
+    return () => {
+      window.removeEventListener('beforeprint', before);
+      window.removeEventListener('afterprint', after);
+    };
+  }, []);
+  const isOpen = (group: FlowGroup) => printing || (chosen.get(group.id) ?? defaults.get(group.id) ?? false);
+  const setAll = (open: boolean) => setChosen(new Map(groups.map((g) => [g.id, open])));
+
+  return (
+    <>
+      <section aria-labelledby="flows-title">
+        <div className="row-between">
+          <h2 id="flows-title">Flows and subflows</h2>
+          {groups.length > 1 && (
+            <span className="button-group no-print" role="group" aria-label="Fold the flows">
+              <button type="button" onClick={() => setAll(true)}>
+                Expand all
+              </button>
+              <button type="button" onClick={() => setAll(false)}>
+                Collapse all
+              </button>
+            </span>
+          )}
+        </div>
+        {groups.length === 0 && <p className="muted">No flows: the snapshot holds an empty workspace.</p>}
+        {groups.map((group) => (
+          <FlowGroupView key={group.id} group={group} open={isOpen(group)} onToggle={(open) => setChosen((current) => new Map(current).set(group.id, open))} />
+        ))}
+      </section>
+      <section aria-labelledby="config-title">
+        <h2 id="config-title">Configuration nodes</h2>
+        <p className="muted small">Shared by the flows: brokers, TLS settings, servers. Their credentials, if any, are not shown.</p>
+        {config.length === 0 ? <p className="muted">None.</p> : <NodeTable caption="Configuration nodes" rows={config} />}
+      </section>
+    </>
+  );
+}
+
+function RuntimeSection({ modules, settings, env, hasCredentials }: { modules: SnapshotModule[]; settings: SnapshotSettings; env: EnvVar[]; hasCredentials: boolean }) {
+  return (
+    <>
+      <section aria-labelledby="runtime-title">
+        <h2 id="runtime-title">Runtime</h2>
+        <dl className="facts">
+          <dt>Node-RED version</dt>
+          <dd>{settings.nodeRedVersion ? <span className="mono">{settings.nodeRedVersion}</span> : <span className="muted">not recorded</span>}</dd>
+          <dt>Credentials</dt>
+          <dd>{hasCredentials ? 'held, encrypted; never shown' : 'none'}</dd>
+        </dl>
+      </section>
+      <section aria-labelledby="modules-title">
+        <h2 id="modules-title">Node modules</h2>
+        {modules.length === 0 ? (
+          <p className="muted">None beyond the nodes that come with Node-RED.</p>
+        ) : (
+          <ul className="module-list">
+            {modules.map((m) => (
+              <li key={m.name}>
+                <code>
+                  {m.name}@{m.version}
+                </code>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="env-title">
+        <h2 id="env-title">Environment variables</h2>
+        {env.length === 0 ? (
+          <p className="muted">None.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="env-list">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Value</th>
+                </tr>
+              </thead>
+              <tbody>
+                {env.map((v) => (
+                  <tr key={v.name}>
+                    <th scope="row" className="mono">
+                      {v.name}
+                    </th>
+                    <td>{v.secret ? <span className="muted">secret, value not stored</span> : v.value ? <code className="env-shown">{v.value}</code> : <span className="muted">(empty)</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+/** What a snapshot holds, for an engineer or an auditor to read or print: its flows node by node, modules, runtime and environment. */
+export function SnapshotPage() {
+  const { snapshotId = '' } = useParams();
+  const { api, session } = useSession();
+  const detail = useResource(() => api.get<SnapshotDetail>(`/api/snapshots/${encodeURIComponent(snapshotId)}`), snapshotId);
+  const instanceId = detail.data?.snapshot.instanceId;
+  const instance = useResource(() => (instanceId ? api.get<Instance>(`/api/instances/${encodeURIComponent(instanceId)}`) : Promise.resolve(null)), instanceId ?? '');
+  const applicationId = instance.data?.applicationId;
+  const application = useResource(
+    () => (applicationId ? api.get<ApplicationDetail>(`/api/applications/${encodeURIComponent(applicationId)}`) : Promise.resolve(null)),
+    applicationId ?? '',
+  );
+  const access = useTeamAccess(instance.data?.teamId);
+  const contents = useMemo(() => (detail.data ? snapshotContents(detail.data.flows) : null), [detail.data]);
+  const groups = useMemo(() => (contents ? [...contents.tabs, ...contents.subflows, ...contents.missing] : []), [contents]);
+  const defaults = useMemo(() => new Map(contents ? groups.map((g) => [g.id, openByDefault(g, contents)]) : []), [contents, groups]);
+  usePageTitle(detail.data ? `Snapshot ${detail.data.snapshot.name}` : 'Snapshot');
+
+  if (detail.loading && !detail.data) return <Loading what="the snapshot" />;
+  if (!detail.data || !contents) {
+    return (
+      <>
+        <h1>Snapshot</h1>
+        <ProblemNotice problem={detail.error} />
+        <Link to="/teams">Back to your teams</Link>
+      </>
+    );
+  }
+  const { snapshot, env, modules, settings, hasCredentials } = detail.data;
+  const inst = instance.data;
+  const instancePath = `/instances/${snapshot.instanceId}`;
+
+  return (
+    <div className="snapshot-page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> {inst && <Link to={`/teams/${inst.teamId}`}>{access.teamName ?? 'Team'}</Link>}{' '}
+        <span aria-hidden="true">/</span> {inst && <Link to={`/applications/${inst.applicationId}`}>{application.data?.application.name ?? 'Application'}</Link>}{' '}
+        <span aria-hidden="true">/</span> <Link to={instancePath}>{inst?.name ?? 'Instance'}</Link> <span aria-hidden="true">/</span>{' '}
+        <span aria-current="page">{snapshot.name}</span>
+      </nav>
+      <div className="page-head">
+        <h1>
+          {snapshot.name} <span className={`badge kind-${snapshot.kind}`}>{snapshot.kind}</span>
+        </h1>
+        <div className="toolbar no-print">
+          <button type="button" onClick={() => window.print()}>
+            Print
+          </button>
+          {inst?.runningSnapshotId && inst.runningSnapshotId !== snapshot.id && (
+            <Link className="button" to={`${instancePath}/diff?from=${snapshot.id}&to=running`}>
+              Compare with running
+            </Link>
+          )}
+          <Link className="button" to={instancePath}>
+            Back to the instance
+          </Link>
+        </div>
+      </div>
+      <p className="print-only small">
+        Printed {formatDateTime(new Date().toISOString())} by {session?.user?.name} ({session?.user?.email}) from Flowgate. Snapshot {snapshot.id}.
+      </p>
+      {snapshot.description && <p className="snapshot-description">{snapshot.description}</p>}
+
+      <section aria-labelledby="about-title" className="card">
+        <h2 id="about-title" className="visually-hidden">
+          About this snapshot
+        </h2>
+        <dl className="facts">
+          <dt>Kind</dt>
+          <dd>
+            {snapshot.kind}
+            {KIND_TEXT[snapshot.kind] && <span className="muted">: {KIND_TEXT[snapshot.kind]}</span>}
+          </dd>
+          <dt>Author</dt>
+          <dd>{snapshot.createdBy ?? <span className="muted">unknown</span>}</dd>
+          <dt>Taken</dt>
+          <dd>
+            <time dateTime={snapshot.createdAt}>{formatDateTime(snapshot.createdAt, true)}</time>
+          </dd>
+          <dt>SHA-256</dt>
+          <dd className="mono hash">{snapshot.hash}</dd>
+          <dt>Nodes</dt>
+          <dd>
+            {snapshot.nodeCount}{' '}
+            <span className="muted">
+              ({plural(contents.tabs.length, 'flow')}, {plural(contents.subflows.length, 'subflow')}, {plural(contents.config.length, 'configuration node')}, {contents.flowNodes} on the flows)
+            </span>
+          </dd>
+          <dt>Instance</dt>
+          <dd>
+            <Link to={instancePath}>{inst?.name ?? snapshot.instanceId}</Link>
+          </dd>
+          <dt>Runs now</dt>
+          <dd>
+            <RunState snapshot={snapshot} instance={inst} />
+          </dd>
+        </dl>
+        <ProblemNotice problem={instance.error} />
+      </section>
+
+      <FlowsSection key={snapshot.id} groups={groups} defaults={defaults} config={contents.config} />
+      <RuntimeSection modules={modules} settings={settings} env={env} hasCredentials={hasCredentials} />
+    </div>
+  );
+}
