@@ -14,6 +14,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { snapshotHash } from '@flowgate/core';
 import { SYSTEM_CONTEXT } from '../packages/server/src/context.ts';
+import { exportSeal } from '../packages/server/src/features/snapshots/snapshots.service.ts';
 import { installNodeRedStandIn } from '../packages/server/test/harness.ts';
 import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
 
@@ -341,7 +342,7 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   // (imported, as a snapshot from another plant would come; the agent here installs none).
   const file = await h.t.context.snapshots.exportFile(secondSnapshotId, 'transport secret 2026', SYSTEM_CONTEXT);
   const withModule = { ...file.content, modules: [{ name: 'node-red-contrib-modbus', version: '5.43.0' }] };
-  const imported = await h.t.context.snapshots.importFile(instanceId, { ...file, content: withModule, hash: snapshotHash(withModule) }, 'transport secret 2026', SYSTEM_CONTEXT);
+  const imported = await h.t.context.snapshots.importFile(instanceId, { ...file, content: withModule, hash: snapshotHash(withModule), seal: exportSeal('transport secret 2026', snapshotHash(withModule)) }, 'transport secret 2026', SYSTEM_CONTEXT);
   await admin.goto(`/instances/${instanceId}/diff?from=${secondSnapshotId}&to=${imported.id}`);
   const modulesReview = admin.getByRole('region', { name: 'Node modules' });
   await modulesReview.getByText('node-red-contrib-modbus').waitFor();
@@ -446,13 +447,11 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   await admin.getByLabel('Snapshot file').setInputFiles(file);
   await admin.getByLabel('Secret used at export').fill('not the right secret');
   await admin.getByRole('button', { name: 'Import snapshot' }).click();
-  const refusal = admin.getByRole('alert').filter({ hasText: /secret/i });
-  // Without credentials in the flows, any secret opens the file: then the import simply succeeds.
-  const refused = await refusal.waitFor({ timeout: 5000 }).then(() => true, () => false);
-  if (refused) {
-    await admin.getByLabel('Secret used at export').fill(SECRET);
-    await admin.getByRole('button', { name: 'Import snapshot' }).click();
-  }
+  // The flows hold no credentials, and the file is refused all the same: its seal is made with the secret.
+  await admin.getByRole('alert').filter({ hasText: 'The secret is not the one this file was exported under' }).waitFor();
+  assert.equal(await rows.count(), before, 'nothing imported');
+  await admin.getByLabel('Secret used at export').fill(SECRET);
+  await admin.getByRole('button', { name: 'Import snapshot' }).click();
   await admin.getByText(/^Imported “.+”\. Deploy it to run it\.$/).waitFor();
   await rows.nth(before).waitFor();
   assert.equal(await rows.count(), before + 1);

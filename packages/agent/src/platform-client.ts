@@ -1,5 +1,5 @@
 import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
-import { isNodeRedVersion } from '@flowgate/core';
+import { isEnvName, isNodeRedVersion } from '@flowgate/core';
 
 /**
  * The agent's side of the platform's agent API (/api/agent/v1), over HTTP with the
@@ -203,7 +203,6 @@ function stringList(value: unknown, what: string): string[] {
   return value as string[];
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
 const ROOT_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 
@@ -235,7 +234,7 @@ export function parseDesiredState(value: unknown): DesiredState {
   const deny = stringList(palette.deny, 'settings.palette.deny');
   if (!Array.isArray(env)) throw malformed('env must be an array');
   const vars = env.map((item: unknown) => {
-    if (!isRecord(item) || typeof item.name !== 'string' || !ENV_NAME.test(item.name) || typeof item.value !== 'string') {
+    if (!isRecord(item) || !isEnvName(item.name) || typeof item.value !== 'string') {
       throw malformed('env entries must be { name, value } with a valid variable name');
     }
     return { name: item.name, value: item.value };

@@ -283,6 +283,14 @@ const REGISTRY_VERSION = /^[~^]?\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]{1,100
  * A Node-RED version as its package names it (4.1.8, 5.0.0-beta.1): a snapshot records it
  * and an agent looks an installation up by it, so nothing else (no path, no spaces) passes.
  */
+/** An environment variable's name, as the instance's variables and Node-RED's $(NAME) take it. */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
+
+export function isEnvName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 128 && ENV_NAME.test(value);
+}
+
 export function isNodeRedVersion(value: unknown): value is string {
   return typeof value === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(value);
 }

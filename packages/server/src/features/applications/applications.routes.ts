@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ENV_NAME_PATTERN } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { ApplicationsTable, InstancesTable } from '../../db/schema.ts';
 import { ValidationError } from '../../http/errors.ts';
@@ -26,7 +27,7 @@ const InstanceView = Type.Object({
   createdAt: Type.String(),
 });
 // Environment variable names as Node-RED and shells accept them.
-const EnvName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' });
+const EnvName = Type.String({ minLength: 1, maxLength: 128, pattern: ENV_NAME_PATTERN });
 const EnvVar = Type.Object({ name: EnvName, value: Type.Optional(Type.String({ maxLength: 16_384 })), secret: Type.Boolean() }, { additionalProperties: false });
 /** An npm package name, or a pattern of them with `*` (Node-RED's palette allow and deny lists). */
 const NPM_PATTERN = /^(@[a-z0-9~*][a-z0-9-._~*]*\/)?[a-z0-9~*][a-z0-9-._~*]*$/;

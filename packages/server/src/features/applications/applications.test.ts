@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { snapshotHash } from '@flowgate/core';
 import { SYSTEM_CONTEXT } from '../../context.ts';
 import { encryptCredentials } from '../snapshots/node-red-credentials.ts';
+import { exportSeal } from '../snapshots/snapshots.service.ts';
 import { addMember, Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 const FLOW_A = [
@@ -196,19 +197,37 @@ for (const dialect of DIALECTS) {
       assert.equal(file.format, 'flowgate-snapshot');
       assert.ok(!JSON.stringify(file).includes('plc-pass'));
 
+      const before = (await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length;
       const wrong = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'not the right secret', file });
       assert.equal(wrong.statusCode, 400);
-      assert.match(wrong.json().detail, /does not decrypt/);
+      assert.match(wrong.json().detail, /not the one this file was exported under/);
       const altered = { ...file, content: { ...file.content, flows: FLOW_B } };
       const tampered = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: altered });
       assert.equal(tampered.statusCode, 400);
-      assert.match(tampered.json().detail, /altered/);
-      const before = (await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length;
+      assert.match(tampered.json().detail, /altered: its content does not match its hash/);
+      // Edited and hashed again: the hash matches, the seal (made with the secret) does not.
+      const rehashed = { ...altered, hash: snapshotHash(altered.content) };
+      const resealed = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: rehashed });
+      assert.equal(resealed.statusCode, 400);
+      assert.match(resealed.json().detail, /or the file was altered after export/);
+      assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before, 'nothing imported by a refused file');
       const ok = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file });
       assert.equal(ok.statusCode, 201, ok.body);
       assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before + 1);
       const refused = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
-      assert.deepEqual(refused.sort(), ['hash mismatch', 'wrong secret']);
+      assert.deepEqual(refused.sort(), ['hash mismatch', 'wrong secret', 'wrong secret']);
+
+      // Without credentials, a wrong secret is refused all the same: the seal is checked, not only the credentials.
+      const plain = (await admin.post(`/api/snapshots/${snapshotA}/export`, { secret: 'transport secret 2026' })).json();
+      assert.equal(plain.content.credentials, null);
+      const plainWrong = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'not the right secret', file: plain });
+      assert.equal(plainWrong.statusCode, 400);
+      assert.equal(plainWrong.json().errors[0].field, 'secret');
+      // An older file, with no seal: refused for its form, naming what is missing.
+      const { seal: _seal, ...unsealed } = plain;
+      const old = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...unsealed, version: 1 } });
+      assert.equal(old.statusCode, 400);
+      assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before + 1);
     });
 
     test('a snapshot of an editor deploy holds the installed node modules; names that are not npm packages are refused, on import too', async () => {
@@ -230,14 +249,20 @@ for (const dialect of DIALECTS) {
       const file = (await admin.post(`/api/snapshots/${recorded.id}/export`, { secret: 'transport secret 2026' })).json();
       assert.deepEqual(file.content.modules, held, 'exported with the snapshot');
       const content = { ...file.content, modules: [{ name: 'Evil Module', version: '1.0.0' }] };
-      const bad = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content, hash: snapshotHash(content) } });
+      const bad = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content, hash: snapshotHash(content), seal: exportSeal('transport secret 2026', snapshotHash(content)) } });
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().detail, /"Evil Module" is not an npm package name/);
       // Settings this platform does not record are refused too, named.
       const withSetting = { ...file.content, settings: { ...file.content.settings, httpNodeAuth: { user: 'x' } } };
-      const unknownSetting = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content: withSetting, hash: snapshotHash(withSetting) } });
+      const unknownSetting = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content: withSetting, hash: snapshotHash(withSetting), seal: exportSeal('transport secret 2026', snapshotHash(withSetting)) } });
       assert.equal(unknownSetting.statusCode, 400);
       assert.match(unknownSetting.json().detail, /settings this platform does not know: httpNodeAuth/);
+      // Variables: a secret one carrying a value (it would be stored in the clear), a name that is not one, one named twice.
+      const badEnv = { ...file.content, env: [{ name: 'API_KEY', value: 'leaked', secret: true }, { name: 'NOT A NAME', value: '1', secret: false }, { name: 'LINE', value: '3', secret: false }, { name: 'LINE', value: '4', secret: false }] };
+      const envRefused = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content: badEnv, hash: snapshotHash(badEnv), seal: exportSeal('transport secret 2026', snapshotHash(badEnv)) } });
+      assert.equal(envRefused.statusCode, 400);
+      assert.equal(envRefused.json().detail, "The file's environment variables are not valid: API_KEY is secret, and a snapshot holds no secret value; \"NOT A NAME\" is not a variable name; LINE is named twice.");
+      assert.deepEqual(envRefused.json().errors.map((e: { field: string }) => e.field), ['content.env[0].value', 'content.env[1].name', 'content.env[3].name']);
       const reasons = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
       assert.ok(reasons.includes('invalid node modules'), 'the refused import is audited');
       assert.ok(reasons.includes('invalid settings'));

@@ -103,11 +103,13 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
             secret: Secret,
             file: Type.Object({
               format: Type.Literal('flowgate-snapshot'),
-              version: Type.Literal(1),
+              // Version 1 files had no seal; they cannot be checked against the secret, and are refused.
+              version: Type.Literal(2),
               name: Name,
               description: Type.String({ maxLength: 2000 }),
               createdAt: Type.String({ maxLength: 40 }),
               hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+              seal: Type.String({ pattern: '^[0-9a-f]{64}$' }),
               content: Type.Object({
                 flows: Flows,
                 credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),

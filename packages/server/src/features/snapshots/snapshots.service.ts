@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import {
   canonicalJson,
   diffEnv,
   diffFlows,
   diffModules,
   diffSettings,
+  isEnvName,
   isNodeRedVersion,
   refusedModules,
   snapshotHash,
@@ -21,6 +22,7 @@ import {
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { safeEqual } from '../../security/crypto.ts';
 import type { AuditedTransaction, AuditLog } from '../audit/audit.service.ts';
 import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../applications/applications.service.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
@@ -30,13 +32,24 @@ import type { SnapshotsStore } from './snapshots.store.ts';
 
 export interface SnapshotFile {
   format: 'flowgate-snapshot';
-  version: 1;
+  version: 2;
   name: string;
   description: string;
   createdAt: string;
   /** snapshotHash(content), with the credentials as encrypted under the export secret. */
   hash: string;
+  /** exportSeal(secret, hash). */
+  seal: string;
   content: SnapshotContent;
+}
+
+/**
+ * Binds an exported file to the secret it was exported under. Only someone who knows the
+ * secret can make or check it: a wrong secret is told apart even when the flows hold no
+ * credentials to decrypt, and a file edited and hashed again after export is refused.
+ */
+export function exportSeal(secret: string, hash: string): string {
+  return createHmac('sha256', secret).update(`flowgate-snapshot-export:${hash}`).digest('hex');
 }
 
 export interface SnapshotsDeps {
@@ -99,6 +112,21 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       throw new ValidationError('The file records a Node-RED version that is not one.', [{ field: 'content.settings.nodeRedVersion', message: 'must be a version such as 4.1.8' }]);
     }
     return settings;
+  }
+
+  /** An imported file's variables: names as an instance's, each once; a secret one with no value (a snapshot never holds one). */
+  function checkedEnv(env: SnapshotContent['env']): SnapshotContent['env'] {
+    const problems: Array<{ field: string; message: string }> = [];
+    const seen = new Set<string>();
+    env.forEach((variable, i) => {
+      if (!isEnvName(variable.name)) problems.push({ field: `content.env[${i}].name`, message: `"${String(variable.name).slice(0, 40)}" is not a variable name` });
+      else if (seen.has(variable.name)) problems.push({ field: `content.env[${i}].name`, message: `${variable.name} is named twice` });
+      seen.add(variable.name);
+      if (variable.secret && variable.value !== null) problems.push({ field: `content.env[${i}].value`, message: `${variable.name} is secret, and a snapshot holds no secret value` });
+      if (!variable.secret && variable.value === null) problems.push({ field: `content.env[${i}].value`, message: `${variable.name} is plain and has no value` });
+    });
+    if (problems.length > 0) throw new ValidationError(`The file's environment variables are not valid: ${problems.slice(0, 5).map((p) => p.message).join('; ')}.`, problems.slice(0, 20));
+    return env;
   }
 
   async function envOfInstance(instanceId: string): Promise<SnapshotContent['env']> {
@@ -286,7 +314,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       const content = verified(snapshot);
       const exported: SnapshotContent = { ...content, credentials: reencryptCredentials(content.credentials, applications.credentialSecret(instance), secret) };
       await auditLog.record(ctx, { event: 'snapshot.exported', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { hash: snapshot.hash, withCredentials: content.credentials !== null } });
-      return { format: 'flowgate-snapshot', version: 1, name: snapshot.name, description: snapshot.description, createdAt: snapshot.created_at, hash: snapshotHash(exported), content: exported };
+      const hash = snapshotHash(exported);
+      return { format: 'flowgate-snapshot', version: 2, name: snapshot.name, description: snapshot.description, createdAt: snapshot.created_at, hash, seal: exportSeal(secret, hash), content: exported };
     },
 
     async importFile(instanceId: string, file: SnapshotFile, secret: string, ctx: RequestContext): Promise<SnapshotsTable> {
@@ -302,6 +331,9 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         return refuse('content is not canonical JSON', new ValidationError(`The file's content is not valid: ${(error as Error).message}`));
       }
       if (hash !== file.hash) return refuse('hash mismatch', new ValidationError('The file was altered: its content does not match its hash.', [{ field: 'hash', message: 'does not match the content' }]));
+      if (!safeEqual(exportSeal(secret, hash), file.seal)) {
+        return refuse('wrong secret', new ValidationError('The secret is not the one this file was exported under, or the file was altered after export. Give the secret used at export.', [{ field: 'secret', message: 'does not match the file' }]));
+      }
       let modules: SnapshotModule[];
       try {
         checkedFlows(file.content.flows, 'content.flows');
@@ -317,6 +349,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         checkedSettings(file.content.settings);
       } catch (error) {
         return refuse('invalid settings', error as Error);
+      }
+      try {
+        checkedEnv(file.content.env);
+      } catch (error) {
+        return refuse('invalid environment variables', error as Error);
       }
       let credentials: string | null;
       try {
