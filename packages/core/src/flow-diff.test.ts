@@ -5,6 +5,7 @@ import { canonicalEqual, diffEnv, diffFlows, diffLines, diffSettings, type FlowD
 import { makeFlow, mutateFlow, seededRandom } from './test-fixtures/flows.ts';
 
 const EMPTY_SUMMARY = { added: 0, removed: 0, changed: 0, moved: 0, rewired: 0 };
+const FILLING = { id: 'tab1', label: 'Filling' };
 
 const FUNC = [
   '// Scale the raw temperature reading',
@@ -93,7 +94,10 @@ test('added and removed nodes carry type, name or fallback label, and tab', () =
   ]);
   assert.deepEqual(diff.tabs.added, [{ id: 'tab3', type: 'tab', name: 'Packaging', tab: null }]);
   assert.deepEqual(ids(diff.changed), ['sw1']);
-  assert.deepEqual(diff.changed[0]!.wiring, [{ output: 0, added: [], removed: ['alarm1'] }]);
+  // The removed node is named from the before side.
+  assert.deepEqual(diff.changed[0]!.wiring, [
+    { output: 0, added: [], removed: ['alarm1'], via: 'wires', addedNodes: [], removedNodes: [{ id: 'alarm1', type: 'mqtt out', name: 'alarm', tab: FILLING }] },
+  ]);
   assert.deepEqual(diff.summary, { added: 2, removed: 1, changed: 1, moved: 0, rewired: 1 });
 });
 
@@ -224,28 +228,39 @@ test('a node both moved and edited is changed with moved: true, and counted in b
   assert.deepEqual(diff.summary, { added: 0, removed: 0, changed: 1, moved: 1, rewired: 0 });
 });
 
-test('rewiring is reported per output, not as a property change', () => {
+test('rewiring is reported per output with the nodes named, not as a property change', () => {
   const before = smallFlow();
   const after = copy(before);
   node(after, 'sw1').wires = [['dbg1'], ['alarm1', 'dbg1']];
   node(after, 'in1').wires = [['fn1', 'dbg1']];
+  const alarm = { id: 'alarm1', type: 'mqtt out', name: 'alarm', tab: FILLING };
+  const debug = { id: 'dbg1', type: 'debug', name: 'debug dbg1', tab: FILLING };
 
   const diff = diffFlows(before, after);
   assert.deepEqual(
     diff.changed.map((c) => ({ id: c.id, properties: c.properties, wiring: c.wiring })),
     [
-      { id: 'in1', properties: [], wiring: [{ output: 0, added: ['dbg1'], removed: [] }] },
+      { id: 'in1', properties: [], wiring: [{ output: 0, added: ['dbg1'], removed: [], via: 'wires', addedNodes: [debug], removedNodes: [] }] },
       {
         id: 'sw1',
         properties: [],
         wiring: [
-          { output: 0, added: ['dbg1'], removed: ['alarm1'] },
-          { output: 1, added: ['alarm1'], removed: [] },
+          { output: 0, added: ['dbg1'], removed: ['alarm1'], via: 'wires', addedNodes: [debug], removedNodes: [alarm] },
+          { output: 1, added: ['alarm1'], removed: [], via: 'wires', addedNodes: [alarm], removedNodes: [] },
         ],
       },
     ],
   );
   assert.deepEqual(diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 2 });
+});
+
+test('the same targets in another order, or wired twice, are not a rewiring', () => {
+  const before = smallFlow();
+  const after = copy(before);
+  node(after, 'sw1').wires = [['alarm1', 'alarm1'], ['dbg1']];
+  node(before, 'in1').wires = [['fn1', 'dbg1']];
+  node(after, 'in1').wires = [['dbg1', 'fn1']];
+  assertEmpty(diffFlows(before, after));
 });
 
 test('a tab rename is a change of the tab, listed under tabs, and nodes show the new label', () => {

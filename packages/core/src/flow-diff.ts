@@ -7,6 +7,12 @@ import { canonicalJson, type NodeRedNode, type SnapshotEnvVar, type SnapshotModu
  * with context, wiring per output, and layout moves kept apart from real changes so a
  * reviewer is not buried in x/y noise.
  *
+ * Wiring is not only `wires`: link nodes connect through `links` (ids, kept on both
+ * ends), a subflow definition wires its input, outputs and status port to the nodes
+ * inside it (`in`, `out`, `status`), and these show as wiring changes too. A group's
+ * members (`nodes`) show one record per member that joined or left, never as a dump of
+ * the id array.
+ *
  * Linear in the size of the flows apart from sorting what changed: nodes are matched
  * through Maps and an unchanged node costs one deep comparison.
  */
@@ -22,13 +28,21 @@ export type FlowNodeRef = {
   tab: TabRef | null;
 };
 
-/** `before` is undefined when the property was added, `after` when it was removed. */
+/**
+ * `before` is undefined when the property was added, `after` when it was removed. A
+ * group's members (`nodes`) are a set: one record per member, `added` when it joined
+ * (`after` its id), `removed` when it left (`before` its id).
+ */
 export type PropertyChange = {
   /** Dotted path from the node: `topic`, `rules.1.v`, `headers["content-type"]`. */
   path: string;
   kind: 'added' | 'removed' | 'changed';
   before: unknown;
   after: unknown;
+  /** When `before` is a node's id (the tab `z`, the group `g`, a group's member in `nodes`): that node. */
+  beforeNode?: FlowNodeRef;
+  /** When `after` is a node's id, as for `beforeNode`. */
+  afterNode?: FlowNodeRef;
 };
 
 export type LineOp = ' ' | '+' | '-';
@@ -50,13 +64,33 @@ export type CodeChange = {
   hunks: LineHunk[];
 };
 
+/**
+ * What makes a connection: `wires` (an output's wires), `links` (a link node's `links`:
+ * a link out's or link call's targets, a link in's sources), or a subflow definition's
+ * port wired to the nodes inside it (`subflow-in`, `subflow-out`, `subflow-status`).
+ */
+export type WiringVia = 'wires' | 'links' | 'subflow-in' | 'subflow-out' | 'subflow-status';
+
+/**
+ * The node at the other end of a connection. `port` is that node's output feeding a
+ * subflow's output or status port. A node on neither side (a dangling id) has type ''
+ * and its id as name.
+ */
+export type WireEnd = FlowNodeRef & { port?: number };
+
 export type WiringChange = {
-  /** 0-based output index, as in `wires`. */
+  /** 0-based output index, as in `wires`; the port index for `subflow-in` and `subflow-out`; 0 for `links` and `subflow-status`. */
   output: number;
-  /** Ids of nodes this output is now wired to and was not before. */
+  /** Ids of nodes this output is now connected to and was not before. */
   added: string[];
-  /** Ids of nodes this output was wired to and no longer is. */
+  /** Ids of nodes this output was connected to and no longer is. */
   removed: string[];
+  /** What makes the connection; diffFlows always sets it (absent means `wires`). */
+  via?: WiringVia;
+  /** The nodes of `added`, in the same order, with name and tab. diffFlows always sets it. */
+  addedNodes?: WireEnd[];
+  /** The nodes of `removed`, in the same order, with name and tab. diffFlows always sets it. */
+  removedNodes?: WireEnd[];
 };
 
 export type ChangedNode = FlowNodeRef & {
@@ -76,7 +110,7 @@ export type FlowDiffSummary = {
   changed: number;
   /** Nodes whose position or size changed, whether or not anything else did. */
   moved: number;
-  /** Changed nodes whose wiring changed. */
+  /** Changed nodes whose wiring changed (`wires`, link nodes' `links`, a subflow's ports). */
   rewired: number;
 };
 
@@ -93,6 +127,10 @@ export type FlowDiff = {
 };
 
 const LAYOUT_KEYS = new Set(['x', 'y', 'w', 'h']);
+const LINK_TYPES = new Set(['link in', 'link out', 'link call']);
+/** Properties holding the id of the node's tab or subflow (`z`) and of its group (`g`). */
+const HOLDER_KEYS = new Set(['z', 'g']);
+const VIA_ORDER: readonly WiringVia[] = ['wires', 'links', 'subflow-in', 'subflow-out', 'subflow-status'];
 const CODE_KEYS_BY_TYPE: Record<string, readonly string[]> = {
   function: ['func', 'initialize', 'finalize'],
   template: ['template'],
@@ -405,34 +443,185 @@ function diffValue(path: string, before: unknown, after: unknown, out: NodeChang
   });
 }
 
-function outputs(wires: unknown): unknown[] {
-  return Array.isArray(wires) ? wires : [];
+/** A node's reference by id, looked up on the after side first, then on the before side. */
+type Resolve = (id: string) => FlowNodeRef;
+
+/** One end of a connection: a node, and for a subflow port the output of that node feeding it. */
+type End = { id: string; port?: number };
+
+function endKey(end: End): string {
+  return end.port === undefined ? ` ${end.id}` : `${end.port} ${end.id}`;
 }
 
-function targets(output: unknown): string[] {
-  return Array.isArray(output) ? output.filter((t): t is string => typeof t === 'string') : [];
+/** The ends of an output's `wires` (ids; anything else is ignored). */
+function wireEnds(output: unknown): End[] {
+  return Array.isArray(output) ? output.filter((t): t is string => typeof t === 'string').map((id) => ({ id })) : [];
 }
 
-function diffWiring(before: unknown, after: unknown): WiringChange[] {
-  const b = outputs(before);
-  const a = outputs(after);
-  const changes: WiringChange[] = [];
+/** The ends of a subflow port's `wires` ({ id, port } objects; anything else is ignored). */
+function portEnds(wires: unknown): End[] {
+  if (!Array.isArray(wires)) return [];
+  const ends: End[] = [];
+  for (const wire of wires) {
+    if (!isPlainRecord(wire) || typeof wire.id !== 'string') continue;
+    ends.push(typeof wire.port === 'number' ? { id: wire.id, port: wire.port } : { id: wire.id });
+  }
+  return ends;
+}
+
+/** Ends in `from` and not in `other`, each once, in order. */
+function endsMissing(from: readonly End[], other: readonly End[]): End[] {
+  const skip = new Set(other.map(endKey));
+  const result: End[] = [];
+  for (const end of from) {
+    const key = endKey(end);
+    if (skip.has(key)) continue;
+    skip.add(key);
+    result.push(end);
+  }
+  return result;
+}
+
+function wireEnd(end: End, resolve: Resolve): WireEnd {
+  const ref = resolve(end.id);
+  return end.port === undefined ? ref : { ...ref, port: end.port };
+}
+
+/** Connections of one output made and broken, or null when it connects to the same nodes (in any order). */
+function connectionChange(via: WiringVia, output: number, was: readonly End[], now: readonly End[], resolve: Resolve): WiringChange | null {
+  const added = endsMissing(now, was);
+  const removed = endsMissing(was, now);
+  if (added.length === 0 && removed.length === 0) return null;
+  return {
+    output,
+    added: added.map((end) => end.id),
+    removed: removed.map((end) => end.id),
+    via,
+    addedNodes: added.map((end) => wireEnd(end, resolve)),
+    removedNodes: removed.map((end) => wireEnd(end, resolve)),
+  };
+}
+
+function diffWiring(before: unknown, after: unknown, resolve: Resolve, out: WiringChange[]): void {
+  const b = Array.isArray(before) ? before : [];
+  const a = Array.isArray(after) ? after : [];
   const length = Math.max(a.length, b.length);
   for (let output = 0; output < length; output++) {
-    const was = targets(b[output]);
-    const now = targets(a[output]);
-    const wasSet = new Set(was);
-    const nowSet = new Set(now);
-    const added = [...new Set(now.filter((id) => !wasSet.has(id)))];
-    const removed = [...new Set(was.filter((id) => !nowSet.has(id)))];
-    if (added.length > 0 || removed.length > 0) changes.push({ output, added, removed });
+    const change = connectionChange('wires', output, wireEnds(b[output]), wireEnds(a[output]), resolve);
+    if (change) out.push(change);
   }
-  return changes;
+}
+
+/** An array of ids, [] for an absent one; null for anything else, which is diffed as a plain value. */
+function idList(value: unknown): string[] | null {
+  if (value === undefined) return [];
+  return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : null;
+}
+
+/** A group's members: one record per member that left or joined, whatever the order. */
+function diffMembers(path: string, was: readonly string[], now: readonly string[], resolve: Resolve, out: PropertyChange[]): void {
+  const toEnds = (ids: readonly string[]): End[] => ids.map((id) => ({ id }));
+  for (const { id } of endsMissing(toEnds(was), toEnds(now))) out.push({ path, kind: 'removed', before: id, after: undefined, beforeNode: resolve(id) });
+  for (const { id } of endsMissing(toEnds(now), toEnds(was))) out.push({ path, kind: 'added', before: undefined, after: id, afterNode: resolve(id) });
+}
+
+/** A property holding a node's id (`z`, `g`): the change, with the nodes it names. */
+function holderChange(path: string, was: string | undefined, now: string | undefined, resolve: Resolve): PropertyChange {
+  const change: PropertyChange = { path, kind: was === undefined ? 'added' : now === undefined ? 'removed' : 'changed', before: was, after: now };
+  if (was !== undefined && was !== '') change.beforeNode = resolve(was);
+  if (now !== undefined && now !== '') change.afterNode = resolve(now);
+  return change;
+}
+
+function withoutLayout(port: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(port).filter(([key]) => !LAYOUT_KEYS.has(key)));
+}
+
+/** One port of a subflow definition ({ x, y, wires }): its position is layout, its wires are wiring. */
+function diffPort(path: string, via: WiringVia, output: number, was: unknown, now: unknown, resolve: Resolve, delta: NodeDelta): void {
+  const b = isPlainRecord(was) ? was : {};
+  const a = isPlainRecord(now) ? now : {};
+  for (const key of sortedUnionKeys(b, a)) {
+    if (canonicalEqual(b[key], a[key])) continue;
+    if (LAYOUT_KEYS.has(key)) {
+      // A port that appears or goes is a change of the port list, not a move.
+      if (was !== undefined && now !== undefined) delta.moved = true;
+    } else if (key === 'wires') {
+      const change = connectionChange(via, output, portEnds(b.wires), portEnds(a.wires), resolve);
+      if (change) delta.wiring.push(change);
+    } else diffValue(joinPath(path, key), b[key], a[key], delta);
+  }
+}
+
+/** A subflow definition's input or outputs (`in`, `out`): how many there are, and each port. */
+function diffPorts(key: string, via: WiringVia, was: readonly unknown[], now: readonly unknown[], resolve: Resolve, delta: NodeDelta): void {
+  if (was.length !== now.length) delta.properties.push({ path: `${key}.length`, kind: 'changed', before: was.length, after: now.length });
+  const length = Math.max(was.length, now.length);
+  for (let i = 0; i < length; i++) diffPort(joinPath(key, String(i)), via, i, was[i], now[i], resolve, delta);
 }
 
 type NodeDelta = NodeChanges & { moved: boolean; wiring: WiringChange[] };
 
-function diffNode(before: NodeRedNode, after: NodeRedNode): NodeDelta {
+function isPortList(value: unknown): value is unknown[] | undefined {
+  return value === undefined || (Array.isArray(value) && value.every(isPlainRecord));
+}
+
+/**
+ * Connections and holders that have their own form of change; false when `key` is an
+ * ordinary property of this node (or holds a value of an unexpected shape, then diffed
+ * as a plain value).
+ */
+function diffStructural(key: string, before: NodeRedNode, after: NodeRedNode, resolve: Resolve, delta: NodeDelta): boolean {
+  const was = before[key];
+  const now = after[key];
+  const type = after.type;
+  if (key === 'wires') {
+    diffWiring(was, now, resolve, delta.wiring);
+    return true;
+  }
+  if (HOLDER_KEYS.has(key)) {
+    if ((typeof was !== 'string' && was !== undefined) || (typeof now !== 'string' && now !== undefined)) return false;
+    delta.properties.push(holderChange(key, was, now, resolve));
+    return true;
+  }
+  if (key === 'links' && (LINK_TYPES.has(type) || LINK_TYPES.has(before.type))) {
+    const b = idList(was);
+    const a = idList(now);
+    if (b === null || a === null) return false;
+    const change = connectionChange('links', 0, b.map((id) => ({ id })), a.map((id) => ({ id })), resolve);
+    if (change) delta.wiring.push(change);
+    return true;
+  }
+  if (key === 'nodes' && type === 'group' && before.type === 'group') {
+    const b = idList(was);
+    const a = idList(now);
+    if (b === null || a === null) return false;
+    diffMembers(key, b, a, resolve, delta.properties);
+    return true;
+  }
+  if (type !== 'subflow' || before.type !== 'subflow') return false;
+  if (key === 'in' || key === 'out') {
+    if (!isPortList(was) || !isPortList(now)) return false;
+    diffPorts(key, key === 'in' ? 'subflow-in' : 'subflow-out', was ?? [], now ?? [], resolve, delta);
+    return true;
+  }
+  if (key === 'status') {
+    if ((!isPlainRecord(was) && was !== undefined) || (!isPlainRecord(now) && now !== undefined)) return false;
+    if (was === undefined || now === undefined) {
+      delta.properties.push({
+        path: key,
+        kind: was === undefined ? 'added' : 'removed',
+        before: was && withoutLayout(was),
+        after: now && withoutLayout(now),
+      });
+    }
+    diffPort(key, 'subflow-status', 0, was, now, resolve, delta);
+    return true;
+  }
+  return false;
+}
+
+function diffNode(before: NodeRedNode, after: NodeRedNode, resolve: Resolve): NodeDelta {
   const delta: NodeDelta = { moved: false, properties: [], code: [], wiring: [] };
   const codeKeys = before.type === after.type ? CODE_KEYS_BY_TYPE[after.type] : undefined;
   for (const key of sortedUnionKeys(before, after)) {
@@ -440,11 +629,14 @@ function diffNode(before: NodeRedNode, after: NodeRedNode): NodeDelta {
     const now = after[key];
     if (key === 'id' || canonicalEqual(was, now)) continue;
     if (LAYOUT_KEYS.has(key)) delta.moved = true;
-    else if (key === 'wires') delta.wiring = diffWiring(was, now);
-    else if (codeKeys?.includes(key) && (typeof was === 'string' || was === undefined) && (typeof now === 'string' || now === undefined)) {
+    else if (diffStructural(key, before, after, resolve, delta)) {
+      // wiring, links, group members, tab or group, subflow ports: done
+    } else if (codeKeys?.includes(key) && (typeof was === 'string' || was === undefined) && (typeof now === 'string' || now === undefined)) {
       delta.code.push(codeChange(key, was ?? '', now ?? ''));
     } else diffValue(joinPath('', key), was, now, delta);
   }
+  // Outputs' wires first, then links, then a subflow's ports; each by output (the sort is stable).
+  delta.wiring.sort((a, b) => VIA_ORDER.indexOf(a.via ?? 'wires') - VIA_ORDER.indexOf(b.via ?? 'wires'));
   return delta;
 }
 
@@ -527,6 +719,21 @@ export function diffFlows(before: readonly NodeRedNode[], after: readonly NodeRe
   const addedIds = new Set<string>();
   let rewired = 0;
 
+  // Names for the other ends of changed connections and for group and tab ids; the index
+  // of after is built only when a change needs one.
+  let afterById: Map<string, NodeRedNode> | null = null;
+  const resolve: Resolve = (id) => {
+    if (afterById === null) {
+      afterById = new Map();
+      for (const node of after) if (!afterById.has(node.id)) afterById.set(node.id, node);
+    }
+    const now = afterById.get(id);
+    if (now) return refOf(now, afterHolders, beforeHolders);
+    const index = beforeIndex.get(id);
+    if (index !== undefined) return refOf(before[index]!, beforeHolders, afterHolders);
+    return { id, type: '', name: id, tab: null };
+  };
+
   for (const node of after) {
     const index = beforeIndex.get(node.id);
     if (index === undefined) {
@@ -541,7 +748,7 @@ export function diffFlows(before: readonly NodeRedNode[], after: readonly NodeRe
     matched[index] = 1;
     const previous = before[index]!;
     if (previous === node || canonicalEqual(previous, node)) continue;
-    const delta = diffNode(previous, node);
+    const delta = diffNode(previous, node, resolve);
     const ref = refOf(node, afterHolders, beforeHolders);
     if (delta.moved) moved.push(ref);
     if (delta.properties.length === 0 && delta.code.length === 0 && delta.wiring.length === 0) continue;

@@ -94,13 +94,20 @@ export function PropertyTable({ changes }: { changes: PropertyChange[] }) {
         </tr>
       </thead>
       <tbody>
-        {changes.map((change) => (
-          <tr key={change.path} className={`prop-${change.kind}`}>
+        {changes.map((change, i) => (
+          // A group's members share the path `nodes`: one row each.
+          <tr key={`${change.path}:${i}`} className={`prop-${change.kind}`}>
             <th scope="row" className="mono">
               {change.path}
             </th>
-            <td className="value-before">{change.kind === 'added' ? <span className="muted">(not set)</span> : <code className="value">{show(change.before)}</code>}</td>
-            <td className="value-after">{change.kind === 'removed' ? <span className="muted">(removed)</span> : <code className="value">{show(change.after)}</code>}</td>
+            <td className="value-before">
+              {change.kind === 'added' ? <span className="muted">(not set)</span> : <code className="value">{show(change.before)}</code>}
+              {change.beforeNode && <NodeAside node={change.beforeNode} />}
+            </td>
+            <td className="value-after">
+              {change.kind === 'removed' ? <span className="muted">(removed)</span> : <code className="value">{show(change.after)}</code>}
+              {change.afterNode && <NodeAside node={change.afterNode} />}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -157,21 +164,51 @@ export function CodeDiff({ change }: { change: CodeChange }) {
   );
 }
 
+/** The node an id names, beside the id: "Filler (group, on Line 3)". */
+function NodeAside({ node }: { node: FlowNodeRef }) {
+  return (
+    <span className="small muted block">
+      {node.name}
+      {node.type && ` (${node.type}${node.tab ? `, on ${node.tab.label}` : ''})`}
+    </span>
+  );
+}
+
+/** What a wiring change connects: an output's wires, a link node's links, a subflow's ports. */
+function wiringLabel(w: WiringChange): string {
+  switch (w.via) {
+    case 'links':
+      return 'links:';
+    case 'subflow-in':
+      return `subflow input ${w.output + 1}:`;
+    case 'subflow-out':
+      return `subflow output ${w.output + 1}:`;
+    case 'subflow-status':
+      return 'subflow status:';
+    default:
+      return `output ${w.output + 1}:`;
+  }
+}
+
 export function Wiring({ changes, names }: { changes: WiringChange[]; names: NodeNames }) {
-  const name = (id: string) => names.get(id) ?? id;
+  const label = (id: string, i: number, ends: WiringChange['addedNodes']) => {
+    const end = ends?.[i];
+    const name = end?.name ?? names.get(id) ?? id;
+    return end?.port === undefined ? name : `${name} (output ${end.port + 1})`;
+  };
   return (
     <ul className="wiring">
       {changes.map((w) => (
-        <li key={w.output}>
-          <span className="wiring-output">output {w.output + 1}:</span>
-          {w.added.map((id) => (
-            <span key={`+${id}`} className="wire wire-add" title={id}>
-              + {name(id)}
+        <li key={`${w.via ?? 'wires'}:${w.output}`}>
+          <span className="wiring-output">{wiringLabel(w)}</span>
+          {w.added.map((id, i) => (
+            <span key={`+${id}:${i}`} className="wire wire-add" title={id}>
+              + {label(id, i, w.addedNodes)}
             </span>
           ))}
-          {w.removed.map((id) => (
-            <span key={`-${id}`} className="wire wire-del" title={id}>
-              − {name(id)}
+          {w.removed.map((id, i) => (
+            <span key={`-${id}:${i}`} className="wire wire-del" title={id}>
+              − {label(id, i, w.removedNodes)}
             </span>
           ))}
         </li>
