@@ -39,6 +39,21 @@ async function appendOnlyTriggers(db: Kysely<unknown>, dialect: Dialect, table: 
     .execute(db);
 }
 
+/** Rows that may be added and deleted (retention, a deleted instance) but never changed. */
+async function immutableRowsTrigger(db: Kysely<unknown>, dialect: Dialect, table: string): Promise<void> {
+  if (dialect === 'sqlite') {
+    await sql.raw(`CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} are immutable'); END`).execute(db);
+    return;
+  }
+  await sql
+    .raw(
+      `CREATE OR REPLACE FUNCTION flowgate_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION '% are immutable', TG_TABLE_NAME; END $$`,
+    )
+    .execute(db);
+  await sql.raw(`CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION flowgate_refuse_update()`).execute(db);
+}
+
 const steps: Array<[string, Step]> = [
   [
     '0001_identity_teams_audit',
@@ -539,6 +554,14 @@ const steps: Array<[string, Step]> = [
         .addColumn('used_at', 'text')
         .execute();
       await db.schema.createIndex('password_resets_user').on('password_resets').column('user_id').execute();
+    },
+  ],
+  [
+    '0013_snapshots_immutable',
+    async (db, dialect) => {
+      // A snapshot's content is covered by its hash; its name, description, author and time
+      // are not, and the database refuses to change any of them (SR 3.4).
+      await immutableRowsTrigger(db, dialect, 'snapshots');
     },
   ],
 ];

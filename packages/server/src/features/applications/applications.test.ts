@@ -177,6 +177,11 @@ for (const dialect of DIALECTS) {
 
     test('a snapshot whose stored content no longer matches its hash is not deployed', async () => {
       const db = t.db.database.db;
+      // The database refuses to change a snapshot: its author and time too, which the hash does not cover.
+      await assert.rejects(sql`update snapshots set created_by_label = 'someone else' where id = ${snapshotB}`.execute(db), /snapshots are immutable/);
+      // As a DBA with full rights could: the trigger out of the way, then the content changed.
+      if (dialect === 'sqlite') await sql`drop trigger snapshots_no_update`.execute(db);
+      else await sql`alter table snapshots disable trigger user`.execute(db);
       await sql`update snapshots set content = replace(content, 'tick', 'TICK') where id = ${snapshotB}`.execute(db);
       const r = await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB });
       assert.equal(r.statusCode, 409);
@@ -184,6 +189,14 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotA, 'the instance is untouched');
       const failed = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.apply.failed`)).json().events;
       assert.equal(failed.length, 1);
+      // Shown, compared or exported, the altered content is refused too, never passed off as the snapshot.
+      const shown = await admin.get(`/api/snapshots/${snapshotB}`);
+      assert.equal(shown.statusCode, 409);
+      assert.match(shown.json().detail, /no longer matches its hash/);
+      assert.equal((await admin.get(`/api/instances/${instanceId}/diff?from=${snapshotA}&to=${snapshotB}`)).statusCode, 409);
+      assert.equal((await admin.post(`/api/snapshots/${snapshotB}/export`, { secret: 'transport secret 2026' })).statusCode, 409);
+      const reads = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.integrity.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).action);
+      assert.deepEqual(reads.sort(), ['compare', 'export', 'show']);
     });
 
     test('export and import re-encrypt credentials; a wrong secret or an altered file is refused and audited', async () => {

@@ -53,8 +53,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     '/api/snapshots/:snapshotId',
     { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotView, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
     async (request) => {
-      const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
-      const content = snapshots.contentOf(snapshot);
+      const { snapshot, content } = await snapshots.show(request.params.snapshotId, request.ctx);
       return { snapshot: present(snapshot), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
     },
   );
@@ -66,7 +65,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       schema: { tags: ['snapshots'], params: InstanceParams, querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }) },
     },
     async (request) => {
-      const { from, to, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to);
+      const { from, to, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to, request.ctx);
       return { from: present(from), to: present(to), diff, modules, settings, env };
     },
   );

@@ -84,6 +84,16 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     return content;
   }
 
+  /** verified(), for a read (shown, compared, exported, copied): a mismatch is refused and on record. */
+  async function readVerified(snapshot: SnapshotsTable, ctx: RequestContext, action: 'show' | 'compare' | 'export' | 'copy'): Promise<SnapshotContent> {
+    try {
+      return verified(snapshot);
+    } catch (error) {
+      await auditLog.record(ctx, { event: 'snapshot.integrity.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { action, hash: snapshot.hash } });
+      throw error;
+    }
+  }
+
   function checkedFlows(flows: unknown, field = 'flows'): NodeRedNode[] {
     const result = validateFlows(flows);
     if (!result.ok) throw new ValidationError(`These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field, message })));
@@ -234,7 +244,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         content = { flows, credentials: null, settings: settingsOfInstance(instance), env: await envOfInstance(instanceId), modules: [] };
       } else {
         if (!instance.running_snapshot_id) throw new ConflictError('Nothing runs on this instance yet: deploy flows first, or give flows.');
-        content = verified(await requireSnapshot(instance.running_snapshot_id));
+        content = await readVerified(await requireSnapshot(instance.running_snapshot_id), ctx, 'copy');
       }
       const snapshot = build(instance, { name: input.name, description: input.description, kind: 'manual' }, content, ctx);
       await insertAudited(snapshot, ctx);
@@ -242,6 +252,12 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     },
 
     deploy,
+
+    /** What GET /api/snapshots/:id shows: the content, checked against the hash first. */
+    async show(snapshotId: string, ctx: RequestContext): Promise<{ snapshot: SnapshotsTable; content: SnapshotContent }> {
+      const snapshot = await requireSnapshot(snapshotId);
+      return { snapshot, content: await readVerified(snapshot, ctx, 'show') };
+    },
 
     /**
      * What the agent reports after a deploy in the editor: it runs already, so it is what runs,
@@ -290,6 +306,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       instanceId: string,
       fromId: string,
       toId: string | 'running',
+      ctx: RequestContext,
     ): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff; modules: ModulesDiff; settings: SettingChange[]; env: EnvDiff }> {
       const instance = await applications.requireInstance(instanceId);
       const from = await requireSnapshot(fromId);
@@ -297,7 +314,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       if (!toSnapshotId) throw new ConflictError('Nothing runs on this instance yet.');
       const to = await requireSnapshot(toSnapshotId);
       if (from.instance_id !== instanceId || to.instance_id !== instanceId) throw new NotFoundError('Snapshot');
-      const [before, after] = [contentOf(from), contentOf(to)];
+      const before = await readVerified(from, ctx, 'compare');
+      const after = await readVerified(to, ctx, 'compare');
       return {
         from,
         to,
@@ -311,7 +329,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     async exportFile(snapshotId: string, secret: string, ctx: RequestContext): Promise<SnapshotFile> {
       const snapshot = await requireSnapshot(snapshotId);
       const instance = await applications.requireInstance(snapshot.instance_id);
-      const content = verified(snapshot);
+      const content = await readVerified(snapshot, ctx, 'export');
       const exported: SnapshotContent = { ...content, credentials: reencryptCredentials(content.credentials, applications.credentialSecret(instance), secret) };
       await auditLog.record(ctx, { event: 'snapshot.exported', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { hash: snapshot.hash, withCredentials: content.credentials !== null } });
       const hash = snapshotHash(exported);
