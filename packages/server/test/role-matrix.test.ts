@@ -94,6 +94,8 @@ interface Fixture {
   applicationId: string;
   instanceId: string;
   snapshotId: string;
+  /** Older than snapshotId, which is deployed: deploying it is a roll back. */
+  olderSnapshotId: string;
   siteId: string;
   groupId: string;
   provisioningTokenId: string;
@@ -136,7 +138,7 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   'PUT /api/instances/:instanceId/env': () => ({ body: { env: [{ name: 'LINE', value: '1', secret: false }] } }),
   'POST /api/instances/:instanceId/snapshots': () => ({ body: { name: 'probe', flows: [] } }),
   'GET /api/instances/:instanceId/diff': (f) => ({ query: `from=${f.snapshotId}&to=${f.snapshotId}` }),
-  'POST /api/instances/:instanceId/deploy': (f) => ({ body: { snapshotId: f.snapshotId } }),
+  'POST /api/instances/:instanceId/deploy': (f) => ({ body: { snapshotId: f.olderSnapshotId } }),
   'POST /api/snapshots/:snapshotId/export': () => ({ body: { secret: 'a long export secret' } }),
   'POST /api/instances/:instanceId/snapshots/import': () => ({ body: { secret: 'a long export secret', file: { format: 'nope' } } }),
   'PUT /api/teams/:teamId/application-settings': () => ({ body: { paletteAllow: [], paletteDeny: [], autoSnapshotRetention: 50 } }),
@@ -251,8 +253,14 @@ for (const dialect of DIALECTS) {
       const instance = await owner.post(`/api/applications/${applicationId}/instances`, { name: 'matrix', nodeRedVersion });
       assert.equal(instance.statusCode, 201, instance.body);
       const instanceId = instance.json().id as string;
+      // Two snapshots, the newer deployed: the probe deploys the older one, a roll back, which an operator may too.
+      const older = await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'matrix before', flows: [{ id: 't0', type: 'tab', label: 'Flow 0' }] });
+      assert.equal(older.statusCode, 201, older.body);
+      await new Promise((resolve) => setTimeout(resolve, 5));
       const snapshot = await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'matrix', flows: [{ id: 't1', type: 'tab', label: 'Flow 1' }] });
       assert.equal(snapshot.statusCode, 201, snapshot.body);
+      const deployed = await owner.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshot.json().id });
+      assert.equal(deployed.statusCode, 202, deployed.body);
       // A site and a group, and a token that names both: deleting either answers 409 while it is usable.
       const siteId = (await owner.post(`/api/teams/${teamId}/sites`, { name: 'Matrix plant', timeZone: 'UTC' })).json().id as string;
       const groupId = (await owner.post(`/api/teams/${teamId}/device-groups`, { name: 'Matrix group' })).json().id as string;
@@ -267,6 +275,7 @@ for (const dialect of DIALECTS) {
         applicationId,
         instanceId,
         snapshotId: snapshot.json().id as string,
+        olderSnapshotId: older.json().id as string,
         siteId,
         groupId,
         provisioningTokenId: provisioned.json().provisioningToken.id as string,
@@ -334,6 +343,12 @@ for (const dialect of DIALECTS) {
       if (status >= 300) return;
       const k = routeKey(route);
       if ((k === 'POST /api/auth/logout' || k === 'POST /api/account/sessions/revoke-all') && caller.login) await signIn(caller);
+      if (k === 'POST /api/instances/:instanceId/deploy') {
+        // Rolled back: the newer snapshot deployed again, so that the next caller's deploy is a roll back too.
+        const owner = callers.find((c) => c.name === 'owner')!;
+        const again = await owner.client.post(`/api/instances/${fixture.instanceId}/deploy`, { snapshotId: fixture.snapshotId });
+        assert.equal(again.statusCode, 202, again.body);
+      }
       if (k === 'POST /api/teams/:teamId/leave' && caller.teamRole && caller.login) {
         const owner = callers.find((c) => c.name === 'owner')!;
         const invited = await owner.client.post(`/api/teams/${fixture.teamId}/invitations`, { email: caller.login.email, role: caller.teamRole });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAllowed, PERMISSIONS } from '@flowgate/core';
+import { isAllowed, PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
@@ -31,6 +31,15 @@ function assertCsrf(request: FastifyRequest, sessionToken: string | null): void 
   if (typeof sent !== 'string' || !sessionToken || !safeEqual(sent, csrfTokenFor(sessionToken))) {
     throw new ForbiddenError(`Missing or wrong ${CSRF_HEADER} header: reload the page and try again.`);
   }
+}
+
+/**
+ * Whether the caller, past the route's own permission, also holds `permission` in the
+ * request's team: for a route that lets some roles do more than others.
+ */
+export function requestAllows(request: FastifyRequest, permission: Permission): boolean {
+  const auth = request.auth;
+  return auth !== null && isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(auth.token, permission);
 }
 
 /** Finds the team a resource belongs to, for routes addressed by the resource's id. */

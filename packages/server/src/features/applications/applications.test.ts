@@ -165,10 +165,20 @@ for (const dialect of DIALECTS) {
       assert.ok(!JSON.stringify(review).includes('s3cret-value'), 'a secret value is in no snapshot');
     });
 
-    test('an operator deploys and rolls back; the deployment is audited', async () => {
-      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 202);
+    test('an operator rolls back, and may not deploy a newer snapshot; every deployment is audited', async () => {
+      // Nothing deployed yet: nothing to roll back to, so deploying is the flows' change, not the operator's.
+      const first = await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB });
+      assert.equal(first.statusCode, 403);
+      assert.match(first.json().detail, /may roll back to a snapshot older than the one deployed/);
+      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, null, 'nothing changed');
+      assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 202);
       assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotB);
-      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202);
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202, 'A is older than B: a roll back');
+      // Undoing the roll back is deploying B again: newer than A, so a member's decision.
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 403);
+      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotA);
+      const denied = (await admin.get(`/api/teams/${teamId}/audit?event=auth.access.denied`)).json().events.filter((e: { details: string }) => JSON.parse(e.details).reason?.startsWith('not a roll back'));
+      assert.equal(denied.length, 2);
       const events = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deployed`)).json().events;
       assert.equal(events.length, 2);
       assert.equal(events[0].actorLabel, 'olga@plant.example');
@@ -237,8 +247,7 @@ for (const dialect of DIALECTS) {
       assert.equal(plainWrong.statusCode, 400);
       assert.equal(plainWrong.json().errors[0].field, 'secret');
       // An older file, with no seal: refused for its form, naming what is missing.
-      const { seal: _seal, ...unsealed } = plain;
-      const old = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...unsealed, version: 1 } });
+      const old = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...plain, seal: undefined, version: 1 } });
       assert.equal(old.statusCode, 400);
       assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before + 1);
     });

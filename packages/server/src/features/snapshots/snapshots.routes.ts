@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { SnapshotsTable } from '../../db/schema.ts';
+import { requestAllows } from '../../http/auth.ts';
 import { Id, Name } from '../../http/schemas.ts';
 import type { SnapshotFile } from './snapshots.service.ts';
 import type { SnapshotSummary } from './snapshots.store.ts';
@@ -74,7 +75,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     '/api/instances/:instanceId/deploy',
     { config: { permission: 'instances:operate' }, schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ snapshotId: Id }, { additionalProperties: false }), response: { 202: Type.Object({ targetSnapshotId: Type.String() }) } } },
     async (request, reply) => {
-      await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx);
+      await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx, requestAllows(request, 'applications:write'));
       return reply.code(202).send({ targetSnapshotId: request.body.snapshotId });
     },
   );

@@ -21,7 +21,7 @@ import {
 } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { safeEqual } from '../../security/crypto.ts';
 import type { AuditedTransaction, AuditLog } from '../audit/audit.service.ts';
 import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../applications/applications.service.ts';
@@ -173,10 +173,27 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     });
   }
 
-  async function deploy(instanceId: string, snapshotId: string, ctx: RequestContext): Promise<void> {
+  /**
+   * Makes the snapshot the instance's target. `mayDeployAny` is the caller's
+   * applications:write: without it (an operator), only a roll back, to a snapshot older than
+   * the one deployed now; a newer or imported one changes the flows, which is a member's.
+   */
+  async function deploy(instanceId: string, snapshotId: string, ctx: RequestContext, mayDeployAny: boolean): Promise<void> {
     const instance = await applications.requireInstance(instanceId);
     const snapshot = await requireSnapshot(snapshotId);
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
+    const deployedId = instance.target_snapshot_id ?? instance.running_snapshot_id;
+    const rollback = snapshot.created_at < ((deployedId && (await store.byId(deployedId))?.created_at) || '');
+    if (!rollback && !mayDeployAny) {
+      await auditLog.record(ctx, {
+        event: 'auth.access.denied',
+        outcome: 'denied',
+        teamId: instance.team_id,
+        target: { type: 'snapshot', id: snapshot.id },
+        details: { route: 'POST /api/instances/:instanceId/deploy', permission: 'applications:write', reason: 'not a roll back: the snapshot is not older than the one deployed' },
+      });
+      throw new ForbiddenError('Your role may roll back to a snapshot older than the one deployed; deploying this one changes the flows and needs applications:write (owner or member).');
+    }
     const refuse = async (reason: string, error: Error): Promise<never> => {
       await auditLog.record(ctx, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason } });
       throw error;
@@ -193,7 +210,6 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       const names = refused.join(', ');
       await refuse(`node modules the team's palette lists do not allow: ${names}`, new ConflictError(`This snapshot holds node modules the team's palette lists do not allow (${names}): change the lists or deploy another snapshot.`));
     }
-    const rollback = snapshot.created_at < ((instance.running_snapshot_id && (await store.byId(instance.running_snapshot_id))?.created_at) || '');
     await auditLog.transaction(ctx, async (tx) => {
       await applicationsStore.updateInstance(instance.id, { target_snapshot_id: snapshot.id }, tx.trx);
       await applicationsStore.bumpGeneration(instance.id, iso(), tx.trx);

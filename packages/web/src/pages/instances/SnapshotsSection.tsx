@@ -41,6 +41,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
   const [exporting, setExporting] = useState<string | null>(null);
   const mayOperate = access.allowed('instances:operate');
   const mayWrite = access.allowed('snapshots:write');
+  // An operator rolls back; deploying a newer or imported snapshot changes the flows (the server says the same).
+  const mayDeployAny = access.allowed('applications:write');
 
   const deploy = useAction(async (snapshot: Snapshot) => {
     await api.post(`/api/instances/${encodeURIComponent(instance.id)}/deploy`, { snapshotId: snapshot.id });
@@ -48,7 +50,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
   });
 
   const list = snapshots.data ?? [];
-  const running = list.find((s) => s.id === instance.runningSnapshotId) ?? null;
+  // What is deployed now: the target, or what runs when there is none.
+  const deployed = list.find((s) => s.id === (instance.targetSnapshotId ?? instance.runningSnapshotId)) ?? null;
   const toggle = (id: string, on: boolean) => setSelected((current) => (on ? [...current.filter((x) => x !== id), id].slice(-2) : current.filter((x) => x !== id)));
   const compareSelected = () => {
     const pair = list.filter((s) => selected.includes(s.id));
@@ -99,7 +102,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                 {list.map((snapshot) => {
                   const isRunning = snapshot.id === instance.runningSnapshotId;
                   const isTarget = snapshot.id === instance.targetSnapshotId;
-                  const older = running !== null && !isRunning && snapshot.createdAt < running.createdAt;
+                  const older = deployed !== null && snapshot.createdAt < deployed.createdAt;
                   const deployLabel = older ? 'Roll back to this' : 'Deploy';
                   const rowName = `${snapshot.name} (${formatDateTime(snapshot.createdAt, true)})`;
                   return (
@@ -134,7 +137,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         </td>
                         <td className="actions-cell">
                           <span className="button-group">
-                            {mayOperate && !(isRunning && isTarget) && (
+                            {mayOperate && (older || mayDeployAny) && !(isRunning && isTarget) && (
                               <ConfirmButton
                                 label={deployLabel}
                                 accessibleName={`${deployLabel}: ${rowName}`}
