@@ -375,6 +375,37 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     assert.deepEqual((JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8')) as { dependencies: object }).dependencies, {});
   });
 
+  test("(5b) the editor's palette installs and removals and library saves reach the platform's audit, with who did them", async () => {
+    const onA = await platform.waitForStatus('A running', running(refA), 0, 30_000);
+    const engineer = editorToken(platform, '*', 'engineer@example.com');
+    const seen = platform.audits.length;
+    const installed = await admin(platform, onA.nodeRedPort!, 'nodes', { token: engineer, method: 'POST', body: { module: 'node-red-contrib-fg-gauge', version: '1.0.0' } });
+    assert.equal(installed.status, 200, await installed.text());
+    const saved = await admin(platform, onA.nodeRedPort!, 'library/local/flows/line3/filler', { token: engineer, method: 'POST', body: flowsA });
+    assert.equal(saved.status, 204);
+    const removed = await admin(platform, onA.nodeRedPort!, 'nodes/node-red-contrib-fg-gauge', { token: engineer, method: 'DELETE' });
+    assert.equal(removed.status, 204);
+    const trail = await platform.waitFor('the three audited', () => {
+      const events = platform.audits.slice(seen).filter((e) => ['nodes.install', 'library.set', 'nodes.remove'].includes(e.event));
+      return events.length >= 3 ? events : undefined;
+    });
+    assert.deepEqual(
+      trail.map((e) => ({ event: e.event, user: e.user, what: e.details.module ?? `${String(e.details.type)}:${String(e.details.path)}`, version: e.details.version, error: e.details.error })),
+      [
+        { event: 'nodes.install', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: '1.0.0', error: undefined },
+        // Node-RED says no user for a library save: the generated settings do.
+        { event: 'library.set', user: 'engineer@example.com', what: 'flows:line3/filler', version: undefined, error: undefined },
+        { event: 'nodes.remove', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: undefined, error: undefined },
+      ],
+    );
+    assert.equal(platform.audits.slice(seen).filter((e) => e.event === 'library.set').length, 1, "Node-RED's own userless event is not sent as well");
+    // A read-only editor cannot install: Node-RED refuses, and says so to the trail.
+    const viewerInstall = await admin(platform, onA.nodeRedPort!, 'nodes', { token: editorToken(platform, 'read', 'viewer@example.com'), method: 'POST', body: { module: 'node-red-contrib-fg-gauge', version: '1.0.0' } });
+    assert.equal(viewerInstall.status, 401);
+    const refusal = await platform.waitFor('the refusal audited', () => platform.audits.slice(seen).find((e) => e.event === 'permission.fail' && e.user === 'viewer@example.com'));
+    assert.equal(refusal.details.permissions, 'nodes.write');
+  });
+
   test('(8) a module the registry does not have, or the palette lists keep out: back to the last good, the reason named', async () => {
     const missing = platform.addSnapshot({ ...content(flowsGauge), modules: [{ name: 'node-red-contrib-fg-gauge', version: '9.9.9' }] });
     let mark = platform.statuses.length;

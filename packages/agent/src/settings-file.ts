@@ -105,10 +105,24 @@ function verifyEditorToken(token) {
 // adminAuth guards the admin API only: Node-RED serves the editor's page, scripts, icons,
 // locales and /auth/login to anyone. In front of all of it, an editor token is required
 // (the platform's proxy adds one to every request it forwards, and the agent to its own).
+// Node-RED audits a library save without its request, so without who saved (library.set,
+// user null): said here instead, once the save is answered.
+const LIBRARY_SAVE = new RegExp('^/library/([^/]+)/([^/]+)/(.+)$');
+
 function adminGate(req, res, next) {
   const header = String(req.headers.authorization || '');
   const user = header.startsWith('Bearer ') ? verifyEditorToken(header.slice(7)) : refuse('missing');
-  if (user !== null) return next();
+  if (user !== null) {
+    const save = req.method === 'POST' ? LIBRARY_SAVE.exec(req.path) : null;
+    if (save) {
+      res.on('finish', function () {
+        const details = { library: save[1], type: save[2], path: save[3], userId: user.userId };
+        if (res.statusCode >= 400) details.error = 'HTTP ' + res.statusCode;
+        send({ kind: 'audit', event: 'library.set', user: user.username, ts: Date.now(), details: details });
+      });
+    }
+    return next();
+  }
   res.status(401).set('WWW-Authenticate', 'Bearer').type('text/plain').send('Served through the Flowgate platform only.');
 }
 
@@ -166,6 +180,8 @@ function flowgateLogHandler() {
       // miss without a user. Sessions cannot exist here (no users, no login), so that
       // event says nothing; refuse() above audits a token that really fails, with why.
       if (msg.event === 'auth.invalid-token' && !user) return;
+      // Said with its user by adminGate above.
+      if (msg.event === 'library.set' && !user) return;
       // Reads (flows.get, nodes.list.get, nodes.icons.get, ...) are not forwarded: the editor
       // makes several at every load and refresh, and they would bury the changes. The
       // platform records who opened the editor, and with what rights; a read that failed
