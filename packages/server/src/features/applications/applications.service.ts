@@ -39,6 +39,11 @@ export interface ApplicationsDeps {
   nodeRedDir: string;
 }
 
+/** What an audit record of a deletion says of the snapshots deleted with it: how many, and which (by hash; the first 500). */
+function deletedSnapshots(snapshots: ReadonlyArray<{ id: string; hash: string; name: string }>): { snapshotsDeleted: number; snapshots: Array<{ id: string; hash: string; name: string }> } {
+  return { snapshotsDeleted: snapshots.length, snapshots: snapshots.slice(0, 500).map(({ id, hash, name }) => ({ id, hash, name })) };
+}
+
 export function createApplicationsService(deps: ApplicationsDeps) {
   const { store, auditLog, runtime, secrets, clock } = deps;
   const iso = () => clock.now().toISOString();
@@ -137,8 +142,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       await refuseWhileDevicesUse(instances.map((i) => i.id));
       for (const i of instances) await runtime.stop(i.id);
       await auditLog.transaction(ctx, async (tx) => {
+        const snapshots = await store.snapshotsOfInstances(instances.map((i) => i.id), tx.trx);
         await store.deleteApplication(id, tx.trx);
-        await tx.record({ event: 'application.deleted', target: { type: 'application', id }, teamId: app.team_id, details: { name: app.name, instances: instances.map((i) => i.id) } });
+        await tx.record({ event: 'application.deleted', target: { type: 'application', id }, teamId: app.team_id, details: { name: app.name, instances: instances.map((i) => i.id), ...deletedSnapshots(snapshots) } });
       });
       for (const i of instances) {
         editorKeys.delete(i.id);
@@ -188,7 +194,10 @@ export function createApplicationsService(deps: ApplicationsDeps) {
 
     async restart(id: string, ctx: RequestContext): Promise<void> {
       const instance = await requireInstance(id);
-      if (instance.desired_state !== 'running') throw new ConflictError('The instance is stopped: start it instead.');
+      if (instance.desired_state !== 'running') {
+        await auditLog.record(ctx, { event: 'instance.restarted', outcome: 'failure', ...audit(instance), details: { reason: 'the instance is stopped' } });
+        throw new ConflictError('The instance is stopped: start it instead.');
+      }
       await auditLog.record(ctx, { event: 'instance.restarted', ...audit(instance) });
       await runtime.stop(id);
       await launch(id);
@@ -199,8 +208,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       await refuseWhileDevicesUse([id]);
       await runtime.stop(id);
       await auditLog.transaction(ctx, async (tx) => {
+        const snapshots = await store.snapshotsOfInstances([id], tx.trx);
         await store.deleteInstance(id, tx.trx);
-        await tx.record({ event: 'instance.deleted', ...audit(instance), details: { name: instance.name } });
+        await tx.record({ event: 'instance.deleted', ...audit(instance), details: { name: instance.name, ...deletedSnapshots(snapshots) } });
       });
       editorKeys.delete(id);
       runtime.removeFiles(id);

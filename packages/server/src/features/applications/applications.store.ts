@@ -52,6 +52,9 @@ export function createApplicationsStore(db: Db) {
       return Number(devices.n) + Number(groups.n) + Number(rollouts.n);
     },
     deleteInstance: (id: string, ex: Executor) => ex.deleteFrom('instances').where('id', '=', id).execute(),
+    /** The snapshots that go with the instances when they are deleted, oldest first: for the record. */
+    snapshotsOfInstances: (instanceIds: readonly string[], ex: Executor = db) =>
+      instanceIds.length === 0 ? Promise.resolve([]) : ex.selectFrom('snapshots').select(['id', 'hash', 'name']).where('instance_id', 'in', instanceIds).orderBy('created_at').execute(),
 
     envOf: (instanceId: string, ex: Executor = db) => ex.selectFrom('instance_env').selectAll().where('instance_id', '=', instanceId).orderBy('name').execute(),
     replaceEnv: async (instanceId: string, rows: InstanceEnvTable[], ex: Executor) => {

@@ -117,7 +117,13 @@ for (const dialect of DIALECTS) {
       const next = await deployInEditor('t4');
       assert.deepEqual((await list()).filter((x) => x.kind === 'auto').map((x) => x.id), [next], 'and at the next deploy');
       assert.equal((await admin.put(settings, { ...current })).statusCode, 200);
+      const left = await list();
       assert.equal((await admin.delete(`/api/instances/${id}`)).statusCode, 204);
+      // The snapshots go with the instance: the record says which.
+      const deleted = ((await admin.get(`/api/teams/${teamId}/audit?event=instance.deleted`)).json().events as Array<{ targetId: string; details: string }>).find((e) => e.targetId === id)!;
+      const details = JSON.parse(deleted.details) as { snapshotsDeleted: number; snapshots: Array<{ id: string; hash: string }> };
+      assert.equal(details.snapshotsDeleted, left.length);
+      assert.deepEqual(details.snapshots.map((s) => s.id).sort(), left.map((s) => s.id).sort());
     });
 
     test('snapshots are addressed by the hash of their content and listed with their author', async () => {
@@ -328,6 +334,10 @@ for (const dialect of DIALECTS) {
 
     test('the editor and the endpoints of a stopped instance answer 503 to members, 404 to strangers', async () => {
       assert.equal((await operator.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
+      // A stopped instance is started, not restarted: refused, and the attempt on record.
+      assert.equal((await operator.post(`/api/instances/${instanceId}/restart`)).statusCode, 409);
+      const restarts = (await admin.get(`/api/teams/${teamId}/audit?event=instance.restarted`)).json().events as Array<{ outcome: string; actorLabel: string }>;
+      assert.deepEqual(restarts.map((e) => [e.outcome, e.actorLabel]), [['failure', 'olga@plant.example']]);
       const editor = await admin.get(`/instances/${instanceId}/editor/`);
       assert.equal(editor.statusCode, 503);
       const stranger = new Client(t);
