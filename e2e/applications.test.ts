@@ -10,6 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { snapshotHash } from '@flowgate/core';
@@ -209,6 +211,8 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   await shot(admin, '01-instance-starting');
   await waitRunning(admin, instanceId, 'first start');
   await admin.getByText('No snapshots yet.').waitFor();
+  // Node-RED's own output, live on the page.
+  await admin.getByRole('log', { name: 'Instance logs' }).getByText(/Started flows/).first().waitFor({ timeout: 30_000 });
   await shot(admin, '02-instance-running');
 
   // The application page lists it, running.
@@ -457,6 +461,25 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   assert.equal(await rows.count(), before + 1);
   await rows.first().getByText('import', { exact: true }).waitFor();
   await shot(admin, '15-imported');
+
+  // --- A snapshot of flows from a file (a Node-RED this instance replaces): not Node-RED JSON is refused, named.
+  const flowsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-e2e-flows-'));
+  const badFlows = path.join(flowsDir, 'not-flows.json');
+  fs.writeFileSync(badFlows, JSON.stringify([{ id: 'x1', type: 'inject', z: 'missing-tab', wires: 'nope' }]));
+  const goodFlows = path.join(flowsDir, 'flows.json');
+  fs.writeFileSync(goodFlows, JSON.stringify(FIRST_FLOW));
+  const takeForm = admin.getByRole('form', { name: 'Take a snapshot' });
+  await takeForm.getByLabel('A flows file', { exact: true }).check();
+  await takeForm.getByLabel('Flows file', { exact: true }).setInputFiles(badFlows);
+  await takeForm.getByLabel('Snapshot name').fill('Line 3 from the old PC');
+  await takeForm.getByRole('button', { name: 'Take snapshot' }).click();
+  await takeForm.getByRole('alert').filter({ hasText: 'These are not valid Node-RED flows' }).waitFor();
+  assert.equal(await rows.count(), before + 1, 'nothing kept');
+  await takeForm.getByLabel('Flows file', { exact: true }).setInputFiles(goodFlows);
+  await takeForm.getByRole('button', { name: 'Take snapshot' }).click();
+  await rows.filter({ hasText: 'Line 3 from the old PC' }).getByText('manual', { exact: true }).waitFor();
+  assert.equal(await rows.count(), before + 2);
+  fs.rmSync(flowsDir, { recursive: true, force: true });
 
   // --- Environment variables: a plain one and a secret one; the secret is never shown again.
   await admin.getByRole('button', { name: 'Add variable' }).click();

@@ -229,13 +229,29 @@ function ExportForm({ snapshot, onDone }: { snapshot: Snapshot; onDone: () => vo
 function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: (snapshot: Snapshot) => void }) {
   const { api } = useSession();
   const descriptionId = useId();
+  const flowsFileId = useId();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
+  const [source, setSource] = useState<'running' | 'file'>('running');
+  const [flowsFile, setFlowsFile] = useState<File | null>(null);
+  const [inputKey, setInputKey] = useState(0);
   const take = useAction(async () => {
-    onTaken(await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots`, { name, description }));
+    let flows: unknown;
+    if (source === 'file') {
+      if (!flowsFile) return;
+      try {
+        flows = JSON.parse(await flowsFile.text());
+      } catch {
+        throw new ProblemError({ type: 'about:blank', title: 'Not a flows file', status: 0, detail: `${flowsFile.name} is not JSON: choose the flows.json of a Node-RED, or flows it exported.` });
+      }
+    }
+    onTaken(await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots`, { name, description, ...(source === 'file' ? { flows } : {}) }));
     setName('');
     setDescription('');
+    setFlowsFile(null);
+    setInputKey((k) => k + 1);
   });
+  const ready = source === 'file' ? flowsFile !== null : instance.runningSnapshotId !== null;
   return (
     <form
       className="card stack"
@@ -246,7 +262,25 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
       }}
     >
       <h3 id="take-snapshot-title">Take a snapshot</h3>
-      <p className="hint">A named copy of what runs now, e.g. before a change or for a release.</p>
+      <p className="hint">A named copy of what runs now, e.g. before a change or for a release; or of flows from a file, e.g. a Node-RED this instance replaces.</p>
+      <fieldset>
+        <legend>From</legend>
+        <div className="checkbox">
+          <input id={`${flowsFileId}-running`} type="radio" name={`${flowsFileId}-source`} checked={source === 'running'} onChange={() => setSource('running')} />
+          <label htmlFor={`${flowsFileId}-running`}>What runs now</label>
+        </div>
+        <div className="checkbox">
+          <input id={`${flowsFileId}-file`} type="radio" name={`${flowsFileId}-source`} checked={source === 'file'} onChange={() => setSource('file')} />
+          <label htmlFor={`${flowsFileId}-file`}>A flows file</label>
+        </div>
+      </fieldset>
+      {source === 'file' && (
+        <div className="field">
+          <label htmlFor={flowsFileId}>Flows file</label>
+          <input key={inputKey} id={flowsFileId} type="file" accept=".json,application/json" required onChange={(e) => setFlowsFile(e.target.files?.[0] ?? null)} />
+          <span className="hint">Node-RED JSON: its flows.json, or flows exported from its editor. Checked before anything is kept; it runs only once you deploy it.</span>
+        </div>
+      )}
       <Field label="Snapshot name" required maxLength={120} value={name} onChange={(e) => setName(e.target.value)} />
       <div className="field">
         <label htmlFor={descriptionId}>Description</label>
@@ -254,7 +288,7 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
       </div>
       <ProblemNotice problem={take.error} />
       <div>
-        <button type="submit" disabled={take.pending || !instance.runningSnapshotId} title={instance.runningSnapshotId ? undefined : 'Nothing runs yet: deploy flows first.'}>
+        <button type="submit" disabled={take.pending || !ready} title={ready ? undefined : source === 'file' ? 'Choose a flows file.' : 'Nothing runs yet: deploy flows first, or take one from a flows file.'}>
           Take snapshot
         </button>
       </div>
