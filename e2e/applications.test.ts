@@ -342,6 +342,16 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   // A snapshot against itself has no differences.
   await admin.goto(`/instances/${instanceId}/diff?from=${secondSnapshotId}&to=running`);
   await admin.getByText('No differences').waitFor();
+  // From a snapshot's page, against any snapshot of the team chosen by application, instance and snapshot.
+  await admin.goto(`/snapshots/${secondSnapshotId}`);
+  const compare = admin.getByRole('region', { name: 'Compare with another snapshot' });
+  await compare.getByLabel('Application').selectOption({ label: APP });
+  await compare.getByLabel('Instance').selectOption({ label: INSTANCE });
+  await compare.getByLabel('Snapshot').selectOption(firstSnapshotId);
+  await compare.getByRole('button', { name: 'Compare' }).click();
+  await admin.waitForURL(new RegExp(`/instances/${instanceId}/diff\\?from=${firstSnapshotId}&to=${secondSnapshotId}$`));
+  await admin.getByRole('rowheader', { name: 'topic', exact: true }).waitFor();
+  assert.equal(await admin.locator('dt:text-is("Instance") + dd').getByRole('link', { name: INSTANCE }).count(), 2, 'each side names its instance');
   // Node modules are part of the review: the same flows with a module from the palette
   // (imported, as a snapshot from another plant would come; the agent here installs none).
   const file = await h.t.context.snapshots.exportFile(secondSnapshotId, 'transport secret 2026', SYSTEM_CONTEXT);

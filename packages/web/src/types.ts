@@ -275,9 +275,12 @@ export interface EnvDiff {
   changed: Array<{ name: string; before: EnvVar; after: EnvVar }>;
 }
 
+/** One side of a change review: the snapshot, and the instance it was taken on (which may be another of the team's). */
+export type DiffSide = Snapshot & { instanceName: string };
+
 export interface SnapshotDiff {
-  from: Snapshot;
-  to: Snapshot;
+  from: DiffSide;
+  to: DiffSide;
   diff: FlowDiff;
   modules: ModulesDiff;
   settings: SettingChange[];

@@ -139,6 +139,26 @@ for (const dialect of DIALECTS) {
       assert.equal(list.find((s: { id: string }) => s.id === snapshotA).createdBy, 'admin@plant.example');
     });
 
+    test("a change review between two instances of the team (staging against production); another team's snapshot is not found", async () => {
+      const applicationId = (await admin.get(`/api/instances/${instanceId}`)).json().applicationId as string;
+      const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+      const staging = (await admin.post(`/api/applications/${applicationId}/instances`, { name: 'staging', nodeRedVersion: version })).json().id as string;
+      const onStaging = (await admin.post(`/api/instances/${staging}/snapshots`, { name: 'staging B', flows: FLOW_B })).json().id as string;
+      const review = await operator.get(`/api/instances/${instanceId}/diff?from=${onStaging}&to=${snapshotA}`);
+      assert.equal(review.statusCode, 200, review.body);
+      const body = review.json();
+      assert.deepEqual([body.from.instanceName, body.to.instanceName], ['staging', 'prod']);
+      assert.deepEqual(body.diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 0 });
+
+      const otherTeam = (await admin.post('/api/teams', { name: 'Elsewhere' })).json().id as string;
+      const otherApp = (await admin.post(`/api/teams/${otherTeam}/applications`, { name: 'Theirs' })).json().id as string;
+      const theirs = (await admin.post(`/api/applications/${otherApp}/instances`, { name: 'theirs', nodeRedVersion: version })).json().id as string;
+      const theirSnapshot = (await admin.post(`/api/instances/${theirs}/snapshots`, { name: 'theirs', flows: FLOW_A })).json().id as string;
+      const across = await admin.get(`/api/instances/${instanceId}/diff?from=${theirSnapshot}&to=${snapshotA}`);
+      assert.equal(across.statusCode, 404, 'not through an instance of another team, even for an admin of both');
+      for (const id of [staging, theirs]) assert.equal((await admin.delete(`/api/instances/${id}`)).statusCode, 204);
+    });
+
     test('the diff names the changed function line and property', async () => {
       const { diff } = (await operator.get(`/api/instances/${instanceId}/diff?from=${snapshotA}&to=${snapshotB}`)).json();
       assert.deepEqual(diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 0 });

@@ -66,8 +66,9 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       schema: { tags: ['snapshots'], params: InstanceParams, querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }) },
     },
     async (request) => {
-      const { from, to, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to, request.ctx);
-      return { from: present(from), to: present(to), diff, modules, settings, env };
+      const { from, to, fromInstance, toInstance, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to, request.ctx);
+      const side = (s: SnapshotsTable, i: { id: string; name: string }) => ({ ...present(s), instanceName: i.name });
+      return { from: side(from, fromInstance), to: side(to, toInstance), diff, modules, settings, env };
     },
   );
 

@@ -318,23 +318,31 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       return { ...snapshot, becameTarget };
     },
 
+    /**
+     * The change review between two snapshots of the instance's team: of the instance, or
+     * one of another instance (staging against production). `to` 'running': what the
+     * instance runs. A snapshot of another team is not found.
+     */
     async diff(
       instanceId: string,
       fromId: string,
       toId: string | 'running',
       ctx: RequestContext,
-    ): Promise<{ from: SnapshotsTable; to: SnapshotsTable; diff: FlowDiff; modules: ModulesDiff; settings: SettingChange[]; env: EnvDiff }> {
+    ): Promise<{ from: SnapshotsTable; to: SnapshotsTable; fromInstance: InstancesTable; toInstance: InstancesTable; diff: FlowDiff; modules: ModulesDiff; settings: SettingChange[]; env: EnvDiff }> {
       const instance = await applications.requireInstance(instanceId);
       const from = await requireSnapshot(fromId);
       const toSnapshotId = toId === 'running' ? instance.running_snapshot_id : toId;
       if (!toSnapshotId) throw new ConflictError('Nothing runs on this instance yet.');
       const to = await requireSnapshot(toSnapshotId);
-      if (from.instance_id !== instanceId || to.instance_id !== instanceId) throw new NotFoundError('Snapshot');
+      if (from.team_id !== instance.team_id || to.team_id !== instance.team_id) throw new NotFoundError('Snapshot');
+      const instanceOf = (s: SnapshotsTable) => (s.instance_id === instance.id ? instance : applications.requireInstance(s.instance_id));
       const before = await readVerified(from, ctx, 'compare');
       const after = await readVerified(to, ctx, 'compare');
       return {
         from,
         to,
+        fromInstance: await instanceOf(from),
+        toInstance: await instanceOf(to),
         diff: diffFlows(before.flows, after.flows),
         modules: diffModules(before.modules, after.modules),
         settings: diffSettings(before.settings, after.settings),

@@ -6,7 +6,7 @@ import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { ApplicationDetail, EnvDiff, EnvVar, FlowNode, Instance, ModulesDiff, SettingChange, Snapshot, SnapshotDetail, SnapshotDiff } from '../../types.ts';
+import type { ApplicationDetail, EnvDiff, EnvVar, FlowNode, Instance, ModulesDiff, SettingChange, DiffSide, SnapshotDetail, SnapshotDiff } from '../../types.ts';
 import { DiffSummary, groupByTab, NO_SIDES, TabGroupView, type DiffSides } from './DiffParts.tsx';
 
 function labelOf(node: FlowNode): string {
@@ -15,7 +15,7 @@ function labelOf(node: FlowNode): string {
   return `${node.type} ${node.id.slice(0, 6)}`;
 }
 
-function SnapshotCard({ title, snapshot, running }: { title: string; snapshot: Snapshot; running: boolean }) {
+function SnapshotCard({ title, snapshot, running }: { title: string; snapshot: DiffSide; running: boolean }) {
   return (
     <div className="card snapshot-card">
       <p className="card-kicker">
@@ -25,6 +25,10 @@ function SnapshotCard({ title, snapshot, running }: { title: string; snapshot: S
       <h2 className="snapshot-name">{snapshot.name}</h2>
       {snapshot.description && <p className="small">{snapshot.description}</p>}
       <dl className="facts small">
+        <dt>Instance</dt>
+        <dd>
+          <Link to={`/instances/${snapshot.instanceId}`}>{snapshot.instanceName}</Link>
+        </dd>
         <dt>Author</dt>
         <dd>{snapshot.createdBy ?? '—'}</dd>
         <dt>Taken</dt>

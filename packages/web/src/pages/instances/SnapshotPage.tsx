@@ -1,7 +1,8 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { flushSync } from 'react-dom';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { usePageTitle } from '../../components/Layout.tsx';
+import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
@@ -189,6 +190,23 @@ function RuntimeSection({ modules, settings, env, hasCredentials }: { modules: S
   );
 }
 
+/** Any other snapshot of the team (another instance's: staging against production), as the "before" of a change review with this one. */
+function CompareWithOther({ snapshot, teamId }: { snapshot: Snapshot; teamId: string }) {
+  const navigate = useNavigate();
+  const [other, setOther] = useState<string | null>(null);
+  const pick = useCallback((id: string | null) => setOther(id), []);
+  return (
+    <section aria-labelledby="compare-title" className="card no-print">
+      <h2 id="compare-title">Compare with another snapshot</h2>
+      <p className="hint">Of any instance of the team, e.g. what a test instance holds against this one. It is the “before” of the review.</p>
+      <SnapshotPicker teamId={teamId} idPrefix="compare" onChange={pick} />
+      <button type="button" disabled={!other || other === snapshot.id} onClick={() => navigate(`/instances/${snapshot.instanceId}/diff?from=${other}&to=${snapshot.id}`)}>
+        Compare
+      </button>
+    </section>
+  );
+}
+
 /** What a snapshot holds, for an engineer or an auditor to read or print: its flows node by node, modules, runtime and environment. */
 export function SnapshotPage() {
   const { snapshotId = '' } = useParams();
@@ -289,6 +307,7 @@ export function SnapshotPage() {
         <ProblemNotice problem={instance.error} />
       </section>
 
+      {inst && <CompareWithOther snapshot={snapshot} teamId={inst.teamId} />}
       <FlowsSection key={snapshot.id} groups={groups} defaults={defaults} config={contents.config} />
       <RuntimeSection modules={modules} settings={settings} env={env} hasCredentials={hasCredentials} />
     </div>
