@@ -559,3 +559,76 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   await admin.getByRole('alert').waitFor();
   await shot(admin, '17-team-applications');
 });
+
+test('an engineer drags an inject and a debug node from the palette, wires and deploys them; the message shows in the debug sidebar and the deploy is a snapshot', { timeout: 180_000 }, async () => {
+  const admin = walk.admin!;
+  const instanceId = walk.instanceId!;
+  const editor = await admin.context().newPage();
+  editor.setDefaultTimeout(STEP_TIMEOUT);
+  walk.editor = editor;
+  await openEditor(editor, instanceId);
+  const count = (what: 'eachWorkspace' | 'eachNode' | 'eachLink') => editor.evaluate((each) => {
+    let n = 0;
+    (window as unknown as { RED: { nodes: Record<string, (cb: () => void) => void> } }).RED.nodes[each]!(() => n++);
+    return n;
+  }, what);
+  const tabsBefore = await count('eachWorkspace');
+
+  // A flow of its own: the "+" beside the tabs.
+  await editor.locator('#red-ui-workspace div.red-ui-tab-button.red-ui-tabs-add > a').click();
+  await editor.waitForFunction((n) => {
+    let tabs = 0;
+    (window as unknown as { RED: { nodes: { eachWorkspace(cb: () => void): void } } }).RED.nodes.eachWorkspace(() => tabs++);
+    return tabs === n;
+  }, tabsBefore + 1);
+
+  // Dragged from the palette onto the canvas, as a person does: mouse down, move, release.
+  const chart = (await editor.locator('#red-ui-workspace-chart').boundingBox())!;
+  const centre = (box: { x: number; y: number; width: number; height: number }) => ({ x: box.x + box.width / 2, y: box.y + box.height / 2 });
+  for (const [type, x] of [['inject', 200], ['debug', 460]] as const) {
+    const paletteNode = editor.locator(`#red-ui-palette-container-common .red-ui-palette-node[data-palette-type="${type}"]`);
+    await paletteNode.scrollIntoViewIfNeeded();
+    const from = centre((await paletteNode.boundingBox())!);
+    await editor.mouse.move(from.x, from.y);
+    await editor.mouse.down();
+    await editor.mouse.move(from.x + 40, from.y + 10, { steps: 5 });
+    await editor.mouse.move(chart.x + x, chart.y + 160, { steps: 10 });
+    await editor.mouse.up();
+  }
+  // Wired: from the inject's output port to the debug's input port (the only ports on this flow).
+  const output = centre((await editor.locator('.red-ui-flow-port-output .red-ui-flow-port').first().boundingBox())!);
+  const input = centre((await editor.locator('.red-ui-flow-port-input .red-ui-flow-port').first().boundingBox())!);
+  const linksBefore = await count('eachLink');
+  await editor.mouse.move(output.x, output.y);
+  await editor.mouse.down();
+  await editor.mouse.move(input.x, input.y, { steps: 10 });
+  await editor.mouse.up();
+  assert.equal(await count('eachLink'), linksBefore + 1, 'the wire is drawn');
+  const ids = await editor.evaluate(() => {
+    const red = (window as unknown as { RED: { workspaces: { active(): string }; nodes: { eachNode(cb: (n: { id: string; type: string; z: string }) => void): void } } }).RED;
+    const found: Record<string, string> = {};
+    red.nodes.eachNode((n) => {
+      if (n.z === red.workspaces.active()) found[n.type] = n.id;
+    });
+    return found;
+  });
+  assert.ok(ids.inject && ids.debug, `an inject and a debug on the new flow: ${JSON.stringify(ids)}`);
+  await shot(editor, '18-dragged-and-wired');
+  await deployInEditor(editor);
+
+  // Running: the inject's button sends a message, and the debug sidebar shows it (over the editor's WebSocket, through the platform).
+  await editor.locator('#red-ui-tab-debug-link-button').click();
+  await editor.locator(`[id="${ids.inject}"] .red-ui-flow-node-button`).click();
+  await editor.locator('.red-ui-debug-msg').filter({ hasText: 'msg.payload : number' }).first().waitFor({ timeout: 20_000 });
+  await shot(editor, '19-debug-message');
+
+  // The deploy is kept as an automatic snapshot by the engineer, holding the two nodes wired.
+  await admin.goto(`/instances/${instanceId}`);
+  const newest = admin.locator('tr[data-snapshot-id]').first();
+  await newest.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
+  await newest.getByText('auto', { exact: true }).waitFor();
+  const held = (await (await admin.request.get(`/api/snapshots/${(await newest.getAttribute('data-snapshot-id'))!}`)).json()) as { flows: Array<{ id: string; wires?: string[][] }> };
+  assert.deepEqual(held.flows.find((n) => n.id === ids.inject)?.wires, [[ids.debug]]);
+  await editor.close();
+  walk.editor = undefined;
+});
