@@ -70,7 +70,20 @@ if (typeof process.send === 'function') {
   });
 }
 
+// A request with no token at all may come from anything on the machine (another instance's
+// flows too): one event a minute says so, with how many, instead of one each.
+let missingSince = 0;
+let missingCount = 0;
+
 function refuse(reason) {
+  if (reason === 'missing') {
+    missingCount++;
+    if (Date.now() - missingSince < 60000) return null;
+    send({ kind: 'audit', event: 'auth.invalid-token', user: null, ts: Date.now(), details: { reason: reason, requests: missingCount } });
+    missingSince = Date.now();
+    missingCount = 0;
+    return null;
+  }
   send({ kind: 'audit', event: 'auth.invalid-token', user: null, ts: Date.now(), details: { reason: reason } });
   return null;
 }
@@ -107,7 +120,7 @@ function verifyEditorToken(token) {
 // (the platform's proxy adds one to every request it forwards, and the agent to its own).
 // Node-RED audits a library save without its request, so without who saved (library.set,
 // user null): said here instead, once the save is answered.
-const LIBRARY_SAVE = new RegExp('^/library/([^/]+)/([^/]+)/(.+)$');
+const LIBRARY_SAVE = new RegExp('^/library/([^/]+)/([^/]+)/(.*)$');
 
 function adminGate(req, res, next) {
   const header = String(req.headers.authorization || '');
@@ -115,9 +128,13 @@ function adminGate(req, res, next) {
   if (user !== null) {
     const save = req.method === 'POST' ? LIBRARY_SAVE.exec(req.path) : null;
     if (save) {
-      res.on('finish', function () {
+      // 'close' comes for an answered save and for one cut short; a refused one (401, 403) is
+      // Node-RED's own permission.fail.
+      res.on('close', function () {
+        if (res.statusCode === 401 || res.statusCode === 403) return;
         const details = { library: save[1], type: save[2], path: save[3], userId: user.userId };
-        if (res.statusCode >= 400) details.error = 'HTTP ' + res.statusCode;
+        if (!res.writableFinished) details.error = 'cut short';
+        else if (res.statusCode >= 400) details.error = 'HTTP ' + res.statusCode;
         send({ kind: 'audit', event: 'library.set', user: user.username, ts: Date.now(), details: details });
       });
     }

@@ -274,15 +274,6 @@ const NPM_PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$
  */
 const REGISTRY_VERSION = /^[~^]?\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]{1,100})?(?:\+[0-9A-Za-z.-]{1,100})?$/;
 
-/**
- * A snapshot's node modules, checked and in canonical order (by name): each a real npm
- * package name (at most 214 characters) with a registry version (1.2.3, ~1.2.3, ^1.2.3),
- * each once; or the problems, when any is not.
- */
-/**
- * A Node-RED version as its package names it (4.1.8, 5.0.0-beta.1): a snapshot records it
- * and an agent looks an installation up by it, so nothing else (no path, no spaces) passes.
- */
 /** An environment variable's name, as the instance's variables and Node-RED's $(NAME) take it. */
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
@@ -291,10 +282,19 @@ export function isEnvName(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 128 && ENV_NAME.test(value);
 }
 
+/**
+ * A Node-RED version as its package names it (4.1.8, 5.0.0-beta.1): a snapshot records it
+ * and an agent looks an installation up by it, so nothing else (no path, no spaces) passes.
+ */
 export function isNodeRedVersion(value: unknown): value is string {
   return typeof value === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(value);
 }
 
+/**
+ * A snapshot's node modules, checked and in canonical order (by name): each a real npm
+ * package name (at most 214 characters) with a registry version (1.2.3, ~1.2.3, ^1.2.3),
+ * each once; or the problems, when any is not.
+ */
 export function validateModules(input: unknown): { ok: true; modules: SnapshotModule[] } | { ok: false; errors: string[] } {
   if (!Array.isArray(input)) return { ok: false, errors: ['modules must be an array of { name, version }.'] };
   const errors: string[] = [];

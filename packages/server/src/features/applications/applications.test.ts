@@ -219,6 +219,9 @@ for (const dialect of DIALECTS) {
       if (dialect === 'sqlite') await sql`drop trigger snapshots_no_update`.execute(db);
       else await sql`alter table snapshots disable trigger user`.execute(db);
       await sql`update snapshots set content = replace(content, 'tick', 'TICK') where id = ${snapshotB}`.execute(db);
+      // The trigger back, for the tests after this one.
+      if (dialect === 'sqlite') await sql`create trigger snapshots_no_update before update on snapshots begin select raise(abort, 'snapshots are immutable'); end`.execute(db);
+      else await sql`alter table snapshots enable trigger user`.execute(db);
       const r = await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB });
       assert.equal(r.statusCode, 409);
       assert.match(r.json().detail, /no longer matches its hash/);

@@ -79,7 +79,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
   function verified(snapshot: SnapshotsTable): SnapshotContent {
     const content = contentOf(snapshot);
     if (snapshotHash(content) !== snapshot.hash) {
-      throw new ConflictError(`Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered. It cannot be deployed.`);
+      throw new ConflictError(`Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered, and it is not used: not deployed, shown, compared, exported or copied.`);
     }
     return content;
   }
@@ -184,13 +184,14 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
     const deployedId = instance.target_snapshot_id ?? instance.running_snapshot_id;
     const rollback = snapshot.created_at < ((deployedId && (await store.byId(deployedId))?.created_at) || '');
-    if (!rollback && !mayDeployAny) {
+    // An imported snapshot never ran here: deploying it changes the flows, whatever its age.
+    if ((!rollback || snapshot.kind === 'import') && !mayDeployAny) {
       await auditLog.record(ctx, {
         event: 'auth.access.denied',
         outcome: 'denied',
         teamId: instance.team_id,
         target: { type: 'snapshot', id: snapshot.id },
-        details: { route: 'POST /api/instances/:instanceId/deploy', permission: 'applications:write', reason: 'not a roll back: the snapshot is not older than the one deployed' },
+        details: { method: 'POST', route: '/api/instances/:instanceId/deploy', permission: 'applications:write', reason: snapshot.kind === 'import' ? 'not a roll back: an imported snapshot' : 'not a roll back: the snapshot is not older than the one deployed' },
       });
       throw new ForbiddenError('Your role may roll back to a snapshot older than the one deployed; deploying this one changes the flows and needs applications:write (owner or member).');
     }

@@ -137,7 +137,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         </td>
                         <td className="actions-cell">
                           <span className="button-group">
-                            {mayOperate && (older || mayDeployAny) && !(isRunning && isTarget) && (
+                            {mayOperate && ((older && snapshot.kind !== 'import') || mayDeployAny) && !(isRunning && isTarget) && (
                               <ConfirmButton
                                 label={deployLabel}
                                 accessibleName={`${deployLabel}: ${rowName}`}
