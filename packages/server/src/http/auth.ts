@@ -217,8 +217,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     // providers, users) are out of reach of a token scoped to teams, and so are changes to
     // the person's own account and new teams: neither is inside the teams it names.
     const platformOutOfTokenScope = tokenTeams !== null && (definition.scope === 'platform' || (definition.scope === 'self' && definition.access === 'write'));
-    const allowed =
-      !platformOutOfTokenScope && isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(auth.token, permission);
+    const allowed = !platformOutOfTokenScope && requestAllows(request, permission);
     if (!allowed) {
       await auditLog.record(request.ctx, {
         event: 'auth.access.denied',
