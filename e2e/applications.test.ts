@@ -27,6 +27,7 @@ const EDITOR_TIMEOUT = 45_000;
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const VIEWER = { email: 'vic@plant.example', name: 'Vic Viewer', password: 'orchard pebble winter sails' };
+const OPERATOR = { email: 'olga@plant.example', name: 'Olga Operator', password: 'copper kettle morning drift' };
 const TEAM = 'Line 3 Packaging';
 const APP = 'Filler telemetry';
 const INSTANCE = 'production';
@@ -631,4 +632,34 @@ test('an engineer drags an inject and a debug node from the palette, wires and d
   assert.deepEqual(held.flows.find((n) => n.id === ids.inject)?.wires, [[ids.debug]]);
   await editor.close();
   walk.editor = undefined;
+});
+
+test('an operator rolls back to a snapshot that ran here, and is offered nothing that never ran', { timeout: 180_000 }, async () => {
+  const { admin, instanceId, teamId } = walk;
+  assert.ok(admin && instanceId && teamId, 'runs after the owner walk');
+  const operator = await invitePerson(h, admin, teamId, TEAM, OPERATOR, 'operator');
+  await operator.goto(`/instances/${instanceId}`);
+  await operator.getByRole('heading', { name: INSTANCE, level: 1 }).waitFor();
+  const rows = operator.locator('tr[data-snapshot-id]');
+  await rows.first().waitFor();
+  // The imported snapshot and the one taken from a flows file never ran here: no button on them, and no Deploy anywhere.
+  for (const kind of ['import', 'manual']) {
+    const row = rows.filter({ has: operator.getByText(kind, { exact: true }) }).first();
+    await row.waitFor();
+    assert.equal(await row.getByRole('button', { name: /^(Deploy|Roll back)/ }).count(), 0, `nothing to deploy on the ${kind} snapshot`);
+    assert.equal(await row.getByText(/^ran here/).count(), 0);
+  }
+  assert.equal(await operator.getByRole('button', { name: /^Deploy/ }).count(), 0, 'an operator deploys nothing new');
+  // The first editor deploy ran here: it says so, and is offered as a roll back.
+  const ran = rows.filter({ has: operator.getByText(/^ran here, last from/) }).last();
+  const ranId = (await ran.getAttribute('data-snapshot-id'))!;
+  await shot(operator, '20-instance-as-operator');
+  await ran.getByRole('button', { name: /^Roll back to this/ }).click();
+  await ran.getByRole('button', { name: 'Yes, roll back' }).click();
+  await operator.locator(`tr[data-snapshot-id="${ranId}"]`).getByText('running', { exact: true }).waitFor({ timeout: RUNTIME_TIMEOUT });
+  await waitRunning(operator, instanceId, "after the operator's roll back");
+  // The snapshot's own page says when it ran here.
+  await operator.goto(`/snapshots/${ranId}`);
+  await operator.getByText('Ran on the instance').waitFor();
+  await operator.getByText(/^first /).waitFor();
 });

@@ -72,7 +72,7 @@ export const PERMISSIONS = {
   'instances:operate': {
     scope: 'team',
     access: 'write',
-    description: 'Start, stop and restart instances; deploy an earlier snapshot (roll back)',
+    description: 'Start, stop and restart instances; deploy a snapshot that has run on the instance before (roll back)',
   },
   'instances:endpoints': {
     scope: 'team',

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database, type Dialect } from '../src/db/database.ts';
 import type { Mail, Mailer } from '../src/mailer.ts';
 import type { Clock } from '../src/context.ts';
+import { sha256Hex } from '../src/security/crypto.ts';
 
 /**
  * Test harness: real databases (a temporary SQLite file, or a fresh schema in the
@@ -154,6 +155,20 @@ export class Client {
   put = (url: string, body?: unknown) => this.request('PUT', url, body ?? {});
   patch = (url: string, body?: unknown) => this.request('PATCH', url, body ?? {});
   delete = (url: string, body?: unknown) => this.request('DELETE', url, body);
+}
+
+/**
+ * Speaks for an instance's agent, for tests that start none (no port, so the platform spawns
+ * no agent): gives the instance a fresh agent token, as a spawn does, and reports through the
+ * agent protocol that `snapshotId` runs (or, null, that nothing does).
+ */
+export async function reportAsAgent(t: TestApp, instanceId: string, state: 'running' | 'starting' | 'crashed', snapshotId: string | null): Promise<void> {
+  const token = `fgi_test_${randomBytes(16).toString('hex')}`;
+  await t.db.database.db.updateTable('instances').set({ agent_token_hash: sha256Hex(token) }).where('id', '=', instanceId).execute();
+  const agent = new Client(t);
+  agent.bearer = token;
+  const response = await agent.post('/api/agent/v1/status', { state, runningSnapshotId: snapshotId, runningHash: null, nodeRedPort: null, nodeRedVersion: '4.1.8', agentVersion: '0.1.0', error: null });
+  if (response.statusCode !== 204) throw new Error(`the agent's status report was refused: ${response.statusCode} ${response.body}`);
 }
 
 export const ADMIN = { email: 'admin@plant.example', name: 'Ada Admin', password: 'correct horse battery staple' };

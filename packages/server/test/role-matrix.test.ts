@@ -15,7 +15,7 @@ import {
   type TeamRole,
 } from '@flowgate/core';
 import { isExempt, registeredRoutes, routeKey, type DeclaredRoute } from './routes.ts';
-import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, setupAdmin, startTestApp, type TestApp } from './harness.ts';
+import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, reportAsAgent, setupAdmin, startTestApp, type TestApp } from './harness.ts';
 
 /**
  * The role matrix: every registered route, called by every kind of caller, checked
@@ -94,7 +94,7 @@ interface Fixture {
   applicationId: string;
   instanceId: string;
   snapshotId: string;
-  /** Older than snapshotId, which is deployed: deploying it is a roll back. */
+  /** Ran on the instance before snapshotId was deployed: deploying it is a roll back. */
   olderSnapshotId: string;
   siteId: string;
   groupId: string;
@@ -253,10 +253,12 @@ for (const dialect of DIALECTS) {
       const instance = await owner.post(`/api/applications/${applicationId}/instances`, { name: 'matrix', nodeRedVersion });
       assert.equal(instance.statusCode, 201, instance.body);
       const instanceId = instance.json().id as string;
-      // Two snapshots, the newer deployed: the probe deploys the older one, a roll back, which an operator may too.
+      // Two snapshots, the older one run on the instance, the newer deployed: the probe deploys
+      // the older one, a roll back, which an operator may too.
       const older = await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'matrix before', flows: [{ id: 't0', type: 'tab', label: 'Flow 0' }] });
       assert.equal(older.statusCode, 201, older.body);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal((await owner.post(`/api/instances/${instanceId}/deploy`, { snapshotId: older.json().id })).statusCode, 202);
+      await reportAsAgent(t, instanceId, 'running', older.json().id as string);
       const snapshot = await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'matrix', flows: [{ id: 't1', type: 'tab', label: 'Flow 1' }] });
       assert.equal(snapshot.statusCode, 201, snapshot.body);
       const deployed = await owner.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshot.json().id });

@@ -221,6 +221,9 @@ export interface Snapshot {
   nodeCount: number;
   createdBy: string | null;
   createdAt: string;
+  /** When it ran on its instance, first and last time: null if it never did. Given by the list and the snapshot's own page. */
+  firstRanAt?: string | null;
+  lastRanAt?: string | null;
 }
 
 /** A Node-RED node as stored in a snapshot's flows. */

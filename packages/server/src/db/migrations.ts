@@ -564,6 +564,26 @@ const steps: Array<[string, Step]> = [
       await immutableRowsTrigger(db, dialect, 'snapshots');
     },
   ],
+  [
+    '0014_snapshot_runs',
+    async (db) => {
+      // Which snapshots have run on their instance, from the agent's reports: an operator may
+      // go back to one of these (a roll back), not deploy one that never ran there.
+      await db.schema
+        .createTable('snapshot_runs')
+        .addColumn('snapshot_id', 'text', (c) => c.primaryKey().references('snapshots.id').onDelete('cascade'))
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id').onDelete('cascade'))
+        .addColumn('first_ran_at', 'text', (c) => c.notNull())
+        .addColumn('last_ran_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('snapshot_runs_instance').on('snapshot_runs').column('instance_id').execute();
+      // What runs now is all that is known of the time before this record was kept.
+      await sql`insert into snapshot_runs (snapshot_id, instance_id, first_ran_at, last_ran_at)
+        select i.running_snapshot_id, i.id, i.updated_at, i.updated_at from instances i
+        join snapshots s on s.id = i.running_snapshot_id and s.instance_id = i.id
+        where i.status = 'running'`.execute(db);
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -270,6 +270,14 @@ export interface SnapshotsTable {
   created_at: string;
 }
 
+/** A snapshot that has run on its instance (reported running by the agent), first and last time. */
+export interface SnapshotRunsTable {
+  snapshot_id: string;
+  instance_id: string;
+  first_ran_at: string;
+  last_ran_at: string;
+}
+
 export interface TeamSettingsTable {
   team_id: string;
   /** JSON arrays of npm package names or patterns. */
@@ -420,6 +428,7 @@ export interface Schema {
   instances: InstancesTable;
   instance_env: InstanceEnvTable;
   snapshots: SnapshotsTable;
+  snapshot_runs: SnapshotRunsTable;
   team_settings: TeamSettingsTable;
   users: UsersTable;
   sessions: SessionsTable;

@@ -272,6 +272,10 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       runtime.setPort(instance.id, report.state === 'running' || report.state === 'safe-mode' ? report.nodeRedPort : null);
       const status = instance.desired_state === 'stopped' ? 'stopped' : report.state;
       if (status === instance.status && report.runningSnapshotId === instance.running_snapshot_id && report.error === instance.status_detail) return;
+      // First: should the status write fail, the agent's next report records both.
+      if (status === 'running' && report.runningSnapshotId && (instance.status !== 'running' || instance.running_snapshot_id !== report.runningSnapshotId)) {
+        await store.recordRun(instance.id, report.runningSnapshotId, iso());
+      }
       await store.updateInstance(instance.id, { status, status_detail: report.error, running_snapshot_id: report.runningSnapshotId, updated_at: iso() });
     },
 

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, Schema, TeamSettingsTable } from '../../db/schema.ts';
 import { ACTIVE_ROLLOUT_STATES } from '../fleet/deployments.store.ts';
@@ -34,6 +34,23 @@ export function createApplicationsStore(db: Db) {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+    /**
+     * Records that one of the instance's snapshots runs on it now: kept as the snapshots an
+     * operator may roll back to. An id that is not a snapshot of this instance records nothing.
+     */
+    recordRun: (instanceId: string, snapshotId: string, at: string, ex: Executor = db) =>
+      ex
+        .insertInto('snapshot_runs')
+        .columns(['snapshot_id', 'instance_id', 'first_ran_at', 'last_ran_at'])
+        .expression((eb) =>
+          eb
+            .selectFrom('snapshots')
+            .select(['id', 'instance_id', sql<string>`cast(${at} as text)`.as('first_ran_at'), sql<string>`cast(${at} as text)`.as('last_ran_at')])
+            .where('id', '=', snapshotId)
+            .where('instance_id', '=', instanceId),
+        )
+        .onConflict((oc) => oc.column('snapshot_id').doUpdateSet({ last_ran_at: at }))
+        .execute(),
     /** Marks a change the agent must act on. */
     bumpGeneration: (id: string, updatedAt: string, ex: Executor) =>
       ex.updateTable('instances').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: updatedAt })).where('id', '=', id).execute(),

@@ -5,7 +5,7 @@ import { snapshotHash } from '@flowgate/core';
 import { SYSTEM_CONTEXT } from '../../context.ts';
 import { encryptCredentials } from '../snapshots/node-red-credentials.ts';
 import { exportSeal } from '../snapshots/snapshots.service.ts';
-import { addMember, Client, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { addMember, ADMIN, Client, DIALECTS, reportAsAgent, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 const FLOW_A = [
   { id: 'tab1', type: 'tab', label: 'Line 1' },
@@ -191,24 +191,51 @@ for (const dialect of DIALECTS) {
       assert.ok(!JSON.stringify(review).includes('s3cret-value'), 'a secret value is in no snapshot');
     });
 
-    test('an operator rolls back, and may not deploy a newer snapshot; every deployment is audited', async () => {
-      // Nothing deployed yet: nothing to roll back to, so deploying is the flows' change, not the operator's.
+    test('an operator rolls back to what ran here before, and may not deploy what never ran; every deployment is audited', async () => {
+      const target = async () => (await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId as string | null;
+      const runs = async () => Object.fromEntries(((await operator.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; firstRanAt: string | null }>).map((s) => [s.id, s.firstRanAt]));
+      // Nothing has run yet: deploying is the flows' change, not the operator's.
       const first = await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB });
       assert.equal(first.statusCode, 403);
-      assert.match(first.json().detail, /may roll back to a snapshot older than the one deployed/);
-      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, null, 'nothing changed');
+      assert.match(first.json().detail, /may roll back to a snapshot that has run on this instance before/);
+      assert.equal(await target(), null, 'nothing changed');
       assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 202);
-      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotB);
-      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202, 'A is older than B: a roll back');
-      // Undoing the roll back is deploying B again: newer than A, so a member's decision.
-      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 403);
-      assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, snapshotA);
+      // A is older than B but never ran here (it was made from flows by hand): not a roll back.
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 403);
+      assert.equal(await target(), snapshotB);
+      // Being started is not having run; the agent's report that B runs is.
+      await reportAsAgent(t, instanceId, 'starting', snapshotB);
+      assert.equal((await runs())[snapshotB], null);
+      await reportAsAgent(t, instanceId, 'running', snapshotB);
+      assert.ok((await runs())[snapshotB], 'B is listed as having run');
+      assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202);
+      await reportAsAgent(t, instanceId, 'running', snapshotA);
+      // Both ran here: the operator may go back and forth between them.
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB })).statusCode, 202, 'B ran here');
+      assert.equal((await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202, 'A ran here');
+      assert.equal(await target(), snapshotA);
+      // A snapshot of another instance reported as running is recorded nowhere.
+      const applicationId = (await admin.get(`/api/instances/${instanceId}`)).json().applicationId as string;
+      const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+      const other = (await admin.post(`/api/applications/${applicationId}/instances`, { name: 'other', nodeRedVersion: version })).json().id as string;
+      const foreign = (await admin.post(`/api/instances/${other}/snapshots`, { name: 'elsewhere', flows: FLOW_A })).json().id as string;
+      await reportAsAgent(t, instanceId, 'running', foreign);
+      assert.equal((await admin.get(`/api/snapshots/${foreign}`)).json().snapshot.firstRanAt, null);
+      await reportAsAgent(t, instanceId, 'running', snapshotA);
+      assert.equal((await admin.delete(`/api/instances/${other}`)).statusCode, 204);
+
       const denied = (await admin.get(`/api/teams/${teamId}/audit?event=auth.access.denied`)).json().events.filter((e: { details: string }) => JSON.parse(e.details).reason?.startsWith('not a roll back'));
       assert.equal(denied.length, 2);
-      const events = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deployed`)).json().events;
-      assert.equal(events.length, 2);
-      assert.equal(events[0].actorLabel, 'olga@plant.example');
-      assert.equal(JSON.parse(events[0].details).snapshotId, snapshotA);
+      const events = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deployed`)).json().events as Array<{ actorLabel: string; details: string }>;
+      assert.deepEqual(
+        events.map((e) => [e.actorLabel, JSON.parse(e.details).snapshotId, JSON.parse(e.details).rollback]),
+        [
+          ['olga@plant.example', snapshotA, true],
+          ['olga@plant.example', snapshotB, true],
+          [ADMIN.email, snapshotA, false],
+          [ADMIN.email, snapshotB, false],
+        ],
+      );
     });
 
     test('a snapshot whose stored content no longer matches its hash is not deployed', async () => {
@@ -342,7 +369,9 @@ for (const dialect of DIALECTS) {
       let now = (await admin.get(`/api/instances/${instanceId}`)).json();
       assert.equal(now.targetSnapshotId, target, 'the later decision stands');
       assert.equal(now.runningSnapshotId, late.id, 'what runs until the agent applies the target');
-      assert.ok((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().some((s: { id: string }) => s.id === late.id), 'kept in the history');
+      const listed = ((await admin.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; firstRanAt: string | null }>).find((s) => s.id === late.id);
+      assert.ok(listed, 'kept in the history');
+      assert.equal(listed.firstRanAt, late.created_at, 'Node-RED runs what the editor deployed: it ran here, an operator may come back to it');
       // Deployed over the target itself: it becomes the target.
       const onTop = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials: null, user: null, basedOn: target }, SYSTEM_CONTEXT);
       assert.equal(onTop.becameTarget, true);

@@ -4,7 +4,7 @@ import type { SnapshotsTable } from '../../db/schema.ts';
 import { requestAllows } from '../../http/auth.ts';
 import { Id, Name } from '../../http/schemas.ts';
 import type { SnapshotFile } from './snapshots.service.ts';
-import type { SnapshotSummary } from './snapshots.store.ts';
+import type { Runs, SnapshotSummary } from './snapshots.store.ts';
 
 const InstanceParams = Type.Object({ instanceId: Id });
 const SnapshotParams = Type.Object({ snapshotId: Id });
@@ -19,6 +19,8 @@ const SnapshotView = Type.Object({
   createdBy: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
 });
+/** A snapshot as listed or shown alone: with when it ran on its instance, first and last time (null if it never did). */
+const SnapshotWithRuns = Type.Composite([SnapshotView, Type.Object({ firstRanAt: Type.Union([Type.String(), Type.Null()]), lastRanAt: Type.Union([Type.String(), Type.Null()]) })]);
 // The export secret protects credentials in a file that leaves the platform.
 const Secret = Type.String({ minLength: 12, maxLength: 256 });
 const Flows = Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 });
@@ -27,12 +29,16 @@ function present(s: SnapshotSummary | SnapshotsTable) {
   return { id: s.id, instanceId: s.instance_id, hash: s.hash, name: s.name, description: s.description, kind: s.kind, nodeCount: s.node_count, createdBy: s.created_by_label, createdAt: s.created_at };
 }
 
+function presentWithRuns(s: SnapshotSummary & Runs) {
+  return { ...present(s), firstRanAt: s.first_ran_at, lastRanAt: s.last_ran_at };
+}
+
 export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
   const { snapshots, applications } = c;
 
-  app.get('/api/instances/:instanceId/snapshots', { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotView) } } }, async (request) => {
+  app.get('/api/instances/:instanceId/snapshots', { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
     await applications.requireInstance(request.params.instanceId);
-    return (await snapshots.list(request.params.instanceId)).map(present);
+    return (await snapshots.list(request.params.instanceId)).map(presentWithRuns);
   });
 
   app.post(
@@ -52,10 +58,10 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/snapshots/:snapshotId',
-    { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotView, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
+    { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotWithRuns, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
     async (request) => {
       const { snapshot, content } = await snapshots.show(request.params.snapshotId, request.ctx);
-      return { snapshot: present(snapshot), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
+      return { snapshot: presentWithRuns(snapshot), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
     },
   );
 

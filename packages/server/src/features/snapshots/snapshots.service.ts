@@ -28,7 +28,7 @@ import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../ap
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { InstanceRuntime } from '../applications/instance-runtime.ts';
 import { CredentialSecretError, reencryptCredentials } from './node-red-credentials.ts';
-import type { SnapshotsStore } from './snapshots.store.ts';
+import type { Runs, SnapshotsStore } from './snapshots.store.ts';
 
 export interface SnapshotFile {
   format: 'flowgate-snapshot';
@@ -175,26 +175,25 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
 
   /**
    * Makes the snapshot the instance's target. `mayDeployAny` is the caller's
-   * applications:write: without it (an operator), only a roll back, to a snapshot older than
-   * the one deployed now; a newer or imported one changes the flows, which is a member's.
+   * applications:write: without it (an operator), only a roll back, to a snapshot that has run
+   * on this instance before; one that never ran here changes the flows, which is a member's.
    */
   async function deploy(instanceId: string, snapshotId: string, ctx: RequestContext, mayDeployAny: boolean): Promise<void> {
     const instance = await applications.requireInstance(instanceId);
     const snapshot = await requireSnapshot(snapshotId);
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
-    const deployedId = instance.target_snapshot_id ?? instance.running_snapshot_id;
-    const rollback = snapshot.created_at < ((deployedId && (await store.byId(deployedId))?.created_at) || '');
-    // An imported snapshot never ran here: deploying it changes the flows, whatever its age.
-    if ((!rollback || snapshot.kind === 'import') && !mayDeployAny) {
+    const ran = await store.runOf(snapshot.id);
+    if (!ran && !mayDeployAny) {
       await auditLog.record(ctx, {
         event: 'auth.access.denied',
         outcome: 'denied',
         teamId: instance.team_id,
         target: { type: 'snapshot', id: snapshot.id },
-        details: { method: 'POST', route: '/api/instances/:instanceId/deploy', permission: 'applications:write', reason: snapshot.kind === 'import' ? 'not a roll back: an imported snapshot' : 'not a roll back: the snapshot is not older than the one deployed' },
+        details: { method: 'POST', route: '/api/instances/:instanceId/deploy', permission: 'applications:write', reason: 'not a roll back: the snapshot has never run on this instance' },
       });
-      throw new ForbiddenError('Your role may roll back to a snapshot older than the one deployed; deploying this one changes the flows and needs applications:write (owner or member).');
+      throw new ForbiddenError('Your role may roll back to a snapshot that has run on this instance before; this one never ran here, and deploying it changes the flows: that needs applications:write (owner or member).');
     }
+    const rollback = ran !== undefined;
     const refuse = async (reason: string, error: Error): Promise<never> => {
       await auditLog.record(ctx, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason } });
       throw error;
@@ -271,9 +270,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     deploy,
 
     /** What GET /api/snapshots/:id shows: the content, checked against the hash first. */
-    async show(snapshotId: string, ctx: RequestContext): Promise<{ snapshot: SnapshotsTable; content: SnapshotContent }> {
+    async show(snapshotId: string, ctx: RequestContext): Promise<{ snapshot: SnapshotsTable & Runs; content: SnapshotContent }> {
       const snapshot = await requireSnapshot(snapshotId);
-      return { snapshot, content: await readVerified(snapshot, ctx, 'show') };
+      const content = await readVerified(snapshot, ctx, 'show');
+      const ran = await store.runOf(snapshot.id);
+      return { snapshot: { ...snapshot, first_ran_at: ran?.first_ran_at ?? null, last_ran_at: ran?.last_ran_at ?? null }, content };
     },
 
     /**
@@ -303,6 +304,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         const expected = input.basedOn === undefined ? (await applicationsStore.instanceById(instance.id, tx.trx))?.target_snapshot_id ?? null : input.basedOn;
         const replaced = await applicationsStore.replaceTarget(instance.id, expected, snapshot.id, tx.trx);
         await applicationsStore.updateInstance(instance.id, { running_snapshot_id: snapshot.id }, tx.trx);
+        // Node-RED accepted the deploy: these flows run now.
+        await applicationsStore.recordRun(instance.id, snapshot.id, snapshot.created_at, tx.trx);
         if (replaced) await applicationsStore.bumpGeneration(instance.id, iso(), tx.trx);
         await tx.record({
           event: 'snapshot.created',

@@ -5,19 +5,27 @@ import type { Schema, SnapshotsTable } from '../../db/schema.ts';
 type Executor = Db | Transaction<Schema>;
 const LISTED = ['id', 'instance_id', 'team_id', 'hash', 'name', 'description', 'kind', 'node_count', 'created_by', 'created_by_label', 'created_at'] as const;
 export type SnapshotSummary = Omit<SnapshotsTable, 'content'>;
+export type Runs = { first_ran_at: string | null; last_ran_at: string | null };
 
 export function createSnapshotsStore(db: Db) {
   return {
-    listOfInstance: (instanceId: string): Promise<SnapshotSummary[]> =>
-      db.selectFrom('snapshots').select(LISTED).where('instance_id', '=', instanceId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute(),
+    /** Newest first, each with when it ran on the instance (first and last time), if it ever did. */
+    listOfInstance: (instanceId: string): Promise<Array<SnapshotSummary & Runs>> =>
+      db
+        .selectFrom('snapshots')
+        .leftJoin('snapshot_runs', 'snapshot_runs.snapshot_id', 'snapshots.id')
+        .select(LISTED.map((c) => `snapshots.${c}` as const))
+        .select(['snapshot_runs.first_ran_at', 'snapshot_runs.last_ran_at'])
+        .where('snapshots.instance_id', '=', instanceId)
+        .orderBy('snapshots.created_at', 'desc')
+        .orderBy('snapshots.id', 'desc')
+        .execute(),
+    /** When the snapshot ran on its instance, first and last time; undefined if it never did. */
+    runOf: (snapshotId: string, ex: Executor = db) => ex.selectFrom('snapshot_runs').select(['first_ran_at', 'last_ran_at']).where('snapshot_id', '=', snapshotId).executeTakeFirst(),
     byId: (id: string, ex: Executor = db) => ex.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst(),
     /** What a snapshot is, without its content: for answers that name it, not ship it. */
     summaryById: (id: string, ex: Executor = db): Promise<SnapshotSummary | undefined> => ex.selectFrom('snapshots').select(LISTED).where('id', '=', id).executeTakeFirst(),
     insert: (s: SnapshotsTable, ex: Executor) => ex.insertInto('snapshots').values(s).execute(),
-    /**
-     * Automatic snapshots beyond the newest `keep`, never the ones an instance targets or
-     * runs, nor one a device, a device group or a rollout names.
-     */
     /** Automatic snapshots past the newest `keep`, less those in use (`protectedIds`, devices, groups, rollouts). */
     expiredAuto: async (instanceId: string, keep: number, protectedIds: string[], ex: Executor) => {
       const newest = await ex.selectFrom('snapshots').select('id').where('instance_id', '=', instanceId).where('kind', '=', 'auto').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(keep).execute();

@@ -286,6 +286,21 @@ export function SnapshotPage() {
           <dd>
             <time dateTime={snapshot.createdAt}>{formatDateTime(snapshot.createdAt, true)}</time>
           </dd>
+          <dt>Ran on the instance</dt>
+          <dd>
+            {snapshot.firstRanAt && snapshot.lastRanAt ? (
+              <>
+                first <time dateTime={snapshot.firstRanAt}>{formatDateTime(snapshot.firstRanAt, true)}</time>
+                {snapshot.lastRanAt !== snapshot.firstRanAt && (
+                  <>
+                    , last started <time dateTime={snapshot.lastRanAt}>{formatDateTime(snapshot.lastRanAt, true)}</time>
+                  </>
+                )}
+              </>
+            ) : (
+              <span className="muted">never: deploying it changes the flows, which an operator may not do</span>
+            )}
+          </dd>
           <dt>SHA-256</dt>
           <dd className="mono hash">{snapshot.hash}</dd>
           <dt>Nodes</dt>

@@ -41,7 +41,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
   const [exporting, setExporting] = useState<string | null>(null);
   const mayOperate = access.allowed('instances:operate');
   const mayWrite = access.allowed('snapshots:write');
-  // An operator rolls back; deploying a newer or imported snapshot changes the flows (the server says the same).
+  // An operator rolls back to what ran here before; deploying a snapshot that never ran changes the flows (the server says the same).
   const mayDeployAny = access.allowed('applications:write');
 
   const deploy = useAction(async (snapshot: Snapshot) => {
@@ -50,8 +50,6 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
   });
 
   const list = snapshots.data ?? [];
-  // What is deployed now: the target, or what runs when there is none.
-  const deployed = list.find((s) => s.id === (instance.targetSnapshotId ?? instance.runningSnapshotId)) ?? null;
   const toggle = (id: string, on: boolean) => setSelected((current) => (on ? [...current.filter((x) => x !== id), id].slice(-2) : current.filter((x) => x !== id)));
   const compareSelected = () => {
     const pair = list.filter((s) => selected.includes(s.id));
@@ -102,8 +100,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                 {list.map((snapshot) => {
                   const isRunning = snapshot.id === instance.runningSnapshotId;
                   const isTarget = snapshot.id === instance.targetSnapshotId;
-                  const older = deployed !== null && snapshot.createdAt < deployed.createdAt;
-                  const deployLabel = older ? 'Roll back to this' : 'Deploy';
+                  const ranHere = Boolean(snapshot.lastRanAt);
+                  const deployLabel = ranHere ? 'Roll back to this' : 'Deploy';
                   const rowName = `${snapshot.name} (${formatDateTime(snapshot.createdAt, true)})`;
                   return (
                     <Fragment key={snapshot.id}>
@@ -134,15 +132,20 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         <td>
                           {isRunning && <span className="badge badge-ok">running</span>}
                           {isTarget && !isRunning && <span className="badge badge-warn">deploying</span>}
+                          {!isRunning && snapshot.lastRanAt && (
+                            <span className="muted small block">
+                              ran here, last from <time dateTime={snapshot.lastRanAt}>{formatDateTime(snapshot.lastRanAt, true)}</time>
+                            </span>
+                          )}
                         </td>
                         <td className="actions-cell">
                           <span className="button-group">
-                            {mayOperate && ((older && snapshot.kind !== 'import') || mayDeployAny) && !(isRunning && isTarget) && (
+                            {mayOperate && (ranHere || mayDeployAny) && !(isRunning && isTarget) && (
                               <ConfirmButton
                                 label={deployLabel}
                                 accessibleName={`${deployLabel}: ${rowName}`}
-                                question={older ? `Roll back to “${snapshot.name}”?` : `Deploy “${snapshot.name}”?`}
-                                confirmLabel={older ? 'Yes, roll back' : 'Yes, deploy'}
+                                question={ranHere ? `Roll back to “${snapshot.name}”?` : `Deploy “${snapshot.name}”?`}
+                                confirmLabel={ranHere ? 'Yes, roll back' : 'Yes, deploy'}
                                 danger={false}
                                 pending={deploy.pending}
                                 onConfirm={() => deploy.run(snapshot)}
