@@ -35,7 +35,7 @@ import { createSsoService, localPasswordsOffFor } from './features/sso/sso.servi
 import { createSsoStore } from './features/sso/sso.store.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
-import { createLiveSockets } from './features/applications/live-sockets.ts';
+import { createLiveSockets, endsAccess } from './features/applications/live-sockets.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
@@ -195,6 +195,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     for (const r of records) metrics.auditEvents.inc({ outcome: r.outcome });
     const last = records[records.length - 1]!;
     checkpointer.afterAppend(last.seq).catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint failed'));
+    // Committed: a socket let through before it is asked again now, not at the next interval.
+    if (records.some((r) => endsAccess(r.event))) liveSockets.sweepNow().catch((error: unknown) => app.log.error({ err: error }, 'checking open WebSockets failed'));
   });
 
   await app.register(cookie);

@@ -260,10 +260,13 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
       assert.match(await answer, /"auth":"ok"/);
       return socket;
     };
-    /** When the socket closed; null if still open after the check has had time to run. */
+    /**
+     * When the socket closed; null if still open after 3 s. The change is audited and its
+     * check asked again at once: well before the next periodic check (LIVE_SOCKET_CHECK_MS).
+     */
     const closed = (socket: WebSocket) =>
       new Promise<number | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), LIVE_SOCKET_CHECK_MS + 5000);
+        const timer = setTimeout(() => resolve(null), Math.min(3000, LIVE_SOCKET_CHECK_MS / 2));
         socket.once('close', () => {
           clearTimeout(timer);
           resolve(Date.now());
