@@ -18,6 +18,7 @@ import {
   TEAM_ROLE_PERMISSIONS,
   TEAM_ROLES,
   type Permission,
+  type PermissionDefinition,
   type PermissionScope,
 } from '@flowgate/core';
 
@@ -78,12 +79,13 @@ export function renderRolesDoc(): string {
       ['Role', 'Holds'],
       PLATFORM_ROLES.map((role) => {
         const granted = PLATFORM_ROLE_PERMISSIONS[role];
-        const all = granted.length === PERMISSION_NAMES.length;
+        const membersOnly = PERMISSION_NAMES.filter((p) => (PERMISSIONS[p] as PermissionDefinition).membersOnly);
+        const everyOther = PERMISSION_NAMES.every((p) => granted.includes(p) || membersOnly.includes(p));
         const scopes = SCOPE_ORDER.filter((s) => granted.some((p) => PERMISSIONS[p].scope === s));
         return [
           code(role),
-          all
-            ? `Every permission, in every team (${granted.length} of ${PERMISSION_NAMES.length})`
+          everyOther
+            ? `Every permission, in every team (${granted.length} of ${PERMISSION_NAMES.length}), except ${membersOnly.map(code).join(' and ')}: those come only with a role in the team`
             : `${granted.length} of ${PERMISSION_NAMES.length} permissions: those of the ${scopes.map(code).join(' and ')} scope; team permissions come from team roles`,
         ];
       }),

@@ -15,6 +15,12 @@ export interface PermissionDefinition {
   readonly scope: PermissionScope;
   readonly access: PermissionAccess;
   readonly description: string;
+  /**
+   * Team scope only: held through a role in the team, never through the platform role. A
+   * platform admin joins the team first (audited as member.joined), so that who works
+   * inside a team's Node-RED is always one of the team.
+   */
+  readonly membersOnly?: true;
 }
 
 export const PERMISSIONS = {
@@ -82,14 +88,16 @@ export const PERMISSIONS = {
   'instances:editor': {
     scope: 'team',
     access: 'read',
-    description: "Open an instance's Node-RED editor (edit and deploy only with applications:write)",
+    description: "Open an instance's Node-RED editor (edit and deploy only with applications:write); for the team's people only",
+    membersOnly: true,
   },
   'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups, devices and provisioning tokens (never their secrets)" },
   'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups; rename devices and move them' },
   'fleet:editor': {
     scope: 'team',
     access: 'read',
-    description: "Open a device's Node-RED editor through its tunnel, read only: a device runs only its target snapshot",
+    description: "Open a device's Node-RED editor through its tunnel, read only: a device runs only its target snapshot; for the team's people only",
+    membersOnly: true,
   },
   'fleet:deploy': {
     scope: 'team',

@@ -1,4 +1,4 @@
-import { PERMISSIONS, PERMISSION_NAMES, type Permission } from './permissions.ts';
+import { PERMISSIONS, PERMISSION_NAMES, type Permission, type PermissionDefinition } from './permissions.ts';
 
 /** Roles a person holds inside one team. */
 export const TEAM_ROLES = ['owner', 'member', 'operator', 'viewer', 'auditor'] as const;
@@ -42,7 +42,8 @@ const SELF_PERMISSIONS = PERMISSION_NAMES.filter((p) => PERMISSIONS[p].scope ===
 
 export const PLATFORM_ROLE_PERMISSIONS: Record<PlatformRole, readonly Permission[]> = {
   // The platform admin may do everything, in every team: the role exists to run the platform.
-  admin: PERMISSION_NAMES,
+  // Not open a team's Node-RED editors, though, unless a member (membersOnly).
+  admin: PERMISSION_NAMES.filter((p) => !(PERMISSIONS[p] as PermissionDefinition).membersOnly),
   user: SELF_PERMISSIONS,
 };
 

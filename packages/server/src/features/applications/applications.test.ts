@@ -398,6 +398,16 @@ for (const dialect of DIALECTS) {
       const outsider = await addMember(t, admin, otherTeam, 'otto@plant.example', 'owner');
       assert.equal((await outsider.get(`/instances/${instanceId}/editor/`)).statusCode, 404);
       assert.equal((await outsider.get(`/api/instances/${instanceId}`)).statusCode, 404);
+      // A platform admin who is not in the team sees the instance, but its editor is for the team's people.
+      const ottoId = (await outsider.get('/api/account')).json().user.id as string;
+      assert.equal((await admin.patch(`/api/platform/users/${ottoId}`, { platformRole: 'admin' })).statusCode, 200);
+      assert.equal((await outsider.get(`/api/instances/${instanceId}`)).statusCode, 200);
+      const refused = await outsider.get(`/instances/${instanceId}/editor/`);
+      assert.equal(refused.statusCode, 403);
+      assert.match(refused.json().detail, /Only the team's people open its Node-RED editors \(instances:editor\): join the team first/);
+      const [denied] = (await admin.get(`/api/teams/${teamId}/audit?event=auth.access.denied`)).json().events as Array<{ actorLabel: string; details: string }>;
+      assert.equal(denied!.actorLabel, 'otto@plant.example');
+      assert.equal(JSON.parse(denied!.details).reason, 'not a member');
     });
   });
 }

@@ -139,6 +139,8 @@ export function InstancePage() {
 function EditorLink({ instance, access }: { instance: Instance; access: TeamAccess }) {
   const editable = access.allowed('applications:write');
   const reachable = instance.status === 'running' || instance.status === 'safe-mode';
+  // A platform admin outside the team: the editor is for the team's people (the server says the same).
+  if (!access.allowed('instances:editor')) return <span className="muted small">The editor opens for the team's people: join the team to open it.</span>;
   return (
     <>
       <a className={`button${reachable ? ' primary' : ''}`} href={instance.editorPath} target="_blank" rel="noopener noreferrer">
