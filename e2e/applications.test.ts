@@ -338,6 +338,7 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   await oldRow.getByRole('link', { name: /^Compare .* with running$/ }).click();
   await admin.waitForURL(/to=running$/);
   await admin.getByText('After (running now)').waitFor();
+  await admin.getByText(`running on ${INSTANCE}`, { exact: true }).waitFor();
   await admin.getByRole('rowheader', { name: 'topic', exact: true }).waitFor();
   await shot(admin, '10b-diff-with-running');
   // A snapshot against itself has no differences.

@@ -278,8 +278,8 @@ export interface EnvDiff {
   changed: Array<{ name: string; before: EnvVar; after: EnvVar }>;
 }
 
-/** One side of a change review: the snapshot, and the instance it was taken on (which may be another of the team's). */
-export type DiffSide = Snapshot & { instanceName: string };
+/** One side of a change review: the snapshot, and the instance it was taken on (which may be another of the team's), and whether that instance runs it now. */
+export type DiffSide = Snapshot & { instanceName: string; runningThere: boolean };
 
 export interface SnapshotDiff {
   from: DiffSide;

@@ -144,10 +144,13 @@ for (const dialect of DIALECTS) {
       const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
       const staging = (await admin.post(`/api/applications/${applicationId}/instances`, { name: 'staging', nodeRedVersion: version })).json().id as string;
       const onStaging = (await admin.post(`/api/instances/${staging}/snapshots`, { name: 'staging B', flows: FLOW_B })).json().id as string;
+      await reportAsAgent(t, staging, 'running', onStaging);
       const review = await operator.get(`/api/instances/${instanceId}/diff?from=${onStaging}&to=${snapshotA}`);
       assert.equal(review.statusCode, 200, review.body);
       const body = review.json();
       assert.deepEqual([body.from.instanceName, body.to.instanceName], ['staging', 'prod']);
+      // Each side says whether its own instance runs it: staging does, prod runs nothing yet.
+      assert.deepEqual([body.from.runningThere, body.to.runningThere], [true, false]);
       assert.deepEqual(body.diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 0 });
 
       const otherTeam = (await admin.post('/api/teams', { name: 'Elsewhere' })).json().id as string;

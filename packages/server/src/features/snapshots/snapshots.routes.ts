@@ -73,7 +73,8 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     },
     async (request) => {
       const { from, to, fromInstance, toInstance, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to, request.ctx);
-      const side = (s: SnapshotsTable, i: { id: string; name: string }) => ({ ...present(s), instanceName: i.name });
+      // Each side names its own instance and whether that instance runs it now: the two may differ (staging against production).
+      const side = (s: SnapshotsTable, i: { name: string; running_snapshot_id: string | null }) => ({ ...present(s), instanceName: i.name, runningThere: i.running_snapshot_id === s.id });
       return { from: side(from, fromInstance), to: side(to, toInstance), diff, modules, settings, env };
     },
   );

@@ -15,12 +15,12 @@ function labelOf(node: FlowNode): string {
   return `${node.type} ${node.id.slice(0, 6)}`;
 }
 
-function SnapshotCard({ title, snapshot, running }: { title: string; snapshot: DiffSide; running: boolean }) {
+function SnapshotCard({ title, snapshot }: { title: string; snapshot: DiffSide }) {
   return (
     <div className="card snapshot-card">
       <p className="card-kicker">
         {title}
-        {running && <span className="badge badge-ok">running</span>}
+        {snapshot.runningThere && <span className="badge badge-ok">running on {snapshot.instanceName}</span>}
       </p>
       <h2 className="snapshot-name">{snapshot.name}</h2>
       {snapshot.description && <p className="small">{snapshot.description}</p>}
@@ -188,8 +188,8 @@ export function DiffPage() {
       {data && (
         <>
           <div className="grid-2 diff-sides">
-            <SnapshotCard title="Before" snapshot={data.from} running={data.from.id === inst?.runningSnapshotId} />
-            <SnapshotCard title={to === 'running' ? 'After (running now)' : 'After'} snapshot={data.to} running={data.to.id === inst?.runningSnapshotId} />
+            <SnapshotCard title="Before" snapshot={data.from} />
+            <SnapshotCard title={to === 'running' ? 'After (running now)' : 'After'} snapshot={data.to} />
           </div>
 
           <section aria-labelledby="summary-title">
