@@ -13,7 +13,47 @@ export interface Problem {
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  const page = proxiedPageOf(reply.request);
+  if (page) return sendProblemPage(reply, problem, page);
   return reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+/**
+ * Pages the platform proxies rather than renders (a Node-RED editor, a flow's dashboard),
+ * opened by a person's browser: the instance's or device's own page, to go back to. Null for
+ * anything else, which is a script's request and gets problem+json.
+ */
+function proxiedPageOf(request: FastifyRequest): { back: string } | null {
+  if (request.method !== 'GET') return null;
+  const match = /^\/(instances|devices)\/([A-Za-z0-9-]{1,64})\/(editor|app)(\/|\?|$)/.exec(request.url);
+  if (!match) return null;
+  const mode = request.headers['sec-fetch-mode'];
+  const navigating = mode ? mode === 'navigate' : /\btext\/html\b/.test(String(request.headers.accept ?? ''));
+  return navigating ? { back: `/${match[1]}/${match[2]}` } : null;
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The same problem as a page a person can read: signed out (a session that timed out while
+ * the editor's tab stayed open), to the sign-in page and back here after it; anything else,
+ * what went wrong and a way back, with the problem's status.
+ */
+function sendProblemPage(reply: FastifyReply, problem: Problem, page: { back: string }): FastifyReply {
+  if (problem.type === TYPE_BASE + 'unauthenticated') return reply.redirect(`/sign-in?next=${encodeURIComponent(reply.request.url)}`, 303);
+  const html = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(problem.title)} · Flowgate</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1d2733}h1{font-size:1.5rem}a{color:#0b5cad}.muted{color:#5b6673;font-size:.875rem}</style></head>
+<body><main>
+<h1>${escapeHtml(problem.title)}</h1>
+<p>${escapeHtml(problem.detail)}</p>
+<p><a href="${escapeHtml(page.back)}">Back to Flowgate</a></p>
+<p class="muted">HTTP ${problem.status}</p>
+</main></body>
+</html>
+`;
+  return reply.code(problem.status).type('text/html; charset=utf-8').send(html);
 }
 
 /**

@@ -11,6 +11,15 @@ import type { AuthConfig, DiscoveredProvider, LoginReply } from '../types.ts';
 
 type Step = 'password' | 'mfa' | 'enrol';
 
+/** Pages the platform proxies (a Node-RED editor, a flow's dashboard): loaded whole, not routed in this app. */
+const SERVER_PAGE = /^\/(instances|devices)\/[^/?#]+\/(editor|app)([/?#]|$)/;
+
+/** Leaves this app for a page the platform serves itself. */
+function LeaveFor({ url }: { url: string }) {
+  useEffect(() => window.location.replace(url), [url]);
+  return <p className="muted">Opening {url}…</p>;
+}
+
 /** Only paths inside the app, so a crafted ?next= cannot send people elsewhere. */
 function safeNext(next: string | null): string {
   return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/teams';
@@ -47,6 +56,7 @@ export function SignInPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const next = safeNext(params.get('next'));
+  const goNext = () => (SERVER_PAGE.test(next) ? window.location.replace(next) : navigate(next, { replace: true }));
   const config = useResource(() => api.get<AuthConfig>('/api/auth/config'), 'config');
   const [step, setStep] = useState<Step>('password');
   const [email, setEmail] = useState(params.get('email') ?? '');
@@ -71,7 +81,7 @@ export function SignInPage() {
     setPassword('');
     if (reply.status === 'signed-in') {
       await refresh();
-      navigate(next, { replace: true });
+      goNext();
     } else {
       setStep(reply.status === 'mfa-required' ? 'mfa' : 'enrol');
     }
@@ -80,7 +90,7 @@ export function SignInPage() {
     const reply = await api.post<LoginReply>('/api/auth/mfa', { code: code.trim() });
     adoptCsrfToken(reply.csrfToken);
     await refresh();
-    navigate(next, { replace: true });
+    goNext();
   });
   const cancel = async () => {
     await signOut().catch(() => {});
@@ -88,7 +98,7 @@ export function SignInPage() {
     setCode('');
   };
 
-  if (session?.signedIn && !recoveryCodes) return <Navigate to={next} replace />;
+  if (session?.signedIn && !recoveryCodes) return SERVER_PAGE.test(next) ? <LeaveFor url={next} /> : <Navigate to={next} replace />;
 
   const banner = config.data?.loginBanner.trim();
   return (
@@ -192,7 +202,7 @@ export function SignInPage() {
             <>
               <RecoveryCodes codes={recoveryCodes} />
               <div>
-                <button type="button" className="primary" onClick={() => navigate(next, { replace: true })}>
+                <button type="button" className="primary" onClick={goNext}>
                   I have stored my codes, continue
                 </button>
               </div>

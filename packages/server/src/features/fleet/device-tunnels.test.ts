@@ -47,6 +47,27 @@ for (const dialect of DIALECTS) {
       assert.equal(t.context.tunnels.pending(device.id), false, 'nothing asked of it');
     });
 
+    test('opened in a browser tab, the same answer is a page: what went wrong, escaped, and the way back; signed out, the sign-in page and back', async () => {
+      const renamed = await owner.patch(`/api/devices/${device.id}`, { name: 'Press <b>7</b> & "west"' });
+      assert.equal(renamed.statusCode, 200, renamed.body);
+      const navigate = { 'sec-fetch-mode': 'navigate', accept: 'text/html,application/xhtml+xml' };
+      const page = await owner.request('GET', `/devices/${device.id}/editor/`, undefined, navigate);
+      assert.equal(page.statusCode, 503);
+      assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+      assert.match(page.body, /<h1>Device not reachable<\/h1>/);
+      assert.ok(page.body.includes('&#34;Press &#60;b&#62;7&#60;/b&#62; &#38; &#34;west&#34;&#34;: the device is not connected'), page.body);
+      assert.ok(!page.body.includes('<b>7</b>'), 'the name is text, not markup');
+      assert.ok(page.body.includes(`<a href="/devices/${device.id}">Back to Flowgate</a>`));
+      const signedOut = await new Client(t).request('GET', `/devices/${device.id}/editor/`, undefined, navigate);
+      assert.equal(signedOut.statusCode, 303);
+      assert.equal(signedOut.headers.location, `/sign-in?next=${encodeURIComponent(`/devices/${device.id}/editor/`)}`);
+      // A script's request (the editor's own, a fetch) still gets problem+json.
+      const fetched = await new Client(t).request('GET', `/devices/${device.id}/editor/`, undefined, { 'sec-fetch-mode': 'cors', accept: 'text/html' });
+      assert.equal(fetched.statusCode, 401);
+      assert.equal(fetched.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.equal((await owner.patch(`/api/devices/${device.id}`, { name: 'gw-a' })).statusCode, 200);
+    });
+
     test('opening the editor answers the long poll with editorTunnel, once; the tunnel arrives and the editor opens', async () => {
       const device_ = new Client(t);
       device_.bearer = device.credential;
