@@ -97,7 +97,13 @@ export function DevicePage() {
         <dt>Load</dt>
         <dd>{d.cpuPercent === null ? <span className="muted">not reported</span> : `CPU ${d.cpuPercent} % · memory in use ${d.memoryMb ?? '?'} MB`}</dd>
       </dl>
-      {access.allowed('fleet:editor') && !d.revokedAt && <DeviceEditorLink device={d} />}
+      {!d.revokedAt &&
+        (access.allowed('fleet:editor') ? (
+          <DeviceEditorLink device={d} />
+        ) : (
+          // A platform admin outside the team: the editor is for the team's people (the server says the same).
+          <p className="muted small">The editor opens for the team's people: join the team to open it.</p>
+        ))}
       {d.statusDetail && (
         <p className="notice notice-error" role="status">
           {d.statusDetail}
