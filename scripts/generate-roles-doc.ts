@@ -38,7 +38,7 @@ const SCOPES: Record<PermissionScope, { title: string; text: string }> = {
   },
   team: {
     title: 'Team',
-    text: "Decided by the caller's role in the team the request names (`:teamId`). A team the caller is not in answers 404, as if it did not exist; platform admins may act in every team.",
+    text: "Decided by the caller's role in the team the request names (`:teamId`). A team the caller is not in answers 404, as if it did not exist; platform admins may act in every team, except where the table shows a dash for them: the Node-RED editors are for the team's people, and a platform admin joins the team first.",
   },
 };
 

@@ -31,9 +31,12 @@ export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
   auditor: [...teamRead, 'audit:read'],
 };
 
-/** What a role may do inside the Node-RED editor: edit and deploy, or look. */
-export function editorPermissions(role: TeamRole | null, platformRole: PlatformRole): '*' | 'read' {
-  if (platformRole === 'admin') return '*';
+/**
+ * What a role in the team may do inside the Node-RED editor: edit and deploy, or look. The
+ * team role alone decides, a platform admin's too (the editors are membersOnly): an admin who
+ * joins as viewer gets a viewer's editor.
+ */
+export function editorPermissions(role: TeamRole | null): '*' | 'read' {
   return role !== null && TEAM_ROLE_PERMISSIONS[role].includes('applications:write') ? '*' : 'read';
 }
 

@@ -68,26 +68,31 @@ for (const dialect of DIALECTS) {
       await after.close();
     });
 
-    test('0014 records what runs on an instance as having run there, and nothing else', async () => {
+    test('0014 records as having run what is known to have: every automatic snapshot, and what runs on its own instance', async () => {
       const database = await emptyDatabase(dialect);
       drops.push(database.drop);
       const before = await database.open('0013_snapshots_immutable');
       const now = '2026-11-30T08:00:00.000Z';
       await sql`insert into teams (id, name, require_mfa, created_at, updated_at) values ('t1', 'Bottling', 0, ${now}, ${now})`.execute(before.db);
       await sql`insert into applications (id, team_id, name, description, created_at, updated_at) values ('a1', 't1', 'Filler', '', ${now}, ${now})`.execute(before.db);
-      for (const [id, status, running] of [['i1', 'running', 's1'], ['i2', 'crashed', 's3'], ['i3', 'stopped', null]] as const) {
+      for (const [id, status, running] of [['i1', 'running', 's1'], ['i2', 'crashed', 's3'], ['i3', 'stopped', null], ['i4', 'running', 's2']] as const) {
         await sql`insert into instances (id, application_id, team_id, name, node_red_version, desired_state, status, status_detail, target_snapshot_id, running_snapshot_id, endpoint_access, agent_token_hash, credential_secret_enc, editor_key_enc, generation, created_at, updated_at)
           values (${id}, 'a1', 't1', ${id}, '4.1.8', 'running', ${status}, null, ${running}, ${running}, 'team', ${`hash-${id}`}, 'x', 'x', 1, ${now}, ${now})`.execute(before.db);
       }
-      for (const [id, instance] of [['s1', 'i1'], ['s2', 'i1'], ['s3', 'i2']] as const) {
+      const earlier = '2026-11-29T17:30:00.000Z';
+      for (const [id, instance, kind, at] of [['s1', 'i1', 'manual', now], ['s2', 'i1', 'manual', now], ['s3', 'i2', 'manual', now], ['s4', 'i3', 'auto', earlier]] as const) {
         await sql`insert into snapshots (id, instance_id, team_id, hash, name, description, kind, content, node_count, created_by, created_by_label, created_at)
-          values (${id}, ${instance}, 't1', ${`h-${id}`}, ${id}, '', 'manual', '{}', 0, null, null, ${now})`.execute(before.db);
+          values (${id}, ${instance}, 't1', ${`h-${id}`}, ${id}, '', ${kind}, '{}', 0, null, null, ${at})`.execute(before.db);
       }
       await before.close();
 
       const after = await database.open();
-      // s1 runs on i1; s3 was being started on i2 when it crashed, and s2 is only stored.
-      assert.deepEqual(await after.db.selectFrom('snapshot_runs').selectAll().execute(), [{ snapshot_id: 's1', instance_id: 'i1', first_ran_at: now, last_ran_at: now }]);
+      // s1 runs on i1; s4 was an editor deploy on i3, run as it was made. s3 was being started
+      // on i2 when it crashed; s2 is i1's, whatever i4 says it runs.
+      assert.deepEqual(await after.db.selectFrom('snapshot_runs').selectAll().orderBy('snapshot_id').execute(), [
+        { snapshot_id: 's1', instance_id: 'i1', first_ran_at: now, last_ran_at: now },
+        { snapshot_id: 's4', instance_id: 'i3', first_ran_at: earlier, last_ran_at: earlier },
+      ]);
       await after.close();
     });
   });

@@ -577,11 +577,14 @@ const steps: Array<[string, Step]> = [
         .addColumn('last_ran_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('snapshot_runs_instance').on('snapshot_runs').column('instance_id').execute();
-      // What runs now is all that is known of the time before this record was kept.
+      // What is known of the time before this record was kept: every automatic snapshot is
+      // an editor deploy, which Node-RED ran as it was made; and what runs now.
+      await sql`insert into snapshot_runs (snapshot_id, instance_id, first_ran_at, last_ran_at)
+        select id, instance_id, created_at, created_at from snapshots where kind = 'auto'`.execute(db);
       await sql`insert into snapshot_runs (snapshot_id, instance_id, first_ran_at, last_ran_at)
         select i.running_snapshot_id, i.id, i.updated_at, i.updated_at from instances i
         join snapshots s on s.id = i.running_snapshot_id and s.instance_id = i.id
-        where i.status = 'running'`.execute(db);
+        where i.status = 'running' and s.kind <> 'auto'`.execute(db);
     },
   ],
 ];

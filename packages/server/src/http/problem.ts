@@ -27,9 +27,9 @@ function proxiedPageOf(request: FastifyRequest): { back: string } | null {
   if (request.method !== 'GET') return null;
   const match = /^\/(instances|devices)\/([A-Za-z0-9-]{1,64})\/(editor|app)(\/|\?|$)/.exec(request.url);
   if (!match) return null;
-  const mode = request.headers['sec-fetch-mode'];
-  const navigating = mode ? mode === 'navigate' : /\btext\/html\b/.test(String(request.headers.accept ?? ''));
-  return navigating ? { back: `/${match[1]}/${match[2]}` } : null;
+  // Only what the browser itself says is a navigation: a script asking for HTML (curl, an
+  // XHR) still gets the status it can act on.
+  return request.headers['sec-fetch-mode'] === 'navigate' ? { back: `/${match[1]}/${match[2]}` } : null;
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

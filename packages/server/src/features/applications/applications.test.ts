@@ -151,6 +151,9 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([body.from.instanceName, body.to.instanceName], ['staging', 'prod']);
       // Each side says whether its own instance runs it: staging does, prod runs nothing yet.
       assert.deepEqual([body.from.runningThere, body.to.runningThere], [true, false]);
+      // Crashed, staging still names the snapshot it ran last: not running.
+      await reportAsAgent(t, staging, 'crashed', onStaging);
+      assert.equal((await operator.get(`/api/instances/${instanceId}/diff?from=${onStaging}&to=${snapshotA}`)).json().from.runningThere, false);
       assert.deepEqual(body.diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 0 });
 
       const otherTeam = (await admin.post('/api/teams', { name: 'Elsewhere' })).json().id as string;

@@ -34,7 +34,7 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
       sub: user.id,
       email: user.email,
       name: user.name,
-      permissions: editorPermissions(role, user.platform_role),
+      permissions: editorPermissions(role),
       iid: instance.id,
       exp: Math.floor(clock.now().getTime() / 1000) + seconds,
     });
@@ -72,7 +72,7 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
     checkPresentedEditorToken(request, applications.editorKey(instance), { userId: user.id, iid: instance.id }, Math.floor(clock.now().getTime() / 1000));
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
-      await auditLog.record(request.ctx, { event: 'instance.editor.opened', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { permissions: editorPermissions(request.teamRole, user.platform_role) } });
+      await auditLog.record(request.ctx, { event: 'instance.editor.opened', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { permissions: editorPermissions(request.teamRole) } });
       return reply.redirect(`/instances/${instance.id}/editor/?access_token=${tokenFor(user, request.teamRole, instance, EDITOR_TOKEN_SECONDS)}`);
     }
     // Node-RED gets a token minted now, with the rights of the person's role now: the one the

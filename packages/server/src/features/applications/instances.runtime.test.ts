@@ -285,6 +285,14 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.ok(noLongerPublic !== null, 'the anonymous socket closed once the endpoints need sign-in');
     assert.equal(staying.readyState, WebSocket.OPEN, "the owner's editor, still allowed, stays open");
     staying.close();
+
+    // A platform admin outside the team: the editor's WebSocket is refused, as its page is.
+    const lobby = (await admin.post('/api/teams', { name: 'Lobby' })).json().id as string;
+    const outsider = await addMember(t, admin, lobby, 'ian@plant.example', 'owner');
+    const outsiderId = (await outsider.get('/api/account')).json().user.id as string;
+    assert.equal((await admin.patch(`/api/platform/users/${outsiderId}`, { platformRole: 'admin' })).statusCode, 200);
+    await assert.rejects(open(`/instances/${instanceId}/editor/comms`, { cookie: outsider.cookie! }), /refused: 404/);
+    assert.equal((await outsider.get(`/instances/${instanceId}/editor/`)).statusCode, 403);
   });
 
   test('a member made operator while the editor is open can no longer deploy from it', async () => {

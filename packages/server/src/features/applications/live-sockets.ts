@@ -8,10 +8,28 @@ export const LIVE_SOCKET_CHECK_MS = 15_000;
  * sessions or tokens, a changed or removed account, membership, team, instance or device.
  * Any of them asks every check again at once, rather than at the next interval.
  */
-const ACCESS_MAY_END = /^(auth\.logout|auth\.sessions\.revoked|token\.revoked|user\.|member\.|team\.deleted|instance\.(updated|deleted)|device\.revoked)/;
+const ACCESS_MAY_END = new Set([
+  'auth.logout',
+  'auth.sessions.revoked',
+  'token.revoked',
+  'user.updated',
+  'user.deprovisioned',
+  'user.password.changed',
+  'user.password.reset',
+  'user.mfa.reset',
+  'member.removed',
+  'member.left',
+  'member.role.changed',
+  'member.unmapped',
+  'team.deleted',
+  'application.deleted',
+  'instance.updated',
+  'instance.deleted',
+  'device.revoked',
+]);
 
 export function endsAccess(event: string): boolean {
-  return ACCESS_MAY_END.test(event);
+  return ACCESS_MAY_END.has(event);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
-import { Client, DIALECTS, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
+import { addMember, Client, DIALECTS, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
 
 /**
  * The editor tunnel at the protocol level, with a device played by hand: opening a
@@ -47,6 +47,26 @@ for (const dialect of DIALECTS) {
       assert.equal(t.context.tunnels.pending(device.id), false, 'nothing asked of it');
     });
 
+    test("a platform admin outside the team is refused the device's editor, its page and its WebSocket", async () => {
+      const lobby = (await owner.post('/api/teams', { name: 'Lobby' })).json().id as string;
+      const admin2 = await addMember(t, owner, lobby, 'ines@plant.example', 'owner');
+      const id = (await admin2.get('/api/account')).json().user.id as string;
+      assert.equal((await owner.patch(`/api/platform/users/${id}`, { platformRole: 'admin' })).statusCode, 200);
+      assert.equal((await admin2.get(`/api/devices/${device.id}`)).statusCode, 200, 'the admin sees the device');
+      const page = await admin2.get(`/devices/${device.id}/editor/`);
+      assert.equal(page.statusCode, 403);
+      assert.match(page.json().detail, /Only the team's people open its Node-RED editors \(fleet:editor\)/);
+      const refused = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(tunnelUrl.replace(TUNNEL_PATH, `/devices/${device.id}/editor/comms`), { headers: { cookie: admin2.cookie! } });
+        sockets.push(ws);
+        ws.on('error', () => undefined);
+        ws.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        ws.once('open', () => resolve(101));
+      });
+      assert.equal(refused, 404, 'refused before any tunnel is asked for');
+      assert.equal(t.context.tunnels.pending(device.id), false);
+    });
+
     test('opened in a browser tab, the same answer is a page: what went wrong, escaped, and the way back; signed out, the sign-in page and back', async () => {
       const renamed = await owner.patch(`/api/devices/${device.id}`, { name: 'Press <b>7</b> & "west"' });
       assert.equal(renamed.statusCode, 200, renamed.body);
@@ -61,10 +81,12 @@ for (const dialect of DIALECTS) {
       const signedOut = await new Client(t).request('GET', `/devices/${device.id}/editor/`, undefined, navigate);
       assert.equal(signedOut.statusCode, 303);
       assert.equal(signedOut.headers.location, `/sign-in?next=${encodeURIComponent(`/devices/${device.id}/editor/`)}`);
-      // A script's request (the editor's own, a fetch) still gets problem+json.
-      const fetched = await new Client(t).request('GET', `/devices/${device.id}/editor/`, undefined, { 'sec-fetch-mode': 'cors', accept: 'text/html' });
-      assert.equal(fetched.statusCode, 401);
-      assert.equal(fetched.headers['content-type'], 'application/problem+json; charset=utf-8');
+      // A script's request (the editor's own, a fetch, curl asking for HTML) still gets problem+json.
+      for (const headers of [{ 'sec-fetch-mode': 'cors', accept: 'text/html' }, { accept: 'text/html' }] as Array<Record<string, string>>) {
+        const fetched = await new Client(t).request('GET', `/devices/${device.id}/editor/`, undefined, headers);
+        assert.equal(fetched.statusCode, 401);
+        assert.equal(fetched.headers['content-type'], 'application/problem+json; charset=utf-8');
+      }
       assert.equal((await owner.patch(`/api/devices/${device.id}`, { name: 'gw-a' })).statusCode, 200);
     });
 

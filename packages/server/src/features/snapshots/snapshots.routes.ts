@@ -74,7 +74,12 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     async (request) => {
       const { from, to, fromInstance, toInstance, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to, request.ctx);
       // Each side names its own instance and whether that instance runs it now: the two may differ (staging against production).
-      const side = (s: SnapshotsTable, i: { name: string; running_snapshot_id: string | null }) => ({ ...present(s), instanceName: i.name, runningThere: i.running_snapshot_id === s.id });
+      const side = (s: SnapshotsTable, i: { name: string; status: string; running_snapshot_id: string | null }) => ({
+        ...present(s),
+        instanceName: i.name,
+        // A stopped or crashed instance still names the snapshot it ran last: that is not running.
+        runningThere: i.status === 'running' && i.running_snapshot_id === s.id,
+      });
       return { from: side(from, fromInstance), to: side(to, toInstance), diff, modules, settings, env };
     },
   );
