@@ -659,6 +659,15 @@ test('an operator rolls back to a snapshot that ran here, and is offered nothing
   await ran.getByRole('button', { name: 'Yes, roll back' }).click();
   await operator.locator(`tr[data-snapshot-id="${ranId}"]`).getByText('running', { exact: true }).waitFor({ timeout: RUNTIME_TIMEOUT });
   await waitRunning(operator, instanceId, "after the operator's roll back");
+  // Stopped, the snapshot is the one that ran last, not "running"; started again, it runs.
+  await operator.getByRole('button', { name: 'Stop', exact: true }).click();
+  await operator.getByRole('button', { name: 'Yes, stop' }).click();
+  await operator.getByTestId('instance-status').filter({ hasText: /^stopped$/ }).waitFor({ timeout: RUNTIME_TIMEOUT });
+  await operator.locator(`tr[data-snapshot-id="${ranId}"]`).getByText('last run (stopped)', { exact: true }).waitFor();
+  await shot(operator, '20b-stopped');
+  await operator.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitRunning(operator, instanceId, 'started again by the operator');
+  await operator.locator(`tr[data-snapshot-id="${ranId}"]`).getByText('running', { exact: true }).waitFor();
   // The snapshot's own page says when it ran here.
   await operator.goto(`/snapshots/${ranId}`);
   await operator.getByText('Ran on the instance').waitFor();

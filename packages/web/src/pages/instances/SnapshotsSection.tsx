@@ -130,7 +130,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         </td>
                         <td className="small">{snapshot.nodeCount}</td>
                         <td>
-                          {isRunning && <span className="badge badge-ok">running</span>}
+                          {/* A stopped or crashed instance still names what it ran last: say so, not "running". */}
+                          {isRunning && (instance.status === 'running' ? <span className="badge badge-ok">running</span> : <span className="badge">last run ({instance.status})</span>)}
                           {isTarget && !isRunning && <span className="badge badge-warn">deploying</span>}
                           {!isRunning && snapshot.lastRanAt && (
                             <span className="muted small block">
