@@ -36,6 +36,7 @@ import { createSsoStore } from './features/sso/sso.store.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
 import { createLiveSockets, endsAccess } from './features/applications/live-sockets.ts';
+import { requestForLog } from './http/request-log.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
@@ -87,7 +88,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const { config, database } = options;
   const clock = options.clock ?? systemClock;
   const app = Fastify({
-    logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
+    logger: options.logger === undefined ? { level: config.logLevel, serializers: { req: requestForLog } } : options.logger,
     bodyLimit: config.bodyLimitBytes,
     // Behind a reverse proxy, who a request came from (audit, rate limits) is what the
     // proxies named in FLOWGATE_TRUST_PROXY say; no one else's X-Forwarded-For is believed.

@@ -162,12 +162,18 @@ export class Client {
  * no agent): gives the instance a fresh agent token, as a spawn does, and reports through the
  * agent protocol that `snapshotId` runs (or, null, that nothing does).
  */
-export async function reportAsAgent(t: TestApp, instanceId: string, state: 'running' | 'starting' | 'crashed', snapshotId: string | null): Promise<void> {
+export async function reportAsAgent(
+  t: TestApp,
+  instanceId: string,
+  state: 'running' | 'starting' | 'crashed' | 'error',
+  snapshotId: string | null,
+  extra: { nodeRedPort?: number; error?: string } = {},
+): Promise<void> {
   const token = `fgi_test_${randomBytes(16).toString('hex')}`;
   await t.db.database.db.updateTable('instances').set({ agent_token_hash: sha256Hex(token) }).where('id', '=', instanceId).execute();
   const agent = new Client(t);
   agent.bearer = token;
-  const response = await agent.post('/api/agent/v1/status', { state, runningSnapshotId: snapshotId, runningHash: null, nodeRedPort: null, nodeRedVersion: '4.1.8', agentVersion: '0.1.0', error: null });
+  const response = await agent.post('/api/agent/v1/status', { state, runningSnapshotId: snapshotId, runningHash: null, nodeRedPort: extra.nodeRedPort ?? null, nodeRedVersion: '4.1.8', agentVersion: '0.1.0', error: extra.error ?? null });
   if (response.statusCode !== 204) throw new Error(`the agent's status report was refused: ${response.statusCode} ${response.body}`);
 }
 

@@ -71,11 +71,26 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     if (users > 0) throw new ConflictError(`Devices, device groups or rollouts (${users}) use snapshots of this instance: give them another target first.`);
   }
 
-  /** A new agent token for each spawn: the raw token lives only in the child's environment. */
+  /**
+   * A new agent token for each spawn: the raw token lives only in the child's environment.
+   * One launch at a time per instance, and none while its agent runs: a second Start (two
+   * people, a stale page) must not replace the token of the agent that runs, which would
+   * then be refused on every call.
+   */
+  const launches = new Map<string, Promise<void>>();
   async function launch(instanceId: string): Promise<void> {
-    const token = `fgi_${randomToken(32)}`;
-    await store.updateInstance(instanceId, { agent_token_hash: sha256Hex(token) });
-    runtime.start(instanceId, token);
+    const next = (launches.get(instanceId) ?? Promise.resolve()).then(async () => {
+      if (runtime.isRunning(instanceId)) return;
+      const token = `fgi_${randomToken(32)}`;
+      await store.updateInstance(instanceId, { agent_token_hash: sha256Hex(token) });
+      runtime.start(instanceId, token);
+    });
+    const settled = next.catch(() => {});
+    launches.set(instanceId, settled);
+    void settled.then(() => {
+      if (launches.get(instanceId) === settled) launches.delete(instanceId);
+    });
+    await next;
   }
 
   async function changeInstance(
@@ -269,7 +284,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     },
 
     async recordStatus(instance: InstancesTable, report: { state: InstanceStatus; runningSnapshotId: string | null; nodeRedPort: number | null; error: string | null }): Promise<void> {
-      runtime.setPort(instance.id, report.state === 'running' || report.state === 'safe-mode' ? report.nodeRedPort : null);
+      // Wherever Node-RED runs, whatever the state says: after a failed deploy the agent reports
+      // 'error' with the last good snapshot running again, and its editor must stay reachable.
+      runtime.setPort(instance.id, instance.desired_state === 'stopped' ? null : report.nodeRedPort);
       const status = instance.desired_state === 'stopped' ? 'stopped' : report.state;
       if (status === instance.status && report.runningSnapshotId === instance.running_snapshot_id && report.error === instance.status_detail) return;
       // First: should the status write fail, the agent's next report records both.

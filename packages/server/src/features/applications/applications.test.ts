@@ -151,8 +151,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([body.from.instanceName, body.to.instanceName], ['staging', 'prod']);
       // Each side says whether its own instance runs it: staging does, prod runs nothing yet.
       assert.deepEqual([body.from.runningThere, body.to.runningThere], [true, false]);
+      // A failed deploy reverted to the last good snapshot: 'error', and Node-RED runs on its port,
+      // which the editor and the endpoints are proxied to all the same.
+      await reportAsAgent(t, staging, 'error', onStaging, { nodeRedPort: 45_678, error: 'the flows failed to start; back on the last good ones' });
+      assert.equal(t.context.runtime.port(staging), 45_678);
       // Crashed, staging still names the snapshot it ran last: not running.
       await reportAsAgent(t, staging, 'crashed', onStaging);
+      assert.equal(t.context.runtime.port(staging), null, 'nothing to proxy to');
       assert.equal((await operator.get(`/api/instances/${instanceId}/diff?from=${onStaging}&to=${snapshotA}`)).json().from.runningThere, false);
       assert.deepEqual(body.diff.summary, { added: 0, removed: 0, changed: 2, moved: 0, rewired: 0 });
 

@@ -39,8 +39,22 @@ interface Running {
   stderr: string[];
 }
 
+/**
+ * What the platform's own environment says about reaching npm and the network: the registry
+ * (a scope's too), a proxy, extra CA certificates. The agent, npm and Node-RED's palette use
+ * the same. Nothing else of the platform's environment reaches them, registry tokens
+ * included: Node-RED's flows can read their process's environment.
+ */
+const PASSED_ENV = /^(npm_config_(registry|@[a-z0-9._-]+:registry|cafile|strict_ssl|proxy|https_proxy|noproxy)|https?_proxy|no_proxy|NODE_EXTRA_CA_CERTS)$/i;
+
+export function registryAndProxyEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && PASSED_ENV.test(e[0])));
+}
+
 export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
   const children = new Map<string, Running>();
+  // An agent that exited unexpectedly is started again after RESPAWN_DELAY_MS; a stop meanwhile cancels that.
+  const respawns = new Map<string, NodeJS.Timeout>();
   const ports = new Map<string, number>();
   const logs = createRecentLogs();
   const signals = createChangeSignals();
@@ -57,6 +71,7 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const child = spawn(process.execPath, [deps.agentBin ?? AGENT_BIN], {
       env: {
+        ...registryAndProxyEnv(process.env),
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? dir,
         FLOWGATE_AGENT_PLATFORM: deps.platformUrl(),
@@ -82,13 +97,18 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
       // What it said last, which it may not have managed to upload: why it died, most likely.
       appendLogs(instanceId, running.stderr.map(agentLine));
       appendLogs(instanceId, [{ ts: Date.now(), level: 'error', msg: `[platform] agent exited (${signal ?? code}); restarting` }]);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        respawns.delete(instanceId);
         if (!closed && !children.has(instanceId)) spawnAgent(instanceId, agentToken);
-      }, RESPAWN_DELAY_MS).unref();
+      }, RESPAWN_DELAY_MS);
+      timer.unref();
+      respawns.set(instanceId, timer);
     });
   }
 
   async function stop(instanceId: string): Promise<void> {
+    clearTimeout(respawns.get(instanceId));
+    respawns.delete(instanceId);
     const running = children.get(instanceId);
     if (!running) return;
     running.stopping = true;
@@ -117,7 +137,8 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     removeFiles(instanceId: string): void {
       fs.rmSync(dirOf(instanceId), { recursive: true, force: true });
     },
-    isRunning: (instanceId: string) => children.has(instanceId),
+    /** Whether its agent runs, or is about to be started again after exiting. */
+    isRunning: (instanceId: string) => children.has(instanceId) || respawns.has(instanceId),
     async stopAll(): Promise<void> {
       closed = true;
       signals.wakeAll();

@@ -362,6 +362,16 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
 
     assert.equal((await admin.post(`/api/instances/${instanceId}/start`)).statusCode, 202);
     await until('running after the start', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));
+    // Start again while it runs, twice at once (two people, a stale page): the agent that runs
+    // keeps its token, and a deploy still reaches it.
+    const starts = await Promise.all([admin.post(`/api/instances/${instanceId}/start`), admin.post(`/api/instances/${instanceId}/start`)]);
+    assert.deepEqual(starts.map((r) => r.statusCode), [202, 202]);
+    const after = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'after two starts', flows: FLOW_B })).json().id as string;
+    assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: after })).statusCode, 202);
+    await until('the agent applied the deploy', async () => {
+      const i = (await admin.get(`/api/instances/${instanceId}`)).json();
+      return i.runningSnapshotId === after && i.status === 'running';
+    });
     const port = t.context.runtime.port(instanceId)!;
     const events = ((await admin.get('/api/audit?event=instance.*')).json().events as Array<{ event: string; targetId: string }>).filter((e) => e.targetId === instanceId).map((e) => e.event);
     for (const event of ['instance.restarted', 'instance.stopped', 'instance.started']) assert.ok(events.includes(event), `${event} audited`);
