@@ -76,6 +76,16 @@ for (const dialect of DIALECTS) {
       const [refused] = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.created&outcome=failure`)).json().events;
       assert.equal(refused.targetId, instanceId, 'the refused attempt is audited');
       assert.match(JSON.parse(refused.details).reason, /not valid Node-RED flows/);
+      // Flows that are not even a list, and a file whose flows are not nodes, are refused by the schema: audited all the same.
+      const notAList = await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'bad', flows: { id: 'a' } });
+      assert.equal(notAList.statusCode, 400);
+      assert.match(notAList.json().detail, /flows/);
+      const file = { format: 'flowgate-snapshot', version: 2, name: 'x', description: '', createdAt: '2026-12-05T00:00:00.000Z', hash: '0'.repeat(64), seal: '0'.repeat(64), content: { flows: [1], credentials: null, settings: {}, env: [], modules: [] } };
+      assert.equal((await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file })).statusCode, 400);
+      assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, 0, 'nothing made');
+      const reasons = async (event: string) => ((await admin.get(`/api/teams/${teamId}/audit?event=${event}&outcome=failure`)).json().events as Array<{ details: string }>).map((e) => JSON.parse(e.details).reason as string);
+      assert.match((await reasons('snapshot.created'))[0]!, /^invalid request: body\/flows must be array/);
+      assert.match((await reasons('snapshot.import.failed'))[0]!, /^invalid request: body\/file\/content\/flows\/0 must be object/);
     });
 
     test('a palette list with a name that is not an npm package is refused and audited; the settings stay', async () => {
@@ -305,7 +315,8 @@ for (const dialect of DIALECTS) {
       assert.equal(ok.statusCode, 201, ok.body);
       assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, before + 1);
       const refused = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
-      assert.deepEqual(refused.sort(), ['hash mismatch', 'wrong secret', 'wrong secret']);
+      // With the file refused by the schema in an earlier test.
+      assert.deepEqual(refused.sort(), ['hash mismatch', 'invalid request: body/file/content/flows/0 must be object', 'wrong secret', 'wrong secret']);
 
       // Without credentials, a wrong secret is refused all the same: the seal is checked, not only the credentials.
       const plain = (await admin.post(`/api/snapshots/${snapshotA}/export`, { secret: 'transport secret 2026' })).json();

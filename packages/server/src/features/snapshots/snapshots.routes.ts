@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { SnapshotsTable } from '../../db/schema.ts';
 import { requestAllows } from '../../http/auth.ts';
@@ -34,7 +35,23 @@ function presentWithRuns(s: SnapshotSummary & Runs) {
 }
 
 export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
-  const { snapshots, applications } = c;
+  const { snapshots, applications, auditLog } = c;
+
+  /**
+   * Flows or a file the schema refuses are an attempt on the instance's snapshots all the
+   * same: recorded as the service records its own refusals, then answered 400 as any.
+   */
+  async function refuseInvalidBody(request: FastifyRequest & { params: { instanceId: string } }, event: 'snapshot.created' | 'snapshot.import.failed'): Promise<never> {
+    const error = request.validationError!;
+    await auditLog.record(request.ctx, {
+      event,
+      outcome: 'failure',
+      target: { type: 'instance', id: request.params.instanceId },
+      teamId: request.teamId,
+      details: { reason: `invalid request: ${error.message}`.slice(0, 500) },
+    });
+    throw error;
+  }
 
   app.get('/api/instances/:instanceId/snapshots', { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
     await applications.requireInstance(request.params.instanceId);
@@ -47,9 +64,11 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       config: { permission: 'snapshots:write' },
       // Flows of thousands of nodes are bigger than the default body limit.
       bodyLimit: 32 * 1024 * 1024,
+      attachValidation: true,
       schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ name: Name, description: Type.Optional(Type.String({ maxLength: 2000 })), flows: Type.Optional(Flows) }, { additionalProperties: false }), response: { 201: SnapshotView } },
     },
     async (request, reply) => {
+      if (request.validationError) await refuseInvalidBody(request, 'snapshot.created');
       const { name, description, flows } = request.body;
       const created = await snapshots.create(request.params.instanceId, { name, description: description ?? '', ...(flows ? { flows } : {}) }, request.ctx);
       return reply.code(201).send(present(created));
@@ -108,6 +127,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     {
       config: { permission: 'snapshots:write' },
       bodyLimit: 32 * 1024 * 1024,
+      attachValidation: true,
       schema: {
         tags: ['snapshots'],
         params: InstanceParams,
@@ -139,6 +159,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       },
     },
     async (request, reply) => {
+      if (request.validationError) await refuseInvalidBody(request, 'snapshot.import.failed');
       const created = await snapshots.importFile(request.params.instanceId, request.body.file as SnapshotFile, request.body.secret, request.ctx);
       return reply.code(201).send(present(created));
     },
