@@ -14,6 +14,29 @@ import { addMember, Client, installNodeRedStandIn, setupAdmin, startTestApp, typ
  * which runs the real Node-RED; flows are read back through the editor proxy exactly as
  * the editor reads them.
  */
+/** The pids of the agent processes running for an instance: found by their environment, as an operator's ps would. */
+function agentPids(dataDir: string, instanceId: string): number[] {
+  const dir = `FLOWGATE_AGENT_DIR=${path.join(dataDir, 'instances', instanceId)}`;
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return /agent/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+}
+
 const FLOW_A = [
   { id: 'tab1', type: 'tab', label: 'Line 1', disabled: false, info: '' },
   { id: 'inj1', type: 'inject', z: 'tab1', name: 'tick', props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: 'line1', payload: '1', payloadType: 'num', x: 120, y: 80, wires: [['dbg1']] },
@@ -372,6 +395,21 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
       const i = (await admin.get(`/api/instances/${instanceId}`)).json();
       return i.runningSnapshotId === after && i.status === 'running';
     });
+
+    // The agent dies (killed, out of memory) and is stopped before it is started again: it stays stopped.
+    const [agentPid] = agentPids(t.config.dataDir, instanceId);
+    assert.ok(agentPid, 'the agent process is found');
+    process.kill(agentPid, 'SIGKILL');
+    // The platform has seen it go, and will start it again in a moment: the stop comes in that moment.
+    await until('the platform saw the agent exit', async () =>
+      ((await admin.get(`/api/instances/${instanceId}/logs`)).json() as Array<{ msg: string }>).some((l) => /\[platform\] agent exited \(SIGKILL\); restarting/.test(l.msg)),
+    );
+    assert.equal((await admin.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.deepEqual(agentPids(t.config.dataDir, instanceId), [], 'no agent started again after the stop');
+    assert.equal(t.context.runtime.isRunning(instanceId), false);
+    assert.equal((await admin.post(`/api/instances/${instanceId}/start`)).statusCode, 202);
+    await until('running after the start', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));
     const port = t.context.runtime.port(instanceId)!;
     const events = ((await admin.get('/api/audit?event=instance.*')).json().events as Array<{ event: string; targetId: string }>).filter((e) => e.targetId === instanceId).map((e) => e.event);
     for (const event of ['instance.restarted', 'instance.stopped', 'instance.started']) assert.ok(events.includes(event), `${event} audited`);
