@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   isAllowed,
+  MEMBERS_ONLY_PERMISSIONS,
   PERMISSION_NAMES,
   PERMISSIONS,
   PLATFORM_ROLE_PERMISSIONS,
@@ -18,7 +19,6 @@ import {
   TEAM_ROLE_PERMISSIONS,
   TEAM_ROLES,
   type Permission,
-  type PermissionDefinition,
   type PermissionScope,
 } from '@flowgate/core';
 
@@ -79,13 +79,12 @@ export function renderRolesDoc(): string {
       ['Role', 'Holds'],
       PLATFORM_ROLES.map((role) => {
         const granted = PLATFORM_ROLE_PERMISSIONS[role];
-        const membersOnly = PERMISSION_NAMES.filter((p) => (PERMISSIONS[p] as PermissionDefinition).membersOnly);
-        const everyOther = PERMISSION_NAMES.every((p) => granted.includes(p) || membersOnly.includes(p));
+        const everyOther = PERMISSION_NAMES.every((p) => granted.includes(p) || MEMBERS_ONLY_PERMISSIONS.includes(p));
         const scopes = SCOPE_ORDER.filter((s) => granted.some((p) => PERMISSIONS[p].scope === s));
         return [
           code(role),
           everyOther
-            ? `Every permission, in every team (${granted.length} of ${PERMISSION_NAMES.length}), except ${membersOnly.map(code).join(' and ')}: those come only with a role in the team`
+            ? `Every permission, in every team (${granted.length} of ${PERMISSION_NAMES.length}), except ${MEMBERS_ONLY_PERMISSIONS.map(code).join(' and ')}: those come only with a role in the team`
             : `${granted.length} of ${PERMISSION_NAMES.length} permissions: those of the ${scopes.map(code).join(' and ')} scope; team permissions come from team roles`,
         ];
       }),

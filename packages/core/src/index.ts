@@ -7,3 +7,4 @@ export * from './canonical-json.ts';
 export * from './flow-diff.ts';
 export * from './editor-token.ts';
 export * from './palette.ts';
+export * from './proxied-pages.ts';

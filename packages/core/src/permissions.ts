@@ -114,6 +114,8 @@ export const PERMISSIONS = {
 export type Permission = keyof typeof PERMISSIONS;
 
 export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
+/** The permissions held only through a role in the team (`membersOnly`): a team's Node-RED editors. */
+export const MEMBERS_ONLY_PERMISSIONS: readonly Permission[] = PERMISSION_NAMES.filter((p) => (PERMISSIONS[p] as PermissionDefinition).membersOnly);
 
 export function isPermission(value: string): value is Permission {
   return Object.hasOwn(PERMISSIONS, value);

@@ -4,3 +4,4 @@ export * from './permissions.ts';
 export * from './roles.ts';
 export * from './audit-events.ts';
 export * from './password-policy.ts';
+export * from './proxied-pages.ts';

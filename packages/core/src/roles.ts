@@ -1,4 +1,4 @@
-import { PERMISSIONS, PERMISSION_NAMES, type Permission, type PermissionDefinition } from './permissions.ts';
+import { MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, PERMISSION_NAMES, type Permission } from './permissions.ts';
 
 /** Roles a person holds inside one team. */
 export const TEAM_ROLES = ['owner', 'member', 'operator', 'viewer', 'auditor'] as const;
@@ -46,7 +46,7 @@ const SELF_PERMISSIONS = PERMISSION_NAMES.filter((p) => PERMISSIONS[p].scope ===
 export const PLATFORM_ROLE_PERMISSIONS: Record<PlatformRole, readonly Permission[]> = {
   // The platform admin may do everything, in every team: the role exists to run the platform.
   // Not open a team's Node-RED editors, though, unless a member (membersOnly).
-  admin: PERMISSION_NAMES.filter((p) => !(PERMISSIONS[p] as PermissionDefinition).membersOnly),
+  admin: PERMISSION_NAMES.filter((p) => !MEMBERS_ONLY_PERMISSIONS.includes(p)),
   user: SELF_PERMISSIONS,
 };
 

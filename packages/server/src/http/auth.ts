@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAllowed, PERMISSIONS, type Permission, type PermissionDefinition } from '@flowgate/core';
+import { isAllowed, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
@@ -194,7 +194,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (auth.session && !SAFE_METHODS.has(request.method) && !cfg.csrfByBearer) assertCsrf(request, sessionToken);
 
     const permission = cfg.permission!;
-    const definition: PermissionDefinition = PERMISSIONS[permission];
+    const definition = PERMISSIONS[permission];
     // A token scoped to teams acts inside those teams only.
     const tokenTeams = tokenTeamIds(auth.token);
     let teamId: string | null = null;
@@ -219,6 +219,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     const platformOutOfTokenScope = tokenTeams !== null && (definition.scope === 'platform' || (definition.scope === 'self' && definition.access === 'write'));
     const allowed = !platformOutOfTokenScope && requestAllows(request, permission);
     if (!allowed) {
+      // A platform admin outside the team, at a team's Node-RED editor.
+      const outsiderAtMembersOnly = request.teamRole === null && MEMBERS_ONLY_PERMISSIONS.includes(permission);
       await auditLog.record(request.ctx, {
         event: 'auth.access.denied',
         outcome: 'denied',
@@ -228,7 +230,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           route: request.routeOptions.url,
           permission,
           role: request.teamRole ?? auth.user.platform_role,
-          ...(platformOutOfTokenScope ? { reason: 'token scoped to teams' } : definition.membersOnly && request.teamRole === null ? { reason: 'not a member' } : {}),
+          ...(platformOutOfTokenScope ? { reason: 'token scoped to teams' } : outsiderAtMembersOnly ? { reason: 'not a member' } : {}),
         },
       });
       throw new ForbiddenError(
@@ -236,7 +238,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           ? `This API token is scoped to teams; ${permission} is not about one of them and needs a token not scoped to teams.`
           : auth.token && !tokenAllows(auth.token, permission)
             ? `This API token is read-only; ${permission} needs a read-write token.`
-            : definition.membersOnly && request.teamRole === null
+            : outsiderAtMembersOnly
               ? `Only the team's people open its Node-RED editors (${permission}): join the team first, which is recorded in the audit log.`
               : `Your role does not allow ${permission}.`,
       );

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PROXIED_PAGE_PATH } from '@flowgate/core';
 import { DomainError } from './errors.ts';
 
 const TYPE_BASE = 'https://flowgate.dev/problems/';
@@ -25,7 +26,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
  */
 function proxiedPageOf(request: FastifyRequest): { back: string } | null {
   if (request.method !== 'GET') return null;
-  const match = /^\/(instances|devices)\/([A-Za-z0-9-]{1,64})\/(editor|app)(\/|\?|$)/.exec(request.url);
+  const match = PROXIED_PAGE_PATH.exec(request.url);
   if (!match) return null;
   // Only what the browser itself says is a navigation: a script asking for HTML (curl, an
   // XHR) still gets the status it can act on.

@@ -6,13 +6,11 @@ import { MfaEnrolment } from '../components/MfaEnrolment.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { RecoveryCodes } from '../components/RecoveryCodes.tsx';
 import { useAction, useResource } from '../hooks.ts';
+import { PROXIED_PAGE_PATH } from '../policy.ts';
 import { useSession } from '../session.tsx';
 import type { AuthConfig, DiscoveredProvider, LoginReply } from '../types.ts';
 
 type Step = 'password' | 'mfa' | 'enrol';
-
-/** Pages the platform proxies (a Node-RED editor, a flow's dashboard): loaded whole, not routed in this app. */
-const SERVER_PAGE = /^\/(instances|devices)\/[^/?#]+\/(editor|app)([/?#]|$)/;
 
 /** Leaves this app for a page the platform serves itself. */
 function LeaveFor({ url }: { url: string }) {
@@ -56,7 +54,7 @@ export function SignInPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const next = safeNext(params.get('next'));
-  const goNext = () => (SERVER_PAGE.test(next) ? window.location.replace(next) : navigate(next, { replace: true }));
+  const goNext = () => (PROXIED_PAGE_PATH.test(next) ? window.location.replace(next) : navigate(next, { replace: true }));
   const config = useResource(() => api.get<AuthConfig>('/api/auth/config'), 'config');
   const [step, setStep] = useState<Step>('password');
   const [email, setEmail] = useState(params.get('email') ?? '');
@@ -98,7 +96,7 @@ export function SignInPage() {
     setCode('');
   };
 
-  if (session?.signedIn && !recoveryCodes) return SERVER_PAGE.test(next) ? <LeaveFor url={next} /> : <Navigate to={next} replace />;
+  if (session?.signedIn && !recoveryCodes) return PROXIED_PAGE_PATH.test(next) ? <LeaveFor url={next} /> : <Navigate to={next} replace />;
 
   const banner = config.data?.loginBanner.trim();
   return (

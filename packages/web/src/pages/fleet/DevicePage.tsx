@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react';
 import { Link, useParams } from 'react-router';
+import { EditorForMembersNote } from '../../components/EditorForMembersNote.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { SnapshotName } from '../../components/SnapshotName.tsx';
@@ -101,8 +102,9 @@ export function DevicePage() {
         (access.allowed('fleet:editor') ? (
           <DeviceEditorLink device={d} />
         ) : (
-          // A platform admin outside the team: the editor is for the team's people (the server says the same).
-          <p className="muted small">The editor opens for the team's people: join the team to open it.</p>
+          <p>
+            <EditorForMembersNote />
+          </p>
         ))}
       {d.statusDetail && (
         <p className="notice notice-error" role="status">

@@ -1,5 +1,6 @@
 import { Link, useNavigate, useParams } from 'react-router';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { EditorForMembersNote } from '../../components/EditorForMembersNote.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { isSettled, StatusBadge } from '../../components/StatusBadge.tsx';
@@ -139,8 +140,7 @@ export function InstancePage() {
 function EditorLink({ instance, access }: { instance: Instance; access: TeamAccess }) {
   const editable = access.allowed('applications:write');
   const reachable = instance.status === 'running' || instance.status === 'safe-mode';
-  // A platform admin outside the team: the editor is for the team's people (the server says the same).
-  if (!access.allowed('instances:editor')) return <span className="muted small">The editor opens for the team's people: join the team to open it.</span>;
+  if (!access.allowed('instances:editor')) return <EditorForMembersNote />;
   return (
     <>
       <a className={`button${reachable ? ' primary' : ''}`} href={instance.editorPath} target="_blank" rel="noopener noreferrer">
