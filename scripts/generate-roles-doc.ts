@@ -15,6 +15,7 @@ import {
   PERMISSIONS,
   PLATFORM_ROLE_PERMISSIONS,
   PLATFORM_ROLES,
+  SESSION_ONLY_PERMISSIONS,
   TEAM_ROLE_DESCRIPTIONS,
   TEAM_ROLE_PERMISSIONS,
   TEAM_ROLES,
@@ -124,14 +125,23 @@ export function renderRolesDoc(): string {
     '',
     'An API token acts as the person who created it, with at most their permissions, optionally only in',
     `the teams it names. A ${code('read')} token may use only the permissions marked read below; a ${code('write')}`,
-    'token may use all of its owner\'s.',
+    'token may use all of its owner\'s, except those for a browser session only: the Node-RED editors',
+    'open in a signed-in session (their own API carries the editor\'s token where an API token would go);',
+    'scripts change flows through the snapshot API.',
     '',
   );
+  const sessionOnly = (p: Permission) => SESSION_ONLY_PERMISSIONS.includes(p);
   add(
     table(
-      ['Permission', 'Scope', 'Access', 'Read-only token'],
-      PERMISSION_NAMES.map((p) => [code(p), PERMISSIONS[p].scope, PERMISSIONS[p].access, PERMISSIONS[p].access === 'read' ? YES : NO]),
-      ['left', 'left', 'left', 'center'],
+      ['Permission', 'Scope', 'Access', 'Read-only token', 'Read-write token'],
+      PERMISSION_NAMES.map((p) => [
+        code(p),
+        PERMISSIONS[p].scope,
+        PERMISSIONS[p].access,
+        PERMISSIONS[p].access === 'read' && !sessionOnly(p) ? YES : NO,
+        sessionOnly(p) ? `${NO} (browser session only)` : YES,
+      ]),
+      ['left', 'left', 'left', 'center', 'center'],
     ),
     '',
   );

@@ -21,6 +21,12 @@ export interface PermissionDefinition {
    * inside a team's Node-RED is always one of the team.
    */
   readonly membersOnly?: true;
+  /**
+   * Only in a person's signed-in browser session, never with an API token of either access:
+   * the Node-RED editors, whose own API carries the editor's token in the Authorization
+   * header where an API token would go. Scripts change flows through the snapshot API.
+   */
+  readonly sessionOnly?: true;
 }
 
 export const PERMISSIONS = {
@@ -88,16 +94,18 @@ export const PERMISSIONS = {
   'instances:editor': {
     scope: 'team',
     access: 'read',
-    description: "Open an instance's Node-RED editor (edit and deploy only with applications:write); for the team's people only",
+    description: "Open an instance's Node-RED editor (edit and deploy only with applications:write); for the team's people only, in a browser session",
     membersOnly: true,
+    sessionOnly: true,
   },
   'fleet:read': { scope: 'team', access: 'read', description: "See the team's sites, device groups, devices and provisioning tokens (never their secrets)" },
   'fleet:write': { scope: 'team', access: 'write', description: 'Create, change and delete sites and device groups; rename devices and move them' },
   'fleet:editor': {
     scope: 'team',
     access: 'read',
-    description: "Open a device's Node-RED editor through its tunnel, read only: a device runs only its target snapshot; for the team's people only",
+    description: "Open a device's Node-RED editor through its tunnel, read only: a device runs only its target snapshot; for the team's people only, in a browser session",
     membersOnly: true,
+    sessionOnly: true,
   },
   'fleet:deploy': {
     scope: 'team',
@@ -116,6 +124,8 @@ export type Permission = keyof typeof PERMISSIONS;
 export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
 /** The permissions held only through a role in the team (`membersOnly`): a team's Node-RED editors. */
 export const MEMBERS_ONLY_PERMISSIONS: readonly Permission[] = PERMISSION_NAMES.filter((p) => (PERMISSIONS[p] as PermissionDefinition).membersOnly);
+/** The permissions no API token carries (`sessionOnly`): a team's Node-RED editors. */
+export const SESSION_ONLY_PERMISSIONS: readonly Permission[] = PERMISSION_NAMES.filter((p) => (PERMISSIONS[p] as PermissionDefinition).sessionOnly);
 
 export function isPermission(value: string): value is Permission {
   return Object.hasOwn(PERMISSIONS, value);

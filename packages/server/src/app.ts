@@ -213,8 +213,16 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
         frameAncestors: ["'none'"],
       },
     },
+    // HSTS means something only over HTTPS; sent over plain HTTP it is ignored at best, and
+    // wrong about the platform. Browsers remember it for a year.
+    strictTransportSecurity: config.publicUrl.startsWith('https://') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
-  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
+  app.addHook('onRequest', (request, reply, done) => {
+    // The API's answers carry accounts, tokens, audit trails and configuration: no cache,
+    // shared or the browser's own, keeps a copy (a route may still say otherwise).
+    if (request.url.startsWith('/api/') || request.url.startsWith('/scim/')) void reply.header('cache-control', 'no-store');
+    securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
+  });
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {

@@ -66,3 +66,59 @@ test('flowgate start on a fresh directory: SQLite under ./data, a one-time setup
     assert.equal(code, 0, `a clean stop:\n${out}`);
   }
 });
+
+/** Starts `flowgate start` in `cwd` under a umask of 022, as a shell of a default account would; resolves once it answers. */
+async function startUnderUmask022(cwd: string, port: number): Promise<{ child: ReturnType<typeof spawn>; output: () => string; stop: () => Promise<number | null> }> {
+  const env: Record<string, string | undefined> = { ...process.env, FLOWGATE_PORT: String(port), FLOWGATE_LOG_LEVEL: 'warn' };
+  for (const name of Object.keys(env)) if (name.startsWith('FLOWGATE_') && name !== 'FLOWGATE_PORT' && name !== 'FLOWGATE_LOG_LEVEL') delete env[name];
+  const child = spawn('/bin/sh', ['-c', `umask 022 && exec "${process.execPath}" "${CLI}" start`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`it exited ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`no answer within 30 s:\n${out}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    output: () => out,
+    stop: () => {
+      child.kill('SIGTERM');
+      return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c))));
+    },
+  };
+}
+
+test('the data directory is its own user\'s only (0700, files 0600) under a umask of 022, and a looser file is warned about at start', { timeout: 90_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-modes-'));
+  const data = path.join(cwd, 'data');
+  const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
+  try {
+    const first = await startUnderUmask022(cwd, await freePort());
+    try {
+      assert.equal(mode(data), '700');
+      // The WAL files exist while the database is open.
+      for (const file of ['flowgate.db', 'flowgate.db-wal', 'flowgate.db-shm', 'master.key']) assert.equal(mode(path.join(data, file)), '600', file);
+      assert.doesNotMatch(first.output(), /others may read/);
+    } finally {
+      assert.equal(await first.stop(), 0, first.output());
+    }
+
+    // An installation from before, or a hand-made copy: still started, and told.
+    fs.chmodSync(path.join(data, 'flowgate.db'), 0o644);
+    fs.chmodSync(data, 0o755);
+    const second = await startUnderUmask022(cwd, await freePort());
+    try {
+      assert.match(second.output(), new RegExp(`others may read ${path.join(data, 'flowgate.db')} \\(mode 644\\).*chmod 600`));
+      assert.match(second.output(), new RegExp(`others may read ${data} \\(mode 755\\).*chmod 700`));
+    } finally {
+      assert.equal(await second.stop(), 0, second.output());
+    }
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+});

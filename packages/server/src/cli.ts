@@ -16,6 +16,7 @@ import { createIdentityService } from './features/identity/identity.service.ts';
 import { createIdentityStore } from './features/identity/identity.store.ts';
 import { createSettingsStore } from './features/platform/settings.store.ts';
 import { loadMasterKey, masterKeyFile, SecretBox } from './security/crypto.ts';
+import { looseEntries } from './security/data-dir.ts';
 
 const USAGE = `Usage: flowgate <command>
 
@@ -37,9 +38,18 @@ const CLI_CONTEXT: RequestContext = {
 };
 
 async function start(): Promise<void> {
+  // Everything the platform and its agents write (the database, instances' flows and
+  // credentials, logs) is for its own OS user only, whatever umask it was started with.
+  process.umask(0o077);
   const config = loadConfig();
   const database = await openDatabase(config.databaseUrl);
   const { app, context } = await buildApp({ config, database });
+  for (const entry of looseEntries(config.dataDir)) {
+    app.log.warn(
+      { path: entry.path, mode: entry.mode.toString(8), wanted: entry.wanted.toString(8) },
+      `others may read ${entry.path} (mode ${entry.mode.toString(8)}): the data directory holds the master key and the teams' secrets; chmod ${entry.wanted.toString(8)} it`,
+    );
+  }
   const close = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await app.close();

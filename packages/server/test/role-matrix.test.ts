@@ -11,6 +11,7 @@ import {
   TEAM_ROLE_PERMISSIONS,
   TEAM_ROLES,
   type Permission,
+  type PermissionDefinition,
   type PlatformRole,
   type TeamRole,
 } from '@flowgate/core';
@@ -60,11 +61,12 @@ function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   if (route.config.csrfByBearer && caller.readOnlyToken) return 401;
   const permission = route.config.permission as Permission;
   const { scope, access } = PERMISSIONS[permission];
+  const sessionOnly = (PERMISSIONS[permission] as PermissionDefinition).sessionOnly === true;
   if (scope === 'team' && caller.teamRole === null && caller.platformRole !== 'admin') return 404;
   const byPlatform = PLATFORM_ROLE_PERMISSIONS[caller.platformRole].includes(permission);
   const byTeam = scope === 'team' && caller.teamRole !== null && TEAM_ROLE_PERMISSIONS[caller.teamRole].includes(permission);
   if (!byPlatform && !byTeam) return 403;
-  if (caller.readOnlyToken && access !== 'read') return 403;
+  if (caller.readOnlyToken && (access !== 'read' || sessionOnly)) return 403;
   return isProxy(route) ? 'allowed-proxied' : 'allowed';
 }
 

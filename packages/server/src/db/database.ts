@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { AuditRow } from '@flowgate/core';
+import { makePrivateDir, touchPrivateFile } from '../security/data-dir.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Schema } from './schema.ts';
 
@@ -73,7 +73,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
 
 function openSqlite(url: string): Database {
   const file = url.replace(/^sqlite:/, '');
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    makePrivateDir(path.dirname(file));
+    touchPrivateFile(file);
+  }
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
   // FULL: a committed change and its audit event survive a power cut.

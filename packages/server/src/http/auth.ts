@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAllowed, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, type Permission } from '@flowgate/core';
+import { isAllowed, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
 import type { AuditLog } from '../features/audit/audit.service.ts';
-import { tokenAllows, tokenTeamIds, type IdentityService } from '../features/identity/identity.service.ts';
+import { looksLikeApiToken, tokenAllows, tokenTeamIds, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
 import { safeEqual, sha256Hex } from '../security/crypto.ts';
 import { CredentialRefusedError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
@@ -59,6 +59,14 @@ export interface AuthDeps {
   scimProviderByToken: (raw: string) => Promise<IdentityProvidersTable | null>;
 }
 
+/** The route's path parameters against its params schema (every named one has one: see onRoute), as Fastify's validation would report them. */
+function assertPathParameters(request: FastifyRequest): void {
+  const validate = request.routeOptions.schema?.params ? request.getValidationFunction('params') : undefined;
+  if (validate && !validate(request.params)) {
+    throw Object.assign(new Error('invalid path parameter'), { statusCode: 400, validation: validate.errors ?? [], validationContext: 'params' });
+  }
+}
+
 function contextOf(request: FastifyRequest): RequestContext {
   return {
     actor: { type: 'anonymous', userId: null, label: null },
@@ -97,13 +105,22 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('teamId', null);
   app.decorateRequest('ctx', null as unknown as RequestContext);
 
+  // Checked when a route is registered, so a route that could not be authorised does not start.
   app.addHook('onRoute', (route) => {
-    const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean } | undefined;
+    const cfg = route.config as { permission?: Permission; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean } | undefined;
     const url = route.url;
+    const where = `route ${String(route.method)} ${url}`;
     // Fastify's own HEAD twins and the documentation assets are covered by their GET route.
     if (route.method === 'HEAD' || url.startsWith('/api/docs')) return;
     if (!cfg?.permission && !cfg?.public && !cfg?.agent && !cfg?.device && !cfg?.scim) {
-      throw new Error(`route ${String(route.method)} ${url} declares neither a permission, public: true, agent: true, device: true nor scim: true`);
+      throw new Error(`${where} declares neither a permission, public: true, agent: true, device: true nor scim: true`);
+    }
+    const named = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+    const declared = (route.schema?.params as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+    const unchecked = named.filter((name) => !(name in declared));
+    if (unchecked.length) throw new Error(`${where} declares no schema for its path parameter ${unchecked.join(', ')}: every path parameter is checked before any query`);
+    if (cfg.permission && PERMISSIONS[cfg.permission].scope === 'team' && !named.some((name) => name === 'teamId' || name in teamResolvers)) {
+      throw new Error(`${where} needs ${cfg.permission} in a team, but none of its path parameters names a team (teamId, ${Object.keys(teamResolvers).join(', ')})`);
     }
   });
 
@@ -111,6 +128,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     request.ctx = contextOf(request);
     const cfg = request.routeOptions.config;
     if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent && !cfg.device && !cfg.scim)) return; // 404 handler and documentation assets
+    // Before anything reads the database with them: a NUL byte or 10 kB in an id is refused
+    // here, as the route's own schema would refuse it, instead of failing a query.
+    assertPathParameters(request);
 
     const authorization = request.headers.authorization;
     const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : null;
@@ -184,7 +204,13 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       if (cfg.csrfWhenSignedIn && auth?.session?.stage === 'full' && !SAFE_METHODS.has(request.method)) assertCsrf(request, sessionToken);
       return;
     }
-    if (!auth) throw new UnauthenticatedError();
+    if (!auth) {
+      // The editors read their own token from Authorization and the person from the session cookie.
+      if (cfg.csrfByBearer && bearer !== null && looksLikeApiToken(bearer)) {
+        throw new UnauthenticatedError('The Node-RED editor opens in a signed-in browser session; API tokens do not open it. Scripts change flows through the snapshot API.');
+      }
+      throw new UnauthenticatedError();
+    }
     if (auth.session && auth.session.stage !== 'full' && !cfg.partialSession?.includes(auth.session.stage)) {
       throw new UnauthenticatedError(
         auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.',
@@ -202,6 +228,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       teamId = await teamOfRequest(request);
       request.teamId = teamId;
       request.teamRole = await teamsStore.roleOf(teamId, auth.user.id);
+      // A role says the team exists; a platform admin outside it is told when it does not.
+      if (request.teamRole === null && auth.user.platform_role === 'admin' && !(await teamsStore.teamById(teamId))) throw new NotFoundError('Team');
       const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);
       if ((request.teamRole === null && auth.user.platform_role !== 'admin') || outOfTokenScope) {
         await auditLog.record(request.ctx, {
@@ -236,7 +264,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       throw new ForbiddenError(
         platformOutOfTokenScope
           ? `This API token is scoped to teams; ${permission} is not about one of them and needs a token not scoped to teams.`
-          : auth.token && !tokenAllows(auth.token, permission)
+          : auth.token && SESSION_ONLY_PERMISSIONS.includes(permission)
+            ? `${permission} is for a signed-in browser session; API tokens do not carry it.`
+            : auth.token && !tokenAllows(auth.token, permission)
             ? `This API token is read-only; ${permission} needs a read-write token.`
             : outsiderAtMembersOnly
               ? `Only the team's people open its Node-RED editors (${permission}): join the team first, which is recorded in the audit log.`

@@ -14,9 +14,28 @@ export interface Problem {
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  if (reply.request.url.startsWith(SCIM_PREFIX)) return sendScimError(reply, problem);
   const page = proxiedPageOf(reply.request);
   if (page) return sendProblemPage(reply, problem, page);
   return reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+const SCIM_PREFIX = '/scim/';
+/** RFC 7644 §3.12: what a SCIM client reads of a refusal, and which scimType a framework refusal is. */
+const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const SCIM_TYPES: Record<string, string> = { [TYPE_BASE + 'validation']: 'invalidValue', [TYPE_BASE + 'malformed-json']: 'invalidSyntax', [TYPE_BASE + 'bad-url']: 'invalidSyntax' };
+
+/**
+ * The same problem in SCIM's own error format, for an identity provider's SCIM client: a
+ * refusal of the service's (a ScimError's scimType), of the schema, of the body parser or of
+ * the router alike.
+ */
+function sendScimError(reply: FastifyReply, problem: Problem): FastifyReply {
+  const scimType = typeof problem.scimType === 'string' ? problem.scimType : SCIM_TYPES[problem.type];
+  return reply
+    .code(problem.status)
+    .type('application/scim+json')
+    .send({ schemas: [SCIM_ERROR], status: String(problem.status), ...(scimType ? { scimType } : {}), detail: problem.detail });
 }
 
 /**

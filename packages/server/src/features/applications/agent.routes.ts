@@ -3,7 +3,7 @@ import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RequestContext } from '../../context.ts';
 import type { InstancesTable, InstanceStatus } from '../../db/schema.ts';
 import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
-import { Id, NoContent } from '../../http/schemas.ts';
+import { Counter, Id, NoContent } from '../../http/schemas.ts';
 import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from './editor-events.ts';
 
 const States = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
@@ -22,7 +22,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/agent/v1/desired',
-    { config: { agent: true }, schema: { tags: ['agent'], querystring: Type.Object({ generation: Type.Optional(Type.Integer({ minimum: 0 })), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })) }, { additionalProperties: false }) } },
+    { config: { agent: true }, schema: { tags: ['agent'], querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })) }, { additionalProperties: false }) } },
     async (request) => {
       let instance = agentOf(request);
       const { generation, wait } = request.query;

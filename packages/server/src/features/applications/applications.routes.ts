@@ -3,11 +3,11 @@ import { ENV_NAME_PATTERN } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { ApplicationsTable, InstancesTable } from '../../db/schema.ts';
 import { ValidationError } from '../../http/errors.ts';
-import { Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
+import { EpochMillis, Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
 import { DEFAULT_AUTO_SNAPSHOT_RETENTION } from './applications.service.ts';
 
 const ApplicationParams = Type.Object({ applicationId: Id });
-const InstanceParams = Type.Object({ instanceId: Id });
+export const InstanceParams = Type.Object({ instanceId: Id });
 const Description = Type.String({ maxLength: 2000 });
 const ApplicationView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), description: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
 const InstanceView = Type.Object({
@@ -160,7 +160,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['instances'],
         params: InstanceParams,
-        querystring: Type.Object({ after: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false }),
+        querystring: Type.Object({ after: Type.Optional(EpochMillis) }, { additionalProperties: false }),
         response: { 200: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String(), msg: Type.String() })) },
       },
     },

@@ -8,6 +8,7 @@ import type { InstancesTable, UsersTable } from '../../db/schema.ts';
 import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
+import { InstanceParams } from './applications.routes.ts';
 import {
   ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, FORWARDED_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, passBodiesThrough, pipeUpgrade, checkPresentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withoutPlatformCookie,
 } from './node-red-proxy.ts';
@@ -84,10 +85,10 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
-    scope.get('/instances/:instanceId/editor', { config: { permission: 'instances:editor' }, schema: { hide: true } }, async (request, reply) =>
+    scope.get('/instances/:instanceId/editor', { config: { permission: 'instances:editor' }, schema: { hide: true, params: InstanceParams } }, async (request, reply) =>
       reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
     );
-    scope.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { permission: 'instances:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
+    scope.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { permission: 'instances:editor', csrfByBearer: true }, schema: { hide: true, params: InstanceParams }, handler: editor });
 
     /** The flows' own HTTP endpoints and dashboards. */
     scope.route({
@@ -95,7 +96,7 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
       url: '/instances/:instanceId/app/*',
       // Access is the instance owner's choice (endpoint_access), checked below.
       config: { public: true },
-      schema: { hide: true },
+      schema: { hide: true, params: InstanceParams },
       handler: async (request, reply) => {
         const params = request.params as { instanceId: string; '*': string };
         const instance = await c.applicationsStore.instanceById(params.instanceId);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createChangeSignals } from '../../change-signals.ts';
 import { AGENT_BIN } from '../../package-paths.ts';
 import { createRecentLogs, type LogLine } from '../../recent-logs.ts';
+import { makePrivateDir } from '../../security/data-dir.ts';
 
 /**
  * Hosted instances: the server spawns one agent per instance as a child process, the same
@@ -68,7 +69,7 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
 
   function spawnAgent(instanceId: string, agentToken: string): void {
     const dir = dirOf(instanceId);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     const child = spawn(process.execPath, [deps.agentBin ?? AGENT_BIN], {
       env: {
         ...registryAndProxyEnv(process.env),

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RolloutsTable } from '../../db/schema.ts';
-import { Id, TeamParams } from '../../http/schemas.ts';
+import { EpochMillis, Id, PAGE_SIZE, PageQuery, TeamParams } from '../../http/schemas.ts';
 import { DeviceParams, DeviceView, GroupParams, GroupView, presentDevice, presentGroup } from './fleet.routes.ts';
 
 const RolloutParams = Type.Object({ rolloutId: Id });
@@ -62,7 +62,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
     '/api/devices/:deviceId/logs',
     {
       config: { permission: 'fleet:read' },
-      schema: { tags: ['fleet'], params: DeviceParams, querystring: Type.Object({ after: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false }), response: { 200: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String(), msg: Type.String() })) } },
+      schema: { tags: ['fleet'], params: DeviceParams, querystring: Type.Object({ after: Type.Optional(EpochMillis) }, { additionalProperties: false }), response: { 200: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String(), msg: Type.String() })) } },
     },
     async (request) => {
       await fleet.device(request.params.deviceId);
@@ -148,7 +148,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['fleet'],
         params: RolloutParams,
-        querystring: Type.Object({ state: Type.Optional(RolloutDeviceState), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+        querystring: Type.Object({ state: Type.Optional(RolloutDeviceState), ...PageQuery }, { additionalProperties: false }),
         response: {
           200: Type.Array(
             Type.Object({ deviceId: Type.String(), name: Type.String(), siteId: Type.String(), wave: Type.Integer(), state: RolloutDeviceState, detail: NullableString, startedAt: NullableString, finishedAt: NullableString }),
@@ -158,7 +158,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
     },
     async (request) => {
       await deployments.rolloutById(request.params.rolloutId);
-      const rows = await deployments.rolloutDevices(request.params.rolloutId, request.query.state, request.query.limit ?? 100, request.query.offset ?? 0);
+      const rows = await deployments.rolloutDevices(request.params.rolloutId, request.query.state, request.query.limit ?? PAGE_SIZE, request.query.offset ?? 0);
       return rows.map((r) => ({ deviceId: r.device_id, name: r.name, siteId: r.site_id, wave: r.wave, state: r.state, detail: r.detail, startedAt: r.started_at, finishedAt: r.finished_at }));
     },
   );

@@ -9,6 +9,7 @@ import type { DevicesTable, UsersTable } from '../../db/schema.ts';
 import { NotFoundError } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
+import { DeviceParams } from './fleet.routes.ts';
 import {
   ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, checkPresentedEditorToken, passBodiesThrough, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser,
 } from '../applications/node-red-proxy.ts';
@@ -88,10 +89,10 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
-    scope.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true } }, async (request, reply) =>
+    scope.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true, params: DeviceParams } }, async (request, reply) =>
       reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
     );
-    scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true }, handler: editor });
+    scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true, params: DeviceParams }, handler: editor });
   });
 
   /** The editor's comms: the same session and team check as its pages; asked again while open, without touching the session. */

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DevicesTable } from '../../db/schema.ts';
-import { Id, Name, NoContent, Nullable, Version } from '../../http/schemas.ts';
+import { Counter, Id, Name, NoContent, Nullable, Version } from '../../http/schemas.ts';
 import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from '../applications/editor-events.ts';
 import { DESIRED_WAIT_MAX_SECONDS } from './deployments.service.ts';
 import { CHECK_IN_SECONDS } from './fleet.service.ts';
@@ -102,7 +102,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['device protocol'],
         description: `The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over. editorTunnel: true asks the device to open its editor tunnel (${TUNNEL_PATH}).`,
-        querystring: Type.Object({ generation: Type.Optional(Type.Integer({ minimum: 0 })), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) }, { additionalProperties: false }),
+        querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) }, { additionalProperties: false }),
       },
     },
     async (request) => {

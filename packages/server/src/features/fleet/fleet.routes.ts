@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
-import { Id, Name, NoContent, Nullable, TeamParams } from '../../http/schemas.ts';
+import { Id, Name, NoContent, Nullable, PAGE_SIZE, PageQuery, SearchText, TeamParams } from '../../http/schemas.ts';
 import type { Presence } from './device-broker.ts';
 import { tokenState } from './fleet.service.ts';
 
@@ -262,10 +262,9 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
             siteId: Type.Optional(Id),
             groupId: Type.Optional(Id),
             state: Type.Optional(Type.Union(DEVICE_STATES.map((s) => Type.Literal(s)))),
-            q: Type.Optional(Type.String({ maxLength: 120, description: 'A part of the name' })),
+            q: Type.Optional(Type.String({ ...SearchText, description: 'A part of the name' })),
             revoked: Type.Optional(Type.Boolean({ description: 'false: leave revoked devices out' })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+            ...PageQuery,
           },
           { additionalProperties: false },
         ),
@@ -274,7 +273,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     },
     async (request, reply) => {
       const { limit, offset, ...filter } = request.query;
-      const page = await fleet.devicesPage(request.params.teamId, filter, limit ?? 100, offset ?? 0);
+      const page = await fleet.devicesPage(request.params.teamId, filter, limit ?? PAGE_SIZE, offset ?? 0);
       void reply.header('x-total-count', String(page.total));
       return page.devices.map((d) => presentDevice(d, c.broker.presence(d.id)));
     },

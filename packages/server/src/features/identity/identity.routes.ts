@@ -4,7 +4,7 @@ import type { ApiTokensTable, SessionsTable } from '../../db/schema.ts';
 import { csrfTokenFor, SESSION_COOKIE, setSessionCookie as setSession } from '../../http/auth.ts';
 import { ForbiddenError, UnauthenticatedError } from '../../http/errors.ts';
 import { presentUser } from '../../http/presenters.ts';
-import { NoContent } from '../../http/schemas.ts';
+import { LinkToken, NoContent } from '../../http/schemas.ts';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import { tokenTeamIds } from './identity.service.ts';
 import {
@@ -145,7 +145,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
   });
 
   // A forgotten password, with the one-time link a platform admin issued (password-resets.ts).
-  const ResetParams = Type.Object({ token: Type.String({ minLength: 20, maxLength: 128 }) });
+  const ResetParams = Type.Object({ token: LinkToken });
   app.get(
     '/api/password-resets/:token',
     { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, response: { 200: Type.Object({ email: Type.String(), expiresAt: Type.String() }) } } },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
-import { checkPassword, PERMISSIONS, type Permission } from '@flowgate/core';
+import { checkPassword, PERMISSIONS, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../../config.ts';
 import { actingAs, type Clock, type RequestContext } from '../../context.ts';
 import type { ApiTokensTable, SessionStage, SessionsTable, UsersTable } from '../../db/schema.ts';
@@ -415,8 +415,13 @@ export type IdentityService = ReturnType<typeof createIdentityService>;
 
 /** The permissions a token may use: its owner's, narrowed to reads for a read-only token. */
 export function tokenAllows(token: ApiTokensTable | null, permission: Permission): boolean {
-  return !token || token.access === 'write' || PERMISSIONS[permission].access === 'read';
+  if (!token) return true;
+  if (SESSION_ONLY_PERMISSIONS.includes(permission)) return false;
+  return token.access === 'write' || PERMISSIONS[permission].access === 'read';
 }
+
+/** Whether a bearer credential has the form of an API token (not an editor's, agent's or device's). */
+export const looksLikeApiToken = (raw: string) => raw.startsWith(TOKEN_PREFIX);
 
 /** The teams a token is scoped to; null: not scoped (no token, or one for all its owner's teams). */
 export function tokenTeamIds(token: ApiTokensTable | null | undefined): string[] | null {

@@ -2,12 +2,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { SnapshotsTable } from '../../db/schema.ts';
+import { InstanceParams } from '../applications/applications.routes.ts';
 import { requestAllows } from '../../http/auth.ts';
-import { Id, Name } from '../../http/schemas.ts';
+import { Id, Name, Sha256Hex } from '../../http/schemas.ts';
 import type { SnapshotFile } from './snapshots.service.ts';
 import type { Runs, SnapshotSummary } from './snapshots.store.ts';
 
-const InstanceParams = Type.Object({ instanceId: Id });
 const SnapshotParams = Type.Object({ snapshotId: Id });
 const SnapshotView = Type.Object({
   id: Type.String(),
@@ -141,8 +141,8 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
               name: Name,
               description: Type.String({ maxLength: 2000 }),
               createdAt: Type.String({ maxLength: 40 }),
-              hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-              seal: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+              hash: Sha256Hex,
+              seal: Sha256Hex,
               content: Type.Object({
                 flows: Flows,
                 credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { IdentityProvidersTable } from '../../db/schema.ts';
 import { Id, NoContent } from '../../http/schemas.ts';
-import { SCIM_ERROR, SCIM_GROUP, SCIM_USER, ScimError } from './scim.service.ts';
+import { SCIM_GROUP, SCIM_USER } from './scim.service.ts';
 
 const SCIM_TYPE = 'application/scim+json';
 type Query = { filter?: string; startIndex?: string; count?: string };
@@ -12,24 +12,20 @@ type Handler = (provider: IdentityProvidersTable, request: FastifyRequest<{ Para
 /**
  * SCIM 2.0 under /scim/v2, called by an identity provider with its SCIM token (`scim: true`).
  * Answers and errors are SCIM's own JSON (application/scim+json, RFC 7644 §3.12), not
- * problem+json: SCIM clients read those. Bodies are checked by the service, field by field.
+ * problem+json: SCIM clients read those; the one error mapper (http/problem.ts) writes every
+ * error under /scim/ that way, the framework's too. Bodies are checked by the service, field by field.
  */
 export function scimRoutes(app: TypedApp, c: AppContext): void {
   const { scim } = c;
 
   const answer = (status: number, handler: Handler) => async (request: FastifyRequest<{ Params: { id: string }; Querystring: Query }>, reply: FastifyReply) => {
-    try {
-      const body = await handler(request.scimProvider!, request);
-      if (status === 204) return reply.code(204).send();
-      return reply.code(status).type(SCIM_TYPE).send(body);
-    } catch (error) {
-      if (!(error instanceof ScimError)) throw error;
-      return reply.code(error.status).type(SCIM_TYPE).send({ schemas: [SCIM_ERROR], status: String(error.status), ...(error.scimType ? { scimType: error.scimType } : {}), detail: error.message });
-    }
+    const body = await handler(request.scimProvider!, request);
+    if (status === 204) return reply.code(204).send();
+    return reply.code(status).type(SCIM_TYPE).send(body);
   };
   const config = { scim: true } as const;
   const schema = { tags: ['scim'], hide: false };
-  const byId = { ...schema, params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) };
+  const byId = { ...schema, params: Type.Object({ id: Id }) };
   const listQuery = { ...schema, querystring: Type.Object({ filter: Type.Optional(Type.String({ maxLength: 500 })), startIndex: Type.Optional(Type.String({ maxLength: 10 })), count: Type.Optional(Type.String({ maxLength: 10 })) }) };
 
   app.get('/scim/v2/ServiceProviderConfig', { config, schema }, async (_request, reply) =>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { IdentityProvidersTable, ScimGroupsTable, UsersTable } from '../../db/schema.ts';
+import { DomainError } from '../../http/errors.ts';
 import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
 import type { IdentityStore } from '../identity/identity.store.ts';
@@ -19,19 +20,19 @@ export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const SCIM_LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-export const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 export const SCIM_TOKEN_PREFIX = 'fgs_';
 const MAX_PAGE = 200;
 const MAX_OPERATIONS = 1000;
 
 /** A SCIM error (RFC 7644 §3.12): the status, a scimType where one fits, and what was wrong. */
-export class ScimError extends Error {
+/** A refusal in SCIM's terms: the one error mapper (http/problem.ts) answers it as SCIM's error document, with its scimType. */
+export class ScimError extends DomainError {
   constructor(
-    readonly status: number,
+    status: number,
     message: string,
-    readonly scimType?: 'invalidFilter' | 'uniqueness' | 'invalidSyntax' | 'invalidValue' | 'noTarget' | 'mutability' | 'tooMany',
+    scimType?: 'invalidFilter' | 'uniqueness' | 'invalidSyntax' | 'invalidValue' | 'noTarget' | 'mutability' | 'tooMany',
   ) {
-    super(message);
+    super(status, `scim-${scimType ?? status}`, 'SCIM error', message, scimType ? { scimType } : {});
   }
 }
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { TEAM_ROLES } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
-import { Email, Id, Name, NoContent, Password, TeamParams } from '../../http/schemas.ts';
+import { Email, Id, LinkToken, Name, NoContent, Password, TeamParams } from '../../http/schemas.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import { tokenTeamIds } from '../identity/identity.service.ts';
 
@@ -11,7 +11,7 @@ const MemberView = Type.Object({ id: Type.String(), email: Type.String(), name: 
 const InvitationView = Type.Object({ id: Type.String(), email: Type.String(), role: Role, createdAt: Type.String(), expiresAt: Type.String() });
 const MemberParams = Type.Object({ teamId: Id, userId: Id });
 const InvitationParams = Type.Object({ teamId: Id, invitationId: Id });
-const InvitationTokenParams = Type.Object({ token: Type.String({ minLength: 20, maxLength: 128 }) });
+const InvitationTokenParams = Type.Object({ token: LinkToken });
 
 export function teamsRoutes(app: TypedApp, c: AppContext): void {
   const { teams } = c;
