@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type Transaction, type TransactionBuilder } from 'kysely';
 import pg from 'pg';
 import type { AuditRow } from '@flowgate/core';
 import { makePrivateDir, touchPrivateFile } from '../security/data-dir.ts';
@@ -10,8 +11,15 @@ import type { Schema } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Schema>;
+/** What a store runs a query on: the database, or a transaction passed to it. */
+export type Executor = Db | Transaction<Schema>;
 
 export interface Database {
+  /**
+   * The handle every store queries. Inside a transaction (`db.transaction().execute(fn)`),
+   * every query made through it, however deep in fn's calls, runs in that transaction:
+   * see boundToTransactions.
+   */
   db: Db;
   dialect: Dialect;
   /** Size in bytes of the audit storage, for the capacity warning. */
@@ -71,6 +79,55 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return database;
 }
 
+/**
+ * The database handle, bound to the transaction in progress: inside
+ * `db.transaction().execute(fn)`, a query made through `db` anywhere in fn's async calls
+ * runs in that transaction (AsyncLocalStorage carries it), so a store's read that defaults
+ * to the handle reads what the transaction wrote. Without it, on SQLite such a read waited
+ * forever for the one connection the transaction held; on PostgreSQL it ran beside the
+ * transaction, blind to its rows. A transaction started inside another is refused at once
+ * rather than waiting for that connection.
+ */
+function boundToTransactions(db: Db): Db {
+  // `open` turns false when the transaction ends: work it started that runs later (a timer,
+  // a promise left running) queries the database again, not a finished transaction.
+  const active = new AsyncLocalStorage<{ trx: Transaction<Schema>; open: boolean }>();
+  const bindExecute = (builder: TransactionBuilder<Schema>): TransactionBuilder<Schema> =>
+    new Proxy(builder, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (property === 'execute') {
+          return <T>(fn: (trx: Transaction<Schema>) => Promise<T>) =>
+            target.execute(async (trx) => {
+              const binding = { trx, open: true };
+              try {
+                return await active.run(binding, () => fn(trx));
+              } finally {
+                binding.open = false;
+              }
+            });
+        }
+        // setIsolationLevel and the like return a new builder: it binds too.
+        return typeof value === 'function' ? (...args: unknown[]) => bindExecute((value as (...a: unknown[]) => TransactionBuilder<Schema>).apply(target, args)) : value;
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      const binding = active.getStore();
+      const trx = binding?.open ? binding.trx : undefined;
+      if (property === 'transaction') {
+        return () => {
+          if (trx) throw new Error('A transaction was started inside another one: pass the open transaction instead.');
+          return bindExecute(target.transaction());
+        };
+      }
+      const source = trx ?? target;
+      const value = Reflect.get(source, property, source) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(source) : value;
+    },
+  });
+}
+
 function openSqlite(url: string): Database {
   const file = url.replace(/^sqlite:/, '');
   if (file !== ':memory:') {
@@ -100,7 +157,8 @@ function openSqlite(url: string): Database {
       return statement;
     },
   };
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingDatabase }) });
+  const raw = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingDatabase }) });
+  const db = boundToTransactions(raw);
   let rowBatch: BetterSqlite3.Statement<[number, number], AuditRow> | null = null;
   // Prepared once per distinct query text (a handful: one per combination of filters).
   const rowStatements = new Map<string, BetterSqlite3.Statement>();
@@ -109,7 +167,7 @@ function openSqlite(url: string): Database {
    * hold it would run inside whatever transaction Kysely has open on that one connection:
    * reading its uncommitted rows, and an insert would roll back with it.
    */
-  const exclusive = <T>(run: () => T): Promise<T> => db.connection().execute(async () => run());
+  const exclusive = <T>(run: () => T): Promise<T> => raw.connection().execute(async () => run());
   return {
     db,
     dialect: 'sqlite',
@@ -160,7 +218,7 @@ function openPostgres(url: string, schema: string | undefined): Database {
     max: 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = boundToTransactions(new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }));
   const rowBatchSql = `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`;
   // Prepared-statement names by query text (a handful: one per combination of filters).
   const statementNames = new Map<string, string>();

@@ -1,9 +1,8 @@
-import { sql, type Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { ApplicationsTable, InstanceEnvTable, InstancesTable, Schema, TeamSettingsTable } from '../../db/schema.ts';
+import { sql } from 'kysely';
+import type { Db, Executor } from '../../db/database.ts';
+import type { ApplicationsTable, InstanceEnvTable, InstancesTable, TeamSettingsTable } from '../../db/schema.ts';
 import { ACTIVE_ROLLOUT_STATES } from '../fleet/deployments.store.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 export function createApplicationsStore(db: Db) {
   return {

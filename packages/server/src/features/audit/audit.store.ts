@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { GENESIS_HASH, hashAuditRecord, type AuditRecord, type AuditRow, type UnhashedAuditRecord } from '@flowgate/core';
-import { AUDIT_ROW_COLUMNS, type Database, type Db, type Dialect } from '../../db/database.ts';
+import { AUDIT_ROW_COLUMNS, type Database, type Dialect, type Executor } from '../../db/database.ts';
 import type { AuditEventsTable, Schema } from '../../db/schema.ts';
 
 export type AuditInput = Omit<UnhashedAuditRecord, 'seq' | 'prevHash'>;
@@ -146,7 +146,7 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
     if (d === 'postgres') await sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`.execute(trx);
   }
 
-  async function head(executor: Db | Transaction<Schema>): Promise<{ seq: number; hash: string }> {
+  async function head(executor: Executor): Promise<{ seq: number; hash: string }> {
     const row = await executor.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }

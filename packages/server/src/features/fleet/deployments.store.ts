@@ -1,8 +1,7 @@
-import { sql, type Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { DevicesTable, RolloutDevicesTable, RolloutDeviceState, RolloutsTable, RolloutState, Schema } from '../../db/schema.ts';
+import { sql } from 'kysely';
+import type { Db, Executor } from '../../db/database.ts';
+import type { DevicesTable, RolloutDevicesTable, RolloutDeviceState, RolloutsTable, RolloutState } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 /** Rollouts that still hold their group: a new target or rollout for it waits until they end. */
 export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['running', 'paused', 'halted'];

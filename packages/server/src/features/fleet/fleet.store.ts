@@ -1,8 +1,7 @@
-import { sql, type Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { DeviceGroupsTable, DevicesTable, FleetSettingsTable, ProvisioningTokensTable, Schema, SitesTable } from '../../db/schema.ts';
+import { sql } from 'kysely';
+import type { Db, Executor } from '../../db/database.ts';
+import type { DeviceGroupsTable, DevicesTable, FleetSettingsTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 export interface DeviceFilter {
   siteId?: string | undefined;

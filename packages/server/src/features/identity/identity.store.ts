@@ -1,8 +1,6 @@
-import type { Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { ApiTokensTable, PasswordResetsTable, Schema, SessionsTable, UsersTable } from '../../db/schema.ts';
+import type { Db, Executor } from '../../db/database.ts';
+import type { ApiTokensTable, PasswordResetsTable, SessionsTable, UsersTable } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 export function createIdentityStore(db: Db) {
   return {

@@ -1,8 +1,6 @@
-import type { Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Schema, SnapshotsTable } from '../../db/schema.ts';
+import type { Db, Executor } from '../../db/database.ts';
+import type { SnapshotsTable } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 const LISTED = ['id', 'instance_id', 'team_id', 'hash', 'name', 'description', 'kind', 'node_count', 'created_by', 'created_by_label', 'created_at'] as const;
 export type SnapshotSummary = Omit<SnapshotsTable, 'content'>;
 export type Runs = { first_ran_at: string | null; last_ran_at: string | null };

@@ -1,8 +1,6 @@
-import type { Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Schema, ScimGroupsTable, UsersTable } from '../../db/schema.ts';
+import type { Db, Executor } from '../../db/database.ts';
+import type { ScimGroupsTable, UsersTable } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 export type ScimUserRow = UsersTable & { external_id: string | null };
 

@@ -1,8 +1,6 @@
-import type { Transaction } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { IdentityProvidersTable, MembershipsTable, Schema, SsoIdentitiesTable, SsoRequestsTable } from '../../db/schema.ts';
+import type { Db, Executor } from '../../db/database.ts';
+import type { IdentityProvidersTable, MembershipsTable, SsoIdentitiesTable, SsoRequestsTable } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 export function createSsoStore(db: Db) {
   return {

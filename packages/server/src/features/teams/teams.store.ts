@@ -1,9 +1,7 @@
-import type { Transaction } from 'kysely';
 import type { TeamRole } from '@flowgate/core';
-import type { Db } from '../../db/database.ts';
-import type { InvitationsTable, MembershipsTable, Schema, TeamsTable } from '../../db/schema.ts';
+import type { Db, Executor } from '../../db/database.ts';
+import type { InvitationsTable, MembershipsTable, TeamsTable } from '../../db/schema.ts';
 
-type Executor = Db | Transaction<Schema>;
 
 export function createTeamsStore(db: Db) {
   return {
