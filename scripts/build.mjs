@@ -93,9 +93,15 @@ async function buildToolsInstalled() {
 
 const stale = TARGETS.map((target) => ({ target, why: reason(target) })).filter((t) => t.why);
 if (stale.length > 0) {
-  if (postinstall && !(await buildToolsInstalled())) {
-    console.log('flowgate: vite and esbuild are not installed (dev dependencies left out?): the web UI and server bundle are built at the first npm start instead');
-    process.exit(0);
+  if (!(await buildToolsInstalled())) {
+    const what = stale.map((t) => t.target.name).join(' and ');
+    if (postinstall) {
+      // npm ci --omit=dev, as on a device that runs only the agent, which needs no build.
+      console.log(`flowgate: not building ${what}: vite and esbuild (dev dependencies) are not installed; npm start will need them`);
+      process.exit(0);
+    }
+    console.error(`flowgate: cannot build ${what}: vite and esbuild (dev dependencies) are not installed. Install them with: npm install`);
+    process.exit(1);
   }
   for (const { target, why } of stale) {
     const started = Date.now();
