@@ -23,7 +23,13 @@ const executable = (file) => {
   }
 };
 const onPath = (command) => (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && executable(path.join(dir, command)));
-const mosquittoPlugin = () => fs.readdirSync('/usr/lib', { withFileTypes: true }).some((e) => e.isDirectory() && fs.existsSync(`/usr/lib/${e.name}/mosquitto_dynamic_security.so`));
+const mosquittoPlugin = () => {
+  try {
+    return fs.readdirSync('/usr/lib', { withFileTypes: true }).some((e) => e.isDirectory() && fs.existsSync(`/usr/lib/${e.name}/mosquitto_dynamic_security.so`));
+  } catch {
+    return false;
+  }
+};
 
 /** Debian packages the tests need, each with how to tell it is there and who needs it. */
 const PACKAGES = [
@@ -51,14 +57,15 @@ const log = (line) => console.log(`test prerequisites: ${line}`);
 
 /** Stops the run, naming what is missing and how to get it. */
 function fail(lines, commands) {
-  console.error(['', 'npm test cannot run on this machine yet:', ...lines.map((l) => `  - ${l}`), '', ...commands, ''].join('\n'));
+  console.error(['', 'npm test cannot run on this machine yet:', ...lines.map((l) => `  - ${l}`), ...(commands.length ? ['', ...commands] : []), ''].join('\n'));
   process.exit(1);
 }
 
 function installCommand(packages) {
   const install = `apt-get install -y ${packages.join(' ')}`;
-  if (!onPath('apt-get')) return [`Install them with your system's packages; on Debian: ${install}`];
-  return [`Install them with:`, ``, `  sudo ${install}`, ``, `(npm test run as root installs them itself.)`];
+  const them = packages.length > 1 ? 'them' : 'it';
+  if (!onPath('apt-get')) return [`Install ${them} with your system's packages; on Debian: ${install}`];
+  return [`Install ${them} with:`, ``, `  sudo ${install}`, ``, `(npm test run as root installs ${them} itself.)`];
 }
 
 let pg;
@@ -122,8 +129,12 @@ if (missing.length > 0) {
   }
   log(`installing ${missing.map((p) => p.apt).join(' ')} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-q', ...missing.map((p) => p.apt)], { stdio: 'inherit', env });
+  try {
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '-q', ...missing.map((p) => p.apt)], { stdio: 'inherit', env });
+  } catch {
+    fail([`apt-get could not install ${missing.map((p) => p.apt).join(' ')} (its output is above)`], []);
+  }
   const still = missing.filter((p) => p.present && !p.present());
   if (still.length > 0) fail(still.map((p) => `${p.what}: still missing after apt-get install ${p.apt}`), []);
   database = await probe();
