@@ -18,7 +18,7 @@ const args = new Set(process.argv.slice(2));
 const force = args.has('--force');
 const postinstall = args.has('--postinstall');
 
-/** What each output is made from: directories walked (but node_modules, dist and tests) and single files. */
+/** What each output is made from: directories walked (but node_modules, dist, tests and docs) and single files. */
 const TARGETS = [
   {
     name: 'the web UI',
@@ -35,7 +35,8 @@ const TARGETS = [
 ];
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'test', 'test-support']);
-const isTest = (name) => /\.test\.tsx?$/.test(name);
+/** Files no build reads: tests and documentation. */
+const ignored = (name) => /\.test\.tsx?$|\.md$/.test(name);
 
 /** The newest modification time (ms) among the files under `rel`, and which file it is. */
 function newest(rel, found = { time: 0, file: '' }) {
@@ -48,7 +49,7 @@ function newest(rel, found = { time: 0, file: '' }) {
   }
   if (stat.isDirectory()) {
     for (const entry of fs.readdirSync(full, { withFileTypes: true })) {
-      if (entry.isDirectory() ? SKIP_DIRS.has(entry.name) : isTest(entry.name)) continue;
+      if (entry.isDirectory() ? SKIP_DIRS.has(entry.name) : ignored(entry.name)) continue;
       newest(path.join(rel, entry.name), found);
     }
   } else if (stat.mtimeMs > found.time) {
