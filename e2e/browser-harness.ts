@@ -33,16 +33,25 @@ export interface BrowserWalk {
 /** Starts the platform and Chromium; `shotPrefix` keeps one walk's screenshots apart from another's. */
 export async function startBrowserWalk(shotPrefix = ''): Promise<BrowserWalk> {
   assert.ok(fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')), 'build the UI first: npm run build:web');
+  // Before the platform starts: a walk that cannot have its browser fails here, at once.
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (or FLOWGATE_CHROMIUM): apt-get install chromium, or npm test as root, which installs it`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t = await startTestApp('sqlite', { FLOWGATE_PUBLIC_URL: base });
-  // Listening before anything else: hosted instances' agents call the server back on this port.
-  await t.app.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  let browser: Browser;
+  try {
+    // Listening before anything else: hosted instances' agents call the server back on this port.
+    await t.app.listen({ host: '127.0.0.1', port });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30_000,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  } catch (error) {
+    // The test file's `after` has no walk to close: a platform left listening would keep the file running.
+    await t.close();
+    throw error;
+  }
   return {
     t,
     base,

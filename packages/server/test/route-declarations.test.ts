@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from './harness.ts';
 import { isExempt, registeredRoutes, routeKey, type DeclaredRoute } from './routes.ts';
 
 /**
- * Every route says who may call it (STYLE.md §5, §6). The routes are collected from
+ * Every route says who may call it (CONTRIBUTING.md, "Routes"). The routes are collected from
  * Fastify's own `onRoute` hook, attached through the documented `fastify.initialization`
  * diagnostics channel the moment buildApp creates the instance, so the list holds every
  * route (hidden ones too) with the config it was registered with, and src/ is untouched.
