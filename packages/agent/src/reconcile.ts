@@ -8,7 +8,7 @@ import { installedModules, syncNodeModules } from './node-modules.ts';
 import { nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
-import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, RecordedDeploy, SnapshotRef } from './platform-client.ts';
+import type { AgentState, AuditEvent, DesiredState, PlatformClient, RecordedDeploy, SnapshotRef } from './platform-client.ts';
 import { AGENT_USER, renderSettingsFile } from './settings-file.ts';
 import { writeFileAtomic } from './state-store.ts';
 import type { StateStore } from './state-store.ts';
@@ -597,7 +597,7 @@ export class Reconciler {
     };
   }
 
-  private report(state: AgentStateName, error: string | null): void {
+  private report(state: AgentState, error: string | null): void {
     this.options.status.set({ ...this.statusFields(), state, error });
   }
 

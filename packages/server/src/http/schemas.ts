@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Id } from '@flowgate/protocol';
 
 /** Shared schema pieces. Every string and array is bounded (SR 3.5 input validation). */
-export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+// An id and a version are the agent protocol's too: one definition, there.
+export { Id, Version } from '@flowgate/protocol';
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 // Something visible, and no control characters (PostgreSQL refuses NUL in text).
 export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^(?=.*\\S)[^\\u0000-\\u001F\\u007F]*$' });
@@ -11,8 +13,6 @@ export const Timestamp = Type.String({ format: 'date-time' });
 export const TeamParams = Type.Object({ teamId: Id });
 /** A string field that may also be null. */
 export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-/** An agent's or Node-RED's version as it reports it. */
-export const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
 export const Problem = Type.Object(
   {
     type: Type.String(),
