@@ -25,6 +25,13 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-object-type': 'off',
     },
   },
+  {
+    // CommonJS on purpose: what Node-RED loads with require() (packages/agent/src/node-red-settings*.cjs)
+    // and the editor token check it shares with the platform (packages/core/src/editor-token-check.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   { files: ['packages/server/**'], rules: { 'no-restricted-imports': ['error', importsAcross('agent')] } },
   { files: ['packages/agent/**'], rules: { 'no-restricted-imports': ['error', importsAcross('server')] } },
 );
