@@ -393,7 +393,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
       trail.map((e) => ({ event: e.event, user: e.user, what: e.details.module ?? `${String(e.details.type)}:${String(e.details.path)}`, version: e.details.version, error: e.details.error })),
       [
         { event: 'nodes.install', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: '1.0.0', error: undefined },
-        // Node-RED says no user for a library save: the generated settings do.
+        // Node-RED says no user for a library save: the agent's settings do.
         { event: 'library.set', user: 'engineer@example.com', what: 'flows:line3/filler', version: undefined, error: undefined },
         { event: 'nodes.remove', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: undefined, error: undefined },
       ],
