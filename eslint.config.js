@@ -1,6 +1,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The platform and the agent talk through @flowgate/protocol and nothing else: neither
+ * imports the other's code (the platform only spawns the agent's command, found by
+ * require.resolve in packages/server/src/package-paths.ts).
+ */
+const importsAcross = (other) => ({
+  patterns: [
+    { group: [`@flowgate/${other}`, `@flowgate/${other}/*`], message: `Share it through @flowgate/protocol (or @flowgate/core): the platform and the agent do not import each other.` },
+    { group: [`**/${other}/src/**`, `**/packages/${other}/**`], message: `Share it through @flowgate/protocol (or @flowgate/core): the platform and the agent do not import each other.` },
+  ],
+});
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**'] },
   js.configs.recommended,
@@ -13,4 +25,13 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-object-type': 'off',
     },
   },
+  {
+    // CommonJS on purpose: what Node-RED loads with require() (packages/agent/src/node-red-settings*.cjs)
+    // and the editor token check it shares with the platform (packages/core/src/editor-token-check.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  { files: ['packages/server/**'], rules: { 'no-restricted-imports': ['error', importsAcross('agent')] } },
+  { files: ['packages/agent/**'], rules: { 'no-restricted-imports': ['error', importsAcross('server')] } },
 );

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the server's own TypeScript (and @flowgate/core) into one ES module, so that
+// Bundles the server's own TypeScript (and @flowgate/core and @flowgate/protocol) into one ES module, so that
 // `npm start` runs plain Node: no TypeScript compiler at start, and one file to load
 // instead of a hundred. Third-party packages stay in node_modules (native addons, and
 // packages that find their own files on disk, such as the Swagger UI assets).
@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
-const server = JSON.parse(fs.readFileSync(new URL('../packages/server/package.json', import.meta.url), 'utf8'));
+// The workspaces bundled in: the server and what it imports. Their own dependencies stay outside.
+const bundled = ['server', 'core', 'protocol'].map((name) => JSON.parse(fs.readFileSync(new URL(`../packages/${name}/package.json`, import.meta.url), 'utf8')));
 const external = [
-  ...Object.keys(server.dependencies ?? {}).filter((name) => !name.startsWith('@flowgate/')),
+  ...new Set(bundled.flatMap((manifest) => Object.keys(manifest.dependencies ?? {})).filter((name) => !name.startsWith('@flowgate/'))),
   ...builtinModules,
   ...builtinModules.map((m) => `node:${m}`),
 ];

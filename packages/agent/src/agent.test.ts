@@ -144,7 +144,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     // Platform tokens are not in Node-RED's reach, and what the agent writes is owner-only.
     const environ = fs.readFileSync(`/proc/${nodeRedPid(agent)}/environ`, 'utf8');
     assert.ok(!environ.includes(platform.token) && !environ.includes('FLOWGATE_'), 'Node-RED must not inherit FLOWGATE_* variables');
-    for (const file of ['state.json', 'desired.json', 'settings.cjs', `snapshots/${refA.hash}.json`, 'userdir/flows.json']) {
+    for (const file of ['state.json', 'desired.json', 'settings.json', `snapshots/${refA.hash}.json`, 'userdir/flows.json']) {
       assert.equal(fs.statSync(path.join(dir, file)).mode & 0o777, 0o600, file);
     }
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')), {
@@ -393,7 +393,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
       trail.map((e) => ({ event: e.event, user: e.user, what: e.details.module ?? `${String(e.details.type)}:${String(e.details.path)}`, version: e.details.version, error: e.details.error })),
       [
         { event: 'nodes.install', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: '1.0.0', error: undefined },
-        // Node-RED says no user for a library save: the generated settings do.
+        // Node-RED says no user for a library save: the agent's settings do.
         { event: 'library.set', user: 'engineer@example.com', what: 'flows:line3/filler', version: undefined, error: undefined },
         { event: 'nodes.remove', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: undefined, error: undefined },
       ],
@@ -457,11 +457,11 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const offline = spawnAgent({ platformUrl: platform.url, token: platform.token, dir, env: npmEnv });
     agents.push(offline);
     // No status can reach the platform: find Node-RED's port in the settings the agent wrote.
-    const settingsFile = path.join(dir, 'settings.cjs');
+    const settingsFile = path.join(dir, 'settings.json');
     const before = fs.statSync(settingsFile).mtimeMs;
     const nodeRedPort = await platform.waitFor('Node-RED started offline', () => {
       if (fs.statSync(settingsFile).mtimeMs === before || nodeRedPids(offline.process.pid!).length !== 1) return undefined;
-      return Number(/uiPort: (\d+)/.exec(fs.readFileSync(settingsFile, 'utf8'))?.[1]);
+      return (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { port: number }).port;
     }, 30_000);
     const deadline = Date.now() + 20_000;
     let served: unknown = null;

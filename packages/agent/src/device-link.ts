@@ -1,4 +1,5 @@
 import mqtt from 'mqtt';
+import { desiredTopic, MQTT_PATH, statusTopic } from '@flowgate/protocol';
 import { backoffDelay, REFUSED_BACKOFF, type Backoff } from './platform-client.ts';
 import type { AgentLog } from './uploaders.ts';
 
@@ -11,7 +12,6 @@ import type { AgentLog } from './uploaders.ts';
  * (`--mqtt mqtt://host:port`). Without it the agent's long poll does the same job slower.
  */
 
-export const MQTT_PATH = '/api/fleet/v1/mqtt';
 /** With MQTT up, the desired state is still fetched this often, in case a message was lost. */
 export const SAFETY_POLL_MS = 5 * 60_000;
 /**
@@ -58,8 +58,8 @@ export function connectDeviceLink(options: {
   /** How long a connection must stay up before the schedule starts over (30 s). */
   settledMs?: number;
 }): DeviceLink {
-  const status = `flowgate/v1/devices/${options.deviceId}/status`;
-  const desired = `flowgate/v1/devices/${options.deviceId}/desired`;
+  const status = statusTopic(options.deviceId);
+  const desired = desiredTopic(options.deviceId);
   const reconnectDelay = options.reconnectDelay ?? ((attempt: number) => backoffDelay(attempt, MQTT_RECONNECT_BACKOFF));
   const refusedDelay = options.refusedDelay ?? ((attempt: number) => backoffDelay(attempt, REFUSED_BACKOFF));
   const client = mqtt.connect(options.url, {

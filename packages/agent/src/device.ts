@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEVICE_API_ROOT } from '@flowgate/protocol';
 import { AgentConfigError } from './config.ts';
 import { mqttUrlFor } from './device-link.ts';
 import { writeFileAtomic } from './state-store.ts';
@@ -144,7 +145,7 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
 
 /** Registers the device with its provisioning token and keeps what it gets, owner-only. */
 export async function provisionDevice(config: DeviceConfig, versions: { agent: string; nodeRed: string }): Promise<DeviceIdentity> {
-  const { status, json } = await postJson(`${config.platformUrl}/api/fleet/v1/register`, {
+  const { status, json } = await postJson(`${config.platformUrl}${DEVICE_API_ROOT}/register`, {
     token: config.provisionToken,
     name: config.name,
     agentVersion: versions.agent,

@@ -13,7 +13,7 @@ export { AgentConfigError, AGENT_USAGE, loadAgentConfig } from './config.ts';
 export type { AgentConfig } from './config.ts';
 export { mintEditorToken, verifyEditorToken } from './editor-token.ts';
 export type { EditorPermissions, EditorTokenPayload } from './editor-token.ts';
-export type { AgentStateName, AuditEvent, DesiredSettings, DesiredState, LogLine, SnapshotRef, StatusReport } from './platform-client.ts';
+export type { AgentState, AuditEvent, DesiredSettings, DesiredState, LogLine, SnapshotRef, StatusReport } from './platform-client.ts';
 
 /** How long Node-RED gets to stop, then the uploads get to flush, when the agent stops. */
 export const SHUTDOWN_NODE_RED_MS = 5000;

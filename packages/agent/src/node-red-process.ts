@@ -4,11 +4,12 @@ import net from 'node:net';
 import readline from 'node:readline';
 import type { AuditEvent, LogLine } from './platform-client.ts';
 import type { NodeRedInstallation } from './node-red-installations.ts';
-import type { NodeRedIpcMessage } from './settings-file.ts';
+import { NODE_RED_SETTINGS_ENV, NODE_RED_SETTINGS_MODULE, type NodeRedIpcMessage } from './settings-file.ts';
 
 /**
- * One Node-RED runtime as a child process: `node red.js --settings <file> --userDir <dir>`
- * with an IPC channel for the log handler of the generated settings (settings-file.ts).
+ * One Node-RED runtime as a child process: `node red.js --settings <the agent's settings
+ * module> --userDir <dir>`, the values for this start in `settingsFile`, with an IPC channel
+ * for the settings' log handler (settings-file.ts).
  *
  * What Node-RED is doing is read from its own log lines, pinned to English by the
  * settings: "Started flows" (running), "Flows stopped in safe mode", "Waiting for missing
@@ -78,6 +79,7 @@ export type NodeRedHandlers = {
 
 export type NodeRedLaunch = {
   installation: NodeRedInstallation;
+  /** The values file the settings module reads (settings-file.ts). */
   settingsFile: string;
   userDir: string;
   port: number;
@@ -107,9 +109,10 @@ export class NodeRedProcess {
 
   constructor(launch: NodeRedLaunch, private readonly handlers: NodeRedHandlers) {
     this.port = launch.port;
-    this.child = spawn(process.execPath, [launch.installation.entry, '--settings', launch.settingsFile, '--userDir', launch.userDir], {
+    this.child = spawn(process.execPath, [launch.installation.entry, '--settings', NODE_RED_SETTINGS_MODULE, '--userDir', launch.userDir], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: launch.env,
+      // Last, so that no variable of the instance's names another file.
+      env: { ...launch.env, [NODE_RED_SETTINGS_ENV]: launch.settingsFile },
       cwd: launch.userDir,
     });
     // Whatever Node-RED (or a crashing node) prints outside its logger still reaches the logs.

@@ -57,7 +57,9 @@ describe('platform client', () => {
     assert.equal(parseDesiredState({ ...desired, settings: fromAnOlderPlatform }).settings.nodeRedVersion, null, "none sent: the agent's own Node-RED");
     assert.equal(parseDesiredState({ ...desired, settings: { ...desired.settings, nodeRedVersion: '5.0.2' } }).settings.nodeRedVersion, '5.0.2');
     assert.equal(parseDesiredState({ ...desired, editorTunnel: true }).editorTunnel, true);
-    assert.equal(parseDesiredState({ ...desired, editorTunnel: 'yes' }).editorTunnel, false, 'only true asks for the tunnel');
+    const withoutTunnel: Record<string, unknown> = { ...desired };
+    delete withoutTunnel.editorTunnel;
+    assert.equal(parseDesiredState(withoutTunnel).editorTunnel, false, 'none sent: no tunnel');
     const broken: unknown[] = [
       null,
       { ...desired, generation: '3' },
@@ -70,8 +72,13 @@ describe('platform client', () => {
       { ...desired, settings: { ...desired.settings, nodeRedVersion: '../../bin/sh' } },
       { ...desired, settings: { ...desired.settings, nodeRedVersion: 5 } },
       { ...desired, env: [{ name: 'BAD NAME', value: 'x' }] },
+      // By @flowgate/protocol's schema, which the platform's route declares: a tunnel is asked for with a boolean.
+      { ...desired, editorTunnel: 'yes' },
+      { ...desired, settings: { ...desired.settings, credentialSecret: '' } },
+      { ...desired, generation: -1 },
     ];
-    for (const value of broken) assert.throws(() => parseDesiredState(value), PlatformError);
+    for (const value of broken) assert.throws(() => parseDesiredState(value), PlatformError, JSON.stringify(value));
+    assert.throws(() => parseDesiredState({ ...desired, settings: { ...desired.settings, palette: { allow: [1], deny: [] } } }), /desired state \/settings\/palette\/allow\/0: Expected string/);
   });
 
   test('the long poll returns at once without a generation, and holds until the generation changes', async () => {

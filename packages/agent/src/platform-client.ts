@@ -1,66 +1,20 @@
 import type { NodeRedNode, SnapshotContent, SnapshotModule } from '@flowgate/core';
-import { isEnvName, isNodeRedVersion } from '@flowgate/core';
+import { AGENT_API_ROOT, DEVICE_API_ROOT } from '@flowgate/protocol';
+import type { AuditEvent, DesiredState, DeviceCheckIn, EditorDeploy as ProtocolEditorDeploy, LogLine, RecordedDeploy, StatusReport } from '@flowgate/protocol';
+import { checkDesiredState, checkRecordedDeploy } from '@flowgate/protocol/check';
 
 /**
  * The agent's side of the platform's agent API (/api/agent/v1), over HTTP with the
- * instance's bearer token. Every call either returns the parsed answer or throws a
+ * instance's bearer token. What goes either way is @flowgate/protocol's: the platform
+ * declares those schemas on its routes, and the agent checks its answers against them. Every call either returns the parsed answer or throws a
  * PlatformError that says whether trying again later can help (network, timeout, 5xx,
  * 408, 429) or not (other 4xx, a malformed answer is retryable: a server fix helps).
  */
 
-export type PaletteSettings = { allow: string[]; deny: string[] };
-
-export type DesiredSettings = {
-  credentialSecret: string;
-  /** Hex HMAC-SHA256 key for editor tokens (editor-token.ts). */
-  editorTokenKey: string;
-  /** Paths the platform proxies verbatim to Node-RED, e.g. '/instances/<id>/editor/'. */
-  httpAdminRoot: string;
-  httpNodeRoot: string;
-  /**
-   * Hex key a hosted instance's HTTP-in endpoints require (header x-flowgate-endpoint-key),
-   * which only the platform's proxy sends: its sign-in choice cannot be gone round on the
-   * loopback port. Null on a device, whose endpoints are for the people beside it.
-   */
-  endpointKey: string | null;
-  palette: PaletteSettings;
-  /** The Node-RED version to run (node-red-installations.ts); null: the agent's own. */
-  nodeRedVersion: string | null;
-};
-
-export type SnapshotRef = { id: string; hash: string };
-
-export type DesiredState = {
-  generation: number;
-  instanceId: string;
-  snapshot: SnapshotRef | null;
-  settings: DesiredSettings;
-  env: Array<{ name: string; value: string }>;
-  /** A device only: someone opens its editor, so it should open its editor tunnel (tunnel.ts). */
-  editorTunnel: boolean;
-};
-
-export type AgentStateName = 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
-
-export type StatusReport = {
-  state: AgentStateName;
-  runningSnapshotId: string | null;
-  runningHash: string | null;
-  nodeRedPort: number | null;
-  nodeRedVersion: string;
-  agentVersion: string;
-  error: string | null;
-};
-
-export type AuditEvent = { event: string; user: string | null; ts: number; details: Record<string, unknown> };
-
-export type LogLine = { ts: number; level: string; msg: string };
+export type { AgentState, AuditEvent, DesiredSettings, DesiredState, LogLine, PaletteSettings, RecordedDeploy, SnapshotRef, StatusReport } from '@flowgate/protocol';
 
 /** `basedOn`: the snapshot the runtime ran when the editor deployed over it. */
-export type EditorDeploy = { flows: NodeRedNode[]; credentials: string | null; modules: SnapshotModule[]; user: string | null; basedOn: string | null };
-
-/** The recorded editor deploy; `becameTarget` false: the platform's target changed meanwhile, and stays. */
-export type RecordedDeploy = SnapshotRef & { becameTarget: boolean };
+export type EditorDeploy = Omit<ProtocolEditorDeploy, 'flows'> & { flows: NodeRedNode[]; modules: SnapshotModule[]; basedOn: string | null };
 
 export class PlatformError extends Error {
   /** HTTP status, or null when no answer came (network, timeout). */
@@ -103,7 +57,7 @@ export type PlatformClientOptions = {
 export function createPlatformClient(options: PlatformClientOptions): PlatformClient {
   const base = options.baseUrl.replace(/\/+$/, '');
   const device = options.protocol === 'device';
-  const root = device ? '/api/fleet/v1' : '/api/agent/v1';
+  const root = device ? DEVICE_API_ROOT : AGENT_API_ROOT;
 
   async function call(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
@@ -155,7 +109,8 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
       }
       // A device's port is its own business; its load rides along.
       const { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error } = report;
-      await call('POST', `${root}/check-in`, { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error, ...options.load?.() }, REQUEST_TIMEOUT_MS, signal);
+      const checkIn: DeviceCheckIn = { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error, ...options.load?.() };
+      await call('POST', `${root}/check-in`, checkIn, REQUEST_TIMEOUT_MS, signal);
     },
     async postAudit(events, signal) {
       await call('POST', `${root}/audit`, { events }, REQUEST_TIMEOUT_MS, signal);
@@ -167,11 +122,10 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
       // A device runs only what the platform targets: a deploy made on it is put back.
       if (device) throw new PlatformError('a device runs only the snapshot the platform targets; deploy through the platform', null, false);
       const body = await call('POST', `${root}/snapshots`, deploy, REQUEST_TIMEOUT_MS, signal);
-      if (!isRecord(body) || typeof body.id !== 'string' || typeof body.hash !== 'string') {
-        throw new PlatformError('POST /api/agent/v1/snapshots: the answer has no id and hash', 201, false);
-      }
-      // An older platform says nothing: it always made the deploy the target.
-      return { id: body.id, hash: body.hash, becameTarget: body.becameTarget !== false };
+      // An older platform says nothing of becameTarget: it always made the deploy the target (the schema's default).
+      const recorded = checkRecordedDeploy(body);
+      if (!recorded.ok) throw new PlatformError(`POST ${root}/snapshots: the answer is not a recorded deploy (${recorded.error})`, 201, false);
+      return recorded.value;
     },
   };
 }
@@ -188,7 +142,9 @@ function describeNetworkError(err: unknown): string {
 
 // ---------------------------------------------------------------------------------------
 // Answers are checked before use: a field of the wrong type would otherwise surface as
-// a broken settings file or a Node-RED that never starts, far from its cause.
+// a broken settings file or a Node-RED that never starts, far from its cause. The desired
+// state by the protocol's schema; a snapshot's content by its shape here and its hash in
+// reconcile.ts.
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -198,55 +154,11 @@ function malformed(what: string): PlatformError {
   return new PlatformError(`malformed answer from the platform: ${what}`, 200, true);
 }
 
-function stringList(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw malformed(`${what} must be an array of strings`);
-  return value as string[];
-}
-
-const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
-const ROOT_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
-
+/** The desired state as @flowgate/protocol's schema has it, or a PlatformError that says where it is not. */
 export function parseDesiredState(value: unknown): DesiredState {
-  if (!isRecord(value)) throw malformed('desired state must be an object');
-  const { generation, instanceId, snapshot, settings, env } = value;
-  if (typeof generation !== 'number' || !Number.isSafeInteger(generation)) throw malformed('generation must be an integer');
-  if (typeof instanceId !== 'string' || instanceId === '') throw malformed('instanceId must be a non-empty string');
-  let ref: SnapshotRef | null = null;
-  if (snapshot !== null) {
-    if (!isRecord(snapshot) || typeof snapshot.id !== 'string' || typeof snapshot.hash !== 'string' || snapshot.id === '' || snapshot.hash === '') {
-      throw malformed('snapshot must be null or { id, hash }');
-    }
-    ref = { id: snapshot.id, hash: snapshot.hash };
-  }
-  if (!isRecord(settings)) throw malformed('settings must be an object');
-  const { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, palette } = settings;
-  const endpointKey = settings.endpointKey ?? null;
-  const nodeRedVersion = settings.nodeRedVersion ?? null;
-  if (nodeRedVersion !== null && !isNodeRedVersion(nodeRedVersion)) throw malformed('settings.nodeRedVersion must be a version or null');
-  if (endpointKey !== null && (typeof endpointKey !== 'string' || !HEX_KEY.test(endpointKey))) throw malformed('settings.endpointKey must be hex or null');
-  if (typeof credentialSecret !== 'string' || credentialSecret === '') throw malformed('settings.credentialSecret must be a non-empty string');
-  if (typeof editorTokenKey !== 'string' || !HEX_KEY.test(editorTokenKey)) throw malformed('settings.editorTokenKey must be hex');
-  // The roots end up in Node-RED's routes and in URLs the agent builds: a plain path only.
-  if (typeof httpAdminRoot !== 'string' || !ROOT_PATH.test(httpAdminRoot)) throw malformed('settings.httpAdminRoot must be a path starting with /');
-  if (typeof httpNodeRoot !== 'string' || !ROOT_PATH.test(httpNodeRoot)) throw malformed('settings.httpNodeRoot must be a path starting with /');
-  if (!isRecord(palette)) throw malformed('settings.palette must be an object');
-  const allow = stringList(palette.allow, 'settings.palette.allow');
-  const deny = stringList(palette.deny, 'settings.palette.deny');
-  if (!Array.isArray(env)) throw malformed('env must be an array');
-  const vars = env.map((item: unknown) => {
-    if (!isRecord(item) || !isEnvName(item.name) || typeof item.value !== 'string') {
-      throw malformed('env entries must be { name, value } with a valid variable name');
-    }
-    return { name: item.name, value: item.value };
-  });
-  return {
-    generation,
-    instanceId,
-    snapshot: ref,
-    settings: { credentialSecret, editorTokenKey, httpAdminRoot, httpNodeRoot, endpointKey, palette: { allow, deny }, nodeRedVersion },
-    env: vars,
-    editorTunnel: value.editorTunnel === true,
-  };
+  const checked = checkDesiredState(value);
+  if (!checked.ok) throw malformed(`desired state ${checked.error}`);
+  return checked.value;
 }
 
 /** Shape only: whether the content is the one wanted is decided by its hash (reconcile.ts). */

@@ -8,8 +8,8 @@ import { installedModules, syncNodeModules } from './node-modules.ts';
 import { nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
 import { backoffAfter, backoffDelay, PlatformError, REFUSED_BACKOFF, sleep, withRetry } from './platform-client.ts';
-import type { AgentStateName, AuditEvent, DesiredState, PlatformClient, RecordedDeploy, SnapshotRef } from './platform-client.ts';
-import { AGENT_USER, renderSettingsFile } from './settings-file.ts';
+import type { AgentState, AuditEvent, DesiredState, PlatformClient, RecordedDeploy, SnapshotRef } from './platform-client.ts';
+import { AGENT_USER, renderSettingsValues } from './settings-file.ts';
 import { writeFileAtomic } from './state-store.ts';
 import type { StateStore } from './state-store.ts';
 import type { AgentLog, AuditUploader, LogUploader, StatusFields, StatusReporter } from './uploaders.ts';
@@ -485,7 +485,7 @@ export class Reconciler {
     this.lastPort = port;
     writeFileAtomic(
       store.settingsFile,
-      renderSettingsFile({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }),
+      renderSettingsValues({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }),
     );
     const child: NodeRedProcess = new NodeRedProcess(
       { installation, settingsFile: store.settingsFile, userDir: store.userDir, port, env: this.nodeRedEnv(launch) },
@@ -597,7 +597,7 @@ export class Reconciler {
     };
   }
 
-  private report(state: AgentStateName, error: string | null): void {
+  private report(state: AgentState, error: string | null): void {
     this.options.status.set({ ...this.statusFields(), state, error });
   }
 

@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { moduleAllowed } from '@flowgate/core';
 import { mintEditorToken, verifyEditorToken } from './editor-token.ts';
 import type { EditorTokenPayload } from './editor-token.ts';
-import { renderSettingsFile } from './settings-file.ts';
+import { NODE_RED_SETTINGS_ENV, NODE_RED_SETTINGS_MODULE, nodeRedSettingsValues, renderSettingsValues } from './settings-file.ts';
 import type { NodeRedIpcMessage, NodeRedSettingsInput } from './settings-file.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-settings-'));
@@ -48,17 +48,37 @@ type LoadedSettings = {
 };
 
 let counter = 0;
+/** The values file, as the agent writes it before a start. */
 function writeSettings(overrides: Partial<NodeRedSettingsInput> = {}): string {
-  const file = path.join(dir, `settings-${++counter}.cjs`);
-  fs.writeFileSync(file, renderSettingsFile({ ...input, ...overrides }));
+  const file = path.join(dir, `settings-${++counter}.json`);
+  fs.writeFileSync(file, renderSettingsValues({ ...input, ...overrides }));
   return file;
 }
 
+/** The settings module, loaded as Node-RED loads it: require(), the values file named in the environment. */
 function load(overrides: Partial<NodeRedSettingsInput> = {}): LoadedSettings {
-  return createRequire(import.meta.url)(writeSettings(overrides)) as LoadedSettings;
+  const require = createRequire(import.meta.url);
+  process.env[NODE_RED_SETTINGS_ENV] = writeSettings(overrides);
+  delete require.cache[NODE_RED_SETTINGS_MODULE];
+  try {
+    return require(NODE_RED_SETTINGS_MODULE) as LoadedSettings;
+  } finally {
+    delete process.env[NODE_RED_SETTINGS_ENV];
+  }
 }
 
-describe('settings.cjs for Node-RED', () => {
+describe('Node-RED settings', () => {
+  test('Node-RED loads a static module of the agent; what changes per start is data in a JSON file', () => {
+    assert.equal(path.dirname(NODE_RED_SETTINGS_MODULE), path.dirname(new URL(import.meta.url).pathname));
+    const values = JSON.parse(fs.readFileSync(writeSettings(), 'utf8')) as unknown;
+    assert.deepEqual(values, nodeRedSettingsValues(input));
+    assert.deepEqual(Object.keys(values as object).sort(), ['credentialSecret', 'editorTokenKey', 'endpointKey', 'httpAdminRoot', 'httpNodeRoot', 'instanceId', 'palette', 'port', 'safeMode']);
+    // Without the values file named, Node-RED does not start on settings of its own.
+    const require = createRequire(import.meta.url);
+    delete require.cache[NODE_RED_SETTINGS_MODULE];
+    assert.throws(() => require(NODE_RED_SETTINGS_MODULE), /NODE_RED_SETTINGS_VALUES names no file/);
+  });
+
   test("a hosted instance's HTTP-in endpoints need the platform's endpoint key; a device's do not", () => {
     const gate = (settings: LoadedSettings, headers: Record<string, string>) => {
       let status = 0;
@@ -157,7 +177,7 @@ describe('settings.cjs for Node-RED', () => {
     const script = path.join(dir, 'emit.cjs');
     fs.writeFileSync(
       script,
-      `const settings = require(${JSON.stringify(settingsFile)});
+      `const settings = require(${JSON.stringify(NODE_RED_SETTINGS_MODULE)});
 const log = settings.logging.flowgate.handler(settings.logging.flowgate);
 log({ level: 40, msg: 'Started flows', timestamp: 1 });
 log({ level: 20, msg: new Error('boom'), type: 'function', name: 'calc', timestamp: 2 });
@@ -168,7 +188,7 @@ process.send('ready');
 setInterval(() => {}, 1000);
 `,
     );
-    const child = fork(script, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(script, [], { execArgv: [], env: { ...process.env, [NODE_RED_SETTINGS_ENV]: settingsFile }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const messages: NodeRedIpcMessage[] = [];
     await new Promise<void>((resolve) => child.on('message', (m) => (m === 'ready' ? resolve() : messages.push(m as NodeRedIpcMessage))));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
@@ -194,6 +214,6 @@ setInterval(() => {}, 1000);
   });
 
   test('refuses a port that is not one', () => {
-    assert.throws(() => renderSettingsFile({ ...input, port: 0 }), RangeError);
+    assert.throws(() => renderSettingsValues({ ...input, port: 0 }), RangeError);
   });
 });

@@ -38,6 +38,15 @@ describe('state store', () => {
     assert.throws(() => store.cacheSnapshot('../../etc/passwd', content));
   });
 
+  test("an earlier agent's generated settings.cjs, which inlined the secrets, is removed", () => {
+    const dir = path.join(root, 'd');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'settings.cjs'), "const credentialSecret = 'old';");
+    const store = new StateStore(dir);
+    assert.equal(fs.existsSync(path.join(dir, 'settings.cjs')), false);
+    assert.equal(store.settingsFile, path.join(dir, 'settings.json'));
+  });
+
   test('pruning keeps only the named snapshots', () => {
     const store = new StateStore(path.join(root, 'c'));
     const other: SnapshotContent = { ...content, credentials: null };

@@ -54,12 +54,14 @@ export class StateStore {
   constructor(dir: string) {
     this.dir = dir;
     this.userDir = path.join(dir, 'userdir');
-    this.settingsFile = path.join(dir, 'settings.cjs');
+    this.settingsFile = path.join(dir, 'settings.json');
     this.snapshotsDir = path.join(dir, 'snapshots');
     for (const folder of [dir, this.userDir, this.snapshotsDir]) {
       fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
       fs.chmodSync(folder, 0o700);
     }
+    // Where an earlier agent generated Node-RED's settings, the secrets inlined: no longer read.
+    fs.rmSync(path.join(dir, 'settings.cjs'), { force: true });
   }
 
   readState(): AgentState {

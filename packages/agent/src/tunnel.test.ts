@@ -3,7 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
-import { createEditorTunnel, decodeFrame, encodeFrame, MAX_STREAMS, OP_CLOSE, OP_DATA, OP_OPEN, TUNNEL_PATH, TunnelSession } from './tunnel.ts';
+import { TUNNEL_PATH } from '@flowgate/protocol';
+import { decodeFrame, encodeFrame, MAX_STREAMS, OP_CLOSE, OP_DATA, OP_OPEN, TunnelSession } from '@flowgate/protocol/tunnel';
+import { createEditorTunnel } from './tunnel.ts';
 
 /**
  * The tunnel between a real WebSocket server (the platform's end) and the agent's end,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { backoffAfter, backoffDelay, PlatformError } from './platform-client.ts';
-import type { AgentStateName, AuditEvent, LogLine, PlatformClient, StatusReport } from './platform-client.ts';
+import type { AgentState, AuditEvent, LogLine, PlatformClient, StatusReport } from './platform-client.ts';
 
 /**
  * What the agent sends on its own schedule: status, audit events, log lines. Each
@@ -109,7 +109,7 @@ class SendLoop {
 // ---------------------------------------------------------------------------------------
 
 export type StatusFields = {
-  state: AgentStateName;
+  state: AgentState;
   runningSnapshotId: string | null;
   runningHash: string | null;
   nodeRedPort: number | null;

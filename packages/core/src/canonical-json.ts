@@ -282,12 +282,14 @@ export function isEnvName(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 128 && ENV_NAME.test(value);
 }
 
+export const NODE_RED_VERSION_PATTERN = '^[0-9A-Za-z.+-]{1,32}$';
+const NODE_RED_VERSION = new RegExp(NODE_RED_VERSION_PATTERN);
 /**
  * A Node-RED version as its package names it (4.1.8, 5.0.0-beta.1): a snapshot records it
  * and an agent looks an installation up by it, so nothing else (no path, no spaces) passes.
  */
 export function isNodeRedVersion(value: unknown): value is string {
-  return typeof value === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(value);
+  return typeof value === 'string' && NODE_RED_VERSION.test(value);
 }
 
 /**

@@ -4,9 +4,15 @@ import path from 'node:path';
 /**
  * Where the other workspace packages live, found through module resolution rather than
  * relative paths, so the same code works from src/ (tsx) and from the bundle in dist/.
+ *
+ * The platform depends on @flowgate/agent for one thing: the agent's command, which it
+ * spawns for every hosted instance (and whose package's Node-RED it offers). It imports no
+ * code of the agent's (eslint.config.js forbids it): what both need is @flowgate/protocol.
  */
 const require = createRequire(import.meta.url);
 
 export const AGENT_BIN = require.resolve('@flowgate/agent/bin');
-export const AGENT_DIR = path.dirname(require.resolve('@flowgate/agent/package.json'));
+/** The agent's package.json: its node-red dependency is the Node-RED hosted agents run by default. */
+export const AGENT_PACKAGE_JSON = require.resolve('@flowgate/agent/package.json');
+export const AGENT_DIR = path.dirname(AGENT_PACKAGE_JSON);
 export const WEB_DIST = path.join(path.dirname(require.resolve('@flowgate/web/package.json')), 'dist');

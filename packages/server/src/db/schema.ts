@@ -1,4 +1,5 @@
 import type { AuditActorType, AuditOutcome, PlatformRole, TeamRole } from '@flowgate/core';
+import type { AgentState } from '@flowgate/protocol';
 
 /**
  * Table types for the query layer. Timestamps are ISO 8601 UTC strings with
@@ -210,7 +211,8 @@ export interface AuditForwardingTable {
   updated_at: string;
 }
 
-export type InstanceStatus = 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
+/** What its agent last reported. */
+export type InstanceStatus = AgentState;
 
 export interface ApplicationsTable {
   id: string;
@@ -369,7 +371,8 @@ export interface FleetSettingsTable {
   updated_at: string;
 }
 
-export type DeviceState = 'unknown' | 'updating' | 'starting' | 'running' | 'crashed' | 'stopped' | 'safe-mode' | 'error';
+/** 'unknown' until it first reports, 'updating' while it fetches a new target, then what its agent reports. */
+export type DeviceState = 'unknown' | 'updating' | AgentState;
 
 export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
 

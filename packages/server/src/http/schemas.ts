@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Id } from '@flowgate/protocol';
 
 /** Shared schema pieces. Every string and array is bounded (SR 3.5 input validation). */
-export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+// Ids, versions, counters and moments are the agent protocol's too: one definition, there.
+export { Counter, EpochMillis, Id, Version } from '@flowgate/protocol';
 /** A one-time secret in a link (an invitation, a password reset): base64url, as randomToken makes them. */
 export const LinkToken = Type.String({ minLength: 20, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
@@ -14,10 +16,6 @@ export const Timestamp = Type.String({ format: 'date-time' });
 
 export const TeamParams = Type.Object({ teamId: Id });
 
-/** A count, sequence number or generation: an integer both databases and JavaScript hold exactly. */
-export const Counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-/** A moment as Date.now() gives it, in milliseconds since 1970; up to the year 9999. */
-export const EpochMillis = Type.Number({ minimum: 0, maximum: 253_402_300_799_999 });
 /** A SHA-256 in hex, as snapshots and the audit chain carry them. */
 export const Sha256Hex = Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$' });
 
@@ -34,8 +32,6 @@ export const PageQuery = {
 };
 /** A string field that may also be null. */
 export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-/** An agent's or Node-RED's version as it reports it. */
-export const Version = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._+-]+$' });
 export const Problem = Type.Object(
   {
     type: Type.String(),

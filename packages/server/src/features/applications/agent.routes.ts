@@ -1,15 +1,15 @@
 import { Type } from '@sinclair/typebox';
+import { AGENT_API_ROOT, AuditBody, DesiredState, EditorDeploy, FAILED_AGENT_STATES, LogsBody, RecordedDeploy, StatusReport } from '@flowgate/protocol';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RequestContext } from '../../context.ts';
 import type { InstancesTable, InstanceStatus } from '../../db/schema.ts';
 import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
 import { Counter, Id, NoContent } from '../../http/schemas.ts';
-import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from './editor-events.ts';
-
-const States = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
+import { recordEditorEvents } from './editor-events.ts';
 
 /**
- * The agent protocol (v1). Hosted agents call it over loopback; device agents speak the
+ * The agent protocol (v1), its bodies and answers declared by @flowgate/protocol, which the
+ * agent checks against too. Hosted agents call it over loopback; device agents speak the
  * same protocol under /api/fleet/v1 (device-protocol.routes.ts). Every route is `agent: true`: the caller is an
  * instance's agent with its own token, and sees only its own instance.
  */
@@ -21,8 +21,15 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   };
 
   app.get(
-    '/api/agent/v1/desired',
-    { config: { agent: true }, schema: { tags: ['agent'], querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })) }, { additionalProperties: false }) } },
+    `${AGENT_API_ROOT}/desired`,
+    {
+      config: { agent: true },
+      schema: {
+        tags: ['agent'],
+        querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })) }, { additionalProperties: false }),
+        response: { 200: DesiredState },
+      },
+    },
     async (request) => {
       let instance = agentOf(request);
       const { generation, wait } = request.query;
@@ -45,11 +52,13 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
           nodeRedVersion: instance.node_red_version,
         },
         env: await applications.envForAgent(instance.id),
+        // A hosted instance's editor is reached through the platform's proxy, never a tunnel.
+        editorTunnel: false,
       };
     },
   );
 
-  app.get('/api/agent/v1/snapshots/:snapshotId', { config: { agent: true }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) => {
+  app.get(`${AGENT_API_ROOT}/snapshots/:snapshotId`, { config: { agent: true }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) => {
     const instance = agentOf(request);
     const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
@@ -58,20 +67,12 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   });
 
   app.post(
-    '/api/agent/v1/status',
+    `${AGENT_API_ROOT}/status`,
     {
       config: { agent: true },
       schema: {
         tags: ['agent'],
-        body: Type.Object({
-          state: Type.Union(States.map((s) => Type.Literal(s))),
-          runningSnapshotId: Type.Union([Id, Type.Null()]),
-          runningHash: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
-          nodeRedPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
-          nodeRedVersion: Type.String({ maxLength: 32 }),
-          agentVersion: Type.String({ maxLength: 32 }),
-          error: Type.Union([Type.String({ maxLength: 4000 }), Type.Null()]),
-        }),
+        body: StatusReport,
         response: { 204: NoContent },
       },
     },
@@ -79,7 +80,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
       const instance = agentOf(request);
       const body = request.body;
       const state: InstanceStatus = body.state;
-      if (state !== instance.status && (state === 'crashed' || state === 'error' || state === 'safe-mode')) {
+      if (state !== instance.status && FAILED_AGENT_STATES.has(state)) {
         await auditLog.record(request.ctx, {
           event: state === 'error' && body.error?.includes('snapshot') ? 'snapshot.apply.failed' : 'instance.status.changed',
           outcome: 'failure',
@@ -94,12 +95,12 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   );
 
   app.post(
-    '/api/agent/v1/audit',
+    `${AGENT_API_ROOT}/audit`,
     {
       config: { agent: true },
       schema: {
         tags: ['agent'],
-        body: AgentAuditBody,
+        body: AuditBody,
         response: { 204: NoContent },
       },
     },
@@ -111,22 +112,14 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   );
 
   app.post(
-    '/api/agent/v1/snapshots',
+    `${AGENT_API_ROOT}/snapshots`,
     {
       config: { agent: true },
       bodyLimit: 32 * 1024 * 1024,
       schema: {
         tags: ['agent'],
-        body: Type.Object({
-          flows: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 }),
-          credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
-          user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]),
-          // Checked by the snapshot service (npm names), not here: an older agent sends none.
-          modules: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 })),
-          // The snapshot the runtime ran when the editor deployed over it; an older agent sends none.
-          basedOn: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
-        }),
-        response: { 201: Type.Object({ id: Type.String(), hash: Type.String(), becameTarget: Type.Boolean() }) },
+        body: EditorDeploy,
+        response: { 201: RecordedDeploy },
       },
     },
     async (request, reply) => {
@@ -139,10 +132,10 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   );
 
   app.post(
-    '/api/agent/v1/logs',
+    `${AGENT_API_ROOT}/logs`,
     {
       config: { agent: true },
-      schema: { tags: ['agent'], body: AgentLogsBody, response: { 204: NoContent } },
+      schema: { tags: ['agent'], body: LogsBody, response: { 204: NoContent } },
     },
     async (request, reply) => {
       runtime.appendLogs(agentOf(request).id, request.body.lines);

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { PaletteLists } from '@flowgate/core';
-import { nodeRedInstallations } from '@flowgate/agent/node-red-installations';
+import { nodeRedInstallations } from '@flowgate/protocol/node-red-installations';
 import type { Clock, RequestContext } from '../../context.ts';
-import { AGENT_DIR } from '../../package-paths.ts';
+import { AGENT_PACKAGE_JSON } from '../../package-paths.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, InstanceStatus } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
@@ -15,7 +15,7 @@ import type { InstanceRuntime } from './instance-runtime.ts';
  * under `nodeRedDir` that run on this Node.js, read afresh each time (an install needs no restart).
  */
 export function offeredNodeRedVersions(nodeRedDir: string): string[] {
-  return nodeRedInstallations(nodeRedDir, `${AGENT_DIR}/package.json`)
+  return nodeRedInstallations(nodeRedDir, AGENT_PACKAGE_JSON)
     .filter((installation) => installation.runsHere)
     .map((installation) => installation.version);
 }

@@ -1,6 +1,5 @@
-import { Type } from '@sinclair/typebox';
 import type { AuditEventName } from '@flowgate/core';
-import { EpochMillis } from '../../http/schemas.ts';
+import type { AuditEvent } from '@flowgate/protocol';
 import type { RequestContext } from '../../context.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { IdentityStore } from '../identity/identity.store.ts';
@@ -15,13 +14,6 @@ const EDITOR_EVENTS: Record<string, AuditEventName> = {
   'library.set': 'editor.library.saved',
 };
 
-export type EditorEvent = { event: string; user: string | null; ts: number; details: Record<string, unknown> };
-
-/** The bodies agents upload, hosted or on a device: audit events and log lines. */
-export const AgentAuditBody = Type.Object({
-  events: Type.Array(Type.Object({ event: Type.String({ maxLength: 64 }), user: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]), ts: EpochMillis, details: Type.Object({}, { additionalProperties: true }) }), { maxItems: 1000 }),
-});
-export const AgentLogsBody = Type.Object({ lines: Type.Array(Type.Object({ ts: EpochMillis, level: Type.String({ maxLength: 16 }), msg: Type.String({ maxLength: 8000 }) }), { maxItems: 1000 }) });
 
 /**
  * Records the audit events a Node-RED runtime (a hosted instance's or a device's) sent
@@ -33,7 +25,7 @@ export async function recordEditorEvents(
   ctx: RequestContext,
   target: { type: 'instance' | 'device'; id: string },
   teamId: string,
-  events: readonly EditorEvent[],
+  events: readonly AuditEvent[],
 ): Promise<void> {
   const people = new Map<string, RequestContext>();
   for (const e of events) {

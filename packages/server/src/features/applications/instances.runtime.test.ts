@@ -113,7 +113,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
         .on('error', reject);
     });
     assert.equal(page.status, 200, page.body.slice(0, 200));
-    assert.match(page.body, /<title>Flowgate<\/title>/, "Node-RED's editor page, titled by the generated settings");
+    assert.match(page.body, /<title>Flowgate<\/title>/, "Node-RED's editor page, titled by the agent's settings");
     const csp = page.csp;
     // The editor runs node definitions' inline scripts; it may not call out or be framed by another site.
     assert.match(csp, /script-src 'self' 'unsafe-inline' 'unsafe-eval'/);

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { FAILED_AGENT_STATES } from '@flowgate/protocol';
 import { createChangeSignals } from '../../change-signals.ts';
 import { SYSTEM_CONTEXT, type Clock, type RequestContext } from '../../context.ts';
 import type { DeviceGroupsTable, DevicesTable, RolloutDevicesTable, RolloutDeviceState, RolloutsTable } from '../../db/schema.ts';
@@ -59,7 +60,7 @@ export interface DeploymentsDeps {
   tickMs?: number;
 }
 
-const FAILED_DEVICE_STATES: ReadonlySet<DevicesTable['state']> = new Set(['crashed', 'error', 'safe-mode']);
+const FAILED_DEVICE_STATES: ReadonlySet<DevicesTable['state']> = FAILED_AGENT_STATES;
 const DONE: ReadonlySet<RolloutDeviceState> = new Set(['healthy', 'failed', 'skipped']);
 
 export function createDeploymentsService(deps: DeploymentsDeps) {

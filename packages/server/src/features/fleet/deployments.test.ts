@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
 import { snapshotHash, type SnapshotContent } from '@flowgate/core';
+import { DesiredState } from '@flowgate/protocol';
 import { addMember, Client, createManualClock, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 type Device = { id: string; credential: string; name: string };
@@ -48,6 +50,8 @@ for (const dialect of DIALECTS) {
     const desired = async (d: Device, query = '') => {
       const r = await as(d).get(`/api/fleet/v1/desired${query}`);
       assert.equal(r.statusCode, 200, r.body);
+      // What the device's agent checks it against (@flowgate/protocol), as it came.
+      assert.deepEqual([...Value.Errors(DesiredState, r.json())].map((e) => `${e.path}: ${e.message}`), []);
       return r.json() as { generation: number; instanceId: string; snapshot: { id: string; hash: string } | null; settings: { httpAdminRoot: string; credentialSecret: string } };
     };
     const register = async (siteId: string, name: string, inGroup: boolean): Promise<Device> => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { desiredTopic, MQTT_PATH, statusTopic, TOPIC_ROOT } from '@flowgate/protocol';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { DevicesTable } from '../../db/schema.ts';
 
@@ -26,16 +27,15 @@ import type { DevicesTable } from '../../db/schema.ts';
  * when FLOWGATE_MQTT_PORT is set.
  */
 
-export const MQTT_WEBSOCKET_PATH = '/api/fleet/v1/mqtt';
+export const MQTT_WEBSOCKET_PATH = MQTT_PATH;
 /**
  * Connections waiting to be accepted, on the HTTP and MQTT ports. Node's default (511)
  * drops the rest of ten thousand devices reconnecting at once, and a dropped SYN is
  * retried only after 1, 3, 7, 15 s.
  */
 export const LISTEN_BACKLOG = 4096;
-export const TOPIC_ROOT = 'flowgate/v1/devices';
-export const desiredTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/desired`;
-export const statusTopic = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/status`;
+// The topics are the protocol's: the device's agent subscribes and publishes to the same.
+export { desiredTopic, statusTopic, TOPIC_ROOT };
 
 export type Presence = { online: boolean; since: string };
 

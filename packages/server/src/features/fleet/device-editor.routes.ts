@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAllowed, mintEditorToken } from '@flowgate/core';
-import type { TunnelSession } from '@flowgate/agent/tunnel';
+import type { TunnelSession } from '@flowgate/protocol/tunnel';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DevicesTable, UsersTable } from '../../db/schema.ts';
 import { NotFoundError } from '../../http/errors.ts';

@@ -1,13 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
+import { AuditBody, DesiredState, DeviceCheckIn, LogsBody, TUNNEL_PATH } from '@flowgate/protocol';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DevicesTable } from '../../db/schema.ts';
 import { Counter, Id, Name, NoContent, Nullable, Version } from '../../http/schemas.ts';
-import { AgentAuditBody, AgentLogsBody, recordEditorEvents } from '../applications/editor-events.ts';
+import { recordEditorEvents } from '../applications/editor-events.ts';
 import { DESIRED_WAIT_MAX_SECONDS } from './deployments.service.ts';
 import { CHECK_IN_SECONDS } from './fleet.service.ts';
-
-const ReportedStates = ['starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
 
 /**
  * The device protocol (v1): what the agent on an edge device calls, over HTTPS with the
@@ -64,19 +62,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['device protocol'],
         description: 'The heartbeat, and the status report of an agent that runs Node-RED. Its answer says what the device should run: a device that cannot hold a long poll or an MQTT connection needs nothing else.',
-        body: Type.Object(
-          {
-            agentVersion: Version,
-            nodeRedVersion: Type.Optional(Version),
-            state: Type.Optional(Type.Union(ReportedStates.map((s) => Type.Literal(s)))),
-            runningSnapshotId: Type.Optional(Type.Union([Id, Type.Null()])),
-            runningHash: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
-            error: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
-            cpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-            memoryMb: Type.Optional(Type.Number({ minimum: 0, maximum: 16_777_216 })),
-          },
-          { additionalProperties: false },
-        ),
+        body: DeviceCheckIn,
         response: {
           200: Type.Object({
             deviceId: Type.String(),
@@ -103,6 +89,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
         tags: ['device protocol'],
         description: `The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over. editorTunnel: true asks the device to open its editor tunnel (${TUNNEL_PATH}).`,
         querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) }, { additionalProperties: false }),
+        response: { 200: DesiredState },
       },
     },
     async (request) => {
@@ -126,7 +113,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
     '/api/fleet/v1/logs',
     {
       config: { device: true },
-      schema: { tags: ['device protocol'], body: AgentLogsBody, response: { 204: NoContent } },
+      schema: { tags: ['device protocol'], body: LogsBody, response: { 204: NoContent } },
     },
     async (request, reply) => {
       deployments.appendLogs(deviceOf(request).id, request.body.lines);
@@ -140,7 +127,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       config: { device: true },
       schema: {
         tags: ['device protocol'],
-        body: AgentAuditBody,
+        body: AuditBody,
         response: { 204: NoContent },
       },
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { TUNNEL_PATH } from '@flowgate/agent/tunnel';
+import { TUNNEL_PATH } from '@flowgate/protocol';
 import { addMember, Client, DIALECTS, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
 
 /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { TUNNEL_PATH, TunnelSession } from '@flowgate/agent/tunnel';
+import { TUNNEL_PATH } from '@flowgate/protocol';
+import { TunnelSession } from '@flowgate/protocol/tunnel';
 import { createChangeSignals } from '../../change-signals.ts';
 import type { DevicesTable } from '../../db/schema.ts';
 import { refuseUpgrade } from '../applications/node-red-proxy.ts';

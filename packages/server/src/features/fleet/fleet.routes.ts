@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { AGENT_STATES } from '@flowgate/protocol';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { Id, Name, NoContent, Nullable, PAGE_SIZE, PageQuery, SearchText, TeamParams } from '../../http/schemas.ts';
@@ -40,7 +41,7 @@ const TokenView = Type.Object({
 });
 
 export const DeviceParams = Type.Object({ deviceId: Id });
-const DEVICE_STATES = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'] as const;
+const DEVICE_STATES = ['unknown', 'updating', ...AGENT_STATES] as const;
 export const DeviceView = Type.Object({
   id: Type.String(),
   teamId: Type.String(),

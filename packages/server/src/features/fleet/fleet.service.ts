@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { FAILED_AGENT_STATES } from '@flowgate/protocol';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { DeviceGroupsTable, DevicesTable, DeviceState, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError } from '../../http/errors.ts';
@@ -42,7 +43,7 @@ export interface CheckInInput {
 }
 
 /** States that mean the device does not run what it should: audited when a device enters one. */
-const FAILED_STATES: ReadonlySet<DeviceState> = new Set(['crashed', 'error', 'safe-mode']);
+const FAILED_STATES: ReadonlySet<DeviceState> = FAILED_AGENT_STATES;
 
 export interface SiteInput {
   name: string;

@@ -13,17 +13,24 @@ import { bundledNodeRed, nodeRedInstallations, pickNodeRed } from './node-red-in
  */
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-node-reds-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+// An agent's package, outside `dir`: its own node-red dependency is the bundled one.
+const agent = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-agent-package-'));
+const agentPackage = path.join(agent, 'package.json');
+after(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(agent, { recursive: true, force: true });
+});
 
-function install(folder: string, manifest: Record<string, unknown>, withEntry = true): void {
-  const packageDir = path.join(dir, folder, 'node_modules', 'node-red');
+function install(folder: string, manifest: Record<string, unknown>, withEntry = true, root = dir): void {
+  const packageDir = path.join(root, folder, 'node_modules', 'node-red');
   fs.mkdirSync(packageDir, { recursive: true });
   fs.writeFileSync(path.join(packageDir, 'package.json'), JSON.stringify(manifest));
   if (withEntry) fs.writeFileSync(path.join(packageDir, 'red.js'), '');
 }
 
 describe('Node-RED installations', () => {
-  const own = bundledNodeRed();
+  install('.', { name: 'node-red', version: '4.1.8', engines: { node: '>=18.5' } }, true, agent);
+  const own = bundledNodeRed(agentPackage);
   install('4.0.9', { name: 'node-red', version: '4.0.9', engines: { node: '>=18.5' } });
   install('5.0.2', { name: 'node-red', version: '5.0.2', engines: { node: '>=99' } });
   install('4.1.1', { name: 'node-red', version: '4.1.1' });
@@ -34,7 +41,7 @@ describe('Node-RED installations', () => {
   fs.writeFileSync(path.join(dir, 'a-file'), 'not a folder');
 
   test("the agent's own first, then the others newest first; what is not a Node-RED is passed over", () => {
-    const found = nodeRedInstallations(dir);
+    const found = nodeRedInstallations(dir, agentPackage);
     assert.deepEqual(
       found.map((i) => [i.version, i.runsHere]),
       [
@@ -50,12 +57,12 @@ describe('Node-RED installations', () => {
   });
 
   test('no directory, or one not made yet: the agent\'s own only', () => {
-    assert.deepEqual(nodeRedInstallations(null).map((i) => i.version), [own.version]);
-    assert.deepEqual(nodeRedInstallations(path.join(dir, 'missing')).map((i) => i.version), [own.version]);
+    assert.deepEqual(nodeRedInstallations(null, agentPackage).map((i) => i.version), [own.version]);
+    assert.deepEqual(nodeRedInstallations(path.join(dir, 'missing'), agentPackage).map((i) => i.version), [own.version]);
   });
 
   test('picking: null is the agent\'s own; a version not installed or needing another Node.js says why', () => {
-    const found = nodeRedInstallations(dir);
+    const found = nodeRedInstallations(dir, agentPackage);
     assert.equal(pickNodeRed(found, null), found[0]);
     assert.equal(pickNodeRed(found, '4.0.9'), found[3]);
     assert.equal(pickNodeRed(found, '3.1.0'), `Node-RED 3.1.0 is not installed on this machine (installed: ${own.version}, 5.0.2, 4.1.1, 4.0.9)`);
