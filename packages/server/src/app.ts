@@ -237,7 +237,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
-  registerProblemHandler(app);
+  registerProblemHandler(app, auditLog);
   // SCIM clients send application/scim+json: JSON, under the same body limit, and some send the
   // header on a DELETE with no body at all.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -245,7 +245,6 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   registerAuth(app, {
     identity,
     teamsStore,
-    auditLog,
     config,
     teamResolvers: {
       applicationId: { what: 'Application', resolve: async (id) => (await applicationsStore.applicationById(id))?.team_id ?? null },

@@ -3,7 +3,6 @@ import { isAllowed, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, SESSION_ONLY_PERMISSI
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
-import type { AuditLog } from '../features/audit/audit.service.ts';
 import { looksLikeApiToken, tokenAllows, tokenTeamIds, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
 import { safeEqual, sha256Hex } from '../security/crypto.ts';
@@ -48,7 +47,6 @@ export type TeamResolver = (id: string) => Promise<string | null>;
 export interface AuthDeps {
   identity: IdentityService;
   teamsStore: TeamsStore;
-  auditLog: AuditLog;
   config: Pick<Config, 'metricsToken'>;
   /** By route parameter name (instanceId, snapshotId, ...): the team that owns the resource. */
   teamResolvers: Record<string, { what: string; resolve: TeamResolver }>;
@@ -78,10 +76,11 @@ function contextOf(request: FastifyRequest): RequestContext {
 /**
  * Authentication and the route-level authorisation check, in one hook that every
  * route passes through. The team check answers 404 for a team the caller is not in,
- * so the existence of other teams does not leak; a denied attempt is audited.
+ * so the existence of other teams does not leak; a denied attempt is audited (each refusal
+ * carries its event, which the error mapper records).
  */
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { identity, teamsStore, auditLog, config, teamResolvers, agentByToken, deviceByCredential, scimProviderByToken } = deps;
+  const { identity, teamsStore, config, teamResolvers, agentByToken, deviceByCredential, scimProviderByToken } = deps;
 
   /** The team the request is about: :teamId, or the owner of the resource the route names. */
   async function teamOfRequest(request: FastifyRequest): Promise<string> {
@@ -140,12 +139,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       const device = raw.startsWith('fgd_') ? await deviceByCredential(raw) : null;
       if (!device) {
         // A forged or revoked credential: on record, with a prefix only.
-        await auditLog.record(request.ctx, {
+        throw new CredentialRefusedError('The device credential is unknown or was revoked.').audited({
           event: 'device.credential.rejected',
-          outcome: 'denied',
           details: { method: request.method, route: request.routeOptions.url, credentialPrefix: raw.slice(0, 8) },
         });
-        throw new CredentialRefusedError('The device credential is unknown or was revoked.');
       }
       request.device = device;
       request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `device:${device.id}` } };
@@ -155,8 +152,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (cfg.scim) {
       const provider = bearer?.startsWith('fgs_') ? await scimProviderByToken(bearer) : null;
       if (!provider) {
-        await auditLog.record(request.ctx, { event: 'auth.token.rejected', outcome: 'denied', details: { kind: 'scim', route: request.routeOptions.url, tokenPrefix: (bearer ?? '').slice(0, 8) } });
-        throw new CredentialRefusedError('The SCIM token is unknown or was revoked.');
+        throw new CredentialRefusedError('The SCIM token is unknown or was revoked.').audited({
+          event: 'auth.token.rejected',
+          details: { kind: 'scim', route: request.routeOptions.url, tokenPrefix: (bearer ?? '').slice(0, 8) },
+        });
       }
       request.scimProvider = provider;
       request.ctx = { ...request.ctx, actor: { type: 'system', userId: null, label: `scim:${provider.name}` } };
@@ -180,12 +179,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       const found = await identity.authenticateToken(bearer);
       if (!found) {
         // Only a prefix is kept: enough to tell tokens apart, useless to an attacker reading the log.
-        await auditLog.record(request.ctx, {
+        throw new UnauthenticatedError('The API token is unknown, expired or revoked.').audited({
           event: 'auth.token.rejected',
-          outcome: 'denied',
           details: { method: request.method, route: request.routeOptions.url, tokenPrefix: bearer.slice(0, 8) },
         });
-        throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
       }
       request.auth = { user: found.user, session: null, token: found.token };
       request.ctx = { ...request.ctx, actor: { type: 'token', userId: found.user.id, label: found.user.email, tokenId: found.token.id } };
@@ -232,13 +229,11 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       if (request.teamRole === null && auth.user.platform_role === 'admin' && !(await teamsStore.teamById(teamId))) throw new NotFoundError('Team');
       const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);
       if ((request.teamRole === null && auth.user.platform_role !== 'admin') || outOfTokenScope) {
-        await auditLog.record(request.ctx, {
+        throw new NotFoundError('Team').audited({
           event: 'auth.access.hidden',
-          outcome: 'denied',
           teamId,
           details: { method: request.method, route: request.routeOptions.url, permission, reason: outOfTokenScope ? 'token not scoped to the team' : 'not a member' },
         });
-        throw new NotFoundError('Team');
       }
     }
     // Even an admin's: the platform-wide permissions (the whole audit log, settings, identity
@@ -249,18 +244,6 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (!allowed) {
       // A platform admin outside the team, at a team's Node-RED editor.
       const outsiderAtMembersOnly = request.teamRole === null && MEMBERS_ONLY_PERMISSIONS.includes(permission);
-      await auditLog.record(request.ctx, {
-        event: 'auth.access.denied',
-        outcome: 'denied',
-        teamId,
-        details: {
-          method: request.method,
-          route: request.routeOptions.url,
-          permission,
-          role: request.teamRole ?? auth.user.platform_role,
-          ...(platformOutOfTokenScope ? { reason: 'token scoped to teams' } : outsiderAtMembersOnly ? { reason: 'not a member' } : {}),
-        },
-      });
       throw new ForbiddenError(
         platformOutOfTokenScope
           ? `This API token is scoped to teams; ${permission} is not about one of them and needs a token not scoped to teams.`
@@ -271,7 +254,17 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
             : outsiderAtMembersOnly
               ? `Only the team's people open its Node-RED editors (${permission}): join the team first, which is recorded in the audit log.`
               : `Your role does not allow ${permission}.`,
-      );
+      ).audited({
+        event: 'auth.access.denied',
+        teamId,
+        details: {
+          method: request.method,
+          route: request.routeOptions.url,
+          permission,
+          role: request.teamRole ?? auth.user.platform_role,
+          ...(platformOutOfTokenScope ? { reason: 'token scoped to teams' } : outsiderAtMembersOnly ? { reason: 'not a member' } : {}),
+        },
+      });
     }
   });
 }

@@ -1,8 +1,20 @@
+import type { RequestContext } from '../context.ts';
+import type { AuditEventInput } from '../features/audit/audit.service.ts';
+
+/** The audit event a refusal puts on record, and as whom when not the request's caller. */
+export interface Refusal {
+  event: AuditEventInput;
+  as: RequestContext | null;
+}
+
 /**
  * Domain errors. Services throw these; one mapper (problem.ts) turns them into
  * RFC 9457 problem+json at the edge. Nothing else builds an error response.
  */
 export class DomainError extends Error {
+  /** Set by audited(): the mapper records it before it answers. */
+  refusal: Refusal | null = null;
+
   constructor(
     readonly status: number,
     readonly type: string,
@@ -12,6 +24,17 @@ export class DomainError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /**
+   * Puts the refusal on record: the one error mapper (problem.ts) writes the event (outcome
+   * `denied` unless it says otherwise) before it answers, as the request's caller or `as`.
+   * Nothing was changed, so there is no transaction for it to join; if the event cannot be
+   * written, the answer is 503 instead of the refusal, as for a change.
+   */
+  audited(event: AuditEventInput, as: RequestContext | null = null): this {
+    this.refusal = { event: { outcome: 'denied', ...event }, as };
+    return this;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROXIED_PAGE_PATH } from '@flowgate/core';
-import { DomainError } from './errors.ts';
+import type { AuditLog } from '../features/audit/audit.service.ts';
+import { AuditUnavailableError, DomainError, ValidationError } from './errors.ts';
 
 const TYPE_BASE = 'https://flowgate.dev/problems/';
 
@@ -81,33 +82,21 @@ function sendProblemPage(reply: FastifyReply, problem: Problem, page: { back: st
  * Fastify's own errors (validation, body too large, bad JSON) are translated; anything
  * else is a 500 that reveals no internals and is logged with its stack.
  */
-export function registerProblemHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+export function registerProblemHandler(app: FastifyInstance, auditLog: Pick<AuditLog, 'record'>): void {
+  app.setErrorHandler(async (thrown: FastifyError, request, reply) => {
     const instance = request.url.split('?')[0];
-    if (error instanceof DomainError) {
-      return sendProblem(reply, {
-        type: TYPE_BASE + error.type,
-        title: error.title,
-        status: error.status,
-        detail: error.message,
-        instance,
-        ...error.extra,
-      });
+    let error: FastifyError | DomainError = thrown;
+    // A refusal on record (DomainError.audited): written here, once, for every route.
+    if (error instanceof DomainError && error.refusal) {
+      try {
+        await auditLog.record(error.refusal.as ?? request.ctx, error.refusal.event);
+      } catch (failure) {
+        request.log.error({ err: failure, refusal: error.refusal.event.event }, 'a refusal could not be put on record');
+        error = failure instanceof DomainError ? failure : new AuditUnavailableError();
+      }
     }
-    if (error.validation) {
-      const errors = error.validation.map((v) => ({
-        field: fieldName(v.instancePath, v.params),
-        message: v.message ?? 'is invalid',
-      }));
-      return sendProblem(reply, {
-        type: TYPE_BASE + 'validation',
-        title: 'Invalid request',
-        status: 400,
-        detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-        instance,
-        errors,
-      });
-    }
+    if (error instanceof DomainError) return sendProblem(reply, { ...problemOf(error), instance });
+    if (error.validation) return sendProblem(reply, { ...problemOf(validationErrorOf(error)), instance });
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       return sendProblem(reply, {
@@ -154,6 +143,14 @@ export function sendFrameworkProblem(error: FastifyError, request: FastifyReques
     detail: status === 414 ? 'A path parameter is longer than any id or token: 100 characters at most.' : `The URL could not be read: ${error.message.slice(0, 200)}`,
     instance: path.slice(0, 200),
   });
+}
+
+const problemOf = (error: DomainError): Problem => ({ type: TYPE_BASE + error.type, title: error.title, status: error.status, detail: error.message, ...error.extra });
+
+/** Fastify's schema validation error as the ValidationError it is: each field named, the detail listing them. */
+export function validationErrorOf(error: FastifyError): ValidationError {
+  const errors = (error.validation ?? []).map((v) => ({ field: fieldName(v.instancePath, v.params), message: v.message ?? 'is invalid' }));
+  return new ValidationError(errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
 }
 
 function fieldName(instancePath: string, params: Record<string, unknown>): string {

@@ -193,11 +193,10 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
       const body = request.body;
       const invalid = [...body.paletteAllow, ...body.paletteDeny].filter((name) => !NPM_PATTERN.test(name));
       if (invalid.length) {
-        await auditLog.record(request.ctx, { event: 'team.settings.updated', outcome: 'failure', target: { type: 'team', id: teamId }, teamId, details: { reason: 'not npm package names', invalid: invalid.slice(0, 20) } });
         throw new ValidationError(
           `Not npm package names (or patterns of them with *): ${invalid.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}.`,
           invalid.slice(0, 20).map((name) => ({ field: body.paletteAllow.includes(name) ? 'paletteAllow' : 'paletteDeny', message: `${JSON.stringify(name)} is not an npm package name` })),
-        );
+        ).audited({ event: 'team.settings.updated', outcome: 'failure', target: { type: 'team', id: teamId }, teamId, details: { reason: 'not npm package names', invalid: invalid.slice(0, 20) } });
       }
       const instances = await auditLog.transaction(request.ctx, async (tx) => {
         // Read in the transaction: retention below must see the targets as they are now.

@@ -210,8 +210,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     async restart(id: string, ctx: RequestContext): Promise<void> {
       const instance = await requireInstance(id);
       if (instance.desired_state !== 'running') {
-        await auditLog.record(ctx, { event: 'instance.restarted', outcome: 'failure', ...audit(instance), details: { reason: 'the instance is stopped' } });
-        throw new ConflictError('The instance is stopped: start it instead.');
+        throw new ConflictError('The instance is stopped: start it instead.').audited({ event: 'instance.restarted', outcome: 'failure', ...audit(instance), details: { reason: 'the instance is stopped' } });
       }
       await auditLog.record(ctx, { event: 'instance.restarted', ...audit(instance) });
       await runtime.stop(id);

@@ -302,15 +302,13 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
     async register(input: RegistrationInput, ctx: RequestContext): Promise<{ device: DevicesTable; credential: string }> {
       const token = await store.tokenByHash(sha256Hex(input.token));
       const now = iso();
-      const refuse = async (reason: string, teamId: string | null): Promise<never> => {
-        await auditLog.record(ctx, {
+      const refuse = (reason: string, teamId: string | null): never => {
+        throw new CredentialRefusedError('The provisioning token is unknown, expired, revoked or already used: ask the team owner for a new one.').audited({
           event: 'device.registration.refused',
-          outcome: 'denied',
           teamId,
           ...(token ? { target: { type: 'provisioning-token', id: token.id } } : {}),
           details: { reason, name: input.name, tokenPrefix: input.token.slice(0, 8) },
         });
-        throw new CredentialRefusedError('The provisioning token is unknown, expired, revoked or already used: ask the team owner for a new one.');
       };
       if (!token) return refuse('unknown', null);
       const state = tokenState(token, now);

@@ -67,12 +67,10 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
     async (request, reply) => {
       if (!c.setup.check(request.body.token)) {
         // On record like a failed sign-in: someone tried to become the first admin. Never the token given.
-        await c.auditLog.record(request.ctx, {
+        throw new ForbiddenError('The setup link is wrong or used already. Use the link printed when the platform started.').audited({
           event: 'platform.setup.refused',
-          outcome: 'denied',
           details: { email: request.body.email.trim().toLowerCase(), reason: c.setup.token === null ? 'set up already' : 'wrong setup token' },
         });
-        throw new ForbiddenError('The setup link is wrong or used already. Use the link printed when the platform started.');
       }
       const { email, name, password } = request.body;
       await identity.createFirstAdmin({ email, name, password }, request.ctx);
@@ -251,8 +249,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
       const { user, token } = requireAuth(request);
       // A token that could mint tokens would outlive its own expiry and revocation.
       if (token) {
-        await c.auditLog.record(request.ctx, { event: 'token.created', outcome: 'denied', details: { reason: 'made with an API token' } });
-        throw new ForbiddenError('API tokens are made by a signed-in person on the account page, not with another API token.');
+        throw new ForbiddenError('API tokens are made by a signed-in person on the account page, not with another API token.').audited({ event: 'token.created', details: { reason: 'made with an API token' } });
       }
       const body = request.body;
       const created = await identity.createToken(

@@ -214,8 +214,10 @@ export function createIdentityService(deps: IdentityDeps) {
       // Locked by wrong codes in another challenge: not even the right code gets in now.
       if (isLocked(user)) {
         await store.deleteSession(session.id);
-        await auditLog.record(userCtx, { event: 'auth.mfa.failed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason: 'locked' } });
-        throw new UnauthenticatedError('The account is locked after repeated failed sign-ins: try again later, or ask a platform admin to unlock it.');
+        throw new UnauthenticatedError('The account is locked after repeated failed sign-ins: try again later, or ask a platform admin to unlock it.').audited(
+          { event: 'auth.mfa.failed', target: { type: 'user', id: user.id }, details: { reason: 'locked' } },
+          userCtx,
+        );
       }
       const result = await auditLog.transaction(userCtx, async (tx) => {
         const method = await checkSecondFactor(tx, user, code);
@@ -302,8 +304,7 @@ export function createIdentityService(deps: IdentityDeps) {
 
     async changePassword(user: UsersTable, session: SessionsTable | null, current: string, next: string, ctx: RequestContext): Promise<void> {
       if (!user.password_hash || !(await verifyPassword(current, user.password_hash))) {
-        await auditLog.record(ctx, { event: 'user.password.changed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason: 'wrong current password' } });
-        throw new ForbiddenError('The current password is wrong.');
+        throw new ForbiddenError('The current password is wrong.').audited({ event: 'user.password.changed', target: { type: 'user', id: user.id }, details: { reason: 'wrong current password' } });
       }
       assertPasswordPolicy(next, user);
       const hash = await hashPassword(next);
@@ -353,9 +354,8 @@ export function createIdentityService(deps: IdentityDeps) {
     async removeMfa(user: UsersTable, password: string, ctx: RequestContext): Promise<void> {
       if (!user.mfa_enrolled_at) throw new ConflictError('MFA is not enrolled.');
       // A refused removal is on record, as a refused password change is.
-      const refuse = async (reason: string, message: string): Promise<never> => {
-        await auditLog.record(ctx, { event: 'user.mfa.removed', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason } });
-        throw new ForbiddenError(message);
+      const refuse = (reason: string, message: string): never => {
+        throw new ForbiddenError(message).audited({ event: 'user.mfa.removed', target: { type: 'user', id: user.id }, details: { reason } });
       };
       if (await mfaRequiredFor(user)) return refuse('required by policy', 'MFA is required for you by policy and cannot be removed.');
       if (!user.password_hash || !(await verifyPassword(password, user.password_hash))) return refuse('wrong password', 'The password is wrong.');

@@ -73,8 +73,7 @@ export function createPasswordResets({ identityStore, auditLog, mailer, clock, p
     async complete(token: string, password: string, ctx: RequestContext): Promise<void> {
       const found = await open(token);
       if (!found) {
-        await auditLog.record(ctx, { event: 'user.password.reset', outcome: 'denied', details: { reason: 'unknown, used or expired link' } });
-        throw new NotFoundError('Password reset link');
+        throw new NotFoundError('Password reset link').audited({ event: 'user.password.reset', details: { reason: 'unknown, used or expired link' } });
       }
       const { reset, user } = found;
       assertPasswordPolicy(password, user);

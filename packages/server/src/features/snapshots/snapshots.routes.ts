@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { SnapshotsTable } from '../../db/schema.ts';
 import { InstanceParams } from '../applications/applications.routes.ts';
 import { requestAllows } from '../../http/auth.ts';
+import { validationErrorOf } from '../../http/problem.ts';
 import { Id, Name, Sha256Hex } from '../../http/schemas.ts';
 import type { SnapshotFile } from './snapshots.service.ts';
 import type { Runs, SnapshotSummary } from './snapshots.store.ts';
@@ -35,22 +36,21 @@ function presentWithRuns(s: SnapshotSummary & Runs) {
 }
 
 export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
-  const { snapshots, applications, auditLog } = c;
+  const { snapshots, applications } = c;
 
   /**
    * Flows or a file the schema refuses are an attempt on the instance's snapshots all the
    * same: recorded as the service records its own refusals, then answered 400 as any.
    */
-  async function refuseInvalidBody(request: FastifyRequest & { params: { instanceId: string } }, event: 'snapshot.created' | 'snapshot.import.failed'): Promise<never> {
+  function refuseInvalidBody(request: FastifyRequest & { params: { instanceId: string } }, event: 'snapshot.created' | 'snapshot.import.failed'): never {
     const error = request.validationError!;
-    await auditLog.record(request.ctx, {
+    throw validationErrorOf(error as FastifyError).audited({
       event,
       outcome: 'failure',
       target: { type: 'instance', id: request.params.instanceId },
       teamId: request.teamId,
       details: { reason: `invalid request: ${error.message}`.slice(0, 500) },
     });
-    throw error;
   }
 
   app.get('/api/instances/:instanceId/snapshots', { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
@@ -68,7 +68,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ name: Name, description: Type.Optional(Type.String({ maxLength: 2000 })), flows: Type.Optional(Flows) }, { additionalProperties: false }), response: { 201: SnapshotView } },
     },
     async (request, reply) => {
-      if (request.validationError) await refuseInvalidBody(request, 'snapshot.created');
+      if (request.validationError) refuseInvalidBody(request, 'snapshot.created');
       const { name, description, flows } = request.body;
       const created = await snapshots.create(request.params.instanceId, { name, description: description ?? '', ...(flows ? { flows } : {}) }, request.ctx);
       return reply.code(201).send(present(created));
@@ -79,7 +79,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     '/api/snapshots/:snapshotId',
     { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotWithRuns, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
     async (request) => {
-      const { snapshot, content } = await snapshots.show(request.params.snapshotId, request.ctx);
+      const { snapshot, content } = await snapshots.show(request.params.snapshotId);
       return { snapshot: presentWithRuns(snapshot), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
     },
   );
@@ -91,7 +91,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       schema: { tags: ['snapshots'], params: InstanceParams, querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }) },
     },
     async (request) => {
-      const { from, to, fromInstance, toInstance, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to, request.ctx);
+      const { from, to, fromInstance, toInstance, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to);
       // Each side names its own instance and whether that instance runs it now: the two may differ (staging against production).
       const side = (s: SnapshotsTable, i: { name: string; status: string; running_snapshot_id: string | null }) => ({
         ...present(s),
@@ -159,7 +159,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       },
     },
     async (request, reply) => {
-      if (request.validationError) await refuseInvalidBody(request, 'snapshot.import.failed');
+      if (request.validationError) refuseInvalidBody(request, 'snapshot.import.failed');
       const created = await snapshots.importFile(request.params.instanceId, request.body.file as SnapshotFile, request.body.secret, request.ctx);
       return reply.code(201).send(present(created));
     },

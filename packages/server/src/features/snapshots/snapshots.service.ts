@@ -21,9 +21,9 @@ import {
 } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { InstancesTable, SnapshotsTable } from '../../db/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { safeEqual } from '../../security/crypto.ts';
-import type { AuditedTransaction, AuditLog } from '../audit/audit.service.ts';
+import type { AuditedTransaction, AuditEventInput, AuditLog } from '../audit/audit.service.ts';
 import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../applications/applications.service.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { InstanceRuntime } from '../applications/instance-runtime.ts';
@@ -61,6 +61,11 @@ export interface SnapshotsDeps {
   clock: Clock;
 }
 
+/** A refusal on record (DomainError.audited); anything else is not a refusal but a fault, and goes on as it is. */
+function refusal(error: unknown, event: AuditEventInput): never {
+  throw error instanceof DomainError ? error.audited(event) : error;
+}
+
 export function createSnapshotsService(deps: SnapshotsDeps) {
   const { store, applicationsStore, applications, runtime, auditLog, clock } = deps;
   const iso = () => clock.now().toISOString();
@@ -85,12 +90,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
   }
 
   /** verified(), for a read (shown, compared, exported, copied): a mismatch is refused and on record. */
-  async function readVerified(snapshot: SnapshotsTable, ctx: RequestContext, action: 'show' | 'compare' | 'export' | 'copy'): Promise<SnapshotContent> {
+  function readVerified(snapshot: SnapshotsTable, action: 'show' | 'compare' | 'export' | 'copy'): SnapshotContent {
     try {
       return verified(snapshot);
     } catch (error) {
-      await auditLog.record(ctx, { event: 'snapshot.integrity.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { action, hash: snapshot.hash } });
-      throw error;
+      return refusal(error, { event: 'snapshot.integrity.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { action, hash: snapshot.hash } });
     }
   }
 
@@ -184,31 +188,27 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
     const ran = await store.runOf(snapshot.id);
     if (!ran && !mayDeployAny) {
-      await auditLog.record(ctx, {
+      throw new ForbiddenError('Your role may roll back to a snapshot that has run on this instance before; this one never ran here, and deploying it changes the flows: that needs applications:write (owner or member).').audited({
         event: 'auth.access.denied',
-        outcome: 'denied',
         teamId: instance.team_id,
         target: { type: 'snapshot', id: snapshot.id },
         details: { method: 'POST', route: '/api/instances/:instanceId/deploy', permission: 'applications:write', reason: 'not a roll back: the snapshot has never run on this instance' },
       });
-      throw new ForbiddenError('Your role may roll back to a snapshot that has run on this instance before; this one never ran here, and deploying it changes the flows: that needs applications:write (owner or member).');
     }
     const rollback = ran !== undefined;
-    const refuse = async (reason: string, error: Error): Promise<never> => {
-      await auditLog.record(ctx, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason } });
-      throw error;
-    };
+    const refuse = (reason: string, error: unknown): never =>
+      refusal(error, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason } });
     let content: SnapshotContent;
     try {
       content = verified(snapshot);
     } catch (error) {
-      return refuse('hash mismatch on the platform', error as Error);
+      return refuse('hash mismatch on the platform', error);
     }
     // The agent would refuse it too; said here, before anything changes on the instance.
     const refused = refusedModules(content.modules, await applications.palette(instance.team_id));
     if (refused.length > 0) {
       const names = refused.join(', ');
-      await refuse(`node modules the team's palette lists do not allow: ${names}`, new ConflictError(`This snapshot holds node modules the team's palette lists do not allow (${names}): change the lists or deploy another snapshot.`));
+      refuse(`node modules the team's palette lists do not allow: ${names}`, new ConflictError(`This snapshot holds node modules the team's palette lists do not allow (${names}): change the lists or deploy another snapshot.`));
     }
     await auditLog.transaction(ctx, async (tx) => {
       await applicationsStore.updateInstance(instance.id, { target_snapshot_id: snapshot.id }, tx.trx);
@@ -253,14 +253,14 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         } catch (error) {
           // Refused and nothing written; the attempt is on record all the same.
           if (error instanceof ValidationError) {
-            await auditLog.record(ctx, { event: 'snapshot.created', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { name: input.name, reason: error.message.slice(0, 500) } });
+            throw error.audited({ event: 'snapshot.created', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { name: input.name, reason: error.message.slice(0, 500) } });
           }
           throw error;
         }
         content = { flows, credentials: null, settings: settingsOfInstance(instance), env: await envOfInstance(instanceId), modules: [] };
       } else {
         if (!instance.running_snapshot_id) throw new ConflictError('Nothing runs on this instance yet: deploy flows first, or give flows.');
-        content = await readVerified(await requireSnapshot(instance.running_snapshot_id), ctx, 'copy');
+        content = readVerified(await requireSnapshot(instance.running_snapshot_id), 'copy');
       }
       const snapshot = build(instance, { name: input.name, description: input.description, kind: 'manual' }, content, ctx);
       await insertAudited(snapshot, ctx);
@@ -270,9 +270,9 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     deploy,
 
     /** What GET /api/snapshots/:id shows: the content, checked against the hash first. */
-    async show(snapshotId: string, ctx: RequestContext): Promise<{ snapshot: SnapshotsTable & Runs; content: SnapshotContent }> {
+    async show(snapshotId: string): Promise<{ snapshot: SnapshotsTable & Runs; content: SnapshotContent }> {
       const snapshot = await requireSnapshot(snapshotId);
-      const content = await readVerified(snapshot, ctx, 'show');
+      const content = readVerified(snapshot, 'show');
       const ran = await store.runOf(snapshot.id);
       return { snapshot: { ...snapshot, first_ran_at: ran?.first_ran_at ?? null, last_ran_at: ran?.last_ran_at ?? null }, content };
     },
@@ -331,7 +331,6 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       instanceId: string,
       fromId: string,
       toId: string | 'running',
-      ctx: RequestContext,
     ): Promise<{ from: SnapshotsTable; to: SnapshotsTable; fromInstance: InstancesTable; toInstance: InstancesTable; diff: FlowDiff; modules: ModulesDiff; settings: SettingChange[]; env: EnvDiff }> {
       const instance = await applications.requireInstance(instanceId);
       const from = await requireSnapshot(fromId);
@@ -340,8 +339,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       const to = await requireSnapshot(toSnapshotId);
       if (from.team_id !== instance.team_id || to.team_id !== instance.team_id) throw new NotFoundError('Snapshot');
       const instanceOf = (s: SnapshotsTable) => (s.instance_id === instance.id ? instance : applications.requireInstance(s.instance_id));
-      const before = await readVerified(from, ctx, 'compare');
-      const after = await readVerified(to, ctx, 'compare');
+      const before = readVerified(from, 'compare');
+      const after = readVerified(to, 'compare');
       return {
         from,
         to,
@@ -357,7 +356,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     async exportFile(snapshotId: string, secret: string, ctx: RequestContext): Promise<SnapshotFile> {
       const snapshot = await requireSnapshot(snapshotId);
       const instance = await applications.requireInstance(snapshot.instance_id);
-      const content = await readVerified(snapshot, ctx, 'export');
+      const content = readVerified(snapshot, 'export');
       const exported: SnapshotContent = { ...content, credentials: reencryptCredentials(content.credentials, applications.credentialSecret(instance), secret) };
       await auditLog.record(ctx, { event: 'snapshot.exported', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { hash: snapshot.hash, withCredentials: content.credentials !== null } });
       const hash = snapshotHash(exported);
@@ -366,10 +365,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
 
     async importFile(instanceId: string, file: SnapshotFile, secret: string, ctx: RequestContext): Promise<SnapshotsTable> {
       const instance = await applications.requireInstance(instanceId);
-      const refuse = async (reason: string, error: Error) => {
-        await auditLog.record(ctx, { event: 'snapshot.import.failed', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { reason } });
-        throw error;
-      };
+      const refuse = (reason: string, error: unknown): never =>
+        refusal(error, { event: 'snapshot.import.failed', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { reason } });
       let hash: string;
       try {
         hash = snapshotHash(file.content);
@@ -384,22 +381,22 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       try {
         checkedFlows(file.content.flows, 'content.flows');
       } catch (error) {
-        return refuse('invalid flows', error as Error);
+        return refuse('invalid flows', error);
       }
       try {
         modules = checkedModules(file.content.modules, 'content.modules');
       } catch (error) {
-        return refuse('invalid node modules', error as Error);
+        return refuse('invalid node modules', error);
       }
       try {
         checkedSettings(file.content.settings);
       } catch (error) {
-        return refuse('invalid settings', error as Error);
+        return refuse('invalid settings', error);
       }
       try {
         checkedEnv(file.content.env);
       } catch (error) {
-        return refuse('invalid environment variables', error as Error);
+        return refuse('invalid environment variables', error);
       }
       let credentials: string | null;
       try {

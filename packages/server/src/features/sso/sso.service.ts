@@ -569,8 +569,7 @@ export function createSsoService(deps: SsoDeps) {
       const account = await identityStore.userByEmail(email);
       const sameAnswer = new UnauthenticatedError('The email or password is wrong, or the account is locked or disabled.');
       if (account && identity.isLocked(account)) {
-        await auditLog.record(ctx, { event: 'auth.sso.login.failed', outcome: 'denied', target: { type: 'user', id: account.id }, details: { provider: provider.name, reason: 'locked', email } });
-        throw sameAnswer;
+        throw sameAnswer.audited({ event: 'auth.sso.login.failed', target: { type: 'user', id: account.id }, details: { provider: provider.name, reason: 'locked', email } });
       }
       let profile: ProviderProfile;
       try {

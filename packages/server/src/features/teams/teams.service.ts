@@ -177,14 +177,12 @@ export function createTeamsService(deps: TeamsDeps) {
       });
       if (result.joined) return result.joined;
       const { invitation, user } = result.refused;
-      await auditLog.record(ctx, {
+      throw new ForbiddenError(`This invitation is for ${invitation.email}; you are signed in as ${user.email}.`).audited({
         event: 'member.joined',
-        outcome: 'denied',
         target: { type: 'invitation', id: invitation.id },
         teamId: invitation.team_id,
         details: { reason: 'invitation for another email', invitationId: invitation.id, invitedEmail: invitation.email, signedInAs: user.email },
       });
-      throw new ForbiddenError(`This invitation is for ${invitation.email}; you are signed in as ${user.email}.`);
     },
   };
 }
