@@ -57,6 +57,7 @@ import { teamsRoutes } from './features/teams/teams.routes.ts';
 import { createTeamsService } from './features/teams/teams.service.ts';
 import { createTeamsStore } from './features/teams/teams.store.ts';
 import { registerAuth } from './http/auth.ts';
+import { accessLabel, type FlowgateRouteConfig } from './http/route-config.ts';
 import { registerProblemHandler, sendFrameworkProblem } from './http/problem.ts';
 import { createSerializerCompiler, createValidatorCompiler } from './http/validation.ts';
 import { createPasswordResets } from './features/identity/password-resets.ts';
@@ -93,7 +94,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     // Behind a reverse proxy, who a request came from (audit, rate limits) is what the
     // proxies named in FLOWGATE_TRUST_PROXY say; no one else's X-Forwarded-For is believed.
     trustProxy: config.trustProxy.length ? config.trustProxy : false,
-    frameworkErrors: sendFrameworkProblem,
+    frameworkErrors: (error, request, reply) => {
+      sendFrameworkProblem(error, request, reply);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -231,9 +234,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'fg_session' }, token: { type: 'http', scheme: 'bearer' } } },
     },
     transform: ({ schema, url, route }) => {
-      const cfg = route.config as { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean } | undefined;
-      const permission = cfg?.public ? 'public' : cfg?.agent ? 'agent' : cfg?.device ? 'device' : cfg?.scim ? 'scim' : cfg?.permission;
-      return { schema: { ...schema, 'x-permission': permission } as typeof schema, url };
+      const access = (route.config as FlowgateRouteConfig | undefined)?.access;
+      return { schema: { ...schema, 'x-permission': access ? accessLabel(access) : undefined } as typeof schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
@@ -273,11 +275,11 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     );
   });
 
-  app.get('/api/health', { config: { public: true }, schema: { tags: ['platform'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+  app.get('/api/health', { config: { access: { kind: 'public' } }, schema: { tags: ['platform'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
   }));
-  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/metrics', { config: { permission: 'platform:metrics:read', metricsToken: true }, schema: { hide: true } }, async (_request, reply) =>
+  app.get('/api/openapi.json', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/metrics', { config: { access: { kind: 'user', permission: 'platform:metrics:read', metricsToken: true } }, schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
@@ -359,7 +361,7 @@ async function registerWeb(app: TypedApp, webDir: string): Promise<void> {
     return;
   }
   await app.register(fastifyStatic, { root: webDir, serve: false });
-  app.get('/*', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+  app.get('/*', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async (request, reply) => {
     const wanted = (request.params as { '*': string })['*'];
     if (wanted.startsWith('api/')) return reply.callNotFound();
     const file = path.join(webDir, path.normalize(wanted));

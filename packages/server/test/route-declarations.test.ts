@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isPermission, PERMISSIONS } from '@flowgate/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { isPermission, PERMISSIONS, type Permission } from '@flowgate/core';
+import { registerAuth } from '../src/http/auth.ts';
 import { startTestApp, type TestApp } from './harness.ts';
 import { isExempt, registeredRoutes, routeKey, type DeclaredRoute } from './routes.ts';
 
@@ -89,13 +92,34 @@ describe('route declarations', () => {
     assert.deepEqual(unknown, [], `permissions not in PERMISSIONS:\n${unknown.join('\n')}`);
   });
 
-  test('a team-scoped permission is only used on a route that names its team', () => {
-    // :teamId, or a resource whose team the auth hook looks up (applications, instances, snapshots).
-    const namesTeam = (url: string) => /:(teamId|applicationId|instanceId|snapshotId|siteId|groupId|provisioningTokenId|deviceId|rolloutId)\b/.test(url);
+  test('a team permission names the path parameter its team comes from, and only a team permission does', () => {
     const wrong = routes
-      .filter((r) => r.config.permission && isPermission(r.config.permission) && PERMISSIONS[r.config.permission].scope === 'team' && !namesTeam(r.url))
-      .map(key);
-    assert.deepEqual(wrong, [], `team permissions on routes that name no team (the auth hook would answer 500):\n${wrong.join('\n')}`);
+      .filter((r) => r.access?.kind === 'user')
+      .filter((r) => {
+        const teamScoped = PERMISSIONS[r.config.permission as Permission].scope === 'team';
+        return teamScoped !== (r.config.team !== undefined) || (r.config.team !== undefined && !r.url.includes(`:${r.config.team}`));
+      })
+      .map((r) => `${key(r)} (${r.config.permission}, team from ${r.config.team ?? 'nothing'})`);
+    assert.deepEqual(wrong, []);
+  });
+
+  test('a route whose access cannot be checked does not start: none declared, an unknown permission, no team for a team permission, an unchecked path parameter', async () => {
+    const unused = (() => {
+      throw new Error('not called at registration');
+    }) as never;
+    const attempts: Array<[string, (app: FastifyInstance) => unknown, RegExp]> = [
+      ['no access', (app) => app.get('/api/x', async () => 'x'), /declares no access/],
+      ['unknown permission', (app) => app.get('/api/x', { config: { access: { kind: 'user', permission: 'teams:everything' as Permission } } }, async () => 'x'), /not in the permission catalogue/],
+      ['team permission without its team', (app) => app.get('/api/teams/:teamId/x', { config: { access: { kind: 'user', permission: 'team:read' } }, schema: { params: Type.Object({ teamId: Type.String() }) } }, async () => 'x'), /does not say which parameter/],
+      ['a team from a parameter the route has not', (app) => app.get('/api/x/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'instanceId' } }, schema: { params: Type.Object({ teamId: Type.String() }) } }, async () => 'x'), /finds its team in :instanceId/],
+      ['a path parameter without a schema', (app) => app.get('/api/x/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } } }, async () => 'x'), /no schema for its path parameter teamId/],
+    ];
+    for (const [what, register, error] of attempts) {
+      const app = Fastify();
+      registerAuth(app, { identity: unused, teamsStore: unused, config: { metricsToken: null }, teamResolvers: { instanceId: { what: 'Instance', resolve: unused } } as never, agentByToken: unused, deviceByCredential: unused, scimProviderByToken: unused });
+      assert.throws(() => register(app), error, what);
+      await app.close();
+    }
   });
 
   test('the agent routes are exactly the agent protocol', () => {

@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { FastifyInstance } from 'fastify';
+import type { FlowgateRouteConfig, RouteAccess } from '../src/http/route-config.ts';
 
 /**
  * Every route an app registers, hidden ones too, with the config it was declared with.
@@ -9,7 +10,15 @@ import type { FastifyInstance } from 'fastify';
 export interface DeclaredRoute {
   method: string;
   url: string;
-  config: { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean; csrfByBearer?: boolean };
+  /** The route's access, as flags the tests read: which kind, its permission, and whether the editor's token stands in for CSRF. */
+  config: { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean; csrfByBearer?: boolean; team?: string };
+  access: RouteAccess | undefined;
+}
+
+function flagsOf(access: RouteAccess | undefined): DeclaredRoute['config'] {
+  if (!access) return {};
+  if (access.kind === 'user') return { permission: access.permission, ...(access.csrfByBearer ? { csrfByBearer: true } : {}), ...(access.team ? { team: access.team } : {}) };
+  return { [access.kind]: true };
 }
 
 const registered = new WeakMap<object, DeclaredRoute[]>();
@@ -18,7 +27,8 @@ diagnostics.subscribe('fastify.initialization', (message) => {
   const routes: DeclaredRoute[] = [];
   registered.set(fastify, routes);
   fastify.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: { ...(route.config as DeclaredRoute['config']) } });
+    const access = (route.config as FlowgateRouteConfig | undefined)?.access;
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, config: flagsOf(access), access });
   });
 });
 

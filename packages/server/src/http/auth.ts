@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAllowed, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
+import { isAllowed, isPermission, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
@@ -7,7 +7,7 @@ import { looksLikeApiToken, tokenAllows, tokenTeamIds, type IdentityService } fr
 import type { TeamsStore } from '../features/teams/teams.store.ts';
 import { safeEqual, sha256Hex } from '../security/crypto.ts';
 import { CredentialRefusedError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
-import './route-config.ts';
+import type { FlowgateRouteConfig, TeamSource } from './route-config.ts';
 
 export const SESSION_COOKIE = 'fg_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -48,8 +48,8 @@ export interface AuthDeps {
   identity: IdentityService;
   teamsStore: TeamsStore;
   config: Pick<Config, 'metricsToken'>;
-  /** By route parameter name (instanceId, snapshotId, ...): the team that owns the resource. */
-  teamResolvers: Record<string, { what: string; resolve: TeamResolver }>;
+  /** By the route parameter that names a resource (instanceId, snapshotId, ...): the team that owns it. */
+  teamResolvers: Record<Exclude<TeamSource, 'teamId'>, { what: string; resolve: TeamResolver }>;
   /** Agents authenticate with their own token, never as a person. */
   agentByToken: (raw: string) => Promise<InstancesTable | null>;
   /** Devices authenticate with the credential they got at registration; a revoked one finds nothing. */
@@ -82,18 +82,14 @@ function contextOf(request: FastifyRequest): RequestContext {
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   const { identity, teamsStore, config, teamResolvers, agentByToken, deviceByCredential, scimProviderByToken } = deps;
 
-  /** The team the request is about: :teamId, or the owner of the resource the route names. */
-  async function teamOfRequest(request: FastifyRequest): Promise<string> {
-    const params = request.params as Record<string, string | undefined>;
-    if (params.teamId) return params.teamId;
-    for (const [param, resolver] of Object.entries(teamResolvers)) {
-      const id = params[param];
-      if (id === undefined) continue;
-      const teamId = await resolver.resolve(id);
-      if (teamId === null) throw new NotFoundError(resolver.what);
-      return teamId;
-    }
-    throw new Error(`route ${request.routeOptions.url} has no parameter that names its team`);
+  /** The team the request is about, from the parameter its access names: :teamId, or the owner of the resource. */
+  async function teamOfRequest(request: FastifyRequest, source: TeamSource): Promise<string> {
+    const id = (request.params as Record<string, string>)[source]!;
+    if (source === 'teamId') return id;
+    const resolver = teamResolvers[source];
+    const teamId = await resolver.resolve(id);
+    if (teamId === null) throw new NotFoundError(resolver.what);
+    return teamId;
   }
 
   app.decorateRequest('agent', null);
@@ -106,27 +102,30 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
 
   // Checked when a route is registered, so a route that could not be authorised does not start.
   app.addHook('onRoute', (route) => {
-    const cfg = route.config as { permission?: Permission; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean } | undefined;
+    const access = (route.config as FlowgateRouteConfig | undefined)?.access;
     const url = route.url;
     const where = `route ${String(route.method)} ${url}`;
     // Fastify's own HEAD twins and the documentation assets are covered by their GET route.
     if (route.method === 'HEAD' || url.startsWith('/api/docs')) return;
-    if (!cfg?.permission && !cfg?.public && !cfg?.agent && !cfg?.device && !cfg?.scim) {
-      throw new Error(`${where} declares neither a permission, public: true, agent: true, device: true nor scim: true`);
-    }
+    if (!access) throw new Error(`${where} declares no access: a permission (kind 'user'), or kind 'public', 'agent', 'device' or 'scim'`);
     const named = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
     const declared = (route.schema?.params as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
     const unchecked = named.filter((name) => !(name in declared));
     if (unchecked.length) throw new Error(`${where} declares no schema for its path parameter ${unchecked.join(', ')}: every path parameter is checked before any query`);
-    if (cfg.permission && PERMISSIONS[cfg.permission].scope === 'team' && !named.some((name) => name === 'teamId' || name in teamResolvers)) {
-      throw new Error(`${where} needs ${cfg.permission} in a team, but none of its path parameters names a team (teamId, ${Object.keys(teamResolvers).join(', ')})`);
+    if (access.kind !== 'user') return;
+    if (!isPermission(access.permission)) throw new Error(`${where} names ${String(access.permission)}, which is not in the permission catalogue`);
+    const teamScoped = PERMISSIONS[access.permission].scope === 'team';
+    if (teamScoped && !access.team) throw new Error(`${where} needs ${access.permission} in a team but does not say which parameter names it (access.team)`);
+    if (!teamScoped && access.team) throw new Error(`${where} names a team for ${access.permission}, which is not a team permission`);
+    if (access.team && (!named.includes(access.team) || (access.team !== 'teamId' && !(access.team in teamResolvers)))) {
+      throw new Error(`${where} finds its team in :${access.team}, which the route has not or nothing resolves`);
     }
   });
 
   app.addHook('onRequest', async (request) => {
     request.ctx = contextOf(request);
-    const cfg = request.routeOptions.config;
-    if (!cfg || (!cfg.permission && !cfg.public && !cfg.agent && !cfg.device && !cfg.scim)) return; // 404 handler and documentation assets
+    const access = request.routeOptions.config?.access;
+    if (!access) return; // 404 handler and documentation assets
     // Before anything reads the database with them: a NUL byte or 10 kB in an id is refused
     // here, as the route's own schema would refuse it, instead of failing a query.
     assertPathParameters(request);
@@ -134,7 +133,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     const authorization = request.headers.authorization;
     const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : null;
 
-    if (cfg.device) {
+    if (access.kind === 'device') {
       const raw = bearer ?? '';
       const device = raw.startsWith('fgd_') ? await deviceByCredential(raw) : null;
       if (!device) {
@@ -149,7 +148,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       return;
     }
 
-    if (cfg.scim) {
+    if (access.kind === 'scim') {
       const provider = bearer?.startsWith('fgs_') ? await scimProviderByToken(bearer) : null;
       if (!provider) {
         throw new CredentialRefusedError('The SCIM token is unknown or was revoked.').audited({
@@ -162,7 +161,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       return;
     }
 
-    if (cfg.agent) {
+    if (access.kind === 'agent') {
       const instance = bearer?.startsWith('fgi_') ? await agentByToken(bearer) : null;
       if (!instance) throw new CredentialRefusedError('The agent token is unknown or was revoked.');
       request.agent = instance;
@@ -170,9 +169,11 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       return;
     }
 
+    // A person, or anyone at a public route.
+    const byEditorToken = access.kind === 'user' && access.csrfByBearer === true;
     let sessionToken: string | null = null;
-    if (bearer !== null && !cfg.csrfByBearer) {
-      if (cfg.metricsToken && config.metricsToken && safeEqual(bearer, config.metricsToken)) {
+    if (bearer !== null && !byEditorToken) {
+      if (access.kind === 'user' && access.metricsToken && config.metricsToken && safeEqual(bearer, config.metricsToken)) {
         request.ctx = { ...request.ctx, actor: { type: 'token', userId: null, label: 'metrics token' } };
         return;
       }
@@ -196,33 +197,33 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
 
     const auth = request.auth;
-    if (cfg.public) {
+    if (access.kind === 'public') {
       // A public write that acts as the signed-in person (accepting an invitation) still needs the header.
-      if (cfg.csrfWhenSignedIn && auth?.session?.stage === 'full' && !SAFE_METHODS.has(request.method)) assertCsrf(request, sessionToken);
+      if (access.csrfWhenSignedIn && auth?.session?.stage === 'full' && !SAFE_METHODS.has(request.method)) assertCsrf(request, sessionToken);
       return;
     }
     if (!auth) {
       // The editors read their own token from Authorization and the person from the session cookie.
-      if (cfg.csrfByBearer && bearer !== null && looksLikeApiToken(bearer)) {
+      if (byEditorToken && bearer !== null && looksLikeApiToken(bearer)) {
         throw new UnauthenticatedError('The Node-RED editor opens in a signed-in browser session; API tokens do not open it. Scripts change flows through the snapshot API.');
       }
       throw new UnauthenticatedError();
     }
-    if (auth.session && auth.session.stage !== 'full' && !cfg.partialSession?.includes(auth.session.stage)) {
+    if (auth.session && auth.session.stage !== 'full' && !access.partialSession?.includes(auth.session.stage)) {
       throw new UnauthenticatedError(
         auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.',
       );
     }
     // Cookies ride along on cross-site requests; the header cannot (SR 3.8 session integrity).
-    if (auth.session && !SAFE_METHODS.has(request.method) && !cfg.csrfByBearer) assertCsrf(request, sessionToken);
+    if (auth.session && !SAFE_METHODS.has(request.method) && !byEditorToken) assertCsrf(request, sessionToken);
 
-    const permission = cfg.permission!;
+    const permission = access.permission;
     const definition = PERMISSIONS[permission];
     // A token scoped to teams acts inside those teams only.
     const tokenTeams = tokenTeamIds(auth.token);
     let teamId: string | null = null;
     if (definition.scope === 'team') {
-      teamId = await teamOfRequest(request);
+      teamId = await teamOfRequest(request, access.team!);
       request.teamId = teamId;
       request.teamRole = await teamsStore.roleOf(teamId, auth.user.id);
       // A role says the team exists; a platform admin outside it is told when it does not.

@@ -2,29 +2,45 @@ import type { Permission, TeamRole } from '@flowgate/core';
 import type { ApiTokensTable, DevicesTable, IdentityProvidersTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
 import type { RequestContext } from '../context.ts';
 
-/**
- * Every route says who may call it, in its definition: `permission` names an entry of
- * the catalogue in packages/core, or `public` opts out by name, visibly. Registering a
- * route with neither fails at start (see auth.ts).
- */
-export interface FlowgateRouteConfig {
-  permission?: Permission;
-  public?: true;
-  /** Called by an agent with its instance token (fgi_...), not by a person. */
-  agent?: true;
-  /** Called by a device's agent with its device credential (fgd_...), not by a person. */
-  device?: true;
-  /** Called by an identity provider with its SCIM token (fgs_...), not by a person. */
-  scim?: true;
+/** Where a team permission finds its team: the route's :teamId, or the resource the route names (auth.ts resolves it). */
+export type TeamSource = 'teamId' | 'applicationId' | 'instanceId' | 'snapshotId' | 'siteId' | 'groupId' | 'deviceId' | 'rolloutId' | 'provisioningTokenId';
+
+/** A person (a session or an API token) holding a permission of the catalogue in packages/core. */
+export interface UserAccess {
+  kind: 'user';
+  permission: Permission;
+  /** For a team permission, and only for one: the path parameter its team comes from. */
+  team?: TeamSource;
   /** Session stages other than 'full' that may call this route (MFA at sign-in, forced enrolment). */
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
   /** The Node-RED editor proxy: writes carry the editor's own token, which stands in for the CSRF header. */
   csrfByBearer?: true;
-  /** A public write that acts as the signed-in person when there is one: CSRF applies then. */
-  csrfWhenSignedIn?: true;
   /** /metrics also accepts FLOWGATE_METRICS_TOKEN as a bearer token, for Prometheus. */
   metricsToken?: true;
 }
+
+/**
+ * Who may call a route: one descriptor in the route's definition, checked whole when the
+ * route is registered (auth.ts, onRoute: a route that declares none, names an unknown
+ * permission or cannot find its team does not start) and enforced in one place, the auth hook.
+ */
+export type RouteAccess =
+  /** Anyone, signed in or not: opting out of authentication by name, visibly. A public write that acts as the signed-in person when there is one (accepting an invitation) sets csrfWhenSignedIn. */
+  | { kind: 'public'; csrfWhenSignedIn?: true }
+  /** An instance's agent with its instance token (fgi_...), never a person. */
+  | { kind: 'agent' }
+  /** A device's agent with its device credential (fgd_...), never a person. */
+  | { kind: 'device' }
+  /** An identity provider with its SCIM token (fgs_...), never a person. */
+  | { kind: 'scim' }
+  | UserAccess;
+
+export interface FlowgateRouteConfig {
+  access?: RouteAccess;
+}
+
+/** What a route's access shows in the OpenAPI document (x-permission) and in logs. */
+export const accessLabel = (access: RouteAccess): string => (access.kind === 'user' ? access.permission : access.kind);
 
 export interface AuthState {
   user: UsersTable;

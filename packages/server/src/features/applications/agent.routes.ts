@@ -23,7 +23,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     `${AGENT_API_ROOT}/desired`,
     {
-      config: { agent: true },
+      config: { access: { kind: 'agent' } },
       schema: {
         tags: ['agent'],
         querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })) }, { additionalProperties: false }),
@@ -58,7 +58,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get(`${AGENT_API_ROOT}/snapshots/:snapshotId`, { config: { agent: true }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) => {
+  app.get(`${AGENT_API_ROOT}/snapshots/:snapshotId`, { config: { access: { kind: 'agent' } }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) => {
     const instance = agentOf(request);
     const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
@@ -69,7 +69,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     `${AGENT_API_ROOT}/status`,
     {
-      config: { agent: true },
+      config: { access: { kind: 'agent' } },
       schema: {
         tags: ['agent'],
         body: StatusReport,
@@ -97,7 +97,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     `${AGENT_API_ROOT}/audit`,
     {
-      config: { agent: true },
+      config: { access: { kind: 'agent' } },
       schema: {
         tags: ['agent'],
         body: AuditBody,
@@ -114,7 +114,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     `${AGENT_API_ROOT}/snapshots`,
     {
-      config: { agent: true },
+      config: { access: { kind: 'agent' } },
       bodyLimit: 32 * 1024 * 1024,
       schema: {
         tags: ['agent'],
@@ -134,7 +134,7 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     `${AGENT_API_ROOT}/logs`,
     {
-      config: { agent: true },
+      config: { access: { kind: 'agent' } },
       schema: { tags: ['agent'], body: LogsBody, response: { 204: NoContent } },
     },
     async (request, reply) => {

@@ -61,15 +61,15 @@ export function presentInstance(i: InstancesTable) {
 export function applicationsRoutes(app: TypedApp, c: AppContext): void {
   const { applications, applicationsStore, runtime, auditLog, clock } = c;
 
-  app.get('/api/node-red-versions', { config: { permission: 'teams:list' }, schema: { tags: ['applications'], response: { 200: Type.Array(Type.String()) } } }, async () => applications.versions());
+  app.get('/api/node-red-versions', { config: { access: { kind: 'user', permission: 'teams:list' } }, schema: { tags: ['applications'], response: { 200: Type.Array(Type.String()) } } }, async () => applications.versions());
 
-  app.get('/api/teams/:teamId/applications', { config: { permission: 'applications:read' }, schema: { tags: ['applications'], params: TeamParams, response: { 200: Type.Array(ApplicationView) } } }, async (request) =>
+  app.get('/api/teams/:teamId/applications', { config: { access: { kind: 'user', permission: 'applications:read', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, response: { 200: Type.Array(ApplicationView) } } }, async (request) =>
     (await applications.applicationsOfTeam(request.params.teamId)).map(presentApplication),
   );
 
   app.post(
     '/api/teams/:teamId/applications',
-    { config: { permission: 'applications:write' }, schema: { tags: ['applications'], params: TeamParams, body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }), response: { 201: ApplicationView } } },
+    { config: { access: { kind: 'user', permission: 'applications:write', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }), response: { 201: ApplicationView } } },
     async (request, reply) => {
       await c.teams.requireTeam(request.params.teamId);
       const created = await applications.createApplication(request.params.teamId, { name: request.body.name, description: request.body.description ?? '' }, request.ctx);
@@ -77,39 +77,39 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/applications/:applicationId', { config: { permission: 'applications:read' }, schema: { tags: ['applications'], params: ApplicationParams, response: { 200: Type.Object({ application: ApplicationView, instances: Type.Array(InstanceView) }) } } }, async (request) => {
+  app.get('/api/applications/:applicationId', { config: { access: { kind: 'user', permission: 'applications:read', team: 'applicationId' } }, schema: { tags: ['applications'], params: ApplicationParams, response: { 200: Type.Object({ application: ApplicationView, instances: Type.Array(InstanceView) }) } } }, async (request) => {
     const application = await applications.requireApplication(request.params.applicationId);
     return { application: presentApplication(application), instances: (await applications.instancesOfApplication(application.id)).map(presentInstance) };
   });
 
   app.patch(
     '/api/applications/:applicationId',
-    { config: { permission: 'applications:write' }, schema: { tags: ['applications'], params: ApplicationParams, body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }), response: { 200: ApplicationView } } },
+    { config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } }, schema: { tags: ['applications'], params: ApplicationParams, body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }), response: { 200: ApplicationView } } },
     async (request) => presentApplication(await applications.updateApplication(request.params.applicationId, request.body, request.ctx)),
   );
 
-  app.delete('/api/applications/:applicationId', { config: { permission: 'applications:write' }, schema: { tags: ['applications'], params: ApplicationParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.delete('/api/applications/:applicationId', { config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } }, schema: { tags: ['applications'], params: ApplicationParams, response: { 204: NoContent } } }, async (request, reply) => {
     await applications.deleteApplication(request.params.applicationId, request.ctx);
     return reply.code(204).send(null);
   });
 
   app.post(
     '/api/applications/:applicationId/instances',
-    { config: { permission: 'applications:write' }, schema: { tags: ['instances'], params: ApplicationParams, body: Type.Object({ name: Name, nodeRedVersion: Type.String({ maxLength: 32 }) }, { additionalProperties: false }), response: { 201: InstanceView } } },
+    { config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } }, schema: { tags: ['instances'], params: ApplicationParams, body: Type.Object({ name: Name, nodeRedVersion: Type.String({ maxLength: 32 }) }, { additionalProperties: false }), response: { 201: InstanceView } } },
     async (request, reply) => reply.code(201).send(presentInstance(await applications.createInstance(request.params.applicationId, request.body, request.ctx))),
   );
 
-  app.get('/api/instances/:instanceId', { config: { permission: 'applications:read' }, schema: { tags: ['instances'], params: InstanceParams, response: { 200: InstanceView } } }, async (request) =>
+  app.get('/api/instances/:instanceId', { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 200: InstanceView } } }, async (request) =>
     presentInstance(await applications.requireInstance(request.params.instanceId)),
   );
 
-  app.delete('/api/instances/:instanceId', { config: { permission: 'applications:write' }, schema: { tags: ['instances'], params: InstanceParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.delete('/api/instances/:instanceId', { config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 204: NoContent } } }, async (request, reply) => {
     await applications.deleteInstance(request.params.instanceId, request.ctx);
     return reply.code(204).send(null);
   });
 
   for (const action of ['start', 'stop', 'restart'] as const) {
-    app.post(`/api/instances/:instanceId/${action}`, { config: { permission: 'instances:operate' }, schema: { tags: ['instances'], params: InstanceParams, response: { 202: InstanceView } } }, async (request, reply) => {
+    app.post(`/api/instances/:instanceId/${action}`, { config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 202: InstanceView } } }, async (request, reply) => {
       const id = request.params.instanceId;
       if (action === 'restart') await applications.restart(id, request.ctx);
       else await applications.setDesiredState(id, action === 'start' ? 'running' : 'stopped', request.ctx);
@@ -119,7 +119,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.patch(
     '/api/instances/:instanceId',
-    { config: { permission: 'instances:endpoints' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }), response: { 200: InstanceView } } },
+    { config: { access: { kind: 'user', permission: 'instances:endpoints', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }), response: { 200: InstanceView } } },
     async (request) => {
       await applications.setEndpointAccess(request.params.instanceId, request.body.endpointAccess, request.ctx);
       return presentInstance(await applications.requireInstance(request.params.instanceId));
@@ -128,7 +128,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.put(
     '/api/instances/:instanceId/node-red-version',
-    { config: { permission: 'applications:write' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ nodeRedVersion: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }), response: { 200: InstanceView } } },
+    { config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ nodeRedVersion: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }), response: { 200: InstanceView } } },
     async (request) => {
       await applications.setNodeRedVersion(request.params.instanceId, request.body.nodeRedVersion, request.ctx);
       return presentInstance(await applications.requireInstance(request.params.instanceId));
@@ -137,7 +137,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/instances/:instanceId/env',
-    { config: { permission: 'applications:read' }, schema: { tags: ['instances'], params: InstanceParams, response: { 200: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })) } } },
+    { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 200: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })) } } },
     async (request) => {
       await applications.requireInstance(request.params.instanceId);
       return applications.env(request.params.instanceId);
@@ -146,7 +146,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.put(
     '/api/instances/:instanceId/env',
-    { config: { permission: 'applications:write' }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ env: Type.Array(EnvVar, { maxItems: 200 }) }, { additionalProperties: false }), response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ env: Type.Array(EnvVar, { maxItems: 200 }) }, { additionalProperties: false }), response: { 204: NoContent } } },
     async (request, reply) => {
       await applications.setEnv(request.params.instanceId, request.body.env, request.ctx);
       return reply.code(204).send(null);
@@ -156,7 +156,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/instances/:instanceId/logs',
     {
-      config: { permission: 'applications:read' },
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
       schema: {
         tags: ['instances'],
         params: InstanceParams,
@@ -170,7 +170,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/teams/:teamId/application-settings', { config: { permission: 'team:read' }, schema: { tags: ['applications'], params: TeamParams, response: { 200: TeamSettingsView } } }, async (request) => {
+  app.get('/api/teams/:teamId/application-settings', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, response: { 200: TeamSettingsView } } }, async (request) => {
     const s = await applicationsStore.teamSettings(request.params.teamId);
     const palette = await applications.palette(request.params.teamId);
     return { paletteAllow: palette.allow, paletteDeny: palette.deny, autoSnapshotRetention: s?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION };
@@ -179,7 +179,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
   app.put(
     '/api/teams/:teamId/application-settings',
     {
-      config: { permission: 'team:update' },
+      config: { access: { kind: 'user', permission: 'team:update', team: 'teamId' } },
       schema: {
         tags: ['applications'],
         params: TeamParams,

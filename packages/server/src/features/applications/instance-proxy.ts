@@ -85,17 +85,17 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
-    scope.get('/instances/:instanceId/editor', { config: { permission: 'instances:editor' }, schema: { hide: true, params: InstanceParams } }, async (request, reply) =>
+    scope.get('/instances/:instanceId/editor', { config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId' } }, schema: { hide: true, params: InstanceParams } }, async (request, reply) =>
       reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
     );
-    scope.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { permission: 'instances:editor', csrfByBearer: true }, schema: { hide: true, params: InstanceParams }, handler: editor });
+    scope.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId', csrfByBearer: true } }, schema: { hide: true, params: InstanceParams }, handler: editor });
 
     /** The flows' own HTTP endpoints and dashboards. */
     scope.route({
       method: [...ALL_METHODS],
       url: '/instances/:instanceId/app/*',
       // Access is the instance owner's choice (endpoint_access), checked below.
-      config: { public: true },
+      config: { access: { kind: 'public' } },
       schema: { hide: true, params: InstanceParams },
       handler: async (request, reply) => {
         const params = request.params as { instanceId: string; '*': string };

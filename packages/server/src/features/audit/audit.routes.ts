@@ -148,12 +148,12 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
       .send(Readable.from(lines()));
   }
 
-  app.get('/api/audit', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } }, async (request, reply) => {
+  app.get('/api/audit', { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } }, async (request, reply) => {
     const { before, limit, ...filter } = request.query;
     return page(reply, filter, before, limit);
   });
 
-  app.get('/api/audit/export', { config: { permission: 'platform:audit:read' }, schema: { tags: ['audit'], querystring: ExportQuery } }, async (request, reply) => {
+  app.get('/api/audit/export', { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['audit'], querystring: ExportQuery } }, async (request, reply) => {
     const { format, ...filter } = request.query;
     return exportTo(reply, filter, format, request.ctx);
   });
@@ -161,7 +161,7 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/audit/verify',
     {
-      config: { permission: 'platform:audit:read' },
+      config: { access: { kind: 'user', permission: 'platform:audit:read' } },
       schema: {
         tags: ['audit'],
         response: {
@@ -181,7 +181,7 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/audit/forwarding',
     {
-      config: { permission: 'platform:audit:read' },
+      config: { access: { kind: 'user', permission: 'platform:audit:read' } },
       schema: {
         tags: ['audit'],
         response: {
@@ -215,7 +215,7 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/teams/:teamId/audit',
-    { config: { permission: 'audit:read' }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } } },
+    { config: { access: { kind: 'user', permission: 'audit:read', team: 'teamId' } }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } } },
     async (request, reply) => {
       const { before, limit, ...filter } = request.query;
       return page(reply, { ...filter, teamId: request.params.teamId }, before, limit);
@@ -224,7 +224,7 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/teams/:teamId/audit/export',
-    { config: { permission: 'audit:read' }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamExportQuery } },
+    { config: { access: { kind: 'user', permission: 'audit:read', team: 'teamId' } }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamExportQuery } },
     async (request, reply) => {
       const { format, ...filter } = request.query;
       return exportTo(reply, { ...filter, teamId: request.params.teamId }, format, request.ctx);

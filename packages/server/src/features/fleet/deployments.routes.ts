@@ -55,13 +55,13 @@ function presentRollout(r: RolloutsTable) {
 export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   const { fleet, deployments } = c;
 
-  app.get('/api/devices/:deviceId', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
+  app.get('/api/devices/:deviceId', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
     presentDevice(await fleet.device(request.params.deviceId), c.broker.presence(request.params.deviceId)),
   );
   app.get(
     '/api/devices/:deviceId/logs',
     {
-      config: { permission: 'fleet:read' },
+      config: { access: { kind: 'user', permission: 'fleet:read', team: 'deviceId' } },
       schema: { tags: ['fleet'], params: DeviceParams, querystring: Type.Object({ after: Type.Optional(EpochMillis) }, { additionalProperties: false }), response: { 200: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String(), msg: Type.String() })) } },
     },
     async (request) => {
@@ -72,7 +72,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   app.put(
     '/api/devices/:deviceId/target',
     {
-      config: { permission: 'fleet:deploy' },
+      config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'deviceId' } },
       schema: {
         tags: ['fleet'],
         description: "Sets the snapshot the device should run (null: the empty flow). Refused while the device's group has a rollout that has not ended.",
@@ -87,7 +87,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   app.put(
     '/api/device-groups/:groupId/target',
     {
-      config: { permission: 'fleet:deploy' },
+      config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'groupId' } },
       schema: {
         tags: ['fleet'],
         description: "Sets the snapshot every device of the group should run (null: the empty flow), all at once, without waves; a device joining the group later gets it too. Refused while the group has a rollout that has not ended.",
@@ -99,13 +99,13 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
     async (request) => presentGroup(await deployments.setGroupTarget(request.params.groupId, request.body.snapshotId, request.ctx)),
   );
 
-  app.get('/api/teams/:teamId/rollouts', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } }, async (request) =>
+  app.get('/api/teams/:teamId/rollouts', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } }, async (request) =>
     (await deployments.rolloutsOfTeam(request.params.teamId)).map(presentRollout),
   );
   app.post(
     '/api/device-groups/:groupId/rollouts',
     {
-      config: { permission: 'fleet:deploy' },
+      config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'groupId' } },
       schema: {
         tags: ['fleet'],
         params: GroupParams,
@@ -128,7 +128,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/rollouts/:rolloutId',
     {
-      config: { permission: 'fleet:read' },
+      config: { access: { kind: 'user', permission: 'fleet:read', team: 'rolloutId' } },
       schema: {
         tags: ['fleet'],
         params: RolloutParams,
@@ -144,7 +144,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/rollouts/:rolloutId/devices',
     {
-      config: { permission: 'fleet:read' },
+      config: { access: { kind: 'user', permission: 'fleet:read', team: 'rolloutId' } },
       schema: {
         tags: ['fleet'],
         params: RolloutParams,
@@ -163,7 +163,7 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
   for (const action of ['pause', 'resume', 'abort'] as const) {
-    app.post(`/api/rollouts/:rolloutId/${action}`, { config: { permission: 'fleet:deploy' }, schema: { tags: ['fleet'], params: RolloutParams, response: { 200: RolloutView } } }, async (request) =>
+    app.post(`/api/rollouts/:rolloutId/${action}`, { config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'rolloutId' } }, schema: { tags: ['fleet'], params: RolloutParams, response: { 200: RolloutView } } }, async (request) =>
       presentRollout(await deployments[action](request.params.rolloutId, request.ctx)),
     );
   }

@@ -89,10 +89,10 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
-    scope.get('/devices/:deviceId/editor', { config: { permission: 'fleet:editor' }, schema: { hide: true, params: DeviceParams } }, async (request, reply) =>
+    scope.get('/devices/:deviceId/editor', { config: { access: { kind: 'user', permission: 'fleet:editor', team: 'deviceId' } }, schema: { hide: true, params: DeviceParams } }, async (request, reply) =>
       reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
     );
-    scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { permission: 'fleet:editor', csrfByBearer: true }, schema: { hide: true, params: DeviceParams }, handler: editor });
+    scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { access: { kind: 'user', permission: 'fleet:editor', team: 'deviceId', csrfByBearer: true } }, schema: { hide: true, params: DeviceParams }, handler: editor });
   });
 
   /** The editor's comms: the same session and team check as its pages; asked again while open, without touching the session. */

@@ -21,7 +21,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
     '/api/fleet/v1/register',
     {
       // Public by name: the provisioning token in the body is the credential. Rate-limited like sign-in.
-      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['device protocol'],
         body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), name: Name, agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
@@ -58,7 +58,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/fleet/v1/check-in',
     {
-      config: { device: true },
+      config: { access: { kind: 'device' } },
       schema: {
         tags: ['device protocol'],
         description: 'The heartbeat, and the status report of an agent that runs Node-RED. Its answer says what the device should run: a device that cannot hold a long poll or an MQTT connection needs nothing else.',
@@ -84,7 +84,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/fleet/v1/desired',
     {
-      config: { device: true },
+      config: { access: { kind: 'device' } },
       schema: {
         tags: ['device protocol'],
         description: `The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over. editorTunnel: true asks the device to open its editor tunnel (${TUNNEL_PATH}).`,
@@ -104,7 +104,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/fleet/v1/snapshots/:snapshotId', { config: { device: true }, schema: { tags: ['device protocol'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) =>
+  app.get('/api/fleet/v1/snapshots/:snapshotId', { config: { access: { kind: 'device' } }, schema: { tags: ['device protocol'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) =>
     // The stored canonical text as is: the agent hashes exactly what was hashed here.
     reply.type('application/json').send(await deployments.snapshotForDevice(deviceOf(request), request.params.snapshotId)),
   );
@@ -112,7 +112,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/fleet/v1/logs',
     {
-      config: { device: true },
+      config: { access: { kind: 'device' } },
       schema: { tags: ['device protocol'], body: LogsBody, response: { 204: NoContent } },
     },
     async (request, reply) => {
@@ -124,7 +124,7 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/fleet/v1/audit',
     {
-      config: { device: true },
+      config: { access: { kind: 'device' } },
       schema: {
         tags: ['device protocol'],
         body: AuditBody,

@@ -118,13 +118,13 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   const now = () => clock.now().toISOString();
 
   // --- Sites
-  app.get('/api/teams/:teamId/sites', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(SiteView) } } }, async (request) =>
+  app.get('/api/teams/:teamId/sites', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(SiteView) } } }, async (request) =>
     (await fleet.sitesOfTeam(request.params.teamId)).map(presentSite),
   );
   app.post(
     '/api/teams/:teamId/sites',
     {
-      config: { permission: 'fleet:write' },
+      config: { access: { kind: 'user', permission: 'fleet:write', team: 'teamId' } },
       schema: { tags: ['fleet'], params: TeamParams, body: Type.Object({ name: Name, location: Type.Optional(Location), timeZone: TimeZone }, { additionalProperties: false }), response: { 201: SiteView } },
     },
     async (request, reply) => {
@@ -136,7 +136,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   app.patch(
     '/api/sites/:siteId',
     {
-      config: { permission: 'fleet:write' },
+      config: { access: { kind: 'user', permission: 'fleet:write', team: 'siteId' } },
       schema: {
         tags: ['fleet'],
         params: SiteParams,
@@ -146,19 +146,19 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     },
     async (request) => presentSite(await fleet.updateSite(request.params.siteId, request.body, request.ctx)),
   );
-  app.delete('/api/sites/:siteId', { config: { permission: 'fleet:write' }, schema: { tags: ['fleet'], params: SiteParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.delete('/api/sites/:siteId', { config: { access: { kind: 'user', permission: 'fleet:write', team: 'siteId' } }, schema: { tags: ['fleet'], params: SiteParams, response: { 204: NoContent } } }, async (request, reply) => {
     await fleet.deleteSite(request.params.siteId, request.ctx);
     return reply.code(204).send(null);
   });
 
   // --- Device groups
-  app.get('/api/teams/:teamId/device-groups', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(GroupView) } } }, async (request) =>
+  app.get('/api/teams/:teamId/device-groups', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(GroupView) } } }, async (request) =>
     (await fleet.groupsOfTeam(request.params.teamId)).map(presentGroup),
   );
   app.post(
     '/api/teams/:teamId/device-groups',
     {
-      config: { permission: 'fleet:write' },
+      config: { access: { kind: 'user', permission: 'fleet:write', team: 'teamId' } },
       schema: { tags: ['fleet'], params: TeamParams, body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }), response: { 201: GroupView } },
     },
     async (request, reply) => {
@@ -169,12 +169,12 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   app.patch(
     '/api/device-groups/:groupId',
     {
-      config: { permission: 'fleet:write' },
+      config: { access: { kind: 'user', permission: 'fleet:write', team: 'groupId' } },
       schema: { tags: ['fleet'], params: GroupParams, body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }), response: { 200: GroupView } },
     },
     async (request) => presentGroup(await fleet.updateGroup(request.params.groupId, request.body, request.ctx)),
   );
-  app.delete('/api/device-groups/:groupId', { config: { permission: 'fleet:write' }, schema: { tags: ['fleet'], params: GroupParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.delete('/api/device-groups/:groupId', { config: { access: { kind: 'user', permission: 'fleet:write', team: 'groupId' } }, schema: { tags: ['fleet'], params: GroupParams, response: { 204: NoContent } } }, async (request, reply) => {
     await fleet.deleteGroup(request.params.groupId, request.ctx);
     return reply.code(204).send(null);
   });
@@ -182,13 +182,13 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   // --- Provisioning tokens
   app.get(
     '/api/teams/:teamId/provisioning-tokens',
-    { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(TokenView) } } },
+    { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(TokenView) } } },
     async (request) => (await fleet.tokensOfTeam(request.params.teamId)).map((t) => presentToken(t, now())),
   );
   app.post(
     '/api/teams/:teamId/provisioning-tokens',
     {
-      config: { permission: 'fleet:provision' },
+      config: { access: { kind: 'user', permission: 'fleet:provision', team: 'teamId' } },
       schema: {
         tags: ['fleet'],
         params: TeamParams,
@@ -218,13 +218,13 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     offlineAlertMinutes: Type.Union([Type.Integer(), Type.Null()], { description: 'Minutes offline before a device raises an alert; null: no alerts' }),
     alertWebhookUrl: Nullable(Type.String()),
   });
-  app.get('/api/teams/:teamId/fleet-settings', { config: { permission: 'fleet:read' }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: FleetSettingsView } } }, async (request) =>
+  app.get('/api/teams/:teamId/fleet-settings', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: FleetSettingsView } } }, async (request) =>
     c.offlineAlerts.settings(request.params.teamId),
   );
   app.put(
     '/api/teams/:teamId/fleet-settings',
     {
-      config: { permission: 'fleet:provision' },
+      config: { access: { kind: 'user', permission: 'fleet:provision', team: 'teamId' } },
       schema: {
         tags: ['fleet'],
         params: TeamParams,
@@ -243,7 +243,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/teams/:teamId/offline-alerts',
     {
-      config: { permission: 'fleet:read' },
+      config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } },
       schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(Type.Object({ deviceId: Type.String(), name: Type.String(), siteId: Type.String(), offlineSince: Type.String(), alertedAt: Type.String() })) } },
     },
     async (request) => c.offlineAlerts.active(request.params.teamId),
@@ -253,7 +253,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/teams/:teamId/devices',
     {
-      config: { permission: 'fleet:read' },
+      config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } },
       schema: {
         tags: ['fleet'],
         description: 'A page of the team\'s devices by name; the x-total-count header says how many match the filters in all.',
@@ -282,7 +282,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   app.patch(
     '/api/devices/:deviceId',
     {
-      config: { permission: 'fleet:write' },
+      config: { access: { kind: 'user', permission: 'fleet:write', team: 'deviceId' } },
       schema: {
         tags: ['fleet'],
         params: DeviceParams,
@@ -295,7 +295,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
       return presentDevice(device, c.broker.presence(device.id));
     },
   );
-  app.post('/api/devices/:deviceId/revoke', { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) => {
+  app.post('/api/devices/:deviceId/revoke', { config: { access: { kind: 'user', permission: 'fleet:provision', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) => {
     const device = await fleet.revokeDevice(request.params.deviceId, request.ctx);
     // Its long poll answers now, refused, and its MQTT connection and editor tunnel are cut: it learns at once.
     c.deployments.wake(device.id);
@@ -306,7 +306,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/provisioning-tokens/:provisioningTokenId/revoke',
-    { config: { permission: 'fleet:provision' }, schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } } },
+    { config: { access: { kind: 'user', permission: 'fleet:provision', team: 'provisioningTokenId' } }, schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } } },
     async (request) => presentToken(await fleet.revokeToken(request.params.provisioningTokenId, request.ctx), now()),
   );
 }

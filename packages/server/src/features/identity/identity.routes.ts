@@ -56,14 +56,14 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
   }
   const loginRateLimit = { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' };
 
-  app.get('/api/auth/config', { config: { public: true }, schema: { tags: ['auth'], response: { 200: AuthConfigReply } } }, async () => {
+  app.get('/api/auth/config', { config: { access: { kind: 'public' } }, schema: { tags: ['auth'], response: { 200: AuthConfigReply } } }, async () => {
     const settings = await settingsStore.get();
     return { loginBanner: settings.loginBanner, setupRequired: await identity.setupRequired() };
   });
 
   app.post(
     '/api/setup',
-    { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], body: SetupBody, response: { 201: LoginReply } } },
+    { config: { access: { kind: 'public' }, rateLimit: loginRateLimit }, schema: { tags: ['auth'], body: SetupBody, response: { 201: LoginReply } } },
     async (request, reply) => {
       if (!c.setup.check(request.body.token)) {
         // On record like a failed sign-in: someone tried to become the first admin. Never the token given.
@@ -83,7 +83,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/auth/login',
-    { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], body: LoginBody, response: { 200: LoginReply } } },
+    { config: { access: { kind: 'public' }, rateLimit: loginRateLimit }, schema: { tags: ['auth'], body: LoginBody, response: { 200: LoginReply } } },
     async (request, reply) => {
       // A domain an LDAP directory signs in: the password is the directory's.
       const directory = await c.sso.directoryFor(request.body.email);
@@ -96,7 +96,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/auth/mfa',
     {
-      config: { permission: 'account:write', partialSession: ['mfa'], rateLimit: loginRateLimit },
+      config: { access: { kind: 'user', permission: 'account:write', partialSession: ['mfa'] }, rateLimit: loginRateLimit },
       schema: { tags: ['auth'], body: MfaCodeBody, response: { 200: LoginReply } },
     },
     async (request, reply) => {
@@ -107,7 +107,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/auth/session', { config: { public: true }, schema: { tags: ['auth'], response: { 200: SessionReply } } }, async (request) => {
+  app.get('/api/auth/session', { config: { access: { kind: 'public' } }, schema: { tags: ['auth'], response: { 200: SessionReply } } }, async (request) => {
     const auth = request.auth;
     const cookie = request.cookies[SESSION_COOKIE];
     if (!auth?.session || !cookie) return { signedIn: false };
@@ -124,7 +124,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/auth/logout',
-    { config: { permission: 'account:write', partialSession: ['mfa', 'enrol'] }, schema: { tags: ['auth'], response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'account:write', partialSession: ['mfa', 'enrol'] } }, schema: { tags: ['auth'], response: { 204: NoContent } } },
     async (request, reply) => {
       const { session } = requireAuth(request);
       if (session) await identity.logout(session, request.ctx);
@@ -133,7 +133,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/account', { config: { permission: 'account:read' }, schema: { tags: ['account'], response: { 200: AccountReply } } }, async (request) => {
+  app.get('/api/account', { config: { access: { kind: 'user', permission: 'account:read' } }, schema: { tags: ['account'], response: { 200: AccountReply } } }, async (request) => {
     const { user } = requireAuth(request);
     return {
       user: presentUser(user, clock.now()),
@@ -146,12 +146,12 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
   const ResetParams = Type.Object({ token: LinkToken });
   app.get(
     '/api/password-resets/:token',
-    { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, response: { 200: Type.Object({ email: Type.String(), expiresAt: Type.String() }) } } },
+    { config: { access: { kind: 'public' }, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, response: { 200: Type.Object({ email: Type.String(), expiresAt: Type.String() }) } } },
     async (request) => c.passwordResets.describe(request.params.token),
   );
   app.post(
     '/api/password-resets/:token',
-    { config: { public: true, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, body: PasswordBody, response: { 204: NoContent } } },
+    { config: { access: { kind: 'public' }, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, body: PasswordBody, response: { 204: NoContent } } },
     async (request, reply) => {
       await c.passwordResets.complete(request.params.token, request.body.password, request.ctx);
       return reply.code(204).send(null);
@@ -160,7 +160,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.put(
     '/api/account/password',
-    { config: { permission: 'account:write' }, schema: { tags: ['account'], body: PasswordChangeBody, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'account:write' } }, schema: { tags: ['account'], body: PasswordChangeBody, response: { 204: NoContent } } },
     async (request, reply) => {
       const { user, session } = requireAuth(request);
       await identity.changePassword(user, session, request.body.currentPassword, request.body.newPassword, request.ctx);
@@ -170,14 +170,14 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/account/mfa/setup',
-    { config: { permission: 'account:write', partialSession: ['enrol'] }, schema: { tags: ['account'], response: { 200: MfaSetupReply } } },
+    { config: { access: { kind: 'user', permission: 'account:write', partialSession: ['enrol'] } }, schema: { tags: ['account'], response: { 200: MfaSetupReply } } },
     async (request) => identity.beginMfaEnrolment(requireAuth(request).user, request.ctx),
   );
 
   app.post(
     '/api/account/mfa/confirm',
     {
-      config: { permission: 'account:write', partialSession: ['enrol'] },
+      config: { access: { kind: 'user', permission: 'account:write', partialSession: ['enrol'] } },
       schema: { tags: ['account'], body: MfaCodeBody, response: { 200: MfaConfirmReply } },
     },
     async (request, reply) => {
@@ -192,7 +192,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.delete(
     '/api/account/mfa',
-    { config: { permission: 'account:write' }, schema: { tags: ['account'], body: PasswordBody, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'account:write' } }, schema: { tags: ['account'], body: PasswordBody, response: { 204: NoContent } } },
     async (request, reply) => {
       await identity.removeMfa(requireAuth(request).user, request.body.password, request.ctx);
       return reply.code(204).send(null);
@@ -201,7 +201,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/account/sessions',
-    { config: { permission: 'account:read' }, schema: { tags: ['account'], response: { 200: Type.Array(SessionView) } } },
+    { config: { access: { kind: 'user', permission: 'account:read' } }, schema: { tags: ['account'], response: { 200: Type.Array(SessionView) } } },
     async (request) => {
       const { user, session } = requireAuth(request);
       const sessions = await identity.listSessions(user);
@@ -219,7 +219,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.delete(
     '/api/account/sessions/:sessionId',
-    { config: { permission: 'account:write' }, schema: { tags: ['account'], params: SessionParams, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'account:write' } }, schema: { tags: ['account'], params: SessionParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await identity.revokeSession(requireAuth(request).user, request.params.sessionId, request.ctx);
       return reply.code(204).send(null);
@@ -228,7 +228,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/account/sessions/revoke-all',
-    { config: { permission: 'account:write' }, schema: { tags: ['account'], response: { 200: Type.Object({ revoked: Type.Integer() }) } } },
+    { config: { access: { kind: 'user', permission: 'account:write' } }, schema: { tags: ['account'], response: { 200: Type.Object({ revoked: Type.Integer() }) } } },
     async (request, reply) => {
       const revoked = await identity.revokeAllSessions(requireAuth(request).user, request.ctx);
       clearSessionCookie(reply);
@@ -238,13 +238,13 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/account/tokens',
-    { config: { permission: 'account:read' }, schema: { tags: ['account'], response: { 200: Type.Array(TokenView) } } },
+    { config: { access: { kind: 'user', permission: 'account:read' } }, schema: { tags: ['account'], response: { 200: Type.Array(TokenView) } } },
     async (request) => (await identity.listTokens(requireAuth(request).user)).map(presentToken),
   );
 
   app.post(
     '/api/account/tokens',
-    { config: { permission: 'account:write' }, schema: { tags: ['account'], body: TokenCreateBody, response: { 201: TokenCreateReply } } },
+    { config: { access: { kind: 'user', permission: 'account:write' } }, schema: { tags: ['account'], body: TokenCreateBody, response: { 201: TokenCreateReply } } },
     async (request, reply) => {
       const { user, token } = requireAuth(request);
       // A token that could mint tokens would outlive its own expiry and revocation.
@@ -264,7 +264,7 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
 
   app.delete(
     '/api/account/tokens/:tokenId',
-    { config: { permission: 'account:write' }, schema: { tags: ['account'], params: TokenParams, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'account:write' } }, schema: { tags: ['account'], params: TokenParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await identity.revokeToken(requireAuth(request).user, request.params.tokenId, request.ctx);
       return reply.code(204).send(null);

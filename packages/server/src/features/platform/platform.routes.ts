@@ -24,13 +24,13 @@ const AlertView = Type.Object({ kind: Type.String(), message: Type.String(), sin
 export function platformRoutes(app: TypedApp, c: AppContext): void {
   const { settingsStore, auditLog, identityStore, clock } = c;
 
-  app.get('/api/platform/settings', { config: { permission: 'platform:settings:read' }, schema: { tags: ['platform'], response: { 200: SettingsView } } }, () =>
+  app.get('/api/platform/settings', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['platform'], response: { 200: SettingsView } } }, () =>
     settingsStore.get(),
   );
 
   app.patch(
     '/api/platform/settings',
-    { config: { permission: 'platform:settings:write' }, schema: { tags: ['platform'], body: SettingsPatch, response: { 200: SettingsView } } },
+    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['platform'], body: SettingsPatch, response: { 200: SettingsView } } },
     async (request) => {
       const before = await settingsStore.get();
       await auditLog.transaction(request.ctx, async (tx) => {
@@ -41,13 +41,13 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/platform/users', { config: { permission: 'platform:users:read' }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } }, async () =>
+  app.get('/api/platform/users', { config: { access: { kind: 'user', permission: 'platform:users:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } }, async () =>
     (await identityStore.listUsers()).map((u) => presentUser(u, clock.now())),
   );
 
   app.patch(
     '/api/platform/users/:userId',
-    { config: { permission: 'platform:users:write' }, schema: { tags: ['platform'], params: Type.Object({ userId: Id }), body: UserPatch, response: { 200: UserView } } },
+    { config: { access: { kind: 'user', permission: 'platform:users:write' } }, schema: { tags: ['platform'], params: Type.Object({ userId: Id }), body: UserPatch, response: { 200: UserView } } },
     async (request) => {
       const { userId } = request.params;
       const body = request.body;
@@ -86,7 +86,7 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/platform/users/:userId/password-reset',
     {
-      config: { permission: 'platform:users:write' },
+      config: { access: { kind: 'user', permission: 'platform:users:write' } },
       schema: {
         tags: ['platform'],
         description: 'Issues a one-time link (24 hours) with which the person sets a new password; mailed when a mail server is set up, else returned to pass on.',
@@ -100,13 +100,13 @@ export function platformRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/platform/teams',
     {
-      config: { permission: 'platform:teams:read' },
+      config: { access: { kind: 'user', permission: 'platform:teams:read' } },
       schema: { tags: ['platform'], response: { 200: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String() })) } },
     },
     async () => (await c.teamsStore.allTeams()).map((t) => ({ id: t.id, name: t.name, requireMfa: t.require_mfa === 1, createdAt: t.created_at })),
   );
 
-  app.get('/api/platform/alerts', { config: { permission: 'platform:audit:read' }, schema: { tags: ['platform'], response: { 200: Type.Array(AlertView) } } }, () =>
+  app.get('/api/platform/alerts', { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(AlertView) } } }, () =>
     c.alerts.list(),
   );
 }

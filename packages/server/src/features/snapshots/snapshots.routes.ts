@@ -53,7 +53,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     });
   }
 
-  app.get('/api/instances/:instanceId/snapshots', { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
+  app.get('/api/instances/:instanceId/snapshots', { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
     await applications.requireInstance(request.params.instanceId);
     return (await snapshots.list(request.params.instanceId)).map(presentWithRuns);
   });
@@ -61,7 +61,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/instances/:instanceId/snapshots',
     {
-      config: { permission: 'snapshots:write' },
+      config: { access: { kind: 'user', permission: 'snapshots:write', team: 'instanceId' } },
       // Flows of thousands of nodes are bigger than the default body limit.
       bodyLimit: 32 * 1024 * 1024,
       attachValidation: true,
@@ -77,7 +77,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/snapshots/:snapshotId',
-    { config: { permission: 'applications:read' }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotWithRuns, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
+    { config: { access: { kind: 'user', permission: 'applications:read', team: 'snapshotId' } }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotWithRuns, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
     async (request) => {
       const { snapshot, content } = await snapshots.show(request.params.snapshotId);
       return { snapshot: presentWithRuns(snapshot), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
@@ -87,7 +87,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/instances/:instanceId/diff',
     {
-      config: { permission: 'applications:read' },
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
       schema: { tags: ['snapshots'], params: InstanceParams, querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }) },
     },
     async (request) => {
@@ -105,7 +105,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/instances/:instanceId/deploy',
-    { config: { permission: 'instances:operate' }, schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ snapshotId: Id }, { additionalProperties: false }), response: { 202: Type.Object({ targetSnapshotId: Type.String() }) } } },
+    { config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } }, schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ snapshotId: Id }, { additionalProperties: false }), response: { 202: Type.Object({ targetSnapshotId: Type.String() }) } } },
     async (request, reply) => {
       await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx, requestAllows(request, 'applications:write'));
       return reply.code(202).send({ targetSnapshotId: request.body.snapshotId });
@@ -114,7 +114,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/snapshots/:snapshotId/export',
-    { config: { permission: 'snapshots:write' }, schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }) } },
+    { config: { access: { kind: 'user', permission: 'snapshots:write', team: 'snapshotId' } }, schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }) } },
     async (request, reply) => {
       const file = await snapshots.exportFile(request.params.snapshotId, request.body.secret, request.ctx);
       const safeName = file.name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60) || 'snapshot';
@@ -125,7 +125,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/instances/:instanceId/snapshots/import',
     {
-      config: { permission: 'snapshots:write' },
+      config: { access: { kind: 'user', permission: 'snapshots:write', team: 'instanceId' } },
       bodyLimit: 32 * 1024 * 1024,
       attachValidation: true,
       schema: {

@@ -23,7 +23,7 @@ export function scimRoutes(app: TypedApp, c: AppContext): void {
     if (status === 204) return reply.code(204).send();
     return reply.code(status).type(SCIM_TYPE).send(body);
   };
-  const config = { scim: true } as const;
+  const config = { access: { kind: 'scim' } } as const;
   const schema = { tags: ['scim'], hide: false };
   const byId = { ...schema, params: Type.Object({ id: Id }) };
   const listQuery = { ...schema, querystring: Type.Object({ filter: Type.Optional(Type.String({ maxLength: 500 })), startIndex: Type.Optional(Type.String({ maxLength: 10 })), count: Type.Optional(Type.String({ maxLength: 10 })) }) };
@@ -69,12 +69,12 @@ export function scimRoutes(app: TypedApp, c: AppContext): void {
   const ProviderParams = Type.Object({ providerId: Id });
   app.post(
     '/api/platform/identity-providers/:providerId/scim-token',
-    { config: { permission: 'platform:settings:write' }, schema: { tags: ['sso'], params: ProviderParams, response: { 201: Type.Object({ token: Type.String({ description: 'Shown once' }), baseUrl: Type.String() }) } } },
+    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 201: Type.Object({ token: Type.String({ description: 'Shown once' }), baseUrl: Type.String() }) } } },
     async (request, reply) => reply.code(201).send(await scim.issueToken(request.params.providerId, request.ctx)),
   );
   app.delete(
     '/api/platform/identity-providers/:providerId/scim-token',
-    { config: { permission: 'platform:settings:write' }, schema: { tags: ['sso'], params: ProviderParams, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await scim.revokeToken(request.params.providerId, request.ctx);
       return reply.code(204).send(null);

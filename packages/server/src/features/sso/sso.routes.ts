@@ -162,28 +162,28 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
     };
   };
 
-  app.get('/api/platform/identity-providers', { config: { permission: 'platform:settings:read' }, schema: { tags: ['sso'], response: { 200: Type.Array(ProviderView) } } }, async () =>
+  app.get('/api/platform/identity-providers', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['sso'], response: { 200: Type.Array(ProviderView) } } }, async () =>
     (await sso.list()).map(present),
   );
-  app.post('/api/platform/identity-providers', { config: { permission: 'platform:settings:write' }, schema: { tags: ['sso'], body: ProviderBody, response: { 201: ProviderView } } }, async (request, reply) =>
+  app.post('/api/platform/identity-providers', { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], body: ProviderBody, response: { 201: ProviderView } } }, async (request, reply) =>
     reply.code(201).send(present(await sso.create(withDefaults(request.body), request.ctx))),
   );
-  app.get('/api/platform/identity-providers/:providerId', { config: { permission: 'platform:settings:read' }, schema: { tags: ['sso'], params: ProviderParams, response: { 200: ProviderView } } }, async (request) =>
+  app.get('/api/platform/identity-providers/:providerId', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 200: ProviderView } } }, async (request) =>
     present(await sso.get(request.params.providerId)),
   );
   app.put(
     '/api/platform/identity-providers/:providerId',
-    { config: { permission: 'platform:settings:write' }, schema: { tags: ['sso'], params: ProviderParams, body: ProviderBody, response: { 200: ProviderView } } },
+    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, body: ProviderBody, response: { 200: ProviderView } } },
     async (request) => present(await sso.update(request.params.providerId, withDefaults(request.body), request.ctx)),
   );
-  app.delete('/api/platform/identity-providers/:providerId', { config: { permission: 'platform:settings:write' }, schema: { tags: ['sso'], params: ProviderParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.delete('/api/platform/identity-providers/:providerId', { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 204: NoContent } } }, async (request, reply) => {
     await sso.remove(request.params.providerId, request.ctx);
     return reply.code(204).send(null);
   });
   app.post(
     '/api/platform/identity-providers/:providerId/test',
     {
-      config: { permission: 'platform:settings:write' },
+      config: { access: { kind: 'user', permission: 'platform:settings:write' } },
       schema: {
         tags: ['sso'],
         description: 'Reaches the provider as a sign-in would, and says what is wrong: unreachable, wrong issuer, clocks apart, an untrusted or expired certificate, a service account refused',
@@ -206,7 +206,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/auth/sso/discover',
     {
-      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
       schema: { tags: ['auth'], description: 'The provider that signs in an email\'s domain, by the domain alone', querystring: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }) }, { additionalProperties: false }), response: { 200: Type.Object({ provider: Type.Union([Type.Object({ id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('oidc'), Type.Literal('saml'), Type.Literal('ldap')]) }), Type.Null()]) }) } },
     },
     async (request) => ({ provider: await sso.discover(request.query.email) }),
@@ -215,7 +215,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/auth/sso/:providerId/start',
     {
-      config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['auth'],
         params: ProviderParams,
@@ -261,14 +261,14 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/auth/sso/:providerId/callback',
     // Public by name: the provider's answer (code and state) and the state cookie are what it checks.
-    { config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } }, schema: { tags: ['auth'], description: 'OpenID Connect redirect URI', params: ProviderParams } },
+    { config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } }, schema: { tags: ['auth'], description: 'OpenID Connect redirect URI', params: ProviderParams } },
     async (request, reply) =>
       land(reply, request.params.providerId, () => sso.finishOidc(request.params.providerId, new URL(request.url, sso.redirectUri(request.params.providerId)), request.cookies[STATE_COOKIE], request.ctx)),
   );
 
   app.get(
     '/api/auth/sso/:providerId/saml/metadata',
-    { config: { public: true }, schema: { tags: ['auth'], description: "A SAML provider's SP metadata: this platform's entity ID and ACS, for the IdP to import", params: ProviderParams } },
+    { config: { access: { kind: 'public' } }, schema: { tags: ['auth'], description: "A SAML provider's SP metadata: this platform's entity ID and ACS, for the IdP to import", params: ProviderParams } },
     async (request, reply) => reply.type('application/samlmetadata+xml').send(await sso.samlMetadata(request.params.providerId)),
   );
 
@@ -290,7 +290,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       '/api/auth/sso/:providerId/saml/acs',
       // Public by name: the signed assertion, the RelayState and the state cookie are what it checks.
       {
-        config: { public: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+        config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
         bodyLimit: MAX_SAML_XML_BYTES * 2,
         schema: {
           tags: ['auth'],
@@ -306,7 +306,7 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/platform/identity-providers/:providerId/test-sign-in',
     {
-      config: { permission: 'platform:settings:write' },
+      config: { access: { kind: 'user', permission: 'platform:settings:write' } },
       schema: {
         tags: ['sso'],
         description: "A directory (LDAP) sign-in tried with someone's name and password: what it finds and what a sign-in would make of it. Signs nobody in; OIDC and SAML test sign-ins go through .../start?test=1",

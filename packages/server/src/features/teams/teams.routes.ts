@@ -23,7 +23,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     role,
   });
 
-  app.get('/api/teams', { config: { permission: 'teams:list' }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) => {
+  app.get('/api/teams', { config: { access: { kind: 'user', permission: 'teams:list' } }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) => {
     const { user, token } = requireAuth(request);
     // A token scoped to teams sees only those: the others are as if they did not exist.
     const scope = tokenTeamIds(token);
@@ -33,7 +33,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/teams',
     {
-      config: { permission: 'teams:create' },
+      config: { access: { kind: 'user', permission: 'teams:create' } },
       schema: { tags: ['teams'], body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: TeamView } },
     },
     async (request, reply) => {
@@ -42,14 +42,14 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/teams/:teamId', { config: { permission: 'team:read' }, schema: { tags: ['teams'], params: TeamParams, response: { 200: TeamView } } }, async (request) =>
+  app.get('/api/teams/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 200: TeamView } } }, async (request) =>
     present(await teams.requireTeam(request.params.teamId), request.teamRole),
   );
 
   app.patch(
     '/api/teams/:teamId',
     {
-      config: { permission: 'team:update' },
+      config: { access: { kind: 'user', permission: 'team:update', team: 'teamId' } },
       schema: {
         tags: ['teams'],
         params: TeamParams,
@@ -60,19 +60,19 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     async (request) => present(await teams.update(request.params.teamId, request.body, request.ctx), request.teamRole),
   );
 
-  app.delete('/api/teams/:teamId', { config: { permission: 'team:delete' }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.delete('/api/teams/:teamId', { config: { access: { kind: 'user', permission: 'team:delete', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
     await teams.remove(request.params.teamId, request.ctx);
     return reply.code(204).send(null);
   });
 
-  app.post('/api/teams/:teamId/leave', { config: { permission: 'team:leave' }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
+  app.post('/api/teams/:teamId/leave', { config: { access: { kind: 'user', permission: 'team:leave', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
     await teams.removeMember(request.params.teamId, requireAuth(request).user.id, request.ctx, true);
     return reply.code(204).send(null);
   });
 
   app.get(
     '/api/teams/:teamId/members',
-    { config: { permission: 'members:read' }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(MemberView) } } },
+    { config: { access: { kind: 'user', permission: 'members:read', team: 'teamId' } }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(MemberView) } } },
     async (request) => {
       await teams.requireTeam(request.params.teamId);
       return (await teams.members(request.params.teamId)).map((m) => ({
@@ -89,7 +89,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.patch(
     '/api/teams/:teamId/members/:userId',
     {
-      config: { permission: 'members:write' },
+      config: { access: { kind: 'user', permission: 'members:write', team: 'teamId' } },
       schema: { tags: ['members'], params: MemberParams, body: Type.Object({ role: Role }, { additionalProperties: false }), response: { 204: NoContent } },
     },
     async (request, reply) => {
@@ -100,7 +100,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
 
   app.delete(
     '/api/teams/:teamId/members/:userId',
-    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: MemberParams, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'members:write', team: 'teamId' } }, schema: { tags: ['members'], params: MemberParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await teams.removeMember(request.params.teamId, request.params.userId, request.ctx);
       return reply.code(204).send(null);
@@ -109,7 +109,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/teams/:teamId/invitations',
-    { config: { permission: 'members:read' }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(InvitationView) } } },
+    { config: { access: { kind: 'user', permission: 'members:read', team: 'teamId' } }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(InvitationView) } } },
     async (request) => {
       await teams.requireTeam(request.params.teamId);
       return (await teams.pendingInvitations(request.params.teamId)).map((i) => ({ id: i.id, email: i.email, role: i.role, createdAt: i.created_at, expiresAt: i.expires_at }));
@@ -119,7 +119,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/teams/:teamId/invitations',
     {
-      config: { permission: 'members:write' },
+      config: { access: { kind: 'user', permission: 'members:write', team: 'teamId' } },
       schema: {
         tags: ['members'],
         params: TeamParams,
@@ -139,7 +139,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
 
   app.delete(
     '/api/teams/:teamId/invitations/:invitationId',
-    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: InvitationParams, response: { 204: NoContent } } },
+    { config: { access: { kind: 'user', permission: 'members:write', team: 'teamId' } }, schema: { tags: ['members'], params: InvitationParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await teams.revokeInvitation(request.params.teamId, request.params.invitationId, request.ctx);
       return reply.code(204).send(null);
@@ -149,7 +149,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/invitations/:token',
     {
-      config: { public: true },
+      config: { access: { kind: 'public' } },
       schema: {
         tags: ['members'],
         params: InvitationTokenParams,
@@ -171,7 +171,7 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
   app.post(
     '/api/invitations/:token/accept',
     {
-      config: { public: true, csrfWhenSignedIn: true, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      config: { access: { kind: 'public', csrfWhenSignedIn: true }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['members'],
         params: InvitationTokenParams,
