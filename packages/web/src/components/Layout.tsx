@@ -76,7 +76,7 @@ export function Layout() {
             onClick={async () => {
               setSigningOut(true);
               await signOut().catch(() => {});
-              navigate('/sign-in', { replace: true });
+              void navigate('/sign-in', { replace: true });
             }}
           >
             Sign out

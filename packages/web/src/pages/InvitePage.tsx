@@ -25,7 +25,7 @@ export function InvitePage() {
   const acceptSignedIn = useAction(async () => {
     const { teamId } = await api.post<{ teamId: string }>(`/api/invitations/${encodeURIComponent(token)}/accept`, {});
     await refresh();
-    navigate(`/teams/${teamId}`, { replace: true });
+    void navigate(`/teams/${teamId}`, { replace: true });
   });
   const createAccount = useAction(async () => {
     assertSamePassword(form.password, form.repeat);
@@ -34,7 +34,7 @@ export function InvitePage() {
       password: form.password,
     });
     const email = invitation.data?.email ?? '';
-    navigate(`/sign-in?joined=1&email=${encodeURIComponent(email)}&next=${encodeURIComponent(`/teams/${teamId}`)}`, { replace: true });
+    void navigate(`/sign-in?joined=1&email=${encodeURIComponent(email)}&next=${encodeURIComponent(`/teams/${teamId}`)}`, { replace: true });
   });
 
   const info = invitation.data;

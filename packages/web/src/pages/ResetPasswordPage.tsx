@@ -19,7 +19,7 @@ export function ResetPasswordPage() {
   const save = useAction(async () => {
     assertSamePassword(form.password, form.repeat);
     await api.post(`/api/password-resets/${encodeURIComponent(token)}`, { password: form.password });
-    navigate(`/sign-in?reset=1&email=${encodeURIComponent(reset.data?.email ?? '')}`, { replace: true });
+    void navigate(`/sign-in?reset=1&email=${encodeURIComponent(reset.data?.email ?? '')}`, { replace: true });
   });
 
   return (

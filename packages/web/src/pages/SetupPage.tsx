@@ -23,7 +23,7 @@ export function SetupPage() {
     const reply = await api.post<LoginReply>('/api/setup', { token, email: form.email, name: form.name, password: form.password });
     adoptCsrfToken(reply.csrfToken);
     await refresh();
-    navigate(reply.status === 'signed-in' ? '/teams' : '/sign-in', { replace: true });
+    void navigate(reply.status === 'signed-in' ? '/teams' : '/sign-in', { replace: true });
   });
 
   const submit = (event: FormEvent) => {

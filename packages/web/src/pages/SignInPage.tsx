@@ -54,7 +54,11 @@ export function SignInPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const next = safeNext(params.get('next'));
-  const goNext = () => (PROXIED_PAGE_PATH.test(next) ? window.location.replace(next) : navigate(next, { replace: true }));
+  const goNext = () => {
+    // A proxied page (an editor) is the platform's, not the single-page app's: the browser loads it whole.
+    if (PROXIED_PAGE_PATH.test(next)) window.location.replace(next);
+    else void navigate(next, { replace: true });
+  };
   const config = useResource(() => api.get<AuthConfig>('/api/auth/config'), 'config');
   const [step, setStep] = useState<Step>('password');
   const [email, setEmail] = useState(params.get('email') ?? '');

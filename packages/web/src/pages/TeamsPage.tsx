@@ -17,7 +17,7 @@ export function TeamsPage() {
   const create = useAction(async () => {
     const team = await api.post<Team>('/api/teams', { name });
     await refresh();
-    navigate(`/teams/${team.id}`);
+    void navigate(`/teams/${team.id}`);
   });
   const mayCreate = can(session?.user?.platformRole, null, 'teams:create');
 

@@ -108,16 +108,21 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
     // Devices' long keepalives are fine; a silent half-open connection is found in 1.5× of it.
     heartbeatInterval: 60_000,
     connectTimeout: 15_000,
-    async authenticate(client, username, password, done) {
+    authenticate(client, username, password, done) {
       const raw = password?.toString('utf8') ?? '';
-      const device = raw.startsWith('fgd_') ? await deps.deviceByCredential(raw).catch(() => null) : null;
-      if (!device || device.id !== username) {
-        deps.onRefusedCredential({ username: username ?? null, ip: remoteAddress(client) });
-        done(refusal(4, 'the device credential is unknown, revoked, or not this device\'s'), false);
-        return;
-      }
-      (client as DeviceClient).device = { id: device.id, teamId: device.team_id };
-      done(null, true);
+      // Aedes takes a callback: every way out of the lookup, a failure too, ends in done().
+      const lookup = raw.startsWith('fgd_') ? deps.deviceByCredential(raw).catch(() => null) : Promise.resolve(null);
+      lookup
+        .then((device) => {
+          if (!device || device.id !== username) {
+            deps.onRefusedCredential({ username: username ?? null, ip: remoteAddress(client) });
+            done(refusal(4, 'the device credential is unknown, revoked, or not this device\'s'), false);
+            return;
+          }
+          (client as DeviceClient).device = { id: device.id, teamId: device.team_id };
+          done(null, true);
+        })
+        .catch((error: Error) => done(Object.assign(error, { returnCode: 3 }), false));
     },
     authorizePublish(client, packet, callback) {
       const device = (client as DeviceClient | null)?.device;

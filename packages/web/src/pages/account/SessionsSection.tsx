@@ -14,13 +14,13 @@ export function SessionsSection() {
     await api.delete(`/api/account/sessions/${encodeURIComponent(session.id)}`);
     if (session.current) {
       await refresh();
-      navigate('/sign-in', { replace: true });
+      void navigate('/sign-in', { replace: true });
     } else sessions.setData((list) => list?.filter((s) => s.id !== session.id) ?? null);
   });
   const revokeAll = useAction(async () => {
     await api.post('/api/account/sessions/revoke-all');
     await refresh();
-    navigate('/sign-in', { replace: true });
+    void navigate('/sign-in', { replace: true });
   });
 
   return (

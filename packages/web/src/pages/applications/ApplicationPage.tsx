@@ -27,7 +27,7 @@ export function ApplicationPage() {
 
   const remove = useAction(async (application: Application) => {
     await api.delete(url);
-    navigate(`/teams/${application.teamId}`, { replace: true });
+    void navigate(`/teams/${application.teamId}`, { replace: true });
   });
 
   if (detail.loading && !detail.data) return <Loading what="the application" />;
@@ -62,7 +62,7 @@ export function ApplicationPage() {
         Created {formatDateTime(application.createdAt)}, last changed {formatDateTime(application.updatedAt)}.
       </p>
 
-      <InstancesSection application={application} instances={instances} mayWrite={mayWrite} onCreated={(instance) => navigate(`/instances/${instance.id}`)} />
+      <InstancesSection application={application} instances={instances} mayWrite={mayWrite} onCreated={(instance) => void navigate(`/instances/${instance.id}`)} />
 
       {mayWrite && <ApplicationDetailsForm application={application} onSaved={(saved) => detail.setData((d) => (d ? { ...d, application: saved } : d))} />}
 

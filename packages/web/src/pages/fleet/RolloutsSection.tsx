@@ -27,7 +27,7 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
       maxFailures: Number(maxFailures),
       healthSeconds: Number(healthSeconds),
     });
-    navigate(`/rollouts/${rollout.id}`);
+    void navigate(`/rollouts/${rollout.id}`);
   });
 
   return (

@@ -50,7 +50,7 @@ export function InstancePage() {
 
   const remove = useAction(async (target: Instance) => {
     await api.delete(url);
-    navigate(`/applications/${target.applicationId}`, { replace: true });
+    void navigate(`/applications/${target.applicationId}`, { replace: true });
   });
 
   if (instance.loading && !instance.data) return <Loading what="the instance" />;

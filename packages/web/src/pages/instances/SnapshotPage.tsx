@@ -200,7 +200,7 @@ function CompareWithOther({ snapshot, teamId }: { snapshot: Snapshot; teamId: st
       <h2 id="compare-title">Compare with another snapshot</h2>
       <p className="hint">Of any instance of the team, e.g. what a test instance holds against this one. It is the “before” of the review.</p>
       <SnapshotPicker teamId={teamId} idPrefix="compare" onChange={pick} />
-      <button type="button" disabled={!other || other === snapshot.id} onClick={() => navigate(`/instances/${snapshot.instanceId}/diff?from=${other}&to=${snapshot.id}`)}>
+      <button type="button" disabled={!other || other === snapshot.id} onClick={() => void navigate(`/instances/${snapshot.instanceId}/diff?from=${other}&to=${snapshot.id}`)}>
         Compare
       </button>
     </section>

@@ -56,7 +56,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
     if (pair.length !== 2) return;
     // Older first: the diff reads as what changed since.
     const [newer, older] = pair;
-    navigate(`/instances/${instance.id}/diff?from=${older!.id}&to=${newer!.id}`);
+    void navigate(`/instances/${instance.id}/diff?from=${older!.id}&to=${newer!.id}`);
   };
   const columns = 7;
 

@@ -18,7 +18,7 @@ export function ApplicationsSection({ teamId, mayWrite }: { teamId: string; mayW
   const [description, setDescription] = useState('');
   const create = useAction(async () => {
     const created = await api.post<Application>(base, { name, description });
-    navigate(`/applications/${created.id}`);
+    void navigate(`/applications/${created.id}`);
   });
 
   return (

@@ -23,12 +23,12 @@ export function TeamPage() {
   const leave = useAction(async () => {
     await api.post(`/api/teams/${encodeURIComponent(teamId)}/leave`);
     await refresh();
-    navigate('/teams', { replace: true });
+    void navigate('/teams', { replace: true });
   });
   const remove = useAction(async () => {
     await api.delete(`/api/teams/${encodeURIComponent(teamId)}`);
     await refresh();
-    navigate('/teams', { replace: true });
+    void navigate('/teams', { replace: true });
   });
 
   if (team.loading && !team.data) return <Loading what="the team" />;
