@@ -224,6 +224,8 @@ export interface Snapshot {
   /** When it ran on its instance, first and last time: null if it never did. Given by the list and the snapshot's own page. */
   firstRanAt?: string | null;
   lastRanAt?: string | null;
+  /** What the signed-in person may do with it, by the server's policy (snapshots.policy.ts). Given with the runs. */
+  allowed?: { deploy: boolean; export: boolean };
 }
 
 /** A Node-RED node as stored in a snapshot's flows. */

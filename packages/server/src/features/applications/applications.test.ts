@@ -215,6 +215,13 @@ for (const dialect of DIALECTS) {
     test('an operator rolls back to what ran here before, and may not deploy what never ran; every deployment is audited', async () => {
       const target = async () => (await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId as string | null;
       const runs = async () => Object.fromEntries(((await operator.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; firstRanAt: string | null }>).map((s) => [s.id, s.firstRanAt]));
+      // What the list offers each caller (its buttons) is what the deploy route then decides: one policy.
+      const mayDeploy = async (client: Client) => {
+        const allowed = Object.fromEntries(((await client.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; allowed: { deploy: boolean } }>).map((s) => [s.id, s.allowed.deploy]));
+        return { A: allowed[snapshotA], B: allowed[snapshotB] };
+      };
+      assert.deepEqual(await mayDeploy(operator), { A: false, B: false });
+      assert.deepEqual(await mayDeploy(admin), { A: true, B: true }, 'an owner deploys any snapshot');
       // Nothing has run yet: deploying is the flows' change, not the operator's.
       const first = await operator.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotB });
       assert.equal(first.statusCode, 403);
@@ -229,6 +236,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await runs())[snapshotB], null);
       await reportAsAgent(t, instanceId, 'running', snapshotB);
       assert.ok((await runs())[snapshotB], 'B is listed as having run');
+      assert.deepEqual(await mayDeploy(operator), { A: false, B: true }, 'B ran here: the operator is offered a roll back to it, not A');
       assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshotA })).statusCode, 202);
       await reportAsAgent(t, instanceId, 'running', snapshotA);
       // Both ran here: the operator may go back and forth between them.

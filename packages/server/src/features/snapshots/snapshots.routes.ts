@@ -7,6 +7,7 @@ import { requestAllows } from '../../http/auth.ts';
 import { validationErrorOf } from '../../http/problem.ts';
 import { Id, Name, Sha256Hex } from '../../http/schemas.ts';
 import type { SnapshotFile } from './snapshots.service.ts';
+import { snapshotActions, type Holds } from './snapshots.policy.ts';
 import type { Runs, SnapshotSummary } from './snapshots.store.ts';
 
 const SnapshotParams = Type.Object({ snapshotId: Id });
@@ -21,8 +22,16 @@ const SnapshotView = Type.Object({
   createdBy: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
 });
-/** A snapshot as listed or shown alone: with when it ran on its instance, first and last time (null if it never did). */
-const SnapshotWithRuns = Type.Composite([SnapshotView, Type.Object({ firstRanAt: Type.Union([Type.String(), Type.Null()]), lastRanAt: Type.Union([Type.String(), Type.Null()]) })]);
+/** What the caller may do with it (snapshots.policy.ts): the web UI's buttons come from this, not from rules of its own. */
+const SnapshotAllowed = Type.Object({ deploy: Type.Boolean(), export: Type.Boolean() });
+/**
+ * A snapshot as listed or shown alone: with when it ran on its instance, first and last time
+ * (null if it never did), and the caller's allowed actions on it.
+ */
+const SnapshotWithRuns = Type.Composite([
+  SnapshotView,
+  Type.Object({ firstRanAt: Type.Union([Type.String(), Type.Null()]), lastRanAt: Type.Union([Type.String(), Type.Null()]), allowed: SnapshotAllowed }),
+]);
 // The export secret protects credentials in a file that leaves the platform.
 const Secret = Type.String({ minLength: 12, maxLength: 256 });
 const Flows = Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 });
@@ -31,9 +40,12 @@ function present(s: SnapshotSummary | SnapshotsTable) {
   return { id: s.id, instanceId: s.instance_id, hash: s.hash, name: s.name, description: s.description, kind: s.kind, nodeCount: s.node_count, createdBy: s.created_by_label, createdAt: s.created_at };
 }
 
-function presentWithRuns(s: SnapshotSummary & Runs) {
-  return { ...present(s), firstRanAt: s.first_ran_at, lastRanAt: s.last_ran_at };
+function presentWithRuns(s: SnapshotSummary & Runs, holds: Holds) {
+  return { ...present(s), firstRanAt: s.first_ran_at, lastRanAt: s.last_ran_at, allowed: snapshotActions(holds, { ranHere: s.first_ran_at !== null }) };
 }
+
+/** The caller's permissions in the request's team, as the policy asks for them. */
+const holdsOf = (request: FastifyRequest): Holds => (permission) => requestAllows(request, permission);
 
 export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
   const { snapshots, applications } = c;
@@ -55,7 +67,8 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get('/api/instances/:instanceId/snapshots', { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
     await applications.requireInstance(request.params.instanceId);
-    return (await snapshots.list(request.params.instanceId)).map(presentWithRuns);
+    const holds = holdsOf(request);
+    return (await snapshots.list(request.params.instanceId)).map((s) => presentWithRuns(s, holds));
   });
 
   app.post(
@@ -80,7 +93,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     { config: { access: { kind: 'user', permission: 'applications:read', team: 'snapshotId' } }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotWithRuns, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
     async (request) => {
       const { snapshot, content } = await snapshots.show(request.params.snapshotId);
-      return { snapshot: presentWithRuns(snapshot), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
+      return { snapshot: presentWithRuns(snapshot, holdsOf(request)), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
     },
   );
 
@@ -107,7 +120,7 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     '/api/instances/:instanceId/deploy',
     { config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } }, schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ snapshotId: Id }, { additionalProperties: false }), response: { 202: Type.Object({ targetSnapshotId: Type.String() }) } } },
     async (request, reply) => {
-      await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx, requestAllows(request, 'applications:write'));
+      await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx, holdsOf(request));
       return reply.code(202).send({ targetSnapshotId: request.body.snapshotId });
     },
   );

@@ -28,6 +28,7 @@ import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../ap
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { InstanceRuntime } from '../applications/instance-runtime.ts';
 import { CredentialSecretError, reencryptCredentials } from './node-red-credentials.ts';
+import { snapshotActions, type Holds } from './snapshots.policy.ts';
 import type { Runs, SnapshotsStore } from './snapshots.store.ts';
 
 export interface SnapshotFile {
@@ -182,12 +183,12 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
    * applications:write: without it (an operator), only a roll back, to a snapshot that has run
    * on this instance before; one that never ran here changes the flows, which is a member's.
    */
-  async function deploy(instanceId: string, snapshotId: string, ctx: RequestContext, mayDeployAny: boolean): Promise<void> {
+  async function deploy(instanceId: string, snapshotId: string, ctx: RequestContext, holds: Holds): Promise<void> {
     const instance = await applications.requireInstance(instanceId);
     const snapshot = await requireSnapshot(snapshotId);
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
     const ran = await store.runOf(snapshot.id);
-    if (!ran && !mayDeployAny) {
+    if (!snapshotActions(holds, { ranHere: ran !== undefined }).deploy) {
       throw new ForbiddenError('Your role may roll back to a snapshot that has run on this instance before; this one never ran here, and deploying it changes the flows: that needs applications:write (owner or member).').audited({
         event: 'auth.access.denied',
         teamId: instance.team_id,

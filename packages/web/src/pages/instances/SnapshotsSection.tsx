@@ -39,10 +39,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
   const snapshots = useResource(() => api.get<Snapshot[]>(listUrl), `${instance.id}:${instance.runningSnapshotId}:${instance.targetSnapshotId}`);
   const [selected, setSelected] = useState<string[]>([]);
   const [exporting, setExporting] = useState<string | null>(null);
-  const mayOperate = access.allowed('instances:operate');
   const mayWrite = access.allowed('snapshots:write');
-  // An operator rolls back to what ran here before; deploying a snapshot that never ran changes the flows (the server says the same).
-  const mayDeployAny = access.allowed('applications:write');
 
   const deploy = useAction(async (snapshot: Snapshot) => {
     await api.post(`/api/instances/${encodeURIComponent(instance.id)}/deploy`, { snapshotId: snapshot.id });
@@ -141,7 +138,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         </td>
                         <td className="actions-cell">
                           <span className="button-group">
-                            {mayOperate && (ranHere || mayDeployAny) && !(isRunning && isTarget) && (
+                            {/* Whether it may be deployed (an operator only rolls back) is the server's word, per snapshot. */}
+                            {snapshot.allowed?.deploy && !(isRunning && isTarget) && (
                               <ConfirmButton
                                 label={deployLabel}
                                 accessibleName={`${deployLabel}: ${rowName}`}
@@ -157,7 +155,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                                 Compare with running
                               </Link>
                             )}
-                            {mayWrite && (
+                            {snapshot.allowed?.export && (
                               <button type="button" aria-expanded={exporting === snapshot.id} aria-label={`Export ${rowName}`} onClick={() => setExporting(exporting === snapshot.id ? null : snapshot.id)}>
                                 Export
                               </button>
