@@ -24,6 +24,7 @@ import type { AuditLog } from './features/audit/audit.service.ts';
 import type { AuditStore } from './features/audit/audit.store.ts';
 import type { IdentityService } from './features/identity/identity.service.ts';
 import type { SettingsStore } from './features/platform/settings.store.ts';
+import type { PlatformService } from './features/platform/platform.service.ts';
 import type { IdentityStore } from './features/identity/identity.store.ts';
 import type { TeamsService } from './features/teams/teams.service.ts';
 import type { TeamsStore } from './features/teams/teams.store.ts';
@@ -53,6 +54,7 @@ export interface AppContext {
   /** SCIM 2.0 provisioning by identity providers. */
   scim: ScimService;
   settingsStore: SettingsStore;
+  platform: PlatformService;
   teamsStore: TeamsStore;
   teams: TeamsService;
   setup: SetupGate;

@@ -52,6 +52,7 @@ import { identityRoutes } from './features/identity/identity.routes.ts';
 import { createIdentityService } from './features/identity/identity.service.ts';
 import { createIdentityStore } from './features/identity/identity.store.ts';
 import { platformRoutes } from './features/platform/platform.routes.ts';
+import { createPlatformService } from './features/platform/platform.service.ts';
 import { createSettingsStore } from './features/platform/settings.store.ts';
 import { teamsRoutes } from './features/teams/teams.routes.ts';
 import { createTeamsService } from './features/teams/teams.service.ts';
@@ -64,6 +65,7 @@ import { createPasswordResets } from './features/identity/password-resets.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { createMetrics } from './metrics.ts';
 import { loadMasterKey, SecretBox, sha256Hex } from './security/crypto.ts';
+import { createJobs } from './jobs.ts';
 import { createSetupGate } from './setup-gate.ts';
 
 export interface BuildOptions {
@@ -111,7 +113,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const auditStore = createAuditStore(database);
   const auditLog = createAuditLog({ database, store: auditStore, clock, alerts });
   const checkpointer = createCheckpointer({ database, store: auditStore, secrets, clock, every: config.audit.checkpointEvery });
-  const identityStore = createIdentityStore(database.db);
+  const identityStore = createIdentityStore(database.db, database.dialect);
   const settingsStore = createSettingsStore(database.db);
   const ssoStore = createSsoStore(database.db);
   const identity = createIdentityService({ store: identityStore, settings: settingsStore, auditLog, secrets, clock, config, ssoRequiredFor: (email) => localPasswordsOffFor(ssoStore, email) });
@@ -122,6 +124,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const teams = createTeamsService({ store: teamsStore, identity, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const passwordResets = createPasswordResets({ identityStore, auditLog, mailer, clock, publicUrl: config.publicUrl, log: app.log });
   const setup = createSetupGate(await identity.setupRequired());
+  const platform = createPlatformService({ settingsStore, identityStore, auditLog, clock });
   const forwarder: SyslogForwarder | null = config.audit.syslog
     ? createSyslogForwarder({ database, store: auditStore, auditLog, alerts, clock, target: config.audit.syslog, log: app.log })
     : null;
@@ -191,7 +194,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const context: AppContext = {
     checkpointTrust: { secrets, fingerprints: config.audit.keyFingerprints },
     config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, passwordResets, sso, scim, settingsStore, teamsStore, teams, setup, forwarder, checkCapacity,
+    identityStore, identity, passwordResets, sso, scim, settingsStore, platform, teamsStore, teams, setup, forwarder, checkCapacity,
     applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, liveSockets, offlineAlerts,
   };
 
@@ -299,27 +302,24 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   deviceEditorRoutes(app, context);
   await registerWeb(app, config.webDir);
 
-  const capacityTimer = setInterval(() => void checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')), 60_000);
-  capacityTimer.unref();
+  // Background work, all of it listed here and started and stopped as one (src/jobs.ts).
+  const jobs = createJobs(app.log);
+  jobs.every('the audit capacity check', 60_000, checkCapacity);
   // Besides every N events, sign the head every few minutes so a quiet log is covered too.
-  const checkpointTimer = setInterval(() => void checkpointer.checkpoint().catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint failed')), 5 * 60_000);
-  checkpointTimer.unref();
-  const presenceTimer = setInterval(() => {
-    // States come back for a retry when a flush fails; this picks them up.
-    void fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
-    void fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
-  }, PRESENCE_FLUSH_MS);
-  presenceTimer.unref();
+  jobs.every('the audit checkpoint', 5 * 60_000, () => checkpointer.checkpoint());
+  // States come back for a retry when a flush fails; this picks them up.
+  jobs.every('writing device states', PRESENCE_FLUSH_MS, () => fleet.flushStatus());
+  jobs.every('writing device last-seen', PRESENCE_FLUSH_MS, () => fleet.flushPresence());
   // Identity providers roll their signing certificates: warned a month ahead, looked at every 6 hours.
-  const certificateTimer = setInterval(() => void sso.checkCertificates().catch((error: unknown) => app.log.error({ err: error }, 'checking identity provider certificates failed')), 6 * 3_600_000);
-  certificateTimer.unref();
+  jobs.every('checking identity provider certificates', 6 * 3_600_000, () => sso.checkCertificates());
+  jobs.add({ name: 'the rollout engine', start: () => deployments.start(), stop: () => deployments.close() });
+  jobs.add({ name: 'offline alerts', start: () => offlineAlerts.start(), stop: () => offlineAlerts.close() });
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
   // Instances that should run are started once the server listens: their agents call it.
   app.server.once('listening', () => {
     runtime.activate();
-    deployments.start();
-    offlineAlerts.start();
+    jobs.start();
     void sso.checkCertificates().catch((error: unknown) => app.log.error({ err: error }, 'checking identity provider certificates failed'));
     if (config.mqttPort !== null) {
       broker.listenTcp(config.host, config.mqttPort).then(
@@ -333,17 +333,12 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // itself, and it waits for every connection before it says it closed: they go first.
   // Held long polls are answered now too, rather than at the end of their wait.
   app.addHook('preClose', async () => {
-    deployments.close();
+    jobs.stop();
     tunnels.close();
     await broker.close();
   });
   app.addHook('onClose', async () => {
     liveSockets.close();
-    clearInterval(capacityTimer);
-    clearInterval(checkpointTimer);
-    clearInterval(presenceTimer);
-    clearInterval(certificateTimer);
-    offlineAlerts.close();
     await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();

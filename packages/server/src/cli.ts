@@ -82,7 +82,7 @@ async function adminCreate(args: string[]): Promise<number> {
     const store = createAuditStore(database);
     const auditLog = createAuditLog({ database, store, clock: systemClock, alerts: createAlerts() });
     const identity = createIdentityService({
-      store: createIdentityStore(database.db),
+      store: createIdentityStore(database.db, database.dialect),
       settings: createSettingsStore(database.db),
       auditLog,
       secrets: new SecretBox(loadMasterKey(config.masterKey, config.dataDir)),

@@ -1,9 +1,17 @@
-import type { Db, Executor } from '../../db/database.ts';
+import type { Db, Dialect, Executor } from '../../db/database.ts';
 import type { ApiTokensTable, PasswordResetsTable, SessionsTable, UsersTable } from '../../db/schema.ts';
 
-
-export function createIdentityStore(db: Db) {
+export function createIdentityStore(db: Db, dialect: Dialect) {
   return {
+    /**
+     * The active platform admins, their rows locked until the transaction ends: of two admins
+     * stepping each other down at once, on PostgreSQL the second waits here and then sees the
+     * first's change (SQLite runs one write transaction at a time anyway, and has no FOR UPDATE).
+     */
+    lockActiveAdmins: async (trx: Executor): Promise<string[]> => {
+      const active = trx.selectFrom('users').select('id').where('platform_role', '=', 'admin').where('status', '=', 'active');
+      return (await (dialect === 'postgres' ? active.forUpdate() : active).execute()).map((u) => u.id);
+    },
     countUsers: async (ex: Executor = db): Promise<number> => {
       const row = await ex.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);

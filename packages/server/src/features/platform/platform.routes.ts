@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
-import { ConflictError, NotFoundError } from '../../http/errors.ts';
 import { presentUser } from '../../http/presenters.ts';
 import { Id, UserView } from '../../http/schemas.ts';
 
@@ -21,66 +20,28 @@ const UserPatch = Type.Object(
 );
 const AlertView = Type.Object({ kind: Type.String(), message: Type.String(), since: Type.String(), lastSeen: Type.String() });
 
-export function platformRoutes(app: TypedApp, c: AppContext): void {
-  const { settingsStore, auditLog, identityStore, clock } = c;
+/** The routes of the platform admin's pages; they get only what they use. */
+export function platformRoutes(app: TypedApp, c: Pick<AppContext, 'platform' | 'passwordResets' | 'teamsStore' | 'alerts' | 'clock'>): void {
+  const { platform, clock } = c;
 
   app.get('/api/platform/settings', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['platform'], response: { 200: SettingsView } } }, () =>
-    settingsStore.get(),
+    platform.settings(),
   );
 
   app.patch(
     '/api/platform/settings',
     { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['platform'], body: SettingsPatch, response: { 200: SettingsView } } },
-    async (request) => {
-      const before = await settingsStore.get();
-      await auditLog.transaction(request.ctx, async (tx) => {
-        await settingsStore.set(request.body, clock.now().toISOString(), tx.trx);
-        await tx.record({ event: 'platform.settings.updated', target: { type: 'settings', id: 'platform' }, details: { before, after: request.body } });
-      });
-      return settingsStore.get();
-    },
+    async (request) => platform.updateSettings(request.body, request.ctx),
   );
 
   app.get('/api/platform/users', { config: { access: { kind: 'user', permission: 'platform:users:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } }, async () =>
-    (await identityStore.listUsers()).map((u) => presentUser(u, clock.now())),
+    (await platform.users()).map((u) => presentUser(u, clock.now())),
   );
 
   app.patch(
     '/api/platform/users/:userId',
     { config: { access: { kind: 'user', permission: 'platform:users:write' } }, schema: { tags: ['platform'], params: Type.Object({ userId: Id }), body: UserPatch, response: { 200: UserView } } },
-    async (request) => {
-      const { userId } = request.params;
-      const body = request.body;
-      const user = await auditLog.transaction(request.ctx, async (tx) => {
-        const before = await identityStore.userById(userId, tx.trx);
-        if (!before) throw new NotFoundError('User');
-        const patch = {
-          updated_at: clock.now().toISOString(),
-          ...(body.status ? { status: body.status } : {}),
-          ...(body.platformRole ? { platform_role: body.platformRole } : {}),
-          ...(body.unlock ? { locked_until: null, failed_logins: 0 } : {}),
-          ...(body.resetMfa ? { mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null } : {}),
-        };
-        const after = { ...before, ...patch };
-        // A platform with no active admin has no one left to manage it.
-        if (before.platform_role === 'admin' && before.status === 'active' && (after.platform_role !== 'admin' || after.status !== 'active')) {
-          // Every active admin's row, this one's too, locked: two admins stepping each other down
-          // at once, on PostgreSQL the second waits here and then sees the first's change
-          // (SQLite runs one write transaction at a time anyway).
-          const active = tx.trx.selectFrom('users').select('id').where('platform_role', '=', 'admin').where('status', '=', 'active');
-          const admins = (await (c.database.dialect === 'postgres' ? active.forUpdate() : active).execute()).filter((u) => u.id !== userId);
-          if (admins.length === 0) throw new ConflictError(`${before.email} is the last active platform admin: make someone else an admin first.`);
-        }
-        await identityStore.updateUser(userId, patch, tx.trx);
-        if (body.resetMfa) await identityStore.replaceRecoveryCodes(userId, [], tx.trx);
-        // A disabled account, or one whose MFA was reset, is signed out everywhere at once.
-        if (body.status === 'disabled' || body.resetMfa) await identityStore.deleteSessionsOfUser(userId, tx.trx);
-        await tx.record({ event: 'user.updated', target: { type: 'user', id: userId }, details: { email: before.email, change: body } });
-        if (body.resetMfa && before.mfa_enrolled_at) await tx.record({ event: 'user.mfa.reset', target: { type: 'user', id: userId }, details: { email: before.email } });
-        return after;
-      });
-      return presentUser(user, clock.now());
-    },
+    async (request) => presentUser(await platform.updateUser(request.params.userId, request.body, request.ctx), clock.now()),
   );
 
   app.post(
