@@ -8,8 +8,14 @@ import tseslint from 'typescript-eslint';
  */
 const importsAcross = (other) => ({
   patterns: [
-    { group: [`@flowgate/${other}`, `@flowgate/${other}/*`], message: `Share it through @flowgate/protocol (or @flowgate/core): the platform and the agent do not import each other.` },
-    { group: [`**/${other}/src/**`, `**/packages/${other}/**`], message: `Share it through @flowgate/protocol (or @flowgate/core): the platform and the agent do not import each other.` },
+    {
+      group: [`@flowgate/${other}`, `@flowgate/${other}/*`],
+      message: `Share it through @flowgate/protocol (or @flowgate/core): the platform and the agent do not import each other.`,
+    },
+    {
+      group: [`**/${other}/src/**`, `**/packages/${other}/**`],
+      message: `Share it through @flowgate/protocol (or @flowgate/core): the platform and the agent do not import each other.`,
+    },
   ],
 });
 
@@ -18,7 +24,21 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', performance: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', crypto: 'readonly', fetch: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        crypto: 'readonly',
+        fetch: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
@@ -41,7 +61,10 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's test() and describe() return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },

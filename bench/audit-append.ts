@@ -43,8 +43,40 @@ interface Bare {
   close(): Promise<void>;
 }
 
-const COLUMNS = ['seq', 'occurred_at', 'actor_type', 'actor_id', 'actor_label', 'event', 'outcome', 'target_type', 'target_id', 'team_id', 'ip', 'user_agent', 'details', 'prev_hash', 'hash'];
-const values = (r: AuditRecord) => [r.seq, r.occurredAt, r.actorType, r.actorId, r.actorLabel, r.event, r.outcome, r.targetType, r.targetId, r.teamId, r.ip, r.userAgent, r.details, r.prevHash, r.hash];
+const COLUMNS = [
+  'seq',
+  'occurred_at',
+  'actor_type',
+  'actor_id',
+  'actor_label',
+  'event',
+  'outcome',
+  'target_type',
+  'target_id',
+  'team_id',
+  'ip',
+  'user_agent',
+  'details',
+  'prev_hash',
+  'hash',
+];
+const values = (r: AuditRecord) => [
+  r.seq,
+  r.occurredAt,
+  r.actorType,
+  r.actorId,
+  r.actorLabel,
+  r.event,
+  r.outcome,
+  r.targetType,
+  r.targetId,
+  r.teamId,
+  r.ip,
+  r.userAgent,
+  r.details,
+  r.prevHash,
+  r.hash,
+];
 
 async function openBare(t: TestDatabase): Promise<Bare> {
   if (t.database.dialect === 'sqlite') {
@@ -118,7 +150,9 @@ async function bench(dialect: Dialect): Promise<void> {
         const bareRate = (bareCount * 1000) / bareMs;
         const singleRate = (singleCount * 1000) / singleMs;
         const stopped = singleCount < SINGLE_EVENTS ? ` [stopped early at the ${PHASE_LIMIT_MS / 1000} s limit]` : '';
-        line(`audit-append ${dialect} bare insert: ${perSecond(bareCount, bareMs)} rows/s (${fmt(bareCount)} single-row inserts into audit_events, ${bare.label}, no chain)${stopped}`);
+        line(
+          `audit-append ${dialect} bare insert: ${perSecond(bareCount, bareMs)} rows/s (${fmt(bareCount)} single-row inserts into audit_events, ${bare.label}, no chain)${stopped}`,
+        );
         line(
           `audit-append ${dialect} single: ${perSecond(singleCount, singleMs)} events/s (${fmt(singleCount)} audited changes via auditLog.record, 1 transaction each` +
             `${dialect === 'sqlite' ? ', synchronous=FULL' : ', one autocommit statement each: advisory lock, head check, insert'}; p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms; ` +

@@ -79,7 +79,9 @@ async function bench(dialect: Dialect): Promise<void> {
             `(GET ${page.url}, ${fmt(count)} events = ${fmt(bytes / 1024)} KiB JSON, ${REQUESTS} requests after ${WARMUP} warm-up, app.inject as admin, ${fmt(EVENTS)} events in the log) — ` +
             `target p50 <= ${TARGET_P50_MS} ms: ${p50 <= TARGET_P50_MS ? 'MET' : 'MISSED'}`,
         );
-        line(`audit-page ${dialect} ${page.name}, query only: p50 ${percentile(storeTimes, 50).toFixed(1)} ms, p95 ${percentile(storeTimes, 95).toFixed(1)} ms (auditStore.page, same filter, no HTTP, for scale)`);
+        line(
+          `audit-page ${dialect} ${page.name}, query only: p50 ${percentile(storeTimes, 50).toFixed(1)} ms, p95 ${percentile(storeTimes, 95).toFixed(1)} ms (auditStore.page, same filter, no HTTP, for scale)`,
+        );
 
         // For scale: the same request over a real socket (keep-alive, body read to its last byte, not parsed).
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -99,7 +101,9 @@ async function bench(dialect: Dialect): Promise<void> {
         }
         agent.destroy();
         socketTimes.sort((a, b) => a - b);
-        line(`audit-page ${dialect} ${page.name}, over a socket: p50 ${percentile(socketTimes, 50).toFixed(1)} ms, p95 ${percentile(socketTimes, 95).toFixed(1)} ms (node:http client on loopback, keep-alive, for scale)`);
+        line(
+          `audit-page ${dialect} ${page.name}, over a socket: p50 ${percentile(socketTimes, 50).toFixed(1)} ms, p95 ${percentile(socketTimes, 95).toFixed(1)} ms (node:http client on loopback, keep-alive, for scale)`,
+        );
       }
 
       // For scale: what app.inject alone costs for a body this size, on this machine: a bare

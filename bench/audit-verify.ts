@@ -27,9 +27,10 @@ async function bench(dialect: Dialect, events: number): Promise<void> {
   await withCleanup(
     () => t.drop(),
     async () => {
-      const fill =
-        dialect === 'sqlite' ? fillSqlite(t.url.replace(/^sqlite:/, ''), t.dataDir, events) : await fillPostgres(t.url, t.schema!, t.dataDir, events);
-      line(`audit-verify ${dialect} fill: ${fmt(fill.events)} events + ${fmt(fill.checkpoints)} signed checkpoints written directly in ${(fill.ms / 1000).toFixed(1)} s (not part of the figures below)`);
+      const fill = dialect === 'sqlite' ? fillSqlite(t.url.replace(/^sqlite:/, ''), t.dataDir, events) : await fillPostgres(t.url, t.schema!, t.dataDir, events);
+      line(
+        `audit-verify ${dialect} fill: ${fmt(fill.events)} events + ${fmt(fill.checkpoints)} signed checkpoints written directly in ${(fill.ms / 1000).toFixed(1)} s (not part of the figures below)`,
+      );
 
       const store = createAuditStore(t.database);
       // One thread, then the default: worker threads checking ranges side by side (one a core).

@@ -45,7 +45,9 @@ try {
 
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bench/support/checkin-load.mjs'), base, credentialsFile, String(CONNECTIONS), String(SECONDS)], { cwd: ROOT });
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bench/support/checkin-load.mjs'), base, credentialsFile, String(CONNECTIONS), String(SECONDS)], {
+    cwd: ROOT,
+  });
   const cpu = process.cpuUsage(cpuBefore);
   const wall = performance.now() - wallBefore;
   const r = JSON.parse(stdout) as { requestsPerSecond: number; total: number; p50: number; p99: number; errors: number; timeouts: number; non2xx: number };

@@ -45,7 +45,8 @@ try {
   const owner = await setupAdmin(t);
   const teamId = (await owner.post('/api/teams', { name: 'Bench' })).json().id;
   const siteIds = [];
-  for (const name of ['Plant Aachen', 'Plant Bremen', 'Plant Celle', 'Plant Dresden']) siteIds.push((await owner.post(`/api/teams/${teamId}/sites`, { name, timeZone: 'Europe/Berlin' })).json().id as string);
+  for (const name of ['Plant Aachen', 'Plant Bremen', 'Plant Celle', 'Plant Dresden'])
+    siteIds.push((await owner.post(`/api/teams/${teamId}/sites`, { name, timeZone: 'Europe/Berlin' })).json().id as string);
   const groupId = (await owner.post(`/api/teams/${teamId}/device-groups`, { name: 'All fillers' })).json().id;
   const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Filler control' })).json().id;
   const nodeRedVersion = ((await owner.get('/api/node-red-versions')).json() as string[])[0];
@@ -60,7 +61,12 @@ try {
   const registering = performance.now();
   const credentials: Array<{ id: string; credential: string }> = [];
   for (let i = 0; i < DEVICES; i++) {
-    const r = await owner.post('/api/fleet/v1/register', { token: tokens[i % tokens.length], name: `filler-${String(i).padStart(5, '0')}`, agentVersion: '0.1.0', nodeRedVersion: '4.1.8' });
+    const r = await owner.post('/api/fleet/v1/register', {
+      token: tokens[i % tokens.length],
+      name: `filler-${String(i).padStart(5, '0')}`,
+      agentVersion: '0.1.0',
+      nodeRedVersion: '4.1.8',
+    });
     if (r.statusCode !== 201) throw new Error(`registration ${i}: ${r.statusCode} ${r.body}`);
     credentials.push({ id: r.json().deviceId as string, credential: r.json().credential as string });
   }
@@ -71,7 +77,9 @@ try {
 
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
-  sim = spawn(process.execPath, ['--max-old-space-size=2048', path.join(ROOT, 'bench/support/device-sim.mjs'), base, credentialsFile, String(HEARTBEAT_S), ...mqttArgs], { stdio: ['pipe', 'pipe', 'inherit'] });
+  sim = spawn(process.execPath, ['--max-old-space-size=2048', path.join(ROOT, 'bench/support/device-sim.mjs'), base, credentialsFile, String(HEARTBEAT_S), ...mqttArgs], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const events = readline.createInterface({ input: sim.stdout! });
   const waiters: Array<(e: Record<string, unknown>) => boolean> = [];
   events.on('line', (text) => {

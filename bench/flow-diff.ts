@@ -31,7 +31,11 @@ function line(text: string): void {
   process.stdout.write(text + '\n');
 }
 
-line(`flow-diff: node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
+line(
+  `flow-diff: node ${process.version}, ${cpus().length} cores, load average ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')}`,
+);
 
 // A snapshot as the server stores one: flows, the encrypted credentials blob, settings, env, modules.
 const snapshot: SnapshotContent = {

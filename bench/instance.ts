@@ -36,7 +36,19 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 60_000): Promise
 /** `n` inject nodes on a tab whose label the editor client changes at every deploy. */
 const flows = (n: number) => [
   { id: 'tab1', type: 'tab', label: 'Bench __DEPLOY__' },
-  ...Array.from({ length: n }, (_, i) => ({ id: `inj${i}`, type: 'inject', z: 'tab1', name: `n${i}`, topic: `t${i}`, payload: String(i), payloadType: 'num', repeat: '', x: 100, y: 40 + i * 40, wires: [] })),
+  ...Array.from({ length: n }, (_, i) => ({
+    id: `inj${i}`,
+    type: 'inject',
+    z: 'tab1',
+    name: `n${i}`,
+    topic: `t${i}`,
+    payload: String(i),
+    payloadType: 'num',
+    repeat: '',
+    x: 100,
+    y: 40 + i * 40,
+    wires: [],
+  })),
 ];
 
 line(`instance: ${machineNote()}`);
@@ -57,8 +69,13 @@ try {
     await until(async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
     times.push(performance.now() - started);
   }
-  const createP50 = percentile([...times].sort((a, b) => a - b), 50);
-  line(`instance create-to-running: ${times.map((ms) => fmt(ms)).join(', ')} ms (p50 ${fmt(createP50)} ms; Node-RED ${version}, empty flows) — target <= ${fmt(CREATE_TARGET_MS)} ms: ${createP50 <= CREATE_TARGET_MS ? 'MET' : 'MISSED'}`);
+  const createP50 = percentile(
+    [...times].sort((a, b) => a - b),
+    50,
+  );
+  line(
+    `instance create-to-running: ${times.map((ms) => fmt(ms)).join(', ')} ms (p50 ${fmt(createP50)} ms; Node-RED ${version}, empty flows) — target <= ${fmt(CREATE_TARGET_MS)} ms: ${createP50 <= CREATE_TARGET_MS ? 'MET' : 'MISSED'}`,
+  );
 
   // A snapshot by hand of a 300-node flow, whole: validate the flows, hash, store, audit, answer.
   const plant = makeFlow(300, 7);
@@ -69,8 +86,13 @@ try {
     if (made.statusCode !== 201) throw new Error(`snapshot: ${made.statusCode} ${made.body}`);
     if (i >= 5) snapshotTimes.push(performance.now() - started);
   }
-  const snapshotP50 = percentile(snapshotTimes.sort((a, b) => a - b), 50);
-  line(`snapshot by hand of a ${plant.length}-node flow through the API (validate, hash, store, audit; app.inject, no socket): p50 ${fmt(snapshotP50, 2)} ms of 20 — target <= ${SNAPSHOT_TARGET_MS} ms: ${snapshotP50 <= SNAPSHOT_TARGET_MS ? 'MET' : 'MISSED'}`);
+  const snapshotP50 = percentile(
+    snapshotTimes.sort((a, b) => a - b),
+    50,
+  );
+  line(
+    `snapshot by hand of a ${plant.length}-node flow through the API (validate, hash, store, audit; app.inject, no socket): p50 ${fmt(snapshotP50, 2)} ms of 20 — target <= ${SNAPSHOT_TARGET_MS} ms: ${snapshotP50 <= SNAPSHOT_TARGET_MS ? 'MET' : 'MISSED'}`,
+  );
 
   // The editor's token, as the editor gets it from the platform, used both ways.
   const cookie = admin.cookie!;
@@ -136,7 +158,11 @@ try {
   // A small flow, and one of the size a plant's application reaches (the 300 nodes of the
   // snapshot target): the proxy's cost is the same for both, Node-RED's own grows.
   const signed = (ms: number) => `${ms < 0 ? '' : '+'}${fmt(ms, 2)}`;
-  const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const p50 = (xs: number[]) =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
   for (const size of [20, 300]) {
     const deploy = { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'node-red-deployment-type': 'full' }, body: JSON.stringify(flows(size)) };
     const first = await fetch(targets.direct, { ...deploy, body: deploy.body.replace('__DEPLOY__', `${size}`) });
@@ -153,8 +179,12 @@ try {
       const direct = p50(times.direct!);
       const added = (label: keyof typeof targets) => p50(times[label]!) - direct;
       const overhead = added('platform') / direct;
-      line(`editor proxy ${what}: direct p50 ${fmt(direct, 2)} ms, through the platform p50 ${fmt(p50(times.platform!), 2)} ms, overhead ${fmt(added('platform'), 2)} ms = ${fmt(overhead * 100, 1)} % (${times.direct!.length} requests each, from a client process of its own) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`);
-      line(`  for scale, proxies that only proxy: TCP pipe ${signed(added('tcp'))} ms (${fmt((added('tcp') / direct) * 100, 1)} %), node:http keep-alive ${signed(added('http'))} ms (${fmt((added('http') / direct) * 100, 1)} %)`);
+      line(
+        `editor proxy ${what}: direct p50 ${fmt(direct, 2)} ms, through the platform p50 ${fmt(p50(times.platform!), 2)} ms, overhead ${fmt(added('platform'), 2)} ms = ${fmt(overhead * 100, 1)} % (${times.direct!.length} requests each, from a client process of its own) — target <= ${PROXY_TARGET * 100} %: ${overhead <= PROXY_TARGET ? 'MET' : 'MISSED'}`,
+      );
+      line(
+        `  for scale, proxies that only proxy: TCP pipe ${signed(added('tcp'))} ms (${fmt((added('tcp') / direct) * 100, 1)} %), node:http keep-alive ${signed(added('http'))} ms (${fmt((added('http') / direct) * 100, 1)} %)`,
+      );
     }
   }
   pipe.close();
@@ -165,9 +195,21 @@ try {
   // pays the signed-in request's price, then a second HTTP hop and the streamed body.
   const alone = await client({
     warmup: 5,
-    cases: [{ name: 'alone', runs: GET_RUNS, init: { headers: { cookie } }, settle: false, targets: { 'GET /api/health (public: routing, hooks, headers)': `${base}/api/health`, 'GET /api/instances/:id (session, team role, one query)': `${base}/api/instances/${instanceId}` } }],
+    cases: [
+      {
+        name: 'alone',
+        runs: GET_RUNS,
+        init: { headers: { cookie } },
+        settle: false,
+        targets: {
+          'GET /api/health (public: routing, hooks, headers)': `${base}/api/health`,
+          'GET /api/instances/:id (session, team role, one query)': `${base}/api/instances/${instanceId}`,
+        },
+      },
+    ],
   });
-  for (const [what, times] of Object.entries(alone.alone!)) line(`platform alone ${what}: p50 ${fmt(p50(times), 2)} ms (${times.length} requests, the same client process; for scale)`);
+  for (const [what, times] of Object.entries(alone.alone!))
+    line(`platform alone ${what}: p50 ${fmt(p50(times), 2)} ms (${times.length} requests, the same client process; for scale)`);
 } finally {
   await t.close();
 }

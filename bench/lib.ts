@@ -7,22 +7,13 @@ import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import {
-  GENESIS_HASH,
-  checkpointMessage,
-  hashAuditRecord,
-  type AuditEventName,
-  type AuditOutcome,
-  type AuditRecord,
-  type UnhashedAuditRecord,
-} from '@flowgate/core';
+import { GENESIS_HASH, checkpointMessage, hashAuditRecord, type AuditEventName, type AuditOutcome, type AuditRecord, type UnhashedAuditRecord } from '@flowgate/core';
 import type { RequestContext } from '../packages/server/src/context.ts';
 import { SIGNING_KEY_PURPOSE } from '../packages/server/src/features/audit/audit.checkpoints.ts';
 import type { AuditEventInput } from '../packages/server/src/features/audit/audit.service.ts';
 import { loadMasterKey, SecretBox } from '../packages/server/src/security/crypto.ts';
 
-export const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+export const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export const perSecond = (count: number, ms: number): string => `${fmt((count * 1000) / ms)}`;
 
@@ -39,7 +30,9 @@ export function line(text: string): void {
 
 /** Other work on the machine skews every figure: say how busy it was. */
 export function machineNote(): string {
-  return `node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}`;
+  return `node ${process.version}, ${cpus().length} cores, load average ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')}`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -101,7 +94,7 @@ export function syntheticInput(i: number): AuditEventInput & { ctx: RequestConte
 }
 
 function randomishId(i: number): string {
-  const hex = (i * 2654435761 >>> 0).toString(16).padStart(8, '0');
+  const hex = ((i * 2654435761) >>> 0).toString(16).padStart(8, '0');
   return `${hex}-0000-4000-8000-${hex}${hex.slice(0, 4)}`;
 }
 
@@ -179,8 +172,14 @@ export function fillSqlite(file: string, dataDir: string, count: number, checkpo
     sqlite.pragma('busy_timeout = 5000');
     const head = sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     const key = newSigningKey(dataDir);
-    sqlite.prepare('INSERT INTO audit_signing_keys (id, public_key, private_key_enc, created_at) VALUES (?, ?, ?, ?)').run(key.id, key.publicPem, key.sealed, new Date().toISOString());
-    const insert = sqlite.prepare(`INSERT INTO audit_events (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`);
+    sqlite
+      .prepare('INSERT INTO audit_signing_keys (id, public_key, private_key_enc, created_at) VALUES (?, ?, ?, ?)')
+      .run(key.id, key.publicPem, key.sealed, new Date().toISOString());
+    const insert = sqlite.prepare(
+      `INSERT INTO audit_events (${COLUMNS}) VALUES (${COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})`,
+    );
     const insertCheckpoint = sqlite.prepare('INSERT INTO audit_checkpoints (seq, hash, signed_at, key_id, signature) VALUES (?, ?, ?, ?, ?)');
     let checkpoints = 0;
     const writeBatch = sqlite.transaction((batch: AuditRecord[]) => {
@@ -209,7 +208,12 @@ export async function fillPostgres(url: string, schema: string, dataDir: string,
   try {
     const head = (await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')).rows[0];
     const key = newSigningKey(dataDir);
-    await client.query('INSERT INTO audit_signing_keys (id, public_key, private_key_enc, created_at) VALUES ($1, $2, $3, $4)', [key.id, key.publicPem, key.sealed, new Date().toISOString()]);
+    await client.query('INSERT INTO audit_signing_keys (id, public_key, private_key_enc, created_at) VALUES ($1, $2, $3, $4)', [
+      key.id,
+      key.publicPem,
+      key.sealed,
+      new Date().toISOString(),
+    ]);
     const types = ['bigint', ...Array(14).fill('text')] as string[];
     const insert = `INSERT INTO audit_events (${COLUMNS}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
     let checkpoints = 0;

@@ -113,7 +113,9 @@ execFileSync(process.execPath, ['scripts/build-server.mjs'], { cwd: ROOT, stdio:
 // As `npm start` and the flowgate bin run it, heap cap included.
 const BUNDLE = ['--max-old-space-size=1024', 'packages/server/dist/cli.mjs', 'start'];
 const TSX = ['--max-old-space-size=1024', '--import', 'tsx', 'packages/server/src/cli.ts', 'start'];
-line(`startup: ${machineNote()}; fresh FLOWGATE_DATA_DIR each run (SQLite, migrations run), web UI ${fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')) ? 'built' : 'not built'}`);
+line(
+  `startup: ${machineNote()}; fresh FLOWGATE_DATA_DIR each run (SQLite, migrations run), web UI ${fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')) ? 'built' : 'not built'}`,
+);
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-bench-startup-tmp-'));
 await withCleanup(
   async () => fs.rmSync(tmpDir, { recursive: true, force: true }),
@@ -122,6 +124,8 @@ await withCleanup(
     await startOnce(TSX, tmpDir, 'development, tsx cold (empty tsx cache)');
     await startOnce(TSX, tmpDir, 'development, tsx warm');
     const [bare, withTsx] = await Promise.all([baselineRss([], tmpDir), baselineRss(['--import', 'tsx'], tmpDir)]);
-    line(`startup baseline: idle RSS of an empty node process ${fmt(bare, 1)} MB, of an empty node --import tsx process ${fmt(withTsx, 1)} MB (the tsx loader runs in its own thread)`);
+    line(
+      `startup baseline: idle RSS of an empty node process ${fmt(bare, 1)} MB, of an empty node --import tsx process ${fmt(withTsx, 1)} MB (the tsx loader runs in its own thread)`,
+    );
   },
 );

@@ -55,11 +55,58 @@ const FIRST_FLOW = [
     y: 80,
     wires: [['fg-func']],
   },
-  { id: 'fg-func', type: 'function', z: 'fg-tab', name: 'Scale', func: SCALE_V1, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 320, y: 80, wires: [['fg-debug']] },
-  { id: 'fg-debug', type: 'debug', z: 'fg-tab', name: 'Out', active: true, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto', x: 500, y: 80, wires: [] },
+  {
+    id: 'fg-func',
+    type: 'function',
+    z: 'fg-tab',
+    name: 'Scale',
+    func: SCALE_V1,
+    outputs: 1,
+    timeout: 0,
+    noerr: 0,
+    initialize: '',
+    finalize: '',
+    libs: [],
+    x: 320,
+    y: 80,
+    wires: [['fg-debug']],
+  },
+  {
+    id: 'fg-debug',
+    type: 'debug',
+    z: 'fg-tab',
+    name: 'Out',
+    active: true,
+    tosidebar: true,
+    console: false,
+    tostatus: false,
+    complete: 'payload',
+    targetType: 'msg',
+    statusVal: '',
+    statusType: 'auto',
+    x: 500,
+    y: 80,
+    wires: [],
+  },
 ];
 /** Added by the second deploy, wired from Scale. */
-const AUDIT_NODE = { id: 'fg-audit', type: 'debug', z: 'fg-tab', name: 'Audit', active: true, tosidebar: true, console: false, tostatus: false, complete: 'true', targetType: 'full', statusVal: '', statusType: 'auto', x: 500, y: 160, wires: [] };
+const AUDIT_NODE = {
+  id: 'fg-audit',
+  type: 'debug',
+  z: 'fg-tab',
+  name: 'Audit',
+  active: true,
+  tosidebar: true,
+  console: false,
+  tostatus: false,
+  complete: 'true',
+  targetType: 'full',
+  statusVal: '',
+  statusType: 'auto',
+  x: 500,
+  y: 160,
+  wires: [],
+};
 
 let h: BrowserWalk;
 let base: string;
@@ -69,9 +116,7 @@ const walk: { admin?: Page; editor?: Page; viewer?: Page; instanceId?: string; t
 
 /** What the instance's agent wrote, for a failure message that says why Node-RED did not come up. */
 async function instanceLogs(page: Page, instanceId: string): Promise<string> {
-  const lines = await page
-    .evaluate(async (id) => (await (await fetch(`/api/instances/${id}/logs`)).json()) as Array<{ level: string; msg: string }>, instanceId)
-    .catch(() => []);
+  const lines = await page.evaluate(async (id) => (await (await fetch(`/api/instances/${id}/logs`)).json()) as Array<{ level: string; msg: string }>, instanceId).catch(() => []);
   return lines
     .slice(-40)
     .map((l) => `${l.level} ${l.msg}`)
@@ -81,10 +126,19 @@ async function instanceLogs(page: Page, instanceId: string): Promise<string> {
 /** Waits until the instance page says running (it follows the state every 2 s by itself). */
 async function waitRunning(page: Page, instanceId: string, what: string): Promise<void> {
   try {
-    await page.getByTestId('instance-status').filter({ hasText: /^running$/ }).waitFor({ timeout: RUNTIME_TIMEOUT });
+    await page
+      .getByTestId('instance-status')
+      .filter({ hasText: /^running$/ })
+      .waitFor({ timeout: RUNTIME_TIMEOUT });
   } catch (error) {
-    const status = await page.getByTestId('instance-status').textContent().catch(() => '?');
-    const detail = await page.getByTestId('status-detail').textContent({ timeout: 500 }).catch(() => '');
+    const status = await page
+      .getByTestId('instance-status')
+      .textContent()
+      .catch(() => '?');
+    const detail = await page
+      .getByTestId('status-detail')
+      .textContent({ timeout: 500 })
+      .catch(() => '');
     assert.fail(`${what}: the instance is ${status} after ${RUNTIME_TIMEOUT / 1000} s. ${detail}\n${await instanceLogs(page, instanceId)}\n${String(error)}`);
   }
 }
@@ -134,11 +188,18 @@ async function openEditor(editor: Page, instanceId: string): Promise<void> {
     );
   } catch (error) {
     const seen = [...new Set(trouble)];
-    assert.fail(`The Node-RED editor did not load through the platform.\n${seen.slice(0, 25).join('\n')}${seen.length > 25 ? `\n… ${seen.length - 25} more` : ''}\n${String(error)}`);
+    assert.fail(
+      `The Node-RED editor did not load through the platform.\n${seen.slice(0, 25).join('\n')}${seen.length > 25 ? `\n… ${seen.length - 25} more` : ''}\n${String(error)}`,
+    );
   }
   // The "Welcome to Node-RED" tour, on a person's first visit: Escape ends it.
   const tour = editor.locator('.red-ui-tourGuide-shade');
-  if (await tour.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+  if (
+    await tour.waitFor({ timeout: 3000 }).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await editor.keyboard.press('Escape');
     await tour.waitFor({ state: 'detached' });
   }
@@ -201,7 +262,11 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
 
   // --- An instance of it: Node-RED starts through the platform's agent.
   // The versions arrive after the page: wait for one to be offered before reading the choice.
-  await admin.getByLabel('Node-RED version').locator('option', { hasText: /^\d+\.\d+\.\d+/ }).first().waitFor({ state: 'attached' });
+  await admin
+    .getByLabel('Node-RED version')
+    .locator('option', { hasText: /^\d+\.\d+\.\d+/ })
+    .first()
+    .waitFor({ state: 'attached' });
   const version = await admin.getByLabel('Node-RED version').inputValue();
   assert.match(version, /^\d+\.\d+\.\d+/, 'a Node-RED version is offered');
   await admin.getByLabel('Instance name').fill(INSTANCE);
@@ -213,7 +278,11 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   await waitRunning(admin, instanceId, 'first start');
   await admin.getByText('No snapshots yet.').waitFor();
   // Node-RED's own output, live on the page.
-  await admin.getByRole('log', { name: 'Instance logs' }).getByText(/Started flows/).first().waitFor({ timeout: 30_000 });
+  await admin
+    .getByRole('log', { name: 'Instance logs' })
+    .getByText(/Started flows/)
+    .first()
+    .waitFor({ timeout: 30_000 });
   await shot(admin, '02-instance-running');
 
   // The application page lists it, running.
@@ -271,12 +340,14 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   await editor.evaluate(
     ({ added, code }) => {
       type Node = Record<string, unknown>;
-      const red = (window as unknown as {
-        RED: {
-          nodes: { node(id: string): Node | null; addLink(link: { source: Node; sourcePort: number; target: Node }): void; dirty(value: boolean): void };
-          view: { importNodes(nodes: unknown, options?: unknown): void; redraw(full?: boolean): void };
-        };
-      }).RED;
+      const red = (
+        window as unknown as {
+          RED: {
+            nodes: { node(id: string): Node | null; addLink(link: { source: Node; sourcePort: number; target: Node }): void; dirty(value: boolean): void };
+            view: { importNodes(nodes: unknown, options?: unknown): void; redraw(full?: boolean): void };
+          };
+        }
+      ).RED;
       const inject = red.nodes.node('fg-inject')!;
       Object.assign(inject, { topic: 'filler/second', payload: '2', changed: true, dirty: true });
       const scale = red.nodes.node('fg-func')!;
@@ -358,7 +429,12 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   // (imported, as a snapshot from another plant would come; the agent here installs none).
   const file = await h.t.context.snapshots.exportFile(secondSnapshotId, 'transport secret 2026', SYSTEM_CONTEXT);
   const withModule = { ...file.content, modules: [{ name: 'node-red-contrib-modbus', version: '5.43.0' }] };
-  const imported = await h.t.context.snapshots.importFile(instanceId, { ...file, content: withModule, hash: snapshotHash(withModule), seal: exportSeal('transport secret 2026', snapshotHash(withModule)) }, 'transport secret 2026', SYSTEM_CONTEXT);
+  const imported = await h.t.context.snapshots.importFile(
+    instanceId,
+    { ...file, content: withModule, hash: snapshotHash(withModule), seal: exportSeal('transport secret 2026', snapshotHash(withModule)) },
+    'transport secret 2026',
+    SYSTEM_CONTEXT,
+  );
   await admin.goto(`/instances/${instanceId}/diff?from=${secondSnapshotId}&to=${imported.id}`);
   const modulesReview = admin.getByRole('region', { name: 'Node modules' });
   await modulesReview.getByText('node-red-contrib-modbus').waitFor();
@@ -369,7 +445,10 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
   await oldRow.getByRole('button', { name: /^Roll back to this/ }).click();
   await oldRow.getByRole('button', { name: 'Yes, roll back' }).click();
   // "deploying" while the agent applies it; a quick machine may get there before the page looks.
-  await oldRow.getByText(/^(deploying|running)$/).first().waitFor();
+  await oldRow
+    .getByText(/^(deploying|running)$/)
+    .first()
+    .waitFor();
   await oldRow.getByText('running', { exact: true }).waitFor({ timeout: RUNTIME_TIMEOUT });
   assert.equal(await oldRow.getByRole('button', { name: /^Roll back/ }).count(), 0, 'the running snapshot is not offered again');
   await waitRunning(admin, instanceId, 'after the rollback');
@@ -411,7 +490,20 @@ test('a viewer sees the instance but cannot change it, and the editor is read-on
   await waitRunning(viewer, instanceId, 'as the viewer sees it');
   await viewer.locator('tr[data-snapshot-id]').first().waitFor();
   await viewer.getByRole('link', { name: 'Open editor (read-only)' }).waitFor();
-  for (const name of ['Start', 'Stop', 'Restart', 'Take snapshot', 'Import snapshot', 'Save variables', 'Add variable', 'Delete instance', 'Make endpoints public', /^Roll back/, /^Deploy/, /^Export/]) {
+  for (const name of [
+    'Start',
+    'Stop',
+    'Restart',
+    'Take snapshot',
+    'Import snapshot',
+    'Save variables',
+    'Add variable',
+    'Delete instance',
+    'Make endpoints public',
+    /^Roll back/,
+    /^Deploy/,
+    /^Export/,
+  ]) {
     assert.equal(await viewer.getByRole('button', { name }).count(), 0, `no "${String(name)}" button for a viewer`);
   }
   // Comparing is reading: it stays.
@@ -562,78 +654,88 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   await shot(admin, '17-team-applications');
 });
 
-test('an engineer drags an inject and a debug node from the palette, wires and deploys them; the message shows in the debug sidebar and the deploy is a snapshot', { timeout: 180_000 }, async () => {
-  const admin = walk.admin!;
-  const instanceId = walk.instanceId!;
-  const editor = await admin.context().newPage();
-  editor.setDefaultTimeout(STEP_TIMEOUT);
-  walk.editor = editor;
-  await openEditor(editor, instanceId);
-  const count = (what: 'eachWorkspace' | 'eachNode' | 'eachLink') => editor.evaluate((each) => {
-    let n = 0;
-    (window as unknown as { RED: { nodes: Record<string, (cb: () => void) => void> } }).RED.nodes[each]!(() => n++);
-    return n;
-  }, what);
-  const tabsBefore = await count('eachWorkspace');
+test(
+  'an engineer drags an inject and a debug node from the palette, wires and deploys them; the message shows in the debug sidebar and the deploy is a snapshot',
+  { timeout: 180_000 },
+  async () => {
+    const admin = walk.admin!;
+    const instanceId = walk.instanceId!;
+    const editor = await admin.context().newPage();
+    editor.setDefaultTimeout(STEP_TIMEOUT);
+    walk.editor = editor;
+    await openEditor(editor, instanceId);
+    const count = (what: 'eachWorkspace' | 'eachNode' | 'eachLink') =>
+      editor.evaluate((each) => {
+        let n = 0;
+        (window as unknown as { RED: { nodes: Record<string, (cb: () => void) => void> } }).RED.nodes[each]!(() => n++);
+        return n;
+      }, what);
+    const tabsBefore = await count('eachWorkspace');
 
-  // A flow of its own: the "+" beside the tabs.
-  await editor.locator('#red-ui-workspace div.red-ui-tab-button.red-ui-tabs-add > a').click();
-  await editor.waitForFunction((n) => {
-    let tabs = 0;
-    (window as unknown as { RED: { nodes: { eachWorkspace(cb: () => void): void } } }).RED.nodes.eachWorkspace(() => tabs++);
-    return tabs === n;
-  }, tabsBefore + 1);
+    // A flow of its own: the "+" beside the tabs.
+    await editor.locator('#red-ui-workspace div.red-ui-tab-button.red-ui-tabs-add > a').click();
+    await editor.waitForFunction((n) => {
+      let tabs = 0;
+      (window as unknown as { RED: { nodes: { eachWorkspace(cb: () => void): void } } }).RED.nodes.eachWorkspace(() => tabs++);
+      return tabs === n;
+    }, tabsBefore + 1);
 
-  // Dragged from the palette onto the canvas, as a person does: mouse down, move, release.
-  const chart = (await editor.locator('#red-ui-workspace-chart').boundingBox())!;
-  const centre = (box: { x: number; y: number; width: number; height: number }) => ({ x: box.x + box.width / 2, y: box.y + box.height / 2 });
-  for (const [type, x] of [['inject', 200], ['debug', 460]] as const) {
-    const paletteNode = editor.locator(`#red-ui-palette-container-common .red-ui-palette-node[data-palette-type="${type}"]`);
-    await paletteNode.scrollIntoViewIfNeeded();
-    const from = centre((await paletteNode.boundingBox())!);
-    await editor.mouse.move(from.x, from.y);
+    // Dragged from the palette onto the canvas, as a person does: mouse down, move, release.
+    const chart = (await editor.locator('#red-ui-workspace-chart').boundingBox())!;
+    const centre = (box: { x: number; y: number; width: number; height: number }) => ({ x: box.x + box.width / 2, y: box.y + box.height / 2 });
+    for (const [type, x] of [
+      ['inject', 200],
+      ['debug', 460],
+    ] as const) {
+      const paletteNode = editor.locator(`#red-ui-palette-container-common .red-ui-palette-node[data-palette-type="${type}"]`);
+      await paletteNode.scrollIntoViewIfNeeded();
+      const from = centre((await paletteNode.boundingBox())!);
+      await editor.mouse.move(from.x, from.y);
+      await editor.mouse.down();
+      await editor.mouse.move(from.x + 40, from.y + 10, { steps: 5 });
+      await editor.mouse.move(chart.x + x, chart.y + 160, { steps: 10 });
+      await editor.mouse.up();
+    }
+    // Wired: from the inject's output port to the debug's input port (the only ports on this flow).
+    const output = centre((await editor.locator('.red-ui-flow-port-output .red-ui-flow-port').first().boundingBox())!);
+    const input = centre((await editor.locator('.red-ui-flow-port-input .red-ui-flow-port').first().boundingBox())!);
+    const linksBefore = await count('eachLink');
+    await editor.mouse.move(output.x, output.y);
     await editor.mouse.down();
-    await editor.mouse.move(from.x + 40, from.y + 10, { steps: 5 });
-    await editor.mouse.move(chart.x + x, chart.y + 160, { steps: 10 });
+    await editor.mouse.move(input.x, input.y, { steps: 10 });
     await editor.mouse.up();
-  }
-  // Wired: from the inject's output port to the debug's input port (the only ports on this flow).
-  const output = centre((await editor.locator('.red-ui-flow-port-output .red-ui-flow-port').first().boundingBox())!);
-  const input = centre((await editor.locator('.red-ui-flow-port-input .red-ui-flow-port').first().boundingBox())!);
-  const linksBefore = await count('eachLink');
-  await editor.mouse.move(output.x, output.y);
-  await editor.mouse.down();
-  await editor.mouse.move(input.x, input.y, { steps: 10 });
-  await editor.mouse.up();
-  assert.equal(await count('eachLink'), linksBefore + 1, 'the wire is drawn');
-  const ids = await editor.evaluate(() => {
-    const red = (window as unknown as { RED: { workspaces: { active(): string }; nodes: { eachNode(cb: (n: { id: string; type: string; z: string }) => void): void } } }).RED;
-    const found: Record<string, string> = {};
-    red.nodes.eachNode((n) => {
-      if (n.z === red.workspaces.active()) found[n.type] = n.id;
+    assert.equal(await count('eachLink'), linksBefore + 1, 'the wire is drawn');
+    const ids = await editor.evaluate(() => {
+      const red = (window as unknown as { RED: { workspaces: { active(): string }; nodes: { eachNode(cb: (n: { id: string; type: string; z: string }) => void): void } } }).RED;
+      const found: Record<string, string> = {};
+      red.nodes.eachNode((n) => {
+        if (n.z === red.workspaces.active()) found[n.type] = n.id;
+      });
+      return found;
     });
-    return found;
-  });
-  assert.ok(ids.inject && ids.debug, `an inject and a debug on the new flow: ${JSON.stringify(ids)}`);
-  await shot(editor, '18-dragged-and-wired');
-  await deployInEditor(editor);
+    assert.ok(ids.inject && ids.debug, `an inject and a debug on the new flow: ${JSON.stringify(ids)}`);
+    await shot(editor, '18-dragged-and-wired');
+    await deployInEditor(editor);
 
-  // Running: the inject's button sends a message, and the debug sidebar shows it (over the editor's WebSocket, through the platform).
-  await editor.locator('#red-ui-tab-debug-link-button').click();
-  await editor.locator(`[id="${ids.inject}"] .red-ui-flow-node-button`).click();
-  await editor.locator('.red-ui-debug-msg').filter({ hasText: 'msg.payload : number' }).first().waitFor({ timeout: 20_000 });
-  await shot(editor, '19-debug-message');
+    // Running: the inject's button sends a message, and the debug sidebar shows it (over the editor's WebSocket, through the platform).
+    await editor.locator('#red-ui-tab-debug-link-button').click();
+    await editor.locator(`[id="${ids.inject}"] .red-ui-flow-node-button`).click();
+    await editor.locator('.red-ui-debug-msg').filter({ hasText: 'msg.payload : number' }).first().waitFor({ timeout: 20_000 });
+    await shot(editor, '19-debug-message');
 
-  // The deploy is kept as an automatic snapshot by the engineer, holding the two nodes wired.
-  await admin.goto(`/instances/${instanceId}`);
-  const newest = admin.locator('tr[data-snapshot-id]').first();
-  await newest.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
-  await newest.getByText('auto', { exact: true }).waitFor();
-  const held = (await (await admin.request.get(`/api/snapshots/${(await newest.getAttribute('data-snapshot-id'))!}`)).json()) as { flows: Array<{ id: string; wires?: string[][] }> };
-  assert.deepEqual(held.flows.find((n) => n.id === ids.inject)?.wires, [[ids.debug]]);
-  await editor.close();
-  walk.editor = undefined;
-});
+    // The deploy is kept as an automatic snapshot by the engineer, holding the two nodes wired.
+    await admin.goto(`/instances/${instanceId}`);
+    const newest = admin.locator('tr[data-snapshot-id]').first();
+    await newest.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
+    await newest.getByText('auto', { exact: true }).waitFor();
+    const held = (await (await admin.request.get(`/api/snapshots/${(await newest.getAttribute('data-snapshot-id'))!}`)).json()) as {
+      flows: Array<{ id: string; wires?: string[][] }>;
+    };
+    assert.deepEqual(held.flows.find((n) => n.id === ids.inject)?.wires, [[ids.debug]]);
+    await editor.close();
+    walk.editor = undefined;
+  },
+);
 
 test('an operator rolls back to a snapshot that ran here, and is offered nothing that never ran', { timeout: 180_000 }, async () => {
   const { admin, instanceId, teamId } = walk;
@@ -662,7 +764,10 @@ test('an operator rolls back to a snapshot that ran here, and is offered nothing
   // Stopped, the snapshot is the one that ran last, not "running"; started again, it runs.
   await operator.getByRole('button', { name: 'Stop', exact: true }).click();
   await operator.getByRole('button', { name: 'Yes, stop' }).click();
-  await operator.getByTestId('instance-status').filter({ hasText: /^stopped$/ }).waitFor({ timeout: RUNTIME_TIMEOUT });
+  await operator
+    .getByTestId('instance-status')
+    .filter({ hasText: /^stopped$/ })
+    .waitFor({ timeout: RUNTIME_TIMEOUT });
   await operator.locator(`tr[data-snapshot-id="${ranId}"]`).getByText('last run (stopped)', { exact: true }).waitFor();
   await shot(operator, '20b-stopped');
   await operator.getByRole('button', { name: 'Start', exact: true }).click();

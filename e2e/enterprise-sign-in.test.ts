@@ -120,7 +120,10 @@ test('an admin adds the directory with StartTLS and its CA; an operator signs in
   await tryForm.getByLabel('User name').fill(directory.users.ada.mail);
   await tryForm.getByLabel('Password', { exact: true }).fill('not her password');
   await tryForm.getByRole('button', { name: 'Check this sign-in' }).click();
-  await tryForm.getByRole('alert').getByText(/refused the password/).waitFor();
+  await tryForm
+    .getByRole('alert')
+    .getByText(/refused the password/)
+    .waitFor();
   await tryForm.getByLabel('Password', { exact: true }).fill(directory.users.ada.password);
   await tryForm.getByRole('button', { name: 'Check this sign-in' }).click();
   const report = tryForm.getByRole('status', { name: 'Test sign-in result' });

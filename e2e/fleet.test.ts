@@ -50,7 +50,11 @@ async function apiAs<T>(page: Page, method: string, url: string, body?: unknown)
   return page.evaluate(
     async ({ method, url, body }) => {
       const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(url, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const response = await fetch(url, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
       return (await response.json()) as T;
     },
@@ -129,7 +133,12 @@ test('an owner sets up a site, a group and a token; a device registers with it a
   });
   assert.equal(registered.status, 201);
   const { credential } = (await registered.json()) as { credential: string };
-  const checkIn = () => fetch(`${h.base}/api/fleet/v1/check-in`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` }, body: JSON.stringify({ agentVersion: '0.1.0' }) });
+  const checkIn = () =>
+    fetch(`${h.base}/api/fleet/v1/check-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
+      body: JSON.stringify({ agentVersion: '0.1.0' }),
+    });
   assert.equal((await checkIn()).status, 200);
   await admin.getByRole('button', { name: 'Refresh' }).click();
   const deviceRow = admin.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'edge-gw-line3' });
@@ -179,7 +188,16 @@ test('an owner sets up a site, a group and a token; a device registers with it a
 
   // --- All of it is in the team's audit trail.
   await admin.goto(`/teams/${walk.teamId}/audit`);
-  for (const event of ['fleet.settings.updated', 'site.created', 'device.group.created', 'provisioning.token.created', 'device.registered', 'device.updated', 'device.revoked', 'provisioning.token.revoked']) {
+  for (const event of [
+    'fleet.settings.updated',
+    'site.created',
+    'device.group.created',
+    'provisioning.token.created',
+    'device.registered',
+    'device.updated',
+    'device.revoked',
+    'provisioning.token.revoked',
+  ]) {
     await admin.getByText(event, { exact: true }).first().waitFor();
   }
   // A refused credential names no team (it proves none): it is in the platform's log.
@@ -211,141 +229,164 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   await h.shot(viewer, '04-fleet-as-viewer');
 });
 
-test('a real device agent runs the target set on its page; a rollout to its group is drawn as it goes; its editor opens after a platform restart', { timeout: 240_000 }, async (t) => {
-  const { admin, teamId } = walk;
-  let walked = false;
-  assert.ok(admin && teamId, 'runs after the owner walk');
-  // What the device is to run: two snapshots of an application's instance, made through the API.
-  const application = await apiAs<{ id: string }>(admin, 'POST', `/api/teams/${teamId}/applications`, { name: 'Line gateway' });
-  const [nodeRedVersion] = await apiAs<string[]>(admin, 'GET', '/api/node-red-versions');
-  const instance = await apiAs<{ id: string }>(admin, 'POST', `/api/applications/${application.id}/instances`, { name: 'dev', nodeRedVersion });
-  await apiAs(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'hello v1', flows: helloFlows('hello v1 from the device') });
-  await apiAs(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'hello v2', flows: helloFlows('hello v2 from the device') });
+test(
+  'a real device agent runs the target set on its page; a rollout to its group is drawn as it goes; its editor opens after a platform restart',
+  { timeout: 240_000 },
+  async (t) => {
+    const { admin, teamId } = walk;
+    let walked = false;
+    assert.ok(admin && teamId, 'runs after the owner walk');
+    // What the device is to run: two snapshots of an application's instance, made through the API.
+    const application = await apiAs<{ id: string }>(admin, 'POST', `/api/teams/${teamId}/applications`, { name: 'Line gateway' });
+    const [nodeRedVersion] = await apiAs<string[]>(admin, 'GET', '/api/node-red-versions');
+    const instance = await apiAs<{ id: string }>(admin, 'POST', `/api/applications/${application.id}/instances`, { name: 'dev', nodeRedVersion });
+    await apiAs(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'hello v1', flows: helloFlows('hello v1 from the device') });
+    await apiAs(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'hello v2', flows: helloFlows('hello v2 from the device') });
 
-  // --- A token from the fleet page, and the real agent with it: it registers and starts Node-RED.
-  await admin.goto(`/teams/${teamId}/fleet`);
-  await admin.getByLabel('Site for the device', { exact: true }).selectOption({ label: 'Plant Hamburg' });
-  await admin.getByLabel('Device group', { exact: true }).selectOption({ label: 'Line 3 edge' });
-  await admin.getByLabel('Token description').fill('Filler gateway');
-  await admin.getByRole('button', { name: 'Make token' }).click();
-  const token = await admin.getByLabel('Token', { exact: true }).inputValue();
-  await admin.getByRole('button', { name: 'Done' }).click();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-e2e-device-'));
-  const port = await freePort();
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
-  const agent = spawn(process.execPath, [AGENT_BIN, '--platform', h.base, '--provision', token, '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  agents.push(agent);
-  // The agent's own account of what it did, printed if this walk fails: CI keeps nothing else of it.
-  const agentOutput: string[] = [];
-  for (const stream of [agent.stdout, agent.stderr]) stream.on('data', (chunk: Buffer) => agentOutput.push(chunk.toString('utf8')));
-  t.after(() => {
-    if (!walked) console.error(`--- the device agent's output ---\n${agentOutput.join('').slice(-20_000)}`);
-  });
-  const hello = async () => {
-    try {
-      return await (await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) })).text();
-    } catch {
-      return null;
-    }
-  };
+    // --- A token from the fleet page, and the real agent with it: it registers and starts Node-RED.
+    await admin.goto(`/teams/${teamId}/fleet`);
+    await admin.getByLabel('Site for the device', { exact: true }).selectOption({ label: 'Plant Hamburg' });
+    await admin.getByLabel('Device group', { exact: true }).selectOption({ label: 'Line 3 edge' });
+    await admin.getByLabel('Token description').fill('Filler gateway');
+    await admin.getByRole('button', { name: 'Make token' }).click();
+    const token = await admin.getByLabel('Token', { exact: true }).inputValue();
+    await admin.getByRole('button', { name: 'Done' }).click();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-e2e-device-'));
+    const port = await freePort();
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
+    const agent = spawn(
+      process.execPath,
+      [AGENT_BIN, '--platform', h.base, '--provision', token, '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    agents.push(agent);
+    // The agent's own account of what it did, printed if this walk fails: CI keeps nothing else of it.
+    const agentOutput: string[] = [];
+    for (const stream of [agent.stdout, agent.stderr]) stream.on('data', (chunk: Buffer) => agentOutput.push(chunk.toString('utf8')));
+    t.after(() => {
+      if (!walked) console.error(`--- the device agent's output ---\n${agentOutput.join('').slice(-20_000)}`);
+    });
+    const hello = async () => {
+      try {
+        return await (await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) })).text();
+      } catch {
+        return null;
+      }
+    };
 
-  // --- Its page: it runs the empty flow, then the target an owner sets from the page.
-  const deviceLink = admin.getByRole('link', { name: 'filler-gw-1' });
-  for (let tries = 0; (await deviceLink.count()) === 0; tries++) {
-    assert.ok(tries < 30, 'the device registers within 30 s');
-    await new Promise((r) => setTimeout(r, 1000));
-    await admin.getByRole('button', { name: 'Refresh' }).click();
-  }
-  await deviceLink.click();
-  await admin.getByRole('heading', { name: 'filler-gw-1', level: 1 }).waitFor();
-  await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 60_000 });
-  await admin.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
-  await admin.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
-  // Newest first: v2, then v1.
-  await admin.getByLabel('Snapshot', { exact: true }).selectOption({ index: 2 });
-  await admin.getByRole('button', { name: 'Set target' }).click();
-  await admin.getByTestId('device-target').getByText('hello v1').waitFor();
-  await admin.getByTestId('device-running').getByText('hello v1').waitFor({ timeout: 60_000 });
-  await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 30_000 });
-  assert.equal(await hello(), 'hello v1 from the device', 'the flows run on the device');
-  await admin.getByText(/^Load$/).waitFor();
-  await admin.locator('[data-connection="online"]').waitFor();
-  await h.shot(admin, '05-device-running');
-
-  // --- A rollout of v2 to its group, from the fleet page: the page draws it to 100 %.
-  await admin.goto(`/teams/${teamId}/fleet`);
-  const form = admin.getByRole('form', { name: 'Start a rollout' });
-  await form.getByLabel('Group to roll out to').selectOption({ label: 'Line 3 edge' });
-  await form.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
-  await form.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
-  await form.getByLabel('Snapshot', { exact: true }).selectOption({ index: 1 });
-  await form.getByLabel('Devices per wave (%)').fill('100');
-  await form.getByLabel('Healthy after (s)').fill('2');
-  await form.getByRole('button', { name: 'Start rollout' }).click();
-  await admin.getByRole('heading', { name: 'Rollout to Line 3 edge', level: 1 }).waitFor();
-  await admin.getByTestId('rollout-state').getByText('completed').waitFor({ timeout: 90_000 });
-  assert.equal(await admin.getByTestId('rollout-percent').textContent(), '100 %');
-  await admin.getByRole('img', { name: 'Plant Hamburg: 1 healthy' }).waitFor();
-  await admin.getByRole('row').filter({ hasText: 'filler-gw-1' }).getByText('healthy').waitFor();
-  assert.equal(await hello(), 'hello v2 from the device');
-  await h.shot(admin, '06-rollout-completed');
-
-  // --- The group's own target, from the fleet page: every device of it at once, no waves.
-  // The completed rollout made v2 the group's; set v1, see the device run it, then v2 again.
-  const helloBecomes = async (text: string) => {
-    for (let tries = 0; (await hello()) !== text; tries++) {
-      assert.ok(tries < 60, `the device serves "${text}" within 60 s`);
+    // --- Its page: it runs the empty flow, then the target an owner sets from the page.
+    const deviceLink = admin.getByRole('link', { name: 'filler-gw-1' });
+    for (let tries = 0; (await deviceLink.count()) === 0; tries++) {
+      assert.ok(tries < 30, 'the device registers within 30 s');
       await new Promise((r) => setTimeout(r, 1000));
+      await admin.getByRole('button', { name: 'Refresh' }).click();
     }
-  };
-  await admin.goto(`/teams/${teamId}/fleet`);
-  const groupRuns = admin.getByTestId('group-target-Line 3 edge');
-  await groupRuns.getByText('hello v2').waitFor();
-  const groupForm = admin.getByRole('form', { name: "Set a group's target" });
-  for (const [index, name] of [[2, 'hello v1'], [1, 'hello v2']] as const) {
-    await groupForm.getByLabel('Group', { exact: true }).selectOption({ label: 'Line 3 edge' });
-    await groupForm.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
-    await groupForm.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
-    await groupForm.getByLabel('Snapshot', { exact: true }).selectOption({ index });
-    await groupForm.getByRole('button', { name: 'Set target for all its devices' }).click();
-    await groupRuns.getByText(name).waitFor();
-    await helloBecomes(`${name} from the device`);
-  }
-  await h.shot(admin, '06b-group-target');
+    await deviceLink.click();
+    await admin.getByRole('heading', { name: 'filler-gw-1', level: 1 }).waitFor();
+    await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 60_000 });
+    await admin.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
+    await admin.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
+    // Newest first: v2, then v1.
+    await admin.getByLabel('Snapshot', { exact: true }).selectOption({ index: 2 });
+    await admin.getByRole('button', { name: 'Set target' }).click();
+    await admin.getByTestId('device-target').getByText('hello v1').waitFor();
+    await admin.getByTestId('device-running').getByText('hello v1').waitFor({ timeout: 60_000 });
+    await admin.locator('.page-head [data-status="running"]').waitFor({ timeout: 30_000 });
+    assert.equal(await hello(), 'hello v1 from the device', 'the flows run on the device');
+    await admin.getByText(/^Load$/).waitFor();
+    await admin.locator('[data-connection="online"]').waitFor();
+    await h.shot(admin, '05-device-running');
 
-  // --- The platform stops and starts again: the device keeps running its flows meanwhile,
-  // comes back online by itself, and its page shows it running what it should.
-  await h.restartPlatform(async () => {
-    assert.equal(await hello(), 'hello v2 from the device', 'the flows run while the platform is down');
-  });
-  assert.equal(await hello(), 'hello v2 from the device');
-  await admin.goto(`/teams/${teamId}/fleet`);
-  await admin.getByRole('link', { name: 'filler-gw-1' }).click();
-  await admin.locator('[data-connection="online"]').waitFor({ timeout: 60_000 });
-  await admin.getByTestId('device-running').getByText('hello v2').waitFor();
-  await admin.locator('.page-head [data-status="running"]').waitFor();
-  await h.shot(admin, '07-after-platform-restart');
+    // --- A rollout of v2 to its group, from the fleet page: the page draws it to 100 %.
+    await admin.goto(`/teams/${teamId}/fleet`);
+    const form = admin.getByRole('form', { name: 'Start a rollout' });
+    await form.getByLabel('Group to roll out to').selectOption({ label: 'Line 3 edge' });
+    await form.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
+    await form.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
+    await form.getByLabel('Snapshot', { exact: true }).selectOption({ index: 1 });
+    await form.getByLabel('Devices per wave (%)').fill('100');
+    await form.getByLabel('Healthy after (s)').fill('2');
+    await form.getByRole('button', { name: 'Start rollout' }).click();
+    await admin.getByRole('heading', { name: 'Rollout to Line 3 edge', level: 1 }).waitFor();
+    await admin.getByTestId('rollout-state').getByText('completed').waitFor({ timeout: 90_000 });
+    assert.equal(await admin.getByTestId('rollout-percent').textContent(), '100 %');
+    await admin.getByRole('img', { name: 'Plant Hamburg: 1 healthy' }).waitFor();
+    await admin.getByRole('row').filter({ hasText: 'filler-gw-1' }).getByText('healthy').waitFor();
+    assert.equal(await hello(), 'hello v2 from the device');
+    await h.shot(admin, '06-rollout-completed');
 
-  // --- Its editor, from its page: through the tunnel the device opens, read only, showing what it runs.
-  const [editor] = await Promise.all([admin.context().waitForEvent('page'), admin.getByRole('link', { name: /^Open editor \(read-only\)/ }).click()]);
-  await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: 90_000 }).catch(async (error: Error) => {
-    throw new Error(`${error.message}\nThe editor's page at ${editor.url()} shows: ${(await editor.locator('body').textContent().catch(() => null))?.slice(0, 2000)}`);
-  });
-  await editor.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node?: (id: string) => unknown } } }).RED?.nodes?.node?.('tpl1')), undefined, { timeout: 60_000 });
-  assert.equal(
-    await editor.evaluate(() => (window as unknown as { RED: { nodes: { node(id: string): { template: string } } } }).RED.nodes.node('tpl1').template),
-    'hello v2 from the device',
-    'the editor shows the flows the device runs',
-  );
-  await editor.locator('#red-ui-header-button-deploy.disabled').waitFor();
-  assert.match(editor.url(), new RegExp(`/devices/[^/]+/editor/`));
-  await h.shot(editor, '08-device-editor');
-  await editor.close();
-  walked = true;
+    // --- The group's own target, from the fleet page: every device of it at once, no waves.
+    // The completed rollout made v2 the group's; set v1, see the device run it, then v2 again.
+    const helloBecomes = async (text: string) => {
+      for (let tries = 0; (await hello()) !== text; tries++) {
+        assert.ok(tries < 60, `the device serves "${text}" within 60 s`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+    await admin.goto(`/teams/${teamId}/fleet`);
+    const groupRuns = admin.getByTestId('group-target-Line 3 edge');
+    await groupRuns.getByText('hello v2').waitFor();
+    const groupForm = admin.getByRole('form', { name: "Set a group's target" });
+    for (const [index, name] of [
+      [2, 'hello v1'],
+      [1, 'hello v2'],
+    ] as const) {
+      await groupForm.getByLabel('Group', { exact: true }).selectOption({ label: 'Line 3 edge' });
+      await groupForm.getByLabel('Application', { exact: true }).selectOption({ label: 'Line gateway' });
+      await groupForm.getByLabel('Instance', { exact: true }).selectOption({ label: 'dev' });
+      await groupForm.getByLabel('Snapshot', { exact: true }).selectOption({ index });
+      await groupForm.getByRole('button', { name: 'Set target for all its devices' }).click();
+      await groupRuns.getByText(name).waitFor();
+      await helloBecomes(`${name} from the device`);
+    }
+    await h.shot(admin, '06b-group-target');
 
-  // Its directory goes once the agent (and its Node-RED) have stopped writing to it.
-  const exited = agent.exitCode !== null ? Promise.resolve() : new Promise((resolve) => agent.once('exit', resolve));
-  agent.kill('SIGTERM');
-  await exited;
-  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-});
+    // --- The platform stops and starts again: the device keeps running its flows meanwhile,
+    // comes back online by itself, and its page shows it running what it should.
+    await h.restartPlatform(async () => {
+      assert.equal(await hello(), 'hello v2 from the device', 'the flows run while the platform is down');
+    });
+    assert.equal(await hello(), 'hello v2 from the device');
+    await admin.goto(`/teams/${teamId}/fleet`);
+    await admin.getByRole('link', { name: 'filler-gw-1' }).click();
+    await admin.locator('[data-connection="online"]').waitFor({ timeout: 60_000 });
+    await admin.getByTestId('device-running').getByText('hello v2').waitFor();
+    await admin.locator('.page-head [data-status="running"]').waitFor();
+    await h.shot(admin, '07-after-platform-restart');
+
+    // --- Its editor, from its page: through the tunnel the device opens, read only, showing what it runs.
+    const [editor] = await Promise.all([admin.context().waitForEvent('page'), admin.getByRole('link', { name: /^Open editor \(read-only\)/ }).click()]);
+    await editor
+      .locator('#red-ui-header-button-deploy')
+      .waitFor({ timeout: 90_000 })
+      .catch(async (error: Error) => {
+        throw new Error(
+          `${error.message}\nThe editor's page at ${editor.url()} shows: ${(
+            await editor
+              .locator('body')
+              .textContent()
+              .catch(() => null)
+          )?.slice(0, 2000)}`,
+        );
+      });
+    await editor.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node?: (id: string) => unknown } } }).RED?.nodes?.node?.('tpl1')), undefined, {
+      timeout: 60_000,
+    });
+    assert.equal(
+      await editor.evaluate(() => (window as unknown as { RED: { nodes: { node(id: string): { template: string } } } }).RED.nodes.node('tpl1').template),
+      'hello v2 from the device',
+      'the editor shows the flows the device runs',
+    );
+    await editor.locator('#red-ui-header-button-deploy.disabled').waitFor();
+    assert.match(editor.url(), new RegExp(`/devices/[^/]+/editor/`));
+    await h.shot(editor, '08-device-editor');
+    await editor.close();
+    walked = true;
+
+    // Its directory goes once the agent (and its Node-RED) have stopped writing to it.
+    const exited = agent.exitCode !== null ? Promise.resolve() : new Promise((resolve) => agent.once('exit', resolve));
+    agent.kill('SIGTERM');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  },
+);

@@ -18,7 +18,6 @@ import { totpCode } from '../packages/server/src/security/totp.ts';
 import type { TestApp } from '../packages/server/test/harness.ts';
 import { ROOT, startBrowserWalk, STEP_TIMEOUT, type BrowserWalk } from './browser-harness.ts';
 
-
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const VIEWER = { email: 'vic@plant.example', name: 'Vic Viewer', password: 'orchard pebble winter sails' };
 const TEAM = 'Line 3 Packaging';
@@ -149,7 +148,7 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   assert.equal(await nav.getByRole('link', { name: 'Audit log' }).count(), 0);
 
   // ...and refused by the server when tried anyway, with the reason in problem+json.
-  const adminId = (await admin.evaluate(async () => ((await (await fetch('/api/auth/session')).json()) as { user: { id: string } }).user.id));
+  const adminId = await admin.evaluate(async () => ((await (await fetch('/api/auth/session')).json()) as { user: { id: string } }).user.id);
   const attempts: Array<[string, string, unknown, string]> = [
     ['PATCH', `/api/teams/${teamId}`, { name: 'Renamed by a viewer' }, 'team:update'],
     ['PATCH', `/api/teams/${teamId}`, { requireMfa: true }, 'team:update'],
@@ -220,14 +219,21 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   await rows.filter({ hasText: 'member.joined' }).first().waitFor({ state: 'detached' });
   const deniedOnly = await admin.locator('tbody tr').count();
   assert.ok(deniedOnly >= attempts.length);
-  assert.equal(await admin.locator('tbody tr').filter({ has: admin.locator('.outcome-denied') }).count(), deniedOnly);
+  assert.equal(
+    await admin
+      .locator('tbody tr')
+      .filter({ has: admin.locator('.outcome-denied') })
+      .count(),
+    deniedOnly,
+  );
 
   // Export what is shown as JSON Lines.
-  const [download] = await Promise.all([
-    admin.waitForEvent('download', { timeout: STEP_TIMEOUT }),
-    admin.getByRole('link', { name: 'Export JSONL' }).click(),
-  ]);
-  const exported = fs.readFileSync((await download.path())!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: string; outcome: string });
+  const [download] = await Promise.all([admin.waitForEvent('download', { timeout: STEP_TIMEOUT }), admin.getByRole('link', { name: 'Export JSONL' }).click()]);
+  const exported = fs
+    .readFileSync((await download.path())!, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; outcome: string });
   assert.ok(exported.length >= attempts.length);
   assert.ok(exported.every((e) => e.outcome === 'denied'));
 
@@ -334,7 +340,10 @@ test('a viewer who forgot the password and lost the authenticator gets back in: 
   const link = await admin.getByLabel('Password reset link').inputValue();
   assert.match(link, /\/reset-password\/[A-Za-z0-9_-]{20,}$/);
   await admin.getByRole('button', { name: `Reset MFA of ${VIEWER.name}` }).click();
-  await admin.getByRole('group', { name: `Reset MFA of ${VIEWER.name}` }).getByRole('button', { name: 'Yes, reset mfa' }).click();
+  await admin
+    .getByRole('group', { name: `Reset MFA of ${VIEWER.name}` })
+    .getByRole('button', { name: 'Yes, reset mfa' })
+    .click();
   await admin.getByRole('row').filter({ hasText: VIEWER.email }).getByRole('cell', { name: 'off' }).waitFor();
   await shot(admin, '13-password-reset-issued');
 

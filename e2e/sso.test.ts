@@ -90,7 +90,7 @@ test('an admin adds the company identity provider; an engineer signs in through 
   await h.shot(engineer, '02-sign-in-routed');
   await continueLink.click();
   await engineer.getByRole('heading', { name: 'Plant identity provider' }).waitFor();
-  assert.ok(engineer.url().startsWith(idp.issuer), 'on the provider\'s own page');
+  assert.ok(engineer.url().startsWith(idp.issuer), "on the provider's own page");
   await engineer.getByLabel('User name').fill('erin');
   await engineer.getByLabel('Password').fill('erin idp password');
   await h.shot(engineer, '03-provider-page');
@@ -104,7 +104,15 @@ test('an admin adds the company identity provider; an engineer signs in through 
   await h.shot(engineer, '04-landed-with-role');
 
   // --- Her password does not work here: her domain signs in through the provider.
-  const refused = await engineer.evaluate(async () => (await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'erin@contoso.example', password: 'erin idp password' }) })).json());
+  const refused = await engineer.evaluate(async () =>
+    (
+      await fetch('/api/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'erin@contoso.example', password: 'erin idp password' }),
+      })
+    ).json(),
+  );
   assert.match((refused as { detail: string }).detail, /Sign in with Contoso IdP/);
 
   // --- The audit log says who signed in, through what, and what the mapping gave.

@@ -94,7 +94,13 @@ export function renderRolesDoc(): string {
   );
 
   add('### Team roles', '', 'A person holds one role in each team they belong to.', '');
-  add(table(['Role', 'Description'], TEAM_ROLES.map((role) => [code(role), TEAM_ROLE_DESCRIPTIONS[role]])), '');
+  add(
+    table(
+      ['Role', 'Description'],
+      TEAM_ROLES.map((role) => [code(role), TEAM_ROLE_DESCRIPTIONS[role]]),
+    ),
+    '',
+  );
 
   add(
     '## Permissions by role',
@@ -114,10 +120,7 @@ export function renderRolesDoc(): string {
       ...PLATFORM_ROLES.map((platformRole) => (isAllowed({ platformRole, teamRole: null }, p) ? YES : NO)),
       ...TEAM_ROLES.map((teamRole) => (isAllowed({ platformRole: 'user', teamRole }, p) ? YES : NO)),
     ]);
-    add(
-      table(['Permission', 'Description', ...roleColumns], rows, ['left', 'left', ...roleColumns.map(() => 'center' as const)]),
-      '',
-    );
+    add(table(['Permission', 'Description', ...roleColumns], rows, ['left', 'left', ...roleColumns.map(() => 'center' as const)]), '');
   }
 
   add(
@@ -125,8 +128,8 @@ export function renderRolesDoc(): string {
     '',
     'An API token acts as the person who created it, with at most their permissions, optionally only in',
     `the teams it names. A ${code('read')} token may use only the permissions marked read below; a ${code('write')}`,
-    'token may use all of its owner\'s, except those for a browser session only: the Node-RED editors',
-    'open in a signed-in session (their own API carries the editor\'s token where an API token would go);',
+    "token may use all of its owner's, except those for a browser session only: the Node-RED editors",
+    "open in a signed-in session (their own API carries the editor's token where an API token would go);",
     'scripts change flows through the snapshot API.',
     '',
   );

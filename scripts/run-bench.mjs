@@ -39,5 +39,7 @@ for (const name of names) {
     console.log(`=== ${name} done in ${seconds} s`);
   }
 }
-console.log(`\n${names.length - failed.length}/${names.length} benchmarks ran in ${((performance.now() - startedAll) / 1000).toFixed(0)} s${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+console.log(
+  `\n${names.length - failed.length}/${names.length} benchmarks ran in ${((performance.now() - startedAll) / 1000).toFixed(0)} s${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+);
 process.exit(failed.length ? 1 : 0);

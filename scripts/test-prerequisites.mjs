@@ -72,7 +72,7 @@ let pg;
 try {
   pg = (await import('pg')).default;
 } catch {
-  fail(['the project\'s dependencies are not installed'], ['Install them with:', '', '  npm ci']);
+  fail(["the project's dependencies are not installed"], ['Install them with:', '', '  npm ci']);
 }
 
 const DATABASE = decodeURIComponent(url.pathname.slice(1));
@@ -97,7 +97,13 @@ async function probe() {
 /** Debian's PostgreSQL cluster version, when one is installed (/etc/postgresql/<version>/main). */
 const clusterVersion = () => {
   try {
-    return fs.readdirSync('/etc/postgresql').filter((v) => fs.existsSync(`/etc/postgresql/${v}/main`)).sort((a, b) => Number(a) - Number(b)).at(-1) ?? null;
+    return (
+      fs
+        .readdirSync('/etc/postgresql')
+        .filter((v) => fs.existsSync(`/etc/postgresql/${v}/main`))
+        .sort((a, b) => Number(a) - Number(b))
+        .at(-1) ?? null
+    );
   } catch {
     return null;
   }
@@ -122,10 +128,7 @@ if (missing.length > 0) {
   if (!canInstall) {
     // PostgreSQL's state too, when it is wrong, so that one message names everything.
     const postgres = database !== null && database !== '3D000' && !needServer ? [`PostgreSQL at ${url.host}, database ${DATABASE}: ${postgresHint(database)}`] : [];
-    fail(
-      [...missing.map((p) => `${p.what}: ${p.why}`), ...postgres],
-      installCommand(missing.map((p) => p.apt)),
-    );
+    fail([...missing.map((p) => `${p.what}: ${p.why}`), ...postgres], installCommand(missing.map((p) => p.apt)));
   }
   log(`installing ${missing.map((p) => p.apt).join(' ')} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -136,7 +139,11 @@ if (missing.length > 0) {
     fail([`apt-get could not install ${missing.map((p) => p.apt).join(' ')} (its output is above)`], []);
   }
   const still = missing.filter((p) => p.present && !p.present());
-  if (still.length > 0) fail(still.map((p) => `${p.what}: still missing after apt-get install ${p.apt}`), []);
+  if (still.length > 0)
+    fail(
+      still.map((p) => `${p.what}: still missing after apt-get install ${p.apt}`),
+      [],
+    );
   database = await probe();
 }
 
@@ -152,14 +159,20 @@ function trustLoopback() {
 }
 if (local && refused(database)) {
   if (version === null) {
-    fail([`PostgreSQL is not running at ${url.host}`], ['Start it with:', '', `  sudo pg_ctlcluster ${clusterVersion() ?? '<version>'} main start`, '', '(npm test run as root starts it itself.)']);
+    fail(
+      [`PostgreSQL is not running at ${url.host}`],
+      ['Start it with:', '', `  sudo pg_ctlcluster ${clusterVersion() ?? '<version>'} main start`, '', '(npm test run as root starts it itself.)'],
+    );
   }
   trustLoopback();
   log(`starting PostgreSQL ${version}`);
   try {
     execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
   } catch {
-    fail([`PostgreSQL at ${url.host}: nothing answers there, and pg_ctlcluster could not start cluster ${version}/main (above)`], ['Start a PostgreSQL there, or set FLOWGATE_TEST_DATABASE_URL to one the tests may use.']);
+    fail(
+      [`PostgreSQL at ${url.host}: nothing answers there, and pg_ctlcluster could not start cluster ${version}/main (above)`],
+      ['Start a PostgreSQL there, or set FLOWGATE_TEST_DATABASE_URL to one the tests may use.'],
+    );
   }
   for (let i = 0; i < 60 && refused((database = await probe())); i++) await new Promise((r) => setTimeout(r, 500));
 }
@@ -178,14 +191,18 @@ if (database === '3D000') {
     await admin.connect();
     await admin.query(`create database ${pg.escapeIdentifier(DATABASE)}`);
   } catch (error) {
-    fail([`PostgreSQL at ${url.host} has no database ${DATABASE}, and creating it failed: ${error.message}`], [`Create it with: createdb -h ${url.hostname} -p ${url.port || 5432} -U ${url.username || 'postgres'} ${DATABASE}`]);
+    fail(
+      [`PostgreSQL at ${url.host} has no database ${DATABASE}, and creating it failed: ${error.message}`],
+      [`Create it with: createdb -h ${url.hostname} -p ${url.port || 5432} -U ${url.username || 'postgres'} ${DATABASE}`],
+    );
   } finally {
     await admin.end().catch(() => {});
   }
   database = await probe();
 }
 if (database !== null) {
-  fail([`PostgreSQL at ${url.host}, database ${DATABASE}: ${postgresHint(database)}`], [
-    'Set FLOWGATE_TEST_DATABASE_URL to a PostgreSQL the tests may use (a database of their own), or fix the one above.',
-  ]);
+  fail(
+    [`PostgreSQL at ${url.host}, database ${DATABASE}: ${postgresHint(database)}`],
+    ['Set FLOWGATE_TEST_DATABASE_URL to a PostgreSQL the tests may use (a database of their own), or fix the one above.'],
+  );
 }

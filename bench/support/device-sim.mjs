@@ -29,7 +29,9 @@ let errors = 0;
 const errorKinds = new Map();
 const failed = (where, err) => {
   errors += 1;
-  const kind = `${where}: ${String(err?.message ?? err).replace(/[0-9a-f-]{36}/g, '<id>').slice(0, 80)}`;
+  const kind = `${where}: ${String(err?.message ?? err)
+    .replace(/[0-9a-f-]{36}/g, '<id>')
+    .slice(0, 80)}`;
   errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
 };
 let refusedHash = 0;
@@ -47,16 +49,24 @@ function allConnected() {
 function call(credential, method, path, body) {
   return new Promise((resolve, reject) => {
     const payload = body ? JSON.stringify(body) : undefined;
-    const request = http.request(`${base}${path}`, { method, agent, headers: { authorization: `Bearer ${credential}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } }, (response) => {
-      const chunks = [];
-      response.on('data', (c) => chunks.push(c));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (response.statusCode >= 300) reject(new Error(`${method} ${path}: ${response.statusCode} ${text.slice(0, 200)}`));
-        else resolve(text);
-      });
-      response.on('error', reject);
-    });
+    const request = http.request(
+      `${base}${path}`,
+      {
+        method,
+        agent,
+        headers: { authorization: `Bearer ${credential}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+      },
+      (response) => {
+        const chunks = [];
+        response.on('data', (c) => chunks.push(c));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (response.statusCode >= 300) reject(new Error(`${method} ${path}: ${response.statusCode} ${text.slice(0, 200)}`));
+          else resolve(text);
+        });
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(payload);
   });
@@ -73,7 +83,16 @@ function device({ id, credential }) {
   };
   const sendCheckIn = async () => {
     const started = performance.now();
-    await call(credential, 'POST', '/api/fleet/v1/check-in', { agentVersion: '0.1.0', nodeRedVersion: '4.1.8', state: 'running', runningSnapshotId: state.running?.id ?? null, runningHash: state.running?.hash ?? null, error: null, cpuPercent: 3, memoryMb: 180 });
+    await call(credential, 'POST', '/api/fleet/v1/check-in', {
+      agentVersion: '0.1.0',
+      nodeRedVersion: '4.1.8',
+      state: 'running',
+      runningSnapshotId: state.running?.id ?? null,
+      runningHash: state.running?.hash ?? null,
+      error: null,
+      cpuPercent: 3,
+      memoryMb: 180,
+    });
     return performance.now() - started;
   };
   const heartbeat = async () => {
@@ -172,5 +191,17 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const sorted = [...heartbeatLatencies].sort((a, b) => a - b);
   const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
   const storm = [...stormLatencies].sort((a, b) => a - b);
-  say({ event: 'stats', connected, applied, errors, refusedHash, heartbeats: sorted.length, p50: at(50), p99: at(99), errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3), stormHeartbeats: storm.length, stormP99: storm.length ? storm[Math.ceil(0.99 * storm.length) - 1] : null });
+  say({
+    event: 'stats',
+    connected,
+    applied,
+    errors,
+    refusedHash,
+    heartbeats: sorted.length,
+    p50: at(50),
+    p99: at(99),
+    errorKinds: [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 3),
+    stormHeartbeats: storm.length,
+    stormP99: storm.length ? storm[Math.ceil(0.99 * storm.length) - 1] : null,
+  });
 });

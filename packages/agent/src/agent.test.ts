@@ -128,7 +128,10 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
       const reasons = platform.audits.filter((e) => e.event === 'auth.invalid-token').map((e) => e.details.reason);
       return reasons.filter((reason) => reason !== 'missing').length >= 2 ? reasons : undefined;
     });
-    assert.deepEqual(refusals.filter((reason) => reason !== 'missing'), ['bad-signature', 'other-instance']);
+    assert.deepEqual(
+      refusals.filter((reason) => reason !== 'missing'),
+      ['bad-signature', 'other-instance'],
+    );
     assert.ok(refusals.includes('missing'), 'a request with no token at all is audited too');
 
     // Node-RED refuses a deploy beyond the token's permissions with 401 (its
@@ -171,7 +174,13 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
   });
 
   test("(2b) Node-RED runs with the instance's variables, not the ones a snapshot recorded", async () => {
-    const recorded = platform.addSnapshot({ ...content(flowsB), env: [{ name: 'REMOVED_SINCE', value: 'from the snapshot', secret: false }, { name: 'LINE', value: 'old', secret: false }] });
+    const recorded = platform.addSnapshot({
+      ...content(flowsB),
+      env: [
+        { name: 'REMOVED_SINCE', value: 'from the snapshot', secret: false },
+        { name: 'LINE', value: 'old', secret: false },
+      ],
+    });
     platform.env = [{ name: 'LINE', value: 'line 3' }];
     const mark = platform.statuses.length;
     platform.setTarget(recorded);
@@ -191,7 +200,10 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const pid = nodeRedPid(agent);
     const starts = startings();
     const mark = platform.statuses.length;
-    const liar = platform.addSnapshot(content(flowsB), refA.hash.replace(/^./, (c) => (c === '0' ? '1' : '0')));
+    const liar = platform.addSnapshot(
+      content(flowsB),
+      refA.hash.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+    );
     platform.setTarget(liar);
     const refusal = await platform.waitForStatus('the refusal', (status) => status.state === 'error', mark);
     assert.match(refusal.error!, new RegExp(`snapshot ${liar.id} refused: its content hashes to ${refB.hash}`));
@@ -215,11 +227,24 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const auditMark = platform.audits.length;
     const deployed: NodeRedNode[] = [
       { id: 'tabE', type: 'tab', label: 'Line E' },
-      { id: 'req', type: 'http request', z: 'tabE', name: 'mes', method: 'GET', ret: 'txt', url: 'http://127.0.0.1:9/', wires: [[]], credentials: { user: 'plc', password: 's3cret' } },
+      {
+        id: 'req',
+        type: 'http request',
+        z: 'tabE',
+        name: 'mes',
+        method: 'GET',
+        ret: 'txt',
+        url: 'http://127.0.0.1:9/',
+        wires: [[]],
+        credentials: { user: 'plc', password: 's3cret' },
+      },
     ];
     // A module installed from the palette, as Node-RED lists it in the user directory.
     const manifest = path.join(dir, 'userdir', 'package.json');
-    fs.writeFileSync(manifest, JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-fg-gauge': '1.0.0', '@flowgate-test/node-red-extra': '1.0.0' } }));
+    fs.writeFileSync(
+      manifest,
+      JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-fg-gauge': '1.0.0', '@flowgate-test/node-red-extra': '1.0.0' } }),
+    );
     // The editor reads the flows before a deploy: a read is not an event for the trail.
     assert.equal((await admin(platform, port, 'flows', { token: editorToken(platform, '*', 'engineer@example.com') })).status, 200);
     const response = await admin(platform, port, 'flows', {
@@ -234,7 +259,10 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     assert.equal(setEvent.user, 'engineer@example.com');
     assert.equal(setEvent.details.type, 'full');
     // Uploaded in order: had the read before it been forwarded, it would be here by now.
-    assert.deepEqual(platform.audits.slice(auditMark).filter((e) => e.event.endsWith('.get')), []);
+    assert.deepEqual(
+      platform.audits.slice(auditMark).filter((e) => e.event.endsWith('.get')),
+      [],
+    );
     const recorded = await platform.waitFor('POST /snapshots', () => platform.recordedDeploys[0]);
     assert.equal(recorded.user, 'engineer@example.com');
     editorFlows = deployed.map(({ credentials: _credentials, ...node }) => node);
@@ -248,7 +276,10 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const status = await platform.waitForStatus('the editor snapshot running', running(editorRef), mark);
     assert.equal(status.runningSnapshotId, editorRef.id);
     // The snapshot holds the installed modules, by name.
-    const modules = [{ name: '@flowgate-test/node-red-extra', version: '1.0.0' }, { name: 'node-red-contrib-fg-gauge', version: '1.0.0' }];
+    const modules = [
+      { name: '@flowgate-test/node-red-extra', version: '1.0.0' },
+      { name: 'node-red-contrib-fg-gauge', version: '1.0.0' },
+    ];
     assert.deepEqual(recorded.modules, modules);
     assert.equal(editorRef.hash, snapshotHash({ flows: editorFlows, credentials: recorded.credentials, settings: {}, env: [], modules }));
     fs.rmSync(manifest);
@@ -322,7 +353,10 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const broken = platform.addSnapshot(content(flowsMissingType));
     platform.setTarget(broken);
     const failed = await platform.waitForStatus('the revert', (status) => status.state === 'error', mark, 40_000);
-    assert.match(failed.error!, new RegExp(`snapshot ${broken.id} failed its health check: Node-RED is waiting for missing node types: s7 in; reverted to the last good snapshot ${editorRef.id}`));
+    assert.match(
+      failed.error!,
+      new RegExp(`snapshot ${broken.id} failed its health check: Node-RED is waiting for missing node types: s7 in; reverted to the last good snapshot ${editorRef.id}`),
+    );
     assert.equal(failed.runningHash, editorRef.hash);
     assert.deepEqual(await deployedFlows(failed.nodeRedPort!), editorFlows);
     // The reverted runtime has its credentials file back: the one of the editor's last deploy.
@@ -345,7 +379,7 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     const safe = await platform.waitForStatus('safe mode', (status) => status.state === 'safe-mode', mark, 30_000);
     assert.match(safe.error!, /crashed 3 times within 60 s/);
     assert.equal(safe.runningHash, editorRef.hash);
-    assert.equal((await admin(platform, safe.nodeRedPort!, 'flows/state', { token: editorToken(platform, 'read') }).then((r) => r.json()) as { state: string }).state, 'safe');
+    assert.equal(((await admin(platform, safe.nodeRedPort!, 'flows/state', { token: editorToken(platform, 'read') }).then((r) => r.json())) as { state: string }).state, 'safe');
 
     mark = platform.statuses.length;
     platform.setTarget(refA);
@@ -363,7 +397,10 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     // Node-RED runs the flow with the module's node type: without the module it would wait for it.
     assert.deepEqual(await deployedFlows(onGauge.nodeRedPort!), flowsGauge);
     assert.equal((JSON.parse(fs.readFileSync(gaugeManifest, 'utf8')) as { version: string }).version, '1.1.0');
-    assert.ok(registry.requests.some((request) => request.endsWith('node-red-contrib-fg-gauge-1.1.0.tgz')), 'fetched from the registry the agent was given');
+    assert.ok(
+      registry.requests.some((request) => request.endsWith('node-red-contrib-fg-gauge-1.1.0.tgz')),
+      'fetched from the registry the agent was given',
+    );
     assert.ok(platform.logs.some((line) => line.msg.includes('node modules: installing node-red-contrib-fg-gauge@1.1.0')));
 
     // Back to A, made without the module: it is gone from the user directory too.
@@ -390,7 +427,13 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
       return events.length >= 3 ? events : undefined;
     });
     assert.deepEqual(
-      trail.map((e) => ({ event: e.event, user: e.user, what: e.details.module ?? `${String(e.details.type)}:${String(e.details.path)}`, version: e.details.version, error: e.details.error })),
+      trail.map((e) => ({
+        event: e.event,
+        user: e.user,
+        what: e.details.module ?? `${String(e.details.type)}:${String(e.details.path)}`,
+        version: e.details.version,
+        error: e.details.error,
+      })),
       [
         { event: 'nodes.install', user: 'engineer@example.com', what: 'node-red-contrib-fg-gauge', version: '1.0.0', error: undefined },
         // Node-RED says no user for a library save: the agent's settings do.
@@ -400,7 +443,11 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     );
     assert.equal(platform.audits.slice(seen).filter((e) => e.event === 'library.set').length, 1, "Node-RED's own userless event is not sent as well");
     // A read-only editor cannot install: Node-RED refuses, and says so to the trail.
-    const viewerInstall = await admin(platform, onA.nodeRedPort!, 'nodes', { token: editorToken(platform, 'read', 'viewer@example.com'), method: 'POST', body: { module: 'node-red-contrib-fg-gauge', version: '1.0.0' } });
+    const viewerInstall = await admin(platform, onA.nodeRedPort!, 'nodes', {
+      token: editorToken(platform, 'read', 'viewer@example.com'),
+      method: 'POST',
+      body: { module: 'node-red-contrib-fg-gauge', version: '1.0.0' },
+    });
     assert.equal(viewerInstall.status, 401);
     const refusal = await platform.waitFor('the refusal audited', () => platform.audits.slice(seen).find((e) => e.event === 'permission.fail' && e.user === 'viewer@example.com'));
     assert.equal(refusal.details.permissions, 'nodes.write');
@@ -411,7 +458,12 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     let mark = platform.statuses.length;
     platform.setTarget(missing);
     const failed = await platform.waitForStatus('the failed install reported', (status) => status.state === 'error', mark, 90_000);
-    assert.match(failed.error!, new RegExp(`snapshot ${missing.id} failed its health check: installing the node modules \\(node-red-contrib-fg-gauge@9\\.9\\.9\\) failed: npm exited with code \\d+: .*; reverted to the last good snapshot ${refA.id}`));
+    assert.match(
+      failed.error!,
+      new RegExp(
+        `snapshot ${missing.id} failed its health check: installing the node modules \\(node-red-contrib-fg-gauge@9\\.9\\.9\\) failed: npm exited with code \\d+: .*; reverted to the last good snapshot ${refA.id}`,
+      ),
+    );
     assert.equal(failed.runningHash, refA.hash);
     assert.deepEqual(await deployedFlows(failed.nodeRedPort!), flowsA);
     assert.equal(fs.existsSync(path.join(dir, 'userdir', 'node_modules', 'node-red-contrib-fg-gauge')), false);
@@ -424,7 +476,12 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     platform.setTarget(denied);
     try {
       const refused = await platform.waitForStatus('the refusal reported', (status) => status.state === 'error', mark, 60_000);
-      assert.match(refused.error!, new RegExp(`snapshot ${denied.id} failed its health check: the team's palette lists do not allow the node module node-red-contrib-fg-gauge; reverted to the last good snapshot ${refA.id}`));
+      assert.match(
+        refused.error!,
+        new RegExp(
+          `snapshot ${denied.id} failed its health check: the team's palette lists do not allow the node module node-red-contrib-fg-gauge; reverted to the last good snapshot ${refA.id}`,
+        ),
+      );
       assert.equal(refused.runningHash, refA.hash);
       assert.equal(registry.requests.length, asked);
     } finally {
@@ -459,10 +516,14 @@ describe('agent with a real Node-RED', { timeout: 240_000 }, () => {
     // No status can reach the platform: find Node-RED's port in the settings the agent wrote.
     const settingsFile = path.join(dir, 'settings.json');
     const before = fs.statSync(settingsFile).mtimeMs;
-    const nodeRedPort = await platform.waitFor('Node-RED started offline', () => {
-      if (fs.statSync(settingsFile).mtimeMs === before || nodeRedPids(offline.process.pid!).length !== 1) return undefined;
-      return (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { port: number }).port;
-    }, 30_000);
+    const nodeRedPort = await platform.waitFor(
+      'Node-RED started offline',
+      () => {
+        if (fs.statSync(settingsFile).mtimeMs === before || nodeRedPids(offline.process.pid!).length !== 1) return undefined;
+        return (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { port: number }).port;
+      },
+      30_000,
+    );
     const deadline = Date.now() + 20_000;
     let served: unknown = null;
     while (Date.now() < deadline) {

@@ -43,9 +43,20 @@ describe('device MQTT link', () => {
   test('the reconnect schedule: 1 s doubling to 60 s, full jitter', () => {
     const top = Array.from({ length: 9 }, (_, attempt) => backoffDelay(attempt, MQTT_RECONNECT_BACKOFF, () => 1));
     assert.deepEqual(top, [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
-    assert.equal(backoffDelay(40, MQTT_RECONNECT_BACKOFF, () => 1), 60_000, 'capped however long it lasts');
-    assert.equal(backoffDelay(3, MQTT_RECONNECT_BACKOFF, () => 0), 0, 'full jitter: anywhere from 0');
-    assert.equal(backoffDelay(3, MQTT_RECONNECT_BACKOFF, () => 0.25), 2000);
+    assert.equal(
+      backoffDelay(40, MQTT_RECONNECT_BACKOFF, () => 1),
+      60_000,
+      'capped however long it lasts',
+    );
+    assert.equal(
+      backoffDelay(3, MQTT_RECONNECT_BACKOFF, () => 0),
+      0,
+      'full jitter: anywhere from 0',
+    );
+    assert.equal(
+      backoffDelay(3, MQTT_RECONNECT_BACKOFF, () => 0.25),
+      2000,
+    );
     for (let attempt = 0; attempt < 20; attempt++) {
       const delay = backoffDelay(attempt, MQTT_RECONNECT_BACKOFF);
       assert.ok(delay >= 0 && delay <= Math.min(60_000, 1000 * 2 ** attempt), `attempt ${attempt}: ${delay}`);
@@ -69,7 +80,15 @@ describe('device MQTT link', () => {
     try {
       const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
       // A refusal waits on the refused schedule (here the fast one), not the connection-lost one (here 10 s).
-      const link = connectDeviceLink({ url, deviceId: 'dev-1', credential: 'fgd_x', log, reconnectDelay: (attempt) => (attempt === 0 ? 100 : 10_000), refusedDelay: fastDelay, settledMs: 0 });
+      const link = connectDeviceLink({
+        url,
+        deviceId: 'dev-1',
+        credential: 'fgd_x',
+        log,
+        reconnectDelay: (attempt) => (attempt === 0 ? 100 : 10_000),
+        refusedDelay: fastDelay,
+        settledMs: 0,
+      });
       links.push(link);
 
       // Refused six times: the waits between attempts double up to the cap, 100 → 800 ms.
@@ -94,7 +113,7 @@ describe('device MQTT link', () => {
     }
   });
 
-  test("the backoff between failed requests is cut short once the link connects, not by a failed attempt, while waitForChange ends at once", async () => {
+  test('the backoff between failed requests is cut short once the link connects, not by a failed attempt, while waitForChange ends at once', async () => {
     let refuse = true;
     const broker = await Aedes.createBroker({
       authenticate(_client, _username, _password, done) {
@@ -148,7 +167,11 @@ describe('device MQTT link', () => {
     });
     links.push(link);
     await until('five failed attempts', () => asked.length >= 5);
-    assert.deepEqual(asked.slice(0, 5).map((a) => a.attempt), [0, 1, 2, 3, 4], 'one wait per failed attempt, counted up');
+    assert.deepEqual(
+      asked.slice(0, 5).map((a) => a.attempt),
+      [0, 1, 2, 3, 4],
+      'one wait per failed attempt, counted up',
+    );
     assertGapsFollow(gaps(asked.slice(0, 5).map((a) => a.at)), [100, 200, 400, 800]);
     assert.equal(link.connected(), false);
   });

@@ -151,11 +151,14 @@ export function connectDeviceLink(options: {
     warned = true;
     // Whoever waits for a change goes back to the long poll.
     wakeOnDrop();
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = null;
-      // With its stores, as mqtt.js's own reconnect: what the broker had not acknowledged is sent again.
-      if (!closing) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
-    }, refused ? refusedDelay(refusedAttempts++) : reconnectDelay(attempts++));
+    reconnectTimer = setTimeout(
+      () => {
+        reconnectTimer = null;
+        // With its stores, as mqtt.js's own reconnect: what the broker had not acknowledged is sent again.
+        if (!closing) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+      },
+      refused ? refusedDelay(refusedAttempts++) : reconnectDelay(attempts++),
+    );
   });
 
   return {

@@ -69,7 +69,16 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { platform: { type: 'string' }, provision: { type: 'string' }, dir: { type: 'string' }, name: { type: 'string' }, 'check-in-seconds': { type: 'string' }, 'node-red-port': { type: 'string' }, mqtt: { type: 'string' }, token: { type: 'string' } },
+      options: {
+        platform: { type: 'string' },
+        provision: { type: 'string' },
+        dir: { type: 'string' },
+        name: { type: 'string' },
+        'check-in-seconds': { type: 'string' },
+        'node-red-port': { type: 'string' },
+        mqtt: { type: 'string' },
+        token: { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -98,7 +107,8 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
   }
   const portText = values['node-red-port'] ?? env.FLOWGATE_AGENT_NODE_RED_PORT;
   const nodeRedPort = portText === undefined ? null : Number(portText);
-  if (nodeRedPort !== null && (!Number.isInteger(nodeRedPort) || nodeRedPort < 1 || nodeRedPort > 65535)) throw new AgentConfigError('--node-red-port must be a port number from 1 to 65535');
+  if (nodeRedPort !== null && (!Number.isInteger(nodeRedPort) || nodeRedPort < 1 || nodeRedPort > 65535))
+    throw new AgentConfigError('--node-red-port must be a port number from 1 to 65535');
   const mqttText = (values.mqtt ?? env.FLOWGATE_AGENT_MQTT ?? '').trim();
   // The platform may name another broker at registration (mqttUrlOf).
   let mqttUrl: string | null = mqttText === 'off' ? null : mqttText || mqttUrlFor(url.toString());
@@ -138,7 +148,12 @@ export function loadDeviceIdentity(dir: string): DeviceIdentity | null {
 }
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   return { status: response.status, json };
 }

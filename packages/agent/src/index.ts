@@ -33,7 +33,8 @@ export type AgentOptions = {
 
 /** The whole machine's CPU use since the last call, and the memory in use: a device's load. */
 function systemLoad(): () => { cpuPercent: number; memoryMb: number } {
-  const times = () => os.cpus().reduce((sum, cpu) => ({ idle: sum.idle + cpu.times.idle, total: sum.total + Object.values(cpu.times).reduce((a, b) => a + b, 0) }), { idle: 0, total: 0 });
+  const times = () =>
+    os.cpus().reduce((sum, cpu) => ({ idle: sum.idle + cpu.times.idle, total: sum.total + Object.values(cpu.times).reduce((a, b) => a + b, 0) }), { idle: 0, total: 0 });
   let last = times();
   return () => {
     const now = times();
@@ -67,11 +68,28 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
     writeLine(`${new Date().toISOString()} ${level} ${msg}`);
     logs.add(level, `[flowgate-agent] ${msg}`);
   };
-  const status = new StatusReporter({ client, log, nodeRedVersion: nodeRed.version, agentVersion: agentVersion(), ...(config.statusIntervalMs ? { intervalMs: config.statusIntervalMs } : {}) });
+  const status = new StatusReporter({
+    client,
+    log,
+    nodeRedVersion: nodeRed.version,
+    agentVersion: agentVersion(),
+    ...(config.statusIntervalMs ? { intervalMs: config.statusIntervalMs } : {}),
+  });
   const audit = new AuditUploader({ client, log, dir: config.dir });
   // The instance token stays with the agent: flows can read their environment.
   const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('FLOWGATE_')));
-  const reconciler = new Reconciler({ store, client, status, audit, logs, log, nodeRedDir: config.nodeRedDir ?? null, baseEnv, nodeRedPort: config.nodeRedPort ?? null, snapshotVariables: device });
+  const reconciler = new Reconciler({
+    store,
+    client,
+    status,
+    audit,
+    logs,
+    log,
+    nodeRedDir: config.nodeRedDir ?? null,
+    baseEnv,
+    nodeRedPort: config.nodeRedPort ?? null,
+    snapshotVariables: device,
+  });
 
   status.start();
   audit.start();

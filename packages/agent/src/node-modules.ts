@@ -41,13 +41,15 @@ function readManifest(userDir: string): Record<string, unknown> | null {
 export function installedModules(userDir: string): SnapshotModule[] {
   const dependencies = readManifest(userDir)?.dependencies;
   if (!dependencies || typeof dependencies !== 'object') return [];
-  return Object.entries(dependencies as Record<string, unknown>)
-    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-    .map(([name, version]) => ({ name, version }))
-    // An entry the platform would refuse (a legacy upper-case name, a file: or git version)
-    // is left out, rather than the whole deploy refused and put back for it.
-    .filter((module) => validateModules([module]).ok)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return (
+    Object.entries(dependencies as Record<string, unknown>)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .map(([name, version]) => ({ name, version }))
+      // An entry the platform would refuse (a legacy upper-case name, a file: or git version)
+      // is left out, rather than the whole deploy refused and put back for it.
+      .filter((module) => validateModules([module]).ok)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  );
 }
 
 function isInstalled(userDir: string, name: string): boolean {
@@ -71,7 +73,12 @@ export async function syncNodeModules(
   const refused = refusedModules(wanted, options.palette);
   if (refused.length > 0) return { ok: false, reason: `the team's palette lists do not allow the node module${refused.length > 1 ? 's' : ''} ${refused.join(', ')}` };
 
-  const manifest = readManifest(userDir) ?? { name: 'node-red-project', description: 'The node modules of this Node-RED, kept by the Flowgate agent', version: '0.0.1', private: true };
+  const manifest = readManifest(userDir) ?? {
+    name: 'node-red-project',
+    description: 'The node modules of this Node-RED, kept by the Flowgate agent',
+    version: '0.0.1',
+    private: true,
+  };
   manifest.dependencies = Object.fromEntries(wanted.map((module) => [module.name, module.version]));
   writeFileAtomic(manifestPath(userDir), `${JSON.stringify(manifest, null, 2)}\n`);
   const names = wanted.map((module) => `${module.name}@${module.version}`).join(', ') || 'none';
@@ -104,7 +111,13 @@ function runNpm(cwd: string, args: string[], options: { env: NodeJS.ProcessEnv; 
     child.on('error', (err) => resolve({ ok: false, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'npm is not installed on this machine' : err.message }));
     child.on('close', (code, signal) => {
       if (code === 0) return resolve({ ok: true });
-      const lastLines = output.trim().split('\n').filter((line) => line.includes('ERR')).slice(-4).join(' ') || output.trim().split('\n').slice(-3).join(' ');
+      const lastLines =
+        output
+          .trim()
+          .split('\n')
+          .filter((line) => line.includes('ERR'))
+          .slice(-4)
+          .join(' ') || output.trim().split('\n').slice(-3).join(' ');
       if (signal) resolve({ ok: false, reason: options.signal.aborted ? 'the agent is stopping' : `npm did not finish within ${Math.round(timeoutMs / 1000)} s` });
       else resolve({ ok: false, reason: `npm exited with code ${code}: ${lastLines}` });
     });

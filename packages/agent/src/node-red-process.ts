@@ -107,7 +107,10 @@ export class NodeRedProcess {
   private exitWaiters: Array<() => void> = [];
   private listing: { kind: 'missing-types' | 'missing-modules'; items: string[]; timer: NodeJS.Timeout } | null = null;
 
-  constructor(launch: NodeRedLaunch, private readonly handlers: NodeRedHandlers) {
+  constructor(
+    launch: NodeRedLaunch,
+    private readonly handlers: NodeRedHandlers,
+  ) {
     this.port = launch.port;
     this.child = spawn(process.execPath, [launch.installation.entry, '--settings', NODE_RED_SETTINGS_MODULE, '--userDir', launch.userDir], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

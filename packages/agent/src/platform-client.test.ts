@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffAfter, backoffDelay, createPlatformClient, HTTP_BACKOFF, parseDesiredState, PlatformError, REFUSED_BACKOFF, withRetry } from './platform-client.ts';
+import {
+  BACKOFF_MAX_MS,
+  BACKOFF_MIN_MS,
+  backoffAfter,
+  backoffDelay,
+  createPlatformClient,
+  HTTP_BACKOFF,
+  parseDesiredState,
+  PlatformError,
+  REFUSED_BACKOFF,
+  withRetry,
+} from './platform-client.ts';
 import { FakePlatform } from './test-support/fake-platform.ts';
 
 const desired = {
@@ -28,18 +39,41 @@ describe('platform client', () => {
         assert.ok(delay >= BACKOFF_MIN_MS && delay <= BACKOFF_MAX_MS, `attempt ${attempt}: ${delay}`);
       }
     }
-    assert.equal(backoffDelay(0, HTTP_BACKOFF, () => 1), 500);
-    assert.equal(backoffDelay(3, HTTP_BACKOFF, () => 1), 4000);
-    assert.equal(backoffDelay(3, HTTP_BACKOFF, () => 0), 2000);
-    assert.equal(backoffDelay(30, HTTP_BACKOFF, () => 1), 30_000);
-    assert.equal(backoffDelay(3, undefined, () => 1), 4000, 'the default schedule');
+    assert.equal(
+      backoffDelay(0, HTTP_BACKOFF, () => 1),
+      500,
+    );
+    assert.equal(
+      backoffDelay(3, HTTP_BACKOFF, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(3, HTTP_BACKOFF, () => 0),
+      2000,
+    );
+    assert.equal(
+      backoffDelay(30, HTTP_BACKOFF, () => 1),
+      30_000,
+    );
+    assert.equal(
+      backoffDelay(3, undefined, () => 1),
+      4000,
+      'the default schedule',
+    );
   });
 
   test('a refused credential (401) is asked about again slowly: 5 s doubling to 5 min, full jitter; anything else on the usual schedule', () => {
     const top = Array.from({ length: 8 }, (_, attempt) => backoffDelay(attempt, REFUSED_BACKOFF, () => 1));
     assert.deepEqual(top, [5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
-    assert.equal(backoffDelay(50, REFUSED_BACKOFF, () => 1), 300_000, 'a few minutes at most: an un-revoke or a fixed proxy heals it');
-    assert.equal(backoffDelay(2, REFUSED_BACKOFF, () => 0.5), 10_000);
+    assert.equal(
+      backoffDelay(50, REFUSED_BACKOFF, () => 1),
+      300_000,
+      'a few minutes at most: an un-revoke or a fixed proxy heals it',
+    );
+    assert.equal(
+      backoffDelay(2, REFUSED_BACKOFF, () => 0.5),
+      10_000,
+    );
     assert.equal(backoffAfter(new PlatformError('GET /desired: HTTP 401', 401, false)), REFUSED_BACKOFF);
     for (const err of [new PlatformError('HTTP 503', 503, true), new PlatformError('timed out', null, true), new PlatformError('HTTP 403', 403, false), new Error('bug')]) {
       assert.equal(backoffAfter(err), HTTP_BACKOFF, err.message);
@@ -78,7 +112,10 @@ describe('platform client', () => {
       { ...desired, generation: -1 },
     ];
     for (const value of broken) assert.throws(() => parseDesiredState(value), PlatformError, JSON.stringify(value));
-    assert.throws(() => parseDesiredState({ ...desired, settings: { ...desired.settings, palette: { allow: [1], deny: [] } } }), /desired state \/settings\/palette\/allow\/0: Expected string/);
+    assert.throws(
+      () => parseDesiredState({ ...desired, settings: { ...desired.settings, palette: { allow: [1], deny: [] } } }),
+      /desired state \/settings\/palette\/allow\/0: Expected string/,
+    );
   });
 
   test('the long poll returns at once without a generation, and holds until the generation changes', async () => {
@@ -116,9 +153,12 @@ describe('platform client', () => {
     assert.equal(value, 'ok');
     assert.equal(calls, 3);
     await assert.rejects(
-      withRetry(async () => {
-        throw new PlatformError('HTTP 404', 404, false);
-      }, { signal }),
+      withRetry(
+        async () => {
+          throw new PlatformError('HTTP 404', 404, false);
+        },
+        { signal },
+      ),
       /HTTP 404/,
     );
   });

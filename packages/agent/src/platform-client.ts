@@ -170,7 +170,10 @@ export function parseSnapshotContent(value: unknown): SnapshotContent {
   }
   if (credentials !== null && typeof credentials !== 'string') throw malformed('snapshot credentials must be a string or null');
   if (!isRecord(settings)) throw malformed('snapshot settings must be an object');
-  if (!Array.isArray(env) || !env.every((item) => isRecord(item) && typeof item.name === 'string' && (item.value === null || typeof item.value === 'string') && typeof item.secret === 'boolean')) {
+  if (
+    !Array.isArray(env) ||
+    !env.every((item) => isRecord(item) && typeof item.name === 'string' && (item.value === null || typeof item.value === 'string') && typeof item.secret === 'boolean')
+  ) {
     throw malformed('snapshot env must be an array of { name, value, secret }');
   }
   if (!Array.isArray(modules) || !modules.every((item) => isRecord(item) && typeof item.name === 'string' && typeof item.version === 'string')) {

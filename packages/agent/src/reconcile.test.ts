@@ -74,7 +74,7 @@ describe('the desired-state poll', () => {
     await poll;
   });
 
-  test("after the platform was away, word over MQTT ends the backoff: a device asked for its editor tunnel opens it at once", async (t) => {
+  test('after the platform was away, word over MQTT ends the backoff: a device asked for its editor tunnel opens it at once', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     t.mock.method(Math, 'random', () => 1);
     let away = true;
@@ -135,7 +135,10 @@ describe("Node-RED's environment", () => {
     { name: 'LINE', value: 'line 3' },
     { name: 'API_KEY', value: null },
   ];
-  const desired = [{ name: 'FLOWGATE_DEVICE_ID', value: 'dev-1' }, { name: 'BROKER', value: 'mqtt://edge' }];
+  const desired = [
+    { name: 'FLOWGATE_DEVICE_ID', value: 'dev-1' },
+    { name: 'BROKER', value: 'mqtt://edge' },
+  ];
 
   test("a hosted instance runs with its own variables only: a snapshot's are a record", () => {
     assert.deepEqual(nodeRedEnvironment(base, [{ name: 'BROKER', value: 'mqtt://now' }], null), { PATH: '/usr/bin', LINE: 'from the agent', BROKER: 'mqtt://now' });

@@ -218,14 +218,7 @@ export class Reconciler {
     const key = settingsKey(desired);
     const target = desired.snapshot;
     const current = this.current;
-    if (
-      this.child?.alive &&
-      current &&
-      !current.safeMode &&
-      !this.drifted &&
-      (current.ref?.hash ?? null) === (target?.hash ?? null) &&
-      current.settingsKey === key
-    ) {
+    if (this.child?.alive && current && !current.safeMode && !this.drifted && (current.ref?.hash ?? null) === (target?.hash ?? null) && current.settingsKey === key) {
       // Already there (also the case after an editor deploy the platform has recorded).
       if (current.ref?.id !== target?.id) this.current = { ...current, ref: target };
       this.report('running', null);
@@ -378,7 +371,10 @@ export class Reconciler {
     const credentialsFile = path.join(userDir, 'flows_cred.json');
     const credentials = fs.existsSync(credentialsFile) ? fs.readFileSync(credentialsFile, 'utf8') : null;
     const modules = installedModules(userDir);
-    const unchanged = canonicalJson(flows) === canonicalJson(current.content.flows) && credentials === current.content.credentials && canonicalJson(modules) === canonicalJson(current.content.modules);
+    const unchanged =
+      canonicalJson(flows) === canonicalJson(current.content.flows) &&
+      credentials === current.content.credentials &&
+      canonicalJson(modules) === canonicalJson(current.content.modules);
     // A deploy in safe mode starts the flows, so even an unchanged one changes what runs.
     if (unchanged && !current.safeMode && !this.unrecorded) return;
     this.current = { ...current, content: { ...current.content, flows, credentials, modules }, safeMode: false };
@@ -400,7 +396,10 @@ export class Reconciler {
     const basedOn = current.ref?.id ?? null;
     let recorded: RecordedDeploy;
     try {
-      recorded = await this.options.client.postSnapshot({ flows: current.content.flows, credentials: current.content.credentials, modules: current.content.modules, user: pending.user, basedOn }, this.signal);
+      recorded = await this.options.client.postSnapshot(
+        { flows: current.content.flows, credentials: current.content.credentials, modules: current.content.modules, user: pending.user, basedOn },
+        this.signal,
+      );
     } catch (err) {
       if (this.signal.aborted) return;
       const message = (err as Error).message;
@@ -483,10 +482,7 @@ export class Reconciler {
     this.nodeRedVersion = installation.version;
     const port = await pickPort(this.lastPort);
     this.lastPort = port;
-    writeFileAtomic(
-      store.settingsFile,
-      renderSettingsValues({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }),
-    );
+    writeFileAtomic(store.settingsFile, renderSettingsValues({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }));
     const child: NodeRedProcess = new NodeRedProcess(
       { installation, settingsFile: store.settingsFile, userDir: store.userDir, port, env: this.nodeRedEnv(launch) },
       {

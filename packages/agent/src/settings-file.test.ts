@@ -72,7 +72,17 @@ describe('Node-RED settings', () => {
     assert.equal(path.dirname(NODE_RED_SETTINGS_MODULE), path.dirname(new URL(import.meta.url).pathname));
     const values = JSON.parse(fs.readFileSync(writeSettings(), 'utf8')) as unknown;
     assert.deepEqual(values, nodeRedSettingsValues(input));
-    assert.deepEqual(Object.keys(values as object).sort(), ['credentialSecret', 'editorTokenKey', 'endpointKey', 'httpAdminRoot', 'httpNodeRoot', 'instanceId', 'palette', 'port', 'safeMode']);
+    assert.deepEqual(Object.keys(values as object).sort(), [
+      'credentialSecret',
+      'editorTokenKey',
+      'endpointKey',
+      'httpAdminRoot',
+      'httpNodeRoot',
+      'instanceId',
+      'palette',
+      'port',
+      'safeMode',
+    ]);
     // Without the values file named, Node-RED does not start on settings of its own.
     const require = createRequire(import.meta.url);
     delete require.cache[NODE_RED_SETTINGS_MODULE];
@@ -167,7 +177,8 @@ describe('Node-RED settings', () => {
     for (const { token, iidMatches } of cases) {
       const expected = verifyEditorToken(key, token, Date.now() / 1000);
       const user = await adminAuth.tokens(token);
-      if (expected && iidMatches) assert.deepEqual(user && { username: user.username, permissions: user.permissions }, { username: expected.email, permissions: expected.permissions });
+      if (expected && iidMatches)
+        assert.deepEqual(user && { username: user.username, permissions: user.permissions }, { username: expected.email, permissions: expected.permissions });
       else assert.equal(user, null, `token should be refused: ${token.slice(0, 40)}`);
     }
   });

@@ -76,7 +76,10 @@ describe('the editor tunnel', () => {
     assert.equal(authorization, 'Bearer fgd_device-secret');
     const session = sessions[0]!;
     const answers = await Promise.all([get(session, '/devices/d1/editor/flows'), get(session, '/devices/d1/editor/settings', 'x'.repeat(200_000))]);
-    assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200],
+    );
     assert.equal(answers[0]!.text, 'GET /devices/d1/editor/flows ');
     assert.equal(answers[1]!.text.length, 'POST /devices/d1/editor/settings '.length + 200_000, 'a large body goes through whole');
     await until(() => session.streamCount === 0);

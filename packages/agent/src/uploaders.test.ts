@@ -66,7 +66,10 @@ describe('uploads to the platform', () => {
     await logs.flush(5000);
     const received = platform.logs.map((line) => line.msg);
     assert.equal(received[0], '500 log lines were dropped while the platform was unreachable');
-    assert.deepEqual(received.slice(1), Array.from({ length: 1000 }, (_, n) => `line ${n + 500}`));
+    assert.deepEqual(
+      received.slice(1),
+      Array.from({ length: 1000 }, (_, n) => `line ${n + 500}`),
+    );
     logs.close();
   });
 

@@ -113,10 +113,7 @@ export function hashAuditRecord(r: UnhashedAuditRecord): string {
   ]);
 }
 
-export type ChainBreak =
-  | { kind: 'gap'; expectedSeq: number; foundSeq: number }
-  | { kind: 'prev-hash'; seq: number }
-  | { kind: 'hash'; seq: number };
+export type ChainBreak = { kind: 'gap'; expectedSeq: number; foundSeq: number } | { kind: 'prev-hash'; seq: number } | { kind: 'hash'; seq: number };
 
 /**
  * Walks a chain fed in order, one record at a time, so a caller can stream millions of

@@ -36,12 +36,15 @@ test('canonicalJson leaves out undefined properties, keeps array order and share
 });
 
 test('canonicalJson rejects NaN, infinities and undefined in arrays, naming where', () => {
-  assert.throws(() => canonicalJson({ flows: [{ x: NaN }] }), (error: unknown) => {
-    assert.ok(error instanceof CanonicalJsonError);
-    assert.equal(error.path, '$.flows[0].x');
-    assert.match(error.message, /NaN is not a finite number at \$\.flows\[0\]\.x/);
-    return true;
-  });
+  assert.throws(
+    () => canonicalJson({ flows: [{ x: NaN }] }),
+    (error: unknown) => {
+      assert.ok(error instanceof CanonicalJsonError);
+      assert.equal(error.path, '$.flows[0].x');
+      assert.match(error.message, /NaN is not a finite number at \$\.flows\[0\]\.x/);
+      return true;
+    },
+  );
   assert.throws(() => canonicalJson({ 'rate/s': Infinity }), /Infinity is not a finite number at \$\["rate\/s"\]/);
   assert.throws(() => canonicalJson(-Infinity), /-Infinity is not a finite number at \$/);
   assert.throws(() => canonicalJson({ list: [1, undefined, 3] }), /undefined is not allowed in an array at \$\.list\[1\]/);
@@ -148,9 +151,14 @@ test('validateFlows names nodes that are not objects or lack an id or type', () 
 });
 
 test('validateFlows refuses duplicate ids', () => {
-  assert.deepEqual(errorsOf([{ id: 't', type: 'tab' }, { id: 'a', type: 'inject', z: 't' }, { id: 'a', type: 'debug', z: 't' }]), [
-    'Node "a" (index 2) has the same id as the node at index 1; ids must be unique.',
-  ]);
+  assert.deepEqual(
+    errorsOf([
+      { id: 't', type: 'tab' },
+      { id: 'a', type: 'inject', z: 't' },
+      { id: 'a', type: 'debug', z: 't' },
+    ]),
+    ['Node "a" (index 2) has the same id as the node at index 1; ids must be unique.'],
+  );
 });
 
 test('validateFlows refuses a z that names no tab or subflow', () => {
@@ -202,10 +210,21 @@ test('validateFlows lists at most 100 problems, then a count of the rest', () =>
 });
 
 test('validateModules puts node modules in canonical order and names what is not one', () => {
-  assert.deepEqual(validateModules([{ name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }, { name: 'node-red-contrib-s7', version: '~3.1.0-beta.2' }]), {
-    ok: true,
-    modules: [{ name: '@flowfuse/node-red-dashboard', version: '^1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: 'node-red-contrib-s7', version: '~3.1.0-beta.2' }],
-  });
+  assert.deepEqual(
+    validateModules([
+      { name: 'node-red-contrib-modbus', version: '5.43.0' },
+      { name: '@flowfuse/node-red-dashboard', version: '^1.22.0' },
+      { name: 'node-red-contrib-s7', version: '~3.1.0-beta.2' },
+    ]),
+    {
+      ok: true,
+      modules: [
+        { name: '@flowfuse/node-red-dashboard', version: '^1.22.0' },
+        { name: 'node-red-contrib-modbus', version: '5.43.0' },
+        { name: 'node-red-contrib-s7', version: '~3.1.0-beta.2' },
+      ],
+    },
+  );
   assert.deepEqual(validateModules([]), { ok: true, modules: [] });
   assert.deepEqual(validateModules('node-red-dashboard'), { ok: false, errors: ['modules must be an array of { name, version }.'] });
   const result = validateModules([

@@ -305,7 +305,8 @@ export function validateModules(input: unknown): { ok: true; modules: SnapshotMo
     const item = m as Partial<SnapshotModule> | null;
     if (item === null || typeof item !== 'object' || typeof item.name !== 'string' || typeof item.version !== 'string') errors.push(`modules[${i}] is not { name, version }.`);
     else if (item.name.length > 214 || !NPM_PACKAGE_NAME.test(item.name)) errors.push(`modules[${i}]: ${JSON.stringify(item.name.slice(0, 220))} is not an npm package name.`);
-    else if (!REGISTRY_VERSION.test(item.version)) errors.push(`modules[${i}] (${item.name}): ${JSON.stringify(item.version.slice(0, 260))} is not a registry version (1.2.3, ~1.2.3 or ^1.2.3).`);
+    else if (!REGISTRY_VERSION.test(item.version))
+      errors.push(`modules[${i}] (${item.name}): ${JSON.stringify(item.version.slice(0, 260))} is not a registry version (1.2.3, ~1.2.3 or ^1.2.3).`);
     else if (seen.has(item.name)) errors.push(`modules[${i}]: ${item.name} is listed twice.`);
     else seen.add(item.name);
   });

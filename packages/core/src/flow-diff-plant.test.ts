@@ -155,9 +155,7 @@ test('plant: a link out moved to another link in is a wiring change on all three
     {
       ...REF.linkOutFault,
       ...unchanged,
-      wiring: [
-        { output: 0, added: [PLANT.linkInMaintenance], removed: [PLANT.linkInAlarms], via: 'links', addedNodes: [REF.linkInMaintenance], removedNodes: [REF.linkInAlarms] },
-      ],
+      wiring: [{ output: 0, added: [PLANT.linkInMaintenance], removed: [PLANT.linkInAlarms], via: 'links', addedNodes: [REF.linkInMaintenance], removedNodes: [REF.linkInAlarms] }],
     },
   ]);
   assert.deepEqual(diff.summary, { added: 0, removed: 0, changed: 3, moved: 0, rewired: 3 });

@@ -145,7 +145,10 @@ test('a function body edit is a line diff with the changed line and three lines 
   const diff = diffFlows(before, after);
   assert.equal(diff.changed.length, 1);
   const changed = diff.changed[0]!;
-  assert.deepEqual({ id: changed.id, name: changed.name, tab: changed.tab, properties: changed.properties }, { id: 'fn1', name: 'scale', tab: { id: 'tab1', label: 'Filling' }, properties: [] });
+  assert.deepEqual(
+    { id: changed.id, name: changed.name, tab: changed.tab, properties: changed.properties },
+    { id: 'fn1', name: 'scale', tab: { id: 'tab1', label: 'Filling' }, properties: [] },
+  );
   assert.deepEqual(changed.code, [
     {
       path: 'func',
@@ -194,9 +197,35 @@ test('template nodes and any multi-line text are line diffs too', () => {
   const diff = diffFlows(before, after);
   const code = Object.fromEntries(diff.changed.map((c) => [c.id, c.code.map((k) => ({ path: k.path, lines: k.hunks.flatMap((h) => h.lines) }))]));
   assert.deepEqual(code, {
-    t: [{ path: 'info', lines: [{ op: ' ', text: 'Dashboard for line 1' }, { op: '-', text: 'Owner: OT team' }, { op: '+', text: 'Owner: maintenance' }] }],
-    tpl: [{ path: 'template', lines: [{ op: '-', text: '<div>{{msg.payload}}</div>' }, { op: '+', text: '<div class="big">{{msg.payload}}</div>' }] }],
-    note: [{ path: 'options.text', lines: [{ op: ' ', text: 'first' }, { op: ' ', text: 'second' }, { op: '+', text: 'third' }] }],
+    t: [
+      {
+        path: 'info',
+        lines: [
+          { op: ' ', text: 'Dashboard for line 1' },
+          { op: '-', text: 'Owner: OT team' },
+          { op: '+', text: 'Owner: maintenance' },
+        ],
+      },
+    ],
+    tpl: [
+      {
+        path: 'template',
+        lines: [
+          { op: '-', text: '<div>{{msg.payload}}</div>' },
+          { op: '+', text: '<div class="big">{{msg.payload}}</div>' },
+        ],
+      },
+    ],
+    note: [
+      {
+        path: 'options.text',
+        lines: [
+          { op: ' ', text: 'first' },
+          { op: ' ', text: 'second' },
+          { op: '+', text: 'third' },
+        ],
+      },
+    ],
   });
   for (const changed of diff.changed) assert.deepEqual(changed.properties, []);
 });
@@ -316,7 +345,10 @@ test('a 300-node realistic flow: known mutations give exactly their counts', () 
   assert.deepEqual(ids(diff.removed).sort(), [...mutated.removed].sort());
   assert.deepEqual(ids(diff.changed).sort(), [...mutated.changed].sort());
   assert.deepEqual(ids(diff.moved).sort(), [...mutated.moved].sort());
-  assert.deepEqual(diff.tabs.renamed.map((r) => r.id), mutated.renamed);
+  assert.deepEqual(
+    diff.tabs.renamed.map((r) => r.id),
+    mutated.renamed,
+  );
   for (const changed of diff.changed) {
     if (changed.type !== 'function') continue;
     assert.equal(changed.code.length, 1);
@@ -382,8 +414,14 @@ function lcsLength(a: string[], b: string[]): number {
 function sides(hunks: LineHunk[]): { before: string; after: string; edits: number } {
   const lines = hunks.flatMap((h) => h.lines);
   return {
-    before: lines.filter((l) => l.op !== '+').map((l) => l.text).join('\n'),
-    after: lines.filter((l) => l.op !== '-').map((l) => l.text).join('\n'),
+    before: lines
+      .filter((l) => l.op !== '+')
+      .map((l) => l.text)
+      .join('\n'),
+    after: lines
+      .filter((l) => l.op !== '-')
+      .map((l) => l.text)
+      .join('\n'),
     edits: lines.filter((l) => l.op !== ' ').length,
   };
 }
@@ -429,9 +467,32 @@ test('diffLines keeps three lines of context, merges close changes and numbers h
 
 test('diffLines handles empty texts and whole insertions or removals', () => {
   assert.deepEqual(diffLines('same\ntext', 'same\ntext'), []);
-  assert.deepEqual(diffLines('', 'a\nb'), [{ beforeStart: 0, beforeCount: 0, afterStart: 1, afterCount: 2, lines: [{ op: '+', text: 'a' }, { op: '+', text: 'b' }] }]);
+  assert.deepEqual(diffLines('', 'a\nb'), [
+    {
+      beforeStart: 0,
+      beforeCount: 0,
+      afterStart: 1,
+      afterCount: 2,
+      lines: [
+        { op: '+', text: 'a' },
+        { op: '+', text: 'b' },
+      ],
+    },
+  ]);
   assert.deepEqual(diffLines('a', ''), [{ beforeStart: 1, beforeCount: 1, afterStart: 0, afterCount: 0, lines: [{ op: '-', text: 'a' }] }]);
-  assert.deepEqual(diffLines('a\nb\n', 'a\nb'), [{ beforeStart: 1, beforeCount: 3, afterStart: 1, afterCount: 2, lines: [{ op: ' ', text: 'a' }, { op: ' ', text: 'b' }, { op: '-', text: '' }] }]);
+  assert.deepEqual(diffLines('a\nb\n', 'a\nb'), [
+    {
+      beforeStart: 1,
+      beforeCount: 3,
+      afterStart: 1,
+      afterCount: 2,
+      lines: [
+        { op: ' ', text: 'a' },
+        { op: ' ', text: 'b' },
+        { op: '-', text: '' },
+      ],
+    },
+  ]);
 });
 
 test('diffLines on thousands of lines with scattered edits stays minimal', () => {
@@ -457,8 +518,14 @@ test('diffLines on two nearly unrelated large texts still returns a correct diff
 });
 
 test('diffModules names node modules added, removed and at another version', () => {
-  const before = [{ name: 'node-red-contrib-modbus', version: '5.40.0' }, { name: 'node-red-node-serialport', version: '2.0.2' }];
-  const after = [{ name: '@flowfuse/node-red-dashboard', version: '1.22.0' }, { name: 'node-red-contrib-modbus', version: '5.43.0' }];
+  const before = [
+    { name: 'node-red-contrib-modbus', version: '5.40.0' },
+    { name: 'node-red-node-serialport', version: '2.0.2' },
+  ];
+  const after = [
+    { name: '@flowfuse/node-red-dashboard', version: '1.22.0' },
+    { name: 'node-red-contrib-modbus', version: '5.43.0' },
+  ];
   assert.deepEqual(diffModules(before, after), {
     added: [{ name: '@flowfuse/node-red-dashboard', version: '1.22.0' }],
     removed: [{ name: 'node-red-node-serialport', version: '2.0.2' }],
@@ -474,8 +541,18 @@ test('diffSettings names each setting that differs, null for a side without it',
 });
 
 test('diffEnv names variables added, removed, changed in value, and turned secret; a secret has no value to compare', () => {
-  const before = [{ name: 'LINE', value: '3', secret: false }, { name: 'API_KEY', value: null, secret: true }, { name: 'OLD', value: 'x', secret: false }, { name: 'TOKEN', value: 'plain', secret: false }];
-  const after = [{ name: 'LINE', value: '4', secret: false }, { name: 'API_KEY', value: null, secret: true }, { name: 'NEW', value: 'y', secret: false }, { name: 'TOKEN', value: null, secret: true }];
+  const before = [
+    { name: 'LINE', value: '3', secret: false },
+    { name: 'API_KEY', value: null, secret: true },
+    { name: 'OLD', value: 'x', secret: false },
+    { name: 'TOKEN', value: 'plain', secret: false },
+  ];
+  const after = [
+    { name: 'LINE', value: '4', secret: false },
+    { name: 'API_KEY', value: null, secret: true },
+    { name: 'NEW', value: 'y', secret: false },
+    { name: 'TOKEN', value: null, secret: true },
+  ];
   assert.deepEqual(diffEnv(before, after), {
     added: [{ name: 'NEW', value: 'y', secret: false }],
     removed: [{ name: 'OLD', value: 'x', secret: false }],

@@ -427,11 +427,7 @@ function diffValue(path: string, before: unknown, after: unknown, out: NodeChang
     for (let i = 0; i < length; i++) diffValue(joinPath(path, String(i)), before[i], after[i], out);
     return;
   }
-  if (
-    (isMultiLine(before) || isMultiLine(after)) &&
-    (typeof before === 'string' || before === undefined) &&
-    (typeof after === 'string' || after === undefined)
-  ) {
+  if ((isMultiLine(before) || isMultiLine(after)) && (typeof before === 'string' || before === undefined) && (typeof after === 'string' || after === undefined)) {
     out.code.push(codeChange(path, before ?? '', after ?? ''));
     return;
   }
@@ -588,7 +584,13 @@ function diffStructural(key: string, before: NodeRedNode, after: NodeRedNode, re
     const b = idList(was);
     const a = idList(now);
     if (b === null || a === null) return false;
-    const change = connectionChange('links', 0, b.map((id) => ({ id })), a.map((id) => ({ id })), resolve);
+    const change = connectionChange(
+      'links',
+      0,
+      b.map((id) => ({ id })),
+      a.map((id) => ({ id })),
+      resolve,
+    );
     if (change) delta.wiring.push(change);
     return true;
   }
@@ -690,11 +692,7 @@ function refOf(node: NodeRedNode, own: Holders, other: Holders): FlowNodeRef {
 /** Global nodes (tabs, subflows, config nodes) first, then by tab label, name and id; code-unit order, so the same on every machine. */
 function compareRefs(a: FlowNodeRef, b: FlowNodeRef): number {
   if ((a.tab === null) !== (b.tab === null)) return a.tab === null ? -1 : 1;
-  return (
-    (a.tab && b.tab ? compareText(a.tab.label, b.tab.label) || compareText(a.tab.id, b.tab.id) : 0) ||
-    compareText(a.name, b.name) ||
-    compareText(a.id, b.id)
-  );
+  return (a.tab && b.tab ? compareText(a.tab.label, b.tab.label) || compareText(a.tab.id, b.tab.id) : 0) || compareText(a.name, b.name) || compareText(a.id, b.id);
 }
 
 /**
@@ -798,9 +796,7 @@ export type SettingChange = { name: string; before: unknown; after: unknown };
 
 export function diffSettings(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): SettingChange[] {
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return names
-    .map((name) => ({ name, before: before[name] ?? null, after: after[name] ?? null }))
-    .filter((change) => canonicalJson(change.before) !== canonicalJson(change.after));
+  return names.map((name) => ({ name, before: before[name] ?? null, after: after[name] ?? null })).filter((change) => canonicalJson(change.before) !== canonicalJson(change.after));
 }
 
 /**

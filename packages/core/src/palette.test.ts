@@ -30,5 +30,8 @@ test('matched by both lists, the more specific rule wins', () => {
   assert.equal(moduleAllowed('node-red-contrib-bad', lists), false, 'an exact deny beats a pattern allow');
   assert.equal(moduleAllowed('node-red-contrib-modbus', lists), true, 'the later wildcard of the allow rule beats node-red-*');
   assert.equal(moduleAllowed('node-red-dashboard', lists), false);
-  assert.deepEqual(refusedModules([{ name: 'node-red-contrib-bad' }, { name: 'node-red-contrib-s7' }, { name: 'node-red-dashboard' }], lists), ['node-red-contrib-bad', 'node-red-dashboard']);
+  assert.deepEqual(refusedModules([{ name: 'node-red-contrib-bad' }, { name: 'node-red-contrib-s7' }, { name: 'node-red-dashboard' }], lists), [
+    'node-red-contrib-bad',
+    'node-red-dashboard',
+  ]);
 });

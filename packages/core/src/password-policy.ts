@@ -22,11 +22,9 @@ export type PasswordCheckResult = { ok: true } | { ok: false; reasons: string[] 
 export type PasswordChecker = (password: string, context: PasswordContext) => PasswordCheckResult;
 
 export const PASSWORD_REASONS = {
-  tooShort: (length: number) =>
-    `Use at least ${PASSWORD_MIN_LENGTH} characters (this one has ${length}). A few unrelated words make a long password that is easy to remember.`,
+  tooShort: (length: number) => `Use at least ${PASSWORD_MIN_LENGTH} characters (this one has ${length}). A few unrelated words make a long password that is easy to remember.`,
   tooLong: (length: number) => `Use at most ${PASSWORD_MAX_LENGTH} characters (this one has ${length}).`,
-  common:
-    'This is a commonly used password, or one with only digits, symbols or a year added. Choose something less predictable, for example several unrelated words.',
+  common: 'This is a commonly used password, or one with only digits, symbols or a year added. Choose something less predictable, for example several unrelated words.',
   email: "Don't use your email address, or part of it, in your password.",
   name: "Don't use your name in your password.",
   repeated: "Don't use one character repeated (like 'aaaaaaaaaaaa').",
@@ -62,7 +60,7 @@ const LEET: Readonly<Record<string, string>> = {
   '+': 't',
 };
 
-const KEYBOARD_ROWS = ['`1234567890-=', 'qwertyuiop[]\\', 'asdfghjkl;\'', 'zxcvbnm,./', '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/'];
+const KEYBOARD_ROWS = ['`1234567890-=', 'qwertyuiop[]\\', "asdfghjkl;'", 'zxcvbnm,./', '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/'];
 
 function codePoints(value: string): string[] {
   return Array.from(value);

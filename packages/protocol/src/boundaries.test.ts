@@ -20,7 +20,10 @@ describe('workspace boundaries', () => {
       (await eslint.lintText(code, { filePath: path.join(root, file) }))[0]!.messages.filter((m) => m.ruleId === 'no-restricted-imports').length;
     assert.equal(await refusals('packages/server/src/features/x.ts', "import { TunnelSession } from '@flowgate/agent/tunnel';\nexport { TunnelSession };\n"), 1);
     assert.equal(await refusals('packages/server/src/features/x.ts', "import { startAgent } from '@flowgate/agent';\nexport { startAgent };\n"), 1);
-    assert.equal(await refusals('packages/server/src/features/fleet/x.ts', "import { createEditorTunnel } from '../../../../agent/src/tunnel.ts';\nexport { createEditorTunnel };\n"), 1);
+    assert.equal(
+      await refusals('packages/server/src/features/fleet/x.ts', "import { createEditorTunnel } from '../../../../agent/src/tunnel.ts';\nexport { createEditorTunnel };\n"),
+      1,
+    );
     assert.equal(await refusals('packages/agent/src/x.ts', "import { buildApp } from '@flowgate/server';\nexport { buildApp };\n"), 1);
     assert.equal(await refusals('packages/server/src/features/x.ts', "import { TunnelSession } from '@flowgate/protocol/tunnel';\nexport { TunnelSession };\n"), 0);
     assert.equal(await refusals('packages/agent/src/x.ts', "import { DesiredState } from '@flowgate/protocol';\nexport { DesiredState };\n"), 0);

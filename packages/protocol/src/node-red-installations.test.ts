@@ -56,12 +56,18 @@ describe('Node-RED installations', () => {
     assert.equal(found[1]!.nodeRange, '>=99');
   });
 
-  test('no directory, or one not made yet: the agent\'s own only', () => {
-    assert.deepEqual(nodeRedInstallations(null, agentPackage).map((i) => i.version), [own.version]);
-    assert.deepEqual(nodeRedInstallations(path.join(dir, 'missing'), agentPackage).map((i) => i.version), [own.version]);
+  test("no directory, or one not made yet: the agent's own only", () => {
+    assert.deepEqual(
+      nodeRedInstallations(null, agentPackage).map((i) => i.version),
+      [own.version],
+    );
+    assert.deepEqual(
+      nodeRedInstallations(path.join(dir, 'missing'), agentPackage).map((i) => i.version),
+      [own.version],
+    );
   });
 
-  test('picking: null is the agent\'s own; a version not installed or needing another Node.js says why', () => {
+  test("picking: null is the agent's own; a version not installed or needing another Node.js says why", () => {
     const found = nodeRedInstallations(dir, agentPackage);
     assert.equal(pickNodeRed(found, null), found[0]);
     assert.equal(pickNodeRed(found, '4.0.9'), found[3]);

@@ -64,7 +64,11 @@ export function nodeRedInstallations(dir: string | null, resolveFrom: string): N
   const found = [bundledNodeRed(resolveFrom)];
   let folders: string[] = [];
   try {
-    if (dir) folders = fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    if (dir)
+      folders = fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name);
   } catch {
     folders = []; // not made yet: only the agent's own
   }

@@ -58,7 +58,10 @@ export const DesiredState = Type.Object({
   snapshot: Nullable(SnapshotRef, { description: 'The snapshot to run; null: the empty flow' }),
   settings: DesiredSettings,
   env: Type.Array(EnvVar),
-  editorTunnel: Type.Boolean({ default: false, description: 'A device only: someone opens its editor, so it should open its editor tunnel (tunnel.ts). Always false for a hosted instance' }),
+  editorTunnel: Type.Boolean({
+    default: false,
+    description: 'A device only: someone opens its editor, so it should open its editor tunnel (tunnel.ts). Always false for a hosted instance',
+  }),
 });
 export type DesiredState = Static<typeof DesiredState>;
 
@@ -123,5 +126,9 @@ export const EditorDeploy = Type.Object({
 export type EditorDeploy = Static<typeof EditorDeploy>;
 
 /** The recorded editor deploy; `becameTarget` false: the platform's target changed meanwhile, and stays. */
-export const RecordedDeploy = Type.Object({ id: Type.String(), hash: Type.String(), becameTarget: Type.Boolean({ default: true, description: 'An older platform sends none: it always made the deploy the target' }) });
+export const RecordedDeploy = Type.Object({
+  id: Type.String(),
+  hash: Type.String(),
+  becameTarget: Type.Boolean({ default: true, description: 'An older platform sends none: it always made the deploy the target' }),
+});
 export type RecordedDeploy = Static<typeof RecordedDeploy>;

@@ -116,7 +116,15 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const identityStore = createIdentityStore(database.db, database.dialect);
   const settingsStore = createSettingsStore(database.db);
   const ssoStore = createSsoStore(database.db);
-  const identity = createIdentityService({ store: identityStore, settings: settingsStore, auditLog, secrets, clock, config, ssoRequiredFor: (email) => localPasswordsOffFor(ssoStore, email) });
+  const identity = createIdentityService({
+    store: identityStore,
+    settings: settingsStore,
+    auditLog,
+    secrets,
+    clock,
+    config,
+    ssoRequiredFor: (email) => localPasswordsOffFor(ssoStore, email),
+  });
   const teamsStore = createTeamsStore(database.db);
   const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
   const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl, alerts });
@@ -151,41 +159,61 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const broker: DeviceBroker = config.externalMqtt
     ? await connectExternalBroker({ ...config.externalMqtt, now: () => clock.now(), log: app.log })
     : await createDeviceBroker({
-      deviceByCredential,
-      onRefusedCredential: ({ username, ip }) =>
-        void auditLog
-          .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
-          .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
-      onTopicRefused: ({ deviceId, teamId, topic, action }) =>
-        void auditLog
-          .record(deviceAsActor(deviceId), { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
-          .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
-      now: () => clock.now(),
-      log: app.log,
-    });
+        deviceByCredential,
+        onRefusedCredential: ({ username, ip }) =>
+          void auditLog
+            .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
+            .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
+        onTopicRefused: ({ deviceId, teamId, topic, action }) =>
+          void auditLog
+            .record(deviceAsActor(deviceId), { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
+            .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
+        now: () => clock.now(),
+        log: app.log,
+      });
   broker.attach(app.server);
-  const offlineAlerts = createOfflineAlerts({ store: fleetStore, devicesOfTeam: (teamId) => fleet.devicesOfTeam(teamId), presence: (id) => broker.presence(id), auditLog, clock, log: app.log });
+  const offlineAlerts = createOfflineAlerts({
+    store: fleetStore,
+    devicesOfTeam: (teamId) => fleet.devicesOfTeam(teamId),
+    presence: (id) => broker.presence(id),
+    auditLog,
+    clock,
+    log: app.log,
+  });
   const deployments = createDeploymentsService({
-    store: deploymentsStore, fleetStore, snapshotsStore, applicationsStore, applications, auditLog, secrets, clock, log: app.log, flushDeviceStatus: () => fleet.flushStatus(), notifyDevice: (id) => broker.notifyDesired(id),
+    store: deploymentsStore,
+    fleetStore,
+    snapshotsStore,
+    applicationsStore,
+    applications,
+    auditLog,
+    secrets,
+    clock,
+    log: app.log,
+    flushDeviceStatus: () => fleet.flushStatus(),
+    notifyDevice: (id) => broker.notifyDesired(id),
   });
   const liveSockets = createLiveSockets();
   const tunnels = createDeviceTunnels({
     deviceByCredential,
     askDevice: (id) => deployments.announce(id),
     onRefusedCredential: ({ ip }) =>
-      auditLog
-        .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'tunnel' } })
-        .then(
-          () => {},
-          (error: unknown) => app.log.error({ err: error }, 'auditing a refused tunnel failed'),
-        ),
+      auditLog.record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'tunnel' } }).then(
+        () => {},
+        (error: unknown) => app.log.error({ err: error }, 'auditing a refused tunnel failed'),
+      ),
     onOpened: (device, ip) =>
       void auditLog
         .record({ ...deviceAsActor(device.id), ip }, { event: 'device.tunnel.opened', teamId: device.team_id, target: { type: 'device', id: device.id } })
         .catch((error: unknown) => app.log.error({ err: error }, 'auditing a tunnel failed')),
     onClosed: (device, openedForMs) =>
       void auditLog
-        .record(deviceAsActor(device.id), { event: 'device.tunnel.closed', teamId: device.team_id, target: { type: 'device', id: device.id }, details: { openSeconds: Math.round(openedForMs / 1000) } })
+        .record(deviceAsActor(device.id), {
+          event: 'device.tunnel.closed',
+          teamId: device.team_id,
+          target: { type: 'device', id: device.id },
+          details: { openSeconds: Math.round(openedForMs / 1000) },
+        })
         .catch((error: unknown) => app.log.error({ err: error }, 'auditing a tunnel failed')),
     now: () => clock.now().getTime(),
   });
@@ -193,9 +221,36 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const checkCapacity = createCapacityCheck({ config, database, metrics, alerts, auditLog });
   const context: AppContext = {
     checkpointTrust: { secrets, fingerprints: config.audit.keyFingerprints },
-    config, clock, database, alerts, metrics, auditStore, auditLog, checkpointer,
-    identityStore, identity, passwordResets, sso, scim, settingsStore, platform, teamsStore, teams, setup, forwarder, checkCapacity,
-    applicationsStore, applications, snapshots, runtime, fleet, deployments, broker, tunnels, liveSockets, offlineAlerts,
+    config,
+    clock,
+    database,
+    alerts,
+    metrics,
+    auditStore,
+    auditLog,
+    checkpointer,
+    identityStore,
+    identity,
+    passwordResets,
+    sso,
+    scim,
+    settingsStore,
+    platform,
+    teamsStore,
+    teams,
+    setup,
+    forwarder,
+    checkCapacity,
+    applicationsStore,
+    applications,
+    snapshots,
+    runtime,
+    fleet,
+    deployments,
+    broker,
+    tunnels,
+    liveSockets,
+    offlineAlerts,
   };
 
   auditLog.onAppended((records) => {
@@ -246,7 +301,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   // SCIM clients send application/scim+json: JSON, under the same body limit, and some send the
   // header on a DELETE with no body at all.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)));
+  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
   registerAuth(app, {
     identity,
     teamsStore,
@@ -272,10 +329,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
   app.get('/api/health', { config: { access: { kind: 'public' } }, schema: { tags: ['platform'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({

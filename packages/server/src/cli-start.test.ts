@@ -21,7 +21,10 @@ function answers(host: string, port: number): Promise<boolean> {
 
 test('with nothing configured it listens on 127.0.0.1:3000 and keeps its data in ./data', () => {
   const config = loadConfig({}, '/srv/flowgate');
-  assert.deepEqual({ host: config.host, port: config.port, dataDir: config.dataDir, db: config.databaseUrl }, { host: '127.0.0.1', port: 3000, dataDir: '/srv/flowgate/data', db: 'sqlite:/srv/flowgate/data/flowgate.db' });
+  assert.deepEqual(
+    { host: config.host, port: config.port, dataDir: config.dataDir, db: config.databaseUrl },
+    { host: '127.0.0.1', port: 3000, dataDir: '/srv/flowgate/data', db: 'sqlite:/srv/flowgate/data/flowgate.db' },
+  );
 });
 
 test('flowgate start on a fresh directory: SQLite under ./data, a one-time setup link that makes the first admin, loopback only, a clean stop', { timeout: 60_000 }, async () => {
@@ -49,7 +52,9 @@ test('flowgate start on a fresh directory: SQLite under ./data, a one-time setup
     assert.match(out, /npx flowgate admin create --email/, 'it shows the automation route too');
     assert.equal((await fetch(`${base}/api/health`)).status, 200);
     assert.ok(fs.existsSync(path.join(cwd, 'data', 'flowgate.db')), 'SQLite under ./data');
-    const outside = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    const outside = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
     if (outside) assert.equal(await answers(outside, port), false, `nothing answers on ${outside}`);
 
     // The link's page makes the first admin, once.
@@ -79,7 +84,10 @@ async function startUnderUmask022(cwd: string, port: number): Promise<{ child: R
   for (;;) {
     if (child.exitCode !== null) throw new Error(`it exited ${child.exitCode}:\n${out}`);
     if (Date.now() > deadline) throw new Error(`no answer within 30 s:\n${out}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -93,7 +101,7 @@ async function startUnderUmask022(cwd: string, port: number): Promise<{ child: R
   };
 }
 
-test('the data directory is its own user\'s only (0700, files 0600) under a umask of 022, and a looser file is warned about at start', { timeout: 90_000 }, async () => {
+test("the data directory is its own user's only (0700, files 0600) under a umask of 022, and a looser file is warned about at start", { timeout: 90_000 }, async () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-modes-'));
   const data = path.join(cwd, 'data');
   const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);

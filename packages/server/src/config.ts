@@ -67,7 +67,11 @@ function keyFingerprints(env: Env): string[] {
   const raw = str(env, 'FLOWGATE_AUDIT_KEY_FINGERPRINT');
   if (raw === null) return [];
   return raw.split(',').map((part) => {
-    const hex = part.trim().toLowerCase().replace(/^sha256:/, '').replaceAll(':', '');
+    const hex = part
+      .trim()
+      .toLowerCase()
+      .replace(/^sha256:/, '')
+      .replaceAll(':', '');
     if (!/^[0-9a-f]{64}$/.test(hex)) throw new ConfigError(`FLOWGATE_AUDIT_KEY_FINGERPRINT must be SHA-256 fingerprints (sha256:<64 hex>), comma-separated; got "${part.trim()}"`);
     return hex;
   });
@@ -77,7 +81,10 @@ function keyFingerprints(env: Env): string[] {
 function proxies(env: Env): string[] {
   const raw = str(env, 'FLOWGATE_TRUST_PROXY');
   if (raw === null) return [];
-  const list = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   for (const entry of list) {
     const [address, bits, ...rest] = entry.split('/');
     const family = net.isIP(address ?? '');
@@ -113,7 +120,8 @@ function externalMqtt(env: Env, mqttPort: number | null): Config['externalMqtt']
   if (mqttPort !== null) throw new ConfigError('FLOWGATE_MQTT_PORT opens the embedded broker; with FLOWGATE_MQTT_URL devices use that broker: set one of them');
   const username = str(env, 'FLOWGATE_MQTT_USERNAME');
   const password = str(env, 'FLOWGATE_MQTT_PASSWORD');
-  if (!username || !password) throw new ConfigError('FLOWGATE_MQTT_URL needs FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD: an account of the broker\'s dynamic-security plugin that may manage it');
+  if (!username || !password)
+    throw new ConfigError("FLOWGATE_MQTT_URL needs FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD: an account of the broker's dynamic-security plugin that may manage it");
   return { url, username, password, deviceUrl: mqttUrl(env, 'FLOWGATE_MQTT_DEVICE_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']) };
 }
 

@@ -4,7 +4,7 @@ import { createJobs } from './jobs.ts';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('background jobs start and stop as one; a failing run is logged under the job\'s name and the next run comes', async () => {
+test("background jobs start and stop as one; a failing run is logged under the job's name and the next run comes", async () => {
   const lines: Array<[string | undefined, string]> = [];
   const log = { error: (fields: { job: string }, message: string) => void lines.push([fields.job, message]) };
   const jobs = createJobs(log);

@@ -59,7 +59,10 @@ function assertProblem(r: LightMyRequestResponse, status: number, title?: string
 /** A 400 that names the field at fault. */
 function assertNamesField(r: LightMyRequestResponse, field: string) {
   const problem = assertProblem(r, 400, 'Invalid request');
-  assert.ok(problem.errors?.some((e) => e.field === field), `the problem names ${field}: ${r.body}`);
+  assert.ok(
+    problem.errors?.some((e) => e.field === field),
+    `the problem names ${field}: ${r.body}`,
+  );
   assert.ok((problem.detail as string).includes(field), `the detail names ${field}: ${problem.detail}`);
 }
 
@@ -69,7 +72,10 @@ const TABLES = ['users', 'teams', 'memberships', 'invitations', 'api_tokens', 'a
 async function snapshot(t: TestApp) {
   const counts: Record<string, number> = {};
   for (const table of TABLES) {
-    const row = await t.db.database.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await t.db.database.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     counts[table] = Number(row.n);
   }
   const teams = await t.db.database.db.selectFrom('teams').select(['id', 'name', 'require_mfa']).orderBy('id').execute();
@@ -238,7 +244,10 @@ for (const dialect of DIALECTS) {
         assertProblem(await raw(t, admin, 'POST', '/api/teams', 'name=Line+2', 'application/x-www-form-urlencoded'), 415, 'Unsupported media type');
         assertProblem(await raw(t, admin, 'POST', '/api/teams', '<name>Line 2</name>', 'application/xml'), 415, 'Unsupported media type');
         assertProblem(await raw(t, admin, 'POST', '/api/teams', '{"name":"Line 2"}'), 415, 'Unsupported media type');
-        assertProblem(await raw(t, admin, 'POST', '/api/teams', '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nLine 2\r\n--x--', 'multipart/form-data; boundary=x'), 415);
+        assertProblem(
+          await raw(t, admin, 'POST', '/api/teams', '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nLine 2\r\n--x--', 'multipart/form-data; boundary=x'),
+          415,
+        );
         // text/plain has a parser in Fastify, so it is a body that is not an object.
         assertNamesField(await raw(t, admin, 'POST', '/api/teams', '{"name":"Line 2"}', 'text/plain'), '(body)');
       });

@@ -40,8 +40,17 @@ async function freshDatabase(dialect: (typeof DIALECTS)[number], dataDir: string
 }
 
 function environment(dataDir: string, databaseUrl: string, port: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, FLOWGATE_DATA_DIR: dataDir, FLOWGATE_DATABASE_URL: databaseUrl, FLOWGATE_PORT: String(port), FLOWGATE_LOG_LEVEL: 'error', FLOWGATE_LOGIN_RATE_LIMIT: '1000' };
-  for (const name of Object.keys(env)) if (name.startsWith('FLOWGATE_') && !(name in { FLOWGATE_DATA_DIR: 1, FLOWGATE_DATABASE_URL: 1, FLOWGATE_PORT: 1, FLOWGATE_LOG_LEVEL: 1, FLOWGATE_LOGIN_RATE_LIMIT: 1 })) delete env[name];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FLOWGATE_DATA_DIR: dataDir,
+    FLOWGATE_DATABASE_URL: databaseUrl,
+    FLOWGATE_PORT: String(port),
+    FLOWGATE_LOG_LEVEL: 'error',
+    FLOWGATE_LOGIN_RATE_LIMIT: '1000',
+  };
+  for (const name of Object.keys(env))
+    if (name.startsWith('FLOWGATE_') && !(name in { FLOWGATE_DATA_DIR: 1, FLOWGATE_DATABASE_URL: 1, FLOWGATE_PORT: 1, FLOWGATE_LOG_LEVEL: 1, FLOWGATE_LOGIN_RATE_LIMIT: 1 }))
+      delete env[name];
   return env;
 }
 
@@ -54,7 +63,13 @@ async function startPlatform(env: NodeJS.ProcessEnv, base: string): Promise<{ ch
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the platform exited ${child.exitCode}:\n${out}`);
     if (Date.now() > deadline) throw new Error(`the platform did not answer within 30 s:\n${out}`);
-    if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) return { child, output: () => out };
+    if (
+      await fetch(`${base}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { child, output: () => out };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -77,7 +92,10 @@ for (const dialect of DIALECTS) {
       const env = environment(dataDir, database.url, port);
       try {
         fs.writeFileSync(path.join(dataDir, 'password.txt'), ADMIN.password);
-        const made = spawnSync(process.execPath, [CLI, 'admin', 'create', '--email', ADMIN.email, '--password-file', path.join(dataDir, 'password.txt')], { env, encoding: 'utf8' });
+        const made = spawnSync(process.execPath, [CLI, 'admin', 'create', '--email', ADMIN.email, '--password-file', path.join(dataDir, 'password.txt')], {
+          env,
+          encoding: 'utf8',
+        });
         assert.equal(made.status, 0, made.stderr);
 
         const acknowledged: Array<{ id: string; name: string }> = [];
@@ -117,7 +135,11 @@ for (const dialect of DIALECTS) {
           // Each acknowledged team has its audit event, written in the same transaction.
           const audit = (await (await fetch(`${base}/api/audit?event=team.created&limit=1000`, { headers })).json()) as { events: Array<{ targetId: string }> };
           const audited = new Set(audit.events.map((e) => e.targetId));
-          assert.deepEqual(acknowledged.filter((a) => !audited.has(a.id)), [], 'acknowledged writes without their audit event');
+          assert.deepEqual(
+            acknowledged.filter((a) => !audited.has(a.id)),
+            [],
+            'acknowledged writes without their audit event',
+          );
         } finally {
           platform.child.kill('SIGTERM');
           await new Promise((resolve) => (platform.child.exitCode !== null ? resolve(null) : platform.child.once('exit', resolve)));

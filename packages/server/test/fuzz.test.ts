@@ -66,7 +66,18 @@ const accepts = (schema: JsonSchema, value: unknown) => {
   return validate(value);
 };
 
-const TEXT_CANDIDATES = ['fuzz', 'Fuzz line 1', 'FUZZ_VAR', 'fuzz-1', 'a', '1.0.0', 'Europe/Berlin', 'https://fuzz.example/', 'fuzz@plant.example', 'abcdefghijklmnopqrstuvwxyz0123456789'];
+const TEXT_CANDIDATES = [
+  'fuzz',
+  'Fuzz line 1',
+  'FUZZ_VAR',
+  'fuzz-1',
+  'a',
+  '1.0.0',
+  'Europe/Berlin',
+  'https://fuzz.example/',
+  'fuzz@plant.example',
+  'abcdefghijklmnopqrstuvwxyz0123456789',
+];
 
 /** A value the schema accepts, as small as it allows: only required properties. */
 function sample(schema: JsonSchema): unknown {
@@ -103,8 +114,7 @@ function wrongType(schema: JsonSchema): unknown {
 }
 
 const stringTypes = (s: JsonSchema): boolean => s.type === 'string' || (Array.isArray(s.type) && s.type.includes('string')) || (s.anyOf ?? s.oneOf ?? []).some(stringTypes);
-const numberOf = (s: JsonSchema): JsonSchema | null =>
-  s.type === 'integer' || s.type === 'number' ? s : ((s.anyOf ?? s.oneOf ?? []).map(numberOf).find(Boolean) ?? null);
+const numberOf = (s: JsonSchema): JsonSchema | null => (s.type === 'integer' || s.type === 'number' ? s : ((s.anyOf ?? s.oneOf ?? []).map(numberOf).find(Boolean) ?? null));
 
 /** The requests fuzzing one operation: each path id replaced, each query parameter and body field bent. */
 function casesFor(method: Method, path: string, operation: Operation, validIds: Record<string, string>, bodyLimit: number): Case[] {
@@ -188,7 +198,8 @@ function fault(c: Case, r: LightMyRequestResponse, scim: boolean): string | null
   }
   if (!type.startsWith('application/problem+json')) return `a ${r.statusCode} as ${type}, not problem+json: ${r.body.slice(0, 200)}`;
   const problem = r.json() as { status?: unknown; title?: unknown; detail?: unknown };
-  if (problem.status !== r.statusCode || typeof problem.title !== 'string' || typeof problem.detail !== 'string') return `a problem without status, title or detail: ${r.body.slice(0, 200)}`;
+  if (problem.status !== r.statusCode || typeof problem.title !== 'string' || typeof problem.detail !== 'string')
+    return `a problem without status, title or detail: ${r.body.slice(0, 200)}`;
   return null;
 }
 
@@ -214,10 +225,24 @@ for (const dialect of DIALECTS) {
         const siteId = (await admin.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'Europe/Berlin' })).json().id as string;
         const groupId = (await admin.post(`/api/teams/${teamId}/device-groups`, { name: 'Fillers' })).json().id as string;
         const provisioning = (await admin.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId })).json() as { id: string; token: string };
-        const device = (await new Client(t).post('/api/fleet/v1/register', { token: provisioning.token, name: `${name}-gw`, agentVersion: '0.1.0' })).json() as { deviceId: string; credential: string };
+        const device = (await new Client(t).post('/api/fleet/v1/register', { token: provisioning.token, name: `${name}-gw`, agentVersion: '0.1.0' })).json() as {
+          deviceId: string;
+          credential: string;
+        };
         const rollout = await admin.post(`/api/device-groups/${groupId}/rollouts`, { snapshotId });
         assert.equal(rollout.statusCode, 201, rollout.body);
-        return { teamId, applicationId, instanceId, snapshotId, siteId, groupId, provisioningTokenId: provisioning.id, deviceId: device.deviceId, rolloutId: rollout.json().id as string, credential: device.credential };
+        return {
+          teamId,
+          applicationId,
+          instanceId,
+          snapshotId,
+          siteId,
+          groupId,
+          provisioningTokenId: provisioning.id,
+          deviceId: device.deviceId,
+          rolloutId: rollout.json().id as string,
+          credential: device.credential,
+        };
       };
       const mine = await teamWithEverything('Packaging');
       const other = await teamWithEverything('Bottling');
@@ -227,19 +252,31 @@ for (const dialect of DIALECTS) {
       const token = (await owner.post('/api/account/tokens', { name: 'ci', access: 'read', expiresInDays: 30 })).json().record as { id: string };
       const sessions = (await owner.get('/api/account/sessions')).json() as Array<{ id: string }>;
       const provider = await admin.post('/api/platform/identity-providers', {
-        name: 'Contoso Entra', oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' }, emailDomains: ['contoso.example'],
+        name: 'Contoso Entra',
+        oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' },
+        emailDomains: ['contoso.example'],
       });
       assert.equal(provider.statusCode, 201, provider.body);
       const providerId = provider.json().id as string;
       callers.scim = new Client(t);
       callers.scim.bearer = (await admin.post(`/api/platform/identity-providers/${providerId}/scim-token`)).json().token;
-      const scimUser = await callers.scim.request('POST', '/scim/v2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'sam@contoso.example', name: { givenName: 'Sam', familyName: 'Scim' }, emails: [{ value: 'sam@contoso.example', primary: true }], active: true });
+      const scimUser = await callers.scim.request('POST', '/scim/v2/Users', {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'sam@contoso.example',
+        name: { givenName: 'Sam', familyName: 'Scim' },
+        emails: [{ value: 'sam@contoso.example', primary: true }],
+        active: true,
+      });
       assert.equal(scimUser.statusCode, 201, scimUser.body);
       callers.device = new Client(t);
       callers.device.bearer = mine.credential;
       // An agent's token, as a spawn gives one (no agent runs: the app listens on no port).
       const agentToken = `fgi_fuzz_${randomBytes(16).toString('hex')}`;
-      await t.db.database.db.updateTable('instances').set({ agent_token_hash: sha256Hex(agentToken) }).where('id', '=', mine.instanceId).execute();
+      await t.db.database.db
+        .updateTable('instances')
+        .set({ agent_token_hash: sha256Hex(agentToken) })
+        .where('id', '=', mine.instanceId)
+        .execute();
       callers.agent = new Client(t);
       callers.agent.bearer = agentToken;
 
@@ -252,14 +289,25 @@ for (const dialect of DIALECTS) {
     /** Rows in every table the platform writes, but the audit log's own (refusals are audited). */
     async function rowCounts(): Promise<Record<string, number>> {
       const db = t.db.database.db;
-      const tables = dialect === 'sqlite'
-        ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows.map((r) => r.name)
-        : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = ${t.db.schema}`.execute(db)).rows.map((r) => r.name);
+      const tables =
+        dialect === 'sqlite'
+          ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows.map((r) => r.name)
+          : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = ${t.db.schema}`.execute(db)).rows.map((r) => r.name);
       const counted = tables.filter((name) => !name.startsWith('audit_') && !name.startsWith('kysely_'));
-      const row = (await sql<Record<string, number | string>>`select ${sql.join(counted.map((name) => sql`(select count(*) from ${sql.table(name)}) as ${sql.ref(name)}`))}`.execute(db)).rows[0]!;
+      const row = (
+        await sql<Record<string, number | string>>`select ${sql.join(counted.map((name) => sql`(select count(*) from ${sql.table(name)}) as ${sql.ref(name)}`))}`.execute(db)
+      ).rows[0]!;
       return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
     }
-    const lastSeq = async () => Number((await t.db.database.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq ?? 0);
+    const lastSeq = async () =>
+      Number(
+        (
+          await t.db.database.db
+            .selectFrom('audit_events')
+            .select((eb) => eb.fn.max('seq').as('seq'))
+            .executeTakeFirstOrThrow()
+        ).seq ?? 0,
+      );
 
     function callerFor(permission: string | undefined): Client {
       if (permission === 'public' || permission === undefined) return callers.anonymous;
@@ -300,8 +348,10 @@ for (const dialect of DIALECTS) {
       const unbounded: string[] = [];
       const walk = (where: string, s: JsonSchema | undefined) => {
         if (!s) return;
-        if (s.type === 'string' && s.maxLength === undefined && s.enum === undefined && s.const === undefined && s.format !== 'date-time') unbounded.push(`${where}: a string without maxLength`);
-        if ((s.type === 'integer' || s.type === 'number') && s.const === undefined && s.enum === undefined && (s.maximum === undefined || s.minimum === undefined)) unbounded.push(`${where}: a number without minimum and maximum`);
+        if (s.type === 'string' && s.maxLength === undefined && s.enum === undefined && s.const === undefined && s.format !== 'date-time')
+          unbounded.push(`${where}: a string without maxLength`);
+        if ((s.type === 'integer' || s.type === 'number') && s.const === undefined && s.enum === undefined && (s.maximum === undefined || s.minimum === undefined))
+          unbounded.push(`${where}: a number without minimum and maximum`);
         if (s.type === 'array' && s.maxItems === undefined) unbounded.push(`${where}: an array without maxItems`);
         for (const [name, p] of Object.entries(s.properties ?? {})) walk(`${where}.${name}`, p);
         walk(`${where}[]`, s.items);
@@ -331,7 +381,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(failures, [], `${failures.length} answers were wrong:\n${failures.slice(0, 60).join('\n')}`);
     });
 
-    test('the routes left out of the document (the editors, the flows\' endpoints) never fail on bad ids', async () => {
+    test("the routes left out of the document (the editors, the flows' endpoints) never fail on bad ids", async () => {
       const failures: string[] = [];
       const hidden = registeredRoutes(t.app).filter((r) => !isExempt(r) && r.method === 'GET' && /:\w+/.test(r.url) && !doc.paths[r.url.replace(/:(\w+)/g, '{$1}')]);
       assert.ok(hidden.length >= 3, hidden.map((r) => r.url).join(', '));

@@ -81,7 +81,13 @@ export function createManualClock(start = new Date()): Clock & { advance(ms: num
 /** A mailer that keeps what it was given, for tests that read the invitation mail. */
 export function createMailbox(): Mailer & { sent: Mail[] } {
   const sent: Mail[] = [];
-  return { delivers: true, sent, async send(mail) { sent.push(mail); } };
+  return {
+    delivers: true,
+    sent,
+    async send(mail) {
+      sent.push(mail);
+    },
+  };
 }
 
 export interface TestApp extends BuiltApp {
@@ -170,10 +176,22 @@ export async function reportAsAgent(
   extra: { nodeRedPort?: number; error?: string } = {},
 ): Promise<void> {
   const token = `fgi_test_${randomBytes(16).toString('hex')}`;
-  await t.db.database.db.updateTable('instances').set({ agent_token_hash: sha256Hex(token) }).where('id', '=', instanceId).execute();
+  await t.db.database.db
+    .updateTable('instances')
+    .set({ agent_token_hash: sha256Hex(token) })
+    .where('id', '=', instanceId)
+    .execute();
   const agent = new Client(t);
   agent.bearer = token;
-  const response = await agent.post('/api/agent/v1/status', { state, runningSnapshotId: snapshotId, runningHash: null, nodeRedPort: extra.nodeRedPort ?? null, nodeRedVersion: '4.1.8', agentVersion: '0.1.0', error: extra.error ?? null });
+  const response = await agent.post('/api/agent/v1/status', {
+    state,
+    runningSnapshotId: snapshotId,
+    runningHash: null,
+    nodeRedPort: extra.nodeRedPort ?? null,
+    nodeRedVersion: '4.1.8',
+    agentVersion: '0.1.0',
+    error: extra.error ?? null,
+  });
   if (response.statusCode !== 204) throw new Error(`the agent's status report was refused: ${response.statusCode} ${response.body}`);
 }
 

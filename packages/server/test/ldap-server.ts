@@ -54,7 +54,21 @@ const ssha = (secret: string) => execFileSync('/usr/sbin/slappasswd', ['-h', '{S
 function certificates(dir: string): void {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '365', '-subj', '/CN=Contoso test CA');
-  openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
+  openssl(
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+  );
   // -copy_extensions carries the SAN over from the request; x509 -req drops it otherwise.
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '365', '-copy_extensions', 'copy', '-out', 'server.pem');
 }
@@ -80,35 +94,47 @@ export async function startLdapServer(): Promise<LdapFixture> {
   try {
     certificates(dir);
     fs.mkdirSync(path.join(dir, 'data'));
-    fs.writeFileSync(path.join(dir, 'slapd.conf'), [
-      ...['core', 'cosine', 'inetorgperson', 'nis'].map((schema) => `include /etc/ldap/schema/${schema}.schema`),
-      'modulepath /usr/lib/ldap',
-      'moduleload back_mdb',
-      `pidfile ${dir}/slapd.pid`,
-      // Debian's slapd is built with GnuTLS: PEM files, and the key must not be encrypted.
-      `TLSCACertificateFile ${dir}/ca.pem`,
-      `TLSCertificateFile ${dir}/server.pem`,
-      `TLSCertificateKeyFile ${dir}/server.key`,
-      'database mdb',
-      `suffix "${baseDn}"`,
-      `directory ${dir}/data`,
-      'access to attrs=userPassword by self write by anonymous auth by * none',
-      'access to * by users read by * none',
-    ].join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(dir, 'slapd.conf'),
+      [
+        ...['core', 'cosine', 'inetorgperson', 'nis'].map((schema) => `include /etc/ldap/schema/${schema}.schema`),
+        'modulepath /usr/lib/ldap',
+        'moduleload back_mdb',
+        `pidfile ${dir}/slapd.pid`,
+        // Debian's slapd is built with GnuTLS: PEM files, and the key must not be encrypted.
+        `TLSCACertificateFile ${dir}/ca.pem`,
+        `TLSCertificateFile ${dir}/server.pem`,
+        `TLSCertificateKeyFile ${dir}/server.key`,
+        'database mdb',
+        `suffix "${baseDn}"`,
+        `directory ${dir}/data`,
+        'access to attrs=userPassword by self write by anonymous auth by * none',
+        'access to * by users read by * none',
+      ].join('\n') + '\n',
+    );
 
-    const ldif = [
-      entry(baseDn, { objectClass: ['dcObject', 'organization'], dc: 'contoso', o: 'Contoso' }),
-      ...['people', 'groups', 'services'].map((ou) => entry(`ou=${ou},${baseDn}`, { objectClass: 'organizationalUnit', ou })),
-      entry(bindDn, { objectClass: ['organizationalRole', 'simpleSecurityObject'], cn: 'flowgate', userPassword: ssha(bindPassword) }),
-      ...Object.entries(users).map(([uid, user]) => entry(user.dn, {
-        objectClass: 'inetOrgPerson', uid, cn: user.displayName, sn: user.displayName.split(' ')[1], displayName: user.displayName, mail: user.mail, userPassword: ssha(user.password),
-      })),
-      group('plant-engineers', [users.ada.dn]),
-      group('all-staff', [`cn=plant-engineers,${groups}`, users.bob.dn]),
-      group('flowgate-admins', [users.carol.dn]),
-      group('loop-a', [`cn=loop-b,${groups}`, users.carol.dn]),
-      group('loop-b', [`cn=loop-a,${groups}`]),
-    ].join('\n\n') + '\n';
+    const ldif =
+      [
+        entry(baseDn, { objectClass: ['dcObject', 'organization'], dc: 'contoso', o: 'Contoso' }),
+        ...['people', 'groups', 'services'].map((ou) => entry(`ou=${ou},${baseDn}`, { objectClass: 'organizationalUnit', ou })),
+        entry(bindDn, { objectClass: ['organizationalRole', 'simpleSecurityObject'], cn: 'flowgate', userPassword: ssha(bindPassword) }),
+        ...Object.entries(users).map(([uid, user]) =>
+          entry(user.dn, {
+            objectClass: 'inetOrgPerson',
+            uid,
+            cn: user.displayName,
+            sn: user.displayName.split(' ')[1],
+            displayName: user.displayName,
+            mail: user.mail,
+            userPassword: ssha(user.password),
+          }),
+        ),
+        group('plant-engineers', [users.ada.dn]),
+        group('all-staff', [`cn=plant-engineers,${groups}`, users.bob.dn]),
+        group('flowgate-admins', [users.carol.dn]),
+        group('loop-a', [`cn=loop-b,${groups}`, users.carol.dn]),
+        group('loop-b', [`cn=loop-a,${groups}`]),
+      ].join('\n\n') + '\n';
     execFileSync('/usr/sbin/slapadd', ['-f', path.join(dir, 'slapd.conf'), '-b', baseDn], { input: ldif, stdio: ['pipe', 'ignore', 'pipe'] });
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -136,7 +162,7 @@ export async function startLdapServer(): Promise<LdapFixture> {
   };
 
   // Ready when the service account can bind; slapd opens its ports after reading the database.
-  for (const deadline = Date.now() + 10_000; ; ) {
+  for (const deadline = Date.now() + 10_000; ;) {
     if (!running()) {
       await stop();
       throw new Error(`slapd exited (${slapd.exitCode ?? slapd.signalCode}): ${stderr}`);

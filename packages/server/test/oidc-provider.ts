@@ -56,7 +56,25 @@ async function formBody(req: http.IncomingMessage): Promise<URLSearchParams> {
 function certifiedKey(days: number): Record<string, unknown> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-idp-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', String(days), '-subj', '/CN=Plant IdP signing'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+        '-days',
+        String(days),
+        '-subj',
+        '/CN=Plant IdP signing',
+      ],
+      { stdio: 'ignore' },
+    );
     const jwk = createPrivateKey(fs.readFileSync(path.join(dir, 'key.pem'))).export({ format: 'jwk' });
     return { ...jwk, x5c: [new X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem'))).raw.toString('base64')] };
   } finally {
@@ -75,34 +93,35 @@ export async function startOidcProvider(options: { accounts: Record<string, Test
   const redirectUris: string[] = [];
   // Its own signing key and lifetimes, rather than the package's development defaults.
   const signingKey = options.certificateDays ? certifiedKey(options.certificateDays) : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  const build = () => new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] }],
-    scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
-    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-    // Claims in the ID token itself, as the identity providers Flowgate supports send them.
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    cookies: { keys: ['test cookie key of the oidc provider'] },
-    jwks: { keys: [{ ...signingKey, kid: 'test-key', use: 'sig', alg: 'RS256' }] },
-    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx, id) {
-      const account = accounts.get(id);
-      if (!account) return undefined;
-      return {
-        accountId: id,
-        async claims() {
-          return {
-            sub: id,
-            ...(account.email ? { email: account.email, email_verified: account.emailVerified ?? true } : {}),
-            ...(account.name ? { name: account.name } : {}),
-            ...(account.groups ? { groups: account.groups } : {}),
-          };
-        },
-      };
-    },
-  });
+  const build = () =>
+    new Provider(issuer, {
+      clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] }],
+      scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+      claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+      // Claims in the ID token itself, as the identity providers Flowgate supports send them.
+      conformIdTokenClaims: false,
+      pkce: { required: () => true },
+      cookies: { keys: ['test cookie key of the oidc provider'] },
+      jwks: { keys: [{ ...signingKey, kid: 'test-key', use: 'sig', alg: 'RS256' }] },
+      ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+      features: { devInteractions: { enabled: false } },
+      interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      async findAccount(_ctx, id) {
+        const account = accounts.get(id);
+        if (!account) return undefined;
+        return {
+          accountId: id,
+          async claims() {
+            return {
+              sub: id,
+              ...(account.email ? { email: account.email, email_verified: account.emailVerified ?? true } : {}),
+              ...(account.name ? { name: account.name } : {}),
+              ...(account.groups ? { groups: account.groups } : {}),
+            };
+          },
+        };
+      },
+    });
   let provider = build();
   let callback = provider.callback();
 

@@ -25,7 +25,6 @@ import { addMember, ADMIN, Client, DIALECTS, MEMBER_PASSWORD, reportAsAgent, set
  * `fastify.initialization` diagnostics channel when buildApp creates the instance.
  */
 
-
 /** Well-formed ids and tokens that name nothing. */
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const UNKNOWN_INVITATION_TOKEN = 'unknown-invitation-token-0000000000000000';
@@ -312,7 +311,11 @@ for (const dialect of DIALECTS) {
 
     test('every route answers every caller as the permission catalogue says', async () => {
       assert.ok(routes.length > 30, `only ${routes.length} routes collected`);
-      for (const r of routes) assert.ok(r.config.public || r.config.agent || r.config.device || r.config.scim || (r.config.permission && isPermission(r.config.permission)), `${routeKey(r)} has no declaration`);
+      for (const r of routes)
+        assert.ok(
+          r.config.public || r.config.agent || r.config.device || r.config.scim || (r.config.permission && isPermission(r.config.permission)),
+          `${routeKey(r)} has no declaration`,
+        );
       const rank = (r: DeclaredRoute) => {
         const i = DESTRUCTIVE.indexOf(routeKey(r));
         return i === -1 ? -1 : i;
@@ -328,7 +331,9 @@ for (const dialect of DIALECTS) {
           // The answer that hides another team's resource: an allowed caller must never get it
           // (unless an earlier caller's destructive call really removed it).
           const hidden =
-            !removed.has(routeKey(route)) && response.statusCode === 404 && /^Team was not found/.test(String(String(response.headers['content-type'] ?? '').includes('json') ? response.json().detail : ''));
+            !removed.has(routeKey(route)) &&
+            response.statusCode === 404 &&
+            /^Team was not found/.test(String(String(response.headers['content-type'] ?? '').includes('json') ? response.json().detail : ''));
           if (response.statusCode < 300 && DESTRUCTIVE.includes(routeKey(route))) removed.add(routeKey(route));
           cells.push({ route, caller, method: route.method, status: response.statusCode, expected: expectedFor(route, caller), hidden });
           await repair(route, caller, response.statusCode);

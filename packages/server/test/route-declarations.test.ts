@@ -51,10 +51,23 @@ const PUBLIC_ROUTES = [
 ];
 
 /** Agent protocol routes: called with an instance's agent token, never by a person. */
-const AGENT_ROUTES = ['GET /api/agent/v1/desired', 'GET /api/agent/v1/snapshots/:snapshotId', 'POST /api/agent/v1/audit', 'POST /api/agent/v1/logs', 'POST /api/agent/v1/snapshots', 'POST /api/agent/v1/status'];
+const AGENT_ROUTES = [
+  'GET /api/agent/v1/desired',
+  'GET /api/agent/v1/snapshots/:snapshotId',
+  'POST /api/agent/v1/audit',
+  'POST /api/agent/v1/logs',
+  'POST /api/agent/v1/snapshots',
+  'POST /api/agent/v1/status',
+];
 
 /** Device protocol routes: called with a device's own credential, never by a person. */
-const DEVICE_ROUTES = ['POST /api/fleet/v1/check-in', 'GET /api/fleet/v1/desired', 'GET /api/fleet/v1/snapshots/:snapshotId', 'POST /api/fleet/v1/logs', 'POST /api/fleet/v1/audit'];
+const DEVICE_ROUTES = [
+  'POST /api/fleet/v1/check-in',
+  'GET /api/fleet/v1/desired',
+  'GET /api/fleet/v1/snapshots/:snapshotId',
+  'POST /api/fleet/v1/logs',
+  'POST /api/fleet/v1/audit',
+];
 
 describe('route declarations', () => {
   let t: TestApp;
@@ -76,7 +89,10 @@ describe('route declarations', () => {
   test('the route list was collected from the app', () => {
     assert.ok(routes.length > 30, `expected the whole route table, got ${routes.length} routes`);
     for (const expected of ['GET /api/health', 'GET /metrics', 'DELETE /api/teams/:teamId', 'GET /*']) {
-      assert.ok(routes.some((r) => key(r) === expected), `${expected} missing from the collected routes`);
+      assert.ok(
+        routes.some((r) => key(r) === expected),
+        `${expected} missing from the collected routes`,
+      );
     }
     // Cross-check against Fastify's printed router: the same paths, nothing registered around the hook.
     const printed = t.app.printRoutes({ commonPrefix: false });
@@ -84,7 +100,9 @@ describe('route declarations', () => {
   });
 
   test('every route declares a permission from the catalogue, public: true, agent: true, device: true or scim: true, only one', () => {
-    const undeclared = routes.filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true && r.config.agent !== true && r.config.device !== true && r.config.scim !== true).map(key);
+    const undeclared = routes
+      .filter((r) => !isExempt(r) && !r.config.permission && r.config.public !== true && r.config.agent !== true && r.config.device !== true && r.config.scim !== true)
+      .map(key);
     assert.deepEqual(undeclared, [], `routes without a permission, public: true, agent: true, device: true or scim: true:\n${undeclared.join('\n')}`);
     const both = routes.filter((r) => [r.config.permission, r.config.public, r.config.agent, r.config.device, r.config.scim].filter(Boolean).length > 1).map(key);
     assert.deepEqual(both, [], `routes that are public and name a permission:\n${both.join('\n')}`);
@@ -109,14 +127,48 @@ describe('route declarations', () => {
     }) as never;
     const attempts: Array<[string, (app: FastifyInstance) => unknown, RegExp]> = [
       ['no access', (app) => app.get('/api/x', async () => 'x'), /declares no access/],
-      ['unknown permission', (app) => app.get('/api/x', { config: { access: { kind: 'user', permission: 'teams:everything' as Permission } } }, async () => 'x'), /not in the permission catalogue/],
-      ['team permission without its team', (app) => app.get('/api/teams/:teamId/x', { config: { access: { kind: 'user', permission: 'team:read' } }, schema: { params: Type.Object({ teamId: Type.String() }) } }, async () => 'x'), /does not say which parameter/],
-      ['a team from a parameter the route has not', (app) => app.get('/api/x/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'instanceId' } }, schema: { params: Type.Object({ teamId: Type.String() }) } }, async () => 'x'), /finds its team in :instanceId/],
-      ['a path parameter without a schema', (app) => app.get('/api/x/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } } }, async () => 'x'), /no schema for its path parameter teamId/],
+      [
+        'unknown permission',
+        (app) => app.get('/api/x', { config: { access: { kind: 'user', permission: 'teams:everything' as Permission } } }, async () => 'x'),
+        /not in the permission catalogue/,
+      ],
+      [
+        'team permission without its team',
+        (app) =>
+          app.get(
+            '/api/teams/:teamId/x',
+            { config: { access: { kind: 'user', permission: 'team:read' } }, schema: { params: Type.Object({ teamId: Type.String() }) } },
+            async () => 'x',
+          ),
+        /does not say which parameter/,
+      ],
+      [
+        'a team from a parameter the route has not',
+        (app) =>
+          app.get(
+            '/api/x/:teamId',
+            { config: { access: { kind: 'user', permission: 'team:read', team: 'instanceId' } }, schema: { params: Type.Object({ teamId: Type.String() }) } },
+            async () => 'x',
+          ),
+        /finds its team in :instanceId/,
+      ],
+      [
+        'a path parameter without a schema',
+        (app) => app.get('/api/x/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } } }, async () => 'x'),
+        /no schema for its path parameter teamId/,
+      ],
     ];
     for (const [what, register, error] of attempts) {
       const app = Fastify();
-      registerAuth(app, { identity: unused, teamsStore: unused, config: { metricsToken: null }, teamResolvers: { instanceId: { what: 'Instance', resolve: unused } } as never, agentByToken: unused, deviceByCredential: unused, scimProviderByToken: unused });
+      registerAuth(app, {
+        identity: unused,
+        teamsStore: unused,
+        config: { metricsToken: null },
+        teamResolvers: { instanceId: { what: 'Instance', resolve: unused } } as never,
+        agentByToken: unused,
+        deviceByCredential: unused,
+        scimProviderByToken: unused,
+      });
       assert.throws(() => register(app), error, what);
       await app.close();
     }
@@ -130,7 +182,10 @@ describe('route declarations', () => {
   test('the SCIM routes are all under /scim/v2, and only they take a SCIM token', () => {
     const scimRoutes = routes.filter((r) => !isExempt(r) && r.config.scim === true).map(key);
     assert.ok(scimRoutes.length >= 14, scimRoutes.join('\n'));
-    assert.deepEqual(scimRoutes.filter((k) => !k.includes(' /scim/v2/')), []);
+    assert.deepEqual(
+      scimRoutes.filter((k) => !k.includes(' /scim/v2/')),
+      [],
+    );
     assert.deepEqual(routes.filter((r) => !isExempt(r) && r.url.startsWith('/scim/') && r.config.scim !== true).map(key), []);
   });
 

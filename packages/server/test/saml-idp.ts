@@ -90,7 +90,11 @@ const responseTemplate = [
 function keyPair(cn: string): { key: string; cert: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-saml-idp-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '365', '-subj', `/CN=${cn}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '365', '-subj', `/CN=${cn}`],
+      { stdio: 'ignore' },
+    );
     return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -137,19 +141,20 @@ export async function startSamlIdp(): Promise<SamlIdp> {
   const idpKeys = keyPair('Plant SAML IdP signing');
   const strangerKeys = keyPair('Plant SAML IdP signing'); // same name, other key: only the key tells them apart
   // samlify warns on each of these that there is no SingleLogoutService: this IdP has none.
-  const entity = (keys: { key: string; cert: string }) => IdentityProvider({
-    entityID: entityId,
-    privateKey: keys.key,
-    signingCert: keys.cert,
-    requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-    nameIDFormat: [Constants.namespace.format.emailAddress],
-    // An empty attribute list: samlify warns of a template without one (the statement is in the template).
-    loginResponseTemplate: { context: responseTemplate, attributes: [] },
-    singleSignOnService: [
-      { Binding: Constants.namespace.binding.redirect, Location: ssoUrl },
-      { Binding: Constants.namespace.binding.post, Location: ssoUrl },
-    ],
-  });
+  const entity = (keys: { key: string; cert: string }) =>
+    IdentityProvider({
+      entityID: entityId,
+      privateKey: keys.key,
+      signingCert: keys.cert,
+      requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+      nameIDFormat: [Constants.namespace.format.emailAddress],
+      // An empty attribute list: samlify warns of a template without one (the statement is in the template).
+      loginResponseTemplate: { context: responseTemplate, attributes: [] },
+      singleSignOnService: [
+        { Binding: Constants.namespace.binding.redirect, Location: ssoUrl },
+        { Binding: Constants.namespace.binding.post, Location: ssoUrl },
+      ],
+    });
   const idp = entity(idpKeys);
   const stranger = entity(strangerKeys);
   let currentUser = defaultSamlUser;
@@ -165,26 +170,32 @@ export async function startSamlIdp(): Promise<SamlIdp> {
     });
     const signer: IdentityProviderInstance = options.signer === 'stranger' ? stranger : idp;
     const id = `_${randomUUID()}`;
-    const { context } = await signer.createLoginResponse(sp, { extract: { request: { id: options.inResponseTo } } }, 'post', {}, {
-      customTagReplacement: (template) => ({
-        id,
-        context: SamlLib.replaceTagsByValue(template, {
-          ID: id,
-          AssertionID: `_${randomUUID()}`,
-          IssueInstant: now.toISOString(),
-          Destination: options.acsUrl,
-          InResponseTo: options.inResponseTo,
-          Issuer: entityId,
-          NameID: user.nameId,
-          NotBefore: (options.notBefore ?? new Date(now.getTime() - 60_000)).toISOString(),
-          NotOnOrAfter: (options.notOnOrAfter ?? new Date(now.getTime() + 5 * 60_000)).toISOString(),
-          Audience: options.audience,
-          AuthnContextClassRef: user.authnContextClassRef ?? Constants.namespace.authnContextClassRef.passwordProtectedTransport,
-          Email: user.email,
-          Name: user.name,
-        }).replace('[Groups]', user.groups.map((g) => `<saml:AttributeValue xsi:type="xs:string">${escape(g)}</saml:AttributeValue>`).join('')),
-      }),
-    });
+    const { context } = await signer.createLoginResponse(
+      sp,
+      { extract: { request: { id: options.inResponseTo } } },
+      'post',
+      {},
+      {
+        customTagReplacement: (template) => ({
+          id,
+          context: SamlLib.replaceTagsByValue(template, {
+            ID: id,
+            AssertionID: `_${randomUUID()}`,
+            IssueInstant: now.toISOString(),
+            Destination: options.acsUrl,
+            InResponseTo: options.inResponseTo,
+            Issuer: entityId,
+            NameID: user.nameId,
+            NotBefore: (options.notBefore ?? new Date(now.getTime() - 60_000)).toISOString(),
+            NotOnOrAfter: (options.notOnOrAfter ?? new Date(now.getTime() + 5 * 60_000)).toISOString(),
+            Audience: options.audience,
+            AuthnContextClassRef: user.authnContextClassRef ?? Constants.namespace.authnContextClassRef.passwordProtectedTransport,
+            Email: user.email,
+            Name: user.name,
+          }).replace('[Groups]', user.groups.map((g) => `<saml:AttributeValue xsi:type="xs:string">${escape(g)}</saml:AttributeValue>`).join('')),
+        }),
+      },
+    );
     if (!options.tamper && !options.wrap) return context;
     return Buffer.from(forge(Buffer.from(context, 'base64').toString('utf8'), options)).toString('base64');
   }

@@ -56,9 +56,13 @@ for (const dialect of DIALECTS) {
       assert.notEqual(r.statusCode, 403, r.body);
     });
 
-    test('SCIM clients get SCIM\'s own error document (RFC 7644 §3.12) for bodies, ids and tokens the platform refuses', async () => {
+    test("SCIM clients get SCIM's own error document (RFC 7644 §3.12) for bodies, ids and tokens the platform refuses", async () => {
       const providerId = (
-        await admin.post('/api/platform/identity-providers', { name: 'Contoso Entra', oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' }, emailDomains: ['contoso.example'] })
+        await admin.post('/api/platform/identity-providers', {
+          name: 'Contoso Entra',
+          oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' },
+          emailDomains: ['contoso.example'],
+        })
       ).json().id;
       const scim = new Client(t);
       scim.bearer = (await admin.post(`/api/platform/identity-providers/${providerId}/scim-token`)).json().token;
@@ -75,7 +79,10 @@ for (const dialect of DIALECTS) {
       expectScimError(await scim.get('/scim/v2/Users/abc%00def'), 400, 'invalidValue');
       expectScimError(await scim.get('/scim/v2/Users?filter=' + 'x'.repeat(600)), 400, 'invalidValue');
       expectScimError(await scim.get(`/scim/v2/Users/${UNKNOWN_TEAM}`), 404);
-      expectScimError(await scim.request('POST', '/scim/v2/Users', JSON.stringify({ schemas: [], userName: 'x'.repeat(2_000_000) }), { 'content-type': 'application/scim+json' }), 413);
+      expectScimError(
+        await scim.request('POST', '/scim/v2/Users', JSON.stringify({ schemas: [], userName: 'x'.repeat(2_000_000) }), { 'content-type': 'application/scim+json' }),
+        413,
+      );
       const stranger = new Client(t);
       stranger.bearer = 'fgs_not-a-token';
       expectScimError(await stranger.get('/scim/v2/Users'), 401);

@@ -93,7 +93,12 @@ export function editorToken(platform: FakePlatform, permissions: EditorPermissio
 }
 
 /** A request to the instance's Node-RED admin API, straight to its loopback port. */
-export function admin(platform: FakePlatform, port: number, route: string, init: { token?: string; method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+export function admin(
+  platform: FakePlatform,
+  port: number,
+  route: string,
+  init: { token?: string; method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';

@@ -34,7 +34,10 @@ function idMaker(random: Random, taken: Set<string>): () => string {
   return () => {
     for (;;) {
       let id = '';
-      for (let i = 0; i < 4; i++) id += Math.floor(random() * 0x10000).toString(16).padStart(4, '0');
+      for (let i = 0; i < 4; i++)
+        id += Math.floor(random() * 0x10000)
+          .toString(16)
+          .padStart(4, '0');
       if (!taken.has(id)) {
         taken.add(id);
         return id;
@@ -201,7 +204,19 @@ function telemetryChain(c: Context): Chain {
       wires: [[4]],
     },
     {
-      make: () => ({ type: 'mqtt out', name: 'publish alarm', topic: '', qos: '1', retain: 'false', respTopic: '', contentType: '', userProps: '', correl: '', expiry: '', broker }),
+      make: () => ({
+        type: 'mqtt out',
+        name: 'publish alarm',
+        topic: '',
+        qos: '1',
+        retain: 'false',
+        respTopic: '',
+        contentType: '',
+        userProps: '',
+        correl: '',
+        expiry: '',
+        broker,
+      }),
       wires: [],
     },
     { make: () => debugNode(`${signal.name} ok`), wires: [] },
@@ -272,7 +287,19 @@ function commandChain(c: Context): Chain {
     { make: () => ({ type: 'mqtt in', name: 'commands', topic: `${base}/cmd`, qos: '2', datatype: 'json', broker, nl: false, rap: true, rh: 0, inputs: 0 }), wires: [[1]] },
     { make: () => functionNode('validate command', commandCode(c.line), 2), wires: [[2], [3]] },
     {
-      make: () => ({ type: 'mqtt out', name: 'to PLC gateway', topic: `${base}/plc/cmd`, qos: '2', retain: 'false', respTopic: '', contentType: '', userProps: '', correl: '', expiry: '', broker }),
+      make: () => ({
+        type: 'mqtt out',
+        name: 'to PLC gateway',
+        topic: `${base}/plc/cmd`,
+        qos: '2',
+        retain: 'false',
+        respTopic: '',
+        contentType: '',
+        userProps: '',
+        correl: '',
+        expiry: '',
+        broker,
+      }),
       wires: [],
     },
     { make: () => debugNode('rejected command'), wires: [] },
@@ -291,7 +318,20 @@ export function makeFlow(nodeCount: number, seed = 1): NodeRedNode[] {
   const tls = id();
   const brokers = [id(), id()];
   const config: NodeRedNode[] = [
-    { id: tls, type: 'tls-config', name: 'plant CA', cert: '', key: '', ca: '', certname: '', keyname: '', caname: 'plant-ca.pem', servername: '', verifyservercert: true, alpnprotocol: '' },
+    {
+      id: tls,
+      type: 'tls-config',
+      name: 'plant CA',
+      cert: '',
+      key: '',
+      ca: '',
+      certname: '',
+      keyname: '',
+      caname: 'plant-ca.pem',
+      servername: '',
+      verifyservercert: true,
+      alpnprotocol: '',
+    },
     ...brokers.map((broker, i) => ({
       id: broker,
       type: 'mqtt-broker',
@@ -384,7 +424,12 @@ export function mutateFlow(before: readonly NodeRedNode[], plan: MutationPlan, s
   const removed = new Set<string>();
   const candidates = after.filter((n) => n.type === 'http in');
   while (removed.size < plan.remove) {
-    const [start] = takeRandom(random, candidates.filter((n) => !removed.has(n.id)), 1, 'more http endpoints to remove');
+    const [start] = takeRandom(
+      random,
+      candidates.filter((n) => !removed.has(n.id)),
+      1,
+      'more http endpoints to remove',
+    );
     const queue = [start!.id];
     while (queue.length > 0) {
       const next = queue.pop()!;
@@ -396,13 +441,23 @@ export function mutateFlow(before: readonly NodeRedNode[], plan: MutationPlan, s
   ids.removed = [...removed];
   const kept = after.filter((n) => !removed.has(n.id));
 
-  for (const node of takeRandom(random, kept.filter((n) => n.type === 'function'), plan.change, 'function nodes')) {
+  for (const node of takeRandom(
+    random,
+    kept.filter((n) => n.type === 'function'),
+    plan.change,
+    'function nodes',
+  )) {
     const lines = (node.func as string).split('\n');
     lines[1] = `${lines[1]} // reviewed in MoC`;
     node.func = lines.join('\n');
     ids.changed.push(node.id);
   }
-  for (const node of takeRandom(random, kept.filter((n) => n.type === 'inject'), plan.move, 'inject nodes')) {
+  for (const node of takeRandom(
+    random,
+    kept.filter((n) => n.type === 'inject'),
+    plan.move,
+    'inject nodes',
+  )) {
     node.x = (node.x as number) + 40;
     node.y = (node.y as number) + 20;
     ids.moved.push(node.id);
@@ -412,7 +467,12 @@ export function mutateFlow(before: readonly NodeRedNode[], plan: MutationPlan, s
     node.wires = [node.wires![1]!, node.wires![0]!];
     ids.rewired.push(node.id);
   }
-  for (const node of takeRandom(random, kept.filter((n) => n.type === 'tab'), plan.rename, 'tabs')) {
+  for (const node of takeRandom(
+    random,
+    kept.filter((n) => n.type === 'tab'),
+    plan.rename,
+    'tabs',
+  )) {
     node.label = `${node.label as string} (v2)`;
     ids.renamed.push(node.id);
   }

@@ -264,12 +264,7 @@ const FLOW: NodeRedNode[] = [
     name: 'machine state',
     property: 'payload.state',
     propertyType: 'msg',
-    rules: [
-      { t: 'eq', v: 'RUN', vt: 'str' },
-      { t: 'eq', v: 'IDLE', vt: 'str' },
-      { t: 'eq', v: 'FAULT', vt: 'str' },
-      { t: 'else' },
-    ],
+    rules: [{ t: 'eq', v: 'RUN', vt: 'str' }, { t: 'eq', v: 'IDLE', vt: 'str' }, { t: 'eq', v: 'FAULT', vt: 'str' }, { t: 'else' }],
     checkall: 'false',
     repair: false,
     outputs: 4,
@@ -307,7 +302,18 @@ const FLOW: NodeRedNode[] = [
     y: 440,
     wires: [[PLANT.linkCallState]],
   },
-  { id: PLANT.linkCallState, type: 'link call', z: PLANT.tabFilling, name: 'line state', links: [PLANT.linkInState], linkType: 'static', timeout: '5', x: 390, y: 440, wires: [[PLANT.httpReply]] },
+  {
+    id: PLANT.linkCallState,
+    type: 'link call',
+    z: PLANT.tabFilling,
+    name: 'line state',
+    links: [PLANT.linkInState],
+    linkType: 'static',
+    timeout: '5',
+    x: 390,
+    y: 440,
+    wires: [[PLANT.httpReply]],
+  },
   { id: PLANT.httpReply, type: 'http response', z: PLANT.tabFilling, name: 'status reply', statusCode: '', headers: {}, x: 570, y: 440, wires: [] },
 
   // Alarms & services

@@ -13,7 +13,9 @@ const team = (id: string) => ({ id, name: `Team ${id}`, require_mfa: 0, created_
 /** Fails instead of hanging: a read that waits for the transaction's own connection never ends. */
 function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 for (const dialect of DIALECTS) {
@@ -55,7 +57,11 @@ for (const dialect of DIALECTS) {
 
     test('a transaction started inside another is refused at once, not left waiting', async () => {
       await assert.rejects(
-        within(3000, t.database.db.transaction().execute(async () => t.database.db.transaction().execute(async () => 'inner')), 'a nested transaction'),
+        within(
+          3000,
+          t.database.db.transaction().execute(async () => t.database.db.transaction().execute(async () => 'inner')),
+          'a nested transaction',
+        ),
         /started inside another one/,
       );
     });

@@ -50,8 +50,7 @@ export interface Database {
  * material]; on PostgreSQL (whose json_build_array spaces its commas) it is an AuditRow.
  */
 export type AuditRowSource =
-  | { dialect: 'sqlite'; file: string; rangeSql: string; materialInSql: true }
-  | { dialect: 'postgres'; url: string; schema: string | null; rangeSql: string; materialInSql: false };
+  { dialect: 'sqlite'; file: string; rangeSql: string; materialInSql: true } | { dialect: 'postgres'; url: string; schema: string | null; rangeSql: string; materialInSql: false };
 
 /**
  * audit_events columns in AuditRow order: the hashed fields in the order the chain hashes

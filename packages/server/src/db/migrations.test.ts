@@ -45,13 +45,15 @@ for (const dialect of DIALECTS) {
       for (const drop of drops) await drop();
     });
 
-    test('0010 moves an OIDC provider\'s settings into its settings column and keeps its sealed secret', async () => {
+    test("0010 moves an OIDC provider's settings into its settings column and keeps its sealed secret", async () => {
       const database = await emptyDatabase(dialect);
       drops.push(database.drop);
       const before = await database.open('0009_sso_test_sign_in');
       const now = new Date().toISOString();
       await sql`insert into identity_providers (id, kind, name, enabled, issuer_url, client_id, client_secret_enc, scopes, groups_claim, email_domains, mappings, mfa_acr_values, admin_group, disable_local_passwords, created_at, updated_at)
-        values ('p1', 'oidc', 'Contoso Entra', 1, 'https://login.contoso.example/v2.0', 'flowgate', 'sealed-secret', 'openid email', 'roles', '["contoso.example"]', '[]', '[]', null, 0, ${now}, ${now})`.execute(before.db);
+        values ('p1', 'oidc', 'Contoso Entra', 1, 'https://login.contoso.example/v2.0', 'flowgate', 'sealed-secret', 'openid email', 'roles', '["contoso.example"]', '[]', '[]', null, 0, ${now}, ${now})`.execute(
+        before.db,
+      );
       // A person linked to it: dropping the provider's old columns must not take the link with it.
       await sql`insert into users (id, email, name, password_hash, platform_role, status, failed_logins, locked_until, mfa_secret_enc, mfa_enrolled_at, mfa_last_step, created_at, updated_at)
         values ('u1', 'erin@contoso.example', 'Erin', null, 'user', 'active', 0, null, null, null, null, ${now}, ${now})`.execute(before.db);
@@ -75,12 +77,22 @@ for (const dialect of DIALECTS) {
       const now = '2026-11-30T08:00:00.000Z';
       await sql`insert into teams (id, name, require_mfa, created_at, updated_at) values ('t1', 'Bottling', 0, ${now}, ${now})`.execute(before.db);
       await sql`insert into applications (id, team_id, name, description, created_at, updated_at) values ('a1', 't1', 'Filler', '', ${now}, ${now})`.execute(before.db);
-      for (const [id, status, running] of [['i1', 'running', 's1'], ['i2', 'crashed', 's3'], ['i3', 'stopped', null], ['i4', 'running', 's2']] as const) {
+      for (const [id, status, running] of [
+        ['i1', 'running', 's1'],
+        ['i2', 'crashed', 's3'],
+        ['i3', 'stopped', null],
+        ['i4', 'running', 's2'],
+      ] as const) {
         await sql`insert into instances (id, application_id, team_id, name, node_red_version, desired_state, status, status_detail, target_snapshot_id, running_snapshot_id, endpoint_access, agent_token_hash, credential_secret_enc, editor_key_enc, generation, created_at, updated_at)
           values (${id}, 'a1', 't1', ${id}, '4.1.8', 'running', ${status}, null, ${running}, ${running}, 'team', ${`hash-${id}`}, 'x', 'x', 1, ${now}, ${now})`.execute(before.db);
       }
       const earlier = '2026-11-29T17:30:00.000Z';
-      for (const [id, instance, kind, at] of [['s1', 'i1', 'manual', now], ['s2', 'i1', 'manual', now], ['s3', 'i2', 'manual', now], ['s4', 'i3', 'auto', earlier]] as const) {
+      for (const [id, instance, kind, at] of [
+        ['s1', 'i1', 'manual', now],
+        ['s2', 'i1', 'manual', now],
+        ['s3', 'i2', 'manual', now],
+        ['s4', 'i3', 'auto', earlier],
+      ] as const) {
         await sql`insert into snapshots (id, instance_id, team_id, hash, name, description, kind, content, node_count, created_by, created_by_label, created_at)
           values (${id}, ${instance}, 't1', ${`h-${id}`}, ${id}, '', ${kind}, '{}', 0, null, null, ${at})`.execute(before.db);
       }

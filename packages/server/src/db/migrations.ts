@@ -10,12 +10,7 @@ type Step = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 async function appendOnlyTriggers(db: Kysely<unknown>, dialect: Dialect, table: string): Promise<void> {
   if (dialect === 'sqlite') {
     for (const op of ['UPDATE', 'DELETE']) {
-      await sql
-        .raw(
-          `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} ` +
-            `BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
-        )
-        .execute(db);
+      await sql.raw(`CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} ` + `BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`).execute(db);
     }
     return;
   }
@@ -25,18 +20,8 @@ async function appendOnlyTriggers(db: Kysely<unknown>, dialect: Dialect, table: 
        BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$`,
     )
     .execute(db);
-  await sql
-    .raw(
-      `CREATE TRIGGER ${table}_no_change BEFORE UPDATE OR DELETE ON ${table} ` +
-        `FOR EACH ROW EXECUTE FUNCTION flowgate_refuse_change()`,
-    )
-    .execute(db);
-  await sql
-    .raw(
-      `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} ` +
-        `FOR EACH STATEMENT EXECUTE FUNCTION flowgate_refuse_change()`,
-    )
-    .execute(db);
+  await sql.raw(`CREATE TRIGGER ${table}_no_change BEFORE UPDATE OR DELETE ON ${table} ` + `FOR EACH ROW EXECUTE FUNCTION flowgate_refuse_change()`).execute(db);
+  await sql.raw(`CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} ` + `FOR EACH STATEMENT EXECUTE FUNCTION flowgate_refuse_change()`).execute(db);
 }
 
 /** Rows that may be added and deleted (retention, a deleted instance) but never changed. */
@@ -362,8 +347,14 @@ const steps: Array<[string, Step]> = [
       ] as const) {
         await db.schema.alterTable('devices').addColumn(name, type).execute();
       }
-      await db.schema.alterTable('devices').addColumn('state', 'text', (c) => c.notNull().defaultTo('unknown')).execute();
-      await db.schema.alterTable('devices').addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('devices')
+        .addColumn('state', 'text', (c) => c.notNull().defaultTo('unknown'))
+        .execute();
+      await db.schema
+        .alterTable('devices')
+        .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('devices').addColumn('cpu_percent', real).execute();
       await db.schema.alterTable('devices').addColumn('memory_mb', real).execute();
       await db.schema.alterTable('device_groups').addColumn('target_snapshot_id', 'text').execute();
@@ -499,16 +490,33 @@ const steps: Array<[string, Step]> = [
     '0009_sso_test_sign_in',
     async (db) => {
       // 'test': an admin's test sign-in, which reports what the provider sent instead of signing in.
-      await db.schema.alterTable('sso_requests').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('sign-in')).execute();
+      await db.schema
+        .alterTable('sso_requests')
+        .addColumn('purpose', 'text', (c) => c.notNull().defaultTo('sign-in'))
+        .execute();
     },
   ],
   [
     '0010_sso_kinds',
     async (db) => {
       // SAML and LDAP providers beside OIDC: what differs by kind moves into one JSON column.
-      await db.schema.alterTable('identity_providers').addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema
+        .alterTable('identity_providers')
+        .addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
       await db.schema.alterTable('identity_providers').addColumn('secret_enc', 'text').execute();
-      type Before = { identity_providers: { id: string; issuer_url: string; client_id: string; client_secret_enc: string; scopes: string; groups_claim: string; settings: string; secret_enc: string | null } };
+      type Before = {
+        identity_providers: {
+          id: string;
+          issuer_url: string;
+          client_id: string;
+          client_secret_enc: string;
+          scopes: string;
+          groups_claim: string;
+          settings: string;
+          secret_enc: string | null;
+        };
+      };
       const before = db as unknown as Kysely<Before>;
       const oidc = await before.selectFrom('identity_providers').select(['id', 'issuer_url', 'client_id', 'client_secret_enc', 'scopes', 'groups_claim']).execute();
       for (const p of oidc) {

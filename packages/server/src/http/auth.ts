@@ -210,9 +210,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       throw new UnauthenticatedError();
     }
     if (auth.session && auth.session.stage !== 'full' && !access.partialSession?.includes(auth.session.stage)) {
-      throw new UnauthenticatedError(
-        auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.',
-      );
+      throw new UnauthenticatedError(auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.');
     }
     // Cookies ride along on cross-site requests; the header cannot (SR 3.8 session integrity).
     if (auth.session && !SAFE_METHODS.has(request.method) && !byEditorToken) assertCsrf(request, sessionToken);
@@ -251,10 +249,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           : auth.token && SESSION_ONLY_PERMISSIONS.includes(permission)
             ? `${permission} is for a signed-in browser session; API tokens do not carry it.`
             : auth.token && !tokenAllows(auth.token, permission)
-            ? `This API token is read-only; ${permission} needs a read-write token.`
-            : outsiderAtMembersOnly
-              ? `Only the team's people open its Node-RED editors (${permission}): join the team first, which is recorded in the audit log.`
-              : `Your role does not allow ${permission}.`,
+              ? `This API token is read-only; ${permission} needs a read-write token.`
+              : outsiderAtMembersOnly
+                ? `Only the team's people open its Node-RED editors (${permission}): join the team first, which is recorded in the audit log.`
+                : `Your role does not allow ${permission}.`,
       ).audited({
         event: 'auth.access.denied',
         teamId,

@@ -48,7 +48,10 @@ for (const dialect of DIALECTS) {
       assert.equal(r.json().detail, 'The current password is wrong.');
       const events = await refusals('user.password.changed');
       assert.equal(events.length, 1, JSON.stringify(events));
-      assert.deepEqual({ outcome: events[0]!.outcome, actor: events[0]!.actor_label, reason: JSON.parse(events[0]!.details).reason }, { outcome: 'denied', actor: ADMIN.email, reason: 'wrong current password' });
+      assert.deepEqual(
+        { outcome: events[0]!.outcome, actor: events[0]!.actor_label, reason: JSON.parse(events[0]!.details).reason },
+        { outcome: 'denied', actor: ADMIN.email, reason: 'wrong current password' },
+      );
     });
 
     test('a refusal whose event cannot be written is answered 503, not as if it were on record', async () => {

@@ -24,7 +24,11 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 const SCIM_PREFIX = '/scim/';
 /** RFC 7644 §3.12: what a SCIM client reads of a refusal, and which scimType a framework refusal is. */
 const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
-const SCIM_TYPES: Record<string, string> = { [TYPE_BASE + 'validation']: 'invalidValue', [TYPE_BASE + 'malformed-json']: 'invalidSyntax', [TYPE_BASE + 'bad-url']: 'invalidSyntax' };
+const SCIM_TYPES: Record<string, string> = {
+  [TYPE_BASE + 'validation']: 'invalidValue',
+  [TYPE_BASE + 'malformed-json']: 'invalidSyntax',
+  [TYPE_BASE + 'bad-url']: 'invalidSyntax',
+};
 
 /**
  * The same problem in SCIM's own error format, for an identity provider's SCIM client: a

@@ -10,9 +10,18 @@ import { ADMIN, Client, setupAdmin, startTestApp, type TestApp } from '../../tes
  * limit they spend.
  */
 const signInFrom = (t: TestApp, forwardedFor: string) =>
-  t.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor, 'content-type': 'application/json' }, payload: { email: ADMIN.email, password: 'not the password' } });
+  t.app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    remoteAddress: '127.0.0.1',
+    headers: { 'x-forwarded-for': forwardedFor, 'content-type': 'application/json' },
+    payload: { email: ADMIN.email, password: 'not the password' },
+  });
 
-for (const [trusted, expected] of [[true, '203.0.113.7'], [false, '127.0.0.1']] as const) {
+for (const [trusted, expected] of [
+  [true, '203.0.113.7'],
+  [false, '127.0.0.1'],
+] as const) {
   describe(`a request through a proxy ${trusted ? 'named' : 'not named'} in FLOWGATE_TRUST_PROXY`, () => {
     let t: TestApp;
     let admin: Client;
@@ -34,6 +43,10 @@ test('FLOWGATE_TRUST_PROXY takes addresses and CIDR ranges, and refuses anything
   assert.deepEqual(loadConfig({}).trustProxy, [], 'no proxy is believed by default');
   assert.deepEqual(loadConfig({ FLOWGATE_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
   for (const wrong of ['proxy.plant.example', '10.0.0.0/33', '10.0.0.1/8/2', 'true']) {
-    assert.throws(() => loadConfig({ FLOWGATE_TRUST_PROXY: wrong }), (e: unknown) => e instanceof ConfigError && e.message.includes(wrong.split(',')[0]!), wrong);
+    assert.throws(
+      () => loadConfig({ FLOWGATE_TRUST_PROXY: wrong }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(wrong.split(',')[0]!),
+      wrong,
+    );
   }
 });

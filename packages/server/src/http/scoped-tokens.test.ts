@@ -36,7 +36,11 @@ for (const dialect of DIALECTS) {
     after(() => t.close());
 
     test("an admin's token scoped to team A reads team A's resources and gets 404 for team B's", async () => {
-      assert.deepEqual(((await scoped.get('/api/teams')).json() as Array<{ id: string }>).map((team) => team.id), [teamA], 'its team list holds team A alone');
+      assert.deepEqual(
+        ((await scoped.get('/api/teams')).json() as Array<{ id: string }>).map((team) => team.id),
+        [teamA],
+        'its team list holds team A alone',
+      );
       const own = await scoped.get(`/api/applications/${appA}`);
       assert.equal(own.statusCode, 200, own.body);
       assert.equal(own.json().application.name, 'Filler');

@@ -206,10 +206,7 @@ test('the HMAC is computed over the 8-byte big-endian counter (independent check
 
 test('otpauthUrl follows the key URI format', () => {
   const secret = 'JBSWY3DPEHPK3PXP';
-  assert.equal(
-    otpauthUrl({ issuer: 'Flowgate', account: 'ann.lee@example.com', secret }),
-    'otpauth://totp/Flowgate:ann.lee%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Flowgate',
-  );
+  assert.equal(otpauthUrl({ issuer: 'Flowgate', account: 'ann.lee@example.com', secret }), 'otpauth://totp/Flowgate:ann.lee%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Flowgate');
   const url = new URL(otpauthUrl({ issuer: 'Flowgate Plant 1', account: 'a+b@x.io', secret: 'jbsw y3dp ehpk 3pxp' }));
   assert.equal(url.protocol, 'otpauth:');
   assert.equal(url.searchParams.get('secret'), 'JBSWY3DPEHPK3PXP');

@@ -57,7 +57,10 @@ export function base32Encode(data: Uint8Array): string {
  * secret from the screen), and trailing '=' padding. Throws on anything else.
  */
 export function base32Decode(input: string): Buffer {
-  const cleaned = input.replace(/[\s-]+/g, '').replace(/=+$/, '').toUpperCase();
+  const cleaned = input
+    .replace(/[\s-]+/g, '')
+    .replace(/=+$/, '')
+    .toUpperCase();
   const rest = cleaned.length % 8;
   if (rest === 1 || rest === 3 || rest === 6) throw new Error('not valid base32: wrong length');
   const out: number[] = [];
@@ -213,7 +216,10 @@ export function generateRecoveryCodes(count = 10): string[] {
  * case, spaces and hyphens; null if it cannot be a recovery code. Hash this form.
  */
 export function normalizeRecoveryCode(input: string): string | null {
-  const cleaned = input.normalize('NFKC').toLowerCase().replace(/[\s-]+/g, '');
+  const cleaned = input
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s-]+/g, '');
   if (cleaned.length !== RECOVERY_CODE_LENGTH) return null;
   for (const ch of cleaned) if (!RECOVERY_CODE_ALPHABET.includes(ch)) return null;
   return formatRecoveryCode(cleaned);

@@ -30,14 +30,7 @@ export function ConfirmButton({
   const [asking, setAsking] = useState(false);
   if (!asking) {
     return (
-      <button
-        type="button"
-        className={danger ? 'danger-outline' : ''}
-        aria-label={accessibleName}
-        title={title}
-        disabled={disabled || pending}
-        onClick={() => setAsking(true)}
-      >
+      <button type="button" className={danger ? 'danger-outline' : ''} aria-label={accessibleName} title={title} disabled={disabled || pending} onClick={() => setAsking(true)}>
         {label}
       </button>
     );

@@ -7,8 +7,7 @@ export function RecoveryCodes({ codes }: { codes: string[] }) {
     <section className="notice notice-success" aria-labelledby="recovery-title">
       <h3 id="recovery-title">Your recovery codes</h3>
       <p>
-        Each code signs you in once if you lose your phone. <strong>They are shown only now:</strong> store them in your password manager
-        or print them.
+        Each code signs you in once if you lose your phone. <strong>They are shown only now:</strong> store them in your password manager or print them.
       </p>
       <ol className="recovery-codes mono" aria-label="Recovery codes">
         {codes.map((code) => (

@@ -24,7 +24,10 @@ export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string;
     setInstances([]);
     setInstanceId('');
     if (!applicationId) return;
-    void api.get<{ instances: Instance[] }>(`/api/applications/${encodeURIComponent(applicationId)}`).then((d) => setInstances(d.instances), () => setInstances([]));
+    void api.get<{ instances: Instance[] }>(`/api/applications/${encodeURIComponent(applicationId)}`).then(
+      (d) => setInstances(d.instances),
+      () => setInstances([]),
+    );
   }, [api, applicationId]);
   useEffect(() => {
     setSnapshots([]);

@@ -26,16 +26,34 @@ type Draft = {
 };
 
 const EMPTY: Draft = {
-  kind: 'oidc', name: '', settings: EMPTY_KIND_DRAFTS, emailDomains: '', adminGroup: '', mfaAcrValues: '', mappings: [], disableLocalPasswords: false, enabled: true,
+  kind: 'oidc',
+  name: '',
+  settings: EMPTY_KIND_DRAFTS,
+  emailDomains: '',
+  adminGroup: '',
+  mfaAcrValues: '',
+  mappings: [],
+  disableLocalPasswords: false,
+  enabled: true,
 };
 
-const list = (text: string) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+const list = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function draftOf(p: IdentityProvider): Draft {
   return {
-    kind: p.kind, name: p.name, settings: kindDraftsOf(p),
-    emailDomains: p.emailDomains.join(', '), adminGroup: p.adminGroup ?? '', mfaAcrValues: p.mfaAcrValues.join(', '),
-    mappings: p.mappings.map((m) => ({ ...m, role: m.role as TeamRole })), disableLocalPasswords: p.disableLocalPasswords, enabled: p.enabled,
+    kind: p.kind,
+    name: p.name,
+    settings: kindDraftsOf(p),
+    emailDomains: p.emailDomains.join(', '),
+    adminGroup: p.adminGroup ?? '',
+    mfaAcrValues: p.mfaAcrValues.join(', '),
+    mappings: p.mappings.map((m) => ({ ...m, role: m.role as TeamRole })),
+    disableLocalPasswords: p.disableLocalPasswords,
+    enabled: p.enabled,
   };
 }
 
@@ -80,8 +98,8 @@ export function IdentityProvidersSection() {
     <section aria-labelledby="idp-title">
       <h2 id="idp-title">Sign-in providers</h2>
       <p className="muted">
-        People of these email domains sign in through their company's identity provider (OpenID Connect or SAML 2.0) or with their directory password (LDAP, Active Directory); their groups give their
-        team roles at every sign-in.
+        People of these email domains sign in through their company's identity provider (OpenID Connect or SAML 2.0) or with their directory password (LDAP, Active Directory);
+        their groups give their team roles at every sign-in.
       </p>
       {providers.loading && !providers.data && <Loading what="sign-in providers" />}
       <ProblemNotice problem={providers.error} />
@@ -134,12 +152,24 @@ export function IdentityProvidersSection() {
                     {p.scimEnabled ? 'New SCIM token' : 'Turn on SCIM'}
                   </button>
                   {p.scimEnabled && (
-                    <ConfirmButton label="Turn off SCIM" accessibleName={`Turn off SCIM for ${p.name}`} question="Its SCIM token stops working; the people it provisioned stay." onConfirm={() => scimToken.run(p, false)} pending={scimToken.pending} />
+                    <ConfirmButton
+                      label="Turn off SCIM"
+                      accessibleName={`Turn off SCIM for ${p.name}`}
+                      question="Its SCIM token stops working; the people it provisioned stay."
+                      onConfirm={() => scimToken.run(p, false)}
+                      pending={scimToken.pending}
+                    />
                   )}
                   <button type="button" onClick={() => setEditing(p)}>
                     Edit
                   </button>
-                  <ConfirmButton label="Remove" accessibleName={`Remove ${p.name}`} question={`Remove ${p.name}? Its people can no longer sign in through it.`} onConfirm={() => remove.run(p)} pending={remove.pending} />
+                  <ConfirmButton
+                    label="Remove"
+                    accessibleName={`Remove ${p.name}`}
+                    question={`Remove ${p.name}? Its people can no longer sign in through it.`}
+                    onConfirm={() => remove.run(p)}
+                    pending={remove.pending}
+                  />
                 </div>
               )}
               {mayWrite && p.kind === 'ldap' && tryingDirectory === p.id && <DirectoryTrySignIn provider={p} teams={teams.data ?? []} onClose={() => setTryingDirectory(null)} />}
@@ -236,7 +266,15 @@ function DirectoryTrySignIn({ provider, teams, onClose }: { provider: IdentityPr
       }}
     >
       <p className="small">The directory checks this name and password as a sign-in would; nobody is signed in and the password is not kept.</p>
-      <Field label="User name" autoComplete="off" required maxLength={320} value={username} onChange={(e) => setUsername(e.target.value)} hint="As they type it at sign-in: their email, or what the user filter matches." />
+      <Field
+        label="User name"
+        autoComplete="off"
+        required
+        maxLength={320}
+        value={username}
+        onChange={(e) => setUsername(e.target.value)}
+        hint="As they type it at sign-in: their email, or what the user filter matches."
+      />
       <Field label="Password" type="password" autoComplete="off" required maxLength={1000} value={password} onChange={(e) => setPassword(e.target.value)} />
       <ProblemNotice problem={attempt.error} />
       {reply && 'problem' in reply && (
@@ -260,7 +298,9 @@ function DirectoryTrySignIn({ provider, teams, onClose }: { provider: IdentityPr
 /** What the provider sent for the admin who tried it, and what a real sign-in would make of it. */
 function TestSignInResult({ report, provider, teams }: { report: Omit<TestSignInReport, 'providerId'>; provider: IdentityProvider | null; teams: Team[] }) {
   const teamName = (id: string) => teams.find((t) => t.id === id)?.name ?? id;
-  const asserted = [report.amr.length ? `amr ${report.amr.join(', ')}` : '', report.acr ? `${provider?.kind === 'saml' ? 'AuthnContextClassRef' : 'acr'} ${report.acr}` : ''].filter(Boolean).join('; ');
+  const asserted = [report.amr.length ? `amr ${report.amr.join(', ')}` : '', report.acr ? `${provider?.kind === 'saml' ? 'AuthnContextClassRef' : 'acr'} ${report.acr}` : '']
+    .filter(Boolean)
+    .join('; ');
   return (
     <div className={`notice stack ${report.problems.length ? 'notice-error' : 'notice-success'}`} role="status" aria-label="Test sign-in result">
       <p className="notice-title">
@@ -281,7 +321,13 @@ function TestSignInResult({ report, provider, teams }: { report: Omit<TestSignIn
           <dt>Subject</dt>
           <dd className="mono small">{report.subject}</dd>
           <dt>Groups (from {report.groupsFrom})</dt>
-          <dd>{report.groupCount ? `${report.groups.join(', ')}${report.groupCount > report.groups.length ? ` … ${report.groupCount} in all` : ''}` : <span className="muted">none</span>}</dd>
+          <dd>
+            {report.groupCount ? (
+              `${report.groups.join(', ')}${report.groupCount > report.groups.length ? ` … ${report.groupCount} in all` : ''}`
+            ) : (
+              <span className="muted">none</span>
+            )}
+          </dd>
           <dt>Team roles</dt>
           <dd>{report.roles.length ? report.roles.map((r) => `${teamName(r.teamId)}: ${r.role}`).join(', ') : <span className="muted">none by mapping</span>}</dd>
           <dt>Platform admin</dt>
@@ -299,13 +345,22 @@ function ProviderForm({ existing, teams, onDone }: { existing: IdentityProvider 
   const kindId = useId();
   const [draft, setDraft] = useState<Draft>(existing ? draftOf(existing) : EMPTY);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
-  const setMapping = (i: number, patch: Partial<Mapping>) => set('mappings', draft.mappings.map((m, j) => (j === i ? { ...m, ...patch } : m)));
+  const setMapping = (i: number, patch: Partial<Mapping>) =>
+    set(
+      'mappings',
+      draft.mappings.map((m, j) => (j === i ? { ...m, ...patch } : m)),
+    );
   const save = useAction(async () => {
     const body = {
-      kind: draft.kind, name: draft.name, emailDomains: list(draft.emailDomains), adminGroup: draft.adminGroup.trim() || null,
+      kind: draft.kind,
+      name: draft.name,
+      emailDomains: list(draft.emailDomains),
+      adminGroup: draft.adminGroup.trim() || null,
       // A directory asserts no MFA: its sign-ins get Flowgate's own second factor where the policy asks for one.
       mfaAcrValues: draft.kind === 'ldap' ? [] : list(draft.mfaAcrValues),
-      mappings: draft.mappings.filter((m) => m.group.trim()), disableLocalPasswords: draft.disableLocalPasswords, enabled: draft.enabled,
+      mappings: draft.mappings.filter((m) => m.group.trim()),
+      disableLocalPasswords: draft.disableLocalPasswords,
+      enabled: draft.enabled,
       ...kindSection(draft.kind, draft.settings),
     };
     const saved = existing
@@ -349,10 +404,19 @@ function ProviderForm({ existing, teams, onDone }: { existing: IdentityProvider 
         label="Email domains"
         value={draft.emailDomains}
         onChange={(e) => set('emailDomains', e.target.value)}
-        hint={draft.kind === 'ldap' ? 'Comma-separated, e.g. contoso.example. Their passwords are checked against the directory.' : 'Comma-separated, e.g. contoso.example. The sign-in page sends these to the provider.'}
+        hint={
+          draft.kind === 'ldap'
+            ? 'Comma-separated, e.g. contoso.example. Their passwords are checked against the directory.'
+            : 'Comma-separated, e.g. contoso.example. The sign-in page sends these to the provider.'
+        }
       />
       <KindFields kind={draft.kind} drafts={draft.settings} onChange={(settings) => set('settings', settings)} editing={existing !== null} />
-      <Field label="Platform admin group" value={draft.adminGroup} onChange={(e) => set('adminGroup', e.target.value)} hint="Members of this group are platform admins. Empty: none by group." />
+      <Field
+        label="Platform admin group"
+        value={draft.adminGroup}
+        onChange={(e) => set('adminGroup', e.target.value)}
+        hint="Members of this group are platform admins. Empty: none by group."
+      />
       {draft.kind !== 'ldap' && (
         <Field
           label="ACR / AuthnContext values that mean MFA"
@@ -383,7 +447,16 @@ function ProviderForm({ existing, teams, onDone }: { existing: IdentityProvider 
                 ))}
               </select>
             </div>
-            <button type="button" aria-label={`Remove mapping ${i + 1}`} onClick={() => set('mappings', draft.mappings.filter((_, j) => j !== i))}>
+            <button
+              type="button"
+              aria-label={`Remove mapping ${i + 1}`}
+              onClick={() =>
+                set(
+                  'mappings',
+                  draft.mappings.filter((_, j) => j !== i),
+                )
+              }
+            >
               Remove
             </button>
           </div>

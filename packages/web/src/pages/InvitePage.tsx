@@ -84,10 +84,7 @@ export function InvitePage() {
           {!signedInAs && info.accountExists && (
             <div className="notice" role="note">
               <p>You have an account already. Sign in, then come back to this link to accept.</p>
-              <Link
-                className="button primary"
-                to={`/sign-in?email=${encodeURIComponent(info.email)}&next=${encodeURIComponent(`/invite/${token}`)}`}
-              >
+              <Link className="button primary" to={`/sign-in?email=${encodeURIComponent(info.email)}&next=${encodeURIComponent(`/invite/${token}`)}`}>
                 Sign in to accept
               </Link>
             </div>
@@ -103,14 +100,7 @@ export function InvitePage() {
             >
               <h2>Create your account</h2>
               <Field label="Email" value={info.email} readOnly hint="The invitation is for this address." />
-              <Field
-                label="Your name"
-                autoComplete="name"
-                required
-                maxLength={120}
-                value={form.name}
-                onChange={(e) => setForm({ ...form, name: e.target.value })}
-              />
+              <Field label="Your name" autoComplete="name" required maxLength={120} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
               <NewPasswordFields
                 value={form.password}
                 repeat={form.repeat}

@@ -100,13 +100,7 @@ function SettingsSection() {
             </p>
           </div>
           <div className="checkbox">
-            <input
-              id="platform-require-mfa"
-              type="checkbox"
-              checked={form.requireMfa}
-              disabled={!mayWrite}
-              onChange={(e) => setForm({ ...form, requireMfa: e.target.checked })}
-            />
+            <input id="platform-require-mfa" type="checkbox" checked={form.requireMfa} disabled={!mayWrite} onChange={(e) => setForm({ ...form, requireMfa: e.target.checked })} />
             <label htmlFor="platform-require-mfa">Require MFA for everyone on the platform</label>
           </div>
           <p className="hint">People without MFA are asked to set it up at their next sign-in.</p>

@@ -11,7 +11,16 @@ export const KIND_NAMES: Record<ProviderKind, string> = { oidc: 'OpenID Connect'
 export const KIND_BADGES: Record<ProviderKind, string> = { oidc: 'OIDC', saml: 'SAML', ldap: 'LDAP' };
 
 type OidcDraft = { issuerUrl: string; clientId: string; clientSecret: string; scopes: string; groupsClaim: string };
-type SamlDraft = { metadataUrl: string; metadataXml: string; idpEntityId: string; ssoUrl: string; certificates: string; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
+type SamlDraft = {
+  metadataUrl: string;
+  metadataXml: string;
+  idpEntityId: string;
+  ssoUrl: string;
+  certificates: string;
+  emailAttribute: string;
+  nameAttribute: string;
+  groupsAttribute: string;
+};
 type LdapDraft = {
   url: string;
   startTls: boolean;
@@ -34,8 +43,19 @@ export const EMPTY_KIND_DRAFTS: KindDrafts = {
   oidc: { issuerUrl: 'https://', clientId: '', clientSecret: '', scopes: 'openid email profile', groupsClaim: 'groups' },
   saml: { metadataUrl: '', metadataXml: '', idpEntityId: '', ssoUrl: '', certificates: '', emailAttribute: 'email', nameAttribute: 'name', groupsAttribute: 'groups' },
   ldap: {
-    url: '', startTls: true, caCertificate: '', bindDn: '', bindPassword: '', userBase: '', userFilter: '(|(mail={username})(userPrincipalName={username}))',
-    groupBase: '', groupFilter: '(|(member={dn})(uniqueMember={dn}))', groupNameAttribute: 'cn', emailAttribute: 'mail', nameAttribute: 'displayName', nestedGroups: true,
+    url: '',
+    startTls: true,
+    caCertificate: '',
+    bindDn: '',
+    bindPassword: '',
+    userBase: '',
+    userFilter: '(|(mail={username})(userPrincipalName={username}))',
+    groupBase: '',
+    groupFilter: '(|(member={dn})(uniqueMember={dn}))',
+    groupNameAttribute: 'cn',
+    emailAttribute: 'mail',
+    nameAttribute: 'displayName',
+    nestedGroups: true,
   },
 };
 
@@ -48,21 +68,39 @@ export function kindDraftsOf(p: IdentityProvider): KindDrafts {
   }
   if (p.kind === 'saml') {
     const { idpEntityId, ssoUrl, emailAttribute, nameAttribute, groupsAttribute, idpMetadataUrl } = p.saml;
-    return { ...EMPTY_KIND_DRAFTS, saml: { metadataUrl: idpMetadataUrl ?? '', metadataXml: '', idpEntityId, ssoUrl, certificates: '', emailAttribute, nameAttribute, groupsAttribute } };
+    return {
+      ...EMPTY_KIND_DRAFTS,
+      saml: { metadataUrl: idpMetadataUrl ?? '', metadataXml: '', idpEntityId, ssoUrl, certificates: '', emailAttribute, nameAttribute, groupsAttribute },
+    };
   }
   const l = p.ldap;
   return {
     ...EMPTY_KIND_DRAFTS,
     ldap: {
-      url: l.url, startTls: l.startTls, caCertificate: l.caCertificate ?? '', bindDn: l.bindDn, bindPassword: '', userBase: l.userBase, userFilter: l.userFilter, groupBase: l.groupBase,
-      groupFilter: l.groupFilter, groupNameAttribute: l.groupNameAttribute, emailAttribute: l.emailAttribute, nameAttribute: l.nameAttribute, nestedGroups: l.nestedGroups,
+      url: l.url,
+      startTls: l.startTls,
+      caCertificate: l.caCertificate ?? '',
+      bindDn: l.bindDn,
+      bindPassword: '',
+      userBase: l.userBase,
+      userFilter: l.userFilter,
+      groupBase: l.groupBase,
+      groupFilter: l.groupFilter,
+      groupNameAttribute: l.groupNameAttribute,
+      emailAttribute: l.emailAttribute,
+      nameAttribute: l.nameAttribute,
+      nestedGroups: l.nestedGroups,
     },
   };
 }
 
 /** The fields of a draft that are filled, trimmed: the empty ones are left to the server's default. */
 function filled<K extends string>(fields: Record<K, string>): Partial<Record<K, string>> {
-  return Object.fromEntries(Object.entries<string>(fields).map(([k, v]) => [k, v.trim()]).filter(([, v]) => v)) as Partial<Record<K, string>>;
+  return Object.fromEntries(
+    Object.entries<string>(fields)
+      .map(([k, v]) => [k, v.trim()])
+      .filter(([, v]) => v),
+  ) as Partial<Record<K, string>>;
 }
 
 /** The PEM certificates pasted into one text area (a bare base64 body counts as one). */
@@ -80,7 +118,11 @@ export function kindSection(kind: ProviderKind, drafts: KindDrafts): Record<stri
     const { metadataUrl, metadataXml, idpEntityId, ssoUrl, certificates, ...attributes } = drafts.saml;
     const certs = certificatesIn(certificates);
     // The metadata's URL first (it is read again at every certificate check), then a pasted copy, then by hand.
-    const idp = metadataUrl.trim() ? { idpMetadataUrl: metadataUrl.trim() } : metadataXml.trim() ? { metadataXml: metadataXml.trim() } : { ...filled({ idpEntityId, ssoUrl }), ...(certs.length ? { certificates: certs } : {}) };
+    const idp = metadataUrl.trim()
+      ? { idpMetadataUrl: metadataUrl.trim() }
+      : metadataXml.trim()
+        ? { metadataXml: metadataXml.trim() }
+        : { ...filled({ idpEntityId, ssoUrl }), ...(certs.length ? { certificates: certs } : {}) };
     return { saml: { ...idp, ...filled(attributes) } };
   }
   const { startTls, nestedGroups, bindPassword, caCertificate, ...l } = drafts.ldap;
@@ -99,11 +141,31 @@ function OidcFields({ draft, set, editing }: { draft: OidcDraft; set: (patch: Pa
   return (
     <fieldset className="stack">
       <legend>OpenID Connect</legend>
-      <Field label="Issuer URL" required value={draft.issuerUrl} onChange={(e) => set({ issuerUrl: e.target.value })} hint="Its metadata is at <issuer>/.well-known/openid-configuration." />
+      <Field
+        label="Issuer URL"
+        required
+        value={draft.issuerUrl}
+        onChange={(e) => set({ issuerUrl: e.target.value })}
+        hint="Its metadata is at <issuer>/.well-known/openid-configuration."
+      />
       <Field label="Client ID" required value={draft.clientId} onChange={(e) => set({ clientId: e.target.value })} />
-      <Field label="Client secret" type="password" autoComplete="off" required={!editing} value={draft.clientSecret} onChange={(e) => set({ clientSecret: e.target.value })} hint={secretHint(editing)} />
+      <Field
+        label="Client secret"
+        type="password"
+        autoComplete="off"
+        required={!editing}
+        value={draft.clientSecret}
+        onChange={(e) => set({ clientSecret: e.target.value })}
+        hint={secretHint(editing)}
+      />
       <Field label="Scopes" required value={draft.scopes} onChange={(e) => set({ scopes: e.target.value })} />
-      <Field label="Groups claim" required value={draft.groupsClaim} onChange={(e) => set({ groupsClaim: e.target.value })} hint="The ID token claim that lists the person's groups." />
+      <Field
+        label="Groups claim"
+        required
+        value={draft.groupsClaim}
+        onChange={(e) => set({ groupsClaim: e.target.value })}
+        hint="The ID token claim that lists the person's groups."
+      />
     </fieldset>
   );
 }
@@ -128,8 +190,22 @@ function SamlFields({ draft, set, editing }: { draft: SamlDraft; set: (patch: Pa
         onChange={(e) => set({ metadataXml: e.target.value })}
         hint={`The identity provider's federation metadata (its EntityDescriptor): the entity ID, sign-in URL and certificates are read from it. Or leave it empty and give them by hand below.${editing ? ' Paste it again to take a new certificate.' : ''}`}
       />
-      <Field label="IdP entity ID" required={byHand} disabled={!byHand} value={draft.idpEntityId} onChange={(e) => set({ idpEntityId: e.target.value })} hint="The Issuer of its assertions." />
-      <Field label="IdP sign-in URL" required={byHand} disabled={!byHand} value={draft.ssoUrl} onChange={(e) => set({ ssoUrl: e.target.value })} hint="Its SingleSignOnService for the HTTP-Redirect binding." />
+      <Field
+        label="IdP entity ID"
+        required={byHand}
+        disabled={!byHand}
+        value={draft.idpEntityId}
+        onChange={(e) => set({ idpEntityId: e.target.value })}
+        hint="The Issuer of its assertions."
+      />
+      <Field
+        label="IdP sign-in URL"
+        required={byHand}
+        disabled={!byHand}
+        value={draft.ssoUrl}
+        onChange={(e) => set({ ssoUrl: e.target.value })}
+        hint="Its SingleSignOnService for the HTTP-Redirect binding."
+      />
       <TextAreaField
         label="IdP signing certificate"
         rows={4}
@@ -139,9 +215,19 @@ function SamlFields({ draft, set, editing }: { draft: SamlDraft; set: (patch: Pa
         onChange={(e) => set({ certificates: e.target.value })}
         hint={`PEM; several one after the other while it rolls its key over.${editing ? ' Leave empty to keep the stored ones.' : ''}`}
       />
-      <Field label="Email attribute" value={draft.emailAttribute} onChange={(e) => set({ emailAttribute: e.target.value })} hint="When an assertion lacks it, its emailAddress NameID is the email." />
+      <Field
+        label="Email attribute"
+        value={draft.emailAttribute}
+        onChange={(e) => set({ emailAttribute: e.target.value })}
+        hint="When an assertion lacks it, its emailAddress NameID is the email."
+      />
       <Field label="Name attribute" value={draft.nameAttribute} onChange={(e) => set({ nameAttribute: e.target.value })} />
-      <Field label="Groups attribute" value={draft.groupsAttribute} onChange={(e) => set({ groupsAttribute: e.target.value })} hint="The attribute that lists the person's groups." />
+      <Field
+        label="Groups attribute"
+        value={draft.groupsAttribute}
+        onChange={(e) => set({ groupsAttribute: e.target.value })}
+        hint="The attribute that lists the person's groups."
+      />
     </fieldset>
   );
 }
@@ -156,19 +242,67 @@ function LdapFields({ draft, set, editing }: { draft: LdapDraft; set: (patch: Pa
   return (
     <fieldset className="stack">
       <legend>LDAP or Active Directory</legend>
-      <Field label="Directory URL" required placeholder="ldaps://dc1.corp.example:636" value={draft.url} onChange={(e) => setUrl(e.target.value)} hint="ldaps://host:636, or ldap://host:389 with StartTLS." />
-      <Check label="Use StartTLS" checked={draft.startTls} onChange={(startTls) => set({ startTls })} hint="For ldap:// URLs: the connection turns to TLS before any password is sent. Off for ldaps://." />
-      <TextAreaField label="CA certificate" rows={4} value={draft.caCertificate} onChange={(e) => set({ caCertificate: e.target.value })} hint="PEM of the CA that signed the directory's certificate, when it is not a public one. Optional." />
-      <Field label="Service account DN" required value={draft.bindDn} onChange={(e) => set({ bindDn: e.target.value })} hint="The account that searches for people and their groups, e.g. CN=flowgate,OU=Service,DC=corp,DC=example." />
-      <Field label="Service account password" type="password" autoComplete="off" required={!editing} value={draft.bindPassword} onChange={(e) => set({ bindPassword: e.target.value })} hint={secretHint(editing)} />
+      <Field
+        label="Directory URL"
+        required
+        placeholder="ldaps://dc1.corp.example:636"
+        value={draft.url}
+        onChange={(e) => setUrl(e.target.value)}
+        hint="ldaps://host:636, or ldap://host:389 with StartTLS."
+      />
+      <Check
+        label="Use StartTLS"
+        checked={draft.startTls}
+        onChange={(startTls) => set({ startTls })}
+        hint="For ldap:// URLs: the connection turns to TLS before any password is sent. Off for ldaps://."
+      />
+      <TextAreaField
+        label="CA certificate"
+        rows={4}
+        value={draft.caCertificate}
+        onChange={(e) => set({ caCertificate: e.target.value })}
+        hint="PEM of the CA that signed the directory's certificate, when it is not a public one. Optional."
+      />
+      <Field
+        label="Service account DN"
+        required
+        value={draft.bindDn}
+        onChange={(e) => set({ bindDn: e.target.value })}
+        hint="The account that searches for people and their groups, e.g. CN=flowgate,OU=Service,DC=corp,DC=example."
+      />
+      <Field
+        label="Service account password"
+        type="password"
+        autoComplete="off"
+        required={!editing}
+        value={draft.bindPassword}
+        onChange={(e) => set({ bindPassword: e.target.value })}
+        hint={secretHint(editing)}
+      />
       <Field label="User search base" required value={draft.userBase} onChange={(e) => set({ userBase: e.target.value })} hint="e.g. OU=People,DC=corp,DC=example." />
-      <Field label="User filter" className="mono" value={draft.userFilter} onChange={(e) => set({ userFilter: e.target.value })} hint="{username} is what the person typed at sign-in (escaped)." />
+      <Field
+        label="User filter"
+        className="mono"
+        value={draft.userFilter}
+        onChange={(e) => set({ userFilter: e.target.value })}
+        hint="{username} is what the person typed at sign-in (escaped)."
+      />
       <Field label="Group search base" value={draft.groupBase} onChange={(e) => set({ groupBase: e.target.value })} hint="Empty: the user search base." />
       <Field label="Group filter" className="mono" value={draft.groupFilter} onChange={(e) => set({ groupFilter: e.target.value })} hint="{dn} is the person's DN (escaped)." />
-      <Field label="Group name attribute" value={draft.groupNameAttribute} onChange={(e) => set({ groupNameAttribute: e.target.value })} hint="What the group mappings below name a group by." />
+      <Field
+        label="Group name attribute"
+        value={draft.groupNameAttribute}
+        onChange={(e) => set({ groupNameAttribute: e.target.value })}
+        hint="What the group mappings below name a group by."
+      />
       <Field label="Email attribute" value={draft.emailAttribute} onChange={(e) => set({ emailAttribute: e.target.value })} />
       <Field label="Name attribute" value={draft.nameAttribute} onChange={(e) => set({ nameAttribute: e.target.value })} />
-      <Check label="Follow nested groups" checked={draft.nestedGroups} onChange={(nestedGroups) => set({ nestedGroups })} hint="Groups that are members of groups count too (Active Directory's nesting)." />
+      <Check
+        label="Follow nested groups"
+        checked={draft.nestedGroups}
+        onChange={(nestedGroups) => set({ nestedGroups })}
+        hint="Groups that are members of groups count too (Active Directory's nesting)."
+      />
     </fieldset>
   );
 }

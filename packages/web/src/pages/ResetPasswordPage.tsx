@@ -35,7 +35,12 @@ export function ResetPasswordPage() {
             void save.run();
           }}
         >
-          <Field label="Email" value={reset.data.email} readOnly hint={`The link works once, until ${formatDateTime(reset.data.expiresAt)}. Setting the password signs you out everywhere.`} />
+          <Field
+            label="Email"
+            value={reset.data.email}
+            readOnly
+            hint={`The link works once, until ${formatDateTime(reset.data.expiresAt)}. Setting the password signs you out everywhere.`}
+          />
           <NewPasswordFields
             label="New password"
             value={form.password}

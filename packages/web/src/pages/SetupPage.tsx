@@ -37,8 +37,8 @@ export function SetupPage() {
       {!token ? (
         <div className="notice" role="note">
           <p>
-            Open the setup link printed by <code>flowgate start</code> when the platform started: it holds a one-time token. If the
-            platform is set up already, <Link to="/sign-in">sign in</Link>.
+            Open the setup link printed by <code>flowgate start</code> when the platform started: it holds a one-time token. If the platform is set up already,{' '}
+            <Link to="/sign-in">sign in</Link>.
           </p>
         </div>
       ) : (

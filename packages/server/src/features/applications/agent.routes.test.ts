@@ -37,14 +37,32 @@ describe('the agent protocol keeps to @flowgate/protocol', () => {
     const instance = await admin.post(`/api/applications/${application}/instances`, { name: 'prod', nodeRedVersion });
     assert.equal(instance.statusCode, 201, instance.body);
     instanceId = instance.json().id;
-    assert.equal((await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'LINE', value: '7', secret: false }, { name: 'OPCUA_PASSWORD', value: 's3cret', secret: true }] })).statusCode, 204);
+    assert.equal(
+      (
+        await admin.put(`/api/instances/${instanceId}/env`, {
+          env: [
+            { name: 'LINE', value: '7', secret: false },
+            { name: 'OPCUA_PASSWORD', value: 's3cret', secret: true },
+          ],
+        })
+      ).statusCode,
+      204,
+    );
     // The token a spawn gives the instance's agent (no port here, so no agent is spawned).
-    await t.db.database.db.updateTable('instances').set({ agent_token_hash: sha256Hex(token) }).where('id', '=', instanceId).execute();
+    await t.db.database.db
+      .updateTable('instances')
+      .set({ agent_token_hash: sha256Hex(token) })
+      .where('id', '=', instanceId)
+      .execute();
   });
   after(() => t.close());
 
   const assertDesired = (body: unknown) => {
-    assert.deepEqual([...Value.Errors(DesiredState, body)].map((e) => `${e.path}: ${e.message}`), [], 'the answer matches the protocol schema as it is');
+    assert.deepEqual(
+      [...Value.Errors(DesiredState, body)].map((e) => `${e.path}: ${e.message}`),
+      [],
+      'the answer matches the protocol schema as it is',
+    );
     const checked = checkDesiredState(body);
     assert.ok(checked.ok, checked.ok ? '' : checked.error);
     assert.deepEqual(checked.value, body, 'the agent takes it as it came');

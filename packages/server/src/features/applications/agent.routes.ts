@@ -58,13 +58,17 @@ export function agentRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get(`${AGENT_API_ROOT}/snapshots/:snapshotId`, { config: { access: { kind: 'agent' } }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) => {
-    const instance = agentOf(request);
-    const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
-    if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
-    // The stored canonical text as is: the agent hashes exactly what was hashed here.
-    return reply.type('application/json').send(snapshot.content);
-  });
+  app.get(
+    `${AGENT_API_ROOT}/snapshots/:snapshotId`,
+    { config: { access: { kind: 'agent' } }, schema: { tags: ['agent'], params: Type.Object({ snapshotId: Id }) } },
+    async (request, reply) => {
+      const instance = agentOf(request);
+      const snapshot = await snapshots.requireSnapshot(request.params.snapshotId);
+      if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
+      // The stored canonical text as is: the agent hashes exactly what was hashed here.
+      return reply.type('application/json').send(snapshot.content);
+    },
+  );
 
   app.post(
     `${AGENT_API_ROOT}/status`,

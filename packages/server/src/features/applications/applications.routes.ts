@@ -9,7 +9,14 @@ import { DEFAULT_AUTO_SNAPSHOT_RETENTION } from './applications.service.ts';
 const ApplicationParams = Type.Object({ applicationId: Id });
 export const InstanceParams = Type.Object({ instanceId: Id });
 const Description = Type.String({ maxLength: 2000 });
-const ApplicationView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), description: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
+const ApplicationView = Type.Object({
+  id: Type.String(),
+  teamId: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 const InstanceView = Type.Object({
   id: Type.String(),
   applicationId: Type.String(),
@@ -61,15 +68,32 @@ export function presentInstance(i: InstancesTable) {
 export function applicationsRoutes(app: TypedApp, c: AppContext): void {
   const { applications, applicationsStore, runtime, auditLog, clock } = c;
 
-  app.get('/api/node-red-versions', { config: { access: { kind: 'user', permission: 'teams:list' } }, schema: { tags: ['applications'], response: { 200: Type.Array(Type.String()) } } }, async () => applications.versions());
+  app.get(
+    '/api/node-red-versions',
+    { config: { access: { kind: 'user', permission: 'teams:list' } }, schema: { tags: ['applications'], response: { 200: Type.Array(Type.String()) } } },
+    async () => applications.versions(),
+  );
 
-  app.get('/api/teams/:teamId/applications', { config: { access: { kind: 'user', permission: 'applications:read', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, response: { 200: Type.Array(ApplicationView) } } }, async (request) =>
-    (await applications.applicationsOfTeam(request.params.teamId)).map(presentApplication),
+  app.get(
+    '/api/teams/:teamId/applications',
+    {
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'teamId' } },
+      schema: { tags: ['applications'], params: TeamParams, response: { 200: Type.Array(ApplicationView) } },
+    },
+    async (request) => (await applications.applicationsOfTeam(request.params.teamId)).map(presentApplication),
   );
 
   app.post(
     '/api/teams/:teamId/applications',
-    { config: { access: { kind: 'user', permission: 'applications:write', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }), response: { 201: ApplicationView } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'teamId' } },
+      schema: {
+        tags: ['applications'],
+        params: TeamParams,
+        body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }),
+        response: { 201: ApplicationView },
+      },
+    },
     async (request, reply) => {
       await c.teams.requireTeam(request.params.teamId);
       const created = await applications.createApplication(request.params.teamId, { name: request.body.name, description: request.body.description ?? '' }, request.ctx);
@@ -77,49 +101,106 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/applications/:applicationId', { config: { access: { kind: 'user', permission: 'applications:read', team: 'applicationId' } }, schema: { tags: ['applications'], params: ApplicationParams, response: { 200: Type.Object({ application: ApplicationView, instances: Type.Array(InstanceView) }) } } }, async (request) => {
-    const application = await applications.requireApplication(request.params.applicationId);
-    return { application: presentApplication(application), instances: (await applications.instancesOfApplication(application.id)).map(presentInstance) };
-  });
+  app.get(
+    '/api/applications/:applicationId',
+    {
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'applicationId' } },
+      schema: { tags: ['applications'], params: ApplicationParams, response: { 200: Type.Object({ application: ApplicationView, instances: Type.Array(InstanceView) }) } },
+    },
+    async (request) => {
+      const application = await applications.requireApplication(request.params.applicationId);
+      return { application: presentApplication(application), instances: (await applications.instancesOfApplication(application.id)).map(presentInstance) };
+    },
+  );
 
   app.patch(
     '/api/applications/:applicationId',
-    { config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } }, schema: { tags: ['applications'], params: ApplicationParams, body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }), response: { 200: ApplicationView } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } },
+      schema: {
+        tags: ['applications'],
+        params: ApplicationParams,
+        body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: ApplicationView },
+      },
+    },
     async (request) => presentApplication(await applications.updateApplication(request.params.applicationId, request.body, request.ctx)),
   );
 
-  app.delete('/api/applications/:applicationId', { config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } }, schema: { tags: ['applications'], params: ApplicationParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await applications.deleteApplication(request.params.applicationId, request.ctx);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/applications/:applicationId',
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } },
+      schema: { tags: ['applications'], params: ApplicationParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await applications.deleteApplication(request.params.applicationId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
 
   app.post(
     '/api/applications/:applicationId/instances',
-    { config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } }, schema: { tags: ['instances'], params: ApplicationParams, body: Type.Object({ name: Name, nodeRedVersion: Type.String({ maxLength: 32 }) }, { additionalProperties: false }), response: { 201: InstanceView } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'applicationId' } },
+      schema: {
+        tags: ['instances'],
+        params: ApplicationParams,
+        body: Type.Object({ name: Name, nodeRedVersion: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
+        response: { 201: InstanceView },
+      },
+    },
     async (request, reply) => reply.code(201).send(presentInstance(await applications.createInstance(request.params.applicationId, request.body, request.ctx))),
   );
 
-  app.get('/api/instances/:instanceId', { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 200: InstanceView } } }, async (request) =>
-    presentInstance(await applications.requireInstance(request.params.instanceId)),
+  app.get(
+    '/api/instances/:instanceId',
+    {
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
+      schema: { tags: ['instances'], params: InstanceParams, response: { 200: InstanceView } },
+    },
+    async (request) => presentInstance(await applications.requireInstance(request.params.instanceId)),
   );
 
-  app.delete('/api/instances/:instanceId', { config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await applications.deleteInstance(request.params.instanceId, request.ctx);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/instances/:instanceId',
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } },
+      schema: { tags: ['instances'], params: InstanceParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await applications.deleteInstance(request.params.instanceId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
 
   for (const action of ['start', 'stop', 'restart'] as const) {
-    app.post(`/api/instances/:instanceId/${action}`, { config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 202: InstanceView } } }, async (request, reply) => {
-      const id = request.params.instanceId;
-      if (action === 'restart') await applications.restart(id, request.ctx);
-      else await applications.setDesiredState(id, action === 'start' ? 'running' : 'stopped', request.ctx);
-      return reply.code(202).send(presentInstance(await applications.requireInstance(id)));
-    });
+    app.post(
+      `/api/instances/:instanceId/${action}`,
+      {
+        config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } },
+        schema: { tags: ['instances'], params: InstanceParams, response: { 202: InstanceView } },
+      },
+      async (request, reply) => {
+        const id = request.params.instanceId;
+        if (action === 'restart') await applications.restart(id, request.ctx);
+        else await applications.setDesiredState(id, action === 'start' ? 'running' : 'stopped', request.ctx);
+        return reply.code(202).send(presentInstance(await applications.requireInstance(id)));
+      },
+    );
   }
 
   app.patch(
     '/api/instances/:instanceId',
-    { config: { access: { kind: 'user', permission: 'instances:endpoints', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }), response: { 200: InstanceView } } },
+    {
+      config: { access: { kind: 'user', permission: 'instances:endpoints', team: 'instanceId' } },
+      schema: {
+        tags: ['instances'],
+        params: InstanceParams,
+        body: Type.Object({ endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]) }, { additionalProperties: false }),
+        response: { 200: InstanceView },
+      },
+    },
     async (request) => {
       await applications.setEndpointAccess(request.params.instanceId, request.body.endpointAccess, request.ctx);
       return presentInstance(await applications.requireInstance(request.params.instanceId));
@@ -128,7 +209,15 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.put(
     '/api/instances/:instanceId/node-red-version',
-    { config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ nodeRedVersion: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }), response: { 200: InstanceView } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } },
+      schema: {
+        tags: ['instances'],
+        params: InstanceParams,
+        body: Type.Object({ nodeRedVersion: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }),
+        response: { 200: InstanceView },
+      },
+    },
     async (request) => {
       await applications.setNodeRedVersion(request.params.instanceId, request.body.nodeRedVersion, request.ctx);
       return presentInstance(await applications.requireInstance(request.params.instanceId));
@@ -137,7 +226,14 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/instances/:instanceId/env',
-    { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, response: { 200: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })) } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
+      schema: {
+        tags: ['instances'],
+        params: InstanceParams,
+        response: { 200: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })) },
+      },
+    },
     async (request) => {
       await applications.requireInstance(request.params.instanceId);
       return applications.env(request.params.instanceId);
@@ -146,7 +242,15 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
 
   app.put(
     '/api/instances/:instanceId/env',
-    { config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } }, schema: { tags: ['instances'], params: InstanceParams, body: Type.Object({ env: Type.Array(EnvVar, { maxItems: 200 }) }, { additionalProperties: false }), response: { 204: NoContent } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:write', team: 'instanceId' } },
+      schema: {
+        tags: ['instances'],
+        params: InstanceParams,
+        body: Type.Object({ env: Type.Array(EnvVar, { maxItems: 200 }) }, { additionalProperties: false }),
+        response: { 204: NoContent },
+      },
+    },
     async (request, reply) => {
       await applications.setEnv(request.params.instanceId, request.body.env, request.ctx);
       return reply.code(204).send(null);
@@ -170,11 +274,15 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/teams/:teamId/application-settings', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, response: { 200: TeamSettingsView } } }, async (request) => {
-    const s = await applicationsStore.teamSettings(request.params.teamId);
-    const palette = await applications.palette(request.params.teamId);
-    return { paletteAllow: palette.allow, paletteDeny: palette.deny, autoSnapshotRetention: s?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION };
-  });
+  app.get(
+    '/api/teams/:teamId/application-settings',
+    { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, response: { 200: TeamSettingsView } } },
+    async (request) => {
+      const s = await applicationsStore.teamSettings(request.params.teamId);
+      const palette = await applications.palette(request.params.teamId);
+      return { paletteAllow: palette.allow, paletteDeny: palette.deny, autoSnapshotRetention: s?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION };
+    },
+  );
 
   app.put(
     '/api/teams/:teamId/application-settings',
@@ -183,7 +291,10 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['applications'],
         params: TeamParams,
-        body: Type.Object({ paletteAllow: PaletteList, paletteDeny: PaletteList, autoSnapshotRetention: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { paletteAllow: PaletteList, paletteDeny: PaletteList, autoSnapshotRetention: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: TeamSettingsView },
       },
     },
@@ -194,15 +305,32 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
       const invalid = [...body.paletteAllow, ...body.paletteDeny].filter((name) => !NPM_PATTERN.test(name));
       if (invalid.length) {
         throw new ValidationError(
-          `Not npm package names (or patterns of them with *): ${invalid.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}.`,
-          invalid.slice(0, 20).map((name) => ({ field: body.paletteAllow.includes(name) ? 'paletteAllow' : 'paletteDeny', message: `${JSON.stringify(name)} is not an npm package name` })),
-        ).audited({ event: 'team.settings.updated', outcome: 'failure', target: { type: 'team', id: teamId }, teamId, details: { reason: 'not npm package names', invalid: invalid.slice(0, 20) } });
+          `Not npm package names (or patterns of them with *): ${invalid
+            .slice(0, 5)
+            .map((n) => JSON.stringify(n))
+            .join(', ')}.`,
+          invalid
+            .slice(0, 20)
+            .map((name) => ({ field: body.paletteAllow.includes(name) ? 'paletteAllow' : 'paletteDeny', message: `${JSON.stringify(name)} is not an npm package name` })),
+        ).audited({
+          event: 'team.settings.updated',
+          outcome: 'failure',
+          target: { type: 'team', id: teamId },
+          teamId,
+          details: { reason: 'not npm package names', invalid: invalid.slice(0, 20) },
+        });
       }
       const instances = await auditLog.transaction(request.ctx, async (tx) => {
         // Read in the transaction: retention below must see the targets as they are now.
         const ofTeam = await applicationsStore.instancesOfTeam(teamId, tx.trx);
         await applicationsStore.upsertTeamSettings(
-          { team_id: teamId, palette_allow: JSON.stringify(body.paletteAllow), palette_deny: JSON.stringify(body.paletteDeny), auto_snapshot_retention: body.autoSnapshotRetention, updated_at: clock.now().toISOString() },
+          {
+            team_id: teamId,
+            palette_allow: JSON.stringify(body.paletteAllow),
+            palette_deny: JSON.stringify(body.paletteDeny),
+            auto_snapshot_retention: body.autoSnapshotRetention,
+            updated_at: clock.now().toISOString(),
+          },
           tx.trx,
         );
         // Palette lists are part of each instance's Node-RED settings: every agent must pick them up.

@@ -40,7 +40,10 @@ export interface ApplicationsDeps {
 }
 
 /** What an audit record of a deletion says of the snapshots deleted with it: how many, and which (by hash; the first 500). */
-function deletedSnapshots(snapshots: ReadonlyArray<{ id: string; hash: string; name: string }>): { snapshotsDeleted: number; snapshots: Array<{ id: string; hash: string; name: string }> } {
+function deletedSnapshots(snapshots: ReadonlyArray<{ id: string; hash: string; name: string }>): {
+  snapshotsDeleted: number;
+  snapshots: Array<{ id: string; hash: string; name: string }>;
+} {
   return { snapshotsDeleted: snapshots.length, snapshots: snapshots.slice(0, 500).map(({ id, hash, name }) => ({ id, hash, name })) };
 }
 
@@ -52,7 +55,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
   function requireOffered(version: string): void {
     const offered = versions();
     if (!offered.includes(version)) {
-      throw new ValidationError(`Node-RED ${version} is not offered here; choose one of ${offered.join(', ')}.`, [{ field: 'nodeRedVersion', message: `must be one of ${offered.join(', ')}` }]);
+      throw new ValidationError(`Node-RED ${version} is not offered here; choose one of ${offered.join(', ')}.`, [
+        { field: 'nodeRedVersion', message: `must be one of ${offered.join(', ')}` },
+      ]);
     }
   }
 
@@ -93,11 +98,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     await next;
   }
 
-  async function changeInstance(
-    instance: InstancesTable,
-    ctx: RequestContext,
-    change: (tx: AuditedTransaction) => Promise<void>,
-  ): Promise<void> {
+  async function changeInstance(instance: InstancesTable, ctx: RequestContext, change: (tx: AuditedTransaction) => Promise<void>): Promise<void> {
     await auditLog.transaction(ctx, async (tx) => {
       await change(tx);
       await store.bumpGeneration(instance.id, iso(), tx.trx);
@@ -146,7 +147,12 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       if (patch.description !== undefined) changes.description = patch.description.trim();
       await auditLog.transaction(ctx, async (tx) => {
         await store.updateApplication(id, changes, tx.trx);
-        await tx.record({ event: 'application.updated', target: { type: 'application', id }, teamId: before.team_id, details: { before: { name: before.name, description: before.description }, after: patch } });
+        await tx.record({
+          event: 'application.updated',
+          target: { type: 'application', id },
+          teamId: before.team_id,
+          details: { before: { name: before.name, description: before.description }, after: patch },
+        });
       });
       return { ...before, ...changes };
     },
@@ -157,9 +163,17 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       await refuseWhileDevicesUse(instances.map((i) => i.id));
       for (const i of instances) await runtime.stop(i.id);
       await auditLog.transaction(ctx, async (tx) => {
-        const snapshots = await store.snapshotsOfInstances(instances.map((i) => i.id), tx.trx);
+        const snapshots = await store.snapshotsOfInstances(
+          instances.map((i) => i.id),
+          tx.trx,
+        );
         await store.deleteApplication(id, tx.trx);
-        await tx.record({ event: 'application.deleted', target: { type: 'application', id }, teamId: app.team_id, details: { name: app.name, instances: instances.map((i) => i.id), ...deletedSnapshots(snapshots) } });
+        await tx.record({
+          event: 'application.deleted',
+          target: { type: 'application', id },
+          teamId: app.team_id,
+          details: { name: app.name, instances: instances.map((i) => i.id), ...deletedSnapshots(snapshots) },
+        });
       });
       for (const i of instances) {
         editorKeys.delete(i.id);
@@ -210,7 +224,12 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     async restart(id: string, ctx: RequestContext): Promise<void> {
       const instance = await requireInstance(id);
       if (instance.desired_state !== 'running') {
-        throw new ConflictError('The instance is stopped: start it instead.').audited({ event: 'instance.restarted', outcome: 'failure', ...audit(instance), details: { reason: 'the instance is stopped' } });
+        throw new ConflictError('The instance is stopped: start it instead.').audited({
+          event: 'instance.restarted',
+          outcome: 'failure',
+          ...audit(instance),
+          details: { reason: 'the instance is stopped' },
+        });
       }
       await auditLog.record(ctx, { event: 'instance.restarted', ...audit(instance) });
       await runtime.stop(id);
@@ -273,7 +292,11 @@ export function createApplicationsService(deps: ApplicationsDeps) {
         });
         await store.replaceEnv(id, rows, tx.trx);
         // Names only: the audit log never holds a secret value.
-        await tx.record({ event: 'instance.env.updated', ...audit(instance), details: { names: vars.map((v) => v.name), secret: vars.filter((v) => v.secret).map((v) => v.name) } });
+        await tx.record({
+          event: 'instance.env.updated',
+          ...audit(instance),
+          details: { names: vars.map((v) => v.name), secret: vars.filter((v) => v.secret).map((v) => v.name) },
+        });
       });
     },
 
@@ -282,7 +305,10 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       return (await store.envOf(id)).map((e) => ({ name: e.name, value: e.secret ? secrets.open(e.value).toString('utf8') : e.value }));
     },
 
-    async recordStatus(instance: InstancesTable, report: { state: InstanceStatus; runningSnapshotId: string | null; nodeRedPort: number | null; error: string | null }): Promise<void> {
+    async recordStatus(
+      instance: InstancesTable,
+      report: { state: InstanceStatus; runningSnapshotId: string | null; nodeRedPort: number | null; error: string | null },
+    ): Promise<void> {
       // Wherever Node-RED runs, whatever the state says: after a failed deploy the agent reports
       // 'error' with the last good snapshot running again, and its editor must stay reachable.
       runtime.setPort(instance.id, instance.desired_state === 'stopped' ? null : report.nodeRedPort);

@@ -3,7 +3,6 @@ import type { Db, Executor } from '../../db/database.ts';
 import type { ApplicationsTable, InstanceEnvTable, InstancesTable, TeamSettingsTable } from '../../db/schema.ts';
 import { ACTIVE_ROLLOUT_STATES } from '../fleet/deployments.store.ts';
 
-
 export function createApplicationsStore(db: Db) {
   return {
     applicationsOfTeam: (teamId: string) => db.selectFrom('applications').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
@@ -12,8 +11,7 @@ export function createApplicationsStore(db: Db) {
     updateApplication: (id: string, patch: Partial<ApplicationsTable>, ex: Executor) => ex.updateTable('applications').set(patch).where('id', '=', id).execute(),
     deleteApplication: (id: string, ex: Executor) => ex.deleteFrom('applications').where('id', '=', id).execute(),
 
-    instancesOfApplication: (applicationId: string) =>
-      db.selectFrom('instances').selectAll().where('application_id', '=', applicationId).orderBy('name').execute(),
+    instancesOfApplication: (applicationId: string) => db.selectFrom('instances').selectAll().where('application_id', '=', applicationId).orderBy('name').execute(),
     instancesOfTeam: (teamId: string, ex: Executor = db) => ex.selectFrom('instances').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
     instancesToRun: () => db.selectFrom('instances').selectAll().where('desired_state', '=', 'running').execute(),
     instanceById: (id: string, ex: Executor = db) => ex.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst(),
@@ -52,7 +50,11 @@ export function createApplicationsStore(db: Db) {
         .execute(),
     /** Marks a change the agent must act on. */
     bumpGeneration: (id: string, updatedAt: string, ex: Executor) =>
-      ex.updateTable('instances').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: updatedAt })).where('id', '=', id).execute(),
+      ex
+        .updateTable('instances')
+        .set((eb) => ({ generation: eb('generation', '+', 1), updated_at: updatedAt }))
+        .where('id', '=', id)
+        .execute(),
     /**
      * Devices, groups and rollouts that name a snapshot of these instances: deleting the
      * instances would take away what those devices run, so it is refused while any does.
@@ -61,16 +63,32 @@ export function createApplicationsStore(db: Db) {
       if (instanceIds.length === 0) return 0;
       const ofInstances = db.selectFrom('snapshots').select('id').where('instance_id', 'in', instanceIds);
       const [devices, groups, rollouts] = await Promise.all([
-        db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).where((eb) => eb.or([eb('target_snapshot_id', 'in', ofInstances), eb('running_snapshot_id', 'in', ofInstances)])).executeTakeFirstOrThrow(),
-        db.selectFrom('device_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('target_snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
-        db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n')).where('state', 'in', ACTIVE_ROLLOUT_STATES).where('snapshot_id', 'in', ofInstances).executeTakeFirstOrThrow(),
+        db
+          .selectFrom('devices')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('revoked_at', 'is', null)
+          .where((eb) => eb.or([eb('target_snapshot_id', 'in', ofInstances), eb('running_snapshot_id', 'in', ofInstances)]))
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('device_groups')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('target_snapshot_id', 'in', ofInstances)
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('rollouts')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('state', 'in', ACTIVE_ROLLOUT_STATES)
+          .where('snapshot_id', 'in', ofInstances)
+          .executeTakeFirstOrThrow(),
       ]);
       return Number(devices.n) + Number(groups.n) + Number(rollouts.n);
     },
     deleteInstance: (id: string, ex: Executor) => ex.deleteFrom('instances').where('id', '=', id).execute(),
     /** The snapshots that go with the instances when they are deleted, oldest first: for the record. */
     snapshotsOfInstances: (instanceIds: readonly string[], ex: Executor = db) =>
-      instanceIds.length === 0 ? Promise.resolve([]) : ex.selectFrom('snapshots').select(['id', 'hash', 'name']).where('instance_id', 'in', instanceIds).orderBy('created_at').execute(),
+      instanceIds.length === 0
+        ? Promise.resolve([])
+        : ex.selectFrom('snapshots').select(['id', 'hash', 'name']).where('instance_id', 'in', instanceIds).orderBy('created_at').execute(),
 
     envOf: (instanceId: string, ex: Executor = db) => ex.selectFrom('instance_env').selectAll().where('instance_id', '=', instanceId).orderBy('name').execute(),
     replaceEnv: async (instanceId: string, rows: InstanceEnvTable[], ex: Executor) => {
@@ -83,7 +101,11 @@ export function createApplicationsStore(db: Db) {
       ex
         .insertInto('team_settings')
         .values(row)
-        .onConflict((oc) => oc.column('team_id').doUpdateSet({ palette_allow: row.palette_allow, palette_deny: row.palette_deny, auto_snapshot_retention: row.auto_snapshot_retention, updated_at: row.updated_at }))
+        .onConflict((oc) =>
+          oc
+            .column('team_id')
+            .doUpdateSet({ palette_allow: row.palette_allow, palette_deny: row.palette_deny, auto_snapshot_retention: row.auto_snapshot_retention, updated_at: row.updated_at }),
+        )
         .execute(),
   };
 }

@@ -54,14 +54,32 @@ for (const dialect of DIALECTS) {
     });
 
     test('secret environment variables are stored sealed and never shown again', async () => {
-      const put = await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'LINE', value: '7', secret: false }, { name: 'OPCUA_PASSWORD', value: 's3cret-value', secret: true }] });
+      const put = await admin.put(`/api/instances/${instanceId}/env`, {
+        env: [
+          { name: 'LINE', value: '7', secret: false },
+          { name: 'OPCUA_PASSWORD', value: 's3cret-value', secret: true },
+        ],
+      });
       assert.equal(put.statusCode, 204);
       const env = (await admin.get(`/api/instances/${instanceId}/env`)).json();
-      assert.deepEqual(env, [{ name: 'LINE', value: '7', secret: false }, { name: 'OPCUA_PASSWORD', value: null, secret: true }]);
+      assert.deepEqual(env, [
+        { name: 'LINE', value: '7', secret: false },
+        { name: 'OPCUA_PASSWORD', value: null, secret: true },
+      ]);
       const stored = await t.db.database.db.selectFrom('instance_env').selectAll().where('name', '=', 'OPCUA_PASSWORD').executeTakeFirstOrThrow();
       assert.ok(!stored.value.includes('s3cret-value'), 'sealed at rest');
       // Keeping a secret without resending it.
-      assert.equal((await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'OPCUA_PASSWORD', secret: true }, { name: 'LINE', value: '8', secret: false }] })).statusCode, 204);
+      assert.equal(
+        (
+          await admin.put(`/api/instances/${instanceId}/env`, {
+            env: [
+              { name: 'OPCUA_PASSWORD', secret: true },
+              { name: 'LINE', value: '8', secret: false },
+            ],
+          })
+        ).statusCode,
+        204,
+      );
       const audit = (await admin.get(`/api/teams/${teamId}/audit?event=instance.env.updated`)).json().events;
       assert.equal(audit.length, 2);
       assert.ok(!JSON.stringify(audit).includes('s3cret-value'), 'the audit log never holds a secret value');
@@ -80,10 +98,22 @@ for (const dialect of DIALECTS) {
       const notAList = await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'bad', flows: { id: 'a' } });
       assert.equal(notAList.statusCode, 400);
       assert.match(notAList.json().detail, /flows/);
-      const file = { format: 'flowgate-snapshot', version: 2, name: 'x', description: '', createdAt: '2026-12-05T00:00:00.000Z', hash: '0'.repeat(64), seal: '0'.repeat(64), content: { flows: [1], credentials: null, settings: {}, env: [], modules: [] } };
+      const file = {
+        format: 'flowgate-snapshot',
+        version: 2,
+        name: 'x',
+        description: '',
+        createdAt: '2026-12-05T00:00:00.000Z',
+        hash: '0'.repeat(64),
+        seal: '0'.repeat(64),
+        content: { flows: [1], credentials: null, settings: {}, env: [], modules: [] },
+      };
       assert.equal((await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file })).statusCode, 400);
       assert.equal((await admin.get(`/api/instances/${instanceId}/snapshots`)).json().length, 0, 'nothing made');
-      const reasons = async (event: string) => ((await admin.get(`/api/teams/${teamId}/audit?event=${event}&outcome=failure`)).json().events as Array<{ details: string }>).map((e) => JSON.parse(e.details).reason as string);
+      const reasons = async (event: string) =>
+        ((await admin.get(`/api/teams/${teamId}/audit?event=${event}&outcome=failure`)).json().events as Array<{ details: string }>).map(
+          (e) => JSON.parse(e.details).reason as string,
+        );
       assert.match((await reasons('snapshot.created'))[0]!, /^invalid request: body\/flows must be array/);
       assert.match((await reasons('snapshot.import.failed'))[0]!, /^invalid request: body\/file\/content\/flows\/0 must be object/);
     });
@@ -98,7 +128,10 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await admin.get(settings)).json(), before);
       const [refused] = (await admin.get(`/api/teams/${teamId}/audit?event=team.settings.updated&outcome=failure`)).json().events;
       assert.deepEqual(JSON.parse(refused.details).invalid, ['Not A Package!']);
-      assert.equal((await admin.put(settings, { paletteAllow: ['node-red-dashboard', '@flowgate/*'], paletteDeny: ['node-red-contrib-*'], autoSnapshotRetention: 20 })).statusCode, 200);
+      assert.equal(
+        (await admin.put(settings, { paletteAllow: ['node-red-dashboard', '@flowgate/*'], paletteDeny: ['node-red-contrib-*'], autoSnapshotRetention: 20 })).statusCode,
+        200,
+      );
     });
 
     test('automatic snapshots are kept to the retention the team sets, and a lower one applies at once', async () => {
@@ -109,7 +142,13 @@ for (const dialect of DIALECTS) {
       const list = async () => (await admin.get(`/api/instances/${id}/snapshots`)).json() as Array<{ id: string; kind: string }>;
       // What the agent sends after a deploy in the editor (its route needs the agent's own token).
       const deployInEditor = async (topic: string) =>
-        (await t.context.snapshots.recordEditorDeploy((await t.context.applicationsStore.instanceById(id))!, { flows: FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic } : n)), credentials: null, user: 'admin@plant.example' }, SYSTEM_CONTEXT)).id;
+        (
+          await t.context.snapshots.recordEditorDeploy(
+            (await t.context.applicationsStore.instanceById(id))!,
+            { flows: FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic } : n)), credentials: null, user: 'admin@plant.example' },
+            SYSTEM_CONTEXT,
+          )
+        ).id;
       assert.equal((await admin.post(`/api/instances/${id}/snapshots`, { name: 'by hand', flows: FLOW_A })).statusCode, 201);
       let newest = '';
       for (const topic of ['t1', 't2', 't3']) newest = await deployInEditor(topic);
@@ -118,19 +157,31 @@ for (const dialect of DIALECTS) {
       const settings = `/api/teams/${teamId}/application-settings`;
       const current = (await admin.get(settings)).json() as Record<string, unknown>;
       assert.equal((await admin.put(settings, { ...current, autoSnapshotRetention: 1 })).statusCode, 200);
-      assert.deepEqual((await list()).filter((x) => x.kind === 'auto').map((x) => x.id), [newest], 'the newest, which runs, is kept');
+      assert.deepEqual(
+        (await list()).filter((x) => x.kind === 'auto').map((x) => x.id),
+        [newest],
+        'the newest, which runs, is kept',
+      );
       assert.equal((await list()).filter((x) => x.kind === 'manual').length, 1, 'a snapshot taken by hand is never pruned');
-      const pruned = ((await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deleted`)).json().events as Array<{ targetId: string; details: string }>).find((e) => e.targetId === id)!;
+      const pruned = ((await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deleted`)).json().events as Array<{ targetId: string; details: string }>).find(
+        (e) => e.targetId === id,
+      )!;
       assert.equal(JSON.parse(pruned.details).removed.length, 2);
       assert.equal(JSON.parse(pruned.details).retention, 1);
 
       const next = await deployInEditor('t4');
-      assert.deepEqual((await list()).filter((x) => x.kind === 'auto').map((x) => x.id), [next], 'and at the next deploy');
+      assert.deepEqual(
+        (await list()).filter((x) => x.kind === 'auto').map((x) => x.id),
+        [next],
+        'and at the next deploy',
+      );
       assert.equal((await admin.put(settings, { ...current })).statusCode, 200);
       const left = await list();
       assert.equal((await admin.delete(`/api/instances/${id}`)).statusCode, 204);
       // The snapshots go with the instance: the record says which.
-      const deleted = ((await admin.get(`/api/teams/${teamId}/audit?event=instance.deleted`)).json().events as Array<{ targetId: string; details: string }>).find((e) => e.targetId === id)!;
+      const deleted = ((await admin.get(`/api/teams/${teamId}/audit?event=instance.deleted`)).json().events as Array<{ targetId: string; details: string }>).find(
+        (e) => e.targetId === id,
+      )!;
       const details = JSON.parse(deleted.details) as { snapshotsDeleted: number; snapshots: Array<{ id: string; hash: string }> };
       assert.equal(details.snapshotsDeleted, left.length);
       assert.deepEqual(details.snapshots.map((s) => s.id).sort(), left.map((s) => s.id).sort());
@@ -189,7 +240,10 @@ for (const dialect of DIALECTS) {
       assert.ok(lines.some((l: { op: string; text: string }) => l.op === '-' && l.text.includes('* 2')));
       assert.ok(lines.some((l: { op: string; text: string }) => l.op === '+' && l.text.includes('* 3')));
       const inj = diff.changed.find((c: { id: string }) => c.id === 'inj1');
-      assert.deepEqual(inj.properties.map((p: { path: string; before: string; after: string }) => [p.path, p.before, p.after]), [['topic', 'line1', 'line-1']]);
+      assert.deepEqual(
+        inj.properties.map((p: { path: string; before: string; after: string }) => [p.path, p.before, p.after]),
+        [['topic', 'line1', 'line-1']],
+      );
     });
 
     test('a snapshot records the Node-RED version it was made on and the environment; the change review names what changed in them', async () => {
@@ -197,7 +251,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await admin.get(`/api/snapshots/${snapshotA}`)).json().settings, { nodeRedVersion });
       // Another version taken on (recorded as the instance's, as after PUT .../node-red-version) and the environment changed.
       await t.db.database.db.updateTable('instances').set({ node_red_version: '4.0.9' }).where('id', '=', instanceId).execute();
-      assert.equal((await admin.put(`/api/instances/${instanceId}/env`, { env: [{ name: 'OPCUA_PASSWORD', secret: true }, { name: 'LINE', value: '9', secret: false }, { name: 'SHIFT', value: 'night', secret: false }] })).statusCode, 204);
+      assert.equal(
+        (
+          await admin.put(`/api/instances/${instanceId}/env`, {
+            env: [
+              { name: 'OPCUA_PASSWORD', secret: true },
+              { name: 'LINE', value: '9', secret: false },
+              { name: 'SHIFT', value: 'night', secret: false },
+            ],
+          })
+        ).statusCode,
+        204,
+      );
       const later = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A on 4.0.9', flows: FLOW_A })).json().id;
       await t.db.database.db.updateTable('instances').set({ node_red_version: nodeRedVersion }).where('id', '=', instanceId).execute();
 
@@ -214,10 +279,15 @@ for (const dialect of DIALECTS) {
 
     test('an operator rolls back to what ran here before, and may not deploy what never ran; every deployment is audited', async () => {
       const target = async () => (await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId as string | null;
-      const runs = async () => Object.fromEntries(((await operator.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; firstRanAt: string | null }>).map((s) => [s.id, s.firstRanAt]));
+      const runs = async () =>
+        Object.fromEntries(
+          ((await operator.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; firstRanAt: string | null }>).map((s) => [s.id, s.firstRanAt]),
+        );
       // What the list offers each caller (its buttons) is what the deploy route then decides: one policy.
       const mayDeploy = async (client: Client) => {
-        const allowed = Object.fromEntries(((await client.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; allowed: { deploy: boolean } }>).map((s) => [s.id, s.allowed.deploy]));
+        const allowed = Object.fromEntries(
+          ((await client.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; allowed: { deploy: boolean } }>).map((s) => [s.id, s.allowed.deploy]),
+        );
         return { A: allowed[snapshotA], B: allowed[snapshotB] };
       };
       assert.deepEqual(await mayDeploy(operator), { A: false, B: false });
@@ -253,7 +323,9 @@ for (const dialect of DIALECTS) {
       await reportAsAgent(t, instanceId, 'running', snapshotA);
       assert.equal((await admin.delete(`/api/instances/${other}`)).statusCode, 204);
 
-      const denied = (await admin.get(`/api/teams/${teamId}/audit?event=auth.access.denied`)).json().events.filter((e: { details: string }) => JSON.parse(e.details).reason?.startsWith('not a roll back'));
+      const denied = (await admin.get(`/api/teams/${teamId}/audit?event=auth.access.denied`))
+        .json()
+        .events.filter((e: { details: string }) => JSON.parse(e.details).reason?.startsWith('not a roll back'));
       assert.equal(denied.length, 2);
       const events = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.deployed`)).json().events as Array<{ actorLabel: string; details: string }>;
       assert.deepEqual(
@@ -298,7 +370,11 @@ for (const dialect of DIALECTS) {
       // Credentials as Node-RED keeps them, encrypted with the instance's own secret.
       const instance = (await t.context.applicationsStore.instanceById(instanceId))!;
       const credentials = encryptCredentials({ dbg1: { password: 'plc-pass' } }, t.context.applications.credentialSecret(instance));
-      const withCreds = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials, user: 'admin@plant.example' }, { actor: { type: 'user', userId: null, label: 'admin@plant.example' }, ip: null, userAgent: null });
+      const withCreds = await t.context.snapshots.recordEditorDeploy(
+        instance,
+        { flows: FLOW_A, credentials, user: 'admin@plant.example' },
+        { actor: { type: 'user', userId: null, label: 'admin@plant.example' }, ip: null, userAgent: null },
+      );
       const exported = await admin.post(`/api/snapshots/${withCreds.id}/export`, { secret: 'transport secret 2026' });
       assert.equal(exported.statusCode, 200, exported.body);
       const file = exported.json();
@@ -340,7 +416,10 @@ for (const dialect of DIALECTS) {
 
     test('a snapshot of an editor deploy holds the installed node modules; names that are not npm packages are refused, on import too', async () => {
       const instance = (await t.context.applicationsStore.instanceById(instanceId))!;
-      const modules = [{ name: 'node-red-contrib-modbus', version: '5.43.0' }, { name: '@flowfuse/node-red-dashboard', version: '1.22.0' }];
+      const modules = [
+        { name: 'node-red-contrib-modbus', version: '5.43.0' },
+        { name: '@flowfuse/node-red-dashboard', version: '1.22.0' },
+      ];
       const recorded = await t.context.snapshots.recordEditorDeploy(instance, { flows: FLOW_A, credentials: null, modules, user: null }, SYSTEM_CONTEXT);
       const held = t.context.snapshots.contentOf(recorded).modules;
       assert.deepEqual(held, [modules[1], modules[0]], 'by name, as the hash covers them');
@@ -357,20 +436,43 @@ for (const dialect of DIALECTS) {
       const file = (await admin.post(`/api/snapshots/${recorded.id}/export`, { secret: 'transport secret 2026' })).json();
       assert.deepEqual(file.content.modules, held, 'exported with the snapshot');
       const content = { ...file.content, modules: [{ name: 'Evil Module', version: '1.0.0' }] };
-      const bad = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content, hash: snapshotHash(content), seal: exportSeal('transport secret 2026', snapshotHash(content)) } });
+      const bad = await admin.post(`/api/instances/${instanceId}/snapshots/import`, {
+        secret: 'transport secret 2026',
+        file: { ...file, content, hash: snapshotHash(content), seal: exportSeal('transport secret 2026', snapshotHash(content)) },
+      });
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().detail, /"Evil Module" is not an npm package name/);
       // Settings this platform does not record are refused too, named.
       const withSetting = { ...file.content, settings: { ...file.content.settings, httpNodeAuth: { user: 'x' } } };
-      const unknownSetting = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content: withSetting, hash: snapshotHash(withSetting), seal: exportSeal('transport secret 2026', snapshotHash(withSetting)) } });
+      const unknownSetting = await admin.post(`/api/instances/${instanceId}/snapshots/import`, {
+        secret: 'transport secret 2026',
+        file: { ...file, content: withSetting, hash: snapshotHash(withSetting), seal: exportSeal('transport secret 2026', snapshotHash(withSetting)) },
+      });
       assert.equal(unknownSetting.statusCode, 400);
       assert.match(unknownSetting.json().detail, /settings this platform does not know: httpNodeAuth/);
       // Variables: a secret one carrying a value (it would be stored in the clear), a name that is not one, one named twice.
-      const badEnv = { ...file.content, env: [{ name: 'API_KEY', value: 'leaked', secret: true }, { name: 'NOT A NAME', value: '1', secret: false }, { name: 'LINE', value: '3', secret: false }, { name: 'LINE', value: '4', secret: false }] };
-      const envRefused = await admin.post(`/api/instances/${instanceId}/snapshots/import`, { secret: 'transport secret 2026', file: { ...file, content: badEnv, hash: snapshotHash(badEnv), seal: exportSeal('transport secret 2026', snapshotHash(badEnv)) } });
+      const badEnv = {
+        ...file.content,
+        env: [
+          { name: 'API_KEY', value: 'leaked', secret: true },
+          { name: 'NOT A NAME', value: '1', secret: false },
+          { name: 'LINE', value: '3', secret: false },
+          { name: 'LINE', value: '4', secret: false },
+        ],
+      };
+      const envRefused = await admin.post(`/api/instances/${instanceId}/snapshots/import`, {
+        secret: 'transport secret 2026',
+        file: { ...file, content: badEnv, hash: snapshotHash(badEnv), seal: exportSeal('transport secret 2026', snapshotHash(badEnv)) },
+      });
       assert.equal(envRefused.statusCode, 400);
-      assert.equal(envRefused.json().detail, "The file's environment variables are not valid: API_KEY is secret, and a snapshot holds no secret value; \"NOT A NAME\" is not a variable name; LINE is named twice.");
-      assert.deepEqual(envRefused.json().errors.map((e: { field: string }) => e.field), ['content.env[0].value', 'content.env[1].name', 'content.env[3].name']);
+      assert.equal(
+        envRefused.json().detail,
+        'The file\'s environment variables are not valid: API_KEY is secret, and a snapshot holds no secret value; "NOT A NAME" is not a variable name; LINE is named twice.',
+      );
+      assert.deepEqual(
+        envRefused.json().errors.map((e: { field: string }) => e.field),
+        ['content.env[0].value', 'content.env[1].name', 'content.env[3].name'],
+      );
       const reasons = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.import.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
       assert.ok(reasons.includes('invalid node modules'), 'the refused import is audited');
       assert.ok(reasons.includes('invalid settings'));
@@ -382,7 +484,10 @@ for (const dialect of DIALECTS) {
       const targetBefore = (await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId;
       const denied = await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: recorded.id });
       assert.equal(denied.statusCode, 409);
-      assert.equal(denied.json().detail, "This snapshot holds node modules the team's palette lists do not allow (node-red-contrib-modbus): change the lists or deploy another snapshot.");
+      assert.equal(
+        denied.json().detail,
+        "This snapshot holds node modules the team's palette lists do not allow (node-red-contrib-modbus): change the lists or deploy another snapshot.",
+      );
       assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().targetSnapshotId, targetBefore, 'the instance is untouched');
       const applyFailures = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.apply.failed`)).json().events.map((e: { details: string }) => JSON.parse(e.details).reason);
       assert.ok(applyFailures.includes("node modules the team's palette lists do not allow: node-red-contrib-modbus"), 'the refused deploy is audited');
@@ -409,7 +514,10 @@ for (const dialect of DIALECTS) {
       assert.equal(now.targetSnapshotId, onTop.id);
       const created = (await admin.get(`/api/teams/${teamId}/audit?event=snapshot.created`)).json().events.map((e: { details: string }) => JSON.parse(e.details));
       assert.deepEqual(
-        created.filter((d: { hash: string }) => d.hash === late.hash || d.hash === onTop.hash).map((d: { becameTarget: boolean }) => d.becameTarget).sort(),
+        created
+          .filter((d: { hash: string }) => d.hash === late.hash || d.hash === onTop.hash)
+          .map((d: { becameTarget: boolean }) => d.becameTarget)
+          .sort(),
         [false, true],
       );
     });
@@ -419,7 +527,10 @@ for (const dialect of DIALECTS) {
       // A stopped instance is started, not restarted: refused, and the attempt on record.
       assert.equal((await operator.post(`/api/instances/${instanceId}/restart`)).statusCode, 409);
       const restarts = (await admin.get(`/api/teams/${teamId}/audit?event=instance.restarted`)).json().events as Array<{ outcome: string; actorLabel: string }>;
-      assert.deepEqual(restarts.map((e) => [e.outcome, e.actorLabel]), [['failure', 'olga@plant.example']]);
+      assert.deepEqual(
+        restarts.map((e) => [e.outcome, e.actorLabel]),
+        [['failure', 'olga@plant.example']],
+      );
       const editor = await admin.get(`/instances/${instanceId}/editor/`);
       assert.equal(editor.statusCode, 503);
       const stranger = new Client(t);

@@ -14,7 +14,6 @@ const EDITOR_EVENTS: Record<string, AuditEventName> = {
   'library.set': 'editor.library.saved',
 };
 
-
 /**
  * Records the audit events a Node-RED runtime (a hosted instance's or a device's) sent
  * through its agent, in one transaction, each attributed to the person Node-RED names:

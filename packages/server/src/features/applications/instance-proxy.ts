@@ -10,7 +10,20 @@ import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import { InstanceParams } from './applications.routes.ts';
 import {
-  ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, FORWARDED_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, passBodiesThrough, pipeUpgrade, checkPresentedEditorToken, queryOf, refuseUpgrade, upgradeUser, withoutPlatformCookie,
+  ALL_METHODS,
+  EDITOR_ANSWER_MS,
+  EDITOR_TOKEN_SECONDS,
+  FORWARDED_TOKEN_SECONDS,
+  editorRequestHeaders,
+  forwardToNodeRed,
+  isEditorFrontDoor,
+  passBodiesThrough,
+  pipeUpgrade,
+  checkPresentedEditorToken,
+  queryOf,
+  refuseUpgrade,
+  upgradeUser,
+  withoutPlatformCookie,
 } from './node-red-proxy.ts';
 
 /** A flow's own endpoint may wait on what it calls (a PLC gateway, a database): longer than the editor. */
@@ -73,22 +86,40 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
     checkPresentedEditorToken(request, applications.editorKey(instance), { userId: user.id, iid: instance.id }, Math.floor(clock.now().getTime() / 1000));
     const path = request.params['*'];
     if (isEditorFrontDoor(request, path)) {
-      await auditLog.record(request.ctx, { event: 'instance.editor.opened', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { permissions: editorPermissions(request.teamRole) } });
+      await auditLog.record(request.ctx, {
+        event: 'instance.editor.opened',
+        target: { type: 'instance', id: instance.id },
+        teamId: instance.team_id,
+        details: { permissions: editorPermissions(request.teamRole) },
+      });
       return reply.redirect(`/instances/${instance.id}/editor/?access_token=${tokenFor(user, request.teamRole, instance, EDITOR_TOKEN_SECONDS)}`);
     }
     // Node-RED gets a token minted now, with the rights of the person's role now: the one the
     // editor holds was minted when it opened (and proves the request comes from it), and a
     // member since made operator must not deploy with it.
     const token = tokenFor(user, request.teamRole, instance, FORWARDED_TOKEN_SECONDS);
-    return forwardToNodeRed(request, reply, { port, agent: toNodeRed }, { path: `/instances/${instance.id}/editor/${path}${queryOf(request.url)}`, headers: editorRequestHeaders(request.headers, token), answerWithinMs: EDITOR_ANSWER_MS });
+    return forwardToNodeRed(
+      request,
+      reply,
+      { port, agent: toNodeRed },
+      { path: `/instances/${instance.id}/editor/${path}${queryOf(request.url)}`, headers: editorRequestHeaders(request.headers, token), answerWithinMs: EDITOR_ANSWER_MS },
+    );
   }
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
-    scope.get('/instances/:instanceId/editor', { config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId' } }, schema: { hide: true, params: InstanceParams } }, async (request, reply) =>
-      reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
+    scope.get(
+      '/instances/:instanceId/editor',
+      { config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId' } }, schema: { hide: true, params: InstanceParams } },
+      async (request, reply) => reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
     );
-    scope.route({ method: [...ALL_METHODS], url: '/instances/:instanceId/editor/*', config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId', csrfByBearer: true } }, schema: { hide: true, params: InstanceParams }, handler: editor });
+    scope.route({
+      method: [...ALL_METHODS],
+      url: '/instances/:instanceId/editor/*',
+      config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId', csrfByBearer: true } },
+      schema: { hide: true, params: InstanceParams },
+      handler: editor,
+    });
 
     /** The flows' own HTTP endpoints and dashboards. */
     scope.route({
@@ -108,11 +139,16 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
         }
         const port = upstream(instance, reply);
         if (port === null) return reply;
-        return forwardToNodeRed(request, reply, { port, agent: toNodeRed }, {
-          path: `/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`,
-          headers: endpointRequestHeaders(request.headers, instance),
-          answerWithinMs: APP_ANSWER_MS,
-        });
+        return forwardToNodeRed(
+          request,
+          reply,
+          { port, agent: toNodeRed },
+          {
+            path: `/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`,
+            headers: endpointRequestHeaders(request.headers, instance),
+            answerWithinMs: APP_ANSWER_MS,
+          },
+        );
       },
     });
   });
@@ -123,7 +159,12 @@ export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
    * endpoints. Asked at the upgrade, and again while the socket is open (live-sockets.ts),
    * then with `touch: false`: an open socket is not the person's activity.
    */
-  async function upgradeAllowed(req: IncomingMessage, instanceId: string, editorComms: boolean, touch: boolean): Promise<{ instance: InstancesTable } | { status: number; text: string }> {
+  async function upgradeAllowed(
+    req: IncomingMessage,
+    instanceId: string,
+    editorComms: boolean,
+    touch: boolean,
+  ): Promise<{ instance: InstancesTable } | { status: number; text: string }> {
     const instance = await c.applicationsStore.instanceById(instanceId);
     if (!editorComms && instance?.endpoint_access === 'public') return { instance };
     const who = await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));

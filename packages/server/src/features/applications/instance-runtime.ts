@@ -157,7 +157,8 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     recentLogs: (instanceId: string, after = 0): LogLine[] => logs.after(instanceId, after),
 
     /** Resolves when the instance's desired state changes (at once when `changedMeanwhile` says it did), or after timeoutMs. */
-    waitForChange: (instanceId: string, timeoutMs: number, changedMeanwhile: () => Promise<boolean>): Promise<void> => signals.waitUnlessChanged(instanceId, timeoutMs, changedMeanwhile),
+    waitForChange: (instanceId: string, timeoutMs: number, changedMeanwhile: () => Promise<boolean>): Promise<void> =>
+      signals.waitUnlessChanged(instanceId, timeoutMs, changedMeanwhile),
     wake: (instanceId: string): void => signals.wake(instanceId),
   };
 }

@@ -39,8 +39,40 @@ function agentPids(dataDir: string, instanceId: string): number[] {
 
 const FLOW_A = [
   { id: 'tab1', type: 'tab', label: 'Line 1', disabled: false, info: '' },
-  { id: 'inj1', type: 'inject', z: 'tab1', name: 'tick', props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: 'line1', payload: '1', payloadType: 'num', x: 120, y: 80, wires: [['dbg1']] },
-  { id: 'dbg1', type: 'debug', z: 'tab1', name: 'out', active: true, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto', x: 320, y: 80, wires: [] },
+  {
+    id: 'inj1',
+    type: 'inject',
+    z: 'tab1',
+    name: 'tick',
+    props: [{ p: 'payload' }],
+    repeat: '',
+    crontab: '',
+    once: false,
+    onceDelay: 0.1,
+    topic: 'line1',
+    payload: '1',
+    payloadType: 'num',
+    x: 120,
+    y: 80,
+    wires: [['dbg1']],
+  },
+  {
+    id: 'dbg1',
+    type: 'debug',
+    z: 'tab1',
+    name: 'out',
+    active: true,
+    tosidebar: true,
+    console: false,
+    tostatus: false,
+    complete: 'payload',
+    targetType: 'msg',
+    statusVal: '',
+    statusType: 'auto',
+    x: 320,
+    y: 80,
+    wires: [],
+  },
 ];
 const FLOW_B = FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic: 'line-1-changed' } : n));
 
@@ -95,7 +127,10 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const direct = await fetch(`http://127.0.0.1:${port}/instances/${instanceId}/editor/flows`);
     assert.equal(direct.status, 401, 'Node-RED answers nothing without a platform token');
     const logs = (await admin.get(`/api/instances/${instanceId}/logs`)).json() as Array<{ msg: string }>;
-    assert.ok(logs.some((l) => /Started flows|Node-RED version/i.test(l.msg)), 'Node-RED output reaches the live log');
+    assert.ok(
+      logs.some((l) => /Started flows|Node-RED version/i.test(l.msg)),
+      'Node-RED output reaches the live log',
+    );
   });
 
   test("the editor page: a fresh token by redirect, then the editor's own reload at editor/? is served with Node-RED's policy", async () => {
@@ -126,13 +161,17 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test('deploy A, deploy B, roll back to A: Node-RED runs exactly A again', async () => {
     const a = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A', flows: FLOW_A })).json().id;
     const b = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'B', flows: FLOW_B })).json().id;
-    for (const [snapshotId, flows] of [[a, FLOW_A], [b, FLOW_B], [a, FLOW_A]] as const) {
+    for (const [snapshotId, flows] of [
+      [a, FLOW_A],
+      [b, FLOW_B],
+      [a, FLOW_A],
+    ] as const) {
       assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId })).statusCode, 202);
       await until(`snapshot ${snapshotId} running`, async () => {
         const i = (await admin.get(`/api/instances/${instanceId}`)).json();
         return i.runningSnapshotId === snapshotId && i.status === 'running';
       });
-      assert.ok(sameFlows(await runningFlows(admin), flows), 'the flows Node-RED runs are the snapshot\'s');
+      assert.ok(sameFlows(await runningFlows(admin), flows), "the flows Node-RED runs are the snapshot's");
     }
     const deployed = (await admin.get(`/api/audit?event=snapshot.deployed`)).json().events;
     assert.equal(JSON.parse(deployed[0].details).rollback, true, 'the last deploy is recorded as a rollback');
@@ -141,7 +180,12 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test('a deploy in the editor makes an automatic snapshot and an audit event with the person', async () => {
     const token = await editorToken(admin);
     const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'edited in the editor' } : n));
-    const deploy = await admin.request('POST', `/instances/${instanceId}/editor/flows`, { flows: changed }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2', 'node-red-deployment-type': 'full' });
+    const deploy = await admin.request(
+      'POST',
+      `/instances/${instanceId}/editor/flows`,
+      { flows: changed },
+      { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2', 'node-red-deployment-type': 'full' },
+    );
     assert.equal(deploy.statusCode, 200, deploy.body);
     const auto = await until('automatic snapshot', async () => {
       const list = (await admin.get(`/api/instances/${instanceId}/snapshots`)).json() as Array<{ id: string; kind: string; createdBy: string }>;
@@ -170,7 +214,19 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
       { id: 'tabH', type: 'tab', label: 'Endpoints' },
       { id: 'in1', type: 'http in', z: 'tabH', name: '', url: '/line', method: 'get', upload: false, swaggerDoc: '', wires: [['tpl1']] },
       { id: 'in2', type: 'http in', z: 'tabH', name: '', url: '/count', method: 'post', upload: false, swaggerDoc: '', wires: [['tpl1']] },
-      { id: 'tpl1', type: 'template', z: 'tabH', name: '', field: 'payload', fieldType: 'msg', format: 'handlebars', syntax: 'mustache', template: 'line={{payload.line}} count={{payload.count}}', output: 'str', wires: [['res1']] },
+      {
+        id: 'tpl1',
+        type: 'template',
+        z: 'tabH',
+        name: '',
+        field: 'payload',
+        fieldType: 'msg',
+        format: 'handlebars',
+        syntax: 'mustache',
+        template: 'line={{payload.line}} count={{payload.count}}',
+        output: 'str',
+        wires: [['res1']],
+      },
       { id: 'res1', type: 'http response', z: 'tabH', name: '', statusCode: '', headers: {}, wires: [] },
     ];
     const snapshotId = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'endpoints', flows: endpoints })).json().id;
@@ -324,7 +380,11 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const token = await editorToken(member);
     const before = await runningFlows(admin);
     assert.equal((await admin.patch(`/api/teams/${teamId}/members/${memberId}`, { role: 'operator' })).statusCode, 204);
-    const deploy = await member.request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1', 'node-red-deployment-type': 'full' });
+    const deploy = await member.request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, {
+      authorization: `Bearer ${token}`,
+      'node-red-api-version': 'v1',
+      'node-red-deployment-type': 'full',
+    });
     assert.ok(deploy.statusCode === 401 || deploy.statusCode === 403, `refused: ${deploy.statusCode} ${deploy.body}`);
     assert.ok(sameFlows(await runningFlows(admin), before), 'the flows did not change');
   });
@@ -356,8 +416,13 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
       return started >= 0 && logs.slice(started).some((msg) => /\[flowgate-agent\] (snapshot \S+|the empty flow) runs$/.test(msg));
     });
     assert.ok(sameFlows(await runningFlows(admin), before), 'the same flows run on it');
-    const changed = ((await admin.get('/api/audit?event=instance.node-red-version.changed')).json().events as Array<{ targetId: string; details: unknown }>).filter((e) => e.targetId === instanceId);
-    assert.deepEqual(changed.map((e) => JSON.parse(String(e.details))), [{ from: real[0], to: other }]);
+    const changed = ((await admin.get('/api/audit?event=instance.node-red-version.changed')).json().events as Array<{ targetId: string; details: unknown }>).filter(
+      (e) => e.targetId === instanceId,
+    );
+    assert.deepEqual(
+      changed.map((e) => JSON.parse(String(e.details))),
+      [{ from: real[0], to: other }],
+    );
 
     // Taken away again: the instance says why it does not start, and names what is installed.
     fs.rmSync(path.join(t.config.nodeRedDir, other), { recursive: true });
@@ -367,12 +432,16 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
       return i.status === 'error' && String(i.statusDetail).includes(`Node-RED ${other} is not installed on this machine (installed: ${real[0]}, 99.0.0)`);
     });
     assert.equal((await admin.put(`/api/instances/${instanceId}/node-red-version`, { nodeRedVersion: real[0] })).statusCode, 200);
-    await until('running on the platform\'s own again', async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
+    await until("running on the platform's own again", async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
   });
 
   test('restart, stop, start and delete: Node-RED follows, and a deleted instance leaves no files', async () => {
     const status = async () => (await admin.get(`/api/instances/${instanceId}`)).json().status as string;
-    const answers = async (port: number) => fetch(`http://127.0.0.1:${port}/instances/${instanceId}/editor/flows`).then((r) => r.status, () => null);
+    const answers = async (port: number) =>
+      fetch(`http://127.0.0.1:${port}/instances/${instanceId}/editor/flows`).then(
+        (r) => r.status,
+        () => null,
+      );
     assert.equal((await admin.post(`/api/instances/${instanceId}/restart`)).statusCode, 202);
     await until('running after the restart', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));
     assert.ok((await runningFlows(admin)).length > 0, 'the editor answers again, with the flows');
@@ -388,7 +457,10 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     // Start again while it runs, twice at once (two people, a stale page): the agent that runs
     // keeps its token, and a deploy still reaches it.
     const starts = await Promise.all([admin.post(`/api/instances/${instanceId}/start`), admin.post(`/api/instances/${instanceId}/start`)]);
-    assert.deepEqual(starts.map((r) => r.statusCode), [202, 202]);
+    assert.deepEqual(
+      starts.map((r) => r.statusCode),
+      [202, 202],
+    );
     const after = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'after two starts', flows: FLOW_B })).json().id as string;
     assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: after })).statusCode, 202);
     await until('the agent applied the deploy', async () => {
@@ -411,7 +483,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.equal((await admin.post(`/api/instances/${instanceId}/start`)).statusCode, 202);
     await until('running after the start', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));
     const port = t.context.runtime.port(instanceId)!;
-    const events = ((await admin.get('/api/audit?event=instance.*')).json().events as Array<{ event: string; targetId: string }>).filter((e) => e.targetId === instanceId).map((e) => e.event);
+    const events = ((await admin.get('/api/audit?event=instance.*')).json().events as Array<{ event: string; targetId: string }>)
+      .filter((e) => e.targetId === instanceId)
+      .map((e) => e.event);
     for (const event of ['instance.restarted', 'instance.stopped', 'instance.started']) assert.ok(events.includes(event), `${event} audited`);
 
     const dir = path.join(t.config.dataDir, 'instances', instanceId);

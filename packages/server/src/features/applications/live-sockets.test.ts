@@ -42,11 +42,38 @@ test('a failing check closes the socket', async () => {
 });
 
 test('the events that may end access are those that take a session, a token, a role or a target away', () => {
-  for (const event of ['auth.logout', 'auth.sessions.revoked', 'token.revoked', 'user.updated', 'user.deprovisioned', 'member.removed', 'member.left', 'member.role.changed', 'member.unmapped', 'team.deleted', 'application.deleted', 'instance.updated', 'instance.deleted', 'device.revoked']) {
+  for (const event of [
+    'auth.logout',
+    'auth.sessions.revoked',
+    'token.revoked',
+    'user.updated',
+    'user.deprovisioned',
+    'member.removed',
+    'member.left',
+    'member.role.changed',
+    'member.unmapped',
+    'team.deleted',
+    'application.deleted',
+    'instance.updated',
+    'instance.deleted',
+    'device.revoked',
+  ]) {
     assert.equal(endsAccess(event), true, event);
   }
   // Those that only give access, or say nothing of it, ask no sweep: a SCIM sync of new people does not keep the sweeper busy.
-  for (const event of ['auth.login.succeeded', 'snapshot.created', 'editor.flows.deployed', 'instance.status.changed', 'team.updated', 'token.created', 'user.created', 'member.invited', 'member.joined', 'member.mapped', 'user.mfa.enrolled']) {
+  for (const event of [
+    'auth.login.succeeded',
+    'snapshot.created',
+    'editor.flows.deployed',
+    'instance.status.changed',
+    'team.updated',
+    'token.created',
+    'user.created',
+    'member.invited',
+    'member.joined',
+    'member.mapped',
+    'user.mfa.enrolled',
+  ]) {
     assert.equal(endsAccess(event), false, event);
   }
 });

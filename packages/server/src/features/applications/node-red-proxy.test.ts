@@ -58,7 +58,9 @@ describe('forwarding to a Node-RED', () => {
   test('a GET that claims a body is answered at once, not after the answer timeout', async () => {
     const started = Date.now();
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(new URL(base).port), '127.0.0.1', () => socket.write('GET /claims HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'));
+      const socket = net.connect(Number(new URL(base).port), '127.0.0.1', () =>
+        socket.write('GET /claims HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'),
+      );
       let text = '';
       socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
       socket.on('end', () => resolve(text));

@@ -48,7 +48,10 @@ export function withNodeRedPolicy<H extends Record<string, unknown>>(headers: H)
 /** Headers Node-RED must not see: the platform's own session, and hop-by-hop ones. */
 export function withoutPlatformCookie(cookie: string | undefined): string | undefined {
   if (!cookie) return undefined;
-  const rest = cookie.split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+  const rest = cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
   return rest.length ? rest.join('; ') : undefined;
 }
 
@@ -87,7 +90,8 @@ export function forwardToNodeRed(
   target: { path: string; headers: Record<string, unknown>; answerWithinMs: number },
 ): Promise<FastifyReply> {
   return new Promise((resolve) => {
-    const fail = (why: string) => resolve(sendProblem(reply, { type: 'https://flowgate.dev/problems/node-red-unreachable', title: 'Node-RED did not answer', status: 502, detail: why }));
+    const fail = (why: string) =>
+      resolve(sendProblem(reply, { type: 'https://flowgate.dev/problems/node-red-unreachable', title: 'Node-RED did not answer', status: 502, detail: why }));
     const headers = withoutHopByHop(target.headers);
     const body = request.body;
     // Fastify reads no body of a GET or HEAD: a length the client sent would have Node-RED wait for it.

@@ -178,7 +178,7 @@ export function checkpointSignatureProblem(c: CheckpointRow, key: SigningKey | u
   if (!key.trustedBy || !key.publicKey) {
     return (
       `the checkpoint at event ${c.seq} is signed by key ${c.keyId} (${key.fingerprint}), which this verifier does not trust: ` +
-      'it is not the platform\'s own key (sealed under its master key) nor pinned by FLOWGATE_AUDIT_KEY_FINGERPRINT'
+      "it is not the platform's own key (sealed under its master key) nor pinned by FLOWGATE_AUDIT_KEY_FINGERPRINT"
     );
   }
   const valid = verify(null, checkpointMessage(c.seq, c.hash, c.signedAt), key.publicKey, Buffer.from(c.signature, 'base64'));

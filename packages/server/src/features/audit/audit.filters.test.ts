@@ -77,9 +77,15 @@ for (const dialect of DIALECTS) {
       const q = `event=team.updated&from=${encodeURIComponent('2026-01-01T12:00:00+02:00')}&to=2026-01-01T10:00:01Z`;
       const jsonl = await admin.get(`/api/audit/export?format=jsonl&${q}`);
       assert.equal(jsonl.statusCode, 200, jsonl.body);
-      const lines = jsonl.body.trim().split('\n').map((l) => JSON.parse(l) as EventView);
+      const lines = jsonl.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as EventView);
       assert.deepEqual(names(lines), ['inside-a', 'inside-b']);
-      assert.deepEqual(lines.map((l) => l.occurredAt), ['2026-01-01T10:00:00.500Z', '2026-01-01T10:00:00.750Z']);
+      assert.deepEqual(
+        lines.map((l) => l.occurredAt),
+        ['2026-01-01T10:00:00.500Z', '2026-01-01T10:00:00.750Z'],
+      );
 
       const csv = await admin.get(`/api/audit/export?format=csv&${q}&actorId=${memberId}`);
       assert.equal(csv.statusCode, 200, csv.body);
@@ -87,9 +93,14 @@ for (const dialect of DIALECTS) {
       assert.equal(rows.length, 2, csv.body);
       assert.match(rows[1]!, /^\d+,2026-01-01T10:00:00\.500Z,user,/);
 
-      const team = await admin.get(`/api/teams/${teamB}/audit/export?format=jsonl&event=team.updated&from=2026-01-01T10:00:00Z&to=${encodeURIComponent('2026-01-01T10:00:01+00:00')}`);
+      const team = await admin.get(
+        `/api/teams/${teamB}/audit/export?format=jsonl&event=team.updated&from=2026-01-01T10:00:00Z&to=${encodeURIComponent('2026-01-01T10:00:01+00:00')}`,
+      );
       assert.equal(team.statusCode, 200, team.body);
-      const teamLines = team.body.trim().split('\n').map((l) => JSON.parse(l) as EventView);
+      const teamLines = team.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as EventView);
       assert.deepEqual(names(teamLines), ['inside-b']);
       assert.ok(teamLines.every((l) => l.teamId === teamB));
     });
@@ -103,11 +114,17 @@ for (const dialect of DIALECTS) {
         const r = await admin.get(url);
         assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
         assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
-        assert.deepEqual(r.json().errors.map((e: { field: string }) => e.field), ['to']);
+        assert.deepEqual(
+          r.json().errors.map((e: { field: string }) => e.field),
+          ['to'],
+        );
       }
       const malformed = await admin.get('/api/audit?from=2026-01-01T10:00:00');
       assert.equal(malformed.statusCode, 400);
-      assert.deepEqual(malformed.json().errors.map((e: { field: string }) => e.field), ['from']);
+      assert.deepEqual(
+        malformed.json().errors.map((e: { field: string }) => e.field),
+        ['from'],
+      );
     });
   });
 }

@@ -1,8 +1,21 @@
 import type { AuditRecord } from '@flowgate/core';
 
 export const CSV_COLUMNS = [
-  'seq', 'occurredAt', 'actorType', 'actorId', 'actorLabel', 'event', 'outcome', 'targetType',
-  'targetId', 'teamId', 'ip', 'userAgent', 'details', 'prevHash', 'hash',
+  'seq',
+  'occurredAt',
+  'actorType',
+  'actorId',
+  'actorLabel',
+  'event',
+  'outcome',
+  'targetType',
+  'targetId',
+  'teamId',
+  'ip',
+  'userAgent',
+  'details',
+  'prevHash',
+  'hash',
 ] as const satisfies ReadonlyArray<keyof AuditRecord>;
 
 /**

@@ -13,14 +13,7 @@ import { createAlerts, type AlertKind } from '../../alerts.ts';
 import { SYSTEM_CONTEXT, systemClock, type RequestContext } from '../../context.ts';
 import type { Dialect } from '../../db/database.ts';
 import { createTestDatabase, DIALECTS } from '../../../test/harness.ts';
-import {
-  FACILITY_AUTHPRIV,
-  createSyslogForwarder,
-  formatSyslogMessage,
-  frameOctetCounted,
-  type SyslogForwarderDeps,
-  type SyslogTarget,
-} from './audit.forwarder.ts';
+import { FACILITY_AUTHPRIV, createSyslogForwarder, formatSyslogMessage, frameOctetCounted, type SyslogForwarderDeps, type SyslogTarget } from './audit.forwarder.ts';
 import { createAuditLog } from './audit.service.ts';
 import { createAuditStore } from './audit.store.ts';
 
@@ -177,9 +170,23 @@ async function selfSignedCertificate(dir: string, name: string): Promise<{ key: 
   await run(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '1',
-      '-keyout', keyFile, '-out', certFile,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-days',
+      '1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
     ],
     { timeout: 15_000 },
   );
@@ -370,7 +377,10 @@ for (const dialect of DIALECTS) {
     for (const teamId of ['t4', 't5']) await env.auditLog.record(SYSTEM_CONTEXT, { event: 'team.created', teamId });
     await waitUntil('more failed attempts', () => env.raised.length >= 6);
 
-    assert.deepEqual(env.alerts.list().map((a) => a.kind), ['audit-forwarding-failed']);
+    assert.deepEqual(
+      env.alerts.list().map((a) => a.kind),
+      ['audit-forwarding-failed'],
+    );
     const status = forwarder.status();
     assert.equal(status.connected, false);
     assert.ok(status.failingSince);
@@ -435,7 +445,10 @@ for (const dialect of DIALECTS) {
     );
     assertInOrderWithoutGaps(receiver);
     const head = (await env.store.head()).seq;
-    assert.deepEqual([...new Set(receiver.seqs())].sort((a, b) => a - b), range(1, head));
+    assert.deepEqual(
+      [...new Set(receiver.seqs())].sort((a, b) => a - b),
+      range(1, head),
+    );
     assert.ok(env.raised.includes('audit-forwarding-failed'));
     assert.deepEqual(env.alerts.list(), []);
     assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 1);
@@ -463,7 +476,10 @@ test('an idle connection closed by the receiver is no outage: the next event rec
   await waitUntil('the next event on a new connection', () => receiver.messages.length >= 3);
 
   assert.deepEqual(receiver.seqs(), [1, 2, 3]);
-  assert.deepEqual(receiver.messages.map((m) => m.connection), [0, 0, 1]);
+  assert.deepEqual(
+    receiver.messages.map((m) => m.connection),
+    [0, 0, 1],
+  );
   assert.deepEqual(env.raised, []);
   assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 0);
   assert.ok(env.logs.some((l) => l.level === 'info' && /idle/.test(l.msg)));
@@ -518,14 +534,20 @@ test('TLS: never delivers to a receiver the configured CA does not vouch for, an
 
   assert.equal(receiver.connections(), 0, 'no TLS session was ever established');
   assert.deepEqual(receiver.messages, []);
-  assert.deepEqual(env.alerts.list().map((a) => a.kind), ['audit-forwarding-failed']);
+  assert.deepEqual(
+    env.alerts.list().map((a) => a.kind),
+    ['audit-forwarding-failed'],
+  );
   assert.match(forwarder.status().lastError ?? '', /certificate|verify/i);
   assert.equal(forwarder.status().connected, false);
   assert.equal((await env.records({ event: 'audit.forwarding.failed' })).length, 1);
   await forwarder.stop();
   assert.equal(await env.cursor(), 0);
   // Still failing when it stopped: the alert stays for the admin to see.
-  assert.deepEqual(env.alerts.list().map((a) => a.kind), ['audit-forwarding-failed']);
+  assert.deepEqual(
+    env.alerts.list().map((a) => a.kind),
+    ['audit-forwarding-failed'],
+  );
 });
 
 test('message format: header fields are bounded printable ASCII, absent values are left out', () => {

@@ -268,11 +268,7 @@ export function createSyslogForwarder(deps: SyslogForwarderDeps): SyslogForwarde
     let seq: number | null = null;
     while (unconfirmed.length > 0 && unconfirmed[0]!.writtenAt <= writtenBy) seq = unconfirmed.shift()!.seq;
     if (seq === null) return;
-    await db
-      .updateTable('audit_forwarding')
-      .set({ last_seq: seq, updated_at: clock.now().toISOString() })
-      .where('target', '=', CURSOR_TARGET)
-      .execute();
+    await db.updateTable('audit_forwarding').set({ last_seq: seq, updated_at: clock.now().toISOString() }).where('target', '=', CURSOR_TARGET).execute();
     confirmedSeq = seq;
   }
 

@@ -18,7 +18,12 @@ const FilterQuery = {
   outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failure')])),
 };
 const PageQuery = Type.Object(
-  { ...FilterQuery, teamId: Type.Optional(Id), before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  {
+    ...FilterQuery,
+    teamId: Type.Optional(Id),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
   { additionalProperties: false },
 );
 const TeamPageQuery = Type.Object(
@@ -95,21 +100,39 @@ export function pageJson(rows: readonly AuditRow[], nextBefore: number | null): 
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     text +=
-      (i === 0 ? '{"seq":' : ',{"seq":') + r[0] +
-      ',"occurredAt":"' + r[2] + '"' +
-      ',"actorType":' + json(r[3]) +
-      ',"actorId":' + json(r[4]) +
-      ',"actorLabel":' + json(r[5]) +
-      ',"event":' + json(r[6]) +
-      ',"outcome":' + json(r[7]) +
-      ',"targetType":' + json(r[8]) +
-      ',"targetId":' + json(r[9]) +
-      ',"teamId":' + json(r[10]) +
-      ',"ip":' + json(r[11]) +
-      ',"userAgent":' + json(r[12]) +
-      ',"details":' + json(r[13]) +
-      ',"prevHash":"' + r[1] + '"' +
-      ',"hash":"' + r[14] + '"' +
+      (i === 0 ? '{"seq":' : ',{"seq":') +
+      r[0] +
+      ',"occurredAt":"' +
+      r[2] +
+      '"' +
+      ',"actorType":' +
+      json(r[3]) +
+      ',"actorId":' +
+      json(r[4]) +
+      ',"actorLabel":' +
+      json(r[5]) +
+      ',"event":' +
+      json(r[6]) +
+      ',"outcome":' +
+      json(r[7]) +
+      ',"targetType":' +
+      json(r[8]) +
+      ',"targetId":' +
+      json(r[9]) +
+      ',"teamId":' +
+      json(r[10]) +
+      ',"ip":' +
+      json(r[11]) +
+      ',"userAgent":' +
+      json(r[12]) +
+      ',"details":' +
+      json(r[13]) +
+      ',"prevHash":"' +
+      r[1] +
+      '"' +
+      ',"hash":"' +
+      r[14] +
+      '"' +
       '}';
   }
   return text + '],"nextBefore":' + nextBefore + '}';
@@ -148,15 +171,23 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
       .send(Readable.from(lines()));
   }
 
-  app.get('/api/audit', { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } }, async (request, reply) => {
-    const { before, limit, ...filter } = request.query;
-    return page(reply, filter, before, limit);
-  });
+  app.get(
+    '/api/audit',
+    { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: PageReply } } },
+    async (request, reply) => {
+      const { before, limit, ...filter } = request.query;
+      return page(reply, filter, before, limit);
+    },
+  );
 
-  app.get('/api/audit/export', { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['audit'], querystring: ExportQuery } }, async (request, reply) => {
-    const { format, ...filter } = request.query;
-    return exportTo(reply, filter, format, request.ctx);
-  });
+  app.get(
+    '/api/audit/export',
+    { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['audit'], querystring: ExportQuery } },
+    async (request, reply) => {
+      const { format, ...filter } = request.query;
+      return exportTo(reply, filter, format, request.ctx);
+    },
+  );
 
   app.get(
     '/api/audit/verify',
@@ -215,7 +246,10 @@ export function auditRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/teams/:teamId/audit',
-    { config: { access: { kind: 'user', permission: 'audit:read', team: 'teamId' } }, schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } } },
+    {
+      config: { access: { kind: 'user', permission: 'audit:read', team: 'teamId' } },
+      schema: { tags: ['audit'], params: TeamParams, querystring: TeamPageQuery, response: { 200: PageReply } },
+    },
     async (request, reply) => {
       const { before, limit, ...filter } = request.query;
       return page(reply, { ...filter, teamId: request.params.teamId }, before, limit);

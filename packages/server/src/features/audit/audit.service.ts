@@ -119,7 +119,12 @@ export function createAuditLog({ database, store, clock, alerts }: AuditLogDeps)
     async recordMany(ctx: RequestContext, events: readonly AuditEventInput[]): Promise<void> {
       let records: AuditRecord[];
       try {
-        records = await database.db.transaction().execute((trx) => store.append(trx, events.map((e) => toInput(ctx, e))));
+        records = await database.db.transaction().execute((trx) =>
+          store.append(
+            trx,
+            events.map((e) => toInput(ctx, e)),
+          ),
+        );
       } catch (error) {
         alerts.raise('audit-write-failed', `A batch of ${events.length} audit events could not be written: ${String((error as Error).message)}`);
         throw new AuditUnavailableError();

@@ -182,9 +182,7 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
     const record = chain(prev, [input])[0]!;
     const values = rowValues(record);
     const query =
-      dialect === 'postgres'
-        ? CompiledQuery.raw(INSERT_ONTO_SQL, [...values, CHAIN_LOCK_KEY, prev.seq])
-        : CompiledQuery.raw(INSERT_ONTO_SQLITE, [...values, prev.seq, prev.hash]);
+      dialect === 'postgres' ? CompiledQuery.raw(INSERT_ONTO_SQL, [...values, CHAIN_LOCK_KEY, prev.seq]) : CompiledQuery.raw(INSERT_ONTO_SQLITE, [...values, prev.seq, prev.hash]);
     const inserted = trx ? (await trx.executeQuery(query)).rows.length : (await database.selectRows(query)).length;
     return inserted === 1 ? record : null;
   }
@@ -237,7 +235,10 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
       } else {
         // Chunked so one huge batch stays under SQLite's bound-parameter limit.
         for (let i = 0; i < records.length; i += 500) {
-          await trx.insertInto('audit_events').values(records.slice(i, i + 500).map(toRow)).execute();
+          await trx
+            .insertInto('audit_events')
+            .values(records.slice(i, i + 500).map(toRow))
+            .execute();
         }
       }
       const last = records[records.length - 1];
@@ -273,7 +274,10 @@ export function createAuditStore(database: Pick<Database, 'db' | 'dialect' | 'se
     },
 
     async count(): Promise<number> {
-      const row = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

@@ -117,7 +117,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await db.selectFrom('audit_signing_keys').select('id').execute()).length, 1);
     });
 
-    test('an intact log verifies against the platform\'s key; a copy without the master key, against its pinned fingerprint', async () => {
+    test("an intact log verifies against the platform's key; a copy without the master key, against its pinned fingerprint", async () => {
       const own = await cliVerify(t);
       assert.equal(own.code, 0, own.stdout);
       const fingerprint = /signed by (sha256:[0-9a-f]{64}) \(trusted by master key\)/.exec(own.stdout)?.[1];
@@ -143,7 +143,7 @@ for (const dialect of DIALECTS) {
   });
 
   describe(`audit tampering by a database administrator on ${dialect}`, () => {
-    test('a checkpoint signed by a stranger\'s key, inserted with the triggers off, is named', async () => {
+    test("a checkpoint signed by a stranger's key, inserted with the triggers off, is named", async () => {
       const t = await platform(dialect);
       try {
         for (let i = 0; i < 3; i++) await t.context.auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', details: { i } });
@@ -181,7 +181,7 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    test('a key of their own, sealed by the platform for another use (as a secret environment variable is), is not the platform\'s', async () => {
+    test("a key of their own, sealed by the platform for another use (as a secret environment variable is), is not the platform's", async () => {
       const t = await platform(dialect);
       try {
         for (let i = 0; i < 3; i++) await t.context.auditLog.record(SYSTEM_CONTEXT, { event: 'team.updated', details: { i } });
@@ -208,9 +208,28 @@ for (const dialect of DIALECTS) {
         let prevHash: string | null = null;
         for (const e of await events(t)) {
           const actorLabel = e.seq === 2 ? 'mallory@plant.example' : e.actor_label;
-          const fields = [e.seq, prevHash ?? e.prev_hash, e.occurred_at, e.actor_type, e.actor_id, actorLabel, e.event, e.outcome, e.target_type, e.target_id, e.team_id, e.ip, e.user_agent, e.details];
+          const fields = [
+            e.seq,
+            prevHash ?? e.prev_hash,
+            e.occurred_at,
+            e.actor_type,
+            e.actor_id,
+            actorLabel,
+            e.event,
+            e.outcome,
+            e.target_type,
+            e.target_id,
+            e.team_id,
+            e.ip,
+            e.user_agent,
+            e.details,
+          ];
           const hash = hashAuditFields(fields);
-          await db.updateTable('audit_events').set({ actor_label: actorLabel, prev_hash: fields[1] as string, hash }).where('seq', '=', e.seq).execute();
+          await db
+            .updateTable('audit_events')
+            .set({ actor_label: actorLabel, prev_hash: fields[1] as string, hash })
+            .where('seq', '=', e.seq)
+            .execute();
           prevHash = hash;
         }
         const stranger = await storeStrangerKey(t);

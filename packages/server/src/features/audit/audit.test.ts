@@ -80,7 +80,10 @@ for (const dialect of DIALECTS) {
       const jsonl = await admin.get('/api/audit/export?format=jsonl&event=team.created');
       assert.equal(jsonl.statusCode, 200);
       assert.match(String(jsonl.headers['content-disposition']), /attachment; filename="flowgate-audit-.*\.jsonl"/);
-      const lines = jsonl.body.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = jsonl.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.equal(lines.length, 6);
       assert.ok(lines.every((l) => l.event === 'team.created'));
       const csv = await admin.get('/api/audit/export?format=csv');

@@ -2,16 +2,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import {
-  AUDIT_HASH_ALGORITHM,
-  AUDIT_ROW_HASH,
-  AuditChainVerifier,
-  GENESIS_HASH,
-  auditHashMaterial,
-  hashAuditFields,
-  type AuditRow,
-  type ChainBreak,
-} from '@flowgate/core';
+import { AUDIT_HASH_ALGORITHM, AUDIT_ROW_HASH, AuditChainVerifier, GENESIS_HASH, auditHashMaterial, hashAuditFields, type AuditRow, type ChainBreak } from '@flowgate/core';
 import type { AuditRowSource, Database } from '../../db/database.ts';
 import { checkpointSignatureProblem, loadCheckpoints, type CheckpointRow, type CheckpointTrust, type KeyTrust } from './audit.checkpoints.ts';
 import type { AuditStore } from './audit.store.ts';
@@ -85,12 +76,7 @@ interface Verified {
  * again, event by event, to the end of the log. So the result, and the problem it names,
  * are exactly those of one pass from the first event.
  */
-export async function verifyAuditLog(
-  database: Database,
-  store: AuditStore,
-  onProgress: (checked: number) => void = () => {},
-  options: VerifyOptions = {},
-): Promise<VerifyResult> {
+export async function verifyAuditLog(database: Database, store: AuditStore, onProgress: (checked: number) => void = () => {}, options: VerifyOptions = {}): Promise<VerifyResult> {
   const { checkpoints, keys } = await loadCheckpoints(database, options.trust);
 
   const threads = options.threads ?? Math.min(availableParallelism(), 8);
@@ -178,10 +164,16 @@ async function expectedHeadProblem(database: Database, head: { seq: number; hash
  * a key of its own that is still stored, or a key an auditor pinned, says checkpoints
  * were written: they were removed, and with them what vouched for the events.
  */
-function missingCheckpointsProblem(keys: Iterable<{ fingerprint: string; createdAt: string; trustedBy: KeyTrust | null }>, trust: CheckpointTrust | undefined): VerifyResult['problem'] {
+function missingCheckpointsProblem(
+  keys: Iterable<{ fingerprint: string; createdAt: string; trustedBy: KeyTrust | null }>,
+  trust: CheckpointTrust | undefined,
+): VerifyResult['problem'] {
   const own = [...keys].find((k) => k.trustedBy !== null);
   if (own) {
-    return { seq: 1, reason: `no signed checkpoint is left, yet the signing key ${own.fingerprint} was made for one at ${own.createdAt}: the checkpoints were removed, and no event can be vouched for` };
+    return {
+      seq: 1,
+      reason: `no signed checkpoint is left, yet the signing key ${own.fingerprint} was made for one at ${own.createdAt}: the checkpoints were removed, and no event can be vouched for`,
+    };
   }
   if (trust && trust.fingerprints.length > 0) {
     return { seq: 1, reason: 'no signed checkpoint is left, yet FLOWGATE_AUDIT_KEY_FINGERPRINT pins a key that signed this log: the log was emptied or its checkpoints removed' };

@@ -55,14 +55,21 @@ function presentRollout(r: RolloutsTable) {
 export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
   const { fleet, deployments } = c;
 
-  app.get('/api/devices/:deviceId', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) =>
-    presentDevice(await fleet.device(request.params.deviceId), c.broker.presence(request.params.deviceId)),
+  app.get(
+    '/api/devices/:deviceId',
+    { config: { access: { kind: 'user', permission: 'fleet:read', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } },
+    async (request) => presentDevice(await fleet.device(request.params.deviceId), c.broker.presence(request.params.deviceId)),
   );
   app.get(
     '/api/devices/:deviceId/logs',
     {
       config: { access: { kind: 'user', permission: 'fleet:read', team: 'deviceId' } },
-      schema: { tags: ['fleet'], params: DeviceParams, querystring: Type.Object({ after: Type.Optional(EpochMillis) }, { additionalProperties: false }), response: { 200: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String(), msg: Type.String() })) } },
+      schema: {
+        tags: ['fleet'],
+        params: DeviceParams,
+        querystring: Type.Object({ after: Type.Optional(EpochMillis) }, { additionalProperties: false }),
+        response: { 200: Type.Array(Type.Object({ ts: Type.Number(), level: Type.String(), msg: Type.String() })) },
+      },
     },
     async (request) => {
       await fleet.device(request.params.deviceId);
@@ -90,7 +97,8 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
       config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'groupId' } },
       schema: {
         tags: ['fleet'],
-        description: "Sets the snapshot every device of the group should run (null: the empty flow), all at once, without waves; a device joining the group later gets it too. Refused while the group has a rollout that has not ended.",
+        description:
+          'Sets the snapshot every device of the group should run (null: the empty flow), all at once, without waves; a device joining the group later gets it too. Refused while the group has a rollout that has not ended.',
         params: GroupParams,
         body: Type.Object({ snapshotId: Type.Union([Id, Type.Null()]) }, { additionalProperties: false }),
         response: { 200: GroupView },
@@ -99,8 +107,10 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
     async (request) => presentGroup(await deployments.setGroupTarget(request.params.groupId, request.body.snapshotId, request.ctx)),
   );
 
-  app.get('/api/teams/:teamId/rollouts', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } }, async (request) =>
-    (await deployments.rolloutsOfTeam(request.params.teamId)).map(presentRollout),
+  app.get(
+    '/api/teams/:teamId/rollouts',
+    { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } },
+    async (request) => (await deployments.rolloutsOfTeam(request.params.teamId)).map(presentRollout),
   );
   app.post(
     '/api/device-groups/:groupId/rollouts',
@@ -116,7 +126,9 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
             batchPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "Per cent of the group's devices per wave (default 10)" })),
             maxFailures: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'The rollout halts when more devices than this have failed (default 0)' })),
             healthSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'How long a device must run the snapshot to count as healthy (default 30)' })),
-            waveTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400, description: 'A device not healthy this long after its wave started has failed (default 600)' })),
+            waveTimeoutSeconds: Type.Optional(
+              Type.Integer({ minimum: 10, maximum: 86_400, description: 'A device not healthy this long after its wave started has failed (default 600)' }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -151,7 +163,16 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
         querystring: Type.Object({ state: Type.Optional(RolloutDeviceState), ...PageQuery }, { additionalProperties: false }),
         response: {
           200: Type.Array(
-            Type.Object({ deviceId: Type.String(), name: Type.String(), siteId: Type.String(), wave: Type.Integer(), state: RolloutDeviceState, detail: NullableString, startedAt: NullableString, finishedAt: NullableString }),
+            Type.Object({
+              deviceId: Type.String(),
+              name: Type.String(),
+              siteId: Type.String(),
+              wave: Type.Integer(),
+              state: RolloutDeviceState,
+              detail: NullableString,
+              startedAt: NullableString,
+              finishedAt: NullableString,
+            }),
           ),
         },
       },
@@ -159,12 +180,23 @@ export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
     async (request) => {
       await deployments.rolloutById(request.params.rolloutId);
       const rows = await deployments.rolloutDevices(request.params.rolloutId, request.query.state, request.query.limit ?? PAGE_SIZE, request.query.offset ?? 0);
-      return rows.map((r) => ({ deviceId: r.device_id, name: r.name, siteId: r.site_id, wave: r.wave, state: r.state, detail: r.detail, startedAt: r.started_at, finishedAt: r.finished_at }));
+      return rows.map((r) => ({
+        deviceId: r.device_id,
+        name: r.name,
+        siteId: r.site_id,
+        wave: r.wave,
+        state: r.state,
+        detail: r.detail,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+      }));
     },
   );
   for (const action of ['pause', 'resume', 'abort'] as const) {
-    app.post(`/api/rollouts/:rolloutId/${action}`, { config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'rolloutId' } }, schema: { tags: ['fleet'], params: RolloutParams, response: { 200: RolloutView } } }, async (request) =>
-      presentRollout(await deployments[action](request.params.rolloutId, request.ctx)),
+    app.post(
+      `/api/rollouts/:rolloutId/${action}`,
+      { config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'rolloutId' } }, schema: { tags: ['fleet'], params: RolloutParams, response: { 200: RolloutView } } },
+      async (request) => presentRollout(await deployments[action](request.params.rolloutId, request.ctx)),
     );
   }
 }

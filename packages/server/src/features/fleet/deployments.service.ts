@@ -110,7 +110,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
   /** A snapshot of the team's own, for a target: another team's answers as unknown. */
   async function teamSnapshot(teamId: string, snapshotId: string) {
     const snapshot = await snapshotsStore.summaryById(snapshotId);
-    if (!snapshot || snapshot.team_id !== teamId) throw new ValidationError('The snapshot is not one of this team\'s.', [{ field: 'snapshotId', message: 'unknown snapshot' }]);
+    if (!snapshot || snapshot.team_id !== teamId) throw new ValidationError("The snapshot is not one of this team's.", [{ field: 'snapshotId', message: 'unknown snapshot' }]);
     return snapshot;
   }
 
@@ -199,7 +199,12 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       if (state === 'healthy' || state === 'failed' || state === 'skipped') tally[state] += 1;
       if (!verdict) continue;
       if (verdict.state === 'failed') failures.push({ deviceId: d.device_id, reason: verdict.detail });
-      const patch: Partial<RolloutDevicesTable> = { state: verdict.state, detail: verdict.detail, ...(verdict.reached ? { reached_at: at } : {}), ...(DONE.has(verdict.state) ? { finished_at: at } : {}) };
+      const patch: Partial<RolloutDevicesTable> = {
+        state: verdict.state,
+        detail: verdict.detail,
+        ...(verdict.reached ? { reached_at: at } : {}),
+        ...(DONE.has(verdict.state) ? { finished_at: at } : {}),
+      };
       const key = JSON.stringify(patch);
       const entry = changes.get(key) ?? { patch, ids: [] };
       entry.ids.push(d.device_id);
@@ -300,7 +305,7 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     async desiredFor(device: DevicesTable) {
       const own = await deviceSecrets(device);
       const target = device.target_snapshot_id ? await snapshotOrigin(device.target_snapshot_id) : null;
-      if (device.target_snapshot_id && !target) throw new ConflictError('The device\'s target snapshot is gone: set another target.');
+      if (device.target_snapshot_id && !target) throw new ConflictError("The device's target snapshot is gone: set another target.");
       return {
         generation: device.generation,
         instanceId: device.id,
@@ -347,7 +352,12 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       if (active) throw new ConflictError(`The device is in rollout ${active.id} (${active.state}): abort it first, or let it finish.`);
       await auditLog.transaction(ctx, async (tx) => {
         await store.setTargets([device.id], snapshotId, tx.trx);
-        await tx.record({ event: 'device.target.set', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { from: device.target_snapshot_id, to: snapshotId } });
+        await tx.record({
+          event: 'device.target.set',
+          target: { type: 'device', id: device.id },
+          teamId: device.team_id,
+          details: { from: device.target_snapshot_id, to: snapshotId },
+        });
       });
       announce(device.id);
       return requireDevice(device.id);
@@ -366,7 +376,12 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
         const ids = (await store.liveDevicesOfGroup(group.id, tx.trx)).map((d) => d.id);
         await store.setTargets(ids, snapshotId, tx.trx);
         await store.setGroupTarget(group.id, snapshotId, tx.trx);
-        await tx.record({ event: 'device.group.target.set', target: { type: 'device-group', id: group.id }, teamId: group.team_id, details: { from: group.target_snapshot_id, to: snapshotId, devices: ids.length } });
+        await tx.record({
+          event: 'device.group.target.set',
+          target: { type: 'device-group', id: group.id },
+          teamId: group.team_id,
+          details: { from: group.target_snapshot_id, to: snapshotId, devices: ids.length },
+        });
         return ids;
       });
       for (const id of ids) announce(id);
@@ -424,7 +439,17 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
           event: 'rollout.started',
           target: { type: 'rollout', id: rollout.id },
           teamId: rollout.team_id,
-          details: { groupId: group.id, snapshotId: snapshot.id, hash: snapshot.hash, devices: devices.length, waveSize, waves: rollout.wave_count, maxFailures: rollout.max_failures, healthSeconds: rollout.health_seconds, waveTimeoutSeconds: rollout.wave_timeout_seconds },
+          details: {
+            groupId: group.id,
+            snapshotId: snapshot.id,
+            hash: snapshot.hash,
+            devices: devices.length,
+            waveSize,
+            waves: rollout.wave_count,
+            maxFailures: rollout.max_failures,
+            healthSeconds: rollout.health_seconds,
+            waveTimeoutSeconds: rollout.wave_timeout_seconds,
+          },
         });
       });
       await tick();
@@ -455,20 +480,31 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     },
   };
 
-  async function transition(rolloutId: string, from: readonly RolloutsTable['state'][], to: 'running' | 'paused' | 'aborted', event: 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted', ctx: RequestContext): Promise<RolloutsTable> {
+  async function transition(
+    rolloutId: string,
+    from: readonly RolloutsTable['state'][],
+    to: 'running' | 'paused' | 'aborted',
+    event: 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted',
+    ctx: RequestContext,
+  ): Promise<RolloutsTable> {
     return exclusive(async () => {
-    const rollout = await requireRollout(rolloutId);
-    if (!from.includes(rollout.state)) throw new ConflictError(`The rollout is ${rollout.state}: it cannot be ${to === 'running' ? 'resumed' : to}.`);
-    const at = iso();
-    const detail = to === 'running' ? null : `${to} by ${ctx.actor.label ?? 'someone'}`;
-    await auditLog.transaction(ctx, async (tx) => {
-      // Resuming a halted rollout accepts the failures so far: it may fail as many more as it first allowed.
-      const maxFailures = rollout.state === 'halted' && to === 'running' ? (await store.failedCount(rollout.id, tx.trx)) + rollout.max_failures : rollout.max_failures;
-      await store.updateRollout(rollout.id, { state: to, detail, updated_at: at, max_failures: maxFailures, ...(to === 'aborted' ? { finished_at: at } : {}) }, tx.trx);
-      if (to === 'aborted') await store.skipPending(rollout.id, 'the rollout was aborted', tx.trx);
-      await tx.record({ event, target: { type: 'rollout', id: rollout.id }, teamId: rollout.team_id, details: { from: rollout.state, wave: rollout.current_wave, of: rollout.wave_count, ...(maxFailures !== rollout.max_failures ? { maxFailures } : {}) } });
-    });
-    return requireRollout(rollout.id);
+      const rollout = await requireRollout(rolloutId);
+      if (!from.includes(rollout.state)) throw new ConflictError(`The rollout is ${rollout.state}: it cannot be ${to === 'running' ? 'resumed' : to}.`);
+      const at = iso();
+      const detail = to === 'running' ? null : `${to} by ${ctx.actor.label ?? 'someone'}`;
+      await auditLog.transaction(ctx, async (tx) => {
+        // Resuming a halted rollout accepts the failures so far: it may fail as many more as it first allowed.
+        const maxFailures = rollout.state === 'halted' && to === 'running' ? (await store.failedCount(rollout.id, tx.trx)) + rollout.max_failures : rollout.max_failures;
+        await store.updateRollout(rollout.id, { state: to, detail, updated_at: at, max_failures: maxFailures, ...(to === 'aborted' ? { finished_at: at } : {}) }, tx.trx);
+        if (to === 'aborted') await store.skipPending(rollout.id, 'the rollout was aborted', tx.trx);
+        await tx.record({
+          event,
+          target: { type: 'rollout', id: rollout.id },
+          teamId: rollout.team_id,
+          details: { from: rollout.state, wave: rollout.current_wave, of: rollout.wave_count, ...(maxFailures !== rollout.max_failures ? { maxFailures } : {}) },
+        });
+      });
+      return requireRollout(rollout.id);
     });
   }
 }

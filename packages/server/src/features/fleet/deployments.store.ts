@@ -2,7 +2,6 @@ import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import type { DevicesTable, RolloutDevicesTable, RolloutDeviceState, RolloutsTable, RolloutState } from '../../db/schema.ts';
 
-
 /** Rollouts that still hold their group: a new target or rollout for it waits until they end. */
 export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['running', 'paused', 'halted'];
 
@@ -19,7 +18,9 @@ export function createDeploymentsStore(db: Db) {
           .set((eb) => ({ target_snapshot_id: snapshotId, generation: eb('generation', '+', 1), state: 'updating', status_detail: null }))
           .where('id', 'in', deviceIds.slice(i, i + 5000))
           // A device that targets it already keeps its state: it reports nothing new to wait for.
-          .where((eb) => (snapshotId === null ? eb('target_snapshot_id', 'is not', null) : eb.or([eb('target_snapshot_id', 'is', null), eb('target_snapshot_id', '!=', snapshotId)])))
+          .where((eb) =>
+            snapshotId === null ? eb('target_snapshot_id', 'is not', null) : eb.or([eb('target_snapshot_id', 'is', null), eb('target_snapshot_id', '!=', snapshotId)]),
+          )
           .execute();
       }
     },
@@ -41,10 +42,15 @@ export function createDeploymentsStore(db: Db) {
     insertRollout: (rollout: RolloutsTable, ex: Executor) => ex.insertInto('rollouts').values(rollout).execute(),
     insertRolloutDevices: async (rows: readonly RolloutDevicesTable[], ex: Executor) => {
       // SQLite takes at most 32,766 bound values in one statement: 9 columns a row.
-      for (let i = 0; i < rows.length; i += 2000) await ex.insertInto('rollout_devices').values(rows.slice(i, i + 2000)).execute();
+      for (let i = 0; i < rows.length; i += 2000)
+        await ex
+          .insertInto('rollout_devices')
+          .values(rows.slice(i, i + 2000))
+          .execute();
     },
     rolloutById: (id: string, ex: Executor = db) => ex.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst(),
-    rolloutsOfTeam: (teamId: string, limit: number) => db.selectFrom('rollouts').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'desc').orderBy('id').limit(limit).execute(),
+    rolloutsOfTeam: (teamId: string, limit: number) =>
+      db.selectFrom('rollouts').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'desc').orderBy('id').limit(limit).execute(),
     activeRolloutOfGroup: (groupId: string, ex: Executor = db) =>
       ex.selectFrom('rollouts').selectAll().where('group_id', '=', groupId).where('state', 'in', ACTIVE_ROLLOUT_STATES).executeTakeFirst(),
     runningRollouts: () => db.selectFrom('rollouts').selectAll().where('state', '=', 'running').execute(),
@@ -72,16 +78,36 @@ export function createDeploymentsStore(db: Db) {
       (await ex.selectFrom('rollout_devices').select('device_id').where('rollout_id', '=', rolloutId).where('wave', '=', wave).execute()).map((r) => r.device_id),
     setRolloutDevices: async (rolloutId: string, deviceIds: readonly string[], patch: Partial<RolloutDevicesTable>, ex: Executor = db) => {
       for (let i = 0; i < deviceIds.length; i += 5000) {
-        await ex.updateTable('rollout_devices').set(patch).where('rollout_id', '=', rolloutId).where('device_id', 'in', deviceIds.slice(i, i + 5000)).execute();
+        await ex
+          .updateTable('rollout_devices')
+          .set(patch)
+          .where('rollout_id', '=', rolloutId)
+          .where('device_id', 'in', deviceIds.slice(i, i + 5000))
+          .execute();
       }
     },
     startWave: (rolloutId: string, wave: number, at: string, ex: Executor) =>
-      ex.updateTable('rollout_devices').set({ state: 'updating', started_at: at }).where('rollout_id', '=', rolloutId).where('wave', '=', wave).where('state', '=', 'pending').execute(),
+      ex
+        .updateTable('rollout_devices')
+        .set({ state: 'updating', started_at: at })
+        .where('rollout_id', '=', rolloutId)
+        .where('wave', '=', wave)
+        .where('state', '=', 'pending')
+        .execute(),
     /** An aborted rollout's devices that never got their wave. */
     skipPending: (rolloutId: string, detail: string, ex: Executor) =>
       ex.updateTable('rollout_devices').set({ state: 'skipped', detail }).where('rollout_id', '=', rolloutId).where('state', '=', 'pending').execute(),
     failedCount: async (rolloutId: string, ex: Executor = db) =>
-      Number((await ex.selectFrom('rollout_devices').select((eb) => eb.fn.countAll<number>().as('n')).where('rollout_id', '=', rolloutId).where('state', '=', 'failed').executeTakeFirstOrThrow()).n),
+      Number(
+        (
+          await ex
+            .selectFrom('rollout_devices')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('rollout_id', '=', rolloutId)
+            .where('state', '=', 'failed')
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     /** Devices by site and state: what the rollout page draws. */
     progress: (rolloutId: string) =>
       db
@@ -94,7 +120,16 @@ export function createDeploymentsStore(db: Db) {
       db
         .selectFrom('rollout_devices')
         .innerJoin('devices', 'devices.id', 'rollout_devices.device_id')
-        .select(['rollout_devices.device_id', 'devices.name', 'rollout_devices.site_id', 'rollout_devices.wave', 'rollout_devices.state', 'rollout_devices.detail', 'rollout_devices.started_at', 'rollout_devices.finished_at'])
+        .select([
+          'rollout_devices.device_id',
+          'devices.name',
+          'rollout_devices.site_id',
+          'rollout_devices.wave',
+          'rollout_devices.state',
+          'rollout_devices.detail',
+          'rollout_devices.started_at',
+          'rollout_devices.finished_at',
+        ])
         .where('rollout_devices.rollout_id', '=', rolloutId)
         .$if(state !== undefined, (q) => q.where('rollout_devices.state', '=', state!))
         .orderBy('rollout_devices.wave')

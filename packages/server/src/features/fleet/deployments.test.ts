@@ -51,7 +51,10 @@ for (const dialect of DIALECTS) {
       const r = await as(d).get(`/api/fleet/v1/desired${query}`);
       assert.equal(r.statusCode, 200, r.body);
       // What the device's agent checks it against (@flowgate/protocol), as it came.
-      assert.deepEqual([...Value.Errors(DesiredState, r.json())].map((e) => `${e.path}: ${e.message}`), []);
+      assert.deepEqual(
+        [...Value.Errors(DesiredState, r.json())].map((e) => `${e.path}: ${e.message}`),
+        [],
+      );
       return r.json() as { generation: number; instanceId: string; snapshot: { id: string; hash: string } | null; settings: { httpAdminRoot: string; credentialSecret: string } };
     };
     const register = async (siteId: string, name: string, inGroup: boolean): Promise<Device> => {
@@ -87,7 +90,12 @@ for (const dialect of DIALECTS) {
       v2 = await snap('v2');
       solo = await register(siteAachen, 'bench-gw', false);
       // Registered out of name order: waves go site by site, then by name.
-      line.push(await register(siteBremen, 'filler-b2', true), await register(siteAachen, 'filler-a2', true), await register(siteBremen, 'filler-b1', true), await register(siteAachen, 'filler-a1', true));
+      line.push(
+        await register(siteBremen, 'filler-b2', true),
+        await register(siteAachen, 'filler-a2', true),
+        await register(siteBremen, 'filler-b1', true),
+        await register(siteAachen, 'filler-a1', true),
+      );
     });
     after(() => t.close());
 
@@ -119,7 +127,10 @@ for (const dialect of DIALECTS) {
       const checked = await report(solo, { state: 'running', runningSnapshotId: v2.id, runningHash: v2.hash, error: null, cpuPercent: 12.5, memoryMb: 512 });
       assert.deepEqual(checked.target, v2);
       const shown = (await viewer.get(`/api/devices/${solo.id}`)).json();
-      assert.deepEqual({ state: shown.state, running: shown.runningSnapshotId, target: shown.targetSnapshotId, cpu: shown.cpuPercent, memory: shown.memoryMb }, { state: 'running', running: v2.id, target: v2.id, cpu: 12.5, memory: 512 });
+      assert.deepEqual(
+        { state: shown.state, running: shown.runningSnapshotId, target: shown.targetSnapshotId, cpu: shown.cpuPercent, memory: shown.memoryMb },
+        { state: 'running', running: v2.id, target: v2.id, cpu: 12.5, memory: 512 },
+      );
 
       // A snapshot refused on the device (its hash did not match) is a failure on record.
       await report(solo, { state: 'error', runningSnapshotId: v2.id, error: `snapshot ${v2.id} refused: its content hashes to 00ff, not to ${v2.hash}` });
@@ -190,10 +201,22 @@ for (const dialect of DIALECTS) {
       const done = await rollout(id);
       assert.equal(done.rollout.state, 'completed', JSON.stringify(done));
       assert.deepEqual(bySite(done.progress, siteBremen), { healthy: 2 });
-      assert.deepEqual((await events('rollout.wave.started')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details).wave).sort(), [1, 2]);
+      assert.deepEqual(
+        (await events('rollout.wave.started'))
+          .filter((e) => e.targetId === id)
+          .map((e) => JSON.parse(e.details).wave)
+          .sort(),
+        [1, 2],
+      );
       assert.equal((await events('rollout.completed')).filter((e) => e.targetId === id).length, 1);
       const finished = (await events('rollout.wave.finished')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details));
-      assert.deepEqual(finished.sort((a, b) => a.wave - b.wave), [{ wave: 1, of: 2, healthy: 2, failed: 0, skipped: 0 }, { wave: 2, of: 2, healthy: 2, failed: 0, skipped: 0 }]);
+      assert.deepEqual(
+        finished.sort((a, b) => a.wave - b.wave),
+        [
+          { wave: 1, of: 2, healthy: 2, failed: 0, skipped: 0 },
+          { wave: 2, of: 2, healthy: 2, failed: 0, skipped: 0 },
+        ],
+      );
       const group = ((await viewer.get(`/api/teams/${teamId}/device-groups`)).json() as Array<{ id: string; targetSnapshotId: string | null }>).find((g) => g.id === groupId);
       assert.equal(group?.targetSnapshotId, v2.id, 'the completed rollout made it the group target');
 
@@ -210,18 +233,28 @@ for (const dialect of DIALECTS) {
       const first = line.find((d) => d.name === 'filler-a1')!;
       assert.deepEqual((await desired(first)).snapshot, v1);
       // Its agent found the snapshot failing its health check and went back to the last good one.
-      await report(first, { state: 'error', runningSnapshotId: v2.id, error: `snapshot ${v1.id} failed its health check: Node-RED exited; reverted to the last good snapshot ${v2.id}` });
+      await report(first, {
+        state: 'error',
+        runningSnapshotId: v2.id,
+        error: `snapshot ${v1.id} failed its health check: Node-RED exited; reverted to the last good snapshot ${v2.id}`,
+      });
       await engine();
       const halted = await rollout(id);
       assert.equal(halted.rollout.state, 'halted');
       assert.match(halted.rollout.detail!, /1 device\(s\) failed; the rollout allows 0/);
       const failedRows = (await viewer.get(`/api/rollouts/${id}/devices?state=failed`)).json() as Array<{ name: string; detail: string }>;
-      assert.deepEqual(failedRows.map((r) => r.name), ['filler-a1']);
+      assert.deepEqual(
+        failedRows.map((r) => r.name),
+        ['filler-a1'],
+      );
       assert.match(failedRows[0]!.detail, /failed its health check/);
       const failures = (await events('rollout.devices.failed')).filter((e) => e.targetId === id);
       assert.equal(failures.length, 1);
       assert.equal(failures[0]!.outcome, 'failure');
-      assert.deepEqual(JSON.parse(failures[0]!.details).devices.map((d: { deviceId: string }) => d.deviceId), [first.id]);
+      assert.deepEqual(
+        JSON.parse(failures[0]!.details).devices.map((d: { deviceId: string }) => d.deviceId),
+        [first.id],
+      );
       assert.match(JSON.parse(failures[0]!.details).devices[0].reason, /failed its health check/);
       clock.advance(60_000);
       await engine();
@@ -239,7 +272,11 @@ for (const dialect of DIALECTS) {
       assert.equal(aborted.json().state, 'aborted');
       assert.equal((await operator.post(`/api/rollouts/${id}/resume`)).statusCode, 409, 'an aborted rollout is over');
       const after = await rollout(id);
-      assert.equal(after.progress.filter((p) => p.state === 'skipped').reduce((n, p) => n + p.devices, 0), line.length - 2, 'all but the two waves reached');
+      assert.equal(
+        after.progress.filter((p) => p.state === 'skipped').reduce((n, p) => n + p.devices, 0),
+        line.length - 2,
+        'all but the two waves reached',
+      );
       assert.equal((await events('rollout.halted')).filter((e) => e.targetId === id).length, 1);
       assert.equal((await events('rollout.aborted')).filter((e) => e.targetId === id).length, 1);
       // The group is free again: a device can be set directly.
@@ -247,7 +284,13 @@ for (const dialect of DIALECTS) {
     });
 
     test('a device that never answers fails when its wave times out; a revoked one is skipped and refused', async () => {
-      const started = await operator.post(`/api/device-groups/${groupId}/rollouts`, { snapshotId: v1.id, batchPercent: 100, maxFailures: 10, healthSeconds: 0, waveTimeoutSeconds: 60 });
+      const started = await operator.post(`/api/device-groups/${groupId}/rollouts`, {
+        snapshotId: v1.id,
+        batchPercent: 100,
+        maxFailures: 10,
+        healthSeconds: 0,
+        waveTimeoutSeconds: 60,
+      });
       assert.equal(started.statusCode, 201, started.body);
       const id = started.json().id as string;
       const revoked = line.find((d) => d.name === 'filler-b3')!;
@@ -260,12 +303,21 @@ for (const dialect of DIALECTS) {
       const done = await rollout(id);
       assert.equal(done.rollout.state, 'completed');
       const rows = (await viewer.get(`/api/rollouts/${id}/devices`)).json() as Array<{ name: string; state: string; detail: string | null }>;
-      assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, r.state])), { 'filler-a1': 'healthy', 'filler-a2': 'healthy', 'filler-b1': 'failed', 'filler-b2': 'healthy', 'filler-b3': 'skipped' });
+      assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, r.state])), {
+        'filler-a1': 'healthy',
+        'filler-a2': 'healthy',
+        'filler-b1': 'failed',
+        'filler-b2': 'healthy',
+        'filler-b3': 'skipped',
+      });
       assert.match(rows.find((r) => r.name === 'filler-b1')!.detail!, /not healthy within 60 s/);
       const [finished] = (await events('rollout.wave.finished')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details));
       assert.deepEqual(finished, { wave: 1, of: 1, healthy: 3, failed: 1, skipped: 1 });
       const [failures] = (await events('rollout.devices.failed')).filter((e) => e.targetId === id).map((e) => JSON.parse(e.details));
-      assert.deepEqual(failures.devices.map((d: { deviceId: string }) => d.deviceId), [line.find((d) => d.name === 'filler-b1')!.id]);
+      assert.deepEqual(
+        failures.devices.map((d: { deviceId: string }) => d.deviceId),
+        [line.find((d) => d.name === 'filler-b1')!.id],
+      );
       assert.match(failures.devices[0].reason, /not healthy within 60 s/);
     });
 
@@ -305,7 +357,7 @@ for (const dialect of DIALECTS) {
       const live = line.filter((d) => d.name !== 'filler-b3');
       for (const d of live) assert.deepEqual((await desired(d)).snapshot, v2, d.name);
       const [event] = (await events('device.group.target.set')).filter((e) => e.targetId === groupId).map((e) => JSON.parse(e.details));
-      assert.deepEqual(event, { from: v1.id, to: v2.id, devices: live.length }, "from what the last completed rollout brought");
+      assert.deepEqual(event, { from: v1.id, to: v2.id, devices: live.length }, 'from what the last completed rollout brought');
       assert.deepEqual((await desired(await register(siteAachen, 'filler-a3', true))).snapshot, v2, 'a device joining later gets it');
 
       assert.equal((await operator.put(`/api/device-groups/${groupId}/target`, { snapshotId: null })).json().targetSnapshotId, null);

@@ -51,7 +51,8 @@ describe('flowgate-agent --provision on a device', () => {
     }
   }
 
-  const deviceView = async (id: string) => (await owner.get(`/api/devices/${id}`)).json() as { state: string; runningSnapshotId: string | null; nodeRedVersion: string | null; connection: string };
+  const deviceView = async (id: string) =>
+    (await owner.get(`/api/devices/${id}`)).json() as { state: string; runningSnapshotId: string | null; nodeRedVersion: string | null; connection: string };
   const hello = async (port: number) => {
     const r = await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(2000) });
     return r.text();
@@ -121,10 +122,14 @@ describe('flowgate-agent --provision on a device', () => {
     // The operator's target reaches the device through its long poll; Node-RED runs it.
     const set = await owner.put(`/api/devices/${device!.id}/target`, { snapshotId });
     assert.equal(set.statusCode, 200, set.body);
-    const running = await until('the target to run', async () => {
-      const view = await deviceView(device!.id);
-      return view.state === 'running' && view.runningSnapshotId === snapshotId ? view : null;
-    }, 60_000);
+    const running = await until(
+      'the target to run',
+      async () => {
+        const view = await deviceView(device!.id);
+        return view.state === 'running' && view.runningSnapshotId === snapshotId ? view : null;
+      },
+      60_000,
+    );
     assert.match(running.nodeRedVersion ?? '', /^4\./, 'it reports the Node-RED it runs');
     assert.equal(await hello(port), 'hello from the device');
     assert.equal(running.connection, 'online', 'its MQTT connection (WebSocket on the platform port) says it is online');
@@ -151,7 +156,8 @@ describe('flowgate-agent --provision on a device', () => {
     assert.ok(deviceId, 'the device runs (previous test)');
     const viewer = await addMember(t, owner, teamId, 'vera@plant.example', 'viewer');
     const outsider = await addMember(t, owner, (await owner.post('/api/teams', { name: 'Other plant' })).json().id, 'otto@plant.example', 'owner');
-    const audit = async (event: string) => ((await owner.get(`/api/teams/${teamId}/audit?event=${event}`)).json() as { events: Array<{ event: string; actorLabel: string }> }).events;
+    const audit = async (event: string) =>
+      ((await owner.get(`/api/teams/${teamId}/audit?event=${event}`)).json() as { events: Array<{ event: string; actorLabel: string }> }).events;
     assert.equal(t.context.tunnels.session(deviceId), null, 'no tunnel while nobody uses the editor');
 
     // The front door asks the device for its tunnel, waits for it, and hands over a read-only editor token.
@@ -166,7 +172,10 @@ describe('flowgate-agent --provision on a device', () => {
 
     const flows = await viewer.request('GET', `/devices/${deviceId}/editor/flows`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
     assert.equal(flows.statusCode, 200, flows.body);
-    assert.ok((flows.json() as Array<{ id: string }>).some((n) => n.id === 'in1'), 'the flows the device runs');
+    assert.ok(
+      (flows.json() as Array<{ id: string }>).some((n) => n.id === 'in1'),
+      'the flows the device runs',
+    );
 
     // Read only for everybody, the owner too: a device runs its target, and Node-RED refuses the deploy.
     const ownerToken = /access_token=([^&]+)/.exec(String((await owner.get(`/devices/${deviceId}/editor/`)).headers.location))![1]!;
@@ -193,7 +202,7 @@ describe('flowgate-agent --provision on a device', () => {
     assert.deepEqual((await audit('device.editor.opened')).map((e) => e.actorLabel).sort(), ['admin@plant.example', 'vera@plant.example']);
   });
 
-  test("revoked: the tunnel is cut, its editor does not open, the platform refuses it, and its Node-RED keeps running the flows it ran, the agent saying why", async () => {
+  test('revoked: the tunnel is cut, its editor does not open, the platform refuses it, and its Node-RED keeps running the flows it ran, the agent saying why', async () => {
     assert.ok(deviceId, 'the device runs (previous tests)');
     const { credential } = JSON.parse(fs.readFileSync(path.join(dir, 'device.json'), 'utf8')) as { credential: string };
     assert.equal((await owner.post(`/api/devices/${deviceId}/revoke`)).statusCode, 200);

@@ -4,7 +4,6 @@ import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Client, DIALECTS, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
 
-
 /**
  * The embedded MQTT broker with the real mqtt.js client: devices sign in with their own
  * credential, over WebSocket on the platform's HTTP port or over plain TCP; each touches
@@ -48,7 +47,10 @@ for (const dialect of DIALECTS) {
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       wsUrl = `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/api/fleet/v1/mqtt`;
       owner = await setupAdmin(t);
-      ({ devices: [a, b], snapshotId } = await teamWithDevices(t, owner, ['gw-a', 'gw-b']));
+      ({
+        devices: [a, b],
+        snapshotId,
+      } = await teamWithDevices(t, owner, ['gw-a', 'gw-b']));
     });
     after(async () => {
       for (const c of clients) c.end(true);
@@ -71,7 +73,7 @@ for (const dialect of DIALECTS) {
       await until('offline', async () => (await view(a.id)).connection === 'offline');
     });
 
-    test('a wrong credential, or a credential under another device\'s id, is refused and audited', async () => {
+    test("a wrong credential, or a credential under another device's id, is refused and audited", async () => {
       const wrong = connect(wsUrl, a.id, 'fgd_not-the-credential');
       assert.match((await refused(wrong)).message, /Bad username or password/i);
       const borrowed = connect(wsUrl, b.id, a.credential);
@@ -87,7 +89,11 @@ for (const dialect of DIALECTS) {
       const client = connect(wsUrl, a.id, a.credential);
       await connected(client);
       // Refused in the SUBACK (failure code 128): mqtt.js rejects the subscription.
-      const subscribe = (topic: string) => client.subscribeAsync(topic, { qos: 1 }).then(() => 'granted', (e: Error) => e.message);
+      const subscribe = (topic: string) =>
+        client.subscribeAsync(topic, { qos: 1 }).then(
+          () => 'granted',
+          (e: Error) => e.message,
+        );
       assert.match(await subscribe(`flowgate/v1/devices/${b.id}/desired`), /Subscribe error/);
       assert.match(await subscribe('flowgate/v1/devices/+/desired'), /Subscribe error/);
       const gone = closed(client);
@@ -96,11 +102,10 @@ for (const dialect of DIALECTS) {
       // Recorded as the refusal happens, without holding the broker up: it may land a moment after the close.
       await until('three refusals on record', async () => (await audited('device.topic.refused')).length === 3);
       const refusedTopics = await audited('device.topic.refused');
-      assert.deepEqual(refusedTopics.map((e) => `${JSON.parse(e.details).action} ${JSON.parse(e.details).topic}`).sort(), [
-        `publish flowgate/v1/devices/${b.id}/status`,
-        `subscribe flowgate/v1/devices/${b.id}/desired`,
-        'subscribe flowgate/v1/devices/+/desired',
-      ].sort());
+      assert.deepEqual(
+        refusedTopics.map((e) => `${JSON.parse(e.details).action} ${JSON.parse(e.details).topic}`).sort(),
+        [`publish flowgate/v1/devices/${b.id}/status`, `subscribe flowgate/v1/devices/${b.id}/desired`, 'subscribe flowgate/v1/devices/+/desired'].sort(),
+      );
       assert.ok(refusedTopics.every((e) => e.targetId === a.id && e.outcome === 'denied'));
       assert.notEqual((await view(b.id)).connection, 'offline', "b's status is untouched");
     });

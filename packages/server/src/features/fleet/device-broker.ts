@@ -116,7 +116,7 @@ export async function createDeviceBroker(deps: DeviceBrokerDeps) {
         .then((device) => {
           if (!device || device.id !== username) {
             deps.onRefusedCredential({ username: username ?? null, ip: remoteAddress(client) });
-            done(refusal(4, 'the device credential is unknown, revoked, or not this device\'s'), false);
+            done(refusal(4, "the device credential is unknown, revoked, or not this device's"), false);
             return;
           }
           (client as DeviceClient).device = { id: device.id, teamId: device.team_id };

@@ -11,7 +11,18 @@ import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import { DeviceParams } from './fleet.routes.ts';
 import {
-  ALL_METHODS, EDITOR_ANSWER_MS, EDITOR_TOKEN_SECONDS, editorRequestHeaders, forwardToNodeRed, isEditorFrontDoor, checkPresentedEditorToken, passBodiesThrough, pipeUpgrade, queryOf, refuseUpgrade, upgradeUser,
+  ALL_METHODS,
+  EDITOR_ANSWER_MS,
+  EDITOR_TOKEN_SECONDS,
+  editorRequestHeaders,
+  forwardToNodeRed,
+  isEditorFrontDoor,
+  checkPresentedEditorToken,
+  passBodiesThrough,
+  pipeUpgrade,
+  queryOf,
+  refuseUpgrade,
+  upgradeUser,
 } from '../applications/node-red-proxy.ts';
 
 /** How long opening a device's editor waits for the device to open its tunnel. */
@@ -80,19 +91,32 @@ export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
       await auditLog.record(request.ctx, { event: 'device.editor.opened', target: { type: 'device', id: device.id }, teamId: device.team_id, details: { permissions: 'read' } });
       return reply.redirect(`/devices/${device.id}/editor/?access_token=${tokenFor(user, device, key)}`);
     }
-    return forwardToNodeRed(request, reply, { openStream: () => session.openStream() as unknown as Socket }, {
-      path: `/devices/${device.id}/editor/${path}${queryOf(request.url)}`,
-      headers: editorRequestHeaders(request.headers, tokenFor(user, device, key)),
-      answerWithinMs: EDITOR_ANSWER_MS,
-    });
+    return forwardToNodeRed(
+      request,
+      reply,
+      { openStream: () => session.openStream() as unknown as Socket },
+      {
+        path: `/devices/${device.id}/editor/${path}${queryOf(request.url)}`,
+        headers: editorRequestHeaders(request.headers, tokenFor(user, device, key)),
+        answerWithinMs: EDITOR_ANSWER_MS,
+      },
+    );
   }
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
-    scope.get('/devices/:deviceId/editor', { config: { access: { kind: 'user', permission: 'fleet:editor', team: 'deviceId' } }, schema: { hide: true, params: DeviceParams } }, async (request, reply) =>
-      reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
+    scope.get(
+      '/devices/:deviceId/editor',
+      { config: { access: { kind: 'user', permission: 'fleet:editor', team: 'deviceId' } }, schema: { hide: true, params: DeviceParams } },
+      async (request, reply) => reply.redirect(`/devices/${(request.params as { deviceId: string }).deviceId}/editor/`),
     );
-    scope.route({ method: [...ALL_METHODS], url: '/devices/:deviceId/editor/*', config: { access: { kind: 'user', permission: 'fleet:editor', team: 'deviceId', csrfByBearer: true } }, schema: { hide: true, params: DeviceParams }, handler: editor });
+    scope.route({
+      method: [...ALL_METHODS],
+      url: '/devices/:deviceId/editor/*',
+      config: { access: { kind: 'user', permission: 'fleet:editor', team: 'deviceId', csrfByBearer: true } },
+      schema: { hide: true, params: DeviceParams },
+      handler: editor,
+    });
   });
 
   /** The editor's comms: the same session and team check as its pages; asked again while open, without touching the session. */

@@ -24,7 +24,10 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['device protocol'],
-        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), name: Name, agentVersion: Version, nodeRedVersion: Type.Optional(Version) }, { additionalProperties: false }),
+        body: Type.Object(
+          { token: Type.String({ minLength: 1, maxLength: 200 }), name: Name, agentVersion: Version, nodeRedVersion: Type.Optional(Version) },
+          { additionalProperties: false },
+        ),
         response: {
           201: Type.Object({
             deviceId: Type.String(),
@@ -61,7 +64,8 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       config: { access: { kind: 'device' } },
       schema: {
         tags: ['device protocol'],
-        description: 'The heartbeat, and the status report of an agent that runs Node-RED. Its answer says what the device should run: a device that cannot hold a long poll or an MQTT connection needs nothing else.',
+        description:
+          'The heartbeat, and the status report of an agent that runs Node-RED. Its answer says what the device should run: a device that cannot hold a long poll or an MQTT connection needs nothing else.',
         body: DeviceCheckIn,
         response: {
           200: Type.Object({
@@ -88,7 +92,10 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['device protocol'],
         description: `The desired state as a long poll: with the generation the device has and a wait, the answer comes when it changes or the wait is over. editorTunnel: true asks the device to open its editor tunnel (${TUNNEL_PATH}).`,
-        querystring: Type.Object({ generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { generation: Type.Optional(Counter), wait: Type.Optional(Type.Integer({ minimum: 0, maximum: DESIRED_WAIT_MAX_SECONDS })) },
+          { additionalProperties: false },
+        ),
         response: { 200: DesiredState },
       },
     },
@@ -104,9 +111,12 @@ export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/fleet/v1/snapshots/:snapshotId', { config: { access: { kind: 'device' } }, schema: { tags: ['device protocol'], params: Type.Object({ snapshotId: Id }) } }, async (request, reply) =>
-    // The stored canonical text as is: the agent hashes exactly what was hashed here.
-    reply.type('application/json').send(await deployments.snapshotForDevice(deviceOf(request), request.params.snapshotId)),
+  app.get(
+    '/api/fleet/v1/snapshots/:snapshotId',
+    { config: { access: { kind: 'device' } }, schema: { tags: ['device protocol'], params: Type.Object({ snapshotId: Id }) } },
+    async (request, reply) =>
+      // The stored canonical text as is: the agent hashes exactly what was hashed here.
+      reply.type('application/json').send(await deployments.snapshotForDevice(deviceOf(request), request.params.snapshotId)),
   );
 
   app.post(

@@ -113,7 +113,10 @@ for (const dialect of DIALECTS) {
         opened = (await owner.get(`/api/audit?event=device.tunnel.opened`)).json().events as typeof opened;
         if (opened.length === 0) await new Promise((r) => setTimeout(r, 50));
       }
-      assert.deepEqual(opened.map((e) => [e.targetId, e.actorLabel]), [[device.id, `device:${device.id}`]]);
+      assert.deepEqual(
+        opened.map((e) => [e.targetId, e.actorLabel]),
+        [[device.id, `device:${device.id}`]],
+      );
       ws.close();
       await new Promise((resolve) => ws.once('close', resolve));
     });

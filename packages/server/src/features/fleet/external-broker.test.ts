@@ -20,7 +20,6 @@ import { ConfigError, loadConfig } from '../../config.ts';
 const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 const ADMIN_PASSWORD = 'broker admin secret 123';
 
-
 async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
@@ -34,7 +33,10 @@ test('an external broker is configured with a URL and an account, or refused say
   assert.deepEqual(loadConfig(env).externalMqtt, { url: 'mqtt://broker.plant.example:1883', username: 'flowgate', password: 'secret', deviceUrl: null });
   assert.equal(loadConfig({ ...env, FLOWGATE_MQTT_DEVICE_URL: 'wss://mqtt.plant.example/' }).externalMqtt?.deviceUrl, 'wss://mqtt.plant.example');
   assert.equal(loadConfig({}).externalMqtt, null, 'the embedded broker by default');
-  assert.throws(() => loadConfig({ FLOWGATE_MQTT_URL: env.FLOWGATE_MQTT_URL }), (e: Error) => e instanceof ConfigError && /FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD/.test(e.message));
+  assert.throws(
+    () => loadConfig({ FLOWGATE_MQTT_URL: env.FLOWGATE_MQTT_URL }),
+    (e: Error) => e instanceof ConfigError && /FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD/.test(e.message),
+  );
   assert.throws(() => loadConfig({ ...env, FLOWGATE_MQTT_URL: 'http://broker:1883' }), /must be mqtt:\/\/ or mqtts:\/\//);
   assert.throws(() => loadConfig({ ...env, FLOWGATE_MQTT_URL: 'mqtt://user:pw@broker:1883' }), /must not carry credentials/);
   assert.throws(() => loadConfig({ ...env, FLOWGATE_MQTT_PORT: '1883' }), /set one of them/);
@@ -70,14 +72,34 @@ describe('devices over an external Mosquitto with dynamic security', () => {
     const port = await freePort();
     fs.writeFileSync(
       path.join(dir, 'mosquitto.conf'),
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${path.join(dir, 'dynsec.json')}`, 'persistence false', 'log_dest stderr',
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        `plugin ${DYNSEC_PLUGIN}`,
+        `plugin_opt_config_file ${path.join(dir, 'dynsec.json')}`,
+        'persistence false',
+        'log_dest stderr',
         // Started as root, Mosquitto would become the mosquitto user, who cannot read this private directory.
-        `user ${os.userInfo().username}`, ''].join('\n'),
+        `user ${os.userInfo().username}`,
+        '',
+      ].join('\n'),
     );
     mosquitto = spawn('/usr/sbin/mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     mosquitto.stderr!.on('data', (c: Buffer) => (brokerLog += c.toString()));
     brokerUrl = `mqtt://127.0.0.1:${port}`;
-    await until('Mosquitto to listen', () => new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).once('error', () => resolve(false))));
+    await until(
+      'Mosquitto to listen',
+      () =>
+        new Promise<boolean>((resolve) =>
+          net
+            .connect(port, '127.0.0.1')
+            .once('connect', function (this: net.Socket) {
+              this.destroy();
+              resolve(true);
+            })
+            .once('error', () => resolve(false)),
+        ),
+    );
 
     t = await startTestApp('sqlite', { FLOWGATE_MQTT_URL: brokerUrl, FLOWGATE_MQTT_USERNAME: 'flowgate-admin', FLOWGATE_MQTT_PASSWORD: ADMIN_PASSWORD }).catch((error: Error) => {
       throw new Error(`${error.message}\nMosquitto said:\n${brokerLog}`);
@@ -110,7 +132,10 @@ describe('devices over an external Mosquitto with dynamic security', () => {
     const grantedOwn = await client.subscribeAsync(`flowgate/v1/devices/${a!.id}/desired`, { qos: 1 });
     assert.ok(grantedOwn[0]!.qos < 128, 'its own desired topic');
     // MQTT 5: the SUBACK says "Not authorized" (0x87), which mqtt.js turns into a refusal.
-    const refused = await client.subscribeAsync(`flowgate/v1/devices/${b!.id}/desired`, { qos: 1 }).then(() => 'granted', (e: Error) => e.message);
+    const refused = await client.subscribeAsync(`flowgate/v1/devices/${b!.id}/desired`, { qos: 1 }).then(
+      () => 'granted',
+      (e: Error) => e.message,
+    );
     assert.match(refused, /Not authorized/);
 
     client.publish(`flowgate/v1/devices/${a!.id}/status`, 'online', { qos: 1 });

@@ -55,7 +55,10 @@ function dynamicSecurity(client: MqttClient) {
     async run(command: Command): Promise<Response> {
       const correlationData = randomUUID();
       const answer = new Promise<Response>((resolve, reject) => {
-        const timer = setTimeout(() => settle(new Error(`Mosquitto did not answer ${command.command} within ${COMMAND_TIMEOUT_MS / 1000} s: is its dynamic-security plugin loaded?`)), COMMAND_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => settle(new Error(`Mosquitto did not answer ${command.command} within ${COMMAND_TIMEOUT_MS / 1000} s: is its dynamic-security plugin loaded?`)),
+          COMMAND_TIMEOUT_MS,
+        );
         const settle = (outcome: Response | Error) => {
           clearTimeout(timer);
           waiting.delete(correlationData);
@@ -118,8 +121,14 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
   }
   // Devices are kept to their own topics by their roles only if nothing else is allowed by default.
   const defaults = await run({ command: 'getDefaultACLAccess' });
-  const permissive = ((defaults.data as { acls?: Array<{ acltype: string; allow: boolean }> } | undefined)?.acls ?? []).filter((a) => a.allow && (a.acltype === 'publishClientSend' || a.acltype === 'subscribe'));
-  if (permissive.length) options.log.error({ permissive }, 'Mosquitto allows publishing or subscribing by default: devices could use each other\'s topics. Set its default ACL access to deny for publishClientSend and subscribe.');
+  const permissive = ((defaults.data as { acls?: Array<{ acltype: string; allow: boolean }> } | undefined)?.acls ?? []).filter(
+    (a) => a.allow && (a.acltype === 'publishClientSend' || a.acltype === 'subscribe'),
+  );
+  if (permissive.length)
+    options.log.error(
+      { permissive },
+      "Mosquitto allows publishing or subscribing by default: devices could use each other's topics. Set its default ACL access to deny for publishClientSend and subscribe.",
+    );
 
   const presence = createPresence(options.now);
   client.on('message', (topic, payload) => presence.fromStatus(topic, payload));
@@ -156,7 +165,7 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
       const making = makeAccount(device.id, credential).catch((error: unknown) => {
         // Tried again at the device's next request.
         admitted.delete(device.id);
-        options.log.error({ err: error, deviceId: device.id }, 'could not make the device\'s account on the MQTT broker');
+        options.log.error({ err: error, deviceId: device.id }, "could not make the device's account on the MQTT broker");
       });
       admitted.set(device.id, making);
     },
@@ -168,7 +177,7 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
         const removed = await run({ command: 'deleteClient', username: deviceId });
         if (removed.error) throw new Error(removed.error);
         await run({ command: 'deleteRole', rolename: deviceRole(deviceId) });
-      })().catch((error: unknown) => options.log.error({ err: error, deviceId }, 'could not remove the revoked device\'s account on the MQTT broker'));
+      })().catch((error: unknown) => options.log.error({ err: error, deviceId }, "could not remove the revoked device's account on the MQTT broker"));
     },
 
     // Devices reach the external broker directly.

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, createManualClock, DIALECTS, freePort, restartTestApp, setupAdmin, startTestApp, teamWithDevices, type RegisteredDevice, type TestApp } from '../../../test/harness.ts';
+import {
+  Client,
+  createManualClock,
+  DIALECTS,
+  freePort,
+  restartTestApp,
+  setupAdmin,
+  startTestApp,
+  teamWithDevices,
+  type RegisteredDevice,
+  type TestApp,
+} from '../../../test/harness.ts';
 
 /**
  * A platform restart loses no device state that matters: reports kept in memory (a
@@ -46,7 +57,10 @@ for (const dialect of DIALECTS) {
 
       await restart();
       const after = (await owner.get(`/api/devices/${gw1.id}`)).json();
-      assert.deepEqual({ state: after.state, lastSeenAt: after.lastSeenAt, cpu: after.cpuPercent, memory: after.memoryMb }, { state: 'running', lastSeenAt: before.lastSeenAt, cpu: 7, memory: 210 });
+      assert.deepEqual(
+        { state: after.state, lastSeenAt: after.lastSeenAt, cpu: after.cpuPercent, memory: after.memoryMb },
+        { state: 'running', lastSeenAt: before.lastSeenAt, cpu: 7, memory: 210 },
+      );
     });
 
     test('a rollout carries on after a restart from where it was', async () => {
@@ -58,7 +72,10 @@ for (const dialect of DIALECTS) {
       const waveOf = async () => (await owner.get(`/api/rollouts/${id}/devices`)).json() as Array<{ deviceId: string; wave: number; state: string }>;
       const [one, two] = (await waveOf()).sort((a, b) => a.wave - b.wave);
       assert.equal(one!.state, 'updating');
-      await report(devices.find((d) => d.id === one!.deviceId)!, { state: 'running', runningSnapshotId: snapshotId });
+      await report(
+        devices.find((d) => d.id === one!.deviceId)!,
+        { state: 'running', runningSnapshotId: snapshotId },
+      );
       await t.context.deployments.tick();
       assert.equal((await waveOf()).find((r) => r.deviceId === one!.deviceId)!.state, 'verifying');
 
@@ -68,7 +85,10 @@ for (const dialect of DIALECTS) {
       const rows = await waveOf();
       assert.equal(rows.find((r) => r.deviceId === one!.deviceId)!.state, 'healthy', 'its health window ran across the restart');
       assert.equal(rows.find((r) => r.deviceId === two!.deviceId)!.state, 'updating', 'the next wave started on the new server');
-      await report(devices.find((d) => d.id === two!.deviceId)!, { state: 'running', runningSnapshotId: snapshotId });
+      await report(
+        devices.find((d) => d.id === two!.deviceId)!,
+        { state: 'running', runningSnapshotId: snapshotId },
+      );
       await t.context.deployments.tick();
       clock.advance(31_000);
       await t.context.deployments.tick();

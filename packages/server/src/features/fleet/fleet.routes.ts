@@ -14,7 +14,15 @@ const Location = Type.String({ maxLength: 200 });
 const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+\\-/]+$' });
 const Description = Type.String({ maxLength: 2000 });
 
-const SiteView = Type.Object({ id: Type.String(), teamId: Type.String(), name: Type.String(), location: Type.String(), timeZone: Type.String(), createdAt: Type.String(), updatedAt: Type.String() });
+const SiteView = Type.Object({
+  id: Type.String(),
+  teamId: Type.String(),
+  name: Type.String(),
+  location: Type.String(),
+  timeZone: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 export const GroupView = Type.Object({
   id: Type.String(),
   teamId: Type.String(),
@@ -60,9 +68,11 @@ export const DeviceView = Type.Object({
   statusDetail: Nullable(Type.String()),
   cpuPercent: Type.Union([Type.Number(), Type.Null()]),
   memoryMb: Type.Union([Type.Number(), Type.Null()]),
-  connection: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('unknown')], { description: 'What its MQTT connection says; unknown: it has not connected since the platform started' }),
+  connection: Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('unknown')], {
+    description: 'What its MQTT connection says; unknown: it has not connected since the platform started',
+  }),
   connectionSince: Nullable(Type.String()),
-  editorPath: Type.String({ description: "Its Node-RED editor through the platform, read only, over the tunnel the device opens (while it is connected)" }),
+  editorPath: Type.String({ description: 'Its Node-RED editor through the platform, read only, over the tunnel the device opens (while it is connected)' }),
 });
 
 export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
@@ -118,14 +128,21 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
   const now = () => clock.now().toISOString();
 
   // --- Sites
-  app.get('/api/teams/:teamId/sites', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(SiteView) } } }, async (request) =>
-    (await fleet.sitesOfTeam(request.params.teamId)).map(presentSite),
+  app.get(
+    '/api/teams/:teamId/sites',
+    { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(SiteView) } } },
+    async (request) => (await fleet.sitesOfTeam(request.params.teamId)).map(presentSite),
   );
   app.post(
     '/api/teams/:teamId/sites',
     {
       config: { access: { kind: 'user', permission: 'fleet:write', team: 'teamId' } },
-      schema: { tags: ['fleet'], params: TeamParams, body: Type.Object({ name: Name, location: Type.Optional(Location), timeZone: TimeZone }, { additionalProperties: false }), response: { 201: SiteView } },
+      schema: {
+        tags: ['fleet'],
+        params: TeamParams,
+        body: Type.Object({ name: Name, location: Type.Optional(Location), timeZone: TimeZone }, { additionalProperties: false }),
+        response: { 201: SiteView },
+      },
     },
     async (request, reply) => {
       await teams.requireTeam(request.params.teamId);
@@ -146,38 +163,60 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     },
     async (request) => presentSite(await fleet.updateSite(request.params.siteId, request.body, request.ctx)),
   );
-  app.delete('/api/sites/:siteId', { config: { access: { kind: 'user', permission: 'fleet:write', team: 'siteId' } }, schema: { tags: ['fleet'], params: SiteParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await fleet.deleteSite(request.params.siteId, request.ctx);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/sites/:siteId',
+    { config: { access: { kind: 'user', permission: 'fleet:write', team: 'siteId' } }, schema: { tags: ['fleet'], params: SiteParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await fleet.deleteSite(request.params.siteId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
 
   // --- Device groups
-  app.get('/api/teams/:teamId/device-groups', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(GroupView) } } }, async (request) =>
-    (await fleet.groupsOfTeam(request.params.teamId)).map(presentGroup),
+  app.get(
+    '/api/teams/:teamId/device-groups',
+    { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(GroupView) } } },
+    async (request) => (await fleet.groupsOfTeam(request.params.teamId)).map(presentGroup),
   );
   app.post(
     '/api/teams/:teamId/device-groups',
     {
       config: { access: { kind: 'user', permission: 'fleet:write', team: 'teamId' } },
-      schema: { tags: ['fleet'], params: TeamParams, body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }), response: { 201: GroupView } },
+      schema: {
+        tags: ['fleet'],
+        params: TeamParams,
+        body: Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false }),
+        response: { 201: GroupView },
+      },
     },
     async (request, reply) => {
       await teams.requireTeam(request.params.teamId);
-      return reply.code(201).send(presentGroup(await fleet.createGroup(request.params.teamId, { name: request.body.name, description: request.body.description ?? '' }, request.ctx)));
+      return reply
+        .code(201)
+        .send(presentGroup(await fleet.createGroup(request.params.teamId, { name: request.body.name, description: request.body.description ?? '' }, request.ctx)));
     },
   );
   app.patch(
     '/api/device-groups/:groupId',
     {
       config: { access: { kind: 'user', permission: 'fleet:write', team: 'groupId' } },
-      schema: { tags: ['fleet'], params: GroupParams, body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }), response: { 200: GroupView } },
+      schema: {
+        tags: ['fleet'],
+        params: GroupParams,
+        body: Type.Object({ name: Type.Optional(Name), description: Type.Optional(Description) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: GroupView },
+      },
     },
     async (request) => presentGroup(await fleet.updateGroup(request.params.groupId, request.body, request.ctx)),
   );
-  app.delete('/api/device-groups/:groupId', { config: { access: { kind: 'user', permission: 'fleet:write', team: 'groupId' } }, schema: { tags: ['fleet'], params: GroupParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await fleet.deleteGroup(request.params.groupId, request.ctx);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/device-groups/:groupId',
+    { config: { access: { kind: 'user', permission: 'fleet:write', team: 'groupId' } }, schema: { tags: ['fleet'], params: GroupParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await fleet.deleteGroup(request.params.groupId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
 
   // --- Provisioning tokens
   app.get(
@@ -218,8 +257,10 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     offlineAlertMinutes: Type.Union([Type.Integer(), Type.Null()], { description: 'Minutes offline before a device raises an alert; null: no alerts' }),
     alertWebhookUrl: Nullable(Type.String()),
   });
-  app.get('/api/teams/:teamId/fleet-settings', { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: FleetSettingsView } } }, async (request) =>
-    c.offlineAlerts.settings(request.params.teamId),
+  app.get(
+    '/api/teams/:teamId/fleet-settings',
+    { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: FleetSettingsView } } },
+    async (request) => c.offlineAlerts.settings(request.params.teamId),
   );
   app.put(
     '/api/teams/:teamId/fleet-settings',
@@ -229,7 +270,10 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
         tags: ['fleet'],
         params: TeamParams,
         body: Type.Object(
-          { offlineAlertMinutes: Type.Union([Type.Integer({ minimum: 1, maximum: 10_080 }), Type.Null()]), alertWebhookUrl: Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Null()]) },
+          {
+            offlineAlertMinutes: Type.Union([Type.Integer({ minimum: 1, maximum: 10_080 }), Type.Null()]),
+            alertWebhookUrl: Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Null()]),
+          },
           { additionalProperties: false },
         ),
         response: { 200: FleetSettingsView },
@@ -244,7 +288,11 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
     '/api/teams/:teamId/offline-alerts',
     {
       config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } },
-      schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(Type.Object({ deviceId: Type.String(), name: Type.String(), siteId: Type.String(), offlineSince: Type.String(), alertedAt: Type.String() })) } },
+      schema: {
+        tags: ['fleet'],
+        params: TeamParams,
+        response: { 200: Type.Array(Type.Object({ deviceId: Type.String(), name: Type.String(), siteId: Type.String(), offlineSince: Type.String(), alertedAt: Type.String() })) },
+      },
     },
     async (request) => c.offlineAlerts.active(request.params.teamId),
   );
@@ -256,7 +304,7 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
       config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } },
       schema: {
         tags: ['fleet'],
-        description: 'A page of the team\'s devices by name; the x-total-count header says how many match the filters in all.',
+        description: "A page of the team's devices by name; the x-total-count header says how many match the filters in all.",
         params: TeamParams,
         querystring: Type.Object(
           {
@@ -286,7 +334,10 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
       schema: {
         tags: ['fleet'],
         params: DeviceParams,
-        body: Type.Object({ name: Type.Optional(Name), siteId: Type.Optional(Id), groupId: Type.Optional(Type.Union([Id, Type.Null()])) }, { additionalProperties: false, minProperties: 1 }),
+        body: Type.Object(
+          { name: Type.Optional(Name), siteId: Type.Optional(Id), groupId: Type.Optional(Type.Union([Id, Type.Null()])) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: { 200: DeviceView },
       },
     },
@@ -295,18 +346,25 @@ export function fleetRoutes(app: TypedApp, c: AppContext): void {
       return presentDevice(device, c.broker.presence(device.id));
     },
   );
-  app.post('/api/devices/:deviceId/revoke', { config: { access: { kind: 'user', permission: 'fleet:provision', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } }, async (request) => {
-    const device = await fleet.revokeDevice(request.params.deviceId, request.ctx);
-    // Its long poll answers now, refused, and its MQTT connection and editor tunnel are cut: it learns at once.
-    c.deployments.wake(device.id);
-    c.broker.disconnect(device.id);
-    c.tunnels.disconnect(device.id);
-    return presentDevice(device, c.broker.presence(device.id));
-  });
+  app.post(
+    '/api/devices/:deviceId/revoke',
+    { config: { access: { kind: 'user', permission: 'fleet:provision', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } },
+    async (request) => {
+      const device = await fleet.revokeDevice(request.params.deviceId, request.ctx);
+      // Its long poll answers now, refused, and its MQTT connection and editor tunnel are cut: it learns at once.
+      c.deployments.wake(device.id);
+      c.broker.disconnect(device.id);
+      c.tunnels.disconnect(device.id);
+      return presentDevice(device, c.broker.presence(device.id));
+    },
+  );
 
   app.post(
     '/api/provisioning-tokens/:provisioningTokenId/revoke',
-    { config: { access: { kind: 'user', permission: 'fleet:provision', team: 'provisioningTokenId' } }, schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } } },
+    {
+      config: { access: { kind: 'user', permission: 'fleet:provision', team: 'provisioningTokenId' } },
+      schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } },
+    },
     async (request) => presentToken(await fleet.revokeToken(request.params.provisioningTokenId, request.ctx), now()),
   );
 }

@@ -166,7 +166,15 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
 
     async createSite(teamId: string, input: SiteInput, ctx: RequestContext): Promise<SitesTable> {
       checkTimeZone(input.timeZone);
-      const site: SitesTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), location: input.location.trim(), time_zone: input.timeZone, created_at: iso(), updated_at: iso() };
+      const site: SitesTable = {
+        id: randomUUID(),
+        team_id: teamId,
+        name: input.name.trim(),
+        location: input.location.trim(),
+        time_zone: input.timeZone,
+        created_at: iso(),
+        updated_at: iso(),
+      };
       await auditLog.transaction(ctx, async (tx) => {
         if (await store.siteByName(teamId, site.name, tx.trx)) throw new ConflictError(`The team already has a site named "${site.name}".`);
         await store.insertSite(site, tx.trx);
@@ -212,7 +220,15 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
     },
 
     async createGroup(teamId: string, input: { name: string; description: string }, ctx: RequestContext): Promise<DeviceGroupsTable> {
-      const group: DeviceGroupsTable = { id: randomUUID(), team_id: teamId, name: input.name.trim(), description: input.description.trim(), target_snapshot_id: null, created_at: iso(), updated_at: iso() };
+      const group: DeviceGroupsTable = {
+        id: randomUUID(),
+        team_id: teamId,
+        name: input.name.trim(),
+        description: input.description.trim(),
+        target_snapshot_id: null,
+        created_at: iso(),
+        updated_at: iso(),
+      };
       await auditLog.transaction(ctx, async (tx) => {
         if (await store.groupByName(teamId, group.name, tx.trx)) throw new ConflictError(`The team already has a device group named "${group.name}".`);
         await store.insertGroup(group, tx.trx);
@@ -233,7 +249,12 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
           if (await store.groupByName(before.team_id, changes.name, tx.trx)) throw new ConflictError(`The team already has a device group named "${changes.name}".`);
         }
         await store.updateGroup(id, changes, tx.trx);
-        await tx.record({ event: 'device.group.updated', target: { type: 'device-group', id }, teamId: before.team_id, details: { before: { name: before.name, description: before.description }, after: patch } });
+        await tx.record({
+          event: 'device.group.updated',
+          target: { type: 'device-group', id },
+          teamId: before.team_id,
+          details: { before: { name: before.name, description: before.description }, after: patch },
+        });
       });
       return { ...before, ...changes };
     },
@@ -280,7 +301,14 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
           target: { type: 'provisioning-token', id: row.id },
           teamId,
           // Never the token: its prefix and what it binds to.
-          details: { site: site.name, group: group?.name ?? null, application: application?.name ?? null, singleUse: Boolean(row.single_use), expiresAt: row.expires_at, tokenPrefix: token.slice(0, 8) },
+          details: {
+            site: site.name,
+            group: group?.name ?? null,
+            application: application?.name ?? null,
+            singleUse: Boolean(row.single_use),
+            expiresAt: row.expires_at,
+            tokenPrefix: token.slice(0, 8),
+          },
         });
       });
       return { row, token };
@@ -350,7 +378,14 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
           event: 'device.registered',
           target: { type: 'device', id: device.id },
           teamId: device.team_id,
-          details: { name: device.name, siteId: device.site_id, groupId: device.group_id, applicationId: device.application_id, tokenId: token.id, agentVersion: device.agent_version },
+          details: {
+            name: device.name,
+            siteId: device.site_id,
+            groupId: device.group_id,
+            applicationId: device.application_id,
+            tokenId: token.id,
+            agentVersion: device.agent_version,
+          },
         });
         return true;
       });
@@ -359,7 +394,11 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
     },
 
     /** Renames a device or moves it to another of the team's sites or groups (groupId null: out of any group). */
-    async updateDevice(id: string, patch: { name?: string | undefined; siteId?: string | undefined; groupId?: string | null | undefined }, ctx: RequestContext): Promise<DevicesTable> {
+    async updateDevice(
+      id: string,
+      patch: { name?: string | undefined; siteId?: string | undefined; groupId?: string | null | undefined },
+      ctx: RequestContext,
+    ): Promise<DevicesTable> {
       const before = await requireDevice(id);
       if (patch.siteId !== undefined) teamResource(before.team_id, await store.siteById(patch.siteId), 'Site');
       if (patch.groupId) teamResource(before.team_id, await store.groupById(patch.groupId), 'Device group');
@@ -427,7 +466,13 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
             outcome: 'failure',
             target: { type: 'device', id: device.id },
             teamId: device.team_id,
-            details: { from: device.state, to: changes.state, error: changes.status_detail ?? null, targetSnapshotId: device.target_snapshot_id, runningSnapshotId: changes.running_snapshot_id ?? null },
+            details: {
+              from: device.state,
+              to: changes.state,
+              error: changes.status_detail ?? null,
+              targetSnapshotId: device.target_snapshot_id,
+              runningSnapshotId: changes.running_snapshot_id ?? null,
+            },
           });
         });
       } else {

@@ -2,7 +2,6 @@ import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import type { DeviceGroupsTable, DevicesTable, FleetSettingsTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 
-
 export interface DeviceFilter {
   siteId?: string | undefined;
   groupId?: string | undefined;
@@ -16,8 +15,7 @@ export function createFleetStore(db: Db) {
   return {
     sitesOfTeam: (teamId: string) => db.selectFrom('sites').selectAll().where('team_id', '=', teamId).orderBy('name').execute(),
     siteById: (id: string, ex: Executor = db) => ex.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst(),
-    siteByName: (teamId: string, name: string, ex: Executor) =>
-      ex.selectFrom('sites').select('id').where('team_id', '=', teamId).where('name', '=', name).executeTakeFirst(),
+    siteByName: (teamId: string, name: string, ex: Executor) => ex.selectFrom('sites').select('id').where('team_id', '=', teamId).where('name', '=', name).executeTakeFirst(),
     insertSite: (site: SitesTable, ex: Executor) => ex.insertInto('sites').values(site).execute(),
     updateSite: (id: string, patch: Partial<SitesTable>, ex: Executor) => ex.updateTable('sites').set(patch).where('id', '=', id).execute(),
     deleteSite: (id: string, ex: Executor) => ex.deleteFrom('sites').where('id', '=', id).execute(),
@@ -30,8 +28,7 @@ export function createFleetStore(db: Db) {
     updateGroup: (id: string, patch: Partial<DeviceGroupsTable>, ex: Executor) => ex.updateTable('device_groups').set(patch).where('id', '=', id).execute(),
     deleteGroup: (id: string, ex: Executor) => ex.deleteFrom('device_groups').where('id', '=', id).execute(),
 
-    tokensOfTeam: (teamId: string) =>
-      db.selectFrom('provisioning_tokens').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'desc').execute(),
+    tokensOfTeam: (teamId: string) => db.selectFrom('provisioning_tokens').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'desc').execute(),
     tokenById: (id: string, ex: Executor = db) => ex.selectFrom('provisioning_tokens').selectAll().where('id', '=', id).executeTakeFirst(),
     insertToken: (token: ProvisioningTokensTable, ex: Executor) => ex.insertInto('provisioning_tokens').values(token).execute(),
     revokeToken: (id: string, at: string, ex: Executor) => ex.updateTable('provisioning_tokens').set({ revoked_at: at }).where('id', '=', id).execute(),
@@ -88,12 +85,18 @@ export function createFleetStore(db: Db) {
       ex
         .insertInto('fleet_settings')
         .values(row)
-        .onConflict((oc) => oc.column('team_id').doUpdateSet({ offline_alert_minutes: row.offline_alert_minutes, alert_webhook_url: row.alert_webhook_url, updated_at: row.updated_at }))
+        .onConflict((oc) =>
+          oc.column('team_id').doUpdateSet({ offline_alert_minutes: row.offline_alert_minutes, alert_webhook_url: row.alert_webhook_url, updated_at: row.updated_at }),
+        )
         .execute(),
 
     /** Tokens still usable that name the site or group: they keep it from being deleted. */
     activeTokensNaming: (column: 'site_id' | 'group_id', id: string, now: string, ex: Executor) =>
-      ex.selectFrom('provisioning_tokens').select('id').where(column, '=', id).where('revoked_at', 'is', null)
+      ex
+        .selectFrom('provisioning_tokens')
+        .select('id')
+        .where(column, '=', id)
+        .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
         .where((eb) => eb.or([eb('single_use', '=', 0), eb('uses', '=', 0)]))
         .execute(),

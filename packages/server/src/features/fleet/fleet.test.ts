@@ -30,7 +30,10 @@ for (const dialect of DIALECTS) {
     test('a member creates a site and a device group; names are unique in a team', async () => {
       const site = await member.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' });
       assert.equal(site.statusCode, 201, site.body);
-      assert.deepEqual({ name: site.json().name, location: site.json().location, timeZone: site.json().timeZone }, { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' });
+      assert.deepEqual(
+        { name: site.json().name, location: site.json().location, timeZone: site.json().timeZone },
+        { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' },
+      );
       siteId = site.json().id;
       const again = await member.post(`/api/teams/${teamId}/sites`, { name: 'Plant Hamburg', timeZone: 'UTC' });
       assert.equal(again.statusCode, 409);
@@ -42,11 +45,17 @@ for (const dialect of DIALECTS) {
       assert.equal(group.statusCode, 201, group.body);
       groupId = group.json().id;
       assert.equal((await member.post(`/api/teams/${teamId}/device-groups`, { name: 'Line 3 edge' })).statusCode, 409);
-      assert.deepEqual(((await auditor.get(`/api/teams/${teamId}/sites`)).json() as Array<{ name: string }>).map((s) => s.name), ['Plant Hamburg']);
-      assert.deepEqual(((await operator.get(`/api/teams/${teamId}/device-groups`)).json() as Array<{ name: string }>).map((g) => g.name), ['Line 3 edge']);
+      assert.deepEqual(
+        ((await auditor.get(`/api/teams/${teamId}/sites`)).json() as Array<{ name: string }>).map((s) => s.name),
+        ['Plant Hamburg'],
+      );
+      assert.deepEqual(
+        ((await operator.get(`/api/teams/${teamId}/device-groups`)).json() as Array<{ name: string }>).map((g) => g.name),
+        ['Line 3 edge'],
+      );
     });
 
-    test('bad input: an unknown time zone, an empty change, unknown fields, another team\'s site', async () => {
+    test("bad input: an unknown time zone, an empty change, unknown fields, another team's site", async () => {
       const zone = await member.post(`/api/teams/${teamId}/sites`, { name: 'Plant Lyon', timeZone: 'Mars/Olympus_Mons' });
       assert.equal(zone.statusCode, 400);
       assert.match(String(zone.headers['content-type']), /^application\/problem\+json/);
@@ -69,7 +78,10 @@ for (const dialect of DIALECTS) {
       const [event] = (await owner.get(`/api/audit?event=site.updated`)).json().events as Array<{ details: string; targetId: string; teamId: string }>;
       assert.equal(event!.targetId, siteId);
       assert.equal(event!.teamId, teamId);
-      assert.deepEqual(JSON.parse(event!.details), { before: { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' }, after: { name: 'Plant Hamburg-Billbrook', timeZone: 'UTC' } });
+      assert.deepEqual(JSON.parse(event!.details), {
+        before: { name: 'Plant Hamburg', location: 'Hamburg, Hall 3', timeZone: 'Europe/Berlin' },
+        after: { name: 'Plant Hamburg-Billbrook', timeZone: 'UTC' },
+      });
     });
 
     test('operators and auditors read the fleet but change nothing; only the owner makes provisioning tokens', async () => {
@@ -80,9 +92,16 @@ for (const dialect of DIALECTS) {
       assert.match(refused.json().detail, /fleet:provision/);
     });
 
-    test('a provisioning token is shown once, stored as its hash, bound to the team\'s own site, group and application', async () => {
+    test("a provisioning token is shown once, stored as its hash, bound to the team's own site, group and application", async () => {
       const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Line 3 gateway' })).json().id;
-      const made = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, groupId, applicationId, description: 'Commissioning line 3', expiresInHours: 48, singleUse: true });
+      const made = await owner.post(`/api/teams/${teamId}/provisioning-tokens`, {
+        siteId,
+        groupId,
+        applicationId,
+        description: 'Commissioning line 3',
+        expiresInHours: 48,
+        singleUse: true,
+      });
       assert.equal(made.statusCode, 201, made.body);
       const { token, provisioningToken } = made.json();
       assert.match(token, /^fgp_[A-Za-z0-9_-]{40,}$/);
@@ -108,7 +127,11 @@ for (const dialect of DIALECTS) {
       for (const expiresInHours of [0, 721, 1.5]) {
         assert.equal((await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, expiresInHours })).statusCode, 400, `expiresInHours ${expiresInHours}`);
       }
-      const count = await t.db.database.db.selectFrom('provisioning_tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', teamId).executeTakeFirstOrThrow();
+      const count = await t.db.database.db
+        .selectFrom('provisioning_tokens')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('team_id', '=', teamId)
+        .executeTakeFirstOrThrow();
       assert.equal(Number(count.n), 1, 'refused tokens left nothing behind');
     });
 
@@ -126,7 +149,15 @@ for (const dialect of DIALECTS) {
       assert.equal((await member.delete(`/api/sites/${siteId}`)).statusCode, 204);
       assert.deepEqual((await member.get(`/api/teams/${teamId}/sites`)).json(), []);
       const events = ((await owner.get(`/api/audit?limit=50`)).json().events as Array<{ event: string }>).map((e) => e.event);
-      for (const name of ['site.created', 'site.updated', 'site.deleted', 'device.group.created', 'device.group.deleted', 'provisioning.token.created', 'provisioning.token.revoked']) {
+      for (const name of [
+        'site.created',
+        'site.updated',
+        'site.deleted',
+        'device.group.created',
+        'device.group.deleted',
+        'provisioning.token.created',
+        'provisioning.token.revoked',
+      ]) {
         assert.ok(events.includes(name), `${name} is audited`);
       }
     });
@@ -151,7 +182,9 @@ for (const dialect of DIALECTS) {
     const register = (token: string, name = 'edge-gw-01') => device.post('/api/fleet/v1/register', { token, name, agentVersion: '0.1.0', nodeRedVersion: '4.1.8' });
     const checkIn = (credential: string) => device.request('POST', '/api/fleet/v1/check-in', { agentVersion: '0.1.1' }, { authorization: `Bearer ${credential}` });
     const refusals = async () =>
-      ((await owner.get('/api/audit?event=device.registration.refused')).json().events as Array<{ details: string; outcome: string }>).map((e) => JSON.parse(e.details).reason as string);
+      ((await owner.get('/api/audit?event=device.registration.refused')).json().events as Array<{ details: string; outcome: string }>).map(
+        (e) => JSON.parse(e.details).reason as string,
+      );
 
     before(async () => {
       t = await startTestApp(dialect);
@@ -169,21 +202,40 @@ for (const dialect of DIALECTS) {
       assert.equal(registered.statusCode, 201, registered.body);
       const { deviceId, credential } = registered.json();
       assert.match(credential, /^fgd_[A-Za-z0-9_-]{40,}$/);
-      assert.deepEqual({ ...(registered.json() as object), deviceId: 'x', credential: 'x' }, { deviceId: 'x', credential: 'x', teamId, siteId, groupId, applicationId: null, checkInSeconds: 60, mqttUrl: null });
+      assert.deepEqual(
+        { ...(registered.json() as object), deviceId: 'x', credential: 'x' },
+        { deviceId: 'x', credential: 'x', teamId, siteId, groupId, applicationId: null, checkInSeconds: 60, mqttUrl: null },
+      );
       const stored = await t.db.database.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
       assert.equal(stored.credential_hash, createHash('sha256').update(credential).digest('hex'), 'the credential is kept as its hash');
       const [listed] = (await owner.get(`/api/teams/${teamId}/devices`)).json() as Array<Record<string, unknown>>;
-      assert.deepEqual({ name: listed!.name, siteId: listed!.siteId, groupId: listed!.groupId, agentVersion: listed!.agentVersion, nodeRedVersion: listed!.nodeRedVersion, revokedAt: listed!.revokedAt }, { name: 'edge-gw-01', siteId, groupId, agentVersion: '0.1.0', nodeRedVersion: '4.1.8', revokedAt: null });
+      assert.deepEqual(
+        {
+          name: listed!.name,
+          siteId: listed!.siteId,
+          groupId: listed!.groupId,
+          agentVersion: listed!.agentVersion,
+          nodeRedVersion: listed!.nodeRedVersion,
+          revokedAt: listed!.revokedAt,
+        },
+        { name: 'edge-gw-01', siteId, groupId, agentVersion: '0.1.0', nodeRedVersion: '4.1.8', revokedAt: null },
+      );
       assert.ok(!JSON.stringify(listed).includes(credential.slice(4)));
 
       const again = await register(token, 'edge-gw-02');
       assert.equal(again.statusCode, 401);
       assert.match(again.json().detail, /unknown, expired, revoked or already used/);
       assert.equal(again.json().title, 'Credential refused', "a machine's refusal, not a person's sign-in");
-      assert.equal(((await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).json() as Array<{ id: string; state: string }>).find((p) => p.id === provisioningToken.id)?.state, 'used');
+      assert.equal(
+        ((await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).json() as Array<{ id: string; state: string }>).find((p) => p.id === provisioningToken.id)?.state,
+        'used',
+      );
       assert.deepEqual(await refusals(), ['used']);
       const [joined] = (await owner.get('/api/audit?event=device.registered')).json().events as Array<{ actorLabel: string; teamId: string; targetId: string }>;
-      assert.deepEqual({ actor: joined!.actorLabel, teamId: joined!.teamId, target: joined!.targetId }, { actor: `provisioning-token:${token.slice(0, 8)}`, teamId, target: deviceId });
+      assert.deepEqual(
+        { actor: joined!.actorLabel, teamId: joined!.teamId, target: joined!.targetId },
+        { actor: `provisioning-token:${token.slice(0, 8)}`, teamId, target: deviceId },
+      );
     });
 
     test('an unknown, expired or revoked token is refused, audited with why, and no device is made', async () => {
@@ -205,7 +257,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await device.post('/api/fleet/v1/register', '{"token": "fgp_')).statusCode, 400);
     });
 
-    test('a member renames a device and moves it to another site and out of its group; another team\'s site is unknown', async () => {
+    test("a member renames a device and moves it to another site and out of its group; another team's site is unknown", async () => {
       const { token } = await makeToken();
       const { deviceId } = (await register(token, 'edge-gw-09')).json();
       const member = await addMember(t, owner, teamId, 'mia@plant.example', 'member');
@@ -270,7 +322,10 @@ for (const dialect of DIALECTS) {
       assert.match(cut.json().detail, /unknown or was revoked/);
       const rejected = (await owner.get('/api/audit?event=device.credential.rejected')).json().events as Array<{ outcome: string; details: string }>;
       assert.ok(rejected.length >= 2);
-      assert.ok(rejected.every((e) => e.outcome === 'denied' && !e.details.includes(credential.slice(8))), 'rejections keep a prefix only');
+      assert.ok(
+        rejected.every((e) => e.outcome === 'denied' && !e.details.includes(credential.slice(8))),
+        'rejections keep a prefix only',
+      );
       assert.equal((await owner.get('/api/audit?event=device.revoked')).json().events.length, 1);
     });
   });

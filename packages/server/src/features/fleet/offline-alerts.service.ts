@@ -45,8 +45,10 @@ function checkWebhook(url: string): void {
   } catch {
     throw new ValidationError(`"${url}" is not a URL.`, [{ field: 'alertWebhookUrl', message: 'not a URL' }]);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ValidationError('The webhook must be an http or https URL.', [{ field: 'alertWebhookUrl', message: 'http or https only' }]);
-  if (parsed.username || parsed.password) throw new ValidationError('Put no user name or password in the webhook URL.', [{ field: 'alertWebhookUrl', message: 'no credentials in the URL' }]);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new ValidationError('The webhook must be an http or https URL.', [{ field: 'alertWebhookUrl', message: 'http or https only' }]);
+  if (parsed.username || parsed.password)
+    throw new ValidationError('Put no user name or password in the webhook URL.', [{ field: 'alertWebhookUrl', message: 'no credentials in the URL' }]);
 }
 
 export function createOfflineAlerts(deps: OfflineAlertsDeps) {
@@ -58,7 +60,12 @@ export function createOfflineAlerts(deps: OfflineAlertsDeps) {
   async function deliver(url: string | null, body: Record<string, unknown>): Promise<string> {
     if (!url) return 'none';
     try {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'flowgate-alerts' }, body: JSON.stringify(body), signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'flowgate-alerts' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      });
       return response.ok ? 'delivered' : `failed: HTTP ${response.status}`;
     } catch (error) {
       deps.log.warn({ err: error }, 'the alert webhook could not be reached');
@@ -84,12 +91,34 @@ export function createOfflineAlerts(deps: OfflineAlertsDeps) {
       if (overdue && !alert) {
         const raised = { deviceId: device.id, name: device.name, siteId: device.site_id, offlineSince: since, alertedAt: now.toISOString(), teamId: device.team_id };
         alerted.set(device.id, raised);
-        const webhook = await deliver(settings.alert_webhook_url, { event: 'device.offline', teamId: device.team_id, device: { id: device.id, name: device.name, siteId: device.site_id }, offlineSince: since, thresholdMinutes: settings.offline_alert_minutes });
-        await auditLog.record(ctx, { event: 'device.offline.alert', outcome: 'failure', teamId: device.team_id, target: { type: 'device', id: device.id }, details: { name: device.name, offlineSince: since, thresholdMinutes: settings.offline_alert_minutes, webhook } });
+        const webhook = await deliver(settings.alert_webhook_url, {
+          event: 'device.offline',
+          teamId: device.team_id,
+          device: { id: device.id, name: device.name, siteId: device.site_id },
+          offlineSince: since,
+          thresholdMinutes: settings.offline_alert_minutes,
+        });
+        await auditLog.record(ctx, {
+          event: 'device.offline.alert',
+          outcome: 'failure',
+          teamId: device.team_id,
+          target: { type: 'device', id: device.id },
+          details: { name: device.name, offlineSince: since, thresholdMinutes: settings.offline_alert_minutes, webhook },
+        });
       } else if (alert && !overdue && (since === null || since !== alert.offlineSince)) {
         alerted.delete(device.id);
-        const webhook = await deliver(settings.alert_webhook_url, { event: 'device.online', teamId: device.team_id, device: { id: device.id, name: device.name, siteId: device.site_id }, offlineSince: alert.offlineSince });
-        await auditLog.record(ctx, { event: 'device.offline.cleared', teamId: device.team_id, target: { type: 'device', id: device.id }, details: { name: device.name, offlineSince: alert.offlineSince, webhook } });
+        const webhook = await deliver(settings.alert_webhook_url, {
+          event: 'device.online',
+          teamId: device.team_id,
+          device: { id: device.id, name: device.name, siteId: device.site_id },
+          offlineSince: alert.offlineSince,
+        });
+        await auditLog.record(ctx, {
+          event: 'device.offline.cleared',
+          teamId: device.team_id,
+          target: { type: 'device', id: device.id },
+          details: { name: device.name, offlineSince: alert.offlineSince, webhook },
+        });
       }
     }
   }
@@ -122,8 +151,7 @@ export function createOfflineAlerts(deps: OfflineAlertsDeps) {
     close(): void {
       if (timer) clearInterval(timer);
     },
-    active: (teamId: string): OfflineAlert[] =>
-      [...alerted.values()].filter((a) => a.teamId === teamId).map(({ teamId: _team, ...alert }) => alert),
+    active: (teamId: string): OfflineAlert[] => [...alerted.values()].filter((a) => a.teamId === teamId).map(({ teamId: _team, ...alert }) => alert),
 
     settings: async (teamId: string) => {
       const row = await store.fleetSettings(teamId);
@@ -132,7 +160,12 @@ export function createOfflineAlerts(deps: OfflineAlertsDeps) {
     async updateSettings(teamId: string, input: { offlineAlertMinutes: number | null; alertWebhookUrl: string | null }, ctx: RequestContext) {
       if (input.alertWebhookUrl) checkWebhook(input.alertWebhookUrl);
       const before = await store.fleetSettings(teamId);
-      const row: FleetSettingsTable = { team_id: teamId, offline_alert_minutes: input.offlineAlertMinutes, alert_webhook_url: input.alertWebhookUrl, updated_at: clock.now().toISOString() };
+      const row: FleetSettingsTable = {
+        team_id: teamId,
+        offline_alert_minutes: input.offlineAlertMinutes,
+        alert_webhook_url: input.alertWebhookUrl,
+        updated_at: clock.now().toISOString(),
+      };
       await auditLog.transaction(ctx, async (tx) => {
         await store.saveFleetSettings(row, tx.trx);
         await tx.record({

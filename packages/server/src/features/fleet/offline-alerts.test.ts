@@ -29,7 +29,8 @@ for (const dialect of DIALECTS) {
       assert.equal((await client.post('/api/fleet/v1/check-in', { agentVersion: '0.1.0' })).statusCode, 200);
     };
     const alerts = async () => ((await member.get(`/api/teams/${teamId}/offline-alerts`)).json() as Array<{ name: string }>).map((a) => a.name).sort();
-    const audited = async (event: string) => ((await owner.get(`/api/audit?event=${event}`)).json().events as Array<{ details: string }>).map((e) => JSON.parse(e.details) as { name: string; webhook: string });
+    const audited = async (event: string) =>
+      ((await owner.get(`/api/audit?event=${event}`)).json().events as Array<{ details: string }>).map((e) => JSON.parse(e.details) as { name: string; webhook: string });
     const check = () => t.context.offlineAlerts.check();
 
     before(async () => {
@@ -67,7 +68,10 @@ for (const dialect of DIALECTS) {
       const ftp = await owner.put(`/api/teams/${teamId}/fleet-settings`, { offlineAlertMinutes: 5, alertWebhookUrl: 'ftp://alerts.plant.example/x' });
       assert.equal(ftp.statusCode, 400);
       assert.deepEqual(ftp.json().errors, [{ field: 'alertWebhookUrl', message: 'http or https only' }]);
-      assert.equal((await owner.put(`/api/teams/${teamId}/fleet-settings`, { offlineAlertMinutes: 5, alertWebhookUrl: 'https://user:secret@alerts.plant.example/x' })).statusCode, 400);
+      assert.equal(
+        (await owner.put(`/api/teams/${teamId}/fleet-settings`, { offlineAlertMinutes: 5, alertWebhookUrl: 'https://user:secret@alerts.plant.example/x' })).statusCode,
+        400,
+      );
       assert.equal((await owner.put(`/api/teams/${teamId}/fleet-settings`, { offlineAlertMinutes: 0, alertWebhookUrl: null })).statusCode, 400);
       const saved = await owner.put(`/api/teams/${teamId}/fleet-settings`, { offlineAlertMinutes: 5, alertWebhookUrl: hookUrl });
       assert.equal(saved.statusCode, 200, saved.body);
@@ -86,22 +90,36 @@ for (const dialect of DIALECTS) {
       clock.advance(2 * 60_000);
       await check();
       assert.deepEqual(await alerts(), ['gw-a']);
-      assert.deepEqual(received.map((r) => `${r.event} ${r.device.name}`), ['device.offline gw-a']);
+      assert.deepEqual(
+        received.map((r) => `${r.event} ${r.device.name}`),
+        ['device.offline gw-a'],
+      );
       await check();
       assert.equal(received.length, 1, 'one alert per offline spell');
       const raised = await audited('device.offline.alert');
-      assert.deepEqual(raised.map((d) => [d.name, d.webhook]), [['gw-a', 'delivered']]);
+      assert.deepEqual(
+        raised.map((d) => [d.name, d.webhook]),
+        [['gw-a', 'delivered']],
+      );
 
       await checkIn('gw-a');
       await check();
       assert.deepEqual(await alerts(), []);
-      assert.deepEqual(received.map((r) => `${r.event} ${r.device.name}`), ['device.offline gw-a', 'device.online gw-a']);
+      assert.deepEqual(
+        received.map((r) => `${r.event} ${r.device.name}`),
+        ['device.offline gw-a', 'device.online gw-a'],
+      );
       assert.equal((await audited('device.offline.cleared')).length, 1);
     });
 
     test('offline from the MQTT connection itself: its last will starts the count', async () => {
       const c = devices['gw-c']!;
-      const client = mqtt.connect(`ws://${base}/api/fleet/v1/mqtt`, { username: c.id, password: c.credential, reconnectPeriod: 0, will: { topic: `flowgate/v1/devices/${c.id}/status`, payload: Buffer.from('offline'), qos: 1 } });
+      const client = mqtt.connect(`ws://${base}/api/fleet/v1/mqtt`, {
+        username: c.id,
+        password: c.credential,
+        reconnectPeriod: 0,
+        will: { topic: `flowgate/v1/devices/${c.id}/status`, payload: Buffer.from('offline'), qos: 1 },
+      });
       await new Promise<void>((resolve, reject) => client.once('connect', () => resolve()).once('error', reject));
       await checkIn('gw-a');
       await checkIn('gw-b');

@@ -146,7 +146,10 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
   const ResetParams = Type.Object({ token: LinkToken });
   app.get(
     '/api/password-resets/:token',
-    { config: { access: { kind: 'public' }, rateLimit: loginRateLimit }, schema: { tags: ['auth'], params: ResetParams, response: { 200: Type.Object({ email: Type.String(), expiresAt: Type.String() }) } } },
+    {
+      config: { access: { kind: 'public' }, rateLimit: loginRateLimit },
+      schema: { tags: ['auth'], params: ResetParams, response: { 200: Type.Object({ email: Type.String(), expiresAt: Type.String() }) } },
+    },
     async (request) => c.passwordResets.describe(request.params.token),
   );
   app.post(
@@ -249,7 +252,10 @@ export function identityRoutes(app: TypedApp, c: AppContext): void {
       const { user, token } = requireAuth(request);
       // A token that could mint tokens would outlive its own expiry and revocation.
       if (token) {
-        throw new ForbiddenError('API tokens are made by a signed-in person on the account page, not with another API token.').audited({ event: 'token.created', details: { reason: 'made with an API token' } });
+        throw new ForbiddenError('API tokens are made by a signed-in person on the account page, not with another API token.').audited({
+          event: 'token.created',
+          details: { reason: 'made with an API token' },
+        });
       }
       const body = request.body;
       const created = await identity.createToken(

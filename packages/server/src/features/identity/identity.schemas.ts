@@ -1,10 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Email, Id, Name, Password, UserView } from '../../http/schemas.ts';
 
-export const SetupBody = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 128 }), email: Email, name: Name, password: Password },
-  { additionalProperties: false },
-);
+export const SetupBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }), email: Email, name: Name, password: Password }, { additionalProperties: false });
 export const LoginBody = Type.Object({ email: Email, password: Password }, { additionalProperties: false });
 export const LoginReply = Type.Object({
   status: Type.Union([Type.Literal('signed-in'), Type.Literal('mfa-required'), Type.Literal('mfa-enrolment-required')]),

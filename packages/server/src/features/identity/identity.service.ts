@@ -37,7 +37,10 @@ const TOKEN_PREFIX = 'fgt_';
 export function assertPasswordPolicy(password: string, who: { email: string; name: string }): void {
   const verdict = checkPassword(password, who);
   if (!verdict.ok) {
-    throw new ValidationError(`The password is not allowed. ${verdict.reasons.join(' ')}`, verdict.reasons.map((message) => ({ field: 'password', message })));
+    throw new ValidationError(
+      `The password is not allowed. ${verdict.reasons.join(' ')}`,
+      verdict.reasons.map((message) => ({ field: 'password', message })),
+    );
   }
 }
 
@@ -73,7 +76,8 @@ export function createIdentityService(deps: IdentityDeps) {
     const failures = who.failed_logins + 1;
     const lock = failures >= config.lockout.maxFailures;
     await store.updateUser(who.id, { failed_logins: failures, locked_until: lock ? iso(config.lockout.lockMinutes * 60_000) : who.locked_until }, tx.trx);
-    if (lock) await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: who.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
+    if (lock)
+      await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: who.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
   }
 
   const isLocked = (user: UsersTable) => user.locked_until !== null && user.locked_until > iso();
@@ -89,11 +93,7 @@ export function createIdentityService(deps: IdentityDeps) {
     return { status: 'signed-in', sessionToken: await openSession(tx, user, 'full', false, ctx), user };
   }
 
-
-  async function createUserIn(
-    tx: AuditedTransaction,
-    input: { email: string; name: string; password: string; platformRole: UsersTable['platform_role'] },
-  ): Promise<UsersTable> {
+  async function createUserIn(tx: AuditedTransaction, input: { email: string; name: string; password: string; platformRole: UsersTable['platform_role'] }): Promise<UsersTable> {
     const email = input.email.trim().toLowerCase();
     assertPasswordPolicy(input.password, { email, name: input.name });
     if (await store.userByEmail(email, tx.trx)) throw new ConflictError(`An account with the email ${email} exists already.`);
@@ -239,7 +239,12 @@ export function createIdentityService(deps: IdentityDeps) {
           if (lock) {
             // Every challenge waiting for a code ends, not only this one.
             await store.deleteMfaSessionsOfUser(user.id, tx.trx);
-            await tx.record({ event: 'auth.login.locked', outcome: 'denied', target: { type: 'user', id: user.id }, details: { failures, lockMinutes: config.lockout.lockMinutes } });
+            await tx.record({
+              event: 'auth.login.locked',
+              outcome: 'denied',
+              target: { type: 'user', id: user.id },
+              details: { failures, lockMinutes: config.lockout.lockMinutes },
+            });
           }
         });
         throw new UnauthenticatedError('The code is wrong or was used already.');
@@ -304,7 +309,11 @@ export function createIdentityService(deps: IdentityDeps) {
 
     async changePassword(user: UsersTable, session: SessionsTable | null, current: string, next: string, ctx: RequestContext): Promise<void> {
       if (!user.password_hash || !(await verifyPassword(current, user.password_hash))) {
-        throw new ForbiddenError('The current password is wrong.').audited({ event: 'user.password.changed', target: { type: 'user', id: user.id }, details: { reason: 'wrong current password' } });
+        throw new ForbiddenError('The current password is wrong.').audited({
+          event: 'user.password.changed',
+          target: { type: 'user', id: user.id },
+          details: { reason: 'wrong current password' },
+        });
       }
       assertPasswordPolicy(next, user);
       const hash = await hashPassword(next);
@@ -330,14 +339,23 @@ export function createIdentityService(deps: IdentityDeps) {
       return { secret, otpauthUrl: url, qrSvg: await QRCode.toString(url, { type: 'svg', margin: 1 }) };
     },
 
-    async confirmMfaEnrolment(user: UsersTable, session: SessionsTable | null, code: string, ctx: RequestContext): Promise<{ recoveryCodes: string[]; sessionToken: string | null }> {
+    async confirmMfaEnrolment(
+      user: UsersTable,
+      session: SessionsTable | null,
+      code: string,
+      ctx: RequestContext,
+    ): Promise<{ recoveryCodes: string[]; sessionToken: string | null }> {
       if (user.mfa_enrolled_at) throw new ConflictError('MFA is enrolled already.');
       if (!user.mfa_secret_enc) throw new ConflictError('Start enrolment first.');
       const recoveryCodes = generateRecoveryCodes(10);
       const result = await auditLog.transaction(ctx, async (tx) => {
         if ((await checkSecondFactor(tx, user, code)) !== 'totp') return null;
         await store.updateUser(user.id, { mfa_enrolled_at: iso(), updated_at: iso() }, tx.trx);
-        await store.replaceRecoveryCodes(user.id, recoveryCodes.map((c) => sha256Hex(normalizeRecoveryCode(c)!)), tx.trx);
+        await store.replaceRecoveryCodes(
+          user.id,
+          recoveryCodes.map((c) => sha256Hex(normalizeRecoveryCode(c)!)),
+          tx.trx,
+        );
         await tx.record({ event: 'user.mfa.enrolled', target: { type: 'user', id: user.id }, details: { method: 'totp' } });
         // A session that was held back for enrolment becomes a full one, with a fresh token.
         if (session && session.stage === 'enrol') {
@@ -393,7 +411,11 @@ export function createIdentityService(deps: IdentityDeps) {
       };
       await auditLog.transaction(ctx, async (tx) => {
         await store.insertToken(record, tx.trx);
-        await tx.record({ event: 'token.created', target: { type: 'token', id: record.id }, details: { name: record.name, access: record.access, teamIds: input.teamIds, expiresAt: record.expires_at } });
+        await tx.record({
+          event: 'token.created',
+          target: { type: 'token', id: record.id },
+          details: { name: record.name, access: record.access, teamIds: input.teamIds, expiresAt: record.expires_at },
+        });
       });
       return { token: raw, record };
     },
@@ -427,4 +449,3 @@ export const looksLikeApiToken = (raw: string) => raw.startsWith(TOKEN_PREFIX);
 export function tokenTeamIds(token: ApiTokensTable | null | undefined): string[] | null {
   return token?.team_ids ? (JSON.parse(token.team_ids) as string[]) : null;
 }
-

@@ -13,24 +13,22 @@ export function createIdentityStore(db: Db, dialect: Dialect) {
       return (await (dialect === 'postgres' ? active.forUpdate() : active).execute()).map((u) => u.id);
     },
     countUsers: async (ex: Executor = db): Promise<number> => {
-      const row = await ex.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await ex
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     userById: (id: string, ex: Executor = db) => ex.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
-    userByEmail: (email: string, ex: Executor = db) =>
-      ex.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst(),
+    userByEmail: (email: string, ex: Executor = db) => ex.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst(),
     listUsers: (ex: Executor = db) => ex.selectFrom('users').selectAll().orderBy('email').execute(),
     insertUser: (user: UsersTable, ex: Executor) => ex.insertInto('users').values(user).execute(),
-    updateUser: (id: string, patch: Partial<UsersTable>, ex: Executor) =>
-      ex.updateTable('users').set(patch).where('id', '=', id).execute(),
+    updateUser: (id: string, patch: Partial<UsersTable>, ex: Executor) => ex.updateTable('users').set(patch).where('id', '=', id).execute(),
 
     insertSession: (session: SessionsTable, ex: Executor) => ex.insertInto('sessions').values(session).execute(),
-    sessionByTokenHash: (tokenHash: string) =>
-      db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
-    sessionsOfUser: (userId: string) =>
-      db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('stage', '=', 'full').orderBy('last_seen_at', 'desc').execute(),
-    updateSession: (id: string, patch: Partial<SessionsTable>, ex: Executor = db) =>
-      ex.updateTable('sessions').set(patch).where('id', '=', id).execute(),
+    sessionByTokenHash: (tokenHash: string) => db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
+    sessionsOfUser: (userId: string) => db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('stage', '=', 'full').orderBy('last_seen_at', 'desc').execute(),
+    updateSession: (id: string, patch: Partial<SessionsTable>, ex: Executor = db) => ex.updateTable('sessions').set(patch).where('id', '=', id).execute(),
     deleteSession: (id: string, ex: Executor = db) => ex.deleteFrom('sessions').where('id', '=', id).execute(),
     deleteSessionsOfUser: async (userId: string, ex: Executor): Promise<number> => {
       const result = await ex.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
@@ -81,12 +79,9 @@ export function createIdentityStore(db: Db, dialect: Dialect) {
 
     insertToken: (token: ApiTokensTable, ex: Executor) => ex.insertInto('api_tokens').values(token).execute(),
     tokenByHash: (tokenHash: string) => db.selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
-    tokensOfUser: (userId: string) =>
-      db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute(),
-    tokenOfUser: (userId: string, id: string, ex: Executor = db) =>
-      ex.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst(),
-    updateToken: (id: string, patch: Partial<ApiTokensTable>, ex: Executor = db) =>
-      ex.updateTable('api_tokens').set(patch).where('id', '=', id).execute(),
+    tokensOfUser: (userId: string) => db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute(),
+    tokenOfUser: (userId: string, id: string, ex: Executor = db) => ex.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst(),
+    updateToken: (id: string, patch: Partial<ApiTokensTable>, ex: Executor = db) => ex.updateTable('api_tokens').set(patch).where('id', '=', id).execute(),
 
     teamMfaRequiredFor: async (userId: string): Promise<boolean> => {
       const row = await db

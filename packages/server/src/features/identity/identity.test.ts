@@ -32,10 +32,13 @@ for (const dialect of DIALECTS) {
       const refused = (await admin.get('/api/audit?event=platform.setup.refused')).json().events as Array<{ outcome: string; actorType: string; details: string }>;
       assert.equal(refused.length, 2);
       assert.ok(refused.every((e) => e.outcome === 'denied' && e.actorType === 'anonymous'));
-      assert.deepEqual(refused.map((e) => JSON.parse(e.details)), [
-        { email: ADMIN.email, reason: 'set up already' },
-        { email: ADMIN.email, reason: 'wrong setup token' },
-      ]);
+      assert.deepEqual(
+        refused.map((e) => JSON.parse(e.details)),
+        [
+          { email: ADMIN.email, reason: 'set up already' },
+          { email: ADMIN.email, reason: 'wrong setup token' },
+        ],
+      );
       assert.ok(!refused.some((e) => e.details.includes('not-the-token')));
     });
 

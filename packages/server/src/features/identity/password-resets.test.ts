@@ -48,8 +48,17 @@ for (const dialect of DIALECTS) {
 
       const again = await new Client(t).post(`/api/password-resets/${token}`, { password: 'another harbour lantern' });
       assert.equal(again.statusCode, 404, 'once');
-      const events = (await admin.get('/api/audit?event=user.password.reset*')).json().events as Array<{ event: string; outcome: string; targetId: string | null; actorLabel: string }>;
-      assert.deepEqual(events.map((e) => [e.event, e.outcome]).sort(), [['user.password.reset', 'denied'], ['user.password.reset', 'success'], ['user.password.reset.issued', 'success']]);
+      const events = (await admin.get('/api/audit?event=user.password.reset*')).json().events as Array<{
+        event: string;
+        outcome: string;
+        targetId: string | null;
+        actorLabel: string;
+      }>;
+      assert.deepEqual(events.map((e) => [e.event, e.outcome]).sort(), [
+        ['user.password.reset', 'denied'],
+        ['user.password.reset', 'success'],
+        ['user.password.reset.issued', 'success'],
+      ]);
       assert.equal(events.find((e) => e.outcome === 'success' && e.event === 'user.password.reset')?.actorLabel, 'pia@plant.example');
     });
 

@@ -48,7 +48,15 @@ export function createPasswordResets({ identityStore, auditLog, mailer, clock, p
       if (user.status !== 'active') throw new ConflictError(`${user.email} is disabled: enable the account first.`);
       if (!user.password_hash) throw new ConflictError(`${user.email} signs in through an identity provider, which keeps their password.`);
       const token = randomToken();
-      const reset: PasswordResetsTable = { id: randomUUID(), user_id: user.id, token_hash: sha256Hex(token), issued_by: ctx.actor.userId, created_at: iso(), expires_at: iso(PASSWORD_RESET_HOURS * 3_600_000), used_at: null };
+      const reset: PasswordResetsTable = {
+        id: randomUUID(),
+        user_id: user.id,
+        token_hash: sha256Hex(token),
+        issued_by: ctx.actor.userId,
+        created_at: iso(),
+        expires_at: iso(PASSWORD_RESET_HOURS * 3_600_000),
+        used_at: null,
+      };
       await auditLog.transaction(ctx, async (tx) => {
         await identityStore.insertPasswordReset(reset, tx.trx);
         await tx.record({ event: 'user.password.reset.issued', target: { type: 'user', id: user.id }, details: { email: user.email, expiresAt: reset.expires_at } });
@@ -56,7 +64,11 @@ export function createPasswordResets({ identityStore, auditLog, mailer, clock, p
       const link = `${publicUrl}/reset-password/${token}`;
       const mailed = await mailLink(
         mailer,
-        { to: user.email, subject: 'Set a new Flowgate password', text: `A platform admin issued you a link to set a new password. It works once, within ${PASSWORD_RESET_HOURS} hours: ${link}\n\nIf you did not ask for it, tell your platform admin.\n` },
+        {
+          to: user.email,
+          subject: 'Set a new Flowgate password',
+          text: `A platform admin issued you a link to set a new password. It works once, within ${PASSWORD_RESET_HOURS} hours: ${link}\n\nIf you did not ask for it, tell your platform admin.\n`,
+        },
         link,
         log,
       );

@@ -24,8 +24,10 @@ const AlertView = Type.Object({ kind: Type.String(), message: Type.String(), sin
 export function platformRoutes(app: TypedApp, c: Pick<AppContext, 'platform' | 'passwordResets' | 'teamsStore' | 'alerts' | 'clock'>): void {
   const { platform, clock } = c;
 
-  app.get('/api/platform/settings', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['platform'], response: { 200: SettingsView } } }, () =>
-    platform.settings(),
+  app.get(
+    '/api/platform/settings',
+    { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['platform'], response: { 200: SettingsView } } },
+    () => platform.settings(),
   );
 
   app.patch(
@@ -34,13 +36,18 @@ export function platformRoutes(app: TypedApp, c: Pick<AppContext, 'platform' | '
     async (request) => platform.updateSettings(request.body, request.ctx),
   );
 
-  app.get('/api/platform/users', { config: { access: { kind: 'user', permission: 'platform:users:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } }, async () =>
-    (await platform.users()).map((u) => presentUser(u, clock.now())),
+  app.get(
+    '/api/platform/users',
+    { config: { access: { kind: 'user', permission: 'platform:users:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } },
+    async () => (await platform.users()).map((u) => presentUser(u, clock.now())),
   );
 
   app.patch(
     '/api/platform/users/:userId',
-    { config: { access: { kind: 'user', permission: 'platform:users:write' } }, schema: { tags: ['platform'], params: Type.Object({ userId: Id }), body: UserPatch, response: { 200: UserView } } },
+    {
+      config: { access: { kind: 'user', permission: 'platform:users:write' } },
+      schema: { tags: ['platform'], params: Type.Object({ userId: Id }), body: UserPatch, response: { 200: UserView } },
+    },
     async (request) => presentUser(await platform.updateUser(request.params.userId, request.body, request.ctx), clock.now()),
   );
 
@@ -67,7 +74,9 @@ export function platformRoutes(app: TypedApp, c: Pick<AppContext, 'platform' | '
     async () => (await c.teamsStore.allTeams()).map((t) => ({ id: t.id, name: t.name, requireMfa: t.require_mfa === 1, createdAt: t.created_at })),
   );
 
-  app.get('/api/platform/alerts', { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(AlertView) } } }, () =>
-    c.alerts.list(),
+  app.get(
+    '/api/platform/alerts',
+    { config: { access: { kind: 'user', permission: 'platform:audit:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(AlertView) } } },
+    () => c.alerts.list(),
   );
 }

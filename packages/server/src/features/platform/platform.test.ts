@@ -107,7 +107,10 @@ for (const dialect of DIALECTS) {
       await kimAdmin.post('/api/auth/login', { email: 'kim@plant.example', password: MEMBER_PASSWORD });
       assert.equal((await kimAdmin.patch(`/api/platform/users/${ada.id}`, { platformRole: 'admin' })).statusCode, 200);
       // Two admins disabling each other at the same moment: one of them stays.
-      const [one, two] = await Promise.all([admin.patch(`/api/platform/users/${other.id}`, { status: 'disabled' }), kimAdmin.patch(`/api/platform/users/${ada.id}`, { status: 'disabled' })]);
+      const [one, two] = await Promise.all([
+        admin.patch(`/api/platform/users/${other.id}`, { status: 'disabled' }),
+        kimAdmin.patch(`/api/platform/users/${ada.id}`, { status: 'disabled' }),
+      ]);
       assert.deepEqual([one.statusCode, two.statusCode].sort(), [200, 409], `${one.body} ${two.body}`);
       const survivor = one.statusCode === 200 ? admin : kimAdmin;
       const stepped = one.statusCode === 200 ? other : ada;
@@ -144,7 +147,10 @@ describe('capacity and rate limits', () => {
     try {
       const admin = await setupAdmin(t);
       // An empty SQLite database with the schema is already a few hundred kB; fill past 800 kB.
-      await t.context.auditLog.recordMany(SYSTEM_CONTEXT, Array.from({ length: 3000 }, (_, i) => ({ event: 'team.updated' as const, details: { padding: 'x'.repeat(200), i } })));
+      await t.context.auditLog.recordMany(
+        SYSTEM_CONTEXT,
+        Array.from({ length: 3000 }, (_, i) => ({ event: 'team.updated' as const, details: { padding: 'x'.repeat(200), i } })),
+      );
       await t.context.checkCapacity();
       const alerts = (await admin.get('/api/platform/alerts')).json() as Array<{ kind: string; message: string }>;
       const alert = alerts.find((a) => a.kind === 'audit-capacity');

@@ -37,7 +37,17 @@ const Secret = Type.String({ minLength: 12, maxLength: 256 });
 const Flows = Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 });
 
 function present(s: SnapshotSummary | SnapshotsTable) {
-  return { id: s.id, instanceId: s.instance_id, hash: s.hash, name: s.name, description: s.description, kind: s.kind, nodeCount: s.node_count, createdBy: s.created_by_label, createdAt: s.created_at };
+  return {
+    id: s.id,
+    instanceId: s.instance_id,
+    hash: s.hash,
+    name: s.name,
+    description: s.description,
+    kind: s.kind,
+    nodeCount: s.node_count,
+    createdBy: s.created_by_label,
+    createdAt: s.created_at,
+  };
 }
 
 function presentWithRuns(s: SnapshotSummary & Runs, holds: Holds) {
@@ -45,7 +55,10 @@ function presentWithRuns(s: SnapshotSummary & Runs, holds: Holds) {
 }
 
 /** The caller's permissions in the request's team, as the policy asks for them. */
-const holdsOf = (request: FastifyRequest): Holds => (permission) => requestAllows(request, permission);
+const holdsOf =
+  (request: FastifyRequest): Holds =>
+  (permission) =>
+    requestAllows(request, permission);
 
 export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
   const { snapshots, applications } = c;
@@ -65,11 +78,18 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     });
   }
 
-  app.get('/api/instances/:instanceId/snapshots', { config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } }, schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } } }, async (request) => {
-    await applications.requireInstance(request.params.instanceId);
-    const holds = holdsOf(request);
-    return (await snapshots.list(request.params.instanceId)).map((s) => presentWithRuns(s, holds));
-  });
+  app.get(
+    '/api/instances/:instanceId/snapshots',
+    {
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
+      schema: { tags: ['snapshots'], params: InstanceParams, response: { 200: Type.Array(SnapshotWithRuns) } },
+    },
+    async (request) => {
+      await applications.requireInstance(request.params.instanceId);
+      const holds = holdsOf(request);
+      return (await snapshots.list(request.params.instanceId)).map((s) => presentWithRuns(s, holds));
+    },
+  );
 
   app.post(
     '/api/instances/:instanceId/snapshots',
@@ -78,7 +98,12 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
       // Flows of thousands of nodes are bigger than the default body limit.
       bodyLimit: 32 * 1024 * 1024,
       attachValidation: true,
-      schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ name: Name, description: Type.Optional(Type.String({ maxLength: 2000 })), flows: Type.Optional(Flows) }, { additionalProperties: false }), response: { 201: SnapshotView } },
+      schema: {
+        tags: ['snapshots'],
+        params: InstanceParams,
+        body: Type.Object({ name: Name, description: Type.Optional(Type.String({ maxLength: 2000 })), flows: Type.Optional(Flows) }, { additionalProperties: false }),
+        response: { 201: SnapshotView },
+      },
     },
     async (request, reply) => {
       if (request.validationError) refuseInvalidBody(request, 'snapshot.created');
@@ -90,10 +115,33 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/snapshots/:snapshotId',
-    { config: { access: { kind: 'user', permission: 'applications:read', team: 'snapshotId' } }, schema: { tags: ['snapshots'], params: SnapshotParams, response: { 200: Type.Object({ snapshot: SnapshotWithRuns, flows: Flows, env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })), modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })), settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }), hasCredentials: Type.Boolean() }) } } },
+    {
+      config: { access: { kind: 'user', permission: 'applications:read', team: 'snapshotId' } },
+      schema: {
+        tags: ['snapshots'],
+        params: SnapshotParams,
+        response: {
+          200: Type.Object({
+            snapshot: SnapshotWithRuns,
+            flows: Flows,
+            env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })),
+            modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })),
+            settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }),
+            hasCredentials: Type.Boolean(),
+          }),
+        },
+      },
+    },
     async (request) => {
       const { snapshot, content } = await snapshots.show(request.params.snapshotId);
-      return { snapshot: presentWithRuns(snapshot, holdsOf(request)), flows: content.flows, env: content.env, modules: content.modules, settings: content.settings, hasCredentials: content.credentials !== null };
+      return {
+        snapshot: presentWithRuns(snapshot, holdsOf(request)),
+        flows: content.flows,
+        env: content.env,
+        modules: content.modules,
+        settings: content.settings,
+        hasCredentials: content.credentials !== null,
+      };
     },
   );
 
@@ -101,7 +149,11 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
     '/api/instances/:instanceId/diff',
     {
       config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
-      schema: { tags: ['snapshots'], params: InstanceParams, querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }) },
+      schema: {
+        tags: ['snapshots'],
+        params: InstanceParams,
+        querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }),
+      },
     },
     async (request) => {
       const { from, to, fromInstance, toInstance, diff, modules, settings, env } = await snapshots.diff(request.params.instanceId, request.query.from, request.query.to);
@@ -118,7 +170,15 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/instances/:instanceId/deploy',
-    { config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } }, schema: { tags: ['snapshots'], params: InstanceParams, body: Type.Object({ snapshotId: Id }, { additionalProperties: false }), response: { 202: Type.Object({ targetSnapshotId: Type.String() }) } } },
+    {
+      config: { access: { kind: 'user', permission: 'instances:operate', team: 'instanceId' } },
+      schema: {
+        tags: ['snapshots'],
+        params: InstanceParams,
+        body: Type.Object({ snapshotId: Id }, { additionalProperties: false }),
+        response: { 202: Type.Object({ targetSnapshotId: Type.String() }) },
+      },
+    },
     async (request, reply) => {
       await snapshots.deploy(request.params.instanceId, request.body.snapshotId, request.ctx, holdsOf(request));
       return reply.code(202).send({ targetSnapshotId: request.body.snapshotId });
@@ -127,7 +187,10 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
 
   app.post(
     '/api/snapshots/:snapshotId/export',
-    { config: { access: { kind: 'user', permission: 'snapshots:write', team: 'snapshotId' } }, schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }) } },
+    {
+      config: { access: { kind: 'user', permission: 'snapshots:write', team: 'snapshotId' } },
+      schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }) },
+    },
     async (request, reply) => {
       const file = await snapshots.exportFile(request.params.snapshotId, request.body.secret, request.ctx);
       const safeName = file.name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60) || 'snapshot';
@@ -160,7 +223,10 @@ export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
                 flows: Flows,
                 credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
                 settings: Type.Object({}, { additionalProperties: true }),
-                env: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), value: Type.Union([Type.String({ maxLength: 16_384 }), Type.Null()]), secret: Type.Boolean() }), { maxItems: 200 }),
+                env: Type.Array(
+                  Type.Object({ name: Type.String({ maxLength: 128 }), value: Type.Union([Type.String({ maxLength: 16_384 }), Type.Null()]), secret: Type.Boolean() }),
+                  { maxItems: 200 },
+                ),
                 // Checked by the service (validateModules), which audits a refusal; bounds as the agent's route.
                 modules: Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 }),
               }),

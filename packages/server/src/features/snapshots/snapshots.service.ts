@@ -85,7 +85,9 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
   function verified(snapshot: SnapshotsTable): SnapshotContent {
     const content = contentOf(snapshot);
     if (snapshotHash(content) !== snapshot.hash) {
-      throw new ConflictError(`Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered, and it is not used: not deployed, shown, compared, exported or copied.`);
+      throw new ConflictError(
+        `Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered, and it is not used: not deployed, shown, compared, exported or copied.`,
+      );
     }
     return content;
   }
@@ -95,19 +97,33 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     try {
       return verified(snapshot);
     } catch (error) {
-      return refusal(error, { event: 'snapshot.integrity.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { action, hash: snapshot.hash } });
+      return refusal(error, {
+        event: 'snapshot.integrity.failed',
+        outcome: 'failure',
+        target: { type: 'snapshot', id: snapshot.id },
+        teamId: snapshot.team_id,
+        details: { action, hash: snapshot.hash },
+      });
     }
   }
 
   function checkedFlows(flows: unknown, field = 'flows'): NodeRedNode[] {
     const result = validateFlows(flows);
-    if (!result.ok) throw new ValidationError(`These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field, message })));
+    if (!result.ok)
+      throw new ValidationError(
+        `These are not valid Node-RED flows: ${result.errors.slice(0, 5).join(' ')}`,
+        result.errors.slice(0, 20).map((message) => ({ field, message })),
+      );
     return result.flows;
   }
 
   function checkedModules(modules: unknown, field = 'modules'): SnapshotModule[] {
     const result = validateModules(modules);
-    if (!result.ok) throw new ValidationError(`These are not node modules a snapshot can hold: ${result.errors.slice(0, 5).join(' ')}`, result.errors.slice(0, 20).map((message) => ({ field, message })));
+    if (!result.ok)
+      throw new ValidationError(
+        `These are not node modules a snapshot can hold: ${result.errors.slice(0, 5).join(' ')}`,
+        result.errors.slice(0, 20).map((message) => ({ field, message })),
+      );
     return result.modules;
   }
 
@@ -122,7 +138,10 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
   /** An imported file's settings: those this platform records (or none, from before they were), nothing else. */
   function checkedSettings(settings: Record<string, unknown>): SnapshotContent['settings'] {
     const unknown = Object.keys(settings).filter((name) => name !== 'nodeRedVersion');
-    if (unknown.length > 0) throw new ValidationError(`The file records settings this platform does not know: ${unknown.slice(0, 5).join(', ')}.`, [{ field: 'content.settings', message: `unknown: ${unknown.slice(0, 5).join(', ')}` }]);
+    if (unknown.length > 0)
+      throw new ValidationError(`The file records settings this platform does not know: ${unknown.slice(0, 5).join(', ')}.`, [
+        { field: 'content.settings', message: `unknown: ${unknown.slice(0, 5).join(', ')}` },
+      ]);
     if (settings.nodeRedVersion !== undefined && !isNodeRedVersion(settings.nodeRedVersion)) {
       throw new ValidationError('The file records a Node-RED version that is not one.', [{ field: 'content.settings.nodeRedVersion', message: 'must be a version such as 4.1.8' }]);
     }
@@ -137,10 +156,18 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       if (!isEnvName(variable.name)) problems.push({ field: `content.env[${i}].name`, message: `"${String(variable.name).slice(0, 40)}" is not a variable name` });
       else if (seen.has(variable.name)) problems.push({ field: `content.env[${i}].name`, message: `${variable.name} is named twice` });
       seen.add(variable.name);
-      if (variable.secret && variable.value !== null) problems.push({ field: `content.env[${i}].value`, message: `${variable.name} is secret, and a snapshot holds no secret value` });
+      if (variable.secret && variable.value !== null)
+        problems.push({ field: `content.env[${i}].value`, message: `${variable.name} is secret, and a snapshot holds no secret value` });
       if (!variable.secret && variable.value === null) problems.push({ field: `content.env[${i}].value`, message: `${variable.name} is plain and has no value` });
     });
-    if (problems.length > 0) throw new ValidationError(`The file's environment variables are not valid: ${problems.slice(0, 5).map((p) => p.message).join('; ')}.`, problems.slice(0, 20));
+    if (problems.length > 0)
+      throw new ValidationError(
+        `The file's environment variables are not valid: ${problems
+          .slice(0, 5)
+          .map((p) => p.message)
+          .join('; ')}.`,
+        problems.slice(0, 20),
+      );
     return env;
   }
 
@@ -148,7 +175,12 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     return (await applications.env(instanceId)).map((e) => ({ name: e.name, value: e.secret ? null : e.value, secret: e.secret }));
   }
 
-  function build(instance: InstancesTable, meta: { name: string; description: string; kind: SnapshotsTable['kind'] }, content: SnapshotContent, ctx: RequestContext): SnapshotsTable {
+  function build(
+    instance: InstancesTable,
+    meta: { name: string; description: string; kind: SnapshotsTable['kind'] },
+    content: SnapshotContent,
+    ctx: RequestContext,
+  ): SnapshotsTable {
     const canonical = canonicalJson(content);
     return {
       id: randomUUID(),
@@ -189,16 +221,29 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     if (snapshot.instance_id !== instance.id) throw new NotFoundError('Snapshot');
     const ran = await store.runOf(snapshot.id);
     if (!snapshotActions(holds, { ranHere: ran !== undefined }).deploy) {
-      throw new ForbiddenError('Your role may roll back to a snapshot that has run on this instance before; this one never ran here, and deploying it changes the flows: that needs applications:write (owner or member).').audited({
+      throw new ForbiddenError(
+        'Your role may roll back to a snapshot that has run on this instance before; this one never ran here, and deploying it changes the flows: that needs applications:write (owner or member).',
+      ).audited({
         event: 'auth.access.denied',
         teamId: instance.team_id,
         target: { type: 'snapshot', id: snapshot.id },
-        details: { method: 'POST', route: '/api/instances/:instanceId/deploy', permission: 'applications:write', reason: 'not a roll back: the snapshot has never run on this instance' },
+        details: {
+          method: 'POST',
+          route: '/api/instances/:instanceId/deploy',
+          permission: 'applications:write',
+          reason: 'not a roll back: the snapshot has never run on this instance',
+        },
       });
     }
     const rollback = ran !== undefined;
     const refuse = (reason: string, error: unknown): never =>
-      refusal(error, { event: 'snapshot.apply.failed', outcome: 'failure', target: { type: 'snapshot', id: snapshot.id }, teamId: instance.team_id, details: { instanceId, reason } });
+      refusal(error, {
+        event: 'snapshot.apply.failed',
+        outcome: 'failure',
+        target: { type: 'snapshot', id: snapshot.id },
+        teamId: instance.team_id,
+        details: { instanceId, reason },
+      });
     let content: SnapshotContent;
     try {
       content = verified(snapshot);
@@ -209,7 +254,10 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     const refused = refusedModules(content.modules, await applications.palette(instance.team_id));
     if (refused.length > 0) {
       const names = refused.join(', ');
-      refuse(`node modules the team's palette lists do not allow: ${names}`, new ConflictError(`This snapshot holds node modules the team's palette lists do not allow (${names}): change the lists or deploy another snapshot.`));
+      refuse(
+        `node modules the team's palette lists do not allow: ${names}`,
+        new ConflictError(`This snapshot holds node modules the team's palette lists do not allow (${names}): change the lists or deploy another snapshot.`),
+      );
     }
     await auditLog.transaction(ctx, async (tx) => {
       await applicationsStore.updateInstance(instance.id, { target_snapshot_id: snapshot.id }, tx.trx);
@@ -233,7 +281,10 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     const protectedIds = [instance.target_snapshot_id, instance.running_snapshot_id].filter((x): x is string => x !== null);
     const expired = await store.expiredAuto(instance.id, keep, protectedIds, tx.trx);
     if (!expired.length) return;
-    await store.delete(expired.map((e) => e.id), tx.trx);
+    await store.delete(
+      expired.map((e) => e.id),
+      tx.trx,
+    );
     await tx.record({ event: 'snapshot.deleted', target: { type: 'instance', id: instance.id }, teamId: instance.team_id, details: { retention: keep, removed: expired } });
   }
 
@@ -254,7 +305,13 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
         } catch (error) {
           // Refused and nothing written; the attempt is on record all the same.
           if (error instanceof ValidationError) {
-            throw error.audited({ event: 'snapshot.created', outcome: 'failure', target: { type: 'instance', id: instanceId }, teamId: instance.team_id, details: { name: input.name, reason: error.message.slice(0, 500) } });
+            throw error.audited({
+              event: 'snapshot.created',
+              outcome: 'failure',
+              target: { type: 'instance', id: instanceId },
+              teamId: instance.team_id,
+              details: { name: input.name, reason: error.message.slice(0, 500) },
+            });
           }
           throw error;
         }
@@ -302,7 +359,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       snapshot.created_by_label = input.user ?? ctx.actor.label;
       const becameTarget = await auditLog.transaction(ctx, async (tx) => {
         await store.insert(snapshot, tx.trx);
-        const expected = input.basedOn === undefined ? (await applicationsStore.instanceById(instance.id, tx.trx))?.target_snapshot_id ?? null : input.basedOn;
+        const expected = input.basedOn === undefined ? ((await applicationsStore.instanceById(instance.id, tx.trx))?.target_snapshot_id ?? null) : input.basedOn;
         const replaced = await applicationsStore.replaceTarget(instance.id, expected, snapshot.id, tx.trx);
         await applicationsStore.updateInstance(instance.id, { running_snapshot_id: snapshot.id }, tx.trx);
         // Node-RED accepted the deploy: these flows run now.
@@ -332,7 +389,16 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       instanceId: string,
       fromId: string,
       toId: string | 'running',
-    ): Promise<{ from: SnapshotsTable; to: SnapshotsTable; fromInstance: InstancesTable; toInstance: InstancesTable; diff: FlowDiff; modules: ModulesDiff; settings: SettingChange[]; env: EnvDiff }> {
+    ): Promise<{
+      from: SnapshotsTable;
+      to: SnapshotsTable;
+      fromInstance: InstancesTable;
+      toInstance: InstancesTable;
+      diff: FlowDiff;
+      modules: ModulesDiff;
+      settings: SettingChange[];
+      env: EnvDiff;
+    }> {
       const instance = await applications.requireInstance(instanceId);
       const from = await requireSnapshot(fromId);
       const toSnapshotId = toId === 'running' ? instance.running_snapshot_id : toId;
@@ -359,9 +425,23 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       const instance = await applications.requireInstance(snapshot.instance_id);
       const content = readVerified(snapshot, 'export');
       const exported: SnapshotContent = { ...content, credentials: reencryptCredentials(content.credentials, applications.credentialSecret(instance), secret) };
-      await auditLog.record(ctx, { event: 'snapshot.exported', target: { type: 'snapshot', id: snapshot.id }, teamId: snapshot.team_id, details: { hash: snapshot.hash, withCredentials: content.credentials !== null } });
+      await auditLog.record(ctx, {
+        event: 'snapshot.exported',
+        target: { type: 'snapshot', id: snapshot.id },
+        teamId: snapshot.team_id,
+        details: { hash: snapshot.hash, withCredentials: content.credentials !== null },
+      });
       const hash = snapshotHash(exported);
-      return { format: 'flowgate-snapshot', version: 2, name: snapshot.name, description: snapshot.description, createdAt: snapshot.created_at, hash, seal: exportSeal(secret, hash), content: exported };
+      return {
+        format: 'flowgate-snapshot',
+        version: 2,
+        name: snapshot.name,
+        description: snapshot.description,
+        createdAt: snapshot.created_at,
+        hash,
+        seal: exportSeal(secret, hash),
+        content: exported,
+      };
     },
 
     async importFile(instanceId: string, file: SnapshotFile, secret: string, ctx: RequestContext): Promise<SnapshotsTable> {
@@ -374,9 +454,18 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       } catch (error) {
         return refuse('content is not canonical JSON', new ValidationError(`The file's content is not valid: ${(error as Error).message}`));
       }
-      if (hash !== file.hash) return refuse('hash mismatch', new ValidationError('The file was altered: its content does not match its hash.', [{ field: 'hash', message: 'does not match the content' }]));
+      if (hash !== file.hash)
+        return refuse(
+          'hash mismatch',
+          new ValidationError('The file was altered: its content does not match its hash.', [{ field: 'hash', message: 'does not match the content' }]),
+        );
       if (!safeEqual(exportSeal(secret, hash), file.seal)) {
-        return refuse('wrong secret', new ValidationError('The secret is not the one this file was exported under, or the file was altered after export. Give the secret used at export.', [{ field: 'secret', message: 'does not match the file' }]));
+        return refuse(
+          'wrong secret',
+          new ValidationError('The secret is not the one this file was exported under, or the file was altered after export. Give the secret used at export.', [
+            { field: 'secret', message: 'does not match the file' },
+          ]),
+        );
       }
       let modules: SnapshotModule[];
       try {
@@ -403,7 +492,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       try {
         credentials = reencryptCredentials(file.content.credentials, secret, applications.credentialSecret(instance));
       } catch (error) {
-        if (error instanceof CredentialSecretError) return refuse('wrong secret', new ValidationError(`${error.message} Give the secret used at export.`, [{ field: 'secret', message: 'does not decrypt the credentials' }]));
+        if (error instanceof CredentialSecretError)
+          return refuse(
+            'wrong secret',
+            new ValidationError(`${error.message} Give the secret used at export.`, [{ field: 'secret', message: 'does not decrypt the credentials' }]),
+          );
         throw error;
       }
       const content: SnapshotContent = { ...file.content, credentials, modules };

@@ -19,14 +19,23 @@ export function createSnapshotsStore(db: Db) {
         .orderBy('snapshots.id', 'desc')
         .execute(),
     /** When the snapshot ran on its instance, first and last time; undefined if it never did. */
-    runOf: (snapshotId: string, ex: Executor = db) => ex.selectFrom('snapshot_runs').select(['first_ran_at', 'last_ran_at']).where('snapshot_id', '=', snapshotId).executeTakeFirst(),
+    runOf: (snapshotId: string, ex: Executor = db) =>
+      ex.selectFrom('snapshot_runs').select(['first_ran_at', 'last_ran_at']).where('snapshot_id', '=', snapshotId).executeTakeFirst(),
     byId: (id: string, ex: Executor = db) => ex.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst(),
     /** What a snapshot is, without its content: for answers that name it, not ship it. */
     summaryById: (id: string, ex: Executor = db): Promise<SnapshotSummary | undefined> => ex.selectFrom('snapshots').select(LISTED).where('id', '=', id).executeTakeFirst(),
     insert: (s: SnapshotsTable, ex: Executor) => ex.insertInto('snapshots').values(s).execute(),
     /** Automatic snapshots past the newest `keep`, less those in use (`protectedIds`, devices, groups, rollouts). */
     expiredAuto: async (instanceId: string, keep: number, protectedIds: string[], ex: Executor) => {
-      const newest = await ex.selectFrom('snapshots').select('id').where('instance_id', '=', instanceId).where('kind', '=', 'auto').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(keep).execute();
+      const newest = await ex
+        .selectFrom('snapshots')
+        .select('id')
+        .where('instance_id', '=', instanceId)
+        .where('kind', '=', 'auto')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(keep)
+        .execute();
       const kept = [...protectedIds, ...newest.map((n) => n.id)];
       return ex
         .selectFrom('snapshots')
@@ -37,7 +46,11 @@ export function createSnapshotsStore(db: Db) {
         .where(({ eb, exists, not, selectFrom, or }) =>
           not(
             or([
-              exists(selectFrom('devices').select('devices.id').where((w) => w.or([w('devices.target_snapshot_id', '=', eb.ref('snapshots.id')), w('devices.running_snapshot_id', '=', eb.ref('snapshots.id'))]))),
+              exists(
+                selectFrom('devices')
+                  .select('devices.id')
+                  .where((w) => w.or([w('devices.target_snapshot_id', '=', eb.ref('snapshots.id')), w('devices.running_snapshot_id', '=', eb.ref('snapshots.id'))])),
+              ),
               exists(selectFrom('device_groups').select('device_groups.id').where('device_groups.target_snapshot_id', '=', eb.ref('snapshots.id'))),
               exists(selectFrom('rollouts').select('rollouts.id').where('rollouts.snapshot_id', '=', eb.ref('snapshots.id'))),
             ]),

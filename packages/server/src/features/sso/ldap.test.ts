@@ -54,8 +54,14 @@ for (const dialect of DIALECTS) {
 
     test('an admin adds the directory; unsafe or wrong settings are refused and named; the test reaches it over StartTLS and LDAPS', async () => {
       const body = {
-        kind: 'ldap', name: 'Contoso AD', emailDomains: ['contoso.example', 'plant.example'], adminGroup: 'flowgate-admins',
-        mappings: [{ group: 'all-staff', teamId, role: 'viewer' }, { group: 'plant-engineers', teamId, role: 'member' }],
+        kind: 'ldap',
+        name: 'Contoso AD',
+        emailDomains: ['contoso.example', 'plant.example'],
+        adminGroup: 'flowgate-admins',
+        mappings: [
+          { group: 'all-staff', teamId, role: 'viewer' },
+          { group: 'plant-engineers', teamId, role: 'member' },
+        ],
         ldap: settings(),
       };
       const refusedField = async (patch: Record<string, unknown>) => {
@@ -86,11 +92,21 @@ for (const dialect of DIALECTS) {
 
       // The expiry warning reads the same certificate, every 6 hours.
       const seen = await ldap.certificates(ldapSettings(await t.context.sso.get(providerId)), directory.bindPassword, new Date());
-      assert.deepEqual(seen.map((c) => c.expiresAt), [new Date(served.validTo).toISOString()]);
+      assert.deepEqual(
+        seen.map((c) => c.expiresAt),
+        [new Date(served.validTo).toISOString()],
+      );
       assert.deepEqual(await t.context.sso.checkCertificates(), [], 'a year left: nothing to warn of');
 
       const check = async (patch: Record<string, unknown>) => {
-        const other = await admin.post('/api/platform/identity-providers', { ...body, name: `Probe ${Math.random()}`, emailDomains: ['probe.example'], mappings: [], adminGroup: null, ldap: { ...settings(), ...patch } });
+        const other = await admin.post('/api/platform/identity-providers', {
+          ...body,
+          name: `Probe ${Math.random()}`,
+          emailDomains: ['probe.example'],
+          mappings: [],
+          adminGroup: null,
+          ldap: { ...settings(), ...patch },
+        });
         assert.equal(other.statusCode, 201, other.body);
         const result = (await admin.post(`/api/platform/identity-providers/${other.json().id}/test`)).json();
         await admin.delete(`/api/platform/identity-providers/${other.json().id}`);
@@ -120,7 +136,10 @@ for (const dialect of DIALECTS) {
       assert.equal(signedIn.json().user.name, directory.users.ada.displayName);
       const session = (await ada.get('/api/auth/session')).json();
       // ada is in plant-engineers (member), which is in all-staff (viewer): the stronger wins.
-      assert.deepEqual(session.teams.map((m: { id: string; role: string }) => [m.id, m.role]), [[teamId, 'member']]);
+      assert.deepEqual(
+        session.teams.map((m: { id: string; role: string }) => [m.id, m.role]),
+        [[teamId, 'member']],
+      );
       const user = await t.db.database.db.selectFrom('users').select(['password_hash', 'platform_role']).where('email', '=', directory.users.ada.mail).executeTakeFirstOrThrow();
       assert.equal(user.password_hash, null, 'the directory keeps the password; the platform keeps none');
       const event = JSON.parse((await audit('auth.sso.login.succeeded'))[0]!.details);
@@ -130,7 +149,10 @@ for (const dialect of DIALECTS) {
       // bob is in all-staff directly: viewer. carol is in the admin group, and in a loop of groups that must end.
       const bob = new Client(t);
       assert.equal((await bob.post('/api/auth/login', { email: directory.users.bob.mail, password: directory.users.bob.password })).statusCode, 200);
-      assert.deepEqual((await bob.get('/api/auth/session')).json().teams.map((m: { role: string }) => m.role), ['viewer']);
+      assert.deepEqual(
+        (await bob.get('/api/auth/session')).json().teams.map((m: { role: string }) => m.role),
+        ['viewer'],
+      );
       const carol = new Client(t);
       const carolIn = await carol.post('/api/auth/login', { email: directory.users.carol.mail, password: directory.users.carol.password });
       assert.equal(carolIn.statusCode, 200, carolIn.body);
@@ -143,7 +165,10 @@ for (const dialect of DIALECTS) {
     });
 
     test("an admin's test sign-in shows the directory's groups and roles, and signs nobody in", async () => {
-      const report = await admin.post(`/api/platform/identity-providers/${providerId}/test-sign-in`, { username: directory.users.carol.mail, password: directory.users.carol.password });
+      const report = await admin.post(`/api/platform/identity-providers/${providerId}/test-sign-in`, {
+        username: directory.users.carol.mail,
+        password: directory.users.carol.password,
+      });
       assert.equal(report.statusCode, 200, report.body);
       assert.equal(report.headers['set-cookie'], undefined);
       const body = report.json();
@@ -180,7 +205,10 @@ for (const dialect of DIALECTS) {
       assert.equal((await new Client(t).post('/api/auth/login', { email: directory.users.ada.mail, password: '' })).statusCode, 400, 'the schema wants a password');
       // Below the schema too: an empty password is an unauthenticated bind (RFC 4513), which slapd lets through.
       const provider = await t.context.sso.get(providerId);
-      await assert.rejects(ldap.authenticate(ldapSettings(provider), directory.bindPassword, directory.users.ada.mail, ''), (e: Error & { reason?: string }) => e.reason === 'wrong-password');
+      await assert.rejects(
+        ldap.authenticate(ldapSettings(provider), directory.bindPassword, directory.users.ada.mail, ''),
+        (e: Error & { reason?: string }) => e.reason === 'wrong-password',
+      );
     });
 
     test('wrong directory passwords lock the account as local ones do; then even the right one is not tried', async () => {
@@ -198,7 +226,11 @@ for (const dialect of DIALECTS) {
       assert.equal((await new Client(t).post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password })).statusCode, 200);
       const provider = (await admin.get(`/api/platform/identity-providers/${providerId}`)).json();
       const down = await admin.put(`/api/platform/identity-providers/${providerId}`, {
-        kind: 'ldap', name: provider.name, emailDomains: provider.emailDomains, adminGroup: provider.adminGroup, mappings: provider.mappings,
+        kind: 'ldap',
+        name: provider.name,
+        emailDomains: provider.emailDomains,
+        adminGroup: provider.adminGroup,
+        mappings: provider.mappings,
         ldap: { ...provider.ldap, url: `ldap://127.0.0.1:${await freePort()}` },
       });
       assert.equal(down.statusCode, 200, down.body);
@@ -206,7 +238,12 @@ for (const dialect of DIALECTS) {
       assert.equal(r.statusCode, 401);
       assert.match(r.json().detail, /Contoso AD: The directory at .* is unreachable/);
       assert.equal((await new Client(t).post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password })).statusCode, 200, 'the break-glass admin still gets in');
-      const changedKind = await admin.put(`/api/platform/identity-providers/${providerId}`, { kind: 'oidc', name: provider.name, emailDomains: [], oidc: { issuerUrl: 'https://idp.contoso.example', clientId: 'x' } });
+      const changedKind = await admin.put(`/api/platform/identity-providers/${providerId}`, {
+        kind: 'oidc',
+        name: provider.name,
+        emailDomains: [],
+        oidc: { issuerUrl: 'https://idp.contoso.example', clientId: 'x' },
+      });
       assert.equal(changedKind.json().errors[0].field, 'kind');
     });
   });

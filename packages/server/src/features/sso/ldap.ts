@@ -26,7 +26,10 @@ function refusalOf(error: unknown, settings: LdapSettings): SsoRefusal {
   const code = e.code ?? '';
   if (code === 'CERT_HAS_EXPIRED') return new SsoRefusal('certificate-untrusted', `The directory's TLS certificate has expired: renew it on the directory server.`);
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|ERR_TLS/.test(code) || /certificate/i.test(e.message)) {
-    return new SsoRefusal('certificate-untrusted', `The directory's TLS certificate is not trusted (${code || e.message}): give the CA that signed it, or check the host name in the URL.`);
+    return new SsoRefusal(
+      'certificate-untrusted',
+      `The directory's TLS certificate is not trusted (${code || e.message}): give the CA that signed it, or check the host name in the URL.`,
+    );
   }
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET/.test(code) || /timeout|timed out/i.test(e.message)) {
     return new SsoRefusal('directory-unreachable', `The directory at ${settings.url} is unreachable (${code || e.message}).`);
@@ -58,7 +61,7 @@ async function connect(settings: LdapSettings, bindPassword: string): Promise<Co
     await client.bind(settings.bindDn, bindPassword);
   } catch (error) {
     await client.unbind().catch(() => {});
-    if (error instanceof InvalidCredentialsError) throw new SsoRefusal('service-bind-failed', "The directory refused the service account: its DN or password is wrong.");
+    if (error instanceof InvalidCredentialsError) throw new SsoRefusal('service-bind-failed', 'The directory refused the service account: its DN or password is wrong.');
     throw refusalOf(error, settings);
   }
   return { client, certificate };
@@ -94,7 +97,12 @@ async function groupsOf(client: Client, settings: LdapSettings, dn: string): Pro
   for (let depth = 0; frontier.length && depth < (settings.nestedGroups ? MAX_GROUP_DEPTH : 1); depth++) {
     const next: string[] = [];
     for (const member of frontier) {
-      const { searchEntries } = await client.search(settings.groupBase, { scope: 'sub', filter: fill(settings.groupFilter, 'dn', member), attributes: [settings.groupNameAttribute], sizeLimit: MAX_GROUPS });
+      const { searchEntries } = await client.search(settings.groupBase, {
+        scope: 'sub',
+        filter: fill(settings.groupFilter, 'dn', member),
+        attributes: [settings.groupNameAttribute],
+        sizeLimit: MAX_GROUPS,
+      });
       for (const group of searchEntries) {
         if (seen.has(group.dn.toLowerCase())) continue; // a group met before: a cycle, or two ways in
         seen.add(group.dn.toLowerCase());
@@ -127,7 +135,10 @@ export const ldap = {
     }
     const { client, certificate } = connection;
     try {
-      for (const [what, base] of [['user', settings.userBase], ['group', settings.groupBase]] as const) {
+      for (const [what, base] of [
+        ['user', settings.userBase],
+        ['group', settings.groupBase],
+      ] as const) {
         try {
           await client.search(base, { scope: 'base', filter: '(objectClass=*)', attributes: ['dn'] });
         } catch (error) {
@@ -135,7 +146,13 @@ export const ldap = {
         }
       }
       const security = settings.url.startsWith('ldaps:') ? 'LDAPS' : settings.startTls ? 'StartTLS' : 'no TLS (loopback)';
-      return { ok: true, endpoint: settings.url, clockSkewSeconds: null, certificates: certificate ? [describeCertificate(certificate, now)] : [], details: [`${security}`, `service account ${settings.bindDn} bound`, `user base ${settings.userBase}`] };
+      return {
+        ok: true,
+        endpoint: settings.url,
+        clockSkewSeconds: null,
+        certificates: certificate ? [describeCertificate(certificate, now)] : [],
+        details: [`${security}`, `service account ${settings.bindDn} bound`, `user base ${settings.userBase}`],
+      };
     } finally {
       await client.unbind().catch(() => {});
     }

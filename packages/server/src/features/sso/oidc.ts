@@ -2,7 +2,16 @@ import { X509Certificate } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { IdentityProvidersTable } from '../../db/schema.ts';
 import type { SecretBox } from '../../security/crypto.ts';
-import { clockSkewOf, describeCertificate, MAX_CLOCK_SKEW_SECONDS, skewProblem, SsoRefusal, type ProviderCertificate, type ProviderCheck, type ProviderProfile } from './profile.ts';
+import {
+  clockSkewOf,
+  describeCertificate,
+  MAX_CLOCK_SKEW_SECONDS,
+  skewProblem,
+  SsoRefusal,
+  type ProviderCertificate,
+  type ProviderCheck,
+  type ProviderProfile,
+} from './profile.ts';
 import { isLoopbackHost, oidcSettings } from './provider-settings.ts';
 
 /**
@@ -68,7 +77,13 @@ export function createOidc(deps: { secrets: SecretBox; publicUrl: string }) {
       try {
         const metadata = (await configOf(provider)).serverMetadata();
         const certificates = await signingCertificates(provider, now).catch(() => []);
-        return { ok: true, endpoint: metadata.authorization_endpoint ?? '', clockSkewSeconds: skew, certificates, details: [`issuer ${metadata.issuer}`, `sign-in at ${metadata.authorization_endpoint ?? '?'}`] };
+        return {
+          ok: true,
+          endpoint: metadata.authorization_endpoint ?? '',
+          clockSkewSeconds: skew,
+          certificates,
+          details: [`issuer ${metadata.issuer}`, `sign-in at ${metadata.authorization_endpoint ?? '?'}`],
+        };
       } catch (error) {
         return { ok: false, problem: `Discovery failed: ${(error as Error).message}. The issuer in the provider's metadata must be exactly the issuer URL.` };
       }

@@ -39,8 +39,7 @@ export function describeCertificate(cert: X509Certificate, now: Date, kid: strin
 
 /** What the "Test" button found, for any kind. */
 export type ProviderCheck =
-  | { ok: true; endpoint: string; clockSkewSeconds: number | null; certificates: ProviderCertificate[]; details: string[] }
-  | { ok: false; problem: string };
+  { ok: true; endpoint: string; clockSkewSeconds: number | null; certificates: ProviderCertificate[]; details: string[] } | { ok: false; problem: string };
 
 /** How far this machine's clock is from the one in an HTTP answer's Date header, in seconds. */
 export function clockSkewOf(response: Response, now: Date): number | null {

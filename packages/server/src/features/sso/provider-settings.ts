@@ -123,11 +123,14 @@ export function checkLdap(s: LdapSettings): void {
   if (url.protocol !== 'ldap:' && url.protocol !== 'ldaps:') invalid('ldap.url', 'The directory URL must be ldaps:// or ldap://.');
   if (url.protocol === 'ldaps:' && s.startTls) invalid('ldap.startTls', 'StartTLS is for ldap:// URLs; ldaps:// is TLS from the start.');
   if (url.protocol === 'ldap:' && !s.startTls && !isLoopbackHost(url.hostname)) {
-    invalid('ldap.startTls', 'Passwords would cross the network in clear: use ldaps://, or StartTLS (plain ldap:// only on this machine\'s loopback).');
+    invalid('ldap.startTls', "Passwords would cross the network in clear: use ldaps://, or StartTLS (plain ldap:// only on this machine's loopback).");
   }
   if (!s.userFilter.includes('{username}')) invalid('ldap.userFilter', 'The user filter must contain {username}, where the sign-in name goes.');
-  if (!s.groupFilter.includes('{dn}')) invalid('ldap.groupFilter', 'The group filter must contain {dn}, where the member\'s DN goes.');
-  for (const [field, filter] of [['ldap.userFilter', s.userFilter], ['ldap.groupFilter', s.groupFilter]] as const) {
+  if (!s.groupFilter.includes('{dn}')) invalid('ldap.groupFilter', "The group filter must contain {dn}, where the member's DN goes.");
+  for (const [field, filter] of [
+    ['ldap.userFilter', s.userFilter],
+    ['ldap.groupFilter', s.groupFilter],
+  ] as const) {
     if (!filter.startsWith('(') || !filter.endsWith(')')) invalid(field, 'An LDAP filter is written in parentheses, e.g. (mail={username}).');
   }
 }

@@ -24,7 +24,11 @@ const MFA_CONTEXT = 'http://schemas.microsoft.com/claims/multipleauthn';
 function makeCertificate(cn: string, days: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-saml-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', String(days), '-subj', `/CN=${cn}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', String(days), '-subj', `/CN=${cn}`],
+      { stdio: 'ignore' },
+    );
     return fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -80,8 +84,12 @@ for (const dialect of DIALECTS) {
 
     test('an admin imports the IdP metadata; bad XML and bad settings are refused and named; the SP metadata names the ACS', async () => {
       const body = {
-        kind: 'saml', name: 'Contoso ADFS', emailDomains: ['contoso.example'], mfaAcrValues: [MFA_CONTEXT],
-        mappings: [{ group: 'engineers', teamId, role: 'member' }], saml: { metadataXml: idp.metadataXml },
+        kind: 'saml',
+        name: 'Contoso ADFS',
+        emailDomains: ['contoso.example'],
+        mfaAcrValues: [MFA_CONTEXT],
+        mappings: [{ group: 'engineers', teamId, role: 'member' }],
+        saml: { metadataXml: idp.metadataXml },
       };
       const refused = async (saml: Record<string, unknown>) => {
         const r = await admin.post('/api/platform/identity-providers', { ...body, saml });
@@ -90,7 +98,10 @@ for (const dialect of DIALECTS) {
         return r.json() as { detail: string; errors: Array<{ field: string }> };
       };
       assert.match((await refused({ metadataXml: '<EntityDescriptor><unclosed></EntityDescriptor>' })).detail, /not well-formed XML/);
-      assert.match((await refused({ metadataXml: '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>' })).detail, /no EntityDescriptor with an IDPSSODescriptor/);
+      assert.match(
+        (await refused({ metadataXml: '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>' })).detail,
+        /no EntityDescriptor with an IDPSSODescriptor/,
+      );
       assert.equal((await refused({ metadataXml: `<x>${'a'.repeat(300 * 1024)}</x>` })).errors[0]!.field, 'saml.metadataXml');
       assert.equal((await refused({ idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: ['x'.repeat(200)] })).errors[0]!.field, 'saml.certificates.0');
       assert.equal((await refused({ idpEntityId: idp.entityId, ssoUrl: 'http://adfs.contoso.example/adfs/ls', certificates: [idp.certificate] })).errors[0]!.field, 'saml.ssoUrl');
@@ -122,12 +133,32 @@ for (const dialect of DIALECTS) {
     });
 
     test('a provider added by its metadata URL follows a key rollover published there, audited', async () => {
-      const unreachable = await admin.post('/api/platform/identity-providers', { kind: 'saml', name: 'Published ADFS', emailDomains: ['published.example'], saml: { idpMetadataUrl: `http://127.0.0.1:${await freePort()}/metadata` } });
+      const unreachable = await admin.post('/api/platform/identity-providers', {
+        kind: 'saml',
+        name: 'Published ADFS',
+        emailDomains: ['published.example'],
+        saml: { idpMetadataUrl: `http://127.0.0.1:${await freePort()}/metadata` },
+      });
       assert.equal(unreachable.statusCode, 400);
       assert.equal(unreachable.json().errors[0].field, 'saml.idpMetadataUrl');
-      assert.equal((await admin.post('/api/platform/identity-providers', { kind: 'saml', name: 'Published ADFS', emailDomains: ['published.example'], saml: { idpMetadataUrl: 'http://adfs.published.example/metadata' } })).json().errors[0].field, 'saml.idpMetadataUrl');
+      assert.equal(
+        (
+          await admin.post('/api/platform/identity-providers', {
+            kind: 'saml',
+            name: 'Published ADFS',
+            emailDomains: ['published.example'],
+            saml: { idpMetadataUrl: 'http://adfs.published.example/metadata' },
+          })
+        ).json().errors[0].field,
+        'saml.idpMetadataUrl',
+      );
 
-      const created = await admin.post('/api/platform/identity-providers', { kind: 'saml', name: 'Published ADFS', emailDomains: ['published.example'], saml: { idpMetadataUrl: idp.entityId } });
+      const created = await admin.post('/api/platform/identity-providers', {
+        kind: 'saml',
+        name: 'Published ADFS',
+        emailDomains: ['published.example'],
+        saml: { idpMetadataUrl: idp.entityId },
+      });
       assert.equal(created.statusCode, 201, created.body);
       const id = created.json().id as string;
       assert.equal(created.json().saml.idpEntityId, idp.entityId);
@@ -135,7 +166,11 @@ for (const dialect of DIALECTS) {
       // As if the stored certificate were last year's: the next check takes what the IdP publishes now.
       const row = await t.db.database.db.selectFrom('identity_providers').select('settings').where('id', '=', id).executeTakeFirstOrThrow();
       const stale = { ...JSON.parse(row.settings), certificates: [staleCertificate] };
-      await t.db.database.db.updateTable('identity_providers').set({ settings: JSON.stringify(stale) }).where('id', '=', id).execute();
+      await t.db.database.db
+        .updateTable('identity_providers')
+        .set({ settings: JSON.stringify(stale) })
+        .where('id', '=', id)
+        .execute();
       assert.deepEqual(await t.context.sso.checkCertificates(), []);
       const after = (await admin.get(`/api/platform/identity-providers/${id}`)).json();
       assert.equal(after.saml.certificates.length, 1);
@@ -148,8 +183,14 @@ for (const dialect of DIALECTS) {
     test('an IdP certificate that expires within 30 days raises the platform alert', async () => {
       assert.deepEqual(await t.context.sso.checkCertificates(), [], 'a year left: nothing to warn of');
       const created = await admin.post('/api/platform/identity-providers', {
-        kind: 'saml', name: 'Rolling ADFS', emailDomains: ['rolling.example'],
-        saml: { idpEntityId: 'https://adfs.rolling.example/adfs/services/trust', ssoUrl: 'https://adfs.rolling.example/adfs/ls/', certificates: [makeCertificate('Rolling ADFS signing', 10)] },
+        kind: 'saml',
+        name: 'Rolling ADFS',
+        emailDomains: ['rolling.example'],
+        saml: {
+          idpEntityId: 'https://adfs.rolling.example/adfs/services/trust',
+          ssoUrl: 'https://adfs.rolling.example/adfs/ls/',
+          certificates: [makeCertificate('Rolling ADFS signing', 10)],
+        },
       });
       assert.equal(created.statusCode, 201, created.body);
       const warnings = await t.context.sso.checkCertificates();
@@ -166,7 +207,10 @@ for (const dialect of DIALECTS) {
       assert.equal(landed.url, `${base}/teams`, ada.trail.join('\n'));
       const session = await sessionOf(ada);
       assert.equal(session.user?.name, 'Ada Lovelace');
-      assert.deepEqual(session.teams?.map((m) => [m.id, m.role]), [[teamId, 'member']]);
+      assert.deepEqual(
+        session.teams?.map((m) => [m.id, m.role]),
+        [[teamId, 'member']],
+      );
       const event = JSON.parse((await audit('auth.sso.login.succeeded'))[0]!.details);
       assert.equal(event.kind, 'saml');
       assert.equal(event.acr, 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport');
@@ -194,7 +238,13 @@ for (const dialect of DIALECTS) {
       const attack = async (variant: Partial<ResponseOptions>, form?: (answer: string, state: string) => Record<string, string>) => {
         const browser = new Browser();
         const { requestId, state } = await started(browser);
-        const answer = await idp.response({ inResponseTo: requestId, acsUrl: sp.acsUrl, audience: sp.spEntityId, user: { nameId: 'mallory@contoso.example', email: 'mallory@contoso.example', name: 'Mallory', groups: ['engineers'] }, ...variant });
+        const answer = await idp.response({
+          inResponseTo: requestId,
+          acsUrl: sp.acsUrl,
+          audience: sp.spEntityId,
+          user: { nameId: 'mallory@contoso.example', email: 'mallory@contoso.example', name: 'Mallory', groups: ['engineers'] },
+          ...variant,
+        });
         const landed = await browser.follow(sp.acsUrl, { method: 'POST', form: form ? form(answer, state) : { SAMLResponse: answer, RelayState: state } });
         const url = new URL(landed.url);
         assert.equal(url.pathname, '/sign-in', browser.trail.join('\n'));
@@ -211,15 +261,40 @@ for (const dialect of DIALECTS) {
       assert.match(await attack({ acsUrl: 'https://someone-else.example/acs' }), /meant for https:\/\/someone-else\.example\/acs/);
       assert.match(await attack({}, () => ({ SAMLResponse: Buffer.from('<samlp:Response><unclosed').toString('base64') })), /state mismatch/, 'no RelayState: unsolicited');
       assert.match(await attack({}, (_answer, state) => ({ SAMLResponse: Buffer.from('<samlp:Response><unclosed').toString('base64'), RelayState: state })), /refused/);
-      assert.deepEqual(reasons, ['signature-invalid', 'signature-invalid', 'signature-invalid', 'signature-invalid', 'assertion-expired', 'audience-mismatch', 'recipient-mismatch', 'state-mismatch', 'response-invalid']);
+      assert.deepEqual(reasons, [
+        'signature-invalid',
+        'signature-invalid',
+        'signature-invalid',
+        'signature-invalid',
+        'assertion-expired',
+        'audience-mismatch',
+        'recipient-mismatch',
+        'state-mismatch',
+        'response-invalid',
+      ]);
 
       // node-saml leaves the assertion's Issuer to its caller: one from another IdP (same key, say a tenant of the same cloud) is refused.
       const view = (await admin.get(`/api/platform/identity-providers/${providerId}`)).json();
-      const retarget = (idpEntityId: string) => admin.put(`/api/platform/identity-providers/${providerId}`, { kind: 'saml', name: view.name, emailDomains: view.emailDomains, mfaAcrValues: view.mfaAcrValues, mappings: view.mappings, saml: { idpEntityId, ssoUrl: idp.ssoUrl, certificates: [idp.certificate] } });
+      const retarget = (idpEntityId: string) =>
+        admin.put(`/api/platform/identity-providers/${providerId}`, {
+          kind: 'saml',
+          name: view.name,
+          emailDomains: view.emailDomains,
+          mfaAcrValues: view.mfaAcrValues,
+          mappings: view.mappings,
+          saml: { idpEntityId, ssoUrl: idp.ssoUrl, certificates: [idp.certificate] },
+        });
       assert.equal((await retarget('https://sts.windows.net/another-tenant/')).statusCode, 200);
       assert.match(await attack({}), /issued by "http:\/\/127\.0\.0\.1:\d+\/metadata", not by https:\/\/sts\.windows\.net\/another-tenant\//);
       assert.equal(reasons.at(-1), 'issuer-mismatch');
-      const restored = await admin.put(`/api/platform/identity-providers/${providerId}`, { kind: 'saml', name: view.name, emailDomains: view.emailDomains, mfaAcrValues: view.mfaAcrValues, mappings: view.mappings, saml: { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl } });
+      const restored = await admin.put(`/api/platform/identity-providers/${providerId}`, {
+        kind: 'saml',
+        name: view.name,
+        emailDomains: view.emailDomains,
+        mfaAcrValues: view.mfaAcrValues,
+        mappings: view.mappings,
+        saml: { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl },
+      });
       assert.equal(restored.statusCode, 200, restored.body);
       assert.equal(restored.json().saml.certificates.length, 1, 'an update without certificates keeps the stored ones');
 
@@ -229,7 +304,9 @@ for (const dialect of DIALECTS) {
       const testStart = new URL((await adminBrowser.request(`${base}/api/auth/sso/${providerId}/start?test=1`)).headers.get('location')!);
       const testRequestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(testStart.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8'))![1]!;
       const wronglySigned = await idp.response({ inResponseTo: testRequestId, acsUrl: sp.acsUrl, audience: sp.spEntityId, signer: 'stranger' });
-      const reported = new URL((await adminBrowser.follow(sp.acsUrl, { method: 'POST', form: { SAMLResponse: wronglySigned, RelayState: testStart.searchParams.get('RelayState')! } })).url);
+      const reported = new URL(
+        (await adminBrowser.follow(sp.acsUrl, { method: 'POST', form: { SAMLResponse: wronglySigned, RelayState: testStart.searchParams.get('RelayState')! } })).url,
+      );
       assert.equal(reported.pathname, '/platform');
       const report = JSON.parse(Buffer.from(reported.searchParams.get('ssoTest')!, 'base64url').toString()) as { problems: string[] };
       assert.match(report.problems[0]!, /Invalid signature/);
@@ -237,7 +314,12 @@ for (const dialect of DIALECTS) {
       // A good answer, replayed: the request it answers was used by its first post.
       const browser = new Browser();
       const { requestId, state } = await started(browser);
-      const answer = await idp.response({ inResponseTo: requestId, acsUrl: sp.acsUrl, audience: sp.spEntityId, user: { nameId: 'dan@contoso.example', email: 'dan@contoso.example', name: 'Dan', groups: ['visitors'] } });
+      const answer = await idp.response({
+        inResponseTo: requestId,
+        acsUrl: sp.acsUrl,
+        audience: sp.spEntityId,
+        user: { nameId: 'dan@contoso.example', email: 'dan@contoso.example', name: 'Dan', groups: ['visitors'] },
+      });
       assert.equal((await browser.follow(sp.acsUrl, { method: 'POST', form: { SAMLResponse: answer, RelayState: state } })).url, `${base}/`);
       browser.setCookie(base, 'fg_sso_state', state);
       const replayed = await browser.follow(sp.acsUrl, { method: 'POST', form: { SAMLResponse: answer, RelayState: state } });

@@ -4,7 +4,16 @@ import { DOMParser } from '@xmldom/xmldom';
 import xpath from 'xpath';
 import type { IdentityProvidersTable } from '../../db/schema.ts';
 import { ValidationError } from '../../http/errors.ts';
-import { clockSkewOf, describeCertificate, MAX_CLOCK_SKEW_SECONDS, skewProblem, SsoRefusal, type ProviderCertificate, type ProviderCheck, type ProviderProfile } from './profile.ts';
+import {
+  clockSkewOf,
+  describeCertificate,
+  MAX_CLOCK_SKEW_SECONDS,
+  skewProblem,
+  SsoRefusal,
+  type ProviderCertificate,
+  type ProviderCheck,
+  type ProviderProfile,
+} from './profile.ts';
 import { normaliseCertificate, pemOf, samlSettings, type SamlSettings } from './provider-settings.ts';
 
 /**
@@ -59,12 +68,14 @@ function samlOf(settings: SamlSettings, sp: ServiceProvider, requestId: string |
 }
 
 const parseXml = (xml: string, what: string) => {
-  if (Buffer.byteLength(xml) > MAX_SAML_XML_BYTES) throw new ValidationError(`${what} is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`, [{ field: 'saml.metadataXml', message: 'too large' }]);
+  if (Buffer.byteLength(xml) > MAX_SAML_XML_BYTES)
+    throw new ValidationError(`${what} is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`, [{ field: 'saml.metadataXml', message: 'too large' }]);
   // xmldom 0.8 only warns of what is not well-formed (an unclosed element): a warning refuses it too.
   const errors: string[] = [];
   const collect = (m: string) => errors.push(m.replace(/^\[xmldom \w+\]\s*/, '').replace(/\n@#.*$/s, ''));
   const doc = new DOMParser({ errorHandler: { warning: collect, error: collect, fatalError: collect } }).parseFromString(xml, 'text/xml');
-  if (errors.length || !doc.documentElement) throw new ValidationError(`${what} is not well-formed XML: ${errors[0] ?? 'no element'}.`, [{ field: 'saml.metadataXml', message: 'not XML' }]);
+  if (errors.length || !doc.documentElement)
+    throw new ValidationError(`${what} is not well-formed XML: ${errors[0] ?? 'no element'}.`, [{ field: 'saml.metadataXml', message: 'not XML' }]);
   return doc;
 };
 
@@ -80,7 +91,8 @@ export async function fetchIdpMetadata(url: string): Promise<string> {
   }
   if (!response.ok) throw new ValidationError(`The metadata URL answered ${response.status}.`, [{ field: 'saml.idpMetadataUrl', message: `HTTP ${response.status}` }]);
   const length = Number(response.headers.get('content-length') ?? 0);
-  if (length > MAX_SAML_XML_BYTES) throw new ValidationError(`The metadata is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`, [{ field: 'saml.idpMetadataUrl', message: 'too large' }]);
+  if (length > MAX_SAML_XML_BYTES)
+    throw new ValidationError(`The metadata is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`, [{ field: 'saml.idpMetadataUrl', message: 'too large' }]);
   return response.text();
 }
 
@@ -89,11 +101,16 @@ export function parseIdpMetadata(xml: string): Pick<SamlSettings, 'idpEntityId' 
   const doc = parseXml(xml, 'The metadata');
   const select = (expr: string, node: Node = doc) => xpath.select(expr, node) as Node[];
   const entity = select("//*[local-name()='EntityDescriptor'][*[local-name()='IDPSSODescriptor']]")[0] as Element | undefined;
-  if (!entity) throw new ValidationError('The metadata holds no EntityDescriptor with an IDPSSODescriptor: is it an identity provider\'s?', [{ field: 'saml.metadataXml', message: 'no IdP' }]);
-  const sso = select("*[local-name()='IDPSSODescriptor']/*[local-name()='SingleSignOnService'][@Binding='urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect']", entity)[0] as Element | undefined;
-  if (!sso) throw new ValidationError('The metadata offers no HTTP-Redirect SingleSignOnService, which this platform sends its requests by.', [{ field: 'saml.metadataXml', message: 'no Redirect binding' }]);
-  const certificates = select("*[local-name()='IDPSSODescriptor']/*[local-name()='KeyDescriptor'][not(@use) or @use='signing']//*[local-name()='X509Certificate']", entity).map((n) =>
-    pemOf(normaliseCertificate(text(n), 'saml.metadataXml')),
+  if (!entity)
+    throw new ValidationError("The metadata holds no EntityDescriptor with an IDPSSODescriptor: is it an identity provider's?", [{ field: 'saml.metadataXml', message: 'no IdP' }]);
+  const sso = select("*[local-name()='IDPSSODescriptor']/*[local-name()='SingleSignOnService'][@Binding='urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect']", entity)[0] as
+    Element | undefined;
+  if (!sso)
+    throw new ValidationError('The metadata offers no HTTP-Redirect SingleSignOnService, which this platform sends its requests by.', [
+      { field: 'saml.metadataXml', message: 'no Redirect binding' },
+    ]);
+  const certificates = select("*[local-name()='IDPSSODescriptor']/*[local-name()='KeyDescriptor'][not(@use) or @use='signing']//*[local-name()='X509Certificate']", entity).map(
+    (n) => pemOf(normaliseCertificate(text(n), 'saml.metadataXml')),
   );
   if (!certificates.length) throw new ValidationError('The metadata holds no signing certificate.', [{ field: 'saml.metadataXml', message: 'no certificate' }]);
   return { idpEntityId: entity.getAttribute('entityID') ?? '', ssoUrl: sso.getAttribute('Location') ?? '', certificates: [...new Set(certificates)] };
@@ -115,7 +132,9 @@ function readAssertion(profile: Profile): { issuer: string | null; recipients: s
   const nodes = (expr: string) => xpath.select(expr, doc) as Node[];
   const issuer = nodes("/*[local-name()='Assertion']/*[local-name()='Issuer']")[0];
   const context = nodes("/*[local-name()='Assertion']/*[local-name()='AuthnStatement']/*[local-name()='AuthnContext']/*[local-name()='AuthnContextClassRef']")[0];
-  const recipients = nodes("/*[local-name()='Assertion']/*[local-name()='Subject']/*[local-name()='SubjectConfirmation']/*[local-name()='SubjectConfirmationData']/@Recipient").map((a) => (a as Attr).value);
+  const recipients = nodes("/*[local-name()='Assertion']/*[local-name()='Subject']/*[local-name()='SubjectConfirmation']/*[local-name()='SubjectConfirmationData']/@Recipient").map(
+    (a) => (a as Attr).value,
+  );
   const response = new DOMParser().parseFromString(profile.getSamlResponseXml?.() ?? '<none/>', 'text/xml').documentElement;
   return { issuer: issuer ? text(issuer) : null, recipients, destination: response?.getAttribute('Destination') || null, context: context ? text(context) : null };
 }
@@ -157,7 +176,13 @@ export const saml = {
     }
     const skew = clockSkewOf(response, now);
     if (skew !== null && Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) return { ok: false, problem: skewProblem(skew) };
-    return { ok: true, endpoint: settings.ssoUrl, clockSkewSeconds: skew, certificates, details: [`IdP ${settings.idpEntityId}`, `sign-in at ${settings.ssoUrl} (it answered ${response.status})`] };
+    return {
+      ok: true,
+      endpoint: settings.ssoUrl,
+      clockSkewSeconds: skew,
+      certificates,
+      details: [`IdP ${settings.idpEntityId}`, `sign-in at ${settings.ssoUrl} (it answered ${response.status})`],
+    };
   },
 
   /** The first leg: the IdP's sign-in URL carrying the AuthnRequest, and the request's ID to expect back. */
@@ -170,7 +195,8 @@ export const saml = {
   /** The second leg: the posted SAMLResponse, validated, read into a profile. */
   async finish(provider: IdentityProvidersTable, sp: ServiceProvider, requestId: string, samlResponse: string): Promise<ProviderProfile> {
     const settings = samlSettings(provider);
-    if (samlResponse.length > (MAX_SAML_XML_BYTES * 4) / 3 + 4) throw new SsoRefusal('response-too-large', `${provider.name}'s answer is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`);
+    if (samlResponse.length > (MAX_SAML_XML_BYTES * 4) / 3 + 4)
+      throw new SsoRefusal('response-too-large', `${provider.name}'s answer is larger than ${MAX_SAML_XML_BYTES / 1024} KB.`);
     let profile: Profile | null;
     try {
       ({ profile } = await samlOf(settings, sp, requestId).validatePostResponseAsync({ SAMLResponse: samlResponse }));
@@ -181,7 +207,8 @@ export const saml = {
     const fromAttribute = attribute(profile, settings.emailAttribute)[0];
     const email = fromAttribute ?? (profile.nameIDFormat === EMAIL_NAMEID ? profile.nameID : '');
     const assertion = readAssertion(profile);
-    if (assertion.issuer !== settings.idpEntityId) throw new SsoRefusal('issuer-mismatch', `${provider.name}'s assertion was issued by "${assertion.issuer ?? 'nobody'}", not by ${settings.idpEntityId}.`);
+    if (assertion.issuer !== settings.idpEntityId)
+      throw new SsoRefusal('issuer-mismatch', `${provider.name}'s assertion was issued by "${assertion.issuer ?? 'nobody'}", not by ${settings.idpEntityId}.`);
     // The Web SSO profile says a bearer assertion names its Recipient, and a signed-in Response its Destination.
     if (!assertion.recipients.length || assertion.recipients.some((r) => r !== sp.acsUrl) || (assertion.destination !== null && assertion.destination !== sp.acsUrl)) {
       const to = [...new Set([...assertion.recipients, ...(assertion.destination ? [assertion.destination] : [])])];

@@ -26,7 +26,14 @@ export function scimRoutes(app: TypedApp, c: AppContext): void {
   const config = { access: { kind: 'scim' } } as const;
   const schema = { tags: ['scim'], hide: false };
   const byId = { ...schema, params: Type.Object({ id: Id }) };
-  const listQuery = { ...schema, querystring: Type.Object({ filter: Type.Optional(Type.String({ maxLength: 500 })), startIndex: Type.Optional(Type.String({ maxLength: 10 })), count: Type.Optional(Type.String({ maxLength: 10 })) }) };
+  const listQuery = {
+    ...schema,
+    querystring: Type.Object({
+      filter: Type.Optional(Type.String({ maxLength: 500 })),
+      startIndex: Type.Optional(Type.String({ maxLength: 10 })),
+      count: Type.Optional(Type.String({ maxLength: 10 })),
+    }),
+  };
 
   app.get('/scim/v2/ServiceProviderConfig', { config, schema }, async (_request, reply) =>
     reply.type(SCIM_TYPE).send({
@@ -51,25 +58,76 @@ export function scimRoutes(app: TypedApp, c: AppContext): void {
     }),
   );
 
-  app.get('/scim/v2/Users', { config, schema: listQuery }, answer(200, (p, r) => scim.listUsers(p, r.query)));
-  app.post('/scim/v2/Users', { config, schema }, answer(201, (p, r) => scim.createUser(p, r.body, r.ctx)));
-  app.get('/scim/v2/Users/:id', { config, schema: byId }, answer(200, (p, r) => scim.getUser(p, r.params.id)));
-  app.put('/scim/v2/Users/:id', { config, schema: byId }, answer(200, (p, r) => scim.replaceUser(p, r.params.id, r.body, r.ctx)));
-  app.patch('/scim/v2/Users/:id', { config, schema: byId }, answer(200, (p, r) => scim.patchUser(p, r.params.id, r.body, r.ctx)));
-  app.delete('/scim/v2/Users/:id', { config, schema: byId }, answer(204, (p, r) => scim.deleteUser(p, r.params.id, r.ctx)));
+  app.get(
+    '/scim/v2/Users',
+    { config, schema: listQuery },
+    answer(200, (p, r) => scim.listUsers(p, r.query)),
+  );
+  app.post(
+    '/scim/v2/Users',
+    { config, schema },
+    answer(201, (p, r) => scim.createUser(p, r.body, r.ctx)),
+  );
+  app.get(
+    '/scim/v2/Users/:id',
+    { config, schema: byId },
+    answer(200, (p, r) => scim.getUser(p, r.params.id)),
+  );
+  app.put(
+    '/scim/v2/Users/:id',
+    { config, schema: byId },
+    answer(200, (p, r) => scim.replaceUser(p, r.params.id, r.body, r.ctx)),
+  );
+  app.patch(
+    '/scim/v2/Users/:id',
+    { config, schema: byId },
+    answer(200, (p, r) => scim.patchUser(p, r.params.id, r.body, r.ctx)),
+  );
+  app.delete(
+    '/scim/v2/Users/:id',
+    { config, schema: byId },
+    answer(204, (p, r) => scim.deleteUser(p, r.params.id, r.ctx)),
+  );
 
-  app.get('/scim/v2/Groups', { config, schema: listQuery }, answer(200, (p, r) => scim.listGroups(p, r.query)));
-  app.post('/scim/v2/Groups', { config, schema }, answer(201, (p, r) => scim.createGroup(p, r.body, r.ctx)));
-  app.get('/scim/v2/Groups/:id', { config, schema: byId }, answer(200, (p, r) => scim.getGroup(p, r.params.id)));
-  app.put('/scim/v2/Groups/:id', { config, schema: byId }, answer(200, (p, r) => scim.replaceGroup(p, r.params.id, r.body, r.ctx)));
-  app.patch('/scim/v2/Groups/:id', { config, schema: byId }, answer(200, (p, r) => scim.patchGroup(p, r.params.id, r.body, r.ctx)));
-  app.delete('/scim/v2/Groups/:id', { config, schema: byId }, answer(204, (p, r) => scim.deleteGroup(p, r.params.id, r.ctx)));
+  app.get(
+    '/scim/v2/Groups',
+    { config, schema: listQuery },
+    answer(200, (p, r) => scim.listGroups(p, r.query)),
+  );
+  app.post(
+    '/scim/v2/Groups',
+    { config, schema },
+    answer(201, (p, r) => scim.createGroup(p, r.body, r.ctx)),
+  );
+  app.get(
+    '/scim/v2/Groups/:id',
+    { config, schema: byId },
+    answer(200, (p, r) => scim.getGroup(p, r.params.id)),
+  );
+  app.put(
+    '/scim/v2/Groups/:id',
+    { config, schema: byId },
+    answer(200, (p, r) => scim.replaceGroup(p, r.params.id, r.body, r.ctx)),
+  );
+  app.patch(
+    '/scim/v2/Groups/:id',
+    { config, schema: byId },
+    answer(200, (p, r) => scim.patchGroup(p, r.params.id, r.body, r.ctx)),
+  );
+  app.delete(
+    '/scim/v2/Groups/:id',
+    { config, schema: byId },
+    answer(204, (p, r) => scim.deleteGroup(p, r.params.id, r.ctx)),
+  );
 
   // The token an identity provider's SCIM client is set up with: shown once.
   const ProviderParams = Type.Object({ providerId: Id });
   app.post(
     '/api/platform/identity-providers/:providerId/scim-token',
-    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 201: Type.Object({ token: Type.String({ description: 'Shown once' }), baseUrl: Type.String() }) } } },
+    {
+      config: { access: { kind: 'user', permission: 'platform:settings:write' } },
+      schema: { tags: ['sso'], params: ProviderParams, response: { 201: Type.Object({ token: Type.String({ description: 'Shown once' }), baseUrl: Type.String() }) } },
+    },
     async (request, reply) => reply.code(201).send(await scim.issueToken(request.params.providerId, request.ctx)),
   );
   app.delete(

@@ -27,11 +27,7 @@ const MAX_OPERATIONS = 1000;
 /** A SCIM error (RFC 7644 §3.12): the status, a scimType where one fits, and what was wrong. */
 /** A refusal in SCIM's terms: the one error mapper (http/problem.ts) answers it as SCIM's error document, with its scimType. */
 export class ScimError extends DomainError {
-  constructor(
-    status: number,
-    message: string,
-    scimType?: 'invalidFilter' | 'uniqueness' | 'invalidSyntax' | 'invalidValue' | 'noTarget' | 'mutability' | 'tooMany',
-  ) {
+  constructor(status: number, message: string, scimType?: 'invalidFilter' | 'uniqueness' | 'invalidSyntax' | 'invalidValue' | 'noTarget' | 'mutability' | 'tooMany') {
     super(status, `scim-${scimType ?? status}`, 'SCIM error', message, scimType ? { scimType } : {});
   }
 }
@@ -89,7 +85,13 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
       meta: { resourceType: 'Group', created: g.created_at, location: `${base}/Groups/${g.id}` },
     };
   }
-  const list = <T>(resources: T[], total: number, startIndex: number) => ({ schemas: [SCIM_LIST], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources });
+  const list = <T>(resources: T[], total: number, startIndex: number) => ({
+    schemas: [SCIM_LIST],
+    totalResults: total,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  });
 
   function paging(startIndex?: string, count?: string): { offset: number; limit: number; startIndex: number } {
     const start = Math.max(1, Number.parseInt(startIndex ?? '1', 10) || 1);
@@ -111,7 +113,12 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
       (typeof name.formatted === 'string' && name.formatted.trim()) ||
       [name.givenName, name.familyName].filter((p): p is string => typeof p === 'string' && p.trim() !== '').join(' ') ||
       email;
-    return { email, name: display.slice(0, 120), active: body.active === undefined ? true : asBoolean(body.active, 'active'), externalId: typeof body.externalId === 'string' ? body.externalId.slice(0, 256) : null };
+    return {
+      email,
+      name: display.slice(0, 120),
+      active: body.active === undefined ? true : asBoolean(body.active, 'active'),
+      externalId: typeof body.externalId === 'string' ? body.externalId.slice(0, 256) : null,
+    };
   }
 
   async function requireUser(provider: IdentityProvidersTable, id: string): Promise<ScimUserRow> {
@@ -160,7 +167,8 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
     if (!isObject(body) || !Array.isArray(body.Operations)) throw new ScimError(400, `A PATCH body is a ${SCIM_PATCH} with Operations.`, 'invalidSyntax');
     if (body.Operations.length > MAX_OPERATIONS) throw new ScimError(400, `At most ${MAX_OPERATIONS} operations at once.`, 'tooMany');
     return body.Operations.map((op) => {
-      if (!isObject(op) || typeof op.op !== 'string' || !/^(add|replace|remove)$/i.test(op.op)) throw new ScimError(400, 'Each operation has an op of add, replace or remove.', 'invalidSyntax');
+      if (!isObject(op) || typeof op.op !== 'string' || !/^(add|replace|remove)$/i.test(op.op))
+        throw new ScimError(400, 'Each operation has an op of add, replace or remove.', 'invalidSyntax');
       return { ...op, op: op.op.toLowerCase() };
     });
   }
@@ -203,11 +211,23 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
         let user = await identityStore.userByEmail(fields.email, tx.trx);
         if (user && (await store.user(provider.id, user.id, tx.trx))) throw new ScimError(409, `${fields.email} was provisioned already (id ${user.id}).`, 'uniqueness');
         // The break-glass way in stays out of an identity provider's reach: it could disable it.
-        if (user?.platform_role === 'admin' && user.password_hash) throw new ScimError(409, `${fields.email} is a local platform admin (the break-glass account): SCIM does not manage it.`, 'uniqueness');
+        if (user?.platform_role === 'admin' && user.password_hash)
+          throw new ScimError(409, `${fields.email} is a local platform admin (the break-glass account): SCIM does not manage it.`, 'uniqueness');
         if (!user) {
           user = {
-            id: randomUUID(), email: fields.email, name: fields.name, password_hash: null, platform_role: 'user', status: 'active', failed_logins: 0, locked_until: null,
-            mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null, created_at: iso(), updated_at: iso(),
+            id: randomUUID(),
+            email: fields.email,
+            name: fields.name,
+            password_hash: null,
+            platform_role: 'user',
+            status: 'active',
+            failed_logins: 0,
+            locked_until: null,
+            mfa_secret_enc: null,
+            mfa_enrolled_at: null,
+            mfa_last_step: null,
+            created_at: iso(),
+            updated_at: iso(),
           };
           await identityStore.insertUser(user, tx.trx);
           await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email: user.email, platformRole: 'user', source: `scim:${provider.name}` } });
@@ -222,7 +242,7 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
     async replaceUser(provider: IdentityProvidersTable, id: string, body: unknown, ctx: RequestContext) {
       const user = await requireUser(provider, id);
       const fields = userFields(body);
-      if (fields.email !== user.email) throw new ScimError(400, 'userName cannot change: it is the account\'s email, which names it in the audit log.', 'mutability');
+      if (fields.email !== user.email) throw new ScimError(400, "userName cannot change: it is the account's email, which names it in the audit log.", 'mutability');
       await auditLog.transaction(ctx, async (tx) => {
         if (fields.name !== user.name) await identityStore.updateUser(user.id, { name: fields.name, updated_at: iso() }, tx.trx);
         await store.setExternalId(provider.id, user.id, fields.externalId, tx.trx);
@@ -244,7 +264,7 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
             else if (key === 'displayname' || key === 'name.formatted') await identityStore.updateUser(user.id, { name: asText(value, path, 120), updated_at: iso() }, tx.trx);
             else if (key === 'externalid') await store.setExternalId(provider.id, user.id, op.op === 'remove' ? null : asText(value, path, 256), tx.trx);
             else if (key === 'username' || key.startsWith('emails')) {
-              if (typeof value === 'string' && value.toLowerCase() !== user.email) throw new ScimError(400, 'userName cannot change: it is the account\'s email.', 'mutability');
+              if (typeof value === 'string' && value.toLowerCase() !== user.email) throw new ScimError(400, "userName cannot change: it is the account's email.", 'mutability');
             }
             // Other attributes (name.givenName, title, ...) are not kept: accepted and ignored, as RFC 7644 allows for attributes a service does not support.
           }
@@ -274,7 +294,13 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
 
     async createGroup(provider: IdentityProvidersTable, body: unknown, ctx: RequestContext) {
       if (!isObject(body)) throw new ScimError(400, 'The body must be a SCIM Group object.', 'invalidSyntax');
-      const group: ScimGroupsTable = { id: randomUUID(), provider_id: provider.id, display_name: asText(body.displayName, 'displayName', 256), external_id: typeof body.externalId === 'string' ? body.externalId.slice(0, 256) : null, created_at: iso() };
+      const group: ScimGroupsTable = {
+        id: randomUUID(),
+        provider_id: provider.id,
+        display_name: asText(body.displayName, 'displayName', 256),
+        external_id: typeof body.externalId === 'string' ? body.externalId.slice(0, 256) : null,
+        created_at: iso(),
+      };
       const members = body.members === undefined ? [] : memberIds(body.members);
       await auditLog.transaction(ctx, async (tx) => {
         if (await store.groupByName(provider.id, group.display_name, tx.trx)) throw new ScimError(409, `A group named "${group.display_name}" exists already.`, 'uniqueness');
@@ -317,16 +343,39 @@ export function createScimService(deps: { store: ScimStore; identityStore: Ident
           }
         }
         const after = (await store.members(group.id, tx.trx)).map((m) => m.id);
-        await tx.record({ event: 'scim.group.changed', details: { provider: provider.name, group: name, change: 'patched', added: after.filter((m) => !before.includes(m)).length, removed: before.filter((m) => !after.includes(m)).length } });
+        await tx.record({
+          event: 'scim.group.changed',
+          details: {
+            provider: provider.name,
+            group: name,
+            change: 'patched',
+            added: after.filter((m) => !before.includes(m)).length,
+            removed: before.filter((m) => !after.includes(m)).length,
+          },
+        });
         // A renamed group maps differently for everyone in it; otherwise only who came or went.
-        await reapply(tx, provider, name !== group.display_name ? [...before, ...after] : [...after.filter((m) => !before.includes(m)), ...before.filter((m) => !after.includes(m))]);
+        await reapply(
+          tx,
+          provider,
+          name !== group.display_name ? [...before, ...after] : [...after.filter((m) => !before.includes(m)), ...before.filter((m) => !after.includes(m))],
+        );
       });
       return presentGroup(await requireGroup(provider, id));
     },
 
     async replaceGroup(provider: IdentityProvidersTable, id: string, body: unknown, ctx: RequestContext) {
       if (!isObject(body)) throw new ScimError(400, 'The body must be a SCIM Group object.', 'invalidSyntax');
-      return this.patchGroup(provider, id, { Operations: [{ op: 'replace', path: 'displayName', value: body.displayName }, { op: 'replace', path: 'members', value: body.members ?? [] }] }, ctx);
+      return this.patchGroup(
+        provider,
+        id,
+        {
+          Operations: [
+            { op: 'replace', path: 'displayName', value: body.displayName },
+            { op: 'replace', path: 'members', value: body.members ?? [] },
+          ],
+        },
+        ctx,
+      );
     },
 
     async deleteGroup(provider: IdentityProvidersTable, id: string, ctx: RequestContext): Promise<void> {

@@ -1,12 +1,16 @@
 import type { Db, Executor } from '../../db/database.ts';
 import type { ScimGroupsTable, UsersTable } from '../../db/schema.ts';
 
-
 export type ScimUserRow = UsersTable & { external_id: string | null };
 
 export function createScimStore(db: Db) {
   const usersOf = (providerId: string, ex: Executor) =>
-    ex.selectFrom('scim_users').innerJoin('users', 'users.id', 'scim_users.user_id').selectAll('users').select('scim_users.external_id').where('scim_users.provider_id', '=', providerId);
+    ex
+      .selectFrom('scim_users')
+      .innerJoin('users', 'users.id', 'scim_users.user_id')
+      .selectAll('users')
+      .select('scim_users.external_id')
+      .where('scim_users.provider_id', '=', providerId);
 
   return {
     providerByTokenHash: (hash: string) => db.selectFrom('identity_providers').selectAll().where('scim_token_hash', '=', hash).executeTakeFirst(),
@@ -18,7 +22,10 @@ export function createScimStore(db: Db) {
       if (filter.userName !== undefined) query = query.where('users.email', '=', filter.userName.toLowerCase());
       if (filter.externalId !== undefined) query = query.where('scim_users.external_id', '=', filter.externalId);
       const rows = await query.orderBy('users.created_at').orderBy('users.id').limit(limit).offset(offset).execute();
-      const counted = await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const counted = await query
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return { rows, total: Number(counted.n) };
     },
     user: (providerId: string, userId: string, ex: Executor = db) => usersOf(providerId, ex).where('users.id', '=', userId).executeTakeFirst(),
@@ -33,18 +40,39 @@ export function createScimStore(db: Db) {
       if (displayName !== undefined) query = query.where('display_name', '=', displayName);
       return query.orderBy('display_name').execute();
     },
-    group: (providerId: string, id: string, ex: Executor = db) => ex.selectFrom('scim_groups').selectAll().where('provider_id', '=', providerId).where('id', '=', id).executeTakeFirst(),
-    groupByName: (providerId: string, name: string, ex: Executor) => ex.selectFrom('scim_groups').select('id').where('provider_id', '=', providerId).where('display_name', '=', name).executeTakeFirst(),
+    group: (providerId: string, id: string, ex: Executor = db) =>
+      ex.selectFrom('scim_groups').selectAll().where('provider_id', '=', providerId).where('id', '=', id).executeTakeFirst(),
+    groupByName: (providerId: string, name: string, ex: Executor) =>
+      ex.selectFrom('scim_groups').select('id').where('provider_id', '=', providerId).where('display_name', '=', name).executeTakeFirst(),
     insertGroup: (g: ScimGroupsTable, ex: Executor) => ex.insertInto('scim_groups').values(g).execute(),
     updateGroup: (id: string, patch: Partial<ScimGroupsTable>, ex: Executor) => ex.updateTable('scim_groups').set(patch).where('id', '=', id).execute(),
     deleteGroup: (id: string, ex: Executor) => ex.deleteFrom('scim_groups').where('id', '=', id).execute(),
     members: async (groupId: string, ex: Executor = db) =>
-      (await ex.selectFrom('scim_group_members').innerJoin('users', 'users.id', 'scim_group_members.user_id').select(['users.id', 'users.email']).where('group_id', '=', groupId).orderBy('users.email').execute()),
-    addMember: (groupId: string, userId: string, ex: Executor) => ex.insertInto('scim_group_members').values({ group_id: groupId, user_id: userId }).onConflict((oc) => oc.doNothing()).execute(),
+      await ex
+        .selectFrom('scim_group_members')
+        .innerJoin('users', 'users.id', 'scim_group_members.user_id')
+        .select(['users.id', 'users.email'])
+        .where('group_id', '=', groupId)
+        .orderBy('users.email')
+        .execute(),
+    addMember: (groupId: string, userId: string, ex: Executor) =>
+      ex
+        .insertInto('scim_group_members')
+        .values({ group_id: groupId, user_id: userId })
+        .onConflict((oc) => oc.doNothing())
+        .execute(),
     removeMember: (groupId: string, userId: string, ex: Executor) => ex.deleteFrom('scim_group_members').where('group_id', '=', groupId).where('user_id', '=', userId).execute(),
     /** The names of the provider's groups a person is in: what their mappings are applied from. */
     groupNamesOf: async (providerId: string, userId: string, ex: Executor) =>
-      (await ex.selectFrom('scim_group_members').innerJoin('scim_groups', 'scim_groups.id', 'scim_group_members.group_id').select('scim_groups.display_name').where('scim_groups.provider_id', '=', providerId).where('scim_group_members.user_id', '=', userId).execute()).map((r) => r.display_name),
+      (
+        await ex
+          .selectFrom('scim_group_members')
+          .innerJoin('scim_groups', 'scim_groups.id', 'scim_group_members.group_id')
+          .select('scim_groups.display_name')
+          .where('scim_groups.provider_id', '=', providerId)
+          .where('scim_group_members.user_id', '=', userId)
+          .execute()
+      ).map((r) => r.display_name),
   };
 }
 

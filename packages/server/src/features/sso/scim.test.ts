@@ -18,15 +18,23 @@ for (const dialect of DIALECTS) {
     let groupId: string;
 
     const scim = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, bearer = token) =>
-      t.app.inject({ method, url, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/scim+json' }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
-    const membersOf = async (id: string) => ((await admin.get(`/api/teams/${id}/members`)).json() as Array<{ email: string; role: string }>).map((m) => `${m.email}:${m.role}`).sort();
+      t.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/scim+json' },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
+    const membersOf = async (id: string) =>
+      ((await admin.get(`/api/teams/${id}/members`)).json() as Array<{ email: string; role: string }>).map((m) => `${m.email}:${m.role}`).sort();
 
     before(async () => {
       t = await startTestApp(dialect);
       admin = await setupAdmin(t);
       teamId = (await admin.post('/api/teams', { name: 'Line 3' })).json().id;
       const provider = await admin.post('/api/platform/identity-providers', {
-        name: 'Contoso Entra', oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' }, emailDomains: ['contoso.example'],
+        name: 'Contoso Entra',
+        oidc: { issuerUrl: 'https://login.contoso.example/v2.0', clientId: 'flowgate', clientSecret: 'secret' },
+        emailDomains: ['contoso.example'],
         mappings: [{ group: 'line3-engineers', teamId, role: 'member' }],
       });
       assert.equal(provider.statusCode, 201, provider.body);
@@ -50,18 +58,27 @@ for (const dialect of DIALECTS) {
       assert.equal(config.json().patch.supported, true);
     });
 
-    test('a user is looked up, created once, and refused when the body is wrong, in SCIM\'s own error format', async () => {
+    test("a user is looked up, created once, and refused when the body is wrong, in SCIM's own error format", async () => {
       const none = await scim('GET', '/scim/v2/Users?filter=userName%20eq%20%22erin%40contoso.example%22');
       assert.equal(none.statusCode, 200);
       assert.equal(none.json().totalResults, 0);
-      const created = await scim('POST', '/scim/v2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'Erin@Contoso.example', externalId: 'aad-erin', name: { givenName: 'Erin', familyName: 'Engineer' }, active: true });
+      const created = await scim('POST', '/scim/v2/Users', {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'Erin@Contoso.example',
+        externalId: 'aad-erin',
+        name: { givenName: 'Erin', familyName: 'Engineer' },
+        active: true,
+      });
       assert.equal(created.statusCode, 201, created.body);
       assert.equal(created.headers['content-type'], 'application/scim+json; charset=utf-8');
       erinId = created.json().id;
       assert.equal(created.json().userName, 'erin@contoso.example');
       assert.equal(created.json().displayName, 'Erin Engineer');
       const found = await scim('GET', '/scim/v2/Users?filter=externalId%20eq%20%22aad-erin%22');
-      assert.deepEqual(found.json().Resources.map((u: { id: string }) => u.id), [erinId]);
+      assert.deepEqual(
+        found.json().Resources.map((u: { id: string }) => u.id),
+        [erinId],
+      );
 
       const again = await scim('POST', '/scim/v2/Users', { userName: 'erin@contoso.example' });
       assert.equal(again.statusCode, 409);
@@ -89,7 +106,10 @@ for (const dialect of DIALECTS) {
       assert.equal((await scim('POST', '/scim/v2/Groups', { displayName: 'line3-engineers' })).json().scimType, 'uniqueness');
       assert.equal((await scim('PATCH', `/scim/v2/Groups/${groupId}`, { Operations: [{ op: 'add', path: 'members', value: [{ value: 'not-a-user' }] }] })).statusCode, 400);
 
-      const removed = await scim('PATCH', `/scim/v2/Groups/${groupId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Remove', path: `members[value eq "${erinId}"]` }] });
+      const removed = await scim('PATCH', `/scim/v2/Groups/${groupId}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'Remove', path: `members[value eq "${erinId}"]` }],
+      });
       assert.equal(removed.statusCode, 200, removed.body);
       assert.deepEqual(removed.json().members, []);
       assert.deepEqual(await membersOf(teamId), ['admin@plant.example:owner']);
@@ -122,7 +142,7 @@ for (const dialect of DIALECTS) {
       assert.equal(users.find((u) => u.email === 'erin@contoso.example')?.status, 'disabled');
     });
 
-    test('a local platform admin (break-glass) stays out of SCIM\'s reach', async () => {
+    test("a local platform admin (break-glass) stays out of SCIM's reach", async () => {
       await addMember(t, admin, teamId, 'root@contoso.example', 'viewer');
       const rootId = ((await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>).find((u) => u.email === 'root@contoso.example')!.id;
       assert.equal((await admin.patch(`/api/platform/users/${rootId}`, { platformRole: 'admin' })).statusCode, 200);

@@ -31,8 +31,16 @@ const OidcFields = Type.Object(
 );
 const SamlFields = Type.Object(
   {
-    metadataXml: Type.Optional(Type.String({ minLength: 20, maxLength: MAX_SAML_XML_BYTES, description: "The IdP's metadata (EntityDescriptor): entity ID, sign-in URL and certificates are read from it" })),
-    idpMetadataUrl: Type.Optional(Type.String({ minLength: 8, maxLength: 2000, description: 'Where the IdP publishes its metadata: read now, and again at every certificate check (every 6 hours), so a key rollover is followed' })),
+    metadataXml: Type.Optional(
+      Type.String({ minLength: 20, maxLength: MAX_SAML_XML_BYTES, description: "The IdP's metadata (EntityDescriptor): entity ID, sign-in URL and certificates are read from it" }),
+    ),
+    idpMetadataUrl: Type.Optional(
+      Type.String({
+        minLength: 8,
+        maxLength: 2000,
+        description: 'Where the IdP publishes its metadata: read now, and again at every certificate check (every 6 hours), so a key rollover is followed',
+      }),
+    ),
     idpEntityId: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     ssoUrl: Type.Optional(Type.String({ minLength: 8, maxLength: 2000, description: 'HTTP-Redirect sign-in URL' })),
     certificates: Type.Optional(Type.Array(Certificate, { minItems: 1, maxItems: 5 })),
@@ -67,10 +75,21 @@ const ProviderBody = Type.Object(
     emailDomains: Type.Array(Domain, { maxItems: 50, description: 'The email domains this provider signs in; the sign-in page routes them to it' }),
     adminGroup: Type.Optional(Nullable(Group)),
     mappings: Type.Optional(
-      Type.Array(Type.Object({ group: Group, teamId: Id, role: Type.Union(TEAM_ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }), { maxItems: 500, default: [] }),
+      Type.Array(Type.Object({ group: Group, teamId: Id, role: Type.Union(TEAM_ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }), {
+        maxItems: 500,
+        default: [],
+      }),
     ),
-    mfaAcrValues: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20, default: [], description: 'OIDC acr, SAML AuthnContextClassRef or authnmethodsreferences values that mean the provider checked MFA' })),
-    disableLocalPasswords: Type.Optional(Type.Boolean({ default: false, description: 'Its email domains cannot sign in with a local password (platform admins still can: break-glass)' })),
+    mfaAcrValues: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+        maxItems: 20,
+        default: [],
+        description: 'OIDC acr, SAML AuthnContextClassRef or authnmethodsreferences values that mean the provider checked MFA',
+      }),
+    ),
+    disableLocalPasswords: Type.Optional(
+      Type.Boolean({ default: false, description: 'Its email domains cannot sign in with a local password (platform admins still can: break-glass)' }),
+    ),
     enabled: Type.Optional(Type.Boolean({ default: true })),
     oidc: Type.Optional(OidcFields),
     saml: Type.Optional(SamlFields),
@@ -91,26 +110,61 @@ const ProviderView = Type.Object({
   disableLocalPasswords: Type.Boolean(),
   enabled: Type.Boolean(),
   scimEnabled: Type.Boolean({ description: 'It has a SCIM token (POST .../scim-token makes one)' }),
-  oidc: Type.Optional(Type.Object({ issuerUrl: Type.String(), clientId: Type.String(), scopes: Type.String(), groupsClaim: Type.String(), redirectUri: Type.String({ description: 'Register this at the identity provider' }) })),
+  oidc: Type.Optional(
+    Type.Object({
+      issuerUrl: Type.String(),
+      clientId: Type.String(),
+      scopes: Type.String(),
+      groupsClaim: Type.String(),
+      redirectUri: Type.String({ description: 'Register this at the identity provider' }),
+    }),
+  ),
   saml: Type.Optional(
     Type.Object({
-      idpEntityId: Type.String(), ssoUrl: Type.String(), certificates: Type.Array(CertificateView), idpMetadataUrl: Nullable(Type.String()), emailAttribute: Type.String(), nameAttribute: Type.String(), groupsAttribute: Type.String(),
-      spEntityId: Type.String({ description: "This platform's entity ID (the assertions' audience)" }), acsUrl: Type.String({ description: 'Assertion Consumer Service, HTTP-POST' }), metadataUrl: Type.String({ description: 'SP metadata for the IdP to import' }),
+      idpEntityId: Type.String(),
+      ssoUrl: Type.String(),
+      certificates: Type.Array(CertificateView),
+      idpMetadataUrl: Nullable(Type.String()),
+      emailAttribute: Type.String(),
+      nameAttribute: Type.String(),
+      groupsAttribute: Type.String(),
+      spEntityId: Type.String({ description: "This platform's entity ID (the assertions' audience)" }),
+      acsUrl: Type.String({ description: 'Assertion Consumer Service, HTTP-POST' }),
+      metadataUrl: Type.String({ description: 'SP metadata for the IdP to import' }),
     }),
   ),
   ldap: Type.Optional(
     Type.Object({
-      url: Type.String(), startTls: Type.Boolean(), caCertificate: Nullable(Type.String()), bindDn: Type.String(), userBase: Type.String(), userFilter: Type.String(), groupBase: Type.String(), groupFilter: Type.String(),
-      groupNameAttribute: Type.String(), emailAttribute: Type.String(), nameAttribute: Type.String(), nestedGroups: Type.Boolean(),
+      url: Type.String(),
+      startTls: Type.Boolean(),
+      caCertificate: Nullable(Type.String()),
+      bindDn: Type.String(),
+      userBase: Type.String(),
+      userFilter: Type.String(),
+      groupBase: Type.String(),
+      groupFilter: Type.String(),
+      groupNameAttribute: Type.String(),
+      emailAttribute: Type.String(),
+      nameAttribute: Type.String(),
+      nestedGroups: Type.Boolean(),
     }),
   ),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
 const TestReportView = Type.Object({
-  email: Nullable(Type.String()), name: Nullable(Type.String()), subject: Type.String(), groupsFrom: Type.String(), groups: Type.Array(Type.String()), groupCount: Type.Integer(),
-  amr: Type.Array(Type.String()), acr: Nullable(Type.String()), mfaByProvider: Type.Boolean(), platformAdmin: Type.Boolean(),
-  roles: Type.Array(Type.Object({ teamId: Type.String(), role: Type.String() })), problems: Type.Array(Type.String()),
+  email: Nullable(Type.String()),
+  name: Nullable(Type.String()),
+  subject: Type.String(),
+  groupsFrom: Type.String(),
+  groups: Type.Array(Type.String()),
+  groupCount: Type.Integer(),
+  amr: Type.Array(Type.String()),
+  acr: Nullable(Type.String()),
+  mfaByProvider: Type.Boolean(),
+  platformAdmin: Type.Boolean(),
+  roles: Type.Array(Type.Object({ teamId: Type.String(), role: Type.String() })),
+  problems: Type.Array(Type.String()),
 });
 
 type Body = Static<typeof ProviderBody>;
@@ -155,38 +209,54 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       enabled: p.enabled === 1,
       scimEnabled: p.scim_token_hash !== null,
       ...(p.kind === 'oidc' ? { oidc: { ...oidcSettings(p), redirectUri: sso.redirectUri(p.id) } } : {}),
-      ...(p.kind === 'saml' ? { saml: { ...samlSettings(p), certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } } : {}),
+      ...(p.kind === 'saml'
+        ? { saml: { ...samlSettings(p), certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } }
+        : {}),
       ...(p.kind === 'ldap' ? { ldap: ldapSettings(p) } : {}),
       createdAt: p.created_at,
       updatedAt: p.updated_at,
     };
   };
 
-  app.get('/api/platform/identity-providers', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['sso'], response: { 200: Type.Array(ProviderView) } } }, async () =>
-    (await sso.list()).map(present),
+  app.get(
+    '/api/platform/identity-providers',
+    { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['sso'], response: { 200: Type.Array(ProviderView) } } },
+    async () => (await sso.list()).map(present),
   );
-  app.post('/api/platform/identity-providers', { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], body: ProviderBody, response: { 201: ProviderView } } }, async (request, reply) =>
-    reply.code(201).send(present(await sso.create(withDefaults(request.body), request.ctx))),
+  app.post(
+    '/api/platform/identity-providers',
+    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], body: ProviderBody, response: { 201: ProviderView } } },
+    async (request, reply) => reply.code(201).send(present(await sso.create(withDefaults(request.body), request.ctx))),
   );
-  app.get('/api/platform/identity-providers/:providerId', { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 200: ProviderView } } }, async (request) =>
-    present(await sso.get(request.params.providerId)),
+  app.get(
+    '/api/platform/identity-providers/:providerId',
+    { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 200: ProviderView } } },
+    async (request) => present(await sso.get(request.params.providerId)),
   );
   app.put(
     '/api/platform/identity-providers/:providerId',
-    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, body: ProviderBody, response: { 200: ProviderView } } },
+    {
+      config: { access: { kind: 'user', permission: 'platform:settings:write' } },
+      schema: { tags: ['sso'], params: ProviderParams, body: ProviderBody, response: { 200: ProviderView } },
+    },
     async (request) => present(await sso.update(request.params.providerId, withDefaults(request.body), request.ctx)),
   );
-  app.delete('/api/platform/identity-providers/:providerId', { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await sso.remove(request.params.providerId, request.ctx);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/platform/identity-providers/:providerId',
+    { config: { access: { kind: 'user', permission: 'platform:settings:write' } }, schema: { tags: ['sso'], params: ProviderParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await sso.remove(request.params.providerId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
   app.post(
     '/api/platform/identity-providers/:providerId/test',
     {
       config: { access: { kind: 'user', permission: 'platform:settings:write' } },
       schema: {
         tags: ['sso'],
-        description: 'Reaches the provider as a sign-in would, and says what is wrong: unreachable, wrong issuer, clocks apart, an untrusted or expired certificate, a service account refused',
+        description:
+          'Reaches the provider as a sign-in would, and says what is wrong: unreachable, wrong issuer, clocks apart, an untrusted or expired certificate, a service account refused',
         params: ProviderParams,
         response: {
           200: Type.Object({
@@ -207,7 +277,19 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
     '/api/auth/sso/discover',
     {
       config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
-      schema: { tags: ['auth'], description: 'The provider that signs in an email\'s domain, by the domain alone', querystring: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }) }, { additionalProperties: false }), response: { 200: Type.Object({ provider: Type.Union([Type.Object({ id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('oidc'), Type.Literal('saml'), Type.Literal('ldap')]) }), Type.Null()]) }) } },
+      schema: {
+        tags: ['auth'],
+        description: "The provider that signs in an email's domain, by the domain alone",
+        querystring: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            provider: Type.Union([
+              Type.Object({ id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('oidc'), Type.Literal('saml'), Type.Literal('ldap')]) }),
+              Type.Null(),
+            ]),
+          }),
+        },
+      },
     },
     async (request) => ({ provider: await sso.discover(request.query.email) }),
   );
@@ -220,14 +302,18 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
         tags: ['auth'],
         params: ProviderParams,
         querystring: Type.Object(
-          { returnTo: Type.Optional(Type.String({ maxLength: 500 })), test: Type.Optional(Type.Literal('1', { description: "A platform admin's test sign-in: reports what the provider sent, signs nobody in" })) },
+          {
+            returnTo: Type.Optional(Type.String({ maxLength: 500 })),
+            test: Type.Optional(Type.Literal('1', { description: "A platform admin's test sign-in: reports what the provider sent, signs nobody in" })),
+          },
           { additionalProperties: false },
         ),
       },
     },
     async (request, reply) => {
       const test = request.query.test === '1';
-      if (test && !(request.auth?.session?.stage === 'full' && request.auth.user.platform_role === 'admin')) throw new ForbiddenError('A test sign-in is for platform admins, signed in.');
+      if (test && !(request.auth?.session?.stage === 'full' && request.auth.user.platform_role === 'admin'))
+        throw new ForbiddenError('A test sign-in is for platform admins, signed in.');
       try {
         const { url, state } = await sso.start(request.params.providerId, safeReturn(request.query.returnTo), test ? 'test' : 'sign-in', request.ctx);
         // The state comes back in the URL and in this cookie: a callback this browser did not start is refused.
@@ -261,14 +347,22 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/auth/sso/:providerId/callback',
     // Public by name: the provider's answer (code and state) and the state cookie are what it checks.
-    { config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } }, schema: { tags: ['auth'], description: 'OpenID Connect redirect URI', params: ProviderParams } },
+    {
+      config: { access: { kind: 'public' }, rateLimit: { max: c.config.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      schema: { tags: ['auth'], description: 'OpenID Connect redirect URI', params: ProviderParams },
+    },
     async (request, reply) =>
-      land(reply, request.params.providerId, () => sso.finishOidc(request.params.providerId, new URL(request.url, sso.redirectUri(request.params.providerId)), request.cookies[STATE_COOKIE], request.ctx)),
+      land(reply, request.params.providerId, () =>
+        sso.finishOidc(request.params.providerId, new URL(request.url, sso.redirectUri(request.params.providerId)), request.cookies[STATE_COOKIE], request.ctx),
+      ),
   );
 
   app.get(
     '/api/auth/sso/:providerId/saml/metadata',
-    { config: { access: { kind: 'public' } }, schema: { tags: ['auth'], description: "A SAML provider's SP metadata: this platform's entity ID and ACS, for the IdP to import", params: ProviderParams } },
+    {
+      config: { access: { kind: 'public' } },
+      schema: { tags: ['auth'], description: "A SAML provider's SP metadata: this platform's entity ID and ACS, for the IdP to import", params: ProviderParams },
+    },
     async (request, reply) => reply.type('application/samlmetadata+xml').send(await sso.samlMetadata(request.params.providerId)),
   );
 
@@ -279,7 +373,11 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
     acs.setErrorHandler(async (error: FastifyError, request) => {
       if (error.validation || error.statusCode === 413 || error.statusCode === 415 || error.code?.startsWith('FST_ERR_CTP')) {
         const reason = error.statusCode === 413 ? 'response-too-large' : 'response-malformed';
-        await c.auditLog.record(request.ctx, { event: 'auth.sso.login.failed', outcome: 'denied', details: { providerId: (request.params as { providerId?: string }).providerId ?? null, reason, detail: error.message.slice(0, 300) } });
+        await c.auditLog.record(request.ctx, {
+          event: 'auth.sso.login.failed',
+          outcome: 'denied',
+          details: { providerId: (request.params as { providerId?: string }).providerId ?? null, reason, detail: error.message.slice(0, 300) },
+        });
       }
       throw error;
     });
@@ -309,7 +407,8 @@ export function ssoRoutes(app: TypedApp, c: AppContext): void {
       config: { access: { kind: 'user', permission: 'platform:settings:write' } },
       schema: {
         tags: ['sso'],
-        description: "A directory (LDAP) sign-in tried with someone's name and password: what it finds and what a sign-in would make of it. Signs nobody in; OIDC and SAML test sign-ins go through .../start?test=1",
+        description:
+          "A directory (LDAP) sign-in tried with someone's name and password: what it finds and what a sign-in would make of it. Signs nobody in; OIDC and SAML test sign-ins go through .../start?test=1",
         params: ProviderParams,
         body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
         response: { 200: Type.Union([TestReportView, Type.Object({ problem: Type.String() })]) },

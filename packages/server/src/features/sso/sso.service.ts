@@ -13,8 +13,18 @@ import { ldap } from './ldap.ts';
 import { createOidc } from './oidc.ts';
 import { SsoRefusal, type ProviderCertificate, type ProviderCheck, type ProviderProfile } from './profile.ts';
 import {
-  checkLdap, checkWebUrl, ldapSettings, normaliseCertificate, oidcSettings, pemBundle, pemOf, samlSettings,
-  type LdapSettings, type OidcSettings, type ProviderKind, type SamlSettings,
+  checkLdap,
+  checkWebUrl,
+  ldapSettings,
+  normaliseCertificate,
+  oidcSettings,
+  pemBundle,
+  pemOf,
+  samlSettings,
+  type LdapSettings,
+  type OidcSettings,
+  type ProviderKind,
+  type SamlSettings,
 } from './provider-settings.ts';
 import { fetchIdpMetadata, parseIdpMetadata, saml, samlCertificates, serviceProviderOf } from './saml.ts';
 import type { SsoStore } from './sso.store.ts';
@@ -57,7 +67,16 @@ export type TestReport = {
 
 export type OidcInput = { issuerUrl: string; clientId: string; clientSecret?: string | undefined; scopes: string; groupsClaim: string };
 /** Either the IdP's metadata XML, or its entity ID, sign-in URL and certificates by hand. */
-export type SamlInput = { metadataXml?: string | undefined; idpMetadataUrl?: string | undefined; idpEntityId?: string | undefined; ssoUrl?: string | undefined; certificates?: string[] | undefined; emailAttribute: string; nameAttribute: string; groupsAttribute: string };
+export type SamlInput = {
+  metadataXml?: string | undefined;
+  idpMetadataUrl?: string | undefined;
+  idpEntityId?: string | undefined;
+  ssoUrl?: string | undefined;
+  certificates?: string[] | undefined;
+  emailAttribute: string;
+  nameAttribute: string;
+  groupsAttribute: string;
+};
 export type LdapInput = Omit<LdapSettings, 'caCertificate'> & { caCertificate: string | null; bindPassword?: string | undefined };
 
 export interface ProviderInput {
@@ -114,7 +133,7 @@ const NO_EMAIL_HINT: Record<ProviderKind, string> = {
 function groupsFrom(provider: IdentityProvidersTable): string {
   if (provider.kind === 'oidc') return `the "${oidcSettings(provider).groupsClaim}" claim`;
   if (provider.kind === 'saml') return `the "${samlSettings(provider).groupsAttribute}" attribute`;
-  return 'the directory\'s groups';
+  return "the directory's groups";
 }
 
 /** Everything in a profile that a sign-in refuses, with the reason the audit log keeps. */
@@ -124,10 +143,14 @@ function problemsOf(provider: IdentityProvidersTable, profile: ProviderProfile):
   if (!email) problems.push({ reason: 'no-email-claim', message: `${provider.name} sent no email: ${NO_EMAIL_HINT[provider.kind]}.` });
   if (email && !profile.emailVerified) problems.push({ reason: 'email-not-verified', message: `${provider.name} says ${email} is not verified.` });
   const domains = parseList(provider.email_domains);
-  if (email && domains.length && !domains.includes(domainOf(email))) problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
+  if (email && domains.length && !domains.includes(domainOf(email)))
+    problems.push({ reason: 'email-domain', message: `${email} is not in the domains ${provider.name} signs in (${domains.join(', ')}).` });
   const needsGroups = mappingsOf(provider).length > 0 || provider.admin_group !== null;
   if (needsGroups && profile.groups === null) {
-    problems.push({ reason: 'no-groups-claim', message: `${provider.name} sent no groups (${groupsFrom(provider)}), which the role mappings need: configure the provider to send them.` });
+    problems.push({
+      reason: 'no-groups-claim',
+      message: `${provider.name} sent no groups (${groupsFrom(provider)}), which the role mappings need: configure the provider to send them.`,
+    });
   }
   return problems;
 }
@@ -153,22 +176,32 @@ function settingsOf(input: ProviderInput, previous?: IdentityProvidersTable): { 
   if (input.kind === 'saml') {
     const s = input.saml ?? invalid('saml', 'A SAML provider needs its "saml" settings: the IdP\'s metadata XML, or its entity ID, sign-in URL and certificate.');
     if (s.idpMetadataUrl !== undefined) checkWebUrl(s.idpMetadataUrl, 'saml.idpMetadataUrl', 'The metadata URL');
-    const idp = s.metadataXml !== undefined
-      ? parseIdpMetadata(s.metadataXml)
-      : {
-          idpEntityId: s.idpEntityId ?? invalid('saml.idpEntityId', 'The IdP entity ID is needed (or its metadata XML).'),
-          ssoUrl: s.ssoUrl ?? invalid('saml.ssoUrl', 'The IdP sign-in URL is needed (or its metadata XML).'),
-          certificates: s.certificates?.length
-            ? s.certificates.map((c, i) => pemOf(normaliseCertificate(c, `saml.certificates.${i}`)))
-            : previous ? samlSettings(previous).certificates : invalid('saml.certificates', 'At least one IdP signing certificate is needed (or its metadata XML).'),
-        };
+    const idp =
+      s.metadataXml !== undefined
+        ? parseIdpMetadata(s.metadataXml)
+        : {
+            idpEntityId: s.idpEntityId ?? invalid('saml.idpEntityId', 'The IdP entity ID is needed (or its metadata XML).'),
+            ssoUrl: s.ssoUrl ?? invalid('saml.ssoUrl', 'The IdP sign-in URL is needed (or its metadata XML).'),
+            certificates: s.certificates?.length
+              ? s.certificates.map((c, i) => pemOf(normaliseCertificate(c, `saml.certificates.${i}`)))
+              : previous
+                ? samlSettings(previous).certificates
+                : invalid('saml.certificates', 'At least one IdP signing certificate is needed (or its metadata XML).'),
+          };
     if (!idp.idpEntityId) invalid('saml.idpEntityId', 'The IdP entity ID is empty.');
     checkWebUrl(idp.ssoUrl, 'saml.ssoUrl', 'The IdP sign-in URL');
-    return { settings: { ...idp, idpMetadataUrl: s.idpMetadataUrl ?? null, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute }, secret: undefined };
+    return {
+      settings: { ...idp, idpMetadataUrl: s.idpMetadataUrl ?? null, emailAttribute: s.emailAttribute, nameAttribute: s.nameAttribute, groupsAttribute: s.groupsAttribute },
+      secret: undefined,
+    };
   }
   const { bindPassword, ...l } = input.ldap ?? invalid('ldap', 'An LDAP provider needs its "ldap" settings: url, bindDn, bindPassword, userBase.');
   // The scheme in lower case: it decides TLS, and "LDAPS://" is the same URL.
-  const settings: LdapSettings = { ...l, url: l.url.trim().replace(/^[a-z]+:/i, (scheme) => scheme.toLowerCase()), caCertificate: l.caCertificate === null ? null : pemBundle(l.caCertificate, 'ldap.caCertificate') };
+  const settings: LdapSettings = {
+    ...l,
+    url: l.url.trim().replace(/^[a-z]+:/i, (scheme) => scheme.toLowerCase()),
+    caCertificate: l.caCertificate === null ? null : pemBundle(l.caCertificate, 'ldap.caCertificate'),
+  };
   checkLdap(settings);
   return { settings, secret: bindPassword };
 }
@@ -226,7 +259,11 @@ export function createSsoService(deps: SsoDeps) {
     const patch = { settings: JSON.stringify({ ...settings, certificates: published.certificates }), updated_at: iso() };
     await auditLog.transaction(SYSTEM_CONTEXT, async (tx) => {
       await store.updateProvider(provider.id, patch, tx.trx);
-      await tx.record({ event: 'identity-provider.updated', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, kind: 'saml', certificates: { before: settings.certificates.length, after: published.certificates.length }, by: 'published metadata' } });
+      await tx.record({
+        event: 'identity-provider.updated',
+        target: { type: 'identity-provider', id: provider.id },
+        details: { name: provider.name, kind: 'saml', certificates: { before: settings.certificates.length, after: published.certificates.length }, by: 'published metadata' },
+      });
     });
     return { ...provider, ...patch };
   }
@@ -277,11 +314,23 @@ export function createSsoService(deps: SsoDeps) {
     for (const membership of current) {
       if (membership.mapped_by !== provider.id || wanted.has(membership.team_id)) continue;
       if (membership.role === 'owner' && (await teamsStore.countOwners(membership.team_id, tx.trx)) <= 1) {
-        await tx.record({ event: 'member.unmapped', outcome: 'denied', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { reason: 'last-owner', provider: provider.name } }, as);
+        await tx.record(
+          {
+            event: 'member.unmapped',
+            outcome: 'denied',
+            target: { type: 'user', id: user.id },
+            teamId: membership.team_id,
+            details: { reason: 'last-owner', provider: provider.name },
+          },
+          as,
+        );
         continue;
       }
       await teamsStore.deleteMembership(membership.team_id, user.id, tx.trx);
-      await tx.record({ event: 'member.unmapped', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { role: membership.role, provider: provider.name } }, as);
+      await tx.record(
+        { event: 'member.unmapped', target: { type: 'user', id: user.id }, teamId: membership.team_id, details: { role: membership.role, provider: provider.name } },
+        as,
+      );
     }
   }
 
@@ -290,7 +339,14 @@ export function createSsoService(deps: SsoDeps) {
    * (the local break-glass admin, one with a password, is never demoted), and the mapped
    * team roles. At each sign-in, and when SCIM changes a group. Returns the user as now.
    */
-  async function applyGroups(tx: AuditedTransaction, provider: IdentityProvidersTable, user: UsersTable, groups: string[], as: RequestContext, wanted = rolesFor(provider, groups)): Promise<UsersTable> {
+  async function applyGroups(
+    tx: AuditedTransaction,
+    provider: IdentityProvidersTable,
+    user: UsersTable,
+    groups: string[],
+    as: RequestContext,
+    wanted = rolesFor(provider, groups),
+  ): Promise<UsersTable> {
     if (provider.admin_group !== null) {
       const role = groups.includes(provider.admin_group) ? 'admin' : 'user';
       if (role !== user.platform_role && !(role === 'user' && user.password_hash)) {
@@ -298,7 +354,14 @@ export function createSsoService(deps: SsoDeps) {
         // admin loses any old local password: else it would outlive their group at the provider.
         const dropPassword = role === 'admin' && user.password_hash !== null;
         await identityStore.updateUser(user.id, { platform_role: role, ...(dropPassword ? { password_hash: null } : {}), updated_at: iso() }, tx.trx);
-        await tx.record({ event: 'user.updated', target: { type: 'user', id: user.id }, details: { platformRole: { before: user.platform_role, after: role }, by: `sso:${provider.name}`, ...(dropPassword ? { localPasswordRemoved: true } : {}) } }, as);
+        await tx.record(
+          {
+            event: 'user.updated',
+            target: { type: 'user', id: user.id },
+            details: { platformRole: { before: user.platform_role, after: role }, by: `sso:${provider.name}`, ...(dropPassword ? { localPasswordRemoved: true } : {}) },
+          },
+          as,
+        );
         user = { ...user, platform_role: role, ...(dropPassword ? { password_hash: null } : {}) };
       }
     }
@@ -323,7 +386,8 @@ export function createSsoService(deps: SsoDeps) {
 
   /** The request a redirect sign-in's answer belongs to: this browser's, unused, in time. */
   async function takeRequest(provider: IdentityProvidersTable, state: string, browserState: string | undefined, ctx: RequestContext): Promise<SsoRequestsTable> {
-    if (!state || !browserState || state !== browserState) return refuse(provider, ctx, 'state-mismatch', 'This sign-in was not started in this browser (state mismatch). Start again.');
+    if (!state || !browserState || state !== browserState)
+      return refuse(provider, ctx, 'state-mismatch', 'This sign-in was not started in this browser (state mismatch). Start again.');
     const request = await store.takeRequest(sha256Hex(state));
     if (!request || request.provider_id !== provider.id) return refuse(provider, ctx, 'state-unknown', 'This sign-in is unknown or was used already. Start again.');
     if (request.expires_at < iso()) return refuse(provider, ctx, 'state-expired', `This sign-in took longer than ${SSO_REQUEST_MINUTES} minutes. Start again.`);
@@ -333,11 +397,24 @@ export function createSsoService(deps: SsoDeps) {
   async function testReport(provider: IdentityProvidersTable, profile: ProviderProfile, ctx: RequestContext): Promise<TestReport> {
     const groups = profile.groups ?? [];
     const report: TestReport = {
-      email: profile.email || null, name: profile.name, subject: profile.subject, groupsFrom: groupsFrom(provider), groups: groups.slice(0, 50), groupCount: groups.length,
-      amr: profile.methods, acr: profile.context, mfaByProvider: profile.mfaByIdp, platformAdmin: provider.admin_group !== null && groups.includes(provider.admin_group),
-      roles: [...rolesFor(provider, groups)].map(([teamId, role]) => ({ teamId, role })), problems: problemsOf(provider, profile).map((p) => p.message),
+      email: profile.email || null,
+      name: profile.name,
+      subject: profile.subject,
+      groupsFrom: groupsFrom(provider),
+      groups: groups.slice(0, 50),
+      groupCount: groups.length,
+      amr: profile.methods,
+      acr: profile.context,
+      mfaByProvider: profile.mfaByIdp,
+      platformAdmin: provider.admin_group !== null && groups.includes(provider.admin_group),
+      roles: [...rolesFor(provider, groups)].map(([teamId, role]) => ({ teamId, role })),
+      problems: problemsOf(provider, profile).map((p) => p.message),
     };
-    await auditLog.record(ctx, { event: 'identity-provider.tested', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, problems: report.problems, groups: groups.length, email: report.email } });
+    await auditLog.record(ctx, {
+      event: 'identity-provider.tested',
+      target: { type: 'identity-provider', id: provider.id },
+      details: { name: provider.name, problems: report.problems, groups: groups.length, email: report.email },
+    });
     return report;
   }
 
@@ -365,11 +442,25 @@ export function createSsoService(deps: SsoDeps) {
       let user = existing;
       if (!user) {
         user = {
-          id: randomUUID(), email, name, password_hash: null, platform_role: 'user', status: 'active', failed_logins: 0, locked_until: null,
-          mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null, created_at: iso(), updated_at: iso(),
+          id: randomUUID(),
+          email,
+          name,
+          password_hash: null,
+          platform_role: 'user',
+          status: 'active',
+          failed_logins: 0,
+          locked_until: null,
+          mfa_secret_enc: null,
+          mfa_enrolled_at: null,
+          mfa_last_step: null,
+          created_at: iso(),
+          updated_at: iso(),
         };
         await identityStore.insertUser(user, tx.trx);
-        await tx.record({ event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } }, actingAs(user, ctx));
+        await tx.record(
+          { event: 'user.created', target: { type: 'user', id: user.id }, details: { email, platformRole: 'user', source: `sso:${provider.name}` } },
+          actingAs(user, ctx),
+        );
       }
       const userCtx = actingAs(user, ctx);
       if (linked) await store.touchIdentity(provider.id, profile.subject, iso(), tx.trx);
@@ -378,8 +469,23 @@ export function createSsoService(deps: SsoDeps) {
       const session = await identity.sessionAfterFirstFactor(tx, user, mfaRequired, mfaByIdp, ctx);
       // As a local sign-in: the count of failures ends with a whole sign-in, not with a first
       // factor that a local MFA code still follows (or once a lock has run out).
-      if ((user.failed_logins > 0 && session.status !== 'mfa-required') || user.locked_until) await identityStore.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
-      await tx.record({ event: 'auth.sso.login.succeeded', target: { type: 'user', id: user.id }, details: { provider: provider.name, kind: provider.kind, mfa: mfaByIdp ? 'by-provider' : session.status, amr: profile.methods, acr: profile.context, groups: groups.length } }, userCtx);
+      if ((user.failed_logins > 0 && session.status !== 'mfa-required') || user.locked_until)
+        await identityStore.updateUser(user.id, { failed_logins: 0, locked_until: null }, tx.trx);
+      await tx.record(
+        {
+          event: 'auth.sso.login.succeeded',
+          target: { type: 'user', id: user.id },
+          details: {
+            provider: provider.name,
+            kind: provider.kind,
+            mfa: mfaByIdp ? 'by-provider' : session.status,
+            amr: profile.methods,
+            acr: profile.context,
+            groups: groups.length,
+          },
+        },
+        userCtx,
+      );
       return session;
     });
   }
@@ -397,7 +503,20 @@ export function createSsoService(deps: SsoDeps) {
       profile = await audited(provider, ctx, read);
     } catch (error) {
       if (!(error instanceof SsoRefusal) || request.purpose !== 'test') throw error;
-      const report: TestReport = { email: null, name: null, subject: '', groupsFrom: groupsFrom(provider), groups: [], groupCount: 0, amr: [], acr: null, mfaByProvider: false, platformAdmin: false, roles: [], problems: [error.message] };
+      const report: TestReport = {
+        email: null,
+        name: null,
+        subject: '',
+        groupsFrom: groupsFrom(provider),
+        groups: [],
+        groupCount: 0,
+        amr: [],
+        acr: null,
+        mfaByProvider: false,
+        platformAdmin: false,
+        roles: [],
+        problems: [error.message],
+      };
       return { kind: 'test', report };
     }
     if (request.purpose === 'test') return { kind: 'test', report: await testReport(provider, profile, ctx) };
@@ -425,11 +544,22 @@ export function createSsoService(deps: SsoDeps) {
       if (secretName && !secret) invalid(secretName, `A new ${input.kind.toUpperCase()} provider needs ${secretName}.`);
       await checkMappings(input.mappings);
       await checkDomains(input, null);
-      const provider: IdentityProvidersTable = { id: randomUUID(), ...row(input, settings), secret_enc: secret ? secrets.seal(secret) : null, scim_token_hash: null, created_at: iso(), updated_at: iso() };
+      const provider: IdentityProvidersTable = {
+        id: randomUUID(),
+        ...row(input, settings),
+        secret_enc: secret ? secrets.seal(secret) : null,
+        scim_token_hash: null,
+        created_at: iso(),
+        updated_at: iso(),
+      };
       return auditLog.transaction(ctx, async (tx) => {
         if (await store.providerByName(provider.name, tx.trx)) throw new ConflictError(`An identity provider named "${provider.name}" exists already.`);
         await store.insertProvider(provider, tx.trx);
-        await tx.record({ event: 'identity-provider.created', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, kind: provider.kind, emailDomains: parseList(provider.email_domains) } });
+        await tx.record({
+          event: 'identity-provider.created',
+          target: { type: 'identity-provider', id: provider.id },
+          details: { name: provider.name, kind: provider.kind, emailDomains: parseList(provider.email_domains) },
+        });
         return provider;
       });
     },
@@ -445,7 +575,11 @@ export function createSsoService(deps: SsoDeps) {
         const clash = await store.providerByName(patch.name, tx.trx);
         if (clash && clash.id !== id) throw new ConflictError(`An identity provider named "${patch.name}" exists already.`);
         await store.updateProvider(id, patch, tx.trx);
-        await tx.record({ event: 'identity-provider.updated', target: { type: 'identity-provider', id }, details: { name: patch.name, kind: before.kind, secretChanged: Boolean(secret), enabled: input.enabled } });
+        await tx.record({
+          event: 'identity-provider.updated',
+          target: { type: 'identity-provider', id },
+          details: { name: patch.name, kind: before.kind, secretChanged: Boolean(secret), enabled: input.enabled },
+        });
         return { ...before, ...patch };
       });
     },
@@ -478,7 +612,9 @@ export function createSsoService(deps: SsoDeps) {
           return [];
         });
         for (const c of certificates.filter((c) => c.daysLeft < CERTIFICATE_WARNING_DAYS)) {
-          warnings.push(`${provider.name}'s certificate ${c.kid ?? c.subject} ${c.daysLeft < 0 ? 'expired' : 'expires'} on ${c.expiresAt.slice(0, 10)}${c.daysLeft >= 0 ? ` (in ${c.daysLeft} days)` : ''}: once it rolls over, check a sign-in.`);
+          warnings.push(
+            `${provider.name}'s certificate ${c.kid ?? c.subject} ${c.daysLeft < 0 ? 'expired' : 'expires'} on ${c.expiresAt.slice(0, 10)}${c.daysLeft >= 0 ? ` (in ${c.daysLeft} days)` : ''}: once it rolls over, check a sign-in.`,
+          );
         }
       }
       if (warnings.length) deps.alerts.raise('idp-certificate', warnings.join(' '));
@@ -526,14 +662,25 @@ export function createSsoService(deps: SsoDeps) {
       const provider = await requireProvider(providerId);
       if (provider.kind !== 'oidc') throw new NotFoundError('OpenID Connect provider');
       const idpError = callbackUrl.searchParams.get('error');
-      if (idpError) return refuse(provider, ctx, 'idp-error', `${provider.name} refused the sign-in: ${callbackUrl.searchParams.get('error_description') ?? idpError}`, { error: idpError });
+      if (idpError)
+        return refuse(provider, ctx, 'idp-error', `${provider.name} refused the sign-in: ${callbackUrl.searchParams.get('error_description') ?? idpError}`, { error: idpError });
       const state = callbackUrl.searchParams.get('state') ?? '';
       const request = await takeRequest(provider, state, browserState, ctx);
-      return finishRedirect(provider, request, () => oidc.finish(provider, callbackUrl, { state, verifier: secrets.open(request.verifier_enc!).toString('utf8'), nonce: request.nonce }), ctx);
+      return finishRedirect(
+        provider,
+        request,
+        () => oidc.finish(provider, callbackUrl, { state, verifier: secrets.open(request.verifier_enc!).toString('utf8'), nonce: request.nonce }),
+        ctx,
+      );
     },
 
     /** SAML's second leg: the SAMLResponse and RelayState the browser posts to the ACS. */
-    async finishSaml(providerId: string, form: { SAMLResponse: string; RelayState?: string | undefined }, browserState: string | undefined, ctx: RequestContext): Promise<RedirectResult> {
+    async finishSaml(
+      providerId: string,
+      form: { SAMLResponse: string; RelayState?: string | undefined },
+      browserState: string | undefined,
+      ctx: RequestContext,
+    ): Promise<RedirectResult> {
       const provider = await requireProvider(providerId);
       if (provider.kind !== 'saml') throw new NotFoundError('SAML provider');
       const request = await takeRequest(provider, form.RelayState ?? '', browserState, ctx);
@@ -578,7 +725,12 @@ export function createSsoService(deps: SsoDeps) {
         if (!(error instanceof SsoRefusal)) throw error;
         await auditLog.transaction(ctx, async (tx) => {
           if (account && error.reason === 'wrong-password') await identity.countWrongPassword(tx, account);
-          await tx.record({ event: 'auth.sso.login.failed', outcome: 'denied', target: account ? { type: 'user', id: account.id } : null, details: { provider: provider.name, reason: error.reason, email } });
+          await tx.record({
+            event: 'auth.sso.login.failed',
+            outcome: 'denied',
+            target: account ? { type: 'user', id: account.id } : null,
+            details: { provider: provider.name, reason: error.reason, email },
+          });
         });
         if (PERSONAL_REASONS.has(error.reason)) throw sameAnswer;
         throw new UnauthenticatedError(named(provider, error.message));
@@ -600,7 +752,12 @@ export function createSsoService(deps: SsoDeps) {
         return await testReport(provider, await ldap.authenticate(ldapSettings(provider), secretOf(provider), input.username.trim(), input.password), ctx);
       } catch (error) {
         if (!(error instanceof SsoRefusal)) throw error;
-        await auditLog.record(ctx, { event: 'identity-provider.tested', outcome: 'failure', target: { type: 'identity-provider', id: provider.id }, details: { name: provider.name, problems: [error.reason] } });
+        await auditLog.record(ctx, {
+          event: 'identity-provider.tested',
+          outcome: 'failure',
+          target: { type: 'identity-provider', id: provider.id },
+          details: { name: provider.name, problems: [error.reason] },
+        });
         return { problem: error.message };
       }
     },

@@ -1,7 +1,6 @@
 import type { Db, Executor } from '../../db/database.ts';
 import type { IdentityProvidersTable, MembershipsTable, SsoIdentitiesTable, SsoRequestsTable } from '../../db/schema.ts';
 
-
 export function createSsoStore(db: Db) {
   return {
     providers: (ex: Executor = db) => ex.selectFrom('identity_providers').selectAll().orderBy('name').execute(),
@@ -16,7 +15,8 @@ export function createSsoStore(db: Db) {
     insertIdentity: (i: SsoIdentitiesTable, ex: Executor) => ex.insertInto('sso_identities').values(i).execute(),
     touchIdentity: (providerId: string, subject: string, at: string, ex: Executor) =>
       ex.updateTable('sso_identities').set({ last_login_at: at }).where('provider_id', '=', providerId).where('subject', '=', subject).execute(),
-    hasIdentity: async (userId: string, ex: Executor = db) => (await ex.selectFrom('sso_identities').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined,
+    hasIdentity: async (userId: string, ex: Executor = db) =>
+      (await ex.selectFrom('sso_identities').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined,
 
     insertRequest: (r: SsoRequestsTable) => db.insertInto('sso_requests').values(r).execute(),
     /** The request a state names, deleted as it is read: a state works once. */

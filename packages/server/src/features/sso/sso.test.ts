@@ -11,7 +11,6 @@ import { startOidcProvider, type TestOidcProvider } from '../../../test/oidc-pro
  * provider's sign-in form and back to the callback.
  */
 
-
 for (const dialect of DIALECTS) {
   describe(`OIDC sign-in on ${dialect}`, () => {
     let t: TestApp;
@@ -58,9 +57,14 @@ for (const dialect of DIALECTS) {
 
     test('an admin adds the provider; bad settings are refused and named; the test finds it; the secret is never shown', async () => {
       const body = {
-        name: 'Contoso IdP', oidc: { issuerUrl: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: 'openid email profile groups' },
-        emailDomains: ['contoso.example'], adminGroup: 'flowgate-admins',
-        mappings: [{ group: 'line3-engineers', teamId, role: 'member' }, { group: 'utilities-readers', teamId: otherTeamId, role: 'viewer' }],
+        name: 'Contoso IdP',
+        oidc: { issuerUrl: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: 'openid email profile groups' },
+        emailDomains: ['contoso.example'],
+        adminGroup: 'flowgate-admins',
+        mappings: [
+          { group: 'line3-engineers', teamId, role: 'member' },
+          { group: 'utilities-readers', teamId: otherTeamId, role: 'viewer' },
+        ],
         disableLocalPasswords: true,
       };
       const insecure = await admin.post('/api/platform/identity-providers', { ...body, oidc: { ...body.oidc, issuerUrl: 'http://idp.contoso.example' } });
@@ -72,7 +76,10 @@ for (const dialect of DIALECTS) {
       const mixed = await admin.post('/api/platform/identity-providers', { ...body, saml: { ssoUrl: 'https://idp.contoso.example/sso' } });
       assert.equal(mixed.statusCode, 400);
       assert.match(mixed.json().detail, /takes no "saml" settings/);
-      const unknownTeam = await admin.post('/api/platform/identity-providers', { ...body, mappings: [{ group: 'x', teamId: '00000000-0000-4000-8000-000000000000', role: 'member' }] });
+      const unknownTeam = await admin.post('/api/platform/identity-providers', {
+        ...body,
+        mappings: [{ group: 'x', teamId: '00000000-0000-4000-8000-000000000000', role: 'member' }],
+      });
       assert.equal(unknownTeam.statusCode, 400);
       assert.equal(unknownTeam.json().errors[0].field, 'mappings.0.teamId');
       assert.equal((await admin.post('/api/platform/identity-providers', { ...body, mappings: [{ group: 'x', teamId, role: 'king' }] })).statusCode, 400);
@@ -88,7 +95,13 @@ for (const dialect of DIALECTS) {
       const tested = (await admin.post(`/api/platform/identity-providers/${providerId}/test`)).json();
       assert.equal(tested.ok, true, tested.problem);
       assert.ok(tested.details.includes(`issuer ${idp.issuer}`), tested.details.join('; '));
-      const nobody = await admin.post('/api/platform/identity-providers', { ...body, name: 'Gone IdP', emailDomains: ['gone.example'], oidc: { ...body.oidc, issuerUrl: `http://127.0.0.1:${await freePort()}` }, mappings: [] });
+      const nobody = await admin.post('/api/platform/identity-providers', {
+        ...body,
+        name: 'Gone IdP',
+        emailDomains: ['gone.example'],
+        oidc: { ...body.oidc, issuerUrl: `http://127.0.0.1:${await freePort()}` },
+        mappings: [],
+      });
       assert.equal(nobody.statusCode, 201, nobody.body);
       const unreachable = (await admin.post(`/api/platform/identity-providers/${nobody.json().id}/test`)).json();
       assert.equal(unreachable.ok, false);
@@ -104,7 +117,11 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await t.context.sso.checkCertificates(), [], 'bare keys: nothing to warn of');
       const rolling = await startOidcProvider({ accounts: {}, certificateDays: 10 });
       try {
-        const created = await admin.post('/api/platform/identity-providers', { name: 'Rolling IdP', oidc: { issuerUrl: rolling.issuer, clientId: rolling.clientId, clientSecret: rolling.clientSecret }, emailDomains: ['rolling.example'] });
+        const created = await admin.post('/api/platform/identity-providers', {
+          name: 'Rolling IdP',
+          oidc: { issuerUrl: rolling.issuer, clientId: rolling.clientId, clientSecret: rolling.clientSecret },
+          emailDomains: ['rolling.example'],
+        });
         const tested = (await admin.post(`/api/platform/identity-providers/${created.json().id}/test`)).json();
         assert.equal(tested.certificates.length, 1);
         assert.ok(tested.certificates[0].daysLeft >= 9 && tested.certificates[0].daysLeft <= 10, String(tested.certificates[0].daysLeft));
@@ -131,11 +148,19 @@ for (const dialect of DIALECTS) {
         const landed = await browser.follow(new URL(action, form.url).toString(), { method: 'POST', form: { login, password: 'idp password 1' } });
         const url = new URL(landed.url);
         assert.equal(url.pathname, '/platform', browser.trail.join('\n'));
-        return JSON.parse(Buffer.from(url.searchParams.get('ssoTest')!, 'base64url').toString()) as { email: string | null; groups: string[]; roles: Array<{ teamId: string; role: string }>; problems: string[] };
+        return JSON.parse(Buffer.from(url.searchParams.get('ssoTest')!, 'base64url').toString()) as {
+          email: string | null;
+          groups: string[];
+          roles: Array<{ teamId: string; role: string }>;
+          problems: string[];
+        };
       };
       const nomail = await report('nomail');
       assert.equal(nomail.email, null);
-      assert.ok(nomail.problems.some((p) => /sent no email: add the "email" scope/.test(p)), nomail.problems.join('; '));
+      assert.ok(
+        nomail.problems.some((p) => /sent no email: add the "email" scope/.test(p)),
+        nomail.problems.join('; '),
+      );
       const erin = await report('erin');
       assert.deepEqual(erin.problems, []);
       assert.deepEqual(erin.groups, ['line3-engineers']);
@@ -153,7 +178,10 @@ for (const dialect of DIALECTS) {
       assert.equal(session.signedIn, true);
       assert.equal(session.user?.email, 'erin@contoso.example');
       assert.equal(session.user?.platformRole, 'user');
-      assert.deepEqual(session.teams?.map((m) => [m.id, m.role]), [[teamId, 'member']]);
+      assert.deepEqual(
+        session.teams?.map((m) => [m.id, m.role]),
+        [[teamId, 'member']],
+      );
       assert.equal(browser.cookie(base, 'fg_sso_state'), undefined, 'the state cookie is spent');
       const created = (await audit('user.created')).filter((e) => JSON.parse(e.details).email === 'erin@contoso.example');
       assert.equal(JSON.parse(created[0]!.details).source, 'sso:Contoso IdP');
@@ -179,7 +207,7 @@ for (const dialect of DIALECTS) {
       assert.equal(unmapped[0]!.targetId, erinId);
     });
 
-    test('the admin group makes a platform admin; the provider\'s MFA satisfies the MFA policy, and without it the platform asks for its own', async () => {
+    test("the admin group makes a platform admin; the provider's MFA satisfies the MFA policy, and without it the platform asks for its own", async () => {
       assert.equal((await admin.patch('/api/platform/settings', { requireMfa: true })).statusCode, 200);
       const olga = new Browser();
       await signIn(olga, 'olga');
@@ -191,12 +219,12 @@ for (const dialect of DIALECTS) {
 
       const erin = new Browser();
       const landed = await signIn(erin, 'erin');
-      assert.equal(landed.url, `${base}/sign-in`, 'sent to enrol in the platform\'s TOTP');
+      assert.equal(landed.url, `${base}/sign-in`, "sent to enrol in the platform's TOTP");
       assert.equal((await sessionOf(erin)).stage, 'enrol');
       assert.equal((await admin.patch('/api/platform/settings', { requireMfa: false })).statusCode, 200);
     });
 
-    test('local passwords are off for the provider\'s domain, but a local platform admin keeps theirs', async () => {
+    test("local passwords are off for the provider's domain, but a local platform admin keeps theirs", async () => {
       const refused = await new Client(t).post('/api/auth/login', { email: 'erin@contoso.example', password: 'whatever she types' });
       assert.equal(refused.statusCode, 401);
       assert.match(refused.json().detail, /Sign in with Contoso IdP/);

@@ -23,12 +23,16 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     role,
   });
 
-  app.get('/api/teams', { config: { access: { kind: 'user', permission: 'teams:list' } }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } }, async (request) => {
-    const { user, token } = requireAuth(request);
-    // A token scoped to teams sees only those: the others are as if they did not exist.
-    const scope = tokenTeamIds(token);
-    return (await teams.teamsOf(user)).filter((t) => !scope || scope.includes(t.id)).map((t) => present(t, t.role));
-  });
+  app.get(
+    '/api/teams',
+    { config: { access: { kind: 'user', permission: 'teams:list' } }, schema: { tags: ['teams'], response: { 200: Type.Array(TeamView) } } },
+    async (request) => {
+      const { user, token } = requireAuth(request);
+      // A token scoped to teams sees only those: the others are as if they did not exist.
+      const scope = tokenTeamIds(token);
+      return (await teams.teamsOf(user)).filter((t) => !scope || scope.includes(t.id)).map((t) => present(t, t.role));
+    },
+  );
 
   app.post(
     '/api/teams',
@@ -42,8 +46,10 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     },
   );
 
-  app.get('/api/teams/:teamId', { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 200: TeamView } } }, async (request) =>
-    present(await teams.requireTeam(request.params.teamId), request.teamRole),
+  app.get(
+    '/api/teams/:teamId',
+    { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 200: TeamView } } },
+    async (request) => present(await teams.requireTeam(request.params.teamId), request.teamRole),
   );
 
   app.patch(
@@ -60,19 +66,30 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
     async (request) => present(await teams.update(request.params.teamId, request.body, request.ctx), request.teamRole),
   );
 
-  app.delete('/api/teams/:teamId', { config: { access: { kind: 'user', permission: 'team:delete', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await teams.remove(request.params.teamId, request.ctx);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/teams/:teamId',
+    { config: { access: { kind: 'user', permission: 'team:delete', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await teams.remove(request.params.teamId, request.ctx);
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.post('/api/teams/:teamId/leave', { config: { access: { kind: 'user', permission: 'team:leave', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await teams.removeMember(request.params.teamId, requireAuth(request).user.id, request.ctx, true);
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/api/teams/:teamId/leave',
+    { config: { access: { kind: 'user', permission: 'team:leave', team: 'teamId' } }, schema: { tags: ['teams'], params: TeamParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await teams.removeMember(request.params.teamId, requireAuth(request).user.id, request.ctx, true);
+      return reply.code(204).send(null);
+    },
+  );
 
   app.get(
     '/api/teams/:teamId/members',
-    { config: { access: { kind: 'user', permission: 'members:read', team: 'teamId' } }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(MemberView) } } },
+    {
+      config: { access: { kind: 'user', permission: 'members:read', team: 'teamId' } },
+      schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(MemberView) } },
+    },
     async (request) => {
       await teams.requireTeam(request.params.teamId);
       return (await teams.members(request.params.teamId)).map((m) => ({
@@ -109,7 +126,10 @@ export function teamsRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/teams/:teamId/invitations',
-    { config: { access: { kind: 'user', permission: 'members:read', team: 'teamId' } }, schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(InvitationView) } } },
+    {
+      config: { access: { kind: 'user', permission: 'members:read', team: 'teamId' } },
+      schema: { tags: ['members'], params: TeamParams, response: { 200: Type.Array(InvitationView) } },
+    },
     async (request) => {
       await teams.requireTeam(request.params.teamId);
       return (await teams.pendingInvitations(request.params.teamId)).map((i) => ({ id: i.id, email: i.email, role: i.role, createdAt: i.created_at, expiresAt: i.expires_at }));

@@ -122,7 +122,11 @@ export function createTeamsService(deps: TeamsDeps) {
       const link = `${publicUrl}/invite/${token}`;
       const mailed = await mailLink(
         mailer,
-        { to: invitation.email, subject: `You are invited to ${team.name} on Flowgate`, text: `${inviter.name} invited you to the team "${team.name}" as ${role}.\n\nAccept within ${INVITATION_DAYS} days: ${link}\n` },
+        {
+          to: invitation.email,
+          subject: `You are invited to ${team.name} on Flowgate`,
+          text: `${inviter.name} invited you to the team "${team.name}" as ${role}.\n\nAccept within ${INVITATION_DAYS} days: ${link}\n`,
+        },
         link,
         log,
       );

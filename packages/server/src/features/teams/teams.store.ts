@@ -2,7 +2,6 @@ import type { TeamRole } from '@flowgate/core';
 import type { Db, Executor } from '../../db/database.ts';
 import type { InvitationsTable, MembershipsTable, TeamsTable } from '../../db/schema.ts';
 
-
 export function createTeamsStore(db: Db) {
   return {
     teamById: (id: string, ex: Executor = db) => ex.selectFrom('teams').selectAll().where('id', '=', id).executeTakeFirst(),
@@ -21,12 +20,7 @@ export function createTeamsStore(db: Db) {
     deleteTeam: (id: string, ex: Executor) => ex.deleteFrom('teams').where('id', '=', id).execute(),
 
     roleOf: async (teamId: string, userId: string, ex: Executor = db): Promise<TeamRole | null> => {
-      const row = await ex
-        .selectFrom('memberships')
-        .select('role')
-        .where('team_id', '=', teamId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
+      const row = await ex.selectFrom('memberships').select('role').where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
       return row?.role ?? null;
     },
     members: (teamId: string) =>
@@ -49,8 +43,7 @@ export function createTeamsStore(db: Db) {
     insertMembership: (m: MembershipsTable, ex: Executor) => ex.insertInto('memberships').values(m).execute(),
     updateRole: (teamId: string, userId: string, role: TeamRole, ex: Executor) =>
       ex.updateTable('memberships').set({ role }).where('team_id', '=', teamId).where('user_id', '=', userId).execute(),
-    deleteMembership: (teamId: string, userId: string, ex: Executor) =>
-      ex.deleteFrom('memberships').where('team_id', '=', teamId).where('user_id', '=', userId).execute(),
+    deleteMembership: (teamId: string, userId: string, ex: Executor) => ex.deleteFrom('memberships').where('team_id', '=', teamId).where('user_id', '=', userId).execute(),
 
     insertInvitation: (inv: InvitationsTable, ex: Executor) => ex.insertInto('invitations').values(inv).execute(),
     pendingInvitations: (teamId: string, now: string) =>
@@ -65,10 +58,8 @@ export function createTeamsStore(db: Db) {
         .execute(),
     invitationById: (teamId: string, id: string, ex: Executor = db) =>
       ex.selectFrom('invitations').selectAll().where('team_id', '=', teamId).where('id', '=', id).executeTakeFirst(),
-    invitationByTokenHash: (tokenHash: string, ex: Executor = db) =>
-      ex.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
-    updateInvitation: (id: string, patch: Partial<InvitationsTable>, ex: Executor) =>
-      ex.updateTable('invitations').set(patch).where('id', '=', id).execute(),
+    invitationByTokenHash: (tokenHash: string, ex: Executor = db) => ex.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
+    updateInvitation: (id: string, patch: Partial<InvitationsTable>, ex: Executor) => ex.updateTable('invitations').set(patch).where('id', '=', id).execute(),
   };
 }
 

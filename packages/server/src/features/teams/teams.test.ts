@@ -20,7 +20,10 @@ for (const dialect of DIALECTS) {
       const session = (await viewer.get('/api/auth/session')).json();
       assert.deepEqual(session.teams, [{ id: teamId, name: 'Packaging line', role: 'viewer' }]);
       const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ email: string; role: string }>;
-      assert.deepEqual(members.map((m) => [m.email, m.role]).sort(), [['admin@plant.example', 'owner'], ['vera@plant.example', 'viewer']]);
+      assert.deepEqual(members.map((m) => [m.email, m.role]).sort(), [
+        ['admin@plant.example', 'owner'],
+        ['vera@plant.example', 'viewer'],
+      ]);
       const events = (await admin.get(`/api/teams/${teamId}/audit`)).json().events.map((e: { event: string }) => e.event);
       assert.ok(events.includes('member.invited') && events.includes('member.joined'));
     });
@@ -71,7 +74,12 @@ for (const dialect of DIALECTS) {
       assert.match(stolen.json().detail, /This invitation is for bea@plant\.example/);
       assert.ok(!((await vic.get('/api/teams')).json() as Array<{ id: string }>).some((x) => x.id === target), 'no membership');
 
-      const events = (await admin.get(`/api/teams/${target}/audit?event=member.joined`)).json().events as Array<{ outcome: string; actorLabel: string; targetId: string; details: string }>;
+      const events = (await admin.get(`/api/teams/${target}/audit?event=member.joined`)).json().events as Array<{
+        outcome: string;
+        actorLabel: string;
+        targetId: string;
+        details: string;
+      }>;
       assert.equal(events.length, 1);
       assert.equal(events[0]!.outcome, 'denied');
       assert.equal(events[0]!.actorLabel, 'vic3@plant.example');
@@ -114,7 +122,9 @@ for (const dialect of DIALECTS) {
       assert.equal(removal.headers['content-type'], 'application/problem+json; charset=utf-8');
       const me = (await member.get('/api/account')).json().user as { id: string; mfaEnrolled: boolean };
       assert.equal(me.mfaEnrolled, true);
-      const refused = ((await admin.get('/api/audit?event=user.mfa.removed')).json().events as Array<{ outcome: string; targetId: string; details: string }>).filter((e) => e.targetId === me.id);
+      const refused = ((await admin.get('/api/audit?event=user.mfa.removed')).json().events as Array<{ outcome: string; targetId: string; details: string }>).filter(
+        (e) => e.targetId === me.id,
+      );
       assert.equal(refused.length, 1);
       assert.equal(refused[0]!.outcome, 'denied');
       assert.deepEqual(JSON.parse(refused[0]!.details), { reason: 'required by policy' });

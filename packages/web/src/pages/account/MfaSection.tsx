@@ -27,8 +27,8 @@ export function MfaSection({ account, onChanged }: { account: Account; onChanged
         {account.user.mfaEnrolled ? (
           <>
             <p>
-              <span className="badge badge-ok">On</span> Sign-in asks for a code from your authenticator app.{' '}
-              {account.recoveryCodesLeft} recovery code{account.recoveryCodesLeft === 1 ? '' : 's'} left.
+              <span className="badge badge-ok">On</span> Sign-in asks for a code from your authenticator app. {account.recoveryCodesLeft} recovery code
+              {account.recoveryCodesLeft === 1 ? '' : 's'} left.
             </p>
             {account.mfaRequired ? (
               <p className="muted">Your platform or a team requires MFA, so it cannot be turned off.</p>
@@ -40,14 +40,7 @@ export function MfaSection({ account, onChanged }: { account: Account; onChanged
                   void removeMfa.run();
                 }}
               >
-                <Field
-                  label="Password to turn MFA off"
-                  type="password"
-                  autoComplete="current-password"
-                  required
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                />
+                <Field label="Password to turn MFA off" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
                 <ProblemNotice problem={removeMfa.error} />
                 <div>
                   <button type="submit" className="danger-outline" disabled={removeMfa.pending}>

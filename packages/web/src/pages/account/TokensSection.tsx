@@ -149,9 +149,7 @@ export function TokensSection() {
                   id={`token-team-${team.id}`}
                   type="checkbox"
                   checked={form.teamIds.includes(team.id)}
-                  onChange={(e) =>
-                    setForm({ ...form, teamIds: e.target.checked ? [...form.teamIds, team.id] : form.teamIds.filter((id) => id !== team.id) })
-                  }
+                  onChange={(e) => setForm({ ...form, teamIds: e.target.checked ? [...form.teamIds, team.id] : form.teamIds.filter((id) => id !== team.id) })}
                 />
                 <label htmlFor={`token-team-${team.id}`}>{team.name}</label>
               </div>

@@ -71,8 +71,8 @@ export function ApplicationPage() {
           <h2 id="delete-application">Delete</h2>
           <div className="row-between">
             <p>
-              Delete the application and its {instances.length === 1 ? 'instance' : `${instances.length} instances`}, with their flows and snapshots. Running instances are
-              stopped first. The audit trail keeps its history.
+              Delete the application and its {instances.length === 1 ? 'instance' : `${instances.length} instances`}, with their flows and snapshots. Running instances are stopped
+              first. The audit trail keeps its history.
             </p>
             <ConfirmButton label="Delete application" question={`Delete ${application.name} for good?`} pending={remove.pending} onConfirm={() => remove.run(application)} />
           </div>
@@ -83,7 +83,17 @@ export function ApplicationPage() {
   );
 }
 
-function InstancesSection({ application, instances, mayWrite, onCreated }: { application: Application; instances: Instance[]; mayWrite: boolean; onCreated: (instance: Instance) => void }) {
+function InstancesSection({
+  application,
+  instances,
+  mayWrite,
+  onCreated,
+}: {
+  application: Application;
+  instances: Instance[];
+  mayWrite: boolean;
+  onCreated: (instance: Instance) => void;
+}) {
   const { api } = useSession();
   const versionId = useId();
   const versions = useResource(() => (mayWrite ? api.get<string[]>('/api/node-red-versions') : Promise.resolve([])), `versions:${mayWrite}`);

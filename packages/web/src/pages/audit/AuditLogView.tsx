@@ -37,12 +37,15 @@ export function AuditLogView({ scope }: { scope: AuditScope }) {
   const pageUrl = base + queryString({ ...query, before: cursor, limit: pageSize });
   const page = useResource(() => api.get<AuditPage>(pageUrl), pageUrl);
 
-  const people = useResource<Person[]>(async () => {
-    if (scope.kind === 'platform') {
-      return (await api.get<User[]>('/api/platform/users')).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
-    }
-    return (await api.get<Member[]>(`/api/teams/${encodeURIComponent(scope.teamId)}/members`)).map((m) => ({ id: m.id, label: `${m.name} <${m.email}>` }));
-  }, scope.kind === 'platform' ? 'platform' : scope.teamId);
+  const people = useResource<Person[]>(
+    async () => {
+      if (scope.kind === 'platform') {
+        return (await api.get<User[]>('/api/platform/users')).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
+      }
+      return (await api.get<Member[]>(`/api/teams/${encodeURIComponent(scope.teamId)}/members`)).map((m) => ({ id: m.id, label: `${m.name} <${m.email}>` }));
+    },
+    scope.kind === 'platform' ? 'platform' : scope.teamId,
+  );
 
   // Admins filter by any team of the platform, not only the ones they belong to.
   const allTeams = useResource<Array<{ id: string; name: string }>>(

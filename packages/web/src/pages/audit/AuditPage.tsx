@@ -24,8 +24,8 @@ export function TeamAuditPage() {
   return (
     <>
       <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${teamId}`}>{teamName}</Link>{' '}
-        <span aria-hidden="true">/</span> <span aria-current="page">Audit trail</span>
+        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${teamId}`}>{teamName}</Link> <span aria-hidden="true">/</span>{' '}
+        <span aria-current="page">Audit trail</span>
       </nav>
       <h1>Audit trail of {teamName}</h1>
       <AuditLogView scope={{ kind: 'team', teamId }} />

@@ -20,8 +20,8 @@ export function VerifyChain() {
       <div role="status" aria-live="polite" className="verify-result">
         {result?.ok && (
           <p className="notice notice-success">
-            <strong>Audit log intact.</strong> {result.events} events and {result.checkpoints} signed checkpoint{result.checkpoints === 1 ? '' : 's'}{' '}
-            verified, up to event #{result.headSeq}.
+            <strong>Audit log intact.</strong> {result.events} events and {result.checkpoints} signed checkpoint{result.checkpoints === 1 ? '' : 's'} verified, up to event #
+            {result.headSeq}.
           </p>
         )}
       </div>
@@ -29,8 +29,8 @@ export function VerifyChain() {
         <div className="notice notice-error" role="alert">
           <p className="notice-title">Audit log broken</p>
           <p>
-            {result.problem ? `At event #${result.problem.seq}: ${result.problem.reason}` : 'The chain does not verify.'} Checked {result.events} events
-            and {result.checkpoints} checkpoints.
+            {result.problem ? `At event #${result.problem.seq}: ${result.problem.reason}` : 'The chain does not verify.'} Checked {result.events} events and {result.checkpoints}{' '}
+            checkpoints.
           </p>
         </div>
       )}

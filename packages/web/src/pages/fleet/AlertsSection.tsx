@@ -13,7 +13,10 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
   const [minutes, setMinutes] = useState(fleet.settings.offlineAlertMinutes === null ? '' : String(fleet.settings.offlineAlertMinutes));
   const [webhook, setWebhook] = useState(fleet.settings.alertWebhookUrl ?? '');
   const save = useAction(async () => {
-    await api.put<FleetSettings>(`/api/teams/${encodeURIComponent(teamId)}/fleet-settings`, { offlineAlertMinutes: minutes ? Number(minutes) : null, alertWebhookUrl: webhook.trim() || null });
+    await api.put<FleetSettings>(`/api/teams/${encodeURIComponent(teamId)}/fleet-settings`, {
+      offlineAlertMinutes: minutes ? Number(minutes) : null,
+      alertWebhookUrl: webhook.trim() || null,
+    });
     onChanged();
   });
 
@@ -24,7 +27,7 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
         <p className="muted">No offline alerts: {mayConfigure ? 'set a threshold below.' : 'a team owner can set a threshold.'}</p>
       ) : (
         <p className="muted">
-          A device offline for {fleet.settings.offlineAlertMinutes} minute(s) raises an alert{fleet.settings.alertWebhookUrl ? ', also sent to the team\'s webhook' : ''}.
+          A device offline for {fleet.settings.offlineAlertMinutes} minute(s) raises an alert{fleet.settings.alertWebhookUrl ? ", also sent to the team's webhook" : ''}.
         </p>
       )}
       {fleet.alerts.length > 0 && (
@@ -48,7 +51,14 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
           <h3 id="alert-settings-title">Alert settings</h3>
           <div className="form-row">
             <Field label="Alert after (minutes offline)" type="number" min={1} max={10080} value={minutes} onChange={(e) => setMinutes(e.target.value)} hint="Empty: no alerts." />
-            <Field label="Webhook URL" type="url" maxLength={2000} value={webhook} onChange={(e) => setWebhook(e.target.value)} hint="Receives a JSON POST when a device goes offline and when it is back." />
+            <Field
+              label="Webhook URL"
+              type="url"
+              maxLength={2000}
+              value={webhook}
+              onChange={(e) => setWebhook(e.target.value)}
+              hint="Receives a JSON POST when a device goes offline and when it is back."
+            />
           </div>
           <ProblemNotice problem={save.error} />
           <div>

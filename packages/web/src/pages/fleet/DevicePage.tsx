@@ -114,7 +114,9 @@ export function DevicePage() {
       {access.allowed('fleet:deploy') && !d.revokedAt && (
         <section aria-labelledby="target-title">
           <h2 id="target-title">Target</h2>
-          <p className="muted">The snapshot this device should run. Its agent fetches it, checks its hash, starts it, and goes back to the last good one if it fails its health check.</p>
+          <p className="muted">
+            The snapshot this device should run. Its agent fetches it, checks its hash, starts it, and goes back to the last good one if it fails its health check.
+          </p>
           <form
             onSubmit={(e) => {
               e.preventDefault();

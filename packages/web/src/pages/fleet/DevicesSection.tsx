@@ -21,7 +21,23 @@ const STATES = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stoppe
  * name), where they are, what they run, their connection; revoking one cuts it off
  * (fleet:provision).
  */
-export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, mayRevoke, onChanged }: { teamId: string; fleet: FleetData; revision: number; loading: boolean; mayWrite: boolean; mayRevoke: boolean; onChanged: () => void }) {
+export function DevicesSection({
+  teamId,
+  fleet,
+  revision,
+  loading,
+  mayWrite,
+  mayRevoke,
+  onChanged,
+}: {
+  teamId: string;
+  fleet: FleetData;
+  revision: number;
+  loading: boolean;
+  mayWrite: boolean;
+  mayRevoke: boolean;
+  onChanged: () => void;
+}) {
   const { api } = useSession();
   const [filter, setFilter] = useState({ siteId: '', groupId: '', state: '', q: '' });
   const [offset, setOffset] = useState(0);
@@ -93,7 +109,11 @@ export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, may
                 <th scope="col">Connection</th>
                 <th scope="col">Last check-in</th>
                 <th scope="col">State</th>
-                {mayRevoke && <th scope="col" className="actions-cell">Actions</th>}
+                {mayRevoke && (
+                  <th scope="col" className="actions-cell">
+                    Actions
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -105,7 +125,12 @@ export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, may
                   </th>
                   <td>
                     {mayWrite && !device.revokedAt ? (
-                      <select aria-label={`Site of ${device.name}`} value={device.siteId} disabled={move.pending} onChange={(e) => void move.run(device, { siteId: e.target.value })}>
+                      <select
+                        aria-label={`Site of ${device.name}`}
+                        value={device.siteId}
+                        disabled={move.pending}
+                        onChange={(e) => void move.run(device, { siteId: e.target.value })}
+                      >
                         <NamedOptions items={fleet.sites} />
                       </select>
                     ) : (
@@ -114,7 +139,12 @@ export function DevicesSection({ teamId, fleet, revision, loading, mayWrite, may
                   </td>
                   <td>
                     {mayWrite && !device.revokedAt ? (
-                      <select aria-label={`Group of ${device.name}`} value={device.groupId ?? ''} disabled={move.pending} onChange={(e) => void move.run(device, { groupId: e.target.value || null })}>
+                      <select
+                        aria-label={`Group of ${device.name}`}
+                        value={device.groupId ?? ''}
+                        disabled={move.pending}
+                        onChange={(e) => void move.run(device, { groupId: e.target.value || null })}
+                      >
                         <option value="">None</option>
                         <NamedOptions items={fleet.groups} />
                       </select>

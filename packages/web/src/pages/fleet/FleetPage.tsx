@@ -27,22 +27,34 @@ export function FleetPage() {
   return (
     <>
       <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${teamId}`}>{access.teamName ?? 'Team'}</Link>{' '}
-        <span aria-hidden="true">/</span> <span aria-current="page">Fleet</span>
+        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${teamId}`}>{access.teamName ?? 'Team'}</Link> <span aria-hidden="true">/</span>{' '}
+        <span aria-current="page">Fleet</span>
       </nav>
       <div className="page-head">
         <h1>Fleet</h1>
         {access.role && <span className={`badge badge-role-${access.role}`}>you: {access.role}</span>}
       </div>
-      <p className="muted">
-        The plants where this team's edge devices run, the groups that get the same application and rollouts, and the tokens that let a new device join.
-      </p>
+      <p className="muted">The plants where this team's edge devices run, the groups that get the same application and rollouts, and the tokens that let a new device join.</p>
       {fleet.loading && !fleet.data && <Loading what="the fleet" />}
       <ProblemNotice problem={fleet.error} />
       {fleet.data && (
         <>
-          <AlertsSection key={`${fleet.data.settings.offlineAlertMinutes}:${fleet.data.settings.alertWebhookUrl}`} teamId={teamId} fleet={fleet.data} mayConfigure={access.allowed('fleet:provision')} onChanged={reload} />
-          <DevicesSection teamId={teamId} fleet={fleet.data} revision={revision} loading={fleet.loading} mayWrite={access.allowed('fleet:write')} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
+          <AlertsSection
+            key={`${fleet.data.settings.offlineAlertMinutes}:${fleet.data.settings.alertWebhookUrl}`}
+            teamId={teamId}
+            fleet={fleet.data}
+            mayConfigure={access.allowed('fleet:provision')}
+            onChanged={reload}
+          />
+          <DevicesSection
+            teamId={teamId}
+            fleet={fleet.data}
+            revision={revision}
+            loading={fleet.loading}
+            mayWrite={access.allowed('fleet:write')}
+            mayRevoke={access.allowed('fleet:provision')}
+            onChanged={reload}
+          />
           <RolloutsSection teamId={teamId} fleet={fleet.data} mayDeploy={access.allowed('fleet:deploy')} />
           <SitesSection teamId={teamId} sites={fleet.data.sites} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
           <GroupsSection teamId={teamId} groups={fleet.data.groups} mayWrite={access.allowed('fleet:write')} mayDeploy={access.allowed('fleet:deploy')} onChanged={reload} />

@@ -13,7 +13,19 @@ import type { DeviceGroup } from '../../types.ts';
  * The team's device groups with what each runs, a form for a new one and delete
  * (fleet:write), and a group's target set for all its devices at once (fleet:deploy).
  */
-export function GroupsSection({ teamId, groups, mayWrite, mayDeploy, onChanged }: { teamId: string; groups: DeviceGroup[]; mayWrite: boolean; mayDeploy: boolean; onChanged: () => void }) {
+export function GroupsSection({
+  teamId,
+  groups,
+  mayWrite,
+  mayDeploy,
+  onChanged,
+}: {
+  teamId: string;
+  groups: DeviceGroup[];
+  mayWrite: boolean;
+  mayDeploy: boolean;
+  onChanged: () => void;
+}) {
   const { api } = useSession();
   const base = `/api/teams/${encodeURIComponent(teamId)}/device-groups`;
   const [name, setName] = useState('');
@@ -49,7 +61,11 @@ export function GroupsSection({ teamId, groups, mayWrite, mayDeploy, onChanged }
                 <th scope="col">Group</th>
                 <th scope="col">Description</th>
                 <th scope="col">Runs</th>
-                {mayWrite && <th scope="col" className="actions-cell">Actions</th>}
+                {mayWrite && (
+                  <th scope="col" className="actions-cell">
+                    Actions
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -62,7 +78,13 @@ export function GroupsSection({ teamId, groups, mayWrite, mayDeploy, onChanged }
                   </td>
                   {mayWrite && (
                     <td className="actions-cell">
-                      <ConfirmButton label="Delete" accessibleName={`Delete group ${group.name}`} question={`Delete ${group.name}?`} pending={remove.pending} onConfirm={() => remove.run(group)} />
+                      <ConfirmButton
+                        label="Delete"
+                        accessibleName={`Delete group ${group.name}`}
+                        question={`Delete ${group.name}?`}
+                        pending={remove.pending}
+                        onConfirm={() => remove.run(group)}
+                      />
                     </td>
                   )}
                 </tr>
@@ -82,7 +104,9 @@ export function GroupsSection({ teamId, groups, mayWrite, mayDeploy, onChanged }
           }}
         >
           <h3 id="group-target-title">Set a group's target</h3>
-          <p className="muted small">Every device of the group gets it at once, without waves, and a device that joins later gets it too. For waves with health checks, start a rollout instead.</p>
+          <p className="muted small">
+            Every device of the group gets it at once, without waves, and a device that joins later gets it too. For waves with health checks, start a rollout instead.
+          </p>
           <div className="field">
             <label htmlFor="group-target-group">Group</label>
             <select id="group-target-group" value={targetGroupId} onChange={(e) => setTargetGroupId(e.target.value)} required>
@@ -115,7 +139,14 @@ export function GroupsSection({ teamId, groups, mayWrite, mayDeploy, onChanged }
         >
           <h3 id="create-group-title">Add a device group</h3>
           <div className="form-row">
-            <Field label="Group name" required maxLength={120} value={name} onChange={(e) => setName(e.target.value)} hint="Devices that get the same application, e.g. Line 3 edge." />
+            <Field
+              label="Group name"
+              required
+              maxLength={120}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              hint="Devices that get the same application, e.g. Line 3 edge."
+            />
             <Field label="Group description" maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />
           </div>
           <ProblemNotice problem={create.error} />

@@ -46,7 +46,11 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
                 <th scope="col">Application</th>
                 <th scope="col">State</th>
                 <th scope="col">Expires</th>
-                {mayProvision && <th scope="col" className="actions-cell">Actions</th>}
+                {mayProvision && (
+                  <th scope="col" className="actions-cell">
+                    Actions
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -175,7 +179,13 @@ function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: FleetDa
         </div>
       </div>
       <div className="form-row">
-        <Field label="Token description" maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} hint="Who or what it is for, e.g. Commissioning line 3." />
+        <Field
+          label="Token description"
+          maxLength={2000}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          hint="Who or what it is for, e.g. Commissioning line 3."
+        />
         <div className="field">
           <label htmlFor={ids.expiry}>Expires after</label>
           <select id={ids.expiry} value={hours} onChange={(e) => setHours(Number(e.target.value))}>

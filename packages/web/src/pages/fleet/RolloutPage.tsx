@@ -30,10 +30,13 @@ export function RolloutPage() {
     `${rolloutId}:${filter}:${offset}`,
   );
   const live = detail.data && detail.data.rollout.state !== 'completed' && detail.data.rollout.state !== 'aborted';
-  useInterval(() => {
-    detail.reload();
-    devices.reload();
-  }, live ? POLL_MS : null);
+  useInterval(
+    () => {
+      detail.reload();
+      devices.reload();
+    },
+    live ? POLL_MS : null,
+  );
   const act = useAction(async (action: 'pause' | 'resume' | 'abort') => {
     const rollout = await api.post<Rollout>(`/api/rollouts/${encodeURIComponent(rolloutId)}/${action}`);
     detail.setData((d) => (d ? { ...d, rollout } : d));
@@ -60,8 +63,9 @@ export function RolloutPage() {
         </span>
       </div>
       <p>
-        Snapshot <span className="mono">{rollout.snapshotHash.slice(0, 12)}</span> · wave <strong data-testid="rollout-wave">{rollout.currentWave}</strong> of {rollout.waveCount} ({rollout.waveSize} devices each) · healthy after{' '}
-        {rollout.healthSeconds} s · halts after {rollout.maxFailures} failure(s) · started {formatDateTime(rollout.createdAt)} by {rollout.createdBy ?? 'unknown'}
+        Snapshot <span className="mono">{rollout.snapshotHash.slice(0, 12)}</span> · wave <strong data-testid="rollout-wave">{rollout.currentWave}</strong> of {rollout.waveCount} (
+        {rollout.waveSize} devices each) · healthy after {rollout.healthSeconds} s · halts after {rollout.maxFailures} failure(s) · started {formatDateTime(rollout.createdAt)} by{' '}
+        {rollout.createdBy ?? 'unknown'}
       </p>
       {rollout.detail && <p className={`notice${rollout.state === 'halted' ? ' notice-error' : ''}`}>{rollout.detail}</p>}
       <RolloutProgress detail={detail.data} sites={sites} />

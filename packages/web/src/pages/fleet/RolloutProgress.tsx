@@ -14,7 +14,11 @@ const COLOUR: Record<RolloutDeviceState, string> = {
 type Counts = Partial<Record<RolloutDeviceState, number>>;
 
 function describe(counts: Counts): string {
-  return ROLLOUT_DEVICE_STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(', ') || 'no devices';
+  return (
+    ROLLOUT_DEVICE_STATES.filter((s) => counts[s])
+      .map((s) => `${counts[s]} ${s}`)
+      .join(', ') || 'no devices'
+  );
 }
 
 /** One stacked bar: each state's share of the devices, drawn in proportion, labelled for a screen reader. */

@@ -33,7 +33,9 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
   return (
     <section aria-labelledby="rollouts-title">
       <h2 id="rollouts-title">Rollouts</h2>
-      {fleet.rollouts.length === 0 && <p className="muted">No rollouts yet. A rollout puts a snapshot on a device group in waves, each waiting for the one before to be healthy.</p>}
+      {fleet.rollouts.length === 0 && (
+        <p className="muted">No rollouts yet. A rollout puts a snapshot on a device group in waves, each waiting for the one before to be healthy.</p>
+      )}
       {fleet.rollouts.length > 0 && (
         <div className="table-wrap">
           <table>
@@ -86,8 +88,25 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
           <SnapshotPicker teamId={teamId} idPrefix="rollout" onChange={onPick} />
           <div className="form-row">
             <Field label="Devices per wave (%)" type="number" min={1} max={100} required value={batchPercent} onChange={(e) => setBatchPercent(e.target.value)} />
-            <Field label="Failures allowed" type="number" min={0} required value={maxFailures} onChange={(e) => setMaxFailures(e.target.value)} hint="It halts when more devices than this have failed." />
-            <Field label="Healthy after (s)" type="number" min={0} max={3600} required value={healthSeconds} onChange={(e) => setHealthSeconds(e.target.value)} hint="How long a device must run it before the next wave." />
+            <Field
+              label="Failures allowed"
+              type="number"
+              min={0}
+              required
+              value={maxFailures}
+              onChange={(e) => setMaxFailures(e.target.value)}
+              hint="It halts when more devices than this have failed."
+            />
+            <Field
+              label="Healthy after (s)"
+              type="number"
+              min={0}
+              max={3600}
+              required
+              value={healthSeconds}
+              onChange={(e) => setHealthSeconds(e.target.value)}
+              hint="How long a device must run it before the next wave."
+            />
           </div>
           <ProblemNotice problem={start.error} />
           <div>

@@ -39,7 +39,11 @@ export function SitesSection({ teamId, sites, mayWrite, onChanged }: { teamId: s
                 <th scope="col">Site</th>
                 <th scope="col">Location</th>
                 <th scope="col">Time zone</th>
-                {mayWrite && <th scope="col" className="actions-cell">Actions</th>}
+                {mayWrite && (
+                  <th scope="col" className="actions-cell">
+                    Actions
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -50,7 +54,13 @@ export function SitesSection({ teamId, sites, mayWrite, onChanged }: { teamId: s
                   <td className="mono small">{site.timeZone}</td>
                   {mayWrite && (
                     <td className="actions-cell">
-                      <ConfirmButton label="Delete" accessibleName={`Delete site ${site.name}`} question={`Delete ${site.name}?`} pending={remove.pending} onConfirm={() => remove.run(site)} />
+                      <ConfirmButton
+                        label="Delete"
+                        accessibleName={`Delete site ${site.name}`}
+                        question={`Delete ${site.name}?`}
+                        pending={remove.pending}
+                        onConfirm={() => remove.run(site)}
+                      />
                     </td>
                   )}
                 </tr>

@@ -161,8 +161,9 @@ export function DiffPage() {
     <div className="diff-page">
       <nav aria-label="Breadcrumb" className="breadcrumb">
         <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> {inst && <Link to={`/teams/${inst.teamId}`}>{access.teamName ?? 'Team'}</Link>}{' '}
-        <span aria-hidden="true">/</span> {inst && <Link to={`/applications/${inst.applicationId}`}>{application.data?.application.name ?? 'Application'}</Link>} <span aria-hidden="true">/</span>{' '}
-        <Link to={`/instances/${instanceId}`}>{inst?.name ?? 'Instance'}</Link> <span aria-hidden="true">/</span> <span aria-current="page">Changes</span>
+        <span aria-hidden="true">/</span> {inst && <Link to={`/applications/${inst.applicationId}`}>{application.data?.application.name ?? 'Application'}</Link>}{' '}
+        <span aria-hidden="true">/</span> <Link to={`/instances/${instanceId}`}>{inst?.name ?? 'Instance'}</Link> <span aria-hidden="true">/</span>{' '}
+        <span aria-current="page">Changes</span>
       </nav>
       <div className="page-head">
         <h1>Change review{inst ? `: ${inst.name}` : ''}</h1>

@@ -45,7 +45,9 @@ export function EnvSection({ instanceId, mayWrite }: { instanceId: string; mayWr
   return (
     <section aria-labelledby="env-title">
       <h2 id="env-title">Environment variables</h2>
-      <p className="muted">Flows read them as <code>$(NAME)</code> in node properties or <code>env.get("NAME")</code> in function nodes. Secret values are stored encrypted and never shown again.</p>
+      <p className="muted">
+        Flows read them as <code>$(NAME)</code> in node properties or <code>env.get("NAME")</code> in function nodes. Secret values are stored encrypted and never shown again.
+      </p>
       {env.loading && !env.data && <Loading what="environment variables" />}
       <ProblemNotice problem={env.error} />
       {env.data && (
@@ -98,7 +100,12 @@ export function EnvSection({ instanceId, mayWrite }: { instanceId: string; mayWr
                             <span className="secret-set">
                               <span aria-label="secret value set">••• set</span>
                               {mayWrite && (
-                                <button type="button" className="link-button" aria-label={`Replace the value of ${row.name}`} onClick={() => update(row.key, { kept: false, value: '' })}>
+                                <button
+                                  type="button"
+                                  className="link-button"
+                                  aria-label={`Replace the value of ${row.name}`}
+                                  onClick={() => update(row.key, { kept: false, value: '' })}
+                                >
                                   Replace
                                 </button>
                               )}

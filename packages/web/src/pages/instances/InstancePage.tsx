@@ -70,9 +70,8 @@ export function InstancePage() {
   return (
     <>
       <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${data.teamId}`}>{access.teamName ?? 'Team'}</Link>{' '}
-        <span aria-hidden="true">/</span> <Link to={`/applications/${data.applicationId}`}>{app?.name ?? 'Application'}</Link> <span aria-hidden="true">/</span>{' '}
-        <span aria-current="page">{data.name}</span>
+        <Link to="/teams">Teams</Link> <span aria-hidden="true">/</span> <Link to={`/teams/${data.teamId}`}>{access.teamName ?? 'Team'}</Link> <span aria-hidden="true">/</span>{' '}
+        <Link to={`/applications/${data.applicationId}`}>{app?.name ?? 'Application'}</Link> <span aria-hidden="true">/</span> <span aria-current="page">{data.name}</span>
       </nav>
       <div className="page-head">
         <h1>{data.name}</h1>

@@ -23,8 +23,11 @@ export function NodeRedVersionSection({ instance, mayWrite, onChanged }: { insta
       <h2 id="node-red-version-title">Node-RED version</h2>
       <div className="card stack">
         <p>
-          This instance runs Node-RED <strong className="mono" data-testid="node-red-version">{instance.nodeRedVersion}</strong>. Changing it starts the same flows
-          again on the other version; deploying or rolling back a snapshot does not change it.
+          This instance runs Node-RED{' '}
+          <strong className="mono" data-testid="node-red-version">
+            {instance.nodeRedVersion}
+          </strong>
+          . Changing it starts the same flows again on the other version; deploying or rolling back a snapshot does not change it.
         </p>
         {mayWrite && others.length === 0 && versions.data && <p className="muted small">No other version is offered on this platform.</p>}
         {mayWrite && others.length > 0 && (

@@ -178,7 +178,15 @@ function RuntimeSection({ modules, settings, env, hasCredentials }: { modules: S
                     <th scope="row" className="mono">
                       {v.name}
                     </th>
-                    <td>{v.secret ? <span className="muted">secret, value not stored</span> : v.value ? <code className="env-shown">{v.value}</code> : <span className="muted">(empty)</span>}</td>
+                    <td>
+                      {v.secret ? (
+                        <span className="muted">secret, value not stored</span>
+                      ) : v.value ? (
+                        <code className="env-shown">{v.value}</code>
+                      ) : (
+                        <span className="muted">(empty)</span>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -307,7 +315,8 @@ export function SnapshotPage() {
           <dd>
             {snapshot.nodeCount}{' '}
             <span className="muted">
-              ({plural(contents.tabs.length, 'flow')}, {plural(contents.subflows.length, 'subflow')}, {plural(contents.config.length, 'configuration node')}, {contents.flowNodes} on the flows)
+              ({plural(contents.tabs.length, 'flow')}, {plural(contents.subflows.length, 'subflow')}, {plural(contents.config.length, 'configuration node')}, {contents.flowNodes}{' '}
+              on the flows)
             </span>
           </dd>
           <dt>Instance</dt>

@@ -113,7 +113,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                           />
                         </td>
                         <th scope="row" className="snapshot-name">
-                          <Link to={`/snapshots/${snapshot.id}`}>{snapshot.name}</Link> <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
+                          <Link to={`/snapshots/${snapshot.id}`}>{snapshot.name}</Link>{' '}
+                          <span className={`badge kind-${snapshot.kind}`}>{KIND_LABEL[snapshot.kind] ?? snapshot.kind}</span>
                           {snapshot.description && <span className="muted small block">{snapshot.description}</span>}
                         </th>
                         <td className="small">
@@ -128,7 +129,8 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         <td className="small">{snapshot.nodeCount}</td>
                         <td>
                           {/* A stopped or crashed instance still names what it ran last: say so, not "running". */}
-                          {isRunning && (instance.status === 'running' ? <span className="badge badge-ok">running</span> : <span className="badge">last run ({instance.status})</span>)}
+                          {isRunning &&
+                            (instance.status === 'running' ? <span className="badge badge-ok">running</span> : <span className="badge">last run ({instance.status})</span>)}
                           {isTarget && !isRunning && <span className="badge badge-warn">deploying</span>}
                           {!isRunning && snapshot.lastRanAt && (
                             <span className="muted small block">
@@ -156,7 +158,12 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                               </Link>
                             )}
                             {snapshot.allowed?.export && (
-                              <button type="button" aria-expanded={exporting === snapshot.id} aria-label={`Export ${rowName}`} onClick={() => setExporting(exporting === snapshot.id ? null : snapshot.id)}>
+                              <button
+                                type="button"
+                                aria-expanded={exporting === snapshot.id}
+                                aria-label={`Export ${rowName}`}
+                                onClick={() => setExporting(exporting === snapshot.id ? null : snapshot.id)}
+                              >
                                 Export
                               </button>
                             )}
@@ -244,7 +251,12 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
       try {
         flows = JSON.parse(await flowsFile.text());
       } catch {
-        throw new ProblemError({ type: 'about:blank', title: 'Not a flows file', status: 0, detail: `${flowsFile.name} is not JSON: choose the flows.json of a Node-RED, or flows it exported.` });
+        throw new ProblemError({
+          type: 'about:blank',
+          title: 'Not a flows file',
+          status: 0,
+          detail: `${flowsFile.name} is not JSON: choose the flows.json of a Node-RED, or flows it exported.`,
+        });
       }
     }
     onTaken(await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots`, { name, description, ...(source === 'file' ? { flows } : {}) }));
@@ -290,7 +302,11 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
       </div>
       <ProblemNotice problem={take.error} />
       <div>
-        <button type="submit" disabled={take.pending || !ready} title={ready ? undefined : source === 'file' ? 'Choose a flows file.' : 'Nothing runs yet: deploy flows first, or take one from a flows file.'}>
+        <button
+          type="submit"
+          disabled={take.pending || !ready}
+          title={ready ? undefined : source === 'file' ? 'Choose a flows file.' : 'Nothing runs yet: deploy flows first, or take one from a flows file.'}
+        >
           Take snapshot
         </button>
       </div>
@@ -312,7 +328,12 @@ function ImportForm({ instance, onImported }: { instance: Instance; onImported: 
     try {
       parsed = JSON.parse(await file.text());
     } catch {
-      throw new ProblemError({ type: 'about:blank', title: 'Not a snapshot file', status: 0, detail: `${file.name} is not JSON: choose a .flowgate.json file exported from Flowgate.` });
+      throw new ProblemError({
+        type: 'about:blank',
+        title: 'Not a snapshot file',
+        status: 0,
+        detail: `${file.name} is not JSON: choose a .flowgate.json file exported from Flowgate.`,
+      });
     }
     const created = await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots/import`, { secret, file: parsed });
     onImported(created);
@@ -336,15 +357,7 @@ function ImportForm({ instance, onImported }: { instance: Instance; onImported: 
         <label htmlFor={fileId}>Snapshot file</label>
         <input key={inputKey} id={fileId} type="file" accept=".json,application/json" required onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
       </div>
-      <Field
-        label="Secret used at export"
-        type="password"
-        autoComplete="off"
-        required
-        minLength={SECRET_MIN}
-        value={secret}
-        onChange={(e) => setSecret(e.target.value)}
-      />
+      <Field label="Secret used at export" type="password" autoComplete="off" required minLength={SECRET_MIN} value={secret} onChange={(e) => setSecret(e.target.value)} />
       <ProblemNotice problem={run.error} />
       <div className="toolbar">
         <button type="submit" disabled={run.pending || !file || secret.length < SECRET_MIN}>

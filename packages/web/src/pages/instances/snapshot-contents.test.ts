@@ -57,7 +57,10 @@ test('labels nodes by name, or by what they show in the editor; subflow instance
 test('opens every flow of a small snapshot, only the small flows of a big one', () => {
   const small = snapshotContents(flows);
   assert.ok(openByDefault(small.tabs[0]!, small));
-  const big: FlowNode[] = [{ id: 'a', type: 'tab', label: 'Big' }, { id: 'b', type: 'tab', label: 'Small' }];
+  const big: FlowNode[] = [
+    { id: 'a', type: 'tab', label: 'Big' },
+    { id: 'b', type: 'tab', label: 'Small' },
+  ];
   for (let i = 0; i < 200; i++) big.push({ id: `a${i}`, type: 'inject', z: 'a' });
   big.push({ id: 'b1', type: 'debug', z: 'b' });
   const c = snapshotContents(big);

@@ -51,14 +51,31 @@ export function ApplicationSettingsSection({ teamId }: { teamId: string }) {
           <div className="grid-2">
             <div className="field">
               <label htmlFor={`${id}-allow`}>Palette allow list</label>
-              <textarea id={`${id}-allow`} className="mono" rows={5} value={allow} onChange={(e) => setAllow(e.target.value)} aria-describedby={`${id}-allow-hint`} spellCheck={false} />
+              <textarea
+                id={`${id}-allow`}
+                className="mono"
+                rows={5}
+                value={allow}
+                onChange={(e) => setAllow(e.target.value)}
+                aria-describedby={`${id}-allow-hint`}
+                spellCheck={false}
+              />
               <p className="hint" id={`${id}-allow-hint`}>
-                npm package names or patterns, one a line (e.g. <code>node-red-contrib-modbus</code>, <code>@flowfuse/*</code>). Empty: any package; otherwise only these. Held to by the editor's palette and by every snapshot deployed.
+                npm package names or patterns, one a line (e.g. <code>node-red-contrib-modbus</code>, <code>@flowfuse/*</code>). Empty: any package; otherwise only these. Held to
+                by the editor's palette and by every snapshot deployed.
               </p>
             </div>
             <div className="field">
               <label htmlFor={`${id}-deny`}>Palette deny list</label>
-              <textarea id={`${id}-deny`} className="mono" rows={5} value={deny} onChange={(e) => setDeny(e.target.value)} aria-describedby={`${id}-deny-hint`} spellCheck={false} />
+              <textarea
+                id={`${id}-deny`}
+                className="mono"
+                rows={5}
+                value={deny}
+                onChange={(e) => setDeny(e.target.value)}
+                aria-describedby={`${id}-deny-hint`}
+                spellCheck={false}
+              />
               <p className="hint" id={`${id}-deny-hint`}>
                 Taken out of what is allowed. Where a line of each list matches, the more specific one wins. One a line.
               </p>
@@ -66,7 +83,16 @@ export function ApplicationSettingsSection({ teamId }: { teamId: string }) {
           </div>
           <div className="field field-narrow">
             <label htmlFor={`${id}-retention`}>Automatic snapshots kept per instance</label>
-            <input id={`${id}-retention`} type="number" min={1} max={10000} required value={retention} onChange={(e) => setRetention(e.target.value)} aria-describedby={`${id}-retention-hint`} />
+            <input
+              id={`${id}-retention`}
+              type="number"
+              min={1}
+              max={10000}
+              required
+              value={retention}
+              onChange={(e) => setRetention(e.target.value)}
+              aria-describedby={`${id}-retention-hint`}
+            />
             <p className="hint" id={`${id}-retention-hint`}>
               Each deploy from the editor takes one; older ones are removed beyond this number. Manual and imported snapshots are always kept.
             </p>

@@ -26,9 +26,7 @@ export function ApplicationsSection({ teamId, mayWrite }: { teamId: string; mayW
       <h2 id="applications-title">Applications</h2>
       {applications.loading && !applications.data && <Loading what="applications" />}
       <ProblemNotice problem={applications.error} />
-      {applications.data && applications.data.length === 0 && (
-        <p className="muted">{mayWrite ? 'No applications yet. Create the first one below.' : 'No applications yet.'}</p>
-      )}
+      {applications.data && applications.data.length === 0 && <p className="muted">{mayWrite ? 'No applications yet. Create the first one below.' : 'No applications yet.'}</p>}
       {applications.data && applications.data.length > 0 && (
         <div className="table-wrap">
           <table>
@@ -66,7 +64,14 @@ export function ApplicationsSection({ teamId, mayWrite }: { teamId: string; mayW
           <Field label="Application name" required maxLength={120} value={name} onChange={(e) => setName(e.target.value)} />
           <div className="field">
             <label htmlFor={descriptionId}>Description</label>
-            <textarea id={descriptionId} rows={2} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} aria-describedby={`${descriptionId}-hint`} />
+            <textarea
+              id={descriptionId}
+              rows={2}
+              maxLength={2000}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+              aria-describedby={`${descriptionId}-hint`}
+            />
             <p className="hint" id={`${descriptionId}-hint`}>
               Optional: what it does and where it runs.
             </p>

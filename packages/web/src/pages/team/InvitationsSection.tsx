@@ -114,8 +114,8 @@ export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: str
           {created && created.link && (
             <div className="notice notice-success">
               <p>
-                Invitation created for <strong>{created.invitation.email}</strong> as {created.invitation.role}. No mail server is set up, so
-                send them this link yourself. It is shown only now and works once, for 7 days.
+                Invitation created for <strong>{created.invitation.email}</strong> as {created.invitation.role}. No mail server is set up, so send them this link yourself. It is
+                shown only now and works once, for 7 days.
               </p>
               <CopyField label="Invitation link" value={created.link} />
             </div>
