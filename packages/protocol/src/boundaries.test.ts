@@ -15,7 +15,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 describe('workspace boundaries', () => {
   test('eslint refuses the platform importing the agent and the reverse; the protocol is allowed to both', async () => {
-    const eslint = new ESLint({ cwd: root });
+    // The files linted are made up: no tsconfig holds them, so the type-aware rules are off here.
+    const eslint = new ESLint({
+      cwd: root,
+      overrideConfig: {
+        languageOptions: { parserOptions: { projectService: false } },
+        rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-misused-promises': 'off' },
+      },
+    });
     const refusals = async (file: string, code: string) =>
       (await eslint.lintText(code, { filePath: path.join(root, file) }))[0]!.messages.filter((m) => m.ruleId === 'no-restricted-imports').length;
     assert.equal(await refusals('packages/server/src/features/x.ts', "import { TunnelSession } from '@flowgate/agent/tunnel';\nexport { TunnelSession };\n"), 1);
