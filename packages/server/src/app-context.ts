@@ -25,6 +25,7 @@ import type { AuditStore } from './features/audit/audit.store.ts';
 import type { IdentityService } from './features/identity/identity.service.ts';
 import type { SettingsStore } from './features/platform/settings.store.ts';
 import type { PlatformService } from './features/platform/platform.service.ts';
+import type { TeamSettingsService } from './features/applications/team-settings.service.ts';
 import type { IdentityStore } from './features/identity/identity.store.ts';
 import type { TeamsService } from './features/teams/teams.service.ts';
 import type { TeamsStore } from './features/teams/teams.store.ts';
@@ -63,6 +64,7 @@ export interface AppContext {
   applicationsStore: ApplicationsStore;
   applications: ApplicationsService;
   snapshots: SnapshotsService;
+  teamSettings: TeamSettingsService;
   runtime: InstanceRuntime;
   fleet: FleetService;
   deployments: DeploymentsService;

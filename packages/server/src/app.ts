@@ -22,6 +22,7 @@ import { createApplicationsService } from './features/applications/applications.
 import { createApplicationsStore } from './features/applications/applications.store.ts';
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
+import { createTeamSettingsService } from './features/applications/team-settings.service.ts';
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
@@ -151,6 +152,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock, nodeRedDir: config.nodeRedDir });
   const snapshotsStore = createSnapshotsStore(database.db);
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
+  const teamSettings = createTeamSettingsService({ applicationsStore, applications, snapshots, teams, runtime, auditLog, clock });
   const fleetStore = createFleetStore(database.db);
   const deploymentsStore = createDeploymentsStore(database.db);
   const fleet = createFleetService({ store: fleetStore, rollouts: deploymentsStore, applicationsStore, auditLog, secrets, clock });
@@ -244,6 +246,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     applicationsStore,
     applications,
     snapshots,
+    teamSettings,
     runtime,
     fleet,
     deployments,

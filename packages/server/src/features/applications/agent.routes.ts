@@ -13,7 +13,7 @@ import { recordEditorEvents } from './editor-events.ts';
  * same protocol under /api/fleet/v1 (device-protocol.routes.ts). Every route is `agent: true`: the caller is an
  * instance's agent with its own token, and sees only its own instance.
  */
-export function agentRoutes(app: TypedApp, c: AppContext): void {
+export function agentRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 'auditLog' | 'identityStore' | 'runtime' | 'snapshots'>): void {
   const { applications, snapshots, runtime, auditLog, identityStore } = c;
   const agentOf = (request: { agent: InstancesTable | null }): InstancesTable => {
     if (!request.agent) throw new UnauthenticatedError('Agent token required.');

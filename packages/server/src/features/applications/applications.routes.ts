@@ -2,9 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { ENV_NAME_PATTERN } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { ApplicationsTable, InstancesTable } from '../../db/schema.ts';
-import { ValidationError } from '../../http/errors.ts';
 import { EpochMillis, Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
-import { DEFAULT_AUTO_SNAPSHOT_RETENTION } from './applications.service.ts';
 
 const ApplicationParams = Type.Object({ applicationId: Id });
 export const InstanceParams = Type.Object({ instanceId: Id });
@@ -36,9 +34,7 @@ const InstanceView = Type.Object({
 // Environment variable names as Node-RED and shells accept them.
 const EnvName = Type.String({ minLength: 1, maxLength: 128, pattern: ENV_NAME_PATTERN });
 const EnvVar = Type.Object({ name: EnvName, value: Type.Optional(Type.String({ maxLength: 16_384 })), secret: Type.Boolean() }, { additionalProperties: false });
-/** An npm package name, or a pattern of them with `*` (Node-RED's palette allow and deny lists). */
-const NPM_PATTERN = /^(@[a-z0-9~*][a-z0-9-._~*]*\/)?[a-z0-9~*][a-z0-9-._~*]*$/;
-// Checked in the handler, not the schema: a refused list is audited.
+// The names are checked by the service (team-settings.service.ts), not the schema: a refused list is audited.
 const PaletteList = Type.Array(Type.String({ maxLength: 214 }), { maxItems: 500 });
 const TeamSettingsView = Type.Object({ paletteAllow: Type.Array(Type.String()), paletteDeny: Type.Array(Type.String()), autoSnapshotRetention: Type.Integer() });
 
@@ -65,8 +61,8 @@ export function presentInstance(i: InstancesTable) {
   };
 }
 
-export function applicationsRoutes(app: TypedApp, c: AppContext): void {
-  const { applications, applicationsStore, runtime, auditLog, clock } = c;
+export function applicationsRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 'runtime' | 'teams' | 'teamSettings'>): void {
+  const { applications, runtime } = c;
 
   app.get(
     '/api/node-red-versions',
@@ -277,11 +273,7 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
   app.get(
     '/api/teams/:teamId/application-settings',
     { config: { access: { kind: 'user', permission: 'team:read', team: 'teamId' } }, schema: { tags: ['applications'], params: TeamParams, response: { 200: TeamSettingsView } } },
-    async (request) => {
-      const s = await applicationsStore.teamSettings(request.params.teamId);
-      const palette = await applications.palette(request.params.teamId);
-      return { paletteAllow: palette.allow, paletteDeny: palette.deny, autoSnapshotRetention: s?.auto_snapshot_retention ?? DEFAULT_AUTO_SNAPSHOT_RETENTION };
-    },
+    async (request) => c.teamSettings.get(request.params.teamId),
   );
 
   app.put(
@@ -298,50 +290,6 @@ export function applicationsRoutes(app: TypedApp, c: AppContext): void {
         response: { 200: TeamSettingsView },
       },
     },
-    async (request) => {
-      const teamId = request.params.teamId;
-      await c.teams.requireTeam(teamId);
-      const body = request.body;
-      const invalid = [...body.paletteAllow, ...body.paletteDeny].filter((name) => !NPM_PATTERN.test(name));
-      if (invalid.length) {
-        throw new ValidationError(
-          `Not npm package names (or patterns of them with *): ${invalid
-            .slice(0, 5)
-            .map((n) => JSON.stringify(n))
-            .join(', ')}.`,
-          invalid
-            .slice(0, 20)
-            .map((name) => ({ field: body.paletteAllow.includes(name) ? 'paletteAllow' : 'paletteDeny', message: `${JSON.stringify(name)} is not an npm package name` })),
-        ).audited({
-          event: 'team.settings.updated',
-          outcome: 'failure',
-          target: { type: 'team', id: teamId },
-          teamId,
-          details: { reason: 'not npm package names', invalid: invalid.slice(0, 20) },
-        });
-      }
-      const instances = await auditLog.transaction(request.ctx, async (tx) => {
-        // Read in the transaction: retention below must see the targets as they are now.
-        const ofTeam = await applicationsStore.instancesOfTeam(teamId, tx.trx);
-        await applicationsStore.upsertTeamSettings(
-          {
-            team_id: teamId,
-            palette_allow: JSON.stringify(body.paletteAllow),
-            palette_deny: JSON.stringify(body.paletteDeny),
-            auto_snapshot_retention: body.autoSnapshotRetention,
-            updated_at: clock.now().toISOString(),
-          },
-          tx.trx,
-        );
-        // Palette lists are part of each instance's Node-RED settings: every agent must pick them up.
-        for (const i of ofTeam) await applicationsStore.bumpGeneration(i.id, clock.now().toISOString(), tx.trx);
-        // A lower retention applies now, not at each instance's next deploy from the editor.
-        for (const i of ofTeam) await c.snapshots.pruneAutomatic(i, body.autoSnapshotRetention, tx);
-        await tx.record({ event: 'team.settings.updated', target: { type: 'team', id: teamId }, teamId, details: body });
-        return ofTeam;
-      });
-      for (const i of instances) runtime.wake(i.id);
-      return body;
-    },
+    async (request) => c.teamSettings.update(request.params.teamId, request.body, request.ctx),
   );
 }

@@ -36,7 +36,10 @@ const APP_ANSWER_MS = 120_000;
  * are behind sign-in or public, as the instance's owner chooses. Node-RED itself listens on
  * loopback and answers nothing without a platform-minted token.
  */
-export function instanceProxyRoutes(app: TypedApp, c: AppContext): void {
+export function instanceProxyRoutes(
+  app: TypedApp,
+  c: Pick<AppContext, 'applications' | 'applicationsStore' | 'auditLog' | 'clock' | 'identity' | 'liveSockets' | 'runtime' | 'teamsStore'>,
+): void {
   const { applications, runtime, auditLog, identity, teamsStore, clock } = c;
   // Connections to the instances' Node-REDs are kept for the next request; let go before
   // Node-RED's own 5 s keep-alive would close them under a request.

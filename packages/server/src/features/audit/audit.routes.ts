@@ -138,7 +138,7 @@ export function pageJson(rows: readonly AuditRow[], nextBefore: number | null): 
   return text + '],"nextBefore":' + nextBefore + '}';
 }
 
-export function auditRoutes(app: TypedApp, c: AppContext): void {
+export function auditRoutes(app: TypedApp, c: Pick<AppContext, 'auditLog' | 'auditStore' | 'checkpointTrust' | 'clock' | 'config' | 'database' | 'forwarder'>): void {
   const { auditStore, auditLog, database } = c;
 
   /**

@@ -52,7 +52,7 @@ function presentRollout(r: RolloutsTable) {
 }
 
 /** Targets and rollouts: what people do to put a snapshot on devices. */
-export function deploymentsRoutes(app: TypedApp, c: AppContext): void {
+export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'deployments' | 'fleet'>): void {
   const { fleet, deployments } = c;
 
   app.get(

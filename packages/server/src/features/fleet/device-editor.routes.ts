@@ -38,7 +38,10 @@ export const TUNNEL_WAIT_MS = 15_000;
  * debug sidebar of what runs there. Changes are made on an instance, snapshotted and
  * targeted or rolled out.
  */
-export function deviceEditorRoutes(app: TypedApp, c: AppContext): void {
+export function deviceEditorRoutes(
+  app: TypedApp,
+  c: Pick<AppContext, 'auditLog' | 'broker' | 'clock' | 'deployments' | 'fleet' | 'identity' | 'liveSockets' | 'teamsStore' | 'tunnels'>,
+): void {
   const { fleet, deployments, tunnels, broker, auditLog, identity, teamsStore, clock } = c;
 
   /**

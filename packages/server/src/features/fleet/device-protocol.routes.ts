@@ -13,7 +13,7 @@ import { CHECK_IN_SECONDS } from './fleet.service.ts';
  * (/api/agent/v1), so one reconcile loop serves both; a device sees only itself and the
  * snapshots it is told to run. Every route but register is `device: true`.
  */
-export function deviceProtocolRoutes(app: TypedApp, c: AppContext): void {
+export function deviceProtocolRoutes(app: TypedApp, c: Pick<AppContext, 'auditLog' | 'broker' | 'config' | 'deployments' | 'fleet' | 'identityStore' | 'tunnels'>): void {
   const { fleet, deployments, tunnels } = c;
   const deviceOf = (request: { device: DevicesTable | null }): DevicesTable => request.device!;
 

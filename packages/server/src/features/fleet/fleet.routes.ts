@@ -123,7 +123,7 @@ function presentToken(t: ProvisioningTokensTable, now: string) {
   };
 }
 
-export function fleetRoutes(app: TypedApp, c: AppContext): void {
+export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock' | 'deployments' | 'fleet' | 'offlineAlerts' | 'teams' | 'tunnels'>): void {
   const { fleet, teams, clock } = c;
   const now = () => clock.now().toISOString();
 

@@ -46,7 +46,7 @@ function presentToken(t: ApiTokensTable) {
   };
 }
 
-export function identityRoutes(app: TypedApp, c: AppContext): void {
+export function identityRoutes(app: TypedApp, c: Pick<AppContext, 'clock' | 'config' | 'identity' | 'passwordResets' | 'settingsStore' | 'setup' | 'sso' | 'teams'>): void {
   const { identity, teams, settingsStore, clock } = c;
   const secureCookie = c.config.publicUrl.startsWith('https://');
 

@@ -60,7 +60,7 @@ const holdsOf =
   (permission) =>
     requestAllows(request, permission);
 
-export function snapshotsRoutes(app: TypedApp, c: AppContext): void {
+export function snapshotsRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 'snapshots'>): void {
   const { snapshots, applications } = c;
 
   /**

@@ -15,7 +15,7 @@ type Handler = (provider: IdentityProvidersTable, request: FastifyRequest<{ Para
  * problem+json: SCIM clients read those; the one error mapper (http/problem.ts) writes every
  * error under /scim/ that way, the framework's too. Bodies are checked by the service, field by field.
  */
-export function scimRoutes(app: TypedApp, c: AppContext): void {
+export function scimRoutes(app: TypedApp, c: Pick<AppContext, 'scim'>): void {
   const { scim } = c;
 
   const answer = (status: number, handler: Handler) => async (request: FastifyRequest<{ Params: { id: string }; Querystring: Query }>, reply: FastifyReply) => {

@@ -192,7 +192,7 @@ function safeReturn(path: string | undefined): string {
   return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\') ? path : '/';
 }
 
-export function ssoRoutes(app: TypedApp, c: AppContext): void {
+export function ssoRoutes(app: TypedApp, c: Pick<AppContext, 'auditLog' | 'clock' | 'config' | 'sso'>): void {
   const { sso } = c;
   const secure = c.config.publicUrl.startsWith('https://');
   const present = (p: IdentityProvidersTable) => {

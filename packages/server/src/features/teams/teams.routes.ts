@@ -13,7 +13,7 @@ const MemberParams = Type.Object({ teamId: Id, userId: Id });
 const InvitationParams = Type.Object({ teamId: Id, invitationId: Id });
 const InvitationTokenParams = Type.Object({ token: LinkToken });
 
-export function teamsRoutes(app: TypedApp, c: AppContext): void {
+export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'identityStore' | 'teams'>): void {
   const { teams } = c;
   const present = (t: { id: string; name: string; require_mfa: number; created_at: string }, role: (typeof TEAM_ROLES)[number] | null) => ({
     id: t.id,
