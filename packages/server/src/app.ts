@@ -26,6 +26,7 @@ import { createTeamSettingsService } from './features/applications/team-settings
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
 import { createDeploymentsStore } from './features/fleet/deployments.store.ts';
+import { createDeviceAudit } from './features/fleet/device-audit.ts';
 import { createDeviceBroker, type DeviceBroker } from './features/fleet/device-broker.ts';
 import { connectExternalBroker } from './features/fleet/external-broker.ts';
 import { scimRoutes } from './features/sso/scim.routes.ts';
@@ -157,19 +158,13 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const deploymentsStore = createDeploymentsStore(database.db);
   const fleet = createFleetService({ store: fleetStore, rollouts: deploymentsStore, applicationsStore, auditLog, secrets, clock });
   const deviceByCredential = async (raw: string) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null;
-  const deviceAsActor = (deviceId: string) => ({ ...SYSTEM_CONTEXT, actor: { type: 'system' as const, userId: null, label: `device:${deviceId}` } });
+  const deviceAudit = createDeviceAudit(auditLog, app.log);
   const broker: DeviceBroker = config.externalMqtt
     ? await connectExternalBroker({ ...config.externalMqtt, now: () => clock.now(), log: app.log })
     : await createDeviceBroker({
         deviceByCredential,
-        onRefusedCredential: ({ username, ip }) =>
-          void auditLog
-            .record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'mqtt', username } })
-            .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT sign-in failed')),
-        onTopicRefused: ({ deviceId, teamId, topic, action }) =>
-          void auditLog
-            .record(deviceAsActor(deviceId), { event: 'device.topic.refused', outcome: 'denied', teamId, target: { type: 'device', id: deviceId }, details: { topic, action } })
-            .catch((error: unknown) => app.log.error({ err: error }, 'auditing a refused MQTT topic failed')),
+        onRefusedCredential: (why) => void deviceAudit.refusedMqttCredential(why),
+        onTopicRefused: (why) => void deviceAudit.refusedTopic(why),
         now: () => clock.now(),
         log: app.log,
       });
@@ -199,24 +194,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const tunnels = createDeviceTunnels({
     deviceByCredential,
     askDevice: (id) => deployments.announce(id),
-    onRefusedCredential: ({ ip }) =>
-      auditLog.record({ ...SYSTEM_CONTEXT, ip }, { event: 'device.credential.rejected', outcome: 'denied', details: { transport: 'tunnel' } }).then(
-        () => {},
-        (error: unknown) => app.log.error({ err: error }, 'auditing a refused tunnel failed'),
-      ),
-    onOpened: (device, ip) =>
-      void auditLog
-        .record({ ...deviceAsActor(device.id), ip }, { event: 'device.tunnel.opened', teamId: device.team_id, target: { type: 'device', id: device.id } })
-        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a tunnel failed')),
-    onClosed: (device, openedForMs) =>
-      void auditLog
-        .record(deviceAsActor(device.id), {
-          event: 'device.tunnel.closed',
-          teamId: device.team_id,
-          target: { type: 'device', id: device.id },
-          details: { openSeconds: Math.round(openedForMs / 1000) },
-        })
-        .catch((error: unknown) => app.log.error({ err: error }, 'auditing a tunnel failed')),
+    onRefusedCredential: (why) => deviceAudit.refusedTunnelCredential(why),
+    onOpened: (device, ip) => void deviceAudit.tunnelOpened(device, ip),
+    onClosed: (device, openedForMs) => void deviceAudit.tunnelClosed(device, openedForMs),
     now: () => clock.now().getTime(),
   });
   tunnels.attach(app.server);
