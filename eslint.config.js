@@ -20,7 +20,7 @@ const importsAcross = (other) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'packages/web/src/api/openapi.gen.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ProblemError } from './api.ts';
+import { ProblemError } from './api/client.ts';
 
 function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;

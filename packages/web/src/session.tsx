@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { createApiClient, type ApiClient } from './api.ts';
+import { createApiClient, type ApiClient } from './api/client.ts';
 import type { SessionState } from './types.ts';
 
 interface SessionContextValue {
@@ -29,7 +29,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   const refresh = useCallback(async () => {
-    const next = await api.get<SessionState>('/api/auth/session');
+    const next = await api.get('/api/auth/session');
     csrf.current = next.csrfToken ?? null;
     setSession(next);
     return next;

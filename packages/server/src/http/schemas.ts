@@ -1,3 +1,4 @@
+import { TEAM_ROLES } from '@flowgate/core';
 import { Type, type Static } from '@sinclair/typebox';
 import { Id } from '@flowgate/protocol';
 
@@ -44,6 +45,9 @@ export const Problem = Type.Object(
 );
 
 export const NoContent = Type.Null();
+
+/** A role in a team, as the policy in packages/core names them. */
+export const TeamRole = Type.Union(TEAM_ROLES.map((r) => Type.Literal(r)));
 
 export const UserView = Type.Object({
   id: Type.String(),

@@ -13,9 +13,9 @@ export function MfaEnrolment({ onEnrolled }: { onEnrolled: (reply: MfaConfirm) =
   const { api, adoptCsrfToken } = useSession();
   const [setup, setSetup] = useState<MfaSetup | null>(null);
   const [code, setCode] = useState('');
-  const begin = useAction(async () => setSetup(await api.post<MfaSetup>('/api/account/mfa/setup')));
+  const begin = useAction(async () => setSetup(await api.post('/api/account/mfa/setup')));
   const confirm = useAction(async () => {
-    const reply = await api.post<MfaConfirm>('/api/account/mfa/confirm', { code: code.replace(/\s+/g, '') });
+    const reply = await api.post('/api/account/mfa/confirm', { body: { code: code.replace(/\s+/g, '') } });
     if (reply.csrfToken) adoptCsrfToken(reply.csrfToken);
     onEnrolled(reply);
   });

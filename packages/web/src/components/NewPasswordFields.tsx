@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { ProblemError } from '../api.ts';
+import { ProblemError } from '../api/client.ts';
 import { checkPassword, PASSWORD_MIN_LENGTH } from '../policy.ts';
 
 /** Refuses, as a problem the form shows, a password whose repetition differs. */

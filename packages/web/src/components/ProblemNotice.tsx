@@ -1,4 +1,4 @@
-import type { ProblemError } from '../api.ts';
+import type { ProblemError } from '../api/client.ts';
 
 /** Shows what the server said was wrong: its detail, and each field it named. */
 export function ProblemNotice({ problem, onDismiss }: { problem: ProblemError | null; onDismiss?: () => void }) {

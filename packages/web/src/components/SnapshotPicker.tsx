@@ -18,13 +18,13 @@ export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string;
   const [snapshotId, setSnapshotId] = useState('');
 
   useEffect(() => {
-    void api.get<Application[]>(`/api/teams/${encodeURIComponent(teamId)}/applications`).then(setApplications, () => setApplications([]));
+    void api.get('/api/teams/{teamId}/applications', { path: { teamId } }).then(setApplications, () => setApplications([]));
   }, [api, teamId]);
   useEffect(() => {
     setInstances([]);
     setInstanceId('');
     if (!applicationId) return;
-    void api.get<{ instances: Instance[] }>(`/api/applications/${encodeURIComponent(applicationId)}`).then(
+    void api.get('/api/applications/{applicationId}', { path: { applicationId } }).then(
       (d) => setInstances(d.instances),
       () => setInstances([]),
     );
@@ -33,7 +33,7 @@ export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string;
     setSnapshots([]);
     setSnapshotId('');
     if (!instanceId) return;
-    void api.get<Snapshot[]>(`/api/instances/${encodeURIComponent(instanceId)}/snapshots`).then(setSnapshots, () => setSnapshots([]));
+    void api.get('/api/instances/{instanceId}/snapshots', { path: { instanceId } }).then(setSnapshots, () => setSnapshots([]));
   }, [api, instanceId]);
   useEffect(() => onChange(snapshotId || null), [snapshotId, onChange]);
 

@@ -1,5 +1,6 @@
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
+import { apiUrl } from '../api/client.ts';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { CopyField } from '../components/CopyField.tsx';
 import { Field } from '../components/Field.tsx';
@@ -66,8 +67,8 @@ const CERTIFICATE_WARNING_DAYS = 30;
  */
 export function IdentityProvidersSection() {
   const { api, session } = useSession();
-  const providers = useResource(() => api.get<IdentityProvider[]>('/api/platform/identity-providers'), 'identity-providers');
-  const teams = useResource(() => api.get<Team[]>('/api/platform/teams'), 'platform-teams');
+  const providers = useResource(() => api.get('/api/platform/identity-providers'), 'identity-providers');
+  const teams = useResource(() => api.get('/api/platform/teams'), 'platform-teams');
   const mayWrite = can(session?.user?.platformRole, null, 'platform:settings:write');
   const [editing, setEditing] = useState<IdentityProvider | 'new' | null>(null);
   const [tests, setTests] = useState<Record<string, ProviderTest>>({});
@@ -75,22 +76,22 @@ export function IdentityProvidersSection() {
   const [params] = useSearchParams();
   const report = useMemo(() => decodeReport(params.get('ssoTest')), [params]);
   const test = useAction(async (provider: IdentityProvider) => {
-    const result = await api.post<ProviderTest>(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/test`);
+    const result = await api.post('/api/platform/identity-providers/{providerId}/test', { path: { providerId: provider.id } });
     setTests((all) => ({ ...all, [provider.id]: result }));
   });
   const [scimTokens, setScimTokens] = useState<Record<string, { token: string; baseUrl: string }>>({});
   const scimToken = useAction(async (provider: IdentityProvider, issue: boolean) => {
     if (issue) {
-      const issued = await api.post<{ token: string; baseUrl: string }>(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/scim-token`);
+      const issued = await api.post('/api/platform/identity-providers/{providerId}/scim-token', { path: { providerId: provider.id } });
       setScimTokens((all) => ({ ...all, [provider.id]: issued }));
     } else {
-      await api.delete(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/scim-token`);
+      await api.delete('/api/platform/identity-providers/{providerId}/scim-token', { path: { providerId: provider.id } });
       setScimTokens((all) => Object.fromEntries(Object.entries(all).filter(([id]) => id !== provider.id)));
     }
     providers.setData((all) => all?.map((p) => (p.id === provider.id ? { ...p, scimEnabled: issue } : p)) ?? null);
   });
   const remove = useAction(async (provider: IdentityProvider) => {
-    await api.delete(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}`);
+    await api.delete('/api/platform/identity-providers/{providerId}', { path: { providerId: provider.id } });
     providers.setData((all) => all?.filter((p) => p.id !== provider.id) ?? null);
   });
 
@@ -144,7 +145,7 @@ export function IdentityProvidersSection() {
                       Try a sign-in
                     </button>
                   ) : (
-                    <a className="button" href={`/api/auth/sso/${encodeURIComponent(p.id)}/start?test=1`}>
+                    <a className="button" href={apiUrl('/api/auth/sso/{providerId}/start', { path: { providerId: p.id }, query: { test: 1 } })}>
                       Try a sign-in
                     </a>
                   )}
@@ -252,7 +253,10 @@ function DirectoryTrySignIn({ provider, teams, onClose }: { provider: IdentityPr
   const [reply, setReply] = useState<DirectoryTestReply | null>(null);
   const attempt = useAction(async () => {
     setReply(null);
-    const answer = await api.post<DirectoryTestReply>(`/api/platform/identity-providers/${encodeURIComponent(provider.id)}/test-sign-in`, { username: username.trim(), password });
+    const answer = await api.post('/api/platform/identity-providers/{providerId}/test-sign-in', {
+      path: { providerId: provider.id },
+      body: { username: username.trim(), password },
+    });
     setPassword('');
     setReply(answer);
   });
@@ -364,8 +368,8 @@ function ProviderForm({ existing, teams, onDone }: { existing: IdentityProvider 
       ...kindSection(draft.kind, draft.settings),
     };
     const saved = existing
-      ? await api.put<IdentityProvider>(`/api/platform/identity-providers/${encodeURIComponent(existing.id)}`, body)
-      : await api.post<IdentityProvider>('/api/platform/identity-providers', body);
+      ? await api.put('/api/platform/identity-providers/{providerId}', { path: { providerId: existing.id }, body: body })
+      : await api.post('/api/platform/identity-providers', { body: body });
     onDone(saved);
   });
   return (

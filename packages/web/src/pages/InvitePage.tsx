@@ -8,7 +8,6 @@ import { formatDateTime } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
 import { TEAM_ROLE_DESCRIPTIONS } from '../policy.ts';
 import { useSession } from '../session.tsx';
-import type { InvitationInfo } from '../types.ts';
 
 /**
  * An invitation link: join as the signed-in person, or create the account it is for.
@@ -19,19 +18,22 @@ export function InvitePage() {
   const { token = '' } = useParams();
   const { api, session, refresh, signOut } = useSession();
   const navigate = useNavigate();
-  const invitation = useResource(() => api.get<InvitationInfo>(`/api/invitations/${encodeURIComponent(token)}`), token);
+  const invitation = useResource(() => api.get('/api/invitations/{token}', { path: { token } }), token);
   const [form, setForm] = useState({ name: '', password: '', repeat: '' });
 
   const acceptSignedIn = useAction(async () => {
-    const { teamId } = await api.post<{ teamId: string }>(`/api/invitations/${encodeURIComponent(token)}/accept`, {});
+    const { teamId } = await api.post('/api/invitations/{token}/accept', { path: { token }, body: {} });
     await refresh();
     void navigate(`/teams/${teamId}`, { replace: true });
   });
   const createAccount = useAction(async () => {
     assertSamePassword(form.password, form.repeat);
-    const { teamId } = await api.post<{ teamId: string }>(`/api/invitations/${encodeURIComponent(token)}/accept`, {
-      name: form.name,
-      password: form.password,
+    const { teamId } = await api.post('/api/invitations/{token}/accept', {
+      path: { token },
+      body: {
+        name: form.name,
+        password: form.password,
+      },
     });
     const email = invitation.data?.email ?? '';
     void navigate(`/sign-in?joined=1&email=${encodeURIComponent(email)}&next=${encodeURIComponent(`/teams/${teamId}`)}`, { replace: true });

@@ -7,7 +7,7 @@ import { formatDateTime } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
 import { can } from '../policy.ts';
 import { useSession } from '../session.tsx';
-import type { PlatformAlert, PlatformSettings, User } from '../types.ts';
+import type { PlatformSettings, PlatformUser, User } from '../types.ts';
 import { IdentityProvidersSection } from './IdentityProvidersSection.tsx';
 
 /**
@@ -35,7 +35,7 @@ export function PlatformPage() {
 
 function AlertsSection() {
   const { api } = useSession();
-  const alerts = useResource(() => api.get<PlatformAlert[]>('/api/platform/alerts'), 'alerts');
+  const alerts = useResource(() => api.get('/api/platform/alerts'), 'alerts');
   if (!alerts.data || alerts.data.length === 0) return null;
   return (
     <section aria-labelledby="alerts-title">
@@ -57,7 +57,7 @@ function AlertsSection() {
 
 function SettingsSection() {
   const { api, session } = useSession();
-  const settings = useResource(() => api.get<PlatformSettings>('/api/platform/settings'), 'settings');
+  const settings = useResource(() => api.get('/api/platform/settings'), 'settings');
   const [form, setForm] = useState<PlatformSettings>({ loginBanner: '', requireMfa: false });
   const [saved, setSaved] = useState(false);
   useEffect(() => {
@@ -65,7 +65,7 @@ function SettingsSection() {
   }, [settings.data]);
   const save = useAction(async () => {
     setSaved(false);
-    const next = await api.patch<PlatformSettings>('/api/platform/settings', form);
+    const next = await api.patch('/api/platform/settings', { body: form });
     settings.setData(() => next);
     setSaved(true);
   });
@@ -125,17 +125,18 @@ function SettingsSection() {
 
 function UsersSection() {
   const { api, session } = useSession();
-  const users = useResource(() => api.get<User[]>('/api/platform/users'), 'users');
-  const update = useAction(async (user: User, patch: { status?: User['status']; platformRole?: User['platformRole']; unlock?: true; resetMfa?: true }) => {
-    const next = await api.patch<User>(`/api/platform/users/${encodeURIComponent(user.id)}`, patch);
-    users.setData((list) => list?.map((u) => (u.id === next.id ? next : u)) ?? null);
+  const users = useResource(() => api.get('/api/platform/users'), 'users');
+  const update = useAction(async (user: PlatformUser, patch: { status?: User['status']; platformRole?: User['platformRole']; unlock?: true; resetMfa?: true }) => {
+    await api.patch('/api/platform/users/{userId}', { path: { userId: user.id }, body: patch });
+    // Reloaded, not patched in place: what may be done to each account (the last admin's) may have changed with it.
+    users.reload();
   });
   const mayWrite = can(session?.user?.platformRole, null, 'platform:users:write');
   const me = session?.user?.id;
   // A forgotten password: a one-time link, mailed, or shown here once to pass on.
-  const [resetIssued, setResetIssued] = useState<{ user: User; link: string | null; expiresAt: string } | null>(null);
-  const issueReset = useAction(async (user: User) => {
-    const issued = await api.post<{ link: string | null; mailed: boolean; expiresAt: string }>(`/api/platform/users/${encodeURIComponent(user.id)}/password-reset`, {});
+  const [resetIssued, setResetIssued] = useState<{ user: PlatformUser; link: string | null; expiresAt: string } | null>(null);
+  const issueReset = useAction(async (user: PlatformUser) => {
+    const issued = await api.post('/api/platform/users/{userId}/password-reset', { path: { userId: user.id }, body: {} });
     setResetIssued({ user, link: issued.link, expiresAt: issued.expiresAt });
   });
 
@@ -193,48 +194,50 @@ function UsersSection() {
                   <td>{formatDateTime(user.createdAt)}</td>
                   {mayWrite && (
                     <td className="actions-cell">
-                      {user.id === me ? (
-                        <span className="muted small">Another admin manages your account</span>
-                      ) : (
-                        <span className="button-group">
+                      {/* What may be done to each account is the server's word (users.policy.ts): the last active admin stays one, and another admin manages your own. */}
+                      {user.id === me && <span className="muted small">Another admin manages your account</span>}
+                      <span className="button-group">
+                        {(user.allowed.disable || user.allowed.enable) && (
                           <button
                             type="button"
                             disabled={update.pending}
-                            aria-label={`${user.status === 'active' ? 'Disable' : 'Enable'} ${user.name}`}
-                            className={user.status === 'active' ? 'danger-outline' : ''}
-                            onClick={() => void update.run(user, { status: user.status === 'active' ? 'disabled' : 'active' })}
+                            aria-label={`${user.allowed.disable ? 'Disable' : 'Enable'} ${user.name}`}
+                            className={user.allowed.disable ? 'danger-outline' : ''}
+                            onClick={() => void update.run(user, { status: user.allowed.disable ? 'disabled' : 'active' })}
                           >
-                            {user.status === 'active' ? 'Disable' : 'Enable'}
+                            {user.allowed.disable ? 'Disable' : 'Enable'}
                           </button>
-                          {user.locked && (
-                            <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
-                              Unlock
-                            </button>
-                          )}
-                          {user.status === 'active' && (
-                            <button type="button" disabled={issueReset.pending} aria-label={`Reset password of ${user.name}`} onClick={() => void issueReset.run(user)}>
-                              Reset password
-                            </button>
-                          )}
-                          {user.mfaEnrolled && (
-                            <ConfirmButton
-                              label="Reset MFA"
-                              accessibleName={`Reset MFA of ${user.name}`}
-                              question={`Remove the MFA of ${user.name} and sign them out? Only when they have lost both their authenticator and their recovery codes: they enrol again at their next sign-in where MFA is required.`}
-                              pending={update.pending}
-                              onConfirm={() => update.run(user, { resetMfa: true })}
-                            />
-                          )}
+                        )}
+                        {user.allowed.unlock && (
+                          <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
+                            Unlock
+                          </button>
+                        )}
+                        {user.allowed.resetPassword && (
+                          <button type="button" disabled={issueReset.pending} aria-label={`Reset password of ${user.name}`} onClick={() => void issueReset.run(user)}>
+                            Reset password
+                          </button>
+                        )}
+                        {user.allowed.resetMfa && (
+                          <ConfirmButton
+                            label="Reset MFA"
+                            accessibleName={`Reset MFA of ${user.name}`}
+                            question={`Remove the MFA of ${user.name} and sign them out? Only when they have lost both their authenticator and their recovery codes: they enrol again at their next sign-in where MFA is required.`}
+                            pending={update.pending}
+                            onConfirm={() => update.run(user, { resetMfa: true })}
+                          />
+                        )}
+                        {(user.allowed.makeAdmin || user.allowed.removeAdmin) && (
                           <button
                             type="button"
                             disabled={update.pending}
-                            aria-label={user.platformRole === 'admin' ? `Remove admin from ${user.name}` : `Make ${user.name} admin`}
-                            onClick={() => void update.run(user, { platformRole: user.platformRole === 'admin' ? 'user' : 'admin' })}
+                            aria-label={user.allowed.removeAdmin ? `Remove admin from ${user.name}` : `Make ${user.name} admin`}
+                            onClick={() => void update.run(user, { platformRole: user.allowed.removeAdmin ? 'user' : 'admin' })}
                           >
-                            {user.platformRole === 'admin' ? 'Remove admin' : 'Make admin'}
+                            {user.allowed.removeAdmin ? 'Remove admin' : 'Make admin'}
                           </button>
-                        </span>
-                      )}
+                        )}
+                      </span>
                     </td>
                   )}
                 </tr>

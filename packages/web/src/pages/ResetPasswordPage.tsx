@@ -14,11 +14,11 @@ export function ResetPasswordPage() {
   const { token = '' } = useParams();
   const { api } = useSession();
   const navigate = useNavigate();
-  const reset = useResource(() => api.get<{ email: string; expiresAt: string }>(`/api/password-resets/${encodeURIComponent(token)}`), token);
+  const reset = useResource(() => api.get('/api/password-resets/{token}', { path: { token } }), token);
   const [form, setForm] = useState({ password: '', repeat: '' });
   const save = useAction(async () => {
     assertSamePassword(form.password, form.repeat);
-    await api.post(`/api/password-resets/${encodeURIComponent(token)}`, { password: form.password });
+    await api.post('/api/password-resets/{token}', { path: { token }, body: { password: form.password } });
     void navigate(`/sign-in?reset=1&email=${encodeURIComponent(reset.data?.email ?? '')}`, { replace: true });
   });
 

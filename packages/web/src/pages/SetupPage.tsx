@@ -6,7 +6,6 @@ import { assertSamePassword, NewPasswordFields } from '../components/NewPassword
 import { ProblemNotice } from '../components/ProblemNotice.tsx';
 import { useAction } from '../hooks.ts';
 import { useSession } from '../session.tsx';
-import type { LoginReply } from '../types.ts';
 
 /** Creates the first platform admin with the one-time link printed at start. */
 export function SetupPage() {
@@ -20,7 +19,7 @@ export function SetupPage() {
 
   const create = useAction(async () => {
     assertSamePassword(form.password, form.repeat);
-    const reply = await api.post<LoginReply>('/api/setup', { token, email: form.email, name: form.name, password: form.password });
+    const reply = await api.post('/api/setup', { body: { token, email: form.email, name: form.name, password: form.password } });
     adoptCsrfToken(reply.csrfToken);
     await refresh();
     void navigate(reply.status === 'signed-in' ? '/teams' : '/sign-in', { replace: true });

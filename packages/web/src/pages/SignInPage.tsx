@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
+import { apiUrl } from '../api/client.ts';
 import { Field } from '../components/Field.tsx';
 import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
 import { MfaEnrolment } from '../components/MfaEnrolment.tsx';
@@ -8,7 +9,7 @@ import { RecoveryCodes } from '../components/RecoveryCodes.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import { PROXIED_PAGE_PATH } from '../policy.ts';
 import { useSession } from '../session.tsx';
-import type { AuthConfig, DiscoveredProvider, LoginReply } from '../types.ts';
+import type { DiscoveredProvider } from '../types.ts';
 
 type Step = 'password' | 'mfa' | 'enrol';
 
@@ -35,7 +36,7 @@ function useSsoProvider(email: string): DiscoveredProvider | null {
     }
     let live = true;
     const timer = setTimeout(() => {
-      api.get<{ provider: DiscoveredProvider | null }>(`/api/auth/sso/discover?email=${encodeURIComponent(trimmed)}`).then(
+      api.get('/api/auth/sso/discover', { query: { email: trimmed } }).then(
         (reply) => live && setProvider(reply.provider),
         () => live && setProvider(null),
       );
@@ -59,7 +60,7 @@ export function SignInPage() {
     if (PROXIED_PAGE_PATH.test(next)) window.location.replace(next);
     else void navigate(next, { replace: true });
   };
-  const config = useResource(() => api.get<AuthConfig>('/api/auth/config'), 'config');
+  const config = useResource(() => api.get('/api/auth/config'), 'config');
   const [step, setStep] = useState<Step>('password');
   const [email, setEmail] = useState(params.get('email') ?? '');
   const [password, setPassword] = useState('');
@@ -78,7 +79,7 @@ export function SignInPage() {
   }, [session?.stage]);
 
   const signIn = useAction(async () => {
-    const reply = await api.post<LoginReply>('/api/auth/login', { email, password });
+    const reply = await api.post('/api/auth/login', { body: { email, password } });
     adoptCsrfToken(reply.csrfToken);
     setPassword('');
     if (reply.status === 'signed-in') {
@@ -89,7 +90,7 @@ export function SignInPage() {
     }
   });
   const verify = useAction(async () => {
-    const reply = await api.post<LoginReply>('/api/auth/mfa', { code: code.trim() });
+    const reply = await api.post('/api/auth/mfa', { body: { code: code.trim() } });
     adoptCsrfToken(reply.csrfToken);
     await refresh();
     goNext();
@@ -146,7 +147,7 @@ export function SignInPage() {
           <Field label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
           {sso && (
             <p className="notice" role="status">
-              <a className="button primary" href={`/api/auth/sso/${encodeURIComponent(sso.id)}/start?returnTo=${encodeURIComponent(next)}`}>
+              <a className="button primary" href={apiUrl('/api/auth/sso/{providerId}/start', { path: { providerId: sso.id }, query: { returnTo: next } })}>
                 Continue with {sso.name}
               </a>{' '}
               <span className="muted small">Your company signs you in. A platform admin may still use a password below.</span>

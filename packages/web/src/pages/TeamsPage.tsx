@@ -6,16 +6,15 @@ import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import { can, TEAM_ROLE_DESCRIPTIONS } from '../policy.ts';
 import { useSession } from '../session.tsx';
-import type { Team } from '../types.ts';
 
 export function TeamsPage() {
   usePageTitle('Teams');
   const { api, session, refresh } = useSession();
   const navigate = useNavigate();
-  const teams = useResource(() => api.get<Team[]>('/api/teams'), 'teams');
+  const teams = useResource(() => api.get('/api/teams'), 'teams');
   const [name, setName] = useState('');
   const create = useAction(async () => {
-    const team = await api.post<Team>('/api/teams', { name });
+    const team = await api.post('/api/teams', { body: { name } });
     await refresh();
     void navigate(`/teams/${team.id}`);
   });

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ENV_NAME_PATTERN } from '@flowgate/core';
+import { AgentStateSchema } from '@flowgate/protocol';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { ApplicationsTable, InstancesTable } from '../../db/schema.ts';
 import { EpochMillis, Id, Name, NoContent, TeamParams } from '../../http/schemas.ts';
@@ -21,12 +22,12 @@ const InstanceView = Type.Object({
   teamId: Type.String(),
   name: Type.String(),
   nodeRedVersion: Type.String(),
-  desiredState: Type.String(),
-  status: Type.String(),
+  desiredState: Type.Union([Type.Literal('running'), Type.Literal('stopped')]),
+  status: AgentStateSchema,
   statusDetail: Type.Union([Type.String(), Type.Null()]),
   targetSnapshotId: Type.Union([Type.String(), Type.Null()]),
   runningSnapshotId: Type.Union([Type.String(), Type.Null()]),
-  endpointAccess: Type.String(),
+  endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]),
   editorPath: Type.String(),
   endpointPath: Type.String(),
   createdAt: Type.String(),

@@ -2,6 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { RolloutsTable } from '../../db/schema.ts';
 import { EpochMillis, Id, PAGE_SIZE, PageQuery, TeamParams } from '../../http/schemas.ts';
+import { holdsOf, type Holds } from '../../http/holds.ts';
+import { rolloutActions } from './rollouts.policy.ts';
 import { DeviceParams, DeviceView, GroupParams, GroupView, presentDevice, presentGroup } from './fleet.routes.ts';
 
 const RolloutParams = Type.Object({ rolloutId: Id });
@@ -27,9 +29,11 @@ const RolloutView = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
   finishedAt: NullableString,
+  /** What the caller may do to it now (rollouts.policy.ts): the rollout page's buttons come from this. */
+  allowed: Type.Object({ pause: Type.Boolean(), resume: Type.Boolean(), abort: Type.Boolean() }),
 });
 
-function presentRollout(r: RolloutsTable) {
+function presentRollout(r: RolloutsTable, holds: Holds) {
   return {
     id: r.id,
     teamId: r.team_id,
@@ -48,6 +52,7 @@ function presentRollout(r: RolloutsTable) {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,
+    allowed: rolloutActions(holds, r),
   };
 }
 
@@ -110,7 +115,7 @@ export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 
   app.get(
     '/api/teams/:teamId/rollouts',
     { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(RolloutView) } } },
-    async (request) => (await deployments.rolloutsOfTeam(request.params.teamId)).map(presentRollout),
+    async (request) => (await deployments.rolloutsOfTeam(request.params.teamId)).map((r) => presentRollout(r, holdsOf(request))),
   );
   app.post(
     '/api/device-groups/:groupId/rollouts',
@@ -135,7 +140,7 @@ export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 
         response: { 201: RolloutView },
       },
     },
-    async (request, reply) => reply.code(201).send(presentRollout(await deployments.startRollout(request.params.groupId, request.body, request.ctx))),
+    async (request, reply) => reply.code(201).send(presentRollout(await deployments.startRollout(request.params.groupId, request.body, request.ctx), holdsOf(request))),
   );
   app.get(
     '/api/rollouts/:rolloutId',
@@ -150,7 +155,7 @@ export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 
     async (request) => {
       const rollout = await deployments.rolloutById(request.params.rolloutId);
       const progress = await deployments.progress(rollout.id);
-      return { rollout: presentRollout(rollout), progress: progress.map((p) => ({ siteId: p.site_id, state: p.state, devices: Number(p.n) })) };
+      return { rollout: presentRollout(rollout, holdsOf(request)), progress: progress.map((p) => ({ siteId: p.site_id, state: p.state, devices: Number(p.n) })) };
     },
   );
   app.get(
@@ -196,7 +201,7 @@ export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 
     app.post(
       `/api/rollouts/:rolloutId/${action}`,
       { config: { access: { kind: 'user', permission: 'fleet:deploy', team: 'rolloutId' } }, schema: { tags: ['fleet'], params: RolloutParams, response: { 200: RolloutView } } },
-      async (request) => presentRollout(await deployments[action](request.params.rolloutId, request.ctx)),
+      async (request) => presentRollout(await deployments[action](request.params.rolloutId, request.ctx), holdsOf(request)),
     );
   }
 }

@@ -4,13 +4,15 @@ import { createChangeSignals } from '../../change-signals.ts';
 import { SYSTEM_CONTEXT, type Clock, type RequestContext } from '../../context.ts';
 import type { DeviceGroupsTable, DevicesTable, RolloutDevicesTable, RolloutDeviceState, RolloutsTable } from '../../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { checkedByRoute } from '../../http/holds.ts';
+import { rolloutActions, type RolloutAction } from './rollouts.policy.ts';
 import { createRecentLogs } from '../../recent-logs.ts';
 import type { SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsService } from '../applications/applications.service.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditedTransaction, AuditLog } from '../audit/audit.service.ts';
 import type { SnapshotsStore } from '../snapshots/snapshots.store.ts';
-import { ACTIVE_ROLLOUT_STATES, type DeploymentsStore, type WaveDevice } from './deployments.store.ts';
+import type { DeploymentsStore, WaveDevice } from './deployments.store.ts';
 import type { FleetStore } from './fleet.store.ts';
 
 /**
@@ -457,15 +459,15 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     },
 
     async pause(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
-      return transition(rolloutId, ['running'], 'paused', 'rollout.paused', ctx);
+      return transition(rolloutId, 'pause', 'paused', 'rollout.paused', ctx);
     },
     async resume(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
-      const rollout = await transition(rolloutId, ['paused', 'halted'], 'running', 'rollout.resumed', ctx);
+      const rollout = await transition(rolloutId, 'resume', 'running', 'rollout.resumed', ctx);
       await tick();
       return requireRollout(rollout.id);
     },
     async abort(rolloutId: string, ctx: RequestContext): Promise<RolloutsTable> {
-      return transition(rolloutId, ACTIVE_ROLLOUT_STATES, 'aborted', 'rollout.aborted', ctx);
+      return transition(rolloutId, 'abort', 'aborted', 'rollout.aborted', ctx);
     },
 
     rolloutById: requireRollout,
@@ -482,14 +484,14 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
 
   async function transition(
     rolloutId: string,
-    from: readonly RolloutsTable['state'][],
+    action: RolloutAction,
     to: 'running' | 'paused' | 'aborted',
     event: 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted',
     ctx: RequestContext,
   ): Promise<RolloutsTable> {
     return exclusive(async () => {
       const rollout = await requireRollout(rolloutId);
-      if (!from.includes(rollout.state)) throw new ConflictError(`The rollout is ${rollout.state}: it cannot be ${to === 'running' ? 'resumed' : to}.`);
+      if (!rolloutActions(checkedByRoute, rollout)[action]) throw new ConflictError(`The rollout is ${rollout.state}: it cannot be ${to === 'running' ? 'resumed' : to}.`);
       const at = iso();
       const detail = to === 'running' ? null : `${to} by ${ctx.actor.label ?? 'someone'}`;
       await auditLog.transaction(ctx, async (tx) => {

@@ -188,8 +188,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(bySite(progress, siteAachen), { healthy: 2 });
       assert.deepEqual(bySite(progress, siteBremen), { updating: 2 });
 
+      // What the rollout says may be done now is what the server then does (rollouts.policy.ts).
+      assert.deepEqual((await viewer.get(`/api/rollouts/${id}`)).json().rollout.allowed, { pause: false, resume: false, abort: false }, 'a viewer is offered nothing');
+      assert.deepEqual((await operator.get(`/api/rollouts/${id}`)).json().rollout.allowed, { pause: true, resume: false, abort: true });
       assert.equal((await viewer.post(`/api/rollouts/${id}/pause`)).statusCode, 403);
-      assert.equal((await operator.post(`/api/rollouts/${id}/pause`)).json().state, 'paused');
+      const paused = (await operator.post(`/api/rollouts/${id}/pause`)).json();
+      assert.deepEqual({ state: paused.state, allowed: paused.allowed }, { state: 'paused', allowed: { pause: false, resume: true, abort: true } });
+      assert.equal((await operator.post(`/api/rollouts/${id}/pause`)).statusCode, 409, 'what is not offered is refused');
       await report(b1, { state: 'running', runningSnapshotId: v2.id });
       await report(b2, { state: 'running', runningSnapshotId: v2.id });
       clock.advance(60_000);

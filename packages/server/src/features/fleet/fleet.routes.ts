@@ -64,7 +64,10 @@ export const DeviceView = Type.Object({
   createdAt: Type.String(),
   targetSnapshotId: Nullable(Type.String()),
   runningSnapshotId: Nullable(Type.String()),
-  state: Type.String({ description: "What the device's agent last reported; 'updating' from a new target until it answers; 'unknown' before its first report" }),
+  state: Type.Union(
+    DEVICE_STATES.map((state) => Type.Literal(state)),
+    { description: "What the device's agent last reported; 'updating' from a new target until it answers; 'unknown' before its first report" },
+  ),
   statusDetail: Nullable(Type.String()),
   cpuPercent: Type.Union([Type.Number(), Type.Null()]),
   memoryMb: Type.Union([Type.Number(), Type.Null()]),

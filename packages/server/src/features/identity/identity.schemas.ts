@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Email, Id, Name, Password, UserView } from '../../http/schemas.ts';
+import { Email, Id, Name, Password, TeamRole, UserView } from '../../http/schemas.ts';
 
 export const SetupBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }), email: Email, name: Name, password: Password }, { additionalProperties: false });
 export const LoginBody = Type.Object({ email: Email, password: Password }, { additionalProperties: false });
@@ -12,10 +12,10 @@ export const MfaCodeBody = Type.Object({ code: Type.String({ minLength: 6, maxLe
 export const AuthConfigReply = Type.Object({ loginBanner: Type.String(), setupRequired: Type.Boolean() });
 export const SessionReply = Type.Object({
   signedIn: Type.Boolean(),
-  stage: Type.Optional(Type.String()),
+  stage: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('mfa'), Type.Literal('enrol')])),
   csrfToken: Type.Optional(Type.String()),
   user: Type.Optional(UserView),
-  teams: Type.Optional(Type.Array(Type.Object({ id: Type.String(), name: Type.String(), role: Type.String() }))),
+  teams: Type.Optional(Type.Array(Type.Object({ id: Type.String(), name: Type.String(), role: TeamRole }))),
   mfaRequired: Type.Optional(Type.Boolean()),
 });
 export const AccountReply = Type.Object({ user: UserView, recoveryCodesLeft: Type.Integer(), mfaRequired: Type.Boolean() });
@@ -47,7 +47,7 @@ export const TokenView = Type.Object({
   id: Type.String(),
   name: Type.String(),
   prefix: Type.String(),
-  access: Type.String(),
+  access: Type.Union([Type.Literal('read'), Type.Literal('write')]),
   teamIds: Type.Union([Type.Array(Type.String()), Type.Null()]),
   expiresAt: Type.String(),
   createdAt: Type.String(),

@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import { presentUser } from '../../http/presenters.ts';
+import { holdsOf } from '../../http/holds.ts';
 import { Id, UserView } from '../../http/schemas.ts';
+import { accountActions } from './users.policy.ts';
 
 const SettingsView = Type.Object({ loginBanner: Type.String(), requireMfa: Type.Boolean() });
 const SettingsPatch = Type.Object(
@@ -18,6 +20,17 @@ const UserPatch = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+/** What the caller may do to the account (users.policy.ts): the Users page shows its buttons from this. */
+const AccountAllowed = Type.Object({
+  disable: Type.Boolean(),
+  enable: Type.Boolean(),
+  unlock: Type.Boolean(),
+  resetPassword: Type.Boolean(),
+  resetMfa: Type.Boolean(),
+  makeAdmin: Type.Boolean(),
+  removeAdmin: Type.Boolean(),
+});
+const AccountView = Type.Composite([UserView, Type.Object({ allowed: AccountAllowed })]);
 const AlertView = Type.Object({ kind: Type.String(), message: Type.String(), since: Type.String(), lastSeen: Type.String() });
 
 /** The routes of the platform admin's pages; they get only what they use. */
@@ -38,8 +51,17 @@ export function platformRoutes(app: TypedApp, c: Pick<AppContext, 'platform' | '
 
   app.get(
     '/api/platform/users',
-    { config: { access: { kind: 'user', permission: 'platform:users:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(UserView) } } },
-    async () => (await platform.users()).map((u) => presentUser(u, clock.now())),
+    { config: { access: { kind: 'user', permission: 'platform:users:read' } }, schema: { tags: ['platform'], response: { 200: Type.Array(AccountView) } } },
+    async (request) => {
+      const users = await platform.users();
+      const activeAdmins = users.filter((u) => u.platform_role === 'admin' && u.status === 'active');
+      const holds = holdsOf(request);
+      return users.map((u) => {
+        const view = presentUser(u, clock.now());
+        const facts = { user: { ...u, locked: view.locked }, self: u.id === request.auth?.user.id, lastActiveAdmin: activeAdmins.length === 1 && activeAdmins[0]!.id === u.id };
+        return { ...view, allowed: accountActions(holds, facts) };
+      });
+    },
   );
 
   app.patch(

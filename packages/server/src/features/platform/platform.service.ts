@@ -1,6 +1,8 @@
 import type { Clock, RequestContext } from '../../context.ts';
 import type { UsersTable } from '../../db/schema.ts';
-import { ConflictError, NotFoundError } from '../../http/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../http/errors.ts';
+import { checkedByRoute } from '../../http/holds.ts';
+import { accountActions, type AccountActions } from './users.policy.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { IdentityStore } from '../identity/identity.store.ts';
 import type { PlatformSettings, SettingsStore } from './settings.store.ts';
@@ -49,10 +51,32 @@ export function createPlatformService({ settingsStore, identityStore, auditLog, 
           ...(change.resetMfa ? { mfa_secret_enc: null, mfa_enrolled_at: null, mfa_last_step: null } : {}),
         };
         const after = { ...before, ...patch };
-        // A platform with no active admin has no one left to manage it.
-        if (before.platform_role === 'admin' && before.status === 'active' && (after.platform_role !== 'admin' || after.status !== 'active')) {
-          const others = (await identityStore.lockActiveAdmins(tx.trx)).filter((id) => id !== userId);
-          if (others.length === 0) throw new ConflictError(`${before.email} is the last active platform admin: make someone else an admin first.`);
+        const entailed: Array<keyof AccountActions> = [
+          ...(before.status === 'active' && after.status === 'disabled' ? (['disable'] as const) : []),
+          ...(before.status === 'disabled' && after.status === 'active' ? (['enable'] as const) : []),
+          ...(before.platform_role !== 'admin' && after.platform_role === 'admin' ? (['makeAdmin'] as const) : []),
+          ...(before.platform_role === 'admin' && after.platform_role !== 'admin' ? (['removeAdmin'] as const) : []),
+          ...(change.resetMfa ? (['resetMfa'] as const) : []),
+          ...(change.unlock ? (['unlock'] as const) : []),
+        ];
+        const self = ctx.actor.userId === userId;
+        // Locked in the transaction: two admins demoting each other at once still leave one.
+        const activeAdmins = before.platform_role === 'admin' && before.status === 'active' ? await identityStore.lockActiveAdmins(tx.trx) : [];
+        const lastActiveAdmin = activeAdmins.length === 1 && activeAdmins[0] === userId;
+        const locked = before.locked_until !== null && before.locked_until > clock.now().toISOString();
+        const actions = accountActions(checkedByRoute, { user: { ...before, locked }, self, lastActiveAdmin });
+        // Only two things hold an entailed action back: the last active admin stays one, and one's own account is another admin's to manage.
+        // An unlock of an account that is not locked, like a reset of MFA never enrolled, changes nothing: not refused for that.
+        const refused = entailed.filter((action) => !actions[action] && (self || (action !== 'unlock' && action !== 'resetMfa')));
+        if (refused.length > 0 && lastActiveAdmin && (refused.includes('disable') || refused.includes('removeAdmin'))) {
+          throw new ConflictError(`${before.email} is the last active platform admin: make someone else an admin first.`);
+        }
+        if (refused.length > 0) {
+          throw new ForbiddenError('Another admin manages your account: your own password and MFA are changed on your account page.').audited({
+            event: 'user.updated',
+            target: { type: 'user', id: userId },
+            details: { email: before.email, change, reason: 'own account' },
+          });
         }
         await identityStore.updateUser(userId, patch, tx.trx);
         if (change.resetMfa) await identityStore.replaceRecoveryCodes(userId, [], tx.trx);

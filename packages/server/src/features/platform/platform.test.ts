@@ -92,6 +92,25 @@ for (const dialect of DIALECTS) {
       assert.equal(event?.targetId, id);
     });
 
+    test("the Users list says what may be done to each account, and the server holds to it (one's own account is another admin's)", async () => {
+      type Listed = { id: string; email: string; allowed: Record<string, boolean> };
+      const users = (await admin.get('/api/platform/users')).json() as Listed[];
+      const ada = users.find((u) => u.email === ADMIN.email)!;
+      const kim = users.find((u) => u.email === 'kim@plant.example')!;
+      // Ada is the only active admin: nothing is offered on her own row.
+      assert.deepEqual(
+        Object.entries(ada.allowed).filter(([, yes]) => yes),
+        [],
+      );
+      assert.deepEqual(kim.allowed, { disable: true, enable: false, unlock: false, resetPassword: true, resetMfa: false, makeAdmin: true, removeAdmin: false });
+      const refused = await admin.patch(`/api/platform/users/${ada.id}`, { resetMfa: true });
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.match(refused.json().detail, /Another admin manages your account/);
+      const [event] = (await admin.get('/api/audit?event=user.updated&outcome=denied')).json().events as Array<{ targetId: string; details: string }>;
+      assert.equal(event?.targetId, ada.id, 'the refusal is in the audit trail');
+      assert.equal(JSON.parse(event.details).reason, 'own account');
+    });
+
     test('the last active platform admin can be neither demoted nor disabled', async () => {
       const users = (await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>;
       const ada = users.find((u) => u.email === ADMIN.email)!;

@@ -1,7 +1,4 @@
-import type { Permission } from '@flowgate/core';
-
-/** Whether the caller holds a permission in the snapshot's team: the auth hook's own answer (requestAllows). */
-export type Holds = (permission: Permission) => boolean;
+import type { Holds } from '../../http/holds.ts';
 
 /**
  * What the caller may do with a snapshot of an instance: the one statement of these rules.

@@ -3,11 +3,12 @@ import type { FastifyError, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { SnapshotsTable } from '../../db/schema.ts';
 import { InstanceParams } from '../applications/applications.routes.ts';
-import { requestAllows } from '../../http/auth.ts';
 import { validationErrorOf } from '../../http/problem.ts';
 import { Id, Name, Sha256Hex } from '../../http/schemas.ts';
+import { EnvDiffView, FlowDiffView, ModulesDiffView, SettingChangeView } from './diff.schemas.ts';
 import type { SnapshotFile } from './snapshots.service.ts';
-import { snapshotActions, type Holds } from './snapshots.policy.ts';
+import { snapshotActions } from './snapshots.policy.ts';
+import { holdsOf, type Holds } from '../../http/holds.ts';
 import type { Runs, SnapshotSummary } from './snapshots.store.ts';
 
 const SnapshotParams = Type.Object({ snapshotId: Id });
@@ -17,7 +18,7 @@ const SnapshotView = Type.Object({
   hash: Type.String(),
   name: Type.String(),
   description: Type.String(),
-  kind: Type.String(),
+  kind: Type.Union([Type.Literal('manual'), Type.Literal('auto'), Type.Literal('import')]),
   nodeCount: Type.Integer(),
   createdBy: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
@@ -35,6 +36,34 @@ const SnapshotWithRuns = Type.Composite([
 // The export secret protects credentials in a file that leaves the platform.
 const Secret = Type.String({ minLength: 12, maxLength: 256 });
 const Flows = Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50_000 });
+/** Flows as stored: every node has its id and type (validateFlows checked them before they were kept). */
+const StoredFlows = Type.Array(Type.Object({ id: Type.String(), type: Type.String() }, { additionalProperties: true }));
+
+/** One side of a change review: the snapshot, the instance it was taken on (which may be another of the team's), and whether that instance runs it now. */
+const DiffSide = Type.Composite([SnapshotView, Type.Object({ instanceName: Type.String(), runningThere: Type.Boolean() })]);
+const DiffView = Type.Object({ from: DiffSide, to: DiffSide, diff: FlowDiffView, modules: ModulesDiffView, settings: Type.Array(SettingChangeView), env: EnvDiffView });
+
+/** A snapshot as a file that leaves the platform (export) and comes back (import), sealed with a secret. */
+const SnapshotFileSchema = Type.Object({
+  format: Type.Literal('flowgate-snapshot'),
+  // Version 1 files had no seal; they cannot be checked against the secret, and are refused.
+  version: Type.Literal(2),
+  name: Name,
+  description: Type.String({ maxLength: 2000 }),
+  createdAt: Type.String({ maxLength: 40 }),
+  hash: Sha256Hex,
+  seal: Sha256Hex,
+  content: Type.Object({
+    flows: Flows,
+    credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
+    settings: Type.Object({}, { additionalProperties: true }),
+    env: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), value: Type.Union([Type.String({ maxLength: 16_384 }), Type.Null()]), secret: Type.Boolean() }), {
+      maxItems: 200,
+    }),
+    // Checked by the service (validateModules), which audits a refusal; bounds as the agent's route.
+    modules: Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 }),
+  }),
+});
 
 function present(s: SnapshotSummary | SnapshotsTable) {
   return {
@@ -55,11 +84,6 @@ function presentWithRuns(s: SnapshotSummary & Runs, holds: Holds) {
 }
 
 /** The caller's permissions in the request's team, as the policy asks for them. */
-const holdsOf =
-  (request: FastifyRequest): Holds =>
-  (permission) =>
-    requestAllows(request, permission);
-
 export function snapshotsRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 'snapshots'>): void {
   const { snapshots, applications } = c;
 
@@ -123,7 +147,7 @@ export function snapshotsRoutes(app: TypedApp, c: Pick<AppContext, 'applications
         response: {
           200: Type.Object({
             snapshot: SnapshotWithRuns,
-            flows: Flows,
+            flows: StoredFlows,
             env: Type.Array(Type.Object({ name: Type.String(), value: Type.Union([Type.String(), Type.Null()]), secret: Type.Boolean() })),
             modules: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })),
             settings: Type.Object({ nodeRedVersion: Type.Optional(Type.String()) }),
@@ -153,6 +177,7 @@ export function snapshotsRoutes(app: TypedApp, c: Pick<AppContext, 'applications
         tags: ['snapshots'],
         params: InstanceParams,
         querystring: Type.Object({ from: Id, to: Type.Union([Id, Type.Literal('running')]) }, { additionalProperties: false }),
+        response: { 200: DiffView },
       },
     },
     async (request) => {
@@ -189,7 +214,7 @@ export function snapshotsRoutes(app: TypedApp, c: Pick<AppContext, 'applications
     '/api/snapshots/:snapshotId/export',
     {
       config: { access: { kind: 'user', permission: 'snapshots:write', team: 'snapshotId' } },
-      schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }) },
+      schema: { tags: ['snapshots'], params: SnapshotParams, body: Type.Object({ secret: Secret }, { additionalProperties: false }), response: { 200: SnapshotFileSchema } },
     },
     async (request, reply) => {
       const file = await snapshots.exportFile(request.params.snapshotId, request.body.secret, request.ctx);
@@ -210,27 +235,7 @@ export function snapshotsRoutes(app: TypedApp, c: Pick<AppContext, 'applications
         body: Type.Object(
           {
             secret: Secret,
-            file: Type.Object({
-              format: Type.Literal('flowgate-snapshot'),
-              // Version 1 files had no seal; they cannot be checked against the secret, and are refused.
-              version: Type.Literal(2),
-              name: Name,
-              description: Type.String({ maxLength: 2000 }),
-              createdAt: Type.String({ maxLength: 40 }),
-              hash: Sha256Hex,
-              seal: Sha256Hex,
-              content: Type.Object({
-                flows: Flows,
-                credentials: Type.Union([Type.String({ maxLength: 10_000_000 }), Type.Null()]),
-                settings: Type.Object({}, { additionalProperties: true }),
-                env: Type.Array(
-                  Type.Object({ name: Type.String({ maxLength: 128 }), value: Type.Union([Type.String({ maxLength: 16_384 }), Type.Null()]), secret: Type.Boolean() }),
-                  { maxItems: 200 },
-                ),
-                // Checked by the service (validateModules), which audits a refusal; bounds as the agent's route.
-                modules: Type.Array(Type.Object({ name: Type.String({ maxLength: 300 }), version: Type.String({ maxLength: 300 }) }), { maxItems: 2_000 }),
-              }),
-            }),
+            file: SnapshotFileSchema,
           },
           { additionalProperties: false },
         ),

@@ -28,7 +28,8 @@ import { DEFAULT_AUTO_SNAPSHOT_RETENTION, type ApplicationsService } from '../ap
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { InstanceRuntime } from '../applications/instance-runtime.ts';
 import { CredentialSecretError, reencryptCredentials } from './node-red-credentials.ts';
-import { snapshotActions, type Holds } from './snapshots.policy.ts';
+import { snapshotActions } from './snapshots.policy.ts';
+import type { Holds } from '../../http/holds.ts';
 import type { Runs, SnapshotsStore } from './snapshots.store.ts';
 
 export interface SnapshotFile {

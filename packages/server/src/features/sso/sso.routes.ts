@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TEAM_ROLES } from '@flowgate/core';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyReply } from 'fastify';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { IdentityProvidersTable } from '../../db/schema.ts';
 import { setSessionCookie } from '../../http/auth.ts';
 import { ForbiddenError } from '../../http/errors.ts';
-import { Id, Name, NoContent, Nullable } from '../../http/schemas.ts';
+import { Id, Name, NoContent, Nullable, TeamRole } from '../../http/schemas.ts';
 import { LDAP_DEFAULTS, ldapSettings, oidcSettings, SAML_DEFAULTS, samlSettings } from './provider-settings.ts';
 import { MAX_SAML_XML_BYTES, samlCertificates } from './saml.ts';
 import { SsoRefusal } from './profile.ts';
@@ -75,7 +74,7 @@ const ProviderBody = Type.Object(
     emailDomains: Type.Array(Domain, { maxItems: 50, description: 'The email domains this provider signs in; the sign-in page routes them to it' }),
     adminGroup: Type.Optional(Nullable(Group)),
     mappings: Type.Optional(
-      Type.Array(Type.Object({ group: Group, teamId: Id, role: Type.Union(TEAM_ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }), {
+      Type.Array(Type.Object({ group: Group, teamId: Id, role: TeamRole }, { additionalProperties: false }), {
         maxItems: 500,
         default: [],
       }),
@@ -99,28 +98,36 @@ const ProviderBody = Type.Object(
 );
 const ProviderParams = Type.Object({ providerId: Id });
 const CertificateView = Type.Object({ kid: Nullable(Type.String()), subject: Type.String(), expiresAt: Type.String(), daysLeft: Type.Integer() });
-const ProviderView = Type.Object({
+const ProviderCommonView = {
   id: Type.String(),
-  kind: Type.Union([Type.Literal('oidc'), Type.Literal('saml'), Type.Literal('ldap')]),
   name: Type.String(),
   emailDomains: Type.Array(Type.String()),
   adminGroup: Nullable(Type.String()),
-  mappings: Type.Array(Type.Object({ group: Type.String(), teamId: Type.String(), role: Type.String() })),
+  mappings: Type.Array(Type.Object({ group: Type.String(), teamId: Type.String(), role: TeamRole })),
   mfaAcrValues: Type.Array(Type.String()),
   disableLocalPasswords: Type.Boolean(),
   enabled: Type.Boolean(),
   scimEnabled: Type.Boolean({ description: 'It has a SCIM token (POST .../scim-token makes one)' }),
-  oidc: Type.Optional(
-    Type.Object({
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+};
+/** A provider with the settings of its kind only: the kind tells which (a client narrows on it). */
+const ProviderView = Type.Union([
+  Type.Object({
+    ...ProviderCommonView,
+    kind: Type.Literal('oidc'),
+    oidc: Type.Object({
       issuerUrl: Type.String(),
       clientId: Type.String(),
       scopes: Type.String(),
       groupsClaim: Type.String(),
       redirectUri: Type.String({ description: 'Register this at the identity provider' }),
     }),
-  ),
-  saml: Type.Optional(
-    Type.Object({
+  }),
+  Type.Object({
+    ...ProviderCommonView,
+    kind: Type.Literal('saml'),
+    saml: Type.Object({
       idpEntityId: Type.String(),
       ssoUrl: Type.String(),
       certificates: Type.Array(CertificateView),
@@ -132,9 +139,11 @@ const ProviderView = Type.Object({
       acsUrl: Type.String({ description: 'Assertion Consumer Service, HTTP-POST' }),
       metadataUrl: Type.String({ description: 'SP metadata for the IdP to import' }),
     }),
-  ),
-  ldap: Type.Optional(
-    Type.Object({
+  }),
+  Type.Object({
+    ...ProviderCommonView,
+    kind: Type.Literal('ldap'),
+    ldap: Type.Object({
       url: Type.String(),
       startTls: Type.Boolean(),
       caCertificate: Nullable(Type.String()),
@@ -148,10 +157,8 @@ const ProviderView = Type.Object({
       nameAttribute: Type.String(),
       nestedGroups: Type.Boolean(),
     }),
-  ),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
+  }),
+]);
 const TestReportView = Type.Object({
   email: Nullable(Type.String()),
   name: Nullable(Type.String()),
@@ -163,7 +170,7 @@ const TestReportView = Type.Object({
   acr: Nullable(Type.String()),
   mfaByProvider: Type.Boolean(),
   platformAdmin: Type.Boolean(),
-  roles: Type.Array(Type.Object({ teamId: Type.String(), role: Type.String() })),
+  roles: Type.Array(Type.Object({ teamId: Type.String(), role: TeamRole })),
   problems: Type.Array(Type.String()),
 });
 
@@ -195,11 +202,9 @@ function safeReturn(path: string | undefined): string {
 export function ssoRoutes(app: TypedApp, c: Pick<AppContext, 'auditLog' | 'clock' | 'config' | 'sso'>): void {
   const { sso } = c;
   const secure = c.config.publicUrl.startsWith('https://');
-  const present = (p: IdentityProvidersTable) => {
-    const sp = sso.serviceProvider(p.id);
-    return {
+  const present = (p: IdentityProvidersTable): Static<typeof ProviderView> => {
+    const common = {
       id: p.id,
-      kind: p.kind,
       name: p.name,
       emailDomains: parseList(p.email_domains),
       adminGroup: p.admin_group,
@@ -208,14 +213,16 @@ export function ssoRoutes(app: TypedApp, c: Pick<AppContext, 'auditLog' | 'clock
       disableLocalPasswords: p.disable_local_passwords === 1,
       enabled: p.enabled === 1,
       scimEnabled: p.scim_token_hash !== null,
-      ...(p.kind === 'oidc' ? { oidc: { ...oidcSettings(p), redirectUri: sso.redirectUri(p.id) } } : {}),
-      ...(p.kind === 'saml'
-        ? { saml: { ...samlSettings(p), certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl } }
-        : {}),
-      ...(p.kind === 'ldap' ? { ldap: ldapSettings(p) } : {}),
       createdAt: p.created_at,
       updatedAt: p.updated_at,
     };
+    if (p.kind === 'ldap') return { ...common, kind: 'ldap', ldap: ldapSettings(p) };
+    if (p.kind === 'saml') {
+      const sp = sso.serviceProvider(p.id);
+      const saml = { ...samlSettings(p), certificates: samlCertificates(p, c.clock.now()), spEntityId: sp.entityId, acsUrl: sp.acsUrl, metadataUrl: sp.metadataUrl };
+      return { ...common, kind: 'saml', saml };
+    }
+    return { ...common, kind: 'oidc', oidc: { ...oidcSettings(p), redirectUri: sso.redirectUri(p.id) } };
   };
 
   app.get(

@@ -1,14 +1,25 @@
 import { Type } from '@sinclair/typebox';
 import { TEAM_ROLES } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
-import { Email, Id, LinkToken, Name, NoContent, Password, TeamParams } from '../../http/schemas.ts';
+import { Email, Id, LinkToken, Name, NoContent, Password, TeamParams, TeamRole } from '../../http/schemas.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import { tokenTeamIds } from '../identity/identity.service.ts';
+import { holdsOf } from '../../http/holds.ts';
+import { memberActions } from './members.policy.ts';
 
-const Role = Type.Union(TEAM_ROLES.map((r) => Type.Literal(r)));
-const TeamView = Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String(), role: Type.Union([Role, Type.Null()]) });
-const MemberView = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), role: Role, mfaEnrolled: Type.Boolean(), since: Type.String() });
-const InvitationView = Type.Object({ id: Type.String(), email: Type.String(), role: Role, createdAt: Type.String(), expiresAt: Type.String() });
+const TeamView = Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String(), role: Type.Union([TeamRole, Type.Null()]) });
+/** What the caller may do to the member (members.policy.ts): the web UI's controls come from this, not from rules of its own. */
+const MemberAllowed = Type.Object({ changeRole: Type.Boolean(), remove: Type.Boolean() });
+const MemberView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: TeamRole,
+  mfaEnrolled: Type.Boolean(),
+  since: Type.String(),
+  allowed: MemberAllowed,
+});
+const InvitationView = Type.Object({ id: Type.String(), email: Type.String(), role: TeamRole, createdAt: Type.String(), expiresAt: Type.String() });
 const MemberParams = Type.Object({ teamId: Id, userId: Id });
 const InvitationParams = Type.Object({ teamId: Id, invitationId: Id });
 const InvitationTokenParams = Type.Object({ token: LinkToken });
@@ -92,13 +103,17 @@ export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'ident
     },
     async (request) => {
       await teams.requireTeam(request.params.teamId);
-      return (await teams.members(request.params.teamId)).map((m) => ({
+      const members = await teams.members(request.params.teamId);
+      const owners = members.filter((m) => m.role === 'owner').length;
+      const holds = holdsOf(request);
+      return members.map((m) => ({
         id: m.id,
         email: m.email,
         name: m.name,
         role: m.role,
         mfaEnrolled: m.mfa_enrolled_at !== null,
         since: m.created_at,
+        allowed: memberActions(holds, { role: m.role, owners }),
       }));
     },
   );
@@ -107,7 +122,7 @@ export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'ident
     '/api/teams/:teamId/members/:userId',
     {
       config: { access: { kind: 'user', permission: 'members:write', team: 'teamId' } },
-      schema: { tags: ['members'], params: MemberParams, body: Type.Object({ role: Role }, { additionalProperties: false }), response: { 204: NoContent } },
+      schema: { tags: ['members'], params: MemberParams, body: Type.Object({ role: TeamRole }, { additionalProperties: false }), response: { 204: NoContent } },
     },
     async (request, reply) => {
       await teams.changeRole(request.params.teamId, request.params.userId, request.body.role, request.ctx);
@@ -143,7 +158,7 @@ export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'ident
       schema: {
         tags: ['members'],
         params: TeamParams,
-        body: Type.Object({ email: Email, role: Role }, { additionalProperties: false }),
+        body: Type.Object({ email: Email, role: TeamRole }, { additionalProperties: false }),
         response: { 201: Type.Object({ invitation: InvitationView, mailed: Type.Boolean(), link: Type.Union([Type.String(), Type.Null()]) }) },
       },
     },
@@ -173,7 +188,7 @@ export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'ident
       schema: {
         tags: ['members'],
         params: InvitationTokenParams,
-        response: { 200: Type.Object({ teamName: Type.String(), email: Type.String(), role: Role, expiresAt: Type.String(), accountExists: Type.Boolean() }) },
+        response: { 200: Type.Object({ teamName: Type.String(), email: Type.String(), role: TeamRole, expiresAt: Type.String(), accountExists: Type.Boolean() }) },
       },
     },
     async (request) => {

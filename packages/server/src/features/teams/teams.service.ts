@@ -8,6 +8,8 @@ import { randomToken, sha256Hex } from '../../security/crypto.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
 import type { TeamsStore } from './teams.store.ts';
+import { memberActions } from './members.policy.ts';
+import { checkedByRoute } from '../../http/holds.ts';
 
 export interface TeamsDeps {
   store: TeamsStore;
@@ -77,7 +79,7 @@ export function createTeamsService(deps: TeamsDeps) {
       await auditLog.transaction(ctx, async (tx) => {
         const current = await store.roleOf(teamId, userId, tx.trx);
         if (!current) throw new NotFoundError('Member');
-        if (current === 'owner' && role !== 'owner' && (await store.countOwners(teamId, tx.trx)) <= 1) {
+        if (role !== current && !memberActions(checkedByRoute, { role: current, owners: await store.countOwners(teamId, tx.trx) }).changeRole) {
           throw new ConflictError('The last owner of a team cannot be demoted: make someone else owner first.');
         }
         await store.updateRole(teamId, userId, role, tx.trx);
@@ -89,7 +91,8 @@ export function createTeamsService(deps: TeamsDeps) {
       await auditLog.transaction(ctx, async (tx) => {
         const current = await store.roleOf(teamId, userId, tx.trx);
         if (!current) throw new NotFoundError('Member');
-        if (current === 'owner' && (await store.countOwners(teamId, tx.trx)) <= 1) {
+        // Leaving is the member's own call (team:leave), removing is members:write: the service rules on the team's side only.
+        if (!memberActions(checkedByRoute, { role: current, owners: await store.countOwners(teamId, tx.trx) }).remove) {
           throw new ConflictError('The last owner cannot leave or be removed: make someone else owner first, or delete the team.');
         }
         await store.deleteMembership(teamId, userId, tx.trx);

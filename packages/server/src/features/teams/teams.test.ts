@@ -15,8 +15,10 @@ for (const dialect of DIALECTS) {
     });
     after(() => t.close());
 
+    let veraViewer: Client;
     test('an invitation link creates the account and the membership with its role', async () => {
       const viewer = await addMember(t, admin, teamId, 'vera@plant.example', 'viewer');
+      veraViewer = viewer;
       const session = (await viewer.get('/api/auth/session')).json();
       assert.deepEqual(session.teams, [{ id: teamId, name: 'Packaging line', role: 'viewer' }]);
       const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ email: string; role: string }>;
@@ -91,8 +93,17 @@ for (const dialect of DIALECTS) {
     });
 
     test('roles change; the last owner cannot be demoted or removed, or leave', async () => {
-      const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Array<{ id: string; email: string }>;
+      type Listed = { id: string; email: string; allowed: { changeRole: boolean; remove: boolean } };
+      const members = (await admin.get(`/api/teams/${teamId}/members`)).json() as Listed[];
       const adminId = members.find((m) => m.email === 'admin@plant.example')!.id;
+      // What the members list says may be done is what the server then does (members.policy.ts).
+      assert.deepEqual(members.find((m) => m.id === adminId)!.allowed, { changeRole: false, remove: false }, 'the last owner is held back in the list');
+      assert.deepEqual(members.find((m) => m.email === 'vera@plant.example')!.allowed, { changeRole: true, remove: true });
+      const asViewer = (await veraViewer.get(`/api/teams/${teamId}/members`)).json() as Listed[];
+      assert.ok(
+        asViewer.every((m) => !m.allowed.changeRole && !m.allowed.remove),
+        'a viewer is offered nothing',
+      );
       const demote = await admin.patch(`/api/teams/${teamId}/members/${adminId}`, { role: 'member' });
       assert.equal(demote.statusCode, 409);
       assert.match(demote.json().detail, /last owner/);
@@ -103,6 +114,8 @@ for (const dialect of DIALECTS) {
       const events = (await admin.get(`/api/teams/${teamId}/audit?event=member.role.changed`)).json().events;
       assert.equal(events.length, 2);
       assert.equal(JSON.parse(events[1].details).to, 'owner');
+      const after = (await admin.get(`/api/teams/${teamId}/members`)).json() as Listed[];
+      assert.deepEqual(after.find((m) => m.id === adminId)!.allowed, { changeRole: true, remove: true }, 'with another owner, the list offers it again');
     });
 
     test("a team's MFA policy forces its members to enrol at their next sign-in", async () => {

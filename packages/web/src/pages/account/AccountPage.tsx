@@ -3,7 +3,6 @@ import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Account } from '../../types.ts';
 import { MfaSection } from './MfaSection.tsx';
 import { PasswordSection } from './PasswordSection.tsx';
 import { SessionsSection } from './SessionsSection.tsx';
@@ -12,7 +11,7 @@ import { TokensSection } from './TokensSection.tsx';
 export function AccountPage() {
   usePageTitle('Account');
   const { api } = useSession();
-  const account = useResource(() => api.get<Account>('/api/account'), 'account');
+  const account = useResource(() => api.get('/api/account'), 'account');
 
   return (
     <>

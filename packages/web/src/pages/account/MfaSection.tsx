@@ -12,7 +12,7 @@ export function MfaSection({ account, onChanged }: { account: Account; onChanged
   const [codes, setCodes] = useState<string[] | null>(null);
   const [password, setPassword] = useState('');
   const removeMfa = useAction(async () => {
-    await api.delete('/api/account/mfa', { password });
+    await api.delete('/api/account/mfa', { body: { password } });
     setPassword('');
     setCodes(null);
     await refresh();

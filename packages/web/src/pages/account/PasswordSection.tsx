@@ -14,7 +14,7 @@ export function PasswordSection() {
   const change = useAction(async () => {
     setDone(false);
     assertSamePassword(form.newPassword, form.repeat, 'new passwords');
-    await api.put('/api/account/password', { currentPassword: form.currentPassword, newPassword: form.newPassword });
+    await api.put('/api/account/password', { body: { currentPassword: form.currentPassword, newPassword: form.newPassword } });
     setForm(EMPTY);
     setDone(true);
   });

@@ -9,9 +9,9 @@ import type { AccountSession } from '../../types.ts';
 export function SessionsSection() {
   const { api, refresh } = useSession();
   const navigate = useNavigate();
-  const sessions = useResource(() => api.get<AccountSession[]>('/api/account/sessions'), 'sessions');
+  const sessions = useResource(() => api.get('/api/account/sessions'), 'sessions');
   const revoke = useAction(async (session: AccountSession) => {
-    await api.delete(`/api/account/sessions/${encodeURIComponent(session.id)}`);
+    await api.delete('/api/account/sessions/{sessionId}', { path: { sessionId: session.id } });
     if (session.current) {
       await refresh();
       void navigate('/sign-in', { replace: true });

@@ -20,25 +20,27 @@ const EMPTY: TokenForm = { name: '', access: 'read', expiresInDays: 30, allTeams
 
 export function TokensSection() {
   const { api, session } = useSession();
-  const tokens = useResource(() => api.get<ApiToken[]>('/api/account/tokens'), 'tokens');
+  const tokens = useResource(() => api.get('/api/account/tokens'), 'tokens');
   const [form, setForm] = useState<TokenForm>(EMPTY);
   const [shown, setShown] = useState<{ name: string; token: string } | null>(null);
   const teams = session?.teams ?? [];
   const teamName = (id: string) => teams.find((t) => t.id === id)?.name ?? id;
 
   const create = useAction(async () => {
-    const reply = await api.post<{ token: string; record: ApiToken }>('/api/account/tokens', {
-      name: form.name,
-      access: form.access,
-      expiresInDays: form.expiresInDays,
-      teamIds: form.allTeams ? null : form.teamIds,
+    const reply = await api.post('/api/account/tokens', {
+      body: {
+        name: form.name,
+        access: form.access,
+        expiresInDays: form.expiresInDays,
+        teamIds: form.allTeams ? null : form.teamIds,
+      },
     });
     setShown({ name: reply.record.name, token: reply.token });
     setForm(EMPTY);
     tokens.setData((list) => [reply.record, ...(list ?? [])]);
   });
   const revoke = useAction(async (token: ApiToken) => {
-    await api.delete(`/api/account/tokens/${encodeURIComponent(token.id)}`);
+    await api.delete('/api/account/tokens/{tokenId}', { path: { tokenId: token.id } });
     tokens.reload();
   });
 

@@ -10,15 +10,14 @@ import { useAction, useResource } from '../../hooks.ts';
 import { useInterval } from '../../interval.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { Application, ApplicationDetail, Instance } from '../../types.ts';
+import type { Application, Instance } from '../../types.ts';
 
 /** One application: what it is, its instances and their state, a new instance, and deleting it. */
 export function ApplicationPage() {
   const { applicationId = '' } = useParams();
   const { api } = useSession();
   const navigate = useNavigate();
-  const url = `/api/applications/${encodeURIComponent(applicationId)}`;
-  const detail = useResource(() => api.get<ApplicationDetail>(url), applicationId);
+  const detail = useResource(() => api.get('/api/applications/{applicationId}', { path: { applicationId } }), applicationId);
   const access = useTeamAccess(detail.data?.application.teamId);
   usePageTitle(detail.data?.application.name ?? 'Application');
   // Instances on their way somewhere are shown as they get there.
@@ -26,7 +25,7 @@ export function ApplicationPage() {
   useInterval(detail.reload, busy ? 2000 : null);
 
   const remove = useAction(async (application: Application) => {
-    await api.delete(url);
+    await api.delete('/api/applications/{applicationId}', { path: { applicationId: application.id } });
     void navigate(`/teams/${application.teamId}`, { replace: true });
   });
 
@@ -96,14 +95,14 @@ function InstancesSection({
 }) {
   const { api } = useSession();
   const versionId = useId();
-  const versions = useResource(() => (mayWrite ? api.get<string[]>('/api/node-red-versions') : Promise.resolve([])), `versions:${mayWrite}`);
+  const versions = useResource(() => (mayWrite ? api.get('/api/node-red-versions') : Promise.resolve([])), `versions:${mayWrite}`);
   const [name, setName] = useState('');
   const [version, setVersion] = useState('');
   useEffect(() => {
     if (!version && versions.data?.length) setVersion(versions.data[0]!);
   }, [versions.data, version]);
   const create = useAction(async () => {
-    onCreated(await api.post<Instance>(`/api/applications/${encodeURIComponent(application.id)}/instances`, { name, nodeRedVersion: version }));
+    onCreated(await api.post('/api/applications/{applicationId}/instances', { path: { applicationId: application.id }, body: { name, nodeRedVersion: version } }));
   });
 
   return (
@@ -185,7 +184,7 @@ function ApplicationDetailsForm({ application, onSaved }: { application: Applica
   const [saved, setSaved] = useState('');
   const save = useAction(async () => {
     setSaved('');
-    onSaved(await api.patch<Application>(`/api/applications/${encodeURIComponent(application.id)}`, { name, description }));
+    onSaved(await api.patch('/api/applications/{applicationId}', { path: { applicationId: application.id }, body: { name, description } }));
     setSaved('Saved.');
   });
   const unchanged = name.trim() === application.name && description.trim() === application.description;

@@ -5,6 +5,8 @@ import type { Person } from './AuditLogView.tsx';
 import { NamedOptions } from '../../components/NamedOptions.tsx';
 
 export const FILTER_KEYS = ['from', 'to', 'actorId', 'event', 'outcome', 'teamId'] as const;
+/** The outcomes an event may have (the API's filter takes one). */
+export const OUTCOMES = ['success', 'denied', 'failure'] as const;
 export type AuditFilterValues = Record<(typeof FILTER_KEYS)[number], string>;
 
 /** ISO timestamp to the value a datetime-local input shows, in local time. */
@@ -85,9 +87,11 @@ export function AuditFilters({
         <label htmlFor="audit-outcome">Outcome</label>
         <select id="audit-outcome" value={draft.outcome} onChange={set('outcome')}>
           <option value="">Any</option>
-          <option value="success">success</option>
-          <option value="denied">denied</option>
-          <option value="failure">failure</option>
+          {OUTCOMES.map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
         </select>
       </div>
       {teams && (

@@ -1,11 +1,10 @@
 import { useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { queryString } from '../../api.ts';
+import { apiUrl } from '../../api/client.ts';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { AuditPage, Member, User } from '../../types.ts';
-import { AuditFilters, FILTER_KEYS, type AuditFilterValues } from './AuditFilters.tsx';
+import { AuditFilters, FILTER_KEYS, OUTCOMES, type AuditFilterValues } from './AuditFilters.tsx';
 import { AuditTable } from './AuditTable.tsx';
 import { VerifyChain } from './VerifyChain.tsx';
 
@@ -32,24 +31,31 @@ export function AuditLogView({ scope }: { scope: AuditScope }) {
   const [newer, setNewer] = useState<Array<number | null>>([]);
   const [pageSize, setPageSize] = useState<number>(50);
 
-  const base = scope.kind === 'platform' ? '/api/audit' : `/api/teams/${encodeURIComponent(scope.teamId)}/audit`;
-  const query = { ...filters, ...(scope.kind === 'team' ? { teamId: '' } : {}) };
-  const pageUrl = base + queryString({ ...query, before: cursor, limit: pageSize });
-  const page = useResource(() => api.get<AuditPage>(pageUrl), pageUrl);
+  // The filters as the API takes them; the platform's log alone filters by team.
+  const outcome = OUTCOMES.find((o) => o === filters.outcome);
+  const query = { from: filters.from, to: filters.to, actorId: filters.actorId, event: filters.event, ...(outcome ? { outcome } : {}) };
+  const teamFilter = scope.kind === 'platform' ? { teamId: filters.teamId } : {};
+  const pageQuery = { ...query, ...teamFilter, before: cursor ?? undefined, limit: pageSize };
+  const pageKey =
+    scope.kind === 'platform' ? apiUrl('/api/audit', { query: pageQuery }) : apiUrl('/api/teams/{teamId}/audit', { path: { teamId: scope.teamId }, query: pageQuery });
+  const page = useResource(
+    () => (scope.kind === 'platform' ? api.get('/api/audit', { query: pageQuery }) : api.get('/api/teams/{teamId}/audit', { path: { teamId: scope.teamId }, query: pageQuery })),
+    pageKey,
+  );
 
   const people = useResource<Person[]>(
     async () => {
       if (scope.kind === 'platform') {
-        return (await api.get<User[]>('/api/platform/users')).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
+        return (await api.get('/api/platform/users')).map((u) => ({ id: u.id, label: `${u.name} <${u.email}>` }));
       }
-      return (await api.get<Member[]>(`/api/teams/${encodeURIComponent(scope.teamId)}/members`)).map((m) => ({ id: m.id, label: `${m.name} <${m.email}>` }));
+      return (await api.get('/api/teams/{teamId}/members', { path: { teamId: scope.teamId } })).map((m) => ({ id: m.id, label: `${m.name} <${m.email}>` }));
     },
     scope.kind === 'platform' ? 'platform' : scope.teamId,
   );
 
   // Admins filter by any team of the platform, not only the ones they belong to.
   const allTeams = useResource<Array<{ id: string; name: string }>>(
-    async () => (scope.kind === 'platform' ? api.get<Array<{ id: string; name: string }>>('/api/platform/teams') : []),
+    async () => (scope.kind === 'platform' ? api.get('/api/platform/teams') : []),
     scope.kind === 'platform' ? 'all-teams' : 'no-teams',
   );
   const teams: Array<{ id: string; name: string }> = scope.kind === 'platform' ? (allTeams.data ?? []) : (session?.teams ?? []);
@@ -60,7 +66,10 @@ export function AuditLogView({ scope }: { scope: AuditScope }) {
     for (const key of FILTER_KEYS) if (next[key]) search.set(key, next[key]);
     setParams(search);
   };
-  const exportUrl = (format: 'jsonl' | 'csv') => `${base}/export${queryString({ ...query, format })}`;
+  const exportUrl = (format: 'jsonl' | 'csv') =>
+    scope.kind === 'platform'
+      ? apiUrl('/api/audit/export', { query: { ...query, ...teamFilter, format } })
+      : apiUrl('/api/teams/{teamId}/audit/export', { path: { teamId: scope.teamId }, query: { ...query, format } });
 
   return (
     <div className="stack-lg">

@@ -10,7 +10,7 @@ export function VerifyChain() {
   const [result, setResult] = useState<AuditVerification | null>(null);
   const verify = useAction(async () => {
     setResult(null);
-    setResult(await api.get<AuditVerification>('/api/audit/verify'));
+    setResult(await api.get('/api/audit/verify'));
   });
   return (
     <div className="verify">

@@ -4,7 +4,6 @@ import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { FleetSettings } from '../../types.ts';
 import { nameOf, type FleetData } from './fleet-data.ts';
 
 /** Devices offline longer than the team allows, and (for an owner) the threshold and the webhook that hears of them. */
@@ -13,9 +12,9 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
   const [minutes, setMinutes] = useState(fleet.settings.offlineAlertMinutes === null ? '' : String(fleet.settings.offlineAlertMinutes));
   const [webhook, setWebhook] = useState(fleet.settings.alertWebhookUrl ?? '');
   const save = useAction(async () => {
-    await api.put<FleetSettings>(`/api/teams/${encodeURIComponent(teamId)}/fleet-settings`, {
-      offlineAlertMinutes: minutes ? Number(minutes) : null,
-      alertWebhookUrl: webhook.trim() || null,
+    await api.put('/api/teams/{teamId}/fleet-settings', {
+      path: { teamId },
+      body: { offlineAlertMinutes: minutes ? Number(minutes) : null, alertWebhookUrl: webhook.trim() || null },
     });
     onChanged();
   });

@@ -43,7 +43,7 @@ function DeviceEditorLink({ device }: { device: Device }) {
 export function DevicePage() {
   const { deviceId = '' } = useParams();
   const { api } = useSession();
-  const device = useResource(() => api.get<Device>(`/api/devices/${encodeURIComponent(deviceId)}`), deviceId);
+  const device = useResource(() => api.get('/api/devices/{deviceId}', { path: { deviceId } }), deviceId);
   const teamId = device.data?.teamId ?? '';
   const places = useTeamPlaces(teamId);
   const access = useTeamAccess(teamId);
@@ -53,7 +53,7 @@ export function DevicePage() {
   const [chosen, setChosen] = useState<string | null>(null);
   const onPick = useCallback((id: string | null) => setChosen(id), []);
   const setTarget = useAction(async (snapshotId: string | null) => {
-    const updated = await api.put<Device>(`/api/devices/${encodeURIComponent(deviceId)}/target`, { snapshotId });
+    const updated = await api.put('/api/devices/{deviceId}/target', { path: { deviceId }, body: { snapshotId } });
     device.setData(() => updated);
   });
 
@@ -136,7 +136,7 @@ export function DevicePage() {
           <ProblemNotice problem={setTarget.error} onDismiss={setTarget.clearError} />
         </section>
       )}
-      <LogsPanel source={`/api/devices/${encodeURIComponent(d.id)}/logs`} />
+      <LogsPanel source="device" id={d.id} />
     </>
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { queryString } from '../../api.ts';
+import { apiUrl, type QueryParameters } from '../../api/client.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
@@ -14,7 +14,8 @@ import { nameOf, type FleetData } from './fleet-data.ts';
 import { NamedOptions } from '../../components/NamedOptions.tsx';
 
 const PAGE = 50;
-const STATES = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'];
+type DeviceState = NonNullable<QueryParameters<'/api/teams/{teamId}/devices'>['state']>;
+const STATES: readonly DeviceState[] = ['unknown', 'updating', 'starting', 'running', 'crashed', 'stopped', 'safe-mode', 'error'];
 
 /**
  * The devices registered into the team, a page at a time with filters (site, group, state,
@@ -39,22 +40,26 @@ export function DevicesSection({
   onChanged: () => void;
 }) {
   const { api } = useSession();
-  const [filter, setFilter] = useState({ siteId: '', groupId: '', state: '', q: '' });
+  const [filter, setFilter] = useState<{ siteId: string; groupId: string; state: DeviceState | ''; q: string }>({ siteId: '', groupId: '', state: '', q: '' });
   const [offset, setOffset] = useState(0);
-  const query = queryString({ ...filter, limit: PAGE, offset });
-  const page = useResource(() => api.get<Device[]>(`/api/teams/${encodeURIComponent(teamId)}/devices${query}`), `${teamId}:${revision}:${query}`);
+  // An empty filter is left out of the query.
+  const call = {
+    path: { teamId },
+    query: { siteId: filter.siteId || undefined, groupId: filter.groupId || undefined, state: filter.state || undefined, q: filter.q || undefined, limit: PAGE, offset },
+  };
+  const page = useResource(() => api.get('/api/teams/{teamId}/devices', call), `${revision}:${apiUrl('/api/teams/{teamId}/devices', call)}`);
   const devices = page.data ?? [];
   const filtered = Object.values(filter).some(Boolean);
-  const change = (key: keyof typeof filter, value: string) => {
-    setFilter((f) => ({ ...f, [key]: value }));
+  const change = (next: Partial<typeof filter>) => {
+    setFilter((f) => ({ ...f, ...next }));
     setOffset(0);
   };
   const revoke = useAction(async (device: Device) => {
-    await api.post<Device>(`/api/devices/${encodeURIComponent(device.id)}/revoke`);
+    await api.post('/api/devices/{deviceId}/revoke', { path: { deviceId: device.id } });
     onChanged();
   });
   const move = useAction(async (device: Device, patch: { siteId?: string; groupId?: string | null }) => {
-    await api.patch<Device>(`/api/devices/${encodeURIComponent(device.id)}`, patch);
+    await api.patch('/api/devices/{deviceId}', { path: { deviceId: device.id }, body: patch });
     onChanged();
   });
 
@@ -68,24 +73,24 @@ export function DevicesSection({
         </button>
       </div>
       <div className="filters" role="search" aria-label="Filter devices">
-        <Field label="Name contains" value={filter.q} maxLength={120} onChange={(e) => change('q', e.target.value)} />
+        <Field label="Name contains" value={filter.q} maxLength={120} onChange={(e) => change({ q: e.target.value })} />
         <div className="field">
           <label htmlFor="device-filter-site">Site</label>
-          <select id="device-filter-site" value={filter.siteId} onChange={(e) => change('siteId', e.target.value)}>
+          <select id="device-filter-site" value={filter.siteId} onChange={(e) => change({ siteId: e.target.value })}>
             <option value="">All sites</option>
             <NamedOptions items={fleet.sites} />
           </select>
         </div>
         <div className="field">
           <label htmlFor="device-filter-group">Group</label>
-          <select id="device-filter-group" value={filter.groupId} onChange={(e) => change('groupId', e.target.value)}>
+          <select id="device-filter-group" value={filter.groupId} onChange={(e) => change({ groupId: e.target.value })}>
             <option value="">All groups</option>
             <NamedOptions items={fleet.groups} />
           </select>
         </div>
         <div className="field">
           <label htmlFor="device-filter-state">State</label>
-          <select id="device-filter-state" value={filter.state} onChange={(e) => change('state', e.target.value)}>
+          <select id="device-filter-state" value={filter.state} onChange={(e) => change({ state: STATES.find((s) => s === e.target.value) ?? '' })}>
             <option value="">All states</option>
             {STATES.map((s) => (
               <option key={s} value={s}>

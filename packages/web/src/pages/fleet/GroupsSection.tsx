@@ -27,24 +27,23 @@ export function GroupsSection({
   onChanged: () => void;
 }) {
   const { api } = useSession();
-  const base = `/api/teams/${encodeURIComponent(teamId)}/device-groups`;
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const create = useAction(async () => {
-    await api.post<DeviceGroup>(base, { name, description });
+    await api.post('/api/teams/{teamId}/device-groups', { path: { teamId }, body: { name, description } });
     onChanged();
     setName('');
     setDescription('');
   });
   const remove = useAction(async (group: DeviceGroup) => {
-    await api.delete(`/api/device-groups/${encodeURIComponent(group.id)}`);
+    await api.delete('/api/device-groups/{groupId}', { path: { groupId: group.id } });
     onChanged();
   });
   const [targetGroupId, setTargetGroupId] = useState('');
   const [snapshotId, setSnapshotId] = useState<string | null>(null);
   const onPick = useCallback((id: string | null) => setSnapshotId(id), []);
   const setTarget = useAction(async (to: string | null) => {
-    await api.put<DeviceGroup>(`/api/device-groups/${encodeURIComponent(targetGroupId)}/target`, { snapshotId: to });
+    await api.put('/api/device-groups/{groupId}/target', { path: { groupId: targetGroupId }, body: { snapshotId: to } });
     onChanged();
   });
   const targetGroup = groups.find((g) => g.id === targetGroupId);

@@ -26,7 +26,7 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
   const { api } = useSession();
   const [made, setMade] = useState<string | null>(null);
   const revoke = useAction(async (token: ProvisioningToken) => {
-    await api.post<ProvisioningToken>(`/api/provisioning-tokens/${encodeURIComponent(token.id)}/revoke`);
+    await api.post('/api/provisioning-tokens/{provisioningTokenId}/revoke', { path: { provisioningTokenId: token.id } });
     onChanged();
   });
 
@@ -109,7 +109,7 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
       )}
       {mayProvision && (
         <TokenForm
-          teamUrl={`/api/teams/${encodeURIComponent(teamId)}`}
+          teamId={teamId}
           fleet={fleet}
           onMade={(token) => {
             setMade(token);
@@ -121,7 +121,7 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
   );
 }
 
-function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: FleetData; onMade: (token: string) => void }) {
+function TokenForm({ teamId, fleet, onMade }: { teamId: string; fleet: FleetData; onMade: (token: string) => void }) {
   const { api } = useSession();
   const ids = { site: useId(), group: useId(), application: useId(), expiry: useId(), once: useId() };
   const [siteId, setSiteId] = useState('');
@@ -139,7 +139,7 @@ function TokenForm({ teamUrl, fleet, onMade }: { teamUrl: string; fleet: FleetDa
       expiresInHours: hours,
       singleUse,
     };
-    const answer = await api.post<{ token: string; provisioningToken: ProvisioningToken }>(`${teamUrl}/provisioning-tokens`, body);
+    const answer = await api.post('/api/teams/{teamId}/provisioning-tokens', { path: { teamId }, body });
     onMade(answer.token);
     setDescription('');
   });

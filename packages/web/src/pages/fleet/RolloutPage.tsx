@@ -8,7 +8,7 @@ import { useAction, useResource } from '../../hooks.ts';
 import { useInterval } from '../../interval.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { Rollout, RolloutDetail, RolloutDevice, RolloutDeviceState } from '../../types.ts';
+import type { RolloutDeviceState } from '../../types.ts';
 import { nameOf, useTeamPlaces } from './fleet-data.ts';
 import { ROLLOUT_DEVICE_STATES, RolloutProgress } from './RolloutProgress.tsx';
 
@@ -19,14 +19,14 @@ const PAGE = 100;
 export function RolloutPage() {
   const { rolloutId = '' } = useParams();
   const { api } = useSession();
-  const detail = useResource(() => api.get<RolloutDetail>(`/api/rollouts/${encodeURIComponent(rolloutId)}`), rolloutId);
+  const detail = useResource(() => api.get('/api/rollouts/{rolloutId}', { path: { rolloutId } }), rolloutId);
   const teamId = detail.data?.rollout.teamId ?? '';
   const places = useTeamPlaces(teamId);
   const access = useTeamAccess(teamId);
   const [filter, setFilter] = useState<RolloutDeviceState | ''>('');
   const [offset, setOffset] = useState(0);
   const devices = useResource(
-    () => api.get<RolloutDevice[]>(`/api/rollouts/${encodeURIComponent(rolloutId)}/devices?limit=${PAGE}&offset=${offset}${filter ? `&state=${filter}` : ''}`),
+    () => api.get('/api/rollouts/{rolloutId}/devices', { path: { rolloutId }, query: { limit: PAGE, offset, state: filter || undefined } }),
     `${rolloutId}:${filter}:${offset}`,
   );
   const live = detail.data && detail.data.rollout.state !== 'completed' && detail.data.rollout.state !== 'aborted';
@@ -38,7 +38,7 @@ export function RolloutPage() {
     live ? POLL_MS : null,
   );
   const act = useAction(async (action: 'pause' | 'resume' | 'abort') => {
-    const rollout = await api.post<Rollout>(`/api/rollouts/${encodeURIComponent(rolloutId)}/${action}`);
+    const rollout = await api.post(`/api/rollouts/{rolloutId}/${action}`, { path: { rolloutId } });
     detail.setData((d) => (d ? { ...d, rollout } : d));
     detail.reload();
     devices.reload();
@@ -49,7 +49,6 @@ export function RolloutPage() {
   const { rollout } = detail.data;
   const sites = places.data?.sites ?? [];
   const groupName = places.data ? nameOf(places.data.groups, rollout.groupId) : '…';
-  const mayDeploy = access.allowed('fleet:deploy');
   return (
     <>
       <nav aria-label="Breadcrumb" className="breadcrumb">
@@ -69,19 +68,20 @@ export function RolloutPage() {
       </p>
       {rollout.detail && <p className={`notice${rollout.state === 'halted' ? ' notice-error' : ''}`}>{rollout.detail}</p>}
       <RolloutProgress detail={detail.data} sites={sites} />
-      {mayDeploy && (
+      {/* Which of pause, resume and abort apply now is the server's word (rollouts.policy.ts). */}
+      {(rollout.allowed.pause || rollout.allowed.resume || rollout.allowed.abort) && (
         <div className="toolbar">
-          {rollout.state === 'running' && (
+          {rollout.allowed.pause && (
             <button type="button" disabled={act.pending} onClick={() => void act.run('pause')}>
               Pause
             </button>
           )}
-          {(rollout.state === 'paused' || rollout.state === 'halted') && (
+          {rollout.allowed.resume && (
             <button type="button" className="primary" disabled={act.pending} onClick={() => void act.run('resume')}>
               Resume
             </button>
           )}
-          {(rollout.state === 'running' || rollout.state === 'paused' || rollout.state === 'halted') && (
+          {rollout.allowed.abort && (
             <ConfirmButton
               label="Abort"
               accessibleName="Abort the rollout"
@@ -104,7 +104,7 @@ export function RolloutPage() {
               id="rollout-device-state"
               value={filter}
               onChange={(e) => {
-                setFilter(e.target.value as RolloutDeviceState | '');
+                setFilter(ROLLOUT_DEVICE_STATES.find((s) => s === e.target.value) ?? '');
                 setOffset(0);
               }}
             >

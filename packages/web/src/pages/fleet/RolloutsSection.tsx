@@ -6,7 +6,6 @@ import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Rollout } from '../../types.ts';
 import { nameOf, type FleetData } from './fleet-data.ts';
 import { NamedOptions } from '../../components/NamedOptions.tsx';
 
@@ -21,11 +20,10 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
   const [healthSeconds, setHealthSeconds] = useState('30');
   const onPick = useCallback((id: string | null) => setSnapshotId(id), []);
   const start = useAction(async () => {
-    const rollout = await api.post<Rollout>(`/api/device-groups/${encodeURIComponent(groupId)}/rollouts`, {
-      snapshotId,
-      batchPercent: Number(batchPercent),
-      maxFailures: Number(maxFailures),
-      healthSeconds: Number(healthSeconds),
+    if (!snapshotId) return;
+    const rollout = await api.post('/api/device-groups/{groupId}/rollouts', {
+      path: { groupId },
+      body: { snapshotId, batchPercent: Number(batchPercent), maxFailures: Number(maxFailures), healthSeconds: Number(healthSeconds) },
     });
     void navigate(`/rollouts/${rollout.id}`);
   });

@@ -12,18 +12,17 @@ const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 /** The team's sites, with a form for a new one and delete (fleet:write). */
 export function SitesSection({ teamId, sites, mayWrite, onChanged }: { teamId: string; sites: Site[]; mayWrite: boolean; onChanged: () => void }) {
   const { api } = useSession();
-  const base = `/api/teams/${encodeURIComponent(teamId)}/sites`;
   const [name, setName] = useState('');
   const [location, setLocation] = useState('');
   const [timeZone, setTimeZone] = useState(BROWSER_ZONE);
   const create = useAction(async () => {
-    await api.post<Site>(base, { name, location, timeZone });
+    await api.post('/api/teams/{teamId}/sites', { path: { teamId }, body: { name, location, timeZone } });
     onChanged();
     setName('');
     setLocation('');
   });
   const remove = useAction(async (site: Site) => {
-    await api.delete(`/api/sites/${encodeURIComponent(site.id)}`);
+    await api.delete('/api/sites/{siteId}', { path: { siteId: site.id } });
     onChanged();
   });
 

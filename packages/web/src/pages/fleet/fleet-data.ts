@@ -1,4 +1,4 @@
-import type { ApiClient } from '../../api.ts';
+import type { ApiClient } from '../../api/client.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { Application, DeviceGroup, FleetSettings, OfflineAlert, ProvisioningToken, Rollout, Site } from '../../types.ts';
@@ -15,15 +15,15 @@ export interface FleetData {
 }
 
 export async function loadFleet(api: ApiClient, teamId: string): Promise<FleetData> {
-  const team = `/api/teams/${encodeURIComponent(teamId)}`;
+  const team = { path: { teamId } };
   const [sites, groups, tokens, applications, rollouts, settings, alerts] = await Promise.all([
-    api.get<Site[]>(`${team}/sites`),
-    api.get<DeviceGroup[]>(`${team}/device-groups`),
-    api.get<ProvisioningToken[]>(`${team}/provisioning-tokens`),
-    api.get<Application[]>(`${team}/applications`),
-    api.get<Rollout[]>(`${team}/rollouts`),
-    api.get<FleetSettings>(`${team}/fleet-settings`),
-    api.get<OfflineAlert[]>(`${team}/offline-alerts`),
+    api.get('/api/teams/{teamId}/sites', team),
+    api.get('/api/teams/{teamId}/device-groups', team),
+    api.get('/api/teams/{teamId}/provisioning-tokens', team),
+    api.get('/api/teams/{teamId}/applications', team),
+    api.get('/api/teams/{teamId}/rollouts', team),
+    api.get('/api/teams/{teamId}/fleet-settings', team),
+    api.get('/api/teams/{teamId}/offline-alerts', team),
   ]);
   return { sites, groups, tokens, applications, rollouts, settings, alerts };
 }
@@ -37,7 +37,8 @@ export function nameOf(list: ReadonlyArray<{ id: string; name: string }>, id: st
 export function useTeamPlaces(teamId: string) {
   const { api } = useSession();
   return useResource(
-    async () => (teamId ? { sites: await api.get<Site[]>(`/api/teams/${teamId}/sites`), groups: await api.get<DeviceGroup[]>(`/api/teams/${teamId}/device-groups`) } : null),
+    async () =>
+      teamId ? { sites: await api.get('/api/teams/{teamId}/sites', { path: { teamId } }), groups: await api.get('/api/teams/{teamId}/device-groups', { path: { teamId } }) } : null,
     teamId,
   );
 }

@@ -1,12 +1,13 @@
 import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
+import { apiUrl } from '../../api/client.ts';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { ApplicationDetail, EnvDiff, EnvVar, FlowNode, Instance, ModulesDiff, SettingChange, DiffSide, SnapshotDetail, SnapshotDiff } from '../../types.ts';
+import type { EnvDiff, EnvVar, FlowNode, ModulesDiff, SettingChange, DiffSide } from '../../types.ts';
 import { DiffSummary, groupByTab, NO_SIDES, TabGroupView, type DiffSides } from './DiffParts.tsx';
 
 function labelOf(node: FlowNode): string {
@@ -123,22 +124,18 @@ export function DiffPage() {
   const from = params.get('from') ?? '';
   const to = params.get('to') ?? '';
   const { api, session } = useSession();
-  const id = encodeURIComponent(instanceId);
-  const instance = useResource(() => api.get<Instance>(`/api/instances/${id}`), instanceId);
-  const diffUrl = `/api/instances/${id}/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-  const diff = useResource(() => api.get<SnapshotDiff>(diffUrl), diffUrl);
+  const instance = useResource(() => api.get('/api/instances/{instanceId}', { path: { instanceId } }), instanceId);
+  const diffCall = { path: { instanceId }, query: { from, to } };
+  const diff = useResource(() => api.get('/api/instances/{instanceId}/diff', diffCall), apiUrl('/api/instances/{instanceId}/diff', diffCall));
   const access = useTeamAccess(instance.data?.teamId);
   const applicationId = instance.data?.applicationId;
-  const application = useResource(
-    () => (applicationId ? api.get<ApplicationDetail>(`/api/applications/${encodeURIComponent(applicationId)}`) : Promise.resolve(null)),
-    applicationId ?? '',
-  );
+  const application = useResource(() => (applicationId ? api.get('/api/applications/{applicationId}', { path: { applicationId } }) : Promise.resolve(null)), applicationId ?? '');
   // Both sides' flows, to name the nodes wires point at and show the code of nodes added or removed whole; the review works without them.
   const fromId = diff.data?.from.id;
   const toId = diff.data?.to.id;
   const sides = useResource<DiffSides>(async () => {
     if (!fromId || !toId) return NO_SIDES;
-    const [before, after] = await Promise.all([fromId, toId].map((s) => api.get<SnapshotDetail>(`/api/snapshots/${encodeURIComponent(s)}`).catch(() => null)));
+    const [before, after] = await Promise.all([fromId, toId].map((s) => api.get('/api/snapshots/{snapshotId}', { path: { snapshotId: s } }).catch(() => null)));
     const result: DiffSides = { names: new Map(), before: new Map(), after: new Map() };
     for (const node of before?.flows ?? []) {
       result.before.set(node.id, node);

@@ -10,7 +10,7 @@ export function EndpointSection({ instance, mayWrite, onChanged }: { instance: I
   const { api } = useSession();
   const endpoint = `${window.location.origin}${instance.endpointPath}`;
   const setAccess = useAction(async (endpointAccess: 'login' | 'public') => {
-    onChanged(await api.patch<Instance>(`/api/instances/${encodeURIComponent(instance.id)}`, { endpointAccess }));
+    onChanged(await api.patch('/api/instances/{instanceId}', { path: { instanceId: instance.id }, body: { endpointAccess } }));
   });
   const isPublic = instance.endpointAccess === 'public';
 

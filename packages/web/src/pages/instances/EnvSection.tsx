@@ -20,8 +20,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Environment variables of the instance; secret values are write-only: shown as set, replaceable, never read back. */
 export function EnvSection({ instanceId, mayWrite }: { instanceId: string; mayWrite: boolean }) {
   const { api } = useSession();
-  const url = `/api/instances/${encodeURIComponent(instanceId)}/env`;
-  const env = useResource(() => api.get<EnvVar[]>(url), `${instanceId}:env`);
+  const env = useResource(() => api.get('/api/instances/{instanceId}/env', { path: { instanceId } }), `${instanceId}:env`);
   const [rows, setRows] = useState<Row[]>([]);
   const [saved, setSaved] = useState('');
   useEffect(() => {
@@ -31,7 +30,10 @@ export function EnvSection({ instanceId, mayWrite }: { instanceId: string; mayWr
   const update = (key: number, change: Partial<Row>) => setRows((list) => list.map((r) => (r.key === key ? { ...r, ...change } : r)));
   const save = useAction(async () => {
     setSaved('');
-    await api.put(url, { env: rows.map((r) => (r.secret && r.kept ? { name: r.name, secret: true } : { name: r.name.trim(), value: r.value, secret: r.secret })) });
+    await api.put('/api/instances/{instanceId}/env', {
+      path: { instanceId },
+      body: { env: rows.map((r) => (r.secret && r.kept ? { name: r.name, secret: true } : { name: r.name.trim(), value: r.value, secret: r.secret })) },
+    });
     env.reload();
     setSaved('Saved. Node-RED restarts with the new values.');
   });

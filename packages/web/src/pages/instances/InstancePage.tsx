@@ -9,7 +9,7 @@ import { useAction, useResource } from '../../hooks.ts';
 import { useInterval, useOnFocus } from '../../interval.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess, type TeamAccess } from '../../team-access.ts';
-import type { ApplicationDetail, Instance } from '../../types.ts';
+import type { Instance } from '../../types.ts';
 import { EndpointSection } from './EndpointSection.tsx';
 import { EnvSection } from './EnvSection.tsx';
 import { LogsPanel } from './LogsPanel.tsx';
@@ -34,13 +34,9 @@ export function InstancePage() {
   const { instanceId = '' } = useParams();
   const { api } = useSession();
   const navigate = useNavigate();
-  const url = `/api/instances/${encodeURIComponent(instanceId)}`;
-  const instance = useResource(() => api.get<Instance>(url), instanceId);
+  const instance = useResource(() => api.get('/api/instances/{instanceId}', { path: { instanceId } }), instanceId);
   const applicationId = instance.data?.applicationId;
-  const application = useResource(
-    () => (applicationId ? api.get<ApplicationDetail>(`/api/applications/${encodeURIComponent(applicationId)}`) : Promise.resolve(null)),
-    applicationId ?? '',
-  );
+  const application = useResource(() => (applicationId ? api.get('/api/applications/{applicationId}', { path: { applicationId } }) : Promise.resolve(null)), applicationId ?? '');
   const access = useTeamAccess(instance.data?.teamId);
   usePageTitle(instance.data?.name ?? 'Instance');
 
@@ -49,7 +45,7 @@ export function InstancePage() {
   useOnFocus(instance.reload);
 
   const remove = useAction(async (target: Instance) => {
-    await api.delete(url);
+    await api.delete('/api/instances/{instanceId}', { path: { instanceId: target.id } });
     void navigate(`/applications/${target.applicationId}`, { replace: true });
   });
 
@@ -116,7 +112,7 @@ export function InstancePage() {
       </section>
 
       <SnapshotsSection instance={data} access={access} onDeployed={() => instance.reload()} />
-      <LogsPanel source={`/api/instances/${encodeURIComponent(data.id)}/logs`} />
+      <LogsPanel source="instance" id={data.id} />
       <EndpointSection instance={data} mayWrite={access.allowed('instances:endpoints')} onChanged={replace} />
       <EnvSection instanceId={data.id} mayWrite={access.allowed('applications:write')} />
       <NodeRedVersionSection instance={data} mayWrite={access.allowed('applications:write')} onChanged={replace} />
@@ -155,7 +151,7 @@ function EditorLink({ instance, access }: { instance: Instance; access: TeamAcce
 function InstanceControls({ instance, onChanged }: { instance: Instance; onChanged: (instance: Instance) => void }) {
   const { api } = useSession();
   const act = useAction(async (action: 'start' | 'stop' | 'restart') => {
-    onChanged(await api.post<Instance>(`/api/instances/${encodeURIComponent(instance.id)}/${action}`));
+    onChanged(await api.post(`/api/instances/{instanceId}/${action}`, { path: { instanceId: instance.id } }));
   });
   const stopped = instance.desiredState === 'stopped';
   return (

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { ProblemError } from '../../api.ts';
+import { ProblemError } from '../../api/client.ts';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useInterval } from '../../interval.ts';
 import { useSession } from '../../session.tsx';
@@ -22,8 +22,11 @@ const time = (ts: number) => {
 };
 const keyOf = (l: LogLine) => `${l.ts}|${l.level}|${l.msg}`;
 
-/** An agent's recent log lines (an instance's or a device's `logs` URL), followed live: polled every 2 s, scrolled to the newest unless you scrolled up. */
-export function LogsPanel({ source }: { source: string }) {
+/** Whose agent the lines come from: an instance's or a device's. */
+export type LogSource = 'instance' | 'device';
+
+/** An agent's recent log lines (an instance's or a device's), followed live: polled every 2 s, scrolled to the newest unless you scrolled up. */
+export function LogsPanel({ source, id }: { source: LogSource; id: string }) {
   const { api } = useSession();
   const [lines, setLines] = useState<Array<LogLine & { key: string }>>([]);
   const [error, setError] = useState<ProblemError | null>(null);
@@ -38,14 +41,17 @@ export function LogsPanel({ source }: { source: string }) {
     setLines([]);
     last.current = 0;
     seen.current = new Map();
-  }, [source]);
+  }, [source, id]);
 
   const poll = useCallback(async () => {
     if (inFlight.current) return;
     inFlight.current = true;
     try {
       const after = Math.max(0, last.current - OVERLAP_MS);
-      const fresh = await api.get<LogLine[]>(`${source}?after=${after}`);
+      const fresh =
+        source === 'instance'
+          ? await api.get('/api/instances/{instanceId}/logs', { path: { instanceId: id }, query: { after } })
+          : await api.get('/api/devices/{deviceId}/logs', { path: { deviceId: id }, query: { after } });
       setError(null);
       const added: Array<LogLine & { key: string }> = [];
       const repeats = new Map<string, number>();
@@ -68,7 +74,7 @@ export function LogsPanel({ source }: { source: string }) {
     } finally {
       inFlight.current = false;
     }
-  }, [api, source]);
+  }, [api, source, id]);
 
   useEffect(() => {
     void poll();

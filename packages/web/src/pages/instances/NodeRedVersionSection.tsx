@@ -9,12 +9,12 @@ import type { Instance } from '../../types.ts';
 export function NodeRedVersionSection({ instance, mayWrite, onChanged }: { instance: Instance; mayWrite: boolean; onChanged: (instance: Instance) => void }) {
   const { api } = useSession();
   const selectId = useId();
-  const versions = useResource(() => (mayWrite ? api.get<string[]>('/api/node-red-versions') : Promise.resolve([])), `versions:${mayWrite}`);
+  const versions = useResource(() => (mayWrite ? api.get('/api/node-red-versions') : Promise.resolve([])), `versions:${mayWrite}`);
   const [chosen, setChosen] = useState('');
   const others = (versions.data ?? []).filter((version) => version !== instance.nodeRedVersion);
   const next = chosen || others[0] || '';
   const change = useAction(async () => {
-    onChanged(await api.put<Instance>(`/api/instances/${encodeURIComponent(instance.id)}/node-red-version`, { nodeRedVersion: next }));
+    onChanged(await api.put('/api/instances/{instanceId}/node-red-version', { path: { instanceId: instance.id }, body: { nodeRedVersion: next } }));
     setChosen('');
   });
 

@@ -8,7 +8,7 @@ import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { useTeamAccess } from '../../team-access.ts';
-import type { ApplicationDetail, EnvVar, Instance, Snapshot, SnapshotDetail, SnapshotModule, SnapshotSettings } from '../../types.ts';
+import type { EnvVar, Instance, Snapshot, SnapshotModule, SnapshotSettings } from '../../types.ts';
 import { openByDefault, snapshotContents, type FlowGroup, type NodeRow } from './snapshot-contents.ts';
 
 const KIND_TEXT: Record<string, string> = {
@@ -219,14 +219,11 @@ function CompareWithOther({ snapshot, teamId }: { snapshot: Snapshot; teamId: st
 export function SnapshotPage() {
   const { snapshotId = '' } = useParams();
   const { api, session } = useSession();
-  const detail = useResource(() => api.get<SnapshotDetail>(`/api/snapshots/${encodeURIComponent(snapshotId)}`), snapshotId);
+  const detail = useResource(() => api.get('/api/snapshots/{snapshotId}', { path: { snapshotId } }), snapshotId);
   const instanceId = detail.data?.snapshot.instanceId;
-  const instance = useResource(() => (instanceId ? api.get<Instance>(`/api/instances/${encodeURIComponent(instanceId)}`) : Promise.resolve(null)), instanceId ?? '');
+  const instance = useResource(() => (instanceId ? api.get('/api/instances/{instanceId}', { path: { instanceId } }) : Promise.resolve(null)), instanceId ?? '');
   const applicationId = instance.data?.applicationId;
-  const application = useResource(
-    () => (applicationId ? api.get<ApplicationDetail>(`/api/applications/${encodeURIComponent(applicationId)}`) : Promise.resolve(null)),
-    applicationId ?? '',
-  );
+  const application = useResource(() => (applicationId ? api.get('/api/applications/{applicationId}', { path: { applicationId } }) : Promise.resolve(null)), applicationId ?? '');
   const access = useTeamAccess(instance.data?.teamId);
   const contents = useMemo(() => (detail.data ? snapshotContents(detail.data.flows) : null), [detail.data]);
   const groups = useMemo(() => (contents ? [...contents.tabs, ...contents.subflows, ...contents.missing] : []), [contents]);

@@ -1,6 +1,6 @@
 import { Fragment, useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { ProblemError } from '../../api.ts';
+import { ProblemError, type RequestBody } from '../../api/client.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
@@ -18,6 +18,13 @@ export function exportFileName(name: string): string {
   return `${name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60) || 'snapshot'}.flowgate.json`;
 }
 
+type SnapshotFile = RequestBody<'/api/instances/{instanceId}/snapshots/import', 'post'>['file'];
+type Nodes = NonNullable<RequestBody<'/api/instances/{instanceId}/snapshots', 'post'>['flows']>;
+
+// A file's content goes to the server as read: the server checks it, names what is wrong, and
+// records a refused snapshot or import in the audit trail. The browser parses the JSON only.
+const asSentToServer = <T,>(parsed: unknown) => parsed as T;
+
 function download(name: string, data: unknown): void {
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
   const href = URL.createObjectURL(blob);
@@ -34,15 +41,17 @@ function download(name: string, data: unknown): void {
 export function SnapshotsSection({ instance, access, onDeployed }: { instance: Instance; access: TeamAccess; onDeployed: () => void }) {
   const { api } = useSession();
   const navigate = useNavigate();
-  const listUrl = `/api/instances/${encodeURIComponent(instance.id)}/snapshots`;
   // A new running or target snapshot (a deploy from the editor, a rollback) brings the list up to date.
-  const snapshots = useResource(() => api.get<Snapshot[]>(listUrl), `${instance.id}:${instance.runningSnapshotId}:${instance.targetSnapshotId}`);
+  const snapshots = useResource(
+    () => api.get('/api/instances/{instanceId}/snapshots', { path: { instanceId: instance.id } }),
+    `${instance.id}:${instance.runningSnapshotId}:${instance.targetSnapshotId}`,
+  );
   const [selected, setSelected] = useState<string[]>([]);
   const [exporting, setExporting] = useState<string | null>(null);
   const mayWrite = access.allowed('snapshots:write');
 
   const deploy = useAction(async (snapshot: Snapshot) => {
-    await api.post(`/api/instances/${encodeURIComponent(instance.id)}/deploy`, { snapshotId: snapshot.id });
+    await api.post('/api/instances/{instanceId}/deploy', { path: { instanceId: instance.id }, body: { snapshotId: snapshot.id } });
     onDeployed();
   });
 
@@ -141,7 +150,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                         <td className="actions-cell">
                           <span className="button-group">
                             {/* Whether it may be deployed (an operator only rolls back) is the server's word, per snapshot. */}
-                            {snapshot.allowed?.deploy && !(isRunning && isTarget) && (
+                            {snapshot.allowed.deploy && !(isRunning && isTarget) && (
                               <ConfirmButton
                                 label={deployLabel}
                                 accessibleName={`${deployLabel}: ${rowName}`}
@@ -157,7 +166,7 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                                 Compare with running
                               </Link>
                             )}
-                            {snapshot.allowed?.export && (
+                            {snapshot.allowed.export && (
                               <button
                                 type="button"
                                 aria-expanded={exporting === snapshot.id}
@@ -187,8 +196,9 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
       )}
       {mayWrite && (
         <div className="grid-2">
-          <TakeSnapshotForm instance={instance} onTaken={(s) => snapshots.setData((current) => [s, ...(current ?? [])])} />
-          <ImportForm instance={instance} onImported={(s) => snapshots.setData((current) => [s, ...(current ?? [])])} />
+          {/* A new snapshot is listed as the list route gives it: with what the caller may do with it, which its creation does not answer. */}
+          <TakeSnapshotForm instance={instance} onTaken={snapshots.reload} />
+          <ImportForm instance={instance} onImported={snapshots.reload} />
         </div>
       )}
     </section>
@@ -199,7 +209,7 @@ function ExportForm({ snapshot, onDone }: { snapshot: Snapshot; onDone: () => vo
   const { api } = useSession();
   const [secret, setSecret] = useState('');
   const run = useAction(async () => {
-    const file = await api.post<unknown>(`/api/snapshots/${encodeURIComponent(snapshot.id)}/export`, { secret });
+    const file = await api.post('/api/snapshots/{snapshotId}/export', { path: { snapshotId: snapshot.id }, body: { secret } });
     download(exportFileName(snapshot.name), file);
     onDone();
   });
@@ -235,7 +245,7 @@ function ExportForm({ snapshot, onDone }: { snapshot: Snapshot; onDone: () => vo
   );
 }
 
-function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: (snapshot: Snapshot) => void }) {
+function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: () => void }) {
   const { api } = useSession();
   const descriptionId = useId();
   const flowsFileId = useId();
@@ -245,11 +255,12 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
   const [flowsFile, setFlowsFile] = useState<File | null>(null);
   const [inputKey, setInputKey] = useState(0);
   const take = useAction(async () => {
-    let flows: unknown;
+    let flows: Nodes | undefined;
     if (source === 'file') {
       if (!flowsFile) return;
+      let parsed: unknown;
       try {
-        flows = JSON.parse(await flowsFile.text());
+        parsed = JSON.parse(await flowsFile.text());
       } catch {
         throw new ProblemError({
           type: 'about:blank',
@@ -258,8 +269,10 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
           detail: `${flowsFile.name} is not JSON: choose the flows.json of a Node-RED, or flows it exported.`,
         });
       }
+      flows = asSentToServer<Nodes>(parsed);
     }
-    onTaken(await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots`, { name, description, ...(source === 'file' ? { flows } : {}) }));
+    await api.post('/api/instances/{instanceId}/snapshots', { path: { instanceId: instance.id }, body: { name, description, ...(flows ? { flows } : {}) } });
+    onTaken();
     setName('');
     setDescription('');
     setFlowsFile(null);
@@ -314,7 +327,7 @@ function TakeSnapshotForm({ instance, onTaken }: { instance: Instance; onTaken: 
   );
 }
 
-function ImportForm({ instance, onImported }: { instance: Instance; onImported: (snapshot: Snapshot) => void }) {
+function ImportForm({ instance, onImported }: { instance: Instance; onImported: () => void }) {
   const { api } = useSession();
   const fileId = useId();
   const [file, setFile] = useState<File | null>(null);
@@ -335,8 +348,11 @@ function ImportForm({ instance, onImported }: { instance: Instance; onImported: 
         detail: `${file.name} is not JSON: choose a .flowgate.json file exported from Flowgate.`,
       });
     }
-    const created = await api.post<Snapshot>(`/api/instances/${encodeURIComponent(instance.id)}/snapshots/import`, { secret, file: parsed });
-    onImported(created);
+    const created = await api.post('/api/instances/{instanceId}/snapshots/import', {
+      path: { instanceId: instance.id },
+      body: { secret, file: asSentToServer<SnapshotFile>(parsed) },
+    });
+    onImported();
     setDone(`Imported “${created.name}”. Deploy it to run it.`);
     setFile(null);
     setSecret('');

@@ -2,7 +2,6 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { ApplicationSettings } from '../../types.ts';
 
 const lines = (text: string) =>
   text
@@ -14,8 +13,7 @@ const lines = (text: string) =>
 export function ApplicationSettingsSection({ teamId }: { teamId: string }) {
   const { api } = useSession();
   const id = useId();
-  const url = `/api/teams/${encodeURIComponent(teamId)}/application-settings`;
-  const settings = useResource(() => api.get<ApplicationSettings>(url), `${teamId}:application-settings`);
+  const settings = useResource(() => api.get('/api/teams/{teamId}/application-settings', { path: { teamId } }), `${teamId}:application-settings`);
   const [allow, setAllow] = useState('');
   const [deny, setDeny] = useState('');
   const [retention, setRetention] = useState('50');
@@ -30,7 +28,10 @@ export function ApplicationSettingsSection({ teamId }: { teamId: string }) {
 
   const save = useAction(async () => {
     setSaved('');
-    const next = await api.put<ApplicationSettings>(url, { paletteAllow: lines(allow), paletteDeny: lines(deny), autoSnapshotRetention: Number(retention) });
+    const next = await api.put('/api/teams/{teamId}/application-settings', {
+      path: { teamId },
+      body: { paletteAllow: lines(allow), paletteDeny: lines(deny), autoSnapshotRetention: Number(retention) },
+    });
     settings.setData(() => next);
     setSaved('Application settings saved. Running instances restart to pick up palette changes.');
   });

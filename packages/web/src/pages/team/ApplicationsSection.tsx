@@ -5,19 +5,17 @@ import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
-import type { Application } from '../../types.ts';
 
 /** The team's Node-RED applications, and a new one (applications:write). */
 export function ApplicationsSection({ teamId, mayWrite }: { teamId: string; mayWrite: boolean }) {
   const { api } = useSession();
   const navigate = useNavigate();
   const descriptionId = useId();
-  const base = `/api/teams/${encodeURIComponent(teamId)}/applications`;
-  const applications = useResource(() => api.get<Application[]>(base), `${teamId}:applications`);
+  const applications = useResource(() => api.get('/api/teams/{teamId}/applications', { path: { teamId } }), `${teamId}:applications`);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const create = useAction(async () => {
-    const created = await api.post<Application>(base, { name, description });
+    const created = await api.post('/api/teams/{teamId}/applications', { path: { teamId }, body: { name, description } });
     void navigate(`/applications/${created.id}`);
   });
 

@@ -11,21 +11,20 @@ import type { Invitation, InvitationCreated } from '../../types.ts';
 
 export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: string; teamName: string; mayWrite: boolean }) {
   const { api } = useSession();
-  const base = `/api/teams/${encodeURIComponent(teamId)}/invitations`;
-  const invitations = useResource(() => api.get<Invitation[]>(base), `${teamId}:invitations`);
+  const invitations = useResource(() => api.get('/api/teams/{teamId}/invitations', { path: { teamId } }), `${teamId}:invitations`);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<TeamRole>('member');
   const [created, setCreated] = useState<InvitationCreated | null>(null);
   const roleId = useId();
 
   const invite = useAction(async () => {
-    const reply = await api.post<InvitationCreated>(base, { email, role });
+    const reply = await api.post('/api/teams/{teamId}/invitations', { path: { teamId }, body: { email, role } });
     setCreated(reply);
     setEmail('');
     invitations.setData((list) => [...(list ?? []), reply.invitation]);
   });
   const revoke = useAction(async (invitation: Invitation) => {
-    await api.delete(`${base}/${encodeURIComponent(invitation.id)}`);
+    await api.delete('/api/teams/{teamId}/invitations/{invitationId}', { path: { teamId, invitationId: invitation.id } });
     invitations.setData((list) => list?.filter((i) => i.id !== invitation.id) ?? null);
   });
 

@@ -8,19 +8,20 @@ import type { Member } from '../../types.ts';
 
 export function MembersSection({ teamId, mayWrite }: { teamId: string; mayWrite: boolean }) {
   const { api, session, refresh } = useSession();
-  const base = `/api/teams/${encodeURIComponent(teamId)}/members`;
-  const members = useResource(() => api.get<Member[]>(base), `${teamId}:members`);
+  const members = useResource(() => api.get('/api/teams/{teamId}/members', { path: { teamId } }), `${teamId}:members`);
   const change = useAction(async (member: Member, role: TeamRole) => {
-    await api.patch(`${base}/${encodeURIComponent(member.id)}`, { role });
-    members.setData((list) => list?.map((m) => (m.id === member.id ? { ...m, role } : m)) ?? null);
+    await api.patch('/api/teams/{teamId}/members/{userId}', { path: { teamId, userId: member.id }, body: { role } });
+    // Reloaded, not patched in place: who else may be demoted or removed (the last owner) may have changed with it.
+    members.reload();
     if (member.id === session?.user?.id) await refresh();
   });
   const remove = useAction(async (member: Member) => {
-    await api.delete(`${base}/${encodeURIComponent(member.id)}`);
-    members.setData((list) => list?.filter((m) => m.id !== member.id) ?? null);
+    await api.delete('/api/teams/{teamId}/members/{userId}', { path: { teamId, userId: member.id } });
+    members.reload();
   });
 
-  const owners = members.data?.filter((m) => m.role === 'owner').length ?? 0;
+  // What may be done to each member is the server's word (members.policy.ts): only the last owner is held back.
+  const LAST_OWNER = 'The last owner of the team: make someone else owner first.';
   return (
     <section aria-labelledby="members-title">
       <h2 id="members-title">Members</h2>
@@ -58,8 +59,12 @@ export function MembersSection({ teamId, mayWrite }: { teamId: string; mayWrite:
                       <select
                         aria-label={`Role of ${member.name}`}
                         value={member.role}
-                        disabled={change.pending}
-                        onChange={(e) => void change.run(member, e.target.value as TeamRole)}
+                        disabled={change.pending || !member.allowed.changeRole}
+                        title={member.allowed.changeRole ? undefined : LAST_OWNER}
+                        onChange={(e) => {
+                          const role = TEAM_ROLES.find((r) => r === e.target.value);
+                          if (role) void change.run(member, role);
+                        }}
                       >
                         {TEAM_ROLES.map((role) => (
                           <option key={role} value={role}>
@@ -80,8 +85,8 @@ export function MembersSection({ teamId, mayWrite }: { teamId: string; mayWrite:
                         accessibleName={`Remove ${member.name}`}
                         question={`Remove ${member.name}?`}
                         pending={remove.pending}
-                        disabled={member.role === 'owner' && owners <= 1}
-                        title={member.role === 'owner' && owners <= 1 ? 'The last owner cannot be removed: make someone else owner first.' : undefined}
+                        disabled={!member.allowed.remove}
+                        title={member.allowed.remove ? undefined : LAST_OWNER}
                         onConfirm={() => remove.run(member)}
                       />
                     </td>

@@ -5,7 +5,6 @@ import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { can, TEAM_ROLE_DESCRIPTIONS, type Permission } from '../../policy.ts';
 import { useSession } from '../../session.tsx';
-import type { Team } from '../../types.ts';
 import { ApplicationSettingsSection } from './ApplicationSettingsSection.tsx';
 import { ApplicationsSection } from './ApplicationsSection.tsx';
 import { InvitationsSection } from './InvitationsSection.tsx';
@@ -17,16 +16,16 @@ export function TeamPage() {
   const { teamId = '' } = useParams();
   const { api, session, refresh } = useSession();
   const navigate = useNavigate();
-  const team = useResource(() => api.get<Team>(`/api/teams/${encodeURIComponent(teamId)}`), teamId);
+  const team = useResource(() => api.get('/api/teams/{teamId}', { path: { teamId } }), teamId);
   usePageTitle(team.data?.name ?? 'Team');
 
   const leave = useAction(async () => {
-    await api.post(`/api/teams/${encodeURIComponent(teamId)}/leave`);
+    await api.post('/api/teams/{teamId}/leave', { path: { teamId } });
     await refresh();
     void navigate('/teams', { replace: true });
   });
   const remove = useAction(async () => {
-    await api.delete(`/api/teams/${encodeURIComponent(teamId)}`);
+    await api.delete('/api/teams/{teamId}', { path: { teamId } });
     await refresh();
     void navigate('/teams', { replace: true });
   });

@@ -8,18 +8,17 @@ import type { Team } from '../../types.ts';
 /** Rename the team and set its MFA policy (team:update). */
 export function TeamSettingsSection({ team, onSaved }: { team: Team; onSaved: (team: Team) => void }) {
   const { api, refresh } = useSession();
-  const url = `/api/teams/${encodeURIComponent(team.id)}`;
   const [name, setName] = useState(team.name);
   const [requireMfa, setRequireMfa] = useState(team.requireMfa);
   const [saved, setSaved] = useState('');
 
   const rename = useAction(async () => {
-    onSaved(await api.patch<Team>(url, { name }));
+    onSaved(await api.patch('/api/teams/{teamId}', { path: { teamId: team.id }, body: { name } }));
     setSaved('The team was renamed.');
     await refresh();
   });
   const setPolicy = useAction(async () => {
-    onSaved(await api.patch<Team>(url, { requireMfa }));
+    onSaved(await api.patch('/api/teams/{teamId}', { path: { teamId: team.id }, body: { requireMfa } }));
     setSaved(requireMfa ? 'Members must now use MFA.' : 'MFA is no longer required by this team.');
   });
 
