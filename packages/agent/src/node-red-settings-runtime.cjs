@@ -61,6 +61,8 @@ const LEVEL_NAMES = { 10: 'fatal', 20: 'error', 30: 'warn', 40: 'info', 50: 'deb
 // Node-RED audits a library save without its request, so without who saved (library.set,
 // user null): said by the admin gate instead, once the save is answered.
 const LIBRARY_SAVE = /^\/library\/([^/]+)\/([^/]+)\/(.*)$/;
+// The editor's comms socket: its transport, not what the person did (flowgateLogHandler).
+const EDITOR_CONNECTION_EVENTS = new Set(['comms.open', 'comms.auth', 'comms.close']);
 
 /**
  * The values the agent wrote; `file` comes from NODE_RED_SETTINGS_VALUES.
@@ -250,6 +252,12 @@ function nodeRedSettings(values) {
         // platform records who opened the editor, and with what rights; a read that failed
         // still comes through.
         if (String(msg.event).endsWith('.get') && msg.error === undefined) return;
+        // The editor's WebSocket opening, signing in and closing: three events at every open
+        // of the editor, and again at every reconnect, named only by Node-RED. The platform
+        // records the editor's opening itself, with who and with which rights
+        // (instance.editor.opened, device.editor.opened); a failed sign-in on the socket
+        // (comms.auth.fail) still comes through.
+        if (EDITOR_CONNECTION_EVENTS.has(String(msg.event))) return;
         /** @type {Record<string, unknown>} */
         const details = {};
         for (const key of Object.keys(msg)) {

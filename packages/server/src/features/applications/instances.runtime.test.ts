@@ -200,6 +200,45 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().runningSnapshotId, auto.id);
   });
 
+  test("an editor session is one named audit event: the editor's WebSocket opening, signing in and closing are not recorded", async () => {
+    type Event = { seq: number; event: string; targetId: string | null; details: string };
+    const newest = async () => ((await admin.get('/api/audit?limit=1')).json().events as Event[])[0]!.seq;
+    const since = await newest();
+    // The editor opens as a browser opens it: the front door, then its WebSocket, signed in with the editor's token.
+    const token = await editorToken(admin);
+    const socket = new WebSocket(`${base.replace('http:', 'ws:')}/instances/${instanceId}/editor/comms`, { headers: { cookie: admin.cookie! } });
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    const answer = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
+    socket.send(JSON.stringify({ auth: token }));
+    assert.match(await answer, /"auth":"ok"/);
+    socket.close();
+    await new Promise((resolve) => socket.once('close', resolve));
+    // Then a change from the editor: Node-RED's events reach the platform in order, so once
+    // the deploy is on record, whatever the socket caused would be too.
+    const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'after a session' } : n));
+    const deploy = await admin.request(
+      'POST',
+      `/instances/${instanceId}/editor/flows`,
+      { flows: changed },
+      { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2', 'node-red-deployment-type': 'full' },
+    );
+    assert.equal(deploy.statusCode, 200, deploy.body);
+    const events = await until('the deploy on record', async () => {
+      const page = ((await admin.get('/api/audit?limit=200')).json().events as Event[]).filter((e) => e.seq > since && e.targetId === instanceId);
+      return page.some((e) => e.event === 'editor.flows.deployed') ? page : null;
+    });
+    const names = events.map((e) => e.event);
+    assert.equal(names.filter((n) => n === 'instance.editor.opened').length, 1, `one editor session on record: ${names.join(', ')}`);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'editor.other' || String(JSON.parse(e.details).nodeRedEvent ?? '').startsWith('comms.')),
+      [],
+      'nothing of the WebSocket, and no unnamed event',
+    );
+  });
+
   test("a viewer's editor is read-only: Node-RED refuses their deploy", async () => {
     const token = await editorToken(viewer);
     const flows = await runningFlows(viewer);
