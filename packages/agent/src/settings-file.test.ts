@@ -41,7 +41,7 @@ type LoadedSettings = {
   safeMode: boolean;
   lang: string;
   disableEditor: boolean;
-  editorTheme: { page: { title: string }; projects: { enabled: boolean } };
+  editorTheme: { page: { title: string }; projects: { enabled: boolean }; tours: boolean; palette: { catalogues: string[] } };
   externalModules: { palette: { allowList: string[]; denyList: string[] }; modules: { allowList: string[]; denyList: string[] } };
   adminAuth: { type: string; users: unknown[]; tokens: (token: string) => Promise<{ username: string; permissions: string } | null> };
   logging: Record<string, { level: string; audit: boolean; handler: unknown }>;
@@ -106,7 +106,7 @@ describe('Node-RED settings', () => {
     assert.equal(gate(load(), {}).passed, true, 'a device (no key) serves the people beside it');
   });
 
-  test('serves under the platform paths, on loopback, with the instance secret and no projects', () => {
+  test('serves under the platform paths, on loopback, with the instance secret, no projects and no tour', () => {
     const settings = load();
     assert.equal(settings.uiHost, '127.0.0.1');
     assert.equal(settings.uiPort, 41234);
@@ -119,6 +119,9 @@ describe('Node-RED settings', () => {
     assert.equal(settings.lang, 'en-US');
     assert.equal(settings.editorTheme.projects.enabled, false);
     assert.equal(settings.editorTheme.page.title, 'Flowgate');
+    // No welcome tour; the palette's catalogue is the one the settings serve (e2e/editor.test.ts opens the editor).
+    assert.equal(settings.editorTheme.tours, false);
+    assert.deepEqual(settings.editorTheme.palette.catalogues, ['flowgate-palette-catalogue.json']);
     assert.deepEqual(settings.adminAuth.users, []);
     assert.equal(settings.adminAuth.type, 'credentials');
     assert.equal(settings.logging.flowgate?.audit, true);
