@@ -158,6 +158,33 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.match(String((await admin.get('/api/health')).headers['content-security-policy']), /script-src 'self'(;|$)/);
   });
 
+  test("Node-RED's own static editor files are kept by the browser for a day; its page, API, flows and settings are not", async () => {
+    const token = await editorToken(admin);
+    const editor = `/instances/${instanceId}/editor`;
+    const get = (path: string) => admin.request('GET', `${editor}/${path}`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
+    // (app.inject drops a bare "?", which would make this the front door and its redirect.)
+    const page = await get('?reload');
+    assert.equal(page.statusCode, 200);
+    // What the editor's page asks for, as it asks (with Node-RED's version in the query), and an icon.
+    const scripts = [...page.body.matchAll(/(?:src|href)="((?:red|vendor)\/[^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(scripts.some((s) => s.startsWith('vendor/vendor.js?v=')) && scripts.some((s) => s.startsWith('red/red')), scripts.join(', '));
+    for (const asset of [...scripts, 'icons/node-red/inject.svg', 'favicon.ico']) {
+      const r = await get(asset);
+      assert.equal(r.statusCode, 200, asset);
+      assert.equal(r.headers['cache-control'], 'private, max-age=86400', asset);
+    }
+    assert.doesNotMatch(String(page.headers['cache-control']), /max-age=[1-9]/, 'the page');
+    for (const api of ['flows', 'settings', 'nodes', 'icons', 'locales/editor']) {
+      const r = await get(api);
+      assert.equal(r.statusCode, 200, api);
+      assert.doesNotMatch(String(r.headers['cache-control']), /max-age=[1-9]/, api);
+    }
+    // A file Node-RED does not have is not kept either.
+    const missing = await get('red/no-such-file.js');
+    assert.equal(missing.statusCode, 404);
+    assert.doesNotMatch(String(missing.headers['cache-control']), /max-age=[1-9]/);
+  });
+
   test('deploy A, deploy B, roll back to A: Node-RED runs exactly A again', async () => {
     const a = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A', flows: FLOW_A })).json().id;
     const b = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'B', flows: FLOW_B })).json().id;
