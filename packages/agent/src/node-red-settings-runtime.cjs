@@ -5,7 +5,7 @@
  * Node-RED loads its settings with `require` and runs no TypeScript; typed with JSDoc and
  * checked by tsc (checkJs) and eslint like the TypeScript around it.
  *
- * It does three things Node-RED cannot be told from outside:
+ * It does what Node-RED cannot be told from outside:
  * - editor login: adminAuth.tokens() accepts only editor tokens signed with the
  *   instance's key, for this instance, not expired (@flowgate/core's editor token check,
  *   the platform's own), and httpAdminMiddleware asks for one in front of everything under
@@ -15,6 +15,8 @@
  *   agent over the IPC channel the agent opens when it spawns Node-RED.
  * - orphan guard: when the agent goes away (IPC disconnect), Node-RED stops itself, so
  *   a killed agent never leaves a runtime nobody supervises.
+ * - the palette catalogue: an empty one, served behind the same gate, instead of the public
+ *   catalogue that the editor's Content-Security-Policy blocks.
  */
 const fs = require('node:fs');
 const http = require('node:http');
@@ -61,6 +63,15 @@ const LEVEL_NAMES = { 10: 'fatal', 20: 'error', 30: 'warn', 40: 'info', 50: 'deb
 // Node-RED audits a library save without its request, so without who saved (library.set,
 // user null): said by the admin gate instead, once the save is answered.
 const LIBRARY_SAVE = /^\/library\/([^/]+)\/([^/]+)\/(.*)$/;
+// The palette catalogue the editor is given (editorTheme.palette.catalogues): relative, so it
+// is asked of this Node-RED through whatever serves its editor (the platform's proxy, a
+// device's tunnel), and answered by adminGate. It lists nothing: the public catalogue
+// (catalogue.nodered.org) is outside the editor's Content-Security-Policy and a plant's
+// network, and what may be installed is the team's palette lists (externalModules).
+const PALETTE_CATALOGUE = 'flowgate-palette-catalogue.json';
+
+// The editor's comms socket: its transport, not what the person did (flowgateLogHandler).
+const EDITOR_CONNECTION_EVENTS = new Set(['comms.open', 'comms.auth', 'comms.close']);
 
 /**
  * The values the agent wrote; `file` comes from NODE_RED_SETTINGS_VALUES.
@@ -118,6 +129,8 @@ function nodeRedSettings(values) {
       process.kill(process.pid, 'SIGTERM');
     });
   }
+
+  const startedAt = new Date().toISOString();
 
   // A request with no token at all may come from anything on the machine (another instance's
   // flows too): one event a minute says so, with how many, instead of one each.
@@ -179,6 +192,10 @@ function nodeRedSettings(values) {
           else if ((res.statusCode ?? 0) >= 400) details.error = 'HTTP ' + res.statusCode;
           send({ kind: 'audit', event: 'library.set', user: user.username, ts: Date.now(), details });
         });
+      }
+      if (req.method === 'GET' && req.path === '/' + PALETTE_CATALOGUE) {
+        res.type('application/json').send(JSON.stringify({ name: 'Flowgate', updated_at: startedAt, modules: [] }));
+        return;
       }
       return next();
     }
@@ -250,6 +267,12 @@ function nodeRedSettings(values) {
         // platform records who opened the editor, and with what rights; a read that failed
         // still comes through.
         if (String(msg.event).endsWith('.get') && msg.error === undefined) return;
+        // The editor's WebSocket opening, signing in and closing: three events at every open
+        // of the editor, and again at every reconnect, named only by Node-RED. The platform
+        // records the editor's opening itself, with who and with which rights
+        // (instance.editor.opened, device.editor.opened); a failed sign-in on the socket
+        // (comms.auth.fail) still comes through.
+        if (EDITOR_CONNECTION_EVENTS.has(String(msg.event))) return;
         /** @type {Record<string, unknown>} */
         const details = {};
         for (const key of Object.keys(msg)) {
@@ -300,6 +323,9 @@ function nodeRedSettings(values) {
       header: { title: 'Flowgate' },
       // Versions live in the platform's snapshots, not in a git repository per runtime.
       projects: { enabled: false },
+      // The welcome tour covered the canvas at a person's first open of every instance.
+      tours: false,
+      palette: { catalogues: [PALETTE_CATALOGUE] },
     },
     // The platform decides which Node-RED runs; nothing here calls out for versions.
     telemetry: { enabled: false, updateNotification: false },

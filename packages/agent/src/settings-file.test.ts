@@ -41,7 +41,7 @@ type LoadedSettings = {
   safeMode: boolean;
   lang: string;
   disableEditor: boolean;
-  editorTheme: { page: { title: string }; projects: { enabled: boolean } };
+  editorTheme: { page: { title: string }; projects: { enabled: boolean }; tours: boolean; palette: { catalogues: string[] } };
   externalModules: { palette: { allowList: string[]; denyList: string[] }; modules: { allowList: string[]; denyList: string[] } };
   adminAuth: { type: string; users: unknown[]; tokens: (token: string) => Promise<{ username: string; permissions: string } | null> };
   logging: Record<string, { level: string; audit: boolean; handler: unknown }>;
@@ -106,7 +106,7 @@ describe('Node-RED settings', () => {
     assert.equal(gate(load(), {}).passed, true, 'a device (no key) serves the people beside it');
   });
 
-  test('serves under the platform paths, on loopback, with the instance secret and no projects', () => {
+  test('serves under the platform paths, on loopback, with the instance secret, no projects and no tour', () => {
     const settings = load();
     assert.equal(settings.uiHost, '127.0.0.1');
     assert.equal(settings.uiPort, 41234);
@@ -119,6 +119,9 @@ describe('Node-RED settings', () => {
     assert.equal(settings.lang, 'en-US');
     assert.equal(settings.editorTheme.projects.enabled, false);
     assert.equal(settings.editorTheme.page.title, 'Flowgate');
+    // No welcome tour; the palette's catalogue is the one the settings serve (e2e/editor.test.ts opens the editor).
+    assert.equal(settings.editorTheme.tours, false);
+    assert.deepEqual(settings.editorTheme.palette.catalogues, ['flowgate-palette-catalogue.json']);
     assert.deepEqual(settings.adminAuth.users, []);
     assert.equal(settings.adminAuth.type, 'credentials');
     assert.equal(settings.logging.flowgate?.audit, true);
@@ -193,7 +196,11 @@ const log = settings.logging.flowgate.handler(settings.logging.flowgate);
 log({ level: 40, msg: 'Started flows', timestamp: 1 });
 log({ level: 20, msg: new Error('boom'), type: 'function', name: 'calc', timestamp: 2 });
 log({ level: 98, event: 'auth.invalid-token', timestamp: 3 });
+log({ level: 98, event: 'comms.open', timestamp: 4 });
+log({ level: 98, event: 'comms.auth', user: { username: 'ada@example.com', permissions: '*', userId: 'u-1' }, timestamp: 4 });
 log({ level: 98, event: 'flows.set', type: 'full', user: { username: 'ada@example.com', permissions: '*', userId: 'u-1' }, path: '/flows', ip: '127.0.0.1', timestamp: 4 });
+log({ level: 98, event: 'comms.close', user: { username: 'ada@example.com', permissions: '*', userId: 'u-1' }, session: 'abc', timestamp: 5 });
+log({ level: 98, event: 'comms.auth.fail', timestamp: 6 });
 settings.adminAuth.tokens('nonsense');
 process.send('ready');
 setInterval(() => {}, 1000);
@@ -211,7 +218,8 @@ setInterval(() => {}, 1000);
     assert.deepEqual(messages[0], { kind: 'log', level: 'info', ts: 1, msg: 'Started flows' });
     assert.equal(messages[1]?.kind, 'log');
     assert.match((messages[1] as { msg: string }).msg, /^\[function:calc\] Error: boom/);
-    // Node-RED's own session-token miss is dropped; the real refusal is audited with a reason.
+    // Node-RED's own session-token miss is dropped, and so are the editor's WebSocket opening,
+    // signing in and closing; a failed sign-in on it and the real refusal come through.
     assert.deepEqual(messages[2], {
       kind: 'audit',
       event: 'flows.set',
@@ -219,9 +227,10 @@ setInterval(() => {}, 1000);
       ts: 4,
       details: { type: 'full', path: '/flows', ip: '127.0.0.1', userId: 'u-1' },
     });
-    assert.equal(messages[3]?.kind, 'audit');
-    assert.deepEqual({ ...(messages[3] as object), ts: 0 }, { kind: 'audit', event: 'auth.invalid-token', user: null, ts: 0, details: { reason: 'malformed' } });
-    assert.equal(messages.length, 4);
+    assert.deepEqual(messages[3], { kind: 'audit', event: 'comms.auth.fail', user: null, ts: 6, details: {} });
+    assert.equal(messages[4]?.kind, 'audit');
+    assert.deepEqual({ ...(messages[4] as object), ts: 0 }, { kind: 'audit', event: 'auth.invalid-token', user: null, ts: 0, details: { reason: 'malformed' } });
+    assert.equal(messages.length, 5);
   });
 
   test('refuses a port that is not one', () => {

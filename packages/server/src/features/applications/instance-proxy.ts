@@ -14,6 +14,7 @@ import {
   EDITOR_ANSWER_MS,
   EDITOR_TOKEN_SECONDS,
   FORWARDED_TOKEN_SECONDS,
+  editorCacheControl,
   editorRequestHeaders,
   forwardToNodeRed,
   isEditorFrontDoor,
@@ -105,7 +106,12 @@ export function instanceProxyRoutes(
       request,
       reply,
       { port, agent: toNodeRed },
-      { path: `/instances/${instance.id}/editor/${path}${queryOf(request.url)}`, headers: editorRequestHeaders(request.headers, token), answerWithinMs: EDITOR_ANSWER_MS },
+      {
+        path: `/instances/${instance.id}/editor/${path}${queryOf(request.url)}`,
+        headers: editorRequestHeaders(request.headers, token),
+        answerWithinMs: EDITOR_ANSWER_MS,
+        cacheControl: editorCacheControl(request.method, path),
+      },
     );
   }
 

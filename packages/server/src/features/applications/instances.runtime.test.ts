@@ -158,6 +158,33 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.match(String((await admin.get('/api/health')).headers['content-security-policy']), /script-src 'self'(;|$)/);
   });
 
+  test("Node-RED's own static editor files are kept by the browser for a day; its page, API, flows and settings are not", async () => {
+    const token = await editorToken(admin);
+    const editor = `/instances/${instanceId}/editor`;
+    const get = (path: string) => admin.request('GET', `${editor}/${path}`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
+    // (app.inject drops a bare "?", which would make this the front door and its redirect.)
+    const page = await get('?reload');
+    assert.equal(page.statusCode, 200);
+    // What the editor's page asks for, as it asks (with Node-RED's version in the query), and an icon.
+    const scripts = [...page.body.matchAll(/(?:src|href)="((?:red|vendor)\/[^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(scripts.some((s) => s.startsWith('vendor/vendor.js?v=')) && scripts.some((s) => s.startsWith('red/red')), scripts.join(', '));
+    for (const asset of [...scripts, 'icons/node-red/inject.svg', 'favicon.ico']) {
+      const r = await get(asset);
+      assert.equal(r.statusCode, 200, asset);
+      assert.equal(r.headers['cache-control'], 'private, max-age=86400', asset);
+    }
+    assert.doesNotMatch(String(page.headers['cache-control']), /max-age=[1-9]/, 'the page');
+    for (const api of ['flows', 'settings', 'nodes', 'icons', 'locales/editor']) {
+      const r = await get(api);
+      assert.equal(r.statusCode, 200, api);
+      assert.doesNotMatch(String(r.headers['cache-control']), /max-age=[1-9]/, api);
+    }
+    // A file Node-RED does not have is not kept either.
+    const missing = await get('red/no-such-file.js');
+    assert.equal(missing.statusCode, 404);
+    assert.doesNotMatch(String(missing.headers['cache-control']), /max-age=[1-9]/);
+  });
+
   test('deploy A, deploy B, roll back to A: Node-RED runs exactly A again', async () => {
     const a = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'A', flows: FLOW_A })).json().id;
     const b = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'B', flows: FLOW_B })).json().id;
@@ -198,6 +225,45 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     });
     assert.equal(events[0]!.actorLabel, 'admin@plant.example');
     assert.equal((await admin.get(`/api/instances/${instanceId}`)).json().runningSnapshotId, auto.id);
+  });
+
+  test("an editor session is one named audit event: the editor's WebSocket opening, signing in and closing are not recorded", async () => {
+    type Event = { seq: number; event: string; targetId: string | null; details: string };
+    const newest = async () => ((await admin.get('/api/audit?limit=1')).json().events as Event[])[0]!.seq;
+    const since = await newest();
+    // The editor opens as a browser opens it: the front door, then its WebSocket, signed in with the editor's token.
+    const token = await editorToken(admin);
+    const socket = new WebSocket(`${base.replace('http:', 'ws:')}/instances/${instanceId}/editor/comms`, { headers: { cookie: admin.cookie! } });
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    const answer = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
+    socket.send(JSON.stringify({ auth: token }));
+    assert.match(await answer, /"auth":"ok"/);
+    socket.close();
+    await new Promise((resolve) => socket.once('close', resolve));
+    // Then a change from the editor: Node-RED's events reach the platform in order, so once
+    // the deploy is on record, whatever the socket caused would be too.
+    const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'after a session' } : n));
+    const deploy = await admin.request(
+      'POST',
+      `/instances/${instanceId}/editor/flows`,
+      { flows: changed },
+      { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2', 'node-red-deployment-type': 'full' },
+    );
+    assert.equal(deploy.statusCode, 200, deploy.body);
+    const events = await until('the deploy on record', async () => {
+      const page = ((await admin.get('/api/audit?limit=200')).json().events as Event[]).filter((e) => e.seq > since && e.targetId === instanceId);
+      return page.some((e) => e.event === 'editor.flows.deployed') ? page : null;
+    });
+    const names = events.map((e) => e.event);
+    assert.equal(names.filter((n) => n === 'instance.editor.opened').length, 1, `one editor session on record: ${names.join(', ')}`);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'editor.other' || String(JSON.parse(e.details).nodeRedEvent ?? '').startsWith('comms.')),
+      [],
+      'nothing of the WebSocket, and no unnamed event',
+    );
   });
 
   test("a viewer's editor is read-only: Node-RED refuses their deploy", async () => {

@@ -45,6 +45,24 @@ export function withNodeRedPolicy<H extends Record<string, unknown>>(headers: H)
   return { ...headers, 'content-security-policy': NODE_RED_CSP };
 }
 
+/**
+ * Node-RED's own static files under its editor: its scripts and styles (red/, vendor/, the
+ * editor's type definitions under types/), the nodes' icons and the favicon. They change
+ * only with Node-RED (or, for icons, a node module) installed anew, and the editor's page
+ * asks for its scripts and styles with its version in the query (`?v=`). Node-RED serves them
+ * with `max-age=0`, so every open of the editor asked for each again, through the
+ * platform's sign-in each time. Everything else (the page, the API, flows, settings, nodes,
+ * locales, theme, resources of node modules) keeps Node-RED's own headers.
+ */
+const EDITOR_ASSET = /^(?:red|vendor|types|icons)\/|^favicon\.ico$/;
+/** A day: an instance moved to another Node-RED version gets the new files within it at worst (the versioned scripts at once). Private: the person's browser only. */
+export const EDITOR_ASSET_CACHE_CONTROL = 'private, max-age=86400';
+
+/** The Cache-Control a successful answer to `path` (under the editor's root, without the query) gets, if not Node-RED's own. */
+export function editorCacheControl(method: string, path: string): string | undefined {
+  return (method === 'GET' || method === 'HEAD') && EDITOR_ASSET.test(path) ? EDITOR_ASSET_CACHE_CONTROL : undefined;
+}
+
 /** Headers Node-RED must not see: the platform's own session, and hop-by-hop ones. */
 export function withoutPlatformCookie(cookie: string | undefined): string | undefined {
   if (!cookie) return undefined;
@@ -81,13 +99,13 @@ export type NodeRedHop = { port: number; agent: http.Agent } | { openStream: () 
 /**
  * One request to a Node-RED, streamed both ways with node:http (the body as it came, in a
  * scope that passes bodies through; the answer as Node-RED gives it, with Node-RED's
- * policy). No answer begun within `answerWithinMs`, or no connection: 502, named.
+ * policy, and `cacheControl` on a successful answer when given). No answer begun within `answerWithinMs`, or no connection: 502, named.
  */
 export function forwardToNodeRed(
   request: FastifyRequest,
   reply: FastifyReply,
   hop: NodeRedHop,
-  target: { path: string; headers: Record<string, unknown>; answerWithinMs: number },
+  target: { path: string; headers: Record<string, unknown>; answerWithinMs: number; cacheControl?: string },
 ): Promise<FastifyReply> {
   return new Promise((resolve) => {
     const fail = (why: string) =>
@@ -118,6 +136,8 @@ export function forwardToNodeRed(
       answering = true;
       reply.code(response.statusCode ?? 502);
       reply.headers(withNodeRedPolicy(withoutHopByHop(response.headers)));
+      // Only what Node-RED served as the file: a refusal or an error is not kept.
+      if (target.cacheControl && (response.statusCode === 200 || response.statusCode === 304)) reply.header('cache-control', target.cacheControl);
       resolve(reply.send(response));
     });
     upstream.on('error', (error) => {

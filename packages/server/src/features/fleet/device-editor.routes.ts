@@ -14,6 +14,7 @@ import {
   ALL_METHODS,
   EDITOR_ANSWER_MS,
   EDITOR_TOKEN_SECONDS,
+  editorCacheControl,
   editorRequestHeaders,
   forwardToNodeRed,
   isEditorFrontDoor,
@@ -102,6 +103,7 @@ export function deviceEditorRoutes(
         path: `/devices/${device.id}/editor/${path}${queryOf(request.url)}`,
         headers: editorRequestHeaders(request.headers, tokenFor(user, device, key)),
         answerWithinMs: EDITOR_ANSWER_MS,
+        cacheControl: editorCacheControl(request.method, path),
       },
     );
   }
