@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -39,7 +39,7 @@ import { createSsoStore } from './features/sso/sso.store.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
 import { createLiveSockets, endsAccess } from './features/applications/live-sockets.ts';
-import { requestForLog } from './http/request-log.ts';
+import { logRequest, loggerOptions } from './http/request-log.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
@@ -78,6 +78,8 @@ export interface BuildOptions {
   clock?: Clock;
   /** A pino logger, or false for silence (tests). */
   logger?: FastifyBaseLogger | boolean;
+  /** Where the log goes (default stdout), in config.logFormat: a test reads it here. */
+  logDestination?: { write(text: string): unknown; isTTY?: boolean };
   mailer?: Mailer;
 }
 
@@ -101,7 +103,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const { config, database } = options;
   const clock = options.clock ?? systemClock;
   const app = Fastify({
-    logger: options.logger === undefined ? { level: config.logLevel, serializers: { req: requestForLog } } : options.logger,
+    logger: options.logger === undefined ? loggerOptions(config, options.logDestination) : options.logger,
+    // One line per request instead, at a level that keeps health polls and static files out of a terminal (http/request-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     // Behind a reverse proxy, who a request came from (audit, rate limits) is what the
     // proxies named in FLOWGATE_TRUST_PROXY say; no one else's X-Forwarded-For is believed.
@@ -337,6 +341,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    logRequest(request, reply);
     metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
