@@ -110,7 +110,8 @@ test('an owner sets up a site, a group and a token; a device registers with it a
   await admin.getByRole('heading', { name: 'Give this token to the device' }).waitFor();
   const token = await admin.getByLabel('Token', { exact: true }).inputValue();
   assert.match(token, /^fgp_/);
-  assert.equal(await admin.getByLabel('Command', { exact: true }).inputValue(), `npx flowgate-agent --platform ${h.base} --provision ${token}`);
+  // The token goes in on standard input (printf is the shell's own): no command line holds it, where ps shows it to everyone.
+  assert.equal(await admin.getByLabel('Command', { exact: true }).inputValue(), `printf %s '${token}' | npx flowgate-agent --platform ${h.base} --token-file -`);
   await admin.getByRole('button', { name: 'Copy token' }).click();
   await admin.getByText('Copied to the clipboard.').first().waitFor();
   assert.equal(await admin.evaluate(() => navigator.clipboard.readText()), token);
@@ -256,9 +257,10 @@ test(
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
     const agent = spawn(
       process.execPath,
-      [AGENT_BIN, '--platform', h.base, '--provision', token, '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      [AGENT_BIN, '--platform', h.base, '--token-file', '-', '--dir', dir, '--name', 'filler-gw-1', '--node-red-port', String(port), '--check-in-seconds', '2'],
+      { env, stdio: ['pipe', 'pipe', 'pipe'] },
     );
+    agent.stdin.end(token);
     agents.push(agent);
     // The agent's own account of what it did, printed if this walk fails: CI keeps nothing else of it.
     const agentOutput: string[] = [];

@@ -1,4 +1,5 @@
-import { DEVICE_USAGE, loadDeviceConfig, loadDeviceIdentity, mqttUrlOf, provisionDevice, type DeviceConfig } from './device.ts';
+import readline from 'node:readline';
+import { DEVICE_USAGE, loadDeviceConfig, loadDeviceIdentity, mqttUrlOf, provisionDevice, readsTokenFromStdin, type DeviceConfig } from './device.ts';
 import { AGENT_USAGE, AgentConfigError, agentVersion, loadAgentConfig, startAgent } from './index.ts';
 import { bundledNodeRed } from './node-red-installations.ts';
 
@@ -76,15 +77,35 @@ function runInstance(): void {
   process.once('SIGINT', shutdown);
 }
 
-function main(): void {
+/**
+ * `--token-file -`: the token on standard input. Piped, all of it; at a terminal, one line
+ * after a prompt (pasted there, it is in neither `ps` nor the shell's history).
+ */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const answer = await new Promise<string>((resolve) => rl.question('Provisioning token (fgp_...): ', resolve));
+    rl.close();
+    return answer;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${DEVICE_USAGE}\n${AGENT_USAGE}`);
     process.exit(0);
   }
+  const stdin = readsTokenFromStdin(argv) ? await readStdin() : null;
   let device: DeviceConfig | null;
   try {
-    device = loadDeviceConfig(process.argv.slice(2), process.env);
+    device = loadDeviceConfig(argv, process.env, process.cwd(), {
+      ...(stdin === null ? {} : { stdin: () => stdin }),
+      warn: (message) => process.stderr.write(`flowgate-agent: ${message}\n`),
+    });
   } catch (err) {
     if (!(err instanceof AgentConfigError)) throw err;
     fail(err.message);
@@ -93,4 +114,4 @@ function main(): void {
   else runInstance();
 }
 
-main();
+void main();

@@ -8,7 +8,7 @@ import { mqttUrlFor } from './device-link.ts';
 import { writeFileAtomic } from './state-store.ts';
 
 /**
- * The agent on an edge device: `flowgate-agent --platform URL --provision TOKEN` registers
+ * The agent on an edge device: `flowgate-agent --platform URL --token-file FILE` registers
  * the device into the token's team and site and keeps the credential it gets in its
  * working directory (device.json, mode 0600); afterwards `flowgate-agent --dir DIR`
  * alone runs as that device. From there it is the same agent as a hosted instance's (the
@@ -48,30 +48,68 @@ export type DeviceIdentity = {
   registeredAt: string;
 };
 
-export const DEVICE_USAGE = `Usage: flowgate-agent --platform URL --provision TOKEN [--dir DIR] [--name NAME]
+export const DEVICE_USAGE = `Usage: flowgate-agent --platform URL --token-file FILE [--dir DIR] [--name NAME]
        flowgate-agent --dir DIR          (a device registered before)
 
   --platform   FLOWGATE_AGENT_PLATFORM   base URL of the Flowgate platform
-  --provision  FLOWGATE_AGENT_PROVISION  a provisioning token (fgp_...) from the team's fleet page
+  --token-file FILE                      the provisioning token (fgp_...) from the team's fleet page, read from FILE;
+                                         - reads it from standard input. Or FLOWGATE_AGENT_PROVISION holds it
   --dir        FLOWGATE_AGENT_DIR        working directory; keeps device.json (mode 0600). Default: .
   --name       FLOWGATE_AGENT_NAME       the device's name on the platform. Default: the host name
   --check-in-seconds FLOWGATE_AGENT_CHECK_IN_SECONDS  check in this often when nothing changes. Default: 30
   --node-red-port FLOWGATE_AGENT_NODE_RED_PORT  Node-RED's port on 127.0.0.1. Default: any free port
   --mqtt       FLOWGATE_AGENT_MQTT       the platform's MQTT broker: mqtt://host:port, ws(s)://..., or off.
                                          Default: MQTT over WebSocket on the platform's own address
+  --provision TOKEN                      the old way, kept working with a warning: every user of the machine
+                                         sees a command line's token in ps
 `;
+
+/** Said on stderr when the token comes on the command line. */
+export const PROVISION_FLAG_WARNING =
+  'warning: --provision puts the provisioning token on the command line, where every user of this machine can read it (ps, /proc/<pid>/cmdline) while the agent runs. ' +
+  'Put the token in a file only you can read and pass --token-file FILE, or pipe it in with --token-file -';
+
+/** Whether the command line asks for the token on standard input (`--token-file -`): the caller reads it first, loadDeviceConfig is synchronous. */
+export function readsTokenFromStdin(argv: readonly string[]): boolean {
+  return argv.some((arg, i) => arg === '--token-file=-' || (arg === '--token-file' && argv[i + 1] === '-'));
+}
+
+/** What loadDeviceConfig reads and says besides its arguments: standard input's text (read by the caller), and where a warning goes. */
+export type DeviceConfigIo = { stdin?: () => string; warn?: (message: string) => void };
+
+function readTokenFile(file: string, cwd: string, io: DeviceConfigIo): string {
+  let text: string;
+  if (file === '-') {
+    if (!io.stdin) throw new AgentConfigError('--token-file -: standard input could not be read');
+    text = io.stdin();
+  } else {
+    try {
+      text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
+    } catch (err) {
+      throw new AgentConfigError(`--token-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  const token = text.trim();
+  if (!token) throw new AgentConfigError(`--token-file: ${file === '-' ? 'standard input' : file} holds no token`);
+  return token;
+}
 
 type Env = Record<string, string | undefined>;
 
-/** Device mode when a provisioning token is given, or the directory holds a registered device. */
-export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = process.cwd()): DeviceConfig | null {
-  let values: { platform?: string; provision?: string; dir?: string; name?: string; 'check-in-seconds'?: string; 'node-red-port'?: string; mqtt?: string };
+/**
+ * Device mode when a provisioning token is given, or the directory holds a registered device.
+ * The token comes from --token-file (a file, or standard input for `-`), FLOWGATE_AGENT_PROVISION,
+ * or, warned about, --provision on the command line.
+ */
+export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = process.cwd(), io: DeviceConfigIo = {}): DeviceConfig | null {
+  let values: { platform?: string; provision?: string; 'token-file'?: string; dir?: string; name?: string; 'check-in-seconds'?: string; 'node-red-port'?: string; mqtt?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         platform: { type: 'string' },
         provision: { type: 'string' },
+        'token-file': { type: 'string' },
         dir: { type: 'string' },
         name: { type: 'string' },
         'check-in-seconds': { type: 'string' },
@@ -86,7 +124,10 @@ export function loadDeviceConfig(argv: readonly string[], env: Env, cwd = proces
     throw new AgentConfigError((err as Error).message);
   }
   const dir = path.resolve(cwd, values.dir ?? env.FLOWGATE_AGENT_DIR ?? '.');
-  const provisionToken = (values.provision ?? env.FLOWGATE_AGENT_PROVISION ?? '').trim() || null;
+  if (values.provision !== undefined && values['token-file'] !== undefined) throw new AgentConfigError('give the provisioning token once: --token-file or --provision, not both');
+  if (values.provision !== undefined) io.warn?.(PROVISION_FLAG_WARNING);
+  const given = values['token-file'] !== undefined ? readTokenFile(values['token-file'], cwd, io) : (values.provision ?? env.FLOWGATE_AGENT_PROVISION);
+  const provisionToken = (given ?? '').trim() || null;
   const identity = loadDeviceIdentity(dir);
   if (!provisionToken && !identity) return null;
   if (provisionToken && !provisionToken.startsWith('fgp_')) throw new AgentConfigError('a provisioning token starts with fgp_');

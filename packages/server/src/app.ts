@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import helmet from 'helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { AGENT_API_ROOT } from '@flowgate/protocol';
 import { createAlerts } from './alerts.ts';
 import type { AppContext, TypedApp } from './app-context.ts';
 import type { Config } from './config.ts';
@@ -38,7 +39,7 @@ import { createSsoStore } from './features/sso/sso.store.ts';
 import { deviceEditorRoutes } from './features/fleet/device-editor.routes.ts';
 import { createDeviceTunnels } from './features/fleet/device-tunnels.ts';
 import { createLiveSockets, endsAccess } from './features/applications/live-sockets.ts';
-import { requestForLog } from './http/request-log.ts';
+import { logRequest, loggerOptions } from './http/request-log.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
@@ -62,6 +63,7 @@ import { createTeamsStore } from './features/teams/teams.store.ts';
 import { registerAuth } from './http/auth.ts';
 import { accessLabel, type FlowgateRouteConfig } from './http/route-config.ts';
 import { registerProblemHandler, sendFrameworkProblem } from './http/problem.ts';
+import { StoppingError } from './http/errors.ts';
 import { createSerializerCompiler, createValidatorCompiler } from './http/validation.ts';
 import { createPasswordResets } from './features/identity/password-resets.ts';
 import { createMailer, type Mailer } from './mailer.ts';
@@ -76,8 +78,16 @@ export interface BuildOptions {
   clock?: Clock;
   /** A pino logger, or false for silence (tests). */
   logger?: FastifyBaseLogger | boolean;
+  /** Where the log goes (default stdout), in config.logFormat: a test reads it here. */
+  logDestination?: { write(text: string): unknown; isTTY?: boolean };
   mailer?: Mailer;
 }
+
+/**
+ * How long requests in hand get to finish once the platform stops, before their connections
+ * are cut: long polls are answered at once, so only a slow request is still running then.
+ */
+export const STOP_DRAIN_MS = 3000;
 
 export interface BuiltApp {
   app: TypedApp;
@@ -93,7 +103,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const { config, database } = options;
   const clock = options.clock ?? systemClock;
   const app = Fastify({
-    logger: options.logger === undefined ? { level: config.logLevel, serializers: { req: requestForLog } } : options.logger,
+    logger: options.logger === undefined ? loggerOptions(config, options.logDestination) : options.logger,
+    // One line per request instead, at a level that keeps health polls and static files out of a terminal (http/request-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     // Behind a reverse proxy, who a request came from (audit, rate limits) is what the
     // proxies named in FLOWGATE_TRUST_PROXY say; no one else's X-Forwarded-For is believed.
@@ -101,6 +113,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     frameworkErrors: (error, request, reply) => {
       sendFrameworkProblem(error, request, reply);
     },
+    // While stopping, the gate below decides what is still served (hosted agents' last
+    // reports), in problem+json, rather than Fastify's plain 503 to everything.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -267,6 +282,20 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     if (request.url.startsWith('/api/') || request.url.startsWith('/scim/')) void reply.header('cache-control', 'no-store');
     securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
   });
+  // Stopping (preClose below): hosted agents' last reports (status, audit, logs) as they stop
+  // their Node-RED are still taken; everything else is told to come back, and every answer
+  // closes its connection, so that none is left for the server to wait on.
+  let stopping = false;
+  app.addHook('onRequest', async (request, reply) => {
+    if (!stopping) return;
+    void reply.header('connection', 'close');
+    if (request.method === 'POST' && request.url.startsWith(`${AGENT_API_ROOT}/`)) return;
+    void reply.header('retry-after', '5');
+    throw new StoppingError();
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (stopping) void reply.header('connection', 'close');
+  });
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {
@@ -312,6 +341,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    logRequest(request, reply);
     metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
@@ -366,20 +396,27 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     }
     void applications.resumeAll().catch((error: unknown) => app.log.error({ err: error }, 'could not start instances'));
   });
-  // Devices' MQTT connections are upgraded sockets the HTTP server does not close by
-  // itself, and it waits for every connection before it says it closed: they go first.
-  // Held long polls are answered now too, rather than at the end of their wait.
+  // Stopping ends, at once, everything that would hold the server open: the long polls of
+  // agents and devices (answered now, and any that come after at once), devices' MQTT
+  // connections and editor tunnels, and the editors' WebSockets (upgraded sockets the HTTP
+  // server neither answers nor closes, but waits for). The hosted instances stop meanwhile:
+  // each agent stops its Node-RED and sends its last reports, which the gate above lets in.
+  // A request still running after STOP_DRAIN_MS has its connection cut.
+  let drainTimer: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
+    stopping = true;
+    drainTimer = setTimeout(() => app.server.closeAllConnections(), STOP_DRAIN_MS);
+    drainTimer.unref();
     jobs.stop();
     tunnels.close();
-    await broker.close();
+    liveSockets.close();
+    await Promise.all([broker.close(), runtime.stopAll()]);
   });
   app.addHook('onClose', async () => {
-    liveSockets.close();
+    clearTimeout(drainTimer);
     await fleet.flushStatus().catch((error: unknown) => app.log.error({ err: error }, 'writing device states failed'));
     await fleet.flushPresence().catch((error: unknown) => app.log.error({ err: error }, 'writing device last-seen failed'));
     await forwarder?.stop();
-    await runtime.stopAll();
     await checkpointer.checkpoint().catch(() => {});
   });
   return { app, context };

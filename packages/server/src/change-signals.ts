@@ -1,12 +1,15 @@
 /**
  * Long-poll wake-ups, in memory: an agent's request waits on its key (an instance or a
  * device id) until something it must act on changes, or the wait times out. Losing them
- * on a restart costs nothing: every agent asks again with the generation it has.
+ * on a restart costs nothing: every agent asks again with the generation it has. Once
+ * closed (the platform stops), every wait ends at once, those to come included.
  */
 export function createChangeSignals() {
   const waiters = new Map<string, Set<() => void>>();
+  let closed = false;
 
   function wait(key: string, timeoutMs: number): Promise<void> {
+    if (closed) return Promise.resolve();
     return new Promise((resolve) => {
       const set = waiters.get(key) ?? new Set();
       const done = () => {
@@ -38,7 +41,9 @@ export function createChangeSignals() {
       if (await changedMeanwhile()) wake(key);
       await waiting;
     },
-    wakeAll(): void {
+    /** Ends every wait now, and every wait asked for from now on at once: the platform stops. */
+    close(): void {
+      closed = true;
       for (const set of [...waiters.values()]) for (const done of [...set]) done();
     },
   };

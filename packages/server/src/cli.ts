@@ -31,6 +31,9 @@ const USAGE = `Usage: flowgate <command>
                                                 printed by an earlier run, which the log must still hold
 `;
 
+/** How long a stop may take before the process exits anyway (docs/ARCHITECTURE.md, "Stopping"). */
+const STOP_LIMIT_MS = 15_000;
+
 const CLI_CONTEXT: RequestContext = {
   actor: { type: 'system', userId: null, label: `cli:${os.userInfo().username}@${os.hostname()}` },
   ip: null,
@@ -51,9 +54,16 @@ async function start(): Promise<void> {
     );
   }
   const close = async (signal: string) => {
+    const started = performance.now();
     app.log.info({ signal }, 'shutting down');
+    // Bounded whatever hangs: the agents get 10 s to stop their Node-RED, then SIGKILL (instance-runtime.ts).
+    setTimeout(() => {
+      app.log.error({ signal }, `not stopped within ${STOP_LIMIT_MS / 1000} s: exiting anyway`);
+      process.exit(1);
+    }, STOP_LIMIT_MS).unref();
     await app.close();
     await database.close();
+    app.log.info({ ms: Math.round(performance.now() - started) }, 'stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void close('SIGINT'));

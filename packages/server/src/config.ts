@@ -48,11 +48,19 @@ export interface Config {
   /** Served at / when present; built by packages/web. */
   webDir: string;
   logLevel: string;
+  /** FLOWGATE_LOG_FORMAT: readable lines, one JSON object per line (for log shippers), or 'auto': readable on a terminal, JSON otherwise. */
+  logFormat: 'pretty' | 'json' | 'auto';
 }
 
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {}
+
+function logFormat(raw: string | null): Config['logFormat'] {
+  if (raw === null) return 'auto';
+  if (raw === 'pretty' || raw === 'json' || raw === 'auto') return raw;
+  throw new ConfigError(`FLOWGATE_LOG_FORMAT must be pretty, json or auto, got "${raw}"`);
+}
 
 function int(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -179,5 +187,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     webDir: path.resolve(str(env, 'FLOWGATE_WEB_DIR') ?? WEB_DIST),
     logLevel: str(env, 'FLOWGATE_LOG_LEVEL') ?? 'info',
+    logFormat: logFormat(str(env, 'FLOWGATE_LOG_FORMAT')),
   };
 }

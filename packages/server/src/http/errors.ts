@@ -87,3 +87,10 @@ export class AuditUnavailableError extends DomainError {
     super(503, 'audit-unavailable', 'Audit log unavailable', 'The change was not made because its audit event could not be written.');
   }
 }
+
+/** The platform is stopping: what it had in hand is answered, nothing new is started. */
+export class StoppingError extends DomainError {
+  constructor() {
+    super(503, 'stopping', 'Platform stopping', 'The platform is stopping; ask again once it is back.');
+  }
+}

@@ -140,9 +140,10 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     },
     /** Whether its agent runs, or is about to be started again after exiting. */
     isRunning: (instanceId: string) => children.has(instanceId) || respawns.has(instanceId),
+    /** The platform stops: agents' long polls are answered now (and any that come after, at once), and every agent stops its Node-RED. */
     async stopAll(): Promise<void> {
       closed = true;
-      signals.wakeAll();
+      signals.close();
       await Promise.all([...children.keys()].map(stop));
     },
 

@@ -81,8 +81,11 @@ export function createLiveSockets(intervalMs = LIVE_SOCKET_CHECK_MS) {
     get size(): number {
       return open.size;
     },
+    /** The platform stops: every socket let through ends now. */
     close(): void {
       clearInterval(timer);
+      for (const entry of open) entry.socket.destroy();
+      open.clear();
     },
   };
 }

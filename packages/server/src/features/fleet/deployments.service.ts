@@ -478,7 +478,8 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     close(): void {
       if (timer) clearInterval(timer);
       if (nudgeTimer) clearTimeout(nudgeTimer);
-      signals.wakeAll();
+      // Devices' long polls are answered now, and any that come after at once.
+      signals.close();
     },
   };
 

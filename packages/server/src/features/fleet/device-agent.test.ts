@@ -11,14 +11,14 @@ import { addMember, Client, setupAdmin, startTestApp, type TestApp, freePort } f
 
 /**
  * The real agent on a "device" (a working directory of its own on this machine) with real
- * Node-RED, against the real platform listening on loopback: `flowgate-agent --provision`
+ * Node-RED, against the real platform listening on loopback: `flowgate-agent --token-file`
  * registers it and keeps its credential (mode 0600); it runs the target an operator sets;
  * with the platform away it runs its last good snapshot; it runs again from its directory
  * alone; its editor opens through the platform over the tunnel the device opens; and once
  * the owner revokes it, the platform refuses it while its Node-RED keeps running its flows.
  */
 
-describe('flowgate-agent --provision on a device', () => {
+describe('flowgate-agent --token-file on a device', () => {
   let t: TestApp;
   let base: string;
   let owner: Client;
@@ -29,10 +29,12 @@ describe('flowgate-agent --provision on a device', () => {
   let nodeRedPort: number;
   const children: ChildProcess[] = [];
 
-  function agent(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  /** The agent's command; `stdin`, when given, is piped to it (for `--token-file -`). */
+  function agent(args: string[], stdin?: string): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
     // Only what an agent on a device would have: no FLOWGATE_* from this process.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')));
-    const child = spawn(process.execPath, [AGENT_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AGENT_BIN, ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (stdin !== undefined) child.stdin!.end(stdin);
     children.push(child);
     let text = '';
     child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
@@ -89,11 +91,27 @@ describe('flowgate-agent --provision on a device', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a refused token stops the agent with the reason and leaves no credential behind', async () => {
+  test('a refused token, read from --token-file, stops the agent with the reason and leaves no credential behind', async () => {
+    const tokenFile = path.join(dir, '..', `${path.basename(dir)}.token`);
+    fs.writeFileSync(tokenFile, 'fgp_not-a-real-token\n', { mode: 0o600 });
+    try {
+      const run = agent(['--platform', base, '--token-file', tokenFile, '--dir', dir, '--name', 'edge-gw-01']);
+      assert.equal(await run.exit, 1, run.output());
+      assert.match(run.output(), /refused to register this device \(401\): The provisioning token is unknown/);
+      assert.doesNotMatch(run.output(), /warning/);
+      assert.equal(fs.existsSync(path.join(dir, 'device.json')), false);
+      assert.deepEqual(await devices(), []);
+    } finally {
+      fs.rmSync(tokenFile, { force: true });
+    }
+  });
+
+  test('the old --provision TOKEN still works, and warns on stderr that ps shows it and what to use instead', async () => {
     const run = agent(['--platform', base, '--provision', 'fgp_not-a-real-token', '--dir', dir, '--name', 'edge-gw-01']);
     assert.equal(await run.exit, 1, run.output());
-    assert.match(run.output(), /refused to register this device \(401\): The provisioning token is unknown/);
-    assert.equal(fs.existsSync(path.join(dir, 'device.json')), false);
+    assert.match(run.output(), /flowgate-agent: warning: --provision puts the provisioning token on the command line, where every user of this machine can read it \(ps/);
+    assert.match(run.output(), /--token-file FILE, or pipe it in with --token-file -/);
+    assert.match(run.output(), /refused to register this device \(401\)/, 'the token was still used');
     assert.deepEqual(await devices(), []);
   });
 
@@ -104,7 +122,8 @@ describe('flowgate-agent --provision on a device', () => {
   test('it registers, keeps its credential, runs its target in Node-RED, and keeps running it offline', async () => {
     const { token } = (await owner.post(`/api/teams/${teamId}/provisioning-tokens`, { siteId, singleUse: true })).json();
     const port = await freePort();
-    const first = agent(['--platform', base, '--provision', token, '--dir', dir, '--name', 'edge-gw-01', '--check-in-seconds', '1', '--node-red-port', String(port)]);
+    // The token on standard input, as the fleet page's command pipes it: never on a command line.
+    const first = agent(['--platform', base, '--token-file', '-', '--dir', dir, '--name', 'edge-gw-01', '--check-in-seconds', '1', '--node-red-port', String(port)], `${token}\n`);
     const [device] = await until('the device to register', async () => {
       const list = await devices();
       return list.length === 1 ? list : null;
@@ -239,7 +258,7 @@ test('`npx flowgate-agent --help`, the command the fleet page and the docs show,
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, err);
-  assert.match(out, /^Usage: flowgate-agent --platform URL --provision TOKEN \[--dir DIR\] \[--name NAME\]$/m);
-  assert.match(out, /--provision {2}FLOWGATE_AGENT_PROVISION {2}a provisioning token \(fgp_\.\.\.\) from the team's fleet page/);
+  assert.match(out, /^Usage: flowgate-agent --platform URL --token-file FILE \[--dir DIR\] \[--name NAME\]$/m);
+  assert.match(out, /--token-file FILE +the provisioning token \(fgp_\.\.\.\) from the team's fleet page, read from FILE;/);
   assert.match(out, /^ {7}flowgate-agent --dir DIR/m);
 });

@@ -129,7 +129,7 @@ export function createDeviceTunnels(deps: DeviceTunnelsDeps) {
 
     close(): void {
       for (const session of sessions.values()) session.terminate();
-      arrivals.wakeAll();
+      arrivals.close();
     },
   };
 }

@@ -97,7 +97,7 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
           <CopyField label="Token" value={made} />
           <CopyField
             label="Command"
-            value={`npx flowgate-agent --platform ${window.location.origin} --provision ${made}`}
+            value={`printf %s '${made}' | npx flowgate-agent --platform ${window.location.origin} --token-file -`}
             hint="Run it on the device, in the folder where the agent should keep its credential (device.json, owner-only)."
           />
           <div>
