@@ -1781,6 +1781,12 @@ export type paths = {
                     content: {
                         "application/json": {
                             agentVersion: string;
+                            allowed: {
+                                edit: boolean;
+                                openEditor: boolean;
+                                revoke: boolean;
+                                setTarget: boolean;
+                            };
                             applicationId: string | null;
                             /** @description What its MQTT connection says; unknown: it has not connected since the platform started */
                             connection: "online" | "offline" | "unknown";
@@ -1840,6 +1846,12 @@ export type paths = {
                     content: {
                         "application/json": {
                             agentVersion: string;
+                            allowed: {
+                                edit: boolean;
+                                openEditor: boolean;
+                                revoke: boolean;
+                                setTarget: boolean;
+                            };
                             applicationId: string | null;
                             /** @description What its MQTT connection says; unknown: it has not connected since the platform started */
                             connection: "online" | "offline" | "unknown";
@@ -1940,6 +1952,12 @@ export type paths = {
                     content: {
                         "application/json": {
                             agentVersion: string;
+                            allowed: {
+                                edit: boolean;
+                                openEditor: boolean;
+                                revoke: boolean;
+                                setTarget: boolean;
+                            };
                             applicationId: string | null;
                             /** @description What its MQTT connection says; unknown: it has not connected since the platform started */
                             connection: "online" | "offline" | "unknown";
@@ -2007,6 +2025,12 @@ export type paths = {
                     content: {
                         "application/json": {
                             agentVersion: string;
+                            allowed: {
+                                edit: boolean;
+                                openEditor: boolean;
+                                revoke: boolean;
+                                setTarget: boolean;
+                            };
                             applicationId: string | null;
                             /** @description What its MQTT connection says; unknown: it has not connected since the platform started */
                             connection: "online" | "offline" | "unknown";
@@ -4700,6 +4724,9 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
+                            allowed: {
+                                revoke: boolean;
+                            };
                             applicationId: string | null;
                             createdAt: string;
                             description: string;
@@ -5844,6 +5871,12 @@ export type paths = {
                     content: {
                         "application/json": {
                             agentVersion: string;
+                            allowed: {
+                                edit: boolean;
+                                openEditor: boolean;
+                                revoke: boolean;
+                                setTarget: boolean;
+                            };
                             applicationId: string | null;
                             /** @description What its MQTT connection says; unknown: it has not connected since the platform started */
                             connection: "online" | "offline" | "unknown";
@@ -6283,6 +6316,9 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
+                            allowed: {
+                                revoke: boolean;
+                            };
                             applicationId: string | null;
                             createdAt: string;
                             description: string;
@@ -6331,6 +6367,9 @@ export type paths = {
                     content: {
                         "application/json": {
                             provisioningToken: {
+                                allowed: {
+                                    revoke: boolean;
+                                };
                                 applicationId: string | null;
                                 createdAt: string;
                                 description: string;

@@ -4,7 +4,7 @@ import type { RolloutsTable } from '../../db/schema.ts';
 import { EpochMillis, Id, PAGE_SIZE, PageQuery, TeamParams } from '../../http/schemas.ts';
 import { holdsOf, type Holds } from '../../http/holds.ts';
 import { rolloutActions } from './rollouts.policy.ts';
-import { DeviceParams, DeviceView, GroupParams, GroupView, presentDevice, presentGroup } from './fleet.routes.ts';
+import { devicePresenter, DeviceParams, DeviceView, GroupParams, GroupView, presentGroup } from './fleet.routes.ts';
 
 const RolloutParams = Type.Object({ rolloutId: Id });
 const RolloutDeviceStates = ['pending', 'updating', 'verifying', 'healthy', 'failed', 'skipped'] as const;
@@ -59,11 +59,12 @@ function presentRollout(r: RolloutsTable, holds: Holds) {
 /** Targets and rollouts: what people do to put a snapshot on devices. */
 export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'deployments' | 'fleet'>): void {
   const { fleet, deployments } = c;
+  const presentDevices = devicePresenter(c);
 
   app.get(
     '/api/devices/:deviceId',
     { config: { access: { kind: 'user', permission: 'fleet:read', team: 'deviceId' } }, schema: { tags: ['fleet'], params: DeviceParams, response: { 200: DeviceView } } },
-    async (request) => presentDevice(await fleet.device(request.params.deviceId), c.broker.presence(request.params.deviceId)),
+    async (request) => (await presentDevices(request, [await fleet.device(request.params.deviceId)]))[0],
   );
   app.get(
     '/api/devices/:deviceId/logs',
@@ -93,7 +94,7 @@ export function deploymentsRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 
         response: { 200: DeviceView },
       },
     },
-    async (request) => presentDevice(await deployments.setTarget(request.params.deviceId, request.body.snapshotId, request.ctx), c.broker.presence(request.params.deviceId)),
+    async (request) => (await presentDevices(request, [await deployments.setTarget(request.params.deviceId, request.body.snapshotId, request.ctx)]))[0],
   );
 
   app.put(

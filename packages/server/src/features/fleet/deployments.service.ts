@@ -6,6 +6,7 @@ import type { DeviceGroupsTable, DevicesTable, RolloutDevicesTable, RolloutDevic
 import { ConflictError, NotFoundError, ValidationError } from '../../http/errors.ts';
 import { checkedByRoute } from '../../http/holds.ts';
 import { rolloutActions, type RolloutAction } from './rollouts.policy.ts';
+import { deviceActions } from './devices.policy.ts';
 import { createRecentLogs } from '../../recent-logs.ts';
 import type { SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsService } from '../applications/applications.service.ts';
@@ -348,10 +349,12 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
     /** Points one device at a snapshot (null: the empty flow), outside any rollout. */
     async setTarget(deviceId: string, snapshotId: string | null, ctx: RequestContext): Promise<DevicesTable> {
       const device = await requireDevice(deviceId);
-      if (device.revoked_at) throw new ConflictError('The device is revoked.');
-      if (snapshotId !== null) await teamSnapshot(device.team_id, snapshotId);
       const active = await store.activeRolloutOfDevice(device.id);
-      if (active) throw new ConflictError(`The device is in rollout ${active.id} (${active.state}): abort it first, or let it finish.`);
+      if (!deviceActions(checkedByRoute, { revoked: device.revoked_at !== null, inRollout: active !== undefined }).setTarget) {
+        if (active) throw new ConflictError(`The device is in rollout ${active.id} (${active.state}): abort it first, or let it finish.`);
+        throw new ConflictError('The device is revoked.');
+      }
+      if (snapshotId !== null) await teamSnapshot(device.team_id, snapshotId);
       await auditLog.transaction(ctx, async (tx) => {
         await store.setTargets([device.id], snapshotId, tx.trx);
         await tx.record({
@@ -470,6 +473,8 @@ export function createDeploymentsService(deps: DeploymentsDeps) {
       return transition(rolloutId, 'abort', 'aborted', 'rollout.aborted', ctx);
     },
 
+    /** Which of these devices a running, paused or halted rollout holds. */
+    inActiveRollouts: async (deviceIds: readonly string[]): Promise<Set<string>> => new Set(await store.devicesInActiveRollouts(deviceIds)),
     rolloutById: requireRollout,
     rolloutsOfTeam: (teamId: string) => store.rolloutsOfTeam(teamId, 100),
     progress: (rolloutId: string) => store.progress(rolloutId),

@@ -146,6 +146,18 @@ export function createDeploymentsStore(db: Db) {
         .where('rollout_devices.device_id', '=', deviceId)
         .where('rollouts.state', 'in', ACTIVE_ROLLOUT_STATES)
         .executeTakeFirst(),
+    devicesInActiveRollouts: async (deviceIds: readonly string[], ex: Executor = db): Promise<string[]> =>
+      deviceIds.length === 0
+        ? []
+        : (
+            await ex
+              .selectFrom('rollout_devices')
+              .innerJoin('rollouts', 'rollouts.id', 'rollout_devices.rollout_id')
+              .select('rollout_devices.device_id')
+              .where('rollout_devices.device_id', 'in', deviceIds)
+              .where('rollouts.state', 'in', ACTIVE_ROLLOUT_STATES)
+              .execute()
+          ).map((r) => r.device_id),
   };
 }
 

@@ -167,6 +167,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual({ state: started.json().state, wave: started.json().currentWave, waves: started.json().waveCount }, { state: 'running', wave: 1, waves: 2 });
       assert.equal((await operator.post(`/api/device-groups/${groupId}/rollouts`, { snapshotId: v1.id })).statusCode, 409, 'one rollout at a time');
       assert.equal((await operator.put(`/api/devices/${line[0]!.id}/target`, { snapshotId: v1.id })).statusCode, 409, 'no direct target inside a rollout');
+      assert.equal((await operator.get(`/api/devices/${line[0]!.id}`)).json().allowed.setTarget, false, 'and none is offered (devices.policy.ts)');
+      assert.equal((await operator.get(`/api/devices/${solo.id}`)).json().allowed.setTarget, true, 'a device outside the rollout is offered one');
 
       let progress = (await rollout(id)).progress;
       assert.deepEqual(bySite(progress, siteAachen), { updating: 2 }, 'the first wave is one plant');

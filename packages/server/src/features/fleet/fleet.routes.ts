@@ -3,8 +3,12 @@ import { AGENT_STATES } from '@flowgate/protocol';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { DeviceGroupsTable, DevicesTable, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { Id, Name, NoContent, Nullable, PAGE_SIZE, PageQuery, SearchText, TeamParams } from '../../http/schemas.ts';
+import type { FastifyRequest } from 'fastify';
+import { holdsOf, type Holds } from '../../http/holds.ts';
 import type { Presence } from './device-broker.ts';
+import { deviceActions, type DeviceActions } from './devices.policy.ts';
 import { tokenState } from './fleet.service.ts';
+import { provisioningTokenActions } from './provisioning-tokens.policy.ts';
 
 const SiteParams = Type.Object({ siteId: Id });
 export const GroupParams = Type.Object({ groupId: Id });
@@ -46,6 +50,8 @@ const TokenView = Type.Object({
   expiresAt: Type.String(),
   revokedAt: Nullable(Type.String()),
   createdAt: Type.String(),
+  /** What the caller may do to it (provisioning-tokens.policy.ts). */
+  allowed: Type.Object({ revoke: Type.Boolean() }),
 });
 
 export const DeviceParams = Type.Object({ deviceId: Id });
@@ -76,9 +82,11 @@ export const DeviceView = Type.Object({
   }),
   connectionSince: Nullable(Type.String()),
   editorPath: Type.String({ description: 'Its Node-RED editor through the platform, read only, over the tunnel the device opens (while it is connected)' }),
+  /** What the caller may do to it now (devices.policy.ts): the fleet pages' controls come from this. */
+  allowed: Type.Object({ edit: Type.Boolean(), setTarget: Type.Boolean(), revoke: Type.Boolean(), openEditor: Type.Boolean() }),
 });
 
-export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
+function presentDevice(d: DevicesTable, presence: Presence | undefined, allowed: DeviceActions) {
   return {
     id: d.id,
     teamId: d.team_id,
@@ -100,6 +108,16 @@ export function presentDevice(d: DevicesTable, presence: Presence | undefined) {
     connection: presence ? (presence.online ? ('online' as const) : ('offline' as const)) : ('unknown' as const),
     connectionSince: presence?.since ?? null,
     editorPath: `/devices/${d.id}/editor/`,
+    allowed,
+  };
+}
+
+/** Devices as the API answers them: with their connection, and what the caller may do to each (whether a rollout holds it is asked once for all). */
+export function devicePresenter(c: Pick<AppContext, 'broker' | 'deployments'>) {
+  return async (request: FastifyRequest, devices: DevicesTable[]) => {
+    const held = await c.deployments.inActiveRollouts(devices.map((d) => d.id));
+    const holds = holdsOf(request);
+    return devices.map((d) => presentDevice(d, c.broker.presence(d.id), deviceActions(holds, { revoked: d.revoked_at !== null, inRollout: held.has(d.id) })));
   };
 }
 
@@ -109,7 +127,8 @@ function presentSite(s: SitesTable) {
 export function presentGroup(g: DeviceGroupsTable) {
   return { id: g.id, teamId: g.team_id, name: g.name, description: g.description, targetSnapshotId: g.target_snapshot_id, createdAt: g.created_at, updatedAt: g.updated_at };
 }
-function presentToken(t: ProvisioningTokensTable, now: string) {
+function presentToken(t: ProvisioningTokensTable, now: string, holds: Holds) {
+  const state = tokenState(t, now);
   return {
     id: t.id,
     teamId: t.team_id,
@@ -119,16 +138,18 @@ function presentToken(t: ProvisioningTokensTable, now: string) {
     description: t.description,
     singleUse: Boolean(t.single_use),
     uses: t.uses,
-    state: tokenState(t, now),
+    state,
     expiresAt: t.expires_at,
     revokedAt: t.revoked_at,
     createdAt: t.created_at,
+    allowed: provisioningTokenActions(holds, { state }),
   };
 }
 
 export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock' | 'deployments' | 'fleet' | 'offlineAlerts' | 'teams' | 'tunnels'>): void {
   const { fleet, teams, clock } = c;
   const now = () => clock.now().toISOString();
+  const presentDevices = devicePresenter(c);
 
   // --- Sites
   app.get(
@@ -225,7 +246,7 @@ export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock
   app.get(
     '/api/teams/:teamId/provisioning-tokens',
     { config: { access: { kind: 'user', permission: 'fleet:read', team: 'teamId' } }, schema: { tags: ['fleet'], params: TeamParams, response: { 200: Type.Array(TokenView) } } },
-    async (request) => (await fleet.tokensOfTeam(request.params.teamId)).map((t) => presentToken(t, now())),
+    async (request) => (await fleet.tokensOfTeam(request.params.teamId)).map((t) => presentToken(t, now(), holdsOf(request))),
   );
   app.post(
     '/api/teams/:teamId/provisioning-tokens',
@@ -252,7 +273,7 @@ export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock
     async (request, reply) => {
       await teams.requireTeam(request.params.teamId);
       const { row, token } = await fleet.createToken(request.params.teamId, request.body, request.ctx);
-      return reply.code(201).send({ token, provisioningToken: presentToken(row, now()) });
+      return reply.code(201).send({ token, provisioningToken: presentToken(row, now(), holdsOf(request)) });
     },
   );
   // --- Offline alerts
@@ -327,7 +348,7 @@ export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock
       const { limit, offset, ...filter } = request.query;
       const page = await fleet.devicesPage(request.params.teamId, filter, limit ?? PAGE_SIZE, offset ?? 0);
       void reply.header('x-total-count', String(page.total));
-      return page.devices.map((d) => presentDevice(d, c.broker.presence(d.id)));
+      return presentDevices(request, page.devices);
     },
   );
   app.patch(
@@ -346,7 +367,7 @@ export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock
     },
     async (request) => {
       const device = await fleet.updateDevice(request.params.deviceId, request.body, request.ctx);
-      return presentDevice(device, c.broker.presence(device.id));
+      return (await presentDevices(request, [device]))[0];
     },
   );
   app.post(
@@ -358,7 +379,7 @@ export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock
       c.deployments.wake(device.id);
       c.broker.disconnect(device.id);
       c.tunnels.disconnect(device.id);
-      return presentDevice(device, c.broker.presence(device.id));
+      return (await presentDevices(request, [device]))[0];
     },
   );
 
@@ -368,6 +389,6 @@ export function fleetRoutes(app: TypedApp, c: Pick<AppContext, 'broker' | 'clock
       config: { access: { kind: 'user', permission: 'fleet:provision', team: 'provisioningTokenId' } },
       schema: { tags: ['fleet'], params: TokenParams, response: { 200: TokenView } },
     },
-    async (request) => presentToken(await fleet.revokeToken(request.params.provisioningTokenId, request.ctx), now()),
+    async (request) => presentToken(await fleet.revokeToken(request.params.provisioningTokenId, request.ctx), now(), holdsOf(request)),
   );
 }

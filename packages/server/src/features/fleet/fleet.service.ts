@@ -3,6 +3,9 @@ import { FAILED_AGENT_STATES } from '@flowgate/protocol';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { DeviceGroupsTable, DevicesTable, DeviceState, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError } from '../../http/errors.ts';
+import { checkedByRoute } from '../../http/holds.ts';
+import { deviceActions } from './devices.policy.ts';
+import { provisioningTokenActions } from './provisioning-tokens.policy.ts';
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
 import type { ApplicationsStore } from '../applications/applications.store.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -400,6 +403,9 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
       ctx: RequestContext,
     ): Promise<DevicesTable> {
       const before = await requireDevice(id);
+      // A rollout does not hold a device's name, site or group: only whether it is revoked matters here.
+      if (!deviceActions(checkedByRoute, { revoked: before.revoked_at !== null, inRollout: false }).edit)
+        throw new ConflictError('The device is revoked: it is kept as a record only.');
       if (patch.siteId !== undefined) teamResource(before.team_id, await store.siteById(patch.siteId), 'Site');
       if (patch.groupId) teamResource(before.team_id, await store.groupById(patch.groupId), 'Device group');
       const changes: Partial<DevicesTable> = {
@@ -515,6 +521,8 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
     async revokeToken(id: string, ctx: RequestContext): Promise<ProvisioningTokensTable> {
       const token = await requireToken(id);
       if (token.revoked_at) return token;
+      const state = tokenState(token, iso());
+      if (!provisioningTokenActions(checkedByRoute, { state }).revoke) throw new ConflictError(`The token is ${state}: it registers no device already.`);
       const at = iso();
       await auditLog.transaction(ctx, async (tx) => {
         await store.revokeToken(id, at, tx.trx);
@@ -527,8 +535,10 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
 
 export type FleetService = ReturnType<typeof createFleetService>;
 
+export type TokenState = 'active' | 'revoked' | 'expired' | 'used';
+
 /** Where a token stands, as a person reads it. */
-export function tokenState(token: ProvisioningTokensTable, now: string): 'active' | 'revoked' | 'expired' | 'used' {
+export function tokenState(token: ProvisioningTokensTable, now: string): TokenState {
   if (token.revoked_at) return 'revoked';
   if (token.single_use && token.uses > 0) return 'used';
   if (token.expires_at <= now) return 'expired';

@@ -247,6 +247,18 @@ for (const dialect of DIALECTS) {
       const revoked = await makeToken();
       assert.equal((await owner.post(`/api/provisioning-tokens/${revoked.provisioningToken.id}/revoke`)).statusCode, 200);
       assert.equal((await register(revoked.token)).statusCode, 401);
+      // What the token list says may be done is what the server then does (provisioning-tokens.policy.ts).
+      const tokens = (await owner.get(`/api/teams/${teamId}/provisioning-tokens`)).json() as Array<{ id: string; state: string; allowed: { revoke: boolean } }>;
+      const shown = (id: string) => tokens.find((k) => k.id === id)!;
+      assert.deepEqual([shown(expiring.provisioningToken.id).state, shown(expiring.provisioningToken.id).allowed], ['expired', { revoke: false }]);
+      assert.deepEqual([shown(revoked.provisioningToken.id).state, shown(revoked.provisioningToken.id).allowed], ['revoked', { revoke: false }]);
+      assert.ok(
+        tokens.every((k) => k.allowed.revoke === (k.state === 'active')),
+        'only an active token is offered for revoking',
+      );
+      const late = await owner.post(`/api/provisioning-tokens/${expiring.provisioningToken.id}/revoke`);
+      assert.equal(late.statusCode, 409, 'an expired token is not offered for revoking, and not revoked');
+      assert.match(late.json().detail, /expired/);
       assert.deepEqual((await refusals()).sort(), ['expired', 'revoked', 'unknown', 'used']);
       assert.equal((await owner.get(`/api/teams/${teamId}/devices`)).json().length, before);
       // Bad input: a missing name, an overlong token, an unknown field.
@@ -314,9 +326,15 @@ for (const dialect of DIALECTS) {
       assert.equal(blocked.statusCode, 409);
       assert.match(blocked.json().detail, /device\(s\) are registered/);
 
+      assert.deepEqual((await owner.get(`/api/devices/${deviceId}`)).json().allowed, { edit: true, setTarget: true, revoke: true, openEditor: true });
       const revoked = await owner.post(`/api/devices/${deviceId}/revoke`);
       assert.equal(revoked.statusCode, 200);
       assert.ok(revoked.json().revokedAt);
+      // A revoked device is a record: nothing is offered on it (devices.policy.ts), and a change is refused.
+      assert.deepEqual(revoked.json().allowed, { edit: false, setTarget: false, revoke: false, openEditor: false });
+      const renamed = await owner.patch(`/api/devices/${deviceId}`, { name: 'brought-back' });
+      assert.equal(renamed.statusCode, 409, renamed.body);
+      assert.match(renamed.json().detail, /revoked/);
       const cut = await checkIn(credential);
       assert.equal(cut.statusCode, 401);
       assert.match(cut.json().detail, /unknown or was revoked/);

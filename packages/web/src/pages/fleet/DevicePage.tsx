@@ -98,20 +98,21 @@ export function DevicePage() {
         <dt>Load</dt>
         <dd>{d.cpuPercent === null ? <span className="muted">not reported</span> : `CPU ${d.cpuPercent} % · memory in use ${d.memoryMb ?? '?'} MB`}</dd>
       </dl>
-      {!d.revokedAt &&
-        (access.allowed('fleet:editor') ? (
-          <DeviceEditorLink device={d} />
-        ) : (
+      {d.allowed.openEditor ? (
+        <DeviceEditorLink device={d} />
+      ) : (
+        !d.revokedAt && (
           <p>
             <EditorForMembersNote />
           </p>
-        ))}
+        )
+      )}
       {d.statusDetail && (
         <p className="notice notice-error" role="status">
           {d.statusDetail}
         </p>
       )}
-      {access.allowed('fleet:deploy') && !d.revokedAt && (
+      {d.allowed.setTarget && (
         <section aria-labelledby="target-title">
           <h2 id="target-title">Target</h2>
           <p className="muted">
@@ -135,6 +136,11 @@ export function DevicePage() {
           </form>
           <ProblemNotice problem={setTarget.error} onDismiss={setTarget.clearError} />
         </section>
+      )}
+      {!d.allowed.setTarget && !d.revokedAt && access.allowed('fleet:deploy') && (
+        <p className="notice" role="status">
+          A rollout holds this device: it runs what the rollout gives it until the rollout finishes or is aborted.
+        </p>
       )}
       <LogsPanel source="device" id={d.id} />
     </>

@@ -27,7 +27,6 @@ export function DevicesSection({
   fleet,
   revision,
   loading,
-  mayWrite,
   mayRevoke,
   onChanged,
 }: {
@@ -35,7 +34,7 @@ export function DevicesSection({
   fleet: FleetData;
   revision: number;
   loading: boolean;
-  mayWrite: boolean;
+  /** Whether the table has a column for revoking; each device's own `allowed` says whether it may be. */
   mayRevoke: boolean;
   onChanged: () => void;
 }) {
@@ -129,7 +128,7 @@ export function DevicesSection({
                     <span className="muted small block">registered {formatDateTime(device.createdAt)}</span>
                   </th>
                   <td>
-                    {mayWrite && !device.revokedAt ? (
+                    {device.allowed.edit ? (
                       <select
                         aria-label={`Site of ${device.name}`}
                         value={device.siteId}
@@ -143,7 +142,7 @@ export function DevicesSection({
                     )}
                   </td>
                   <td>
-                    {mayWrite && !device.revokedAt ? (
+                    {device.allowed.edit ? (
                       <select
                         aria-label={`Group of ${device.name}`}
                         value={device.groupId ?? ''}
@@ -168,7 +167,7 @@ export function DevicesSection({
                   <td>{device.revokedAt ? <span className="badge badge-bad">revoked</span> : <StatusBadge status={device.state} />}</td>
                   {mayRevoke && (
                     <td className="actions-cell">
-                      {!device.revokedAt && (
+                      {device.allowed.revoke && (
                         <ConfirmButton
                           label="Revoke"
                           accessibleName={`Revoke device ${device.name}`}

@@ -46,15 +46,7 @@ export function FleetPage() {
             mayConfigure={access.allowed('fleet:provision')}
             onChanged={reload}
           />
-          <DevicesSection
-            teamId={teamId}
-            fleet={fleet.data}
-            revision={revision}
-            loading={fleet.loading}
-            mayWrite={access.allowed('fleet:write')}
-            mayRevoke={access.allowed('fleet:provision')}
-            onChanged={reload}
-          />
+          <DevicesSection teamId={teamId} fleet={fleet.data} revision={revision} loading={fleet.loading} mayRevoke={access.allowed('fleet:provision')} onChanged={reload} />
           <RolloutsSection teamId={teamId} fleet={fleet.data} mayDeploy={access.allowed('fleet:deploy')} />
           <SitesSection teamId={teamId} sites={fleet.data.sites} mayWrite={access.allowed('fleet:write')} onChanged={reload} />
           <GroupsSection teamId={teamId} groups={fleet.data.groups} mayWrite={access.allowed('fleet:write')} mayDeploy={access.allowed('fleet:deploy')} onChanged={reload} />

@@ -71,7 +71,7 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
                   <td className="nowrap">{formatDateTime(token.expiresAt)}</td>
                   {mayProvision && (
                     <td className="actions-cell">
-                      {token.state === 'active' && (
+                      {token.allowed.revoke && (
                         <ConfirmButton
                           label="Revoke"
                           accessibleName={`Revoke token ${token.description || token.id}`}
