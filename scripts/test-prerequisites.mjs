@@ -42,6 +42,12 @@ const PACKAGES = [
     present: () => executable('/usr/sbin/mosquitto') && onPath('mosquitto_ctrl') && mosquittoPlugin(),
   },
   {
+    apt: 'bubblewrap',
+    what: 'bubblewrap (bwrap)',
+    why: 'hosted instances run in its sandbox, and the tests attack it',
+    present: () => onPath('bwrap'),
+  },
+  {
     apt: 'slapd',
     what: 'OpenLDAP slapd (/usr/sbin/slapd, slapadd, slappasswd)',
     why: 'the LDAP sign-in tests start their own directory',

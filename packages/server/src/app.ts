@@ -23,6 +23,7 @@ import { createApplicationsService } from './features/applications/applications.
 import { createApplicationsStore } from './features/applications/applications.store.ts';
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
+import { createSandbox } from './features/applications/sandbox.ts';
 import { createTeamSettingsService } from './features/applications/team-settings.service.ts';
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
 import { createDeploymentsService } from './features/fleet/deployments.service.ts';
@@ -155,6 +156,10 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     : null;
 
   const applicationsStore = createApplicationsStore(database.db);
+  const sandbox = createSandbox(config.instanceSandbox);
+  if (sandbox.unavailable) app.log.error(`hosted instances cannot start: ${sandbox.unavailable}`);
+  else if (sandbox.kind === 'none')
+    app.log.warn("hosted instances run without a sandbox (FLOWGATE_INSTANCE_SANDBOX=none): a flow can read the platform's data directory and secrets");
   const runtime = createInstanceRuntime({
     dataDir: config.dataDir,
     nodeRedDir: config.nodeRedDir,
@@ -164,6 +169,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
       return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.publicUrl;
     },
     log: app.log,
+    sandbox,
   });
   const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock, nodeRedDir: config.nodeRedDir });
   const snapshotsStore = createSnapshotsStore(database.db);

@@ -50,6 +50,11 @@ export interface Config {
   logLevel: string;
   /** FLOWGATE_LOG_FORMAT: readable lines, one JSON object per line (for log shippers), or 'auto': readable on a terminal, JSON otherwise. */
   logFormat: 'pretty' | 'json' | 'auto';
+  /**
+   * FLOWGATE_INSTANCE_SANDBOX: what each hosted instance runs in (features/applications/sandbox.ts).
+   * bubblewrap by default; none only by an admin's choice, never as a silent fallback.
+   */
+  instanceSandbox: 'bubblewrap' | 'none';
 }
 
 type Env = Record<string, string | undefined>;
@@ -60,6 +65,12 @@ function logFormat(raw: string | null): Config['logFormat'] {
   if (raw === null) return 'auto';
   if (raw === 'pretty' || raw === 'json' || raw === 'auto') return raw;
   throw new ConfigError(`FLOWGATE_LOG_FORMAT must be pretty, json or auto, got "${raw}"`);
+}
+
+function instanceSandbox(raw: string | null): Config['instanceSandbox'] {
+  if (raw === null || raw === 'bubblewrap') return 'bubblewrap';
+  if (raw === 'none') return 'none';
+  throw new ConfigError(`FLOWGATE_INSTANCE_SANDBOX must be bubblewrap or none, got "${raw}"`);
 }
 
 function int(env: Env, name: string, fallback: number, min = 0): number {
@@ -188,5 +199,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     webDir: path.resolve(str(env, 'FLOWGATE_WEB_DIR') ?? WEB_DIST),
     logLevel: str(env, 'FLOWGATE_LOG_LEVEL') ?? 'info',
     logFormat: logFormat(str(env, 'FLOWGATE_LOG_FORMAT')),
+    instanceSandbox: instanceSandbox(str(env, 'FLOWGATE_INSTANCE_SANDBOX')),
   };
 }

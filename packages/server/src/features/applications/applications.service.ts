@@ -88,7 +88,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       if (runtime.isRunning(instanceId)) return;
       const token = `fgi_${randomToken(32)}`;
       await store.updateInstance(instanceId, { agent_token_hash: sha256Hex(token) });
-      runtime.start(instanceId, token);
+      const refused = runtime.start(instanceId, token);
+      // Never started without its sandbox: the instance says why, and what an admin may do.
+      if (refused) await store.updateInstance(instanceId, { status: 'error', status_detail: `Not started: ${refused}.`, updated_at: iso() });
     });
     const settled = next.catch(() => {});
     launches.set(instanceId, settled);

@@ -5,6 +5,7 @@ import { createChangeSignals } from '../../change-signals.ts';
 import { AGENT_BIN } from '../../package-paths.ts';
 import { createRecentLogs, type LogLine } from '../../recent-logs.ts';
 import { makePrivateDir } from '../../security/data-dir.ts';
+import type { Sandbox } from './sandbox.ts';
 
 /**
  * Hosted instances: the server spawns one agent per instance as a child process, the same
@@ -32,6 +33,8 @@ export interface InstanceRuntimeDeps {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Path of the agent's executable; tests may not override it with a fake. */
   agentBin?: string;
+  /** What each instance runs in (sandbox.ts). */
+  sandbox: Sandbox;
 }
 
 interface Running {
@@ -70,11 +73,16 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
   function spawnAgent(instanceId: string, agentToken: string): void {
     const dir = dirOf(instanceId);
     makePrivateDir(dir);
-    const child = spawn(process.execPath, [deps.agentBin ?? AGENT_BIN], {
+    // Bound into the sandbox as a directory: a version installed while the instance runs appears inside it.
+    makePrivateDir(deps.nodeRedDir);
+    const sandboxed = deps.sandbox.kind !== 'none';
+    const [command, ...args] = deps.sandbox.wrap([process.execPath, deps.agentBin ?? AGENT_BIN], { dataDir: deps.dataDir, instanceDir: dir, readOnly: [deps.nodeRedDir] });
+    const child = spawn(command!, args, {
       env: {
         ...registryAndProxyEnv(process.env),
         PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? dir,
+        // In a sandbox the platform's home is an empty directory: npm's cache and Node-RED's files go in the instance's own.
+        HOME: sandboxed ? dir : (process.env.HOME ?? dir),
         FLOWGATE_AGENT_PLATFORM: deps.platformUrl(),
         FLOWGATE_AGENT_TOKEN: agentToken,
         FLOWGATE_AGENT_DIR: dir,
@@ -121,10 +129,15 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
   }
 
   return {
-    /** Starts the instance's agent unless it runs already. */
-    start(instanceId: string, agentToken: string): void {
-      if (!active || closed || children.has(instanceId)) return;
+    /**
+     * Starts the instance's agent unless it runs already. Answers why it cannot start (no
+     * sandbox can be made here, and none was chosen), or null.
+     */
+    start(instanceId: string, agentToken: string): string | null {
+      if (deps.sandbox.unavailable) return deps.sandbox.unavailable;
+      if (!active || closed || children.has(instanceId)) return null;
       spawnAgent(instanceId, agentToken);
+      return null;
     },
     /** The server listens: agents may start from now on. */
     activate(): void {

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setupAdmin, startTestApp, type Client, type TestApp } from '../../../test/harness.ts';
+import { createSandbox } from './sandbox.ts';
+
+/**
+ * A flow is code a team member writes. Here a member's flow, on the real Node-RED, runs a
+ * shell through an exec node and tries what an attacker would: read the platform's master
+ * key and database, another instance's flows and credentials, the platform's process
+ * environment in /proc, and signal the platform's process. In the sandbox each attempt
+ * fails; with the sandbox turned off (FLOWGATE_INSTANCE_SANDBOX=none) each succeeds, which
+ * is what shows the sandbox is what stops them.
+ */
+const PROBE_URL = '/probe';
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The member's flow: GET /probe runs the shell script and answers with what it printed. */
+function probeFlows(script: string) {
+  return [
+    { id: 'tabP', type: 'tab', label: 'Probe' },
+    { id: 'inP', type: 'http in', z: 'tabP', name: '', url: PROBE_URL, method: 'get', upload: false, swaggerDoc: '', wires: [['execP']] },
+    {
+      id: 'execP',
+      type: 'exec',
+      z: 'tabP',
+      command: script,
+      addpay: '',
+      append: '',
+      useSpawn: 'false',
+      timer: '10',
+      winHide: false,
+      oldrc: false,
+      name: 'probe',
+      wires: [['resP'], [], []],
+    },
+    { id: 'resP', type: 'http response', z: 'tabP', name: '', statusCode: '', headers: {}, wires: [] },
+  ];
+}
+
+for (const sandbox of ['bubblewrap', 'none'] as const) {
+  describe(`a member's flow against the platform, sandbox ${sandbox}`, () => {
+    let t: TestApp;
+    let admin: Client;
+    let base: string;
+    let instanceId: string;
+
+    before(async () => {
+      t = await startTestApp('sqlite', { FLOWGATE_INSTANCE_SANDBOX: sandbox });
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const address = t.app.server.address();
+      base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      admin = await setupAdmin(t);
+      const teamId = (await admin.post('/api/teams', { name: 'Packaging' })).json().id;
+      const appId = (await admin.post(`/api/teams/${teamId}/applications`, { name: 'Line 3' })).json().id;
+      const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
+      instanceId = (await admin.post(`/api/applications/${appId}/instances`, { name: 'prod', nodeRedVersion: version })).json().id;
+    });
+    after(() => t.close());
+
+    test(sandbox === 'bubblewrap' ? 'every attempt fails' : 'every attempt succeeds, as it did before the sandbox', async () => {
+      // Secrets the flow must not reach: the platform's master key and database, and another instance's files.
+      const dataDir = t.config.dataDir;
+      const otherInstance = path.join(dataDir, 'instances', 'another-teams-instance');
+      fs.mkdirSync(otherInstance, { recursive: true });
+      fs.writeFileSync(path.join(otherInstance, 'flows_cred.json'), '{"secret":"another team\'s password"}');
+      const targets = [path.join(dataDir, 'master.key'), path.join(dataDir, 'flowgate.db'), path.join(otherInstance, 'flows_cred.json')];
+      for (const file of targets) assert.ok(fs.existsSync(file), `${file} exists on the platform`);
+      const platformPid = process.pid;
+      const script = [
+        ...targets.map((file) => `if cat '${file}' >/dev/null 2>&1; then echo "read ${path.basename(file)}"; else echo "no ${path.basename(file)}"; fi`),
+        // The platform's environment as it started (PATH is in every one).
+        `if grep -qa PATH= /proc/${platformPid}/environ 2>/dev/null; then echo "read environ"; else echo "no environ"; fi`,
+        `if kill -0 ${platformPid} 2>/dev/null; then echo "signal platform"; else echo "no signal"; fi`,
+      ].join('; ');
+
+      await until('running', async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
+      const snapshotId = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'probe', flows: probeFlows(script) })).json().id;
+      assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId })).statusCode, 202);
+      await until('the probe running', async () => {
+        const i = (await admin.get(`/api/instances/${instanceId}`)).json();
+        return i.runningSnapshotId === snapshotId && i.status === 'running';
+      });
+      const answer = await fetch(`${base}/instances/${instanceId}/app${PROBE_URL}`, { headers: { cookie: admin.cookie! } });
+      assert.equal(answer.status, 200);
+      const lines = (await answer.text()).trim().split('\n');
+      const expected =
+        sandbox === 'bubblewrap'
+          ? ['no master.key', 'no flowgate.db', 'no flows_cred.json', 'no environ', 'no signal']
+          : ['read master.key', 'read flowgate.db', 'read flows_cred.json', 'read environ', 'signal platform'];
+      assert.deepEqual(lines, expected);
+    });
+  });
+}
+
+test('where bubblewrap cannot run, no instance starts: the reason names the fix and the opt-out, and nothing falls back', () => {
+  const missing = createSandbox('bubblewrap', '/nonexistent/bwrap');
+  assert.match(missing.unavailable ?? '', /bubblewrap \(bwrap\) is not installed: install it \(Debian: apt-get install bubblewrap\)/);
+  assert.match(missing.unavailable ?? '', /FLOWGATE_INSTANCE_SANDBOX=none/);
+  assert.equal(createSandbox('none').unavailable, null, 'run unsandboxed only when an admin chose it');
+  assert.deepEqual(createSandbox('none').wrap(['node', 'agent.js'], { dataDir: '/d', instanceDir: '/d/i', readOnly: [] }), ['node', 'agent.js']);
+});
