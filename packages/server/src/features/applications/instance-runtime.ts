@@ -5,7 +5,7 @@ import { createChangeSignals } from '../../change-signals.ts';
 import { AGENT_BIN } from '../../package-paths.ts';
 import { createRecentLogs, type LogLine } from '../../recent-logs.ts';
 import { makePrivateDir } from '../../security/data-dir.ts';
-import type { Sandbox } from './sandbox.ts';
+import { FIRST_INSTANCE_UID, type Sandbox } from './sandbox.ts';
 
 /**
  * Hosted instances: the server spawns one agent per instance as a child process, the same
@@ -55,6 +55,16 @@ export function registryAndProxyEnv(env: NodeJS.ProcessEnv): Record<string, stri
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && PASSED_ENV.test(e[0])));
 }
 
+/** Gives a directory and everything in it to an OS user (and its group of the same id); links are not followed. */
+function chownTree(dir: string, uid: number): void {
+  fs.lchownSync(dir, uid, uid);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(full, uid);
+    else fs.lchownSync(full, uid, uid);
+  }
+}
+
 export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
   const children = new Map<string, Running>();
   // An agent that exited unexpectedly is started again after RESPAWN_DELAY_MS; a stop meanwhile cancels that.
@@ -70,13 +80,30 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
 
   const dirOf = (instanceId: string): string => path.join(deps.dataDir, 'instances', instanceId);
 
+  /**
+   * Under root, each instance runs as an OS user of its own: the owner of its directory, or,
+   * the first time, the next id after those taken (FIRST_INSTANCE_UID on). Its directory
+   * becomes its own; the Node-RED versions it runs must be readable by anyone (public packages).
+   */
+  function instanceUser(dir: string): number {
+    const owner = fs.statSync(dir).uid;
+    if (owner >= FIRST_INSTANCE_UID) return owner;
+    const root = path.dirname(dir);
+    const taken = fs.readdirSync(root).map((entry) => fs.statSync(path.join(root, entry)).uid);
+    const uid = Math.max(FIRST_INSTANCE_UID - 1, ...taken) + 1;
+    chownTree(dir, uid);
+    fs.chmodSync(deps.nodeRedDir, 0o755);
+    return uid;
+  }
+
   function spawnAgent(instanceId: string, agentToken: string): void {
     const dir = dirOf(instanceId);
     makePrivateDir(dir);
     // Bound into the sandbox as a directory: a version installed while the instance runs appears inside it.
     makePrivateDir(deps.nodeRedDir);
     const sandboxed = deps.sandbox.kind !== 'none';
-    const [command, ...args] = deps.sandbox.wrap([process.execPath, deps.agentBin ?? AGENT_BIN], { dataDir: deps.dataDir, instanceDir: dir, readOnly: [deps.nodeRedDir] });
+    const uid = sandboxed && process.getuid?.() === 0 ? instanceUser(dir) : null;
+    const [command, ...args] = deps.sandbox.wrap([process.execPath, deps.agentBin ?? AGENT_BIN], { dataDir: deps.dataDir, instanceDir: dir, readOnly: [deps.nodeRedDir], uid });
     const child = spawn(command!, args, {
       env: {
         ...registryAndProxyEnv(process.env),
@@ -122,7 +149,16 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     if (!running) return;
     running.stopping = true;
     const exited = new Promise<void>((resolve) => running.child.once('exit', () => resolve()));
-    running.child.kill('SIGTERM');
+    // The agent itself, inside its sandbox: it stops Node-RED and sends its last reports, then all exit.
+    const target = running.child.pid === undefined ? undefined : deps.sandbox.stopTarget(running.child.pid);
+    if (target === undefined || target === running.child.pid) running.child.kill('SIGTERM');
+    else {
+      try {
+        process.kill(target, 'SIGTERM');
+      } catch {
+        running.child.kill('SIGTERM');
+      }
+    }
     const timer = setTimeout(() => running.child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);

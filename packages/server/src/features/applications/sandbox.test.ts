@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setupAdmin, startTestApp, type Client, type TestApp } from '../../../test/harness.ts';
@@ -14,6 +16,7 @@ import { createSandbox } from './sandbox.ts';
  * is what shows the sandbox is what stops them.
  */
 const PROBE_URL = '/probe';
+const asRoot = process.getuid?.() === 0;
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -82,6 +85,8 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
         // The platform's environment as it started (PATH is in every one).
         `if grep -qa PATH= /proc/${platformPid}/environ 2>/dev/null; then echo "read environ"; else echo "no environ"; fi`,
         `if kill -0 ${platformPid} 2>/dev/null; then echo "signal platform"; else echo "no signal"; fi`,
+        // Under root each instance is an OS user of its own: a root-only file elsewhere on the system is closed to it.
+        ...(asRoot ? [`if cat /etc/shadow >/dev/null 2>&1; then echo "read shadow"; else echo "no shadow"; fi`] : []),
       ].join('; ');
 
       await until('running', async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
@@ -96,9 +101,22 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
       const lines = (await answer.text()).trim().split('\n');
       const expected =
         sandbox === 'bubblewrap'
-          ? ['no master.key', 'no flowgate.db', 'no flows_cred.json', 'no environ', 'no signal']
-          : ['read master.key', 'read flowgate.db', 'read flows_cred.json', 'read environ', 'signal platform'];
+          ? ['no master.key', 'no flowgate.db', 'no flows_cred.json', 'no environ', 'no signal', ...(asRoot ? ['no shadow'] : [])]
+          : ['read master.key', 'read flowgate.db', 'read flows_cred.json', 'read environ', 'signal platform', ...(asRoot ? ['read shadow'] : [])];
       assert.deepEqual(lines, expected);
+    });
+
+    test('stopped, the instance stops Node-RED cleanly and sends its last lines', async () => {
+      assert.equal((await admin.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
+      await until(
+        "Node-RED's own stop in the live log",
+        async () => {
+          const logs = (await admin.get(`/api/instances/${instanceId}/logs`)).json() as Array<{ msg: string }>;
+          return logs.some((l) => /Stopped flows/.test(l.msg));
+        },
+        15_000,
+      );
+      assert.equal(t.context.runtime.isRunning(instanceId), false);
     });
   });
 }
@@ -109,4 +127,27 @@ test('where bubblewrap cannot run, no instance starts: the reason names the fix 
   assert.match(missing.unavailable ?? '', /FLOWGATE_INSTANCE_SANDBOX=none/);
   assert.equal(createSandbox('none').unavailable, null, 'run unsandboxed only when an admin chose it');
   assert.deepEqual(createSandbox('none').wrap(['node', 'agent.js'], { dataDir: '/d', instanceDir: '/d/i', readOnly: [] }), ['node', 'agent.js']);
+});
+
+test('a stop signal reaches the sandboxed process itself, which ends cleanly (bubblewrap signalled would kill it at once)', async () => {
+  const sandbox = createSandbox('bubblewrap');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowgate-sandbox-'));
+  const instanceDir = path.join(dataDir, 'instances', 'i1');
+  fs.mkdirSync(instanceDir, { recursive: true });
+  const uid = asRoot ? 299_999 : null;
+  if (uid !== null) fs.chownSync(instanceDir, uid, uid);
+  const script = `process.on('SIGTERM', () => { require('fs').writeFileSync('stopped-cleanly', 'yes'); process.exit(0); }); setInterval(() => {}, 1000); console.log('ready');`;
+  const [command, ...args] = sandbox.wrap([process.execPath, '-e', script], { dataDir, instanceDir, readOnly: [], uid });
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const target = sandbox.stopTarget(child.pid!);
+    process.kill(target, 'SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(fs.readFileSync(path.join(instanceDir, 'stopped-cleanly'), 'utf8'), 'yes');
+  } finally {
+    child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -22,11 +23,20 @@ export type SandboxKind = 'bubblewrap' | 'none';
 
 export interface Sandbox {
   kind: SandboxKind;
+  /**
+   * The process to send a stop signal to, for a sandbox started as `pid`. Signalled itself,
+   * bubblewrap ends the sandbox's PID namespace at once, killing the agent before it can stop
+   * Node-RED (flows' close handlers) and send its last reports: the agent is signalled instead.
+   */
+  stopTarget(pid: number): number;
   /** null when instances can run; else why none may start (the instance shows it, the platform logs it at start). */
   unavailable: string | null;
   /** The command line that runs `command` in the instance's sandbox. */
   wrap(command: string[], dirs: SandboxDirs): string[];
 }
+
+/** Where the platform runs as root, the first of the OS user ids hosted instances get, one each. */
+export const FIRST_INSTANCE_UID = 200_000;
 
 export interface SandboxDirs {
   /** The platform's data directory: not present inside, but for the instance's own directory in it. */
@@ -35,11 +45,17 @@ export interface SandboxDirs {
   instanceDir: string;
   /** Read only inside (the Node-RED versions the platform installed). */
   readOnly: string[];
+  /**
+   * Where the platform runs as root: the instance's own OS user (and group) id. The sandbox
+   * then runs it as that user, without capabilities and unable to gain any, so a root-owned
+   * file anywhere on the system is as closed to it as to any other user.
+   */
+  uid?: number | null;
 }
 
 /** Whether bubblewrap runs here: installed, and the kernel lets it make its namespaces. */
 function bubblewrapProblem(bwrap: string): string | null {
-  const probe = spawnSync(bwrap, ['--ro-bind', '/', '/', '--unshare-all', '--share-net', '--unshare-user', '--cap-drop', 'ALL', '--proc', '/proc', '--dev', '/dev', 'true'], {
+  const probe = spawnSync(bwrap, ['--ro-bind', '/', '/', '--unshare-pid', '--unshare-user', '--cap-drop', 'ALL', '--proc', '/proc', '--dev', '/dev', 'true'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 10_000,
   });
@@ -47,6 +63,22 @@ function bubblewrapProblem(bwrap: string): string | null {
   if (probe.status !== 0)
     return `bubblewrap cannot make its namespaces here (${probe.stderr.toString('utf8').trim() || `exit ${probe.status}`}): allow unprivileged user namespaces`;
   return null;
+}
+
+/** The processes whose parent is `pid`, from /proc (Linux, where bubblewrap runs). */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 /** Everything a sandbox hides by an empty directory in its place, besides the data directory. */
@@ -57,7 +89,7 @@ function hiddenDirs(): string[] {
 /** `bwrap` is the command that runs bubblewrap: found on PATH unless named. */
 export function createSandbox(kind: SandboxKind, bwrap = 'bwrap'): Sandbox {
   if (kind === 'none') {
-    return { kind, unavailable: null, wrap: (command) => command };
+    return { kind, unavailable: null, wrap: (command) => command, stopTarget: (pid) => pid };
   }
   const problem = bubblewrapProblem(bwrap);
   const unavailable =
@@ -65,28 +97,32 @@ export function createSandbox(kind: SandboxKind, bwrap = 'bwrap'): Sandbox {
   return {
     kind,
     unavailable,
+    // bwrap → its reaper (PID 1 inside) → the command: the grandchild, once it has started.
+    stopTarget: (pid) => childrenOf(childrenOf(pid)[0] ?? -1)[0] ?? pid,
     wrap(command, dirs) {
-      const args = [
-        bwrap,
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--unshare-all',
-        '--share-net',
-        '--unshare-user',
-        '--cap-drop',
-        'ALL',
-        '--proc',
-        '/proc',
-        '--die-with-parent',
-        '--new-session',
-      ];
+      const asUser = dirs.uid !== undefined && dirs.uid !== null;
+      const args = [bwrap, '--ro-bind', '/', '/', '--dev', '/dev', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+      // Unprivileged, a user namespace is how bubblewrap makes the others; the instance keeps the
+      // platform's uid there, without capabilities. As root, bubblewrap makes them itself and
+      // setpriv below becomes the instance's own user: a user namespace would map it to root.
+      if (!asUser) args.push('--unshare-user', '--cap-drop', 'ALL');
+      args.push('--proc', '/proc', '--die-with-parent', '--new-session');
       // Later mounts go over earlier ones: empty places first, then what is let in.
-      for (const dir of [...hiddenDirs(), path.resolve(dirs.dataDir)]) args.push('--tmpfs', dir);
+      for (const dir of hiddenDirs()) args.push('--perms', dir === '/tmp' || dir === '/var/tmp' ? '1777' : '0755', '--tmpfs', dir);
+      const dataDir = path.resolve(dirs.dataDir);
+      args.push('--tmpfs', dataDir);
+      // The folders between the data directory and the instance's own, made open to pass through
+      // (bubblewrap would copy the real ones' owner-only mode, closing the way to a separate user).
+      const between: string[] = [];
+      for (let dir = path.dirname(path.resolve(dirs.instanceDir)); dir.startsWith(`${dataDir}${path.sep}`); dir = path.dirname(dir)) between.unshift(dir);
+      for (const dir of between) args.push('--perms', '0755', '--dir', dir);
       for (const dir of dirs.readOnly) args.push('--ro-bind', dir, dir);
-      args.push('--bind', dirs.instanceDir, dirs.instanceDir, '--chdir', dirs.instanceDir, '--', ...command);
+      args.push('--bind', dirs.instanceDir, dirs.instanceDir, '--chdir', dirs.instanceDir, '--');
+      if (asUser) {
+        const id = String(dirs.uid);
+        args.push('setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
+      }
+      args.push(...command);
       return args;
     },
   };
