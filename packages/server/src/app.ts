@@ -156,7 +156,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     : null;
 
   const applicationsStore = createApplicationsStore(database.db);
-  const sandbox = createSandbox(config.instanceSandbox);
+  const sandbox = createSandbox(config.instanceSandbox, config.instanceLimits);
   if (sandbox.unavailable) app.log.error(`hosted instances cannot start: ${sandbox.unavailable}`);
   else if (sandbox.kind === 'none')
     app.log.warn("hosted instances run without a sandbox (FLOWGATE_INSTANCE_SANDBOX=none): a flow can read the platform's data directory and secrets");

@@ -55,6 +55,13 @@ export interface Config {
    * bubblewrap by default; none only by an admin's choice, never as a silent fallback.
    */
   instanceSandbox: 'bubblewrap' | 'none';
+  /**
+   * What a hosted instance may use (SR 7.2), as hard limits its flows cannot raise: open files
+   * per process (FLOWGATE_INSTANCE_OPEN_FILES), and, where the instance is an OS user of its
+   * own, its processes (FLOWGATE_INSTANCE_PROCESSES). Memory is not limited yet: an address
+   * space limit breaks Node.js (its WebAssembly reserves more than any sensible limit).
+   */
+  instanceLimits: { openFiles: number; processes: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -200,5 +207,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: str(env, 'FLOWGATE_LOG_LEVEL') ?? 'info',
     logFormat: logFormat(str(env, 'FLOWGATE_LOG_FORMAT')),
     instanceSandbox: instanceSandbox(str(env, 'FLOWGATE_INSTANCE_SANDBOX')),
+    instanceLimits: {
+      openFiles: int(env, 'FLOWGATE_INSTANCE_OPEN_FILES', 4096, 64),
+      processes: int(env, 'FLOWGATE_INSTANCE_PROCESSES', 256, 16),
+    },
   };
 }

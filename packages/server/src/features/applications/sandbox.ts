@@ -86,10 +86,28 @@ function hiddenDirs(): string[] {
   return [...new Set(['/tmp', '/root', '/home', os.homedir(), '/var/tmp', '/run'].map((d) => path.resolve(d)))];
 }
 
+/** What an instance may use (config.instanceLimits). */
+export interface InstanceLimits {
+  /** Per process. */
+  openFiles: number;
+  /** Counted per OS user: applied only where the instance is a user of its own. */
+  processes: number;
+}
+
+/**
+ * `prlimit` (util-linux) setting hard limits before the instance's command runs: open files
+ * always; processes only for an instance that is an OS user of its own (the limit counts a
+ * user's processes, and the platform's own would count otherwise). No address-space limit:
+ * at 2 GiB Node.js already fails (undici's WebAssembly: "Cannot allocate Wasm memory").
+ */
+function limitsPrefix(limits: InstanceLimits, ownUser: boolean): string[] {
+  return ['prlimit', `--nofile=${limits.openFiles}`, ...(ownUser ? [`--nproc=${limits.processes}`] : []), '--'];
+}
+
 /** `bwrap` is the command that runs bubblewrap: found on PATH unless named. */
-export function createSandbox(kind: SandboxKind, bwrap = 'bwrap'): Sandbox {
+export function createSandbox(kind: SandboxKind, limits: InstanceLimits, bwrap = 'bwrap'): Sandbox {
   if (kind === 'none') {
-    return { kind, unavailable: null, wrap: (command) => command, stopTarget: (pid) => pid };
+    return { kind, unavailable: null, wrap: (command) => [...limitsPrefix(limits, false), ...command], stopTarget: (pid) => pid };
   }
   const problem = bubblewrapProblem(bwrap);
   const unavailable =
@@ -118,6 +136,8 @@ export function createSandbox(kind: SandboxKind, bwrap = 'bwrap'): Sandbox {
       for (const dir of between) args.push('--perms', '0755', '--dir', dir);
       for (const dir of dirs.readOnly) args.push('--ro-bind', dir, dir);
       args.push('--bind', dirs.instanceDir, dirs.instanceDir, '--chdir', dirs.instanceDir, '--');
+      // Limits first, as root where the platform is: hard limits the user below cannot raise.
+      args.push(...limitsPrefix(limits, asUser));
       if (asUser) {
         const id = String(dirs.uid);
         args.push('setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
