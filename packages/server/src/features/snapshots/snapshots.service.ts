@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import {
   canonicalJson,
+  countFlowNodes,
   diffEnv,
   diffFlows,
   diffModules,
@@ -192,7 +193,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       description: meta.description.trim(),
       kind: meta.kind,
       content: canonical,
-      node_count: content.flows.length,
+      // The nodes on the flows, as a person counts them: not the file's records (countFlowNodes).
+      node_count: countFlowNodes(content.flows),
       created_by: ctx.actor.userId,
       created_by_label: ctx.actor.label,
       created_at: iso(),

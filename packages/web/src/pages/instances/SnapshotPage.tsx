@@ -310,10 +310,10 @@ export function SnapshotPage() {
           <dd className="mono hash">{snapshot.hash}</dd>
           <dt>Nodes</dt>
           <dd>
+            {/* The nodes on the flows, as the server counts them (countFlowNodes in core): not the tabs, subflow definitions or configuration nodes. */}
             {snapshot.nodeCount}{' '}
             <span className="muted">
-              ({plural(contents.tabs.length, 'flow')}, {plural(contents.subflows.length, 'subflow')}, {plural(contents.config.length, 'configuration node')}, {contents.flowNodes}{' '}
-              on the flows)
+              (on {plural(contents.tabs.length, 'flow')}; besides them {plural(contents.subflows.length, 'subflow')} and {plural(contents.config.length, 'configuration node')})
             </span>
           </dd>
           <dt>Instance</dt>
