@@ -3077,6 +3077,10 @@ export type paths = {
                             lastRanAt: string | null;
                             name: string;
                             nodeCount: number;
+                            runsNow: {
+                                devices: number;
+                                instance: boolean;
+                            };
                         }[];
                     };
                 };
@@ -5212,6 +5216,10 @@ export type paths = {
                                 lastRanAt: string | null;
                                 name: string;
                                 nodeCount: number;
+                                runsNow: {
+                                    devices: number;
+                                    instance: boolean;
+                                };
                             };
                         };
                     };

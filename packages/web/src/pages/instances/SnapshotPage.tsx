@@ -26,6 +26,7 @@ function RunState({ snapshot, instance }: { snapshot: Snapshot; instance: Instan
   if (!instance) return <span className="muted">unknown</span>;
   if (instance.runningSnapshotId === snapshot.id) return <span className="badge badge-ok">running</span>;
   if (instance.targetSnapshotId === snapshot.id) return <span className="badge badge-warn">deploying</span>;
+  if (snapshot.runsNow.instance) return <span className="badge badge-ok">running (same flows)</span>;
   return <span>no{instance.runningSnapshotId ? ': the instance runs another snapshot' : ': nothing runs on the instance yet'}</span>;
 }
 
