@@ -3398,6 +3398,10 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
+                            signIn: {
+                                csrfToken: string;
+                                status: "signed-in" | "mfa-required" | "mfa-enrolment-required";
+                            } | null;
                             teamId: string;
                         };
                     };
