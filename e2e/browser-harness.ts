@@ -100,8 +100,8 @@ export async function setUpPlatformWithTeam(h: BrowserWalk, page: Page, admin: P
 
 /**
  * The owner (signed in on `owner`) invites `person` with `role` through the API, with the
- * page's own session; the person, in a browser of their own, follows the link, creates
- * their account and signs in. Returns their page, on the team.
+ * page's own session; the person, in a browser of their own, follows the link and creates
+ * their account, which signs them in. Returns their page, on the team.
  */
 export async function invitePerson(h: BrowserWalk, owner: Page, teamId: string, team: string, person: Person, role: string): Promise<Page> {
   const invitation = await owner.evaluate(
@@ -121,10 +121,8 @@ export async function invitePerson(h: BrowserWalk, owner: Page, teamId: string, 
   await page.getByLabel('Your name').fill(person.name);
   await page.getByLabel('Password', { exact: true }).fill(person.password);
   await page.getByLabel('Repeat password').fill(person.password);
+  // Creating the account signs them in: they land on the team.
   await page.getByRole('button', { name: 'Create account and join' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: team, level: 1 }).waitFor();
   return page;
 }

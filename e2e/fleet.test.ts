@@ -27,6 +27,7 @@ import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const VIEWER = { email: 'vic@plant.example', name: 'Vic Viewer', password: 'orchard pebble winter sails' };
+const MEMBER = { email: 'mo@plant.example', name: 'Mo Member', password: 'copper kettle winter harbour' };
 const TEAM = 'Line 3 Packaging';
 
 let h: BrowserWalk;
@@ -230,6 +231,54 @@ test('a viewer sees the fleet and no way to change it', { timeout: 90_000 }, asy
   await h.shot(viewer, '04-fleet-as-viewer');
 });
 
+test('two editor deploys of the same name are told apart in the snapshot picker by author, time and where they run', { timeout: 90_000 }, async () => {
+  const { admin, teamId } = walk;
+  assert.ok(admin && teamId, 'runs after the owner walk');
+  const member = await invitePerson(h, admin, teamId, TEAM, MEMBER, 'member');
+  const application = await apiAs<{ id: string }>(admin, 'POST', `/api/teams/${teamId}/applications`, { name: 'Press line' });
+  const [nodeRedVersion] = await apiAs<string[]>(admin, 'GET', '/api/node-red-versions');
+  const instance = await apiAs<{ id: string }>(admin, 'POST', `/api/applications/${application.id}/instances`, { name: 'press-dev', nodeRedVersion });
+  // The name every deploy from the editor gets, once by the owner and once by a member, seconds apart.
+  const DEFAULT_NAME = 'Deployed from the editor';
+  const ada = await apiAs<{ id: string; hash: string }>(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: DEFAULT_NAME, flows: helloFlows('from Ada') });
+  const mo = await apiAs<{ id: string; hash: string }>(member, 'POST', `/api/instances/${instance.id}/snapshots`, { name: DEFAULT_NAME, flows: helloFlows('from Mo') });
+  // A release named afterwards, of the same flows as Ada's deploy.
+  const release = await apiAs<{ id: string; hash: string }>(admin, 'POST', `/api/instances/${instance.id}/snapshots`, { name: 'Press release 1', flows: helloFlows('from Ada') });
+  assert.equal(release.hash, ada.hash);
+  assert.notEqual(mo.hash, ada.hash);
+  // Ada's deploy runs on the instance: deployed, and run by its hosted agent's Node-RED.
+  await apiAs(admin, 'POST', `/api/instances/${instance.id}/deploy`, { snapshotId: ada.id });
+  for (let tries = 0; ; tries++) {
+    const now = await apiAs<{ status: string; runningSnapshotId: string | null }>(admin, 'GET', `/api/instances/${instance.id}`);
+    if (now.status === 'running' && now.runningSnapshotId === ada.id) break;
+    assert.ok(tries < 90, `the instance runs Ada's snapshot within 90 s (${now.status}, ${now.runningSnapshotId})`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
+  await admin.goto(`/teams/${teamId}/fleet`);
+  const form = admin.getByRole('form', { name: 'Start a rollout' });
+  await form.getByLabel('Application', { exact: true }).selectOption({ label: 'Press line' });
+  await form.getByLabel('Instance', { exact: true }).selectOption({ label: 'press-dev' });
+  const picker = form.getByLabel('Snapshot', { exact: true });
+  await admin.waitForFunction(() => document.querySelectorAll('#rollout-snapshot option').length === 4);
+  const options = (await picker.locator('option').allTextContents()).slice(1);
+  const optionOf = (id: string) => picker.locator(`option[value="${id}"]`).textContent();
+  const [adaLabel, moLabel, releaseLabel] = [await optionOf(ada.id), await optionOf(mo.id), await optionOf(release.id)];
+  assert.equal(new Set(options).size, 3, `every option reads differently: ${options.join(' | ')}`);
+  assert.match(adaLabel ?? '', new RegExp(`^${DEFAULT_NAME} · by ${ADMIN.email} · .+ · runs on press-dev · ${ada.hash.slice(0, 8)}$`));
+  assert.match(moLabel ?? '', new RegExp(`^${DEFAULT_NAME} · by ${MEMBER.email} · .+ · ${mo.hash.slice(0, 8)}$`));
+  assert.doesNotMatch(moLabel ?? '', /runs on/, "Mo's deploy runs nowhere");
+  assert.match(releaseLabel ?? '', /^Press release 1 · .+ · runs on press-dev · /, 'a named copy of what runs says that it runs');
+  await h.shot(admin, '04b-snapshot-picker');
+
+  // On the instance's own list too, the named copy shows that it runs.
+  await admin.goto(`/instances/${instance.id}`);
+  await admin.locator(`tr[data-snapshot-id="${release.id}"]`).getByText('running (same flows)').waitFor();
+  await member.close();
+  // Its Node-RED is not needed any more: the next walk has the machine to itself.
+  await apiAs(admin, 'POST', `/api/instances/${instance.id}/stop`, {});
+});
+
 test(
   'a real device agent runs the target set on its page; a rollout to its group is drawn as it goes; its editor opens after a platform restart',
   { timeout: 240_000 },
@@ -310,6 +359,8 @@ test(
     await form.getByLabel('Healthy after (s)').fill('2');
     await form.getByRole('button', { name: 'Start rollout' }).click();
     await admin.getByRole('heading', { name: 'Rollout to Line 3 edge', level: 1 }).waitFor();
+    // The snapshot by its name, not only its hash.
+    await admin.getByTestId('rollout-snapshot').getByText('hello v2').waitFor();
     await admin.getByTestId('rollout-state').getByText('completed').waitFor({ timeout: 90_000 });
     assert.equal(await admin.getByTestId('rollout-percent').textContent(), '100 %');
     await admin.getByRole('img', { name: 'Plant Hamburg: 1 healthy' }).waitFor();

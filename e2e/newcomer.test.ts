@@ -1,8 +1,8 @@
 /**
  * A newcomer's first hour, in a real Chromium against the real server (SQLite):
- * set the platform up, create a team, invite a viewer by link, let the viewer join and
- * find every change refused, then read all of it in the audit log, verify the chain in
- * the UI and with the CLI.
+ * set the platform up (and find the spent setup link say so), create a team, invite a
+ * viewer by link, let the viewer join (signed in by it) and find every change refused,
+ * then read all of it in the audit log, verify the chain in the UI and with the CLI.
  *
  * Needs the built UI (npm run build:web) and Chromium at /usr/bin/chromium
  * (or FLOWGATE_CHROMIUM). FLOWGATE_E2E_SHOTS=<dir> saves a screenshot of each step.
@@ -67,6 +67,9 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   const admin = await newPage(['clipboard-read', 'clipboard-write']);
   const setupToken = t.context.setup.token;
   assert.ok(setupToken, 'a fresh platform has a setup token');
+  // Before setup, the sign-in page points at the first start.
+  await admin.goto('/sign-in');
+  await admin.getByRole('link', { name: 'First start?' }).waitFor();
   await admin.goto(`/setup?token=${setupToken}`);
   await admin.getByRole('heading', { name: 'Set up Flowgate' }).waitFor();
   await admin.getByLabel('Email', { exact: true }).fill(ADMIN.email);
@@ -78,6 +81,20 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   await admin.getByRole('button', { name: 'Create admin account' }).click();
   await admin.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
   await admin.getByRole('banner').getByText(ADMIN.name).waitFor();
+
+  // --- The link is spent: opened again, it says so at once, and what to do instead.
+  const stranger = await newPage();
+  await stranger.goto(`/setup?token=${setupToken}`);
+  await stranger.getByText('This setup link was used: Flowgate is set up.').waitFor();
+  assert.equal(await stranger.getByRole('button', { name: 'Create admin account' }).count(), 0, 'no form to fill in for nothing');
+  await stranger.locator('code', { hasText: 'flowgate admin create' }).waitFor();
+  await shot(stranger, '01b-setup-used');
+  // And the sign-in page no longer offers a first start.
+  await stranger.getByRole('link', { name: 'Sign in' }).click();
+  await stranger.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await stranger.getByText('Invited to a team?').waitFor();
+  assert.equal(await stranger.getByRole('link', { name: 'First start?' }).count(), 0, 'no "First start?" once set up');
+  await stranger.close();
 
   // --- The admin writes the login banner people see before signing in.
   await admin.getByRole('link', { name: 'Platform' }).click();
@@ -119,17 +136,14 @@ test('a newcomer sets up, invites a viewer who can change nothing, and the audit
   await viewer.getByLabel('Password', { exact: true }).fill(VIEWER.password);
   await viewer.getByLabel('Repeat password').fill(VIEWER.password);
   await shot(viewer, '04-invite');
+  // The login banner is shown before the account is made, as before any sign-in.
+  assert.equal((await viewer.getByRole('region', { name: 'Notice' }).textContent())?.trim(), BANNER);
   await viewer.getByRole('button', { name: 'Create account and join' }).click();
 
-  // --- They sign in, under the login banner.
-  await viewer.getByRole('heading', { name: 'Sign in' }).waitFor();
-  assert.equal((await viewer.getByRole('region', { name: 'Notice' }).textContent())?.trim(), BANNER);
-  await viewer.getByText('Your account is ready').waitFor();
-  assert.equal(await viewer.getByLabel('Email').inputValue(), VIEWER.email);
-  await viewer.getByLabel('Password').fill(VIEWER.password);
-  await shot(viewer, '05-sign-in');
-  await viewer.getByRole('button', { name: 'Sign in' }).click();
+  // --- Making the account signed them in: they land on the team, with no second password entry.
   await viewer.getByRole('heading', { name: TEAM, level: 1 }).waitFor();
+  await viewer.getByRole('banner').getByText(VIEWER.name).waitFor();
+  await shot(viewer, '05-joined');
 
   // --- Every change is out of the viewer's reach in the UI...
   await viewer.getByText('you: viewer').waitFor();

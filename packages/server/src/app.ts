@@ -143,7 +143,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     config,
     ssoRequiredFor: (email) => localPasswordsOffFor(ssoStore, email),
   });
-  const teamsStore = createTeamsStore(database.db);
+  const teamsStore = createTeamsStore(database.db, database.dialect);
   const mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, app.log);
   const sso = createSsoService({ store: ssoStore, identityStore, identity, teamsStore, auditLog, secrets, clock, publicUrl: config.publicUrl, alerts });
   const scim = createScimService({ store: createScimStore(database.db), identityStore, sso, auditLog, clock, publicUrl: config.publicUrl });

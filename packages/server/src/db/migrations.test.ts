@@ -107,5 +107,45 @@ for (const dialect of DIALECTS) {
       ]);
       await after.close();
     });
+
+    test('0015 counts again the nodes of the snapshots made before, and the rows stay immutable', async () => {
+      const database = await emptyDatabase(dialect);
+      drops.push(database.drop);
+      const before = await database.open('0014_snapshot_runs');
+      const now = '2026-12-01T08:00:00.000Z';
+      await sql`insert into teams (id, name, require_mfa, created_at, updated_at) values ('t1', 'Bottling', 0, ${now}, ${now})`.execute(before.db);
+      await sql`insert into applications (id, team_id, name, description, created_at, updated_at) values ('a1', 't1', 'Filler', '', ${now}, ${now})`.execute(before.db);
+      await sql`insert into instances (id, application_id, team_id, name, node_red_version, desired_state, status, status_detail, target_snapshot_id, running_snapshot_id, endpoint_access, agent_token_hash, credential_secret_enc, editor_key_enc, generation, created_at, updated_at)
+        values ('i1', 'a1', 't1', 'dev', '4.1.8', 'stopped', 'stopped', null, null, null, 'team', 'hash-i1', 'x', 'x', 1, ${now}, ${now})`.execute(before.db);
+      // Five nodes on one flow, with a second flow and a broker: seven records, as the old count had it.
+      const flows = [
+        { id: 'f1', type: 'tab', label: 'Line' },
+        { id: 'f2', type: 'tab', label: 'Spare' },
+        { id: 'b1', type: 'mqtt-broker', broker: 'plc.local' },
+        ...['n1', 'n2', 'n3', 'n4'].map((id, i, all) => ({ id, type: 'function', z: 'f1', wires: [[all[i + 1] ?? 'n5']] })),
+        { id: 'n5', type: 'debug', z: 'f1', wires: [] },
+      ];
+      for (const [id, content, count] of [
+        ['s1', JSON.stringify({ flows }), flows.length],
+        ['s2', '{}', 3],
+      ] as const) {
+        await sql`insert into snapshots (id, instance_id, team_id, hash, name, description, kind, content, node_count, created_by, created_by_label, created_at)
+          values (${id}, 'i1', 't1', ${`h-${id}`}, ${id}, '', 'manual', ${content}, ${count}, null, null, ${now})`.execute(before.db);
+      }
+      await before.close();
+
+      const after = await database.open();
+      const counts = await after.db.selectFrom('snapshots').select(['id', 'node_count']).orderBy('id').execute();
+      assert.deepEqual(
+        counts.map((c) => [c.id, Number(c.node_count)]),
+        [
+          ['s1', 5],
+          ['s2', 3],
+        ],
+        'five nodes; a content without flows is left as it was',
+      );
+      await assert.rejects(sql`update snapshots set name = 'renamed' where id = 's1'`.execute(after.db), /immutable/);
+      await after.close();
+    });
   });
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { countFlowNodes, type NodeRedNode } from '@flowgate/core';
 import type { Dialect } from './database.ts';
 
 /**
@@ -593,6 +594,36 @@ const steps: Array<[string, Step]> = [
         select i.running_snapshot_id, i.id, i.updated_at, i.updated_at from instances i
         join snapshots s on s.id = i.running_snapshot_id and s.instance_id = i.id
         where i.status = 'running' and s.kind <> 'auto'`.execute(db);
+    },
+  ],
+  [
+    '0015_snapshot_node_count',
+    async (db, dialect) => {
+      // node_count held the flows file's records, tabs and configuration nodes among them: a
+      // flow of five nodes read "7". It is now the nodes on the flows (countFlowNodes), and
+      // the rows made before are counted again from their content. The count is not covered
+      // by the hash but derived from what is, so recounting it changes no fact the trigger
+      // keeps (name, description, author, time, content): the trigger is lifted for this
+      // one statement per row and put back in the same migration.
+      await sql.raw(dialect === 'sqlite' ? 'DROP TRIGGER IF EXISTS snapshots_no_update' : 'DROP TRIGGER IF EXISTS snapshots_no_update ON snapshots').execute(db);
+      const PAGE = 50;
+      let after = '';
+      for (;;) {
+        const { rows } = await sql<{
+          id: string;
+          content: string;
+          node_count: number;
+        }>`select id, content, node_count from snapshots where id > ${after} order by id limit ${PAGE}`.execute(db);
+        for (const row of rows) {
+          const flows = (JSON.parse(row.content) as { flows?: unknown }).flows;
+          if (!Array.isArray(flows)) continue;
+          const count = countFlowNodes(flows as NodeRedNode[]);
+          if (count !== Number(row.node_count)) await sql`update snapshots set node_count = ${count} where id = ${row.id}`.execute(db);
+        }
+        if (rows.length < PAGE) break;
+        after = rows[rows.length - 1]!.id;
+      }
+      await immutableRowsTrigger(db, dialect, 'snapshots');
     },
   ],
 ];

@@ -3101,6 +3101,10 @@ export type paths = {
                             lastRanAt: string | null;
                             name: string;
                             nodeCount: number;
+                            runsNow: {
+                                devices: number;
+                                instance: boolean;
+                            };
                         }[];
                     };
                 };
@@ -3418,6 +3422,10 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
+                            signIn: {
+                                csrfToken: string;
+                                status: "signed-in" | "mfa-required" | "mfa-enrolment-required";
+                            } | null;
                             teamId: string;
                         };
                     };
@@ -5239,6 +5247,10 @@ export type paths = {
                                 lastRanAt: string | null;
                                 name: string;
                                 nodeCount: number;
+                                runsNow: {
+                                    devices: number;
+                                    instance: boolean;
+                                };
                             };
                         };
                     };

@@ -2,11 +2,13 @@ import { useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
 import type { Application, Instance, Snapshot } from '../types.ts';
 import { NamedOptions } from './NamedOptions.tsx';
+import { snapshotOptionLabel } from './snapshot-label.ts';
 
 /**
  * Chooses one of the team's snapshots to put on devices: application, then the instance
- * it was taken on, then the snapshot (newest first). Calls onChange with its id, or null
- * until all three are chosen.
+ * it was taken on, then the snapshot (newest first), each named with its author, time and
+ * where it runs now (snapshotOptionLabel). Calls onChange with its id, or null until all
+ * three are chosen.
  */
 export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string; idPrefix: string; onChange: (snapshotId: string | null) => void }) {
   const { api } = useSession();
@@ -36,6 +38,7 @@ export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string;
     void api.get('/api/instances/{instanceId}/snapshots', { path: { instanceId } }).then(setSnapshots, () => setSnapshots([]));
   }, [api, instanceId]);
   useEffect(() => onChange(snapshotId || null), [snapshotId, onChange]);
+  const instanceName = instances.find((i) => i.id === instanceId)?.name ?? 'its instance';
 
   return (
     <div className="form-row">
@@ -55,14 +58,23 @@ export function SnapshotPicker({ teamId, idPrefix, onChange }: { teamId: string;
       </div>
       <div className="field">
         <label htmlFor={`${idPrefix}-snapshot`}>Snapshot</label>
-        <select id={`${idPrefix}-snapshot`} value={snapshotId} disabled={!instanceId} onChange={(e) => setSnapshotId(e.target.value)}>
+        <select
+          id={`${idPrefix}-snapshot`}
+          aria-describedby={`${idPrefix}-snapshot-hint`}
+          value={snapshotId}
+          disabled={!instanceId}
+          onChange={(e) => setSnapshotId(e.target.value)}
+        >
           <option value="">Choose…</option>
           {snapshots.map((s) => (
             <option key={s.id} value={s.id}>
-              {s.name} · {s.hash.slice(0, 8)}
+              {snapshotOptionLabel(s, instanceName)}
             </option>
           ))}
         </select>
+        <p className="hint" id={`${idPrefix}-snapshot-hint`}>
+          Newest first: name, who made it, when, where it runs now, and the start of its hash.
+        </p>
       </div>
     </div>
   );

@@ -1,6 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Field } from '../components/Field.tsx';
+import { FormCard } from '../components/FormCard.tsx';
+import { LoginBanner } from '../components/LoginBanner.tsx';
 import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
 import { assertSamePassword, NewPasswordFields } from '../components/NewPasswordFields.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
@@ -10,13 +12,13 @@ import { TEAM_ROLE_DESCRIPTIONS } from '../policy.ts';
 import { useSession } from '../session.tsx';
 
 /**
- * An invitation link: join as the signed-in person, or create the account it is for.
- * A new account then signs in through the sign-in page, which shows the login banner.
+ * An invitation link: join as the signed-in person, or create the account it is for,
+ * which signs the person in at once (the login banner is shown here, as on the sign-in page).
  */
 export function InvitePage() {
   usePageTitle('Invitation');
   const { token = '' } = useParams();
-  const { api, session, refresh, signOut } = useSession();
+  const { api, session, adoptCsrfToken, refresh, signOut } = useSession();
   const navigate = useNavigate();
   const invitation = useResource(() => api.get('/api/invitations/{token}', { path: { token } }), token);
   const [form, setForm] = useState({ name: '', password: '', repeat: '' });
@@ -28,21 +30,33 @@ export function InvitePage() {
   });
   const createAccount = useAction(async () => {
     assertSamePassword(form.password, form.repeat);
-    const { teamId } = await api.post('/api/invitations/{token}/accept', {
+    const { teamId, signIn } = await api.post('/api/invitations/{token}/accept', {
       path: { token },
       body: {
         name: form.name,
         password: form.password,
       },
     });
+    const team = `/teams/${teamId}`;
+    if (signIn) {
+      // Signed in with the password just chosen; a policy that wants MFA first resumes at enrolment on the sign-in page.
+      adoptCsrfToken(signIn.csrfToken);
+      await refresh();
+      void navigate(signIn.status === 'signed-in' ? team : `/sign-in?next=${encodeURIComponent(team)}`, { replace: true });
+      return;
+    }
+    // An email domain whose identity provider signs its people in: there, from the sign-in page.
     const email = invitation.data?.email ?? '';
-    void navigate(`/sign-in?joined=1&email=${encodeURIComponent(email)}&next=${encodeURIComponent(`/teams/${teamId}`)}`, { replace: true });
+    void navigate(`/sign-in?joined=1&email=${encodeURIComponent(email)}&next=${encodeURIComponent(team)}`, { replace: true });
   });
+  const config = useResource(() => api.get('/api/auth/config'), 'config');
 
   const info = invitation.data;
   const signedInAs = session?.signedIn ? session.user : undefined;
   return (
     <PublicLayout>
+      {/* Whoever makes an account here is signed in without passing the sign-in page: the banner is shown here first. */}
+      {!signedInAs && <LoginBanner text={config.data?.loginBanner} />}
       <h1>Join a team</h1>
       {invitation.loading && <Loading what="the invitation" />}
       <ProblemNotice problem={invitation.error} />
@@ -93,14 +107,13 @@ export function InvitePage() {
           )}
 
           {!signedInAs && !info.accountExists && (
-            <form
-              className="card stack"
-              onSubmit={(e: FormEvent) => {
-                e.preventDefault();
-                void createAccount.run();
-              }}
+            <FormCard
+              title="Create your account"
+              onSubmit={() => void createAccount.run()}
+              submitLabel="Create account and join"
+              pending={createAccount.pending}
+              error={createAccount.error}
             >
-              <h2>Create your account</h2>
               <Field label="Email" value={info.email} readOnly hint="The invitation is for this address." />
               <Field label="Your name" autoComplete="name" required maxLength={120} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
               <NewPasswordFields
@@ -110,13 +123,8 @@ export function InvitePage() {
                 onRepeatChange={(repeat) => setForm({ ...form, repeat })}
                 context={{ email: info.email, name: form.name }}
               />
-              <ProblemNotice problem={createAccount.error} />
-              <div>
-                <button type="submit" className="primary" disabled={createAccount.pending}>
-                  Create account and join
-                </button>
-              </div>
-            </form>
+              <p className="muted small">You are signed in as soon as the account is made.</p>
+            </FormCard>
           )}
         </>
       )}

@@ -1,10 +1,12 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { apiUrl } from '../api/client.ts';
 import { Field } from '../components/Field.tsx';
+import { FormCard } from '../components/FormCard.tsx';
+import { LoginBanner } from '../components/LoginBanner.tsx';
 import { PublicLayout, usePageTitle } from '../components/Layout.tsx';
 import { MfaEnrolment } from '../components/MfaEnrolment.tsx';
-import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
+import { Loading } from '../components/ProblemNotice.tsx';
 import { RecoveryCodes } from '../components/RecoveryCodes.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import { PROXIED_PAGE_PATH } from '../policy.ts';
@@ -103,14 +105,9 @@ export function SignInPage() {
 
   if (session?.signedIn && !recoveryCodes) return PROXIED_PAGE_PATH.test(next) ? <LeaveFor url={next} /> : <Navigate to={next} replace />;
 
-  const banner = config.data?.loginBanner.trim();
   return (
     <PublicLayout>
-      {banner && (
-        <section className="login-banner" aria-label="Notice">
-          {banner}
-        </section>
-      )}
+      <LoginBanner text={config.data?.loginBanner} />
       {config.loading && <Loading what="sign-in" />}
       {config.data?.setupRequired && (
         <div className="notice" role="note">
@@ -121,14 +118,15 @@ export function SignInPage() {
       )}
 
       {step === 'password' && (
-        <form
-          className="card stack"
-          onSubmit={(e: FormEvent) => {
-            e.preventDefault();
-            void signIn.run();
-          }}
+        <FormCard
+          title="Sign in"
+          level={1}
+          onSubmit={() => void signIn.run()}
+          submitLabel={`Sign in${sso ? ' with a password' : ''}`}
+          primary={!sso}
+          pending={signIn.pending}
+          error={signIn.error}
         >
-          <h1>Sign in</h1>
           {params.get('joined') && (
             <p className="notice notice-success" role="status">
               Your account is ready. Sign in to open your team.
@@ -159,24 +157,23 @@ export function SignInPage() {
             </p>
           )}
           <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-          <ProblemNotice problem={signIn.error} />
-          <div>
-            <button type="submit" className={sso ? undefined : 'primary'} disabled={signIn.pending}>
-              Sign in{sso ? ' with a password' : ''}
-            </button>
-          </div>
-        </form>
+        </FormCard>
       )}
 
       {step === 'mfa' && (
-        <form
-          className="card stack"
-          onSubmit={(e: FormEvent) => {
-            e.preventDefault();
-            void verify.run();
-          }}
+        <FormCard
+          title="Two-step verification"
+          level={1}
+          onSubmit={() => void verify.run()}
+          submitLabel="Verify"
+          pending={verify.pending}
+          error={verify.error}
+          actions={
+            <button type="button" onClick={() => void cancel()}>
+              Cancel
+            </button>
+          }
         >
-          <h1>Two-step verification</h1>
           <Field
             label="Authentication code"
             value={code}
@@ -186,16 +183,7 @@ export function SignInPage() {
             autoFocus
             hint="The six digits from your authenticator app, or one of your recovery codes."
           />
-          <ProblemNotice problem={verify.error} />
-          <div className="actions">
-            <button type="submit" className="primary" disabled={verify.pending}>
-              Verify
-            </button>
-            <button type="button" onClick={() => void cancel()}>
-              Cancel
-            </button>
-          </div>
-        </form>
+        </FormCard>
       )}
 
       {step === 'enrol' && (
@@ -229,7 +217,14 @@ export function SignInPage() {
         </section>
       )}
       <p className="muted small">
-        Invited to a team? Open the link from your invitation. <Link to="/setup">First start?</Link>
+        Invited to a team? Open the link from your invitation.
+        {/* Only while the platform has no user: once set up, the setup page has nothing to offer. */}
+        {config.data?.setupRequired && (
+          <>
+            {' '}
+            <Link to="/setup">First start?</Link>
+          </>
+        )}
       </p>
     </PublicLayout>
   );

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
 import { snapshotHash, type SnapshotContent } from '@flowgate/core';
 import { DesiredState } from '@flowgate/protocol';
-import { addMember, Client, createManualClock, DIALECTS, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { addMember, Client, createManualClock, DIALECTS, reportAsAgent, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 type Device = { id: string; credential: string; name: string };
 type Rollout = { id: string; state: string; currentWave: number; waveCount: number; detail: string | null };
@@ -390,6 +390,35 @@ for (const dialect of DIALECTS) {
       assert.equal((await viewer.get(`/api/rollouts/${held}`)).json().rollout.state, 'running', 'the rollout is still there');
       assert.equal((await operator.post(`/api/rollouts/${held}/abort`)).statusCode, 200);
       assert.equal((await owner.delete(`/api/device-groups/${cappers}`)).statusCode, 204);
+    });
+
+    test('a snapshot says where it runs now, by its hash: a named copy of what runs runs there too', async () => {
+      await report(solo, { state: 'running', runningSnapshotId: v2.id, runningHash: v2.hash, error: null });
+      // Reported states are written within STATUS_FLUSH_MS; here at once.
+      await t.context.fleet.flushStatus();
+      await reportAsAgent(t, instanceId, 'running', v1.id);
+      // Named afterwards, from the same flows as v2: the same hash.
+      const copy = (await owner.post(`/api/instances/${instanceId}/snapshots`, { name: 'v2 release', flows: [{ id: 't1', type: 'tab', label: 'v2' }] })).json() as {
+        id: string;
+        hash: string;
+      };
+      assert.equal(copy.hash, v2.hash);
+
+      type Listed = { id: string; runsNow: { instance: boolean; devices: number } };
+      const listed = (await viewer.get(`/api/instances/${instanceId}/snapshots`)).json() as Listed[];
+      const runsNow = (id: string) => listed.find((s) => s.id === id)!.runsNow;
+      const devices = (await viewer.get(`/api/teams/${teamId}/devices?state=running&limit=100`)).json() as Array<{ runningSnapshotId: string | null }>;
+      const runningV2 = devices.filter((d) => d.runningSnapshotId === v2.id).length;
+      assert.ok(runningV2 >= 1, 'solo runs v2');
+      assert.deepEqual(runsNow(v1.id).instance, true, 'the instance runs v1');
+      assert.deepEqual(runsNow(v2.id), { instance: false, devices: runningV2 });
+      assert.deepEqual(runsNow(copy.id), { instance: false, devices: runningV2 }, 'the copy runs wherever v2 does');
+      assert.deepEqual((await viewer.get(`/api/snapshots/${copy.id}`)).json().snapshot.runsNow, { instance: false, devices: runningV2 });
+
+      // A stopped instance runs nothing: "runs now" is while it runs.
+      await reportAsAgent(t, instanceId, 'crashed', v1.id);
+      const after = (await viewer.get(`/api/instances/${instanceId}/snapshots`)).json() as Listed[];
+      assert.equal(after.find((s) => s.id === v1.id)!.runsNow.instance, false);
     });
   });
 }

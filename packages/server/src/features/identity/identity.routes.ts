@@ -67,9 +67,14 @@ export function identityRoutes(app: TypedApp, c: Pick<AppContext, 'clock' | 'con
     async (request, reply) => {
       if (!c.setup.check(request.body.token)) {
         // On record like a failed sign-in: someone tried to become the first admin. Never the token given.
-        throw new ForbiddenError('The setup link is wrong or used already. Use the link printed when the platform started.').audited({
+        const used = c.setup.token === null;
+        throw new ForbiddenError(
+          used
+            ? 'Flowgate is set up already: this setup link was used. Sign in, or ask a platform admin for an account; on the server, `flowgate admin create` adds an admin.'
+            : 'The setup link is wrong. Use the link flowgate start printed last: a restart prints a new one.',
+        ).audited({
           event: 'platform.setup.refused',
-          details: { email: request.body.email.trim().toLowerCase(), reason: c.setup.token === null ? 'set up already' : 'wrong setup token' },
+          details: { email: request.body.email.trim().toLowerCase(), reason: used ? 'set up already' : 'wrong setup token' },
         });
       }
       const { email, name, password } = request.body;

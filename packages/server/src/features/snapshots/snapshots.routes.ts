@@ -9,7 +9,7 @@ import { EnvDiffView, FlowDiffView, ModulesDiffView, SettingChangeView } from '.
 import type { SnapshotFile } from './snapshots.service.ts';
 import { snapshotActions } from './snapshots.policy.ts';
 import { holdsOf, type Holds } from '../../http/holds.ts';
-import type { Runs, SnapshotSummary } from './snapshots.store.ts';
+import type { Runs, RunsNow, SnapshotSummary } from './snapshots.store.ts';
 
 const SnapshotParams = Type.Object({ snapshotId: Id });
 const SnapshotView = Type.Object({
@@ -31,7 +31,13 @@ const SnapshotAllowed = Type.Object({ deploy: Type.Boolean(), export: Type.Boole
  */
 const SnapshotWithRuns = Type.Composite([
   SnapshotView,
-  Type.Object({ firstRanAt: Type.Union([Type.String(), Type.Null()]), lastRanAt: Type.Union([Type.String(), Type.Null()]), allowed: SnapshotAllowed }),
+  Type.Object({
+    firstRanAt: Type.Union([Type.String(), Type.Null()]),
+    lastRanAt: Type.Union([Type.String(), Type.Null()]),
+    /** Where it runs now, by its hash (so a snapshot named after an editor deploy runs where the deploy does): its instance, while running, and how many of the team's devices. */
+    runsNow: Type.Object({ instance: Type.Boolean(), devices: Type.Integer({ minimum: 0 }) }),
+    allowed: SnapshotAllowed,
+  }),
 ]);
 // The export secret protects credentials in a file that leaves the platform.
 const Secret = Type.String({ minLength: 12, maxLength: 256 });
@@ -79,8 +85,14 @@ function present(s: SnapshotSummary | SnapshotsTable) {
   };
 }
 
-function presentWithRuns(s: SnapshotSummary & Runs, holds: Holds) {
-  return { ...present(s), firstRanAt: s.first_ran_at, lastRanAt: s.last_ran_at, allowed: snapshotActions(holds, { ranHere: s.first_ran_at !== null }) };
+function presentWithRuns(s: SnapshotSummary & Runs & RunsNow, holds: Holds) {
+  return {
+    ...present(s),
+    firstRanAt: s.first_ran_at,
+    lastRanAt: s.last_ran_at,
+    runsNow: s.runs_now,
+    allowed: snapshotActions(holds, { ranHere: s.first_ran_at !== null }),
+  };
 }
 
 /** The caller's permissions in the request's team, as the policy asks for them. */

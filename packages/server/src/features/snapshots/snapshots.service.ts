@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import {
   canonicalJson,
+  countFlowNodes,
   diffEnv,
   diffFlows,
   diffModules,
@@ -30,7 +31,11 @@ import type { InstanceRuntime } from '../applications/instance-runtime.ts';
 import { CredentialSecretError, reencryptCredentials } from './node-red-credentials.ts';
 import { snapshotActions } from './snapshots.policy.ts';
 import type { Holds } from '../../http/holds.ts';
-import type { Runs, SnapshotsStore } from './snapshots.store.ts';
+import type { Running, Runs, RunsNow, SnapshotsStore, SnapshotSummary } from './snapshots.store.ts';
+
+function runsNow(hash: string, running: Running): RunsNow['runs_now'] {
+  return { instance: running.instanceHash === hash, devices: running.devices.get(hash) ?? 0 };
+}
 
 export interface SnapshotFile {
   format: 'flowgate-snapshot';
@@ -192,7 +197,8 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
       description: meta.description.trim(),
       kind: meta.kind,
       content: canonical,
-      node_count: content.flows.length,
+      // The nodes on the flows, as a person counts them: not the file's records (countFlowNodes).
+      node_count: countFlowNodes(content.flows),
       created_by: ctx.actor.userId,
       created_by_label: ctx.actor.label,
       created_at: iso(),
@@ -293,7 +299,12 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     requireSnapshot,
     pruneAutomatic,
     contentOf,
-    list: (instanceId: string) => store.listOfInstance(instanceId),
+    /** Newest first, each with when it ran on its instance and where it runs now. */
+    async list(instanceId: string): Promise<Array<SnapshotSummary & Runs & RunsNow>> {
+      const instance = await applications.requireInstance(instanceId);
+      const [rows, running] = await Promise.all([store.listOfInstance(instanceId), store.running(instanceId, instance.team_id)]);
+      return rows.map((row) => ({ ...row, runs_now: runsNow(row.hash, running) }));
+    },
 
     /** By hand: a copy of what runs now, or of flows the person gives (validated). */
     async create(instanceId: string, input: { name: string; description: string; flows?: unknown }, ctx: RequestContext): Promise<SnapshotsTable> {
@@ -329,11 +340,11 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     deploy,
 
     /** What GET /api/snapshots/:id shows: the content, checked against the hash first. */
-    async show(snapshotId: string): Promise<{ snapshot: SnapshotsTable & Runs; content: SnapshotContent }> {
+    async show(snapshotId: string): Promise<{ snapshot: SnapshotsTable & Runs & RunsNow; content: SnapshotContent }> {
       const snapshot = await requireSnapshot(snapshotId);
       const content = readVerified(snapshot, 'show');
-      const ran = await store.runOf(snapshot.id);
-      return { snapshot: { ...snapshot, first_ran_at: ran?.first_ran_at ?? null, last_ran_at: ran?.last_ran_at ?? null }, content };
+      const [ran, running] = await Promise.all([store.runOf(snapshot.id), store.running(snapshot.instance_id, snapshot.team_id)]);
+      return { snapshot: { ...snapshot, first_ran_at: ran?.first_ran_at ?? null, last_ran_at: ran?.last_ran_at ?? null, runs_now: runsNow(snapshot.hash, running) }, content };
     },
 
     /**

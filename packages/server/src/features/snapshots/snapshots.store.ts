@@ -4,6 +4,10 @@ import type { SnapshotsTable } from '../../db/schema.ts';
 const LISTED = ['id', 'instance_id', 'team_id', 'hash', 'name', 'description', 'kind', 'node_count', 'created_by', 'created_by_label', 'created_at'] as const;
 export type SnapshotSummary = Omit<SnapshotsTable, 'content'>;
 export type Runs = { first_ran_at: string | null; last_ran_at: string | null };
+/** Where a snapshot runs now, by its hash: its instance (running), and how many of the team's devices (running it). */
+export type RunsNow = { runs_now: { instance: boolean; devices: number } };
+/** The hash the instance runs now (null unless running), and per hash how many of the team's devices run it. */
+export type Running = { instanceHash: string | null; devices: Map<string, number> };
 
 export function createSnapshotsStore(db: Db) {
   return {
@@ -18,6 +22,29 @@ export function createSnapshotsStore(db: Db) {
         .orderBy('snapshots.created_at', 'desc')
         .orderBy('snapshots.id', 'desc')
         .execute(),
+    /**
+     * What runs now, by hash rather than id: a snapshot named after an editor deploy holds
+     * the same flows as the deploy's automatic one, and runs wherever that one does.
+     */
+    running: async (instanceId: string, teamId: string): Promise<Running> => {
+      const instance = await db
+        .selectFrom('instances')
+        .innerJoin('snapshots', 'snapshots.id', 'instances.running_snapshot_id')
+        .select('snapshots.hash')
+        .where('instances.id', '=', instanceId)
+        .where('instances.status', '=', 'running')
+        .executeTakeFirst();
+      const devices = await db
+        .selectFrom('devices')
+        .innerJoin('snapshots', 'snapshots.id', 'devices.running_snapshot_id')
+        .select(['snapshots.hash', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('devices.team_id', '=', teamId)
+        .where('devices.revoked_at', 'is', null)
+        .where('devices.state', '=', 'running')
+        .groupBy('snapshots.hash')
+        .execute();
+      return { instanceHash: instance?.hash ?? null, devices: new Map(devices.map((d) => [d.hash, Number(d.n)])) };
+    },
     /** When the snapshot ran on its instance, first and last time; undefined if it never did. */
     runOf: (snapshotId: string, ex: Executor = db) =>
       ex.selectFrom('snapshot_runs').select(['first_ran_at', 'last_ran_at']).where('snapshot_id', '=', snapshotId).executeTakeFirst(),

@@ -6,6 +6,9 @@ import { requireAuth } from '../identity/identity.routes.ts';
 import { tokenTeamIds } from '../identity/identity.service.ts';
 import { holdsOf } from '../../http/holds.ts';
 import { memberActions } from './members.policy.ts';
+import { setSessionCookie } from '../../http/auth.ts';
+import { UnauthenticatedError } from '../../http/errors.ts';
+import { LoginReply } from '../identity/identity.schemas.ts';
 
 const TeamView = Type.Object({ id: Type.String(), name: Type.String(), requireMfa: Type.Boolean(), createdAt: Type.String(), role: Type.Union([TeamRole, Type.Null()]) });
 /** What the caller may do to the member (members.policy.ts): the web UI's controls come from this, not from rules of its own. */
@@ -24,8 +27,9 @@ const MemberParams = Type.Object({ teamId: Id, userId: Id });
 const InvitationParams = Type.Object({ teamId: Id, invitationId: Id });
 const InvitationTokenParams = Type.Object({ token: LinkToken });
 
-export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'identityStore' | 'teams'>): void {
+export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'identity' | 'identityStore' | 'teams'>): void {
   const { teams } = c;
+  const secureCookie = c.config.publicUrl.startsWith('https://');
   const present = (t: { id: string; name: string; require_mfa: number; created_at: string }, role: (typeof TEAM_ROLES)[number] | null) => ({
     id: t.id,
     name: t.name,
@@ -211,17 +215,33 @@ export function teamsRoutes(app: TypedApp, c: Pick<AppContext, 'config' | 'ident
         tags: ['members'],
         params: InvitationTokenParams,
         body: Type.Object({ name: Type.Optional(Name), password: Type.Optional(Password) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ teamId: Type.String() }) },
+        response: {
+          200: Type.Object({
+            teamId: Type.String(),
+            /** A new account is signed in at once (the session cookie is set): how far, as a sign-in answers. Null when joining as oneself. */
+            signIn: Type.Union([Type.Object({ status: LoginReply.properties.status, csrfToken: Type.String() }), Type.Null()]),
+          }),
+        },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       // Signed in: join as yourself. Not signed in: the invitation creates your account.
       const signedIn = request.auth?.session?.stage === 'full' ? request.auth.user : null;
       const { name, password } = request.body;
       const newAccount = !signedIn && name && password ? { name, password } : null;
       const { invitation } = await teams.describeInvitation(request.params.token);
-      await teams.accept(request.params.token, signedIn, newAccount, request.ctx);
-      return { teamId: invitation.team_id };
+      const joined = await teams.accept(request.params.token, signedIn, newAccount, request.ctx);
+      if (!newAccount) return { teamId: invitation.team_id, signIn: null };
+      // The person has just chosen the password: asking for it again on the sign-in page only
+      // delays them. Signed in as the sign-in page would (audited, MFA enrolment if a policy asks).
+      try {
+        const result = await c.identity.login({ email: joined.email, password: newAccount.password }, request.ctx);
+        return { teamId: invitation.team_id, signIn: { status: result.status, csrfToken: setSessionCookie(reply, result.sessionToken, secureCookie) } };
+      } catch (error) {
+        // An email domain whose identity provider signs its people in: they join, and sign in there.
+        if (error instanceof UnauthenticatedError) return { teamId: invitation.team_id, signIn: null };
+        throw error;
+      }
     },
   );
 }

@@ -102,7 +102,10 @@ export function createTeamsService(deps: TeamsDeps) {
 
     pendingInvitations: (teamId: string) => store.pendingInvitations(teamId, iso()),
 
-    /** Returns the link: shown to the inviter once when no mail server is set up. */
+    /**
+     * Returns the link: shown to the inviter once when no mail server is set up. A pending
+     * invitation to the same address is withdrawn in the same change.
+     */
     async invite(teamId: string, inviter: UsersTable, email: string, role: TeamRole, ctx: RequestContext) {
       const team = await requireTeam(teamId);
       const token = randomToken();
@@ -119,8 +122,27 @@ export function createTeamsService(deps: TeamsDeps) {
         revoked_at: null,
       };
       await auditLog.transaction(ctx, async (tx) => {
+        // One pending invitation per address and team: a new one replaces it (its link stops
+        // working), so the owner who invites again, because the mail went astray or the role
+        // was wrong, gets the link that works and one row, never two that look the same.
+        await store.lockTeam(teamId, tx.trx);
+        const replaced = await store.pendingInvitationsFor(teamId, invitation.email, iso(), tx.trx);
+        for (const old of replaced) {
+          await store.updateInvitation(old.id, { revoked_at: iso() }, tx.trx);
+          await tx.record({
+            event: 'member.invitation.revoked',
+            target: { type: 'invitation', id: old.id },
+            teamId,
+            details: { email: old.email, role: old.role, reason: 'replaced by a new invitation', replacedBy: invitation.id },
+          });
+        }
         await store.insertInvitation(invitation, tx.trx);
-        await tx.record({ event: 'member.invited', target: { type: 'invitation', id: invitation.id }, teamId, details: { email: invitation.email, role } });
+        await tx.record({
+          event: 'member.invited',
+          target: { type: 'invitation', id: invitation.id },
+          teamId,
+          details: { email: invitation.email, role, ...(replaced.length > 0 ? { replaces: replaced.map((r) => r.id) } : {}) },
+        });
       });
       const link = `${publicUrl}/invite/${token}`;
       const mailed = await mailLink(

@@ -1,9 +1,18 @@
 import type { TeamRole } from '@flowgate/core';
-import type { Db, Executor } from '../../db/database.ts';
+import type { Db, Dialect, Executor } from '../../db/database.ts';
 import type { InvitationsTable, MembershipsTable, TeamsTable } from '../../db/schema.ts';
 
-export function createTeamsStore(db: Db) {
+export function createTeamsStore(db: Db, dialect: Dialect) {
   return {
+    /**
+     * The team's row locked until the transaction ends: two invitations to one address at
+     * once, on PostgreSQL the second waits here and then sees the first's (SQLite runs one
+     * write transaction at a time anyway, and has no FOR UPDATE).
+     */
+    lockTeam: async (teamId: string, trx: Executor): Promise<void> => {
+      const row = trx.selectFrom('teams').select('id').where('id', '=', teamId);
+      await (dialect === 'postgres' ? row.forUpdate() : row).execute();
+    },
     teamById: (id: string, ex: Executor = db) => ex.selectFrom('teams').selectAll().where('id', '=', id).executeTakeFirst(),
     teamsOfUser: (userId: string) =>
       db
@@ -55,6 +64,17 @@ export function createTeamsStore(db: Db) {
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
         .orderBy('created_at', 'desc')
+        .execute(),
+    /** The invitations to one address still waiting to be accepted. */
+    pendingInvitationsFor: (teamId: string, email: string, now: string, ex: Executor) =>
+      ex
+        .selectFrom('invitations')
+        .selectAll()
+        .where('team_id', '=', teamId)
+        .where('email', '=', email)
+        .where('accepted_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
         .execute(),
     invitationById: (teamId: string, id: string, ex: Executor = db) =>
       ex.selectFrom('invitations').selectAll().where('team_id', '=', teamId).where('id', '=', id).executeTakeFirst(),

@@ -39,6 +39,81 @@ for (const dialect of DIALECTS) {
       assert.equal((await new Client(t).get(`/api/invitations/${'x'.repeat(40)}`)).statusCode, 404);
     });
 
+    test('accepting an invitation with a new account signs the person in: no second password entry', async () => {
+      const invited = (await admin.post(`/api/teams/${teamId}/invitations`, { email: 'nina@plant.example', role: 'member' })).json();
+      const token = invited.link.split('/invite/')[1];
+      const nina = new Client(t);
+      const accepted = await nina.post(`/api/invitations/${token}/accept`, { name: 'Nina', password: MEMBER_PASSWORD });
+      assert.equal(accepted.statusCode, 200, accepted.body);
+      const cookie = accepted.cookies.find((c) => c.name === 'fg_session');
+      assert.ok(cookie?.value, 'the session cookie is set');
+      assert.equal(cookie.httpOnly, true);
+      const { teamId: joined, signIn } = accepted.json() as { teamId: string; signIn: { status: string; csrfToken: string } };
+      assert.equal(joined, teamId);
+      assert.equal(signIn.status, 'signed-in');
+      const session = (await nina.get('/api/auth/session')).json();
+      assert.equal(session.signedIn, true);
+      assert.equal(session.user.email, 'nina@plant.example');
+      assert.deepEqual(session.teams, [{ id: teamId, name: 'Packaging line', role: 'member' }]);
+      // The CSRF token of the answer is the session's: a change goes through with it.
+      nina.csrf = signIn.csrfToken;
+      assert.equal((await nina.post('/api/teams', { name: "Nina's bench" })).statusCode, 201);
+      const signIns = (await admin.get('/api/audit?event=auth.login.succeeded')).json().events as Array<{ actorLabel: string }>;
+      assert.ok(
+        signIns.some((e) => e.actorLabel === 'nina@plant.example'),
+        'the sign-in is on record as any other',
+      );
+
+      // Joining as oneself, signed in already, keeps that session and starts none.
+      const other = (await admin.post('/api/teams', { name: 'Dispatch' })).json().id;
+      const second = (await admin.post(`/api/teams/${other}/invitations`, { email: 'nina@plant.example', role: 'viewer' })).json().link.split('/invite/')[1];
+      const asHerself = await nina.post(`/api/invitations/${second}/accept`, {});
+      assert.equal(asHerself.statusCode, 200);
+      assert.equal(asHerself.json().signIn, null);
+      assert.equal(
+        asHerself.cookies.find((c) => c.name === 'fg_session'),
+        undefined,
+      );
+    });
+
+    test('inviting an address again while its invitation is pending replaces it: one row, the old link stops working', async () => {
+      const first = (await admin.post(`/api/teams/${teamId}/invitations`, { email: 'Rita@plant.example', role: 'viewer' })).json();
+      const again = await admin.post(`/api/teams/${teamId}/invitations`, { email: 'rita@plant.example', role: 'operator' });
+      assert.equal(again.statusCode, 201);
+      const second = again.json();
+      const pending = ((await admin.get(`/api/teams/${teamId}/invitations`)).json() as Array<{ id: string; email: string; role: string }>).filter(
+        (i) => i.email === 'rita@plant.example',
+      );
+      assert.deepEqual(
+        pending.map((i) => [i.id, i.role]),
+        [[second.invitation.id, 'operator']],
+        'one pending invitation, the newer one with its role',
+      );
+      const oldToken = first.link.split('/invite/')[1];
+      assert.equal((await new Client(t).get(`/api/invitations/${oldToken}`)).statusCode, 404, 'the replaced link is withdrawn');
+      assert.equal((await new Client(t).post(`/api/invitations/${oldToken}/accept`, { name: 'Rita', password: MEMBER_PASSWORD })).statusCode, 404);
+
+      const events = (await admin.get(`/api/teams/${teamId}/audit?event=member.invitation.revoked`)).json().events as Array<{ targetId: string; details: string }>;
+      const withdrawn = events.find((e) => e.targetId === first.invitation.id);
+      assert.ok(withdrawn, 'the replaced invitation is withdrawn on record');
+      assert.deepEqual(JSON.parse(withdrawn.details), { email: 'rita@plant.example', role: 'viewer', reason: 'replaced by a new invitation', replacedBy: second.invitation.id });
+      const invitedEvents = (await admin.get(`/api/teams/${teamId}/audit?event=member.invited`)).json().events as Array<{ targetId: string; details: string }>;
+      assert.deepEqual(JSON.parse(invitedEvents.find((e) => e.targetId === second.invitation.id)!.details).replaces, [first.invitation.id]);
+
+      // Two at once still leave one: the second waits for the first and replaces it.
+      const [a, b] = await Promise.all([
+        admin.post(`/api/teams/${teamId}/invitations`, { email: 'sam@plant.example', role: 'viewer' }),
+        admin.post(`/api/teams/${teamId}/invitations`, { email: 'sam@plant.example', role: 'viewer' }),
+      ]);
+      assert.deepEqual([a.statusCode, b.statusCode], [201, 201]);
+      const sams = ((await admin.get(`/api/teams/${teamId}/invitations`)).json() as Array<{ email: string }>).filter((i) => i.email === 'sam@plant.example');
+      assert.equal(sams.length, 1);
+
+      const newToken = second.link.split('/invite/')[1];
+      const rita = await new Client(t).post(`/api/invitations/${newToken}/accept`, { name: 'Rita', password: MEMBER_PASSWORD });
+      assert.equal(rita.statusCode, 200, 'the new link works');
+    });
+
     test('a viewer can read but not change; another team answers 404', async () => {
       const viewer = await addMember(t, admin, teamId, 'vic@plant.example', 'viewer');
       assert.equal((await viewer.get(`/api/teams/${teamId}/members`)).statusCode, 200);

@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { EditorForMembersNote } from '../../components/EditorForMembersNote.tsx';
+import { FormCard } from '../../components/FormCard.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { SnapshotName } from '../../components/SnapshotName.tsx';
@@ -113,29 +114,27 @@ export function DevicePage() {
         </p>
       )}
       {d.allowed.setTarget && (
-        <section aria-labelledby="target-title">
-          <h2 id="target-title">Target</h2>
-          <p className="muted">
-            The snapshot this device should run. Its agent fetches it, checks its hash, starts it, and goes back to the last good one if it fails its health check.
-          </p>
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              void setTarget.run(chosen);
-            }}
-          >
-            <SnapshotPicker teamId={teamId} idPrefix="target" onChange={onPick} />
-            <button type="submit" className="primary" disabled={!chosen || setTarget.pending}>
-              Set target
-            </button>{' '}
-            {d.targetSnapshotId && (
+        <FormCard
+          title="Target"
+          onSubmit={() => void setTarget.run(chosen)}
+          submitLabel="Set target"
+          pending={setTarget.pending}
+          disabled={!chosen}
+          error={setTarget.error}
+          onDismissError={setTarget.clearError}
+          actions={
+            d.targetSnapshotId && (
               <button type="button" disabled={setTarget.pending} onClick={() => void setTarget.run(null)}>
                 Clear target
               </button>
-            )}
-          </form>
-          <ProblemNotice problem={setTarget.error} onDismiss={setTarget.clearError} />
-        </section>
+            )
+          }
+        >
+          <p className="muted">
+            The snapshot this device should run. Its agent fetches it, checks its hash, starts it, and goes back to the last good one if it fails its health check.
+          </p>
+          <SnapshotPicker teamId={teamId} idPrefix="target" onChange={onPick} />
+        </FormCard>
       )}
       {!d.allowed.setTarget && !d.revokedAt && access.allowed('fleet:deploy') && (
         <p className="notice" role="status">

@@ -1,6 +1,7 @@
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useState } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
+import { FormCard } from '../../components/FormCard.tsx';
 import { NamedOptions } from '../../components/NamedOptions.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { SnapshotName } from '../../components/SnapshotName.tsx';
@@ -94,15 +95,23 @@ export function GroupsSection({
       )}
       <ProblemNotice problem={remove.error} onDismiss={remove.clearError} />
       {mayDeploy && groups.length > 0 && (
-        <form
-          className="card stack"
-          aria-labelledby="group-target-title"
-          onSubmit={(e: FormEvent) => {
-            e.preventDefault();
-            void setTarget.run(snapshotId);
-          }}
+        <FormCard
+          title="Set a group's target"
+          level={3}
+          onSubmit={() => void setTarget.run(snapshotId)}
+          submitLabel="Set target for all its devices"
+          pending={setTarget.pending}
+          disabled={!targetGroupId || !snapshotId}
+          error={setTarget.error}
+          onDismissError={setTarget.clearError}
+          actions={
+            targetGroup?.targetSnapshotId && (
+              <button type="button" disabled={setTarget.pending} onClick={() => void setTarget.run(null)}>
+                Clear the group's target
+              </button>
+            )
+          }
         >
-          <h3 id="group-target-title">Set a group's target</h3>
           <p className="muted small">
             Every device of the group gets it at once, without waves, and a device that joins later gets it too. For waves with health checks, start a rollout instead.
           </p>
@@ -114,29 +123,10 @@ export function GroupsSection({
             </select>
           </div>
           <SnapshotPicker teamId={teamId} idPrefix="group-target" onChange={onPick} />
-          <ProblemNotice problem={setTarget.error} onDismiss={setTarget.clearError} />
-          <div>
-            <button type="submit" className="primary" disabled={setTarget.pending || !targetGroupId || !snapshotId}>
-              Set target for all its devices
-            </button>{' '}
-            {targetGroup?.targetSnapshotId && (
-              <button type="button" disabled={setTarget.pending} onClick={() => void setTarget.run(null)}>
-                Clear the group's target
-              </button>
-            )}
-          </div>
-        </form>
+        </FormCard>
       )}
       {mayWrite && (
-        <form
-          className="card stack"
-          aria-labelledby="create-group-title"
-          onSubmit={(e: FormEvent) => {
-            e.preventDefault();
-            void create.run();
-          }}
-        >
-          <h3 id="create-group-title">Add a device group</h3>
+        <FormCard title="Add a device group" level={3} onSubmit={() => void create.run()} submitLabel="Add group" pending={create.pending} error={create.error}>
           <div className="form-row">
             <Field
               label="Group name"
@@ -148,13 +138,7 @@ export function GroupsSection({
             />
             <Field label="Group description" maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />
           </div>
-          <ProblemNotice problem={create.error} />
-          <div>
-            <button type="submit" className="primary" disabled={create.pending}>
-              Add group
-            </button>
-          </div>
-        </form>
+        </FormCard>
       )}
     </section>
   );

@@ -3,6 +3,7 @@ import { Link, useParams } from 'react-router';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { SnapshotName } from '../../components/SnapshotName.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction, useResource } from '../../hooks.ts';
 import { useInterval } from '../../interval.ts';
@@ -62,9 +63,12 @@ export function RolloutPage() {
         </span>
       </div>
       <p>
-        Snapshot <span className="mono">{rollout.snapshotHash.slice(0, 12)}</span> · wave <strong data-testid="rollout-wave">{rollout.currentWave}</strong> of {rollout.waveCount} (
-        {rollout.waveSize} devices each) · healthy after {rollout.healthSeconds} s · halts after {rollout.maxFailures} failure(s) · started {formatDateTime(rollout.createdAt)} by{' '}
-        {rollout.createdBy ?? 'unknown'}
+        Snapshot{' '}
+        <span data-testid="rollout-snapshot">
+          <SnapshotName id={rollout.snapshotId} />
+        </span>{' '}
+        · wave <strong data-testid="rollout-wave">{rollout.currentWave}</strong> of {rollout.waveCount} ({rollout.waveSize} devices each) · healthy after {rollout.healthSeconds} s
+        · halts after {rollout.maxFailures} failure(s) · started {formatDateTime(rollout.createdAt)} by {rollout.createdBy ?? 'unknown'}
       </p>
       {rollout.detail && <p className={`notice${rollout.state === 'halted' ? ' notice-error' : ''}`}>{rollout.detail}</p>}
       <RolloutProgress detail={detail.data} sites={sites} />

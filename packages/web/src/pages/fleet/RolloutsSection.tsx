@@ -1,7 +1,7 @@
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Field } from '../../components/Field.tsx';
-import { ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { FormCard } from '../../components/FormCard.tsx';
 import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction } from '../../hooks.ts';
@@ -67,15 +67,15 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
         </div>
       )}
       {mayDeploy && fleet.groups.length > 0 && (
-        <form
-          className="card stack"
-          aria-labelledby="start-rollout-title"
-          onSubmit={(e: FormEvent) => {
-            e.preventDefault();
-            void start.run();
-          }}
+        <FormCard
+          title="Start a rollout"
+          level={3}
+          onSubmit={() => void start.run()}
+          submitLabel="Start rollout"
+          pending={start.pending}
+          disabled={!groupId || !snapshotId}
+          error={start.error}
         >
-          <h3 id="start-rollout-title">Start a rollout</h3>
           <div className="field">
             <label htmlFor="rollout-group">Group to roll out to</label>
             <select id="rollout-group" value={groupId} onChange={(e) => setGroupId(e.target.value)} required>
@@ -106,13 +106,7 @@ export function RolloutsSection({ teamId, fleet, mayDeploy }: { teamId: string; 
               hint="How long a device must run it before the next wave."
             />
           </div>
-          <ProblemNotice problem={start.error} />
-          <div>
-            <button type="submit" className="primary" disabled={start.pending || !groupId || !snapshotId}>
-              Start rollout
-            </button>
-          </div>
-        </form>
+        </FormCard>
       )}
     </section>
   );

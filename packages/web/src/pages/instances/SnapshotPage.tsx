@@ -26,6 +26,7 @@ function RunState({ snapshot, instance }: { snapshot: Snapshot; instance: Instan
   if (!instance) return <span className="muted">unknown</span>;
   if (instance.runningSnapshotId === snapshot.id) return <span className="badge badge-ok">running</span>;
   if (instance.targetSnapshotId === snapshot.id) return <span className="badge badge-warn">deploying</span>;
+  if (snapshot.runsNow.instance) return <span className="badge badge-ok">running (same flows)</span>;
   return <span>no{instance.runningSnapshotId ? ': the instance runs another snapshot' : ': nothing runs on the instance yet'}</span>;
 }
 
@@ -310,10 +311,10 @@ export function SnapshotPage() {
           <dd className="mono hash">{snapshot.hash}</dd>
           <dt>Nodes</dt>
           <dd>
+            {/* The nodes on the flows, as the server counts them (countFlowNodes in core): not the tabs, subflow definitions or configuration nodes. */}
             {snapshot.nodeCount}{' '}
             <span className="muted">
-              ({plural(contents.tabs.length, 'flow')}, {plural(contents.subflows.length, 'subflow')}, {plural(contents.config.length, 'configuration node')}, {contents.flowNodes}{' '}
-              on the flows)
+              (on {plural(contents.tabs.length, 'flow')}; besides them {plural(contents.subflows.length, 'subflow')} and {plural(contents.config.length, 'configuration node')})
             </span>
           </dd>
           <dt>Instance</dt>

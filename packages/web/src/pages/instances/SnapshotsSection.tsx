@@ -140,7 +140,14 @@ export function SnapshotsSection({ instance, access, onDeployed }: { instance: I
                           {/* A stopped or crashed instance still names what it ran last: say so, not "running". */}
                           {isRunning &&
                             (instance.status === 'running' ? <span className="badge badge-ok">running</span> : <span className="badge">last run ({instance.status})</span>)}
+                          {/* Another snapshot of the same flows (a named copy of an editor deploy) runs: so does this one, by its hash. */}
+                          {!isRunning && snapshot.runsNow.instance && <span className="badge badge-ok">running (same flows)</span>}
                           {isTarget && !isRunning && <span className="badge badge-warn">deploying</span>}
+                          {snapshot.runsNow.devices > 0 && (
+                            <span className="muted small block">
+                              on {snapshot.runsNow.devices} device{snapshot.runsNow.devices === 1 ? '' : 's'}
+                            </span>
+                          )}
                           {!isRunning && snapshot.lastRanAt && (
                             <span className="muted small block">
                               ran here, last from <time dateTime={snapshot.lastRanAt}>{formatDateTime(snapshot.lastRanAt, true)}</time>

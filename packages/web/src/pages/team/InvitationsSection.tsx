@@ -1,7 +1,8 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { CopyField } from '../../components/CopyField.tsx';
 import { Field } from '../../components/Field.tsx';
+import { FormCard } from '../../components/FormCard.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction, useResource } from '../../hooks.ts';
@@ -21,7 +22,8 @@ export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: str
     const reply = await api.post('/api/teams/{teamId}/invitations', { path: { teamId }, body: { email, role } });
     setCreated(reply);
     setEmail('');
-    invitations.setData((list) => [...(list ?? []), reply.invitation]);
+    // From the server: a pending invitation to the same address was replaced by this one.
+    invitations.reload();
   });
   const revoke = useAction(async (invitation: Invitation) => {
     await api.delete('/api/teams/{teamId}/invitations/{invitationId}', { path: { teamId, invitationId: invitation.id } });
@@ -79,37 +81,39 @@ export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: str
       )}
 
       {mayWrite && (
-        <form
-          className="card stack"
-          aria-labelledby="invite-title"
-          onSubmit={(e: FormEvent) => {
-            e.preventDefault();
-            void invite.run();
-          }}
-        >
-          <h3 id="invite-title">Invite someone to {teamName}</h3>
-          <div className="form-row">
-            <Field label="Email address" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-            <div className="field">
-              <label htmlFor={roleId}>Role</label>
-              <select id={roleId} value={role} onChange={(e) => setRole(e.target.value as TeamRole)} aria-describedby={`${roleId}-hint`}>
-                {TEAM_ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </select>
-              <p className="hint" id={`${roleId}-hint`}>
-                {TEAM_ROLE_DESCRIPTIONS[role]}.
-              </p>
+        <>
+          <FormCard
+            title={`Invite someone to ${teamName}`}
+            level={3}
+            onSubmit={() => void invite.run()}
+            submitLabel="Send invitation"
+            pending={invite.pending}
+            error={invite.error}
+          >
+            <div className="form-row">
+              <Field
+                label="Email address"
+                type="email"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+                hint="Inviting an address again replaces its pending invitation: the earlier link stops working."
+              />
+              <div className="field">
+                <label htmlFor={roleId}>Role</label>
+                <select id={roleId} value={role} onChange={(e) => setRole(e.target.value as TeamRole)} aria-describedby={`${roleId}-hint`}>
+                  {TEAM_ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+                <p className="hint" id={`${roleId}-hint`}>
+                  {TEAM_ROLE_DESCRIPTIONS[role]}.
+                </p>
+              </div>
             </div>
-          </div>
-          <ProblemNotice problem={invite.error} />
-          <div>
-            <button type="submit" className="primary" disabled={invite.pending}>
-              Send invitation
-            </button>
-          </div>
+          </FormCard>
           {created && created.link && (
             <div className="notice notice-success">
               <p>
@@ -124,7 +128,7 @@ export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: str
               Invitation mailed to {created.invitation.email}.
             </p>
           )}
-        </form>
+        </>
       )}
     </section>
   );
