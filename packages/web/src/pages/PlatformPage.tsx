@@ -3,6 +3,8 @@ import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { CopyField } from '../components/CopyField.tsx';
 import { usePageTitle } from '../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
+import { DataTable } from '../components/DataTable.tsx';
+import { When } from '../components/When.tsx';
 import { formatDateTime } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
 import { can } from '../policy.ts';
@@ -164,87 +166,93 @@ function UsersSection() {
         </div>
       )}
       {users.data && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">MFA</th>
-                <th scope="col">Created</th>
-                {mayWrite && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((user) => (
-                <tr key={user.id} className={user.status === 'disabled' ? 'row-disabled' : ''}>
-                  <th scope="row">
-                    {user.name}
-                    {user.id === me && <span className="muted"> (you)</span>}
-                  </th>
-                  <td>{user.email}</td>
-                  <td>{user.platformRole === 'admin' ? <span className="badge badge-admin">admin</span> : 'user'}</td>
-                  <td>
-                    {user.status === 'disabled' ? <span className="badge badge-bad">disabled</span> : 'active'}
-                    {user.locked && <span className="badge badge-warn">locked</span>}
-                  </td>
-                  <td>{user.mfaEnrolled ? 'on' : <span className="muted">off</span>}</td>
-                  <td>{formatDateTime(user.createdAt)}</td>
-                  {mayWrite && (
-                    <td className="actions-cell">
-                      {/* What may be done to each account is the server's word (users.policy.ts): the last active admin stays one, and another admin manages your own. */}
-                      {user.id === me && <span className="muted small">Another admin manages your account</span>}
-                      <span className="button-group">
-                        {(user.allowed.disable || user.allowed.enable) && (
-                          <button
-                            type="button"
-                            disabled={update.pending}
-                            aria-label={`${user.allowed.disable ? 'Disable' : 'Enable'} ${user.name}`}
-                            className={user.allowed.disable ? 'danger-outline' : ''}
-                            onClick={() => void update.run(user, { status: user.allowed.disable ? 'disabled' : 'active' })}
-                          >
-                            {user.allowed.disable ? 'Disable' : 'Enable'}
-                          </button>
-                        )}
-                        {user.allowed.unlock && (
-                          <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
-                            Unlock
-                          </button>
-                        )}
-                        {user.allowed.resetPassword && (
-                          <button type="button" disabled={issueReset.pending} aria-label={`Reset password of ${user.name}`} onClick={() => void issueReset.run(user)}>
-                            Reset password
-                          </button>
-                        )}
-                        {user.allowed.resetMfa && (
-                          <ConfirmButton
-                            label="Reset MFA"
-                            accessibleName={`Reset MFA of ${user.name}`}
-                            question={`Remove the MFA of ${user.name} and sign them out? Only when they have lost both their authenticator and their recovery codes: they enrol again at their next sign-in where MFA is required.`}
-                            pending={update.pending}
-                            onConfirm={() => update.run(user, { resetMfa: true })}
-                          />
-                        )}
-                        {(user.allowed.makeAdmin || user.allowed.removeAdmin) && (
-                          <button
-                            type="button"
-                            disabled={update.pending}
-                            aria-label={user.allowed.removeAdmin ? `Remove admin from ${user.name}` : `Make ${user.name} admin`}
-                            onClick={() => void update.run(user, { platformRole: user.allowed.removeAdmin ? 'user' : 'admin' })}
-                          >
-                            {user.allowed.removeAdmin ? 'Remove admin' : 'Make admin'}
-                          </button>
-                        )}
-                      </span>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Users"
+          rows={users.data}
+          rowKey={(user) => user.id}
+          rowProps={(user) => ({ className: user.status === 'disabled' ? 'row-disabled' : undefined })}
+          columns={[
+            {
+              key: 'name',
+              header: 'Name',
+              rowHeader: true,
+              cell: (user) => (
+                <>
+                  {user.name}
+                  {user.id === me && <span className="muted"> (you)</span>}
+                </>
+              ),
+            },
+            { key: 'email', header: 'Email', className: 'break', cell: (user) => user.email },
+            { key: 'role', header: 'Role', cell: (user) => (user.platformRole === 'admin' ? <span className="badge badge-admin">admin</span> : 'user') },
+            {
+              key: 'status',
+              header: 'Status',
+              cell: (user) => (
+                <>
+                  {user.status === 'disabled' ? <span className="badge badge-bad">disabled</span> : 'active'}
+                  {user.locked && <span className="badge badge-warn">locked</span>}
+                </>
+              ),
+            },
+            { key: 'mfa', header: 'MFA', cell: (user) => (user.mfaEnrolled ? 'on' : <span className="muted">off</span>) },
+            { key: 'created', header: 'Created', nowrap: true, hide: 'narrow', cell: (user) => <When at={user.createdAt} /> },
+            mayWrite && {
+              key: 'actions',
+              header: 'Actions',
+              actions: true,
+              className: 'user-actions',
+              cell: (user) => (
+                <>
+                  {/* What may be done to each account is the server's word (users.policy.ts): the last active admin stays one, and another admin manages your own. */}
+                  {user.id === me && <span className="muted small">Another admin manages your account</span>}
+                  <span className="button-group">
+                    {(user.allowed.disable || user.allowed.enable) && (
+                      <button
+                        type="button"
+                        disabled={update.pending}
+                        aria-label={`${user.allowed.disable ? 'Disable' : 'Enable'} ${user.name}`}
+                        className={user.allowed.disable ? 'danger-outline' : ''}
+                        onClick={() => void update.run(user, { status: user.allowed.disable ? 'disabled' : 'active' })}
+                      >
+                        {user.allowed.disable ? 'Disable' : 'Enable'}
+                      </button>
+                    )}
+                    {user.allowed.unlock && (
+                      <button type="button" disabled={update.pending} aria-label={`Unlock ${user.name}`} onClick={() => void update.run(user, { unlock: true })}>
+                        Unlock
+                      </button>
+                    )}
+                    {user.allowed.resetPassword && (
+                      <button type="button" disabled={issueReset.pending} aria-label={`Reset password of ${user.name}`} onClick={() => void issueReset.run(user)}>
+                        Reset password
+                      </button>
+                    )}
+                    {user.allowed.resetMfa && (
+                      <ConfirmButton
+                        label="Reset MFA"
+                        accessibleName={`Reset MFA of ${user.name}`}
+                        question={`Remove the MFA of ${user.name} and sign them out? Only when they have lost both their authenticator and their recovery codes: they enrol again at their next sign-in where MFA is required.`}
+                        pending={update.pending}
+                        onConfirm={() => update.run(user, { resetMfa: true })}
+                      />
+                    )}
+                    {(user.allowed.makeAdmin || user.allowed.removeAdmin) && (
+                      <button
+                        type="button"
+                        disabled={update.pending}
+                        aria-label={user.allowed.removeAdmin ? `Remove admin from ${user.name}` : `Make ${user.name} admin`}
+                        onClick={() => void update.run(user, { platformRole: user.allowed.removeAdmin ? 'user' : 'admin' })}
+                      >
+                        {user.allowed.removeAdmin ? 'Remove admin' : 'Make admin'}
+                      </button>
+                    )}
+                  </span>
+                </>
+              ),
+            },
+          ]}
+        />
       )}
     </section>
   );

@@ -1,10 +1,12 @@
 import { useNavigate } from 'react-router';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { AccountSession } from '../../types.ts';
+import { describeUserAgent } from '../../user-agent.ts';
 
 export function SessionsSection() {
   const { api, refresh } = useSession();
@@ -30,39 +32,38 @@ export function SessionsSection() {
       <ProblemNotice problem={sessions.error} />
       <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
       {sessions.data && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Browser</th>
-                <th scope="col">Address</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.data.map((session) => (
-                <tr key={session.id}>
-                  <th scope="row" className="truncate" title={session.userAgent ?? ''}>
-                    {session.userAgent ?? 'unknown'}
-                    {session.current && <span className="badge badge-ok">this browser</span>}
-                  </th>
-                  <td>{session.ip ?? '—'}</td>
-                  <td>{formatDateTime(session.createdAt)}</td>
-                  <td>{formatDateTime(session.lastSeenAt)}</td>
-                  <td className="actions-cell">
-                    <button type="button" disabled={revoke.pending} onClick={() => void revoke.run(session)}>
-                      Sign out{session.current ? ' here' : ''}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Your sessions"
+          rows={sessions.data}
+          rowKey={(session) => session.id}
+          empty="No sessions."
+          columns={[
+            {
+              key: 'browser',
+              header: 'Browser',
+              rowHeader: true,
+              cell: (session) => (
+                <>
+                  <span title={session.userAgent ?? undefined}>{describeUserAgent(session.userAgent)}</span>
+                  {session.current && <span className="badge badge-ok">this browser</span>}
+                </>
+              ),
+            },
+            { key: 'ip', header: 'Address', className: 'mono small', cell: (session) => session.ip ?? '—' },
+            { key: 'created', header: 'Signed in', nowrap: true, cell: (session) => <When at={session.createdAt} /> },
+            { key: 'seen', header: 'Last seen', nowrap: true, cell: (session) => <When at={session.lastSeenAt} relative /> },
+            {
+              key: 'actions',
+              header: '',
+              actions: true,
+              cell: (session) => (
+                <button type="button" disabled={revoke.pending} onClick={() => void revoke.run(session)}>
+                  Sign out{session.current ? ' here' : ''}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
       <div className="row-between">
         <p className="muted">Lost a device, or signed in somewhere you should not have? End every session, this one included.</p>

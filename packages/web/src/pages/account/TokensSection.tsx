@@ -3,7 +3,8 @@ import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { CopyField } from '../../components/CopyField.tsx';
 import { Field } from '../../components/Field.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { ApiToken } from '../../types.ts';
@@ -52,46 +53,35 @@ export function TokensSection() {
       {tokens.loading && !tokens.data && <Loading what="tokens" />}
       <ProblemNotice problem={tokens.error} />
       <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
-      {tokens.data && active.length === 0 && <p className="muted">No active tokens.</p>}
-      {active.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Starts with</th>
-                <th scope="col">Access</th>
-                <th scope="col">Teams</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {active.map((token) => (
-                <tr key={token.id}>
-                  <th scope="row">{token.name}</th>
-                  <td className="mono">{token.prefix}…</td>
-                  <td>{token.access === 'write' ? 'read-write' : 'read-only'}</td>
-                  <td>{token.teamIds === null ? 'all your teams' : token.teamIds.map(teamName).join(', ') || 'none'}</td>
-                  <td>{formatDateTime(token.expiresAt)}</td>
-                  <td>{formatDateTime(token.lastUsedAt)}</td>
-                  <td className="actions-cell">
-                    <ConfirmButton
-                      label="Revoke"
-                      accessibleName={`Revoke token ${token.name}`}
-                      question="Revoke it now?"
-                      pending={revoke.pending}
-                      onConfirm={() => revoke.run(token)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {tokens.data && (
+        <DataTable
+          label="Active API tokens"
+          rows={active}
+          rowKey={(token) => token.id}
+          empty="No active tokens."
+          columns={[
+            { key: 'name', header: 'Name', rowHeader: true, cell: (token) => token.name },
+            { key: 'prefix', header: 'Starts with', className: 'mono', cell: (token) => `${token.prefix}…` },
+            { key: 'access', header: 'Access', nowrap: true, cell: (token) => (token.access === 'write' ? 'read-write' : 'read-only') },
+            { key: 'teams', header: 'Teams', cell: (token) => (token.teamIds === null ? 'all your teams' : token.teamIds.map(teamName).join(', ') || 'none') },
+            { key: 'expires', header: 'Expires', nowrap: true, cell: (token) => <When at={token.expiresAt} never="never" /> },
+            { key: 'used', header: 'Last used', nowrap: true, cell: (token) => <When at={token.lastUsedAt} relative never="never" /> },
+            {
+              key: 'actions',
+              header: '',
+              actions: true,
+              cell: (token) => (
+                <ConfirmButton
+                  label="Revoke"
+                  accessibleName={`Revoke token ${token.name}`}
+                  question="Revoke it now?"
+                  pending={revoke.pending}
+                  onConfirm={() => revoke.run(token)}
+                />
+              ),
+            },
+          ]}
+        />
       )}
 
       {shown && (

@@ -5,6 +5,8 @@ import { Field } from '../../components/Field.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { isSettled, StatusBadge } from '../../components/StatusBadge.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useAction, useResource } from '../../hooks.ts';
 import { useInterval } from '../../interval.ts';
@@ -108,38 +110,32 @@ function InstancesSection({
   return (
     <section aria-labelledby="instances-title">
       <h2 id="instances-title">Instances</h2>
-      {instances.length === 0 && <p className="muted">{mayWrite ? 'No instances yet. Create one below: it starts Node-RED with an empty flow.' : 'No instances yet.'}</p>}
-      {instances.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">Status</th>
-                <th scope="col">Node-RED</th>
-                <th scope="col">Endpoints</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {instances.map((instance) => (
-                <tr key={instance.id}>
-                  <th scope="row">
-                    <Link to={`/instances/${instance.id}`}>{instance.name}</Link>
-                  </th>
-                  <td>
-                    <StatusBadge status={instance.status} />
-                    {instance.statusDetail && <span className="muted small block">{instance.statusDetail}</span>}
-                  </td>
-                  <td className="mono small">{instance.nodeRedVersion}</td>
-                  <td>{instance.endpointAccess === 'public' ? <span className="badge badge-warn">public</span> : <span className="badge">sign-in</span>}</td>
-                  <td className="nowrap">{formatDateTime(instance.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label="Instances"
+        rows={instances}
+        rowKey={(instance) => instance.id}
+        empty={mayWrite ? 'No instances yet. Create one below: it starts Node-RED with an empty flow.' : 'No instances yet.'}
+        columns={[
+          { key: 'name', header: 'Instance', rowHeader: true, cell: (instance) => <Link to={`/instances/${instance.id}`}>{instance.name}</Link> },
+          {
+            key: 'status',
+            header: 'Status',
+            cell: (instance) => (
+              <>
+                <StatusBadge status={instance.status} />
+                {instance.statusDetail && <span className="muted small block">{instance.statusDetail}</span>}
+              </>
+            ),
+          },
+          { key: 'version', header: 'Node-RED', className: 'mono small', cell: (instance) => instance.nodeRedVersion },
+          {
+            key: 'endpoints',
+            header: 'Endpoints',
+            cell: (instance) => (instance.endpointAccess === 'public' ? <span className="badge badge-warn">public</span> : <span className="badge">sign-in</span>),
+          },
+          { key: 'created', header: 'Created', nowrap: true, cell: (instance) => <When at={instance.createdAt} /> },
+        ]}
+      />
       {mayWrite && (
         <form
           className="card stack"

@@ -90,7 +90,7 @@ export function AuditLogView({ scope }: { scope: AuditScope }) {
         {page.loading && <Loading what="events" />}
         <ProblemNotice problem={page.error} />
         {page.data && page.data.events.length === 0 && <p className="muted">No events match these filters.</p>}
-        {page.data && page.data.events.length > 0 && <AuditTable events={page.data.events} people={people.data ?? []} teams={teams} />}
+        {page.data && page.data.events.length > 0 && <AuditTable events={page.data.events} people={people.data ?? []} teams={teams} showTeam={scope.kind === 'platform'} />}
         <nav className="pager" aria-label="Pages of events">
           <button
             type="button"

@@ -1,6 +1,8 @@
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { AUDIT_EVENTS } from '../../policy.ts';
 import type { AuditEvent } from '../../types.ts';
+import { describeUserAgent } from '../../user-agent.ts';
 import type { Person } from './AuditLogView.tsx';
 
 function prettyDetails(details: string): string {
@@ -41,69 +43,113 @@ function Outcome({ outcome }: { outcome: string }) {
   );
 }
 
-export function AuditTable({ events, people, teams }: { events: AuditEvent[]; people: Person[]; teams: Array<{ id: string; name: string }> }) {
+/**
+ * One or two lines an event: its name, then what it was about (the summary, or else what the
+ * event means) cut to the column with the whole in its title; "Show" opens the details.
+ */
+export function AuditTable({
+  events,
+  people,
+  teams,
+  showTeam,
+}: {
+  events: AuditEvent[];
+  people: Person[];
+  teams: Array<{ id: string; name: string }>;
+  /** A team's own trail leaves out the team column: it is that team on every row. */
+  showTeam: boolean;
+}) {
   const personName = (id: string | null) => (id ? people.find((p) => p.id === id)?.label : undefined);
   const teamName = (id: string | null) => (id ? (teams.find((t) => t.id === id)?.name ?? `${id.slice(0, 8)}…`) : '—');
+  const targetOf = (e: AuditEvent) =>
+    e.targetType ? `${e.targetType} ${e.targetType === 'user' ? (personName(e.targetId) ?? e.targetId ?? '') : (e.targetId?.slice(0, 8) ?? '')}` : '—';
 
   return (
-    <div className="table-wrap">
-      <table className="audit-table">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Time</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Event</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Target</th>
-            <th scope="col">Team</th>
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((e) => {
+    <DataTable
+      label="Audit events"
+      className="audit-table"
+      rows={events}
+      rowKey={(e) => e.seq}
+      rowProps={(e) => ({ className: `outcome-row-${e.outcome}` })}
+      columns={[
+        { key: 'seq', header: '#', className: 'mono small', cell: (e) => e.seq },
+        { key: 'time', header: 'Time', nowrap: true, cell: (e) => <When at={e.occurredAt} seconds /> },
+        {
+          key: 'actor',
+          header: 'Actor',
+          cell: (e) => {
+            const actor = e.actorLabel ? `${e.actorLabel}${e.actorType !== 'user' ? ` (${e.actorType})` : ''}` : e.actorType;
+            return (
+              <span className={`line${e.actorLabel ? '' : ' muted'}`} title={actor}>
+                {actor}
+              </span>
+            );
+          },
+        },
+        {
+          key: 'event',
+          header: 'Event',
+          rowHeader: true,
+          className: 'event-name',
+          cell: (e) => {
             const description = (AUDIT_EVENTS as Record<string, string>)[e.event];
             const summary = summarize(e.details);
-            const target = e.targetType ? `${e.targetType} ${e.targetType === 'user' ? (personName(e.targetId) ?? e.targetId ?? '') : (e.targetId?.slice(0, 8) ?? '')}` : '—';
+            const second = summary ?? description;
             return (
-              <tr key={e.seq} className={`outcome-row-${e.outcome}`}>
-                <td className="mono small">{e.seq}</td>
-                <td className="nowrap">
-                  <time dateTime={e.occurredAt}>{formatDateTime(e.occurredAt, true)}</time>
-                </td>
-                <td>
-                  {e.actorLabel ?? <span className="muted">{e.actorType}</span>}
-                  {e.actorType !== 'user' && e.actorLabel && <span className="muted small"> ({e.actorType})</span>}
-                </td>
-                <th scope="row" className="event-name">
-                  <span className="mono">{e.event}</span>
-                  {description && <span className="muted small block">{description}</span>}
-                  {summary && <span className="event-summary">{summary}</span>}
-                </th>
-                <td>
-                  <Outcome outcome={e.outcome} />
-                </td>
-                <td className="small">{target}</td>
-                <td className="small">{teamName(e.teamId)}</td>
-                <td>
-                  <details>
-                    <summary>Show</summary>
-                    <pre className="details">{prettyDetails(e.details)}</pre>
-                    <dl className="facts small">
-                      <dt>Address</dt>
-                      <dd>{e.ip ?? '—'}</dd>
-                      <dt>Browser</dt>
-                      <dd>{e.userAgent ?? '—'}</dd>
-                      <dt>Hash</dt>
-                      <dd className="mono">{e.hash.slice(0, 16)}…</dd>
-                    </dl>
-                  </details>
-                </td>
-              </tr>
+              <>
+                <span className="mono" title={description}>
+                  {e.event}
+                </span>
+                {second && (
+                  <span className={`line ${summary ? 'event-summary' : 'muted small'}`} title={second}>
+                    {second}
+                  </span>
+                )}
+              </>
             );
-          })}
-        </tbody>
-      </table>
-    </div>
+          },
+        },
+        { key: 'outcome', header: 'Outcome', cell: (e) => <Outcome outcome={e.outcome} /> },
+        {
+          key: 'target',
+          header: 'Target',
+          className: 'small',
+          cell: (e) => (
+            <span className="line" title={targetOf(e)}>
+              {targetOf(e)}
+            </span>
+          ),
+        },
+        showTeam && {
+          key: 'team',
+          header: 'Team',
+          className: 'small',
+          hide: 'medium',
+          cell: (e) => (
+            <span className="line" title={teamName(e.teamId)}>
+              {teamName(e.teamId)}
+            </span>
+          ),
+        },
+        {
+          key: 'details',
+          header: 'Details',
+          cell: (e) => (
+            <details className="audit-details">
+              <summary>Show</summary>
+              <pre className="details">{prettyDetails(e.details)}</pre>
+              <dl className="facts small">
+                <dt>Address</dt>
+                <dd>{e.ip ?? '—'}</dd>
+                <dt>Browser</dt>
+                <dd title={e.userAgent ?? undefined}>{e.userAgent ? describeUserAgent(e.userAgent) : '—'}</dd>
+                <dt>Hash</dt>
+                <dd className="mono">{e.hash.slice(0, 16)}…</dd>
+              </dl>
+            </details>
+          ),
+        },
+      ]}
+    />
   );
 }

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
 import { Field } from '../../components/Field.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { When } from '../../components/When.tsx';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { nameOf, type FleetData } from './fleet-data.ts';
@@ -30,17 +31,17 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
         </p>
       )}
       {fleet.alerts.length > 0 && (
-        <ul className="notice notice-error" aria-label="Devices in alert">
+        <ul className="notice notice-error alert-list" aria-label="Devices in alert">
           {fleet.alerts.map((a) => (
             <li key={a.deviceId}>
-              <strong>{a.name}</strong> at {nameOf(fleet.sites, a.siteId)}: offline since {formatDateTime(a.offlineSince)}
+              <Link to={`/devices/${a.deviceId}`}>{a.name}</Link> at {nameOf(fleet.sites, a.siteId)}: offline since <When at={a.offlineSince} />
             </li>
           ))}
         </ul>
       )}
       {mayConfigure && (
         <form
-          className="card stack"
+          className="card stack compact-form"
           aria-labelledby="alert-settings-title"
           onSubmit={(e: FormEvent) => {
             e.preventDefault();
@@ -48,7 +49,7 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
           }}
         >
           <h3 id="alert-settings-title">Alert settings</h3>
-          <div className="form-row">
+          <div className="form-row form-row-end">
             <Field label="Alert after (minutes offline)" type="number" min={1} max={10080} value={minutes} onChange={(e) => setMinutes(e.target.value)} hint="Empty: no alerts." />
             <Field
               label="Webhook URL"
@@ -58,13 +59,13 @@ export function AlertsSection({ teamId, fleet, mayConfigure, onChanged }: { team
               onChange={(e) => setWebhook(e.target.value)}
               hint="Receives a JSON POST when a device goes offline and when it is back."
             />
+            <div className="form-row-submit">
+              <button type="submit" className="primary" disabled={save.pending}>
+                Save alert settings
+              </button>
+            </div>
           </div>
           <ProblemNotice problem={save.error} />
-          <div>
-            <button type="submit" className="primary" disabled={save.pending}>
-              Save alert settings
-            </button>
-          </div>
         </form>
       )}
     </section>

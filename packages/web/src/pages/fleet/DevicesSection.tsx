@@ -5,7 +5,8 @@ import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Field } from '../../components/Field.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { Device } from '../../types.ts';
@@ -100,90 +101,95 @@ export function DevicesSection({
         </div>
       </div>
       <ProblemNotice problem={page.error} />
-      {page.data && devices.length === 0 && <p className="muted">{filtered ? 'No device matches these filters.' : 'No devices yet. A device joins with a provisioning token.'}</p>}
-      {devices.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">Site</th>
-                <th scope="col">Group</th>
-                <th scope="col">Agent</th>
-                <th scope="col">Connection</th>
-                <th scope="col">Last check-in</th>
-                <th scope="col">State</th>
-                {mayRevoke && (
-                  <th scope="col" className="actions-cell">
-                    Actions
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {devices.map((device) => (
-                <tr key={device.id} data-device-id={device.id} className={device.revokedAt ? 'row-disabled' : undefined}>
-                  <th scope="row">
-                    <Link to={`/devices/${device.id}`}>{device.name}</Link>
-                    <span className="muted small block">registered {formatDateTime(device.createdAt)}</span>
-                  </th>
-                  <td>
-                    {device.allowed.edit ? (
-                      <select
-                        aria-label={`Site of ${device.name}`}
-                        value={device.siteId}
-                        disabled={move.pending}
-                        onChange={(e) => void move.run(device, { siteId: e.target.value })}
-                      >
-                        <NamedOptions items={fleet.sites} />
-                      </select>
-                    ) : (
-                      nameOf(fleet.sites, device.siteId)
-                    )}
-                  </td>
-                  <td>
-                    {device.allowed.edit ? (
-                      <select
-                        aria-label={`Group of ${device.name}`}
-                        value={device.groupId ?? ''}
-                        disabled={move.pending}
-                        onChange={(e) => void move.run(device, { groupId: e.target.value || null })}
-                      >
-                        <option value="">None</option>
-                        <NamedOptions items={fleet.groups} />
-                      </select>
-                    ) : (
-                      (nameOf(fleet.groups, device.groupId) ?? <span className="muted">—</span>)
-                    )}
-                  </td>
-                  <td className="mono small">
-                    {device.agentVersion}
-                    {device.nodeRedVersion && <span className="block">Node-RED {device.nodeRedVersion}</span>}
-                  </td>
-                  <td>
-                    <ConnectionBadge device={device} />
-                  </td>
-                  <td className="nowrap">{device.lastSeenAt ? formatDateTime(device.lastSeenAt) : <span className="muted">never</span>}</td>
-                  <td>{device.revokedAt ? <span className="badge badge-bad">revoked</span> : <StatusBadge status={device.state} />}</td>
-                  {mayRevoke && (
-                    <td className="actions-cell">
-                      {device.allowed.revoke && (
-                        <ConfirmButton
-                          label="Revoke"
-                          accessibleName={`Revoke device ${device.name}`}
-                          question="Its credential stops working at once. Revoke?"
-                          confirmLabel="Yes, revoke"
-                          pending={revoke.pending}
-                          onConfirm={() => revoke.run(device)}
-                        />
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {page.data && (
+        <DataTable
+          label="Devices"
+          rows={devices}
+          rowKey={(device) => device.id}
+          rowProps={(device) => ({ 'data-device-id': device.id, className: device.revokedAt ? 'row-disabled' : undefined })}
+          empty={filtered ? 'No device matches these filters.' : 'No devices yet. A device joins with a provisioning token.'}
+          className="devices-table"
+          columns={[
+            {
+              key: 'device',
+              header: 'Device',
+              rowHeader: true,
+              cell: (device) => (
+                <>
+                  <Link to={`/devices/${device.id}`}>{device.name}</Link>
+                  <span className="muted small block">
+                    registered <When at={device.createdAt} />
+                  </span>
+                </>
+              ),
+            },
+            {
+              key: 'site',
+              header: 'Site',
+              cell: (device) =>
+                device.allowed.edit ? (
+                  <select aria-label={`Site of ${device.name}`} value={device.siteId} disabled={move.pending} onChange={(e) => void move.run(device, { siteId: e.target.value })}>
+                    <NamedOptions items={fleet.sites} />
+                  </select>
+                ) : (
+                  nameOf(fleet.sites, device.siteId)
+                ),
+            },
+            {
+              key: 'group',
+              header: 'Group',
+              cell: (device) =>
+                device.allowed.edit ? (
+                  <select
+                    aria-label={`Group of ${device.name}`}
+                    value={device.groupId ?? ''}
+                    disabled={move.pending}
+                    onChange={(e) => void move.run(device, { groupId: e.target.value || null })}
+                  >
+                    <option value="">None</option>
+                    <NamedOptions items={fleet.groups} />
+                  </select>
+                ) : (
+                  (nameOf(fleet.groups, device.groupId) ?? <span className="muted">—</span>)
+                ),
+            },
+            {
+              key: 'agent',
+              header: 'Agent',
+              hide: 'medium',
+              className: 'mono small',
+              cell: (device) => (
+                <>
+                  {device.agentVersion}
+                  {device.nodeRedVersion && <span className="block">Node-RED {device.nodeRedVersion}</span>}
+                </>
+              ),
+            },
+            { key: 'connection', header: 'Connection', nowrap: true, cell: (device) => <ConnectionBadge device={device} compact /> },
+            { key: 'seen', header: 'Last check-in', nowrap: true, cell: (device) => <When at={device.lastSeenAt} relative never="never" /> },
+            {
+              key: 'state',
+              header: 'State',
+              cell: (device) => (device.revokedAt ? <span className="badge badge-bad">revoked</span> : <StatusBadge status={device.state} />),
+            },
+            mayRevoke && {
+              key: 'actions',
+              header: '',
+              actions: true,
+              cell: (device) =>
+                device.allowed.revoke && (
+                  <ConfirmButton
+                    label="Revoke"
+                    accessibleName={`Revoke device ${device.name}`}
+                    question="Its credential stops working at once. Revoke?"
+                    confirmLabel="Yes, revoke"
+                    pending={revoke.pending}
+                    onConfirm={() => revoke.run(device)}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
       {(offset > 0 || devices.length === PAGE) && (
         <div className="pager">

@@ -3,7 +3,8 @@ import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { CopyField } from '../../components/CopyField.tsx';
 import { Field } from '../../components/Field.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import type { ProvisioningToken } from '../../types.ts';
@@ -34,61 +35,49 @@ export function ProvisioningSection({ teamId, fleet, mayProvision, onChanged }: 
     <section aria-labelledby="provisioning-title">
       <h2 id="provisioning-title">Provisioning tokens</h2>
       <p className="muted">A device presents a token once, to register into this team at a site. Tokens expire; a one-time code is spent by the first device.</p>
-      {fleet.tokens.length === 0 && <p className="muted">No provisioning tokens yet.</p>}
-      {fleet.tokens.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Token</th>
-                <th scope="col">Site</th>
-                <th scope="col">Group</th>
-                <th scope="col">Application</th>
-                <th scope="col">State</th>
-                <th scope="col">Expires</th>
-                {mayProvision && (
-                  <th scope="col" className="actions-cell">
-                    Actions
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {fleet.tokens.map((token) => (
-                <tr key={token.id} data-token-id={token.id}>
-                  <th scope="row">
-                    {token.description || <span className="muted">No description</span>}
-                    <span className="muted small block">
-                      {token.singleUse ? 'one-time code' : `used ${token.uses} time${token.uses === 1 ? '' : 's'}`}, made {formatDateTime(token.createdAt)}
-                    </span>
-                  </th>
-                  <td>{nameOf(fleet.sites, token.siteId)}</td>
-                  <td>{nameOf(fleet.groups, token.groupId) ?? <span className="muted">—</span>}</td>
-                  <td>{nameOf(fleet.applications, token.applicationId) ?? <span className="muted">—</span>}</td>
-                  <td>
-                    <span className={`badge ${STATE_BADGE[token.state]}`}>{token.state}</span>
-                  </td>
-                  <td className="nowrap">{formatDateTime(token.expiresAt)}</td>
-                  {mayProvision && (
-                    <td className="actions-cell">
-                      {token.allowed.revoke && (
-                        <ConfirmButton
-                          label="Revoke"
-                          accessibleName={`Revoke token ${token.description || token.id}`}
-                          question="No device can register with it again. Revoke?"
-                          confirmLabel="Yes, revoke"
-                          pending={revoke.pending}
-                          onConfirm={() => revoke.run(token)}
-                        />
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label="Provisioning tokens"
+        rows={fleet.tokens}
+        rowKey={(token) => token.id}
+        rowProps={(token) => ({ 'data-token-id': token.id })}
+        empty="No provisioning tokens yet."
+        columns={[
+          {
+            key: 'token',
+            header: 'Token',
+            rowHeader: true,
+            cell: (token) => (
+              <>
+                {token.description || <span className="muted">No description</span>}
+                <span className="muted small block">
+                  {token.singleUse ? 'one-time code' : `used ${token.uses} time${token.uses === 1 ? '' : 's'}`}, made <When at={token.createdAt} />
+                </span>
+              </>
+            ),
+          },
+          { key: 'site', header: 'Site', cell: (token) => nameOf(fleet.sites, token.siteId) },
+          { key: 'group', header: 'Group', cell: (token) => nameOf(fleet.groups, token.groupId) ?? <span className="muted">—</span> },
+          { key: 'application', header: 'Application', cell: (token) => nameOf(fleet.applications, token.applicationId) ?? <span className="muted">—</span> },
+          { key: 'state', header: 'State', cell: (token) => <span className={`badge ${STATE_BADGE[token.state]}`}>{token.state}</span> },
+          { key: 'expires', header: 'Expires', nowrap: true, cell: (token) => <When at={token.expiresAt} /> },
+          mayProvision && {
+            key: 'actions',
+            header: 'Actions',
+            actions: true,
+            cell: (token) =>
+              token.allowed.revoke && (
+                <ConfirmButton
+                  label="Revoke"
+                  accessibleName={`Revoke token ${token.description || token.id}`}
+                  question="No device can register with it again. Revoke?"
+                  confirmLabel="Yes, revoke"
+                  pending={revoke.pending}
+                  onConfirm={() => revoke.run(token)}
+                />
+              ),
+          },
+        ]}
+      />
       <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
       {made && (
         <div className="card stack notice-success" role="status">

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { SnapshotName } from '../../components/SnapshotName.tsx';
@@ -122,32 +123,20 @@ export function RolloutPage() {
           </div>
         </div>
         <ProblemNotice problem={devices.error} />
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">Site</th>
-                <th scope="col">Wave</th>
-                <th scope="col">State</th>
-                <th scope="col">Why</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(devices.data ?? []).map((d) => (
-                <tr key={d.deviceId} data-rollout-device={d.name}>
-                  <th scope="row">
-                    <Link to={`/devices/${d.deviceId}`}>{d.name}</Link>
-                  </th>
-                  <td>{nameOf(sites, d.siteId) ?? '…'}</td>
-                  <td>{d.wave}</td>
-                  <td>{d.state}</td>
-                  <td className="small">{d.detail ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Devices of the rollout"
+          rows={devices.data ?? []}
+          rowKey={(d) => d.deviceId}
+          rowProps={(d) => ({ 'data-rollout-device': d.name })}
+          empty={devices.data ? 'No device of the rollout is in this state.' : undefined}
+          columns={[
+            { key: 'device', header: 'Device', rowHeader: true, cell: (d) => <Link to={`/devices/${d.deviceId}`}>{d.name}</Link> },
+            { key: 'site', header: 'Site', cell: (d) => nameOf(sites, d.siteId) ?? '…' },
+            { key: 'wave', header: 'Wave', cell: (d) => d.wave },
+            { key: 'state', header: 'State', cell: (d) => d.state },
+            { key: 'why', header: 'Why', className: 'small', cell: (d) => d.detail ?? '' },
+          ]}
+        />
         <div className="pager">
           <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
             Previous

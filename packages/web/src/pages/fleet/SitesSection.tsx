@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { Field } from '../../components/Field.tsx';
 import { ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useAction } from '../../hooks.ts';
@@ -29,45 +30,31 @@ export function SitesSection({ teamId, sites, mayWrite, onChanged }: { teamId: s
   return (
     <section aria-labelledby="sites-title">
       <h2 id="sites-title">Sites</h2>
-      {sites.length === 0 && <p className="muted">No sites yet.</p>}
-      {sites.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Site</th>
-                <th scope="col">Location</th>
-                <th scope="col">Time zone</th>
-                {mayWrite && (
-                  <th scope="col" className="actions-cell">
-                    Actions
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {sites.map((site) => (
-                <tr key={site.id}>
-                  <th scope="row">{site.name}</th>
-                  <td>{site.location || <span className="muted">—</span>}</td>
-                  <td className="mono small">{site.timeZone}</td>
-                  {mayWrite && (
-                    <td className="actions-cell">
-                      <ConfirmButton
-                        label="Delete"
-                        accessibleName={`Delete site ${site.name}`}
-                        question={`Delete ${site.name}?`}
-                        pending={remove.pending}
-                        onConfirm={() => remove.run(site)}
-                      />
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label="Sites"
+        rows={sites}
+        rowKey={(site) => site.id}
+        empty="No sites yet."
+        columns={[
+          { key: 'name', header: 'Site', rowHeader: true, cell: (site) => site.name },
+          { key: 'location', header: 'Location', cell: (site) => site.location || <span className="muted">—</span> },
+          { key: 'zone', header: 'Time zone', className: 'mono small', cell: (site) => site.timeZone },
+          mayWrite && {
+            key: 'actions',
+            header: 'Actions',
+            actions: true,
+            cell: (site) => (
+              <ConfirmButton
+                label="Delete"
+                accessibleName={`Delete site ${site.name}`}
+                question={`Delete ${site.name}?`}
+                pending={remove.pending}
+                onConfirm={() => remove.run(site)}
+              />
+            ),
+          },
+        ]}
+      />
       <ProblemNotice problem={remove.error} onDismiss={remove.clearError} />
       {mayWrite && (
         <form

@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { DataTable } from '../../components/DataTable.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
@@ -60,105 +61,93 @@ export function EnvSection({ instanceId, mayWrite }: { instanceId: string; mayWr
             void save.run();
           }}
         >
-          {rows.length === 0 && <p className="muted">No variables.</p>}
-          {rows.length > 0 && (
-            <div className="table-wrap">
-              <table className="env-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Value</th>
-                    <th scope="col">Secret</th>
-                    {mayWrite && (
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((row, index) => {
-                    const label = row.name || `variable ${index + 1}`;
-                    return (
-                      <tr key={row.key}>
-                        <td>
-                          {mayWrite && !row.kept ? (
-                            <input
-                              aria-label={`Name of ${label}`}
-                              className="mono"
-                              value={row.name}
-                              required
-                              maxLength={128}
-                              pattern="[A-Za-z_][A-Za-z0-9_]*"
-                              spellCheck={false}
-                              onChange={(e) => update(row.key, { name: e.target.value })}
-                            />
-                          ) : (
-                            <span className="mono">{row.name}</span>
-                          )}
-                        </td>
-                        <td>
-                          {row.kept ? (
-                            <span className="secret-set">
-                              <span aria-label="secret value set">••• set</span>
-                              {mayWrite && (
-                                <button
-                                  type="button"
-                                  className="link-button"
-                                  aria-label={`Replace the value of ${row.name}`}
-                                  onClick={() => update(row.key, { kept: false, value: '' })}
-                                >
-                                  Replace
-                                </button>
-                              )}
-                            </span>
-                          ) : mayWrite ? (
-                            <input
-                              aria-label={`Value of ${label}`}
-                              className="mono env-value"
-                              type={row.secret ? 'password' : 'text'}
-                              autoComplete={row.secret ? 'new-password' : 'off'}
-                              value={row.value}
-                              maxLength={16384}
-                              spellCheck={false}
-                              placeholder={row.secret ? 'new secret value' : ''}
-                              onChange={(e) => update(row.key, { value: e.target.value })}
-                            />
-                          ) : (
-                            <span className="mono break">{row.value}</span>
-                          )}
-                        </td>
-                        <td>
-                          {mayWrite ? (
-                            <input
-                              type="checkbox"
-                              className="checkbox-input"
-                              aria-label={`${label} is secret`}
-                              checked={row.secret}
-                              disabled={row.kept}
-                              title={row.kept ? 'Replace the value to make it plain.' : undefined}
-                              onChange={(e) => update(row.key, { secret: e.target.checked })}
-                            />
-                          ) : row.secret ? (
-                            'yes'
-                          ) : (
-                            <span className="muted">no</span>
-                          )}
-                        </td>
-                        {mayWrite && (
-                          <td className="actions-cell">
-                            <button type="button" aria-label={`Remove ${label}`} onClick={() => setRows((list) => list.filter((r) => r.key !== row.key))}>
-                              Remove
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Environment variables"
+            className="env-table"
+            rows={rows}
+            rowKey={(row) => row.key}
+            empty="No variables."
+            columns={[
+              {
+                key: 'name',
+                header: 'Name',
+                cell: (row, index) =>
+                  mayWrite && !row.kept ? (
+                    <input
+                      aria-label={`Name of ${row.name || `variable ${index + 1}`}`}
+                      className="mono"
+                      value={row.name}
+                      required
+                      maxLength={128}
+                      pattern="[A-Za-z_][A-Za-z0-9_]*"
+                      spellCheck={false}
+                      onChange={(e) => update(row.key, { name: e.target.value })}
+                    />
+                  ) : (
+                    <span className="mono">{row.name}</span>
+                  ),
+              },
+              {
+                key: 'value',
+                header: 'Value',
+                cell: (row, index) =>
+                  row.kept ? (
+                    <span className="secret-set">
+                      <span aria-label="secret value set">••• set</span>
+                      {mayWrite && (
+                        <button type="button" className="link-button" aria-label={`Replace the value of ${row.name}`} onClick={() => update(row.key, { kept: false, value: '' })}>
+                          Replace
+                        </button>
+                      )}
+                    </span>
+                  ) : mayWrite ? (
+                    <input
+                      aria-label={`Value of ${row.name || `variable ${index + 1}`}`}
+                      className="mono env-value"
+                      type={row.secret ? 'password' : 'text'}
+                      autoComplete={row.secret ? 'new-password' : 'off'}
+                      value={row.value}
+                      maxLength={16384}
+                      spellCheck={false}
+                      placeholder={row.secret ? 'new secret value' : ''}
+                      onChange={(e) => update(row.key, { value: e.target.value })}
+                    />
+                  ) : (
+                    <span className="mono break">{row.value}</span>
+                  ),
+              },
+              {
+                key: 'secret',
+                header: 'Secret',
+                cell: (row, index) =>
+                  mayWrite ? (
+                    <input
+                      type="checkbox"
+                      className="checkbox-input"
+                      aria-label={`${row.name || `variable ${index + 1}`} is secret`}
+                      checked={row.secret}
+                      disabled={row.kept}
+                      title={row.kept ? 'Replace the value to make it plain.' : undefined}
+                      onChange={(e) => update(row.key, { secret: e.target.checked })}
+                    />
+                  ) : row.secret ? (
+                    'yes'
+                  ) : (
+                    <span className="muted">no</span>
+                  ),
+              },
+              mayWrite && {
+                key: 'actions',
+                header: '',
+                actions: true,
+                cell: (row, index) => (
+                  <button type="button" aria-label={`Remove ${row.name || `variable ${index + 1}`}`} onClick={() => setRows((list) => list.filter((r) => r.key !== row.key))}>
+                    Remove
+                  </button>
+                ),
+              },
+            ]}
+          />
           {mayWrite && (
             <>
               {duplicate && <p className="hint warn-text">The name {duplicate} is given twice.</p>}

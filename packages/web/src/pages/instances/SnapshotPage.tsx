@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
@@ -32,32 +33,32 @@ function RunState({ snapshot, instance }: { snapshot: Snapshot; instance: Instan
 
 function NodeTable({ caption, rows }: { caption: string; rows: NodeRow[] }) {
   return (
-    <div className="table-wrap">
-      <table className="node-table">
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Type</th>
-            <th scope="col">Name</th>
-            <th scope="col">ID</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr key={row.id} className={row.disabled ? 'row-disabled' : undefined}>
-              <td className="mono" title={row.typeLabel === row.type ? undefined : row.type}>
-                {row.typeLabel}
-              </td>
-              <td>
-                {row.named ? row.label : row.label ? <span className="muted">{row.label}</span> : <span className="muted">(no name)</span>}
-                {row.disabled && <span className="badge">disabled</span>}
-              </td>
-              <td className="mono small nowrap">{row.id}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label={caption}
+      className="node-table"
+      rows={rows}
+      rowKey={(row) => row.id}
+      rowProps={(row) => ({ className: row.disabled ? 'row-disabled' : undefined })}
+      columns={[
+        {
+          key: 'type',
+          header: 'Type',
+          className: 'mono',
+          cell: (row) => <span title={row.typeLabel === row.type ? undefined : row.type}>{row.typeLabel}</span>,
+        },
+        {
+          key: 'name',
+          header: 'Name',
+          cell: (row) => (
+            <>
+              {row.named ? row.label : row.label ? <span className="muted">{row.label}</span> : <span className="muted">(no name)</span>}
+              {row.disabled && <span className="badge">disabled</span>}
+            </>
+          ),
+        },
+        { key: 'id', header: 'ID', className: 'mono small', nowrap: true, cell: (row) => row.id },
+      ]}
+    />
   );
 }
 
@@ -162,38 +163,28 @@ function RuntimeSection({ modules, settings, env, hasCredentials }: { modules: S
       </section>
       <section aria-labelledby="env-title">
         <h2 id="env-title">Environment variables</h2>
-        {env.length === 0 ? (
-          <p className="muted">None.</p>
-        ) : (
-          <div className="table-wrap">
-            <table className="env-list">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {env.map((v) => (
-                  <tr key={v.name}>
-                    <th scope="row" className="mono">
-                      {v.name}
-                    </th>
-                    <td>
-                      {v.secret ? (
-                        <span className="muted">secret, value not stored</span>
-                      ) : v.value ? (
-                        <code className="env-shown">{v.value}</code>
-                      ) : (
-                        <span className="muted">(empty)</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          label="Environment variables"
+          className="env-list"
+          rows={env}
+          rowKey={(v) => v.name}
+          empty="None."
+          columns={[
+            { key: 'name', header: 'Name', rowHeader: true, className: 'mono', cell: (v) => v.name },
+            {
+              key: 'value',
+              header: 'Value',
+              cell: (v) =>
+                v.secret ? (
+                  <span className="muted">secret, value not stored</span>
+                ) : v.value ? (
+                  <code className="env-shown">{v.value}</code>
+                ) : (
+                  <span className="muted">(empty)</span>
+                ),
+            },
+          ]}
+        />
       </section>
     </>
   );

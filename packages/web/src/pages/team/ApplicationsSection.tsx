@@ -2,7 +2,8 @@ import { useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Field } from '../../components/Field.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 
@@ -24,30 +25,29 @@ export function ApplicationsSection({ teamId, mayWrite }: { teamId: string; mayW
       <h2 id="applications-title">Applications</h2>
       {applications.loading && !applications.data && <Loading what="applications" />}
       <ProblemNotice problem={applications.error} />
-      {applications.data && applications.data.length === 0 && <p className="muted">{mayWrite ? 'No applications yet. Create the first one below.' : 'No applications yet.'}</p>}
-      {applications.data && applications.data.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Application</th>
-                <th scope="col">Description</th>
-                <th scope="col">Changed</th>
-              </tr>
-            </thead>
-            <tbody>
-              {applications.data.map((application) => (
-                <tr key={application.id}>
-                  <th scope="row">
-                    <Link to={`/applications/${application.id}`}>{application.name}</Link>
-                  </th>
-                  <td className="truncate">{application.description || <span className="muted">—</span>}</td>
-                  <td className="nowrap">{formatDateTime(application.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {applications.data && (
+        <DataTable
+          label="Applications"
+          rows={applications.data}
+          rowKey={(application) => application.id}
+          empty={mayWrite ? 'No applications yet. Create the first one below.' : 'No applications yet.'}
+          columns={[
+            { key: 'name', header: 'Application', rowHeader: true, cell: (application) => <Link to={`/applications/${application.id}`}>{application.name}</Link> },
+            {
+              key: 'description',
+              header: 'Description',
+              cell: (application) =>
+                application.description ? (
+                  <span className="line line-wide" title={application.description}>
+                    {application.description}
+                  </span>
+                ) : (
+                  <span className="muted">—</span>
+                ),
+            },
+            { key: 'changed', header: 'Changed', nowrap: true, cell: (application) => <When at={application.updatedAt} /> },
+          ]}
+        />
       )}
       {mayWrite && (
         <form

@@ -4,7 +4,8 @@ import { CopyField } from '../../components/CopyField.tsx';
 import { Field } from '../../components/Field.tsx';
 import { FormCard } from '../../components/FormCard.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { TEAM_ROLE_DESCRIPTIONS, TEAM_ROLES, type TeamRole } from '../../policy.ts';
 import { useSession } from '../../session.tsx';
@@ -36,48 +37,33 @@ export function InvitationsSection({ teamId, teamName, mayWrite }: { teamId: str
       {invitations.loading && !invitations.data && <Loading what="invitations" />}
       <ProblemNotice problem={invitations.error} />
       <ProblemNotice problem={revoke.error} onDismiss={revoke.clearError} />
-      {invitations.data && invitations.data.length === 0 && <p className="muted">No pending invitations.</p>}
-      {invitations.data && invitations.data.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Sent</th>
-                <th scope="col">Expires</th>
-                {mayWrite && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {invitations.data.map((invitation) => (
-                <tr key={invitation.id}>
-                  <th scope="row">{invitation.email}</th>
-                  <td>
-                    <span className={`badge badge-role-${invitation.role}`}>{invitation.role}</span>
-                  </td>
-                  <td>{formatDateTime(invitation.createdAt)}</td>
-                  <td>{formatDateTime(invitation.expiresAt)}</td>
-                  {mayWrite && (
-                    <td className="actions-cell">
-                      <ConfirmButton
-                        label="Revoke"
-                        accessibleName={`Revoke invitation for ${invitation.email}`}
-                        question="Withdraw it?"
-                        pending={revoke.pending}
-                        onConfirm={() => revoke.run(invitation)}
-                      />
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {invitations.data && (
+        <DataTable
+          label="Pending invitations"
+          rows={invitations.data}
+          rowKey={(invitation) => invitation.id}
+          empty="No pending invitations."
+          columns={[
+            { key: 'email', header: 'Email', rowHeader: true, className: 'break', cell: (invitation) => invitation.email },
+            { key: 'role', header: 'Role', cell: (invitation) => <span className={`badge badge-role-${invitation.role}`}>{invitation.role}</span> },
+            { key: 'sent', header: 'Sent', nowrap: true, cell: (invitation) => <When at={invitation.createdAt} /> },
+            { key: 'expires', header: 'Expires', nowrap: true, cell: (invitation) => <When at={invitation.expiresAt} /> },
+            mayWrite && {
+              key: 'actions',
+              header: '',
+              actions: true,
+              cell: (invitation) => (
+                <ConfirmButton
+                  label="Revoke"
+                  accessibleName={`Revoke invitation for ${invitation.email}`}
+                  question="Withdraw it?"
+                  pending={revoke.pending}
+                  onConfirm={() => revoke.run(invitation)}
+                />
+              ),
+            },
+          ]}
+        />
       )}
 
       {mayWrite && (

@@ -1,6 +1,7 @@
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
-import { formatDateTime } from '../../format.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { When } from '../../components/When.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { TEAM_ROLES, type TeamRole } from '../../policy.ts';
 import { useSession } from '../../session.tsx';
@@ -30,72 +31,68 @@ export function MembersSection({ teamId, mayWrite }: { teamId: string; mayWrite:
       <ProblemNotice problem={change.error} onDismiss={change.clearError} />
       <ProblemNotice problem={remove.error} onDismiss={remove.clearError} />
       {members.data && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">MFA</th>
-                <th scope="col">Member since</th>
-                {mayWrite && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {members.data.map((member) => (
-                <tr key={member.id}>
-                  <th scope="row">
-                    {member.name}
-                    {member.id === session?.user?.id && <span className="muted"> (you)</span>}
-                  </th>
-                  <td>{member.email}</td>
-                  <td>
-                    {mayWrite ? (
-                      <select
-                        aria-label={`Role of ${member.name}`}
-                        value={member.role}
-                        disabled={change.pending || !member.allowed.changeRole}
-                        title={member.allowed.changeRole ? undefined : LAST_OWNER}
-                        onChange={(e) => {
-                          const role = TEAM_ROLES.find((r) => r === e.target.value);
-                          if (role) void change.run(member, role);
-                        }}
-                      >
-                        {TEAM_ROLES.map((role) => (
-                          <option key={role} value={role}>
-                            {role}
-                          </option>
-                        ))}
-                      </select>
-                    ) : (
-                      <span className={`badge badge-role-${member.role}`}>{member.role}</span>
-                    )}
-                  </td>
-                  <td>{member.mfaEnrolled ? 'on' : <span className="muted">off</span>}</td>
-                  <td>{formatDateTime(member.since)}</td>
-                  {mayWrite && (
-                    <td className="actions-cell">
-                      <ConfirmButton
-                        label="Remove"
-                        accessibleName={`Remove ${member.name}`}
-                        question={`Remove ${member.name}?`}
-                        pending={remove.pending}
-                        disabled={!member.allowed.remove}
-                        title={member.allowed.remove ? undefined : LAST_OWNER}
-                        onConfirm={() => remove.run(member)}
-                      />
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Members"
+          rows={members.data}
+          rowKey={(member) => member.id}
+          columns={[
+            {
+              key: 'name',
+              header: 'Name',
+              rowHeader: true,
+              cell: (member) => (
+                <>
+                  {member.name}
+                  {member.id === session?.user?.id && <span className="muted"> (you)</span>}
+                </>
+              ),
+            },
+            { key: 'email', header: 'Email', className: 'break', cell: (member) => member.email },
+            {
+              key: 'role',
+              header: 'Role',
+              cell: (member) =>
+                mayWrite ? (
+                  <select
+                    aria-label={`Role of ${member.name}`}
+                    value={member.role}
+                    disabled={change.pending || !member.allowed.changeRole}
+                    title={member.allowed.changeRole ? undefined : LAST_OWNER}
+                    onChange={(e) => {
+                      const role = TEAM_ROLES.find((r) => r === e.target.value);
+                      if (role) void change.run(member, role);
+                    }}
+                  >
+                    {TEAM_ROLES.map((role) => (
+                      <option key={role} value={role}>
+                        {role}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  <span className={`badge badge-role-${member.role}`}>{member.role}</span>
+                ),
+            },
+            { key: 'mfa', header: 'MFA', cell: (member) => (member.mfaEnrolled ? 'on' : <span className="muted">off</span>) },
+            { key: 'since', header: 'Member since', nowrap: true, cell: (member) => <When at={member.since} /> },
+            mayWrite && {
+              key: 'actions',
+              header: '',
+              actions: true,
+              cell: (member) => (
+                <ConfirmButton
+                  label="Remove"
+                  accessibleName={`Remove ${member.name}`}
+                  question={`Remove ${member.name}?`}
+                  pending={remove.pending}
+                  disabled={!member.allowed.remove}
+                  title={member.allowed.remove ? undefined : LAST_OWNER}
+                  onConfirm={() => remove.run(member)}
+                />
+              ),
+            },
+          ]}
+        />
       )}
     </section>
   );
