@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -16,3 +17,23 @@ export const AGENT_BIN = require.resolve('@flowgate/agent/bin');
 export const AGENT_PACKAGE_JSON = require.resolve('@flowgate/agent/package.json');
 export const AGENT_DIR = path.dirname(AGENT_PACKAGE_JSON);
 export const WEB_DIST = path.join(path.dirname(require.resolve('@flowgate/web/package.json')), 'dist');
+
+/** The deepest directory holding both paths. */
+function commonAncestor(a: string, b: string): string {
+  const left = a.split(path.sep);
+  const right = b.split(path.sep);
+  let i = 0;
+  while (i < left.length && i < right.length && left[i] === right[i]) i++;
+  return left.slice(0, i).join(path.sep) || path.sep;
+}
+
+/**
+ * The code a hosted instance runs, which its sandbox must show whatever it hides (a checkout
+ * under /home or /tmp): the agent's package and the Node-RED it resolves, with all between
+ * (the workspace, or the installed application), and Node.js itself.
+ */
+export function instanceCodeDirs(): string[] {
+  const agentDir = fs.realpathSync(AGENT_DIR);
+  const nodeRed = fs.realpathSync(path.dirname(createRequire(AGENT_PACKAGE_JSON).resolve('node-red/package.json')));
+  return [commonAncestor(agentDir, nodeRed), path.dirname(path.dirname(fs.realpathSync(process.execPath)))];
+}

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createChangeSignals } from '../../change-signals.ts';
-import { AGENT_BIN } from '../../package-paths.ts';
+import { AGENT_BIN, instanceCodeDirs } from '../../package-paths.ts';
 import { createRecentLogs, type LogLine } from '../../recent-logs.ts';
 import { makePrivateDir } from '../../security/data-dir.ts';
 import { FIRST_INSTANCE_UID, type Sandbox } from './sandbox.ts';
@@ -103,7 +103,13 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
     makePrivateDir(deps.nodeRedDir);
     const sandboxed = deps.sandbox.kind !== 'none';
     const uid = sandboxed && process.getuid?.() === 0 ? instanceUser(dir) : null;
-    const [command, ...args] = deps.sandbox.wrap([process.execPath, deps.agentBin ?? AGENT_BIN], { dataDir: deps.dataDir, instanceDir: dir, readOnly: [deps.nodeRedDir], uid });
+    const [command, ...args] = deps.sandbox.wrap([process.execPath, deps.agentBin ?? AGENT_BIN], {
+      dataDir: deps.dataDir,
+      instanceDir: dir,
+      readOnly: [deps.nodeRedDir],
+      code: instanceCodeDirs(),
+      uid,
+    });
     const child = spawn(command!, args, {
       env: {
         ...registryAndProxyEnv(process.env),

@@ -145,3 +145,16 @@ test('a stop signal reaches the sandboxed process itself, which ends cleanly (bu
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test("the sandbox shows the instance's code even where it hides the place it lies (a checkout under /tmp or /home), and hides the data directory again inside it", () => {
+  const args = createSandbox('bubblewrap', LIMITS).wrap(['node', 'agent.js'], {
+    dataDir: '/tmp/flowgate/data',
+    instanceDir: '/tmp/flowgate/data/instances/i1',
+    readOnly: [],
+    code: ['/tmp/flowgate'],
+  });
+  const at = (...seq: string[]) => args.findIndex((_, i) => seq.every((part, j) => args[i + j] === part));
+  assert.ok(at('--tmpfs', '/tmp') >= 0 && at('--tmpfs', '/tmp') < at('--ro-bind', '/tmp/flowgate', '/tmp/flowgate'), 'the code is bound over the emptied /tmp');
+  assert.ok(at('--ro-bind', '/tmp/flowgate', '/tmp/flowgate') < at('--tmpfs', '/tmp/flowgate/data'), 'and its data directory emptied after');
+  assert.ok(at('--tmpfs', '/tmp/flowgate/data') < at('--bind', '/tmp/flowgate/data/instances/i1', '/tmp/flowgate/data/instances/i1'), 'then only the instance let back in');
+});

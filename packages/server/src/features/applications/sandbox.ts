@@ -45,6 +45,8 @@ export interface SandboxDirs {
   instanceDir: string;
   /** Read only inside (the Node-RED versions the platform installed). */
   readOnly: string[];
+  /** The code it runs (package-paths.ts, instanceCodeDirs): read only, shown even where it lies in a hidden place. */
+  code?: string[];
   /**
    * Where the platform runs as root: the instance's own OS user (and group) id. The sandbox
    * then runs it as that user, without capabilities and unable to gain any, so a root-owned
@@ -127,6 +129,9 @@ export function createSandbox(kind: SandboxKind, limits: InstanceLimits, bwrap =
       args.push('--proc', '/proc', '--die-with-parent', '--new-session');
       // Later mounts go over earlier ones: empty places first, then what is let in.
       for (const dir of hiddenDirs()) args.push('--perms', dir === '/tmp' || dir === '/var/tmp' ? '1777' : '0755', '--tmpfs', dir);
+      // The code, even in a hidden place (a checkout under /home); then the data directory hidden
+      // again, should it lie inside the code's directory (./data, the default).
+      for (const dir of dirs.code ?? []) args.push('--ro-bind', dir, dir);
       const dataDir = path.resolve(dirs.dataDir);
       args.push('--tmpfs', dataDir);
       // The folders between the data directory and the instance's own, made open to pass through
