@@ -8,7 +8,7 @@
  *    with 21 nodes deployed and with 301, from a client process of its own (as a browser is);
  *    beside them, for scale, two proxies that do nothing else (a TCP pipe, node:http).
  *
- *   npm run bench -- instance
+ *   npm run bench -- instance   (FLOWGATE_INSTANCE_SANDBOX=none for the instances without their sandbox)
  */
 import { fork, type Serializable } from 'node:child_process';
 import http from 'node:http';
@@ -51,8 +51,10 @@ const flows = (n: number) => [
   })),
 ];
 
-line(`instance: ${machineNote()}`);
-const t = await startTestApp('sqlite', { FLOWGATE_LOG_LEVEL: 'warn' });
+// With each instance in its sandbox (the default), or as run before it: FLOWGATE_INSTANCE_SANDBOX=none npm run bench -- instance.
+const sandbox = process.env.FLOWGATE_INSTANCE_SANDBOX ?? 'bubblewrap';
+line(`instance: ${machineNote()}; sandbox ${sandbox}`);
+const t = await startTestApp('sqlite', { FLOWGATE_LOG_LEVEL: 'warn', FLOWGATE_INSTANCE_SANDBOX: sandbox });
 try {
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;

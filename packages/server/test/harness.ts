@@ -217,6 +217,12 @@ export async function addMember(t: TestApp, owner: Client, teamId: string, email
   const client = new Client(t);
   const accepted = await client.post(`/api/invitations/${token}/accept`, { name: 'Member', password: MEMBER_PASSWORD });
   if (accepted.statusCode !== 200) throw new Error(`accept failed: ${accepted.statusCode} ${accepted.body}`);
+  // Accepting signs a new account in (one session, as a person has); an existing one signs in here.
+  const signIn = (accepted.json() as { signIn?: { status: string; csrfToken: string } | null }).signIn;
+  if (signIn?.status === 'signed-in') {
+    client.csrf = signIn.csrfToken;
+    return client;
+  }
   const login = await client.post('/api/auth/login', { email, password: MEMBER_PASSWORD });
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`);
   return client;
