@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { freePort } from '../test/harness.ts';
+import { freePort, until } from '../test/harness.ts';
 
 /**
  * `flowgate start` stopped by SIGTERM while it is busy the way a running platform is: a
@@ -57,16 +57,6 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** A person's browser against the real server: the session cookie and the CSRF header. */
 function browser(base: string) {
   let cookie = '';
@@ -101,11 +91,9 @@ test('SIGTERM ends long polls and sockets at once, stops the hosted Node-RED, an
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const sockets: Array<{ close(): void }> = [];
   try {
-    const link = await until(
-      'the setup link',
-      () => /(http:\/\/\S+\/setup\?token=\S+)/.exec(out)?.[1] ?? (child.exitCode !== null ? Promise.reject(new Error(out)) : null),
-      30_000,
-    );
+    const link = await until('the setup link', () => /(http:\/\/\S+\/setup\?token=\S+)/.exec(out)?.[1] ?? (child.exitCode !== null ? Promise.reject(new Error(out)) : null), {
+      timeoutMs: 30_000,
+    });
     const as = browser(base);
     const setup = await as('POST', '/api/setup', {
       token: new URL(link).searchParams.get('token'),

@@ -67,6 +67,24 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   };
 }
 
+/**
+ * Waits until `probe` answers something (which it returns), asking every `everyMs`; after
+ * `timeoutMs` it fails naming what it waited for. For what real processes do in their own time.
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  { timeoutMs = 60_000, everyMs = 250 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** A clock the test moves by hand, for timeouts and expiry. */
 export function createManualClock(start = new Date()): Clock & { advance(ms: number): void } {
   let now = start.getTime();

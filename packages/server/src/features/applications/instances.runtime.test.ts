@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { canonicalJson } from '@flowgate/core';
 import { LIVE_SOCKET_CHECK_MS } from './live-sockets.ts';
-import { addMember, Client, installNodeRedStandIn, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import { addMember, Client, installNodeRedStandIn, setupAdmin, startTestApp, type TestApp, until } from '../../../test/harness.ts';
 
 /**
  * The real thing end to end: the platform listening on loopback spawns the real agent,
@@ -75,16 +75,6 @@ const FLOW_A = [
   },
 ];
 const FLOW_B = FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic: 'line-1-changed' } : n));
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('a hosted instance runs the real Node-RED through the agent', () => {
   let t: TestApp;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setupAdmin, startTestApp, type Client, type TestApp } from '../../../test/harness.ts';
+import { setupAdmin, startTestApp, type Client, type TestApp, until } from '../../../test/harness.ts';
 import { createSandbox } from './sandbox.ts';
 
 /**
@@ -18,16 +18,6 @@ import { createSandbox } from './sandbox.ts';
 const PROBE_URL = '/probe';
 const asRoot = process.getuid?.() === 0;
 const LIMITS = { openFiles: 4096, processes: 256 };
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** The member's flow: GET /probe runs the shell script and answers with what it printed. */
 function probeFlows(script: string) {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { setupAdmin, startTestApp, teamWithDevices, type Client, type RegisteredDevice, type TestApp, freePort } from '../../../test/harness.ts';
+import { setupAdmin, startTestApp, teamWithDevices, type Client, type RegisteredDevice, type TestApp, freePort, until } from '../../../test/harness.ts';
 import { ConfigError, loadConfig } from '../../config.ts';
 
 /**
@@ -19,14 +19,6 @@ import { ConfigError, loadConfig } from '../../config.ts';
  */
 const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 const ADMIN_PASSWORD = 'broker admin secret 123';
-
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('an external broker is configured with a URL and an account, or refused saying what is missing', () => {
   const env = { FLOWGATE_MQTT_URL: 'mqtt://broker.plant.example:1883', FLOWGATE_MQTT_USERNAME: 'flowgate', FLOWGATE_MQTT_PASSWORD: 'secret' };
