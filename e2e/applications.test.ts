@@ -173,6 +173,13 @@ async function openEditor(editor: Page, instanceId: string): Promise<void> {
   const trouble = watchEditor(editor);
   trouble.length = 0;
   try {
+    // As a person would: the editor opens once the instance page says it runs (after a deploy or a
+    // rollback its Node-RED restarts, in its sandbox, and the editor answers 503 meanwhile).
+    const deadline = Date.now() + EDITOR_TIMEOUT;
+    while (((await (await editor.request.get(`${base}/api/instances/${instanceId}`)).json()) as { status: string }).status !== 'running') {
+      if (Date.now() > deadline) throw new Error('the instance did not run');
+      await new Promise((r) => setTimeout(r, 250));
+    }
     await editor.goto(`${base}/instances/${instanceId}/editor/`, { timeout: EDITOR_TIMEOUT });
     await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: EDITOR_TIMEOUT });
     // Loaded: the node definitions are in (the palette has nodes) and the flows are (a tab exists).
