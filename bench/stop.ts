@@ -16,7 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { until } from '../packages/server/test/harness.ts';
 import { fmt, line, machineNote, withCleanup } from './lib.ts';
+
+/** The platform, ten Node-RED and a hundred devices start on a loaded machine: longer than a test waits. */
+const waitUpTo90s = <T>(what: string, probe: Parameters<typeof until<T>>[1]) => until(what, probe, { timeoutMs: 90_000 });
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INSTANCES = 10;
@@ -34,16 +38,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** A person's browser: the session cookie and the CSRF header. */
@@ -109,7 +103,7 @@ async function startPlatform(port: number): Promise<{ child: ChildProcess; outpu
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await until('/api/health', async () => {
+  await waitUpTo90s('/api/health', async () => {
     if (child.exitCode !== null) throw new Error(`the platform exited ${child.exitCode}:\n${out}`);
     return fetch(`http://127.0.0.1:${port}/api/health`).then(
       (r) => r.ok,
@@ -165,7 +159,7 @@ await withCleanup(
     let port = await freePort();
     let platform = await startPlatform(port);
     let base = `http://127.0.0.1:${port}`;
-    const link = await until('the setup link', () => /\/setup\?token=(\S+)/.exec(platform.output())?.[1]);
+    const link = await waitUpTo90s('the setup link', () => /\/setup\?token=(\S+)/.exec(platform.output())?.[1]);
     const setUp = browser(base);
     await setUp('POST', '/api/setup', { token: link, ...ADMIN });
     const teamId = (await setUp<{ id: string }>('POST', '/api/teams', { name: 'Packaging' })).id;
@@ -196,7 +190,7 @@ await withCleanup(
       await as('POST', '/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
       const startedAt = performance.now();
       let statuses: string[] = [];
-      await until(`${INSTANCES} instances running`, async () => {
+      await waitUpTo90s(`${INSTANCES} instances running`, async () => {
         const { instances } = await as<{ instances: Array<{ status: string; statusDetail: string | null }> }>('GET', `/api/applications/${applicationId}`);
         statuses = instances.map((i) => (i.statusDetail ? `${i.status}: ${i.statusDetail}` : i.status));
         return instances.filter((i) => i.status === 'running').length === INSTANCES;

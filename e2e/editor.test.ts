@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { until } from '../packages/server/test/harness.ts';
 import { setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
 
 const EDITOR_TIMEOUT = 45_000;
@@ -37,16 +38,6 @@ function api<T>(page: Page, method: string, path: string, body?: unknown): Promi
     },
     { method, path, body },
   );
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 test('the editor opens with no tour over the canvas, no blocked request, and one audit event for the session', { timeout: 240_000 }, async () => {

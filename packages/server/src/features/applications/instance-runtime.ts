@@ -74,6 +74,8 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
   const signals = createChangeSignals();
   // Agents can only call a server that listens: until then, starting one is left to resumeAll.
   let active = false;
+  // Where the instance's code lies does not change while the platform runs: found at the first spawn.
+  let codeDirs: string[] | undefined;
   let closed = false;
 
   const appendLogs = (instanceId: string, lines: LogLine[]): void => logs.append(instanceId, lines);
@@ -107,7 +109,7 @@ export function createInstanceRuntime(deps: InstanceRuntimeDeps) {
       dataDir: deps.dataDir,
       instanceDir: dir,
       readOnly: [deps.nodeRedDir],
-      code: instanceCodeDirs(),
+      code: (codeDirs ??= instanceCodeDirs()),
       uid,
     });
     const child = spawn(command!, args, {
