@@ -91,6 +91,11 @@ export const PERMISSIONS = {
     access: 'write',
     description: "Choose whether an instance's own endpoints (HTTP-in, dashboards) are public or behind sign-in",
   },
+  'instances:resources': {
+    scope: 'team',
+    access: 'write',
+    description: 'Give an instance more or less memory, CPU and disk, within the range the platform allows',
+  },
   'instances:editor': {
     scope: 'team',
     access: 'read',

@@ -22,7 +22,7 @@ const build: Permission[] = ['applications:write', 'snapshots:write', 'instances
 /** Team permissions by role. Platform and self permissions are not listed here. */
 export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
   // A provisioning token lets a machine into the team: the owner's call, like inviting a person.
-  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read', 'fleet:provision', 'instances:endpoints'],
+  owner: [...teamRead, ...build, 'team:update', 'team:delete', 'members:write', 'audit:read', 'fleet:provision', 'instances:endpoints', 'instances:resources'],
   member: [...teamRead, ...build],
   // Operators put approved snapshots on devices and stop a rollout that goes wrong; they build nothing.
   operator: [...teamRead, 'instances:operate', 'fleet:deploy'],

@@ -3,7 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Alerts } from './alerts.ts';
 import type { ApplicationsService } from './features/applications/applications.service.ts';
 import type { ApplicationsStore } from './features/applications/applications.store.ts';
+import type { InstanceCgroups } from './features/applications/cgroups.ts';
+import type { ResourceMonitor } from './features/applications/instance-resources.ts';
 import type { InstanceRuntime } from './features/applications/instance-runtime.ts';
+import type { Sandbox } from './features/applications/sandbox.ts';
 import type { DeploymentsService } from './features/fleet/deployments.service.ts';
 import type { DeviceBroker } from './features/fleet/device-broker.ts';
 import type { DeviceTunnels } from './features/fleet/device-tunnels.ts';
@@ -66,6 +69,11 @@ export interface AppContext {
   snapshots: SnapshotsService;
   teamSettings: TeamSettingsService;
   runtime: InstanceRuntime;
+  /** What each hosted instance may use and uses (SR 7.2). */
+  resources: ResourceMonitor;
+  /** What holds hosted instances apart: the sandbox, the control groups (the isolation report). */
+  sandbox: Sandbox;
+  cgroups: InstanceCgroups;
   fleet: FleetService;
   deployments: DeploymentsService;
   /** The embedded MQTT broker devices connect to. */

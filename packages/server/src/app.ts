@@ -19,10 +19,14 @@ import { createCheckpointer } from './features/audit/audit.checkpoints.ts';
 import { auditRoutes } from './features/audit/audit.routes.ts';
 import { agentRoutes } from './features/applications/agent.routes.ts';
 import { applicationsRoutes } from './features/applications/applications.routes.ts';
+import { resourcesRoutes } from './features/applications/resources.routes.ts';
 import { createApplicationsService } from './features/applications/applications.service.ts';
 import { createApplicationsStore } from './features/applications/applications.store.ts';
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
+import { createInstanceCgroups, detectCgroups } from './features/applications/cgroups.ts';
+import { createResourceMonitor, RESOURCE_CHECK_MS } from './features/applications/instance-resources.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
+import { createProcessDriver } from './features/applications/process-driver.ts';
 import { createSandbox } from './features/applications/sandbox.ts';
 import { createTeamSettingsService } from './features/applications/team-settings.service.ts';
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
@@ -156,22 +160,43 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     : null;
 
   const applicationsStore = createApplicationsStore(database.db);
-  const sandbox = createSandbox(config.instanceSandbox, config.instanceLimits);
+  const cgroups = createInstanceCgroups(detectCgroups(config.instanceLimits.cgroup));
+  if (cgroups.unavailable) app.log.warn(`hosted instances' memory, processes and CPU are not held by the kernel: ${cgroups.unavailable}`);
+  // Processes are counted per instance by its control group where there is one; else per OS user (rlimit).
+  const sandbox = createSandbox(config.instanceSandbox, {
+    openFiles: config.instanceLimits.openFiles,
+    processes: cgroups.holds.processes ? null : config.instanceLimits.processes,
+  });
   if (sandbox.unavailable) app.log.error(`hosted instances cannot start: ${sandbox.unavailable}`);
   else if (sandbox.kind === 'none')
     app.log.warn("hosted instances run without a sandbox (FLOWGATE_INSTANCE_SANDBOX=none): a flow can read the platform's data directory and secrets");
-  const runtime = createInstanceRuntime({
-    dataDir: config.dataDir,
-    nodeRedDir: config.nodeRedDir,
-    // Agents of hosted instances reach the platform on loopback, at the port it listens on.
-    platformUrl: () => {
-      const address = app.server.address();
-      return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.publicUrl;
-    },
+  const runtime = createInstanceRuntime(
+    createProcessDriver({
+      dataDir: config.dataDir,
+      nodeRedDir: config.nodeRedDir,
+      // Agents of hosted instances reach the platform on loopback, at the port it listens on.
+      platformUrl: () => {
+        const address = app.server.address();
+        return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.publicUrl;
+      },
+      log: app.log,
+      sandbox,
+      cgroups,
+      processes: config.instanceLimits.processes,
+      onAgentExit: (instanceId, lines) => runtime.agentExited(instanceId, lines),
+    }),
+  );
+  const resourceRanges = { memoryMb: config.instanceLimits.memoryMb, cpuPercent: config.instanceLimits.cpuPercent, diskMb: config.instanceLimits.diskMb };
+  const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock, nodeRedDir: config.nodeRedDir, resourceRanges });
+  const resources = createResourceMonitor({
+    runtime,
+    store: applicationsStore,
+    auditLog,
+    ranges: resourceRanges,
+    clock,
+    stopForDisk: (instance, detail) => applications.stopForLimit(instance, detail),
     log: app.log,
-    sandbox,
   });
-  const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock, nodeRedDir: config.nodeRedDir });
   const snapshotsStore = createSnapshotsStore(database.db);
   const snapshots = createSnapshotsService({ store: snapshotsStore, applicationsStore, applications, runtime, auditLog, clock });
   const teamSettings = createTeamSettingsService({ applicationsStore, applications, snapshots, teams, runtime, auditLog, clock });
@@ -249,6 +274,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     snapshots,
     teamSettings,
     runtime,
+    resources,
+    cgroups,
+    sandbox,
     fleet,
     deployments,
     broker,
@@ -366,6 +394,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   platformRoutes(app, context);
   auditRoutes(app, context);
   applicationsRoutes(app, context);
+  resourcesRoutes(app, context);
   snapshotsRoutes(app, context);
   fleetRoutes(app, context);
   deploymentsRoutes(app, context);
@@ -387,6 +416,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   jobs.every('checking identity provider certificates', 6 * 3_600_000, () => sso.checkCertificates());
   jobs.add({ name: 'the rollout engine', start: () => deployments.start(), stop: () => deployments.close() });
   jobs.add({ name: 'offline alerts', start: () => offlineAlerts.start(), stop: () => offlineAlerts.close() });
+  jobs.every("measuring hosted instances' resources", RESOURCE_CHECK_MS, () => resources.check());
   app.addHook('onReady', async () => checkCapacity().catch((error: unknown) => app.log.error({ err: error }, 'capacity check failed')));
   app.addHook('onReady', async () => forwarder?.start());
   // Instances that should run are started once the server listens: their agents call it.

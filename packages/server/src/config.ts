@@ -56,12 +56,28 @@ export interface Config {
    */
   instanceSandbox: 'bubblewrap' | 'none';
   /**
-   * What a hosted instance may use (SR 7.2), as hard limits its flows cannot raise: open files
-   * per process (FLOWGATE_INSTANCE_OPEN_FILES), and, where the instance is an OS user of its
-   * own, its processes (FLOWGATE_INSTANCE_PROCESSES). Memory is not limited yet: an address
-   * space limit breaks Node.js (its WebAssembly reserves more than any sensible limit).
+   * What a hosted instance may use (SR 7.2), as limits its flows cannot raise: open files per
+   * process (FLOWGATE_INSTANCE_OPEN_FILES) and processes (FLOWGATE_INSTANCE_PROCESSES), the
+   * same for all; memory, CPU and disk per instance, an owner choosing within the platform's
+   * maximum (FLOWGATE_INSTANCE_{MEMORY_MB,CPU_PERCENT,DISK_MB} the default, ..._MAX the most).
+   * The kernel holds memory, processes and CPU through a control group (cgroups.ts):
+   * FLOWGATE_INSTANCE_CGROUP names the delegated group on a cgroup v2 machine.
    */
-  instanceLimits: { openFiles: number; processes: number };
+  instanceLimits: {
+    openFiles: number;
+    processes: number;
+    memoryMb: InstanceResourceRange;
+    cpuPercent: InstanceResourceRange;
+    diskMb: InstanceResourceRange;
+    cgroup: string | null;
+  };
+}
+
+/** A resource an owner sets per instance: the platform's default and the most it allows. */
+export interface InstanceResourceRange {
+  default: number;
+  min: number;
+  max: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -86,6 +102,14 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
+}
+
+/** NAME (the default) and NAME_MAX (the most an owner may give), both at least `min`, the default within the most. */
+function resourceRange(env: Env, name: string, fallback: number, fallbackMax: number, min: number): InstanceResourceRange {
+  const value = int(env, name, fallback, min);
+  const max = int(env, `${name}_MAX`, Math.max(fallbackMax, value), min);
+  if (value > max) throw new ConfigError(`${name} (${value}) must not exceed ${name}_MAX (${max})`);
+  return { default: value, min, max };
 }
 
 /** FLOWGATE_AUDIT_KEY_FINGERPRINT: fingerprints as `flowgate audit verify` prints them (sha256:<hex>), comma-separated. */
@@ -210,6 +234,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     instanceLimits: {
       openFiles: int(env, 'FLOWGATE_INSTANCE_OPEN_FILES', 4096, 64),
       processes: int(env, 'FLOWGATE_INSTANCE_PROCESSES', 256, 16),
+      memoryMb: resourceRange(env, 'FLOWGATE_INSTANCE_MEMORY_MB', 512, 4096, 128),
+      cpuPercent: resourceRange(env, 'FLOWGATE_INSTANCE_CPU_PERCENT', 100, 400, 10),
+      diskMb: resourceRange(env, 'FLOWGATE_INSTANCE_DISK_MB', 2048, 51200, 256),
+      cgroup: str(env, 'FLOWGATE_INSTANCE_CGROUP'),
     },
   };
 }

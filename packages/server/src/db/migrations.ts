@@ -626,6 +626,16 @@ const steps: Array<[string, Step]> = [
       await immutableRowsTrigger(db, dialect, 'snapshots');
     },
   ],
+  [
+    '0016_instance_resources',
+    async (db) => {
+      // What an owner gave the instance (SR 7.2): memory in MiB, CPU in percent of a core, disk
+      // in MiB; null is the platform's default (FLOWGATE_INSTANCE_*), which may change.
+      for (const column of ['memory_mb', 'cpu_percent', 'disk_mb']) {
+        await db.schema.alterTable('instances').addColumn(column, 'integer').execute();
+      }
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -243,6 +243,10 @@ export interface InstancesTable {
   editor_key_enc: string;
   /** Bumped on every change the agent must act on; its long poll wakes on it. */
   generation: number;
+  /** What an owner gave it (SR 7.2); null: the platform's default (config.instanceLimits). */
+  memory_mb: number | null;
+  cpu_percent: number | null;
+  disk_mb: number | null;
   created_at: string;
   updated_at: string;
 }

@@ -3009,6 +3009,187 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/instances/{instanceId}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    instanceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            custom: {
+                                cpuPercent: boolean;
+                                diskMb: boolean;
+                                memoryMb: boolean;
+                            };
+                            isolation: {
+                                controlGroups: {
+                                    cpu: boolean;
+                                    layout: "v1" | "v2" | (never | null);
+                                    memory: boolean;
+                                    processes: boolean;
+                                    unavailable: string | null;
+                                };
+                                driver: "process" | "kubernetes";
+                                limits: {
+                                    openFilesPerProcess: number;
+                                    processes: number;
+                                };
+                                notProvided: string[];
+                                sandbox: {
+                                    kind: "bubblewrap" | "none";
+                                    unavailable: string | null;
+                                };
+                                userPerInstance: boolean;
+                            };
+                            limits: {
+                                cpuPercent: number;
+                                diskMb: number;
+                                memoryMb: number;
+                            };
+                            ranges: {
+                                cpuPercent: {
+                                    default: number;
+                                    max: number;
+                                    min: number;
+                                };
+                                diskMb: {
+                                    default: number;
+                                    max: number;
+                                    min: number;
+                                };
+                                memoryMb: {
+                                    default: number;
+                                    max: number;
+                                    min: number;
+                                };
+                            };
+                            usage: {
+                                diskBytes: number | null;
+                                /** @description epoch milliseconds */
+                                measuredAt: number;
+                                memoryBytes: number | null;
+                                oomKills: number | null;
+                            } | null;
+                            warnings: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    instanceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description percent of one core; null: the platform default */
+                        cpuPercent: number | null;
+                        /** @description MiB; null: the platform default */
+                        diskMb: number | null;
+                        /** @description MiB; null: the platform default */
+                        memoryMb: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            custom: {
+                                cpuPercent: boolean;
+                                diskMb: boolean;
+                                memoryMb: boolean;
+                            };
+                            isolation: {
+                                controlGroups: {
+                                    cpu: boolean;
+                                    layout: "v1" | "v2" | (never | null);
+                                    memory: boolean;
+                                    processes: boolean;
+                                    unavailable: string | null;
+                                };
+                                driver: "process" | "kubernetes";
+                                limits: {
+                                    openFilesPerProcess: number;
+                                    processes: number;
+                                };
+                                notProvided: string[];
+                                sandbox: {
+                                    kind: "bubblewrap" | "none";
+                                    unavailable: string | null;
+                                };
+                                userPerInstance: boolean;
+                            };
+                            limits: {
+                                cpuPercent: number;
+                                diskMb: number;
+                                memoryMb: number;
+                            };
+                            ranges: {
+                                cpuPercent: {
+                                    default: number;
+                                    max: number;
+                                    min: number;
+                                };
+                                diskMb: {
+                                    default: number;
+                                    max: number;
+                                    min: number;
+                                };
+                                memoryMb: {
+                                    default: number;
+                                    max: number;
+                                    min: number;
+                                };
+                            };
+                            usage: {
+                                diskBytes: number | null;
+                                /** @description epoch milliseconds */
+                                measuredAt: number;
+                                memoryBytes: number | null;
+                                oomKills: number | null;
+                            } | null;
+                            warnings: string[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/instances/{instanceId}/restart": {
         parameters: {
             query?: never;
@@ -4440,6 +4621,60 @@ export type paths = {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/isolation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            controlGroups: {
+                                cpu: boolean;
+                                layout: "v1" | "v2" | (never | null);
+                                memory: boolean;
+                                processes: boolean;
+                                unavailable: string | null;
+                            };
+                            driver: "process" | "kubernetes";
+                            limits: {
+                                openFilesPerProcess: number;
+                                processes: number;
+                            };
+                            notProvided: string[];
+                            sandbox: {
+                                kind: "bubblewrap" | "none";
+                                unavailable: string | null;
+                            };
+                            userPerInstance: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

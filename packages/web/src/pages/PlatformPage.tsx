@@ -11,6 +11,7 @@ import { can } from '../policy.ts';
 import { useSession } from '../session.tsx';
 import type { PlatformSettings, PlatformUser, User } from '../types.ts';
 import { IdentityProvidersSection } from './IdentityProvidersSection.tsx';
+import { IsolationSummary } from './instances/ResourcesSection.tsx';
 
 /**
  * Platform administration. The page asks the server even for non-admins, so a person
@@ -29,9 +30,22 @@ export function PlatformPage() {
       )}
       <AlertsSection />
       <SettingsSection />
+      <IsolationSection />
       <IdentityProvidersSection />
       <UsersSection />
     </>
+  );
+}
+
+/** What holds hosted instances apart on this machine (SR 5.4), as the platform made it at start. */
+function IsolationSection() {
+  const { api } = useSession();
+  const isolation = useResource(() => api.get('/api/platform/isolation'), 'isolation');
+  return (
+    <section aria-labelledby="isolation-title">
+      <h2 id="isolation-title">Hosted instance isolation</h2>
+      <div className="card stack">{isolation.data ? <IsolationSummary isolation={isolation.data} /> : <ProblemNotice problem={isolation.error} />}</div>
+    </section>
   );
 }
 

@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../http/errors
 import { randomToken, sha256Hex, type SecretBox } from '../../security/crypto.ts';
 import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
 import type { ApplicationsStore } from './applications.store.ts';
+import { effectiveResources, type ResourceRanges } from './instance-resources.ts';
 import type { InstanceRuntime } from './instance-runtime.ts';
 
 /**
@@ -37,6 +38,15 @@ export interface ApplicationsDeps {
   clock: Clock;
   /** Where other Node-RED versions are installed (FLOWGATE_NODE_RED_DIR). */
   nodeRedDir: string;
+  /** What an owner may give an instance, and the defaults (config.instanceLimits). */
+  resourceRanges: ResourceRanges;
+}
+
+/** An owner's choice of an instance's resources: a number within the platform's range, or null for the platform's default. */
+export interface ResourcesInput {
+  memoryMb: number | null;
+  cpuPercent: number | null;
+  diskMb: number | null;
 }
 
 /** What an audit record of a deletion says of the snapshots deleted with it: how many, and which (by hash; the first 500). */
@@ -86,9 +96,10 @@ export function createApplicationsService(deps: ApplicationsDeps) {
   async function launch(instanceId: string): Promise<void> {
     const next = (launches.get(instanceId) ?? Promise.resolve()).then(async () => {
       if (runtime.isRunning(instanceId)) return;
+      const instance = await requireInstance(instanceId);
       const token = `fgi_${randomToken(32)}`;
       await store.updateInstance(instanceId, { agent_token_hash: sha256Hex(token) });
-      const refused = runtime.start(instanceId, token);
+      const refused = runtime.start({ instanceId, agentToken: token, resources: effectiveResources(instance, deps.resourceRanges) });
       // Never started without its sandbox: the instance says why, and what an admin may do.
       if (refused) await store.updateInstance(instanceId, { status: 'error', status_detail: `Not started: ${refused}.`, updated_at: iso() });
     });
@@ -179,7 +190,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       });
       for (const i of instances) {
         editorKeys.delete(i.id);
-        runtime.removeFiles(i.id);
+        await runtime.removeFiles(i.id);
       }
     },
 
@@ -202,6 +213,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
         credential_secret_enc: secrets.seal(randomBytes(32).toString('hex')),
         editor_key_enc: secrets.seal(randomBytes(32).toString('hex')),
         generation: 1,
+        memory_mb: null,
+        cpu_percent: null,
+        disk_mb: null,
         created_at: iso(),
         updated_at: iso(),
       };
@@ -216,7 +230,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
     async setDesiredState(id: string, state: 'running' | 'stopped', ctx: RequestContext): Promise<void> {
       const instance = await requireInstance(id);
       await changeInstance(instance, ctx, async (tx) => {
-        await store.updateInstance(id, { desired_state: state, ...(state === 'stopped' ? { status: 'stopped' as const } : {}) }, tx.trx);
+        await store.updateInstance(id, { desired_state: state, ...(state === 'stopped' ? { status: 'stopped' as const, status_detail: null } : {}) }, tx.trx);
         await tx.record({ event: state === 'running' ? 'instance.started' : 'instance.stopped', ...audit(instance) });
       });
       if (state === 'stopped') await runtime.stop(id);
@@ -248,7 +262,46 @@ export function createApplicationsService(deps: ApplicationsDeps) {
         await tx.record({ event: 'instance.deleted', ...audit(instance), details: { name: instance.name, ...deletedSnapshots(snapshots) } });
       });
       editorKeys.delete(id);
-      runtime.removeFiles(id);
+      await runtime.removeFiles(id);
+    },
+
+    /**
+     * An owner gives the instance more or less memory, CPU or disk, within the platform's range
+     * (null: the platform's default). A running instance restarts on its new limits.
+     */
+    async setResources(id: string, input: ResourcesInput, ctx: RequestContext): Promise<void> {
+      const instance = await requireInstance(id);
+      const ranges = deps.resourceRanges;
+      const fields = [
+        ['memoryMb', 'memory_mb', 'MiB of memory'],
+        ['cpuPercent', 'cpu_percent', '% of a CPU core'],
+        ['diskMb', 'disk_mb', 'MiB of disk'],
+      ] as const;
+      const problems = fields.flatMap(([field, , unit]) => {
+        const value = input[field];
+        const range = ranges[field];
+        return value === null || (value >= range.min && value <= range.max)
+          ? []
+          : [{ field, message: `must be between ${range.min} and ${range.max} ${unit} (this platform's range), or null for the default (${range.default})` }];
+      });
+      if (problems.length > 0) throw new ValidationError(`Resources out of range: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}.`, problems);
+      const before = effectiveResources(instance, ranges);
+      const patch = { memory_mb: input.memoryMb, cpu_percent: input.cpuPercent, disk_mb: input.diskMb };
+      await auditLog.transaction(ctx, async (tx) => {
+        await store.updateInstance(id, { ...patch, updated_at: iso() }, tx.trx);
+        await tx.record({ event: 'instance.resources.updated', ...audit(instance), details: { before, after: effectiveResources(patch, ranges) } });
+      });
+      if (runtime.isRunning(id)) {
+        await runtime.stop(id);
+        await launch(id);
+      }
+    },
+
+    /** The platform stops an instance that broke a limit it cannot hold otherwise: stopped as a person would, with why. */
+    async stopForLimit(instance: InstancesTable, detail: string): Promise<void> {
+      await store.updateInstance(instance.id, { desired_state: 'stopped', status: 'error', status_detail: detail, updated_at: iso() });
+      await runtime.stop(instance.id);
+      runtime.wake(instance.id);
     },
 
     /** Another Node-RED for the instance: its agent starts the flows again on it. */
@@ -315,12 +368,19 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       // 'error' with the last good snapshot running again, and its editor must stay reachable.
       runtime.setPort(instance.id, instance.desired_state === 'stopped' ? null : report.nodeRedPort);
       const status = instance.desired_state === 'stopped' ? 'stopped' : report.state;
-      if (status === instance.status && report.runningSnapshotId === instance.running_snapshot_id && report.error === instance.status_detail) return;
+      if (
+        status === instance.status &&
+        report.runningSnapshotId === instance.running_snapshot_id &&
+        (report.error === instance.status_detail || (status === 'stopped' && report.error === null))
+      )
+        return;
       // First: should the status write fail, the agent's next report records both.
       if (status === 'running' && report.runningSnapshotId && (instance.status !== 'running' || instance.running_snapshot_id !== report.runningSnapshotId)) {
         await store.recordRun(instance.id, report.runningSnapshotId, iso());
       }
-      await store.updateInstance(instance.id, { status, status_detail: report.error, running_snapshot_id: report.runningSnapshotId, updated_at: iso() });
+      // A stopped instance keeps why the platform stopped it (stopForLimit) until someone starts it.
+      const detail = instance.desired_state === 'stopped' ? (report.error ?? instance.status_detail) : report.error;
+      await store.updateInstance(instance.id, { status, status_detail: detail, running_snapshot_id: report.runningSnapshotId, updated_at: iso() });
     },
 
     /** Starts the agents of instances that should run: at platform start. */

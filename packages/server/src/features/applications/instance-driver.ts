@@ -47,4 +47,16 @@ export interface InstanceDriver {
   nodeRedHost(instanceId: string): string;
   /** The platform stops: every instance is stopped. */
   stopAll(): Promise<void>;
+  /** What the instance uses now, where the driver can measure it. */
+  usage?(instanceId: string): Promise<InstanceUsage | null>;
+}
+
+/** What an instance uses, as its driver measured it. null: not measured here. */
+export interface InstanceUsage {
+  memoryBytes: number | null;
+  /** How many times the kernel killed a process of it for exceeding its memory, since it was first started. */
+  oomKills: number | null;
+  /** What its directory holds. */
+  diskBytes: number | null;
+  measuredAt: number;
 }

@@ -88,22 +88,25 @@ function hiddenDirs(): string[] {
   return [...new Set(['/tmp', '/root', '/home', os.homedir(), '/var/tmp', '/run'].map((d) => path.resolve(d)))];
 }
 
-/** What an instance may use (config.instanceLimits). */
+/** What an instance may use, held by rlimits (config.instanceLimits). */
 export interface InstanceLimits {
   /** Per process. */
   openFiles: number;
-  /** Counted per OS user: applied only where the instance is a user of its own. */
-  processes: number;
+  /**
+   * Counted per OS user, so applied only where the instance is a user of its own, and only
+   * where no control group counts them instead (cgroups.ts: per instance, which is better:
+   * the same uid may be another platform's instance on the same machine). null: not by rlimit.
+   */
+  processes: number | null;
 }
 
 /**
- * `prlimit` (util-linux) setting hard limits before the instance's command runs: open files
- * always; processes only for an instance that is an OS user of its own (the limit counts a
- * user's processes, and the platform's own would count otherwise). No address-space limit:
- * at 2 GiB Node.js already fails (undici's WebAssembly: "Cannot allocate Wasm memory").
+ * `prlimit` (util-linux) setting hard limits before the instance's command runs. No
+ * address-space limit: at 2 GiB Node.js already fails (undici's WebAssembly: "Cannot allocate
+ * Wasm memory"); memory is held by the instance's control group instead.
  */
 function limitsPrefix(limits: InstanceLimits, ownUser: boolean): string[] {
-  return ['prlimit', `--nofile=${limits.openFiles}`, ...(ownUser ? [`--nproc=${limits.processes}`] : []), '--'];
+  return ['prlimit', `--nofile=${limits.openFiles}`, ...(ownUser && limits.processes !== null ? [`--nproc=${limits.processes}`] : []), '--'];
 }
 
 /** `bwrap` is the command that runs bubblewrap: found on PATH unless named. */

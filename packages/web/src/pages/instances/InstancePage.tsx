@@ -14,6 +14,7 @@ import { EndpointSection } from './EndpointSection.tsx';
 import { EnvSection } from './EnvSection.tsx';
 import { LogsPanel } from './LogsPanel.tsx';
 import { NodeRedVersionSection } from './NodeRedVersionSection.tsx';
+import { ResourcesSection } from './ResourcesSection.tsx';
 import { SnapshotsSection } from './SnapshotsSection.tsx';
 
 /** While something is under way the page follows it every 2 s; otherwise it looks now and then for changes made elsewhere (the editor). */
@@ -116,6 +117,7 @@ export function InstancePage() {
       <EndpointSection instance={data} mayWrite={access.allowed('instances:endpoints')} onChanged={replace} />
       <EnvSection instanceId={data.id} mayWrite={access.allowed('applications:write')} />
       <NodeRedVersionSection instance={data} mayWrite={access.allowed('applications:write')} onChanged={replace} />
+      <ResourcesSection instance={data} mayWrite={access.allowed('instances:resources')} />
 
       {access.allowed('applications:write') && (
         <section aria-labelledby="delete-instance" className="danger-zone">

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registryAndProxyEnv } from './instance-runtime.ts';
+import { registryAndProxyEnv } from './process-driver.ts';
 
 test("the agent gets the platform's registry, proxy and CA settings, and nothing else of its environment", () => {
   const reachingNpm = {
