@@ -17,6 +17,7 @@
  *
  *   npm run bench -- instances-idle
  *   FLOWGATE_BENCH_INSTANCES=5 npm run bench -- instances-idle      (the count; 50 by default)
+ *   FLOWGATE_BENCH_STARTING=2: at most 2 starting at a time (all at once by default)
  *   FLOWGATE_BENCH_SETTLE_S=30, FLOWGATE_BENCH_TIMEOUT_S (to all running; 60 + 10 per instance by default)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +31,8 @@ import { fmt, line, machineNote, percentile, withCleanup } from './lib.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INSTANCES = Number(process.env.FLOWGATE_BENCH_INSTANCES ?? 50);
 const SETTLE_S = Number(process.env.FLOWGATE_BENCH_SETTLE_S ?? 30);
+/** At most this many instances starting at a time: the next is created when one runs (or fails). All at once by default. */
+const STARTING = Number(process.env.FLOWGATE_BENCH_STARTING ?? INSTANCES);
 const TIMEOUT_S = Number(process.env.FLOWGATE_BENCH_TIMEOUT_S ?? 60 + 10 * INSTANCES);
 const CPU_WINDOW_S = 10;
 const REQUESTS = 100;
@@ -205,7 +208,7 @@ await withCleanup(
     execFileSync(process.execPath, ['scripts/build-server.mjs'], { cwd: ROOT, stdio: 'inherit' });
     const memBefore = memAvailable();
     line(
-      `instances-idle: ${machineNote()}; ${INSTANCES} hosted instances (agent and real Node-RED each, default flows), sandbox ${sandbox}; the bundle as npm start runs it; MemAvailable ${mb(memBefore, 0)} of ${mb(os.totalmem(), 0)}`,
+      `instances-idle: ${machineNote()}; ${INSTANCES} hosted instances (agent and real Node-RED each, default flows; ${STARTING >= INSTANCES ? 'all created at once' : `at most ${STARTING} starting at a time`}), sandbox ${sandbox}; the bundle as npm start runs it; MemAvailable ${mb(memBefore, 0)} of ${mb(os.totalmem(), 0)}`,
     );
 
     // The platform, as stop.ts starts it.
@@ -273,14 +276,14 @@ await withCleanup(
       `instances-idle platform with no instance: RSS ${mb(platformBefore.rss)} (PSS ${mb(platformBefore.pss)}); MemAvailable ${mb(availableIdle, 0)}; GET /api/health ${p50p95(healthBefore)}; GET /api/applications/:id (signed in, the instance list) ${p50p95(listingBefore)} (${REQUESTS} requests each, one after another)`,
     );
 
-    // N instances, created one after another; then wait for all to run.
+    // N instances, created one after another, at most STARTING of them starting at a time
+    // (all at once by default); until all run, or none is still starting.
     const startedAt = performance.now();
-    for (let i = 1; i <= INSTANCES; i++) await as('POST', `/api/applications/${applicationId}/instances`, { name: `line-${i}`, nodeRedVersion });
-    const createdS = (performance.now() - startedAt) / 1000;
-    line(`instances-idle: ${INSTANCES} instances created in ${fmt(createdS, 1)} s (POST one after another); waiting for all to run`);
+    const createdAt = new Map<string, number>();
+    const ranAfter = new Map<string, number>();
     let statuses: string[] = [];
     let lastProgress = 0;
-    let firstRunningS: number | null = null;
+    let allCreatedS = 0;
     const countBy = (xs: string[]) =>
       Object.entries(xs.reduce<Record<string, number>>((acc, s) => ((acc[s] = (acc[s] ?? 0) + 1), acc), {}))
         .map(([s, n]) => `${n} ${s}`)
@@ -288,28 +291,42 @@ await withCleanup(
     const allRunning = await until(
       `${INSTANCES} instances running`,
       async () => {
-        const { instances } = await as<{ instances: Array<{ status: string; statusDetail: string | null }> }>('GET', `/api/applications/${applicationId}`);
+        const { instances } = await as<{ instances: Array<{ id: string; status: string; statusDetail: string | null }> }>('GET', `/api/applications/${applicationId}`);
         statuses = instances.map((i) => (i.statusDetail ? `${i.status} (${i.statusDetail})` : i.status));
+        for (const i of instances) if (i.status === 'running' && !ranAfter.has(i.id)) ranAfter.set(i.id, performance.now() - createdAt.get(i.id)!);
         const running = instances.filter((i) => i.status === 'running').length;
+        const failed = instances.filter((i) => i.status === 'error').length;
+        let starting = instances.length - running - failed;
+        while (createdAt.size < INSTANCES && starting < STARTING) {
+          const posted = performance.now();
+          const { id } = await as<{ id: string }>('POST', `/api/applications/${applicationId}/instances`, { name: `line-${createdAt.size + 1}`, nodeRedVersion });
+          createdAt.set(id, posted);
+          starting += 1;
+          if (createdAt.size === INSTANCES) {
+            allCreatedS = (performance.now() - startedAt) / 1000;
+            line(`  ${fmt(allCreatedS, 1)} s: all ${INSTANCES} created`);
+          }
+        }
         const elapsed = (performance.now() - startedAt) / 1000;
-        if (running > 0 && firstRunningS === null) firstRunningS = elapsed;
-        if (elapsed - lastProgress >= 10 || running === INSTANCES) {
+        const done = running === INSTANCES || (createdAt.size === INSTANCES && starting === 0);
+        if (elapsed - lastProgress >= 10 || done) {
           lastProgress = elapsed;
           line(`  ${fmt(elapsed, 0)} s: ${running}/${INSTANCES} running (${countBy(statuses)}); load ${os.loadavg()[0]!.toFixed(2)}; MemAvailable ${mb(memAvailable(), 0)}`);
         }
-        return running === INSTANCES;
+        if (done && running < INSTANCES) throw new Error(`${INSTANCES - running} of ${INSTANCES} instances did not run`);
+        return done;
       },
-      { timeoutMs: TIMEOUT_S * 1000, everyMs: 500 },
+      { timeoutMs: TIMEOUT_S * 1000, everyMs: 250 },
     ).catch((error: Error) => {
       failure = `${error.message}: ${countBy(statuses)}`;
-      line(`instances-idle: NOT ALL RUNNING: ${failure}`);
-      line(`  the platform's last output:\n${out.slice(-3000)}`);
+      line(`instances-idle: NOT ALL RUNNING after ${fmt((performance.now() - startedAt) / 1000, 1)} s: ${failure}`);
       return false;
     });
     const toRunningS = (performance.now() - startedAt) / 1000;
+    const each = sorted([...ranAfter.values()]);
     if (allRunning)
       line(
-        `instances-idle create-to-all-running: ${INSTANCES} instances in ${fmt(toRunningS, 1)} s from the first create (first running after ${fmt(firstRunningS ?? 0, 1)} s; ${fmt(toRunningS / INSTANCES, 2)} s an instance)`,
+        `instances-idle create-to-all-running: ${INSTANCES} instances in ${fmt(toRunningS, 1)} s from the first create, ${STARTING >= INSTANCES ? 'all created at once' : `at most ${STARTING} starting at a time`} (all created after ${fmt(allCreatedS, 1)} s); each instance's create-to-running p50 ${fmt(percentile(each, 50) / 1000, 1)} s, max ${fmt(each[each.length - 1]! / 1000, 1)} s`,
       );
 
     // Settle, then the CPU the idle instances use over a window, then their memory.
