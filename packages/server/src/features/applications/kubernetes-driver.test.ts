@@ -15,6 +15,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../../config.ts';
 import type { InstanceLaunch } from './instance-driver.ts';
@@ -67,6 +68,52 @@ function validate(object: unknown): void {
   new model(object as never).validate();
 }
 
+/** The kubernetes-models type of each kind, with its module: for the check of unknown fields below. */
+const TYPES: Record<string, [string, string]> = {
+  Secret: ['ISecret', 'kubernetes-models/v1/Secret'],
+  PersistentVolumeClaim: ['IPersistentVolumeClaim', 'kubernetes-models/v1/PersistentVolumeClaim'],
+  Service: ['IService', 'kubernetes-models/v1/Service'],
+  Pod: ['IPod', 'kubernetes-models/v1/Pod'],
+  NetworkPolicy: ['INetworkPolicy', 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'],
+  Role: ['IRole', 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'],
+  RoleBinding: ['IRoleBinding', 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding'],
+  ServiceAccount: ['IServiceAccount', 'kubernetes-models/v1/ServiceAccount'],
+};
+
+/**
+ * What the schemas leave out: a field Kubernetes does not know (a misspelt or misplaced
+ * `readOnlyRootFilesystem` would be dropped by the API server, or refused under strict field
+ * validation, and the Pod would run without it). Kubernetes' OpenAPI leaves its objects open,
+ * so the schema check passes such a field; the TypeScript types generated from the same
+ * document are closed, and the compiler's excess property check on an object literal finds
+ * it at any depth. Each object is written as a literal of its kind's type in a file the
+ * compiler reads from memory; the answer is the compiler's complaints.
+ */
+function unknownFields(objects: unknown[]): string[] {
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'manifests-under-check.ts');
+  const kinds = [...new Set(objects.map((o) => (o as { kind: string }).kind))];
+  const source = [
+    ...kinds.map((kind) => `import type { ${TYPES[kind]![0]} } from '${TYPES[kind]![1]}';`),
+    ...objects.map((o, i) => `export const object${i}: ${TYPES[(o as { kind: string }).kind]![0]} = ${JSON.stringify(o)};`),
+  ].join('\n');
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, source, language) : getSourceFile.call(host, name, language, ...rest));
+  host.fileExists = (name) => name === file || fileExists.call(host, name);
+  host.readFile = (name) => (name === file ? source : readFile.call(host, name));
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
+}
+
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // An RFC 1123 subdomain, as Secret and PersistentVolumeClaim names must be.
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -95,6 +142,11 @@ describe('the manifests', () => {
     const policy = structuredClone(instanceManifests(settings, unlimited).networkPolicy) as KubernetesObject & { spec: { policyTypes: unknown } };
     policy.spec.policyTypes = 'Ingress';
     assert.throws(() => validate(policy));
+    // A field in the wrong place passes the schemas; the closed types find it.
+    const misplaced = structuredClone(instanceManifests(settings, unlimited).pod) as KubernetesObject & { spec: Record<string, unknown> };
+    misplaced.spec.readOnlyRootFilesystem = true;
+    assert.doesNotThrow(() => validate(misplaced), 'the schemas leave objects open');
+    assert.match(unknownFields([misplaced]).join('\n'), /readOnlyRootFilesystem"' does not exist in type 'IPodSpec'/);
   });
 
   test("every manifest is valid by Kubernetes' schemas, with and without limits and every option", () => {
@@ -105,9 +157,11 @@ describe('the manifests', () => {
       platformNamespace: 'flowgate-platform',
       extraEgress: [{ cidr: '10.20.0.0/16', port: 4873 }],
     };
+    const all: KubernetesObject[] = [];
     for (const launch of [unlimited, limited, { ...limited, resources: { memoryMb: 64, cpuPercent: null, diskMb: null } }]) {
       for (const options of [settings, everyOption]) {
         const manifests = instanceManifests(options, launch);
+        all.push(...Object.values(manifests));
         assert.deepEqual(Object.keys(manifests).sort(), ['networkPolicy', 'persistentVolumeClaim', 'pod', 'secret', 'service']);
         for (const object of Object.values(manifests)) {
           assert.doesNotThrow(() => validate(object), `${object.kind} ${object.metadata.name}`);
@@ -115,6 +169,7 @@ describe('the manifests', () => {
         }
       }
     }
+    assert.deepEqual(unknownFields(all), [], 'no field Kubernetes does not know');
   });
 
   test('the Pod runs unprivileged: non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp, no API token', () => {
@@ -343,6 +398,7 @@ describe('deploy/kubernetes and the agent image', () => {
       ['ServiceAccount', 'Role', 'RoleBinding'],
     );
     for (const document of documents) validate(document);
+    assert.deepEqual(unknownFields(documents), []);
   });
 
   test('the Dockerfile: the Node 20 base, a non-root user of the id the Pod names, and everything it copies exists (Docker does not run here)', () => {
