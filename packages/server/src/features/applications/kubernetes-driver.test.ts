@@ -675,10 +675,12 @@ describe('the driver against a stand-in API server (no cluster runs here: only t
     let refusing = true;
     const api = await standInApiServer((method, requestPath) => refusing && method === 'PATCH' && requestPath.includes('/secrets/'));
     const warnings: string[] = [];
+    const reported: [string, string][] = [];
     const driver = createKubernetesDriver({
       ...settings,
       connection: { apiUrl: api.url, tokenFile, caFile: null },
       log: { info: () => {}, warn: (obj, msg) => warnings.push(`${msg} ${JSON.stringify(obj)}`) },
+      report: (instanceId, message) => reported.push([instanceId, message]),
       resyncMs: 3_600_000,
       pollMs: 10,
     });
@@ -688,6 +690,11 @@ describe('the driver against a stand-in API server (no cluster runs here: only t
       await until(() => warnings.length > 0, 'the warning');
       assert.match(warnings[0]!, /Kubernetes API answered 403 \(forbidden by the test\)/);
       assert.ok(!api.objects.has(podPath));
+      assert.deepEqual(
+        reported,
+        [[unlimited.instanceId, `applying Secret ${kubernetesName(unlimited.instanceId)}-token: the Kubernetes API answered 403 (forbidden by the test)`]],
+        "told to the instance's own log",
+      );
       assert.equal(driver.isRunning(unlimited.instanceId), true, 'still meant to run: about to be started again');
       refusing = false;
       await driver.resync();

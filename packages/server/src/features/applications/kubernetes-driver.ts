@@ -132,12 +132,6 @@ export function resourceRequirements(resources: InstanceResources): { requests: 
   return { requests: { ...DEFAULT_REQUESTS, ...limits }, limits };
 }
 
-function labelSelector(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
-}
-
 /** The manifests of one instance's objects. Pure: what the driver applies, what the tests validate. */
 export function instanceManifests(settings: KubernetesManifestSettings, launch: InstanceLaunch): InstanceManifests {
   const name = names(launch.instanceId);
@@ -367,6 +361,8 @@ export function kubernetesRequest(connection: KubernetesConnection, method: stri
 export interface KubernetesDriverOptions extends KubernetesManifestSettings {
   connection: KubernetesConnection;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** A failed request, told to the instance's own log (the runtime's recent lines, which its page shows); the platform's log has it too. */
+  report?(instanceId: string, message: string): void;
   /** How often the driver looks for Pods that should run and do not (evicted, deleted, node lost). */
   resyncMs?: number;
   /** How often a stop looks whether the Pod is gone yet. */
@@ -460,8 +456,10 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Instan
 
   function enqueue(instanceId: string, work: () => Promise<void>): Promise<void> {
     const next = (queues.get(instanceId) ?? Promise.resolve()).then(work).catch((err: unknown) => {
-      // Left for the next resync (a start) or reported (a stop): the instance page shows the platform's log.
-      options.log.warn({ instanceId, err: err instanceof Error ? err.message : String(err) }, 'Kubernetes driver: a request failed');
+      // A start is tried again at the next resync; a stop is not (the objects stay until deleted by hand or by the next stop).
+      const message = err instanceof Error ? err.message : String(err);
+      options.log.warn({ instanceId, err: message }, 'Kubernetes driver: a request failed');
+      options.report?.(instanceId, message);
     });
     queues.set(instanceId, next);
     void next.then(() => {
@@ -580,6 +578,3 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Instan
     resync,
   };
 }
-
-/** The label selector of every object the driver makes (kubectl get pods -l ...). */
-export const MANAGED_SELECTOR = labelSelector(MANAGED_LABELS);
