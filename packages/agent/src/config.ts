@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -16,8 +17,14 @@ export type AgentConfig = {
   dir: string;
   /** 'device': an edge device's agent, with its device credential as the token. Default 'instance'. */
   protocol?: 'instance' | 'device';
-  /** The loopback port Node-RED should listen on when it is free; default any free port. */
+  /** The port Node-RED should listen on when it is free; default any free port. */
   nodeRedPort?: number | null;
+  /**
+   * The address Node-RED listens on: loopback (the default), where the platform's proxy is on
+   * the same machine; 0.0.0.0 in a Kubernetes Pod, where the proxy reaches it over the Pod's
+   * network (its NetworkPolicy lets in only the platform's pods).
+   */
+  nodeRedHost?: string;
   /** How often the status report (on a device: the check-in) repeats when nothing changed. */
   statusIntervalMs?: number;
   /** Where other Node-RED versions are installed, one folder each (node-red-installations.ts); none: only the agent's own. */
@@ -34,6 +41,8 @@ export const AGENT_USAGE = `Usage: flowgate-agent [--platform URL] [--token TOKE
   --token     FLOWGATE_AGENT_TOKEN     the instance's bearer token (fgi_...)
   --dir       FLOWGATE_AGENT_DIR       working directory (Node-RED files, cache, state)
               FLOWGATE_AGENT_NODE_RED_DIR  other Node-RED versions, one folder each (optional)
+              FLOWGATE_AGENT_NODE_RED_HOST  address Node-RED listens on (default 127.0.0.1)
+              FLOWGATE_AGENT_NODE_RED_PORT  port Node-RED listens on when free (default any)
 `;
 
 type Env = Record<string, string | undefined>;
@@ -65,10 +74,18 @@ export function loadAgentConfig(argv: readonly string[], env: Env, cwd = process
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AgentConfigError(`FLOWGATE_AGENT_PLATFORM must be http or https, got "${url.protocol}"`);
   const token = pick(values.token, 'FLOWGATE_AGENT_TOKEN');
   if (/\s/.test(token)) throw new AgentConfigError('FLOWGATE_AGENT_TOKEN must not contain whitespace');
+  const portText = env.FLOWGATE_AGENT_NODE_RED_PORT?.trim();
+  const nodeRedPort = portText ? Number(portText) : null;
+  if (nodeRedPort !== null && (!Number.isInteger(nodeRedPort) || nodeRedPort < 1 || nodeRedPort > 65535))
+    throw new AgentConfigError(`FLOWGATE_AGENT_NODE_RED_PORT must be a port (1-65535), got "${portText}"`);
+  const nodeRedHost = env.FLOWGATE_AGENT_NODE_RED_HOST?.trim() || '127.0.0.1';
+  if (net.isIP(nodeRedHost) === 0) throw new AgentConfigError(`FLOWGATE_AGENT_NODE_RED_HOST must be an IP address, got "${nodeRedHost}"`);
   return {
     platformUrl: url.toString().replace(/\/+$/, ''),
     token,
     dir: path.resolve(cwd, pick(values.dir, 'FLOWGATE_AGENT_DIR')),
     nodeRedDir: env.FLOWGATE_AGENT_NODE_RED_DIR?.trim() ? path.resolve(cwd, env.FLOWGATE_AGENT_NODE_RED_DIR.trim()) : null,
+    nodeRedPort,
+    nodeRedHost,
   };
 }

@@ -88,6 +88,7 @@ export function startAgent(config: AgentConfig, options: AgentOptions = {}): Age
     nodeRedDir: config.nodeRedDir ?? null,
     baseEnv,
     nodeRedPort: config.nodeRedPort ?? null,
+    nodeRedHost: config.nodeRedHost ?? '127.0.0.1',
     snapshotVariables: device,
   });
 

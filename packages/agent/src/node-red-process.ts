@@ -19,13 +19,13 @@ import { NODE_RED_SETTINGS_ENV, NODE_RED_SETTINGS_MODULE, type NodeRedIpcMessage
  * for missing types.
  */
 
-/** `preferred` when it is free (the platform's proxy keeps pointing at the same port), else any free port. */
-export async function pickPort(preferred: number | null): Promise<number> {
+/** `preferred` when it is free on `host` (the platform's proxy keeps pointing at the same port), else any free port. */
+export async function pickPort(preferred: number | null, host = '127.0.0.1'): Promise<number> {
   const tryListen = (port: number) =>
     new Promise<number | null>((resolve) => {
       const server = net.createServer();
       server.once('error', () => resolve(null));
-      server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+      server.listen({ host, port, exclusive: true }, () => {
         const address = server.address();
         const chosen = typeof address === 'object' && address ? address.port : null;
         server.close(() => resolve(chosen));
@@ -36,7 +36,7 @@ export async function pickPort(preferred: number | null): Promise<number> {
     if (port !== null) return port;
   }
   const port = await tryListen(0);
-  if (port === null) throw new Error('no free TCP port on 127.0.0.1');
+  if (port === null) throw new Error(`no free TCP port on ${host}`);
   return port;
 }
 

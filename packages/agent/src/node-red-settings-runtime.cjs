@@ -27,6 +27,7 @@ const { checkEditorToken, editorTokenKeyBytes } = require('@flowgate/core/editor
  * The values the agent writes for one start of Node-RED (settings-file.ts).
  * @typedef {object} NodeRedSettingsValues
  * @property {string} instanceId
+ * @property {string} [host] the address Node-RED listens on; absent (an older agent's file): loopback
  * @property {number} port
  * @property {boolean} safeMode
  * @property {string} credentialSecret
@@ -303,7 +304,7 @@ function nodeRedSettings(values) {
   }
 
   return {
-    uiHost: '127.0.0.1',
+    uiHost: values.host ?? '127.0.0.1',
     uiPort: values.port,
     httpAdminRoot: values.httpAdminRoot,
     httpNodeRoot: values.httpNodeRoot,

@@ -42,6 +42,8 @@ export type ReconcilerOptions = {
   healthTimeoutMs?: number;
   /** The port to try first for Node-RED (a device's fixed port); any free one otherwise. */
   nodeRedPort?: number | null;
+  /** The address Node-RED listens on (AgentConfig.nodeRedHost); default loopback. */
+  nodeRedHost?: string;
   /** A device's agent: Node-RED also gets the plain variables the snapshot recorded (nodeRedEnvironment). */
   snapshotVariables?: boolean;
 };
@@ -480,9 +482,10 @@ export class Reconciler {
     const installation = pickNodeRed(nodeRedInstallations(this.options.nodeRedDir), launch.desired.settings.nodeRedVersion);
     if (typeof installation === 'string') return { ok: false, reason: installation };
     this.nodeRedVersion = installation.version;
-    const port = await pickPort(this.lastPort);
+    const host = this.options.nodeRedHost ?? '127.0.0.1';
+    const port = await pickPort(this.lastPort, host);
     this.lastPort = port;
-    writeFileAtomic(store.settingsFile, renderSettingsValues({ instanceId: launch.desired.instanceId, port, settings: launch.desired.settings, safeMode: launch.safeMode }));
+    writeFileAtomic(store.settingsFile, renderSettingsValues({ instanceId: launch.desired.instanceId, host, port, settings: launch.desired.settings, safeMode: launch.safeMode }));
     const child: NodeRedProcess = new NodeRedProcess(
       { installation, settingsFile: store.settingsFile, userDir: store.userDir, port, env: this.nodeRedEnv(launch) },
       {

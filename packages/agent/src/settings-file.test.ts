@@ -76,6 +76,7 @@ describe('Node-RED settings', () => {
       'credentialSecret',
       'editorTokenKey',
       'endpointKey',
+      'host',
       'httpAdminRoot',
       'httpNodeRoot',
       'instanceId',
@@ -110,6 +111,7 @@ describe('Node-RED settings', () => {
     const settings = load();
     assert.equal(settings.uiHost, '127.0.0.1');
     assert.equal(settings.uiPort, 41234);
+    assert.equal(load({ host: '0.0.0.0' }).uiHost, '0.0.0.0', "in a Kubernetes Pod, the Pod's address (FLOWGATE_AGENT_NODE_RED_HOST)");
     assert.equal(settings.httpAdminRoot, '/instances/inst-1/editor/');
     assert.equal(settings.httpNodeRoot, '/instances/inst-1/app/');
     assert.equal(settings.credentialSecret, input.settings.credentialSecret);

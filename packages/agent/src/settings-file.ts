@@ -26,6 +26,8 @@ export const NODE_RED_SETTINGS_ENV = 'NODE_RED_SETTINGS_VALUES';
 
 export type NodeRedSettingsInput = {
   instanceId: string;
+  /** The address Node-RED listens on; default loopback. */
+  host?: string;
   port: number;
   settings: DesiredSettings;
   safeMode: boolean;
@@ -40,6 +42,7 @@ export function nodeRedSettingsValues(input: NodeRedSettingsInput): NodeRedSetti
   if (!Number.isInteger(input.port) || input.port <= 0 || input.port > 65535) throw new RangeError(`not a port: ${input.port}`);
   return {
     instanceId: input.instanceId,
+    host: input.host ?? '127.0.0.1',
     port: input.port,
     safeMode: input.safeMode,
     credentialSecret: settings.credentialSecret,

@@ -71,6 +71,10 @@ export interface Config {
     diskMb: InstanceResourceRange;
     cgroup: string | null;
   };
+  /** FLOWGATE_INSTANCE_RUNTIME: where hosted instances run (features/applications/instance-driver.ts); process by default. */
+  instanceRuntime: 'process' | 'kubernetes';
+  /** With FLOWGATE_INSTANCE_RUNTIME=kubernetes, the cluster's side (docs/kubernetes.md); else null. */
+  kubernetes: KubernetesConfig | null;
 }
 
 /** A resource an owner sets per instance: the platform's default and the most it allows. */
@@ -78,6 +82,37 @@ export interface InstanceResourceRange {
   default: number;
   min: number;
   max: number;
+}
+
+/** Where the kubelet puts a Pod's service-account token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** The `kubernetes` instance driver's settings (features/applications/kubernetes-driver.ts). */
+export interface KubernetesConfig {
+  /** FLOWGATE_KUBERNETES_NAMESPACE: where instances' objects go; null: the platform's own (its service account's). */
+  namespace: string | null;
+  /** FLOWGATE_KUBERNETES_AGENT_IMAGE: the agent image (packages/agent/Dockerfile), by digest or tag. */
+  agentImage: string;
+  /** FLOWGATE_KUBERNETES_IMAGE_PULL_SECRET: a dockerconfigjson Secret in the namespace, for a private registry. */
+  imagePullSecret: string | null;
+  /** FLOWGATE_KUBERNETES_STORAGE_CLASS: null: the cluster's default. */
+  storageClass: string | null;
+  /** FLOWGATE_KUBERNETES_DEFAULT_DISK_MB: an instance's volume where it has no disk allowance (1024). */
+  defaultDiskMb: number;
+  /** FLOWGATE_KUBERNETES_PLATFORM_URL: where agents reach the platform, its Service (http://flowgate.flowgate.svc:3000). */
+  platformUrl: string;
+  /** FLOWGATE_KUBERNETES_PLATFORM_LABELS: labels of the platform's pods, key=value comma-separated (app.kubernetes.io/name=flowgate). */
+  platformPodLabels: Record<string, string>;
+  /** FLOWGATE_KUBERNETES_PLATFORM_NAMESPACE: the platform's namespace where it is not the instances'. */
+  platformNamespace: string | null;
+  /** FLOWGATE_KUBERNETES_EXTRA_EGRESS: more destinations for instances, CIDR:port comma-separated (an npm mirror). */
+  extraEgress: { cidr: string; port: number }[];
+  /** FLOWGATE_KUBERNETES_API_URL: null: the cluster the platform runs in (KUBERNETES_SERVICE_HOST). */
+  apiUrl: string | null;
+  /** FLOWGATE_KUBERNETES_TOKEN_FILE: a bearer token, read at every request; the service account's by default. */
+  tokenFile: string;
+  /** FLOWGATE_KUBERNETES_CA_FILE: the API server's CA (PEM); the service account's by default in the cluster. */
+  caFile: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,6 +129,93 @@ function instanceSandbox(raw: string | null): Config['instanceSandbox'] {
   if (raw === null || raw === 'bubblewrap') return 'bubblewrap';
   if (raw === 'none') return 'none';
   throw new ConfigError(`FLOWGATE_INSTANCE_SANDBOX must be bubblewrap or none, got "${raw}"`);
+}
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+function httpUrl(env: Env, name: string): string | null {
+  const raw = str(env, name);
+  if (raw === null) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be http:// or https://, got "${raw}"`);
+  return url.toString().replace(/\/$/, '');
+}
+
+function dnsName(env: Env, name: string, pattern: RegExp): string | null {
+  const raw = str(env, name);
+  if (raw !== null && !pattern.test(raw)) throw new ConfigError(`${name} must be a Kubernetes name (lower case letters, digits, '-'), got "${raw}"`);
+  return raw;
+}
+
+function podLabels(env: Env): Record<string, string> {
+  const raw = str(env, 'FLOWGATE_KUBERNETES_PLATFORM_LABELS') ?? 'app.kubernetes.io/name=flowgate';
+  const labels: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim())) {
+    const [key = '', value, ...rest] = pair.split('=');
+    if (value === undefined || rest.length > 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value))
+      throw new ConfigError(`FLOWGATE_KUBERNETES_PLATFORM_LABELS takes the platform's pod labels as key=value, comma-separated: "${pair}" is not one`);
+    labels[key] = value;
+  }
+  return labels;
+}
+
+function egressList(env: Env): KubernetesConfig['extraEgress'] {
+  const raw = str(env, 'FLOWGATE_KUBERNETES_EXTRA_EGRESS');
+  if (raw === null) return [];
+  return raw.split(',').map((entry) => {
+    const match = /^(.+)\/(\d{1,3}):(\d{1,5})$/.exec(entry.trim());
+    const family = match ? net.isIP(match[1]!) : 0;
+    const port = Number(match?.[3]);
+    if (!match || !family || Number(match[2]) > (family === 6 ? 128 : 32) || port < 1 || port > 65535)
+      throw new ConfigError(`FLOWGATE_KUBERNETES_EXTRA_EGRESS takes CIDR:port, comma-separated (10.0.5.0/24:4873): "${entry.trim()}" is not one`);
+    return { cidr: `${match[1]}/${match[2]}`, port };
+  });
+}
+
+/** FLOWGATE_INSTANCE_RUNTIME and, for kubernetes, FLOWGATE_KUBERNETES_*; their defaults fit a platform that runs in the cluster. */
+export function loadInstanceRuntime(env: Env): Pick<Config, 'instanceRuntime' | 'kubernetes'> {
+  const runtime = str(env, 'FLOWGATE_INSTANCE_RUNTIME') ?? 'process';
+  const kubernetesVariables = Object.keys(env).filter((name) => name.startsWith('FLOWGATE_KUBERNETES_') && env[name] !== '');
+  if (runtime === 'process') {
+    // Set for a cluster and silently unused would run every instance on this machine instead.
+    if (kubernetesVariables.length > 0) throw new ConfigError(`${kubernetesVariables.join(', ')} set, but FLOWGATE_INSTANCE_RUNTIME is not kubernetes`);
+    return { instanceRuntime: 'process', kubernetes: null };
+  }
+  if (runtime !== 'kubernetes') throw new ConfigError(`FLOWGATE_INSTANCE_RUNTIME must be process or kubernetes, got "${runtime}"`);
+  const agentImage = str(env, 'FLOWGATE_KUBERNETES_AGENT_IMAGE');
+  if (agentImage === null || /\s/.test(agentImage))
+    throw new ConfigError('FLOWGATE_INSTANCE_RUNTIME=kubernetes needs FLOWGATE_KUBERNETES_AGENT_IMAGE: the agent image (packages/agent/Dockerfile)');
+  const platformUrl = httpUrl(env, 'FLOWGATE_KUBERNETES_PLATFORM_URL');
+  if (platformUrl === null)
+    throw new ConfigError("FLOWGATE_INSTANCE_RUNTIME=kubernetes needs FLOWGATE_KUBERNETES_PLATFORM_URL: where agents reach the platform, its Service's URL");
+  const apiUrl = httpUrl(env, 'FLOWGATE_KUBERNETES_API_URL');
+  const tokenFile = str(env, 'FLOWGATE_KUBERNETES_TOKEN_FILE');
+  if (apiUrl !== null && tokenFile === null) throw new ConfigError('FLOWGATE_KUBERNETES_API_URL needs FLOWGATE_KUBERNETES_TOKEN_FILE: a file holding the bearer token');
+  return {
+    instanceRuntime: 'kubernetes',
+    kubernetes: {
+      namespace: dnsName(env, 'FLOWGATE_KUBERNETES_NAMESPACE', DNS_LABEL),
+      agentImage,
+      imagePullSecret: dnsName(env, 'FLOWGATE_KUBERNETES_IMAGE_PULL_SECRET', DNS_SUBDOMAIN),
+      storageClass: dnsName(env, 'FLOWGATE_KUBERNETES_STORAGE_CLASS', DNS_SUBDOMAIN),
+      defaultDiskMb: int(env, 'FLOWGATE_KUBERNETES_DEFAULT_DISK_MB', 1024, 64),
+      platformUrl,
+      platformPodLabels: podLabels(env),
+      platformNamespace: dnsName(env, 'FLOWGATE_KUBERNETES_PLATFORM_NAMESPACE', DNS_LABEL),
+      extraEgress: egressList(env),
+      apiUrl,
+      tokenFile: tokenFile ?? `${SERVICE_ACCOUNT_DIR}/token`,
+      caFile: str(env, 'FLOWGATE_KUBERNETES_CA_FILE') ?? (apiUrl === null ? `${SERVICE_ACCOUNT_DIR}/ca.crt` : null),
+    },
+  };
 }
 
 function int(env: Env, name: string, fallback: number, min = 0): number {
@@ -239,5 +361,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       diskMb: resourceRange(env, 'FLOWGATE_INSTANCE_DISK_MB', 2048, 51200, 256),
       cgroup: str(env, 'FLOWGATE_INSTANCE_CGROUP'),
     },
+    ...loadInstanceRuntime(env),
   };
 }
