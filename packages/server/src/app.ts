@@ -25,8 +25,9 @@ import { createApplicationsStore } from './features/applications/applications.st
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
 import { createInstanceCgroups, detectCgroups } from './features/applications/cgroups.ts';
 import { createResourceMonitor, RESOURCE_CHECK_MS } from './features/applications/instance-resources.ts';
-import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
-import { createProcessDriver } from './features/applications/process-driver.ts';
+import { createInstanceRuntime, type InstanceRuntime } from './features/applications/instance-runtime.ts';
+import { createKubernetesDriver, kubernetesDriverOptions } from './features/applications/kubernetes-driver.ts';
+import { createProcessDriver, registryAndProxyEnv } from './features/applications/process-driver.ts';
 import { createSandbox } from './features/applications/sandbox.ts';
 import { createTeamSettingsService } from './features/applications/team-settings.service.ts';
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
@@ -170,22 +171,29 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   if (sandbox.unavailable) app.log.error(`hosted instances cannot start: ${sandbox.unavailable}`);
   else if (sandbox.kind === 'none')
     app.log.warn("hosted instances run without a sandbox (FLOWGATE_INSTANCE_SANDBOX=none): a flow can read the platform's data directory and secrets");
-  const runtime = createInstanceRuntime(
-    createProcessDriver({
-      dataDir: config.dataDir,
-      nodeRedDir: config.nodeRedDir,
-      // Agents of hosted instances reach the platform on loopback, at the port it listens on.
-      platformUrl: () => {
-        const address = app.server.address();
-        return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.publicUrl;
-      },
-      log: app.log,
-      sandbox,
-      cgroups,
-      processes: config.instanceLimits.processes,
-      onAgentExit: (instanceId, lines) => runtime.agentExited(instanceId, lines),
-    }),
+  const platformUrl = (): string => {
+    // Agents of hosted instances reach the platform on loopback, at the port it listens on.
+    const address = app.server.address();
+    return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.publicUrl;
+  };
+  const runtime: InstanceRuntime = createInstanceRuntime(
+    config.kubernetes
+      ? createKubernetesDriver({
+          ...kubernetesDriverOptions(config.kubernetes, { port: config.port, env: process.env, agentEnv: registryAndProxyEnv(process.env), log: app.log }),
+          report: (instanceId, msg) => runtime.appendLogs(instanceId, [{ ts: Date.now(), level: 'error', msg: `[platform] ${msg}` }]),
+        })
+      : createProcessDriver({
+          dataDir: config.dataDir,
+          nodeRedDir: config.nodeRedDir,
+          platformUrl,
+          log: app.log,
+          sandbox,
+          cgroups,
+          processes: config.instanceLimits.processes,
+          onAgentExit: (instanceId, lines) => runtime.agentExited(instanceId, lines),
+        }),
   );
+  if (runtime.driver.unavailable && runtime.driver.kind === 'kubernetes') app.log.error(`hosted instances cannot start on Kubernetes: ${runtime.driver.unavailable}`);
   const resourceRanges = { memoryMb: config.instanceLimits.memoryMb, cpuPercent: config.instanceLimits.cpuPercent, diskMb: config.instanceLimits.diskMb };
   const applications = createApplicationsService({ store: applicationsStore, auditLog, runtime, secrets, clock, nodeRedDir: config.nodeRedDir, resourceRanges });
   const resources = createResourceMonitor({

@@ -367,6 +367,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       // Wherever Node-RED runs, whatever the state says: after a failed deploy the agent reports
       // 'error' with the last good snapshot running again, and its editor must stay reachable.
       runtime.setPort(instance.id, instance.desired_state === 'stopped' ? null : report.nodeRedPort);
+      if (report.state !== 'starting') runtime.started(instance.id);
       const status = instance.desired_state === 'stopped' ? 'stopped' : report.state;
       if (
         status === instance.status &&

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createChangeSignals } from '../../change-signals.ts';
 import { createRecentLogs, type LogLine } from '../../recent-logs.ts';
 import type { InstanceDriver, InstanceLaunch, InstanceUsage } from './instance-driver.ts';
@@ -8,8 +9,22 @@ import type { InstanceDriver, InstanceLaunch, InstanceUsage } from './instance-d
  * module keeps the facts agents report (Node-RED's port, recent log lines), and the
  * long-poll waiters that wake an agent when its desired state changes.
  */
-export function createInstanceRuntime(driver: InstanceDriver) {
+/**
+ * How long an instance counts as starting when its agent says nothing: then the next may start.
+ * Agents report within seconds; an install of node modules may take longer, and still runs.
+ */
+const STARTING_TIMEOUT_MS = 60_000;
+
+/**
+ * `maxStarting`: how many instances may be starting at once. Starting Node-RED is CPU-bound:
+ * fifty at once on two cores starved every one past its agent's health check (bench/instances-idle.ts,
+ * docs/benchmarks.md), so the rest wait their turn; by default one per core.
+ */
+export function createInstanceRuntime(driver: InstanceDriver, maxStarting = os.availableParallelism()) {
   const ports = new Map<string, number>();
+  /** Launched and not yet reported started (or failed), each with its timeout; and those waiting their turn. */
+  const starting = new Map<string, NodeJS.Timeout>();
+  const waiting: InstanceLaunch[] = [];
   const logs = createRecentLogs();
   const signals = createChangeSignals();
   // Agents can only call a server that listens: until then, starting one is left to resumeAll.
@@ -17,6 +32,25 @@ export function createInstanceRuntime(driver: InstanceDriver) {
   let closed = false;
 
   const appendLogs = (instanceId: string, lines: LogLine[]): void => logs.append(instanceId, lines);
+
+  function startWaiting(): void {
+    while (!closed && starting.size < maxStarting && waiting.length > 0) {
+      const launch = waiting.shift()!;
+      const timer = setTimeout(() => started(launch.instanceId), STARTING_TIMEOUT_MS);
+      timer.unref();
+      starting.set(launch.instanceId, timer);
+      driver.start(launch);
+    }
+  }
+  /** Its agent reported it running or failed (or said nothing for too long): the next may start. */
+  function started(instanceId: string): void {
+    const timer = starting.get(instanceId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    starting.delete(instanceId);
+    startWaiting();
+  }
+  const isWaiting = (instanceId: string): boolean => waiting.some((launch) => launch.instanceId === instanceId);
 
   return {
     driver,
@@ -26,15 +60,20 @@ export function createInstanceRuntime(driver: InstanceDriver) {
      */
     start(launch: InstanceLaunch): string | null {
       if (driver.unavailable) return driver.unavailable;
-      if (!active || closed || driver.isRunning(launch.instanceId)) return null;
-      driver.start(launch);
+      if (!active || closed || driver.isRunning(launch.instanceId) || isWaiting(launch.instanceId)) return null;
+      waiting.push(launch);
+      startWaiting();
       return null;
     },
+    started,
     /** The server listens: agents may start from now on. */
     activate(): void {
       active = true;
     },
     async stop(instanceId: string): Promise<void> {
+      const queued = waiting.findIndex((launch) => launch.instanceId === instanceId);
+      if (queued >= 0) waiting.splice(queued, 1);
+      started(instanceId);
       await driver.stop(instanceId);
       ports.delete(instanceId);
     },
@@ -43,8 +82,8 @@ export function createInstanceRuntime(driver: InstanceDriver) {
      * secret environment variables and Node-RED's flows and credentials. Stop it first.
      */
     removeFiles: (instanceId: string): Promise<void> => driver.removeFiles(instanceId),
-    /** Whether its agent runs, or is about to be started again after exiting. */
-    isRunning: (instanceId: string): boolean => driver.isRunning(instanceId),
+    /** Whether its agent runs, waits its turn to start, or is about to be started again after exiting. */
+    isRunning: (instanceId: string): boolean => driver.isRunning(instanceId) || isWaiting(instanceId),
     /** What it uses now, where the driver can tell. */
     usage: (instanceId: string): Promise<InstanceUsage | null> => driver.usage?.(instanceId) ?? Promise.resolve(null),
     /** An agent exited unexpectedly: its Node-RED's port is gone, and its last words are kept. */
@@ -55,6 +94,9 @@ export function createInstanceRuntime(driver: InstanceDriver) {
     /** The platform stops: agents' long polls are answered now (and any that come after, at once), and every agent stops its Node-RED. */
     async stopAll(): Promise<void> {
       closed = true;
+      waiting.length = 0;
+      for (const timer of starting.values()) clearTimeout(timer);
+      starting.clear();
       signals.close();
       await driver.stopAll();
       ports.clear();

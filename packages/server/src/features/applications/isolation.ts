@@ -28,6 +28,22 @@ export function isolationReport(input: {
   runsAsRoot: boolean;
 }): IsolationReport {
   const { sandbox, cgroups } = input;
+  if (input.driver === 'kubernetes') {
+    // A Pod per instance: what holds it apart is the cluster's, which the platform asks for but cannot see enforced.
+    return {
+      driver: 'kubernetes',
+      sandbox: { kind: sandbox.kind, unavailable: null },
+      userPerInstance: false,
+      controlGroups: { layout: null, memory: true, processes: false, cpu: true, unavailable: null },
+      limits: { openFilesPerProcess: input.limits.openFiles, processes: input.limits.processes },
+      notProvided: [
+        'Each instance runs in a Pod of its own (non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp, memory and CPU limits, a volume of its own; docs/kubernetes.md). The platform cannot see whether the cluster enforces them.',
+        "A NetworkPolicy keeps each Pod to the platform; it holds only where the cluster's network plugin enforces NetworkPolicy.",
+        "Processes per Pod are limited only by the cluster's kubelet setting (podPidsLimit), which the platform does not set.",
+        "Disk is the size of the volume claim; what the storage class enforces is the cluster's.",
+      ],
+    };
+  }
   const controlGroups = { layout: cgroups.layout?.kind ?? null, ...cgroups.holds, unavailable: cgroups.unavailable };
   const sandboxed = sandbox.kind !== 'none' && sandbox.unavailable === null;
   const notProvided: string[] = [];

@@ -82,7 +82,7 @@ export interface KubernetesManifestSettings {
   platformPort: number;
   /** Destinations beyond the platform and DNS: none by default, so flows reach nothing else. */
   extraEgress: KubernetesEgress[];
-  /** The platform's registry and proxy variables (instance-runtime.ts, registryAndProxyEnv), for npm in the Pod. */
+  /** The platform's registry and proxy variables (process-driver.ts, registryAndProxyEnv), for npm in the Pod. */
   agentEnv: Record<string, string>;
 }
 
