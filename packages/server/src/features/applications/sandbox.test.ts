@@ -76,6 +76,8 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
         // The platform's environment as it started (PATH is in every one).
         `if grep -qa PATH= /proc/${platformPid}/environ 2>/dev/null; then echo "read environ"; else echo "no environ"; fi`,
         `if kill -0 ${platformPid} 2>/dev/null; then echo "signal platform"; else echo "no signal"; fi`,
+        // Destroy rather than read: another team's instance, deleted from the platform's disk.
+        `rm -rf '${otherInstance}' 2>/dev/null; echo "tried delete"`,
         // Under root each instance is an OS user of its own: a root-only file elsewhere on the system is closed to it.
         ...(asRoot ? [`if cat /etc/shadow >/dev/null 2>&1; then echo "read shadow"; else echo "no shadow"; fi`] : []),
       ].join('; ');
@@ -92,9 +94,11 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
       const lines = (await answer.text()).trim().split('\n');
       const expected =
         sandbox === 'bubblewrap'
-          ? ['no master.key', 'no flowgate.db', 'no flows_cred.json', 'no environ', 'no signal', ...(asRoot ? ['no shadow'] : [])]
-          : ['read master.key', 'read flowgate.db', 'read flows_cred.json', 'read environ', 'signal platform', ...(asRoot ? ['read shadow'] : [])];
+          ? ['no master.key', 'no flowgate.db', 'no flows_cred.json', 'no environ', 'no signal', 'tried delete', ...(asRoot ? ['no shadow'] : [])]
+          : ['read master.key', 'read flowgate.db', 'read flows_cred.json', 'read environ', 'signal platform', 'tried delete', ...(asRoot ? ['read shadow'] : [])];
       assert.deepEqual(lines, expected);
+      // Whether the other team's instance survived is seen on the platform's disk: inside the sandbox it is not there to delete.
+      assert.equal(fs.existsSync(path.join(otherInstance, 'flows_cred.json')), sandbox === 'bubblewrap');
     });
   });
 }
