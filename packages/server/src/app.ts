@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -22,6 +24,8 @@ import { applicationsRoutes } from './features/applications/applications.routes.
 import { createApplicationsService } from './features/applications/applications.service.ts';
 import { createApplicationsStore } from './features/applications/applications.store.ts';
 import { instanceProxyRoutes } from './features/applications/instance-proxy.ts';
+import { createInstanceOrigins, type InstanceOrigins } from './features/applications/instance-origins.ts';
+import { createInstanceOriginsStore } from './features/applications/instance-origins.store.ts';
 import { createInstanceRuntime } from './features/applications/instance-runtime.ts';
 import { createSandbox } from './features/applications/sandbox.ts';
 import { createTeamSettingsService } from './features/applications/team-settings.service.ts';
@@ -212,6 +216,16 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     notifyDevice: (id) => broker.notifyDesired(id),
   });
   const liveSockets = createLiveSockets();
+  const instanceOrigins = createInstanceOrigins({ config, store: createInstanceOriginsStore(database.db), identity, clock });
+  if (!instanceOrigins.separate) {
+    app.log.warn(
+      "instances' editors and endpoints share the platform's origin (FLOWGATE_INSTANCE_ORIGINS=shared): a page a member serves can act on the platform as whoever opens it",
+    );
+  } else if (!config.instanceOrigins.domainConfigured && !/^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/.test(config.publicUrl)) {
+    app.log.warn(
+      `instances' editors and endpoints are served at <instance>.localhost, which only a browser on this machine reaches: set FLOWGATE_INSTANCE_DOMAIN (docs/applications.md)`,
+    );
+  }
   const tunnels = createDeviceTunnels({
     deviceByCredential,
     askDevice: (id) => deployments.announce(id),
@@ -254,6 +268,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     broker,
     tunnels,
     liveSockets,
+    instanceOrigins,
     offlineAlerts,
   };
 
@@ -338,6 +353,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
     scimProviderByToken: async (raw) => (await scim.providerByToken(raw)) ?? null,
+    origins: instanceOrigins,
+    publicUrl: config.publicUrl,
     // A device signed in over HTTPS: an external broker gets its account from this.
     deviceByCredential: async (raw) => {
       const device = await deviceByCredential(raw);
@@ -371,8 +388,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   deploymentsRoutes(app, context);
   deviceProtocolRoutes(app, context);
   agentRoutes(app, context);
-  instanceProxyRoutes(app, context);
+  const instanceUpgrade = instanceProxyRoutes(app, context);
   deviceEditorRoutes(app, context);
+  confineUpgrades(app, instanceOrigins, instanceUpgrade);
   await registerWeb(app, config.webDir);
 
   // Background work, all of it listed here and started and stopped as one (src/jobs.ts).
@@ -426,6 +444,22 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     await checkpointer.checkpoint().catch(() => {});
   });
   return { app, context };
+}
+
+/**
+ * WebSockets coming to an instance's own origin reach that instance's listener only (its
+ * editor's comms, its flows' sockets), none of the platform's (MQTT, device tunnels, device
+ * editors); the platform's host reaches all of them, the instances' listener included, which
+ * there refuses the old paths (or, shared, serves them).
+ */
+function confineUpgrades(app: TypedApp, origins: InstanceOrigins, instanceUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void {
+  const platformListeners = app.server.listeners('upgrade') as Array<(req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  app.server.removeAllListeners('upgrade');
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (origins.instanceOfHost(req.headers.host) !== null) return instanceUpgrade(req, socket, head);
+    instanceUpgrade(req, socket, head);
+    for (const listener of platformListeners) listener.call(app.server, req, socket, head);
+  });
 }
 
 /** The single-page web UI: its files, and index.html for every other non-API path. */

@@ -6,6 +6,7 @@ import { verifyEditorToken } from '@flowgate/core';
 import { sendProblem } from '../../http/problem.ts';
 import type { UsersTable } from '../../db/schema.ts';
 import { SESSION_COOKIE } from '../../http/auth.ts';
+import { INSTANCE_COOKIE } from './instance-origins.ts';
 import { ForbiddenError } from '../../http/errors.ts';
 
 /**
@@ -63,13 +64,16 @@ export function editorCacheControl(method: string, path: string): string | undef
   return (method === 'GET' || method === 'HEAD') && EDITOR_ASSET.test(path) ? EDITOR_ASSET_CACHE_CONTROL : undefined;
 }
 
-/** Headers Node-RED must not see: the platform's own session, and hop-by-hop ones. */
+/**
+ * Cookies Node-RED must not see: the platform's own session, and the sign-in on the
+ * instance's origin (a flow that read it could act in the editor as whoever visited).
+ */
 export function withoutPlatformCookie(cookie: string | undefined): string | undefined {
   if (!cookie) return undefined;
   const rest = cookie
     .split(';')
     .map((c) => c.trim())
-    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`) && !c.startsWith(`${INSTANCE_COOKIE}=`));
   return rest.length ? rest.join('; ') : undefined;
 }
 
@@ -193,15 +197,17 @@ export function refuseUpgrade(socket: Duplex, status: number, text: string): voi
 }
 
 /**
- * Who opens an editor's WebSocket: the signed-in person of the session cookie, when the
- * page comes from the platform itself (cross-site WebSocket hijacking otherwise). Null:
+ * Who opens an editor's WebSocket: the signed-in person of the session cookie (the
+ * platform's, or on an instance's origin that origin's own), when the page comes from the
+ * same origin (cross-site WebSocket hijacking otherwise). Null:
  * refuse it, with the status given.
  */
 export async function upgradeUser(
   req: IncomingMessage,
   authenticateSession: (token: string) => Promise<{ user: UsersTable; session: { stage: string } } | null>,
+  cookieName: string = SESSION_COOKIE,
 ): Promise<{ user: UsersTable } | { status: 401 | 403 }> {
-  const cookie = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
+  const cookie = new RegExp(`(?:^|;\\s*)${cookieName}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
   const found = cookie ? await authenticateSession(decodeURIComponent(cookie)) : null;
   if (!found || found.session.stage !== 'full') return { status: 401 };
   const origin = req.headers.origin;
