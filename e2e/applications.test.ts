@@ -180,7 +180,8 @@ async function openEditor(editor: Page, instanceId: string): Promise<void> {
       if (Date.now() > deadline) throw new Error('the instance did not run');
       await new Promise((r) => setTimeout(r, 250));
     }
-    await editor.goto(`${base}/instances/${instanceId}/editor/`, { timeout: EDITOR_TIMEOUT });
+    // The platform's route checks the person and sends the browser to the instance's own origin with a one-time code.
+    await editor.goto(`${base}/instances/${instanceId}/editor`, { timeout: EDITOR_TIMEOUT });
     await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: EDITOR_TIMEOUT });
     // Loaded: the node definitions are in (the palette has nodes) and the flows are (a tab exists).
     await editor.waitForFunction(
@@ -301,7 +302,7 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
 
   // --- The editor, through the platform: the "Open editor" link opens it in a tab of its own.
   const editorLink = admin.getByRole('link', { name: /^Open editor/ });
-  assert.equal(await editorLink.getAttribute('href'), `/instances/${instanceId}/editor/`);
+  assert.equal(await editorLink.getAttribute('href'), `/instances/${instanceId}/editor`);
   assert.equal(await editorLink.getAttribute('target'), '_blank');
   const editor = await admin.context().newPage();
   walk.editor = editor;
