@@ -7,10 +7,12 @@
  * attempts fail and nothing changes; with FLOWGATE_INSTANCE_ORIGINS=shared (the old layout,
  * insecure) the same page succeeds at both, which is what shows the test can fail.
  *
- * The platform is reached as http://localhost:PORT, so the instance's origin
- * (http://<id>.localhost:PORT) is same-site with it: the platform's SameSite cookie goes along
- * with the page's requests, and the platform's refusal of an instance's Origin is what stops
- * them, not the browser.
+ * The platform is reached as http://localhost:PORT and the instance as
+ * http://<id>.localhost:PORT, siblings as `flowgate.example.com` and `<id>.apps.example.com`
+ * are in production, where they are one site and the platform's SameSite cookie goes along
+ * with the page's requests. Here the page's own policy (connect-src 'self') stops its fetches
+ * before they leave the browser; the platform's refusal of an instance's Origin, the layer
+ * behind it, is tested at the server (instance-origins.test.ts).
  *
  * Needs the built UI (npm run build:web) and Chromium at /usr/bin/chromium (or FLOWGATE_CHROMIUM).
  */
@@ -44,15 +46,17 @@ function api<T>(page: Page, method: string, path: string, body?: unknown): Promi
 /**
  * What the member's page does in its visitor's browser: read the visitor's session and teams,
  * then create a team with the CSRF token the session answer carries, by the page's own
- * origin's paths (on the shared origin, the platform's) and by the platform's address; and a
- * plain form posted to the platform (no script reads its answer; the browser sends it with
- * the cookie). Each attempt's outcome lands in window.attempts.
+ * origin's paths (on the shared origin, the platform's) and by the platform's address. Each
+ * attempt's outcome lands in window.attempts. Its form, posted to the platform once those are
+ * done, is a navigation, which the page's Content-Security-Policy does not stop (it has no
+ * form-action): the one request of the page's that reaches the platform. It carries `Origin:
+ * null` (the page's referrer policy, which a page may choose, nulls it) and no CSRF header,
+ * and is refused.
  */
 function attackPage(platform: string): string {
   return `<!doctype html><html><head><title>Line 4 report</title></head><body>
 <h1>Line 4 report</h1>
-<iframe name="sink" title="sink"></iframe>
-<form id="planted" method="post" target="sink" enctype="text/plain" action="${platform}/api/teams"><input name='{"name":"${PLANTED} (form)","x":"' value='"}'></form>
+<form id="planted" method="post" enctype="text/plain" action="${platform}/api/teams"><input name='{"name":"${PLANTED} (form)","x":"' value='"}'></form>
 <script>
 (async () => {
   const attempts = {};
@@ -76,7 +80,6 @@ function attackPage(platform: string): string {
       return created.status + ' ' + (await created.text()).slice(0, 200);
     });
   }
-  document.getElementById('planted').submit();
   window.attempts = attempts;
 })();
 </script></body></html>`;
@@ -97,7 +100,6 @@ interface Outcome {
   /** The teams the owner is in, read on the platform by the owner afterwards. */
   teams: string[];
   pageUrl: string;
-  refusedFromInstance: number;
 }
 
 /** One platform (separate or shared origins): the member deploys the page, the owner opens it. */
@@ -125,15 +127,17 @@ async function walk(h: BrowserWalk): Promise<Outcome> {
   const visit = await admin.context().newPage();
   await visit.goto(`${instance.endpointUrl}report`, { timeout: 30_000 });
   await visit.waitForFunction(() => (window as unknown as { attempts?: unknown }).attempts !== undefined, undefined, { timeout: 30_000 });
-  // The form's post has been sent once the frame has an answer, whatever it is.
-  await visit.waitForTimeout(1000);
   const attempts = await visit.evaluate(() => (window as unknown as { attempts: Record<string, string> }).attempts);
+  const pageUrl = visit.url();
   await h.shot(visit, 'report-page');
+  const [formAnswer] = await Promise.all([
+    visit.waitForResponse((r) => r.url() === `${h.base}/api/teams` && r.request().method() === 'POST'),
+    visit.evaluate(() => (document.getElementById('planted') as HTMLFormElement).submit()),
+  ]);
+  attempts['platform form'] = String(formAnswer.status());
 
   const teams = (await api<Array<{ name: string }>>(admin, 'GET', '/api/teams')).json.map((team) => team.name);
-  const denied = (await api<{ events: Array<{ details: string }> }>(admin, 'GET', '/api/audit?event=auth.access.denied')).json.events;
-  const refusedFromInstance = denied.filter((e) => (JSON.parse(e.details) as { reason?: string }).reason === 'from an instance origin').length;
-  return { attempts, teams, pageUrl: visit.url(), refusedFromInstance };
+  return { attempts, teams, pageUrl };
 }
 
 test("each instance on an origin of its own: a member's page cannot read or change the platform as the owner who opens it", { timeout: 300_000 }, async () => {
@@ -151,8 +155,8 @@ test("each instance on an origin of its own: a member's page cannot read or chan
     assert.match(attempts['platform write']!, /^failed/, JSON.stringify(attempts));
     // Nothing changed on the platform: the owner's teams are what they were.
     assert.deepEqual(outcome.teams, [TEAM]);
-    // The form went out with the owner's cookie (same site); the platform refused it for where it came from.
-    assert.ok(outcome.refusedFromInstance >= 1, 'the refusal of a request from an instance origin is on record');
+    // The form went out (a navigation, which the page's policy does not stop) and was refused.
+    assert.match(attempts['platform form']!, /^40[13]$/, JSON.stringify(attempts));
   } finally {
     await h.close();
   }
