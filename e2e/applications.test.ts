@@ -787,18 +787,19 @@ test('an operator rolls back to a snapshot that ran here, and is offered nothing
   await operator.getByText(/^first /).waitFor();
 
   // Signed out (a session that timed out while the editor's tab stayed open), the editor's
-  // address leads to the sign-in page and, signed in again, back to the editor.
+  // address leads to the sign-in page and, signed in again, back to the editor: on the
+  // instance's origin, by the platform's route that signs the person in there.
   const editorUrl = `/instances/${instanceId}/editor/`;
   await operator.evaluate(async () => {
     const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
     await fetch('/api/auth/logout', { method: 'POST', headers: { 'x-csrf-token': session.csrfToken } });
   });
   await operator.goto(editorUrl);
-  await operator.waitForURL((url) => url.pathname === '/sign-in' && url.searchParams.get('next') === editorUrl);
+  await operator.waitForURL((url) => url.pathname === '/sign-in' && url.searchParams.get('next') === `/instances/${instanceId}/editor`);
   await operator.getByLabel('Email').fill(OPERATOR.email);
   await operator.getByLabel('Password').fill(OPERATOR.password);
   await operator.getByRole('button', { name: 'Sign in' }).click();
-  await operator.waitForURL((url) => url.pathname === editorUrl, { timeout: EDITOR_TIMEOUT });
+  await operator.waitForURL((url) => url.host === `${instanceId}.localhost:${new URL(base).port}` && url.pathname === editorUrl, { timeout: EDITOR_TIMEOUT });
   // An operator's editor is read only.
   await operator.locator('#red-ui-header-button-deploy.disabled').waitFor({ timeout: EDITOR_TIMEOUT });
   await shot(operator, '21-editor-after-sign-in');
