@@ -177,7 +177,7 @@ export class Client {
   bearer: string | null = null;
   host: string | null = null;
 
-  constructor(private readonly built: BuiltApp) {}
+  constructor(readonly built: BuiltApp) {}
 
   /**
    * The same person on an instance's own origin, signed in there as a browser is: the

@@ -262,6 +262,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       }
       throw new UnauthenticatedError();
     }
+    if (access.browserSession && auth.token) {
+      throw new UnauthenticatedError("This signs a browser in on an instance's own origin: it takes a signed-in browser session, not an API token.");
+    }
     if (auth.session && auth.session.stage !== 'full' && !access.partialSession?.includes(auth.session.stage)) {
       throw new UnauthenticatedError(auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.');
     }

@@ -16,6 +16,8 @@ export interface UserAccess {
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
   /** The Node-RED editor proxy: writes carry the editor's own token, which stands in for the CSRF header. */
   csrfByBearer?: true;
+  /** A person in a browser session only: an API token is refused (401), though its permission would allow it (signing a browser in on an instance's origin). */
+  browserSession?: true;
   /** /metrics also accepts FLOWGATE_METRICS_TOKEN as a bearer token, for Prometheus. */
   metricsToken?: true;
 }

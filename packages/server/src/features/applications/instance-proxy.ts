@@ -148,7 +148,7 @@ export function instanceProxyRoutes(
     scope.get(
       '/instances/:instanceId/app',
       {
-        config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId' } },
+        config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId', browserSession: true } },
         schema: { hide: true, params: InstanceParams, querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2048 })) }) },
       },
       async (request, reply) => {
