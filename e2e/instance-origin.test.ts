@@ -90,7 +90,19 @@ function attackFlow(platform: string): unknown[] {
   return [
     { id: 'tabR', type: 'tab', label: 'Report' },
     { id: 'inR', type: 'http in', z: 'tabR', name: '', url: '/report', method: 'get', upload: false, swaggerDoc: '', wires: [['tplR']] },
-    { id: 'tplR', type: 'template', z: 'tabR', name: '', field: 'payload', fieldType: 'msg', format: 'html', syntax: 'plain', template: attackPage(platform), output: 'str', wires: [['resR']] },
+    {
+      id: 'tplR',
+      type: 'template',
+      z: 'tabR',
+      name: '',
+      field: 'payload',
+      fieldType: 'msg',
+      format: 'html',
+      syntax: 'plain',
+      template: attackPage(platform),
+      output: 'str',
+      wires: [['resR']],
+    },
     { id: 'resR', type: 'http response', z: 'tabR', name: '', statusCode: '', headers: { 'content-type': 'text/html; charset=utf-8' }, wires: [] },
   ];
 }

@@ -28,7 +28,9 @@ const InstanceView = Type.Object({
   targetSnapshotId: Type.Union([Type.String(), Type.Null()]),
   runningSnapshotId: Type.Union([Type.String(), Type.Null()]),
   endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]),
-  editorPath: Type.String({ description: "The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code" }),
+  editorPath: Type.String({
+    description: "The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code",
+  }),
   endpointPath: Type.String({ description: 'Where the flows serve, under endpointUrl' }),
   endpointUrl: Type.String({ description: "The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN)" }),
   createdAt: Type.String(),

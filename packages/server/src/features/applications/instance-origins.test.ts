@@ -92,7 +92,11 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(refused.map((e) => JSON.parse(e.details).reason).sort(), ['another instance', 'expired', 'unknown or used', 'unknown or used']);
 
       const open = await mint();
-      assert.equal((await onHost(host).get(`/.flowgate/session?code=${open.searchParams.get('code')}&next=${encodeURIComponent('//evil.example/')}`)).statusCode, 400, 'no way out of the instance');
+      assert.equal(
+        (await onHost(host).get(`/.flowgate/session?code=${open.searchParams.get('code')}&next=${encodeURIComponent('//evil.example/')}`)).statusCode,
+        400,
+        'no way out of the instance',
+      );
       // The platform's session cookie is host-only too.
       const login = await new Client(t).post('/api/auth/login', { email: 'mia@plant.example', password: 'gentle river quartz lantern 42' });
       assert.doesNotMatch(String(login.headers['set-cookie']), /domain=/i);
@@ -157,7 +161,10 @@ for (const dialect of DIALECTS) {
         assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
         assert.match(r.json().detail, /Requests from an instance's pages .* do not reach the platform/);
       }
-      assert.equal((await admin.get('/api/teams')).json().some((team: { name: string }) => team.name === 'Planted'), false);
+      assert.equal(
+        (await admin.get('/api/teams')).json().some((team: { name: string }) => team.name === 'Planted'),
+        false,
+      );
       assert.equal((await admin.request('GET', '/api/teams', undefined, { origin: 'http://127.0.0.1:3000' })).statusCode, 200, "the platform's own pages");
       const denied = (await admin.get('/api/audit?event=auth.access.denied')).json().events as Array<{ details: string }>;
       assert.ok(denied.some((e) => JSON.parse(e.details).reason === 'from an instance origin'));

@@ -111,14 +111,23 @@ export function createInstanceOrigins(deps: {
       const why = !taken ? 'unknown or used' : Date.parse(taken.expires_at) <= clock.now().getTime() ? 'expired' : taken.instance_id !== instanceId ? 'another instance' : null;
       const found = taken && why === null ? await identity.authenticateSessionById(taken.session_id) : null;
       if (!taken || why !== null || !found || found.session.stage !== 'full' || found.user.id !== taken.user_id) {
-        throw new UnauthenticatedError('This sign-in link is used, expired or not for this instance: open the editor or the endpoint again from the platform.').audited({
-          event: 'auth.token.rejected',
-          target: { type: 'instance', id: instanceId },
-          details: { kind: 'instance origin code', reason: why ?? 'platform session ended', codePrefix: code.slice(0, 6) },
-        }, ctx);
+        throw new UnauthenticatedError('This sign-in link is used, expired or not for this instance: open the editor or the endpoint again from the platform.').audited(
+          {
+            event: 'auth.token.rejected',
+            target: { type: 'instance', id: instanceId },
+            details: { kind: 'instance origin code', reason: why ?? 'platform session ended', codePrefix: code.slice(0, 6) },
+          },
+          ctx,
+        );
       }
       const token = randomToken(32);
-      await store.insertSession({ token_hash: sha256Hex(token), instance_id: instanceId, user_id: found.user.id, session_id: found.session.id, created_at: clock.now().toISOString() });
+      await store.insertSession({
+        token_hash: sha256Hex(token),
+        instance_id: instanceId,
+        user_id: found.user.id,
+        session_id: found.session.id,
+        created_at: clock.now().toISOString(),
+      });
       return { token, user: found.user };
     },
 
@@ -136,9 +145,9 @@ export function createInstanceOrigins(deps: {
 
     /** The refusal of a request to the platform from a page an instance served. */
     refusalFromInstance(route: string, method: string): ForbiddenError {
-      return new ForbiddenError(
-        "Requests from an instance's pages (its editor or what its flows serve) do not reach the platform: open the platform in a tab of its own.",
-      ).audited({ event: 'auth.access.denied', details: { method, route, reason: 'from an instance origin' } });
+      return new ForbiddenError("Requests from an instance's pages (its editor or what its flows serve) do not reach the platform: open the platform in a tab of its own.").audited(
+        { event: 'auth.access.denied', details: { method, route, reason: 'from an instance origin' } },
+      );
     },
   };
 }

@@ -207,7 +207,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test('a deploy in the editor makes an automatic snapshot and an audit event with the person', async () => {
     const token = await editorToken(admin);
     const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'edited in the editor' } : n));
-    const deploy = await (await on(admin)).request(
+    const deploy = await (
+      await on(admin)
+    ).request(
       'POST',
       `/instances/${instanceId}/editor/flows`,
       { flows: changed },
@@ -246,7 +248,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     // Then a change from the editor: Node-RED's events reach the platform in order, so once
     // the deploy is on record, whatever the socket caused would be too.
     const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'after a session' } : n));
-    const deploy = await (await on(admin)).request(
+    const deploy = await (
+      await on(admin)
+    ).request(
       'POST',
       `/instances/${instanceId}/editor/flows`,
       { flows: changed },
@@ -270,7 +274,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const token = await editorToken(viewer);
     const flows = await runningFlows(viewer);
     assert.ok(flows.length > 0, 'a viewer reads the flows');
-    const deploy = await (await on(viewer)).request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2' });
+    const deploy = await (
+      await on(viewer)
+    ).request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2' });
     assert.ok(deploy.statusCode === 401 || deploy.statusCode === 403, `refused: ${deploy.statusCode}`);
     assert.ok(!sameFlows(await runningFlows(admin), FLOW_B), 'the flows did not change');
   });
@@ -452,7 +458,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const token = await editorToken(member);
     const before = await runningFlows(admin);
     assert.equal((await admin.patch(`/api/teams/${teamId}/members/${memberId}`, { role: 'operator' })).statusCode, 204);
-    const deploy = await (await on(member)).request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, {
+    const deploy = await (
+      await on(member)
+    ).request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, {
       authorization: `Bearer ${token}`,
       'node-red-api-version': 'v1',
       'node-red-deployment-type': 'full',

@@ -27,8 +27,8 @@ export function EndpointSection({ instance, mayWrite, onChanged }: { instance: I
             </>
           ) : (
             <>
-              <span className="badge">sign-in</span> Only signed-in members of the team may use them: a browser that opens them without having signed
-              in there goes by the platform's sign-in and back.
+              <span className="badge">sign-in</span> Only signed-in members of the team may use them: a browser that opens them without having signed in there goes by the
+              platform's sign-in and back.
             </>
           )}
         </p>
