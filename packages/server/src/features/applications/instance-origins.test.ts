@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { addMember, Client, createManualClock, DIALECTS, reportAsAgent, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
+import WebSocket from 'ws';
+import { ConfigError, loadConfig } from '../../config.ts';
+import { addMember, Client, createManualClock, DIALECTS, reportAsAgent, resolveLocalhostSubdomains, setupAdmin, startTestApp, type TestApp } from '../../../test/harness.ts';
 
 /**
  * Each instance on an origin of its own (instance-origins.ts): which host serves what, the
@@ -207,5 +209,54 @@ describe('the shared origin (FLOWGATE_INSTANCE_ORIGINS=shared), insecure, kept t
     assert.equal((await admin.get(`/instances/${instance.id}/editor`)).headers.location, `/instances/${instance.id}/editor/`);
     assert.equal((await admin.get(`/instances/${instance.id}/editor/`)).statusCode, 503, 'served here (the instance has not started)');
     assert.equal((await admin.request('GET', '/api/teams', undefined, { origin: `http://${instance.id}.localhost:3000` })).statusCode, 200);
+  });
+});
+
+describe("the instances' domain and the WebSockets of their origins", () => {
+  test("FLOWGATE_INSTANCE_DOMAIN: a domain takes the public URL's scheme and port, a URL gives its own; anything else is refused", () => {
+    const origins = (env: Record<string, string>) => loadConfig({ FLOWGATE_DATA_DIR: '/tmp/unused', ...env }).instanceOrigins;
+    assert.deepEqual(origins({}), { mode: 'separate', scheme: 'http', domain: 'localhost', port: '3000', domainConfigured: false });
+    assert.deepEqual(origins({ FLOWGATE_PUBLIC_URL: 'https://flowgate.example.com', FLOWGATE_INSTANCE_DOMAIN: 'Apps.Example.com' }), {
+      mode: 'separate',
+      scheme: 'https',
+      domain: 'apps.example.com',
+      port: '',
+      domainConfigured: true,
+    });
+    assert.equal(origins({ FLOWGATE_INSTANCE_DOMAIN: 'https://apps.example.com:8443' }).port, '8443');
+    for (const bad of ['apps.example.com/x', 'ftp://apps.example.com', '10.0.0.1', 'a b']) {
+      assert.throws(() => origins({ FLOWGATE_INSTANCE_DOMAIN: bad }), ConfigError, bad);
+    }
+    assert.throws(() => origins({ FLOWGATE_INSTANCE_ORIGINS: 'off' }), ConfigError);
+    assert.equal(origins({ FLOWGATE_INSTANCE_ORIGINS: 'shared' }).mode, 'shared');
+  });
+
+  test("an instance's host reaches none of the platform's WebSockets, and the platform's host none of the instance's", async () => {
+    resolveLocalhostSubdomains();
+    const t = await startTestApp('sqlite');
+    try {
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (t.app.server.address() as AddressInfo).port;
+      const id = '0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f';
+      const status = (url: string) =>
+        new Promise<number | string>((resolve) => {
+          const ws = new WebSocket(url);
+          ws.once('unexpected-response', (_request, response) => {
+            resolve(response.statusCode ?? 0);
+            ws.terminate();
+          });
+          ws.once('open', () => {
+            resolve('open');
+            ws.close();
+          });
+          ws.once('error', (error) => resolve(error.message));
+        });
+      assert.equal(await status(`ws://${id}.localhost:${port}/api/fleet/v1/mqtt`), 404, "devices' MQTT is not on an instance's origin");
+      assert.equal(await status(`ws://${id}.localhost:${port}/instances/${'1'.repeat(8)}-0000-4000-8000-000000000000/app/x`), 404, "nor another instance's sockets");
+      assert.equal(await status(`ws://127.0.0.1:${port}/instances/${id}/editor/comms`), 404, "an editor's comms are not on the platform's origin");
+      assert.equal(await status(`ws://${id}.localhost:${port}/instances/${id}/editor/comms`), 401, 'on its own origin, for whoever signed in there');
+    } finally {
+      await t.close();
+    }
   });
 });
