@@ -55,9 +55,10 @@ try {
     if (via === 'platform') {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       await context.addCookies([{ name: session[0]!, value: session.slice(1).join('='), url: base }]);
-      return { context, url: `${base}/instances/${instanceId}/editor/` };
+      // What "Open editor" does: the platform's route, which signs the person in on the instance's own origin.
+      return { context, url: `${base}/instances/${instanceId}/editor` };
     }
-    const opened = await admin.get(`/instances/${instanceId}/editor/`);
+    const opened = await (await admin.onInstance(instanceId, 'editor')).get(`/instances/${instanceId}/editor/`);
     const token = /access_token=([^&]+)/.exec(String(opened.headers.location))![1]!;
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
     return { context, url: `http://127.0.0.1:${port}/instances/${instanceId}/editor/?access_token=${token}` };

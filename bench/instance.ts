@@ -96,10 +96,13 @@ try {
     `snapshot by hand of a ${plant.length}-node flow through the API (validate, hash, store, audit; app.inject, no socket): p50 ${fmt(snapshotP50, 2)} ms of 20 — target <= ${SNAPSHOT_TARGET_MS} ms: ${snapshotP50 <= SNAPSHOT_TARGET_MS ? 'MET' : 'MISSED'}`,
   );
 
-  // The editor's token, as the editor gets it from the platform, used both ways.
-  const cookie = admin.cookie!;
-  const opened = await fetch(`${base}/instances/${instanceId}/editor/`, { headers: { cookie }, redirect: 'manual' });
-  const token = /access_token=([^&]+)/.exec(opened.headers.get('location') ?? '')![1]!;
+  // The editor's token, as the editor gets it from the platform, used both ways; the editor
+  // is on the instance's own origin, signed in there through the platform's one-time code.
+  const there = await admin.onInstance(instanceId, 'editor');
+  const cookie = there.cookie!;
+  const instanceBase = `http://${instanceId}.localhost:${new URL(base).port}`;
+  const opened = await there.get(`/instances/${instanceId}/editor/`);
+  const token = /access_token=([^&]+)/.exec(String(opened.headers.location))![1]!;
   const port = t.context.runtime.port(instanceId)!;
   const headers = { authorization: `Bearer ${token}`, cookie, 'node-red-api-version': 'v1' };
 
@@ -127,7 +130,7 @@ try {
   const flowsPath = `/instances/${instanceId}/editor/flows`;
   const targets = {
     direct: `http://127.0.0.1:${port}${flowsPath}`,
-    platform: `${base}${flowsPath}`,
+    platform: `${instanceBase}${flowsPath}`,
     tcp: `http://127.0.0.1:${await portOf(pipe)}${flowsPath}`,
     http: `http://127.0.0.1:${await portOf(bare)}${flowsPath}`,
   };
@@ -201,7 +204,7 @@ try {
       {
         name: 'alone',
         runs: GET_RUNS,
-        init: { headers: { cookie } },
+        init: { headers: { cookie: admin.cookie! } },
         settle: false,
         targets: {
           'GET /api/health (public: routing, hooks, headers)': `${base}/api/health`,

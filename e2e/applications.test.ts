@@ -180,7 +180,8 @@ async function openEditor(editor: Page, instanceId: string): Promise<void> {
       if (Date.now() > deadline) throw new Error('the instance did not run');
       await new Promise((r) => setTimeout(r, 250));
     }
-    await editor.goto(`${base}/instances/${instanceId}/editor/`, { timeout: EDITOR_TIMEOUT });
+    // The platform's route checks the person and sends the browser to the instance's own origin with a one-time code.
+    await editor.goto(`${base}/instances/${instanceId}/editor`, { timeout: EDITOR_TIMEOUT });
     await editor.locator('#red-ui-header-button-deploy').waitFor({ timeout: EDITOR_TIMEOUT });
     // Loaded: the node definitions are in (the palette has nodes) and the flows are (a tab exists).
     await editor.waitForFunction(
@@ -301,7 +302,7 @@ test('an owner builds a flow in the editor, reviews the change between two deplo
 
   // --- The editor, through the platform: the "Open editor" link opens it in a tab of its own.
   const editorLink = admin.getByRole('link', { name: /^Open editor/ });
-  assert.equal(await editorLink.getAttribute('href'), `/instances/${instanceId}/editor/`);
+  assert.equal(await editorLink.getAttribute('href'), `/instances/${instanceId}/editor`);
   assert.equal(await editorLink.getAttribute('target'), '_blank');
   const editor = await admin.context().newPage();
   walk.editor = editor;
@@ -786,18 +787,19 @@ test('an operator rolls back to a snapshot that ran here, and is offered nothing
   await operator.getByText(/^first /).waitFor();
 
   // Signed out (a session that timed out while the editor's tab stayed open), the editor's
-  // address leads to the sign-in page and, signed in again, back to the editor.
+  // address leads to the sign-in page and, signed in again, back to the editor: on the
+  // instance's origin, by the platform's route that signs the person in there.
   const editorUrl = `/instances/${instanceId}/editor/`;
   await operator.evaluate(async () => {
     const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
     await fetch('/api/auth/logout', { method: 'POST', headers: { 'x-csrf-token': session.csrfToken } });
   });
   await operator.goto(editorUrl);
-  await operator.waitForURL((url) => url.pathname === '/sign-in' && url.searchParams.get('next') === editorUrl);
+  await operator.waitForURL((url) => url.pathname === '/sign-in' && url.searchParams.get('next') === `/instances/${instanceId}/editor`);
   await operator.getByLabel('Email').fill(OPERATOR.email);
   await operator.getByLabel('Password').fill(OPERATOR.password);
   await operator.getByRole('button', { name: 'Sign in' }).click();
-  await operator.waitForURL((url) => url.pathname === editorUrl, { timeout: EDITOR_TIMEOUT });
+  await operator.waitForURL((url) => url.host === `${instanceId}.localhost:${new URL(base).port}` && url.pathname === editorUrl, { timeout: EDITOR_TIMEOUT });
   // An operator's editor is read only.
   await operator.locator('#red-ui-header-button-deploy.disabled').waitFor({ timeout: EDITOR_TIMEOUT });
   await shot(operator, '21-editor-after-sign-in');

@@ -19,7 +19,7 @@ export const STEP_TIMEOUT = 10_000;
 
 export interface BrowserWalk {
   t: TestApp;
-  /** http://127.0.0.1:PORT, the address links and invitations point at. */
+  /** http://127.0.0.1:PORT (or the public host given), the address links and invitations point at. */
   base: string;
   browser: Browser;
   /** A page in a context of its own (its own cookies: another person). */
@@ -30,14 +30,19 @@ export interface BrowserWalk {
   close(): Promise<void>;
 }
 
-/** Starts the platform and Chromium; `shotPrefix` keeps one walk's screenshots apart from another's. */
-export async function startBrowserWalk(shotPrefix = ''): Promise<BrowserWalk> {
+/**
+ * Starts the platform and Chromium; `shotPrefix` keeps one walk's screenshots apart from
+ * another's. `publicHost`: the name people reach the platform by (127.0.0.1 unless given:
+ * `localhost` makes instances' origins, `<id>.localhost`, same-site with it); `env`: more
+ * of the platform's configuration.
+ */
+export async function startBrowserWalk(shotPrefix = '', options: { publicHost?: string; env?: Record<string, string> } = {}): Promise<BrowserWalk> {
   assert.ok(fs.existsSync(path.join(ROOT, 'packages/web/dist/index.html')), 'build the UI first: npm run build:web');
   // Before the platform starts: a walk that cannot have its browser fails here, at once.
   assert.ok(fs.existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (or FLOWGATE_CHROMIUM): apt-get install chromium, or npm test as root, which installs it`);
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const t = await startTestApp('sqlite', { FLOWGATE_PUBLIC_URL: base });
+  const base = `http://${options.publicHost ?? '127.0.0.1'}:${port}`;
+  const t = await startTestApp('sqlite', { FLOWGATE_PUBLIC_URL: base, ...options.env });
   let browser: Browser;
   try {
     // Listening before anything else: hosted instances' agents call the server back on this port.

@@ -56,8 +56,10 @@ test('the editor opens with no tour over the canvas, no blocked request, and one
   editor.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
+  // The editor is on the instance's own origin; the platform's only in the redirects that sign the person in there.
+  const instanceOrigin = `http://${instanceId}.localhost:${new URL(h.base).port}`;
   editor.on('request', (r) => {
-    if (!r.url().startsWith(h.base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) offOrigin.push(r.url());
+    if (!r.url().startsWith(instanceOrigin) && !r.url().startsWith(h.base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) offOrigin.push(r.url());
   });
   // Chromium reports a blocked request as a console error and as this event.
   await editor.addInitScript(() => {
@@ -68,7 +70,8 @@ test('the editor opens with no tour over the canvas, no blocked request, and one
   });
   const catalogue = editor.waitForResponse((r) => r.url().includes('/flowgate-palette-catalogue.json'), { timeout: EDITOR_TIMEOUT });
 
-  await editor.goto(`/instances/${instanceId}/editor/`, { timeout: EDITOR_TIMEOUT });
+  await editor.goto(`/instances/${instanceId}/editor`, { timeout: EDITOR_TIMEOUT });
+  assert.ok(editor.url().startsWith(`${instanceOrigin}/instances/${instanceId}/editor/`), editor.url());
   await editor.waitForFunction(
     () => {
       const red = (window as unknown as { RED?: { nodes?: { eachWorkspace?: (cb: () => void) => void; getType?: (type: string) => unknown } } }).RED;
@@ -98,7 +101,10 @@ test('the editor opens with no tour over the canvas, no blocked request, and one
     () => (window as unknown as { RED: { settings: { get(key: string): { access_token: string } } } }).RED.settings.get('auth-tokens').access_token,
   );
   await editor.close();
-  const deployed = await admin.evaluate(
+  // From a page of the instance's origin, where the editor's token and its sign-in are.
+  const there = await admin.context().newPage();
+  await there.goto(`${instanceOrigin}/instances/${instanceId}/app/`);
+  const deployed = await there.evaluate(
     async ({ instanceId, token }) =>
       (
         await fetch(`/instances/${instanceId}/editor/flows`, {

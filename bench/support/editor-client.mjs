@@ -5,6 +5,17 @@
 // A case with `settle` (a deploy) asks the parent to say when the platform has finished what
 // a deploy sets off (the automatic snapshot) before the next request goes. Each deploy is a
 // change, as a person's is: "__DEPLOY__" in its body becomes a counter.
+import dns from 'node:dns';
+
+// Instances' own origins default to <id>.localhost, which browsers resolve to loopback and
+// glibc does not: resolved here as a browser would (the harness's resolveLocalhostSubdomains).
+const lookup = dns.lookup;
+dns.lookup = function (hostname, options, callback) {
+  const done = typeof options === 'function' ? options : callback;
+  if (/\.localhost\.?$/i.test(hostname)) return options?.all ? done(null, [{ address: '127.0.0.1', family: 4 }]) : done(null, '127.0.0.1', 4);
+  return lookup.call(this, hostname, options, callback);
+};
+
 const ask = (message) =>
   new Promise((resolve) => {
     process.once('message', resolve);

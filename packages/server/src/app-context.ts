@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { InstanceOrigins } from './features/applications/instance-origins.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Alerts } from './alerts.ts';
 import type { ApplicationsService } from './features/applications/applications.service.ts';
@@ -82,6 +83,8 @@ export interface AppContext {
   tunnels: DeviceTunnels;
   /** WebSockets let through to Node-RED, their permission asked again while they are open. */
   liveSockets: LiveSockets;
+  /** Each instance's own origin: which host is whose, and signing in there (instance-origins.ts). */
+  instanceOrigins: InstanceOrigins;
   offlineAlerts: OfflineAlerts;
   /** Compares audit storage with its capacity; runs every minute and at start. */
   checkCapacity(): Promise<void>;

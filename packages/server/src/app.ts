@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -28,6 +30,8 @@ import { createResourceMonitor, RESOURCE_CHECK_MS } from './features/application
 import { createInstanceRuntime, type InstanceRuntime } from './features/applications/instance-runtime.ts';
 import { createKubernetesDriver, kubernetesDriverOptions } from './features/applications/kubernetes-driver.ts';
 import { createProcessDriver, registryAndProxyEnv } from './features/applications/process-driver.ts';
+import { createInstanceOrigins, type InstanceOrigins } from './features/applications/instance-origins.ts';
+import { createInstanceOriginsStore } from './features/applications/instance-origins.store.ts';
 import { createSandbox } from './features/applications/sandbox.ts';
 import { createTeamSettingsService } from './features/applications/team-settings.service.ts';
 import { deploymentsRoutes } from './features/fleet/deployments.routes.ts';
@@ -245,6 +249,16 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     notifyDevice: (id) => broker.notifyDesired(id),
   });
   const liveSockets = createLiveSockets();
+  const instanceOrigins = createInstanceOrigins({ config, store: createInstanceOriginsStore(database.db), identity, clock });
+  if (!instanceOrigins.separate) {
+    app.log.warn(
+      "instances' editors and endpoints share the platform's origin (FLOWGATE_INSTANCE_ORIGINS=shared): a page a member serves can act on the platform as whoever opens it",
+    );
+  } else if (!config.instanceOrigins.domainConfigured && !/^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/.test(config.publicUrl)) {
+    app.log.warn(
+      `instances' editors and endpoints are served at <instance>.localhost, which only a browser on this machine reaches: set FLOWGATE_INSTANCE_DOMAIN (docs/applications.md)`,
+    );
+  }
   const tunnels = createDeviceTunnels({
     deviceByCredential,
     askDevice: (id) => deployments.announce(id),
@@ -290,6 +304,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     broker,
     tunnels,
     liveSockets,
+    instanceOrigins,
     offlineAlerts,
   };
 
@@ -374,6 +389,8 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     },
     agentByToken: async (raw) => (await applicationsStore.instanceByAgentToken(sha256Hex(raw))) ?? null,
     scimProviderByToken: async (raw) => (await scim.providerByToken(raw)) ?? null,
+    origins: instanceOrigins,
+    publicUrl: config.publicUrl,
     // A device signed in over HTTPS: an external broker gets its account from this.
     deviceByCredential: async (raw) => {
       const device = await deviceByCredential(raw);
@@ -408,8 +425,9 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   deploymentsRoutes(app, context);
   deviceProtocolRoutes(app, context);
   agentRoutes(app, context);
-  instanceProxyRoutes(app, context);
+  const instanceUpgrade = instanceProxyRoutes(app, context);
   deviceEditorRoutes(app, context);
+  confineUpgrades(app, instanceOrigins, instanceUpgrade);
   await registerWeb(app, config.webDir);
 
   // Background work, all of it listed here and started and stopped as one (src/jobs.ts).
@@ -464,6 +482,22 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     await checkpointer.checkpoint().catch(() => {});
   });
   return { app, context };
+}
+
+/**
+ * WebSockets coming to an instance's own origin reach that instance's listener only (its
+ * editor's comms, its flows' sockets), none of the platform's (MQTT, device tunnels, device
+ * editors); the platform's host reaches all of them, the instances' listener included, which
+ * there refuses the old paths (or, shared, serves them).
+ */
+function confineUpgrades(app: TypedApp, origins: InstanceOrigins, instanceUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void {
+  const platformListeners = app.server.listeners('upgrade') as Array<(req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  app.server.removeAllListeners('upgrade');
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (origins.instanceOfHost(req.headers.host) !== null) return instanceUpgrade(req, socket, head);
+    instanceUpgrade(req, socket, head);
+    for (const listener of platformListeners) listener.call(app.server, req, socket, head);
+  });
 }
 
 /** The single-page web UI: its files, and index.html for every other non-API path. */

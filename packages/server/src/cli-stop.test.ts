@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { freePort, until } from '../test/harness.ts';
+import { freePort, resolveLocalhostSubdomains, until } from '../test/harness.ts';
 
 /**
  * `flowgate start` stopped by SIGTERM while it is busy the way a running platform is: a
@@ -57,7 +57,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** A person's browser against the real server: the session cookie and the CSRF header. */
+/** A person's browser against the real server (one origin of it): the session cookie and the CSRF header. */
 function browser(base: string) {
   let cookie = '';
   let csrf = '';
@@ -68,7 +68,8 @@ function browser(base: string) {
       body: body === undefined ? undefined : JSON.stringify(body),
       redirect: 'manual',
     });
-    const set = /fg_session=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0];
+    // The platform's session, or on an instance's own origin that origin's sign-in.
+    const set = /fg_(?:session|instance)=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0];
     if (set) cookie = set;
     const text = await response.text();
     const json = (text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as Record<string, unknown>;
@@ -137,10 +138,15 @@ test('SIGTERM ends long polls and sockets at once, stops the hosted Node-RED, an
     const mqttClosed = new Promise<void>((resolve) => client.once('close', () => resolve()));
 
     // An editor's comms to the hosted Node-RED, through the platform, signed in to Node-RED as the editor does.
-    const editor = await as('GET', `/instances/${instanceId}/editor/`);
+    // On the instance's own origin, signed in there with the platform's one-time code.
+    resolveLocalhostSubdomains();
+    const opened = new URL((await as('GET', `/instances/${instanceId}/editor`)).location!);
+    const there = browser(opened.origin);
+    assert.equal((await there('GET', opened.pathname + opened.search)).status, 303);
+    const editor = await there('GET', `/instances/${instanceId}/editor/`);
     assert.equal(editor.status, 302);
     const editorToken = /access_token=([^&]+)/.exec(editor.location ?? '')![1]!;
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/instances/${instanceId}/editor/comms`, { headers: { cookie: as.cookie() } });
+    const ws = new WebSocket(`ws://${opened.host}/instances/${instanceId}/editor/comms`, { headers: { cookie: there.cookie() } });
     sockets.push({ close: () => ws.terminate() });
     await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
     const authed = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));

@@ -75,6 +75,17 @@ export interface Config {
   instanceRuntime: 'process' | 'kubernetes';
   /** With FLOWGATE_INSTANCE_RUNTIME=kubernetes, the cluster's side (docs/kubernetes.md); else null. */
   kubernetes: KubernetesConfig | null;
+  /**
+   * Where each instance's editor and flows' endpoints are served (features/applications/
+   * instance-origins.ts). 'separate' (the default): an origin of its own per instance,
+   * `<instance id>.<domain>`, so that a page a member serves cannot act on the platform as
+   * whoever opens it. 'shared' (FLOWGATE_INSTANCE_ORIGINS=shared): the old paths on the
+   * platform's own origin, insecure, for nothing but showing what the separation prevents.
+   * The domain is FLOWGATE_INSTANCE_DOMAIN (`apps.example.com`, or with a scheme and port,
+   * `https://apps.example.com:8443`); unset, `localhost`, which browsers resolve to loopback
+   * at any depth. Scheme and port default to the public URL's.
+   */
+  instanceOrigins: { mode: 'separate' | 'shared'; scheme: 'http' | 'https'; domain: string; port: string; domainConfigured: boolean };
 }
 
 /** A resource an owner sets per instance: the platform's default and the most it allows. */
@@ -218,6 +229,26 @@ export function loadInstanceRuntime(env: Env): Pick<Config, 'instanceRuntime' | 
   };
 }
 
+function instanceOrigins(env: Env, publicUrl: string): Config['instanceOrigins'] {
+  const mode = str(env, 'FLOWGATE_INSTANCE_ORIGINS') ?? 'separate';
+  if (mode !== 'separate' && mode !== 'shared') throw new ConfigError(`FLOWGATE_INSTANCE_ORIGINS must be separate or shared, got "${mode}"`);
+  const platform = new URL(publicUrl);
+  const raw = str(env, 'FLOWGATE_INSTANCE_DOMAIN');
+  let given: URL;
+  try {
+    // A bare domain takes the public URL's scheme and port.
+    given = new URL(raw === null ? `${platform.protocol}//localhost:${platform.port}` : raw.includes('://') ? raw : `${platform.protocol}//${raw}:${platform.port}`);
+  } catch {
+    throw new ConfigError(`FLOWGATE_INSTANCE_DOMAIN must be a domain (apps.example.com) or a URL of one (https://apps.example.com:8443), got "${raw}"`);
+  }
+  const scheme = given.protocol === 'https:' ? 'https' : given.protocol === 'http:' ? 'http' : null;
+  const domain = given.hostname.toLowerCase();
+  if (scheme === null || given.pathname !== '/' || given.search || given.username || !/^(?:[a-z0-9-]+\.)*[a-z0-9-]+$/.test(domain) || net.isIP(domain)) {
+    throw new ConfigError(`FLOWGATE_INSTANCE_DOMAIN must be a domain (apps.example.com) or a URL of one (https://apps.example.com:8443), got "${raw}"`);
+  }
+  return { mode, scheme, domain, port: given.port, domainConfigured: raw !== null };
+}
+
 function int(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -317,6 +348,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     };
   }
   const capacityMb = int(env, 'FLOWGATE_AUDIT_CAPACITY_MB', 0);
+  const publicUrl = (str(env, 'FLOWGATE_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, '');
   const mqttPort = str(env, 'FLOWGATE_MQTT_PORT') === null ? null : int(env, 'FLOWGATE_MQTT_PORT', 0);
   return {
     externalMqtt: externalMqtt(env, mqttPort),
@@ -324,7 +356,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     port,
     mqttPort,
     trustProxy: proxies(env),
-    publicUrl: (str(env, 'FLOWGATE_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
+    publicUrl,
     dataDir,
     nodeRedDir: path.resolve(cwd, str(env, 'FLOWGATE_NODE_RED_DIR') ?? path.join(dataDir, 'node-red')),
     databaseUrl: str(env, 'FLOWGATE_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'flowgate.db')}`,
@@ -362,5 +394,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       cgroup: str(env, 'FLOWGATE_INSTANCE_CGROUP'),
     },
     ...loadInstanceRuntime(env),
+    instanceOrigins: instanceOrigins(env, publicUrl),
   };
 }

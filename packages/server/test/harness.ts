@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -85,6 +86,24 @@ export async function until<T>(
   }
 }
 
+/**
+ * Resolves `<anything>.localhost` to loopback in this process, as browsers do (Chromium,
+ * Firefox) and glibc does not: instances' own origins default to `<id>.localhost`, and
+ * tests reach them with fetch and WebSockets as a browser would.
+ */
+export function resolveLocalhostSubdomains(): void {
+  const original = dns.lookup;
+  if ((original as { flowgateLocalhost?: true }).flowgateLocalhost) return;
+  const patched = function (this: unknown, hostname: string, options: unknown, callback?: unknown) {
+    const done = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+    const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+    if (/\.localhost\.?$/i.test(hostname)) return all ? done(null, [{ address: '127.0.0.1', family: 4 }]) : done(null, '127.0.0.1', 4);
+    return (original as (...args: unknown[]) => unknown).call(this, hostname, options, callback);
+  };
+  Object.assign(patched, { flowgateLocalhost: true });
+  (dns as { lookup: unknown }).lookup = patched;
+}
+
 /** A clock the test moves by hand, for timeouts and expiry. */
 export function createManualClock(start = new Date()): Clock & { advance(ms: number): void } {
   let now = start.getTime();
@@ -148,16 +167,36 @@ export async function restartTestApp(t: TestApp, port: number, whileDown: () => 
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** A browser-like client: keeps the session cookie and sends the CSRF header on writes. */
+/**
+ * A browser-like client: keeps the session cookie and sends the CSRF header on writes. With
+ * `host`, it is on that host (an instance's own origin) and keeps that origin's cookie.
+ */
 export class Client {
   cookie: string | null = null;
   csrf: string | null = null;
   bearer: string | null = null;
+  host: string | null = null;
 
-  constructor(private readonly built: BuiltApp) {}
+  constructor(readonly built: BuiltApp) {}
+
+  /**
+   * The same person on an instance's own origin, signed in there as a browser is: the
+   * platform's route (`app`: the endpoints', for anyone who may read the instance; `editor`:
+   * the editor's) mints a one-time code, and the instance's origin takes it for its cookie.
+   */
+  async onInstance(instanceId: string, via: 'app' | 'editor' = 'app'): Promise<Client> {
+    const opened = await this.get(`/instances/${instanceId}/${via}`);
+    if (opened.statusCode !== 303) throw new Error(`the platform gave no code for the instance's origin: ${opened.statusCode} ${opened.body}`);
+    const location = new URL(opened.headers.location as string);
+    const there = new Client(this.built);
+    there.host = location.host;
+    const exchanged = await there.get(location.pathname + location.search);
+    if (exchanged.statusCode !== 303 || !there.cookie) throw new Error(`the instance's origin refused the code: ${exchanged.statusCode} ${exchanged.body}`);
+    return there;
+  }
 
   async request(method: Method, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    const h: Record<string, string> = { 'user-agent': 'flowgate-test', ...headers };
+    const h: Record<string, string> = { 'user-agent': 'flowgate-test', ...(this.host ? { host: this.host } : {}), ...headers };
     if (this.cookie) h.cookie = this.cookie;
     if (this.csrf && method !== 'GET') h['x-csrf-token'] = this.csrf;
     if (this.bearer) h.authorization = `Bearer ${this.bearer}`;
@@ -167,8 +206,8 @@ export class Client {
       headers: h,
       ...(body === undefined ? {} : typeof body === 'string' ? { payload: body, headers: { ...h, 'content-type': 'application/json' } } : { payload: body as object }),
     });
-    const setCookie = response.cookies.find((c) => c.name === 'fg_session');
-    if (setCookie) this.cookie = setCookie.value ? `fg_session=${setCookie.value}` : null;
+    const setCookie = response.cookies.find((c) => c.name === (this.host ? 'fg_instance' : 'fg_session'));
+    if (setCookie) this.cookie = setCookie.value ? `${setCookie.name}=${setCookie.value}` : null;
     const json = response.headers['content-type']?.toString().startsWith('application/json') ? (response.json() as { csrfToken?: string }) : null;
     if (json && typeof json === 'object' && json !== null && 'csrfToken' in json && json.csrfToken) this.csrf = json.csrfToken;
     return response;

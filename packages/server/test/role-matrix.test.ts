@@ -48,6 +48,9 @@ type Expected = 'public' | 'public-proxied' | 401 | 403 | 404 | 'allowed' | 'all
 /** Proxies to a Node-RED: a hosted instance's, or a device's over its tunnel (not connected in this test: 503). */
 const isProxy = (route: DeclaredRoute) => route.url.startsWith('/instances/') || route.url.startsWith('/devices/');
 
+/** Served on the instance's own origin (instance-origins.ts), to whoever signed in there: asked there, not on the platform's host. */
+const onInstanceOrigin = (route: DeclaredRoute) => /^\/instances\/:instanceId\/(?:editor|app)\/\*$/.test(route.url) || route.url === '/.flowgate/session';
+
 /** What the catalogue says the caller should get, written from the tables, not from isAllowed. */
 function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   // Agent routes take an agent token: every person, signed in or not, is unauthenticated there.
@@ -56,8 +59,12 @@ function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   if (route.config.device || route.config.scim) return 401;
   if (route.config.public) return isProxy(route) ? 'public-proxied' : 'public';
   if (caller.platformRole === null) return 401;
-  // The Node-RED editor is for people in a browser session; an API token does not open it.
-  if (route.config.csrfByBearer && caller.readOnlyToken) return 401;
+  // The Node-RED editor is for people in a browser session; an API token does not open it,
+  // nor signs a browser in on an instance's origin.
+  if ((route.config.csrfByBearer || route.config.browserSession) && caller.readOnlyToken) return 401;
+  // Someone the platform gives no code for the instance (not of its team, not an admin) is
+  // never signed in on its origin: nobody there.
+  if (onInstanceOrigin(route) && caller.teamRole === null && caller.platformRole !== 'admin') return 401;
   const permission = route.config.permission as Permission;
   const { scope, access } = PERMISSIONS[permission];
   const sessionOnly = (PERMISSIONS[permission] as PermissionDefinition).sessionOnly === true;
@@ -174,9 +181,24 @@ function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
   return probe.query ? `${url}?${probe.query}` : url;
 }
 
-async function send(caller: Caller, method: string, url: string, body: unknown): Promise<LightMyRequestResponse> {
-  const m = method as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  return caller.client.request(m, url, m === 'GET' ? undefined : (body ?? (m === 'DELETE' ? undefined : {})));
+async function send(caller: Caller, route: DeclaredRoute, f: Fixture, url: string, body: unknown): Promise<LightMyRequestResponse> {
+  const m = route.method as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  const client = onInstanceOrigin(route) ? await onItsOrigin(caller, f) : caller.client;
+  return client.request(m, url, m === 'GET' ? undefined : (body ?? (m === 'DELETE' ? undefined : {})));
+}
+
+/**
+ * The caller on the instance's own origin: signed in there as a browser is, through the
+ * platform's code, when the platform gives them one; an API token as it is; otherwise nobody.
+ * Anew for every request: a probe before may have ended the session it came from.
+ */
+async function onItsOrigin(caller: Caller, f: Fixture): Promise<Client> {
+  const signedIn = caller.login ? await caller.client.onInstance(f.instanceId).catch(() => null) : null;
+  if (signedIn) return signedIn;
+  const there = new Client(caller.client.built);
+  there.host = `${f.instanceId}.localhost:3000`;
+  there.bearer = caller.client.bearer;
+  return there;
 }
 
 async function signIn(caller: Caller): Promise<void> {
@@ -327,7 +349,7 @@ for (const dialect of DIALECTS) {
         const byExpectation = [...callers].sort((a, b) => ORDER[String(expectedFor(route, a))]! - ORDER[String(expectedFor(route, b))]!);
         for (const caller of byExpectation) {
           const probe = PROBES[routeKey(route)]?.(fixture, caller) ?? {};
-          const response = await send(caller, route.method, urlFor(route, fixture, probe), probe.body);
+          const response = await send(caller, route, fixture, urlFor(route, fixture, probe), probe.body);
           // The answer that hides another team's resource: an allowed caller must never get it
           // (unless an earlier caller's destructive call really removed it).
           const hidden =
@@ -374,8 +396,9 @@ for (const dialect of DIALECTS) {
       for (const route of routes.filter((r) => r.method === 'GET' && !r.config.public)) {
         for (const caller of probes) {
           const probe = PROBES[routeKey(route)]?.(fixture, caller) ?? {};
-          const headers: Record<string, string> = { 'user-agent': 'flowgate-test' };
-          if (caller.client.cookie) headers.cookie = caller.client.cookie;
+          const client = onInstanceOrigin(route) ? await onItsOrigin(caller, fixture) : caller.client;
+          const headers: Record<string, string> = { 'user-agent': 'flowgate-test', ...(client.host ? { host: client.host } : {}) };
+          if (client.cookie) headers.cookie = client.cookie;
           const response = await t.app.inject({ method: 'HEAD', url: urlFor(route, fixture, probe), headers });
           // Only callers who hold no permission on these routes are probed, so the deleted team changes nothing.
           const want = expectedFor(route, caller);

@@ -48,6 +48,8 @@ const PUBLIC_ROUTES = [
   'POST /api/auth/sso/:providerId/saml/acs',
   // The flows' own endpoints: the instance's owner chooses sign-in or public; the handler enforces it.
   ...['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'].map((m) => `${m} /instances/:instanceId/app/*`),
+  // On an instance's own origin: the one-time code the platform minted is what it checks.
+  'GET /.flowgate/session',
 ];
 
 /** Agent protocol routes: called with an instance's agent token, never by a person. */
@@ -168,6 +170,8 @@ describe('route declarations', () => {
         agentByToken: unused,
         deviceByCredential: unused,
         scimProviderByToken: unused,
+        origins: unused,
+        publicUrl: 'http://127.0.0.1:3000',
       });
       assert.throws(() => register(app), error, what);
       await app.close();

@@ -11,13 +11,20 @@ export interface DeclaredRoute {
   method: string;
   url: string;
   /** The route's access, as flags the tests read: which kind, its permission, and whether the editor's token stands in for CSRF. */
-  config: { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean; csrfByBearer?: boolean; team?: string };
+  config: { permission?: string; public?: boolean; agent?: boolean; device?: boolean; scim?: boolean; csrfByBearer?: boolean; browserSession?: boolean; team?: string };
   access: RouteAccess | undefined;
 }
 
 function flagsOf(access: RouteAccess | undefined): DeclaredRoute['config'] {
   if (!access) return {};
-  if (access.kind === 'user') return { permission: access.permission, ...(access.csrfByBearer ? { csrfByBearer: true } : {}), ...(access.team ? { team: access.team } : {}) };
+  if (access.kind === 'user') {
+    return {
+      permission: access.permission,
+      ...(access.csrfByBearer ? { csrfByBearer: true } : {}),
+      ...(access.browserSession ? { browserSession: true } : {}),
+      ...(access.team ? { team: access.team } : {}),
+    };
+  }
   return { [access.kind]: true };
 }
 

@@ -44,14 +44,21 @@ for (const dialect of DIALECTS) {
         assert.equal(made.statusCode, 201, made.body);
         const script = new Client(t);
         script.bearer = made.json().token;
+        // Neither the platform's route that opens it (no code for a token)...
+        const opened = await script.get(`/instances/${instanceId}/editor`);
+        assert.equal(opened.statusCode, 403, opened.body);
+        assert.match(opened.json().detail, /instances:editor is for a signed-in browser session; API tokens do not carry it/);
+        // ...nor the editor on the instance's origin.
+        script.host = `${instanceId}.localhost:3000`;
         const r = await script.get(`/instances/${instanceId}/editor/`);
         assert.equal(r.statusCode, 401, r.body);
         assert.match(r.json().detail, /signed-in browser session; API tokens do not open it/);
+        script.host = null;
         // The same token reads the instance through the API.
         assert.equal((await script.get(`/api/instances/${instanceId}`)).statusCode, 200);
       }
       // The admin's session gets past the check (the admin is the team's owner; no agent runs here: 503).
-      const r = await admin.get(`/instances/${instanceId}/editor/`);
+      const r = await (await admin.onInstance(instanceId, 'editor')).get(`/instances/${instanceId}/editor/`);
       assert.notEqual(r.statusCode, 401, r.body);
       assert.notEqual(r.statusCode, 403, r.body);
     });

@@ -627,7 +627,35 @@ const steps: Array<[string, Step]> = [
     },
   ],
   [
-    '0016_instance_resources',
+    '0016_instance_origin_sign_in',
+    async (db) => {
+      // Each instance's editor and endpoints are served from an origin of its own, which the
+      // platform's session cookie never reaches (instance-origins.ts). The platform hands the
+      // browser a one-time code there (stored hashed, used once, a minute at most); the
+      // instance's origin exchanges it for a cookie of its own, which lives as long as the
+      // platform session it came from (deleted with it).
+      await db.schema
+        .createTable('instance_origin_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('instance_origin_sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('instance_origin_sessions_session').on('instance_origin_sessions').column('session_id').execute();
+      await db.schema.createIndex('instance_origin_codes_session').on('instance_origin_codes').column('session_id').execute();
+      },
+    ],
+    [
+    '0017_instance_resources',
     async (db) => {
       // What an owner gave the instance (SR 7.2): memory in MiB, CPU in percent of a core, disk
       // in MiB; null is the platform's default (FLOWGATE_INSTANCE_*), which may change.

@@ -38,6 +38,25 @@ export interface SessionsTable {
   user_agent: string | null;
 }
 
+/** A one-time code that signs a person in on an instance's own origin (instance-origins.ts). */
+export interface InstanceOriginCodesTable {
+  code_hash: string;
+  instance_id: string;
+  user_id: string;
+  /** The platform session it was minted in: the sign-in it leads to ends with it. */
+  session_id: string;
+  expires_at: string;
+}
+
+/** A person signed in on an instance's own origin, for as long as the platform session lasts. */
+export interface InstanceOriginSessionsTable {
+  token_hash: string;
+  instance_id: string;
+  user_id: string;
+  session_id: string;
+  created_at: string;
+}
+
 export interface RecoveryCodesTable {
   id: string;
   user_id: string;
@@ -439,6 +458,8 @@ export interface Schema {
   team_settings: TeamSettingsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  instance_origin_codes: InstanceOriginCodesTable;
+  instance_origin_sessions: InstanceOriginSessionsTable;
   recovery_codes: RecoveryCodesTable;
   api_tokens: ApiTokensTable;
   teams: TeamsTable;

@@ -5,6 +5,7 @@ import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
 import { looksLikeApiToken, tokenAllows, tokenTeamIds, type IdentityService } from '../features/identity/identity.service.ts';
 import type { TeamsStore } from '../features/teams/teams.store.ts';
+import { INSTANCE_COOKIE, INSTANCE_SIGN_IN_PATH, type InstanceOrigins } from '../features/applications/instance-origins.ts';
 import { safeEqual, sha256Hex } from '../security/crypto.ts';
 import { CredentialRefusedError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.ts';
 import type { FlowgateRouteConfig, TeamSource } from './route-config.ts';
@@ -55,6 +56,48 @@ export interface AuthDeps {
   /** Devices authenticate with the credential they got at registration; a revoked one finds nothing. */
   deviceByCredential: (raw: string) => Promise<DevicesTable | null>;
   scimProviderByToken: (raw: string) => Promise<IdentityProvidersTable | null>;
+  /** Which host is an instance's own origin, and who is signed in there. */
+  origins: Pick<InstanceOrigins, 'instanceOfHost' | 'isInstanceOrigin' | 'separate' | 'originOf' | 'authenticate' | 'refusalFromInstance'>;
+  publicUrl: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * What an instance's own origin serves, and what the platform's refuses on its account
+ * (instance-origins.ts): on an instance's host, its editor, its endpoints and the sign-in
+ * there, nothing else of the platform's (no API, no web UI, no other instance); on the
+ * platform's host, no request a page of an instance's sent (its Origin), and the old paths
+ * of editors and endpoints only as a redirect to their origin, never their content.
+ * Returns true when it answered the request itself (a redirect).
+ */
+function gateByHost(request: FastifyRequest, reply: FastifyReply, origins: AuthDeps['origins'], publicUrl: string): boolean {
+  const path = request.url.split('?')[0]!;
+  const instanceId = origins.instanceOfHost(request.headers.host);
+  if (instanceId !== null) {
+    request.instanceHost = { instanceId, platformUrl: publicUrl };
+    const own = `/instances/${instanceId}/`;
+    // Instances' origins are one site (x.localhost, y.localhost): another instance's page
+    // would have this origin's cookie sent along; it may link here, not send requests.
+    const origin = request.headers.origin;
+    if (origin !== undefined && origins.isInstanceOrigin(origin) && origins.instanceOfHost(URL.parse(origin)?.host) !== instanceId) {
+      throw new ForbiddenError("Requests from another instance's pages do not reach this instance.");
+    }
+    if (path === INSTANCE_SIGN_IN_PATH || path.startsWith(`${own}editor/`) || path.startsWith(`${own}app/`)) return false;
+    throw new NotFoundError(`${path.slice(0, 200)} on this instance's origin`);
+  }
+  if (!origins.separate) return false;
+  // A same-site page (x.localhost beside localhost) gets the platform's SameSite cookie sent
+  // along; CORS keeps it from reading the answer, and this keeps the request from acting.
+  if (origins.isInstanceOrigin(request.headers.origin)) throw origins.refusalFromInstance(request.routeOptions.url ?? path.slice(0, 200), request.method);
+  const moved = /^\/instances\/([^/]+)\/(?:editor|app)\//.exec(path);
+  if (moved) {
+    if (!UUID.test(moved[1]!)) throw new NotFoundError('Instance');
+    // Bookmarks and links of before keep working; nothing of the instance is served here.
+    void reply.redirect(`${origins.originOf(moved[1]!)}${request.url}`, 308);
+    return true;
+  }
+  return false;
 }
 
 /** The route's path parameters against its params schema (every named one has one: see onRoute), as Fastify's validation would report them. */
@@ -80,7 +123,7 @@ function contextOf(request: FastifyRequest): RequestContext {
  * carries its event, which the error mapper records).
  */
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { identity, teamsStore, config, teamResolvers, agentByToken, deviceByCredential, scimProviderByToken } = deps;
+  const { identity, teamsStore, config, teamResolvers, agentByToken, deviceByCredential, scimProviderByToken, origins, publicUrl } = deps;
 
   /** The team the request is about, from the parameter its access names: :teamId, or the owner of the resource. */
   async function teamOfRequest(request: FastifyRequest, source: TeamSource): Promise<string> {
@@ -99,6 +142,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('teamRole', null);
   app.decorateRequest('teamId', null);
   app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.decorateRequest('instanceHost', null);
 
   // Checked when a route is registered, so a route that could not be authorised does not start.
   app.addHook('onRoute', (route) => {
@@ -122,8 +166,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.ctx = contextOf(request);
+    if (gateByHost(request, reply, origins, publicUrl)) return reply;
     const access = request.routeOptions.config?.access;
     if (!access) return; // 404 handler and documentation assets
     // Before anything reads the database with them: a NUL byte or 10 kB in an id is refused
@@ -172,7 +217,15 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     // A person, or anyone at a public route.
     const byEditorToken = access.kind === 'user' && access.csrfByBearer === true;
     let sessionToken: string | null = null;
-    if (bearer !== null && !byEditorToken) {
+    if (request.instanceHost) {
+      // On an instance's origin only who signed in there (its own cookie) is a person: the
+      // platform's session never arrives, and an Authorization header is the flow's business.
+      const found = await origins.authenticate(request.cookies[INSTANCE_COOKIE], request.instanceHost.instanceId);
+      if (found) {
+        request.auth = { user: found.user, session: found.session, token: null };
+        request.ctx = { ...request.ctx, actor: { type: 'user', userId: found.user.id, label: found.user.email } };
+      }
+    } else if (bearer !== null && !byEditorToken) {
       if (access.kind === 'user' && access.metricsToken && config.metricsToken && safeEqual(bearer, config.metricsToken)) {
         request.ctx = { ...request.ctx, actor: { type: 'token', userId: null, label: 'metrics token' } };
         return;
@@ -208,6 +261,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
         throw new UnauthenticatedError('The Node-RED editor opens in a signed-in browser session; API tokens do not open it. Scripts change flows through the snapshot API.');
       }
       throw new UnauthenticatedError();
+    }
+    if (access.browserSession && auth.token) {
+      throw new UnauthenticatedError("This signs a browser in on an instance's own origin: it takes a signed-in browser session, not an API token.");
     }
     if (auth.session && auth.session.stage !== 'full' && !access.partialSession?.includes(auth.session.stage)) {
       throw new UnauthenticatedError(auth.session.stage === 'mfa' ? 'Enter your MFA code to finish signing in.' : 'Set up MFA first: your platform or team requires it.');

@@ -48,13 +48,33 @@ function sendScimError(reply: FastifyReply, problem: Problem): FastifyReply {
  * opened by a person's browser: the instance's or device's own page, to go back to. Null for
  * anything else, which is a script's request and gets problem+json.
  */
-function proxiedPageOf(request: FastifyRequest): { back: string } | null {
+function proxiedPageOf(request: FastifyRequest): ProxiedPage | null {
   if (request.method !== 'GET') return null;
-  const match = PROXIED_PAGE_PATH.exec(request.url);
-  if (!match) return null;
   // Only what the browser itself says is a navigation: a script asking for HTML (curl, an
   // XHR) still gets the status it can act on.
-  return request.headers['sec-fetch-mode'] === 'navigate' ? { back: `/${match[1]}/${match[2]}` } : null;
+  if (request.headers['sec-fetch-mode'] !== 'navigate') return null;
+  const host = request.instanceHost;
+  if (host) {
+    // An instance's own origin: the way back and the sign-in are the platform's, elsewhere.
+    // Signing in again there goes through the platform's route that hands this origin a code.
+    const base = `${host.platformUrl}/instances/${host.instanceId}`;
+    const path = request.url.split('?')[0]!;
+    const signIn = path.startsWith(`/instances/${host.instanceId}/app/`)
+      ? `${base}/app?next=${encodeURIComponent(request.url)}`
+      : path.startsWith(`/instances/${host.instanceId}/editor/`)
+        ? `${base}/editor`
+        : null; // the code's own exchange: a refused code is shown, not tried again in a loop
+    return { back: base, signIn };
+  }
+  const match = PROXIED_PAGE_PATH.exec(request.url);
+  if (!match) return null;
+  return { back: `/${match[1]}/${match[2]}`, signIn: `/sign-in?next=${encodeURIComponent(request.url)}` };
+}
+
+interface ProxiedPage {
+  back: string;
+  /** Where a signed-out person goes to sign in and come back; null: shown the problem instead. */
+  signIn: string | null;
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -64,8 +84,8 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
  * the editor's tab stayed open), to the sign-in page and back here after it; anything else,
  * what went wrong and a way back, with the problem's status.
  */
-function sendProblemPage(reply: FastifyReply, problem: Problem, page: { back: string }): FastifyReply {
-  if (problem.type === TYPE_BASE + 'unauthenticated') return reply.redirect(`/sign-in?next=${encodeURIComponent(reply.request.url)}`, 303);
+function sendProblemPage(reply: FastifyReply, problem: Problem, page: ProxiedPage): FastifyReply {
+  if (problem.type === TYPE_BASE + 'unauthenticated' && page.signIn !== null) return reply.redirect(page.signIn, 303);
   const html = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(problem.title)} · Flowgate</title>

@@ -1,6 +1,7 @@
 import type { Permission, TeamRole } from '@flowgate/core';
 import type { ApiTokensTable, DevicesTable, IdentityProvidersTable, InstancesTable, SessionsTable, UsersTable } from '../db/schema.ts';
 import type { RequestContext } from '../context.ts';
+import type { InstanceHost } from '../features/applications/instance-origins.ts';
 
 /** Where a team permission finds its team: the route's :teamId, or the resource the route names (auth.ts resolves it). */
 export type TeamSource = 'teamId' | 'applicationId' | 'instanceId' | 'snapshotId' | 'siteId' | 'groupId' | 'deviceId' | 'rolloutId' | 'provisioningTokenId';
@@ -15,6 +16,8 @@ export interface UserAccess {
   partialSession?: ReadonlyArray<'mfa' | 'enrol'>;
   /** The Node-RED editor proxy: writes carry the editor's own token, which stands in for the CSRF header. */
   csrfByBearer?: true;
+  /** A person in a browser session only: an API token is refused (401), though its permission would allow it (signing a browser in on an instance's origin). */
+  browserSession?: true;
   /** /metrics also accepts FLOWGATE_METRICS_TOKEN as a bearer token, for Prometheus. */
   metricsToken?: true;
 }
@@ -63,5 +66,7 @@ declare module 'fastify' {
     /** The identity provider whose SCIM token called a `scim` route. */
     scimProvider: IdentityProvidersTable | null;
     ctx: RequestContext;
+    /** Set when the request came to an instance's own origin (instance-origins.ts): whose, and where the platform is. */
+    instanceHost: InstanceHost | null;
   }
 }

@@ -790,9 +790,13 @@ export type paths = {
                                 applicationId: string;
                                 createdAt: string;
                                 desiredState: "running" | "stopped";
+                                /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                                 editorPath: string;
                                 endpointAccess: "login" | "public";
+                                /** @description Where the flows serve, under endpointUrl */
                                 endpointPath: string;
+                                /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                                endpointUrl: string;
                                 id: string;
                                 name: string;
                                 nodeRedVersion: string;
@@ -906,9 +910,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;
@@ -2448,9 +2456,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;
@@ -2515,9 +2527,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;
@@ -2986,9 +3002,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;
@@ -3220,9 +3240,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;
@@ -3452,9 +3476,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;
@@ -3504,9 +3532,13 @@ export type paths = {
                             applicationId: string;
                             createdAt: string;
                             desiredState: "running" | "stopped";
+                            /** @description The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code */
                             editorPath: string;
                             endpointAccess: "login" | "public";
+                            /** @description Where the flows serve, under endpointUrl */
                             endpointPath: string;
+                            /** @description The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN) */
+                            endpointUrl: string;
                             id: string;
                             name: string;
                             nodeRedVersion: string;

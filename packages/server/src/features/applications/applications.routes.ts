@@ -28,8 +28,11 @@ const InstanceView = Type.Object({
   targetSnapshotId: Type.Union([Type.String(), Type.Null()]),
   runningSnapshotId: Type.Union([Type.String(), Type.Null()]),
   endpointAccess: Type.Union([Type.Literal('login'), Type.Literal('public')]),
-  editorPath: Type.String(),
-  endpointPath: Type.String(),
+  editorPath: Type.String({
+    description: "The platform's route that opens the editor: it checks the person's permission, then sends the browser to the instance's own origin with a one-time code",
+  }),
+  endpointPath: Type.String({ description: 'Where the flows serve, under endpointUrl' }),
+  endpointUrl: Type.String({ description: "The flows' endpoints on the instance's own origin (FLOWGATE_INSTANCE_DOMAIN)" }),
   createdAt: Type.String(),
 });
 // Environment variable names as Node-RED and shells accept them.
@@ -43,7 +46,8 @@ export function presentApplication(a: ApplicationsTable) {
   return { id: a.id, teamId: a.team_id, name: a.name, description: a.description, createdAt: a.created_at, updatedAt: a.updated_at };
 }
 
-export function presentInstance(i: InstancesTable) {
+/** `originOf`: the instance's own origin, where its endpoints answer (instance-origins.ts). */
+export function presentInstanceWith(i: InstancesTable, originOf: (instanceId: string) => string) {
   return {
     id: i.id,
     applicationId: i.application_id,
@@ -56,14 +60,16 @@ export function presentInstance(i: InstancesTable) {
     targetSnapshotId: i.target_snapshot_id,
     runningSnapshotId: i.running_snapshot_id,
     endpointAccess: i.endpoint_access,
-    editorPath: `/instances/${i.id}/editor/`,
+    editorPath: `/instances/${i.id}/editor`,
     endpointPath: `/instances/${i.id}/app/`,
+    endpointUrl: `${originOf(i.id)}/instances/${i.id}/app/`,
     createdAt: i.created_at,
   };
 }
 
-export function applicationsRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 'runtime' | 'teams' | 'teamSettings'>): void {
+export function applicationsRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 'instanceOrigins' | 'runtime' | 'teams' | 'teamSettings'>): void {
   const { applications, runtime } = c;
+  const presentInstance = (i: InstancesTable) => presentInstanceWith(i, c.instanceOrigins.originOf);
 
   app.get(
     '/api/node-red-versions',

@@ -48,7 +48,8 @@ for (const dialect of DIALECTS) {
       const created = await admin.post(`/api/applications/${app.json().id}/instances`, { name: 'prod', nodeRedVersion: version });
       assert.equal(created.statusCode, 201, created.body);
       instanceId = created.json().id;
-      assert.equal(created.json().editorPath, `/instances/${instanceId}/editor/`);
+      assert.equal(created.json().editorPath, `/instances/${instanceId}/editor`);
+      assert.equal(created.json().endpointUrl, `http://${instanceId}.localhost:3000/instances/${instanceId}/app/`, "the endpoints are on the instance's own origin");
       const listed = (await admin.get(`/api/applications/${app.json().id}`)).json();
       assert.equal(listed.instances.length, 1);
     });
@@ -531,19 +532,22 @@ for (const dialect of DIALECTS) {
         restarts.map((e) => [e.outcome, e.actorLabel]),
         [['failure', 'olga@plant.example']],
       );
-      const editor = await admin.get(`/instances/${instanceId}/editor/`);
+      // On the instance's own origin, where the platform's route with its one-time code signs the person in.
+      const editor = await (await admin.onInstance(instanceId, 'editor')).get(`/instances/${instanceId}/editor/`);
       assert.equal(editor.statusCode, 503);
       const stranger = new Client(t);
+      stranger.host = `${instanceId}.localhost:3000`;
       assert.equal((await stranger.get(`/instances/${instanceId}/app/status`)).statusCode, 401, 'endpoints are behind sign-in by default');
       const otherTeam = (await admin.post('/api/teams', { name: 'Other' })).json().id;
       const outsider = await addMember(t, admin, otherTeam, 'otto@plant.example', 'owner');
-      assert.equal((await outsider.get(`/instances/${instanceId}/editor/`)).statusCode, 404);
+      assert.equal((await outsider.get(`/instances/${instanceId}/editor`)).statusCode, 404);
+      assert.equal((await outsider.get(`/instances/${instanceId}/app`)).statusCode, 404, 'no code for the endpoints of a team one is not in');
       assert.equal((await outsider.get(`/api/instances/${instanceId}`)).statusCode, 404);
       // A platform admin who is not in the team sees the instance, but its editor is for the team's people.
       const ottoId = (await outsider.get('/api/account')).json().user.id as string;
       assert.equal((await admin.patch(`/api/platform/users/${ottoId}`, { platformRole: 'admin' })).statusCode, 200);
       assert.equal((await outsider.get(`/api/instances/${instanceId}`)).statusCode, 200);
-      const refused = await outsider.get(`/instances/${instanceId}/editor/`);
+      const refused = await outsider.get(`/instances/${instanceId}/editor`);
       assert.equal(refused.statusCode, 403);
       assert.match(refused.json().detail, /Only the team's people open its Node-RED editors \(instances:editor\): join the team first/);
       const [denied] = (await admin.get(`/api/teams/${teamId}/audit?event=auth.access.denied`)).json().events as Array<{ actorLabel: string; details: string }>;

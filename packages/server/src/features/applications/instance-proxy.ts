@@ -5,7 +5,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { editorPermissions, isAllowed, mintEditorToken } from '@flowgate/core';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import type { InstancesTable, UsersTable } from '../../db/schema.ts';
+import { Type } from '@sinclair/typebox';
 import { NotFoundError, UnauthenticatedError } from '../../http/errors.ts';
+import { INSTANCE_COOKIE, INSTANCE_SIGN_IN_PATH } from './instance-origins.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { requireAuth } from '../identity/identity.routes.ts';
 import { InstanceParams } from './applications.routes.ts';
@@ -39,9 +41,15 @@ const APP_ANSWER_MS = 120_000;
  */
 export function instanceProxyRoutes(
   app: TypedApp,
-  c: Pick<AppContext, 'applications' | 'applicationsStore' | 'auditLog' | 'clock' | 'identity' | 'liveSockets' | 'runtime' | 'teamsStore'>,
-): void {
-  const { applications, runtime, auditLog, identity, teamsStore, clock } = c;
+  c: Pick<AppContext, 'applications' | 'applicationsStore' | 'auditLog' | 'clock' | 'identity' | 'instanceOrigins' | 'liveSockets' | 'runtime' | 'teamsStore'>,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { applications, runtime, auditLog, identity, teamsStore, clock, instanceOrigins: origins } = c;
+  const secureCookie = origins.originOf('x').startsWith('https://');
+
+  /** With origins of their own, an instance's pages are served only there (the platform's host redirects before any route: auth.ts). */
+  function onItsOrigin(request: FastifyRequest): void {
+    if (origins.separate && !request.instanceHost) throw new NotFoundError('Instance');
+  }
   // Connections to the instances' Node-REDs are kept for the next request; let go before
   // Node-RED's own 5 s keep-alive would close them under a request.
   const toNodeRed = new http.Agent({ keepAlive: true, timeout: 4_000 });
@@ -83,6 +91,7 @@ export function instanceProxyRoutes(
   }
 
   async function editor(request: FastifyRequest<{ Params: { instanceId: string; '*': string } }>, reply: FastifyReply) {
+    onItsOrigin(request);
     const { user } = requireAuth(request);
     const instance = await applications.requireInstance(request.params.instanceId);
     const port = upstream(instance, reply);
@@ -105,7 +114,7 @@ export function instanceProxyRoutes(
     return forwardToNodeRed(
       request,
       reply,
-      { port, agent: toNodeRed },
+      { host: runtime.nodeRedHost(instance.id), port, agent: toNodeRed },
       {
         path: `/instances/${instance.id}/editor/${path}${queryOf(request.url)}`,
         headers: editorRequestHeaders(request.headers, token),
@@ -117,10 +126,57 @@ export function instanceProxyRoutes(
 
   void app.register(async (scope: TypedApp) => {
     passBodiesThrough(scope);
+    /**
+     * "Open editor": the platform checks the person may open it (instances:editor, members
+     * only), then sends the browser to the instance's origin with a one-time code for them.
+     */
     scope.get(
       '/instances/:instanceId/editor',
       { config: { access: { kind: 'user', permission: 'instances:editor', team: 'instanceId' } }, schema: { hide: true, params: InstanceParams } },
-      async (request, reply) => reply.redirect(`/instances/${(request.params as { instanceId: string }).instanceId}/editor/`),
+      async (request, reply) => {
+        const { instanceId } = request.params as { instanceId: string };
+        const editorRoot = `/instances/${instanceId}/editor/`;
+        if (!origins.separate) return reply.redirect(editorRoot);
+        const { user, session } = requireAuth(request);
+        return reply.redirect(await origins.mintCode(instanceId, user, session!, editorRoot), 303);
+      },
+    );
+    /**
+     * Signing in to an instance's endpoints (behind sign-in) on its origin, which sends a
+     * signed-out person here: the same code, for whoever may use them (applications:read).
+     */
+    scope.get(
+      '/instances/:instanceId/app',
+      {
+        config: { access: { kind: 'user', permission: 'applications:read', team: 'instanceId', browserSession: true } },
+        schema: { hide: true, params: InstanceParams, querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2048 })) }) },
+      },
+      async (request, reply) => {
+        const { instanceId } = request.params as { instanceId: string };
+        const next = origins.checkedNext(instanceId, (request.query as { next?: string }).next, 'app');
+        if (!origins.separate) return reply.redirect(next);
+        const { user, session } = requireAuth(request);
+        return reply.redirect(await origins.mintCode(instanceId, user, session!, next), 303);
+      },
+    );
+    /** On an instance's origin: the platform's code for a cookie of this origin, then on to the page. */
+    scope.get(
+      INSTANCE_SIGN_IN_PATH,
+      {
+        // Public by name: the one-time code is what it checks.
+        config: { access: { kind: 'public' } },
+        schema: { hide: true, querystring: Type.Object({ code: Type.String({ minLength: 1, maxLength: 128 }), next: Type.String({ maxLength: 2048 }) }) },
+      },
+      async (request, reply) => {
+        const host = request.instanceHost;
+        if (!host) throw new NotFoundError('Page');
+        const { code, next } = request.query as { code: string; next: string };
+        const to = origins.checkedNext(host.instanceId, next, 'editor');
+        const { token } = await origins.exchange(host.instanceId, code, request.ctx);
+        // This origin's own cookie (no Domain: this host only), never sent to the platform or another instance's host.
+        reply.setCookie(INSTANCE_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure: secureCookie });
+        return reply.redirect(to, 303);
+      },
     );
     scope.route({
       method: [...ALL_METHODS],
@@ -138,6 +194,7 @@ export function instanceProxyRoutes(
       config: { access: { kind: 'public' } },
       schema: { hide: true, params: InstanceParams },
       handler: async (request, reply) => {
+        onItsOrigin(request);
         const params = request.params as { instanceId: string; '*': string };
         const instance = await c.applicationsStore.instanceById(params.instanceId);
         if (!instance) throw new NotFoundError('Instance');
@@ -151,7 +208,7 @@ export function instanceProxyRoutes(
         return forwardToNodeRed(
           request,
           reply,
-          { port, agent: toNodeRed },
+          { host: runtime.nodeRedHost(instance.id), port, agent: toNodeRed },
           {
             path: `/instances/${instance.id}/app/${params['*']}${queryOf(request.url)}`,
             headers: endpointRequestHeaders(request.headers, instance),
@@ -176,7 +233,10 @@ export function instanceProxyRoutes(
   ): Promise<{ instance: InstancesTable } | { status: number; text: string }> {
     const instance = await c.applicationsStore.instanceById(instanceId);
     if (!editorComms && instance?.endpoint_access === 'public') return { instance };
-    const who = await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));
+    // On an instance's origin, who signed in there; in the shared mode, the platform's session.
+    const who = origins.separate
+      ? await upgradeUser(req, (token) => origins.authenticate(token, instanceId, { touch }), INSTANCE_COOKIE)
+      : await upgradeUser(req, (token) => identity.authenticateSession(token, { touch }));
     if ('status' in who) return { status: who.status, text: who.status === 401 ? 'Unauthorized' : 'Forbidden' };
     if (!instance) return { status: 404, text: 'Not Found' };
     const role = await teamsStore.roleOf(instance.team_id, who.user.id);
@@ -184,13 +244,20 @@ export function instanceProxyRoutes(
     return allowed ? { instance } : { status: 404, text: 'Not Found' };
   }
 
-  /** WebSockets under the instance's editor (comms) and app paths: checked, then a byte pipe to Node-RED. */
-  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /**
+   * WebSockets under the instance's editor (comms) and app paths: checked, then a byte pipe
+   * to Node-RED. With origins of their own, only on the instance's origin (app.ts hands this
+   * listener, and only this one, every upgrade that comes to an instance's host).
+   */
+  return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const match = /^\/instances\/([A-Za-z0-9-]{1,64})\/(?:(editor\/comms)(?:\?.*)?$|app\/)/.exec(req.url ?? '');
+    const hostInstance = origins.instanceOfHost(req.headers.host);
+    const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
+    if (hostInstance !== null && match?.[1] !== hostInstance) return refuse(404, 'Not Found');
     if (!match) return; // not ours: leave it to other upgrade listeners
+    if (origins.separate && hostInstance === null) return refuse(404, 'Not Found'); // the old paths serve nothing on the platform's host
     const instanceId = match[1]!;
     const editorComms = match[2] !== undefined;
-    const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
     void (async () => {
       const checked = await upgradeAllowed(req, instanceId, editorComms, true);
       if ('status' in checked) return refuse(checked.status, checked.text);
@@ -198,8 +265,8 @@ export function instanceProxyRoutes(
       const port = runtime.port(instance.id);
       if (port === null) return refuse(503, 'Service Unavailable');
       const headers = editorComms ? { ...req.headers, cookie: undefined } : endpointRequestHeaders(req.headers, instance);
-      pipeUpgrade(req, socket, head, net.connect(port, '127.0.0.1'), headers);
+      pipeUpgrade(req, socket, head, net.connect(port, runtime.nodeRedHost(instance.id)), headers);
       c.liveSockets.track(socket, async () => !('status' in (await upgradeAllowed(req, instanceId, editorComms, false))));
     })().catch(() => refuse(500, 'Internal Server Error'));
-  });
+  };
 }

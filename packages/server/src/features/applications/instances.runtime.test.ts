@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { canonicalJson } from '@flowgate/core';
 import { LIVE_SOCKET_CHECK_MS } from './live-sockets.ts';
-import { addMember, Client, installNodeRedStandIn, setupAdmin, startTestApp, type TestApp, until } from '../../../test/harness.ts';
+import { addMember, Client, installNodeRedStandIn, resolveLocalhostSubdomains, setupAdmin, startTestApp, type TestApp, until } from '../../../test/harness.ts';
 
 /**
  * The real thing end to end: the platform listening on loopback spawns the real agent,
@@ -78,36 +78,44 @@ const FLOW_B = FLOW_A.map((n) => (n.id === 'inj1' ? { ...n, topic: 'line-1-chang
 
 describe('a hosted instance runs the real Node-RED through the agent', () => {
   let t: TestApp;
-  let base: string;
   let admin: Client;
   let viewer: Client;
   let instanceId: string;
   let teamId: string;
+  /** The instance's own origin, where its editor and endpoints are (instance-origins.ts). */
+  let instanceBase: string;
+  const signedInThere = new Map<Client, Client>();
+  /** The person on the instance's origin, signed in there through the platform's one-time code as a browser is. */
+  async function on(client: Client): Promise<Client> {
+    if (!signedInThere.has(client)) signedInThere.set(client, await client.onInstance(instanceId, 'editor'));
+    return signedInThere.get(client)!;
+  }
 
   /** The editor's own way in: open the editor page, take the token from the redirect, call the admin API with it. */
   async function editorToken(client: Client): Promise<string> {
-    const r = await client.get(`/instances/${instanceId}/editor/`);
+    const r = await (await on(client)).get(`/instances/${instanceId}/editor/`);
     assert.equal(r.statusCode, 302, r.body);
     return /access_token=([^&]+)/.exec(String(r.headers.location))![1]!;
   }
   async function runningFlows(client: Client): Promise<unknown[]> {
     const token = await editorToken(client);
-    const r = await client.request('GET', `/instances/${instanceId}/editor/flows`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
+    const r = await (await on(client)).request('GET', `/instances/${instanceId}/editor/flows`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
     assert.equal(r.statusCode, 200, r.body);
     return r.json() as unknown[];
   }
   const sameFlows = (a: unknown[], b: unknown[]) => canonicalJson(a) === canonicalJson(b);
 
   before(async () => {
+    resolveLocalhostSubdomains();
     t = await startTestApp('sqlite');
     await t.app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     admin = await setupAdmin(t);
     teamId = (await admin.post('/api/teams', { name: 'Cooling' })).json().id;
     viewer = await addMember(t, admin, teamId, 'vik@plant.example', 'viewer');
     const appId = (await admin.post(`/api/teams/${teamId}/applications`, { name: 'Chiller' })).json().id;
     const [version] = (await admin.get('/api/node-red-versions')).json() as string[];
     instanceId = (await admin.post(`/api/applications/${appId}/instances`, { name: 'prod', nodeRedVersion: version })).json().id;
+    instanceBase = `http://${instanceId}.localhost:${(t.app.server.address() as AddressInfo).port}`;
   });
   after(() => t.close());
 
@@ -125,11 +133,12 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
 
   test("the editor page: a fresh token by redirect, then the editor's own reload at editor/? is served with Node-RED's policy", async () => {
     await editorToken(admin);
+    const there = await on(admin);
     // Node-RED's editor stores the token and reloads itself with the query emptied: no second
     // redirect. Over a real socket, as a browser sends it: URL parsers (app.inject's, fetch's) drop a bare "?".
     const page = await new Promise<{ status: number; body: string; csp: string }>((resolve, reject) => {
       http
-        .get({ host: new URL(base).hostname, port: new URL(base).port, path: `/instances/${instanceId}/editor/?`, headers: { cookie: admin.cookie! } }, (res) => {
+        .get({ host: new URL(instanceBase).hostname, port: new URL(instanceBase).port, path: `/instances/${instanceId}/editor/?`, headers: { cookie: there.cookie! } }, (res) => {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => (body += chunk));
@@ -151,7 +160,8 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test("Node-RED's own static editor files are kept by the browser for a day; its page, API, flows and settings are not", async () => {
     const token = await editorToken(admin);
     const editor = `/instances/${instanceId}/editor`;
-    const get = (path: string) => admin.request('GET', `${editor}/${path}`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
+    const there = await on(admin);
+    const get = (path: string) => there.request('GET', `${editor}/${path}`, undefined, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v1' });
     // (app.inject drops a bare "?", which would make this the front door and its redirect.)
     const page = await get('?reload');
     assert.equal(page.statusCode, 200);
@@ -197,7 +207,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test('a deploy in the editor makes an automatic snapshot and an audit event with the person', async () => {
     const token = await editorToken(admin);
     const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'edited in the editor' } : n));
-    const deploy = await admin.request(
+    const deploy = await (
+      await on(admin)
+    ).request(
       'POST',
       `/instances/${instanceId}/editor/flows`,
       { flows: changed },
@@ -223,7 +235,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const since = await newest();
     // The editor opens as a browser opens it: the front door, then its WebSocket, signed in with the editor's token.
     const token = await editorToken(admin);
-    const socket = new WebSocket(`${base.replace('http:', 'ws:')}/instances/${instanceId}/editor/comms`, { headers: { cookie: admin.cookie! } });
+    const socket = new WebSocket(`${instanceBase.replace('http:', 'ws:')}/instances/${instanceId}/editor/comms`, { headers: { cookie: (await on(admin)).cookie! } });
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);
       socket.once('error', reject);
@@ -236,7 +248,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     // Then a change from the editor: Node-RED's events reach the platform in order, so once
     // the deploy is on record, whatever the socket caused would be too.
     const changed = FLOW_A.map((n) => (n.id === 'dbg1' ? { ...n, name: 'after a session' } : n));
-    const deploy = await admin.request(
+    const deploy = await (
+      await on(admin)
+    ).request(
       'POST',
       `/instances/${instanceId}/editor/flows`,
       { flows: changed },
@@ -260,7 +274,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const token = await editorToken(viewer);
     const flows = await runningFlows(viewer);
     assert.ok(flows.length > 0, 'a viewer reads the flows');
-    const deploy = await viewer.request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2' });
+    const deploy = await (
+      await on(viewer)
+    ).request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B }, { authorization: `Bearer ${token}`, 'node-red-api-version': 'v2' });
     assert.ok(deploy.statusCode === 401 || deploy.statusCode === 403, `refused: ${deploy.statusCode}`);
     assert.ok(!sameFlows(await runningFlows(admin), FLOW_B), 'the flows did not change');
   });
@@ -292,12 +308,14 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
       return i.runningSnapshotId === snapshotId && i.status === 'running';
     });
 
-    const app = `${base}/instances/${instanceId}/app`;
+    const app = `${instanceBase}/instances/${instanceId}/app`;
     const anonymous = await fetch(`${app}/line?line=3`);
     assert.equal(anonymous.status, 401, 'behind sign-in by default');
-    assert.equal(await (await fetch(`${app}/line?line=3`, { headers: { cookie: admin.cookie! } })).text(), 'line=3 count=');
+    assert.equal((await fetch(`${app}/line?line=3`, { headers: { cookie: admin.cookie! } })).status, 401, "the platform's session means nothing on the instance's origin");
+    const cookie = (await on(admin)).cookie!;
+    assert.equal(await (await fetch(`${app}/line?line=3`, { headers: { cookie } })).text(), 'line=3 count=');
     // A form, as a plain HTML page posts it: a type the platform's API has no parser for.
-    const form = await fetch(`${app}/count`, { method: 'POST', headers: { cookie: admin.cookie!, 'content-type': 'application/x-www-form-urlencoded' }, body: 'line=4&count=17' });
+    const form = await fetch(`${app}/count`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'line=4&count=17' });
     assert.equal(form.status, 200);
     assert.equal(await form.text(), 'line=4 count=17');
 
@@ -319,9 +337,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     // does straight to Node-RED (its own limit is 5 MB), and reads back unchanged.
     const large = [...endpoints, { id: 'fn1', type: 'function', z: 'tabH', name: 'recipe table', func: `// ${'x'.repeat(1_500_000)}\nreturn msg;`, outputs: 1, wires: [[]] }];
     const token = await editorToken(admin);
-    const deploy = await fetch(`${base}/instances/${instanceId}/editor/flows`, {
+    const deploy = await fetch(`${instanceBase}/instances/${instanceId}/editor/flows`, {
       method: 'POST',
-      headers: { cookie: admin.cookie!, authorization: `Bearer ${token}`, 'content-type': 'application/json', 'node-red-api-version': 'v1', 'node-red-deployment-type': 'full' },
+      headers: { cookie, authorization: `Bearer ${token}`, 'content-type': 'application/json', 'node-red-api-version': 'v1', 'node-red-deployment-type': 'full' },
       body: JSON.stringify(large),
     });
     assert.equal(deploy.status, 204, await deploy.text());
@@ -356,13 +374,14 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
         });
         ws.once('error', (error) => reject(error));
       });
-    const through = `${base.replace('http:', 'ws:')}/instances/${instanceId}/app/ws/echo`;
+    const through = `${instanceBase.replace('http:', 'ws:')}/instances/${instanceId}/app/ws/echo`;
     const outsiderTeam = (await admin.post('/api/teams', { name: 'Packaging' })).json().id;
     const outsider = await addMember(t, admin, outsiderTeam, 'pat@plant.example', 'owner');
 
     assert.equal(await talk(through), 401, 'behind sign-in by default');
-    assert.equal(await talk(through, { cookie: admin.cookie! }), 'line 3 running', "a member of the instance's team talks to the flow");
-    assert.equal(await talk(through, { cookie: outsider.cookie! }), 404, "another team's owner does not");
+    assert.equal(await talk(through, { cookie: (await on(admin)).cookie! }), 'line 3 running', "a member of the instance's team talks to the flow");
+    assert.equal(await talk(through, { cookie: admin.cookie! }), 401, "the platform's own session means nothing here");
+    assert.equal((await outsider.get(`/instances/${instanceId}/app`)).statusCode, 404, "another team's owner gets no way in");
     const port = t.context.runtime.port(instanceId)!;
     const loopback = `ws://127.0.0.1:${port}/instances/${instanceId}/app/ws/echo`;
     assert.equal(await talk(loopback), 401, 'Node-RED refuses a WebSocket that did not come through the platform');
@@ -378,7 +397,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   test('an open WebSocket ends once its permission does: its person signed out, or the endpoints no longer public', async () => {
     // The echo flow of the test before still runs.
     assert.equal((await admin.patch(`/api/instances/${instanceId}`, { endpointAccess: 'public' })).statusCode, 200);
-    const ws = base.replace('http:', 'ws:');
+    const ws = instanceBase.replace('http:', 'ws:');
     const open = (path: string, headers: Record<string, string> = {}) =>
       new Promise<WebSocket>((resolve, reject) => {
         const socket = new WebSocket(`${ws}${path}`, { headers });
@@ -389,7 +408,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     /** An editor's comms, signed in to Node-RED with the editor's token as the editor does: it stays open while allowed. */
     const comms = async (client: Client) => {
       const token = await editorToken(client);
-      const socket = await open(`/instances/${instanceId}/editor/comms`, { cookie: client.cookie! });
+      const socket = await open(`/instances/${instanceId}/editor/comms`, { cookie: (await on(client)).cookie! });
       const answer = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
       socket.send(JSON.stringify({ auth: token }));
       assert.match(await answer, /"auth":"ok"/);
@@ -426,8 +445,11 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const outsider = await addMember(t, admin, lobby, 'ian@plant.example', 'owner');
     const outsiderId = (await outsider.get('/api/account')).json().user.id as string;
     assert.equal((await admin.patch(`/api/platform/users/${outsiderId}`, { platformRole: 'admin' })).statusCode, 200);
-    await assert.rejects(open(`/instances/${instanceId}/editor/comms`, { cookie: outsider.cookie! }), /refused: 404/);
-    assert.equal((await outsider.get(`/instances/${instanceId}/editor/`)).statusCode, 403);
+    assert.equal((await outsider.get(`/instances/${instanceId}/editor`)).statusCode, 403);
+    // Signed in on the instance's origin through its endpoints' route (an admin may read the instance): the editor still refuses.
+    const outsiderThere = await outsider.onInstance(instanceId, 'app');
+    await assert.rejects(open(`/instances/${instanceId}/editor/comms`, { cookie: outsiderThere.cookie! }), /refused: 404/);
+    assert.equal((await outsiderThere.get(`/instances/${instanceId}/editor/`)).statusCode, 403);
   });
 
   test('a member made operator while the editor is open can no longer deploy from it', async () => {
@@ -436,7 +458,9 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     const token = await editorToken(member);
     const before = await runningFlows(admin);
     assert.equal((await admin.patch(`/api/teams/${teamId}/members/${memberId}`, { role: 'operator' })).statusCode, 204);
-    const deploy = await member.request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, {
+    const deploy = await (
+      await on(member)
+    ).request('POST', `/instances/${instanceId}/editor/flows`, FLOW_B, {
       authorization: `Bearer ${token}`,
       'node-red-api-version': 'v1',
       'node-red-deployment-type': 'full',
@@ -446,7 +470,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
   });
 
   test('a write without the editor token is refused (CSRF)', async () => {
-    const r = await admin.request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B });
+    const r = await (await on(admin)).request('POST', `/instances/${instanceId}/editor/flows`, { flows: FLOW_B });
     assert.equal(r.statusCode, 403);
   });
 
@@ -506,7 +530,7 @@ describe('a hosted instance runs the real Node-RED through the agent', () => {
     assert.equal((await admin.post(`/api/instances/${instanceId}/stop`)).statusCode, 202);
     assert.equal(await status(), 'stopped');
     await until('Node-RED gone', async () => t.context.runtime.port(instanceId) === null && (await answers(restarted)) === null);
-    assert.equal((await admin.get(`/instances/${instanceId}/editor/flows`)).statusCode, 503);
+    assert.equal((await (await on(admin)).get(`/instances/${instanceId}/editor/flows`)).statusCode, 503);
 
     assert.equal((await admin.post(`/api/instances/${instanceId}/start`)).statusCode, 202);
     await until('running after the start', async () => (await status()) === 'running' && t.context.runtime.port(instanceId));

@@ -6,6 +6,7 @@ import { verifyEditorToken } from '@flowgate/core';
 import { sendProblem } from '../../http/problem.ts';
 import type { UsersTable } from '../../db/schema.ts';
 import { SESSION_COOKIE } from '../../http/auth.ts';
+import { INSTANCE_COOKIE } from './instance-origins.ts';
 import { ForbiddenError } from '../../http/errors.ts';
 
 /**
@@ -63,13 +64,16 @@ export function editorCacheControl(method: string, path: string): string | undef
   return (method === 'GET' || method === 'HEAD') && EDITOR_ASSET.test(path) ? EDITOR_ASSET_CACHE_CONTROL : undefined;
 }
 
-/** Headers Node-RED must not see: the platform's own session, and hop-by-hop ones. */
+/**
+ * Cookies Node-RED must not see: the platform's own session, and the sign-in on the
+ * instance's origin (a flow that read it could act in the editor as whoever visited).
+ */
 export function withoutPlatformCookie(cookie: string | undefined): string | undefined {
   if (!cookie) return undefined;
   const rest = cookie
     .split(';')
     .map((c) => c.trim())
-    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`) && !c.startsWith(`${INSTANCE_COOKIE}=`));
   return rest.length ? rest.join('; ') : undefined;
 }
 
@@ -93,8 +97,8 @@ function withoutHopByHop(headers: Record<string, unknown>): Record<string, strin
   return kept;
 }
 
-/** Where a Node-RED listens: a hosted instance's loopback port, or a stream of a device's tunnel. */
-export type NodeRedHop = { port: number; agent: http.Agent } | { openStream: () => Socket };
+/** Where a Node-RED listens: a hosted instance's port at the host its driver names (loopback, or its Pod), or a stream of a device's tunnel. */
+export type NodeRedHop = { host: string; port: number; agent: http.Agent } | { openStream: () => Socket };
 
 /**
  * One request to a Node-RED, streamed both ways with node:http (the body as it came, in a
@@ -117,7 +121,7 @@ export function forwardToNodeRed(
     let upstream: http.ClientRequest;
     try {
       upstream = http.request({
-        ...('port' in hop ? { host: '127.0.0.1', port: hop.port, agent: hop.agent } : { createConnection: hop.openStream }),
+        ...('port' in hop ? { host: hop.host, port: hop.port, agent: hop.agent } : { createConnection: hop.openStream }),
         method: request.method,
         path: target.path,
         headers: { ...headers, host: '127.0.0.1' },
@@ -193,15 +197,17 @@ export function refuseUpgrade(socket: Duplex, status: number, text: string): voi
 }
 
 /**
- * Who opens an editor's WebSocket: the signed-in person of the session cookie, when the
- * page comes from the platform itself (cross-site WebSocket hijacking otherwise). Null:
+ * Who opens an editor's WebSocket: the signed-in person of the session cookie (the
+ * platform's, or on an instance's origin that origin's own), when the page comes from the
+ * same origin (cross-site WebSocket hijacking otherwise). Null:
  * refuse it, with the status given.
  */
 export async function upgradeUser(
   req: IncomingMessage,
   authenticateSession: (token: string) => Promise<{ user: UsersTable; session: { stage: string } } | null>,
+  cookieName: string = SESSION_COOKIE,
 ): Promise<{ user: UsersTable } | { status: 401 | 403 }> {
-  const cookie = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
+  const cookie = new RegExp(`(?:^|;\\s*)${cookieName}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
   const found = cookie ? await authenticateSession(decodeURIComponent(cookie)) : null;
   if (!found || found.session.stage !== 'full') return { status: 401 };
   const origin = req.headers.origin;

@@ -48,6 +48,22 @@ export function createIdentityService(deps: IdentityDeps) {
   const { store, settings, auditLog, secrets, clock, config } = deps;
   const iso = (offsetMs = 0) => new Date(clock.now().getTime() + offsetMs).toISOString();
 
+  /** A session found by its token or id, enforcing the idle and absolute timeouts. */
+  async function checkSession(session: SessionsTable | undefined, options: { touch?: boolean }): Promise<{ user: UsersTable; session: SessionsTable } | null> {
+    if (!session) return null;
+    const now = clock.now().getTime();
+    const idleLimit = session.stage === 'full' ? config.session.idleTimeoutMinutes * 60_000 : MFA_CHALLENGE_MINUTES * 60_000;
+    if (Date.parse(session.expires_at) <= now || now - Date.parse(session.last_seen_at) > idleLimit) {
+      await store.deleteSession(session.id);
+      return null;
+    }
+    const user = await store.userById(session.user_id);
+    if (!user || user.status !== 'active') return null;
+    // Touch at most once a minute: an idle timeout needs no write per request.
+    if (options.touch !== false && now - Date.parse(session.last_seen_at) > 60_000) await store.updateSession(session.id, { last_seen_at: iso() });
+    return { user, session };
+  }
+
   async function mfaRequiredFor(user: UsersTable): Promise<boolean> {
     return (await settings.get()).requireMfa || (await store.teamMfaRequiredFor(user.id));
   }
@@ -255,19 +271,12 @@ export function createIdentityService(deps: IdentityDeps) {
     /** Resolves a session cookie, enforcing the idle and absolute timeouts. */
     /** `touch: false`: a check that is not the person's activity (an open WebSocket asked again), so it does not hold off the idle timeout. */
     async authenticateSession(token: string, options: { touch?: boolean } = {}): Promise<{ user: UsersTable; session: SessionsTable } | null> {
-      const session = await store.sessionByTokenHash(sha256Hex(token));
-      if (!session) return null;
-      const now = clock.now().getTime();
-      const idleLimit = session.stage === 'full' ? config.session.idleTimeoutMinutes * 60_000 : MFA_CHALLENGE_MINUTES * 60_000;
-      if (Date.parse(session.expires_at) <= now || now - Date.parse(session.last_seen_at) > idleLimit) {
-        await store.deleteSession(session.id);
-        return null;
-      }
-      const user = await store.userById(session.user_id);
-      if (!user || user.status !== 'active') return null;
-      // Touch at most once a minute: an idle timeout needs no write per request.
-      if (options.touch !== false && now - Date.parse(session.last_seen_at) > 60_000) await store.updateSession(session.id, { last_seen_at: iso() });
-      return { user, session };
+      return checkSession(await store.sessionByTokenHash(sha256Hex(token)), options);
+    },
+
+    /** The same, for a session known by its id: the one an instance origin's sign-in came from (instance-origins.ts). */
+    async authenticateSessionById(id: string, options: { touch?: boolean } = {}): Promise<{ user: UsersTable; session: SessionsTable } | null> {
+      return checkSession(await store.sessionById(id), options);
     },
 
     async authenticateToken(raw: string): Promise<{ user: UsersTable; token: ApiTokensTable } | null> {

@@ -27,6 +27,7 @@ export function createIdentityStore(db: Db, dialect: Dialect) {
 
     insertSession: (session: SessionsTable, ex: Executor) => ex.insertInto('sessions').values(session).execute(),
     sessionByTokenHash: (tokenHash: string) => db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
+    sessionById: (id: string) => db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst(),
     sessionsOfUser: (userId: string) => db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('stage', '=', 'full').orderBy('last_seen_at', 'desc').execute(),
     updateSession: (id: string, patch: Partial<SessionsTable>, ex: Executor = db) => ex.updateTable('sessions').set(patch).where('id', '=', id).execute(),
     deleteSession: (id: string, ex: Executor = db) => ex.deleteFrom('sessions').where('id', '=', id).execute(),

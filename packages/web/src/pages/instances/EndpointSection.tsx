@@ -8,7 +8,8 @@ import type { Instance } from '../../types.ts';
 /** The flows' own HTTP endpoints and dashboards: where they are, and who may use them. */
 export function EndpointSection({ instance, mayWrite, onChanged }: { instance: Instance; mayWrite: boolean; onChanged: (instance: Instance) => void }) {
   const { api } = useSession();
-  const endpoint = `${window.location.origin}${instance.endpointPath}`;
+  // On the instance's own origin, not the platform's (docs/applications.md): what a flow serves there cannot act on the platform.
+  const endpoint = instance.endpointUrl;
   const setAccess = useAction(async (endpointAccess: 'login' | 'public') => {
     onChanged(await api.patch('/api/instances/{instanceId}', { path: { instanceId: instance.id }, body: { endpointAccess } }));
   });
@@ -19,14 +20,15 @@ export function EndpointSection({ instance, mayWrite, onChanged }: { instance: I
       <h2 id="endpoint-title">Endpoints</h2>
       <div className="card stack">
         <p>
-          HTTP-in nodes and dashboards of this instance answer under this address.{' '}
+          HTTP-in nodes and dashboards of this instance answer under this address, an origin of the instance's own.{' '}
           {isPublic ? (
             <>
               <span className="badge badge-warn">public</span> Anyone who can reach the platform may use them, without signing in.
             </>
           ) : (
             <>
-              <span className="badge">sign-in</span> Only signed-in members of the team may use them.
+              <span className="badge">sign-in</span> Only signed-in members of the team may use them: a browser that opens them without having signed in there goes by the
+              platform's sign-in and back.
             </>
           )}
         </p>
