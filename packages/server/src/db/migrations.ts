@@ -652,9 +652,9 @@ const steps: Array<[string, Step]> = [
         .execute();
       await db.schema.createIndex('instance_origin_sessions_session').on('instance_origin_sessions').column('session_id').execute();
       await db.schema.createIndex('instance_origin_codes_session').on('instance_origin_codes').column('session_id').execute();
-      },
-    ],
-    [
+    },
+  ],
+  [
     '0017_instance_resources',
     async (db) => {
       // What an owner gave the instance (SR 7.2): memory in MiB, CPU in percent of a core, disk

@@ -33,7 +33,9 @@ describe('forwarding to a Node-RED', () => {
     app = Fastify();
     await app.register(async (scope) => {
       passBodiesThrough(scope);
-      scope.all('/*', (request, reply) => forwardToNodeRed(request, reply, { host: '127.0.0.1', port, agent }, { path: request.url, headers: request.headers, answerWithinMs: 2_000 }));
+      scope.all('/*', (request, reply) =>
+        forwardToNodeRed(request, reply, { host: '127.0.0.1', port, agent }, { path: request.url, headers: request.headers, answerWithinMs: 2_000 }),
+      );
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { addMember, setupAdmin, startTestApp, type Client, type TestApp, until } from '../../../test/harness.ts';
+import { addMember, resolveLocalhostSubdomains, setupAdmin, startTestApp, type Client, type TestApp, until } from '../../../test/harness.ts';
 import { detectCgroups } from './cgroups.ts';
 
 /**
@@ -76,8 +76,13 @@ describe('resource limits per hosted instance', () => {
   let quiet: string;
 
   const instance = async (id: string) => (await admin.get(`/api/instances/${id}`)).json();
-  const call = (id: string, path: string, timeoutMs = 5000) =>
-    fetch(`${base}/instances/${id}/app${path}`, { headers: { cookie: admin.cookie! }, signal: AbortSignal.timeout(timeoutMs) });
+  /** The admin's cookie on each instance's own origin, where its endpoints are served. */
+  const signedIn = new Map<string, string>();
+  const call = async (id: string, path: string, timeoutMs = 5000) => {
+    if (!signedIn.has(id)) signedIn.set(id, (await admin.onInstance(id, 'app')).cookie!);
+    const origin = `http://${id}.localhost:${new URL(base).port}`;
+    return fetch(`${origin}/instances/${id}/app${path}`, { headers: { cookie: signedIn.get(id)! }, signal: AbortSignal.timeout(timeoutMs) });
+  };
   /** The platform and the other instance answer, each within a second. */
   async function othersAnswer(): Promise<void> {
     const started = Date.now();
@@ -101,6 +106,7 @@ describe('resource limits per hosted instance', () => {
     }));
 
   before(async () => {
+    resolveLocalhostSubdomains();
     t = await startTestApp('sqlite', { FLOWGATE_INSTANCE_PROCESSES: String(PROCESSES) });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const address = t.app.server.address();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setupAdmin, startTestApp, type Client, type TestApp, until } from '../../../test/harness.ts';
+import { resolveLocalhostSubdomains, setupAdmin, startTestApp, type Client, type TestApp, until } from '../../../test/harness.ts';
 import { createSandbox } from './sandbox.ts';
 
 /**
@@ -50,6 +50,7 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
     let instanceId: string;
 
     before(async () => {
+      resolveLocalhostSubdomains();
       t = await startTestApp('sqlite', { FLOWGATE_INSTANCE_SANDBOX: sandbox });
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       const address = t.app.server.address();
@@ -89,7 +90,9 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
         const i = (await admin.get(`/api/instances/${instanceId}`)).json();
         return i.runningSnapshotId === snapshotId && i.status === 'running';
       });
-      const answer = await fetch(`${base}/instances/${instanceId}/app${PROBE_URL}`, { headers: { cookie: admin.cookie! } });
+      // The flows' endpoints are served on the instance's own origin, signed in there through the platform.
+      const there = await admin.onInstance(instanceId, 'app');
+      const answer = await fetch(`http://${instanceId}.localhost:${new URL(base).port}/instances/${instanceId}/app${PROBE_URL}`, { headers: { cookie: there.cookie! } });
       assert.equal(answer.status, 200);
       const lines = (await answer.text()).trim().split('\n');
       const expected =
