@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, until } from '../packages/server/test/harness.ts';
-import { fmt, line, machineNote, percentile, withCleanup } from './lib.ts';
+import { browser, fmt, line, machineNote, percentile, withCleanup } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INSTANCES = Number(process.env.FLOWGATE_BENCH_INSTANCES ?? 50);
@@ -39,26 +39,6 @@ const REQUESTS = 100;
 const ADMIN = { email: 'ops@plant.example', name: 'Olga Ops', password: 'quiet copper valley morning' };
 const sandbox = process.env.FLOWGATE_INSTANCE_SANDBOX ?? 'bubblewrap';
 const MB = 1024 * 1024;
-
-/** A person's browser: the session cookie and the CSRF header. */
-function browser(base: string) {
-  let cookie = '';
-  let csrf = '';
-  return async <T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const set = /fg_session=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0];
-    if (set) cookie = set;
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text.slice(0, 300)}`);
-    const json = text ? (JSON.parse(text) as T & { csrfToken?: string }) : ({} as T & { csrfToken?: string });
-    if (json.csrfToken) csrf = json.csrfToken;
-    return json;
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // /proc

@@ -254,3 +254,23 @@ export async function withCleanup<T>(cleanupOnce: () => Promise<void>, fn: () =>
     await cleanup();
   }
 }
+
+/** A person's browser: the session cookie and the CSRF header. */
+export function browser(base: string) {
+  let cookie = '';
+  let csrf = '';
+  return async <T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${base}${url}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const set = /fg_session=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0];
+    if (set) cookie = set;
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text.slice(0, 300)}`);
+    const json = text ? (JSON.parse(text) as T & { csrfToken?: string }) : ({} as T & { csrfToken?: string });
+    if (json.csrfToken) csrf = json.csrfToken;
+    return json;
+  };
+}

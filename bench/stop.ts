@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { until } from '../packages/server/test/harness.ts';
-import { fmt, line, machineNote, withCleanup } from './lib.ts';
+import { browser, fmt, line, machineNote, withCleanup } from './lib.ts';
 
 /** The platform, ten Node-RED and a hundred devices start on a loaded machine: longer than a test waits. */
 const waitUpTo90s = <T>(what: string, probe: Parameters<typeof until<T>>[1]) => until(what, probe, { timeoutMs: 90_000 });
@@ -38,26 +38,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** A person's browser: the session cookie and the CSRF header. */
-function browser(base: string) {
-  let cookie = '';
-  let csrf = '';
-  return async <T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(cookie ? { cookie } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const set = /fg_session=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0];
-    if (set) cookie = set;
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text.slice(0, 300)}`);
-    const json = text ? (JSON.parse(text) as T & { csrfToken?: string }) : ({} as T & { csrfToken?: string });
-    if (json.csrfToken) csrf = json.csrfToken;
-    return json;
-  };
 }
 
 /** The processes working in the data directory: Node-RED (its working directory is its user directory) and the agents (their environment names it). */

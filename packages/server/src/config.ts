@@ -148,16 +148,7 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 function httpUrl(env: Env, name: string): string | null {
-  const raw = str(env, name);
-  if (raw === null) return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} is not a URL: "${raw}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be http:// or https://, got "${raw}"`);
-  return url.toString().replace(/\/$/, '');
+  return urlSetting(env, name, ['http:', 'https:'], 'use FLOWGATE_KUBERNETES_TOKEN_FILE');
 }
 
 function dnsName(env: Env, name: string, pattern: RegExp): string | null {
@@ -303,7 +294,8 @@ function str(env: Env, name: string): string | null {
   return raw === undefined || raw === '' ? null : raw;
 }
 
-function mqttUrl(env: Env, name: string, protocols: string[]): string | null {
+/** A URL setting of one of `protocols`, without a trailing slash; credentials belong elsewhere (`credentialsHint` says where). */
+function urlSetting(env: Env, name: string, protocols: string[], credentialsHint: string): string | null {
   const raw = str(env, name);
   if (raw === null) return null;
   let url: URL;
@@ -313,8 +305,12 @@ function mqttUrl(env: Env, name: string, protocols: string[]): string | null {
     throw new ConfigError(`${name} is not a URL: "${raw}"`);
   }
   if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must be ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`);
-  if (url.username || url.password) throw new ConfigError(`${name} must not carry credentials: use FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD`);
+  if (url.username || url.password) throw new ConfigError(`${name} must not carry credentials: ${credentialsHint}`);
   return url.toString().replace(/\/$/, '');
+}
+
+function mqttUrl(env: Env, name: string, protocols: string[]): string | null {
+  return urlSetting(env, name, protocols, 'use FLOWGATE_MQTT_USERNAME and FLOWGATE_MQTT_PASSWORD');
 }
 
 function externalMqtt(env: Env, mqttPort: number | null): Config['externalMqtt'] {
