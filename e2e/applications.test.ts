@@ -644,6 +644,21 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   await shot(admin, '16c-runtime-in-review');
   await admin.goto(`/instances/${instanceId}`);
 
+  // --- Resources: what the instance may use and uses, drawn; what holds it apart; the owner gives it more memory.
+  const resources = admin.getByRole('region', { name: 'Resources and isolation' });
+  await resources.getByTestId('isolation').getByText('sandbox: bubblewrap').waitFor();
+  await resources.getByRole('img', { name: /^Memory: .*512 MiB/ }).waitFor();
+  await resources.getByText('What this isolation does not give').click();
+  await resources.getByText(/share the machine's network/).waitFor();
+  await resources.getByLabel('Memory (MiB)').fill('768');
+  await resources.getByRole('button', { name: 'Save and restart' }).click();
+  await resources.getByRole('img', { name: /^Memory: .*768 MiB/ }).waitFor();
+  await waitRunning(admin, instanceId, 'after its memory limit changed');
+  await shot(admin, '16d-resources');
+  await admin.goto('/platform');
+  await admin.getByRole('region', { name: 'Hosted instance isolation' }).getByText('sandbox: bubblewrap').waitFor();
+  await admin.goto(`/instances/${instanceId}`);
+
   // --- The team's application settings: palette lists and retention.
   await admin.goto(`/teams/${teamId}`);
   await admin.getByRole('link', { name: APP }).waitFor();

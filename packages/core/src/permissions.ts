@@ -58,6 +58,16 @@ export const PERMISSIONS = {
     description: 'Read and export the whole audit log, verify it, see forwarding state',
   },
   'platform:metrics:read': { scope: 'platform', access: 'read', description: 'Read Prometheus metrics' },
+  'compliance:read': {
+    scope: 'platform',
+    access: 'read',
+    description: "Read the compliance records (Systems under Consideration, zones, conduits, inventory, SBOMs) across every team, never flows' secrets",
+  },
+  'compliance:write': {
+    scope: 'platform',
+    access: 'write',
+    description: 'Scope Systems under Consideration, zones and conduits; keep the inventory',
+  },
 
   'team:read': { scope: 'team', access: 'read', description: 'See the team and its settings' },
   'team:update': { scope: 'team', access: 'write', description: 'Rename the team, set its MFA policy' },
