@@ -84,10 +84,10 @@ export function SignInPage() {
     const reply = await api.post('/api/auth/login', { body: { email, password } });
     adoptCsrfToken(reply.csrfToken);
     setPassword('');
-    if (reply.status === 'signed-in') {
-      await refresh();
-      goNext();
-    } else {
+    // Signed in, the session's refresh renders the way onward (below): going there here as well
+    // loaded an editor's address twice, the second load aborting the first.
+    if (reply.status === 'signed-in') await refresh();
+    else {
       setStep(reply.status === 'mfa-required' ? 'mfa' : 'enrol');
     }
   });
@@ -95,7 +95,6 @@ export function SignInPage() {
     const reply = await api.post('/api/auth/mfa', { body: { code: code.trim() } });
     adoptCsrfToken(reply.csrfToken);
     await refresh();
-    goNext();
   });
   const cancel = async () => {
     await signOut().catch(() => {});
