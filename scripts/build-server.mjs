@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the server's own TypeScript (and @flowgate/core and @flowgate/protocol) into one ES module, so that
 // `npm start` runs plain Node: no TypeScript compiler at start, and one file to load
-// instead of a hundred. Third-party packages stay in node_modules (native addons, and
+// instead of a hundred. The agent the same way (bundleAgent, for the agent's own target in build.mjs). Third-party packages stay in node_modules (native addons, and
 // packages that find their own files on disk, such as the Swagger UI assets).
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Builds what `npm start` and `npm test` serve: the web UI (Vite, packages/web/dist) and the
-// server bundle (esbuild, packages/server/dist/cli.mjs). Each is built only when it is missing
+// Builds what `npm start` and `npm test` serve: the web UI (Vite, packages/web/dist), the
+// server bundle (esbuild, packages/server/dist/cli.mjs) and the agent bundle (esbuild,
+// packages/agent/dist/agent.mjs, which each hosted instance runs). Each is built only when it is missing
 // or a file it is made from changed after it was built, so a start with nothing changed costs
 // a walk over a few hundred files' times (tens of milliseconds), not a 4 to 16 s build.
 //
 //   node scripts/build.mjs                build what is out of date (npm start, npm test)
-//   node scripts/build.mjs --force        build both (npm run build)
+//   node scripts/build.mjs --force        build all three (npm run build)
 //   node scripts/build.mjs --postinstall  as the first, run by npm install / npm ci; skips with
 //                                         a note when the build tools are not installed
 //                                         (npm ci --omit=dev)
@@ -31,6 +32,12 @@ const TARGETS = [
     output: 'packages/server/dist/cli.mjs',
     inputs: ['packages/server', 'packages/core', 'packages/agent', 'scripts/build.mjs', 'scripts/build-server.mjs', 'package-lock.json'],
     build: buildServer,
+  },
+  {
+    name: 'the agent bundle',
+    output: 'packages/agent/dist/agent.mjs',
+    inputs: ['packages/agent/src', 'packages/core/src', 'packages/protocol/src', 'scripts/build-agent.mjs', 'package-lock.json'],
+    build: () => import('./build-agent.mjs'),
   },
 ];
 
