@@ -559,6 +559,21 @@ test('the owner exports a snapshot and imports it again, sets environment variab
   assert.equal(exported.format, 'flowgate-snapshot');
   assert.ok(exported.content.flows.some((n) => n.id === 'fg-inject'));
 
+  // --- The instance's SBOM downloads: a CycloneDX 1.6 document whose flows carry a snapshot's SHA-256 (the API test checks which).
+  const [sbomDownload] = await Promise.all([admin.waitForEvent('download', { timeout: STEP_TIMEOUT }), admin.getByRole('link', { name: 'Download SBOM' }).click()]);
+  assert.match(sbomDownload.suggestedFilename(), /^instance-.+\.cdx\.json$/);
+  const sbom = JSON.parse(fs.readFileSync((await sbomDownload.path())!, 'utf8')) as {
+    bomFormat: string;
+    specVersion: string;
+    components: Array<{ type: string; hashes?: Array<{ alg: string; content: string }> }>;
+  };
+  assert.equal(sbom.bomFormat, 'CycloneDX');
+  assert.equal(sbom.specVersion, '1.6');
+  assert.ok(
+    sbom.components.some((c) => c.type === 'application' && c.hashes?.[0]?.alg === 'SHA-256' && /^[0-9a-f]{64}$/.test(c.hashes[0].content)),
+    'the flows are a component with a SHA-256',
+  );
+
   // --- Import it back: a wrong secret is refused with the server's reason, the right one works.
   await admin.getByLabel('Snapshot file').setInputFiles(file);
   await admin.getByLabel('Secret used at export').fill('not the right secret');

@@ -68,7 +68,7 @@ export const AUDIT_EVENTS = {
   'snapshot.exported': 'A snapshot was exported',
   'snapshot.import.failed': 'A snapshot import was refused (wrong secret, altered file, invalid flows)',
   'snapshot.apply.failed': 'An agent refused or failed to apply a snapshot and reverted',
-  'snapshot.integrity.failed': "A snapshot's stored content no longer matched its hash when it was read (shown, compared, exported or copied): refused",
+  'snapshot.integrity.failed': "A snapshot's stored content no longer matched its hash when it was read (shown, compared, exported, copied or described in an SBOM): refused",
   'snapshot.deleted': 'An automatic snapshot was removed by the retention rule',
   'site.created': 'A site (a plant) was created',
   'site.updated': 'A site was renamed, moved or given another time zone',

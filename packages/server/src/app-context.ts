@@ -17,6 +17,7 @@ import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { ScimService } from './features/sso/scim.service.ts';
 import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
+import type { SbomService } from './features/sbom/sbom.service.ts';
 import type { CheckpointTrust } from './features/audit/audit.checkpoints.ts';
 import type { PasswordResets } from './features/identity/password-resets.ts';
 import type { Config } from './config.ts';
@@ -68,6 +69,8 @@ export interface AppContext {
   applicationsStore: ApplicationsStore;
   applications: ApplicationsService;
   snapshots: SnapshotsService;
+  /** CycloneDX SBOMs of snapshots, and of what instances and devices run. */
+  sbom: SbomService;
   teamSettings: TeamSettingsService;
   runtime: InstanceRuntime;
   /** What each hosted instance may use and uses (SR 7.2). */

@@ -57,6 +57,9 @@ import { createFleetService, PRESENCE_FLUSH_MS } from './features/fleet/fleet.se
 import { createFleetStore } from './features/fleet/fleet.store.ts';
 import { snapshotsRoutes } from './features/snapshots/snapshots.routes.ts';
 import { createSnapshotsService } from './features/snapshots/snapshots.service.ts';
+import { createSbomService } from './features/sbom/sbom.service.ts';
+import { sbomRoutes } from './features/sbom/sbom.routes.ts';
+import { FLOWGATE_VERSION } from './version.ts';
 import { createSnapshotsStore } from './features/snapshots/snapshots.store.ts';
 import { createSyslogForwarder, type SyslogForwarder } from './features/audit/audit.forwarder.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
@@ -215,6 +218,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const fleetStore = createFleetStore(database.db);
   const deploymentsStore = createDeploymentsStore(database.db);
   const fleet = createFleetService({ store: fleetStore, rollouts: deploymentsStore, applicationsStore, auditLog, secrets, clock });
+  const sbom = createSbomService({ snapshots, applications, fleet, clock });
   const deviceByCredential = async (raw: string) => (await fleetStore.deviceByCredentialHash(sha256Hex(raw))) ?? null;
   const deviceAudit = createDeviceAudit(auditLog, app.log);
   const broker: DeviceBroker = config.externalMqtt
@@ -294,6 +298,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     applicationsStore,
     applications,
     snapshots,
+    sbom,
     teamSettings,
     runtime,
     resources,
@@ -357,7 +362,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Flowgate API', version: '0.1.0', description: 'Every route names the permission it needs (x-permission).' },
+      info: { title: 'Flowgate API', version: FLOWGATE_VERSION, description: 'Every route names the permission it needs (x-permission).' },
       components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'fg_session' }, token: { type: 'http', scheme: 'bearer' } } },
     },
     transform: ({ schema, url, route }) => {
@@ -421,6 +426,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   applicationsRoutes(app, context);
   resourcesRoutes(app, context);
   snapshotsRoutes(app, context);
+  sbomRoutes(app, context);
   fleetRoutes(app, context);
   deploymentsRoutes(app, context);
   deviceProtocolRoutes(app, context);

@@ -23,6 +23,9 @@ const NOT_JSON = new Map<string, string>([
   ['GET /api/teams/{teamId}/audit/export', 'a JSON Lines or CSV file to download'],
   ['GET /api/agent/v1/snapshots/{snapshotId}', "a snapshot's content for the agent, as Node-RED stores it"],
   ['GET /api/fleet/v1/snapshots/{snapshotId}', "a snapshot's content for a device's agent, as Node-RED stores it"],
+  ['GET /api/snapshots/{snapshotId}/sbom', 'a CycloneDX 1.6 JSON SBOM to download (application/vnd.cyclonedx+json)'],
+  ['GET /api/instances/{instanceId}/sbom', 'a CycloneDX 1.6 JSON SBOM to download (application/vnd.cyclonedx+json)'],
+  ['GET /api/devices/{deviceId}/sbom', 'a CycloneDX 1.6 JSON SBOM to download (application/vnd.cyclonedx+json)'],
 ]);
 
 test('every operation declares the reply a client reads (or answers 204, or is named above with what it answers)', async () => {

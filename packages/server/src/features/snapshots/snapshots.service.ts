@@ -92,14 +92,14 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     const content = contentOf(snapshot);
     if (snapshotHash(content) !== snapshot.hash) {
       throw new ConflictError(
-        `Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered, and it is not used: not deployed, shown, compared, exported or copied.`,
+        `Snapshot ${snapshot.id} no longer matches its hash ${snapshot.hash.slice(0, 12)}: its stored content was altered, and it is not used: not deployed, shown, compared, exported, copied or described in an SBOM.`,
       );
     }
     return content;
   }
 
-  /** verified(), for a read (shown, compared, exported, copied): a mismatch is refused and on record. */
-  function readVerified(snapshot: SnapshotsTable, action: 'show' | 'compare' | 'export' | 'copy'): SnapshotContent {
+  /** verified(), for a read (shown, compared, exported, copied, described in an SBOM): a mismatch is refused and on record. */
+  function readVerified(snapshot: SnapshotsTable, action: 'show' | 'compare' | 'export' | 'copy' | 'sbom'): SnapshotContent {
     try {
       return verified(snapshot);
     } catch (error) {
@@ -299,6 +299,7 @@ export function createSnapshotsService(deps: SnapshotsDeps) {
     requireSnapshot,
     pruneAutomatic,
     contentOf,
+    readVerified,
     /** Newest first, each with when it ran on its instance and where it runs now. */
     async list(instanceId: string): Promise<Array<SnapshotSummary & Runs & RunsNow>> {
       const instance = await applications.requireInstance(instanceId);

@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react';
 import { Link, useParams } from 'react-router';
+import { apiUrl } from '../../api/client.ts';
 import { EditorForMembersNote } from '../../components/EditorForMembersNote.tsx';
 import { FormCard } from '../../components/FormCard.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
@@ -84,6 +85,15 @@ export function DevicePage() {
         <dd data-testid="device-running">
           {d.state === 'unknown' ? <span className="muted">not reported yet</span> : <SnapshotName id={d.runningSnapshotId} />}
           {!atTarget && d.state !== 'unknown' && !d.revokedAt && <span className="muted small"> (not yet at its target)</span>}
+          {/* What it reported running, as a CycloneDX SBOM (the server answers 409 before it reported any). */}
+          {d.runningSnapshotId && (
+            <>
+              {' '}
+              <a className="small" href={apiUrl('/api/devices/{deviceId}/sbom', { path: { deviceId: d.id } })} download>
+                Download SBOM
+              </a>
+            </>
+          )}
         </dd>
         <dt>Connection</dt>
         <dd>

@@ -1,4 +1,5 @@
 import { Link, useNavigate, useParams } from 'react-router';
+import { apiUrl } from '../../api/client.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { EditorForMembersNote } from '../../components/EditorForMembersNote.tsx';
 import { usePageTitle } from '../../components/Layout.tsx';
@@ -106,6 +107,12 @@ export function InstancePage() {
         <div className="toolbar">
           <EditorLink instance={data} access={access} />
           {access.allowed('instances:operate') && <InstanceControls instance={data} onChanged={replace} />}
+          {/* What the instance runs, as a CycloneDX SBOM: only once something has run there (the server answers 409 before). */}
+          {data.runningSnapshotId && (
+            <a className="button" href={apiUrl('/api/instances/{instanceId}/sbom', { path: { instanceId: data.id } })} download>
+              Download SBOM
+            </a>
+          )}
         </div>
         <p className="muted small">
           Desired state: {data.desiredState}. Created {formatDateTime(data.createdAt)}.

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { flushSync } from 'react-dom';
 import { Link, useNavigate, useParams } from 'react-router';
+import { apiUrl } from '../../api/client.ts';
 import { usePageTitle } from '../../components/Layout.tsx';
 import { SnapshotPicker } from '../../components/SnapshotPicker.tsx';
 import { Loading, ProblemNotice } from '../../components/ProblemNotice.tsx';
@@ -252,6 +253,9 @@ export function SnapshotPage() {
           <button type="button" onClick={() => window.print()}>
             Print
           </button>
+          <a className="button" href={apiUrl('/api/snapshots/{snapshotId}/sbom', { path: { snapshotId: snapshot.id } })} download>
+            Download SBOM
+          </a>
           {inst?.runningSnapshotId && inst.runningSnapshotId !== snapshot.id && (
             <Link className="button" to={`${instancePath}/diff?from=${snapshot.id}&to=running`}>
               Compare with running
