@@ -23,6 +23,7 @@ const NOT_JSON = new Map<string, string>([
   ['GET /api/teams/{teamId}/audit/export', 'a JSON Lines or CSV file to download'],
   ['GET /api/agent/v1/snapshots/{snapshotId}', "a snapshot's content for the agent, as Node-RED stores it"],
   ['GET /api/fleet/v1/snapshots/{snapshotId}', "a snapshot's content for a device's agent, as Node-RED stores it"],
+  ['GET /api/compliance/sucs/{sucId}/diagram.svg', "the SuC's zones-and-conduits diagram (SVG)"],
 ]);
 
 test('every operation declares the reply a client reads (or answers 204, or is named above with what it answers)', async () => {
