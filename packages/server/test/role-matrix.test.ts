@@ -211,7 +211,10 @@ async function send(caller: Caller, route: DeclaredRoute, f: Fixture, url: strin
  * Anew for every request: a probe before may have ended the session it came from.
  */
 async function onItsOrigin(caller: Caller, f: Fixture): Promise<Client> {
-  const signedIn = caller.login ? await caller.client.onInstance(f.instanceId).catch(() => null) : null;
+  // Only who may read the instance asks for a code: another's asking is a refusal on record
+  // (a compliance lead or auditor, who reads every team but not its applications).
+  const mayAsk = caller.teamRole !== null || (caller.platformRole !== null && PLATFORM_ROLE_PERMISSIONS[caller.platformRole].includes('applications:read'));
+  const signedIn = caller.login && mayAsk ? await caller.client.onInstance(f.instanceId).catch(() => null) : null;
   if (signedIn) return signedIn;
   const there = new Client(caller.client.built);
   there.host = `${f.instanceId}.localhost:3000`;
