@@ -38,7 +38,7 @@ async function apiAs<T>(page: Page, method: string, url: string, body?: unknown)
       const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
       const response = await fetch(url, {
         method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-csrf-token': session.csrfToken },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);

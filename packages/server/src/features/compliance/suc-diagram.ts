@@ -10,16 +10,29 @@ export interface DiagramInput {
 }
 
 const OUTSIDE = 'Outside the SuC';
-const BOX_WIDTH = 250;
-const GAP = 40;
+const BOX_WIDTH = 280;
+const GAP = 50;
 const MARGIN = 24;
 const PER_ROW = 3;
 const LINE = 15;
 const MEMBERS_SHOWN = 8;
-const LEGEND_CHARS = 130;
+const LEGEND_CHARS = 138;
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** A legend line broken at spaces into lines of at most `max` characters, the later ones indented. */
+function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const at = rest.lastIndexOf(' ', max);
+    const cutAt = at > 8 ? at : max;
+    lines.push(rest.slice(0, cutAt));
+    rest = `      ${rest.slice(cutAt).trimStart()}`;
+  }
+  lines.push(rest);
+  return lines;
+}
 const arrow = (direction: ConduitsTable['direction']) => (direction === 'from-to' ? '→' : direction === 'to-from' ? '←' : '↔');
 
 interface Box {
@@ -27,6 +40,15 @@ interface Box {
   y: number;
   w: number;
   h: number;
+}
+
+/** Where, from 0 at (x1, y1) inside the box to 1 at (x2, y2), the line leaves the box. */
+function exitAt(box: Box, x1: number, y1: number, x2: number, y2: number): number {
+  const dx = x2 - x1;
+  const dy = y2 - y1;
+  const tx = dx > 0 ? (box.x + box.w - x1) / dx : dx < 0 ? (box.x - x1) / dx : Infinity;
+  const ty = dy > 0 ? (box.y + box.h - y1) / dy : dy < 0 ? (box.y - y1) / dy : Infinity;
+  return Math.min(1, Math.max(0, Math.min(tx, ty)));
 }
 
 /**
@@ -114,20 +136,41 @@ export function sucDiagram(input: DiagramInput): string {
   ];
   const lines: string[] = [];
   const markers: string[] = [];
-  const pairs = new Map<string, number>();
+  // Several conduits between the same two ends: the lines spread apart and each number sits at
+  // its own point along them, so that every number stays readable.
+  const pairOf = (c: Drawn) => [c.from, c.to].sort().join('|');
+  const perPair = new Map<string, number>();
+  for (const conduit of drawn) perPair.set(pairOf(conduit), (perPair.get(pairOf(conduit)) ?? 0) + 1);
+  const seen = new Map<string, number>();
   for (const conduit of drawn) {
     const a = boxes.get(conduit.from);
     const b = boxes.get(conduit.to);
     if (!a || !b) continue;
-    const pair = [conduit.from, conduit.to].sort().join('|');
-    const k = pairs.get(pair) ?? 0;
-    pairs.set(pair, k + 1);
-    // Several conduits between the same ends: spread apart, so each number stays readable.
-    const offset = (k % 2 === 0 ? 1 : -1) * Math.ceil(k / 2) * 14;
+    const pair = pairOf(conduit);
+    const k = seen.get(pair) ?? 0;
+    seen.set(pair, k + 1);
+    const n = perPair.get(pair) ?? 1;
+    const offset = (k - (n - 1) / 2) * 14;
     const [x1, y1, x2, y2] = [a.x + a.w / 2 + offset, a.y + a.h / 2, b.x + b.w / 2 + offset, b.y + b.h / 2];
-    const self = conduit.from === conduit.to;
-    const [mx, my] = self ? [a.x + a.w - 4, a.y + a.h + 16 + k * 26] : [(x1 + x2) / 2 + offset, (y1 + y2) / 2 + (k % 3) * 8];
-    if (!self) lines.push(`<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#000" stroke-width="1.5"${conduit.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
+    const sameRow = Math.abs(a.y - b.y) < 1;
+    const adjacent = sameRow && Math.abs(a.x - b.x) <= BOX_WIDTH + GAP + 1;
+    let mx: number;
+    let my: number;
+    if (sameRow && !adjacent) {
+      // Two zones of one row with another between them: under the row, not through the zone between.
+      const below = Math.max(a.y + a.h, b.y + b.h) + 16 + k * 10;
+      lines.push(
+        `<polyline points="${x1},${a.y + a.h} ${x1},${below} ${x2},${below} ${x2},${b.y + b.h}" fill="none" stroke="#000" stroke-width="1.5"${conduit.dashed ? ' stroke-dasharray="5 4"' : ''}/>`,
+      );
+      [mx, my] = [(x1 + x2) / 2, below];
+    } else {
+      // Numbers go on the visible stretch of the line, between the two boxes' edges.
+      const leaves = exitAt(a, x1, y1, x2, y2);
+      const enters = 1 - exitAt(b, x2, y2, x1, y1);
+      const t = leaves + ((enters - leaves) * (k + 1)) / (n + 1);
+      [mx, my] = [x1 + (x2 - x1) * t, y1 + (y2 - y1) * t];
+      lines.push(`<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#000" stroke-width="1.5"${conduit.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
+    }
     markers.push(
       `<g class="conduit-label"><circle cx="${mx}" cy="${my}" r="12" fill="#fff" stroke="#000"/>` +
         `<text x="${mx}" y="${my + 4}" font-size="10" text-anchor="middle" font-weight="bold">${conduit.label}</text></g>`,
@@ -140,8 +183,8 @@ export function sucDiagram(input: DiagramInput): string {
   let ly = legendTop + 20;
   if (drawn.length === 0) legend.push(`<text x="${MARGIN}" y="${ly}" font-size="11">None.</text>`);
   for (const conduit of drawn) {
-    for (const text of conduit.legend) {
-      legend.push(`<text x="${MARGIN}" y="${ly}" font-size="11" font-family="monospace" xml:space="preserve">${escape(cut(text, LEGEND_CHARS))}</text>`);
+    for (const text of conduit.legend.flatMap((line) => wrap(line, LEGEND_CHARS))) {
+      legend.push(`<text x="${MARGIN}" y="${ly}" font-size="11" font-family="monospace" xml:space="preserve">${escape(text)}</text>`);
       ly += LINE;
     }
     ly += 4;
