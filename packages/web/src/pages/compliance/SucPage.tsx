@@ -446,7 +446,8 @@ function HistorySection({ sucId, revision }: { sucId: string; revision: number }
             { key: 'when', header: 'When', nowrap: true, cell: (e) => formatDateTime(e.occurredAt, true) },
             { key: 'who', header: 'Who', cell: (e) => e.actorLabel ?? <span className="muted">system</span> },
             { key: 'event', header: 'Change', rowHeader: true, className: 'mono small', cell: (e) => e.event },
-            { key: 'details', header: 'Details', hide: 'narrow', className: 'mono small break', cell: (e) => e.details },
+            // One line each: the whole event is in the tooltip and in the audit log.
+            { key: 'details', header: 'Details', hide: 'narrow', truncate: true, className: 'mono small', cell: (e) => <span title={e.details}>{e.details}</span> },
           ]}
         />
       )}
