@@ -286,6 +286,30 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('a deleted application takes itself and its instances out of scope and out of their zone, on record', async () => {
+      const applicationId = (await owner.post(`/api/teams/${teamId}/applications`, { name: 'Scoped app' })).json().id as string;
+      const nodeRedVersion = ((await owner.get('/api/node-red-versions')).json() as string[])[0];
+      const instanceId = (await owner.post(`/api/applications/${applicationId}/instances`, { name: 'scoped', nodeRedVersion })).json().id as string;
+      const suc = (await lead.post('/api/compliance/sucs', { name: 'Application scope' })).json().id as string;
+      const members = [
+        { kind: 'application', id: applicationId },
+        { kind: 'instance', id: instanceId },
+      ];
+      assert.equal((await lead.put(`/api/compliance/sucs/${suc}/members`, { members })).statusCode, 204);
+      const zone = await lead.post(`/api/compliance/sucs/${suc}/zones`, { name: 'Hosted', slTarget: [2, 2, 2, 2, 2, 2, 2], members: [members[1]] });
+      assert.equal(zone.statusCode, 201, zone.body);
+      assert.ok(((await lead.get(`/api/compliance/sucs/${suc}`)).json().derivedConduits as Array<{ key: string }>).some((d) => d.key.startsWith('instance-agent:')));
+
+      assert.equal((await owner.delete(`/api/applications/${applicationId}`)).statusCode, 204);
+      const after = (await lead.get(`/api/compliance/sucs/${suc}`)).json();
+      assert.deepEqual(after.members, []);
+      assert.deepEqual(after.zones[0].members, []);
+      const history = (await lead.get(`/api/compliance/sucs/${suc}/history`)).json().events as Array<{ event: string; details: string }>;
+      const pruned = history.filter((e) => e.event === 'compliance.scope.pruned').map((e) => JSON.parse(e.details) as { removed: Array<{ kind: string }> });
+      assert.deepEqual(pruned.flatMap((p) => p.removed.map((r) => r.kind)).sort(), ['application', 'instance']);
+      assert.equal((await lead.delete(`/api/compliance/sucs/${suc}`)).statusCode, 204);
+    });
+
     test('changes to the scope are audited and the SuC shows its history; a revoked device and a deleted team leave the scope', async () => {
       // Taking press-2 out of the SuC takes it out of its zone too.
       const members = ((await lead.get(`/api/compliance/sucs/${sucId}`)).json().members as Array<{ kind: string; id: string }>).filter((m) => m.id !== devices[1]!.id);
