@@ -176,4 +176,11 @@ test('a compliance lead scopes a line into zones and conduits; an auditor reads 
   await auditor.getByRole('table', { name: 'Systems under Consideration' }).waitFor();
   assert.equal(await auditor.locator('main').locator('button, select, input, textarea').count(), 0);
   await h.shot(auditor, '04-auditor-reads');
+
+  // Every team's audit trail is the auditor's to read, from the Teams page, without being in the team.
+  await auditor.goto('/teams');
+  await auditor.getByRole('link', { name: `Audit trail of ${TEAM}` }).click();
+  await auditor.getByRole('row').filter({ hasText: 'device.registered' }).first().waitFor();
+  await auditor.getByRole('heading', { name: `Audit trail of ${TEAM}`, level: 1 }).waitFor();
+  await h.shot(auditor, '05-auditor-team-trail');
 });
