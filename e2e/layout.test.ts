@@ -178,7 +178,46 @@ async function seed(admin: Page, teamId: string) {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const rollout = await apiAs<{ id: string }>(admin, 'POST', `/api/device-groups/${groups[0]!.id}/rollouts`, { snapshotId: second.id, batchSize: 2 });
-  return { applicationId: application.id, instanceId: instance.id, first: first.id, second: second.id, deviceId: devices[0]!, rolloutId: rollout.id };
+  // A System under Consideration: the Hamburg line, its gateways in two zones, a conduit between them and one to the outside.
+  const suc = await apiAs<{ id: string }>(admin, 'POST', '/api/compliance/sucs', {
+    name: 'Hamburg line 1 filling and packaging',
+    owner: 'Head of production, Plant Hamburg',
+    boundary: 'The line 1 cell network up to the plant firewall FW-HH-01',
+  });
+  const inLine = devices.filter((_, i) => i % 3 === 0 && i !== 5).slice(0, 6);
+  await apiAs(admin, 'PUT', `/api/compliance/sucs/${suc.id}/members`, {
+    members: [{ kind: 'site', id: sites[0]!.id }, { kind: 'instance', id: instance.id }, ...inLine.map((id) => ({ kind: 'device', id }))],
+  });
+  const cell = await apiAs<{ id: string }>(admin, 'POST', `/api/compliance/sucs/${suc.id}/zones`, {
+    name: 'Filler cell',
+    slTarget: [2, 2, 2, 1, 2, 2, 1],
+    members: inLine.slice(0, 4).map((id) => ({ kind: 'device', id })),
+  });
+  const office = await apiAs<{ id: string }>(admin, 'POST', `/api/compliance/sucs/${suc.id}/zones`, {
+    name: 'Quality office',
+    slTarget: [1, 1, 1, 1, 1, 1, 1],
+    members: [{ kind: 'instance', id: instance.id }, ...inLine.slice(4).map((id) => ({ kind: 'device', id }))],
+  });
+  await apiAs(admin, 'POST', `/api/compliance/sucs/${suc.id}/conduits`, {
+    name: 'Quality measurements',
+    fromZoneId: cell.id,
+    toZoneId: office.id,
+    protocols: 'OPC UA over TLS (Basic256Sha256, SignAndEncrypt)',
+    ports: '4840/tcp',
+    direction: 'from-to',
+    initiator: 'to',
+    crossing: 'Fill weights and rejects, read only',
+  });
+  await apiAs(admin, 'POST', `/api/compliance/sucs/${suc.id}/conduits`, {
+    name: 'ERP orders',
+    fromZoneId: office.id,
+    toZoneId: null,
+    protocols: 'HTTPS',
+    ports: '443/tcp',
+    direction: 'both',
+    initiator: 'from',
+  });
+  return { applicationId: application.id, instanceId: instance.id, first: first.id, second: second.id, deviceId: devices[0]!, rolloutId: rollout.id, sucId: suc.id };
 }
 
 interface Problem {
@@ -277,6 +316,8 @@ test('every page fits at 1366×768 and 1920×1080, with nothing overlapping', { 
     { path: `/instances/${ids.instanceId}`, ready: (p) => p.locator('tr[data-snapshot-id]').nth(1).waitFor() },
     { path: `/instances/${ids.instanceId}/diff?from=${ids.first}&to=${ids.second}`, ready: (p) => p.getByText('Scale filler weight').first().waitFor() },
     { path: `/snapshots/${ids.second}`, ready: (p) => p.getByRole('heading', { level: 1 }).waitFor() },
+    { path: '/compliance', ready: (p) => p.getByRole('link', { name: 'Hamburg line 1 filling and packaging' }).waitFor() },
+    { path: `/compliance/sucs/${ids.sucId}`, ready: (p) => p.getByRole('table', { name: 'History' }).waitFor() },
   ];
 
   const failures: string[] = [];

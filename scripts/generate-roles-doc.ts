@@ -13,8 +13,10 @@ import {
   MEMBERS_ONLY_PERMISSIONS,
   PERMISSION_NAMES,
   PERMISSIONS,
+  PLATFORM_ROLE_DESCRIPTIONS,
   PLATFORM_ROLE_PERMISSIONS,
   PLATFORM_ROLES,
+  readOnlyPlatformRole,
   SESSION_ONLY_PERMISSIONS,
   TEAM_ROLE_DESCRIPTIONS,
   TEAM_ROLE_PERMISSIONS,
@@ -31,15 +33,15 @@ const NO = '–';
 const SCOPES: Record<PermissionScope, { title: string; text: string }> = {
   self: {
     title: 'Your own account',
-    text: 'Any signed-in person, acting on their own account and teams. Every platform role has these.',
+    text: 'Any signed-in person, acting on their own account and teams. Every platform role has these, except that an auditor creates no team.',
   },
   platform: {
     title: 'Platform',
-    text: 'Decided by the platform role alone. Only platform admins hold them.',
+    text: 'Decided by the platform role alone: platform admins hold them all; compliance leads and auditors the compliance records and, for auditors, the whole audit log.',
   },
   team: {
     title: 'Team',
-    text: "Decided by the caller's role in the team the request names (`:teamId`). A team the caller is not in answers 404, as if it did not exist; platform admins may act in every team, except where the table shows a dash for them: the Node-RED editors are for the team's people, and a platform admin joins the team first.",
+    text: "Decided by the caller's role in the team the request names (`:teamId`). A team the caller is not in answers 404, as if it did not exist; platform admins may act in every team, except where the table shows a dash for them: the Node-RED editors are for the team's people, and a platform admin joins the team first. Compliance leads and auditors read every team's records where their column shows a tick, without being one of it.",
   },
 };
 
@@ -77,16 +79,23 @@ export function renderRolesDoc(): string {
   add('## Roles', '', '### Platform roles', '');
   add(
     table(
-      ['Role', 'Holds'],
+      ['Role', 'Description', 'Holds'],
       PLATFORM_ROLES.map((role) => {
         const granted = PLATFORM_ROLE_PERMISSIONS[role];
         const everyOther = PERMISSION_NAMES.every((p) => granted.includes(p) || MEMBERS_ONLY_PERMISSIONS.includes(p));
         const scopes = SCOPE_ORDER.filter((s) => granted.some((p) => PERMISSIONS[p].scope === s));
+        const inEveryTeam = granted.filter((p) => PERMISSIONS[p].scope === 'team');
         return [
           code(role),
+          PLATFORM_ROLE_DESCRIPTIONS[role],
           everyOther
             ? `Every permission, in every team (${granted.length} of ${PERMISSION_NAMES.length}), except ${MEMBERS_ONLY_PERMISSIONS.map(code).join(' and ')}: those come only with a role in the team`
-            : `${granted.length} of ${PERMISSION_NAMES.length} permissions: those of the ${scopes.map(code).join(' and ')} scope; team permissions come from team roles`,
+            : inEveryTeam.length
+              ? `${granted.length} of ${PERMISSION_NAMES.length} permissions: ${granted
+                  .filter((p) => PERMISSIONS[p].scope !== 'self')
+                  .map(code)
+                  .join(', ')} (the team ones in every team), and their own account's${readOnlyPlatformRole(role) ? '; their API tokens are read-only' : ''}`
+              : `${granted.length} of ${PERMISSION_NAMES.length} permissions: those of the ${scopes.map(code).join(' and ')} scope; team permissions come from team roles`,
         ];
       }),
     ),

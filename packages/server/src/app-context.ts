@@ -14,6 +14,7 @@ import type { DeviceTunnels } from './features/fleet/device-tunnels.ts';
 import type { LiveSockets } from './features/applications/live-sockets.ts';
 import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
+import type { ComplianceService } from './features/compliance/compliance.service.ts';
 import type { ScimService } from './features/sso/scim.service.ts';
 import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
@@ -79,6 +80,8 @@ export interface AppContext {
   sandbox: Sandbox;
   cgroups: InstanceCgroups;
   fleet: FleetService;
+  /** Systems under Consideration, zones and conduits (IEC 62443-3-2). */
+  compliance: ComplianceService;
   deployments: DeploymentsService;
   /** The embedded MQTT broker devices connect to. */
   broker: DeviceBroker;

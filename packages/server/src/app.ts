@@ -53,6 +53,9 @@ import { logRequest, loggerOptions } from './http/request-log.ts';
 import { createOfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import { deviceProtocolRoutes } from './features/fleet/device-protocol.routes.ts';
 import { fleetRoutes } from './features/fleet/fleet.routes.ts';
+import { complianceRoutes } from './features/compliance/compliance.routes.ts';
+import { createComplianceService } from './features/compliance/compliance.service.ts';
+import { createComplianceStore } from './features/compliance/compliance.store.ts';
 import { createFleetService, PRESENCE_FLUSH_MS } from './features/fleet/fleet.service.ts';
 import { createFleetStore } from './features/fleet/fleet.store.ts';
 import { snapshotsRoutes } from './features/snapshots/snapshots.routes.ts';
@@ -252,6 +255,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     flushDeviceStatus: () => fleet.flushStatus(),
     notifyDevice: (id) => broker.notifyDesired(id),
   });
+  const compliance = createComplianceService({ store: createComplianceStore(database.db), auditLog, auditStore, clock, config });
   const liveSockets = createLiveSockets();
   const instanceOrigins = createInstanceOrigins({ config, store: createInstanceOriginsStore(database.db), identity, clock });
   if (!instanceOrigins.separate) {
@@ -305,6 +309,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     cgroups,
     sandbox,
     fleet,
+    compliance,
     deployments,
     broker,
     tunnels,
@@ -428,6 +433,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   snapshotsRoutes(app, context);
   sbomRoutes(app, context);
   fleetRoutes(app, context);
+  complianceRoutes(app, context);
   deploymentsRoutes(app, context);
   deviceProtocolRoutes(app, context);
   agentRoutes(app, context);

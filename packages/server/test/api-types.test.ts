@@ -26,6 +26,7 @@ const NOT_JSON = new Map<string, string>([
   ['GET /api/snapshots/{snapshotId}/sbom', 'a CycloneDX 1.6 JSON SBOM to download (application/vnd.cyclonedx+json)'],
   ['GET /api/instances/{instanceId}/sbom', 'a CycloneDX 1.6 JSON SBOM to download (application/vnd.cyclonedx+json)'],
   ['GET /api/devices/{deviceId}/sbom', 'a CycloneDX 1.6 JSON SBOM to download (application/vnd.cyclonedx+json)'],
+  ['GET /api/compliance/sucs/{sucId}/diagram.svg', "the SuC's zones-and-conduits diagram (SVG)"],
 ]);
 
 test('every operation declares the reply a client reads (or answers 204, or is named above with what it answers)', async () => {

@@ -8,6 +8,7 @@ import {
   isPermission,
   PERMISSIONS,
   PLATFORM_ROLE_PERMISSIONS,
+  seesEveryTeam,
   TEAM_ROLE_PERMISSIONS,
   TEAM_ROLES,
   type Permission,
@@ -68,7 +69,8 @@ function expectedFor(route: DeclaredRoute, caller: Caller): Expected {
   const permission = route.config.permission as Permission;
   const { scope, access } = PERMISSIONS[permission];
   const sessionOnly = (PERMISSIONS[permission] as PermissionDefinition).sessionOnly === true;
-  if (scope === 'team' && caller.teamRole === null && caller.platformRole !== 'admin') return 404;
+  // Admins, compliance leads and auditors reach every team; anyone else outside it is told it does not exist.
+  if (scope === 'team' && caller.teamRole === null && !seesEveryTeam(caller.platformRole)) return 404;
   const byPlatform = PLATFORM_ROLE_PERMISSIONS[caller.platformRole].includes(permission);
   const byTeam = scope === 'team' && caller.teamRole !== null && TEAM_ROLE_PERMISSIONS[caller.teamRole].includes(permission);
   if (!byPlatform && !byTeam) return 403;
@@ -89,6 +91,9 @@ const ORDER: Record<string, number> = { '401': 0, '404': 1, '403': 2, public: 3,
 
 /** Destructive routes run last, in this order, each followed by a repair of what it broke. */
 const DESTRUCTIVE = [
+  'DELETE /api/compliance/conduits/:conduitId',
+  'DELETE /api/compliance/zones/:zoneId',
+  'DELETE /api/compliance/sucs/:sucId',
   'POST /api/teams/:teamId/leave',
   'POST /api/auth/logout',
   'POST /api/account/sessions/revoke-all',
@@ -109,6 +114,9 @@ interface Fixture {
   provisioningTokenId: string;
   deviceId: string;
   rolloutId: string;
+  sucId: string;
+  zoneId: string;
+  conduitId: string;
   userIds: Record<string, string>;
 }
 
@@ -161,6 +169,13 @@ const PROBES: Record<string, (f: Fixture, caller: Caller) => Probe> = {
   // The device's group has a rollout that has not ended: both pass the permission and answer 409.
   'PUT /api/devices/:deviceId/target': (f) => ({ body: { snapshotId: f.snapshotId } }),
   'POST /api/device-groups/:groupId/rollouts': (f) => ({ body: { snapshotId: f.snapshotId } }),
+  'POST /api/compliance/sucs': (_f, caller) => ({ body: { name: `Probe SuC ${caller.name}` } }),
+  'PATCH /api/compliance/sucs/:sucId': () => ({ body: { description: 'probed' } }),
+  'PUT /api/compliance/sucs/:sucId/members': (f) => ({ body: { members: [{ kind: 'team', id: f.teamId }] } }),
+  'POST /api/compliance/sucs/:sucId/zones': (_f, caller) => ({ body: { name: `Probe zone ${caller.name}`, slTarget: [1, 1, 1, 1, 1, 1, 1] } }),
+  'PATCH /api/compliance/zones/:zoneId': () => ({ body: { description: 'probed' } }),
+  'POST /api/compliance/sucs/:sucId/conduits': (f) => ({ body: { name: 'probe', fromZoneId: f.zoneId, toZoneId: null, direction: 'both', initiator: 'from' } }),
+  'PATCH /api/compliance/conduits/:conduitId': () => ({ body: { ports: '443/tcp' } }),
 };
 
 function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
@@ -174,6 +189,9 @@ function urlFor(route: DeclaredRoute, f: Fixture, probe: Probe): string {
     provisioningTokenId: f.provisioningTokenId,
     deviceId: f.deviceId,
     rolloutId: f.rolloutId,
+    sucId: f.sucId,
+    zoneId: f.zoneId,
+    conduitId: f.conduitId,
     token: UNKNOWN_INVITATION_TOKEN,
     ...probe.params,
   };
@@ -193,7 +211,10 @@ async function send(caller: Caller, route: DeclaredRoute, f: Fixture, url: strin
  * Anew for every request: a probe before may have ended the session it came from.
  */
 async function onItsOrigin(caller: Caller, f: Fixture): Promise<Client> {
-  const signedIn = caller.login ? await caller.client.onInstance(f.instanceId).catch(() => null) : null;
+  // Only who may read the instance asks for a code: another's asking is a refusal on record
+  // (a compliance lead or auditor, who reads every team but not its applications).
+  const mayAsk = caller.teamRole !== null || (caller.platformRole !== null && PLATFORM_ROLE_PERMISSIONS[caller.platformRole].includes('applications:read'));
+  const signedIn = caller.login && mayAsk ? await caller.client.onInstance(f.instanceId).catch(() => null) : null;
   if (signedIn) return signedIn;
   const there = new Client(caller.client.built);
   there.host = `${f.instanceId}.localhost:3000`;
@@ -259,6 +280,9 @@ for (const dialect of DIALECTS) {
       // The outsider joins through a team that is then deleted: an account in no team.
       const lobbyId = (await admin.post('/api/teams', { name: 'Lobby' })).json().id as string;
       const outsider = await addMember(t, admin, lobbyId, 'outsider@plant.example', 'viewer');
+      // The compliance lead and the auditor too: platform roles, in no team, reaching every team.
+      const complianceLead = await addMember(t, admin, lobbyId, 'compliance@plant.example', 'viewer');
+      const platformAuditor = await addMember(t, admin, lobbyId, 'platform-auditor@plant.example', 'viewer');
       assert.equal((await admin.delete(`/api/teams/${lobbyId}`)).statusCode, 204);
       const created = await owner.post('/api/account/tokens', { name: 'read-only', access: 'read', expiresInDays: 30 });
       assert.equal(created.statusCode, 201, created.body);
@@ -268,6 +292,17 @@ for (const dialect of DIALECTS) {
       const users = (await admin.get('/api/platform/users')).json() as Array<{ id: string; email: string }>;
       const idOf = (email: string) => users.find((u) => u.email === email)!.id;
       const userIds: Record<string, string> = { admin: idOf(ADMIN.email), outsider: idOf('outsider@plant.example') };
+      for (const [email, platformRole] of [
+        ['compliance@plant.example', 'compliance'],
+        ['platform-auditor@plant.example', 'auditor'],
+      ] as const) {
+        const granted = await admin.patch(`/api/platform/users/${idOf(email)}`, { platformRole });
+        assert.equal(granted.statusCode, 200, granted.body);
+      }
+      // The auditor's API token, asked for read-write: refused; a read one acts read only.
+      assert.equal((await platformAuditor.post('/api/account/tokens', { name: 'rw', access: 'write', expiresInDays: 30 })).statusCode, 400);
+      const auditorToken = new Client(t);
+      auditorToken.bearer = (await platformAuditor.post('/api/account/tokens', { name: 'evidence', access: 'read', expiresInDays: 30 })).json().token as string;
       for (const role of TEAM_ROLES) userIds[role] = idOf(`${role}@plant.example`);
       // An application with an instance and a snapshot in the matrix team. The test does not
       // listen on a port, so no agent is started: the proxy routes answer 503.
@@ -295,6 +330,19 @@ for (const dialect of DIALECTS) {
       assert.equal(registered.statusCode, 201, registered.body);
       const rollout = await owner.post(`/api/device-groups/${groupId}/rollouts`, { snapshotId: snapshot.json().id });
       assert.equal(rollout.statusCode, 201, rollout.body);
+      // A SuC with a zone and a conduit to the outside.
+      const suc = await admin.post('/api/compliance/sucs', { name: 'Matrix line' });
+      assert.equal(suc.statusCode, 201, suc.body);
+      const zone = await admin.post(`/api/compliance/sucs/${suc.json().id}/zones`, { name: 'Cell', slTarget: [2, 2, 2, 1, 2, 2, 1] });
+      assert.equal(zone.statusCode, 201, zone.body);
+      const conduit = await admin.post(`/api/compliance/sucs/${suc.json().id}/conduits`, {
+        name: 'Uplink',
+        fromZoneId: zone.json().id,
+        toZoneId: null,
+        direction: 'both',
+        initiator: 'from',
+      });
+      assert.equal(conduit.statusCode, 201, conduit.body);
       fixture = {
         teamId,
         applicationId,
@@ -306,6 +354,9 @@ for (const dialect of DIALECTS) {
         provisioningTokenId: provisioned.json().provisioningToken.id as string,
         deviceId: registered.json().deviceId as string,
         rolloutId: rollout.json().id as string,
+        sucId: suc.json().id as string,
+        zoneId: zone.json().id as string,
+        conduitId: conduit.json().id as string,
         userIds,
       };
 
@@ -323,6 +374,17 @@ for (const dialect of DIALECTS) {
         person('admin', ADMIN.email, admin, null, 'admin'),
         ...TEAM_ROLES.map((role) => person(role, `${role}@plant.example`, members[role]!, role)),
         person('outsider', 'outsider@plant.example', outsider, null),
+        person('compliance', 'compliance@plant.example', complianceLead, null, 'compliance'),
+        person('p-auditor', 'platform-auditor@plant.example', platformAuditor, null, 'auditor'),
+        {
+          name: 'p-aud-token',
+          client: auditorToken,
+          platformRole: 'auditor',
+          teamRole: null,
+          readOnlyToken: true,
+          actor: { type: 'token', id: idOf('platform-auditor@plant.example') },
+          login: null,
+        },
         { name: 'ro-token', client: tokenClient, platformRole: 'user', teamRole: 'owner', readOnlyToken: true, actor: { type: 'token', id: userIds.owner! }, login: null },
       ];
     });

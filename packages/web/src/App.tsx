@@ -3,6 +3,8 @@ import { Layout, usePageTitle } from './components/Layout.tsx';
 import { AccountPage } from './pages/account/AccountPage.tsx';
 import { ApplicationPage } from './pages/applications/ApplicationPage.tsx';
 import { PlatformAuditPage, TeamAuditPage } from './pages/audit/AuditPage.tsx';
+import { CompliancePage } from './pages/compliance/CompliancePage.tsx';
+import { SucPage } from './pages/compliance/SucPage.tsx';
 import { DevicePage } from './pages/fleet/DevicePage.tsx';
 import { FleetPage } from './pages/fleet/FleetPage.tsx';
 import { RolloutPage } from './pages/fleet/RolloutPage.tsx';
@@ -54,6 +56,8 @@ export function App() {
             <Route path="/account" element={<AccountPage />} />
             <Route path="/platform" element={<PlatformPage />} />
             <Route path="/audit" element={<PlatformAuditPage />} />
+            <Route path="/compliance" element={<CompliancePage />} />
+            <Route path="/compliance/sucs/:sucId" element={<SucPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
         </Routes>

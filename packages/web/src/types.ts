@@ -92,3 +92,13 @@ export type DirectoryTestReply = Reply<'/api/platform/identity-providers/{provid
 /** What an admin's test sign-in found; an OIDC or SAML callback puts it, with the provider's id, in /platform?ssoTest=. */
 export type TestSignInReport = Exclude<DirectoryTestReply, { problem: string }> & { providerId: string };
 export type DiscoveredProvider = NonNullable<Reply<'/api/auth/sso/discover'>['provider']>;
+
+/* Compliance: Systems under Consideration, zones and conduits. */
+export type SucListItem = Item<Reply<'/api/compliance/sucs'>>;
+export type ScopeEntry = Item<Reply<'/api/compliance/scope'>>;
+export type SucDetail = Reply<'/api/compliance/sucs/{sucId}'>;
+export type SucMember = Item<SucDetail['members']>;
+export type Zone = Item<SucDetail['zones']>;
+export type Conduit = Item<SucDetail['conduits']>;
+export type DerivedConduit = Item<SucDetail['derivedConduits']>;
+export type SucHistoryEvent = Item<Reply<'/api/compliance/sucs/{sucId}/history'>['events']>;

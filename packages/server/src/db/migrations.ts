@@ -664,6 +664,89 @@ const steps: Array<[string, Step]> = [
       }
     },
   ],
+  [
+    '0018_compliance_scope',
+    async (db) => {
+      // Systems under Consideration (IEC 62443-3-2): what a compliance lead scopes. Platform
+      // records, no team's: a SuC spans teams and sites.
+      await db.schema
+        .createTable('sucs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('boundary', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // What is inside a SuC, by kind and id and without a foreign key: the kinds live in
+      // different tables (and assets in one another branch adds), so the services that delete
+      // a team, site, application, instance or device take it out of scope, on record.
+      // team_id is the team the thing belongs to (a team's own id for a team): a deleted team
+      // takes everything of it out in one statement.
+      await db.schema
+        .createTable('suc_members')
+        .addColumn('suc_id', 'text', (c) => c.notNull().references('sucs.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('member_id', 'text', (c) => c.notNull())
+        .addColumn('team_id', 'text')
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('suc_members_pk', ['suc_id', 'kind', 'member_id'])
+        .execute();
+      await db.schema.createIndex('suc_members_member').on('suc_members').columns(['kind', 'member_id']).execute();
+      await db.schema.createIndex('suc_members_team').on('suc_members').column('team_id').execute();
+      // Zones with their target security level per foundational requirement (SL-T, FR1..FR7),
+      // one column each so that a gap assessment compares them with achieved levels in SQL.
+      await db.schema
+        .createTable('zones')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('suc_id', 'text', (c) => c.notNull().references('sucs.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('sl_t_fr1', 'integer', (c) => c.notNull().check(sql`sl_t_fr1 between 1 and 4`))
+        .addColumn('sl_t_fr2', 'integer', (c) => c.notNull().check(sql`sl_t_fr2 between 1 and 4`))
+        .addColumn('sl_t_fr3', 'integer', (c) => c.notNull().check(sql`sl_t_fr3 between 1 and 4`))
+        .addColumn('sl_t_fr4', 'integer', (c) => c.notNull().check(sql`sl_t_fr4 between 1 and 4`))
+        .addColumn('sl_t_fr5', 'integer', (c) => c.notNull().check(sql`sl_t_fr5 between 1 and 4`))
+        .addColumn('sl_t_fr6', 'integer', (c) => c.notNull().check(sql`sl_t_fr6 between 1 and 4`))
+        .addColumn('sl_t_fr7', 'integer', (c) => c.notNull().check(sql`sl_t_fr7 between 1 and 4`))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('zones_suc_name', ['suc_id', 'name'])
+        .execute();
+      // A zone's assets are things in its SuC's scope (leaving the scope leaves the zone), and
+      // in one zone of that SuC at most: the unique key says so where the service cannot race.
+      await db.schema
+        .createTable('zone_members')
+        .addColumn('zone_id', 'text', (c) => c.notNull().references('zones.id').onDelete('cascade'))
+        .addColumn('suc_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('member_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('zone_members_pk', ['zone_id', 'kind', 'member_id'])
+        .addUniqueConstraint('zone_members_one_zone', ['suc_id', 'kind', 'member_id'])
+        .addForeignKeyConstraint('zone_members_in_scope', ['suc_id', 'kind', 'member_id'], 'suc_members', ['suc_id', 'kind', 'member_id'], (c) => c.onDelete('cascade'))
+        .execute();
+      // Conduits between two zones of one SuC, or between a zone and the outside (a null end).
+      await db.schema
+        .createTable('conduits')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('suc_id', 'text', (c) => c.notNull().references('sucs.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('from_zone_id', 'text', (c) => c.references('zones.id').onDelete('cascade'))
+        .addColumn('to_zone_id', 'text', (c) => c.references('zones.id').onDelete('cascade'))
+        .addColumn('protocols', 'text', (c) => c.notNull())
+        .addColumn('ports', 'text', (c) => c.notNull())
+        .addColumn('direction', 'text', (c) => c.notNull())
+        .addColumn('initiator', 'text', (c) => c.notNull())
+        .addColumn('crossing', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('conduits_suc').on('conduits').column('suc_id').execute();
+      // A SuC's history is the audit events about it (target suc).
+      await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_type', 'target_id']).execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

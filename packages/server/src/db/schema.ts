@@ -442,7 +442,82 @@ export interface RolloutDevicesTable {
   finished_at: string | null;
 }
 
+/** What a SuC may hold. `asset` names a row of the inventory (another table). */
+export const SCOPE_KINDS = ['site', 'team', 'application', 'instance', 'device', 'asset'] as const;
+export type ScopeKind = (typeof SCOPE_KINDS)[number];
+
+export interface SucsTable {
+  id: string;
+  name: string;
+  description: string;
+  /** Who answers for it: a person or a function, as the compliance lead writes it. */
+  owner: string;
+  /** Where it ends, in words (62443-3-2 ZCR 1). */
+  boundary: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SucMembersTable {
+  suc_id: string;
+  kind: ScopeKind;
+  member_id: string;
+  /** The team the thing belongs to (a team's own id for a team); null for what belongs to none. */
+  team_id: string | null;
+  added_at: string;
+}
+
+export interface ZonesTable {
+  id: string;
+  suc_id: string;
+  name: string;
+  description: string;
+  sl_t_fr1: number;
+  sl_t_fr2: number;
+  sl_t_fr3: number;
+  sl_t_fr4: number;
+  sl_t_fr5: number;
+  sl_t_fr6: number;
+  sl_t_fr7: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ZoneMembersTable {
+  zone_id: string;
+  suc_id: string;
+  kind: ScopeKind;
+  member_id: string;
+}
+
+export const CONDUIT_DIRECTIONS = ['from-to', 'to-from', 'both'] as const;
+export const CONDUIT_INITIATORS = ['from', 'to', 'either'] as const;
+
+export interface ConduitsTable {
+  id: string;
+  suc_id: string;
+  name: string;
+  /** Null: the outside of the SuC. */
+  from_zone_id: string | null;
+  to_zone_id: string | null;
+  /** Free text: "MQTT over TLS, HTTPS". */
+  protocols: string;
+  /** Free text: "8883/tcp, 443/tcp". */
+  ports: string;
+  direction: (typeof CONDUIT_DIRECTIONS)[number];
+  initiator: (typeof CONDUIT_INITIATORS)[number];
+  /** What crosses it: data, commands, files. */
+  crossing: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Schema {
+  sucs: SucsTable;
+  suc_members: SucMembersTable;
+  zones: ZonesTable;
+  zone_members: ZoneMembersTable;
+  conduits: ConduitsTable;
   devices: DevicesTable;
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAllowed, isPermission, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
+import { isAllowed, isPermission, MEMBERS_ONLY_PERMISSIONS, PERMISSIONS, readOnlyPlatformRole, seesEveryTeam, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { DevicesTable, IdentityProvidersTable, InstancesTable } from '../db/schema.ts';
@@ -39,7 +39,15 @@ function assertCsrf(request: FastifyRequest, sessionToken: string | null): void 
  */
 export function requestAllows(request: FastifyRequest, permission: Permission): boolean {
   const auth = request.auth;
-  return auth !== null && isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(auth.token, permission);
+  return auth !== null && isAllowed({ platformRole: auth.user.platform_role, teamRole: request.teamRole }, permission) && tokenAllows(effectiveToken(auth), permission);
+}
+
+/**
+ * An auditor's token is read-only whatever it was made as: one made read-write before its
+ * owner became an auditor writes nothing now either.
+ */
+function effectiveToken(auth: NonNullable<FastifyRequest['auth']>): NonNullable<FastifyRequest['auth']>['token'] {
+  return auth.token && readOnlyPlatformRole(auth.user.platform_role) ? { ...auth.token, access: 'read' } : auth.token;
 }
 
 /** Finds the team a resource belongs to, for routes addressed by the resource's id. */
@@ -280,10 +288,12 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       teamId = await teamOfRequest(request, access.team!);
       request.teamId = teamId;
       request.teamRole = await teamsStore.roleOf(teamId, auth.user.id);
-      // A role says the team exists; a platform admin outside it is told when it does not.
-      if (request.teamRole === null && auth.user.platform_role === 'admin' && !(await teamsStore.teamById(teamId))) throw new NotFoundError('Team');
+      // A role says the team exists; a platform role that reaches every team (admin, compliance,
+      // auditor) is told when it does not, and its permissions decide from there.
+      const acrossTeams = seesEveryTeam(auth.user.platform_role);
+      if (request.teamRole === null && acrossTeams && !(await teamsStore.teamById(teamId))) throw new NotFoundError('Team');
       const outOfTokenScope = tokenTeams !== null && !tokenTeams.includes(teamId);
-      if ((request.teamRole === null && auth.user.platform_role !== 'admin') || outOfTokenScope) {
+      if ((request.teamRole === null && !acrossTeams) || outOfTokenScope) {
         throw new NotFoundError('Team').audited({
           event: 'auth.access.hidden',
           teamId,
@@ -304,7 +314,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           ? `This API token is scoped to teams; ${permission} is not about one of them and needs a token not scoped to teams.`
           : auth.token && SESSION_ONLY_PERMISSIONS.includes(permission)
             ? `${permission} is for a signed-in browser session; API tokens do not carry it.`
-            : auth.token && !tokenAllows(auth.token, permission)
+            : auth.token && !tokenAllows(effectiveToken(auth), permission)
               ? `This API token is read-only; ${permission} needs a read-write token.`
               : outsiderAtMembersOnly
                 ? `Only the team's people open its Node-RED editors (${permission}): join the team first, which is recorded in the audit log.`

@@ -1,4 +1,4 @@
-import { TEAM_ROLES } from '@flowgate/core';
+import { PLATFORM_ROLES, TEAM_ROLES } from '@flowgate/core';
 import { Type, type Static } from '@sinclair/typebox';
 import { Id } from '@flowgate/protocol';
 
@@ -48,12 +48,13 @@ export const NoContent = Type.Null();
 
 /** A role in a team, as the policy in packages/core names them. */
 export const TeamRole = Type.Union(TEAM_ROLES.map((r) => Type.Literal(r)));
+export const PlatformRole = Type.Union(PLATFORM_ROLES.map((r) => Type.Literal(r)));
 
 export const UserView = Type.Object({
   id: Type.String(),
   email: Type.String(),
   name: Type.String(),
-  platformRole: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+  platformRole: PlatformRole,
   status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
   mfaEnrolled: Type.Boolean(),
   locked: Type.Boolean(),

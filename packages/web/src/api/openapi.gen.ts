@@ -33,7 +33,7 @@ export type paths = {
                                 locked: boolean;
                                 mfaEnrolled: boolean;
                                 name: string;
-                                platformRole: "admin" | "user";
+                                platformRole: "admin" | "compliance" | "auditor" | "user";
                                 status: "active" | "disabled";
                             };
                         };
@@ -1210,7 +1210,7 @@ export type paths = {
                                 locked: boolean;
                                 mfaEnrolled: boolean;
                                 name: string;
-                                platformRole: "admin" | "user";
+                                platformRole: "admin" | "compliance" | "auditor" | "user";
                                 status: "active" | "disabled";
                             };
                         };
@@ -1297,7 +1297,7 @@ export type paths = {
                                 locked: boolean;
                                 mfaEnrolled: boolean;
                                 name: string;
-                                platformRole: "admin" | "user";
+                                platformRole: "admin" | "compliance" | "auditor" | "user";
                                 status: "active" | "disabled";
                             };
                         };
@@ -1350,7 +1350,7 @@ export type paths = {
                                 locked: boolean;
                                 mfaEnrolled: boolean;
                                 name: string;
-                                platformRole: "admin" | "user";
+                                platformRole: "admin" | "compliance" | "auditor" | "user";
                                 status: "active" | "disabled";
                             };
                         };
@@ -1562,6 +1562,718 @@ export type paths = {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/conduits/{conduitId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    conduitId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    conduitId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        crossing?: string;
+                        direction?: "from-to" | "to-from" | "both";
+                        /** @description A zone of the SuC, or null for the outside */
+                        fromZoneId?: string | null;
+                        initiator?: "from" | "to" | "either";
+                        name?: string;
+                        ports?: string;
+                        protocols?: string;
+                        /** @description A zone of the SuC, or null for the outside */
+                        toZoneId?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            crossing: string;
+                            direction: "from-to" | "to-from" | "both";
+                            fromZoneId: string | null;
+                            id: string;
+                            initiator: "from" | "to" | "either";
+                            name: string;
+                            ports: string;
+                            protocols: string;
+                            sucId: string;
+                            toZoneId: string | null;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/compliance/scope": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Everything that may be scoped (teams, sites, applications, instances, devices), each with the SuCs it is in: none is the unscoped remainder */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            id: string;
+                            kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                            name: string;
+                            sucIds: string[];
+                            teamId: string | null;
+                            teamName: string | null;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/sucs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            boundary: string;
+                            conduits: number;
+                            createdAt: string;
+                            description: string;
+                            id: string;
+                            members: number;
+                            name: string;
+                            owner: string;
+                            updatedAt: string;
+                            zones: number;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        boundary?: string;
+                        description?: string;
+                        name: string;
+                        owner?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            boundary: string;
+                            createdAt: string;
+                            description: string;
+                            id: string;
+                            name: string;
+                            owner: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/sucs/{sucId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            boundary: string;
+                            conduits: {
+                                createdAt: string;
+                                crossing: string;
+                                direction: "from-to" | "to-from" | "both";
+                                fromZoneId: string | null;
+                                id: string;
+                                initiator: "from" | "to" | "either";
+                                name: string;
+                                ports: string;
+                                protocols: string;
+                                sucId: string;
+                                toZoneId: string | null;
+                                updatedAt: string;
+                            }[];
+                            createdAt: string;
+                            derivedConduits: {
+                                crossing: string;
+                                direction: "from-to" | "to-from" | "both";
+                                fromLabel: string;
+                                fromZoneId: string | null;
+                                initiator: "from" | "to" | "either";
+                                key: string;
+                                name: string;
+                                ports: string;
+                                protocols: string;
+                                toLabel: string;
+                            }[];
+                            description: string;
+                            id: string;
+                            members: {
+                                addedAt: string;
+                                detail: string;
+                                id: string;
+                                kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                                name: string;
+                                teamId: string | null;
+                                teamName: string | null;
+                                zoneId: string | null;
+                            }[];
+                            name: string;
+                            owner: string;
+                            updatedAt: string;
+                            zones: {
+                                createdAt: string;
+                                description: string;
+                                id: string;
+                                members: {
+                                    detail: string;
+                                    id: string;
+                                    kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                                    name: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                }[];
+                                name: string;
+                                slTarget: number[];
+                                sucId: string;
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        boundary?: string;
+                        description?: string;
+                        name?: string;
+                        owner?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            boundary: string;
+                            createdAt: string;
+                            description: string;
+                            id: string;
+                            name: string;
+                            owner: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/compliance/sucs/{sucId}/conduits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        crossing?: string;
+                        direction: "from-to" | "to-from" | "both";
+                        /** @description A zone of the SuC, or null for the outside */
+                        fromZoneId: string | null;
+                        initiator: "from" | "to" | "either";
+                        name: string;
+                        ports?: string;
+                        protocols?: string;
+                        /** @description A zone of the SuC, or null for the outside */
+                        toZoneId: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            crossing: string;
+                            direction: "from-to" | "to-from" | "both";
+                            fromZoneId: string | null;
+                            id: string;
+                            initiator: "from" | "to" | "either";
+                            name: string;
+                            ports: string;
+                            protocols: string;
+                            sucId: string;
+                            toZoneId: string | null;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/sucs/{sucId}/diagram.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The zones-and-conduits diagram, SVG, printable */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/sucs/{sucId}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            events: {
+                                actorLabel: string | null;
+                                details: string;
+                                event: string;
+                                occurredAt: string;
+                                outcome: string;
+                                seq: number;
+                            }[];
+                            nextBefore: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/sucs/{sucId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** @description Sets everything inside the SuC (the whole list) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        members: {
+                            id: string;
+                            kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/sucs/{sucId}/zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sucId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        members?: {
+                            id: string;
+                            kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                        }[];
+                        name: string;
+                        /** @description SL-T per foundational requirement, FR1..FR7, each 1..4 */
+                        slTarget: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            description: string;
+                            id: string;
+                            members: {
+                                detail: string;
+                                id: string;
+                                kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                                name: string;
+                                teamId: string | null;
+                                teamName: string | null;
+                            }[];
+                            name: string;
+                            slTarget: number[];
+                            sucId: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/zones/{zoneId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    zoneId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    zoneId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        members?: {
+                            id: string;
+                            kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                        }[];
+                        name?: string;
+                        /** @description SL-T per foundational requirement, FR1..FR7, each 1..4 */
+                        slTarget?: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            description: string;
+                            id: string;
+                            members: {
+                                detail: string;
+                                id: string;
+                                kind: "site" | "team" | "application" | "instance" | "device" | "asset";
+                                name: string;
+                                teamId: string | null;
+                                teamName: string | null;
+                            }[];
+                            name: string;
+                            slTarget: number[];
+                            sucId: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/device-groups/{groupId}": {
@@ -4916,6 +5628,7 @@ export type paths = {
                     content: {
                         "application/json": {
                             allowed: {
+                                changeRole: boolean;
                                 disable: boolean;
                                 enable: boolean;
                                 makeAdmin: boolean;
@@ -4930,7 +5643,7 @@ export type paths = {
                             locked: boolean;
                             mfaEnrolled: boolean;
                             name: string;
-                            platformRole: "admin" | "user";
+                            platformRole: "admin" | "compliance" | "auditor" | "user";
                             status: "active" | "disabled";
                         }[];
                     };
@@ -4970,7 +5683,7 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
-                        platformRole?: "admin" | "user";
+                        platformRole?: "admin" | "compliance" | "auditor" | "user";
                         /** @enum {boolean} */
                         resetMfa?: true;
                         status?: "active" | "disabled";
@@ -4993,7 +5706,7 @@ export type paths = {
                             locked: boolean;
                             mfaEnrolled: boolean;
                             name: string;
-                            platformRole: "admin" | "user";
+                            platformRole: "admin" | "compliance" | "auditor" | "user";
                             status: "active" | "disabled";
                         };
                     };
@@ -5440,7 +6153,7 @@ export type paths = {
                                 locked: boolean;
                                 mfaEnrolled: boolean;
                                 name: string;
-                                platformRole: "admin" | "user";
+                                platformRole: "admin" | "compliance" | "auditor" | "user";
                                 status: "active" | "disabled";
                             };
                         };

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { can } from '../policy.ts';
 import { useSession } from '../session.tsx';
 import { Loading } from './ProblemNotice.tsx';
 
@@ -37,6 +38,8 @@ export function Layout() {
   }
   const user = session.user;
   const admin = user.platformRole === 'admin';
+  const mayReadCompliance = can(user.platformRole, null, 'compliance:read');
+  const mayReadAuditLog = can(user.platformRole, null, 'platform:audit:read');
   return (
     <>
       <a className="skip-link" href="#main">
@@ -51,7 +54,12 @@ export function Layout() {
             <li>
               <NavLink to="/teams">Teams</NavLink>
             </li>
-            {admin && (
+            {mayReadCompliance && (
+              <li>
+                <NavLink to="/compliance">Compliance</NavLink>
+              </li>
+            )}
+            {mayReadAuditLog && (
               <li>
                 <NavLink to="/audit">Audit log</NavLink>
               </li>
@@ -69,7 +77,7 @@ export function Layout() {
         <div className="whoami">
           <span>
             <span className="whoami-name">{user.name}</span> <span className="muted">{user.email}</span>
-            {admin && <span className="badge badge-admin">admin</span>}
+            {user.platformRole !== 'user' && <span className="badge badge-admin">{user.platformRole}</span>}
           </span>
           <button
             type="button"

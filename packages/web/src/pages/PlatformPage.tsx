@@ -198,7 +198,7 @@ function UsersSection() {
               ),
             },
             { key: 'email', header: 'Email', className: 'break', cell: (user) => user.email },
-            { key: 'role', header: 'Role', cell: (user) => (user.platformRole === 'admin' ? <span className="badge badge-admin">admin</span> : 'user') },
+            { key: 'role', header: 'Role', cell: (user) => (user.platformRole === 'user' ? 'user' : <span className="badge badge-admin">{user.platformRole}</span>) },
             {
               key: 'status',
               header: 'Status',
@@ -250,6 +250,19 @@ function UsersSection() {
                         pending={update.pending}
                         onConfirm={() => update.run(user, { resetMfa: true })}
                       />
+                    )}
+                    {user.allowed.changeRole && (
+                      // Compliance leads and auditors work across teams: a platform role, granted here.
+                      <select
+                        aria-label={`Platform role of ${user.name}`}
+                        value={user.platformRole}
+                        disabled={update.pending}
+                        onChange={(e) => void update.run(user, { platformRole: e.target.value as User['platformRole'] })}
+                      >
+                        <option value="user">user</option>
+                        <option value="compliance">compliance lead</option>
+                        <option value="auditor">auditor</option>
+                      </select>
                     )}
                     {(user.allowed.makeAdmin || user.allowed.removeAdmin) && (
                       <button

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { DataTable } from '../components/DataTable.tsx';
 import { Field } from '../components/Field.tsx';
 import { usePageTitle } from '../components/Layout.tsx';
 import { Loading, ProblemNotice } from '../components/ProblemNotice.tsx';
@@ -19,6 +20,8 @@ export function TeamsPage() {
     void navigate(`/teams/${team.id}`);
   });
   const mayCreate = can(session?.user?.platformRole, null, 'teams:create');
+  // Compliance leads and auditors read every team's records without being in it: their way in.
+  const readsEveryTeam = session?.user?.platformRole !== 'admin' && can(session?.user?.platformRole, null, 'platform:teams:read');
 
   return (
     <>
@@ -43,6 +46,7 @@ export function TeamsPage() {
           </ul>
         )}
       </section>
+      {readsEveryTeam && <EveryTeamSection />}
       {mayCreate && (
         <section aria-labelledby="create-team">
           <h2 id="create-team">Create a team</h2>
@@ -64,5 +68,44 @@ export function TeamsPage() {
         </section>
       )}
     </>
+  );
+}
+
+/** Every team of the platform, with the records a compliance lead or an auditor reads there. */
+function EveryTeamSection() {
+  const { api } = useSession();
+  const teams = useResource(() => api.get('/api/platform/teams'), 'every-team');
+  return (
+    <section aria-labelledby="every-team">
+      <h2 id="every-team">Every team</h2>
+      <p className="muted">Your platform role reads each team's fleet and audit trail, without being one of the team.</p>
+      {teams.loading && <Loading what="teams" />}
+      <ProblemNotice problem={teams.error} />
+      {teams.data && (
+        <DataTable
+          label="Every team"
+          rows={teams.data}
+          rowKey={(team) => team.id}
+          empty="No teams yet."
+          columns={[
+            { key: 'name', header: 'Team', rowHeader: true, cell: (team) => team.name },
+            {
+              key: 'records',
+              header: 'Records',
+              cell: (team) => (
+                <span className="button-group">
+                  <Link to={`/teams/${team.id}/fleet`} aria-label={`Fleet of ${team.name}`}>
+                    Fleet
+                  </Link>
+                  <Link to={`/teams/${team.id}/audit`} aria-label={`Audit trail of ${team.name}`}>
+                    Audit trail
+                  </Link>
+                </span>
+              ),
+            },
+          ]}
+        />
+      )}
+    </section>
   );
 }

@@ -1,3 +1,4 @@
+import { takeOutOfScope } from '../compliance/scope-pruning.ts';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { PaletteLists } from '@flowgate/core';
 import { nodeRedInstallations } from '@flowgate/protocol/node-red-installations';
@@ -181,6 +182,8 @@ export function createApplicationsService(deps: ApplicationsDeps) {
           tx.trx,
         );
         await store.deleteApplication(id, tx.trx);
+        await takeOutOfScope(tx, { kind: 'application', ids: [id] }, `application "${app.name}" deleted`);
+        await takeOutOfScope(tx, { kind: 'instance', ids: instances.map((i) => i.id) }, `application "${app.name}" deleted with its instances`);
         await tx.record({
           event: 'application.deleted',
           target: { type: 'application', id },
@@ -259,6 +262,7 @@ export function createApplicationsService(deps: ApplicationsDeps) {
       await auditLog.transaction(ctx, async (tx) => {
         const snapshots = await store.snapshotsOfInstances([id], tx.trx);
         await store.deleteInstance(id, tx.trx);
+        await takeOutOfScope(tx, { kind: 'instance', ids: [id] }, `instance "${instance.name}" deleted`);
         await tx.record({ event: 'instance.deleted', ...audit(instance), details: { name: instance.name, ...deletedSnapshots(snapshots) } });
       });
       editorKeys.delete(id);

@@ -12,6 +12,8 @@ export interface AuditFilter {
   event?: string | undefined;
   teamId?: string | undefined;
   outcome?: string | undefined;
+  /** The events about one thing: a SuC's history. */
+  target?: { type: string; id: string } | undefined;
 }
 
 // An arbitrary constant: the advisory lock that serialises appends to the chain on PostgreSQL.
@@ -290,6 +292,7 @@ function applyFilter<O>(q: SelectQueryBuilder<Schema, 'audit_events', O>, f: Aud
   if (f.event) q = f.event.endsWith('*') ? q.where('event', 'like', f.event.slice(0, -1) + '%') : q.where('event', '=', f.event);
   if (f.teamId) q = q.where('team_id', '=', f.teamId);
   if (f.outcome) q = q.where('outcome', '=', f.outcome as AuditRecord['outcome']);
+  if (f.target) q = q.where('target_type', '=', f.target.type).where('target_id', '=', f.target.id);
   return q;
 }
 

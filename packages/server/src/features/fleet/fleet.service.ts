@@ -1,3 +1,4 @@
+import { takeOutOfScope } from '../compliance/scope-pruning.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { FAILED_AGENT_STATES } from '@flowgate/protocol';
 import type { Clock, RequestContext } from '../../context.ts';
@@ -218,6 +219,7 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
         const devices = await store.liveDevicesAt(id, tx.trx);
         if (devices.length) throw new ConflictError(`${devices.length} device(s) are registered at "${site.name}": revoke them first.`);
         await store.deleteSite(id, tx.trx);
+        await takeOutOfScope(tx, { kind: 'site', ids: [id] }, `site "${site.name}" deleted`);
         await tx.record({ event: 'site.deleted', target: { type: 'site', id }, teamId: site.team_id, details: { name: site.name } });
       });
     },
@@ -431,6 +433,7 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
       const at = iso();
       await auditLog.transaction(ctx, async (tx) => {
         await store.updateDevice(id, { revoked_at: at }, tx.trx);
+        await takeOutOfScope(tx, { kind: 'device', ids: [id] }, `device "${device.name}" revoked`);
         await tx.record({ event: 'device.revoked', target: { type: 'device', id }, teamId: device.team_id, details: { name: device.name } });
       });
       return { ...device, revoked_at: at };

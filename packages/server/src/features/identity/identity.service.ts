@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
-import { checkPassword, PERMISSIONS, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
+import { checkPassword, PERMISSIONS, readOnlyPlatformRole, SESSION_ONLY_PERMISSIONS, type Permission } from '@flowgate/core';
 import type { Config } from '../../config.ts';
 import { actingAs, type Clock, type RequestContext } from '../../context.ts';
 import type { ApiTokensTable, SessionStage, SessionsTable, UsersTable } from '../../db/schema.ts';
@@ -403,6 +403,10 @@ export function createIdentityService(deps: IdentityDeps) {
     ): Promise<{ token: string; record: ApiTokensTable }> {
       for (const teamId of input.teamIds ?? []) {
         if (!(await memberOf(teamId))) throw new NotFoundError(`Team ${teamId}`);
+      }
+      // An auditor writes nothing, through a token neither (the auth hook also reads an older one as read-only).
+      if (input.access === 'write' && readOnlyPlatformRole(user.platform_role)) {
+        throw new ValidationError(`A ${user.platform_role}'s API tokens are read-only: ask for access "read".`, [{ field: 'access', message: 'read only for this role' }]);
       }
       const raw = TOKEN_PREFIX + randomToken(32);
       const record: ApiTokensTable = {

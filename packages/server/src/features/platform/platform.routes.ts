@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext, TypedApp } from '../../app-context.ts';
 import { presentUser } from '../../http/presenters.ts';
 import { holdsOf } from '../../http/holds.ts';
-import { Id, UserView } from '../../http/schemas.ts';
+import { Id, PlatformRole, UserView } from '../../http/schemas.ts';
 import { accountActions } from './users.policy.ts';
 
 const SettingsView = Type.Object({ loginBanner: Type.String(), requireMfa: Type.Boolean() });
@@ -13,7 +13,7 @@ const SettingsPatch = Type.Object(
 const UserPatch = Type.Object(
   {
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
-    platformRole: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
+    platformRole: Type.Optional(PlatformRole),
     unlock: Type.Optional(Type.Literal(true)),
     /** For someone who lost both the authenticator and the recovery codes: MFA removed, signed out; a policy makes them enrol again. */
     resetMfa: Type.Optional(Type.Literal(true)),
@@ -29,6 +29,7 @@ const AccountAllowed = Type.Object({
   resetMfa: Type.Boolean(),
   makeAdmin: Type.Boolean(),
   removeAdmin: Type.Boolean(),
+  changeRole: Type.Boolean(),
 });
 const AccountView = Type.Composite([UserView, Type.Object({ allowed: AccountAllowed })]);
 const AlertView = Type.Object({ kind: Type.String(), message: Type.String(), since: Type.String(), lastSeen: Type.String() });

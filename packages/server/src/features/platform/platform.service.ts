@@ -1,3 +1,4 @@
+import type { PlatformRole } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { UsersTable } from '../../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../http/errors.ts';
@@ -9,7 +10,7 @@ import type { PlatformSettings, SettingsStore } from './settings.store.ts';
 
 export interface UserChange {
   status?: 'active' | 'disabled' | undefined;
-  platformRole?: 'admin' | 'user' | undefined;
+  platformRole?: PlatformRole | undefined;
   unlock?: true | undefined;
   /** For someone who lost both the authenticator and the recovery codes: MFA removed, signed out; a policy makes them enrol again. */
   resetMfa?: true | undefined;
@@ -56,6 +57,7 @@ export function createPlatformService({ settingsStore, identityStore, auditLog, 
           ...(before.status === 'disabled' && after.status === 'active' ? (['enable'] as const) : []),
           ...(before.platform_role !== 'admin' && after.platform_role === 'admin' ? (['makeAdmin'] as const) : []),
           ...(before.platform_role === 'admin' && after.platform_role !== 'admin' ? (['removeAdmin'] as const) : []),
+          ...(before.platform_role !== 'admin' && after.platform_role !== 'admin' && before.platform_role !== after.platform_role ? (['changeRole'] as const) : []),
           ...(change.resetMfa ? (['resetMfa'] as const) : []),
           ...(change.unlock ? (['unlock'] as const) : []),
         ];

@@ -102,7 +102,21 @@ for (const dialect of DIALECTS) {
         Object.entries(ada.allowed).filter(([, yes]) => yes),
         [],
       );
-      assert.deepEqual(kim.allowed, { disable: true, enable: false, unlock: false, resetPassword: true, resetMfa: false, makeAdmin: true, removeAdmin: false });
+      assert.deepEqual(kim.allowed, { disable: true, enable: false, unlock: false, resetPassword: true, resetMfa: false, makeAdmin: true, removeAdmin: false, changeRole: true });
+      // The platform roles beside admin (compliance lead, auditor) are granted and taken back the same way, on record.
+      for (const platformRole of ['auditor', 'compliance', 'user'] as const) {
+        const granted = await admin.patch(`/api/platform/users/${kim.id}`, { platformRole });
+        assert.equal(granted.statusCode, 200, granted.body);
+        assert.equal(granted.json().platformRole, platformRole);
+      }
+      const roleEvents = (await admin.get('/api/audit?event=user.updated&outcome=success')).json().events as Array<{ targetId: string; details: string }>;
+      assert.deepEqual(
+        roleEvents
+          .filter((e) => e.targetId === kim.id)
+          .map((e) => (JSON.parse(e.details) as { change: { platformRole?: string } }).change.platformRole)
+          .slice(0, 3),
+        ['user', 'compliance', 'auditor'],
+      );
       const refused = await admin.patch(`/api/platform/users/${ada.id}`, { resetMfa: true });
       assert.equal(refused.statusCode, 403, refused.body);
       assert.match(refused.json().detail, /Another admin manages your account/);

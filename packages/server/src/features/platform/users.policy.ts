@@ -31,6 +31,8 @@ export function accountActions(holds: Holds, { user, self, lastActiveAdmin }: Ac
     resetPassword: manage && active && user.password_hash !== null,
     resetMfa: manage && user.mfa_enrolled_at !== null,
     makeAdmin: manage && !admin,
+    /** Between the platform roles that are not admin (user, compliance, auditor): another admin's call, like the rest. */
+    changeRole: manage && !admin,
     removeAdmin: holds('platform:users:write') && admin && !lastActiveAdmin,
   };
 }

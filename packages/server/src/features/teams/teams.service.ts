@@ -1,3 +1,4 @@
+import { takeOutOfScope } from '../compliance/scope-pruning.ts';
 import { randomUUID } from 'node:crypto';
 import type { TeamRole } from '@flowgate/core';
 import type { Clock, RequestContext } from '../../context.ts';
@@ -69,6 +70,7 @@ export function createTeamsService(deps: TeamsDeps) {
       const team = await requireTeam(teamId);
       await auditLog.transaction(ctx, async (tx) => {
         await store.deleteTeam(teamId, tx.trx);
+        await takeOutOfScope(tx, { teamId }, `team "${team.name}" deleted`);
         await tx.record({ event: 'team.deleted', target: { type: 'team', id: teamId }, teamId, details: { name: team.name } });
       });
     },

@@ -1,5 +1,6 @@
 import { Link, useParams } from 'react-router';
 import { usePageTitle } from '../../components/Layout.tsx';
+import { useResource } from '../../hooks.ts';
 import { useSession } from '../../session.tsx';
 import { AuditLogView } from './AuditLogView.tsx';
 
@@ -18,8 +19,11 @@ export function PlatformAuditPage() {
 /** One team's audit trail (owners and auditors of the team). */
 export function TeamAuditPage() {
   const { teamId = '' } = useParams();
-  const { session } = useSession();
-  const teamName = session?.teams?.find((t) => t.id === teamId)?.name ?? 'Team';
+  const { api, session } = useSession();
+  const known = session?.teams?.find((t) => t.id === teamId)?.name;
+  // A compliance lead or auditor reads the trail of a team they are not in: its name is asked for.
+  const asked = useResource(() => (known ? Promise.resolve(null) : api.get('/api/teams/{teamId}', { path: { teamId } })), `${teamId}:${known ?? ''}`);
+  const teamName = known ?? asked.data?.name ?? 'Team';
   usePageTitle(`${teamName} audit trail`);
   return (
     <>
