@@ -58,6 +58,9 @@ import { createFleetStore } from './features/fleet/fleet.store.ts';
 import { snapshotsRoutes } from './features/snapshots/snapshots.routes.ts';
 import { createSnapshotsService } from './features/snapshots/snapshots.service.ts';
 import { createSnapshotsStore } from './features/snapshots/snapshots.store.ts';
+import { inventoryRoutes } from './features/inventory/inventory.routes.ts';
+import { createInventoryService } from './features/inventory/inventory.service.ts';
+import { createInventoryStore } from './features/inventory/inventory.store.ts';
 import { createSyslogForwarder, type SyslogForwarder } from './features/audit/audit.forwarder.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
 import { createAuditStore } from './features/audit/audit.store.ts';
@@ -248,6 +251,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     flushDeviceStatus: () => fleet.flushStatus(),
     notifyDevice: (id) => broker.notifyDesired(id),
   });
+  const inventory = createInventoryService({ store: createInventoryStore(database.db), auditLog, clock });
   const liveSockets = createLiveSockets();
   const instanceOrigins = createInstanceOrigins({ config, store: createInstanceOriginsStore(database.db), identity, clock });
   if (!instanceOrigins.separate) {
@@ -306,6 +310,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     liveSockets,
     instanceOrigins,
     offlineAlerts,
+    inventory,
   };
 
   auditLog.onAppended((records) => {
@@ -423,6 +428,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   snapshotsRoutes(app, context);
   fleetRoutes(app, context);
   deploymentsRoutes(app, context);
+  inventoryRoutes(app, context);
   deviceProtocolRoutes(app, context);
   agentRoutes(app, context);
   const instanceUpgrade = instanceProxyRoutes(app, context);
