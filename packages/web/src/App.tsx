@@ -1,4 +1,5 @@
 import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router';
+import { InventoryPage } from './pages/inventory/InventoryPage.tsx';
 import { Layout, usePageTitle } from './components/Layout.tsx';
 import { AccountPage } from './pages/account/AccountPage.tsx';
 import { ApplicationPage } from './pages/applications/ApplicationPage.tsx';
@@ -54,6 +55,7 @@ export function App() {
             <Route path="/account" element={<AccountPage />} />
             <Route path="/platform" element={<PlatformPage />} />
             <Route path="/audit" element={<PlatformAuditPage />} />
+            <Route path="/inventory" element={<InventoryPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
         </Routes>

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { can } from '../policy.ts';
 import { useSession } from '../session.tsx';
 import { Loading } from './ProblemNotice.tsx';
 
@@ -54,6 +55,11 @@ export function Layout() {
             {admin && (
               <li>
                 <NavLink to="/audit">Audit log</NavLink>
+              </li>
+            )}
+            {can(user.platformRole, null, 'compliance:read') && (
+              <li>
+                <NavLink to="/inventory">Inventory</NavLink>
               </li>
             )}
             {admin && (
