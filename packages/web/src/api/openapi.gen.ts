@@ -1672,6 +1672,67 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/compliance/inventory/conduits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Rows in the page (default 100) */
+                    limit?: number;
+                    /** @description Rows to skip (default 0) */
+                    offset?: number;
+                    teamId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conduits: {
+                                configNodeId: string;
+                                decision: ("confirmed" | "dismissed") | (never | null);
+                                host: string;
+                                itemId: string;
+                                itemName: string;
+                                /** @description Protocol, host and port: what a decision is stored by */
+                                key: string;
+                                kind: "instance" | "device";
+                                name: string | null;
+                                nodeType: string;
+                                port: number | null;
+                                protocol: string;
+                                siteName: string | null;
+                                teamId: string;
+                                teamName: string;
+                                tls: boolean | null;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/compliance/inventory/devices/{deviceId}": {
         parameters: {
             query?: never;

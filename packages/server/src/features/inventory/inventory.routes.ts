@@ -114,6 +114,30 @@ const DecisionBody = Type.Object(
   { additionalProperties: false },
 );
 
+const ConduitsQuery = Type.Object({ teamId: Type.Optional(Id), ...PageQuery }, { additionalProperties: false });
+const ConduitsReply = Type.Object({
+  conduits: Type.Array(
+    Type.Object({
+      kind: Kind,
+      itemId: Str,
+      itemName: Str,
+      teamId: Str,
+      teamName: Str,
+      siteName: NullableStr,
+      key: Type.String({ description: 'Protocol, host and port: what a decision is stored by' }),
+      protocol: Str,
+      host: Str,
+      port: Type.Union([Type.Integer(), Type.Null()]),
+      tls: Type.Union([Type.Boolean(), Type.Null()]),
+      nodeType: Str,
+      configNodeId: Str,
+      name: NullableStr,
+      decision: Type.Union([Decision, Type.Null()]),
+    }),
+  ),
+  total: Type.Integer(),
+});
+
 export function inventoryRoutes(app: TypedApp, c: Pick<AppContext, 'inventory'>): void {
   const { inventory } = c;
 
@@ -124,6 +148,15 @@ export function inventoryRoutes(app: TypedApp, c: Pick<AppContext, 'inventory'>)
       schema: { tags: ['compliance'], querystring: ListQuery, response: { 200: ListReply } },
     },
     async (request) => inventory.list({ ...request.query, limit: request.query.limit ?? PAGE_SIZE, offset: request.query.offset ?? 0 }),
+  );
+
+  app.get(
+    '/api/compliance/inventory/conduits',
+    {
+      config: { access: { kind: 'user', permission: 'compliance:read' } },
+      schema: { tags: ['compliance'], querystring: ConduitsQuery, response: { 200: ConduitsReply } },
+    },
+    async (request) => inventory.conduits({ teamId: request.query.teamId, limit: request.query.limit ?? PAGE_SIZE, offset: request.query.offset ?? 0 }, request.ctx),
   );
 
   for (const kind of ['instance', 'device'] as const) {

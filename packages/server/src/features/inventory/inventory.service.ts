@@ -168,7 +168,56 @@ export function createInventoryService(deps: { store: InventoryStore; auditLog: 
     return { analysis: analyseFlows(content.flows as NodeRedNode[]), problem: null };
   }
 
+  /** The flows of a snapshot, read once however many items run it (a fleet runs a few snapshots on many devices). */
+  async function analysesOf(items: InventoryItem[], ctx: RequestContext): Promise<Map<string, FlowInventory>> {
+    const analyses = new Map<string, FlowInventory>();
+    const snapshots = new Map<string, InventoryItem>();
+    for (const item of items) if (item.runningSnapshotId && !snapshots.has(item.runningSnapshotId)) snapshots.set(item.runningSnapshotId, item);
+    for (const [snapshotId, item] of snapshots) {
+      const { analysis } = await analysisOf(item, ctx);
+      if (analysis) analyses.set(snapshotId, analysis);
+    }
+    return analyses;
+  }
+
   return {
+    /**
+     * Every suggested conduit of every item (or one team's): what the zone diagram draws from,
+     * with the compliance lead's word on each. Only connections with a literal address: one
+     * read from a variable or the message has nothing to draw a line to.
+     */
+    async conduits(filter: { teamId?: string | undefined; limit: number; offset: number }, ctx: RequestContext) {
+      const items = await allItems({ teamId: filter.teamId });
+      const [analyses, decisions] = await Promise.all([analysesOf(items, ctx), store.allDecisions()]);
+      const decided = new Map(decisions.map((d) => [`${d.item_kind} ${d.item_id} ${d.connection_key}`, d.decision]));
+      const conduits = items.flatMap((item) =>
+        (item.runningSnapshotId ? (analyses.get(item.runningSnapshotId)?.connections ?? []) : []).flatMap((c) => {
+          const key = connectionKey(c);
+          if (key === null) return [];
+          return [
+            {
+              kind: item.kind,
+              itemId: item.id,
+              itemName: item.name,
+              teamId: item.teamId,
+              teamName: item.teamName,
+              siteName: item.siteName,
+              key,
+              protocol: c.protocol,
+              host: c.host ?? '',
+              port: c.port,
+              tls: c.tls,
+              nodeType: c.nodeType,
+              configNodeId: c.configNodeId,
+              name: c.name,
+              decision: decided.get(`${item.kind} ${item.id} ${key}`) ?? null,
+            },
+          ];
+        }),
+      );
+      return { conduits: conduits.slice(filter.offset, filter.offset + filter.limit), total: conduits.length };
+    },
+
     async list(filter: InventoryFilter) {
       let items = await allItems(filter);
       if (filter.online !== undefined) items = items.filter((i) => i.online === filter.online);

@@ -65,6 +65,7 @@ export function createInventoryStore(db: Db) {
       return query.orderBy('devices.name').orderBy('devices.id').execute();
     },
     snapshotContent: (id: string) => db.selectFrom('snapshots').select(['id', 'hash', 'content']).where('id', '=', id).executeTakeFirst(),
+    allDecisions: () => db.selectFrom('inventory_decisions').selectAll().execute(),
     decisionsOf: (kind: 'instance' | 'device', itemId: string) =>
       db.selectFrom('inventory_decisions').selectAll().where('item_kind', '=', kind).where('item_id', '=', itemId).execute(),
     putDecision: async (row: InventoryDecisionsTable, ex: Executor) => {

@@ -124,6 +124,12 @@ describe('the automatic inventory', { timeout: 180_000 }, () => {
     assert.equal((await admin.put(url, { key: 'MQTT 127.0.0.1:1884', decision: 'dismissed' })).statusCode, 200);
     const undone = (await admin.put(url, { key: 'MQTT 127.0.0.1:1884', decision: null })).json();
     assert.equal(undone.suggestions.find((s: { key: string }) => s.key === 'MQTT 127.0.0.1:1884').decision, null);
+    const all = (await admin.get(`/api/compliance/inventory/conduits?teamId=${teamId}`)).json();
+    assert.deepEqual(
+      all.conduits.map((c: { itemName: string; key: string; decision: string | null }) => `${c.itemName} ${c.key} ${c.decision}`).sort(),
+      ['line3-press MQTT 127.0.0.1:1884 null', 'line3-press Modbus/TCP 10.0.3.5:502 confirmed'],
+      "every item's conduits in one list, for the zone diagram",
+    );
     const refused = await admin.put(url, { key: 'S7 10.9.9.9:102', decision: 'confirmed' });
     assert.equal(refused.statusCode, 400);
     assert.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
