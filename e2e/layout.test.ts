@@ -312,6 +312,8 @@ test('every page fits at 1366×768 and 1920×1080, with nothing overlapping', { 
           .waitFor(),
     },
     { path: '/platform', ready: (p) => p.getByRole('rowheader', { name: /Victor Viewer/ }).waitFor() },
+    // The inventory: two dozen devices and the instance, across the team's sites.
+    { path: '/inventory', ready: (p) => p.locator('tr[data-item="edge-gw-hamburg-line1-filler-00"]').waitFor() },
     { path: `/applications/${ids.applicationId}`, ready: (p) => p.getByRole('link', { name: 'production line 3' }).waitFor() },
     { path: `/instances/${ids.instanceId}`, ready: (p) => p.locator('tr[data-snapshot-id]').nth(1).waitFor() },
     { path: `/instances/${ids.instanceId}/diff?from=${ids.first}&to=${ids.second}`, ready: (p) => p.getByText('Scale filler weight').first().waitFor() },

@@ -58,6 +58,7 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
   const base = options.baseUrl.replace(/\/+$/, '');
   const device = options.protocol === 'device';
   const root = device ? DEVICE_API_ROOT : AGENT_API_ROOT;
+  let factsRefused = false;
 
   async function call(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
@@ -108,8 +109,19 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
         return;
       }
       // A device's port is its own business; its load rides along.
-      const { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error } = report;
+      const { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error, facts } = report;
       const checkIn: DeviceCheckIn = { state, runningSnapshotId, runningHash, nodeRedVersion, agentVersion, error, ...options.load?.() };
+      if (facts && !factsRefused) {
+        try {
+          await call('POST', `${root}/check-in`, { ...checkIn, facts }, REQUEST_TIMEOUT_MS, signal);
+          return;
+        } catch (err) {
+          // A platform older than the facts refuses a check-in with a field it does not know
+          // (its schema is closed): check in without them from now on, rather than not at all.
+          if (!(err instanceof PlatformError) || err.status !== 400 || !err.message.includes('facts')) throw err;
+          factsRefused = true;
+        }
+      }
       await call('POST', `${root}/check-in`, checkIn, REQUEST_TIMEOUT_MS, signal);
     },
     async postAudit(events, signal) {

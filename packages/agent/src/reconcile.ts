@@ -4,6 +4,7 @@ import { canonicalJson, snapshotHash } from '@flowgate/core';
 import type { NodeRedNode, SnapshotContent } from '@flowgate/core';
 import { SAFETY_POLL_MS, type DeviceLink } from './device-link.ts';
 import { mintEditorToken } from './editor-token.ts';
+import { machineFacts } from './machine-facts.ts';
 import { installedModules, syncNodeModules } from './node-modules.ts';
 import { nodeRedInstallations, pickNodeRed } from './node-red-installations.ts';
 import { describeOutcome, fetchDeployedFlows, NodeRedProcess, pickPort } from './node-red-process.ts';
@@ -482,6 +483,8 @@ export class Reconciler {
     const installation = pickNodeRed(nodeRedInstallations(this.options.nodeRedDir), launch.desired.settings.nodeRedVersion);
     if (typeof installation === 'string') return { ok: false, reason: installation };
     this.nodeRedVersion = installation.version;
+    // What the inventory sees of this machine: read now, with the modules this start installed.
+    this.options.status.setFacts(machineFacts(store.userDir, installation.version));
     const host = this.options.nodeRedHost ?? '127.0.0.1';
     const port = await pickPort(this.lastPort, host);
     this.lastPort = port;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { backoffAfter, backoffDelay, PlatformError } from './platform-client.ts';
+import type { MachineFacts } from '@flowgate/protocol';
 import type { AgentState, AuditEvent, LogLine, PlatformClient, StatusReport } from './platform-client.ts';
 
 /**
@@ -177,6 +178,14 @@ export class StatusReporter {
     const changed = (Object.keys(fields) as Array<keyof StatusFields>).some((key) => next[key] !== this.current[key]);
     this.current = next;
     if (!changed) return;
+    this.dirty = true;
+    this.loop.kick();
+  }
+
+  /** The machine facts (machine-facts.ts), sent with the next report when they differ from the last. */
+  setFacts(facts: MachineFacts): void {
+    if (this.current.facts && JSON.stringify(this.current.facts) === JSON.stringify(facts)) return;
+    this.current = { ...this.current, facts };
     this.dirty = true;
     this.loop.kick();
   }

@@ -6,6 +6,7 @@ export * from './password-policy.ts';
 export * from './canonical-json.ts';
 export * from './flow-diff.ts';
 export * from './flow-nodes.ts';
+export * from './flow-inventory.ts';
 export * from './editor-token.ts';
 export * from './palette.ts';
 export * from './proxied-pages.ts';

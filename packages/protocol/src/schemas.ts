@@ -65,6 +65,28 @@ export const DesiredState = Type.Object({
 });
 export type DesiredState = Static<typeof DesiredState>;
 
+/**
+ * What the agent reads of its machine and its Node-RED: the automatic inventory's facts
+ * (IEC 62443-3-3 SR 7.8). Modules are those installed in Node-RED's user directory, read
+ * from each one's own package.json, so what is there, not what was asked for. Sent in the
+ * status report and the check-in, optional: an older agent sends none, and the platform
+ * keeps the last facts it had.
+ */
+export const MachineFacts = Type.Object({
+  os: Type.Object({
+    type: Type.String({ maxLength: 64, description: "os.type(): 'Linux', 'Windows_NT', 'Darwin'" }),
+    release: Type.String({ maxLength: 128, description: 'os.release(): the kernel or Windows build' }),
+    arch: Type.String({ maxLength: 32, description: "os.arch(): 'x64', 'arm64', 'arm'" }),
+  }),
+  nodeVersion: Type.String({ maxLength: 32, description: "Node.js's version as process.version gives it ('v20.19.1')" }),
+  nodeRedVersion: Type.String({ maxLength: 32 }),
+  modules: Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 214 }), version: Type.String({ maxLength: 64 }) }), {
+    maxItems: 1000,
+    description: "The node modules installed in Node-RED's user directory, with the version installed",
+  }),
+});
+export type MachineFacts = Static<typeof MachineFacts>;
+
 /** POST /api/agent/v1/status: a hosted agent's status report. */
 export const StatusReport = Type.Object({
   state: AgentStateSchema,
@@ -74,6 +96,7 @@ export const StatusReport = Type.Object({
   nodeRedVersion: Type.String({ maxLength: 32 }),
   agentVersion: Type.String({ maxLength: 32 }),
   error: Nullable(Type.String({ maxLength: 4000 })),
+  facts: Type.Optional(MachineFacts),
 });
 export type StatusReport = Static<typeof StatusReport>;
 
@@ -91,6 +114,7 @@ export const DeviceCheckIn = Type.Object(
     error: Type.Optional(Nullable(Type.String({ maxLength: 4000 }))),
     cpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     memoryMb: Type.Optional(Type.Number({ minimum: 0, maximum: 16_777_216 })),
+    facts: Type.Optional(MachineFacts),
   },
   { additionalProperties: false },
 );

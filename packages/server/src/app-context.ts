@@ -15,6 +15,7 @@ import type { LiveSockets } from './features/applications/live-sockets.ts';
 import type { OfflineAlerts } from './features/fleet/offline-alerts.service.ts';
 import type { FleetService } from './features/fleet/fleet.service.ts';
 import type { ComplianceService } from './features/compliance/compliance.service.ts';
+import type { InventoryService } from './features/inventory/inventory.service.ts';
 import type { ScimService } from './features/sso/scim.service.ts';
 import type { SsoService } from './features/sso/sso.service.ts';
 import type { SnapshotsService } from './features/snapshots/snapshots.service.ts';
@@ -82,6 +83,8 @@ export interface AppContext {
   fleet: FleetService;
   /** Systems under Consideration, zones and conduits (IEC 62443-3-2). */
   compliance: ComplianceService;
+  /** The automatic inventory (SR 7.8): instances and devices, their facts, what they run. */
+  inventory: InventoryService;
   deployments: DeploymentsService;
   /** The embedded MQTT broker devices connect to. */
   broker: DeviceBroker;

@@ -64,6 +64,9 @@ import { createSbomService } from './features/sbom/sbom.service.ts';
 import { sbomRoutes } from './features/sbom/sbom.routes.ts';
 import { FLOWGATE_VERSION } from './version.ts';
 import { createSnapshotsStore } from './features/snapshots/snapshots.store.ts';
+import { inventoryRoutes } from './features/inventory/inventory.routes.ts';
+import { createInventoryService } from './features/inventory/inventory.service.ts';
+import { createInventoryStore } from './features/inventory/inventory.store.ts';
 import { createSyslogForwarder, type SyslogForwarder } from './features/audit/audit.forwarder.ts';
 import { createAuditLog } from './features/audit/audit.service.ts';
 import { createAuditStore } from './features/audit/audit.store.ts';
@@ -256,6 +259,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     notifyDevice: (id) => broker.notifyDesired(id),
   });
   const compliance = createComplianceService({ store: createComplianceStore(database.db), auditLog, auditStore, clock, config });
+  const inventory = createInventoryService({ store: createInventoryStore(database.db), auditLog, clock });
   const liveSockets = createLiveSockets();
   const instanceOrigins = createInstanceOrigins({ config, store: createInstanceOriginsStore(database.db), identity, clock });
   if (!instanceOrigins.separate) {
@@ -316,6 +320,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
     liveSockets,
     instanceOrigins,
     offlineAlerts,
+    inventory,
   };
 
   auditLog.onAppended((records) => {
@@ -435,6 +440,7 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   fleetRoutes(app, context);
   complianceRoutes(app, context);
   deploymentsRoutes(app, context);
+  inventoryRoutes(app, context);
   deviceProtocolRoutes(app, context);
   agentRoutes(app, context);
   const instanceUpgrade = instanceProxyRoutes(app, context);

@@ -328,7 +328,12 @@ for (const dialect of DIALECTS) {
     async function fuzz(method: Method, path: string, operation: Operation, failures: string[], refusalRequired = true): Promise<number> {
       const client = callerFor(operation['x-permission']);
       const scim = path.startsWith('/scim/');
-      const cases = casesFor(method, path, operation, ids, t.config.bodyLimitBytes).map((c) => ({ ...c, mustRefuse: c.mustRefuse && refusalRequired }));
+      // Another team's ids are refused to a team's owner; a platform permission (the compliance
+      // inventory) reaches every team's, so for it they are valid ids, not bad input.
+      const permission = operation['x-permission'];
+      const platformWide = permission !== undefined && isPermission(permission) && PERMISSIONS[permission].scope === 'platform';
+      const idsHere = platformWide ? Object.fromEntries(Object.entries(ids).filter(([name]) => !name.startsWith('other:'))) : ids;
+      const cases = casesFor(method, path, operation, idsHere, t.config.bodyLimitBytes).map((c) => ({ ...c, mustRefuse: c.mustRefuse && refusalRequired }));
       for (const c of cases) {
         const counts = await rowCounts();
         const seq = await lastSeq();

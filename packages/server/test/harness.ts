@@ -331,3 +331,21 @@ export function installNodeRedStandIn(nodeRedDir: string, version: string, optio
   const realEntry = createRequire(import.meta.url).resolve('node-red/red.js');
   fs.writeFileSync(path.join(packageDir, 'red.js'), options.runs === false ? '' : `require(${JSON.stringify(realEntry)});\n`);
 }
+
+/**
+ * A palette module in a Node-RED user directory, as npm leaves it, whose node types do
+ * nothing: Node-RED loads any package in userDir/node_modules that declares itself a Node-RED
+ * module, so a flow using a config node of, say, node-red-contrib-modbus starts without the
+ * real package (and its serial-port build) or a registry. The agent reads its version from here.
+ */
+export function installNodeModuleStandIn(userDir: string, name: string, version: string, types: string[]): void {
+  const dir = path.join(userDir, 'node_modules', ...name.split('/'));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version, keywords: ['node-red'], 'node-red': { nodes: { standin: 'standin.js' } } }));
+  fs.writeFileSync(
+    path.join(dir, 'standin.js'),
+    `module.exports = function (RED) {\n${types
+      .map((type) => `  RED.nodes.registerType(${JSON.stringify(type)}, function (config) { RED.nodes.createNode(this, config); });\n`)
+      .join('')}};\n`,
+  );
+}

@@ -1,4 +1,5 @@
 import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router';
+import { InventoryPage } from './pages/inventory/InventoryPage.tsx';
 import { Layout, usePageTitle } from './components/Layout.tsx';
 import { AccountPage } from './pages/account/AccountPage.tsx';
 import { ApplicationPage } from './pages/applications/ApplicationPage.tsx';
@@ -58,6 +59,7 @@ export function App() {
             <Route path="/audit" element={<PlatformAuditPage />} />
             <Route path="/compliance" element={<CompliancePage />} />
             <Route path="/compliance/sucs/:sucId" element={<SucPage />} />
+            <Route path="/inventory" element={<InventoryPage />} />
             <Route path="*" element={<NotFound />} />
           </Route>
         </Routes>

@@ -747,6 +747,32 @@ const steps: Array<[string, Step]> = [
       await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_type', 'target_id']).execute();
     },
   ],
+  [
+    '0019_inventory',
+    async (db) => {
+      // The automatic inventory (SR 7.8). What each agent last read of its machine (MachineFacts
+      // of @flowgate/protocol, as JSON) and when; an instance's last report, written at most
+      // once a minute (a device has last_seen_at already). On the rows themselves, so a
+      // deleted instance, a deleted team's instances and devices leave the inventory with them.
+      for (const table of ['instances', 'devices']) {
+        await db.schema.alterTable(table).addColumn('facts', 'text').execute();
+        await db.schema.alterTable(table).addColumn('facts_reported_at', 'text').execute();
+      }
+      await db.schema.alterTable('instances').addColumn('last_seen_at', 'text').execute();
+      // A compliance lead's word on a suggested conduit: one per item and address (flow-inventory.ts, connectionKey).
+      await db.schema
+        .createTable('inventory_decisions')
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('item_kind', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('connection_key', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('inventory_decisions_pk', ['item_kind', 'item_id', 'connection_key'])
+        .execute();
+    },
+  ],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -268,6 +268,11 @@ export interface InstancesTable {
   disk_mb: number | null;
   created_at: string;
   updated_at: string;
+  /** What its agent last read of its machine (MachineFacts, JSON); null before the first report of an agent that sends them. */
+  facts: string | null;
+  facts_reported_at: string | null;
+  /** Its agent's last report, written at most once a minute. */
+  last_seen_at: string | null;
 }
 
 export interface InstanceEnvTable {
@@ -384,6 +389,21 @@ export interface DevicesTable {
   credential_secret_enc: string | null;
   /** The key the platform signs this device's editor tokens with. */
   editor_key_enc: string | null;
+  /** What its agent last read of its machine (MachineFacts, JSON). */
+  facts: string | null;
+  facts_reported_at: string | null;
+}
+
+/** A compliance lead confirmed or dismissed a suggested conduit of an inventory item. */
+export interface InventoryDecisionsTable {
+  team_id: string;
+  item_kind: 'instance' | 'device';
+  item_id: string;
+  /** connectionKey() of @flowgate/core: protocol, host and port. */
+  connection_key: string;
+  decision: 'confirmed' | 'dismissed';
+  decided_by: string | null;
+  decided_at: string;
 }
 
 /** A team's fleet alerting: after how long offline a device raises an alert, and where it is sent besides the UI. */
@@ -519,6 +539,7 @@ export interface Schema {
   zone_members: ZoneMembersTable;
   conduits: ConduitsTable;
   devices: DevicesTable;
+  inventory_decisions: InventoryDecisionsTable;
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;
   fleet_settings: FleetSettingsTable;

@@ -729,6 +729,24 @@ export type paths = {
                     "application/json": {
                         agentVersion: string;
                         error: string | null;
+                        facts?: {
+                            /** @description The node modules installed in Node-RED's user directory, with the version installed */
+                            modules: {
+                                name: string;
+                                version: string;
+                            }[];
+                            nodeRedVersion: string;
+                            /** @description Node.js's version as process.version gives it ('v20.19.1') */
+                            nodeVersion: string;
+                            os: {
+                                /** @description os.arch(): 'x64', 'arm64', 'arm' */
+                                arch: string;
+                                /** @description os.release(): the kernel or Windows build */
+                                release: string;
+                                /** @description os.type(): 'Linux', 'Windows_NT', 'Darwin' */
+                                type: string;
+                            };
+                        };
                         nodeRedPort: number | null;
                         nodeRedVersion: string;
                         runningHash: string | null;
@@ -1646,6 +1664,679 @@ export type paths = {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/compliance/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "instance" | "device";
+                    /** @description Rows in the page (default 100) */
+                    limit?: number;
+                    /** @description Rows to skip (default 0) */
+                    offset?: number;
+                    online?: boolean;
+                    siteId?: string;
+                    teamId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                agentVersion: string | null;
+                                applicationName: string | null;
+                                factsReportedAt: string | null;
+                                id: string;
+                                kind: "instance" | "device";
+                                lastSeenAt: string | null;
+                                modules: {
+                                    name: string;
+                                    version: string;
+                                }[];
+                                name: string;
+                                nodeRedVersion: string | null;
+                                /** @description Node.js, as the agent reports it; null before an agent that reports facts has */
+                                nodeVersion: string | null;
+                                /** @description Its agent reported within the last 150 s (and, for an instance, it is not stopped) */
+                                online: boolean;
+                                os: {
+                                    arch: string;
+                                    release: string;
+                                    type: string;
+                                } | null;
+                                /** @description SHA-256 of the snapshot it runs */
+                                runningHash: string | null;
+                                runningSnapshotId: string | null;
+                                siteId: string | null;
+                                siteName: string | null;
+                                state: string;
+                                teamId: string;
+                                teamName: string;
+                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
+                                zoneId: string | null;
+                            }[];
+                            summary: {
+                                devices: number;
+                                instances: number;
+                                offline: number;
+                                online: number;
+                                teams: {
+                                    count: number;
+                                    teamId: string;
+                                    teamName: string;
+                                }[];
+                            };
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/inventory/conduits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Rows in the page (default 100) */
+                    limit?: number;
+                    /** @description Rows to skip (default 0) */
+                    offset?: number;
+                    teamId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conduits: {
+                                configNodeId: string;
+                                decision: ("confirmed" | "dismissed") | (never | null);
+                                host: string;
+                                itemId: string;
+                                itemName: string;
+                                /** @description Protocol, host and port: what a decision is stored by */
+                                key: string;
+                                kind: "instance" | "device";
+                                name: string | null;
+                                nodeType: string;
+                                port: number | null;
+                                protocol: string;
+                                siteName: string | null;
+                                teamId: string;
+                                teamName: string;
+                                tls: boolean | null;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/inventory/devices/{deviceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    deviceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            analysis: {
+                                connections: {
+                                    configNodeId: string;
+                                    env: string[];
+                                    host: string | null;
+                                    name: string | null;
+                                    nodeType: string;
+                                    port: number | null;
+                                    protocol: string;
+                                    source: "literal" | "env" | "msg" | "context";
+                                    tabId: string | null;
+                                    tls: boolean | null;
+                                    usedBy: number;
+                                }[];
+                                dashboards: {
+                                    id: string;
+                                    kind: "page" | "group";
+                                    name: string;
+                                    package: string;
+                                    page: string | null;
+                                    path: string | null;
+                                    widgets: number;
+                                }[];
+                                httpEndpoints: {
+                                    method: string;
+                                    name: string | null;
+                                    nodeId: string;
+                                    tabId: string | null;
+                                    url: string;
+                                }[];
+                                tabs: {
+                                    disabled: boolean;
+                                    id: string;
+                                    label: string;
+                                    nodes: number;
+                                }[];
+                            } | null;
+                            /** @description Why there is no analysis: no snapshot runs, or it cannot be read */
+                            analysisProblem: string | null;
+                            item: {
+                                agentVersion: string | null;
+                                applicationName: string | null;
+                                factsReportedAt: string | null;
+                                id: string;
+                                kind: "instance" | "device";
+                                lastSeenAt: string | null;
+                                modules: {
+                                    name: string;
+                                    version: string;
+                                }[];
+                                name: string;
+                                nodeRedVersion: string | null;
+                                /** @description Node.js, as the agent reports it; null before an agent that reports facts has */
+                                nodeVersion: string | null;
+                                /** @description Its agent reported within the last 150 s (and, for an instance, it is not stopped) */
+                                online: boolean;
+                                os: {
+                                    arch: string;
+                                    release: string;
+                                    type: string;
+                                } | null;
+                                /** @description SHA-256 of the snapshot it runs */
+                                runningHash: string | null;
+                                runningSnapshotId: string | null;
+                                siteId: string | null;
+                                siteName: string | null;
+                                state: string;
+                                teamId: string;
+                                teamName: string;
+                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
+                                zoneId: string | null;
+                            };
+                            /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
+                            suggestions: {
+                                configNodeId: string;
+                                decision: ("confirmed" | "dismissed") | (never | null);
+                                env: string[];
+                                host: string | null;
+                                /** @description Protocol, host and port; null: the address is not literal */
+                                key: string | null;
+                                name: string | null;
+                                nodeType: string;
+                                port: number | null;
+                                protocol: string;
+                                source: "literal" | "env" | "msg" | "context";
+                                tabId: string | null;
+                                tls: boolean | null;
+                                usedBy: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/inventory/devices/{deviceId}/conduits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    deviceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        decision: ("confirmed" | "dismissed") | (never | null);
+                        key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            analysis: {
+                                connections: {
+                                    configNodeId: string;
+                                    env: string[];
+                                    host: string | null;
+                                    name: string | null;
+                                    nodeType: string;
+                                    port: number | null;
+                                    protocol: string;
+                                    source: "literal" | "env" | "msg" | "context";
+                                    tabId: string | null;
+                                    tls: boolean | null;
+                                    usedBy: number;
+                                }[];
+                                dashboards: {
+                                    id: string;
+                                    kind: "page" | "group";
+                                    name: string;
+                                    package: string;
+                                    page: string | null;
+                                    path: string | null;
+                                    widgets: number;
+                                }[];
+                                httpEndpoints: {
+                                    method: string;
+                                    name: string | null;
+                                    nodeId: string;
+                                    tabId: string | null;
+                                    url: string;
+                                }[];
+                                tabs: {
+                                    disabled: boolean;
+                                    id: string;
+                                    label: string;
+                                    nodes: number;
+                                }[];
+                            } | null;
+                            /** @description Why there is no analysis: no snapshot runs, or it cannot be read */
+                            analysisProblem: string | null;
+                            item: {
+                                agentVersion: string | null;
+                                applicationName: string | null;
+                                factsReportedAt: string | null;
+                                id: string;
+                                kind: "instance" | "device";
+                                lastSeenAt: string | null;
+                                modules: {
+                                    name: string;
+                                    version: string;
+                                }[];
+                                name: string;
+                                nodeRedVersion: string | null;
+                                /** @description Node.js, as the agent reports it; null before an agent that reports facts has */
+                                nodeVersion: string | null;
+                                /** @description Its agent reported within the last 150 s (and, for an instance, it is not stopped) */
+                                online: boolean;
+                                os: {
+                                    arch: string;
+                                    release: string;
+                                    type: string;
+                                } | null;
+                                /** @description SHA-256 of the snapshot it runs */
+                                runningHash: string | null;
+                                runningSnapshotId: string | null;
+                                siteId: string | null;
+                                siteName: string | null;
+                                state: string;
+                                teamId: string;
+                                teamName: string;
+                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
+                                zoneId: string | null;
+                            };
+                            /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
+                            suggestions: {
+                                configNodeId: string;
+                                decision: ("confirmed" | "dismissed") | (never | null);
+                                env: string[];
+                                host: string | null;
+                                /** @description Protocol, host and port; null: the address is not literal */
+                                key: string | null;
+                                name: string | null;
+                                nodeType: string;
+                                port: number | null;
+                                protocol: string;
+                                source: "literal" | "env" | "msg" | "context";
+                                tabId: string | null;
+                                tls: boolean | null;
+                                usedBy: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/inventory/instances/{instanceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    instanceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            analysis: {
+                                connections: {
+                                    configNodeId: string;
+                                    env: string[];
+                                    host: string | null;
+                                    name: string | null;
+                                    nodeType: string;
+                                    port: number | null;
+                                    protocol: string;
+                                    source: "literal" | "env" | "msg" | "context";
+                                    tabId: string | null;
+                                    tls: boolean | null;
+                                    usedBy: number;
+                                }[];
+                                dashboards: {
+                                    id: string;
+                                    kind: "page" | "group";
+                                    name: string;
+                                    package: string;
+                                    page: string | null;
+                                    path: string | null;
+                                    widgets: number;
+                                }[];
+                                httpEndpoints: {
+                                    method: string;
+                                    name: string | null;
+                                    nodeId: string;
+                                    tabId: string | null;
+                                    url: string;
+                                }[];
+                                tabs: {
+                                    disabled: boolean;
+                                    id: string;
+                                    label: string;
+                                    nodes: number;
+                                }[];
+                            } | null;
+                            /** @description Why there is no analysis: no snapshot runs, or it cannot be read */
+                            analysisProblem: string | null;
+                            item: {
+                                agentVersion: string | null;
+                                applicationName: string | null;
+                                factsReportedAt: string | null;
+                                id: string;
+                                kind: "instance" | "device";
+                                lastSeenAt: string | null;
+                                modules: {
+                                    name: string;
+                                    version: string;
+                                }[];
+                                name: string;
+                                nodeRedVersion: string | null;
+                                /** @description Node.js, as the agent reports it; null before an agent that reports facts has */
+                                nodeVersion: string | null;
+                                /** @description Its agent reported within the last 150 s (and, for an instance, it is not stopped) */
+                                online: boolean;
+                                os: {
+                                    arch: string;
+                                    release: string;
+                                    type: string;
+                                } | null;
+                                /** @description SHA-256 of the snapshot it runs */
+                                runningHash: string | null;
+                                runningSnapshotId: string | null;
+                                siteId: string | null;
+                                siteName: string | null;
+                                state: string;
+                                teamId: string;
+                                teamName: string;
+                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
+                                zoneId: string | null;
+                            };
+                            /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
+                            suggestions: {
+                                configNodeId: string;
+                                decision: ("confirmed" | "dismissed") | (never | null);
+                                env: string[];
+                                host: string | null;
+                                /** @description Protocol, host and port; null: the address is not literal */
+                                key: string | null;
+                                name: string | null;
+                                nodeType: string;
+                                port: number | null;
+                                protocol: string;
+                                source: "literal" | "env" | "msg" | "context";
+                                tabId: string | null;
+                                tls: boolean | null;
+                                usedBy: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compliance/inventory/instances/{instanceId}/conduits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    instanceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        decision: ("confirmed" | "dismissed") | (never | null);
+                        key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            analysis: {
+                                connections: {
+                                    configNodeId: string;
+                                    env: string[];
+                                    host: string | null;
+                                    name: string | null;
+                                    nodeType: string;
+                                    port: number | null;
+                                    protocol: string;
+                                    source: "literal" | "env" | "msg" | "context";
+                                    tabId: string | null;
+                                    tls: boolean | null;
+                                    usedBy: number;
+                                }[];
+                                dashboards: {
+                                    id: string;
+                                    kind: "page" | "group";
+                                    name: string;
+                                    package: string;
+                                    page: string | null;
+                                    path: string | null;
+                                    widgets: number;
+                                }[];
+                                httpEndpoints: {
+                                    method: string;
+                                    name: string | null;
+                                    nodeId: string;
+                                    tabId: string | null;
+                                    url: string;
+                                }[];
+                                tabs: {
+                                    disabled: boolean;
+                                    id: string;
+                                    label: string;
+                                    nodes: number;
+                                }[];
+                            } | null;
+                            /** @description Why there is no analysis: no snapshot runs, or it cannot be read */
+                            analysisProblem: string | null;
+                            item: {
+                                agentVersion: string | null;
+                                applicationName: string | null;
+                                factsReportedAt: string | null;
+                                id: string;
+                                kind: "instance" | "device";
+                                lastSeenAt: string | null;
+                                modules: {
+                                    name: string;
+                                    version: string;
+                                }[];
+                                name: string;
+                                nodeRedVersion: string | null;
+                                /** @description Node.js, as the agent reports it; null before an agent that reports facts has */
+                                nodeVersion: string | null;
+                                /** @description Its agent reported within the last 150 s (and, for an instance, it is not stopped) */
+                                online: boolean;
+                                os: {
+                                    arch: string;
+                                    release: string;
+                                    type: string;
+                                } | null;
+                                /** @description SHA-256 of the snapshot it runs */
+                                runningHash: string | null;
+                                runningSnapshotId: string | null;
+                                siteId: string | null;
+                                siteName: string | null;
+                                state: string;
+                                teamId: string;
+                                teamName: string;
+                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
+                                zoneId: string | null;
+                            };
+                            /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
+                            suggestions: {
+                                configNodeId: string;
+                                decision: ("confirmed" | "dismissed") | (never | null);
+                                env: string[];
+                                host: string | null;
+                                /** @description Protocol, host and port; null: the address is not literal */
+                                key: string | null;
+                                name: string | null;
+                                nodeType: string;
+                                port: number | null;
+                                protocol: string;
+                                source: "literal" | "env" | "msg" | "context";
+                                tabId: string | null;
+                                tls: boolean | null;
+                                usedBy: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/compliance/scope": {
@@ -2890,6 +3581,24 @@ export type paths = {
                         agentVersion: string;
                         cpuPercent?: number;
                         error?: string | null;
+                        facts?: {
+                            /** @description The node modules installed in Node-RED's user directory, with the version installed */
+                            modules: {
+                                name: string;
+                                version: string;
+                            }[];
+                            nodeRedVersion: string;
+                            /** @description Node.js's version as process.version gives it ('v20.19.1') */
+                            nodeVersion: string;
+                            os: {
+                                /** @description os.arch(): 'x64', 'arm64', 'arm' */
+                                arch: string;
+                                /** @description os.release(): the kernel or Windows build */
+                                release: string;
+                                /** @description os.type(): 'Linux', 'Windows_NT', 'Darwin' */
+                                type: string;
+                            };
+                        };
                         memoryMb?: number;
                         nodeRedVersion?: string;
                         runningHash?: string | null;

@@ -64,6 +64,11 @@ export function Layout() {
                 <NavLink to="/audit">Audit log</NavLink>
               </li>
             )}
+            {can(user.platformRole, null, 'compliance:read') && (
+              <li>
+                <NavLink to="/inventory">Inventory</NavLink>
+              </li>
+            )}
             {admin && (
               <li>
                 <NavLink to="/platform">Platform</NavLink>

@@ -93,7 +93,13 @@ export function agentRoutes(app: TypedApp, c: Pick<AppContext, 'applications' | 
           details: { from: instance.status, to: state, error: body.error, runningSnapshotId: body.runningSnapshotId },
         });
       }
-      await applications.recordStatus(instance, { state, runningSnapshotId: body.runningSnapshotId, nodeRedPort: body.nodeRedPort, error: body.error });
+      await applications.recordStatus(instance, {
+        state,
+        runningSnapshotId: body.runningSnapshotId,
+        nodeRedPort: body.nodeRedPort,
+        error: body.error,
+        facts: body.facts ? { ...body.facts, agentVersion: body.agentVersion } : undefined,
+      });
       return reply.code(204).send(null);
     },
   );

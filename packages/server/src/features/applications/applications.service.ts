@@ -1,6 +1,7 @@
 import { takeOutOfScope } from '../compliance/scope-pruning.ts';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { PaletteLists } from '@flowgate/core';
+import type { MachineFacts } from '@flowgate/protocol';
 import { nodeRedInstallations } from '@flowgate/protocol/node-red-installations';
 import type { Clock, RequestContext } from '../../context.ts';
 import { AGENT_PACKAGE_JSON } from '../../package-paths.ts';
@@ -11,6 +12,9 @@ import type { AuditLog, AuditedTransaction } from '../audit/audit.service.ts';
 import type { ApplicationsStore } from './applications.store.ts';
 import { effectiveResources, type ResourceRanges } from './instance-resources.ts';
 import type { InstanceRuntime } from './instance-runtime.ts';
+
+/** An instance's last report is written at most this often (the inventory's last seen and online). */
+export const LAST_SEEN_WRITE_MS = 60_000;
 
 /**
  * The Node-RED versions the platform offers: the agent's own (4.1.x) and those installed
@@ -221,6 +225,9 @@ export function createApplicationsService(deps: ApplicationsDeps) {
         disk_mb: null,
         created_at: iso(),
         updated_at: iso(),
+        facts: null,
+        facts_reported_at: null,
+        last_seen_at: null,
       };
       await auditLog.transaction(ctx, async (tx) => {
         await store.insertInstance(instance, tx.trx);
@@ -366,26 +373,41 @@ export function createApplicationsService(deps: ApplicationsDeps) {
 
     async recordStatus(
       instance: InstancesTable,
-      report: { state: InstanceStatus; runningSnapshotId: string | null; nodeRedPort: number | null; error: string | null },
+      report: {
+        state: InstanceStatus;
+        runningSnapshotId: string | null;
+        nodeRedPort: number | null;
+        error: string | null;
+        facts?: (MachineFacts & { agentVersion: string }) | undefined;
+      },
     ): Promise<void> {
       // Wherever Node-RED runs, whatever the state says: after a failed deploy the agent reports
       // 'error' with the last good snapshot running again, and its editor must stay reachable.
       runtime.setPort(instance.id, instance.desired_state === 'stopped' ? null : report.nodeRedPort);
       if (report.state !== 'starting') runtime.started(instance.id);
       const status = instance.desired_state === 'stopped' ? 'stopped' : report.state;
+      // The inventory's facts and last report: facts when they change, the last report at most
+      // once a minute (a report every 30 s per instance is not worth a write each).
+      const now = iso();
+      const seen: Partial<InstancesTable> = {};
+      const facts = report.facts ? JSON.stringify(report.facts) : null;
+      if (facts !== null && facts !== instance.facts) Object.assign(seen, { facts, facts_reported_at: now });
+      if (!instance.last_seen_at || Date.parse(now) - Date.parse(instance.last_seen_at) >= LAST_SEEN_WRITE_MS) seen.last_seen_at = now;
       if (
         status === instance.status &&
         report.runningSnapshotId === instance.running_snapshot_id &&
         (report.error === instance.status_detail || (status === 'stopped' && report.error === null))
-      )
+      ) {
+        if (Object.keys(seen).length > 0) await store.updateInstance(instance.id, seen);
         return;
+      }
       // First: should the status write fail, the agent's next report records both.
       if (status === 'running' && report.runningSnapshotId && (instance.status !== 'running' || instance.running_snapshot_id !== report.runningSnapshotId)) {
         await store.recordRun(instance.id, report.runningSnapshotId, iso());
       }
       // A stopped instance keeps why the platform stopped it (stopForLimit) until someone starts it.
       const detail = instance.desired_state === 'stopped' ? (report.error ?? instance.status_detail) : report.error;
-      await store.updateInstance(instance.id, { status, status_detail: detail, running_snapshot_id: report.runningSnapshotId, updated_at: iso() });
+      await store.updateInstance(instance.id, { ...seen, status, status_detail: detail, running_snapshot_id: report.runningSnapshotId, updated_at: iso() });
     },
 
     /** Starts the agents of instances that should run: at platform start. */

@@ -1,6 +1,6 @@
 import { takeOutOfScope } from '../compliance/scope-pruning.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { FAILED_AGENT_STATES } from '@flowgate/protocol';
+import { FAILED_AGENT_STATES, type MachineFacts } from '@flowgate/protocol';
 import type { Clock, RequestContext } from '../../context.ts';
 import type { DeviceGroupsTable, DevicesTable, DeviceState, ProvisioningTokensTable, SitesTable } from '../../db/schema.ts';
 import { ConflictError, CredentialRefusedError, NotFoundError, ValidationError } from '../../http/errors.ts';
@@ -44,6 +44,8 @@ export interface CheckInInput {
   error?: string | null | undefined;
   cpuPercent?: number | undefined;
   memoryMb?: number | undefined;
+  /** What the agent read of its machine (an older agent sends none: the last ones stay). */
+  facts?: MachineFacts | undefined;
 }
 
 /** States that mean the device does not run what it should: audited when a device enters one. */
@@ -373,6 +375,8 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
         memory_mb: null,
         credential_secret_enc: secrets.seal(randomBytes(32).toString('hex')),
         editor_key_enc: secrets.seal(randomBytes(32).toString('hex')),
+        facts: null,
+        facts_reported_at: null,
       };
       const actor = { ...ctx, actor: { type: 'system' as const, userId: null, label: `provisioning-token:${input.token.slice(0, 8)}` } };
       const spent = await auditLog.transaction(actor, async (tx) => {
@@ -452,6 +456,8 @@ export function createFleetService({ store, rollouts, applicationsStore, auditLo
       const changes: Partial<DevicesTable> = {};
       if (device.agent_version !== input.agentVersion) changes.agent_version = input.agentVersion;
       if (input.nodeRedVersion !== undefined && device.node_red_version !== input.nodeRedVersion) changes.node_red_version = input.nodeRedVersion;
+      const facts = input.facts ? JSON.stringify(input.facts) : null;
+      if (facts !== null && facts !== device.facts) Object.assign(changes, { facts, facts_reported_at: now });
       if (input.state !== undefined) {
         const running = input.runningSnapshotId ?? null;
         const detail = input.error ?? null;

@@ -69,9 +69,12 @@ export function createTeamsService(deps: TeamsDeps) {
     async remove(teamId: string, ctx: RequestContext): Promise<void> {
       const team = await requireTeam(teamId);
       await auditLog.transaction(ctx, async (tx) => {
+        // Its instances and devices go with it (foreign keys), and so leave the automatic
+        // inventory: named here, so the record says what left it, not only the team's name.
+        const inventory = await store.inventoryOf(teamId, tx.trx);
         await store.deleteTeam(teamId, tx.trx);
         await takeOutOfScope(tx, { teamId }, `team "${team.name}" deleted`);
-        await tx.record({ event: 'team.deleted', target: { type: 'team', id: teamId }, teamId, details: { name: team.name } });
+        await tx.record({ event: 'team.deleted', target: { type: 'team', id: teamId }, teamId, details: { name: team.name, inventoryRemoved: inventory } });
       });
     },
 

@@ -27,6 +27,11 @@ export function createTeamsStore(db: Db, dialect: Dialect) {
     insertTeam: (team: TeamsTable, ex: Executor) => ex.insertInto('teams').values(team).execute(),
     updateTeam: (id: string, patch: Partial<TeamsTable>, ex: Executor) => ex.updateTable('teams').set(patch).where('id', '=', id).execute(),
     deleteTeam: (id: string, ex: Executor) => ex.deleteFrom('teams').where('id', '=', id).execute(),
+    /** The hosted instances and devices that go with a team: the automatic inventory's items, named in team.deleted. */
+    inventoryOf: async (teamId: string, ex: Executor) => ({
+      instances: await ex.selectFrom('instances').select(['id', 'name']).where('team_id', '=', teamId).orderBy('name').execute(),
+      devices: await ex.selectFrom('devices').select(['id', 'name']).where('team_id', '=', teamId).where('revoked_at', 'is', null).orderBy('name').execute(),
+    }),
 
     roleOf: async (teamId: string, userId: string, ex: Executor = db): Promise<TeamRole | null> => {
       const row = await ex.selectFrom('memberships').select('role').where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
