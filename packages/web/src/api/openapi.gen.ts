@@ -1684,6 +1684,7 @@ export type paths = {
                     online?: boolean;
                     siteId?: string;
                     teamId?: string;
+                    zoneId?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1728,8 +1729,13 @@ export type paths = {
                                 state: string;
                                 teamId: string;
                                 teamName: string;
-                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
-                                zoneId: string | null;
+                                /** @description The zones it is placed in, one per System under Consideration it is in */
+                                zones: {
+                                    sucId: string;
+                                    sucName: string;
+                                    zoneId: string;
+                                    zoneName: string;
+                                }[];
                             }[];
                             summary: {
                                 devices: number;
@@ -1911,8 +1917,13 @@ export type paths = {
                                 state: string;
                                 teamId: string;
                                 teamName: string;
-                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
-                                zoneId: string | null;
+                                /** @description The zones it is placed in, one per System under Consideration it is in */
+                                zones: {
+                                    sucId: string;
+                                    sucName: string;
+                                    zoneId: string;
+                                    zoneName: string;
+                                }[];
                             };
                             /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
                             suggestions: {
@@ -2046,8 +2057,13 @@ export type paths = {
                                 state: string;
                                 teamId: string;
                                 teamName: string;
-                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
-                                zoneId: string | null;
+                                /** @description The zones it is placed in, one per System under Consideration it is in */
+                                zones: {
+                                    sucId: string;
+                                    sucName: string;
+                                    zoneId: string;
+                                    zoneName: string;
+                                }[];
                             };
                             /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
                             suggestions: {
@@ -2172,8 +2188,13 @@ export type paths = {
                                 state: string;
                                 teamId: string;
                                 teamName: string;
-                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
-                                zoneId: string | null;
+                                /** @description The zones it is placed in, one per System under Consideration it is in */
+                                zones: {
+                                    sucId: string;
+                                    sucName: string;
+                                    zoneId: string;
+                                    zoneName: string;
+                                }[];
                             };
                             /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
                             suggestions: {
@@ -2307,8 +2328,13 @@ export type paths = {
                                 state: string;
                                 teamId: string;
                                 teamName: string;
-                                /** @description The zone it is placed in; null until zones exist (the SuC and zone model) */
-                                zoneId: string | null;
+                                /** @description The zones it is placed in, one per System under Consideration it is in */
+                                zones: {
+                                    sucId: string;
+                                    sucName: string;
+                                    zoneId: string;
+                                    zoneName: string;
+                                }[];
                             };
                             /** @description Suggested conduits: the connections of what it runs, with the compliance lead’s word on each */
                             suggestions: {

@@ -58,7 +58,8 @@ export function resourcesRoutes(app: TypedApp, c: AppContext): void {
 
   app.get(
     '/api/platform/isolation',
-    { config: { access: { kind: 'user', permission: 'platform:settings:read' } }, schema: { tags: ['platform'], response: { 200: IsolationView } } },
+    // Evidence for SR 5.4: admins, compliance leads and auditors read it.
+    { config: { access: { kind: 'user', permission: 'compliance:read' } }, schema: { tags: ['platform'], response: { 200: IsolationView } } },
     async () => isolation(),
   );
 

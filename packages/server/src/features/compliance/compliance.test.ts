@@ -189,6 +189,19 @@ for (const dialect of DIALECTS) {
       assert.equal(mqtt.initiator, 'from');
     });
 
+    test('the inventory shows the zone each device is placed in, and lists a zone by itself', async () => {
+      const inCell = (await lead.get(`/api/compliance/inventory?zoneId=${cellId}`)).json() as { items: Array<{ name: string }> };
+      assert.deepEqual(inCell.items.map((i) => i.name).sort(), ['press-1', 'press-2']);
+      const devicesListed = (await auditor.get('/api/compliance/inventory?kind=device')).json() as {
+        items: Array<{ name: string; zones: Array<{ zoneName: string; sucName: string }> }>;
+      };
+      const scanner = devicesListed.items.find((i) => i.name === 'scanner')!;
+      assert.deepEqual(
+        scanner.zones.map((z) => `${z.zoneName} (${z.sucName})`),
+        ['Quality office (Line 3)'],
+      );
+    });
+
     test('the diagram is SVG drawn by the platform: zones, SL-T vectors, conduits with protocols and ports', async () => {
       const svg = await auditor.get(`/api/compliance/sucs/${sucId}/diagram.svg`);
       assert.equal(svg.statusCode, 200);

@@ -19,7 +19,9 @@ const ItemView = Type.Object({
   teamName: Str,
   siteId: NullableStr,
   siteName: NullableStr,
-  zoneId: Type.Union([Type.String(), Type.Null()], { description: 'The zone it is placed in; null until zones exist (the SuC and zone model)' }),
+  zones: Type.Array(Type.Object({ sucId: Str, sucName: Str, zoneId: Str, zoneName: Str }), {
+    description: 'The zones it is placed in, one per System under Consideration it is in',
+  }),
   applicationName: NullableStr,
   agentVersion: NullableStr,
   nodeRedVersion: NullableStr,
@@ -40,6 +42,7 @@ const ListQuery = Type.Object(
     siteId: Type.Optional(Id),
     kind: Type.Optional(Kind),
     online: Type.Optional(Type.Boolean()),
+    zoneId: Type.Optional(Id),
     ...PageQuery,
   },
   { additionalProperties: false },

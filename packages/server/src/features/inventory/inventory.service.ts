@@ -26,6 +26,8 @@ export interface InventoryFilter {
   siteId?: string | undefined;
   kind?: InventoryKind | undefined;
   online?: boolean | undefined;
+  /** Only what is placed in this zone. */
+  zoneId?: string | undefined;
   limit: number;
   offset: number;
 }
@@ -39,8 +41,8 @@ export interface InventoryItem {
   /** A device's site; null for a hosted instance, which runs on the platform. */
   siteId: string | null;
   siteName: string | null;
-  /** The zone it is placed in: zones come with the SuC and zone model, null until then. */
-  zoneId: string | null;
+  /** The zones it is placed in: one per SuC it is in (a thing may be in several SuCs). */
+  zones: ZonePlacement[];
   applicationName: string | null;
   agentVersion: string | null;
   nodeRedVersion: string | null;
@@ -53,6 +55,13 @@ export interface InventoryItem {
   state: string;
   runningSnapshotId: string | null;
   runningHash: string | null;
+}
+
+export interface ZonePlacement {
+  sucId: string;
+  sucName: string;
+  zoneId: string;
+  zoneName: string;
 }
 
 export type Decision = 'confirmed' | 'dismissed';
@@ -87,7 +96,16 @@ export function createInventoryService(deps: { store: InventoryStore; auditLog: 
     // Instances run on the platform, at no site: a site filter leaves them out.
     const wantInstances = filter.kind !== 'device' && !filter.siteId;
     const wantDevices = filter.kind !== 'instance';
-    const [instances, devices] = await Promise.all([wantInstances ? store.instances(filter.teamId) : [], wantDevices ? store.devices(filter) : []]);
+    const [instances, devices, placements] = await Promise.all([
+      wantInstances ? store.instances(filter.teamId) : [],
+      wantDevices ? store.devices(filter) : [],
+      store.zonePlacements(),
+    ]);
+    const zones = new Map<string, ZonePlacement[]>();
+    for (const p of placements) {
+      const key = `${p.kind} ${p.member_id}`;
+      zones.set(key, [...(zones.get(key) ?? []), { sucId: p.suc_id, sucName: p.suc_name, zoneId: p.zone_id, zoneName: p.zone_name }]);
+    }
     const items: InventoryItem[] = [];
     for (const i of instances) {
       const facts = parseFacts(i.facts);
@@ -99,7 +117,7 @@ export function createInventoryService(deps: { store: InventoryStore; auditLog: 
         teamName: i.team_name,
         siteId: null,
         siteName: null,
-        zoneId: null,
+        zones: zones.get(`instance ${i.id}`) ?? [],
         applicationName: i.application_name,
         agentVersion: facts?.agentVersion ?? null,
         nodeRedVersion: facts?.nodeRedVersion ?? i.node_red_version,
@@ -125,7 +143,7 @@ export function createInventoryService(deps: { store: InventoryStore; auditLog: 
         teamName: d.team_name,
         siteId: d.site_id,
         siteName: d.site_name,
-        zoneId: null,
+        zones: zones.get(`device ${d.id}`) ?? [],
         applicationName: d.application_name ?? null,
         agentVersion: d.agent_version,
         nodeRedVersion: facts?.nodeRedVersion ?? d.node_red_version,
@@ -221,6 +239,7 @@ export function createInventoryService(deps: { store: InventoryStore; auditLog: 
     async list(filter: InventoryFilter) {
       let items = await allItems(filter);
       if (filter.online !== undefined) items = items.filter((i) => i.online === filter.online);
+      if (filter.zoneId !== undefined) items = items.filter((i) => i.zones.some((z) => z.zoneId === filter.zoneId));
       // The drawn split: over the filtered set, before paging.
       const summary = {
         instances: items.filter((i) => i.kind === 'instance').length,

@@ -66,6 +66,16 @@ export function createInventoryStore(db: Db) {
     },
     snapshotContent: (id: string) => db.selectFrom('snapshots').select(['id', 'hash', 'content']).where('id', '=', id).executeTakeFirst(),
     allDecisions: () => db.selectFrom('inventory_decisions').selectAll().execute(),
+    /** Where instances and devices are placed: a zone of each SuC they are in (compliance's zone_members). */
+    zonePlacements: () =>
+      db
+        .selectFrom('zone_members')
+        .innerJoin('zones', 'zones.id', 'zone_members.zone_id')
+        .innerJoin('sucs', 'sucs.id', 'zone_members.suc_id')
+        .select(['zone_members.kind', 'zone_members.member_id', 'sucs.id as suc_id', 'sucs.name as suc_name', 'zones.id as zone_id', 'zones.name as zone_name'])
+        .where('zone_members.kind', 'in', ['instance', 'device'])
+        .orderBy('sucs.name')
+        .execute(),
     decisionsOf: (kind: 'instance' | 'device', itemId: string) =>
       db.selectFrom('inventory_decisions').selectAll().where('item_kind', '=', kind).where('item_id', '=', itemId).execute(),
     putDecision: async (row: InventoryDecisionsTable, ex: Executor) => {
