@@ -131,3 +131,20 @@ export async function invitePerson(h: BrowserWalk, owner: Page, teamId: string, 
   await page.getByRole('heading', { name: team, level: 1 }).waitFor();
   return page;
 }
+
+/** A call to the API with the page's own session, as the page itself would make it. */
+export async function apiAs<T>(page: Page, method: string, url: string, body?: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ method, url, body }) => {
+      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+      const response = await fetch(url, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-csrf-token': session.csrfToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+      return (response.status === 204 ? null : await response.json()) as T;
+    },
+    { method, url, body },
+  );
+}

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
+import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk, apiAs } from './browser-harness.ts';
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const LEAD = { email: 'carla@plant.example', name: 'Carla Compliance', password: 'granite meadow softly hums' };
@@ -30,23 +30,6 @@ afterEach(async () => {
 after(async () => {
   await h?.close();
 });
-
-/** A call to the API with the page's own session, as the page itself would make it. */
-async function apiAs<T>(page: Page, method: string, url: string, body?: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ method, url, body }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(url, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-csrf-token': session.csrfToken },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
-      return (response.status === 204 ? null : await response.json()) as T;
-    },
-    { method, url, body },
-  );
-}
 
 test('a compliance lead scopes a line into zones and conduits; an auditor reads it and can change nothing', { timeout: 120_000 }, async () => {
   const admin = await h.newPage();

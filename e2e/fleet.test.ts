@@ -23,7 +23,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { AGENT_BIN } from '../packages/server/src/package-paths.ts';
 import { freePort } from '../packages/server/test/harness.ts';
-import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
+import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk, apiAs } from './browser-harness.ts';
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const VIEWER = { email: 'vic@plant.example', name: 'Vic Viewer', password: 'orchard pebble winter sails' };
@@ -45,23 +45,6 @@ after(async () => {
   for (const agent of agents) if (agent.exitCode === null) agent.kill('SIGKILL');
   await h?.close();
 });
-
-/** A call to the API with the page's own session, as the page itself would make it. */
-async function apiAs<T>(page: Page, method: string, url: string, body?: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ method, url, body }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(url, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
-      return (await response.json()) as T;
-    },
-    { method, url, body },
-  );
-}
 
 /** A flow that answers GET /hello on the device with `text`. */
 function helloFlows(text: string) {

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
+import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk, apiAs } from './browser-harness.ts';
 
 const ADMIN = { email: 'ada.lovelace@plant-hamburg.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const VIEWER = { email: 'victor.viewer@plant-hamburg.example', name: 'Victor Viewer-Lindqvist', password: 'orchard pebble winter sails' };
@@ -39,23 +39,6 @@ before(async () => {
 after(async () => {
   await h?.close();
 });
-
-/** A call to the API with the page's own session, as the page itself would make it. */
-async function apiAs<T>(page: Page, method: string, url: string, body?: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ method, url, body }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(url, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-csrf-token': session.csrfToken },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
-      return (response.status === 204 ? null : await response.json()) as T;
-    },
-    { method, url, body },
-  );
-}
 
 function flows(label: string, factor: number) {
   return [

@@ -151,12 +151,16 @@ export function InventoryPage() {
             },
             { key: 'kind', header: 'Kind', nowrap: true, cell: (i) => (i.kind === 'instance' ? 'hosted' : 'device') },
             { key: 'team', header: 'Team', cell: (i) => i.teamName },
-            { key: 'site', header: 'Site', hide: 'narrow', cell: (i) => i.siteName ?? <span className="muted">platform</span> },
             {
-              key: 'zone',
-              header: 'Zone',
-              hide: 'medium',
-              cell: (i) => (i.zones.length === 0 ? <span className="muted">no zone</span> : i.zones.map((z) => `${z.zoneName} (${z.sucName})`).join(', ')),
+              key: 'site',
+              header: 'Site and zone',
+              hide: 'narrow',
+              cell: (i) => (
+                <>
+                  {i.siteName ?? <span className="muted">platform</span>}
+                  <div className="muted small">{i.zones.length === 0 ? 'no zone' : i.zones.map((z) => `${z.zoneName} (${z.sucName})`).join(', ')}</div>
+                </>
+              ),
             },
             { key: 'agent', header: 'Agent', nowrap: true, hide: 'medium', cell: (i) => i.agentVersion ?? <span className="muted">—</span> },
             { key: 'nodeRed', header: 'Node-RED', nowrap: true, cell: (i) => i.nodeRedVersion ?? <span className="muted">—</span> },
