@@ -20,13 +20,13 @@
  *   FLOWGATE_BENCH_STARTING=2: at most 2 starting at a time (all at once by default)
  *   FLOWGATE_BENCH_SETTLE_S=30, FLOWGATE_BENCH_TIMEOUT_S (to all running; 60 + 10 per instance by default)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, until } from '../packages/server/test/harness.ts';
-import { browser, fmt, line, machineNote, percentile, withCleanup } from './lib.ts';
+import { browser, fmt, line, machineNote, percentile, startBuiltPlatform, withCleanup } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INSTANCES = Number(process.env.FLOWGATE_BENCH_INSTANCES ?? 50);
@@ -191,43 +191,16 @@ await withCleanup(
       `instances-idle: ${machineNote()}; ${INSTANCES} hosted instances (agent and real Node-RED each, default flows; ${STARTING >= INSTANCES ? 'all created at once' : `at most ${STARTING} starting at a time`}), sandbox ${sandbox}; the bundle as npm start runs it; MemAvailable ${mb(memBefore, 0)} of ${mb(os.totalmem(), 0)}`,
     );
 
-    // The platform, as stop.ts starts it.
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    let out = '';
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      FLOWGATE_DATA_DIR: dataDir,
-      FLOWGATE_PORT: String(port),
-      FLOWGATE_HOST: '127.0.0.1',
-      FLOWGATE_LOG_LEVEL: 'warn',
-      FLOWGATE_INSTANCE_SANDBOX: sandbox,
-    };
-    for (const name of Object.keys(env))
-      if (name.startsWith('FLOWGATE_') && !['FLOWGATE_DATA_DIR', 'FLOWGATE_PORT', 'FLOWGATE_HOST', 'FLOWGATE_LOG_LEVEL', 'FLOWGATE_INSTANCE_SANDBOX'].includes(name))
-        delete env[name];
     const spawnedAt = performance.now();
-    const child = spawn(process.execPath, ['--max-old-space-size=1024', 'packages/server/dist/cli.mjs', 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const platform = await startBuiltPlatform({ dataDir, port, env: { FLOWGATE_INSTANCE_SANDBOX: sandbox } });
+    const child = platform.child;
     server = child;
-    const keep = (chunk: Buffer) => (out = (out + chunk.toString()).slice(-20_000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await until(
-      '/api/health',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`the platform exited ${child.exitCode}:\n${out}`);
-        return fetch(`${base}/api/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      { timeoutMs: 90_000 },
-    );
     const platformPid = child.pid!;
     line(`instances-idle: the platform answers /api/health ${fmt((performance.now() - spawnedAt) / 1000, 1)} s after its start`);
 
-    const link = await until('the setup link', () => /\/setup\?token=(\S+)/.exec(out)?.[1], { timeoutMs: 30_000 });
+    const link = await until('the setup link', () => /\/setup\?token=(\S+)/.exec(platform.output())?.[1], { timeoutMs: 30_000 });
     const as = browser(base);
     await as('POST', '/api/setup', { token: link, ...ADMIN });
     const teamId = (await as<{ id: string }>('POST', '/api/teams', { name: 'Packaging' })).id;
@@ -359,10 +332,10 @@ await withCleanup(
     const signalled = performance.now();
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exited, new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 120_000)))]);
+    const code = await Promise.race([platform.exited, new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 120_000)))]);
     clearTimeout(timer);
     const exitS = (performance.now() - signalled) / 1000;
-    if (code === 'still running') throw new Error(`still running 120 s after SIGTERM:\n${out.slice(-3000)}`);
+    if (code === 'still running') throw new Error(`still running 120 s after SIGTERM:\n${platform.output().slice(-3000)}`);
     const alive = () => pids.filter((pid) => readProc(pid) !== null);
     await until('every instance process gone', () => alive().length === 0, { timeoutMs: 30_000, everyMs: 50 }).catch(() => false);
     const goneS = (performance.now() - signalled) / 1000;

@@ -3,6 +3,7 @@
  * and fast fills that write a valid hash chain (with signed checkpoints) straight into
  * the database, so a benchmark can start from a large log in seconds.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
@@ -12,6 +13,7 @@ import type { RequestContext } from '../packages/server/src/context.ts';
 import { SIGNING_KEY_PURPOSE } from '../packages/server/src/features/audit/audit.checkpoints.ts';
 import type { AuditEventInput } from '../packages/server/src/features/audit/audit.service.ts';
 import { loadMasterKey, SecretBox } from '../packages/server/src/security/crypto.ts';
+import { until } from '../packages/server/test/harness.ts';
 
 export const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -273,4 +275,46 @@ export function browser(base: string) {
     if (json.csrfToken) csrf = json.csrfToken;
     return json;
   };
+}
+
+export interface BuiltPlatform {
+  child: ChildProcess;
+  /** What it printed last (20,000 characters): the setup link, or why it failed. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * The platform as `npm start` runs it (the bundle, heap capped at 1 GB), a process of its own on
+ * loopback, with no FLOWGATE_ setting of the caller's environment but those given here; resolves
+ * once it answers /api/health (90 s at most; killed if it does not).
+ */
+export async function startBuiltPlatform(options: { dataDir: string; port: number; env?: Record<string, string> }): Promise<BuiltPlatform> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('FLOWGATE_')) delete env[name];
+  Object.assign(env, { FLOWGATE_DATA_DIR: options.dataDir, FLOWGATE_PORT: String(options.port), FLOWGATE_HOST: '127.0.0.1', FLOWGATE_LOG_LEVEL: 'warn' }, options.env);
+  const root = new URL('..', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--max-old-space-size=1024', 'packages/server/dist/cli.mjs', 'start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (chunk: Buffer) => (out = (out + chunk.toString()).slice(-20_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await until(
+      '/api/health',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the platform exited ${child.exitCode}:\n${out}`);
+        return fetch(`http://127.0.0.1:${options.port}/api/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      { timeoutMs: 90_000 },
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { child, output: () => out, exited };
 }

@@ -9,7 +9,7 @@
  *
  *   node --import tsx bench/stop.ts
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { until } from '../packages/server/test/harness.ts';
-import { browser, fmt, line, machineNote, withCleanup } from './lib.ts';
+import { browser, fmt, line, machineNote, startBuiltPlatform, withCleanup, type BuiltPlatform } from './lib.ts';
 
 /** The platform, ten Node-RED and a hundred devices start on a loaded machine: longer than a test waits. */
 const waitUpTo90s = <T>(what: string, probe: Parameters<typeof until<T>>[1]) => until(what, probe, { timeoutMs: 90_000 });
@@ -63,34 +63,11 @@ const instancesDir = path.join(dataDir, 'instances');
 let server: ChildProcess | null = null;
 const clients: MqttClient[] = [];
 
-async function startPlatform(port: number): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  let out = '';
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    FLOWGATE_DATA_DIR: dataDir,
-    FLOWGATE_PORT: String(port),
-    FLOWGATE_HOST: '127.0.0.1',
-    FLOWGATE_LOG_LEVEL: 'warn',
-    // A hundred devices register from one address: above the sign-in rate limit (20 a minute).
-    FLOWGATE_LOGIN_RATE_LIMIT: '1000',
-  };
-  for (const name of Object.keys(env))
-    if (name.startsWith('FLOWGATE_') && !['FLOWGATE_DATA_DIR', 'FLOWGATE_PORT', 'FLOWGATE_HOST', 'FLOWGATE_LOG_LEVEL', 'FLOWGATE_LOGIN_RATE_LIMIT'].includes(name))
-      delete env[name];
-  const child = spawn(process.execPath, ['--max-old-space-size=1024', 'packages/server/dist/cli.mjs', 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  const keep = (chunk: Buffer) => (out = (out + chunk.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitUpTo90s('/api/health', async () => {
-    if (child.exitCode !== null) throw new Error(`the platform exited ${child.exitCode}:\n${out}`);
-    return fetch(`http://127.0.0.1:${port}/api/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-  });
-  return { child, output: () => out, exited };
+async function startPlatform(port: number): Promise<BuiltPlatform> {
+  // A hundred devices register from one address: above the sign-in rate limit (20 a minute).
+  const platform = await startBuiltPlatform({ dataDir, port, env: { FLOWGATE_LOGIN_RATE_LIMIT: '1000' } });
+  server = platform.child;
+  return platform;
 }
 
 /** A device as its agent holds it: an MQTT connection over WebSocket, and a long poll for its desired state, asked again when answered. */

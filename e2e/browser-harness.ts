@@ -148,3 +148,19 @@ export async function apiAs<T>(page: Page, method: string, url: string, body?: u
     { method, url, body },
   );
 }
+
+/** A call to the platform's API with the page's session: its status and its JSON (null when none), whatever the status. */
+export function api<T = Record<string, unknown>>(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+      const response = await fetch(path, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, json: (await response.json().catch(() => null)) as T };
+    },
+    { method, path, body },
+  );
+}

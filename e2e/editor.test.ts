@@ -8,9 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { until } from '../packages/server/test/harness.ts';
-import { setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
+import { setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk, api } from './browser-harness.ts';
 
 const EDITOR_TIMEOUT = 45_000;
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
@@ -23,22 +22,6 @@ before(async () => {
 after(async () => {
   await h?.close();
 });
-
-/** A call to the platform's API with the page's session. */
-function api<T>(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(path, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, json: (await response.json().catch(() => null)) as T };
-    },
-    { method, path, body },
-  );
-}
 
 test('the editor opens with no tour over the canvas, no blocked request, and one audit event for the session', { timeout: 240_000 }, async () => {
   const admin = await h.newPage();

@@ -18,30 +18,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { until } from '../packages/server/test/harness.ts';
-import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
+import { invitePerson, setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk, api } from './browser-harness.ts';
 
 const ADMIN = { email: 'ada@plant.example', name: 'Ada Admin', password: 'amber lantern quietly folds' };
 const MEMBER = { email: 'mal@plant.example', name: 'Mal Member', password: 'gentle river quartz lantern 42' };
 const TEAM = 'Line 4 Bottling';
 const PLANTED = 'Planted by a flow';
-
-/** A call to the platform's API with the page's session, from the platform's own page. */
-function api<T>(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(path, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, json: (await response.json().catch(() => null)) as T };
-    },
-    { method, path, body },
-  );
-}
 
 /**
  * What the member's page does in its visitor's browser: read the visitor's session and teams,

@@ -9,46 +9,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Page } from 'playwright-core';
-import { installNodeModuleStandIn, until } from '../packages/server/test/harness.ts';
-import { setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk } from './browser-harness.ts';
+import { installNodeModuleStandIn, LINE3_FLOWS, until } from '../packages/server/test/harness.ts';
+import { setUpPlatformWithTeam, startBrowserWalk, type BrowserWalk, api } from './browser-harness.ts';
 
 const ADMIN = { email: 'clara.compliance@plant-hamburg.example', name: 'Clara Compliance', password: 'violet harbour gently turns' };
-
-const LINE3 = [
-  { id: 'tab-line3', type: 'tab', label: 'Line 3 press', disabled: false, info: '' },
-  {
-    id: 'broker',
-    type: 'mqtt-broker',
-    name: 'Plant broker',
-    broker: '127.0.0.1',
-    port: '1884',
-    clientid: '',
-    autoConnect: true,
-    usetls: false,
-    protocolVersion: '4',
-    keepalive: '60',
-  },
-  { id: 'plc', type: 'modbus-client', name: 'Press PLC', clienttype: 'tcp', tcpHost: '10.0.3.5', tcpPort: '502', unit_id: 1 },
-  { id: 'read', type: 'modbus-read', z: 'tab-line3', name: 'counters', server: 'plc', x: 120, y: 80, wires: [['pub']] },
-  { id: 'pub', type: 'mqtt out', z: 'tab-line3', topic: 'line3/counters', qos: '0', broker: 'broker', x: 320, y: 80, wires: [] },
-];
-
-/** The platform's API with the page's own session, as the UI calls it. */
-function api(page: Page, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  return page.evaluate(
-    async ({ method, url, body }) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const response = await fetch(url, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
-    },
-    { method, url, body },
-  );
-}
 
 let h: BrowserWalk;
 before(async () => {
@@ -68,7 +32,7 @@ test('a hosted instance running line 3 appears in the inventory with its facts, 
   await until('running', async () => (await api(page, 'GET', `/api/instances/${instanceId}`)).json.status === 'running');
   // node-red-contrib-modbus, as npm would leave it in the instance's user directory.
   installNodeModuleStandIn(path.join(h.t.context.config.dataDir, 'instances', instanceId, 'userdir'), 'node-red-contrib-modbus', '5.43.0', ['modbus-client', 'modbus-read']);
-  const snapshot = await api(page, 'POST', `/api/instances/${instanceId}/snapshots`, { name: 'line 3', flows: LINE3 });
+  const snapshot = await api(page, 'POST', `/api/instances/${instanceId}/snapshots`, { name: 'line 3', flows: LINE3_FLOWS });
   assert.equal((await api(page, 'POST', `/api/instances/${instanceId}/deploy`, { snapshotId: snapshot.json.id })).status, 202);
   await until('line 3 runs with its facts reported', async () => {
     const found = (await api(page, 'GET', '/api/compliance/inventory')).json.items as Array<{ id: string; runningSnapshotId: string | null; modules: Array<{ name: string }> }>;

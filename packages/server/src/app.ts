@@ -192,7 +192,13 @@ export async function buildApp(options: BuildOptions): Promise<BuiltApp> {
   const runtime: InstanceRuntime = createInstanceRuntime(
     config.kubernetes
       ? createKubernetesDriver({
-          ...kubernetesDriverOptions(config.kubernetes, { port: config.port, env: process.env, agentEnv: registryAndProxyEnv(process.env), log: app.log }),
+          ...kubernetesDriverOptions(config.kubernetes, {
+            port: config.port,
+            env: process.env,
+            agentEnv: registryAndProxyEnv(process.env),
+            defaultDiskMb: config.instanceLimits.diskMb.default,
+            log: app.log,
+          }),
           report: (instanceId, msg) => runtime.appendLogs(instanceId, [{ ts: Date.now(), level: 'error', msg: `[platform] ${msg}` }]),
         })
       : createProcessDriver({

@@ -108,8 +108,6 @@ export interface KubernetesConfig {
   imagePullSecret: string | null;
   /** FLOWGATE_KUBERNETES_STORAGE_CLASS: null: the cluster's default. */
   storageClass: string | null;
-  /** FLOWGATE_KUBERNETES_DEFAULT_DISK_MB: an instance's volume where it has no disk allowance (1024). */
-  defaultDiskMb: number;
   /** FLOWGATE_KUBERNETES_PLATFORM_URL: where agents reach the platform, its Service (http://flowgate.flowgate.svc:3000). */
   platformUrl: string;
   /** FLOWGATE_KUBERNETES_PLATFORM_LABELS: labels of the platform's pods, key=value comma-separated (app.kubernetes.io/name=flowgate). */
@@ -208,7 +206,6 @@ export function loadInstanceRuntime(env: Env): Pick<Config, 'instanceRuntime' | 
       agentImage,
       imagePullSecret: dnsName(env, 'FLOWGATE_KUBERNETES_IMAGE_PULL_SECRET', DNS_SUBDOMAIN),
       storageClass: dnsName(env, 'FLOWGATE_KUBERNETES_STORAGE_CLASS', DNS_SUBDOMAIN),
-      defaultDiskMb: int(env, 'FLOWGATE_KUBERNETES_DEFAULT_DISK_MB', 1024, 64),
       platformUrl,
       platformPodLabels: podLabels(env),
       platformNamespace: dnsName(env, 'FLOWGATE_KUBERNETES_PLATFORM_NAMESPACE', DNS_LABEL),

@@ -349,3 +349,36 @@ export function installNodeModuleStandIn(userDir: string, name: string, version:
       .join('')}};\n`,
   );
 }
+
+/** Line 3's flows: a plant MQTT broker and the press PLC over Modbus/TCP, and an HTTP endpoint (the inventory's tests, server and browser). */
+export const LINE3_FLOWS = [
+  { id: 'tab-line3', type: 'tab', label: 'Line 3 press', disabled: false, info: '' },
+  {
+    id: 'broker',
+    type: 'mqtt-broker',
+    name: 'Plant broker',
+    broker: '127.0.0.1',
+    port: '1884',
+    clientid: '',
+    autoConnect: true,
+    usetls: false,
+    protocolVersion: '4',
+    keepalive: '60',
+  },
+  {
+    id: 'plc',
+    type: 'modbus-client',
+    name: 'Press PLC',
+    clienttype: 'tcp',
+    bufferCommands: true,
+    tcpHost: '10.0.3.5',
+    tcpPort: '502',
+    tcpType: 'DEFAULT',
+    unit_id: 1,
+    clientTimeout: 1000,
+  },
+  { id: 'read', type: 'modbus-read', z: 'tab-line3', name: 'counters', server: 'plc', x: 120, y: 80, wires: [['pub']] },
+  { id: 'pub', type: 'mqtt out', z: 'tab-line3', topic: 'line3/counters', qos: '0', broker: 'broker', x: 320, y: 80, wires: [] },
+  { id: 'in', type: 'http in', z: 'tab-line3', url: '/counters', method: 'get', x: 120, y: 160, wires: [['out']] },
+  { id: 'out', type: 'http response', z: 'tab-line3', x: 320, y: 160, wires: [] },
+];

@@ -323,7 +323,6 @@ describe('configuration', () => {
       agentImage: 'registry.plant.example/flowgate-agent:0.1.0',
       imagePullSecret: null,
       storageClass: null,
-      defaultDiskMb: 1024,
       platformUrl: 'http://flowgate.flowgate.svc:3000',
       platformPodLabels: { 'app.kubernetes.io/name': 'flowgate' },
       platformNamespace: null,
@@ -362,7 +361,6 @@ describe('configuration', () => {
       [{ ...cluster, FLOWGATE_KUBERNETES_EXTRA_EGRESS: '10.0.0.0/33:80' }, /CIDR:port/],
       [{ ...cluster, FLOWGATE_KUBERNETES_EXTRA_EGRESS: 'registry.example:443' }, /CIDR:port/],
       [{ ...cluster, FLOWGATE_KUBERNETES_API_URL: 'https://k8s:6443' }, /needs FLOWGATE_KUBERNETES_TOKEN_FILE/],
-      [{ ...cluster, FLOWGATE_KUBERNETES_DEFAULT_DISK_MB: '10' }, /FLOWGATE_KUBERNETES_DEFAULT_DISK_MB must be an integer >= 64/],
     ];
     for (const [env, message] of refused)
       assert.throws(
@@ -379,12 +377,14 @@ describe('configuration', () => {
       port: 3000,
       env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
       agentEnv: { npm_config_registry: 'http://npm-mirror:4873/', NODE_EXTRA_CA_CERTS: '/etc/ssl/plant.pem', npm_config_cafile: '/etc/ssl/plant.pem' },
+      defaultDiskMb: 2048,
       log,
     });
     assert.deepEqual(options.agentEnv, { npm_config_registry: 'http://npm-mirror:4873/' });
     assert.equal(options.connection.apiUrl, 'https://10.96.0.1:443');
     assert.equal(options.platformPort, 3000);
-    const outside = createKubernetesDriver(kubernetesDriverOptions(config, { port: 3000, env: {}, agentEnv: {}, log }));
+    assert.equal(options.defaultDiskMb, 2048, "the platform's own default disk (FLOWGATE_INSTANCE_DISK_MB)");
+    const outside = createKubernetesDriver(kubernetesDriverOptions(config, { port: 3000, env: {}, agentEnv: {}, defaultDiskMb: 2048, log }));
     assert.match(outside.unavailable ?? '', /does not run in a Kubernetes cluster/);
     void outside.stopAll();
   });

@@ -378,7 +378,14 @@ export interface KubernetesDriverOptions extends KubernetesManifestSettings {
  */
 export function kubernetesDriverOptions(
   config: KubernetesConfig,
-  platform: { port: number; env: Record<string, string | undefined>; agentEnv: Record<string, string>; log: KubernetesDriverOptions['log'] },
+  platform: {
+    port: number;
+    env: Record<string, string | undefined>;
+    agentEnv: Record<string, string>;
+    /** The platform's own default disk of an instance (FLOWGATE_INSTANCE_DISK_MB): one default, whatever runs the instance. */
+    defaultDiskMb: number;
+    log: KubernetesDriverOptions['log'];
+  },
 ): KubernetesDriverOptions {
   let namespace = config.namespace;
   if (namespace === null) {
@@ -393,7 +400,7 @@ export function kubernetesDriverOptions(
     agentImage: config.agentImage,
     imagePullSecret: config.imagePullSecret,
     storageClass: config.storageClass,
-    defaultDiskMb: config.defaultDiskMb,
+    defaultDiskMb: platform.defaultDiskMb,
     platformUrl: config.platformUrl,
     platformPodLabels: config.platformPodLabels,
     platformNamespace: config.platformNamespace,

@@ -2,46 +2,13 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { addMember, Client, DIALECTS, installNodeModuleStandIn, setupAdmin, startTestApp, teamWithDevices, type TestApp, until } from '../../../test/harness.ts';
+import { addMember, Client, DIALECTS, installNodeModuleStandIn, setupAdmin, startTestApp, teamWithDevices, type TestApp, until, LINE3_FLOWS } from '../../../test/harness.ts';
 
 /**
  * The automatic inventory with the real agent: a hosted instance's agent reports what it
  * reads of its machine and its Node-RED, the platform reads what it runs from the flows of
  * its running snapshot, and a device's check-in brings its facts the same way.
  */
-
-// Line 3: a plant MQTT broker and the press PLC over Modbus/TCP, and an HTTP endpoint.
-const LINE3 = [
-  { id: 'tab-line3', type: 'tab', label: 'Line 3 press', disabled: false, info: '' },
-  {
-    id: 'broker',
-    type: 'mqtt-broker',
-    name: 'Plant broker',
-    broker: '127.0.0.1',
-    port: '1884',
-    clientid: '',
-    autoConnect: true,
-    usetls: false,
-    protocolVersion: '4',
-    keepalive: '60',
-  },
-  {
-    id: 'plc',
-    type: 'modbus-client',
-    name: 'Press PLC',
-    clienttype: 'tcp',
-    bufferCommands: true,
-    tcpHost: '10.0.3.5',
-    tcpPort: '502',
-    tcpType: 'DEFAULT',
-    unit_id: 1,
-    clientTimeout: 1000,
-  },
-  { id: 'read', type: 'modbus-read', z: 'tab-line3', name: 'counters', server: 'plc', x: 120, y: 80, wires: [['pub']] },
-  { id: 'pub', type: 'mqtt out', z: 'tab-line3', topic: 'line3/counters', qos: '0', broker: 'broker', x: 320, y: 80, wires: [] },
-  { id: 'in', type: 'http in', z: 'tab-line3', url: '/counters', method: 'get', x: 120, y: 160, wires: [['out']] },
-  { id: 'out', type: 'http response', z: 'tab-line3', x: 320, y: 160, wires: [] },
-];
 
 type Item = {
   kind: string;
@@ -74,7 +41,7 @@ describe('the automatic inventory', { timeout: 180_000 }, () => {
     await until('running', async () => (await admin.get(`/api/instances/${instanceId}`)).json().status === 'running');
     // node-red-contrib-modbus, as npm would leave it in the instance's user directory.
     installNodeModuleStandIn(path.join(t.context.config.dataDir, 'instances', instanceId, 'userdir'), 'node-red-contrib-modbus', '5.43.0', ['modbus-client', 'modbus-read']);
-    const snapshot = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'line 3', flows: LINE3 })).json();
+    const snapshot = (await admin.post(`/api/instances/${instanceId}/snapshots`, { name: 'line 3', flows: LINE3_FLOWS })).json();
     assert.equal((await admin.post(`/api/instances/${instanceId}/deploy`, { snapshotId: snapshot.id })).statusCode, 202);
     await until('the line 3 flows run', async () => {
       const i = (await admin.get(`/api/instances/${instanceId}`)).json();
